@@ -1,0 +1,102 @@
+"""The credential store: passwords in the system keyring, keyed by account and service.
+
+This is the only module that imports ``keyring``. Its calls may block on D-Bus, so they
+belong on worker threads or in the command line, never on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import keyring
+import keyring.backend
+import keyring.errors
+from keyring.backends import chainer, fail
+
+from mailclient.core.errors import CredentialError, NoKeyringBackend, PasswordMissing
+
+Service = Literal["imap", "smtp"]
+SERVICES: tuple[Service, ...] = ("imap", "smtp")
+KEYRING_SERVICE = "mailclient"
+
+NO_BACKEND_HELP = (
+    "No system keyring is available to keep passwords safe. Start a Secret Service "
+    "(for example gnome-keyring-daemon or KeePassXC with Secret Service enabled) in your "
+    "session and try again. mailclient never stores passwords in a file."
+)
+
+# Backends that keep secrets in a plain or weakly protected file: never acceptable.
+_REFUSED_MODULE_PREFIXES = ("keyrings.alt", "keyring.backends.null", "keyring.backends.fail")
+
+
+def _key(account: str, service: Service) -> str:
+    return f"{account}/{service}"
+
+
+class CredentialStore:
+    """Passwords of every account, shared by the IMAP and SMTP modules and the UI."""
+
+    def __init__(self, backend: keyring.backend.KeyringBackend | None = None) -> None:
+        self._backend = backend
+
+    def _keyring(self) -> keyring.backend.KeyringBackend:
+        backend = self._backend or keyring.get_keyring()
+        candidates = backend.backends if isinstance(backend, chainer.ChainerBackend) else [backend]
+        usable = [b for b in candidates if not _is_refused(b)]
+        if not usable or isinstance(backend, fail.Keyring):
+            raise NoKeyringBackend(NO_BACKEND_HELP)
+        self._backend = usable[0]
+        return self._backend
+
+    def set_password(self, account: str, service: Service, password: str) -> None:
+        backend = self._keyring()
+        try:
+            backend.set_password(KEYRING_SERVICE, _key(account, service), password)
+        except keyring.errors.KeyringLocked as error:
+            raise CredentialError(
+                "The system keyring is locked. Unlock it and try again."
+            ) from error
+        except keyring.errors.KeyringError as error:
+            raise CredentialError(
+                f"The system keyring refused to store the password: {error}"
+            ) from error
+
+    def get_password(self, account: str, service: Service) -> str:
+        backend = self._keyring()
+        try:
+            password = backend.get_password(KEYRING_SERVICE, _key(account, service))
+        except keyring.errors.KeyringLocked as error:
+            raise CredentialError(
+                "The system keyring is locked. Unlock it and try again."
+            ) from error
+        except keyring.errors.KeyringError as error:
+            raise CredentialError(f"The system keyring could not be read: {error}") from error
+        if password is None:
+            raise PasswordMissing(account, service)
+        return password
+
+    def delete_account(self, account: str) -> None:
+        """Remove every secret of ``account``; missing ones are not an error."""
+        backend = self._keyring()
+        for service in SERVICES:
+            try:
+                backend.delete_password(KEYRING_SERVICE, _key(account, service))
+            except keyring.errors.PasswordDeleteError:
+                pass
+            except keyring.errors.KeyringError as error:
+                raise CredentialError(
+                    f"The system keyring could not remove a password: {error}"
+                ) from error
+
+    def rename_account(self, old: str, new: str) -> None:
+        for service in SERVICES:
+            try:
+                password = self.get_password(old, service)
+            except PasswordMissing:
+                continue
+            self.set_password(new, service, password)
+        self.delete_account(old)
+
+
+def _is_refused(backend: keyring.backend.KeyringBackend) -> bool:
+    return type(backend).__module__.startswith(_REFUSED_MODULE_PREFIXES)

@@ -1,0 +1,157 @@
+"""The Account dataclass and the validation of what a user types into it."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import asdict, dataclass, field, fields, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from mailclient.core.errors import InvalidInput
+
+
+class Security(StrEnum):
+    SSL = "ssl"  # implicit TLS (RFC 8314), preferred
+    STARTTLS = "starttls"  # upgrade required: never a plaintext fallback
+
+
+DEFAULT_IMAP_PORT = {Security.SSL: 993, Security.STARTTLS: 143}
+DEFAULT_SMTP_PORT = {Security.SSL: 465, Security.STARTTLS: 587}
+
+_NAME_MAX = 64
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+# Deliberately simple: a local part without spaces or brackets, "@", a host name.
+_EMAIL = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Account:
+    """One mail account. Its password lives in the credential store, never here."""
+
+    name: str
+    email: str
+    imap_host: str
+    smtp_host: str
+    display_name: str = ""
+    imap_port: int = 993
+    imap_security: Security = Security.SSL
+    smtp_port: int = 587
+    smtp_security: Security = Security.STARTTLS
+    username: str = ""
+    ca_file: str | None = None
+    signature: str = ""
+    identities: tuple[str, ...] = field(default_factory=tuple)
+    server_saves_sent: bool = False
+
+    @property
+    def login(self) -> str:
+        return self.username or self.email
+
+    @property
+    def sender(self) -> str:
+        """The From value: "Display Name <address>" or just the address."""
+        if self.display_name:
+            return f"{self.display_name} <{self.email}>"
+        return self.email
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["imap_security"] = str(self.imap_security)
+        data["smtp_security"] = str(self.smtp_security)
+        data["identities"] = list(self.identities)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Account:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["identities"] = tuple(values.get("identities") or ())
+        values["imap_security"] = parse_security(
+            "imap security", values.get("imap_security", "ssl")
+        )
+        values["smtp_security"] = parse_security(
+            "smtp security", values.get("smtp_security", "starttls")
+        )
+        return cls(**values)
+
+    def validated(self) -> Account:
+        """Return a normalised copy, or raise InvalidInput naming the first bad field."""
+        name = self.name.strip()
+        if not name:
+            raise InvalidInput("name", "an account needs a name")
+        if len(name) > _NAME_MAX or _CONTROL.search(name):
+            raise InvalidInput("name", f"use up to {_NAME_MAX} printable characters")
+        email = validate_email("email", self.email)
+        display_name = self.display_name.strip()
+        if _CONTROL.search(display_name):
+            raise InvalidInput("display name", "must not contain line breaks or control characters")
+        imap_host = validate_host("IMAP host", self.imap_host)
+        smtp_host = validate_host("SMTP host", self.smtp_host or imap_host)
+        validate_port("IMAP port", self.imap_port)
+        validate_port("SMTP port", self.smtp_port)
+        username = self.username.strip()
+        if _CONTROL.search(username):
+            raise InvalidInput("username", "must not contain control characters")
+        ca_file = self.ca_file
+        if ca_file:
+            path = Path(ca_file).expanduser()
+            if not path.is_file():
+                raise InvalidInput("CA file", f"{ca_file} is not a readable file")
+            ca_file = str(path.resolve())
+        identities = tuple(validate_email("identity", i) for i in self.identities)
+        return replace(
+            self,
+            name=name,
+            email=email,
+            display_name=display_name,
+            imap_host=imap_host,
+            smtp_host=smtp_host,
+            username=username,
+            ca_file=ca_file or None,
+            identities=identities,
+        )
+
+
+def parse_security(field_name: str, value: object) -> Security:
+    try:
+        return Security(str(value).lower())
+    except ValueError:
+        raise InvalidInput(field_name, "must be 'ssl' or 'starttls'") from None
+
+
+def validate_email(field_name: str, value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidInput(field_name, "an address is required")
+    if _CONTROL.search(value) or not _EMAIL.match(value):
+        raise InvalidInput(field_name, f"{value!r} is not an email address like name@example.org")
+    domain = value.rsplit("@", 1)[1]
+    validate_host(field_name, domain)
+    return value
+
+
+def validate_host(field_name: str, value: str) -> str:
+    host = value.strip().rstrip(".").lower()
+    if not host:
+        raise InvalidInput(field_name, "a server name is required")
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return host.strip("[]")
+    except ValueError:
+        pass
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise InvalidInput(field_name, f"{value!r} is not a valid server name") from None
+    if len(ascii_host) > 253 or not all(_LABEL.match(label) for label in ascii_host.split(".")):
+        raise InvalidInput(field_name, f"{value!r} is not a valid server name")
+    return host
+
+
+def validate_port(field_name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise InvalidInput(field_name, f"{value!r} is not a port number between 1 and 65535")
+    return value

@@ -1,0 +1,151 @@
+"""``mailclient account add|list|remove|test``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from mailclient.accounts.credentials import SERVICES
+from mailclient.accounts.model import (
+    DEFAULT_IMAP_PORT,
+    DEFAULT_SMTP_PORT,
+    Account,
+    Security,
+)
+from mailclient.app.services import Services
+from mailclient.core.errors import AccountExists, AccountNotFound, InvalidInput, MailclientError
+from mailclient.imap import client as imap_client
+from mailclient.smtp import client as smtp_client
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+
+def register(commands: Any) -> None:
+    account = commands.add_parser("account", help="add, list, remove and test accounts")
+    actions = account.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    add = actions.add_parser("add", help="add an account; the password is read from stdin")
+    add.add_argument("name", help="what you call this account (unique)")
+    add.add_argument("--email", required=True, metavar="ADDR")
+    add.add_argument("--display-name", default="", metavar="TEXT")
+    add.add_argument("--imap-host", required=True, metavar="HOST")
+    add.add_argument("--imap-port", type=int, metavar="N")
+    add.add_argument("--imap-security", choices=[s.value for s in Security], default="ssl")
+    add.add_argument("--smtp-host", metavar="HOST", help="default: the IMAP host")
+    add.add_argument("--smtp-port", type=int, metavar="N")
+    add.add_argument("--smtp-security", choices=[s.value for s in Security], default="starttls")
+    add.add_argument("--username", default="", metavar="USER", help="default: the address")
+    add.add_argument("--ca-file", metavar="PEM", help="a CA certificate to trust for this account")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        required=True,
+        help="read the password from the first line of standard input",
+    )
+    add.set_defaults(func=cmd_add)
+
+    listing = actions.add_parser("list", help="one line per account: name, address, servers")
+    listing.set_defaults(func=cmd_list)
+
+    remove = actions.add_parser("remove", help="remove an account and its stored passwords")
+    remove.add_argument("name")
+    remove.set_defaults(func=cmd_remove)
+
+    test = actions.add_parser("test", help="log in to the account's IMAP and SMTP servers")
+    test.add_argument("name")
+    test.set_defaults(func=cmd_test)
+
+
+def _read_password() -> str:
+    line = sys.stdin.readline()
+    password = line.rstrip("\r\n")
+    if not password:
+        raise InvalidInput("password", "nothing was given on standard input")
+    return password
+
+
+def cmd_add(services: Services, args: argparse.Namespace) -> int:
+    imap_security = Security(args.imap_security)
+    smtp_security = Security(args.smtp_security)
+    account = Account(
+        name=args.name,
+        email=args.email,
+        display_name=args.display_name,
+        imap_host=args.imap_host,
+        imap_port=args.imap_port or DEFAULT_IMAP_PORT[imap_security],
+        imap_security=imap_security,
+        smtp_host=args.smtp_host or args.imap_host,
+        smtp_port=args.smtp_port or DEFAULT_SMTP_PORT[smtp_security],
+        smtp_security=smtp_security,
+        username=args.username,
+        ca_file=args.ca_file,
+    ).validated()
+    try:
+        services.accounts.get(account.name)
+    except AccountNotFound:
+        pass
+    else:
+        raise AccountExists(account.name)
+    password = _read_password()
+    for service in SERVICES:
+        services.credentials.set_password(account.name, service, password)
+    try:
+        services.accounts.add(account)
+    except MailclientError:
+        services.credentials.delete_account(account.name)
+        raise
+    print(f"Added account {account.name} ({account.email}).")
+    return EXIT_OK
+
+
+def cmd_list(services: Services, args: argparse.Namespace) -> int:
+    accounts = services.accounts.accounts()
+    if not accounts:
+        print("No accounts. Add one with: mailclient account add NAME --email ADDR ...")
+        return EXIT_OK
+    for a in accounts:
+        print(
+            f"{a.name}\t{a.email}\tIMAP {a.imap_host}:{a.imap_port} ({a.imap_security})"
+            f"\tSMTP {a.smtp_host}:{a.smtp_port} ({a.smtp_security})"
+        )
+    return EXIT_OK
+
+
+def cmd_remove(services: Services, args: argparse.Namespace) -> int:
+    account = services.accounts.remove(args.name)
+    services.credentials.delete_account(account.name)
+    print(f"Removed account {account.name} and its stored passwords.")
+    return EXIT_OK
+
+
+def cmd_test(services: Services, args: argparse.Namespace) -> int:
+    account = services.accounts.get(args.name)
+    failed = False
+    try:
+        imap = imap_client.probe(account, services.credentials.get_password(account.name, "imap"))
+        interesting = sorted(
+            {"IDLE", "CONDSTORE", "QRESYNC", "MOVE", "SPECIAL-USE"} & imap.capabilities
+        )
+        print(
+            f"IMAP {imap.host}:{imap.port} ({imap.security}): logged in as {account.login}; "
+            f"{imap.folder_count} folders; supports {', '.join(interesting) or 'IMAP4rev1 only'}."
+        )
+    except MailclientError as error:
+        print(f"IMAP: {error}", file=sys.stderr)
+        failed = True
+    try:
+        smtp = smtp_client.probe(account, services.credentials.get_password(account.name, "smtp"))
+        size = (
+            f"messages up to {smtp.max_size / 1_000_000:.1f} MB"
+            if smtp.max_size
+            else "no size limit announced"
+        )
+        print(
+            f"SMTP {smtp.host}:{smtp.port} ({smtp.security}): logged in as {account.login}; {size}."
+        )
+    except MailclientError as error:
+        print(f"SMTP: {error}", file=sys.stderr)
+        failed = True
+    return EXIT_FAILED if failed else EXIT_OK

@@ -1,0 +1,33 @@
+"""The services of one profile, built once and handed to the CLI and the window."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from mailclient.accounts.credentials import CredentialStore
+from mailclient.accounts.store import AccountStore
+from mailclient.core.profile import Profile
+
+PROFILE_ENV = "MAILCLIENT_PROFILE"
+
+
+def resolve_profile(option: str | None) -> Profile:
+    """``--profile`` beats ``$MAILCLIENT_PROFILE`` beats the platform's data folder."""
+    chosen = option or os.environ.get(PROFILE_ENV)
+    root = Path(chosen).expanduser() if chosen else Path(platformdirs.user_data_dir("mailclient"))
+    return Profile(root.absolute()).ensure()
+
+
+@dataclass
+class Services:
+    profile: Profile
+    accounts: AccountStore
+    credentials: CredentialStore
+
+    @classmethod
+    def open(cls, profile: Profile) -> Services:
+        return cls(profile, AccountStore(profile.config_path), CredentialStore())

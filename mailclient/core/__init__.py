@@ -1,0 +1,1 @@
+"""Plain dataclasses and the error hierarchy shared by every layer."""

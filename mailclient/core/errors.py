@@ -1,0 +1,87 @@
+"""The error hierarchy: every error a person can act on carries a readable message."""
+
+from __future__ import annotations
+
+
+class MailclientError(Exception):
+    """Base of every error that mailclient reports to a person.
+
+    ``str(error)`` is a complete sentence meant for the user, never a traceback.
+    """
+
+
+class InvalidInput(MailclientError):
+    """A value given by the user is not acceptable; ``field`` names which one."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.reason = message
+
+
+class AccountExists(MailclientError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"An account named {name!r} already exists.")
+        self.name = name
+
+
+class AccountNotFound(MailclientError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"There is no account named {name!r}.")
+        self.name = name
+
+
+class ConfigError(MailclientError):
+    """The profile's configuration cannot be read or written."""
+
+
+class CredentialError(MailclientError):
+    """The credential store failed."""
+
+
+class NoKeyringBackend(CredentialError):
+    """No system keyring is available; we never fall back to a plaintext file."""
+
+
+class PasswordMissing(CredentialError):
+    def __init__(self, account: str, service: str) -> None:
+        super().__init__(
+            f"No {service.upper()} password is stored for account {account!r}. "
+            f"Add it again with: mailclient account add {account} ... --password-stdin"
+        )
+        self.account = account
+        self.service = service
+
+
+class NetworkError(MailclientError):
+    """Talking to a server failed. Subclasses say whether retrying may help."""
+
+    transient = True
+
+
+class CannotConnect(NetworkError):
+    """No connection could be made (DNS, refused, timeout, dropped)."""
+
+
+class TlsError(NetworkError):
+    """The TLS handshake failed or the certificate was not accepted."""
+
+    transient = False
+
+
+class CertificateNotTrusted(TlsError):
+    """The server's certificate does not verify against the trusted CAs."""
+
+
+class StartTlsUnavailable(TlsError):
+    """STARTTLS was required but the server does not offer it."""
+
+
+class AuthenticationFailed(NetworkError):
+    """The server rejected the username or password."""
+
+    transient = False
+
+
+class ProtocolError(NetworkError):
+    """The server answered something we cannot use."""

@@ -1,0 +1,33 @@
+"""The profile: one folder that holds all of one user's state."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Paths inside a profile folder. Passwords are never stored here."""
+
+    root: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def store_path(self) -> Path:
+        return self.root / "mail.sqlite3"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / "cache"
+
+    def ensure(self) -> Profile:
+        """Create the folder, readable by its owner only (it holds private mail)."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if os.name == "posix":
+            os.chmod(self.root, 0o700)
+        return self

@@ -1,0 +1,1 @@
+"""The IMAP module: connections to IMAP servers and the sync into the local store."""

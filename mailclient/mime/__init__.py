@@ -1,0 +1,1 @@
+"""MIME: building, parsing and sanitizing messages."""

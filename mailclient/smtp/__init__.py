@@ -1,0 +1,1 @@
+"""The SMTP module: message submission and the outbox sender."""

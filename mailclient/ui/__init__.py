@@ -1,0 +1,1 @@
+"""The user interface: windows, dialogs and Qt item models."""

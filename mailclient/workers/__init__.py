@@ -1,0 +1,1 @@
+"""Worker threads that run blocking core calls and report back with signals."""
