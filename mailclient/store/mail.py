@@ -79,6 +79,15 @@ class FolderSyncState:
 
 
 @dataclass(frozen=True)
+class AppliedChanges:
+    """What apply_changes() did."""
+
+    changed: int  # messages whose flags changed
+    removed: int  # messages removed
+    seq: int  # the change counter after the commit (0 if nothing changed)
+
+
+@dataclass(frozen=True)
 class RemoteFolder:
     """A folder as the server lists it, names already decoded."""
 
@@ -671,20 +680,19 @@ class MailStore:
         self,
         folder_id: int,
         flags: Mapping[int, frozenset[str]] | None = None,
-        vanished: Iterable[int] = (),
+        vanished: Iterable[tuple[int, int]] = (),
         uidnext: int | None = None,
         highestmodseq: int | None = None,
-    ) -> int:
+    ) -> AppliedChanges:
         """Apply flag changes and expunges seen on the server, in one transaction.
 
-        With ``uidnext`` (and ``highestmodseq``) the sync also records that the folder is
-        complete up to that state. Returns the change counter after the commit.
+        ``vanished`` holds inclusive UID ranges. With ``uidnext`` (and ``highestmodseq``)
+        the sync also records that the folder is complete up to that state.
         """
-        vanished_list = list(vanished)
+        changed = removed = 0
         with self._write() as touched:
             if flags:
-                before = self._db.total_changes
-                self._db.executemany(
+                cursor = self._db.executemany(
                     "UPDATE messages SET flags = ?, seen = ? "
                     "WHERE folder_id = ? AND uid = ? AND flags != ?",
                     (
@@ -693,18 +701,19 @@ class MailStore:
                         for text in (flags_text(f),)
                     ),
                 )
-                if self._db.total_changes != before:
-                    touched.folders.add(folder_id)
-            for chunk in _chunks(vanished_list):
-                cursor = self._db.execute(
-                    f"DELETE FROM messages WHERE folder_id = ? AND uid IN ({_marks(len(chunk))})",
-                    (folder_id, *chunk),
+                changed = max(cursor.rowcount, 0)
+            ranges = list(vanished)
+            if ranges:
+                cursor = self._db.executemany(
+                    "DELETE FROM messages WHERE folder_id = ? AND uid BETWEEN ? AND ?",
+                    ((folder_id, low, high) for low, high in ranges),
                 )
-                if cursor.rowcount:
-                    touched.folders.add(folder_id)
+                removed = max(cursor.rowcount, 0)
+            if changed or removed:
+                touched.folders.add(folder_id)
             if uidnext is not None:
                 self._db.execute(
                     "UPDATE folders SET uidnext = ?, highestmodseq = ? WHERE id = ?",
                     (uidnext, highestmodseq, folder_id),
                 )
-        return touched.seq
+        return AppliedChanges(changed, removed, touched.seq)

@@ -266,7 +266,9 @@ def test_sync_state_reset_and_apply_changes(store: MailStore) -> None:
     )
     store.reset_folder(inbox, uidvalidity=5, highestmodseq=40)
     store.add_messages(inbox, [msg(1), msg(2), msg(3)])
-    store.apply_changes(inbox, {1: frozenset({SEEN}), 9: frozenset({SEEN})}, vanished=[2, 8])
+    flags = {1: frozenset({SEEN}), 3: frozenset[str](), 9: frozenset({SEEN})}
+    applied = store.apply_changes(inbox, flags, vanished=[(2, 2), (8, 9)])
+    assert (applied.changed, applied.removed) == (1, 1)
     assert store.stored_uids(inbox) == [1, 3]
     assert store.stored_flags(inbox) == {1: SEEN, 3: ""}
     assert store.sync_state(inbox).uidnext is None
