@@ -65,6 +65,11 @@ def translate_error(account: Account, error: BaseException) -> Exception:
             f"({describe_verify_error(error)}). If this server uses a private CA, give its "
             "certificate as the account's CA file."
         )
+    if isinstance(error, ssl.SSLEOFError | ssl.SSLZeroReturnError | ssl.SSLSyscallError) or (
+        isinstance(error, ssl.SSLError) and (error.reason is None or "EOF" in error.reason)
+    ):
+        # The TLS layer saw the connection end: a dropped connection, worth retrying.
+        return CannotConnect(f"The connection to the IMAP server {where} was cut off.")
     if isinstance(error, ssl.SSLError):
         return TlsError(f"A secure connection to the IMAP server {where} failed: {error.reason}.")
     if isinstance(error, socket.gaierror):
@@ -488,25 +493,31 @@ class ImapSession:
     def idle_wait(self, timeout: float) -> list[bytes]:
         """Wait up to ``timeout`` seconds; return the kinds of what the server reported."""
         try:
-            responses = self._client.idle_check(timeout=timeout)
+            return _kinds(self._client.idle_check(timeout=timeout))
         except Exception as error:
             raise translate_error(self.account, error) from error
-        kinds = []
-        for response in responses:
-            if isinstance(response, tuple) and len(response) > 1:
-                kind = response[1] if isinstance(response[0], int) else response[0]
-                if isinstance(kind, bytes):
-                    kinds.append(kind.upper())
-        return kinds
 
-    def idle_done(self) -> None:
+    def idle_done(self) -> list[bytes]:
+        """End IDLE; returns the kinds of what the server reported since the last wait."""
         try:
-            self._client.idle_done()
+            _, responses = self._client.idle_done()
         except Exception as error:
             raise translate_error(self.account, error) from error
+        return _kinds(responses)
 
     def noop(self) -> None:
         self.run(b"NOOP")
+
+
+def _kinds(responses: Iterable[Any]) -> list[bytes]:
+    """b"EXISTS", b"FETCH"... of imapclient's parsed unsolicited responses."""
+    kinds = []
+    for response in responses:
+        if isinstance(response, tuple) and len(response) > 1:
+            kind = response[1] if isinstance(response[0], int) else response[0]
+            if isinstance(kind, bytes):
+                kinds.append(kind.upper())
+    return kinds
 
 
 def _guess_use(folder: RemoteFolder) -> RemoteFolder:

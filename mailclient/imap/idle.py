@@ -58,7 +58,8 @@ class IdleWatcher:
         self._backoff = backoff
         self._max_backoff = max_backoff
         self._timeout = timeout
-        self.connected = threading.Event()  # set while IDLE runs (tests wait for it)
+        self.connected = threading.Event()  # set while IDLE runs
+        self.idles = 0  # IDLE commands issued (each renewal is one more)
 
     def run(self) -> None:
         """Watch until the stop event is set or an error that retrying cannot fix."""
@@ -89,6 +90,7 @@ class IdleWatcher:
     def _idle(self, session: ImapSession) -> None:
         while not self._stop.is_set():
             session.idle_start()
+            self.idles += 1
             self.connected.set()
             started = time.monotonic()
             changed = False
@@ -109,6 +111,8 @@ class IdleWatcher:
                     # IDLE sends DONE and reads the answer, which raises if it is gone.
                     break
             self.connected.clear()
-            session.idle_done()
+            # What arrived between the last wait and DONE counts too.
+            if _CHANGES.intersection(session.idle_done()):
+                changed = True
             if changed:
                 self._on_change()

@@ -20,7 +20,7 @@ from mailclient.imap.wire import (
 
 def reader(server_says: bytes) -> tuple[ResponseReader, list[bytes]]:
     sent: list[bytes] = []
-    stream = io.BufferedReader(io.BytesIO(server_says))  # type: ignore[arg-type]
+    stream = io.BytesIO(server_says)
     return ResponseReader(stream.readline, stream.read, sent.append), sent
 
 
