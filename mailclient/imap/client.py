@@ -13,9 +13,9 @@ import logging
 import re
 import socket
 import ssl
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import imapclient
 import imapclient.exceptions
@@ -37,6 +37,7 @@ from mailclient.imap.headers import SUMMARY_FIELDS
 from mailclient.store.mail import RemoteFolder
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -171,6 +172,7 @@ _USE_BY_NAME = {
 }
 _SPECIAL_USES = {use.value.lower(): use for use in SpecialUse}
 _CODE = re.compile(rb"\[([A-Z-]+)(?: ([^\]]*))?\]")
+_STATUS_ITEMS = re.compile(rb"\(([A-Z0-9 ]*)\)\s*$")
 _COPYUID = re.compile(rb"\[COPYUID (\d+) ([0-9:,]+) ([0-9:,]+)\]")
 
 
@@ -231,6 +233,7 @@ class ImapSession:
         self.condstore = False
         self.qresync = False
         self.selected: str | None = None
+        self.alive = True  # False once the connection failed or was dropped
         imap = client._imap
         self._reader = wire.ResponseReader(imap.file.readline, imap.file.read, imap.send)
 
@@ -270,13 +273,7 @@ class ImapSession:
         return capability.upper() in self.capabilities
 
     def _run(self, command: bytes) -> Iterator[wire.Response]:
-        try:
-            yield from self._reader.run(command)
-        except wire.CommandFailed:
-            raise
-        except (OSError, imapclient.exceptions.IMAPClientError) as error:
-            self.selected = None
-            raise translate_error(self.account, error) from error
+        yield from self._guard_iter(self._reader.run(command))
 
     def run(self, command: bytes) -> list[wire.Response]:
         """Run one command; return its untagged responses."""
@@ -289,14 +286,14 @@ class ImapSession:
 
     def close(self) -> None:
         """Log out politely if possible; always drop the connection."""
+        if not self.alive:
+            return
+        self.alive = False
+        self.selected = None
         try:
             self._client.logout()
         except Exception:
             _close_quietly(self._client)
-
-    def socket(self) -> socket.socket:
-        sock: socket.socket = self._client.socket()
-        return sock
 
     # -- folders ----------------------------------------------------------------------------
 
@@ -370,6 +367,30 @@ class ImapSession:
             highestmodseq=values.get(b"HIGHESTMODSEQ") if self.condstore else None,
         )
 
+    def status(self, name: str) -> MailboxStatus:
+        """A folder's state without selecting it (RFC 3501 §6.3.10, RFC 7162 §3.1.7)."""
+        if self.selected == name:
+            # STATUS of the selected folder is discouraged (RFC 3501); leave it first.
+            self.run(b"UNSELECT" if self.has("UNSELECT") else b"CLOSE")
+            self.selected = None
+        items = b"MESSAGES UIDNEXT UIDVALIDITY" + (b" HIGHESTMODSEQ" if self.condstore else b"")
+        values: dict[bytes, int] = {}
+        for response in self._run(b"STATUS " + quote_mailbox(name) + b" (" + items + b")"):
+            if isinstance(response, wire.Untagged) and response.kind == b"STATUS":
+                m = _STATUS_ITEMS.search(response.line)
+                if m:
+                    words = m.group(1).split()
+                    values.update(zip(words[::2], map(int, words[1::2]), strict=False))
+        if b"UIDVALIDITY" not in values:
+            raise ProtocolError(f"The IMAP server gave no UIDVALIDITY for the folder {name}.")
+        return MailboxStatus(
+            name=name,
+            uidvalidity=values[b"UIDVALIDITY"],
+            uidnext=values.get(b"UIDNEXT", 0),
+            exists=values.get(b"MESSAGES", 0),
+            highestmodseq=values.get(b"HIGHESTMODSEQ"),
+        )
+
     # -- messages in the selected folder ----------------------------------------------------
 
     def search_uids(self, first_uid: int = 1) -> list[int]:
@@ -391,19 +412,62 @@ class ImapSession:
         # "n:*" also matches the highest UID when it is below n (RFC 3501 §6.4.8).
         return sorted(u for u in set(uids) if u >= first_uid)
 
-    def fetch_summaries(self, uids: Sequence[int]) -> Iterator[wire.FetchResponse]:
-        """Flags, size, dates and the summary header fields of ``uids``, as they arrive."""
+    def fetch_summaries(
+        self, batches: Iterable[Sequence[int]]
+    ) -> Iterator[list[wire.FetchResponse]]:
+        """Flags, size, dates and summary header fields, one list per batch of UIDs.
+
+        The FETCH for the next batch is sent before the current one is read (RFC 3501
+        §5.5 allows pipelining), so the server prepares it while we parse and store.
+        If the caller stops early or anything fails, the connection is closed: answers
+        to a command nobody reads would confuse the next one.
+        """
         fields = " ".join(SUMMARY_FIELDS).encode("ascii")
-        command = (
-            b"UID FETCH "
-            + wire.uid_set(uids)
-            + b" (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS ("
-            + fields
-            + b")])"
-        )
-        for response in self._run(command):
-            if isinstance(response, wire.FetchResponse) and response.header is not None:
-                yield response
+        items = b" (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (" + fields + b")])"
+        pending = iter(batches)
+
+        def send_next() -> bytes | None:
+            batch = next(pending, None)
+            if batch is None:
+                return None
+            return self._reader.send_command(b"UID FETCH " + wire.uid_set(batch) + items)
+
+        finished = False
+        try:
+            tag = self._guard(send_next)
+            while tag is not None:
+                following = self._guard(send_next)
+                yield [
+                    response
+                    for response in self._guard_iter(self._reader.responses(tag, "FETCH"))
+                    if isinstance(response, wire.FetchResponse) and response.header is not None
+                ]
+                tag = following
+            finished = True
+        finally:
+            if not finished:
+                self.abort()
+
+    def _guard(self, action: Callable[[], T]) -> T:
+        try:
+            return action()
+        except (OSError, imapclient.exceptions.IMAPClientError) as error:
+            self.abort()
+            raise translate_error(self.account, error) from error
+
+    def _guard_iter(self, responses: Iterator[wire.Response]) -> Iterator[wire.Response]:
+        try:
+            yield from responses
+        except (OSError, imapclient.exceptions.IMAPClientError) as error:
+            self.abort()
+            raise translate_error(self.account, error) from error
+
+    def abort(self) -> None:
+        """Drop the connection without a word (it failed, or got out of step)."""
+        self.selected = None
+        if self.alive:
+            self.alive = False
+            _close_quietly(self._client)
 
     def fetch_flags(self, below_uid: int | None, since_modseq: int | None) -> FlagChanges:
         """Flags of the messages below ``below_uid`` (all when None).

@@ -171,7 +171,7 @@ class ResponseReader:
         while True:
             line = readline(MAX_LINE)
             if not line.endswith(b"\n"):
-                if not line:
+                if len(line) < MAX_LINE:
                     raise ConnectionResetError("the IMAP server closed the connection")
                 raise ProtocolError("The IMAP server sent a line that is far too long.")
             if line.startswith(b"* "):

@@ -67,8 +67,12 @@ class CuttableProxy:
     def cut_all(self) -> None:
         """Drop every open connection (new ones are still accepted)."""
         with self._lock:
-            sockets, self._sockets = self._sockets, []
             self.cuts += 1
+        self._drop_all()
+
+    def _drop_all(self) -> None:
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
         for sock in sockets:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
@@ -76,4 +80,4 @@ class CuttableProxy:
 
     def close(self) -> None:
         self._listener.close()
-        self.cut_all()
+        self._drop_all()

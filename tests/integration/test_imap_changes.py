@@ -135,9 +135,10 @@ def test_a_failed_flag_change_is_undone(
 ) -> None:
     newest = store.message_ids(folder_id(store, "INBOX"))[0]
     change = changes.set_flagged(store, [newest])
-    engine.session.close()  # the connection is gone when the worker gets to it
+    session = engine.session
+    session.close()  # the connection is gone when the worker gets to it
     with pytest.raises(Exception, match="IMAP"):
-        change.send(engine.session, store)
+        change.send(session, store)
     assert [s.flags for s in store.summaries([newest])] == [frozenset()]
 
 

@@ -96,6 +96,9 @@ def test_a_dropped_connection_is_a_connection_error() -> None:
     r, _ = reader(b"* 1 EXISTS\r\n")
     with pytest.raises(ConnectionResetError):
         list(r.run(b"X"))
+    r, _ = reader(b"* 1 EXISTS\r\n* 2 EXI")
+    with pytest.raises(ConnectionResetError):
+        list(r.run(b"X"))
 
 
 def test_continuation_request_is_a_protocol_error() -> None:
