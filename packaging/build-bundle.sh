@@ -60,21 +60,27 @@ version=$("${bundle_env[@]}" "$executable" --version) || fail "--version failed"
 echo "version: $version"
 "${bundle_env[@]}" "$executable" -v --profile "$work/profile" >"$work/app.log" 2>&1 &
 app_pid=$!
-window=""
+# The window exists before it is shown and gets its properties one by one: wait for all.
+window="" viewable="" icon=""
 for _ in $(seq 600); do
+  kill -0 "$app_pid" 2>/dev/null || fail "the bundle exited before showing its window"
   window=$(DISPLAY=$display xwininfo -root -tree 2>/dev/null \
     | awk '/\("mailclient" "Mailclient"\)/ && !/ 1x1\+/ {print $1; exit}')
-  [ -n "$window" ] && break
-  kill -0 "$app_pid" 2>/dev/null || fail "the bundle exited before showing its window"
+  if [ -n "$window" ]; then
+    DISPLAY=$display xwininfo -id "$window" | grep -q "Map State: IsViewable" && viewable=yes
+    DISPLAY=$display xprop -id "$window" _NET_WM_ICON | grep -q "Icon (" && icon=yes
+    [ -n "$viewable" ] && [ -n "$icon" ] && break
+  fi
   sleep 0.1
 done
 [ -n "$window" ] || fail "no window appeared within 60 s"
+[ -n "$viewable" ] || fail "the window was created but never shown"
+[ -n "$icon" ] || fail "the window has no icon (mailclient.resources not found in the bundle?)"
 echo "window: $(DISPLAY=$display xwininfo -id "$window" | awk -F'"' '/xwininfo/ {print $2}')"
-DISPLAY=$display xprop -id "$window" _NET_WM_ICON | grep -q "Icon (" \
-  || fail "the window has no icon (mailclient.resources not found in the bundle?)"
 # Every Python library the process maps must come from the bundle.
-outside=$(grep -E 'libpython|\.cpython-' "/proc/$app_pid/maps" | awk '{print $6}' | sort -u \
-  | grep -v "^$bundle/" || true)
+python_maps=$(grep -E 'libpython|\.cpython-' "/proc/$app_pid/maps" | awk '{print $6}' | sort -u)
+grep -q "^$bundle/.*libpython" <<<"$python_maps" || fail "no libpython of the bundle is loaded"
+outside=$(grep -v "^$bundle/" <<<"$python_maps" || true)
 [ -z "$outside" ] || fail "the bundle loads Python from outside: $outside"
 sleep 1  # let the first paint land before the screenshot
 DISPLAY=$display import -window root "$root/dist/bundle-smoke.png"
