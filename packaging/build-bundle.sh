@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the one-folder bundle dist/mailclient/ with PyInstaller, then check that it works:
 # started under Xvfb with an empty environment it must show its window with its icon, use
-# no Python from outside the bundle, and take over a second start given a mailto: URL.
+# no Python from outside the bundle, take over a second start given a mailto: URL, and
+# store a password in a (private) Secret Service.
 # Prints the build time and the bundle's size; exits non-zero when any check fails.
 #
 # Usage: packaging/build-bundle.sh [--fresh]   (--fresh: recreate the build venv first)
@@ -29,9 +30,9 @@ build_seconds=$(($(date +%s) - started))
 
 echo "== smoke test"
 work=$(mktemp -d)
-xvfb_pid="" app_pid=""
+xvfb_pid="" app_pid="" bus_pid="" keyring_pid=""
 cleanup() {
-  [ -n "$app_pid" ] && kill "$app_pid" 2>/dev/null || true
+  for pid in $app_pid $keyring_pid $bus_pid; do kill "$pid" 2>/dev/null || true; done
   [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -50,9 +51,29 @@ for _ in $(seq 100); do [ -s "$work/display" ] && break; sleep 0.1; done
 [ -s "$work/display" ] || fail "Xvfb did not start"
 display=:$(cat "$work/display")
 mkdir -m 700 "$work/home" "$work/run"
+# A private session bus with an unlocked gnome-keyring: the app gets a bus of its own
+# (none is autolaunched and left behind), and keyring, which finds its backends at run
+# time where PyInstaller cannot see them, is tried for real below.
+dbus-daemon --session --nofork --print-address=1 --address="unix:dir=$work/run" \
+  >"$work/bus" 2>/dev/null &
+bus_pid=$!
+for _ in $(seq 100); do [ -s "$work/bus" ] && break; sleep 0.1; done
+bus=$(head -n 1 "$work/bus")
+[ -n "$bus" ] || fail "dbus-daemon did not start"
+printf 'smoke-test' | env -i HOME="$work/home" XDG_RUNTIME_DIR="$work/run" PATH=/usr/bin:/bin \
+  DBUS_SESSION_BUS_ADDRESS="$bus" gnome-keyring-daemon --foreground --unlock \
+  --components=secrets >/dev/null 2>&1 &
+keyring_pid=$!
+for _ in $(seq 100); do
+  dbus-send --bus="$bus" --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null \
+    | grep -q "boolean true" && break
+  sleep 0.1
+done
+
 # An empty environment: no PYTHONPATH, no venv, nothing of the build leaks in.
 bundle_env=(env -i HOME="$work/home" DISPLAY="$display" PATH=/usr/bin:/bin LANG=C.UTF-8
-  XDG_RUNTIME_DIR="$work/run")
+  XDG_RUNTIME_DIR="$work/run" DBUS_SESSION_BUS_ADDRESS="$bus")
 # Chromium's sandbox refuses to run as root.
 [ "$(id -u)" -ne 0 ] || bundle_env+=(QTWEBENGINE_DISABLE_SANDBOX=1)
 
@@ -91,7 +112,15 @@ timeout 60 "${bundle_env[@]}" "$executable" --profile "$work/profile" "$url" \
 for _ in $(seq 100); do grep -qF "Asked to open $url" "$work/app.log" && break; sleep 0.1; done
 grep -qF "Asked to open $url" "$work/app.log" || fail "the running bundle did not get the URL"
 
-echo "OK: the bundle starts, shows its window with its icon, and takes over a second start."
+printf 'password\n' | "${bundle_env[@]}" "$executable" \
+  --profile "$work/keyring-profile" account add smoke --email smoke@example.org \
+  --imap-host 127.0.0.1 --password-stdin \
+  || fail "the bundle cannot store a password in the Secret Service"
+"${bundle_env[@]}" "$executable" \
+  --profile "$work/keyring-profile" account remove smoke \
+  || fail "the bundle cannot remove a password from the Secret Service"
+
+echo "OK: the bundle shows its window with its icon, takes over a second start, keeps passwords."
 echo "build time: ${build_seconds} s"
 echo "bundle size: $(du -sh "$bundle" | cut -f1) in $(find "$bundle" -type f | wc -l) files ($bundle)"
 echo "screenshot: dist/bundle-smoke.png"
