@@ -58,7 +58,7 @@ def _by_folder(locations: Sequence[MessageLocation]) -> dict[int, list[MessageLo
 
 def _select(session: ImapSession, store: MailStore, folder_id: int) -> Folder | None:
     folder = store.folder(folder_id)
-    if folder is not None and session.selected != folder.name:
+    if folder is not None and (session.selected != folder.name or not session.writable):
         session.select(folder.name)
     return folder
 

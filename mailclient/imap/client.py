@@ -233,6 +233,7 @@ class ImapSession:
         self.condstore = False
         self.qresync = False
         self.selected: str | None = None
+        self.writable = False  # the selected folder was SELECTed, not EXAMINEd
         self.alive = True  # False once the connection failed or was dropped
         imap = client._imap
         self._reader = wire.ResponseReader(imap.file.readline, imap.file.read, imap.send)
@@ -338,12 +339,17 @@ class ImapSession:
         with contextlib.suppress(wire.CommandFailed):
             self.run(b"UNSUBSCRIBE " + quote_mailbox(name))
 
-    def select(self, name: str) -> MailboxStatus:
-        """SELECT a folder (read-write) and report its UIDVALIDITY, UIDNEXT and counts."""
+    def select(self, name: str, readonly: bool = False) -> MailboxStatus:
+        """SELECT (or EXAMINE, read-only) a folder; report UIDVALIDITY, UIDNEXT and counts.
+
+        The sync reads with EXAMINE: a read-write SELECT changes the mailbox (\\Recent),
+        which makes Dovecot do its bookkeeping again at the next STATUS.
+        """
         values: dict[bytes, int] = {}
         exists = 0
         self.selected = None
-        for response in self._run(b"SELECT " + quote_mailbox(name)):
+        verb = b"EXAMINE " if readonly else b"SELECT "
+        for response in self._run(verb + quote_mailbox(name)):
             if not isinstance(response, wire.Untagged):
                 continue
             if response.kind == b"EXISTS":
@@ -352,12 +358,10 @@ class ImapSession:
                 code = _CODE.search(response.line)
                 if code and code.group(2) and code.group(2).isdigit():
                     values[code.group(1)] = int(code.group(2))
-        code = _CODE.search(self.completion)
-        if code and code.group(1) == b"READ-ONLY":
-            log.info("Folder %s is read-only", name)
         if b"UIDVALIDITY" not in values:
             raise ProtocolError(f"The IMAP server gave no UIDVALIDITY for the folder {name}.")
         self.selected = name
+        self.writable = not readonly
         return MailboxStatus(
             name=name,
             uidvalidity=values[b"UIDVALIDITY"],
@@ -415,15 +419,27 @@ class ImapSession:
     def fetch_summaries(
         self, batches: Iterable[Sequence[int]]
     ) -> Iterator[list[wire.FetchResponse]]:
-        """Flags, size, dates and summary header fields, one list per batch of UIDs.
-
-        The FETCH for the next batch is sent before the current one is read (RFC 3501
-        §5.5 allows pipelining), so the server prepares it while we parse and store.
-        If the caller stops early or anything fails, the connection is closed: answers
-        to a command nobody reads would confuse the next one.
-        """
+        """Flags, size, dates and summary header fields, one list per batch of UIDs."""
         fields = " ".join(SUMMARY_FIELDS).encode("ascii")
         items = b" (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (" + fields + b")])"
+        for responses in self._pipelined(batches, items):
+            yield [r for r in responses if r.header is not None]
+
+    def fetch_structures(
+        self, batches: Iterable[Sequence[int]]
+    ) -> Iterator[dict[int, list[wire.Value]]]:
+        """BODYSTRUCTURE (RFC 3501 §7.4.2) as nested lists, by UID, one dict per batch."""
+        for responses in self._pipelined(batches, b" (UID BODYSTRUCTURE)"):
+            yield {r.uid: r.bodystructure for r in responses if r.uid and r.bodystructure}
+
+    def _pipelined(
+        self, batches: Iterable[Sequence[int]], items: bytes
+    ) -> Iterator[list[wire.FetchResponse]]:
+        """UID FETCH ``items`` batch by batch; the FETCH for the next batch is sent before
+        the current one is read (RFC 3501 §5.5 allows pipelining), so the server prepares
+        it while we parse and store. If the caller stops early or anything fails, the
+        connection is closed: answers to a command nobody reads would confuse the next one.
+        """
         pending = iter(batches)
 
         def send_next() -> bytes | None:
@@ -440,7 +456,7 @@ class ImapSession:
                 yield [
                     response
                     for response in self._guard_iter(self._reader.responses(tag, "FETCH"))
-                    if isinstance(response, wire.FetchResponse) and response.header is not None
+                    if isinstance(response, wire.FetchResponse)
                 ]
                 tag = following
             finished = True

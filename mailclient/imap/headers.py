@@ -14,12 +14,13 @@ import codecs
 import functools
 import logging
 import re
+from collections.abc import Iterable
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
 from email.utils import mktime_tz, parsedate_tz
 
-from mailclient.imap.wire import FetchResponse, days_from_civil
+from mailclient.imap.wire import FetchResponse, Value, days_from_civil
 from mailclient.store.mail import NewMessage
 
 log = logging.getLogger(__name__)
@@ -234,13 +235,60 @@ def guess_attachments(content_type: str) -> bool:
     return kind.split("/", 1)[0] in ("application", "image", "audio", "video")
 
 
+def needs_structure(content_type: str) -> bool:
+    """Whether only the MIME structure can tell if a message has attachments.
+
+    multipart/mixed may hold nothing but text; multipart/signed and /related may hold
+    attachments. multipart/alternative and single parts are clear from the header.
+    """
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return kind.startswith("multipart/") and kind != "multipart/alternative"
+
+
+def _text(value: Value) -> str:
+    return value.decode("utf-8", "replace").lower() if isinstance(value, bytes) else ""
+
+
+def _named(params: Value) -> bool:
+    if not isinstance(params, list):
+        return False
+    names = [_text(p) for p in params[::2]]
+    return any(n in ("name", "filename") or n.startswith(("name*", "filename*")) for n in names)
+
+
+def structure_has_attachments(structure: list[Value]) -> bool:
+    """The has-attachments rule of has_attachments(), on a BODYSTRUCTURE (RFC 3501 §7.4.2)."""
+    if structure and isinstance(structure[0], list):  # multipart: (part)(part)... subtype
+        return any(structure_has_attachments(part) for part in structure if isinstance(part, list))
+    if len(structure) < 7:
+        return False
+    kind, subtype = _text(structure[0]), _text(structure[1])
+    if kind == "message" and subtype == "rfc822":
+        return True
+    # Extension data follows the basic fields: text has a line count, message/rfc822
+    # an envelope, a body and a line count; then come md5 and the disposition.
+    disposition_at = 9 if kind == "text" else 8
+    disposition = structure[disposition_at] if len(structure) > disposition_at else None
+    shown = ""
+    named = _named(structure[2])
+    if isinstance(disposition, list) and disposition:
+        shown = _text(disposition[0])
+        named = named or (len(disposition) > 1 and _named(disposition[1]))
+    if shown == "attachment":
+        return True
+    return named and shown != "inline" and kind != "text"
+
+
 def has_attachments(raw: bytes) -> bool:
-    """Whether a whole message carries attachments: a part marked as one, or a named
-    non-text part that is not shown inline (an inline image of an HTML mail is not one).
+    """Whether a whole message carries attachments: a part marked as one, an attached
+    message, or a named non-text part that is not shown inline (an inline image of an HTML
+    mail is not one).
     """
     try:
         message: Message = BytesParser(policy=compat32).parsebytes(raw)
         for part in message.walk():
+            if part.get_content_type() == "message/rfc822":
+                return True
             if part.is_multipart():
                 continue
             disposition = (part.get_content_disposition() or "").lower()
@@ -263,6 +311,21 @@ def _ids(raw: bytes) -> str:
 
 def summarize(response: FetchResponse) -> NewMessage:
     """The store's record for one fetched message; never raises for a bad header."""
+    return _summarize(response)[0]
+
+
+def summarize_batch(responses: Iterable[FetchResponse]) -> tuple[list[NewMessage], list[int]]:
+    """Records for a fetched batch, and the UIDs whose attachments only the structure shows."""
+    records, unsure = [], []
+    for response in responses:
+        record, needs = _summarize(response)
+        records.append(record)
+        if needs:
+            unsure.append(record.uid)
+    return records, unsure
+
+
+def _summarize(response: FetchResponse) -> tuple[NewMessage, bool]:
     uid = response.uid or 0
     flags = response.flags or frozenset()
     size = response.size or 0
@@ -270,7 +333,8 @@ def summarize(response: FetchResponse) -> NewMessage:
         try:
             get = split_header_block(response.header).get
             date = get(b"date")
-            return NewMessage(
+            content_type = header_text(get(b"content-type", b""))
+            record = NewMessage(
                 uid,
                 flags,
                 size,
@@ -283,9 +347,10 @@ def summarize(response: FetchResponse) -> NewMessage:
                 _ids(get(b"message-id", b"")),
                 _ids(get(b"in-reply-to", b"")),
                 _ids(get(b"references", b"")),
-                guess_attachments(header_text(get(b"content-type", b""))),
+                guess_attachments(content_type),
             )
+            return record, needs_structure(content_type)
         except Exception:
             # A header no rule foresaw must not stop the sync: keep what the server told.
             log.warning("Could not read the headers of message UID %s", uid, exc_info=True)
-    return NewMessage(uid, flags, size, response.internal_date)
+    return NewMessage(uid, flags, size, response.internal_date), False

@@ -68,7 +68,7 @@ class IdleWatcher:
             session: ImapSession | None = None
             try:
                 session = ImapSession.connect(self.account, self._password, self._timeout)
-                session.select(self.folder)
+                session.select(self.folder, readonly=True)
                 delay = self._backoff
                 self._on_change()
                 self._idle(session)

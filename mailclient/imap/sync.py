@@ -29,7 +29,7 @@ from mailclient.core.errors import MailclientError, NetworkError
 from mailclient.core.models import Folder
 from mailclient.imap import wire
 from mailclient.imap.client import DEFAULT_TIMEOUT, ImapSession
-from mailclient.imap.headers import has_attachments, summarize
+from mailclient.imap.headers import has_attachments, structure_has_attachments, summarize_batch
 from mailclient.imap.planner import FlagSync, plan_folder
 from mailclient.store.mail import MailStore
 
@@ -38,6 +38,8 @@ T = TypeVar("T")
 
 # Dovecot refuses command lines over 64 KiB; UID sets of sparse folders can get long.
 _MAX_SET_BYTES = 32_000
+# Structures are small; batches this size keep the pipeline busy on both ends.
+_STRUCTURE_BATCH = 1000
 
 
 class MessageNotFound(MailclientError):
@@ -212,7 +214,7 @@ class AccountSync:
             peek = session.status(folder.name)
             if plan_folder(cached, peek, session.condstore, session.qresync).nothing:
                 return
-        status = session.select(folder.name)
+        status = session.select(folder.name, readonly=True)
         plan = plan_folder(cached, status, session.condstore, session.qresync)
         log.debug("%s/%s: %s -> %s", self.account.name, folder.name, status, plan)
         if plan.nothing:
@@ -253,14 +255,24 @@ class AccountSync:
         have = set(store.stored_uids(folder.id, first_uid))
         missing = [u for u in reversed(session.search_uids(first_uid)) if u not in have]
         fetched = 0
+        unsure: list[int] = []
         batches = _batches(missing, self.options.first_batch, self.options.batch)
         for responses in session.fetch_summaries(batches):
-            records = [summarize(r) for r in responses]
+            records, needs_structure = summarize_batch(responses)
             seq = store.add_messages(folder.id, records)
+            unsure += needs_structure
             fetched += len(records)
             result.new += len(records)
             if self._on_progress is not None:
                 self._on_progress(SyncProgress(folder.id, folder.name, fetched, len(missing), seq))
+            if self._stop.is_set():
+                raise _Stopped()
+        # Headers first, so mail is readable at once; then the structure of the messages
+        # whose attachments the Content-Type cannot tell (RFC 3501 BODYSTRUCTURE).
+        structure_batches = _batches(unsure, _STRUCTURE_BATCH, _STRUCTURE_BATCH)
+        for structures in session.fetch_structures(structure_batches):
+            found = {uid: structure_has_attachments(s) for uid, s in structures.items()}
+            store.set_attachments(folder.id, found)
             if self._stop.is_set():
                 raise _Stopped()
 
@@ -280,7 +292,7 @@ class AccountSync:
             raise MessageNotFound("This message is no longer in the mail store.")
         session = self.session
         if session.selected != folder.name:
-            session.select(folder.name)
+            session.select(folder.name, readonly=True)
         raw = session.fetch_body(locations[0].uid)
         if raw is None:
             raise MessageNotFound(

@@ -57,6 +57,46 @@ class CommandFailed(ProtocolError):
         self.text = text
 
 
+# A parsed IMAP value: a string (quoted, literal or atom), NIL, or a parenthesised list.
+Value = bytes | None | list["Value"]
+
+_TOKEN = re.compile(rb'\s*(?:(\()|(\))|"((?:[^"\\]|\\.)*)"|(\{\d+\+?\}\r\n\Z)|([^\s()"]+))')
+
+
+def parse_values(texts: list[bytes], literals: list[bytes], offset: int = 0) -> list[Value]:
+    """Parse IMAP values (RFC 3501 §9: lists, strings, literals, NIL) in one response.
+
+    ``texts`` and ``literals`` alternate as the reader framed them. Parsing stops at the
+    ``)`` that closes the list the values are in, or at the end.
+    """
+    stack: list[list[Value]] = [[]]
+    for index, text in enumerate(texts):
+        position = offset if index == 0 else 0
+        while position < len(text):
+            m = _TOKEN.match(text, position)
+            if m is None:
+                break
+            position = m.end()
+            opened, closed, quoted, literal, atom = m.groups()
+            if opened:
+                stack.append([])
+            elif closed:
+                if len(stack) == 1:
+                    return stack[0]
+                done = stack.pop()
+                stack[-1].append(done)
+            elif quoted is not None:
+                stack[-1].append(_QUOTED_ESCAPE.sub(rb"\1", quoted))
+            elif literal:
+                stack[-1].append(literals[index])
+            elif atom is not None:
+                stack[-1].append(None if atom.upper() == b"NIL" else atom)
+    while len(stack) > 1:
+        done = stack.pop()
+        stack[-1].append(done)
+    return stack[0]
+
+
 @dataclass(slots=True)
 class FetchResponse:
     """One ``* n FETCH (...)`` response, with the items this module knows."""
@@ -69,6 +109,7 @@ class FetchResponse:
     modseq: int | None = None
     header: bytes | None = None  # BODY[HEADER...] (any header section)
     body: bytes | None = None  # BODY[] or BODY[TEXT] and partial ranges of them
+    bodystructure: list[Value] | None = None  # RFC 3501 §7.4.2, as nested lists
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +247,23 @@ class ResponseReader:
                 raise ProtocolError(f"The IMAP server asked for more input during {name}.")
             # Anything else (a stray tagged line of another command) is not ours: skip it.
 
+    def _fetch_nested(
+        self, seq: int, offset: int, texts: list[bytes], literals: list[bytes]
+    ) -> FetchResponse:
+        """The slower, general path for items with nested lists (BODYSTRUCTURE)."""
+        values = parse_values(texts, literals, offset)
+        response = FetchResponse(seq)
+        for name, value in zip(values[::2], values[1::2], strict=False):
+            key = name.upper() if isinstance(name, bytes) else b""
+            if key == b"UID" and isinstance(value, bytes):
+                response.uid = int(value)
+            elif key == b"FLAGS" and isinstance(value, list):
+                raw = b" ".join(v for v in value if isinstance(v, bytes))
+                response.flags = self._flags(raw)
+            elif key == b"BODYSTRUCTURE" and isinstance(value, list):
+                response.bodystructure = value
+        return response
+
     def _flags(self, raw: bytes) -> frozenset[str]:
         """A FLAGS list (without parentheses) as a set; \\Recent is per session, left out."""
         flags = self._flag_sets.get(raw)
@@ -237,6 +295,8 @@ class ResponseReader:
                     internal_date=parse_internaldate(date),
                     header=literals[0],
                 )
+        if b"BODYSTRUCTURE" in texts[0]:
+            return self._fetch_nested(seq, offset, texts, literals)
         response = FetchResponse(seq)
         for index, text in enumerate(texts):
             for m in _ITEM.finditer(text, offset):

@@ -606,9 +606,11 @@ class MailStore:
     # -- sync -------------------------------------------------------------------------------
 
     def sync_state(self, folder_id: int) -> FolderSyncState:
+        # total counts visible messages (kept by triggers); add the few hidden ones rather
+        # than count a big folder.
         rows = self._read(
-            "SELECT uidvalidity, uidnext, highestmodseq, "
-            "(SELECT count(*) FROM messages WHERE folder_id = folders.id) "
+            "SELECT uidvalidity, uidnext, highestmodseq, total + "
+            "(SELECT count(*) FROM messages WHERE folder_id = folders.id AND hidden = 1) "
             "FROM folders WHERE id = ?",
             (folder_id,),
         )
@@ -673,6 +675,18 @@ class MailStore:
         with self._write() as touched:
             self._db.executemany(_UPSERT, rows)
             if rows:
+                touched.folders.add(folder_id)
+        return touched.seq
+
+    def set_attachments(self, folder_id: int, found: Mapping[int, bool]) -> int:
+        """Correct has-attachments by UID (from the message structure); returns the seq."""
+        with self._write() as touched:
+            cursor = self._db.executemany(
+                "UPDATE messages SET has_attachments = ? "
+                "WHERE folder_id = ? AND uid = ? AND has_attachments != ?",
+                ((int(has), folder_id, uid, int(has)) for uid, has in found.items()),
+            )
+            if cursor.rowcount:
                 touched.folders.add(folder_id)
         return touched.seq
 

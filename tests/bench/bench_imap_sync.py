@@ -9,7 +9,8 @@ BENCH_SIZE=full) and prints, in one run:
 - the time until the newest 500 are in the store;
 - a no-change resync, and a resync after one flag change and one new message;
 - the peak RSS of the process that ran our sync (a fresh process, so nothing else counts);
-- how often the header-based has-attachments guess matches the real structure.
+- how often has-attachments (from Content-Type, then BODYSTRUCTURE where that cannot
+  tell) matches what the generator put in.
 
 The issue's targets (>= 2x the naive way, newest 500 in < 1 s, no-change resync
 < 100 ms) are printed next to the figures; like every benchmark here it asserts
@@ -186,6 +187,8 @@ def run_our_sync(config: dict[str, Any], results: Any) -> None:
     def progress(p: SyncProgress) -> None:
         if not newest_at and p.fetched >= min(NEWEST, p.missing):
             newest_at.append(time.perf_counter() - start)
+        if "initial_s" not in figures:
+            figures["headers_s"] = time.perf_counter() - start
 
     engine = AccountSync(account, config["password"], store, on_progress=progress)
     [initial] = engine.sync(["INBOX"])
@@ -194,10 +197,13 @@ def run_our_sync(config: dict[str, Any], results: Any) -> None:
     figures["newest_s"] = newest_at[0]
     figures["peak_rss_mb"] = peak_rss_mb()
 
-    start = time.perf_counter()
-    [unchanged] = engine.sync(["INBOX"])
-    figures["nochange_ms"] = (time.perf_counter() - start) * 1000
-    figures["nochange"] = (unchanged.new, unchanged.changed, unchanged.removed)
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        [unchanged] = engine.sync(["INBOX"])
+        times.append((time.perf_counter() - start) * 1000)
+        assert (unchanged.new, unchanged.changed, unchanged.removed) == (0, 0, 0)
+    figures["nochange_ms"], figures["nochange_later_ms"] = times[0], min(times[1:])
 
     client = IMAPClient(account.imap_host, account.imap_port, ssl_context=config["context"])
     client.login(account.login, config["password"])
@@ -256,6 +262,7 @@ def test_initial_sync_against_the_naive_way(mail_servers: MailServers, tmp_path:
     assert child.exitcode == 0
 
     ours = SIZE / figures["initial_s"]
+    structure_s = figures["initial_s"] - figures["headers_s"]
     guessed = figures["attachments"][:SIZE]
     agree = sum(g == t for g, t in zip(guessed, truth, strict=True)) / SIZE
     rows = [
@@ -263,6 +270,8 @@ def test_initial_sync_against_the_naive_way(mail_servers: MailServers, tmp_path:
         ("fill the Maildir (setup)", f"{fill_s:.1f} s", ""),
         ("naive imapclient FETCH, msg/s", f"{naive:,.0f}", "baseline"),
         ("our initial sync into the store, msg/s", f"{ours:,.0f}", ""),
+        ("  of which all headers stored after", f"{figures['headers_s']:.2f} s", ""),
+        ("  then the structure of multipart mail", f"{structure_s:.2f} s", ""),
         ("ratio ours / naive", f"{ours / naive:.1f}x", _verdict(ours / naive >= 2, ">= 2x")),
         (
             f"newest {NEWEST} in the store",
@@ -274,16 +283,16 @@ def test_initial_sync_against_the_naive_way(mail_servers: MailServers, tmp_path:
             f"{figures['nochange_ms']:.1f} ms",
             _verdict(figures["nochange_ms"] < 100, "< 100 ms"),
         ),
+        ("  the same, twice more (best)", f"{figures['nochange_later_ms']:.1f} ms", ""),
         ("resync after 1 flag change + 1 new message", f"{figures['changed_ms']:.1f} ms", ""),
         ("peak RSS of the syncing process", f"{figures['peak_rss_mb']:.0f} MB", ""),
-        ("has-attachments guess right (headers only)", f"{agree:.1%}", ""),
+        ("has-attachments right after the sync", f"{agree:.1%}", ""),
     ]
     print(f"\nIMAP sync benchmark ({'full' if FULL else 'small; BENCH_SIZE=full for 50,000'})")
     for name, value, note in rows:
         print(f"  {name:46} {value:>12}  {note}")
 
     assert figures["initial_new"] == SIZE
-    assert figures["nochange"] == (0, 0, 0)
     assert figures["changed"] == (1, 1, 0)
     assert figures["stored"] == SIZE + 1
 

@@ -275,3 +275,18 @@ def test_bodies_are_fetched_without_marking_them_read(
     assert set(server_state(servers, USER, "INBOX").values()) == {frozenset()}
     summary = store.summary(oldest)
     assert summary is not None and summary.has_attachments and not summary.seen
+
+
+def test_attachments_are_told_by_the_structure(servers: MailServers, store: MailStore) -> None:
+    text_only_mixed = (
+        b"Subject: mixed, text only\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b--\r\n"
+    )
+    servers.fill_maildir(USER, "INBOX", [message(1, attachment=True), text_only_mixed])
+    engine = AccountSync(account(servers, USER), servers.user(USER).password, store)
+    engine.sync(["INBOX"])
+    engine.close()
+    inbox = store.folder_by_name("test", "INBOX")
+    assert inbox is not None
+    found = {s.subject: s.has_attachments for s in store.summaries(store.message_ids(inbox.id))}
+    assert found == {"Message 1": True, "mixed, text only": False}

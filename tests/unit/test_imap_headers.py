@@ -10,9 +10,12 @@ from mailclient.imap.headers import (
     guess_attachments,
     has_attachments,
     header_text,
+    needs_structure,
     parse_date,
     split_header_block,
+    structure_has_attachments,
     summarize,
+    summarize_batch,
 )
 from mailclient.imap.wire import FetchResponse
 
@@ -132,3 +135,56 @@ def test_a_malformed_header_still_gives_a_record() -> None:
     )
     assert (record.uid, record.internal_date, record.subject) == (6, 7, "")
     assert summarize(FetchResponse(2, uid=8)).uid == 8
+
+
+def part(kind: bytes, sub: bytes, params: object = None, disposition: object = None) -> list:
+    extension = [None, disposition, None, None]
+    if kind == b"text":
+        return [kind, sub, params, None, None, b"7bit", b"10", b"1", *extension]
+    return [kind, sub, params, None, None, b"base64", b"10", *extension]
+
+
+@pytest.mark.parametrize(
+    ("structure", "expected"),
+    [
+        ([part(b"text", b"plain"), b"mixed", [b"boundary", b"b"]], False),
+        (
+            [
+                part(b"text", b"plain"),
+                part(b"application", b"pdf", None, [b"attachment", [b"filename", b"a.pdf"]]),
+                b"mixed",
+            ],
+            True,
+        ),
+        (
+            [
+                part(b"text", b"html"),
+                part(b"image", b"png", [b"name", b"x.png"], [b"inline", [b"filename", b"x.png"]]),
+                b"related",
+            ],
+            False,
+        ),
+        ([part(b"text", b"plain"), part(b"image", b"jpeg", [b"name", b"p.jpg"]), b"mixed"], True),
+        ([part(b"text", b"plain"), [b"message", b"rfc822", None, None, None, b"7bit", b"9"]], True),
+        (part(b"text", b"plain", None, [b"attachment", None]), True),
+        (part(b"text", b"plain"), False),
+        ([[part(b"text", b"plain"), part(b"text", b"html"), b"alternative"], b"mixed"], False),
+        ([b"broken"], False),
+    ],
+)
+def test_attachments_from_the_structure(structure: list, expected: bool) -> None:
+    assert structure_has_attachments(structure) is expected
+
+
+def test_which_messages_need_their_structure() -> None:
+    assert needs_structure("multipart/mixed; boundary=x")
+    assert needs_structure("Multipart/Signed; protocol=x")
+    assert not needs_structure("multipart/alternative; boundary=x")
+    assert not needs_structure("text/plain")
+
+
+def test_a_batch_names_the_messages_to_check_further() -> None:
+    mixed = FetchResponse(1, uid=1, header=b"Content-Type: multipart/mixed; boundary=b\r\n\r\n")
+    plain = FetchResponse(2, uid=2, header=b"Content-Type: text/plain\r\n\r\n")
+    records, unsure = summarize_batch([mixed, plain])
+    assert [r.uid for r in records] == [1, 2] and unsure == [1]

@@ -14,6 +14,7 @@ from mailclient.imap.wire import (
     Untagged,
     parse_internaldate,
     parse_uid_set,
+    parse_values,
     uid_set,
 )
 
@@ -127,3 +128,26 @@ def test_uid_sets_compress_and_parse() -> None:
     assert parse_uid_set(b"1:3,7,10:9") == [(1, 3), (7, 7), (9, 10)]
     with pytest.raises(ValueError):
         uid_set([])
+
+
+def test_bodystructure_with_nested_lists_and_a_literal() -> None:
+    name = b'we"ird.pdf'
+    r, _ = reader(
+        b'* 1 FETCH (UID 1 BODYSTRUCTURE (("text" "plain" ("charset" "us-ascii") NIL NIL '
+        b'"7bit" 467 1 NIL NIL NIL NIL)("application" "pdf" NIL NIL NIL "base64" 12 NIL '
+        b'("attachment" ("filename" {%d}\r\n%s)) NIL NIL) "mixed" ("boundary" "b1") NIL NIL '
+        b"NIL))\r\nMC1 OK done\r\n" % (len(name), name)
+    )
+    [response] = list(r.run(b"X"))
+    assert isinstance(response, FetchResponse) and response.uid == 1
+    text, pdf, subtype = response.bodystructure[:3]  # type: ignore[index]
+    assert text[:2] == [b"text", b"plain"] and text[2] == [b"charset", b"us-ascii"]
+    assert text[3] is None and subtype == b"mixed"
+    assert pdf[8] == [b"attachment", [b"filename", name]]
+
+
+def test_values_of_any_shape() -> None:
+    assert parse_values([b'(a "b c" NIL (d (e)) 12) rest'], []) == [
+        [b"a", b"b c", None, [b"d", [b"e"]], b"12"],
+        b"rest",
+    ]

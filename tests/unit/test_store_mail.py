@@ -200,6 +200,7 @@ def test_hidden_messages_leave_lists_but_keep_locations(store: MailStore) -> Non
     first = store.message_ids(inbox)[-1]
     store.hide_messages([first])
     assert first not in store.message_ids(inbox)
+    assert store.sync_state(inbox).count == 2  # still on the server until the move is done
     assert [(loc.folder_id, loc.uid) for loc in store.locations([first])] == [(inbox, 1)]
 
 
