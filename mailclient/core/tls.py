@@ -95,4 +95,4 @@ def pinned_failure(error: ssl.SSLCertVerificationError, where: str) -> Certifica
 def describe_verify_error(error: ssl.SSLCertVerificationError) -> str:
     """A short human phrase for why a certificate was not accepted."""
     message = error.verify_message or error.reason or str(error)
-    return str(message)
+    return str(message).rstrip(".")

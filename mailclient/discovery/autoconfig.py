@@ -112,9 +112,7 @@ def parse(document: bytes, email: str, url: str) -> AutoconfigResult:
     try:
         root = defusedxml.ElementTree.fromstring(document, forbid_dtd=True)
     except (DefusedXmlException, SyntaxError) as error:
-        raise ProtocolError(
-            f"The configuration file at {url} is not valid XML: {error}."
-        ) from error
+        raise ProtocolError(f"The configuration file at {url} is not XML: {error}.") from error
     provider = root.find("emailProvider")
     if root.tag != "clientConfig" or provider is None:
         raise ProtocolError(f"{url} is not a mail configuration file.")
