@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import BinaryIO
 
-from mailclient.accounts.model import Security
+from mailclient.accounts.model import Account, Security
 from mailclient.core.errors import (
     CannotConnect,
     CertificateNotTrusted,
@@ -45,6 +45,13 @@ class Endpoint:
 
     def __str__(self) -> str:
         return f"{self.protocol.upper()} server {self.host}:{self.port}"
+
+    @classmethod
+    def of(cls, account: Account, protocol: Protocol) -> Endpoint:
+        """The account's server for ``protocol``."""
+        if protocol is Protocol.IMAP:
+            return cls(protocol, account.imap_host, account.imap_port, account.imap_security)
+        return cls(protocol, account.smtp_host, account.smtp_port, account.smtp_security)
 
 
 def check(endpoint: Endpoint, network: Network) -> None:

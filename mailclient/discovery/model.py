@@ -58,17 +58,20 @@ class Discovery:
         """One plain sentence that says which method worked."""
         if self.imap is None and self.smtp is None:
             return "No settings were found. Enter your provider's server names below."
-        halves = [("incoming", self.imap), ("outgoing", self.smtp)]
-        found = [(name, server) for name, server in halves if server is not None]
-        methods = {server.method for _, server in found}
-        if len(methods) == 1 and len(found) == 2:
-            return f"Found with: {_describe(found[0][1])}."
-        parts = [f"{name} server with {_describe(server)}" for name, server in found]
-        missing = [name for name, server in halves if server is None]
-        text = "Found the " + "; the ".join(parts) + "."
-        if missing:
-            text += f" No {missing[0]} server was found: enter it below."
-        return text
+        if (
+            self.imap is not None
+            and self.smtp is not None
+            and (self.imap.method is self.smtp.method)
+        ):
+            return f"Found {_describe(self.imap)}."
+        parts = [
+            f"{name} server found {_describe(server)}" if server else f"no {name} server found"
+            for name, server in (("incoming", self.imap), ("outgoing", self.smtp))
+        ]
+        text = "; ".join(parts) + "."
+        if not self.complete:
+            text += " Enter the missing one below."
+        return text[0].upper() + text[1:]
 
     def apply(self, account: Account) -> Account:
         """``account`` with the found servers and username filled in."""
@@ -92,9 +95,9 @@ class Discovery:
 
 def _describe(server: FoundServer) -> str:
     if server.method is Method.PROVIDERS:
-        return f"mailclient's list of known providers ({server.source})"
+        return f"in mailclient's list of known providers: {server.source}"
     if server.method is Method.AUTOCONFIG:
-        return f"the provider's configuration file ({server.source})"
+        return f"in the provider's configuration file at {server.source}"
     if server.method is Method.SRV:
-        return f"the domain's DNS service records ({server.source})"
-    return f"a tested guess ({server.address} answered)"
+        return f"in the DNS service records ({server.source})"
+    return f"by trying common server names: {server.address} answered"

@@ -80,6 +80,8 @@ def _error_label(parent: QWidget) -> QLabel:
 class IdentityPage(QWidget):
     """Name, address, password: all a newcomer needs to know."""
 
+    window_size = (600, 330)
+
     def __init__(self, first_run: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QVBoxLayout(self)
@@ -149,6 +151,8 @@ class IdentityPage(QWidget):
 class SearchPage(QWidget):
     """Progress of the search, one line per method, with Cancel."""
 
+    window_size = (600, 330)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QVBoxLayout(self)
@@ -209,6 +213,8 @@ class SearchPage(QWidget):
 class SettingsPage(QWidget):
     """What was found, every field editable; Test connection and Create account."""
 
+    window_size = (680, 620)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QVBoxLayout(self)
@@ -221,18 +227,24 @@ class SettingsPage(QWidget):
         self.found_label.setTextFormat(Qt.TextFormat.RichText)
         self.found_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.found_label)
-        self.form = AccountForm(self)
-        scroll = QScrollArea(self)
-        scroll.setWidget(self.form)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        layout.addWidget(scroll, 1)
-        self.result_label = QLabel(self)
+        # The check's result sits right under the servers it is about, scrolling with them.
+        content = QWidget(self)
+        content_layout = QVBoxLayout(content)
+        content_layout.setContentsMargins(0, 0, 0, 0)
+        self.form = AccountForm(content)
+        self.result_label = QLabel(content)
         self.result_label.setObjectName("checkResult")
         self.result_label.setWordWrap(True)
         self.result_label.setTextFormat(Qt.TextFormat.RichText)
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.result_label)
+        content_layout.addWidget(self.form)
+        content_layout.addWidget(self.result_label)
+        content_layout.addStretch(1)
+        scroll = QScrollArea(self)
+        scroll.setWidget(content)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        layout.addWidget(scroll, 1)
         buttons = QHBoxLayout()
         self.back_button = QPushButton("&Back", self)
         self.test_button = QPushButton("&Test connection", self)
@@ -284,7 +296,6 @@ class AddAccountDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("addAccountDialog")
         self.setWindowTitle("Add account")
-        self.resize(680, 640)
         self._accounts = accounts
         self._credentials = credentials
         self._network = network
@@ -302,6 +313,8 @@ class AddAccountDialog(QDialog):
             self.pages.addWidget(page)
         layout = QVBoxLayout(self)
         layout.addWidget(self.pages)
+        self.pages.currentChanged.connect(self._fit_page)
+        self._fit_page()
         self.check = ConnectionCheck(self)
 
         self.identity.continue_button.clicked.connect(self.start_search)
@@ -315,6 +328,12 @@ class AddAccountDialog(QDialog):
         self.settings.form.edited.connect(lambda: self.settings.show_result(""))
         self.check.progressed.connect(self.settings.show_result)
         self.check.finished.connect(self._on_checked)
+
+    def _fit_page(self) -> None:
+        # A short page in a window sized for the long one looks empty and unfinished.
+        page = self.pages.currentWidget()
+        assert isinstance(page, IdentityPage | SearchPage | SettingsPage)
+        self.resize(*page.window_size)
 
     # Step 1 → 2: the search.
 

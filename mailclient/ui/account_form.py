@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from html import escape
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
@@ -255,17 +256,17 @@ class CheckResult:
         return self.imap.ok and self.smtp.ok
 
     def html(self) -> str:
-        return "<br>".join(_outcome_html(o) for o in (self.imap, self.smtp))
+        """Both outcomes as rich text: a mark and a sentence per server."""
+        rows = "".join(_outcome_row(o) for o in (self.imap, self.smtp))
+        return f"<table cellspacing='2'>{rows}</table>"
 
 
-def _outcome_html(outcome: ServerOutcome) -> str:
-    mark = (
-        "<span style='color:#1b7f3b'>✔</span>"
-        if outcome.ok
-        else "<span style='color:#b00020'>✘</span>"
+def _outcome_row(outcome: ServerOutcome) -> str:
+    color, mark = ("#1b7f3b", "✔") if outcome.ok else ("#b00020", "✘")
+    return (
+        f"<tr><td style='color:{color}; font-size:large; padding-right:6px'>{mark}</td>"
+        f"<td>{escape(outcome.text, quote=False)}</td></tr>"
     )
-    text = outcome.text.replace("&", "&amp;").replace("<", "&lt;")
-    return f"{mark} {text}"
 
 
 Passwords = Callable[[], tuple[str, str]]
@@ -302,12 +303,6 @@ def probe_both(account: Account, passwords: Passwords) -> tuple[ServerOutcome, S
     except MailclientError as error:
         smtp_outcome = ServerOutcome(Protocol.SMTP, False, str(error), error)
     return imap_outcome, smtp_outcome
-
-
-def endpoint_of(account: Account, protocol: Protocol) -> Endpoint:
-    if protocol is Protocol.IMAP:
-        return Endpoint(protocol, account.imap_host, account.imap_port, account.imap_security)
-    return Endpoint(protocol, account.smtp_host, account.smtp_port, account.smtp_security)
 
 
 class ConnectionCheck(QObject):
@@ -370,7 +365,7 @@ class ConnectionCheck(QObject):
         for outcome in outcomes:
             if not isinstance(outcome.error, CertificateNotTrusted):
                 continue
-            endpoint = endpoint_of(account, outcome.protocol)
+            endpoint = Endpoint.of(account, outcome.protocol)
             if endpoint in self._asked:
                 continue
             self._asked.add(endpoint)
@@ -392,6 +387,7 @@ class ConnectionCheck(QObject):
             self._trust(certificate)
             return
         pinned = account.pinned_pem(endpoint.host, endpoint.port)
+        self.progressed.emit(f"Check the certificate of {endpoint.host} before going on.")
         self.dialog = CertificateDialog(certificate, pinned, self._window)
         self.dialog.accepted.connect(lambda: self._trust(certificate))
         self.dialog.rejected.connect(self._finish)

@@ -89,6 +89,7 @@ class ManageAccountsDialog(QDialog):
         self.account_list = QListWidget(self)
         self.account_list.setObjectName("accountList")
         self.account_list.setMinimumWidth(240)
+        self.account_list.setSpacing(3)
         self.account_list.currentRowChanged.connect(self._on_row_changed)
         self.add_button = QPushButton("&Add…", self)
         self.add_button.setObjectName("addAccount")
@@ -100,8 +101,8 @@ class ManageAccountsDialog(QDialog):
         self.down_button.setObjectName("moveDown")
         self.add_button.clicked.connect(self.add_account)
         self.remove_button.clicked.connect(self.confirm_remove)
-        self.up_button.clicked.connect(lambda: self.move(-1))
-        self.down_button.clicked.connect(lambda: self.move(1))
+        self.up_button.clicked.connect(lambda: self.move_account(-1))
+        self.down_button.clicked.connect(lambda: self.move_account(1))
         left = QVBoxLayout()
         left.addWidget(self.account_list, 1)
         row1 = QHBoxLayout()
@@ -124,6 +125,9 @@ class ManageAccountsDialog(QDialog):
         self.pin_list = QListWidget(self.pins_box)
         self.pin_list.setObjectName("pinList")
         self.pin_list.setMaximumHeight(70)
+        # The middle of a fingerprint gives way; the full one is in the tooltip.
+        self.pin_list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.pin_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.forget_pin_button = QPushButton("&Forget", self.pins_box)
         self.forget_pin_button.setObjectName("forgetPin")
         self.forget_pin_button.clicked.connect(self.forget_pin)
@@ -282,6 +286,7 @@ class ManageAccountsDialog(QDialog):
         self.pin_list.clear()
         for pin in pins:
             item = QListWidgetItem(f"{pin.host}:{pin.port}   SHA-256 {pin.fingerprint}")
+            item.setToolTip(f"SHA-256 {pin.fingerprint}")
             item.setData(Qt.ItemDataRole.UserRole, (pin.host, pin.port))
             self.pin_list.addItem(item)
         self.pins_box.setVisible(bool(pins))
@@ -485,7 +490,7 @@ class ManageAccountsDialog(QDialog):
 
         self._run(work, removed)
 
-    def move(self, offset: int) -> None:
+    def move_account(self, offset: int) -> None:
         names = self.names()
         row = self.account_list.currentRow()
         target = row + offset

@@ -2,14 +2,16 @@
 
 Shows whom the certificate names, who issued it, when it is valid and its SHA-256
 fingerprint. When the user had trusted a different certificate for the server before, it
-says so first. Refusing is the default.
+says so first. Refusing is the default. CertificatePrompter asks it for the main window
+when a connection of an existing account is refused.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QDialog,
@@ -22,8 +24,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mailclient.accounts.model import Account
+from mailclient.accounts.store import AccountStore
+from mailclient.core.errors import AccountNotFound
 from mailclient.core.tls import certificate_fingerprint, pem_to_der
-from mailclient.discovery import Protocol, ServerCertificate
+from mailclient.discovery import Endpoint, Network, Protocol, ServerCertificate, fetch_certificate
+from mailclient.workers.tasks import Task
+
+FETCH_TIMEOUT = 20.0
 
 _SERVICE = {Protocol.IMAP: "incoming mail (IMAP)", Protocol.SMTP: "outgoing mail (SMTP)"}
 
@@ -148,3 +156,89 @@ class CertificateDialog(QDialog):
         label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         return label
+
+
+def _store_pin(accounts: AccountStore, name: str, certificate: ServerCertificate) -> Account:
+    endpoint = certificate.endpoint
+    # Re-read: the account may have changed while the question was open. If it now uses
+    # another server, the answer was about a server it no longer talks to.
+    current = accounts.get(name)
+    if Endpoint.of(current, endpoint.protocol) != endpoint:
+        return current
+    pem = certificate.pem if certificate.problem is not None else None
+    return accounts.update(name, current.with_pin(endpoint.host, endpoint.port, pem))
+
+
+class CertificatePrompter(QObject):
+    """The main window's entry point for certificates that are not, or no longer, trusted.
+
+    Call certificate_refused() when a connection of an account fails with
+    CertificateNotTrusted (CertificateChanged included). The certificate is fetched off the
+    GUI thread and shown; if the user trusts it, it is pinned in the account (saved off the
+    GUI thread) and ``certificate_trusted(name)`` says when to connect again. One question
+    per account at a time; after a refusal, none for that account until ask() is called.
+    """
+
+    certificate_trusted = Signal(str)
+
+    def __init__(self, accounts: AccountStore, window: QWidget) -> None:
+        super().__init__(window)
+        self._accounts = accounts
+        self._window = window
+        self._busy: set[str] = set()
+        self._declined: set[str] = set()
+        self.dialogs: dict[str, CertificateDialog] = {}
+
+    def certificate_refused(self, account_name: str, protocol: Protocol) -> bool:
+        """Ask about the certificate unless already asking or refused; True if asking."""
+        if account_name in self._busy:
+            return True
+        if account_name in self._declined:
+            return False
+        return self.ask(account_name, protocol)
+
+    def ask(self, account_name: str, protocol: Protocol) -> bool:
+        """Ask because the user wants to, even after an earlier refusal."""
+        self._declined.discard(account_name)
+        if account_name in self._busy:
+            return True
+        try:
+            account = self._accounts.get(account_name)
+        except AccountNotFound:
+            return False
+        self._busy.add(account_name)
+        endpoint = Endpoint.of(account, protocol)
+        network = Network(ca_file=account.ca_file, timeout=FETCH_TIMEOUT)
+        task = Task(self)
+        task.succeeded.connect(lambda certificate: self._show(account, certificate))
+        task.failed.connect(lambda _: self._done(account_name, trusted=False))
+        task.start(functools.partial(fetch_certificate, endpoint, network))
+        return True
+
+    def declined(self, account_name: str) -> bool:
+        return account_name in self._declined
+
+    def _show(self, account: Account, certificate: ServerCertificate) -> None:
+        endpoint = certificate.endpoint
+        pinned = account.pinned_pem(endpoint.host, endpoint.port)
+        dialog = CertificateDialog(certificate, pinned, self._window)
+        self.dialogs[account.name] = dialog
+        dialog.accepted.connect(lambda: self._trust(account.name, certificate))
+        dialog.rejected.connect(lambda: self._done(account.name, trusted=False))
+        dialog.open()
+
+    def _trust(self, name: str, certificate: ServerCertificate) -> None:
+        task = Task(self)
+        task.succeeded.connect(lambda _: self._done(name, trusted=True))
+        task.failed.connect(lambda _: self._done(name, trusted=False))
+        task.start(functools.partial(_store_pin, self._accounts, name, certificate))
+
+    def _done(self, name: str, *, trusted: bool) -> None:
+        self._busy.discard(name)
+        dialog = self.dialogs.pop(name, None)
+        if dialog is not None:
+            dialog.deleteLater()
+        if trusted:
+            self.certificate_trusted.emit(name)
+        else:
+            self._declined.add(name)

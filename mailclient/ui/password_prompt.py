@@ -27,7 +27,7 @@ from mailclient.accounts.credentials import CredentialStore, Service
 from mailclient.accounts.lifecycle import set_passwords
 from mailclient.accounts.model import Account
 from mailclient.accounts.store import AccountStore
-from mailclient.core.errors import AccountNotFound
+from mailclient.core.errors import AccountNotFound, AuthenticationFailed
 from mailclient.imap import client as imap_client
 from mailclient.smtp import client as smtp_client
 from mailclient.workers.tasks import Task, error_text
@@ -141,12 +141,16 @@ class PasswordPrompt(QDialog):
         self._set_busy(False)
         self.password_edit.selectAll()
         self.password_edit.setFocus()
-        self._show_error(error_text(error))
+        if isinstance(error, AuthenticationFailed):
+            self._show_error(f"This password was refused too. {error}")
+        else:
+            self._show_error(error_text(error))
 
     def _show_error(self, text: str) -> None:
         self.error_label.setStyleSheet("color: #b00020;")
         self.error_label.setText(text)
         self.error_label.show()
+        self.adjustSize()
 
     def _set_busy(self, busy: bool) -> None:
         self.ok_button.setEnabled(not busy)

@@ -59,12 +59,19 @@ def test_guesses_try_implicit_tls_first_on_every_name() -> None:
 def test_summary_names_the_method_that_worked() -> None:
     imap = FoundServer("imap.x.org", 993, Security.SSL, Method.AUTOCONFIG, "https://x")
     smtp = FoundServer("smtp.x.org", 587, Security.STARTTLS, Method.AUTOCONFIG, "https://x")
-    assert "configuration file" in Discovery("a@x.org", imap, smtp).summary()
+    assert Discovery("a@x.org", imap, smtp).summary() == (
+        "Found in the provider's configuration file at https://x."
+    )
     guessed = FoundServer("mail.x.org", 465, Security.SSL, Method.GUESS, "tested")
-    mixed = Discovery("a@x.org", imap, guessed).summary()
-    assert "incoming server with the provider's configuration file" in mixed
-    assert "outgoing server with a tested guess (mail.x.org:465 answered)" in mixed
-    assert "No outgoing server" in Discovery("a@x.org", imap, None).summary()
+    assert Discovery("a@x.org", imap, guessed).summary() == (
+        "Incoming server found in the provider's configuration file at https://x; "
+        "outgoing server found by trying common server names: mail.x.org:465 answered."
+    )
+    assert (
+        Discovery("a@x.org", imap, None)
+        .summary()
+        .endswith("no outgoing server found. Enter the missing one below.")
+    )
     assert "No settings" in Discovery("a@x.org").summary()
 
 
