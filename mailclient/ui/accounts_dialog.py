@@ -38,11 +38,10 @@ from mailclient.accounts.model import Account, PinnedCertificate
 from mailclient.accounts.store import AccountStore
 from mailclient.core.errors import InvalidInput
 from mailclient.discovery import Network
+from mailclient.store.mail import MailStore
 from mailclient.ui.account_dialog import AddAccountDialog
 from mailclient.ui.account_form import AccountForm, CheckResult, ConnectionCheck
 from mailclient.workers.tasks import Task, error_text
-
-RemoveCachedMail = Callable[[str], None]
 
 SENDING_HELP = (
     "Mail you send is normally copied to your Sent folder by mailclient. Some providers "
@@ -54,8 +53,8 @@ SENDING_HELP = (
 class ManageAccountsDialog(QDialog):
     """Edits the accounts of one profile.
 
-    ``remove_cached_mail(name)`` is called on a worker thread when an account is removed,
-    after its config and passwords are gone, to delete the mail kept on this computer.
+    Removing an account also deletes its mail kept in the store at ``mail_store_path``
+    (the profile's store), on a worker thread, after its config and passwords are gone.
     """
 
     accounts_changed = Signal()
@@ -66,7 +65,7 @@ class ManageAccountsDialog(QDialog):
         credentials: CredentialStore,
         parent: QWidget | None = None,
         *,
-        remove_cached_mail: RemoveCachedMail | None = None,
+        mail_store_path: Path | None = None,
         network: Network | None = None,
         extra_provider_files: Sequence[Path] = (),
     ) -> None:
@@ -76,7 +75,7 @@ class ManageAccountsDialog(QDialog):
         self.resize(980, 700)
         self._accounts = accounts
         self._credentials = credentials
-        self._remove_cached_mail = remove_cached_mail
+        self._mail_store_path = mail_store_path
         self._network = network
         self._extra_provider_files = tuple(extra_provider_files)
         self._current: Account | None = None
@@ -475,12 +474,13 @@ class ManageAccountsDialog(QDialog):
         box.open()
 
     def remove(self, name: str) -> None:
-        accounts, credentials, hook = self._accounts, self._credentials, self._remove_cached_mail
+        accounts, credentials, store_path = self._accounts, self._credentials, self._mail_store_path
 
         def work() -> None:
             remove_account(accounts, credentials, name)
-            if hook is not None:
-                hook(name)
+            if store_path is not None and store_path.exists():
+                with MailStore.open(store_path) as store:
+                    store.forget_account(name)
 
         def removed(_: object) -> None:
             self._current = None

@@ -20,7 +20,8 @@ from mailclient.core.errors import CertificateChanged, CertificateNotTrusted
 from mailclient.core.tls import pem_to_der
 from mailclient.discovery import Endpoint, Network, Protocol, fetch_certificate
 from mailclient.imap import client as imap_client
-from tests.support.loopback import CertKey, TlsImapServer, self_signed
+from mailclient.smtp import client as smtp_client
+from tests.support.loopback import CertKey, TlsImapServer, TlsSmtpServer, self_signed
 
 PASSWORD = "correct horse"
 
@@ -41,7 +42,7 @@ def account(port: int, **changes: object) -> Account:
         "name": "selfhosted",
         "email": "alice@example.org",
         "imap_host": "127.0.0.1",
-        "imap_port": port,
+        "imap_port": port or 993,
         "imap_security": Security.SSL,
         "smtp_host": "127.0.0.1",
         "username": "alice",
@@ -127,3 +128,18 @@ def test_expired_pinned_certificate_is_not_called_a_change(tmp_path: Path) -> No
             imap_client.probe(pinned, PASSWORD, timeout=5)
         assert not isinstance(info.value, CertificateChanged)
         assert server.logins == []
+
+
+def test_smtp_pin_is_checked_before_authentication(tmp_path: Path) -> None:
+    first, second = self_signed("127.0.0.1"), self_signed("127.0.0.1")
+    with TlsSmtpServer(first.server_context(tmp_path), {"alice": PASSWORD}) as server:
+        plain = account(0, smtp_port=server.port, smtp_security=Security.SSL)
+        with pytest.raises(CertificateNotTrusted):
+            smtp_client.probe(plain, PASSWORD, timeout=5)
+        pinned = plain.with_pin("127.0.0.1", server.port, first.cert_pem.decode())
+        assert smtp_client.probe(pinned, PASSWORD, timeout=5).max_size == 10_000_000
+        assert server.logins == ["alice"]
+        server.context = second.server_context(tmp_path)
+        with pytest.raises(CertificateChanged, match=r"SMTP server 127\.0\.0\.1"):
+            smtp_client.probe(pinned, PASSWORD, timeout=5)
+        assert server.logins == ["alice"]

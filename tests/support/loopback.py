@@ -5,6 +5,7 @@ Each picks a free port, serves on a daemon thread, and stops when its ``with`` b
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import ipaddress
 import socket
@@ -273,3 +274,33 @@ def loopback_route(
 def no_srv_records(name: str, timeout: float) -> list[SrvRecord]:
     del name, timeout
     return []
+
+
+class TlsSmtpServer(TlsImapServer):
+    """Just enough ESMTP over implicit TLS (RFC 8314) for EHLO, AUTH PLAIN and QUIT."""
+
+    def _serve(self, conn: socket.socket) -> None:
+        conn.settimeout(10)
+        try:
+            with self.context.wrap_socket(conn, server_side=True) as tls, tls.makefile("rwb") as f:
+                f.write(b"220 test.example.org ESMTP\r\n")
+                f.flush()
+                for raw in iter(lambda: f.readline(), b""):
+                    line = raw.decode().rstrip("\r\n")
+                    verb = line.split(" ", 1)[0].upper()
+                    if verb == "EHLO":
+                        f.write(b"250-test.example.org\r\n250-SIZE 10000000\r\n250 AUTH PLAIN\r\n")
+                    elif verb == "AUTH":
+                        _, user, password = base64.b64decode(line.split()[2]).split(b"\0")
+                        self.logins.append(user.decode())
+                        ok = self.users.get(user.decode()) == password.decode()
+                        f.write(b"235 2.7.0 ok\r\n" if ok else b"535 5.7.8 bad credentials\r\n")
+                    elif verb == "QUIT":
+                        f.write(b"221 bye\r\n")
+                        f.flush()
+                        return
+                    else:
+                        f.write(b"502 not here\r\n")
+                    f.flush()
+        except (OSError, ssl.SSLError):
+            return
