@@ -77,13 +77,13 @@ class PasswordPrompt(QDialog):
 
         heading = QLabel(f"<b>Enter the password for {html.escape(account.login)}</b>", self)
         heading.setWordWrap(True)
-        explanation = QLabel(
+        self.reason_label = QLabel(
             f"{reason} Enter the current password of the account {account.name!r} to go on "
             f"receiving and sending mail.",
             self,
         )
-        explanation.setObjectName("reason")
-        explanation.setWordWrap(True)
+        self.reason_label.setObjectName("reason")
+        self.reason_label.setWordWrap(True)
         self.password_edit = QLineEdit(self)
         self.password_edit.setObjectName("password")
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
@@ -109,7 +109,7 @@ class PasswordPrompt(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
-        layout.addWidget(explanation)
+        layout.addWidget(self.reason_label)
         layout.addLayout(form)
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
