@@ -71,15 +71,8 @@ class ProviderDatabase:
 
 
 def shipped_file() -> Traversable:
-    """resources/providers.json, installed as the package ``mailclient.resources``.
-
-    Running from a source checkout that does not map resources/ into the package yet, the
-    file is read from the checkout.
-    """
-    try:
-        return importlib.resources.files("mailclient.resources") / FILE_NAME
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parents[2] / "resources" / FILE_NAME
+    """resources/providers.json, shipped inside the package ``mailclient.resources``."""
+    return importlib.resources.files("mailclient.resources") / FILE_NAME
 
 
 def parse(data: bytes, origin: str) -> list[Provider]:
