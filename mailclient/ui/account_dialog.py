@@ -313,8 +313,8 @@ class AddAccountDialog(QDialog):
             self.pages.addWidget(page)
         layout = QVBoxLayout(self)
         layout.addWidget(self.pages)
-        self.pages.currentChanged.connect(self._fit_page)
-        self._fit_page()
+        self.pages.currentChanged.connect(self._on_page_changed)
+        self._on_page_changed()
         self.check = ConnectionCheck(self)
 
         self.identity.continue_button.clicked.connect(self.start_search)
@@ -329,11 +329,14 @@ class AddAccountDialog(QDialog):
         self.check.progressed.connect(self.settings.show_result)
         self.check.finished.connect(self._on_checked)
 
-    def _fit_page(self) -> None:
-        # A short page in a window sized for the long one looks empty and unfinished.
+    def _on_page_changed(self) -> None:
         page = self.pages.currentWidget()
         assert isinstance(page, IdentityPage | SearchPage | SettingsPage)
+        # A short page in a window sized for the long one looks empty and unfinished.
         self.resize(*page.window_size)
+        # Enter presses the page's own main button; a dialog has one default button.
+        for button in (self.identity.continue_button, self.settings.create_button):
+            button.setDefault(page.isAncestorOf(button))
 
     # Step 1 → 2: the search.
 

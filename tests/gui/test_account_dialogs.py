@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QThreadPool
+from PySide6.QtCore import Qt, QThreadPool
 from pytestqt.qtbot import QtBot
 
 from mailclient.accounts.credentials import CredentialStore
@@ -246,7 +246,7 @@ def test_missing_fields_are_named_before_any_connection(
     assert dialog.pages.currentWidget() is dialog.identity
     assert "not an email address" in dialog.identity.error_label.text()
     dialog.identity.email_edit.setText("alice@example.org")
-    dialog.identity.continue_button.click()
+    qtbot.keyClick(dialog.identity.email_edit, Qt.Key.Key_Return)
     assert "Enter the password" in dialog.identity.error_label.text()
     dialog.identity.manual_button.click()
     dialog.settings.test_button.click()
