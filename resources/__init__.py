@@ -1,1 +1,1 @@
-"""Data files shipped inside the package as ``mailclient.resources``: icons and the like."""
+"""Data files shipped inside the package as ``mailclient.resources``: icons, the provider list."""

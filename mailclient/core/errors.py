@@ -90,6 +90,14 @@ class CertificateNotTrusted(TlsError):
     """The server's certificate does not verify against the trusted CAs."""
 
 
+class CertificateChanged(CertificateNotTrusted):
+    """A server whose certificate the user pinned presented a different one.
+
+    A subclass of CertificateNotTrusted so that code which offers to inspect an untrusted
+    certificate handles both; the message says that the trusted certificate changed.
+    """
+
+
 class StartTlsUnavailable(TlsError):
     """STARTTLS was required but the server does not offer it."""
 

@@ -85,7 +85,7 @@ def test_wheel_carries_every_resource_inside_the_package(wheel: Path) -> None:
     expected = {
         f"mailclient/resources/{p.relative_to(RESOURCES).as_posix()}"
         for p in RESOURCES.rglob("*")
-        if p.suffix in (".svg", ".png", ".py")
+        if p.suffix in (".svg", ".png", ".json", ".py")
     }
     assert expected <= names
     assert not [n for n in names if n.startswith("resources/")]
