@@ -60,7 +60,7 @@ class CommandFailed(ProtocolError):
 # A parsed IMAP value: a string (quoted, literal or atom), NIL, or a parenthesised list.
 Value = bytes | None | list["Value"]
 
-_TOKEN = re.compile(rb'\s*(?:(\()|(\))|"((?:[^"\\]|\\.)*)"|(\{\d+\+?\}\r\n\Z)|([^\s()"]+))')
+_TOKEN = re.compile(rb'(\()|(\))|"((?:[^"\\]|\\.)*)"|(\{\d+\+?\}\r\n$)|([^\s()"]+)')
 
 
 def parse_values(texts: list[bytes], literals: list[bytes], offset: int = 0) -> list[Value]:
@@ -70,30 +70,28 @@ def parse_values(texts: list[bytes], literals: list[bytes], offset: int = 0) -> 
     ``)`` that closes the list the values are in, or at the end.
     """
     stack: list[list[Value]] = [[]]
+    top = stack[0]
     for index, text in enumerate(texts):
-        position = offset if index == 0 else 0
-        while position < len(text):
-            m = _TOKEN.match(text, position)
-            if m is None:
-                break
-            position = m.end()
-            opened, closed, quoted, literal, atom = m.groups()
+        # findall runs the tokenizer in C; only building the lists is left to Python.
+        for opened, closed, quoted, literal, atom in _TOKEN.findall(
+            text, offset if index == 0 else 0
+        ):
             if opened:
-                stack.append([])
+                inner: list[Value] = []
+                top.append(inner)
+                stack.append(inner)
+                top = inner
             elif closed:
                 if len(stack) == 1:
-                    return stack[0]
-                done = stack.pop()
-                stack[-1].append(done)
-            elif quoted is not None:
-                stack[-1].append(_QUOTED_ESCAPE.sub(rb"\1", quoted))
+                    return top
+                stack.pop()
+                top = stack[-1]
+            elif atom:
+                top.append(None if atom.upper() == b"NIL" else atom)
             elif literal:
-                stack[-1].append(literals[index])
-            elif atom is not None:
-                stack[-1].append(None if atom.upper() == b"NIL" else atom)
-    while len(stack) > 1:
-        done = stack.pop()
-        stack[-1].append(done)
+                top.append(literals[index])
+            else:
+                top.append(_QUOTED_ESCAPE.sub(rb"\1", quoted) if b"\\" in quoted else quoted)
     return stack[0]
 
 
