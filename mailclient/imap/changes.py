@@ -5,8 +5,9 @@ a Change; the account's worker later calls ``change.send(session, store)`` with 
 connection and store. If the server refuses or the connection fails, send() undoes the
 store change and raises the error for the window to report::
 
-    change = changes.set_seen(store, ids)            # GUI thread: instant
-    worker.run(lambda s: change.send(s.session, s.store))  # worker thread
+    change = changes.set_seen(store, ids)            # the GUI thread's store: instant
+    change.send(engine.session, engine.store)        # later, on the account's worker
+                                                     # (engine: its AccountSync)
 
 Moves use MOVE where offered, else COPY + \\Deleted + UID EXPUNGE (RFC 6851, RFC 4315);
 a message deleted outside the Trash moves there, in the Trash it is expunged.

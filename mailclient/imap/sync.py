@@ -244,7 +244,8 @@ class AccountSync:
         result.removed += applied.removed
 
         if store.sync_state(folder.id).count != status.exists:
-            # Only CONDSTORE (or none) and a count that does not add up: compare UIDs.
+            # The count does not add up: an expunge that CONDSTORE alone does not report,
+            # or mail that arrived meanwhile. Comparing UIDs settles it.
             present = set(session.search_uids(1))
             gone = [u for u in store.stored_uids(folder.id) if u not in present]
             if gone:
