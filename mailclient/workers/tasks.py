@@ -106,3 +106,24 @@ def error_text(error: object) -> str:
     if _is_ours(error):
         return str(error)
     return f"Something went wrong inside mailclient ({type(error).__name__}: {error})."
+
+
+def run_task(
+    parent: QObject,
+    func: Callable[[], Any],
+    on_done: Callable[[Any], None],
+    on_failed: Callable[[object], None] | None = None,
+    pool: QThreadPool | None = None,
+) -> Task:
+    """Start a Task with its callbacks connected; it deletes itself once it has reported.
+
+    For the window's many short jobs (reading a message, saving an attachment), which
+    nobody cancels and which would otherwise pile up as children of ``parent``.
+    """
+    task = Task(parent)
+    task.succeeded.connect(on_done)
+    if on_failed is not None:
+        task.failed.connect(on_failed)
+    task.succeeded.connect(task.deleteLater)
+    task.failed.connect(task.deleteLater)
+    return task.start(func, pool)
