@@ -5,4 +5,8 @@ Append new migrations; never edit one that has been released.
 
 from __future__ import annotations
 
-MIGRATIONS: list[str] = []
+from mailclient.store import outbox
+
+MIGRATIONS: list[str] = [
+    outbox.SCHEMA,
+]
