@@ -6,7 +6,7 @@ belong on worker threads or in the command line, never on the GUI thread.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Protocol
 
 import keyring
 import keyring.backend
@@ -29,6 +29,14 @@ NO_BACKEND_HELP = (
 _REFUSED_MODULE_PREFIXES = ("keyrings.alt", "keyring.backends.null", "keyring.backends.fail")
 
 
+class SecretBackend(Protocol):
+    """What we use of a keyring backend (keyring.backend.KeyringBackend fits)."""
+
+    def get_password(self, service: str, username: str) -> str | None: ...
+    def set_password(self, service: str, username: str, password: str) -> None: ...
+    def delete_password(self, service: str, username: str) -> None: ...
+
+
 def _key(account: str, service: Service) -> str:
     return f"{account}/{service}"
 
@@ -36,11 +44,11 @@ def _key(account: str, service: Service) -> str:
 class CredentialStore:
     """Passwords of every account, shared by the IMAP and SMTP modules and the UI."""
 
-    def __init__(self, backend: keyring.backend.KeyringBackend | None = None) -> None:
+    def __init__(self, backend: SecretBackend | None = None) -> None:
         self._backend = backend
 
-    def _keyring(self) -> keyring.backend.KeyringBackend:
-        backend = self._backend or keyring.get_keyring()
+    def _keyring(self) -> SecretBackend:
+        backend: SecretBackend = self._backend or keyring.get_keyring()
         candidates = backend.backends if isinstance(backend, chainer.ChainerBackend) else [backend]
         usable = [b for b in candidates if not _is_refused(b)]
         if not usable or isinstance(backend, fail.Keyring):
@@ -98,5 +106,5 @@ class CredentialStore:
         self.delete_account(old)
 
 
-def _is_refused(backend: keyring.backend.KeyringBackend) -> bool:
+def _is_refused(backend: SecretBackend) -> bool:
     return type(backend).__module__.startswith(_REFUSED_MODULE_PREFIXES)

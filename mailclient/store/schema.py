@@ -7,6 +7,87 @@ from __future__ import annotations
 
 from mailclient.store import outbox
 
-MIGRATIONS: list[str] = [
-    outbox.SCHEMA,
-]
+# 1: the mail cache. Folders of every account, message headers and flags, fetched bodies,
+# and a change counter the window polls. Folder counts are kept by triggers so that the
+# folder list never has to count a 100,000-message folder.
+MAIL_TABLES = """
+CREATE TABLE folders (
+    id INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    name TEXT NOT NULL,                  -- decoded text, not modified UTF-7
+    delimiter TEXT,
+    special_use TEXT,                    -- a SpecialUse value, or NULL
+    subscribed INTEGER NOT NULL DEFAULT 1,
+    selectable INTEGER NOT NULL DEFAULT 1,  -- 0 for \\Noselect and \\NonExistent
+    hidden INTEGER NOT NULL DEFAULT 0,   -- 1 while a local delete waits for the server
+    uidvalidity INTEGER,                 -- NULL until the first sync selected it
+    uidnext INTEGER,                     -- NULL until one sync completed
+    highestmodseq INTEGER,               -- NULL without CONDSTORE
+    total INTEGER NOT NULL DEFAULT 0,    -- visible messages, kept by triggers
+    unread INTEGER NOT NULL DEFAULT 0,   -- visible messages without \\Seen, kept by triggers
+    changed_seq INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (account, name)
+);
+
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    folder_id INTEGER NOT NULL REFERENCES folders (id) ON DELETE CASCADE,
+    uid INTEGER NOT NULL,
+    flags TEXT NOT NULL DEFAULT '',      -- space-separated, sorted
+    seen INTEGER NOT NULL DEFAULT 0,
+    hidden INTEGER NOT NULL DEFAULT 0,   -- 1 while a local move or delete waits
+    size INTEGER NOT NULL DEFAULT 0,
+    internal_date INTEGER,               -- seconds since the epoch
+    date INTEGER,                        -- the Date header, else the internal date
+    sender TEXT NOT NULL DEFAULT '',
+    recipients TEXT NOT NULL DEFAULT '',
+    cc TEXT NOT NULL DEFAULT '',
+    subject TEXT NOT NULL DEFAULT '',
+    message_id TEXT NOT NULL DEFAULT '',
+    in_reply_to TEXT NOT NULL DEFAULT '',
+    refs TEXT NOT NULL DEFAULT '',
+    has_attachments INTEGER NOT NULL DEFAULT 0,
+    search TEXT NOT NULL DEFAULT '',     -- casefolded sender and subject, for the quick filter
+    UNIQUE (folder_id, uid)
+);
+
+CREATE INDEX messages_by_date ON messages (folder_id, hidden, date);
+
+CREATE TABLE bodies (
+    message_id INTEGER PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
+    raw BLOB NOT NULL
+);
+
+CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO counters (name, value) VALUES ('changes', 0), ('folder_list', 0);
+
+CREATE TRIGGER messages_counted_in AFTER INSERT ON messages WHEN NEW.hidden = 0
+BEGIN
+    UPDATE folders SET total = total + 1, unread = unread + (NEW.seen = 0)
+    WHERE id = NEW.folder_id;
+END;
+
+CREATE TRIGGER messages_counted_out AFTER DELETE ON messages WHEN OLD.hidden = 0
+BEGIN
+    UPDATE folders SET total = total - 1, unread = unread - (OLD.seen = 0)
+    WHERE id = OLD.folder_id;
+END;
+
+CREATE TRIGGER messages_recounted AFTER UPDATE OF seen, hidden, folder_id ON messages
+WHEN OLD.seen IS NOT NEW.seen OR OLD.hidden IS NOT NEW.hidden
+    OR OLD.folder_id IS NOT NEW.folder_id
+BEGIN
+    UPDATE folders SET total = total - (OLD.hidden = 0),
+                       unread = unread - (OLD.hidden = 0 AND OLD.seen = 0)
+    WHERE id = OLD.folder_id;
+    UPDATE folders SET total = total + (NEW.hidden = 0),
+                       unread = unread + (NEW.hidden = 0 AND NEW.seen = 0)
+    WHERE id = NEW.folder_id;
+END;
+"""
+
+# 2: the outbox (its SQL lives with the code that uses it).
+MIGRATIONS: list[str] = [MAIL_TABLES, outbox.SCHEMA]

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from keyring.errors import PasswordDeleteError
 
-from mailclient.accounts.credentials import KEYRING_SERVICE, CredentialStore
+from mailclient.accounts.credentials import KEYRING_SERVICE, CredentialStore, SecretBackend
 from mailclient.core.errors import NoKeyringBackend, PasswordMissing
 
 
-class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+class MemoryKeyring:
+    """A fake backend. Not a KeyringBackend subclass: those register themselves with
+    keyring and would change which backend every later test in the process gets."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.items: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:
@@ -66,7 +65,7 @@ def test_rename_moves_secrets() -> None:
 
 
 @pytest.mark.parametrize("backend", [fail.Keyring(), PlaintextKeyring()])
-def test_no_usable_backend_is_refused_plainly(backend: KeyringBackend) -> None:
+def test_no_usable_backend_is_refused_plainly(backend: SecretBackend) -> None:
     store = CredentialStore(backend)
     with pytest.raises(NoKeyringBackend, match="Secret Service"):
         store.set_password("work", "imap", "pw")

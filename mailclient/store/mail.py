@@ -1,0 +1,710 @@
+"""The mail cache: folders, message summaries, flags and bodies of every account.
+
+The window reads only from here; sync workers write here. Every thread opens its own
+MailStore (one SQLite connection each; WAL lets readers and one writer work at once).
+
+Reading a big folder, the way the message list should do it::
+
+    store = MailStore.open(profile.store_path)
+    folders = store.folders("work")                  # with total and unread counts
+    ids = store.message_ids([inbox.id], SortKey.DATE, descending=True, quick_filter="bob")
+    page = store.summaries(ids[0:100])               # MessageSummary, in the order of ids
+
+``message_ids`` returns row ids only (tens of milliseconds for 100,000 messages), and
+``summaries`` loads the rows a view shows (under a millisecond for a page).
+
+Noticing changes: every write transaction that touches a folder increases one counter.
+``change_seq()`` is one indexed read, cheap enough to poll; ``changes_since(seq)`` says which
+folders changed (new, removed or re-flagged messages, new counts) and whether the folder
+list itself changed. Workers can also pass the seq they committed in their signals.
+
+Writes by the client (mark read, move, delete) update the store at once and return what
+is needed to undo them when the server refuses (``set_flags`` returns the previous flags;
+``hide_messages`` keeps the rows until the server confirmed).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from mailclient.core.models import SEEN, Folder, MessageSummary, SpecialUse
+from mailclient.store.db import StoreError, connect, describe
+
+# SQLite accepts 32,766 parameters per statement since 3.32; stay well below.
+_CHUNK = 900
+
+
+class SortKey(StrEnum):
+    """Orders of the message list. Ties break by date, newest first."""
+
+    DATE = "date"
+    SENDER = "sender"
+    SUBJECT = "subject"
+    SIZE = "size"
+
+
+_ORDER = {
+    SortKey.DATE: "date {d}, id {d}",
+    SortKey.SENDER: "sender COLLATE NOCASE {d}, date DESC, id DESC",
+    SortKey.SUBJECT: "subject COLLATE NOCASE {d}, date DESC, id DESC",
+    SortKey.SIZE: "size {d}, date DESC, id DESC",
+}
+
+
+@dataclass(frozen=True)
+class StoreChanges:
+    """What changed after a given change counter value."""
+
+    seq: int  # the counter now: pass it to the next changes_since()
+    folder_ids: frozenset[int]  # folders whose messages, flags or counts changed
+    folder_list_changed: bool  # a folder was added, renamed or removed
+
+
+@dataclass(frozen=True)
+class FolderSyncState:
+    """What the sync engine remembers of one folder (RFC 3501 §2.3.1.1, RFC 7162)."""
+
+    folder_id: int
+    uidvalidity: int | None
+    uidnext: int | None  # None until one sync completed: some headers may be missing
+    highestmodseq: int | None
+    count: int  # messages stored, including those hidden by a pending move
+
+
+@dataclass(frozen=True)
+class RemoteFolder:
+    """A folder as the server lists it, names already decoded."""
+
+    name: str
+    delimiter: str | None = None
+    special_use: SpecialUse | None = None
+    subscribed: bool = True
+    selectable: bool = True
+
+
+@dataclass(frozen=True)
+class MessageLocation:
+    """Where a stored message lives on the server."""
+
+    id: int
+    folder_id: int
+    uid: int
+
+
+class NewMessage(NamedTuple):
+    """Headers and flags of one message as fetched, ready for the store."""
+
+    uid: int
+    flags: frozenset[str]
+    size: int = 0
+    internal_date: int | None = None  # seconds since the epoch
+    date: int | None = None  # the Date header in seconds since the epoch, if readable
+    sender: str = ""
+    recipients: str = ""
+    cc: str = ""
+    subject: str = ""
+    message_id: str = ""
+    in_reply_to: str = ""
+    references: str = ""
+    has_attachments: bool = False
+
+
+@dataclass
+class _Touched:
+    folders: set[int] = field(default_factory=set)
+    folder_list: bool = False
+    seq: int = 0
+
+
+def flags_text(flags: Iterable[str]) -> str:
+    """The stored form of a flag set: sorted and space-separated."""
+    return " ".join(sorted(flags))
+
+
+def search_text(sender: str, subject: str) -> str:
+    """What the quick filter searches: sender and subject, casefolded."""
+    return f"{sender}\n{subject}".casefold()
+
+
+_SUMMARY_COLUMNS = (
+    "m.id, f.account, m.folder_id, m.uid, m.flags, m.size, m.date, m.sender, m.recipients, "
+    "m.cc, m.subject, m.message_id, m.in_reply_to, m.refs, m.has_attachments"
+)
+
+_UPSERT = """
+INSERT INTO messages (folder_id, uid, flags, seen, size, internal_date, date, sender,
+                      recipients, cc, subject, message_id, in_reply_to, refs,
+                      has_attachments, search)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (folder_id, uid) DO UPDATE SET
+    flags = excluded.flags, seen = excluded.seen, size = excluded.size,
+    internal_date = excluded.internal_date, date = excluded.date, sender = excluded.sender,
+    recipients = excluded.recipients, cc = excluded.cc, subject = excluded.subject,
+    message_id = excluded.message_id, in_reply_to = excluded.in_reply_to,
+    refs = excluded.refs, has_attachments = excluded.has_attachments,
+    search = excluded.search
+"""
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+def _timestamp(value: int | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+class MailStore:
+    """The mail cache of a profile, on one SQLite connection owned by the calling thread."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self._db = db
+        self._path = path
+
+    @classmethod
+    def open(cls, path: Path) -> MailStore:
+        """Open (creating or upgrading) the store file at ``path`` for this thread."""
+        return cls(connect(path), path)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> MailStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[_Touched]:
+        """One write transaction; bumps the change counter if it touched a folder."""
+        touched = _Touched()
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield touched
+                if touched.folders or touched.folder_list:
+                    touched.seq = self._bump(touched)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            raise StoreError(describe(self._path, error)) from error
+
+    def _bump(self, touched: _Touched) -> int:
+        seq: int = self._db.execute(
+            "UPDATE counters SET value = value + 1 WHERE name = 'changes' RETURNING value"
+        ).fetchone()[0]
+        if touched.folder_list:
+            self._db.execute("UPDATE counters SET value = ? WHERE name = 'folder_list'", (seq,))
+        ids = sorted(touched.folders)
+        for chunk in _chunks(ids):
+            self._db.execute(
+                f"UPDATE folders SET changed_seq = ? WHERE id IN ({_marks(len(chunk))})",
+                (seq, *chunk),
+            )
+        return seq
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as error:
+            raise StoreError(describe(self._path, error)) from error
+
+    # -- change signal ----------------------------------------------------------------------
+
+    def change_seq(self) -> int:
+        """The change counter: it grows with every committed change to any folder."""
+        return int(self._read("SELECT value FROM counters WHERE name = 'changes'")[0][0])
+
+    def changes_since(self, seq: int) -> StoreChanges:
+        """Folders changed after counter value ``seq`` (from change_seq() or a worker)."""
+        rows = self._read("SELECT name, value FROM counters")
+        counters = {name: value for name, value in rows}
+        ids = self._read("SELECT id FROM folders WHERE changed_seq > ?", (seq,))
+        return StoreChanges(
+            seq=counters["changes"],
+            folder_ids=frozenset(r[0] for r in ids),
+            folder_list_changed=counters["folder_list"] > seq,
+        )
+
+    # -- folders ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _folder(row: Sequence[Any]) -> Folder:
+        special = row[4]
+        return Folder(
+            id=row[0],
+            account=row[1],
+            name=row[2],
+            delimiter=row[3],
+            special_use=SpecialUse(special) if special else None,
+            subscribed=bool(row[5]),
+            total=row[6],
+            unread=row[7],
+        )
+
+    _FOLDER_COLUMNS = "id, account, name, delimiter, special_use, subscribed, total, unread"
+
+    def folders(self, account: str | None = None) -> list[Folder]:
+        """Folders of one account (or all), INBOX first, then by name; hidden ones left out."""
+        where, params = ("AND account = ?", (account,)) if account is not None else ("", ())
+        rows = self._read(
+            f"SELECT {self._FOLDER_COLUMNS} FROM folders WHERE hidden = 0 {where} "
+            "ORDER BY account, upper(name) = 'INBOX' DESC, name",
+            params,
+        )
+        return [self._folder(r) for r in rows]
+
+    def folder(self, folder_id: int) -> Folder | None:
+        rows = self._read(f"SELECT {self._FOLDER_COLUMNS} FROM folders WHERE id = ?", (folder_id,))
+        return self._folder(rows[0]) if rows else None
+
+    def folder_by_name(self, account: str, name: str) -> Folder | None:
+        rows = self._read(
+            f"SELECT {self._FOLDER_COLUMNS} FROM folders WHERE account = ? AND name = ?",
+            (account, name),
+        )
+        return self._folder(rows[0]) if rows else None
+
+    def folder_by_use(self, account: str, use: SpecialUse) -> Folder | None:
+        """The account's folder with special use ``use`` (INBOX, Trash, Sent...), if known."""
+        rows = self._read(
+            f"SELECT {self._FOLDER_COLUMNS} FROM folders "
+            "WHERE account = ? AND special_use = ? AND hidden = 0 ORDER BY id LIMIT 1",
+            (account, str(use)),
+        )
+        return self._folder(rows[0]) if rows else None
+
+    def selectable_folders(self, account: str) -> list[Folder]:
+        """The folders of ``account`` that hold messages (no \\Noselect), INBOX first."""
+        rows = self._read(
+            f"SELECT {self._FOLDER_COLUMNS} FROM folders "
+            "WHERE account = ? AND selectable = 1 AND hidden = 0 "
+            "ORDER BY upper(name) = 'INBOX' DESC, name",
+            (account,),
+        )
+        return [self._folder(r) for r in rows]
+
+    def accounts(self) -> list[str]:
+        """Names of the accounts that have anything in the store."""
+        return [r[0] for r in self._read("SELECT DISTINCT account FROM folders ORDER BY 1")]
+
+    def add_folder(
+        self,
+        account: str,
+        name: str,
+        delimiter: str | None = None,
+        special_use: SpecialUse | None = None,
+    ) -> Folder:
+        """Add a folder (a local create before the server is told); returns it."""
+        with self._write() as touched:
+            self._db.execute(
+                "INSERT INTO folders (account, name, delimiter, special_use) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (account, name) DO UPDATE SET hidden = 0",
+                (account, name, delimiter, str(special_use) if special_use else None),
+            )
+            touched.folder_list = True
+        folder = self.folder_by_name(account, name)
+        assert folder is not None
+        return folder
+
+    def rename_folder(self, folder_id: int, new_name: str) -> None:
+        """Rename a folder and the folders below it (their names start with its name)."""
+        rows = self._read("SELECT account, name, delimiter FROM folders WHERE id = ?", (folder_id,))
+        if not rows:
+            return
+        account, old_name, delimiter = rows[0]
+        with self._write() as touched:
+            self._db.execute("UPDATE folders SET name = ? WHERE id = ?", (new_name, folder_id))
+            if delimiter:
+                prefix = old_name + delimiter
+                self._db.execute(
+                    "UPDATE folders SET name = ? || substr(name, ?) "
+                    "WHERE account = ? AND substr(name, 1, ?) = ?",
+                    (new_name + delimiter, len(prefix) + 1, account, len(prefix), prefix),
+                )
+            touched.folder_list = True
+
+    def set_folder_hidden(self, folder_id: int, hidden: bool) -> None:
+        """Hide a folder while its deletion waits for the server (or show it again)."""
+        with self._write() as touched:
+            self._db.execute("UPDATE folders SET hidden = ? WHERE id = ?", (int(hidden), folder_id))
+            touched.folder_list = True
+
+    def delete_folder(self, folder_id: int) -> None:
+        """Remove a folder with its messages and bodies."""
+        with self._write() as touched:
+            self._db.execute("DELETE FROM folders WHERE id = ?", (folder_id,))
+            touched.folder_list = True
+
+    def sync_folder_list(self, account: str, remote: Sequence[RemoteFolder]) -> list[Folder]:
+        """Make the account's folders those the server listed; returns the folders now kept.
+
+        Folders the server no longer lists are removed with their messages.
+        """
+        with self._write() as touched:
+            before = {
+                r[0]: tuple(r[1:])
+                for r in self._db.execute(
+                    "SELECT name, delimiter, special_use, subscribed, selectable, hidden "
+                    "FROM folders WHERE account = ?",
+                    (account,),
+                )
+            }
+            wanted = {}
+            for f in remote:
+                wanted[f.name] = (
+                    f.delimiter,
+                    str(f.special_use) if f.special_use else None,
+                    int(f.subscribed),
+                    int(f.selectable),
+                    0,
+                )
+            gone = [name for name in before if name not in wanted]
+            for chunk in _chunks(gone):
+                self._db.execute(
+                    f"DELETE FROM folders WHERE account = ? AND name IN ({_marks(len(chunk))})",
+                    (account, *chunk),
+                )
+            changed = [
+                (account, name, *values)
+                for name, values in wanted.items()
+                if before.get(name) != values
+            ]
+            self._db.executemany(
+                "INSERT INTO folders (account, name, delimiter, special_use, subscribed, "
+                "selectable, hidden) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (account, name) DO UPDATE SET delimiter = excluded.delimiter, "
+                "special_use = excluded.special_use, subscribed = excluded.subscribed, "
+                "selectable = excluded.selectable, hidden = 0",
+                changed,
+            )
+            touched.folder_list = bool(gone or changed)
+        return self.folders(account)
+
+    def forget_account(self, account: str) -> None:
+        """Drop everything stored for ``account`` (when the account is removed)."""
+        with self._write() as touched:
+            self._db.execute("DELETE FROM folders WHERE account = ?", (account,))
+            touched.folder_list = True
+
+    def rename_account(self, old: str, new: str) -> None:
+        """Keep the cache of an account whose name changed."""
+        with self._write() as touched:
+            self._db.execute("UPDATE folders SET account = ? WHERE account = ?", (new, old))
+            touched.folder_list = True
+
+    # -- messages: reading ------------------------------------------------------------------
+
+    def message_ids(
+        self,
+        folder_ids: int | Sequence[int],
+        sort: SortKey = SortKey.DATE,
+        descending: bool = True,
+        quick_filter: str = "",
+    ) -> list[int]:
+        """Row ids of the visible messages of one or several folders, in the given order.
+
+        ``quick_filter`` keeps messages whose sender or subject contains every word of it,
+        ignoring case (Unicode casefolding).
+        """
+        ids = [folder_ids] if isinstance(folder_ids, int) else list(folder_ids)
+        if not ids:
+            return []
+        where = [f"folder_id IN ({_marks(len(ids))})", "hidden = 0"]
+        params: list[Any] = list(ids)
+        for word in quick_filter.casefold().split():
+            where.append("instr(search, ?) > 0")
+            params.append(word)
+        order = _ORDER[sort].format(d="DESC" if descending else "ASC")
+        rows = self._read(
+            f"SELECT id FROM messages WHERE {' AND '.join(where)} ORDER BY {order}", params
+        )
+        return [r[0] for r in rows]
+
+    def summaries(self, ids: Sequence[int]) -> list[MessageSummary]:
+        """The summaries of messages ``ids``, in that order; ids no longer stored are left out."""
+        found: dict[int, MessageSummary] = {}
+        for chunk in _chunks(ids):
+            rows = self._read(
+                f"SELECT {_SUMMARY_COLUMNS} FROM messages m JOIN folders f ON f.id = m.folder_id "
+                f"WHERE m.id IN ({_marks(len(chunk))})",
+                chunk,
+            )
+            for r in rows:
+                found[r[0]] = MessageSummary(
+                    id=r[0],
+                    account=r[1],
+                    folder_id=r[2],
+                    uid=r[3],
+                    flags=frozenset(r[4].split()),
+                    size=r[5],
+                    date=_timestamp(r[6]),
+                    sender=r[7],
+                    to=r[8],
+                    cc=r[9],
+                    subject=r[10],
+                    message_id=r[11],
+                    in_reply_to=r[12],
+                    references=r[13],
+                    has_attachments=bool(r[14]),
+                )
+        return [found[i] for i in ids if i in found]
+
+    def summary(self, message_id: int) -> MessageSummary | None:
+        found = self.summaries([message_id])
+        return found[0] if found else None
+
+    def locations(self, ids: Sequence[int]) -> list[MessageLocation]:
+        """Folder and UID of each stored message in ``ids`` (for telling the server)."""
+        result = []
+        for chunk in _chunks(ids):
+            rows = self._read(
+                f"SELECT id, folder_id, uid FROM messages WHERE id IN ({_marks(len(chunk))})",
+                chunk,
+            )
+            result += [MessageLocation(*r) for r in rows]
+        return result
+
+    def body(self, message_id: int) -> bytes | None:
+        """The full raw message, if it was fetched before."""
+        rows = self._read("SELECT raw FROM bodies WHERE message_id = ?", (message_id,))
+        return bytes(rows[0][0]) if rows else None
+
+    def save_body(self, message_id: int, raw: bytes, has_attachments: bool | None = None) -> None:
+        """Keep the full raw message; ``has_attachments`` corrects the header-based guess."""
+        with self._write() as touched:
+            self._db.execute(
+                "INSERT OR REPLACE INTO bodies (message_id, raw) VALUES (?, ?)", (message_id, raw)
+            )
+            if has_attachments is not None:
+                row = self._db.execute(
+                    "UPDATE messages SET has_attachments = ? WHERE id = ? "
+                    "AND has_attachments != ? RETURNING folder_id",
+                    (int(has_attachments), message_id, int(has_attachments)),
+                ).fetchone()
+                if row:
+                    touched.folders.add(row[0])
+
+    # -- messages: local changes ------------------------------------------------------------
+
+    def set_flags(
+        self, ids: Sequence[int], add: Iterable[str] = (), remove: Iterable[str] = ()
+    ) -> dict[int, frozenset[str]]:
+        """Add and remove flags at once; returns the previous flags, for restore_flags()."""
+        add, remove = frozenset(add), frozenset(remove)
+        previous: dict[int, frozenset[str]] = {}
+        with self._write() as touched:
+            updates = []
+            for chunk in _chunks(ids):
+                for id_, folder_id, text in self._db.execute(
+                    f"SELECT id, folder_id, flags FROM messages WHERE id IN ({_marks(len(chunk))})",
+                    chunk,
+                ):
+                    old = frozenset(text.split())
+                    new = (old | add) - remove
+                    previous[id_] = old
+                    if new != old:
+                        updates.append((flags_text(new), int(SEEN in new), id_))
+                        touched.folders.add(folder_id)
+            self._db.executemany("UPDATE messages SET flags = ?, seen = ? WHERE id = ?", updates)
+        return previous
+
+    def restore_flags(self, previous: Mapping[int, frozenset[str]]) -> None:
+        """Put back flags returned by set_flags() (the server refused the change)."""
+        with self._write() as touched:
+            for id_, flags in previous.items():
+                row = self._db.execute(
+                    "UPDATE messages SET flags = ?, seen = ? WHERE id = ? RETURNING folder_id",
+                    (flags_text(flags), int(SEEN in flags), id_),
+                ).fetchone()
+                if row:
+                    touched.folders.add(row[0])
+
+    def hide_messages(self, ids: Sequence[int], hidden: bool = True) -> None:
+        """Hide messages while a move or delete waits for the server (or show them again)."""
+        with self._write() as touched:
+            for chunk in _chunks(ids):
+                rows = self._db.execute(
+                    f"UPDATE messages SET hidden = ? WHERE id IN ({_marks(len(chunk))}) "
+                    "RETURNING folder_id",
+                    (int(hidden), *chunk),
+                ).fetchall()
+                touched.folders.update(r[0] for r in rows)
+
+    def remove_messages(self, ids: Sequence[int]) -> None:
+        """Forget messages (with their bodies): the server expunged or moved them."""
+        with self._write() as touched:
+            for chunk in _chunks(ids):
+                rows = self._db.execute(
+                    f"DELETE FROM messages WHERE id IN ({_marks(len(chunk))}) RETURNING folder_id",
+                    chunk,
+                ).fetchall()
+                touched.folders.update(r[0] for r in rows)
+
+    def move_messages(self, new_uids: Mapping[int, int], target_folder_id: int) -> None:
+        """Messages moved on the server with known new UIDs (RFC 4315 COPYUID).
+
+        The rows keep their ids and bodies; a row the target already holds (a sync was
+        quicker) replaces the moving one.
+        """
+        with self._write() as touched:
+            touched.folders.add(target_folder_id)
+            for id_, uid in new_uids.items():
+                source = self._db.execute(
+                    "SELECT folder_id FROM messages WHERE id = ?", (id_,)
+                ).fetchone()
+                if source is None:
+                    continue
+                touched.folders.add(source[0])
+                taken = self._db.execute(
+                    "SELECT 1 FROM messages WHERE folder_id = ? AND uid = ?",
+                    (target_folder_id, uid),
+                ).fetchone()
+                if taken:
+                    self._db.execute("DELETE FROM messages WHERE id = ?", (id_,))
+                else:
+                    self._db.execute(
+                        "UPDATE messages SET folder_id = ?, uid = ?, hidden = 0 WHERE id = ?",
+                        (target_folder_id, uid, id_),
+                    )
+
+    # -- sync -------------------------------------------------------------------------------
+
+    def sync_state(self, folder_id: int) -> FolderSyncState:
+        rows = self._read(
+            "SELECT uidvalidity, uidnext, highestmodseq, "
+            "(SELECT count(*) FROM messages WHERE folder_id = folders.id) "
+            "FROM folders WHERE id = ?",
+            (folder_id,),
+        )
+        if not rows:
+            raise StoreError(f"Folder {folder_id} is not in the mail store.")
+        return FolderSyncState(folder_id, *rows[0])
+
+    def reset_folder(
+        self, folder_id: int, uidvalidity: int, highestmodseq: int | None = None
+    ) -> None:
+        """Discard a folder's messages: a first sync, or UIDVALIDITY changed (RFC 3501 §2.3.1.1).
+
+        ``highestmodseq`` is the server's value before any header is fetched: every message
+        stored afterwards is at least that fresh, so an interrupted fill resumes with
+        CHANGEDSINCE.
+        """
+        with self._write() as touched:
+            self._db.execute("DELETE FROM messages WHERE folder_id = ?", (folder_id,))
+            self._db.execute(
+                "UPDATE folders SET uidvalidity = ?, uidnext = NULL, highestmodseq = ? "
+                "WHERE id = ?",
+                (uidvalidity, highestmodseq, folder_id),
+            )
+            touched.folders.add(folder_id)
+
+    def stored_uids(self, folder_id: int, from_uid: int = 1) -> list[int]:
+        """UIDs stored for the folder, at or above ``from_uid``, ascending."""
+        rows = self._read(
+            "SELECT uid FROM messages WHERE folder_id = ? AND uid >= ? ORDER BY uid",
+            (folder_id, from_uid),
+        )
+        return [r[0] for r in rows]
+
+    def stored_flags(self, folder_id: int) -> dict[int, str]:
+        """UID -> stored flag text (as flags_text() writes it) for the whole folder."""
+        rows = self._read("SELECT uid, flags FROM messages WHERE folder_id = ?", (folder_id,))
+        return dict(rows)
+
+    def add_messages(self, folder_id: int, messages: Sequence[NewMessage]) -> int:
+        """Store one fetched batch in one transaction; returns the change counter after it."""
+        rows = [
+            (
+                folder_id,
+                m.uid,
+                flags_text(m.flags),
+                SEEN in m.flags,
+                m.size,
+                m.internal_date,
+                m.date if m.date is not None else m.internal_date,
+                m.sender,
+                m.recipients,
+                m.cc,
+                m.subject,
+                m.message_id,
+                m.in_reply_to,
+                m.references,
+                m.has_attachments,
+                search_text(m.sender, m.subject),
+            )
+            for m in messages
+        ]
+        with self._write() as touched:
+            self._db.executemany(_UPSERT, rows)
+            if rows:
+                touched.folders.add(folder_id)
+        return touched.seq
+
+    def apply_changes(
+        self,
+        folder_id: int,
+        flags: Mapping[int, frozenset[str]] | None = None,
+        vanished: Iterable[int] = (),
+        uidnext: int | None = None,
+        highestmodseq: int | None = None,
+    ) -> int:
+        """Apply flag changes and expunges seen on the server, in one transaction.
+
+        With ``uidnext`` (and ``highestmodseq``) the sync also records that the folder is
+        complete up to that state. Returns the change counter after the commit.
+        """
+        vanished_list = list(vanished)
+        with self._write() as touched:
+            if flags:
+                before = self._db.total_changes
+                self._db.executemany(
+                    "UPDATE messages SET flags = ?, seen = ? "
+                    "WHERE folder_id = ? AND uid = ? AND flags != ?",
+                    (
+                        (text, SEEN in f, folder_id, uid, text)
+                        for uid, f in flags.items()
+                        for text in (flags_text(f),)
+                    ),
+                )
+                if self._db.total_changes != before:
+                    touched.folders.add(folder_id)
+            for chunk in _chunks(vanished_list):
+                cursor = self._db.execute(
+                    f"DELETE FROM messages WHERE folder_id = ? AND uid IN ({_marks(len(chunk))})",
+                    (folder_id, *chunk),
+                )
+                if cursor.rowcount:
+                    touched.folders.add(folder_id)
+            if uidnext is not None:
+                self._db.execute(
+                    "UPDATE folders SET uidnext = ?, highestmodseq = ? WHERE id = ?",
+                    (uidnext, highestmodseq, folder_id),
+                )
+        return touched.seq

@@ -1,0 +1,261 @@
+"""`mailclient account ...` against the real Dovecot and Postfix of the test rig."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import keyring
+import pytest
+import trustme
+
+from tests.rig import MailServers
+
+CLI = [sys.executable, "-m", "mailclient"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def profile(tmp_path: Path, secret_service: object) -> Path:
+    return tmp_path / "profile"
+
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def cli(profile: Path) -> Run:
+    def run(
+        *args: str, stdin: str = "", env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*CLI, "--profile", str(profile), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+
+    return run
+
+
+def add_args(servers: MailServers, name: str, user: str, **overrides: str) -> list[str]:
+    options = {
+        "--email": servers.users[user].address,
+        "--imap-host": servers.host,
+        "--imap-port": str(servers.imaps_port),
+        "--imap-security": "ssl",
+        "--smtp-port": str(servers.submission_port),
+        "--smtp-security": "starttls",
+        "--ca-file": str(servers.ca_file),
+    }
+    options.update(overrides)
+    args = ["account", "add", name]
+    for key, value in options.items():
+        if value:
+            args += [key, value]
+    return [*args, "--password-stdin"]
+
+
+def add(
+    cli: Run,
+    servers: MailServers,
+    name: str,
+    user: str,
+    password: str | None = None,
+    **overrides: str,
+) -> subprocess.CompletedProcess[str]:
+    secret = servers.users[user].password if password is None else password
+    return cli(*add_args(servers, name, user, **overrides), stdin=secret + "\n")
+
+
+def test_two_accounts_add_list_test_remove(
+    cli: Run, mail_servers: MailServers, profile: Path
+) -> None:
+    first = add(cli, mail_servers, "work", "alice", **{"--display-name": "Alice Liddell"})
+    assert first.returncode == 0, first.stderr
+    second = add(
+        cli,
+        mail_servers,
+        "home",
+        "bob",
+        **{
+            "--imap-port": str(mail_servers.imap_port),
+            "--imap-security": "starttls",
+            "--smtp-port": str(mail_servers.smtps_port),
+            "--smtp-security": "ssl",
+        },
+    )
+    assert second.returncode == 0, second.stderr
+
+    listing = cli("account", "list")
+    assert listing.returncode == 0
+    lines = listing.stdout.splitlines()
+    assert [line.split()[:2] for line in lines] == [
+        ["work", "alice@example.org"],
+        ["home", "bob@example.org"],
+    ]
+
+    for name, user in (("work", "alice"), ("home", "bob")):
+        tested = cli("account", "test", name)
+        assert tested.returncode == 0, tested.stderr
+        assert f"logged in as {user}@example.org" in tested.stdout
+        assert tested.stdout.count("logged in") == 2
+        assert tested.stderr == ""
+
+    removed = cli("account", "remove", "work")
+    assert removed.returncode == 0, removed.stderr
+    assert [line.split()[0] for line in cli("account", "list").stdout.splitlines()] == ["home"]
+    assert keyring.get_password("mailclient", "work/imap") is None
+    assert keyring.get_password("mailclient", "work/smtp") is None
+    assert keyring.get_password("mailclient", "home/imap") == mail_servers.users["bob"].password
+    missing = cli("account", "test", "work")
+    assert missing.returncode != 0
+    assert "no account named 'work'" in missing.stderr
+
+
+def test_password_is_in_no_file_of_the_profile(
+    cli: Run, mail_servers: MailServers, profile: Path
+) -> None:
+    password = mail_servers.users["carol"].password
+    assert add(cli, mail_servers, "c", "carol").returncode == 0
+    assert cli("account", "test", "c").returncode == 0
+    files = [p for p in profile.rglob("*") if p.is_file()]
+    assert files, "the profile should hold at least the config"
+    for path in files:
+        assert password.encode() not in path.read_bytes(), path
+
+
+def test_wrong_password(cli: Run, mail_servers: MailServers) -> None:
+    assert add(cli, mail_servers, "work", "alice", password="not-the-password").returncode == 0
+    result = cli("account", "test", "work")
+    assert result.returncode != 0
+    assert (
+        "IMAP: The IMAP server 127.0.0.1 rejected the password for alice@example.org"
+        in result.stderr
+    )
+    assert (
+        "SMTP: The SMTP server 127.0.0.1 rejected the password for alice@example.org"
+        in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 2
+
+
+def test_nothing_listening(cli: Run, mail_servers: MailServers) -> None:
+    port = str(free_port())
+    assert (
+        add(
+            cli, mail_servers, "dead", "alice", **{"--imap-port": port, "--smtp-port": port}
+        ).returncode
+        == 0
+    )
+    result = cli("account", "test", "dead")
+    assert result.returncode != 0
+    assert (
+        f"Cannot connect to the IMAP server 127.0.0.1:{port}: nothing is listening" in result.stderr
+    )
+    assert (
+        f"Cannot connect to the SMTP server 127.0.0.1:{port}: nothing is listening" in result.stderr
+    )
+
+
+def test_certificate_from_untrusted_ca(cli: Run, mail_servers: MailServers, tmp_path: Path) -> None:
+    other_ca = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other_ca))
+    assert (
+        add(cli, mail_servers, "untrusted", "alice", **{"--ca-file": str(other_ca)}).returncode == 0
+    )
+    result = cli("account", "test", "untrusted")
+    assert result.returncode != 0
+    assert "The certificate of the IMAP server" in result.stderr
+    assert "The certificate of the SMTP server" in result.stderr
+    assert "is not trusted" in result.stderr
+    without_ca = add(cli, mail_servers, "system-only", "alice", **{"--ca-file": ""})
+    assert without_ca.returncode == 0
+    assert "is not trusted" in cli("account", "test", "system-only").stderr
+
+
+def test_server_without_starttls_is_refused(cli: Run, mail_servers: MailServers) -> None:
+    result = add(
+        cli,
+        mail_servers,
+        "plain",
+        "alice",
+        **{
+            "--imap-port": str(mail_servers.imap_notls_port),
+            "--imap-security": "starttls",
+            "--smtp-port": str(mail_servers.smtp_notls_port),
+            "--smtp-security": "starttls",
+        },
+    )
+    assert result.returncode == 0
+    tested = cli("account", "test", "plain")
+    assert tested.returncode != 0
+    assert "The IMAP server" in tested.stderr and "does not offer STARTTLS" in tested.stderr
+    assert "The SMTP server" in tested.stderr
+    assert tested.stderr.count("does not offer STARTTLS") == 2
+
+
+def test_starttls_from_another_address(cli: Run, mail_servers: MailServers) -> None:
+    # Dovecot treats client == server address as secure; 127.0.0.2 makes TLS matter.
+    result = add(
+        cli,
+        mail_servers,
+        "alt",
+        "alice",
+        **{
+            "--imap-host": mail_servers.alt_host,
+            "--imap-port": str(mail_servers.imap_port),
+            "--imap-security": "starttls",
+        },
+    )
+    assert result.returncode == 0
+    tested = cli("account", "test", "alt")
+    assert tested.returncode == 0, tested.stderr
+    assert f"IMAP {mail_servers.alt_host}:{mail_servers.imap_port} (starttls)" in tested.stdout
+
+
+def test_duplicate_and_invalid_accounts(cli: Run, mail_servers: MailServers, profile: Path) -> None:
+    assert add(cli, mail_servers, "work", "alice").returncode == 0
+    duplicate = add(cli, mail_servers, "work", "bob")
+    assert duplicate.returncode != 0
+    assert "An account named 'work' already exists." in duplicate.stderr
+    cases = {
+        "--email": ("not-an-address", "email:"),
+        "--imap-host": ("bad host", "IMAP host:"),
+        "--imap-port": ("70000", "IMAP port:"),
+        "--smtp-port": ("0", "SMTP port:"),
+        "--ca-file": ("/nonexistent.pem", "CA file:"),
+    }
+    for option, (value, field) in cases.items():
+        result = add(cli, mail_servers, "other", "bob", **{option: value})
+        assert result.returncode != 0, option
+        assert field in result.stderr, (option, result.stderr)
+        assert "Traceback" not in result.stderr
+    empty = cli(*add_args(mail_servers, "other", "bob"), stdin="")
+    assert empty.returncode != 0
+    assert "password" in empty.stderr
+    assert [line.split()[0] for line in cli("account", "list").stdout.splitlines()] == ["work"]
+
+
+def test_no_keyring_is_said_plainly(
+    cli: Run, mail_servers: MailServers, profile: Path, tmp_path: Path
+) -> None:
+    env = dict(os.environ)
+    env["DBUS_SESSION_BUS_ADDRESS"] = f"unix:path={tmp_path}/no-bus"
+    result = cli(*add_args(mail_servers, "work", "alice"), stdin="secret\n", env=env)
+    assert result.returncode != 0
+    assert "No system keyring is available" in result.stderr
+    assert "never stores passwords in a file" in result.stderr
+    assert not (profile / "config.json").exists()
