@@ -251,18 +251,18 @@ class OutboxSender:
         self, outbox: Outbox, smtp: smtplib.SMTP, account: Account, item_id: int
     ) -> tuple[SendResult | None, bool]:
         """One message; returns its result (None if it left the queue) and connection health."""
-        item = outbox.claim(item_id)
-        if item is None:  # deleted or retried by someone else meanwhile
+        claimed = outbox.claim(item_id)
+        if claimed is None:  # deleted by the user meanwhile
             return None, True
-        envelope_from, recipients, smtputf8 = outbox.envelope(item_id)
+        item = claimed.item
         try:
             delivery = submit(
                 smtp,
                 account,
-                outbox.raw(item_id),
-                envelope_from,
-                recipients,
-                smtputf8=smtputf8,
+                claimed.raw,
+                claimed.envelope_from,
+                item.recipients,
+                smtputf8=claimed.smtputf8,
                 data_starting=functools.partial(outbox.mark_data_started, item_id),
             )
         except MessageRefused as error:

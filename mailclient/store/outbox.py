@@ -24,6 +24,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -41,7 +42,7 @@ CREATE TABLE outbox (
     envelope_from TEXT NOT NULL,
     recipients TEXT NOT NULL,              -- JSON list: those still to deliver to
     smtputf8 INTEGER NOT NULL DEFAULT 0,
-    raw BLOB NOT NULL,
+    size INTEGER NOT NULL,                 -- of the message bytes
     state TEXT NOT NULL DEFAULT 'queued'
         CHECK (state IN ('queued', 'sending', 'sent', 'failed')),
     attempts INTEGER NOT NULL DEFAULT 0,
@@ -57,13 +58,19 @@ CREATE TABLE outbox (
     copy_next_attempt REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX outbox_due ON outbox (state, next_attempt);
+-- The bytes apart: SQLite rewrites a whole row on every UPDATE, and the state changes
+-- several times per message; a message with attachments would be rewritten each time.
+CREATE TABLE outbox_raw (
+    id INTEGER PRIMARY KEY REFERENCES outbox (id) ON DELETE CASCADE,
+    raw BLOB NOT NULL
+);
 """
 
 RETRY_BASE_SECONDS = 60.0
 RETRY_MAX_SECONDS = 3600.0
 
 _COLUMNS = (
-    "id, account, message_id, subject, recipients, state, length(raw), created, next_attempt, "
+    "id, account, message_id, subject, recipients, state, size, created, next_attempt, "
     "attempts, last_error, maybe_sent, sent_copy, refused, copy_error"
 )
 
@@ -109,6 +116,16 @@ def _item(row: sqlite3.Row | tuple[object, ...]) -> OutboxItem:
         refused=_refusals(str(refused)),
         copy_error=str(copy_error),
     )
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A claimed message with what the SMTP conversation needs."""
+
+    item: OutboxItem  # its recipients are those still to deliver to
+    envelope_from: str
+    smtputf8: bool
+    raw: bytes
 
 
 class OutboxItemNotFound(MailclientError):
@@ -171,7 +188,7 @@ class Outbox:
             with self._transaction() as db:
                 cursor = db.execute(
                     "INSERT INTO outbox (account, message_id, subject, envelope_from, "
-                    "recipients, smtputf8, raw, created, next_attempt) "
+                    "recipients, smtputf8, size, created, next_attempt) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         account,
@@ -180,12 +197,13 @@ class Outbox:
                         message.envelope_from,
                         json.dumps(list(message.recipients), ensure_ascii=False),
                         int(message.smtputf8),
-                        message.raw,
+                        len(message.raw),
                         now,
                         now,
                     ),
                 )
                 item_id = int(cursor.lastrowid or 0)
+                db.execute("INSERT INTO outbox_raw (id, raw) VALUES (?, ?)", (item_id, message.raw))
         finally:
             self._db.execute("PRAGMA synchronous = NORMAL")
         return self.get(item_id)
@@ -206,7 +224,7 @@ class Outbox:
         return [_item(r) for r in rows]
 
     def raw(self, item_id: int) -> bytes:
-        row = self._db.execute("SELECT raw FROM outbox WHERE id = ?", (item_id,)).fetchone()
+        row = self._db.execute("SELECT raw FROM outbox_raw WHERE id = ?", (item_id,)).fetchone()
         if row is None:
             raise OutboxItemNotFound(item_id)
         return bytes(row[0])
@@ -258,15 +276,25 @@ class Outbox:
             )
         return [self.get(i) for i in ids]
 
-    def claim(self, item_id: int) -> OutboxItem | None:
-        """Move a queued message to ``sending`` and count the attempt; None if not queued."""
+    def claim(self, item_id: int) -> Submission | None:
+        """Move a queued message to ``sending``, count the attempt and return what to send.
+
+        None if the message is not queued (any more).
+        """
         with self._transaction() as db:
             changed = db.execute(
                 "UPDATE outbox SET state = 'sending', attempts = attempts + 1, data_started = 0 "
                 "WHERE id = ? AND state = 'queued'",
                 (item_id,),
             ).rowcount
-        return self.get(item_id) if changed else None
+            if not changed:
+                return None
+            row = db.execute(
+                f"SELECT {_COLUMNS}, envelope_from, smtputf8, raw "
+                "FROM outbox JOIN outbox_raw USING (id) WHERE id = ?",
+                (item_id,),
+            ).fetchone()
+        return Submission(_item(row[:-3]), str(row[-3]), bool(row[-2]), bytes(row[-1]))
 
     def mark_data_started(self, item_id: int) -> None:
         """The message data is about to go out: from here on a crash may hide a delivery."""

@@ -67,6 +67,7 @@ def test_added_message_is_committed_with_its_envelope(outbox: Outbox, path: Path
     assert other.raw(item.id) == b"raw\r\n"
     assert other.envelope(item.id) == ("ann@example.org", ("b@x.org",), True)
     assert other.get(item.id) == item
+    other.close()
     assert item.state is OutboxState.QUEUED
     assert item.created == datetime.fromtimestamp(T0, UTC)
     assert (item.account, item.message_id, item.subject, item.size) == (
@@ -78,11 +79,13 @@ def test_added_message_is_committed_with_its_envelope(outbox: Outbox, path: Path
     assert outbox.due() == [item.id]
 
 
-def test_claim_counts_the_attempt_once(outbox: Outbox) -> None:
+def test_claim_counts_the_attempt_once_and_gives_the_message(outbox: Outbox) -> None:
     item = outbox.add("work", message())
     claimed = outbox.claim(item.id)
     assert claimed is not None
-    assert (claimed.state, claimed.attempts) == (OutboxState.SENDING, 1)
+    assert (claimed.item.state, claimed.item.attempts) == (OutboxState.SENDING, 1)
+    assert (claimed.envelope_from, claimed.smtputf8) == ("ann@example.org", False)
+    assert claimed.raw == message().raw
     assert outbox.claim(item.id) is None
     assert outbox.due() == []
 
