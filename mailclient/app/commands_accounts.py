@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from mailclient.accounts.credentials import SERVICES
+from mailclient.accounts.lifecycle import add_account, remove_account
 from mailclient.accounts.model import (
     DEFAULT_IMAP_PORT,
     DEFAULT_SMTP_PORT,
@@ -87,15 +87,8 @@ def cmd_add(services: Services, args: argparse.Namespace) -> int:
     except AccountNotFound:
         pass
     else:
-        raise AccountExists(account.name)
-    password = _read_password()
-    for service in SERVICES:
-        services.credentials.set_password(account.name, service, password)
-    try:
-        services.accounts.add(account)
-    except MailclientError:
-        services.credentials.delete_account(account.name)
-        raise
+        raise AccountExists(account.name)  # before asking for a password that would be wasted
+    add_account(services.accounts, services.credentials, account, _read_password())
     print(f"Added account {account.name} ({account.email}).")
     return EXIT_OK
 
@@ -114,8 +107,7 @@ def cmd_list(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_remove(services: Services, args: argparse.Namespace) -> int:
-    account = services.accounts.remove(args.name)
-    services.credentials.delete_account(account.name)
+    account = remove_account(services.accounts, services.credentials, args.name)
     print(f"Removed account {account.name} and its stored passwords.")
     return EXIT_OK
 

@@ -1,7 +1,8 @@
 """IMAP connections. The only module that imports ``imapclient``.
 
-Verification is always on (the system CAs plus the account's CA file); STARTTLS, when
-chosen, is required: a server that does not offer it is an error (RFC 3501 §6.2.1, RFC 8314).
+Verification is always on (the system CAs plus the account's CA file, or the certificate the
+user pinned for this server); STARTTLS, when chosen, is required: a server that does not
+offer it is an error (RFC 3501 §6.2.1, RFC 8314).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from mailclient.core.errors import (
     AuthenticationFailed,
     CannotConnect,
     CertificateNotTrusted,
+    MailclientError,
     ProtocolError,
     StartTlsUnavailable,
     TlsError,
 )
-from mailclient.core.tls import client_context, describe_verify_error
+from mailclient.core.tls import check_pinned, client_context, describe_verify_error, pinned_failure
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -47,6 +49,9 @@ def _where(account: Account) -> str:
 def translate_error(account: Account, error: BaseException) -> Exception:
     """Turn a socket, TLS or imapclient error into one of our readable errors."""
     where = _where(account)
+    pinned = account.pinned_pem(account.imap_host, account.imap_port)
+    if isinstance(error, ssl.SSLCertVerificationError) and pinned:
+        return pinned_failure(error, f"IMAP server {where}")
     if isinstance(error, ssl.SSLCertVerificationError):
         return CertificateNotTrusted(
             f"The certificate of the IMAP server {where} is not trusted "
@@ -82,7 +87,8 @@ def open_client(
     account: Account, password: str, timeout: float = DEFAULT_TIMEOUT
 ) -> imapclient.IMAPClient:
     """Connect, secure and log in; the returned client belongs to the calling thread."""
-    context = client_context(account.ca_file)
+    pinned = account.pinned_pem(account.imap_host, account.imap_port)
+    context = client_context(account.ca_file, pinned)
     client: Any = None
     try:
         if account.imap_security is Security.SSL:
@@ -104,11 +110,12 @@ def open_client(
                     "ask the provider to enable STARTTLS."
                 )
             client.starttls(context)
+        check_pinned(client.socket(), pinned, f"IMAP server {_where(account)}")
         client.login(account.login, password)
     except Exception as error:
         if client is not None:
             _close_quietly(client)
-        if isinstance(error, StartTlsUnavailable):
+        if isinstance(error, MailclientError):
             raise
         raise translate_error(account, error) from error
     return client
