@@ -188,10 +188,8 @@ class OutboxSender:
             outbox = self._outbox()
             try:
                 report.recovered = outbox.recover_interrupted()
-                by_account: dict[str, list[int]] = {}
-                for item_id in outbox.due(ignore_schedule=ignore_schedule, ids=ids):
-                    by_account.setdefault(outbox.get(item_id).account, []).append(item_id)
-                for account_name, item_ids in by_account.items():
+                due = outbox.due(ignore_schedule=ignore_schedule, ids=ids)
+                for account_name, item_ids in due.items():
                     for result in self._send_batch(outbox, account_name, item_ids):
                         report.results.append(result)
                         if on_result is not None:
@@ -224,13 +222,15 @@ class OutboxSender:
             )
         results: list[SendResult] = []
         try:
-            for position, item_id in enumerate(item_ids):
-                result, connection_ok = self._send_one(outbox, smtp, account, item_id)
+            batch = outbox.claim(item_ids)
+            for position, item in enumerate(batch):
+                result, connection_ok = self._send_one(outbox, smtp, account, item)
                 if result is not None:
                     results.append(result)
                 if not connection_ok:
                     text = f"Not tried: the connection to {account.smtp_host} broke."
-                    results += self._fail_all(outbox, item_ids[position + 1 :], text)
+                    rest = [i.id for i in batch[position + 1 :]]
+                    results += self._fail_all(outbox, rest, text, attempted=True)
                     break
         finally:
             with contextlib.suppress(smtplib.SMTPException, OSError):
@@ -239,30 +239,35 @@ class OutboxSender:
         return results
 
     def _fail_all(
-        self, outbox: Outbox, item_ids: Sequence[int], error: str, *, transient: bool = True
+        self,
+        outbox: Outbox,
+        item_ids: Sequence[int],
+        error: str,
+        *,
+        transient: bool = True,
+        attempted: bool = False,
     ) -> list[SendResult]:
         """Messages that share a failure before their turn came: they back off too."""
         results = [
-            self._fail(outbox, i, error, transient=transient, attempted=False) for i in item_ids
+            self._fail(outbox, i, error, transient=transient, attempted=attempted) for i in item_ids
         ]
         return [r for r in results if r is not None]
 
     def _send_one(
-        self, outbox: Outbox, smtp: smtplib.SMTP, account: Account, item_id: int
+        self, outbox: Outbox, smtp: smtplib.SMTP, account: Account, item: OutboxItem
     ) -> tuple[SendResult | None, bool]:
-        """One message; returns its result (None if it left the queue) and connection health."""
-        claimed = outbox.claim(item_id)
-        if claimed is None:  # deleted by the user meanwhile
-            return None, True
-        item = claimed.item
+        """One claimed message: its result (None if it vanished) and whether the connection
+        still works."""
+        item_id = item.id
+        message = outbox.submission(item_id)
         try:
             delivery = submit(
                 smtp,
                 account,
-                claimed.raw,
-                claimed.envelope_from,
+                message.raw,
+                message.envelope_from,
                 item.recipients,
-                smtputf8=claimed.smtputf8,
+                smtputf8=message.smtputf8,
                 data_starting=functools.partial(outbox.mark_data_started, item_id),
             )
         except MessageRefused as error:

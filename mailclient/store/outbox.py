@@ -120,9 +120,8 @@ def _item(row: sqlite3.Row | tuple[object, ...]) -> OutboxItem:
 
 @dataclass(frozen=True)
 class Submission:
-    """A claimed message with what the SMTP conversation needs."""
+    """What the SMTP conversation needs besides the recipients (``OutboxItem.recipients``)."""
 
-    item: OutboxItem  # its recipients are those still to deliver to
     envelope_from: str
     smtputf8: bool
     raw: bytes
@@ -174,6 +173,13 @@ class Outbox:
         except sqlite3.Error as error:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
+            raise StoreError(describe(self._path, error)) from error
+
+    def _write(self, sql: str, params: Sequence[object]) -> int:
+        """One statement on its own: SQLite makes it a transaction. Returns rows changed."""
+        try:
+            return self._db.execute(sql, params).rowcount
+        except sqlite3.Error as error:
             raise StoreError(describe(self._path, error)) from error
 
     # -- adding and reading ------------------------------------------------------------
@@ -238,9 +244,14 @@ class Outbox:
             raise OutboxItemNotFound(item_id)
         return str(row[0]), tuple(json.loads(row[1])), bool(row[2])
 
-    def due(self, *, ignore_schedule: bool = False, ids: Sequence[int] | None = None) -> list[int]:
-        """Ids of queued messages whose time has come (all queued ones when ignoring it)."""
-        query = "SELECT id FROM outbox WHERE state = 'queued'"
+    def due(
+        self, *, ignore_schedule: bool = False, ids: Sequence[int] | None = None
+    ) -> dict[str, list[int]]:
+        """Queued messages whose time has come (all queued ones when ignoring it).
+
+        Their ids by account, oldest first: each account's are sent over one connection.
+        """
+        query = "SELECT account, id FROM outbox WHERE state = 'queued'"
         params: list[object] = []
         if not ignore_schedule:
             query += " AND next_attempt <= ?"
@@ -248,7 +259,10 @@ class Outbox:
         if ids is not None:
             query += f" AND id IN ({', '.join('?' * len(ids))})"
             params.extend(ids)
-        return [int(r[0]) for r in self._db.execute(query + " ORDER BY id", params)]
+        by_account: dict[str, list[int]] = {}
+        for account, item_id in self._db.execute(query + " ORDER BY id", params):
+            by_account.setdefault(str(account), []).append(int(item_id))
+        return by_account
 
     def copies_due(self, *, ignore_schedule: bool = False) -> list[OutboxItem]:
         """Messages accepted by the server whose Sent-folder copy is still to be saved."""
@@ -276,30 +290,47 @@ class Outbox:
             )
         return [self.get(i) for i in ids]
 
-    def claim(self, item_id: int) -> Submission | None:
-        """Move a queued message to ``sending``, count the attempt and return what to send.
+    def claim(self, item_ids: Sequence[int]) -> list[OutboxItem]:
+        """Move queued messages to ``sending`` for one batch and count the attempt.
 
-        None if the message is not queued (any more).
+        One transaction for the whole batch. Returns those that were still queued, in
+        order. A crash leaves them in ``sending`` without ``data_started``:
+        recover_interrupted() puts them back without doubt.
         """
         with self._transaction() as db:
-            changed = db.execute(
+            queued = [
+                int(r[0])
+                for r in db.execute(
+                    "SELECT id FROM outbox WHERE state = 'queued' "
+                    f"AND id IN ({', '.join('?' * len(item_ids))}) ORDER BY id",
+                    list(item_ids),
+                )
+            ]
+            placeholders = ", ".join("?" * len(queued))
+            db.execute(
                 "UPDATE outbox SET state = 'sending', attempts = attempts + 1, data_started = 0 "
-                "WHERE id = ? AND state = 'queued'",
-                (item_id,),
-            ).rowcount
-            if not changed:
-                return None
-            row = db.execute(
-                f"SELECT {_COLUMNS}, envelope_from, smtputf8, raw "
-                "FROM outbox JOIN outbox_raw USING (id) WHERE id = ?",
-                (item_id,),
-            ).fetchone()
-        return Submission(_item(row[:-3]), str(row[-3]), bool(row[-2]), bytes(row[-1]))
+                f"WHERE id IN ({placeholders})",
+                queued,
+            )
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM outbox WHERE id IN ({placeholders}) ORDER BY id", queued
+            ).fetchall()
+        return [_item(r) for r in rows]
+
+    def submission(self, item_id: int) -> Submission:
+        """What the SMTP conversation needs for a message: its envelope sender and bytes."""
+        row = self._db.execute(
+            "SELECT envelope_from, smtputf8, raw FROM outbox JOIN outbox_raw USING (id) "
+            "WHERE id = ?",
+            (item_id,),
+        ).fetchone()
+        if row is None:
+            raise OutboxItemNotFound(item_id)
+        return Submission(str(row[0]), bool(row[1]), bytes(row[2]))
 
     def mark_data_started(self, item_id: int) -> None:
         """The message data is about to go out: from here on a crash may hide a delivery."""
-        with self._transaction() as db:
-            db.execute("UPDATE outbox SET data_started = 1 WHERE id = ?", (item_id,))
+        self._write("UPDATE outbox SET data_started = 1 WHERE id = ?", (item_id,))
 
     def mark_sent(
         self,
@@ -309,48 +340,72 @@ class Outbox:
         retry_recipients: Sequence[str] = (),
         error: str = "",
         copy_wanted: bool,
-    ) -> OutboxItem | None:
+    ) -> None:
         """The server accepted the message for some or all recipients.
 
         ``refused`` were refused for good; ``retry_recipients`` were refused for now (4xx)
-        and stay queued with backoff. Once nothing is left to do the row is removed and
-        None returned.
+        and stay queued with backoff. Once nothing is left to do the row is removed.
         """
+        if refused or retry_recipients:
+            self._mark_partly_sent(item_id, refused, retry_recipients, error, copy_wanted)
+            return
+        # One statement each (the common case, so kept cheap): the copy still to save
+        # keeps the row as `sent`; with no copy to save, the row goes.
+        sent = (
+            "UPDATE outbox SET state = 'sent', sent_copy = 'pending', recipients = '[]', "
+            "last_error = '', data_started = 0 WHERE id = ?"
+        )
+        if copy_wanted:
+            if not self._write(sent + " AND sent_copy != 'done'", (item_id,)):
+                self._write("DELETE FROM outbox WHERE id = ?", (item_id,))  # saved before
+        elif not self._write(
+            "DELETE FROM outbox WHERE id = ? AND sent_copy != 'pending'", (item_id,)
+        ):
+            self._write(sent, (item_id,))  # a copy from an earlier partial delivery is due
+
+    def _mark_partly_sent(
+        self,
+        item_id: int,
+        refused: Sequence[Refusal],
+        retry_recipients: Sequence[str],
+        error: str,
+        copy_wanted: bool,
+    ) -> None:
         now = self._now()
         with self._transaction() as db:
             row = db.execute(
-                "SELECT refused, sent_copy, attempts FROM outbox WHERE id = ?", (item_id,)
+                "SELECT refused, attempts FROM outbox WHERE id = ?", (item_id,)
             ).fetchone()
             if row is None:
                 raise OutboxItemNotFound(item_id)
-            all_refused = [*_refusals(row[0]), *refused]
-            sent_copy = SentCopy(row[1])
-            if copy_wanted and sent_copy is SentCopy.NONE:
-                sent_copy = SentCopy.PENDING
+            db.execute(
+                "UPDATE outbox SET refused = ? WHERE id = ?",
+                (_refusals_json([*_refusals(row[0]), *refused]), item_id),
+            )
+            if copy_wanted:
+                db.execute(
+                    "UPDATE outbox SET sent_copy = 'pending' WHERE id = ? AND sent_copy = 'none'",
+                    (item_id,),
+                )
             if retry_recipients:
                 db.execute(
-                    "UPDATE outbox SET state = 'queued', recipients = ?, refused = ?, "
-                    "sent_copy = ?, last_error = ?, next_attempt = ?, data_started = 0 "
-                    "WHERE id = ?",
+                    "UPDATE outbox SET state = 'queued', recipients = ?, last_error = ?, "
+                    "next_attempt = ?, data_started = 0 WHERE id = ?",
                     (
                         json.dumps(list(retry_recipients), ensure_ascii=False),
-                        _refusals_json(all_refused),
-                        sent_copy,
                         error,
-                        now + retry_delay(int(row[2])),
+                        now + retry_delay(int(row[1])),
                         item_id,
                     ),
                 )
-            elif sent_copy is SentCopy.PENDING:
-                db.execute(
-                    "UPDATE outbox SET state = 'sent', recipients = '[]', refused = ?, "
-                    "sent_copy = 'pending', last_error = '', data_started = 0 WHERE id = ?",
-                    (_refusals_json(all_refused), item_id),
-                )
-            else:
+                return
+            changed = db.execute(
+                "UPDATE outbox SET state = 'sent', recipients = '[]', last_error = '', "
+                "data_started = 0 WHERE id = ? AND sent_copy = 'pending'",
+                (item_id,),
+            ).rowcount
+            if not changed:
                 db.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
-                return None
-        return self.get(item_id)
 
     def mark_transient_failure(
         self, item_id: int, error: str, *, maybe_sent: bool = False, count_attempt: bool = False

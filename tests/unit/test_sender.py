@@ -225,8 +225,8 @@ def test_failed_sent_copy_is_retried_and_never_resends(world: World) -> None:
 def test_message_left_sending_by_a_crash_is_recovered(world: World) -> None:
     first, second = world.queue(1), world.queue(2)
     outbox = world.outbox()
-    outbox.claim(first)
-    outbox.claim(second)
+    outbox.claim([first])
+    outbox.claim([second])
     outbox.mark_data_started(second)
     outbox.close()
     report = world.sender.flush()
@@ -273,7 +273,7 @@ def test_deleted_account_fails_its_messages(world: World) -> None:
 def test_delete_recovers_what_a_crash_left(world: World) -> None:
     item_id = world.queue()
     outbox = world.outbox()
-    outbox.claim(item_id)
+    outbox.claim([item_id])
     outbox.close()
     assert world.sender.delete(item_id).id == item_id
     assert world.sender.items() == []
