@@ -35,7 +35,7 @@ from mailclient.store.db import StoreError, describe
 
 SCHEMA = """
 CREATE TABLE outbox (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: people name messages by id
     account TEXT NOT NULL,
     message_id TEXT NOT NULL,
     subject TEXT NOT NULL DEFAULT '',
@@ -493,16 +493,17 @@ class Outbox:
     # -- the user's decisions ----------------------------------------------------------
 
     def retry(self, item_id: int) -> OutboxItem:
-        """Queue a message again for an attempt right now (failed or waiting for backoff)."""
+        """Try again right now: a failed or waiting message, and a Sent copy still owed."""
         item = self.get(item_id)
         if item.state is OutboxState.SENDING:
             raise OutboxItemBusy(item_id)
         with self._transaction() as db:
             db.execute(
-                "UPDATE outbox SET state = 'queued', next_attempt = ?, copy_next_attempt = 0 "
+                "UPDATE outbox SET state = 'queued', next_attempt = ? "
                 "WHERE id = ? AND state IN ('queued', 'failed')",
                 (self._now(), item_id),
             )
+            db.execute("UPDATE outbox SET copy_next_attempt = 0 WHERE id = ?", (item_id,))
         return self.get(item_id)
 
     def delete(self, item_id: int) -> OutboxItem:

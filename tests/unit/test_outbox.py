@@ -279,3 +279,9 @@ def test_copy_due_from_a_partial_delivery_survives_the_rest(outbox: Outbox) -> N
     outbox.mark_sent(item.id, copy_wanted=False)
     left = outbox.get(item.id)
     assert (left.state, left.sent_copy) == (OutboxState.SENT, SentCopy.PENDING)
+
+
+def test_ids_are_never_reused(outbox: Outbox) -> None:
+    first = outbox.add("work", message(1))
+    outbox.delete(first.id)
+    assert outbox.add("work", message(2)).id != first.id
