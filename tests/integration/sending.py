@@ -63,18 +63,19 @@ def make_profile(
     port = smtp_port or (
         servers.submission_port if security is Security.STARTTLS else servers.smtps_port
     )
-    account = Account(
-        name=user,
-        email=rig_user.address,
-        display_name=user.capitalize(),
-        imap_host=servers.host,
-        imap_port=servers.imaps_port,
-        smtp_host=servers.host,
-        smtp_port=port,
-        smtp_security=security,
-        ca_file=str(servers.ca_file),
-        **changes,  # type: ignore[arg-type]
-    )
+    values: dict[str, object] = {
+        "name": user,
+        "email": rig_user.address,
+        "display_name": user.capitalize(),
+        "imap_host": servers.host,
+        "imap_port": servers.imaps_port,
+        "smtp_host": servers.host,
+        "smtp_port": port,
+        "smtp_security": security,
+        "ca_file": str(servers.ca_file),
+    }
+    values.update(changes)
+    account = Account(**values)  # type: ignore[arg-type]
     accounts = AccountStore(Profile(root).ensure().config_path)
     accounts.add(account)
     credentials = CredentialStore()

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from imapclient import IMAPClient
 
 from mailclient.accounts.model import Security
 from mailclient.core.models import SEEN
@@ -201,6 +202,31 @@ def test_header_injection_is_refused(
     assert "must not contain line breaks" in result.stderr
     assert alice.cli("outbox", "list").stdout == "The outbox is empty.\n"
     assert servers.fetch_all("carol") == [] and servers.fetch_all("bob") == []
+
+
+def test_sent_folder_is_created_when_missing(tmp_path: Path, servers: MailServers) -> None:
+    # A Dovecot on the same mail storage whose namespace defines no Sent folder.
+    bare = servers.start_dovecot(
+        "namespace inbox {\n  mailbox Sent {\n    auto = no\n    special_use =\n  }\n}\n"
+    )
+    try:
+        assert bare.imaps_port is not None
+        carol = servers.user("carol")
+        with IMAPClient(servers.host, bare.imaps_port, ssl_context=servers.ssl_context()) as c:
+            c.login(carol.username, carol.password)
+            if c.folder_exists("Sent"):  # an earlier test may have stored mail there
+                c.delete_folder("Sent")
+        profile = make_profile(tmp_path / "p", servers, "carol", imap_port=bare.imaps_port)
+        sender = profile.sender()
+        item = sender.enqueue(
+            "carol",
+            OutgoingMessage(sender=profile.account.sender, to=("bob@example.org",), subject="s"),
+        )
+        assert [c.saved for c in sender.flush().copies] == [True]
+        sent = servers.fetch_all("carol", "Sent")
+        assert [parse(raw)["Message-ID"] for raw in sent] == [item.message_id]
+    finally:
+        bare.stop()
 
 
 def test_batch_over_implicit_tls_with_the_api(tmp_path: Path, servers: MailServers) -> None:
