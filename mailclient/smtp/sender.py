@@ -126,7 +126,8 @@ class OutboxSender:
     def enqueue(self, account_name: str, draft: OutgoingMessage) -> OutboxItem:
         """Build ``draft`` and write it to the outbox; no network. Raises InvalidInput.
 
-        When this returns the message is safe on disk; call flush() to send it.
+        When this returns the message is safe on disk; call flush() to send it. It reads
+        attachment files and waits for the disk: call it off the GUI thread.
         """
         self._accounts(account_name)  # refuse an unknown account before storing anything
         built = build_message(draft)

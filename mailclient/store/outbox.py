@@ -144,7 +144,7 @@ class OutboxItemBusy(MailclientError):
 class Outbox:
     """The outbox table on one connection (from db.connect, for the calling thread).
 
-    Every method is one transaction. ``clock`` gives Unix time (tests pass their own).
+    Every change is one transaction. ``clock`` gives Unix time (tests pass their own).
     """
 
     def __init__(
@@ -234,15 +234,6 @@ class Outbox:
         if row is None:
             raise OutboxItemNotFound(item_id)
         return bytes(row[0])
-
-    def envelope(self, item_id: int) -> tuple[str, tuple[str, ...], bool]:
-        """(MAIL FROM address, recipients still to deliver to, needs SMTPUTF8)."""
-        row = self._db.execute(
-            "SELECT envelope_from, recipients, smtputf8 FROM outbox WHERE id = ?", (item_id,)
-        ).fetchone()
-        if row is None:
-            raise OutboxItemNotFound(item_id)
-        return str(row[0]), tuple(json.loads(row[1])), bool(row[2])
 
     def due(
         self, *, ignore_schedule: bool = False, ids: Sequence[int] | None = None

@@ -55,9 +55,9 @@ def test_outbox_flush_vs_raw_smtplib(
         for n in range(SIZE * ROUNDS)
     ]
     outbox = Outbox(connect(profile.store_path), profile.store_path)
-    messages = {i: (outbox.envelope(i), outbox.raw(i)) for i in ids}
+    messages = {i: (outbox.submission(i), outbox.get(i).recipients) for i in ids}
     outbox.close()
-    size = sum(len(raw) for _, raw in messages.values()) / len(messages)
+    size = sum(len(m.raw) for m, _ in messages.values()) / len(messages)
     alice = mail_servers.user("alice")
 
     def raw_smtplib(chunk: list[int]) -> None:
@@ -65,8 +65,8 @@ def test_outbox_flush_vs_raw_smtplib(
         smtp = smtplib.SMTP_SSL(mail_servers.host, mail_servers.smtps_port, context=context)
         smtp.login(alice.username, alice.password)
         for item_id in chunk:
-            (envelope_from, recipients, _), raw = messages[item_id]
-            smtp.sendmail(envelope_from, list(recipients), raw)
+            message, recipients = messages[item_id]
+            smtp.sendmail(message.envelope_from, list(recipients), message.raw)
         smtp.quit()
 
     results: list[SendResult] = []

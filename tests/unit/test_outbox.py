@@ -19,6 +19,7 @@ from mailclient.store.outbox import (
     OutboxItemNotFound,
     SenderBusy,
     SenderLock,
+    Submission,
     retry_delay,
 )
 
@@ -69,7 +70,7 @@ def test_added_message_is_committed_with_its_envelope(outbox: Outbox, path: Path
     item = outbox.add("work", built)
     other = Outbox(connect(path), path)  # another connection sees it: it is committed
     assert other.raw(item.id) == b"raw\r\n"
-    assert other.envelope(item.id) == ("ann@example.org", ("b@x.org",), True)
+    assert other.submission(item.id) == Submission("ann@example.org", True, b"raw\r\n")
     assert other.get(item.id) == item
     other.close()
     assert item.state is OutboxState.QUEUED
