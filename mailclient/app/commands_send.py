@@ -136,7 +136,10 @@ def cmd_flush(services: Services, args: argparse.Namespace) -> int:
         return _busy(error)
     if not report.results and not report.copies:
         print("Nothing to send: no message is queued.")
-    return _report(sender, report, [r.item_id for r in report.results])
+    tried = [r.item_id for r in report.results]
+    return _report(
+        sender, report, tried + [c.item_id for c in report.copies if c.item_id not in tried]
+    )
 
 
 def cmd_retry(services: Services, args: argparse.Namespace) -> int:

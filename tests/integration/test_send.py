@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ from imapclient import IMAPClient
 
 from mailclient.accounts.model import Security
 from mailclient.core.models import SEEN
-from mailclient.core.outgoing import OutboxState, OutgoingMessage
+from mailclient.core.outgoing import OutboxState, OutgoingMessage, SentCopy
 from mailclient.smtp.sender import Outcome
 from tests.integration.sending import SendingProfile, by_message_id, make_profile, parse
 from tests.rig import MailServers, SecretService
@@ -202,6 +204,31 @@ def test_header_injection_is_refused(
     assert "must not contain line breaks" in result.stderr
     assert alice.cli("outbox", "list").stdout == "The outbox is empty.\n"
     assert servers.fetch_all("carol") == [] and servers.fetch_all("bob") == []
+
+
+def test_failed_sent_copy_is_saved_later_without_a_resend(
+    tmp_path: Path, servers: MailServers
+) -> None:
+    with socket.socket() as unused:  # a port nobody listens on, for the IMAP side only
+        unused.bind((servers.host, 0))
+        dead_port = unused.getsockname()[1]
+    profile = make_profile(tmp_path / "p", servers, imap_port=dead_port)
+    result = profile.cli(
+        "send", "--account", "alice", "--to", "bob@example.org", "--subject", "copy", stdin="x\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "The copy for the Sent folder was not saved: Cannot connect to the IMAP server" in (
+        result.stderr
+    )
+    (item,) = profile.sender().items()
+    assert (item.state, item.sent_copy) == (OutboxState.SENT, SentCopy.PENDING)
+    profile.accounts.update("alice", replace(profile.account, imap_port=servers.imaps_port))
+    flushed = profile.cli("outbox", "flush")
+    assert flushed.returncode == 0, flushed.stderr
+    assert flushed.stdout == f"Message {item.id}: the copy is now saved in the Sent folder.\n"
+    assert profile.sender().items() == []
+    assert [parse(raw)["Subject"] for raw in servers.fetch_all("alice", "Sent")] == ["copy"]
+    assert len(servers.wait_for_messages("bob", 2, timeout=1.0)) == 1  # sent once only
 
 
 def test_sent_folder_is_created_when_missing(tmp_path: Path, servers: MailServers) -> None:
