@@ -17,6 +17,7 @@ from mailclient.app.services import Services
 from mailclient.core.errors import AccountExists, AccountNotFound, InvalidInput, MailclientError
 from mailclient.imap import client as imap_client
 from mailclient.smtp import client as smtp_client
+from mailclient.store.mail import MailStore
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -49,7 +50,9 @@ def register(commands: Any) -> None:
     listing = actions.add_parser("list", help="one line per account: name, address, servers")
     listing.set_defaults(func=cmd_list)
 
-    remove = actions.add_parser("remove", help="remove an account and its stored passwords")
+    remove = actions.add_parser(
+        "remove", help="remove an account, its stored passwords and its cached mail"
+    )
     remove.add_argument("name")
     remove.set_defaults(func=cmd_remove)
 
@@ -108,7 +111,9 @@ def cmd_list(services: Services, args: argparse.Namespace) -> int:
 
 def cmd_remove(services: Services, args: argparse.Namespace) -> int:
     account = remove_account(services.accounts, services.credentials, args.name)
-    print(f"Removed account {account.name} and its stored passwords.")
+    with MailStore.open(services.profile.store_path) as store:
+        store.forget_account(account.name)
+    print(f"Removed account {account.name}, its stored passwords and its cached mail.")
     return EXIT_OK
 
 
