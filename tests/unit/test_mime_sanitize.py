@@ -128,3 +128,63 @@ def test_document_carries_a_strict_content_security_policy() -> None:
 def test_newsletter_layout_survives(layout: str) -> None:
     body = _body(sanitize_html(layout, cid_base=CID_BASE).document)
     assert re.search(r'bgcolor|color="red"|class="hero"', body)
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        # nh3 keeps the global attributes on <style>: the element must be scrubbed anyway.
+        "<style class=x>p{background:url(http://evil/a.png)}</style>",
+        '<style id="a" title="b>c">p{background:url(http://evil/a.png)}</style>',
+        # Escapes of letters that are not hex digits: "\r" is the letter r in CSS.
+        "<style>p{background:u\\rl(http://evil/b.png)}</style>",
+        "<style>@\\import 'http://evil/c.css';</style>",
+        "<style>@\\69 mport url(http://evil/c.css);</style>",
+        # A comment made of escapes, hiding nothing from us.
+        "<style>p{background:\\2f\\2a x \\2a\\2f url(http://evil/e.png)}</style>",
+        '<p style="background:u\\rl(http://evil/f.png)">x</p>',
+        '<p style="background:\\55 \\52 \\4c (http://evil/g.png)">x</p>',
+        '<p style="background:u\\\nrl(http://evil/h.png)">x</p>',
+        # Left open at the end of the text: CSS closes the string and the url() there.
+        '<p style="background:url(&quot;http://evil/i.png">x</p>',
+        '<p style="background:url(http://evil/j.png">x</p>',
+    ],
+)
+def test_css_tricks_cannot_load_remote_content(markup: str) -> None:
+    result = sanitize_html(markup, cid_base=CID_BASE)
+    body = _body(result.document)
+    assert "evil" not in body
+    assert "\\" not in body.replace("\\3c ", "")
+    assert result.remote_blocked >= 1, "the remote-content bar must offer to load it"
+
+
+def test_an_escaped_backslash_leaves_no_escape_for_the_view() -> None:
+    body = _body(
+        sanitize_html(
+            "<style>p{background:\\\\75 rl(http://x/d.png)}</style>", cid_base=CID_BASE
+        ).document
+    )
+    assert "\\" not in body
+    assert "url(" not in body
+
+
+def test_css_escapes_are_decoded_as_css_does() -> None:
+    body = _body(
+        sanitize_html(
+            "<style>.a::before { content: '\\41 \\42\\00004 3\\0 \\110000 \\d800 z' }</style>",
+            cid_base=CID_BASE,
+        ).document
+    )
+    # Hex escapes end after six digits or one space; zero, surrogates and values past
+    # U+10FFFF become U+FFFD (CSS Syntax 3, 4.3.7).
+    assert "content: 'AB\x043\ufffd\ufffd\ufffdz'" in body
+
+
+def test_remote_import_allowed_is_still_not_counted_as_blocked() -> None:
+    result = sanitize_html(
+        "<style>@import 'http://x/c.css'; p { color: red }</style>",
+        cid_base=CID_BASE,
+        allow_remote=True,
+    )
+    assert "http://x/c.css" not in _body(result.document)
+    assert result.remote_blocked == 0
