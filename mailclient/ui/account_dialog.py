@@ -61,6 +61,7 @@ _STATE_MARKS = {
 def _heading(text: str, parent: QWidget) -> QLabel:
     label = QLabel(text, parent)
     label.setObjectName("pageHeading")
+    label.setTextFormat(Qt.TextFormat.PlainText)  # may name a domain the user typed
     font = label.font()
     font.setPointSizeF(font.pointSizeF() * 1.4)
     font.setBold(True)
@@ -72,6 +73,7 @@ def _heading(text: str, parent: QWidget) -> QLabel:
 def _error_label(parent: QWidget) -> QLabel:
     label = QLabel(parent)
     label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
     label.setStyleSheet("color: #b00020;")
     label.hide()
     return label
@@ -170,6 +172,7 @@ class SearchPage(QWidget):
             title.setAlignment(Qt.AlignmentFlag.AlignTop)
             text = QLabel(self)
             text.setObjectName(f"step-{method.value}")
+            text.setTextFormat(Qt.TextFormat.PlainText)  # quotes what servers answered
             text.setWordWrap(True)
             text.setAlignment(Qt.AlignmentFlag.AlignTop)
             text.setStyleSheet("color: palette(placeholder-text);")

@@ -161,6 +161,7 @@ class ManageAccountsDialog(QDialog):
 
         self.title = QLabel(self)
         self.title.setObjectName("accountTitle")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
         font = self.title.font()
         font.setPointSizeF(font.pointSizeF() * 1.3)
         font.setBold(True)
@@ -323,6 +324,7 @@ class ManageAccountsDialog(QDialog):
             | QMessageBox.StandardButton.Cancel,
             self,
         )
+        box.setTextFormat(Qt.TextFormat.PlainText)
 
         def answered(button: int) -> None:
             if button == QMessageBox.StandardButton.Save:
@@ -460,6 +462,7 @@ class ManageAccountsDialog(QDialog):
             QMessageBox.StandardButton.Cancel,
             self,
         )
+        box.setTextFormat(Qt.TextFormat.PlainText)
         box.setInformativeText(
             "Its stored passwords and the mail kept on this computer are deleted. "
             "The mail on the server is not touched."

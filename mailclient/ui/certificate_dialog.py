@@ -84,6 +84,7 @@ class CertificateDialog(QDialog):
         self.heading.setFont(font)
         self.explanation = QLabel(explanation, self)
         self.explanation.setObjectName("certificateExplanation")
+        self.explanation.setTextFormat(Qt.TextFormat.PlainText)  # quotes the TLS library
         self.explanation.setWordWrap(True)
         top = QHBoxLayout()
         top.addWidget(icon, 0)
@@ -153,6 +154,7 @@ class CertificateDialog(QDialog):
         pairs = fingerprint.split(":")
         lines = [":".join(pairs[i : i + 16]) for i in range(0, len(pairs), 16)]
         label = QLabel("\n".join(lines), self)
+        label.setTextFormat(Qt.TextFormat.PlainText)
         label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         return label

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
 
 
@@ -30,6 +31,8 @@ class ErrorBar(QFrame):
         layout.setContentsMargins(12, 4, 6, 4)
         self.label = QLabel(self)
         self.label.setObjectName("errorText")
+        # Errors quote servers and folder names: shown as they are, never as HTML.
+        self.label.setTextFormat(Qt.TextFormat.PlainText)
         self.label.setWordWrap(True)
         layout.addWidget(self.label, 1)
         self.retry_button = QPushButton("&Retry", self)

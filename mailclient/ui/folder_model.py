@@ -28,6 +28,7 @@ from mailclient.accounts.model import Account
 from mailclient.core.models import Folder, SpecialUse
 from mailclient.store.mail import MailStore
 from mailclient.ui.icons import icon
+from mailclient.ui.plain_text import tooltip
 
 MESSAGE_IDS_MIME = "application/x-mailclient-message-ids"
 
@@ -341,7 +342,7 @@ class FolderTreeModel(QAbstractItemModel):
                 return font
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._describe(node)
+            return tooltip(self._describe(node))
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return self._describe(node)
         if role == FolderRole.KIND:

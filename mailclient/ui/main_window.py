@@ -446,6 +446,7 @@ class MainWindow(QMainWindow):
         status.setObjectName("statusBar")
         self.sync_label = QLabel(self)
         self.sync_label.setObjectName("syncStatus")
+        self.sync_label.setTextFormat(Qt.TextFormat.PlainText)  # folder names come from servers
         self.sync_progress = QProgressBar(self)
         self.sync_progress.setObjectName("syncProgress")
         self.sync_progress.setMaximumWidth(160)

@@ -30,6 +30,7 @@ from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPixmap
 from mailclient.core.models import MessageSummary
 from mailclient.store.mail import MailStore, SortKey
 from mailclient.ui.folder_model import MESSAGE_IDS_MIME, encode_message_ids
+from mailclient.ui.plain_text import tooltip
 
 PAGE_SIZE = 128
 MAX_PAGES = 64  # about 8,000 summaries: many screens of scrolling back and forth
@@ -406,11 +407,11 @@ class MessageListModel(QAbstractTableModel):
         if role == _ACCESSIBLE:
             return self._accessible(summary, column)
         if column is Column.SENDER:
-            return summary.sender
+            return tooltip(summary.sender)
         if column is Column.DATE and summary.date is not None:
             return summary.date.astimezone().strftime("%A %d %B %Y, %H:%M")
         if column is Column.SUBJECT:
-            return summary.subject
+            return tooltip(summary.subject)
         return None
 
     def _accessible(self, summary: MessageSummary, column: Column) -> str:

@@ -83,6 +83,7 @@ class PasswordPrompt(QDialog):
             self,
         )
         self.reason_label.setObjectName("reason")
+        self.reason_label.setTextFormat(Qt.TextFormat.PlainText)  # may quote the server
         self.reason_label.setWordWrap(True)
         self.password_edit = QLineEdit(self)
         self.password_edit.setObjectName("password")

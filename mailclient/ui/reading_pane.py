@@ -99,6 +99,8 @@ class HeaderView(QFrame):
         layout.setVerticalSpacing(2)
         self.subject = QLabel(self)
         self.subject.setObjectName("headerSubject")
+        # Received text: never let Qt take a subject for HTML (it would load <img> files).
+        self.subject.setTextFormat(Qt.TextFormat.PlainText)
         self.subject.setAccessibleName("Subject")
         font = QFont(self.subject.font())
         font.setPointSizeF(font.pointSizeF() * 1.25)
@@ -196,6 +198,7 @@ class ReadingPane(QWidget):
         layout.addWidget(self.stack, 1)
         self.placeholder = QLabel(self)
         self.placeholder.setObjectName("readingPlaceholder")
+        self.placeholder.setTextFormat(Qt.TextFormat.PlainText)  # may quote a server's error
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
         self.placeholder.setStyleSheet("color: #777; font-size: 13pt;")
