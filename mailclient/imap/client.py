@@ -20,9 +20,10 @@ from typing import Any, TypeVar
 
 import imapclient
 import imapclient.exceptions
-from imapclient import imap_utf7
+from imapclient import imap4, imap_utf7, tls
 
 from mailclient.accounts.model import Account, Security
+from mailclient.core.abort import AbortSwitch
 from mailclient.core.errors import (
     AuthenticationFailed,
     CannotConnect,
@@ -101,16 +102,97 @@ def translate_error(account: Account, error: BaseException) -> Exception:
     return error if isinstance(error, Exception) else RuntimeError(str(error))
 
 
+class _AbortableSocket:
+    """For imaplib's IMAP4 classes: the socket comes from an AbortSwitch, which stops
+    watching it when the connection is shut down."""
+
+    _abort: AbortSwitch
+    _release: Callable[[], None]
+    host: str
+    port: int
+
+    def _abortable_socket(self, timeout: float | None) -> socket.socket:
+        sock, self._release = self._abort.connect(self.host, self.port, timeout)
+        return sock
+
+    def shutdown(self) -> None:
+        self._release()
+        super().shutdown()  # type: ignore[misc]
+
+
+class _PlainImap(_AbortableSocket, imap4.IMAP4WithTimeout):  # type: ignore[misc]
+    def __init__(self, abort: AbortSwitch, host: str, port: int, timeout: float | None) -> None:
+        self._abort, self._release = abort, _nothing
+        super().__init__(host, port, timeout)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        return self._abortable_socket(timeout if timeout is not None else self._timeout)
+
+
+class _TlsImap(_AbortableSocket, tls.IMAP4_TLS):  # type: ignore[misc]
+    def __init__(
+        self,
+        abort: AbortSwitch,
+        host: str,
+        port: int,
+        context: ssl.SSLContext,
+        timeout: float | None,
+    ) -> None:
+        self._abort, self._release = abort, _nothing
+        super().__init__(host, port, context, timeout)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        sock = self._abortable_socket(timeout if timeout is not None else self._timeout)
+        try:
+            wrapped: socket.socket = tls.wrap_socket(sock, self.ssl_context, self.host)
+        except BaseException:
+            self._release()
+            sock.close()
+            raise
+        return wrapped
+
+
+class _Client(imapclient.IMAPClient):  # type: ignore[misc]
+    """IMAPClient whose connection an AbortSwitch can cut from another thread.
+
+    imapclient has no hook for the socket but _create_IMAP4, which builds imaplib's
+    connection object; ours make their socket through the switch.
+    """
+
+    def __init__(self, abort: AbortSwitch, *args: Any, **kwargs: Any) -> None:
+        self._abort = abort
+        super().__init__(*args, **kwargs)
+
+    def _create_IMAP4(self) -> Any:
+        timeout = self._timeout.connect
+        if self.ssl:
+            return _TlsImap(self._abort, self.host, self.port, self.ssl_context, timeout)
+        return _PlainImap(self._abort, self.host, self.port, timeout)
+
+
+def _nothing() -> None:
+    pass
+
+
 def open_client(
-    account: Account, password: str, timeout: float = DEFAULT_TIMEOUT
+    account: Account,
+    password: str,
+    timeout: float = DEFAULT_TIMEOUT,
+    abort: AbortSwitch | None = None,
 ) -> imapclient.IMAPClient:
-    """Connect, secure and log in; the returned client belongs to the calling thread."""
+    """Connect, secure and log in; the returned client belongs to the calling thread.
+
+    ``abort`` (tripped from any thread) cuts the connection: whatever call of the client
+    is blocked then fails at once with CannotConnect.
+    """
     pinned = account.pinned_pem(account.imap_host, account.imap_port)
     context = client_context(account.ca_file, pinned)
+    abort = abort or AbortSwitch()
     client: Any = None
     try:
         if account.imap_security is Security.SSL:
-            client = imapclient.IMAPClient(
+            client = _Client(
+                abort,
                 account.imap_host,
                 port=account.imap_port,
                 ssl=True,
@@ -118,8 +200,8 @@ def open_client(
                 timeout=timeout,
             )
         else:
-            client = imapclient.IMAPClient(
-                account.imap_host, port=account.imap_port, ssl=False, timeout=timeout
+            client = _Client(
+                abort, account.imap_host, port=account.imap_port, ssl=False, timeout=timeout
             )
             if not client.has_capability("STARTTLS"):
                 raise StartTlsUnavailable(
@@ -252,9 +334,13 @@ class ImapSession:
         password: str,
         timeout: float = DEFAULT_TIMEOUT,
         use_extensions: bool = True,
+        abort: AbortSwitch | None = None,
     ) -> ImapSession:
-        """Log in and turn on QRESYNC (or CONDSTORE) where the server offers it."""
-        session = cls(account, open_client(account, password, timeout), use_extensions)
+        """Log in and turn on QRESYNC (or CONDSTORE) where the server offers it.
+
+        ``abort`` can cut the connection from another thread (see open_client).
+        """
+        session = cls(account, open_client(account, password, timeout, abort), use_extensions)
         try:
             session._enable()
         except BaseException:

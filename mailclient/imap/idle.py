@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 
 from mailclient.accounts.model import Account
+from mailclient.core.abort import AbortSwitch
 from mailclient.core.errors import CannotConnect, MailclientError, NetworkError
 from mailclient.imap.client import DEFAULT_TIMEOUT, ImapSession
 
@@ -46,6 +47,7 @@ class IdleWatcher:
         backoff: float = 1.0,
         max_backoff: float = 300.0,
         timeout: float = DEFAULT_TIMEOUT,
+        abort: AbortSwitch | None = None,
     ) -> None:
         self.account = account
         self.folder = folder
@@ -58,6 +60,7 @@ class IdleWatcher:
         self._backoff = backoff
         self._max_backoff = max_backoff
         self._timeout = timeout
+        self._abort = abort  # cuts the connection from another thread (see open_client)
         self.connected = threading.Event()  # set while IDLE runs
         self.idles = 0  # IDLE commands issued (each renewal is one more)
 
@@ -67,13 +70,17 @@ class IdleWatcher:
         while not self._stop.is_set():
             session: ImapSession | None = None
             try:
-                session = ImapSession.connect(self.account, self._password, self._timeout)
+                session = ImapSession.connect(
+                    self.account, self._password, self._timeout, abort=self._abort
+                )
                 session.select(self.folder, readonly=True)
                 delay = self._backoff
                 self._on_change()
                 self._idle(session)
             except NetworkError as error:
                 self.connected.clear()
+                if self._stop.is_set():
+                    return  # asked to stop (and the connection cut): not a failure
                 if not error.transient:
                     log.error("%s: IDLE stopped: %s", self.account.name, error)
                     if self._on_error is not None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from mailclient.accounts.model import Account
+from mailclient.core.abort import AbortSwitch
 from mailclient.core.errors import MailclientError, NetworkError
 from mailclient.core.models import Folder
 from mailclient.imap import wire
@@ -113,6 +114,7 @@ class AccountSync:
         options: SyncOptions | None = None,
         on_progress: Callable[[SyncProgress], None] | None = None,
         stop: threading.Event | None = None,
+        abort: AbortSwitch | None = None,
     ) -> None:
         self.account = account
         self.store = store
@@ -120,6 +122,7 @@ class AccountSync:
         self._password = password
         self._on_progress = on_progress
         self._stop = stop or threading.Event()
+        self._abort = abort  # cuts the connection from another thread (see open_client)
         self._session: ImapSession | None = None
 
     # -- connection -------------------------------------------------------------------------
@@ -135,6 +138,7 @@ class AccountSync:
                 self._password,
                 timeout=self.options.timeout,
                 use_extensions=self.options.use_extensions,
+                abort=self._abort,
             )
         return self._session
 

@@ -1002,6 +1002,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()
+        self.hide()  # off the screen at once, while the threads below are stopped
         for window in list(self._message_windows):
             window.close()
         self.watcher.stop()

@@ -20,6 +20,7 @@ change counter after a write leaves as ``committed`` for the StoreWatcher.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
@@ -29,10 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QThread, QTimer, Signal
+from PySide6.QtCore import QDeadlineTimer, QObject, QThread, QTimer, Signal
 
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.model import Account
+from mailclient.core.abort import AbortSwitch
 from mailclient.core.errors import MailclientError, NetworkError
 from mailclient.core.models import MessageSummary
 from mailclient.store.mail import MailStore
@@ -122,6 +124,28 @@ def _readable(error: Exception) -> MailclientError:
 
 # -- threads ---------------------------------------------------------------------------------
 
+# Stopped threads that had not ended yet. Qt aborts the process when a running QThread is
+# destroyed, so they are kept here, out of their hub, until they end; at exit the
+# interpreter waits for them. With their connections cut only what cannot be cut short
+# (a DNS lookup, the keyring) keeps one running, and each of those has a timeout of its own.
+_stopping: set[QThread] = set()
+
+
+def _keep_until_finished(thread: QThread) -> None:
+    _stopping.difference_update([t for t in _stopping if t.isFinished()])
+    if not thread.isFinished():
+        thread.setParent(None)
+        _stopping.add(thread)
+
+
+@atexit.register
+def _wait_for_stopping_threads() -> None:
+    for thread in list(_stopping):
+        if not thread.wait(QDeadlineTimer(2_000)):
+            log.warning("Waiting for thread %s to end", thread.objectName())
+            thread.wait()
+    _stopping.clear()
+
 
 class _QueueThread(QThread):
     """A thread with its own store connection that runs commands from a queue in order."""
@@ -178,6 +202,11 @@ class _Lane(_QueueThread):
         self._pending_syncs: set[SyncAccount] = set()
         self._lock = threading.Lock()
         self._engine: AccountSync | None = None
+        self.abort = AbortSwitch()
+
+    def stop(self) -> None:
+        super().stop()
+        self.abort.trip()  # a connect or read blocked on a silent server ends now
 
     def submit(self, command: Any) -> None:
         if isinstance(command, SyncAccount):
@@ -210,6 +239,7 @@ class _Lane(_QueueThread):
                 options=self._hub.options,  # None: the engine's defaults
                 on_progress=self._progressed,
                 stop=self.stop_event,
+                abort=self.abort,
             )
         return self._engine
 
@@ -245,7 +275,7 @@ class _Lane(_QueueThread):
         results = engine.sync(list(command.folders) if command.folders is not None else None)
         self._hub.committed.emit(0)
         problems = [r for r in results if r.error]
-        if problems:
+        if problems and not self.stop_event.is_set():
             first = problems[0]
             self._hub.failed.emit(
                 WorkFailed(
@@ -259,6 +289,10 @@ class _Lane(_QueueThread):
         self._hub.synced.emit(SyncFinished(self.account.name))
 
     def _failed(self, command: Any, error: MailclientError) -> None:
+        if self.stop_event.is_set():
+            # Stopping cut the connection: nothing the user should hear about.
+            log.debug("%s: %r ended by stop: %s", self.account.name, command, error)
+            return
         if isinstance(error, NetworkError) and self._engine is not None:
             # The connection may be broken: the next command opens a new one.
             self._engine.close()
@@ -324,12 +358,15 @@ class _Idle(QThread):
         self._hub = hub
         self.account = account
         self.stop_event = threading.Event()
+        self.abort = AbortSwitch()
         self.watching = threading.Event()  # set while IDLE runs (tests wait for it)
 
     def stop(self) -> None:
         self.stop_event.set()
+        self.abort.trip()
 
     def run(self) -> None:
+        from mailclient.imap.client import DEFAULT_TIMEOUT
         from mailclient.imap.idle import IdleWatcher
 
         try:
@@ -343,13 +380,21 @@ class _Idle(QThread):
             password,
             on_change=lambda: self._hub.idle_reported.emit(name),
             stop=self.stop_event,
-            # Retry means: sync again and restart IDLE (see MailWorkers.retry).
-            on_error=lambda error: self._hub.failed.emit(
-                WorkFailed(name, f"{name}: {error}", _transient(error), SyncAccount(), error)
-            ),
+            on_error=self._failed,
+            timeout=self._hub.options.timeout if self._hub.options else DEFAULT_TIMEOUT,
+            abort=self.abort,
         )
         watcher.connected = self.watching
         watcher.run()
+
+    def _failed(self, error: MailclientError) -> None:
+        if self.stop_event.is_set():
+            return
+        name = self.account.name
+        # Retry means: sync again and restart IDLE (see MailWorkers.retry).
+        self._hub.failed.emit(
+            WorkFailed(name, f"{name}: {error}", _transient(error), SyncAccount(), error)
+        )
 
 
 @dataclass
@@ -433,8 +478,13 @@ class MailWorkers(QObject):
             self._writer.start()
         self._writer.submit(command)
 
-    def stop(self, wait_ms: int = 15_000) -> None:
-        """Ask every thread to stop and wait for them (a sync stops after its batch)."""
+    def stop(self, wait_ms: int = 5_000) -> None:
+        """Stop every thread: cut their connections, then wait for them to end.
+
+        A cut connection ends a blocked connect or read at once (a sync in progress keeps
+        what it committed). Threads are waited for ``wait_ms`` in all; one still busy then
+        with what cannot be cut short is kept until it ends, never destroyed running.
+        """
         self._resync.stop()
         threads: list[QThread] = []
         if self._writer is not None:
@@ -445,9 +495,11 @@ class MailWorkers(QObject):
             for thread in account_threads.all():
                 thread.stop()
                 threads.append(thread)
+        deadline = QDeadlineTimer(wait_ms)
         for thread in threads:
-            if not thread.wait(wait_ms):
+            if not thread.wait(deadline):
                 log.warning("Thread %s did not stop in time", thread.objectName())
+                _keep_until_finished(thread)
         self._threads.clear()
         self._started = False
         self._stopped = True
@@ -466,13 +518,13 @@ class MailWorkers(QObject):
                     self.sync(account.name)
 
     def _stop_account(self, name: str) -> None:
+        """Stop an account's threads without waiting for them on the GUI thread."""
         threads = self._threads.pop(name, None)
         if threads is None:
             return
         for thread in threads.all():
             thread.stop()
-        for thread in threads.all():
-            thread.wait(15_000)
+            _keep_until_finished(thread)
 
     def _lane(self, account: str, interactive: bool) -> _Lane | None:
         """The account's lane, started on first use; None once the workers were stopped."""
