@@ -89,5 +89,13 @@ BEGIN
 END;
 """
 
+# 3: the message list sorted by sender or by subject, read from an index instead of sorted
+# on every read (250 ms for 100,000 messages without). The date in each lets ties break
+# by date from the index too; the row id is in every index, so no table row is read.
+SORT_INDEXES = """
+CREATE INDEX messages_by_sender ON messages (folder_id, hidden, sender COLLATE NOCASE, date);
+CREATE INDEX messages_by_subject ON messages (folder_id, hidden, subject COLLATE NOCASE, date);
+"""
+
 # 2: the outbox (its SQL lives with the code that uses it).
-MIGRATIONS: list[str] = [MAIL_TABLES, outbox.SCHEMA]
+MIGRATIONS: list[str] = [MAIL_TABLES, outbox.SCHEMA, SORT_INDEXES]

@@ -489,6 +489,9 @@ class MainWindow(QMainWindow):
         self.watcher.failed.connect(
             lambda text: self.error_bar.show_error(ShownError(text, key="store"))
         )
+        self.message_model.load_failed.connect(
+            lambda text: self.error_bar.show_error(ShownError(text, key="store"))
+        )
         if self._mail is not None:
             self._mail.progressed.connect(self._sync_progressed)
             self._mail.synced.connect(self._sync_finished)

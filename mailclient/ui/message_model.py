@@ -1,10 +1,17 @@
 """The message list: a lazy table over the store's ordered message ids.
 
-The model holds the ordered row ids of the shown folders (the store answers that in tens of
-milliseconds for 100,000 messages) and materialises summaries only for the pages a view
-asks for, keeping a bounded cache. Nothing here touches the network. When the store
-changes, refresh() diffs the new id list against the old one and reports removals,
-moves and insertions to the view, so the selection and scroll position survive new mail.
+The model holds the ordered row ids of the shown folders and materialises summaries only
+for the pages a view asks for, keeping a bounded cache. Nothing here touches the network.
+
+Choosing folders reads the id list at once (the user waits for the folder anyway, and the
+store answers in tens of milliseconds). Everything after that reads it on a thread of its
+own, off the GUI thread: the store changing (every batch of a sync), the quick filter
+(every keystroke) and the sort. The rows shown stay until the new list arrives; then a
+changed filter or sort resets the view, and a store change is diffed against the old list
+and reported as removals, moves and insertions, so the selection and scroll position
+survive new mail. At most one query runs at a time; requests that come meanwhile are
+folded into one more query, and a result asked with an outdated filter, sort or folder
+choice is dropped.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import IntEnum
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
@@ -23,7 +31,10 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QRunnable,
     Qt,
+    QThreadPool,
+    Signal,
 )
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPixmap
 
@@ -31,6 +42,7 @@ from mailclient.core.models import MessageSummary
 from mailclient.store.mail import MailStore, SortKey
 from mailclient.ui.folder_model import MESSAGE_IDS_MIME, encode_message_ids
 from mailclient.ui.plain_text import tooltip
+from mailclient.workers.tasks import error_text
 
 PAGE_SIZE = 128
 MAX_PAGES = 64  # about 8,000 summaries: many screens of scrolling back and forth
@@ -187,12 +199,64 @@ class _Row:
         )
 
 
+class _Relay(QObject):
+    """Carries a query's answer from the pool thread to the model (queued)."""
+
+    read = Signal(object)  # list[int]
+    failed = Signal(object)  # the exception
+
+
+class _IdQuery(QRunnable):
+    """The id query, on a pool thread, with a store connection of its own (< 1 ms to open)."""
+
+    def __init__(
+        self,
+        relay: _Relay,
+        path: Path,
+        folder_ids: Sequence[int],
+        sort: SortKey,
+        descending: bool,
+        text: str,
+    ) -> None:
+        super().__init__()
+        self._relay = relay
+        self._path = path
+        self._request = (list(folder_ids), sort, descending, text)
+
+    def run(self) -> None:
+        try:
+            store = MailStore.open(self._path)
+            try:
+                ids = store.message_ids(*self._request)
+            finally:
+                store.close()
+        except Exception as error:  # handed to the GUI thread, which tells the user
+            self._relay.failed.emit(error)
+        else:
+            self._relay.read.emit(ids)
+
+
 class MessageListModel(QAbstractTableModel):
     """Messages of one or more folders, sorted and filtered by the store."""
+
+    loaded = Signal()  # a new id list was applied (after a refresh, a filter or a sort)
+    load_failed = Signal(str)  # a sentence for the user
 
     def __init__(self, store: MailStore, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._store = store
+        # The pool before the relay: deleted first, it waits for a query still running,
+        # whose result then goes to a relay that still exists.
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._generation = 0  # bumped whenever the filter, sort or folders change
+        self._query_generation = 0  # what the running query was asked with
+        self._querying = False
+        self._again = False  # something asked for a new list while a query ran
+        self._reset_wanted = False  # the next list answers a new filter or sort
+        self._relay = _Relay(self)
+        self._relay.read.connect(self._ids_read)
+        self._relay.failed.connect(self._query_failed)
         self._folder_ids: list[int] = []
         self._sort_key = SortKey.DATE
         self._descending = True
@@ -223,19 +287,30 @@ class MessageListModel(QAbstractTableModel):
     def descending(self) -> bool:
         return self._descending
 
+    def is_loading(self) -> bool:
+        """Whether a new id list is being read (the rows shown are the previous ones)."""
+        return self._querying
+
     def show_folders(self, folder_ids: Sequence[int]) -> None:
         self._folder_ids = list(folder_ids)
-        self._reset()
+        self._generation += 1  # a list on its way answers the old choice
+        self._reset_wanted = False
+        self.beginResetModel()
+        self._ids = self._query()
+        self._rows = None
+        self._pages.clear()
+        self._now = datetime.now().astimezone()
+        self.endResetModel()
 
     def set_quick_filter(self, text: str) -> None:
         if text != self._filter:
             self._filter = text
-            self._reset()
+            self._request(reset=True)
 
     def set_sort(self, key: SortKey, descending: bool) -> None:
         if (key, descending) != (self._sort_key, self._descending):
             self._sort_key, self._descending = key, descending
-            self._reset()
+            self._request(reset=True)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         key = SORT_KEYS.get(Column(column)) if 0 <= column < len(Column) else None
@@ -249,28 +324,81 @@ class MessageListModel(QAbstractTableModel):
             self._folder_ids, self._sort_key, self._descending, self._filter
         )
 
-    def _reset(self) -> None:
-        self.beginResetModel()
-        self._ids = self._query()
-        self._rows = None
-        self._pages.clear()
-        self._now = datetime.now().astimezone()
-        self.endResetModel()
+    # -- reading the id list off the GUI thread ---------------------------------------------
+
+    def _request(self, reset: bool) -> None:
+        if reset:
+            self._generation += 1
+            self._reset_wanted = True
+        if self._querying:
+            self._again = True
+            return
+        self._start_query()
+
+    def _start_query(self) -> None:
+        self._querying = True
+        self._again = False
+        self._query_generation = self._generation
+        self._pool.start(
+            _IdQuery(
+                self._relay,
+                self._store.path,
+                self._folder_ids,
+                self._sort_key,
+                self._descending,
+                self._filter,
+            )
+        )
+
+    def _ids_read(self, ids: list[int]) -> None:
+        self._querying = False
+        if self._query_generation != self._generation:
+            self._again = True  # asked with a filter, sort or folders no longer shown
+        elif self._reset_wanted:
+            self._reset_wanted = False
+            self.beginResetModel()
+            self._ids = ids
+            self._rows = None
+            self._pages.clear()
+            self._now = datetime.now().astimezone()
+            self.endResetModel()
+        else:
+            self._follow_store(ids)
+        if self._again:
+            self._start_query()
+        else:
+            self.loaded.emit()
+
+    def _query_failed(self, error: object) -> None:
+        self._querying = False
+        self.load_failed.emit(error_text(error))
+        if self._again:
+            self._start_query()
 
     # -- following the store ----------------------------------------------------------------
 
     def refresh(self, folder_ids: Sequence[int] | None = None) -> None:
-        """Re-read after the store changed (``folder_ids``: which folders; None = any)."""
+        """Re-read after the store changed (``folder_ids``: which folders; None = any).
+
+        The list is read off the GUI thread; ``loaded`` tells when it is shown.
+        """
         if folder_ids is not None and not set(folder_ids) & set(self._folder_ids):
             return
-        new = self._query()
+        if self._folder_ids:
+            self._request(reset=False)
+
+    def _follow_store(self, new: list[int]) -> None:
+        # Only the rows a view has asked for can be on screen: those pages are re-read.
+        cached = sorted(self._pages)
         self._pages.clear()
         self._now = datetime.now().astimezone()
         if new != self._ids:
             self._apply(new)
-        if self._ids:
-            last = len(self._ids) - 1
-            self.dataChanged.emit(self.index(0, 0), self.index(last, len(Column) - 1))
+        for first_page, last_page in _runs(cached):
+            first = first_page * PAGE_SIZE
+            last = min((last_page + 1) * PAGE_SIZE, len(self._ids)) - 1
+            if first <= last:
+                self.dataChanged.emit(self.index(first, 0), self.index(last, len(Column) - 1))
 
     def _apply(self, new: list[int]) -> None:
         new_set = set(new)

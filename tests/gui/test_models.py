@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,14 @@ def _folder_id(store: MailStore, account: str, name: str) -> int:
     folder = store.folder_by_name(account, name)
     assert folder is not None
     return folder.id
+
+
+def _settle(qtbot: QtBot, model: MessageListModel, action: Callable[[], object]) -> None:
+    """Do ``action`` and wait until the id list it asked for is shown (read off the GUI
+    thread)."""
+    with qtbot.waitSignal(model.loaded, timeout=10_000):
+        action()
+    assert not model.is_loading()
 
 
 def _titles(model: FolderTreeModel, parent: QModelIndex | None = None) -> list[str]:
@@ -128,7 +137,9 @@ def test_drop_accepts_messages_of_the_same_account_only(store: MailStore) -> Non
     assert dropped == [([1, 2], "Trash")]
 
 
-def test_message_list_is_lazy_and_sorted(qtmodeltester: ModelTester, store: MailStore) -> None:
+def test_message_list_is_lazy_and_sorted(
+    qtmodeltester: ModelTester, qtbot: QtBot, store: MailStore
+) -> None:
     inbox = _folder_id(store, "work", "INBOX")
     store.add_messages(inbox, [_message(uid) for uid in range(1, 2001)])
     model = MessageListModel(store)
@@ -140,14 +151,14 @@ def test_message_list_is_lazy_and_sorted(qtmodeltester: ModelTester, store: Mail
     assert model.cached_pages() == 1
     assert model.index(1999, Column.SUBJECT).data() == "message 1"
     assert model.cached_pages() == 2
-    model.sort(Column.SIZE, Qt.SortOrder.AscendingOrder)
+    _settle(qtbot, model, lambda: model.sort(Column.SIZE, Qt.SortOrder.AscendingOrder))
     assert model.index(0, Column.SIZE).data() == "1 KB"
     assert model.index(0, Column.SUBJECT).data() == "message 1"
-    model.sort(Column.SENDER, Qt.SortOrder.DescendingOrder)
+    _settle(qtbot, model, lambda: model.sort(Column.SENDER, Qt.SortOrder.DescendingOrder))
     assert model.index(0, Column.SENDER).data() == "Sender 999"
 
 
-def test_quick_filter(qtmodeltester: ModelTester, store: MailStore) -> None:
+def test_quick_filter(qtmodeltester: ModelTester, qtbot: QtBot, store: MailStore) -> None:
     inbox = _folder_id(store, "work", "INBOX")
     store.add_messages(
         inbox,
@@ -160,12 +171,12 @@ def test_quick_filter(qtmodeltester: ModelTester, store: MailStore) -> None:
     model = MessageListModel(store)
     model.show_folders([inbox])
     qtmodeltester.check(model)
-    model.set_quick_filter("report")
+    _settle(qtbot, model, lambda: model.set_quick_filter("report"))
     assert model.rowCount() == 2
-    model.set_quick_filter("zoë report")
+    _settle(qtbot, model, lambda: model.set_quick_filter("zoë report"))
     assert model.rowCount() == 1
     assert model.index(0, Column.SENDER).data() == "Zoë Ñandú"
-    model.set_quick_filter("")
+    _settle(qtbot, model, lambda: model.set_quick_filter(""))
     assert model.rowCount() == 3
 
 
@@ -210,7 +221,7 @@ def test_refresh_inserts_removes_and_keeps_the_selection(
     model.rowsRemoved.connect(lambda *a: events.append("removed"))
     model.rowsInserted.connect(lambda *a: events.append("inserted"))
     model.modelReset.connect(lambda *a: events.append("reset"))
-    model.refresh([inbox])
+    _settle(qtbot, model, lambda: model.refresh([inbox]))
     assert "reset" not in events
     assert events.count("removed") == 2 and events.count("inserted") == 1
     assert model.rowCount() == 10
@@ -219,18 +230,20 @@ def test_refresh_inserts_removes_and_keeps_the_selection(
     assert [model.message_id(r) for r in range(10)] == store.message_ids(inbox)
 
 
-def test_refresh_follows_a_new_order(qtmodeltester: ModelTester, store: MailStore) -> None:
+def test_refresh_follows_a_new_order(
+    qtmodeltester: ModelTester, qtbot: QtBot, store: MailStore
+) -> None:
     inbox = _folder_id(store, "work", "INBOX")
     store.add_messages(inbox, [_message(uid, flags=()) for uid in range(1, 6)])
     model = MessageListModel(store)
     model.show_folders([inbox])
-    model.sort(Column.SUBJECT, Qt.SortOrder.AscendingOrder)
+    _settle(qtbot, model, lambda: model.sort(Column.SUBJECT, Qt.SortOrder.AscendingOrder))
     qtmodeltester.check(model)
     first = QPersistentModelIndex(model.index(0, 0))
     first_id = first.data(MessageRole.ID)
     # A resync rewrote one subject: the order changes without rows coming or going.
     store.add_messages(inbox, [_message(1, subject="zzz last now", flags=())])
-    model.refresh([inbox])
+    _settle(qtbot, model, lambda: model.refresh([inbox]))
     assert model.index(4, Column.SUBJECT).data() == "zzz last now"
     assert first.data(MessageRole.ID) == first_id
     assert [model.message_id(r) for r in range(5)] == store.message_ids(
@@ -238,16 +251,82 @@ def test_refresh_follows_a_new_order(qtmodeltester: ModelTester, store: MailStor
     )
 
 
-def test_refresh_ignores_other_folders(store: MailStore) -> None:
+def test_refresh_ignores_other_folders(qtbot: QtBot, store: MailStore) -> None:
     inbox = _folder_id(store, "work", "INBOX")
     trash = _folder_id(store, "work", "Trash")
     model = MessageListModel(store)
     model.show_folders([inbox])
     store.add_messages(inbox, [_message(1)])
     model.refresh([trash])
+    assert not model.is_loading()
     assert model.rowCount() == 0
-    model.refresh([trash, inbox])
+    _settle(qtbot, model, lambda: model.refresh([trash, inbox]))
     assert model.rowCount() == 1
+
+
+def test_store_changes_are_read_off_the_gui_thread(
+    qtmodeltester: ModelTester,
+    qtbot: QtBot,
+    store: MailStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    inbox = _folder_id(store, "work", "INBOX")
+    store.add_messages(inbox, [_message(uid) for uid in range(1, 2001)])
+    model = MessageListModel(store)
+    model.show_folders([inbox])
+    qtmodeltester.check(model)
+    readers: list[int] = []
+    original = MailStore.message_ids
+
+    def recorded(self: MailStore, *args: object, **kwargs: object) -> list[int]:
+        readers.append(threading.get_ident())
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MailStore, "message_ids", recorded)
+    assert model.index(0, Column.SUBJECT).data() == "message 2000"  # the first page is read
+    store.add_messages(inbox, [_message(2001)])
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda first, last, *_: changed.append((first.row(), last.row())))
+
+    model.refresh([inbox])
+    # Until the new list arrives the rows shown stay as they were.
+    assert model.is_loading() and model.rowCount() == 2000
+    with qtbot.waitSignal(model.loaded, timeout=10_000):
+        pass
+    assert model.rowCount() == 2001
+    assert model.index(0, Column.SUBJECT).data() == "message 2001"
+    assert readers and threading.get_ident() not in readers
+    # Only the page a view could be showing is re-read, not all 2,001 rows.
+    assert changed == [(0, PAGE_SIZE - 1)]
+
+
+def test_only_the_newest_filter_is_applied(
+    qtmodeltester: ModelTester, qtbot: QtBot, store: MailStore
+) -> None:
+    inbox = _folder_id(store, "work", "INBOX")
+    store.add_messages(
+        inbox,
+        [_message(uid, subject=f"report {uid}" if uid % 2 else "memo") for uid in range(1, 9)],
+    )
+    model = MessageListModel(store)
+    model.show_folders([inbox])
+    qtmodeltester.check(model)
+    resets: list[int] = []
+    model.modelReset.connect(lambda: resets.append(model.rowCount()))
+    # Typing "rep", "repo", "report 7" quickly: each keystroke asks, the last one counts.
+    with qtbot.waitSignal(model.loaded, timeout=10_000):
+        for text in ("rep", "repo", "report 7"):
+            model.set_quick_filter(text)
+    qtbot.waitUntil(lambda: not model.is_loading(), timeout=10_000)
+    assert resets[-1] == 1 and model.rowCount() == 1
+    assert len(resets) <= 2  # the first query may land; stale ones are dropped
+    assert model.index(0, Column.SUBJECT).data() == "report 7"
+    # Choosing folders answers at once (with the filter) and drops what was on its way.
+    model.set_quick_filter("memo")
+    model.show_folders([inbox])
+    assert model.rowCount() == 4
+    qtbot.waitUntil(lambda: not model.is_loading(), timeout=10_000)
+    assert model.rowCount() == 4 and resets[-1] == 4
 
 
 def test_page_cache_is_bounded(store: MailStore) -> None:

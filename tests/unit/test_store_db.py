@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from mailclient.core.models import SpecialUse
 from mailclient.store import db, schema
 from mailclient.store.db import StoreError
+from mailclient.store.mail import MailStore, RemoteFolder, SortKey
 
 
 def test_migrations_run_once_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -47,3 +49,37 @@ def test_newer_schema_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(schema, "MIGRATIONS", ["CREATE TABLE a (x);"])
     with pytest.raises(StoreError, match="newer mailclient"):
         db.connect(path)
+
+
+@pytest.mark.parametrize(
+    ("sort", "index"),
+    [(SortKey.SENDER, "messages_by_sender"), (SortKey.SUBJECT, "messages_by_subject")],
+)
+@pytest.mark.parametrize("descending", [True, False])
+def test_sorted_message_lists_read_an_index_not_a_sort(
+    tmp_path: Path, sort: SortKey, index: str, descending: bool
+) -> None:
+    store = MailStore.open(tmp_path / "mail.sqlite3")
+    [inbox] = store.sync_folder_list("work", [RemoteFolder("INBOX", "/", SpecialUse.INBOX)])
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    store.message_ids(inbox.id, sort, descending)
+    store._db.set_trace_callback(None)
+    [query] = [s for s in statements if s.startswith("SELECT id FROM messages")]
+    plan = [row[3] for row in store._db.execute(f"EXPLAIN QUERY PLAN {query}")]
+    store.close()
+    assert any(index in step for step in plan), plan
+    # Ties (same sender, same date) may be ordered apart; the whole list never is.
+    assert "USE TEMP B-TREE FOR ORDER BY" not in plan, plan
+
+
+def test_sort_indexes_come_with_an_upgrade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "mail.sqlite3"
+    with monkeypatch.context() as patched:
+        patched.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:2])
+        db.connect(path).close()
+    upgraded = db.connect(path)
+    names = {r[0] for r in upgraded.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert upgraded.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert {"messages_by_sender", "messages_by_subject"} <= names
+    upgraded.close()
