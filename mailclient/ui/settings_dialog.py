@@ -65,7 +65,10 @@ class SettingsDialog(QDialog):
         )
         self.prefer_plain.setObjectName("preferPlain")
         reading_form = QFormLayout(reading)
-        reading_form.addRow("&Mark shown messages read:", mark_row)
+        # A row whose field is a layout gets no buddy by itself: the mnemonic needs one.
+        mark_label = QLabel("&Mark shown messages read:", reading)
+        mark_label.setBuddy(self.mark_read)
+        reading_form.addRow(mark_label, mark_row)
         reading_form.addRow(self.prefer_plain)
 
         arriving = QGroupBox("New mail", self)
