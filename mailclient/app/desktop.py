@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QThreadPool
 from PySide6.QtWidgets import QWidget
 
 from mailclient.accounts.preferences import Preferences, load_preferences, save_preferences
 from mailclient.app.services import Services
-from mailclient.discovery import Network
 from mailclient.store.mail import MailStore
 from mailclient.ui.accounts_controller import AccountsController
 from mailclient.ui.error_bar import ShownError
@@ -29,6 +29,9 @@ from mailclient.ui.tray import UnreadTray
 from mailclient.workers.mail import MailWorkers
 from mailclient.workers.notification_bus import NotificationBus
 from mailclient.workers.tasks import Task, error_text
+
+if TYPE_CHECKING:
+    from mailclient.discovery import Network
 
 STOP_WAIT_MS = 5000
 

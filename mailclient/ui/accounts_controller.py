@@ -7,6 +7,9 @@ password, it asks for a new one (once per account; see PasswordPrompter) and con
 again once it is saved; when a certificate is not, or no longer, trusted, it shows it
 (CertificatePrompter) and connects again once the user trusts it. Everything that touches
 the keyring, the config file or the network runs in those dialogs' tasks, off this thread.
+
+The dialogs and prompts (and server discovery behind them) are imported when first
+needed: a window that never shows them starts without loading them.
 """
 
 from __future__ import annotations
@@ -21,18 +24,18 @@ from mailclient.accounts.credentials import CredentialStore, Service
 from mailclient.accounts.model import Account
 from mailclient.accounts.store import AccountStore
 from mailclient.core.errors import AuthenticationFailed, CertificateNotTrusted, PasswordMissing
-from mailclient.discovery import Network, Protocol
 from mailclient.store.mail import MailStore
-from mailclient.ui.account_dialog import AddAccountDialog
-from mailclient.ui.accounts_dialog import ManageAccountsDialog
-from mailclient.ui.certificate_dialog import CertificatePrompter
 from mailclient.ui.error_bar import ShownError
-from mailclient.ui.password_prompt import PasswordPrompter
 from mailclient.workers.events import WorkFailed
 from mailclient.workers.tasks import error_text, run_task
 
 if TYPE_CHECKING:
+    from mailclient.discovery import Network, Protocol
+    from mailclient.ui.account_dialog import AddAccountDialog
+    from mailclient.ui.accounts_dialog import ManageAccountsDialog
+    from mailclient.ui.certificate_dialog import CertificatePrompter
     from mailclient.ui.main_window import MainWindow
+    from mailclient.ui.password_prompt import PasswordPrompter
     from mailclient.workers.mail import MailWorkers
 
 NO_PASSWORD = "The keyring holds no password for this account."
@@ -70,18 +73,34 @@ class AccountsController(QObject):
         self._extra_provider_files = tuple(extra_provider_files)
         self.add_dialog: AddAccountDialog | None = None
         self.manage_dialog: ManageAccountsDialog | None = None
-        self.passwords = PasswordPrompter(accounts, credentials, window)
-        self.certificates = CertificatePrompter(accounts, window)
+        self._passwords: PasswordPrompter | None = None
+        self._certificates: CertificatePrompter | None = None
 
         window.add_account_requested.connect(self.add_account)
         window.manage_accounts_requested.connect(self.manage_accounts)
-        self.passwords.password_saved.connect(self._password_saved)
-        self.certificates.certificate_trusted.connect(self._certificate_trusted)
         if mail is not None:
             # After the window's own handler, so that the error shown for a refused
             # password or certificate offers to fix it rather than to fail again.
             mail.failed.connect(self._work_failed)
             mail.account_stopped.connect(self._account_stopped)
+
+    @property
+    def passwords(self) -> PasswordPrompter:
+        if self._passwords is None:
+            from mailclient.ui.password_prompt import PasswordPrompter
+
+            self._passwords = PasswordPrompter(self._accounts, self._credentials, self._window)
+            self._passwords.password_saved.connect(self._password_saved)
+        return self._passwords
+
+    @property
+    def certificates(self) -> CertificatePrompter:
+        if self._certificates is None:
+            from mailclient.ui.certificate_dialog import CertificatePrompter
+
+            self._certificates = CertificatePrompter(self._accounts, self._window)
+            self._certificates.certificate_trusted.connect(self._certificate_trusted)
+        return self._certificates
 
     # -- dialogs ----------------------------------------------------------------------------
 
@@ -91,6 +110,8 @@ class AccountsController(QObject):
             self.add_dialog.raise_()
             self.add_dialog.activateWindow()
             return self.add_dialog
+        from mailclient.ui.account_dialog import AddAccountDialog
+
         dialog = AddAccountDialog(
             self._accounts,
             self._credentials,
@@ -115,6 +136,8 @@ class AccountsController(QObject):
             self.manage_dialog.raise_()
             self.manage_dialog.activateWindow()
             return self.manage_dialog
+        from mailclient.ui.accounts_dialog import ManageAccountsDialog
+
         dialog = ManageAccountsDialog(
             self._accounts,
             self._credentials,
@@ -182,6 +205,8 @@ class AccountsController(QObject):
         elif isinstance(error, PasswordMissing):
             self.authentication_failed(failure.account, "imap", NO_PASSWORD)
         elif isinstance(error, CertificateNotTrusted):
+            from mailclient.discovery import Protocol
+
             self.certificate_refused(failure.account, Protocol.IMAP, str(error))
 
     def _password_saved(self, name: str) -> None:
