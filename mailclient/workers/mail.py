@@ -425,6 +425,7 @@ class MailWorkers(QObject):
                 _Idle(self, account) if self._use_idle else None,
             )
             for thread in threads.all():
+                thread.finished.connect(self._thread_finished)
                 thread.start()
             self._threads[account.name] = threads
         return threads
@@ -477,19 +478,23 @@ class MailWorkers(QObject):
         threads = self._threads.pop(name, None)
         if threads is None:
             return
-        retiring = self._retiring.setdefault(name, [])
         for thread in threads.all():
             thread.stop()
-            retiring.append(thread)
-            thread.finished.connect(self._thread_finished)
-        self._thread_finished()
+        retiring = self._retiring.setdefault(name, [])
+        # A thread that ends from now on is seen by _thread_finished (connected at start).
+        retiring += [t for t in threads.all() if not t.isFinished()]
+        if not retiring:
+            del self._retiring[name]
+            self.account_stopped.emit(name)
 
     def _thread_finished(self) -> None:
+        ended = self.sender()
         for name, retiring in list(self._retiring.items()):
-            retiring[:] = [t for t in retiring if not t.isFinished()]
-            if not retiring:
-                del self._retiring[name]
-                self.account_stopped.emit(name)
+            if ended in retiring:
+                retiring.remove(ended)
+                if not retiring:
+                    del self._retiring[name]
+                    self.account_stopped.emit(name)
 
     @property
     def check_interval_minutes(self) -> int:
@@ -569,6 +574,7 @@ class MailWorkers(QObject):
             return
         if threads.idle is None or threads.idle.isFinished():
             threads.idle = _Idle(self, threads.sync.account)
+            threads.idle.finished.connect(self._thread_finished)
             threads.idle.start()
 
     def _idle_heard(self, account: str) -> None:
