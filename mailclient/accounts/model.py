@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
+from email.headerregistry import Address
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -52,10 +53,13 @@ class Account:
 
     @property
     def sender(self) -> str:
-        """The From value: "Display Name <address>" or just the address."""
-        if self.display_name:
-            return f"{self.display_name} <{self.email}>"
-        return self.email
+        """The From value: "Display Name <address>" or just the address.
+
+        A name with a comma or other specials is quoted ("Smith, Ann" <ann@example.org>),
+        so that the value parses back as one address.
+        """
+        username, _, domain = self.email.rpartition("@")
+        return str(Address(self.display_name, username, domain))
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -11,6 +11,8 @@ import platformdirs
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.store import AccountStore
 from mailclient.core.profile import Profile
+from mailclient.imap.append import SentFolder
+from mailclient.smtp.sender import OutboxSender
 
 PROFILE_ENV = "MAILCLIENT_PROFILE"
 
@@ -31,3 +33,9 @@ class Services:
     @classmethod
     def open(cls, profile: Profile) -> Services:
         return cls(profile, AccountStore(profile.config_path), CredentialStore())
+
+    def outbox_sender(self) -> OutboxSender:
+        """The outbox of this profile, saving sent copies with the IMAP module."""
+        return OutboxSender(
+            self.profile.store_path, self.accounts.get, self.credentials, SentFolder.open
+        )

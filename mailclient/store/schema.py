@@ -5,6 +5,8 @@ Append new migrations; never edit one that has been released.
 
 from __future__ import annotations
 
+from mailclient.store import outbox
+
 # 1: the mail cache. Folders of every account, message headers and flags, fetched bodies,
 # and a change counter the window polls. Folder counts are kept by triggers so that the
 # folder list never has to count a 100,000-message folder.
@@ -87,4 +89,7 @@ BEGIN
 END;
 """
 
-MIGRATIONS: list[str] = [MAIL_TABLES]
+MIGRATIONS: list[str] = [
+    MAIL_TABLES,
+    outbox.SCHEMA,
+]

@@ -1,0 +1,224 @@
+"""``mailclient send`` and ``mailclient outbox list|flush|retry|delete``.
+
+Exit codes (also in the README): 0 the server accepted the message(s); 1 refused for good
+(the server's words are printed) or nothing was queued because of an error; 75
+(EX_TEMPFAIL, as sendmail uses it) the message is safe in the outbox but not sent yet: it
+will be retried.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from mailclient.app.services import Services
+from mailclient.core.errors import InvalidInput
+from mailclient.core.outgoing import Attachment, OutboxItem, OutboxState, OutgoingMessage
+from mailclient.smtp.sender import FlushReport, Outcome, SendResult
+from mailclient.store.outbox import SenderBusy
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_QUEUED = 75  # sysexits.h EX_TEMPFAIL: "try again later"; the message is kept
+
+# How long a command waits for another sender (the window, another command) to finish.
+LOCK_WAIT_SECONDS = 30.0
+
+EXIT_HELP = (
+    "exit status: 0 accepted by the server; 1 refused (the server's words are shown) or "
+    "not queued because of an error; 75 kept in the outbox to be retried later"
+)
+
+
+def register(commands: Any) -> None:
+    send = commands.add_parser(
+        "send",
+        help="queue a message in the outbox and send it now",
+        description="Queue a message in the outbox, then send it. The body is read from "
+        "--body-file, or from standard input.",
+        epilog=EXIT_HELP,
+    )
+    send.add_argument("--account", required=True, metavar="NAME", help="the account to send from")
+    send.add_argument("--to", action="append", default=[], metavar="ADDR", required=True)
+    send.add_argument("--cc", action="append", default=[], metavar="ADDR")
+    send.add_argument(
+        "--bcc", action="append", default=[], metavar="ADDR", help="hidden from the others"
+    )
+    send.add_argument("--subject", required=True, metavar="TEXT")
+    send.add_argument("--body-file", metavar="FILE", help="UTF-8 text (default: standard input)")
+    send.add_argument("--attach", action="extend", nargs="+", default=[], metavar="FILE")
+    send.set_defaults(func=cmd_send)
+
+    outbox = commands.add_parser(
+        "outbox", help="list, send, retry or delete the messages waiting in the outbox"
+    )
+    actions = outbox.add_subparsers(dest="action", metavar="ACTION")
+    outbox.set_defaults(func=cmd_list)
+    actions.add_parser("list", help="the waiting messages (the default)").set_defaults(
+        func=cmd_list
+    )
+    actions.add_parser(
+        "flush", help="send every queued message now, whatever its retry time", epilog=EXIT_HELP
+    ).set_defaults(func=cmd_flush)
+    retry = actions.add_parser(
+        "retry", help="queue a failed message again and send it now", epilog=EXIT_HELP
+    )
+    retry.add_argument("id", type=int)
+    retry.set_defaults(func=cmd_retry)
+    delete = actions.add_parser("delete", help="remove a message from the outbox")
+    delete.add_argument("id", type=int)
+    delete.set_defaults(func=cmd_delete)
+
+
+def _read_body(path: str | None) -> str:
+    try:
+        data = Path(path).read_bytes() if path else sys.stdin.buffer.read()
+    except OSError as error:
+        raise InvalidInput("body", f"cannot read {path}: {error.strerror}") from error
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("body", "the text is not UTF-8") from None
+
+
+def cmd_send(services: Services, args: argparse.Namespace) -> int:
+    account = services.accounts.get(args.account)
+    draft = OutgoingMessage(
+        sender=account.sender,
+        to=tuple(args.to),
+        cc=tuple(args.cc),
+        bcc=tuple(args.bcc),
+        subject=args.subject,
+        body=_read_body(args.body_file),
+        attachments=tuple(Attachment(path=Path(p)) for p in args.attach),
+    )
+    sender = services.outbox_sender()
+    item = sender.enqueue(account.name, draft)
+    try:
+        report = sender.flush(ids=[item.id], ignore_schedule=True, wait=LOCK_WAIT_SECONDS)
+    except SenderBusy as error:
+        return _busy(error)
+    return _report(report, [item.id])
+
+
+def _busy(error: SenderBusy) -> int:
+    print(f"The messages stay queued in the outbox. {error}", file=sys.stderr)
+    return EXIT_QUEUED
+
+
+def cmd_list(services: Services, args: argparse.Namespace) -> int:
+    items = services.outbox_sender().items()
+    if not items:
+        print("The outbox is empty.")
+        return EXIT_OK
+    for item in items:
+        print(_describe(item))
+    return EXIT_OK
+
+
+def cmd_flush(services: Services, args: argparse.Namespace) -> int:
+    try:
+        report = services.outbox_sender().flush(ignore_schedule=True, wait=LOCK_WAIT_SECONDS)
+    except SenderBusy as error:
+        return _busy(error)
+    if not report.results and not report.copies:
+        print("Nothing to send: no message is queued.")
+    return _report(report, [r.item_id for r in report.results])
+
+
+def cmd_retry(services: Services, args: argparse.Namespace) -> int:
+    try:
+        report = services.outbox_sender().retry(args.id, wait=LOCK_WAIT_SECONDS)
+    except SenderBusy as error:
+        return _busy(error)
+    return _report(report, [args.id])
+
+
+def cmd_delete(services: Services, args: argparse.Namespace) -> int:
+    item = services.outbox_sender().delete(args.id)
+    print(f"Deleted message {item.id} ({item.subject or 'no subject'}) from the outbox.")
+    return EXIT_OK
+
+
+def _report(report: FlushReport, ids: list[int]) -> int:
+    """Print what happened to messages ``ids``; the exit status sums them up."""
+    for item in report.recovered:
+        if item.maybe_sent:
+            print(
+                f"Message {item.id} was being sent when mailclient stopped; it may already "
+                "have been sent, and is sent again now.",
+                file=sys.stderr,
+            )
+    status = EXIT_OK
+    for item_id in ids:
+        result = report.result(item_id)
+        if result is None:
+            print(f"Message {item_id} was not tried: it is not queued.", file=sys.stderr)
+            status = max(status, EXIT_FAILED)
+            continue
+        status = _worst(status, _print_result(result))
+    for copy in report.copies:
+        if not copy.saved:
+            print(
+                f"Message {copy.item_id}: {copy.error} It will be tried again.",
+                file=sys.stderr,
+            )
+    return status
+
+
+def _worst(current: int, new: int) -> int:
+    # A refusal needs a person, a queued message only time: the refusal is reported.
+    order = [EXIT_OK, EXIT_QUEUED, EXIT_FAILED]
+    return max(current, new, key=order.index)
+
+
+def _print_result(result: SendResult) -> int:
+    name = f"Message {result.item_id} ({result.subject or 'no subject'})"
+    never = [r for r in result.refused if not r.transient]
+    if result.accepted:
+        print(f"{name} was accepted for {', '.join(result.accepted)}.")
+    if never and result.outcome is not Outcome.FAILED:
+        print(f"{name}: the server refused some recipients:", file=sys.stderr)
+        for refusal in never:
+            print(f"  {refusal}", file=sys.stderr)
+    if result.outcome is Outcome.QUEUED:
+        print(
+            f"{name} is not sent yet: {result.error}\nIt stays in the outbox and will be "
+            "tried again; `mailclient outbox flush` tries now.",
+            file=sys.stderr,
+        )
+        return EXIT_QUEUED
+    if result.outcome is Outcome.FAILED:
+        print(
+            f"{name} was refused: {result.error}\nIt stays in the outbox: "
+            f"`mailclient outbox retry {result.item_id}` sends it again, "
+            f"`mailclient outbox delete {result.item_id}` discards it.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    return EXIT_FAILED if never else EXIT_OK
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _describe(item: OutboxItem) -> str:
+    lines = [
+        f"{item.id}\t{item.state}\t{item.account}\t{item.subject or '(no subject)'}"
+        f"\tto {', '.join(item.recipients) or '-'}"
+    ]
+    if item.state is OutboxState.QUEUED:
+        lines.append(f"  attempts: {item.attempts}; next try: {_when(item.next_attempt)}")
+    if item.last_error:
+        lines.append(f"  last error: {item.last_error}")
+    for refusal in item.refused:
+        lines.append(f"  refused: {refusal}")
+    if item.maybe_sent:
+        lines.append("  may already have been sent (sending was interrupted after the data)")
+    if item.copy_error:
+        lines.append(f"  Sent folder: {item.copy_error}")
+    return "\n".join(lines)

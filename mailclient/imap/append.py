@@ -1,0 +1,76 @@
+"""Saving sent messages into the account's Sent folder with IMAP APPEND (RFC 3501 §6.3.11).
+
+The folder is the one marked ``\\Sent`` (RFC 6154), else one with a usual name; when there
+is none, "Sent" is created in the personal namespace (RFC 2342).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import imapclient
+
+from mailclient.accounts.model import Account
+from mailclient.core.models import SEEN
+from mailclient.imap.client import open_client, translate_error
+
+DEFAULT_SENT_NAME = "Sent"
+
+
+class SentFolder:
+    """An IMAP connection with the Sent folder found; ``open`` it, ``append``, ``close``."""
+
+    def __init__(self, account: Account, client: Any, folder: str) -> None:
+        self._account = account
+        self._client = client
+        self.folder = folder
+
+    @classmethod
+    def open(cls, account: Account, password: str) -> SentFolder:
+        """Log in and find (or create) the Sent folder. Raises our NetworkErrors."""
+        client = open_client(account, password)
+        try:
+            folder = client.find_special_folder(imapclient.SENT)
+            if folder is None:
+                folder = _personal_prefix(client) + DEFAULT_SENT_NAME
+                client.create_folder(folder)
+                with contextlib.suppress(imapclient.exceptions.IMAPClientError):
+                    client.subscribe_folder(folder)
+        except Exception as error:
+            _close_quietly(client)
+            raise translate_error(account, error) from error
+        return cls(account, client, str(folder))
+
+    def append(self, raw: bytes, message_id: str, *, may_exist: bool = False) -> None:
+        """Store ``raw`` flagged \\Seen; with ``may_exist``, first look for its Message-ID.
+
+        ``may_exist`` is for a retry after an attempt whose outcome is unknown: the copy
+        is then saved only when the folder does not hold it yet.
+        """
+        try:
+            if may_exist and message_id:
+                self._client.select_folder(self.folder, readonly=True)
+                if self._client.search(["HEADER", "Message-ID", message_id]):
+                    return
+            self._client.append(self.folder, raw, flags=[SEEN])
+        except Exception as error:
+            raise translate_error(self._account, error) from error
+
+    def close(self) -> None:
+        try:
+            self._client.logout()
+        except Exception:
+            _close_quietly(self._client)
+
+
+def _personal_prefix(client: Any) -> str:
+    if not client.has_capability("NAMESPACE"):
+        return ""
+    personal = client.namespace().personal
+    return str(personal[0][0]) if personal else ""
+
+
+def _close_quietly(client: Any) -> None:
+    with contextlib.suppress(Exception):
+        client.shutdown()

@@ -1,0 +1,194 @@
+"""One mail transaction on an open submission connection (RFC 5321 §3.3), step by step.
+
+The steps are spelled out instead of calling ``smtplib.SMTP.sendmail`` for two reasons:
+every recipient's reply is kept in the server's own words, and the outbox learns the
+exact moment the end of the data goes out, the only moment after which a crash or a lost
+connection leaves it unknown whether the server took the message.
+
+Replies are classified as RFC 5321 §4.2.1 says: 4xx transient (try again later), 5xx
+permanent (the user must change something).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import smtplib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from mailclient.accounts.model import Account
+from mailclient.core.errors import NetworkError
+from mailclient.core.outgoing import Refusal
+from mailclient.smtp.client import translate_error
+
+_SERVICE_CLOSING = 421  # the server is closing the connection (RFC 5321 §3.8)
+
+
+class MessageRefused(NetworkError):
+    """The server refused the message as a whole, or every one of its recipients.
+
+    ``transient`` says whether trying again later may help (4xx); ``refused`` holds the
+    per-recipient refusals when that is why.
+    """
+
+    def __init__(self, message: str, *, transient: bool, refused: Sequence[Refusal] = ()) -> None:
+        super().__init__(message)
+        self.transient = transient
+        self.refused = tuple(refused)
+
+
+class ConnectionLost(NetworkError):
+    """The connection broke during the transaction; ``maybe_sent`` when after the data."""
+
+    def __init__(self, message: str, *, maybe_sent: bool) -> None:
+        super().__init__(message)
+        self.maybe_sent = maybe_sent
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The server took the message for ``accepted``; ``refused`` it would not take."""
+
+    accepted: tuple[str, ...]
+    refused: tuple[Refusal, ...] = ()
+
+
+def reply_text(reply: bytes | str) -> str:
+    """A server reply as one line of text, its lines joined."""
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def max_message_size(smtp: smtplib.SMTP) -> int | None:
+    """The SIZE the server announced in its EHLO reply (RFC 1870), or None."""
+    value = smtp.esmtp_features.get("size", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def _reset(smtp: smtplib.SMTP) -> None:
+    # Leaves the connection ready for the next message; if even that fails, the next
+    # command finds the connection broken and reports it.
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        smtp.rset()
+
+
+def _dot_stuffed(raw: bytes) -> bytes:
+    """The data with CRLF line ends, leading dots doubled and the final dot (§4.5.2)."""
+    data = re.sub(rb"\r\n|\r|\n", b"\r\n", raw)
+    data = re.sub(rb"(?m)^\.", b"..", data)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
+
+
+def submit(
+    smtp: smtplib.SMTP,
+    account: Account,
+    raw: bytes,
+    envelope_from: str,
+    recipients: Sequence[str],
+    *,
+    smtputf8: bool = False,
+    data_starting: Callable[[], None] = lambda: None,
+) -> Delivery:
+    """Send one message over ``smtp`` (already secured and logged in).
+
+    ``data_starting`` is called right before the end of the data goes out. Raises
+    MessageRefused (the connection stays usable) or ConnectionLost / another NetworkError
+    (the connection is gone).
+    """
+    server = account.smtp_host
+    after_data = False
+    try:
+        limit = max_message_size(smtp)
+        if limit is not None and len(raw) > limit:
+            raise MessageRefused(
+                f"The message is {_megabytes(len(raw))}, but the SMTP server {server} "
+                f"accepts at most {_megabytes(limit)}. Remove or shrink attachments.",
+                transient=False,
+            )
+        options = [f"SIZE={len(raw)}"] if smtp.has_extn("size") else []
+        if smtputf8:
+            if not smtp.has_extn("smtputf8"):
+                raise MessageRefused(
+                    f"The SMTP server {server} does not accept addresses with non-ASCII "
+                    "characters (it lacks SMTPUTF8). Use an ASCII address for this recipient.",
+                    transient=False,
+                )
+            options.append("SMTPUTF8")
+            if smtp.has_extn("8bitmime"):
+                options.append("BODY=8BITMIME")
+
+        code, reply = smtp.mail(envelope_from, options)
+        _check_closing(code, reply, server)
+        if code != 250:
+            _reset(smtp)
+            raise MessageRefused(
+                f"The SMTP server {server} refused the sender {envelope_from}: "
+                f"{code} {reply_text(reply)}",
+                transient=400 <= code < 500,
+            )
+
+        accepted: list[str] = []
+        refused: list[Refusal] = []
+        for recipient in recipients:
+            code, reply = smtp.rcpt(recipient)
+            _check_closing(code, reply, server)
+            if code in (250, 251):
+                accepted.append(recipient)
+            else:
+                refused.append(Refusal(recipient, code, reply_text(reply)))
+        if not accepted:
+            _reset(smtp)
+            raise MessageRefused(
+                f"The SMTP server {server} refused every recipient: "
+                + "; ".join(str(r) for r in refused),
+                transient=any(r.transient for r in refused),
+                refused=refused,
+            )
+
+        code, reply = smtp.docmd("DATA")
+        _check_closing(code, reply, server)
+        if code != 354:
+            _reset(smtp)
+            raise MessageRefused(
+                f"The SMTP server {server} refused to take the message: {code} {reply_text(reply)}",
+                transient=400 <= code < 500,
+            )
+        data_starting()
+        after_data = True
+        smtp.send(_dot_stuffed(raw))
+        code, reply = smtp.getreply()
+        _check_closing(code, reply, server)
+        if code != 250:
+            raise MessageRefused(
+                f"The SMTP server {server} refused the message: {code} {reply_text(reply)}",
+                transient=400 <= code < 500,
+            )
+        return Delivery(tuple(accepted), tuple(refused))
+    except (MessageRefused, ConnectionLost):
+        raise
+    except (smtplib.SMTPServerDisconnected, OSError) as error:
+        readable = translate_error(account, error)
+        if after_data:
+            raise ConnectionLost(
+                f"The connection to the SMTP server {server} broke right after the message "
+                "was sent, before the server confirmed it: it may have been delivered.",
+                maybe_sent=True,
+            ) from error
+        raise ConnectionLost(str(readable), maybe_sent=False) from error
+    except smtplib.SMTPException as error:
+        raise translate_error(account, error) from error
+
+
+def _check_closing(code: int, reply: bytes, server: str) -> None:
+    if code == _SERVICE_CLOSING:
+        raise ConnectionLost(
+            f"The SMTP server {server} is closing the connection: {code} {reply_text(reply)}",
+            maybe_sent=False,
+        )

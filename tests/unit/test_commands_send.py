@@ -1,0 +1,60 @@
+"""``mailclient send`` and ``outbox``: what is refused before anything is queued."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from mailclient.accounts.model import Account
+from mailclient.accounts.store import AccountStore
+from mailclient.app.cli import run
+from mailclient.core.profile import Profile
+
+
+@pytest.fixture
+def profile(tmp_path: Path) -> Path:
+    root = tmp_path / "profile"
+    store = AccountStore(Profile(root).ensure().config_path)
+    store.add(Account(name="work", email="ann@example.org", imap_host="h.test", smtp_host="h.test"))
+    return root
+
+
+def test_header_injection_is_refused_and_nothing_queued(
+    profile: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"body\n")))
+    code = run(
+        [
+            "--profile",
+            str(profile),
+            "send",
+            "--account",
+            "work",
+            "--to",
+            "bob@example.org",
+            "--subject",
+            "Hi\r\nBcc: victim@example.org",
+        ]
+    )
+    assert code == 1
+    assert "Subject: must not contain line breaks" in capsys.readouterr().err
+    assert run(["--profile", str(profile), "outbox", "list"]) == 0
+    assert capsys.readouterr().out == "The outbox is empty.\n"
+
+
+def test_body_must_be_utf8(
+    profile: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = tmp_path / "body.txt"
+    body.write_bytes(b"caf\xe9\n")
+    args = ["--to", "bob@example.org", "--subject", "x", "--body-file", str(body)]
+    code = run(["--profile", str(profile), "send", "--account", "work", *args])
+    assert code == 1
+    assert "not UTF-8" in capsys.readouterr().err
+
+
+def test_unknown_outbox_message(profile: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["--profile", str(profile), "outbox", "delete", "7"]) == 1
+    assert "no message 7 in the outbox" in capsys.readouterr().err

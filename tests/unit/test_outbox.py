@@ -1,0 +1,256 @@
+"""The outbox table: durable queueing, the state machine, backoff, crash recovery, the lock."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from mailclient.core.outgoing import BuiltMessage, OutboxState, Refusal, SentCopy
+from mailclient.store.db import connect
+from mailclient.store.outbox import (
+    Outbox,
+    OutboxItemBusy,
+    OutboxItemNotFound,
+    SenderBusy,
+    SenderLock,
+    retry_delay,
+)
+
+T0 = 1_700_000_000.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def message(n: int = 1, recipients: tuple[str, ...] = ("bob@example.org",)) -> BuiltMessage:
+    return BuiltMessage(
+        raw=f"Subject: m{n}\r\n\r\nbody {n}\r\n".encode(),
+        message_id=f"<m{n}@example.org>",
+        envelope_from="ann@example.org",
+        recipients=recipients,
+        subject=f"m{n}",
+    )
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "mail.sqlite3"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def outbox(path: Path, clock: Clock) -> Iterator[Outbox]:
+    box = Outbox(connect(path), path, clock)
+    yield box
+    box.close()
+
+
+def test_added_message_is_committed_with_its_envelope(outbox: Outbox, path: Path) -> None:
+    built = BuiltMessage(b"raw\r\n", "<x@example.org>", "ann@example.org", ("b@x.org",), "S", True)
+    item = outbox.add("work", built)
+    other = Outbox(connect(path), path)  # another connection sees it: it is committed
+    assert other.raw(item.id) == b"raw\r\n"
+    assert other.envelope(item.id) == ("ann@example.org", ("b@x.org",), True)
+    assert other.get(item.id) == item
+    assert item.state is OutboxState.QUEUED
+    assert item.created == datetime.fromtimestamp(T0, UTC)
+    assert (item.account, item.message_id, item.subject, item.size) == (
+        "work",
+        "<x@example.org>",
+        "S",
+        5,
+    )
+    assert outbox.due() == [item.id]
+
+
+def test_claim_counts_the_attempt_once(outbox: Outbox) -> None:
+    item = outbox.add("work", message())
+    claimed = outbox.claim(item.id)
+    assert claimed is not None
+    assert (claimed.state, claimed.attempts) == (OutboxState.SENDING, 1)
+    assert outbox.claim(item.id) is None
+    assert outbox.due() == []
+
+
+def test_backoff_doubles_up_to_an_hour() -> None:
+    assert [retry_delay(n) for n in range(1, 9)] == [60, 120, 240, 480, 960, 1920, 3600, 3600]
+    assert retry_delay(10_000) == 3600
+
+
+def test_transient_failure_waits_for_its_backoff(outbox: Outbox, clock: Clock) -> None:
+    item = outbox.add("work", message())
+    for attempt, delay in [(1, 60), (2, 120), (3, 240)]:
+        outbox.claim(item.id)
+        failed = outbox.mark_transient_failure(item.id, "421 try later")
+        assert failed is not None
+        assert failed.state is OutboxState.QUEUED
+        assert failed.attempts == attempt
+        assert failed.last_error == "421 try later"
+        assert failed.next_attempt == datetime.fromtimestamp(clock.now + delay, UTC)
+        assert outbox.due() == []
+        assert outbox.due(ignore_schedule=True) == [item.id]
+        clock.now += delay
+        assert outbox.due() == [item.id]
+
+
+def test_messages_not_tried_share_the_failure(outbox: Outbox) -> None:
+    item = outbox.add("work", message())
+    failed = outbox.mark_transient_failure(item.id, "no network", count_attempt=True)
+    assert failed is not None and failed.attempts == 1 and outbox.due() == []
+
+
+def test_permanent_failure_waits_for_the_user(outbox: Outbox, clock: Clock) -> None:
+    item = outbox.add("work", message())
+    outbox.claim(item.id)
+    refusal = Refusal("bob@example.org", 550, "5.1.1 no such user")
+    failed = outbox.mark_failed(item.id, "refused", refused=[refusal])
+    assert failed is not None
+    assert failed.state is OutboxState.FAILED
+    assert failed.refused == (refusal,)
+    clock.now += 10 * 86400
+    assert outbox.due() == [] and outbox.due(ignore_schedule=True) == []
+    retried = outbox.retry(item.id)
+    assert retried.state is OutboxState.QUEUED
+    assert outbox.due() == [item.id]
+
+
+def test_sent_without_copy_leaves_the_outbox(outbox: Outbox) -> None:
+    item = outbox.add("work", message())
+    outbox.claim(item.id)
+    assert outbox.mark_sent(item.id, copy_wanted=False) is None
+    assert outbox.items() == []
+
+
+def test_sent_copy_is_its_own_step(outbox: Outbox, clock: Clock) -> None:
+    item = outbox.add("work", message())
+    outbox.claim(item.id)
+    sent = outbox.mark_sent(item.id, copy_wanted=True)
+    assert sent is not None
+    assert (sent.state, sent.sent_copy) == (OutboxState.SENT, SentCopy.PENDING)
+    assert outbox.due(ignore_schedule=True) == []  # never sent again
+    assert [i.id for i in outbox.copies_due()] == [item.id]
+
+    assert outbox.start_copy_attempt(item.id) is False
+    outbox.mark_copy_failed(item.id, "IMAP down")
+    assert outbox.get(item.id).copy_error == "IMAP down"
+    assert outbox.copies_due() == []
+    assert [i.id for i in outbox.copies_due(ignore_schedule=True)] == [item.id]
+    clock.now += 60
+    assert [i.id for i in outbox.copies_due()] == [item.id]
+    assert outbox.start_copy_attempt(item.id) is True  # the copy may already be there
+    outbox.mark_copy_saved(item.id)
+    assert outbox.items() == []
+
+
+def test_recipients_refused_for_now_stay_queued(outbox: Outbox) -> None:
+    item = outbox.add("work", message(recipients=("a@x.org", "b@x.org", "c@x.org")))
+    outbox.claim(item.id)
+    gone = Refusal("c@x.org", 550, "no such user")
+    left = outbox.mark_sent(
+        item.id, refused=[gone], retry_recipients=["b@x.org"], error="b: 450", copy_wanted=True
+    )
+    assert left is not None
+    assert left.state is OutboxState.QUEUED
+    assert left.recipients == ("b@x.org",)
+    assert left.refused == (gone,)
+    assert left.sent_copy is SentCopy.PENDING
+    assert left.next_attempt > left.created
+    outbox.mark_copy_saved(item.id)
+    assert outbox.get(item.id).sent_copy is SentCopy.DONE
+    outbox.claim(item.id)
+    assert outbox.mark_sent(item.id, copy_wanted=True) is None  # copy already done
+
+
+def test_crash_before_data_requeues_without_doubt(outbox: Outbox) -> None:
+    item = outbox.add("work", message())
+    outbox.claim(item.id)
+    recovered = outbox.recover_interrupted()
+    assert [(r.id, r.state, r.maybe_sent) for r in recovered] == [
+        (item.id, OutboxState.QUEUED, False)
+    ]
+    assert outbox.due() == [item.id]
+
+
+def test_crash_after_data_started_is_flagged(outbox: Outbox) -> None:
+    item = outbox.add("work", message())
+    other = outbox.add("work", message(2))
+    outbox.claim(item.id)
+    outbox.mark_data_started(item.id)
+    (recovered,) = outbox.recover_interrupted()
+    assert recovered.maybe_sent and recovered.state is OutboxState.QUEUED
+    assert "interrupted" in recovered.last_error
+    assert not outbox.get(other.id).maybe_sent
+    assert outbox.recover_interrupted() == []
+
+
+def test_delete_refuses_a_message_being_sent(outbox: Outbox) -> None:
+    first = outbox.add("work", message())
+    second = outbox.add("work", message(2))
+    outbox.claim(first.id)
+    with pytest.raises(OutboxItemBusy):
+        outbox.delete(first.id)
+    with pytest.raises(OutboxItemBusy):
+        outbox.retry(first.id)
+    assert outbox.delete(second.id).id == second.id
+    with pytest.raises(OutboxItemNotFound):
+        outbox.delete(second.id)
+    assert outbox.mark_failed(second.id, "x") is None
+    assert outbox.mark_transient_failure(second.id, "x") is None
+
+
+def test_lock_is_exclusive_within_a_process(path: Path) -> None:
+    first = SenderLock(path)
+    first.acquire()
+    with pytest.raises(SenderBusy):
+        SenderLock(path).acquire(wait=0.1)
+    first.release()
+    with SenderLock(path):
+        pass
+
+
+def test_lock_is_exclusive_across_processes_and_dies_with_its_holder(path: Path) -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import sys, time
+                from pathlib import Path
+                from mailclient.store.outbox import SenderLock
+                SenderLock(Path({str(path)!r})).acquire()
+                print("held", flush=True)
+                time.sleep(60)
+                """
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        with pytest.raises(SenderBusy):
+            SenderLock(path).acquire(wait=0.2)
+        holder.kill()  # SIGKILL: no chance to clean up
+        holder.wait()
+        lock = SenderLock(path)
+        lock.acquire(wait=5)
+        lock.release()
+    finally:
+        holder.kill()
+        holder.wait()

@@ -1,0 +1,135 @@
+"""One SMTP transaction against a scripted server: replies classified, words kept."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterator
+
+import pytest
+
+from mailclient.accounts.model import Account
+from mailclient.core.outgoing import Refusal
+from mailclient.smtp.submit import ConnectionLost, MessageRefused, submit
+from tests.unit.fake_smtp import FakeSmtpServer, Script
+
+ACCOUNT = Account(name="work", email="ann@example.org", imap_host="h", smtp_host="smtp.test")
+RAW = b"Subject: x\r\n\r\n.leading dot\r\nline\r\n"
+
+
+@pytest.fixture
+def server() -> Iterator[FakeSmtpServer]:
+    fake = FakeSmtpServer()
+    yield fake
+    fake.close()
+
+
+def connected(server: FakeSmtpServer) -> smtplib.SMTP:
+    smtp = smtplib.SMTP("127.0.0.1", server.port, timeout=10)
+    smtp.ehlo()
+    return smtp
+
+
+def test_message_goes_out_dot_stuffed_with_size(server: FakeSmtpServer) -> None:
+    server.script.extensions.append("SIZE 1000")
+    calls: list[int] = []
+    smtp = connected(server)
+    delivery = submit(
+        smtp,
+        ACCOUNT,
+        RAW,
+        "ann@example.org",
+        ["bob@example.org", "carol@example.org"],
+        data_starting=lambda: calls.append(len(server.received)),
+    )
+    assert delivery.accepted == ("bob@example.org", "carol@example.org")
+    assert delivery.refused == ()
+    assert calls == [0]  # called once, before the data went out
+    (received,) = server.received
+    assert received.mail_from == "ann@example.org"
+    assert received.mail_options == [f"SIZE={len(RAW)}"]
+    assert received.data == b"Subject: x\r\n\r\n..leading dot\r\nline\r\n"
+
+
+def test_some_recipients_refused_in_the_servers_words(server: FakeSmtpServer) -> None:
+    server.script.rcpt_replies = {
+        "nobody@example.org": (550, "5.1.1 <nobody@example.org>: Recipient address rejected"),
+        "full@example.org": (452, "4.2.2 Mailbox full"),
+    }
+    recipients = ["bob@example.org", "nobody@example.org", "full@example.org"]
+    delivery = submit(connected(server), ACCOUNT, RAW, "ann@example.org", recipients)
+    assert delivery.accepted == ("bob@example.org",)
+    assert delivery.refused == (
+        Refusal(
+            "nobody@example.org", 550, "5.1.1 <nobody@example.org>: Recipient address rejected"
+        ),
+        Refusal("full@example.org", 452, "4.2.2 Mailbox full"),
+    )
+    assert [r.transient for r in delivery.refused] == [False, True]
+    assert server.received[0].recipients == ["bob@example.org"]
+
+
+@pytest.mark.parametrize(("code", "transient"), [(550, False), (450, True)])
+def test_every_recipient_refused(server: FakeSmtpServer, code: int, transient: bool) -> None:
+    server.script.rcpt_replies = {"bob@example.org": (code, "go away")}
+    smtp = connected(server)
+    with pytest.raises(MessageRefused, match=f"bob@example.org: {code} go away") as caught:
+        submit(smtp, ACCOUNT, RAW, "ann@example.org", ["bob@example.org"])
+    assert caught.value.transient is transient
+    assert caught.value.refused == (Refusal("bob@example.org", code, "go away"),)
+    assert server.received == []
+    # The connection was reset and still serves the next message.
+    assert submit(smtp, ACCOUNT, RAW, "ann@example.org", ["carol@example.org"]).accepted
+
+
+@pytest.mark.parametrize(
+    ("script", "transient", "words"),
+    [
+        (Script(mail_reply=(553, "5.7.1 Sender address rejected")), False, "5.7.1 Sender"),
+        (Script(mail_reply=(452, "4.3.1 Insufficient system storage")), True, "4.3.1"),
+        (Script(data_reply=(554, "5.5.1 No valid recipients")), False, "5.5.1"),
+        (Script(final_replies=[(554, "5.7.1 Spam detected")]), False, "Spam detected"),
+        (Script(final_replies=[(451, "4.3.0 Temporary failure")]), True, "4.3.0"),
+    ],
+)
+def test_message_refused(
+    server: FakeSmtpServer, script: Script, transient: bool, words: str
+) -> None:
+    server.script = script
+    with pytest.raises(MessageRefused, match=words) as caught:
+        submit(connected(server), ACCOUNT, RAW, "ann@example.org", ["bob@example.org"])
+    assert caught.value.transient is transient
+
+
+def test_too_big_for_the_server_is_refused_before_sending(server: FakeSmtpServer) -> None:
+    server.script.extensions.append("SIZE 10")
+    with pytest.raises(MessageRefused, match="accepts at most") as caught:
+        submit(connected(server), ACCOUNT, RAW, "ann@example.org", ["bob@example.org"])
+    assert not caught.value.transient
+    assert server.received == []
+
+
+def test_smtputf8_is_required_when_an_address_needs_it(server: FakeSmtpServer) -> None:
+    with pytest.raises(MessageRefused, match="SMTPUTF8") as caught:
+        submit(
+            connected(server), ACCOUNT, RAW, "ann@example.org", ["jörg@example.org"], smtputf8=True
+        )
+    assert not caught.value.transient
+    server.script.extensions.append("SMTPUTF8")
+    submit(connected(server), ACCOUNT, RAW, "ann@example.org", ["jörg@example.org"], smtputf8=True)
+    (received,) = server.received
+    assert received.recipients == ["jörg@example.org"]
+    assert received.mail_options == ["SMTPUTF8", "BODY=8BITMIME"]
+
+
+def test_connection_lost_after_the_data_may_have_delivered(server: FakeSmtpServer) -> None:
+    server.script.drop_after_data = True
+    with pytest.raises(ConnectionLost, match="may have been delivered") as caught:
+        submit(connected(server), ACCOUNT, RAW, "ann@example.org", ["bob@example.org"])
+    assert caught.value.maybe_sent and caught.value.transient
+
+
+def test_service_closing_is_transient(server: FakeSmtpServer) -> None:
+    server.script.mail_reply = (421, "4.3.2 Shutting down")
+    with pytest.raises(ConnectionLost, match=r"4\.3\.2 Shutting down") as caught:
+        submit(connected(server), ACCOUNT, RAW, "ann@example.org", ["bob@example.org"])
+    assert caught.value.transient and not caught.value.maybe_sent
