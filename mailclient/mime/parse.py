@@ -1,0 +1,413 @@
+"""Parsing a received message for display: headers, the body to show, attachments, cid parts.
+
+Pure functions on the raw RFC 5322 bytes. Part ids are IMAP-style section numbers ("1",
+"2.1"), so an attachment found here can be extracted again later with attachment_data().
+"""
+
+from __future__ import annotations
+
+import codecs
+import email
+import email.header
+import email.policy
+import email.utils
+import html
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import Message
+
+# Labels that say nothing useful, or that mail software writes while meaning another codec.
+# Browsers decode ASCII and Latin-1 labels as windows-1252 (WHATWG Encoding); so do we,
+# because mislabelled 8-bit text is common in mail.
+_CHARSET_ALIASES = {
+    "unknown-8bit": None,
+    "x-unknown": None,
+    "unknown": None,
+    "default": None,
+    "us-ascii": "windows-1252",
+    "ascii": "windows-1252",
+    "ansi_x3.4-1968": "windows-1252",
+    "iso-8859-1": "windows-1252",
+    "latin1": "windows-1252",
+    "latin-1": "windows-1252",
+    "iso_8859-1": "windows-1252",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "ks_c_5601-1987": "cp949",
+    "euc-kr": "cp949",
+    "iso-8859-8-i": "iso-8859-8",
+    "x-mac-roman": "mac_roman",
+    "macintosh": "mac_roman",
+    "windows-874": "cp874",
+    "x-sjis": "shift_jis",
+    "shift-jis": "shift_jis",
+}
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+
+
+@dataclass(frozen=True)
+class AttachmentInfo:
+    """One attachment as the reading pane lists it."""
+
+    part_id: str
+    filename: str  # as the sender named it (decoded); never used as a path without sanitizing
+    content_type: str
+    size: int  # decoded size in bytes
+    content_id: str = ""
+
+
+@dataclass(frozen=True)
+class InlinePart:
+    """A part that HTML refers to by ``cid:`` (usually an image)."""
+
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    """Everything the reading pane shows of one message."""
+
+    subject: str = ""
+    sender: str = ""
+    to: str = ""
+    cc: str = ""
+    reply_to: str = ""
+    date: datetime | None = None
+    plain: str | None = None  # the text/plain body (format=flowed already unwrapped)
+    html: str | None = None  # the text/html body, unsanitized: sanitize before display
+    attachments: tuple[AttachmentInfo, ...] = ()
+    inline_parts: Mapping[str, InlinePart] = field(default_factory=dict)  # by Content-ID
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    """Parse ``raw`` for display. Never raises on malformed input: shows what it can."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    collector = _Collector()
+    collector.visit(message, "1" if not message.is_multipart() else "")
+    html_text = collector.html
+    attachments = [
+        a
+        for a in collector.attachments
+        if not (a.content_id and html_text and _refers_to_cid(html_text, a.content_id))
+    ]
+    return ParsedMessage(
+        subject=header_text(message, "Subject"),
+        sender=header_text(message, "From"),
+        to=header_text(message, "To"),
+        cc=header_text(message, "Cc"),
+        reply_to=header_text(message, "Reply-To"),
+        date=_header_date(message),
+        plain=collector.plain,
+        html=html_text,
+        attachments=tuple(attachments),
+        inline_parts=collector.inline_parts,
+    )
+
+
+def attachment_data(raw: bytes, part_id: str) -> bytes:
+    """The decoded content of the part ``part_id`` of ``raw``; KeyError when there is none."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    part = _find_part(message, part_id)
+    if part is None:
+        raise KeyError(part_id)
+    return _part_bytes(part)
+
+
+def decode_text(payload: bytes, charset: str | None) -> str:
+    """Decode ``payload`` by its declared charset, falling back to UTF-8, then windows-1252.
+
+    Unknown or wrong labels are common in mail; this never raises and never drops text.
+    """
+    candidates: list[str] = []
+    declared = normalize_charset(charset)
+    if declared:
+        candidates.append(declared)
+    candidates += ["utf-8", "windows-1252"]
+    for candidate in candidates:
+        try:
+            return payload.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    # windows-1252 leaves five bytes undefined; Latin-1 maps every byte.
+    return payload.decode("latin-1")
+
+
+def normalize_charset(charset: str | None) -> str | None:
+    """A Python codec name for a MIME charset label, or None when the label is useless."""
+    if not charset:
+        return None
+    label = charset.strip().strip("\"'").lower()
+    if label in _CHARSET_ALIASES:
+        return _CHARSET_ALIASES[label]
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def unflow(text: str, delsp: bool = False) -> str:
+    """Join the soft line breaks of ``format=flowed`` text (RFC 3676 §4)."""
+    out: list[str] = []
+    paragraph: list[str] = []
+    paragraph_depth = -1
+    for line in text.split("\n"):
+        line = line.removesuffix("\r")
+        depth = len(line) - len(line.lstrip(">"))
+        content = line[depth:]
+        if content.startswith(" "):
+            content = content[1:]  # space-stuffing (§4.4)
+        soft = content.endswith(" ") and content != "-- "
+        if paragraph and depth != paragraph_depth:
+            out.append(
+                ">" * paragraph_depth + (" " if paragraph_depth else "") + "".join(paragraph)
+            )
+            paragraph = []
+        paragraph_depth = depth
+        if soft:
+            paragraph.append(content[:-1] if delsp else content)
+            continue
+        paragraph.append(content)
+        out.append(">" * depth + (" " if depth else "") + "".join(paragraph))
+        paragraph = []
+    if paragraph:
+        out.append(">" * paragraph_depth + (" " if paragraph_depth else "") + "".join(paragraph))
+    return "\n".join(out)
+
+
+def header_text(message: Message, name: str) -> str:
+    """A header as decoded text (RFC 2047), or "" when missing or unreadable."""
+    try:
+        value = message[name]
+    except Exception:  # a header the parser cannot even split: fall back to the raw text
+        raw = message.get_all(name, failobj=[])
+        value = raw[0] if raw else None
+    if value is None:
+        return ""
+    try:
+        text = str(value)
+    except Exception:
+        text = str(email.header.make_header(email.header.decode_header(str(value))))
+    return " ".join(text.split())
+
+
+def _header_date(message: Message) -> datetime | None:
+    text = header_text(message, "Date")
+    if not text:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _refers_to_cid(html_text: str, content_id: str) -> bool:
+    return f"cid:{content_id}".lower() in html_text.lower()
+
+
+def _content_id(part: Message) -> str:
+    value = header_text(part, "Content-ID")
+    return value.strip().removeprefix("<").removesuffix(">").strip()
+
+
+def _filename(part: Message) -> str:
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    if name:
+        return str(name)
+    # Old mailers put the name on Content-Type only.
+    param = part.get_param("name")
+    if isinstance(param, tuple):
+        return email.utils.collapse_rfc2231_value(param)
+    return str(param) if param else ""
+
+
+def _disposition(part: Message) -> str:
+    value = part.get_content_disposition()
+    return value.lower() if value else ""
+
+
+def _part_bytes(part: Message) -> bytes:
+    if part.get_content_type() == "message/rfc822":
+        inner = _children(part)
+        if inner:
+            return bytes(inner[0].as_bytes(policy=email.policy.SMTP))
+        raw_payload = part.get_payload(decode=False)
+        if isinstance(raw_payload, str):
+            return raw_payload.encode("utf-8", "surrogateescape")
+        return b""
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:
+        payload = None
+    if isinstance(payload, bytes):
+        return payload
+    return b""
+
+
+def _part_text(part: Message) -> str:
+    payload = _part_bytes(part)
+    charset = part.get_content_charset()
+    if charset is None and part.get_content_type() == "text/html":
+        found = _META_CHARSET.search(payload[:4096])
+        if found:
+            charset = found.group(1).decode("ascii", "replace")
+    text = decode_text(payload, charset)
+    text = text.replace("\r\n", "\n")
+    if (
+        part.get_content_type() == "text/plain"
+        and str(part.get_param("format", "")).lower() == "flowed"
+    ):
+        text = unflow(text, str(part.get_param("delsp", "")).lower() == "yes")
+    return text
+
+
+def _children(part: Message) -> list[Message]:
+    payload = part.get_payload()
+    return [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else []
+
+
+def _find_part(message: Message, part_id: str) -> Message | None:
+    if not message.is_multipart():
+        return message if part_id == "1" else None
+    part: Message = message
+    for number in part_id.split("."):
+        children = _children(part)
+        try:
+            index = int(number) - 1
+        except ValueError:
+            return None
+        if not 0 <= index < len(children):
+            return None
+        part = children[index]
+    return part
+
+
+def _child_ids(prefix: str, count: int) -> Iterator[str]:
+    for index in range(1, count + 1):
+        yield f"{prefix}.{index}" if prefix else str(index)
+
+
+class _Collector:
+    """Walks the MIME tree once: the body to show, the attachments, the cid parts."""
+
+    def __init__(self) -> None:
+        self.plain: str | None = None
+        self.html: str | None = None
+        self.attachments: list[AttachmentInfo] = []
+        self.inline_parts: dict[str, InlinePart] = {}
+
+    def visit(self, part: Message, part_id: str) -> None:
+        content_type = part.get_content_type()
+        children = _children(part)
+        if part.is_multipart() and content_type != "message/rfc822":
+            if content_type == "multipart/alternative":
+                self._alternative(children, part_id)
+            elif content_type == "multipart/related":
+                self._related(children, part_id)
+            else:
+                self._mixed(children, part_id)
+            return
+        self._leaf(part, part_id or "1", body_allowed=self.plain is None and self.html is None)
+
+    def _mixed(self, children: list[Message], part_id: str) -> None:
+        for child, child_id in zip(children, _child_ids(part_id, len(children)), strict=True):
+            self.visit(child, child_id)
+
+    def _alternative(self, children: list[Message], part_id: str) -> None:
+        # Alternatives go from plainest to richest (RFC 2046 §5.1.4): keep the first plain
+        # text and the last HTML, and list nothing else of them as attachments.
+        plain: str | None = None
+        rich: str | None = None
+        for child, child_id in zip(children, _child_ids(part_id, len(children)), strict=True):
+            sub = _Collector()
+            sub.visit(child, child_id)
+            if sub.plain is not None and plain is None:
+                plain = sub.plain
+            if sub.html is not None:
+                rich = sub.html
+                self.inline_parts.update(sub.inline_parts)
+                self.attachments.extend(sub.attachments)
+        if self.plain is None and self.html is None:
+            self.plain, self.html = plain, rich
+        else:
+            self._append_text(plain, rich)
+
+    def _related(self, children: list[Message], part_id: str) -> None:
+        if not children:
+            return
+        ids = list(_child_ids(part_id, len(children)))
+        self.visit(children[0], ids[0])
+        for child, child_id in zip(children[1:], ids[1:], strict=True):
+            content_id = _content_id(child)
+            if content_id and not child.is_multipart():
+                self.inline_parts[content_id] = InlinePart(
+                    child.get_content_type(), _part_bytes(child)
+                )
+                # Listed too; parse_message() drops it again when the HTML shows it.
+                self._attachment(child, child_id)
+            else:
+                self.visit(child, child_id)
+
+    def _leaf(self, part: Message, part_id: str, body_allowed: bool) -> None:
+        content_type = part.get_content_type()
+        disposition = _disposition(part)
+        is_text = content_type in ("text/plain", "text/html")
+        if is_text and disposition != "attachment":
+            if body_allowed:
+                text = _part_text(part)
+                if content_type == "text/html":
+                    self.html = text
+                else:
+                    self.plain = text
+                return
+            if not _filename(part):
+                # A further inline text part (a footer added by a list, say): show it too.
+                text = _part_text(part)
+                if content_type == "text/html":
+                    self._append_text(None, text)
+                else:
+                    self._append_text(text, None)
+                return
+        content_id = _content_id(part)
+        if content_id and content_type.startswith("image/"):
+            self.inline_parts[content_id] = InlinePart(content_type, _part_bytes(part))
+        self._attachment(part, part_id)
+
+    def _append_text(self, plain: str | None, rich: str | None) -> None:
+        addition = plain if plain is not None else _html_to_rough_text(rich or "")
+        if self.plain is not None:
+            self.plain = f"{self.plain}\n\n{addition}"
+        if self.html is not None:
+            if rich is not None:
+                self.html = f"{self.html}\n<hr>\n{rich}"
+            else:
+                self.html = f"{self.html}\n<hr>\n<pre>{html.escape(addition)}</pre>"
+
+    def _attachment(self, part: Message, part_id: str) -> None:
+        content_type = part.get_content_type()
+        name = _filename(part)
+        if not name and content_type == "message/rfc822":
+            inner = _children(part)
+            subject = header_text(inner[0], "Subject") if inner else ""
+            name = f"{subject or 'message'}.eml"
+        self.attachments.append(
+            AttachmentInfo(
+                part_id=part_id,
+                filename=name,
+                content_type=content_type,
+                size=len(_part_bytes(part)),
+                content_id=_content_id(part),
+            )
+        )
+
+
+def _html_to_rough_text(markup: str) -> str:
+    without_tags = re.sub(r"<[^>]*>", " ", markup)
+    return " ".join(html.unescape(without_tags).split())

@@ -1,0 +1,216 @@
+"""Parsing received messages for display: body choice, charsets, attachments, cid parts."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.policy import SMTP
+
+import pytest
+
+from mailclient.mime.parse import (
+    attachment_data,
+    decode_text,
+    normalize_charset,
+    parse_message,
+    unflow,
+)
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
+
+
+def _message(**headers: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = headers.get("sender", "Alice Example <alice@example.org>")
+    message["To"] = headers.get("to", "bob@example.org")
+    message["Subject"] = headers.get("subject", "Hello")
+    message["Date"] = "Tue, 04 Jun 2024 10:20:30 +0200"
+    return message
+
+
+def test_plain_message_headers_and_body() -> None:
+    message = _message(subject="Grüße aus Köln", sender="Jürgen <j@example.org>")
+    message["Cc"] = "carol@example.org"
+    message.set_content("Hallo Bob,\nwie geht's?\n")
+    parsed = parse_message(message.as_bytes(policy=SMTP))
+    assert parsed.subject == "Grüße aus Köln"
+    assert parsed.sender == "Jürgen <j@example.org>"
+    assert parsed.cc == "carol@example.org"
+    assert parsed.date is not None and parsed.date.hour == 10
+    assert parsed.plain == "Hallo Bob,\nwie geht's?\n"
+    assert parsed.html is None
+    assert parsed.attachments == ()
+
+
+def test_alternative_keeps_plain_and_richest_html() -> None:
+    message = _message()
+    message.set_content("plain version")
+    message.add_alternative("<p>html version</p>", subtype="html")
+    parsed = parse_message(message.as_bytes())
+    assert parsed.plain is not None and parsed.plain.strip() == "plain version"
+    assert parsed.html is not None and "<p>html version</p>" in parsed.html
+    assert parsed.attachments == ()
+
+
+def test_related_images_become_cid_parts_not_attachments() -> None:
+    message = _message()
+    message.set_content("see the logo")
+    message.add_alternative('<p>logo: <img src="cid:logo@example.org"></p>', subtype="html")
+    html_part = message.get_payload()[1]
+    html_part.add_related(PNG, "image", "png", cid="<logo@example.org>", filename="logo.png")
+    parsed = parse_message(message.as_bytes())
+    assert parsed.inline_parts["logo@example.org"].data == PNG
+    assert parsed.inline_parts["logo@example.org"].content_type == "image/png"
+    assert parsed.attachments == ()
+
+
+def test_unreferenced_related_image_is_listed() -> None:
+    message = _message()
+    message.set_content("<p>no image here</p>", subtype="html")
+    message.add_related(PNG, "image", "png", cid="<unused@x>", filename="unused.png")
+    parsed = parse_message(message.as_bytes())
+    assert [a.filename for a in parsed.attachments] == ["unused.png"]
+
+
+def test_attachments_listed_with_size_and_extractable() -> None:
+    message = _message()
+    message.set_content("two files attached")
+    message.add_attachment(
+        b"%PDF-1.4 fake", maintype="application", subtype="pdf", filename="Rechnung März.pdf"
+    )
+    message.add_attachment("a,b\n1,2\n", subtype="csv", filename="data.csv")
+    raw = message.as_bytes(policy=SMTP)
+    parsed = parse_message(raw)
+    assert parsed.plain is not None and parsed.plain.startswith("two files attached")
+    names = [(a.filename, a.content_type, a.size) for a in parsed.attachments]
+    assert names == [
+        ("Rechnung März.pdf", "application/pdf", len(b"%PDF-1.4 fake")),
+        ("data.csv", "text/csv", len(b"a,b\r\n1,2\r\n")),
+    ]
+    assert attachment_data(raw, parsed.attachments[0].part_id) == b"%PDF-1.4 fake"
+    with pytest.raises(KeyError):
+        attachment_data(raw, "9")
+
+
+def test_text_attachment_is_not_taken_for_the_body() -> None:
+    message = _message()
+    message.set_content("the body")
+    message.add_attachment("notes", filename="notes.txt")
+    parsed = parse_message(message.as_bytes())
+    assert parsed.plain is not None and parsed.plain.strip() == "the body"
+    assert [a.filename for a in parsed.attachments] == ["notes.txt"]
+
+
+def test_forwarded_message_is_an_attachment_named_after_its_subject() -> None:
+    inner = _message(subject="Original")
+    inner.set_content("inner text")
+    outer = _message(subject="Fwd: Original")
+    outer.set_content("see below")
+    outer.add_attachment(inner)
+    raw = outer.as_bytes()
+    parsed = parse_message(raw)
+    assert parsed.plain is not None and parsed.plain.strip() == "see below"
+    (attachment,) = parsed.attachments
+    assert attachment.filename == "Original.eml"
+    assert attachment.content_type == "message/rfc822"
+    assert b"inner text" in attachment_data(raw, attachment.part_id)
+
+
+def test_second_inline_text_part_is_shown_after_the_body() -> None:
+    raw = (
+        b"From: a@example.org\r\nSubject: list\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nfirst\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\nlist footer\r\n--b--\r\n"
+    )
+    parsed = parse_message(raw)
+    assert parsed.plain is not None
+    assert "first" in parsed.plain and "list footer" in parsed.plain
+    assert parsed.attachments == ()
+
+
+@pytest.mark.parametrize(
+    ("charset", "payload", "expected"),
+    [
+        ("iso-8859-1", "café".encode("latin-1"), "café"),
+        ("us-ascii", "naïve €".encode("cp1252"), "naïve €"),  # mislabelled, as often seen
+        ("koi8-r", "Привет".encode("koi8-r"), "Привет"),
+        ("shift_jis", "こんにちは".encode("shift_jis"), "こんにちは"),
+        ("gb2312", "你好".encode("gb18030"), "你好"),
+        ("x-unknown", "grüß".encode(), "grüß"),
+        ("utf-8", "ok ✓".encode(), "ok ✓"),
+        ("no-such-charset", "fallback ✓".encode(), "fallback ✓"),
+        ("utf-8", b"broken \xe9 utf8", "broken é utf8"),
+    ],
+)
+def test_charsets(charset: str, payload: bytes, expected: str) -> None:
+    assert decode_text(payload, charset) == expected
+
+
+def test_every_byte_decodes() -> None:
+    assert len(decode_text(bytes(range(256)), None)) == 256
+
+
+def test_charset_labels() -> None:
+    assert normalize_charset('"UTF-8"') == "utf-8"
+    assert normalize_charset("unknown-8bit") is None
+    assert normalize_charset("") is None
+
+
+def test_body_charset_from_content_type_and_from_html_meta() -> None:
+    raw = (
+        b"From: a@example.org\r\nSubject: =?iso-8859-15?q?Pr=E9sentation_=A4?=\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-15\r\n"
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\nPr=E9sentation =A4\r\n"
+    )
+    parsed = parse_message(raw)
+    assert parsed.subject == "Présentation €"
+    assert parsed.plain == "Présentation €\n"
+    html_raw = (
+        b"From: a@example.org\r\nMIME-Version: 1.0\r\nContent-Type: text/html\r\n\r\n"
+        b'<html><head><meta charset="koi8-r"></head><body>'
+        + "Привет".encode("koi8-r")
+        + b"</body></html>\r\n"
+    )
+    html = parse_message(html_raw).html
+    assert html is not None and "Привет" in html
+
+
+def test_format_flowed_is_unwrapped() -> None:
+    raw = (
+        b"From: a@example.org\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset=utf-8; format=flowed\r\n\r\n"
+        b"This is a long \r\nparagraph.\r\n> quoted \r\n> line\r\n \r\n-- \r\nsig\r\n"
+    )
+    assert parse_message(raw).plain == "This is a long paragraph.\n> quoted line\n\n-- \nsig\n"
+
+
+def test_unflow_delsp() -> None:
+    assert unflow("abc \ndef", delsp=True) == "abcdef"
+    assert unflow(">> a \n>> b\n> c") == ">> a b\n> c"
+
+
+def test_malformed_input_still_parses() -> None:
+    raw = (
+        b"From: =?utf-8?q?broken\r\nSubject: =?x-nope?b?????=\r\nDate: not a date\r\n"
+        b'Content-Type: multipart/mixed; boundary="never"\r\n\r\nno parts at all\r\n'
+    )
+    parsed = parse_message(raw)
+    assert parsed.date is None
+    assert isinstance(parsed.subject, str)
+    assert parsed.attachments == () or all(a.part_id for a in parsed.attachments)
+
+
+def test_single_part_non_text_message_is_an_attachment() -> None:
+    message = _message()
+    message.set_content(
+        b"PK\x03\x04zip",
+        maintype="application",
+        subtype="zip",
+        disposition="attachment",
+        filename="a.zip",
+    )
+    raw = message.as_bytes()
+    parsed = parse_message(raw)
+    assert parsed.plain is None and parsed.html is None
+    assert [a.part_id for a in parsed.attachments] == ["1"]
+    assert attachment_data(raw, "1") == b"PK\x03\x04zip"
