@@ -64,9 +64,7 @@ def test_trailing_spaces_are_hard_breaks_and_signature_stays() -> None:
 
 
 def test_space_stuffing() -> None:
-    assert encode_flowed("From here\n indented\n>quoted") == (
-        " From here\n  indented\n> quoted"
-    )
+    assert encode_flowed("From here\n indented\n>quoted") == (" From here\n  indented\n> quoted")
 
 
 def test_a_word_longer_than_the_line_is_not_cut() -> None:
