@@ -184,8 +184,14 @@ def header_text(message: Message, name: str) -> str:
     try:
         value = message[name]
     except Exception:  # a header the parser cannot even split: fall back to the raw text
-        raw = message.get_all(name, failobj=[])
-        value = raw[0] if raw else None
+        # get_all() would run the same parser again; raw_items() does not parse.
+        raw = next((v for k, v in message.raw_items() if k.lower() == name.lower()), None)
+        if raw is None:
+            return ""
+        try:
+            value = str(email.header.make_header(email.header.decode_header(raw)))
+        except Exception:
+            value = raw
     if value is None:
         return ""
     try:
