@@ -30,7 +30,9 @@ class Draft:
     valid yet). In rich-text mode ``html`` holds the formatted text and ``body`` its
     plain-text alternative. ``original`` is the Message-ID of the message answered or
     forwarded (flagged \\Answered or $Forwarded after sending). ``key`` stays the same
-    across every save of one draft, locally and in the Drafts folder.
+    across every save of one draft, locally and in the Drafts folder; ``replaces`` is the
+    Message-ID of a copy in the Drafts folder this draft was opened from (written by any
+    program), removed once the draft is saved again or sent.
     """
 
     account: str
@@ -47,6 +49,7 @@ class Draft:
     kind: DraftKind = DraftKind.NEW
     original: str = ""
     key: str = field(default_factory=new_draft_key)
+    replaces: str = ""
 
     def outgoing(self, *, flowed: bool = True) -> OutgoingMessage:
         """The message to build and send (``flowed``: wrap plain text, RFC 3676)."""

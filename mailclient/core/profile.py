@@ -22,6 +22,11 @@ class Profile:
         return self.root / "mail.sqlite3"
 
     @property
+    def drafts_dir(self) -> Path:
+        """Drafts of open compose windows, saved every few seconds (store/drafts.py)."""
+        return self.root / "drafts"
+
+    @property
     def cache_dir(self) -> Path:
         return self.root / "cache"
 

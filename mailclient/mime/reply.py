@@ -88,15 +88,21 @@ def original_from_raw(raw: bytes, *, with_attachments: bool = False) -> Original
         cc=parsed.cc,
         subject=parsed.subject,
         date=parsed.date,
-        message_id=_first_id(header_text(headers, "Message-ID")),
-        references=tuple(_MSG_ID.findall(header_text(headers, "References"))),
-        in_reply_to=_first_id(header_text(headers, "In-Reply-To")),
+        message_id=first_message_id(header_text(headers, "Message-ID")),
+        references=message_ids(header_text(headers, "References")),
+        in_reply_to=first_message_id(header_text(headers, "In-Reply-To")),
         text=text.replace("\r\n", "\n"),
         attachments=attachments,
     )
 
 
-def _first_id(text: str) -> str:
+def message_ids(text: str) -> tuple[str, ...]:
+    """The message ids (with their angle brackets) in a References-like header value."""
+    return tuple(_MSG_ID.findall(text))
+
+
+def first_message_id(text: str) -> str:
+    """The first message id in a Message-ID or In-Reply-To value, or ""."""
     found = _MSG_ID.search(text)
     return found.group(0) if found else ""
 
