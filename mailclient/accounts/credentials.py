@@ -1,17 +1,14 @@
 """The credential store: passwords in the system keyring, keyed by account and service.
 
 This is the only module that imports ``keyring``. Its calls may block on D-Bus, so they
-belong on worker threads or in the command line, never on the GUI thread.
+belong on worker threads or in the command line, never on the GUI thread. ``keyring`` is
+imported on first use: loading it (and its plugins) costs the window ~75 ms at start-up.
 """
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Literal, Protocol
-
-import keyring
-import keyring.backend
-import keyring.errors
-from keyring.backends import chainer, fail
 
 from mailclient.core.errors import CredentialError, NoKeyringBackend, PasswordMissing
 
@@ -48,6 +45,9 @@ class CredentialStore:
         self._backend = backend
 
     def _keyring(self) -> SecretBackend:
+        import keyring
+        from keyring.backends import chainer, fail
+
         backend: SecretBackend = self._backend or keyring.get_keyring()
         candidates = backend.backends if isinstance(backend, chainer.ChainerBackend) else [backend]
         usable = [b for b in candidates if not _is_refused(b)]
@@ -58,26 +58,28 @@ class CredentialStore:
 
     def set_password(self, account: str, service: Service, password: str) -> None:
         backend = self._keyring()
+        errors = _errors()
         try:
             backend.set_password(KEYRING_SERVICE, _key(account, service), password)
-        except keyring.errors.KeyringLocked as error:
+        except errors.KeyringLocked as error:
             raise CredentialError(
                 "The system keyring is locked. Unlock it and try again."
             ) from error
-        except keyring.errors.KeyringError as error:
+        except errors.KeyringError as error:
             raise CredentialError(
                 f"The system keyring refused to store the password: {error}"
             ) from error
 
     def get_password(self, account: str, service: Service) -> str:
         backend = self._keyring()
+        errors = _errors()
         try:
             password = backend.get_password(KEYRING_SERVICE, _key(account, service))
-        except keyring.errors.KeyringLocked as error:
+        except errors.KeyringLocked as error:
             raise CredentialError(
                 "The system keyring is locked. Unlock it and try again."
             ) from error
-        except keyring.errors.KeyringError as error:
+        except errors.KeyringError as error:
             raise CredentialError(f"The system keyring could not be read: {error}") from error
         if password is None:
             raise PasswordMissing(account, service)
@@ -86,12 +88,13 @@ class CredentialStore:
     def delete_account(self, account: str) -> None:
         """Remove every secret of ``account``; missing ones are not an error."""
         backend = self._keyring()
+        errors = _errors()
         for service in SERVICES:
             try:
                 backend.delete_password(KEYRING_SERVICE, _key(account, service))
-            except keyring.errors.PasswordDeleteError:
+            except errors.PasswordDeleteError:
                 pass
-            except keyring.errors.KeyringError as error:
+            except errors.KeyringError as error:
                 raise CredentialError(
                     f"The system keyring could not remove a password: {error}"
                 ) from error
@@ -104,6 +107,12 @@ class CredentialStore:
                 continue
             self.set_password(new, service, password)
         self.delete_account(old)
+
+
+def _errors() -> ModuleType:
+    import keyring.errors
+
+    return keyring.errors
 
 
 def _is_refused(backend: SecretBackend) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mailclient.core.errors import InvalidInput
+from mailclient.core.tls import certificate_fingerprint, pem_to_der
 
 
 class Security(StrEnum):
@@ -26,6 +27,19 @@ _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 # Deliberately simple: a local part without spaces or brackets, "@", a host name.
 _EMAIL = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class PinnedCertificate:
+    """A certificate the user chose to trust for one server (host and port) of an account."""
+
+    host: str
+    port: int
+    pem: str
+
+    @property
+    def fingerprint(self) -> str:
+        return certificate_fingerprint(pem_to_der(self.pem))
 
 
 @dataclass(frozen=True)
@@ -46,6 +60,7 @@ class Account:
     signature: str = ""
     identities: tuple[str, ...] = field(default_factory=tuple)
     server_saves_sent: bool = False
+    pinned_certificates: tuple[PinnedCertificate, ...] = field(default_factory=tuple)
 
     @property
     def login(self) -> str:
@@ -61,11 +76,27 @@ class Account:
         username, _, domain = self.email.rpartition("@")
         return str(Address(self.display_name, username, domain))
 
+    def pinned_pem(self, host: str, port: int) -> str | None:
+        """The certificate pinned for ``host``:``port``, or None to verify as usual."""
+        host = host.strip().rstrip(".").lower()
+        for pin in self.pinned_certificates:
+            if pin.host == host and pin.port == port:
+                return pin.pem
+        return None
+
+    def with_pin(self, host: str, port: int, pem: str | None) -> Account:
+        """A copy that trusts ``pem`` for ``host``:``port`` (or, with None, no longer pins it)."""
+        host = host.strip().rstrip(".").lower()
+        kept = tuple(p for p in self.pinned_certificates if (p.host, p.port) != (host, port))
+        added = (PinnedCertificate(host, port, pem),) if pem else ()
+        return replace(self, pinned_certificates=kept + added)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["imap_security"] = str(self.imap_security)
         data["smtp_security"] = str(self.smtp_security)
         data["identities"] = list(self.identities)
+        data["pinned_certificates"] = [asdict(p) for p in self.pinned_certificates]
         return data
 
     @classmethod
@@ -73,6 +104,10 @@ class Account:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["identities"] = tuple(values.get("identities") or ())
+        values["pinned_certificates"] = tuple(
+            PinnedCertificate(str(p["host"]), int(p["port"]), str(p["pem"]))
+            for p in values.get("pinned_certificates") or ()
+        )
         values["imap_security"] = parse_security(
             "imap security", values.get("imap_security", "ssl")
         )
@@ -106,6 +141,11 @@ class Account:
                 raise InvalidInput("CA file", f"{ca_file} is not a readable file")
             ca_file = str(path.resolve())
         identities = tuple(validate_email("identity", i) for i in self.identities)
+        # A pin belongs to one server: once the account points elsewhere it must not linger.
+        servers = {(imap_host, self.imap_port), (smtp_host, self.smtp_port)}
+        pins = tuple(
+            validate_pin(p) for p in self.pinned_certificates if (p.host, p.port) in servers
+        )
         return replace(
             self,
             name=name,
@@ -116,7 +156,18 @@ class Account:
             username=username,
             ca_file=ca_file or None,
             identities=identities,
+            pinned_certificates=pins,
         )
+
+
+def validate_pin(pin: PinnedCertificate) -> PinnedCertificate:
+    try:
+        pem_to_der(pin.pem)
+    except ValueError:
+        raise InvalidInput(
+            "trusted certificate", f"the one kept for {pin.host}:{pin.port} is damaged"
+        ) from None
+    return pin
 
 
 def parse_security(field_name: str, value: object) -> Security:

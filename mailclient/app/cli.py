@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from mailclient import APP_NAME, __version__
-from mailclient.app import commands_accounts, commands_send
+from mailclient.app import commands_accounts, commands_mail, commands_send
 from mailclient.app.services import Services, resolve_profile
 from mailclient.core.errors import MailclientError
 
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens to stderr")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands_accounts.register(commands)
+    commands_mail.register(commands)
     commands_send.register(commands)
     return parser
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from mailclient.accounts.credentials import SERVICES
+from mailclient.accounts.lifecycle import add_account, remove_account
 from mailclient.accounts.model import (
     DEFAULT_IMAP_PORT,
     DEFAULT_SMTP_PORT,
@@ -17,6 +17,7 @@ from mailclient.app.services import Services
 from mailclient.core.errors import AccountExists, AccountNotFound, InvalidInput, MailclientError
 from mailclient.imap import client as imap_client
 from mailclient.smtp import client as smtp_client
+from mailclient.store.mail import MailStore
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -49,7 +50,9 @@ def register(commands: Any) -> None:
     listing = actions.add_parser("list", help="one line per account: name, address, servers")
     listing.set_defaults(func=cmd_list)
 
-    remove = actions.add_parser("remove", help="remove an account and its stored passwords")
+    remove = actions.add_parser(
+        "remove", help="remove an account, its stored passwords and its cached mail"
+    )
     remove.add_argument("name")
     remove.set_defaults(func=cmd_remove)
 
@@ -87,15 +90,8 @@ def cmd_add(services: Services, args: argparse.Namespace) -> int:
     except AccountNotFound:
         pass
     else:
-        raise AccountExists(account.name)
-    password = _read_password()
-    for service in SERVICES:
-        services.credentials.set_password(account.name, service, password)
-    try:
-        services.accounts.add(account)
-    except MailclientError:
-        services.credentials.delete_account(account.name)
-        raise
+        raise AccountExists(account.name)  # before asking for a password that would be wasted
+    add_account(services.accounts, services.credentials, account, _read_password())
     print(f"Added account {account.name} ({account.email}).")
     return EXIT_OK
 
@@ -114,9 +110,10 @@ def cmd_list(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_remove(services: Services, args: argparse.Namespace) -> int:
-    account = services.accounts.remove(args.name)
-    services.credentials.delete_account(account.name)
-    print(f"Removed account {account.name} and its stored passwords.")
+    account = remove_account(services.accounts, services.credentials, args.name)
+    with MailStore.open(services.profile.store_path) as store:
+        store.forget_account(account.name)
+    print(f"Removed account {account.name}, its stored passwords and its cached mail.")
     return EXIT_OK
 
 

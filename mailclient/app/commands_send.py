@@ -17,7 +17,7 @@ from typing import Any
 from mailclient.app.services import Services
 from mailclient.core.errors import InvalidInput
 from mailclient.core.outgoing import Attachment, OutboxItem, OutboxState, OutgoingMessage
-from mailclient.smtp.sender import FlushReport, Outcome, SendResult
+from mailclient.smtp.sender import FlushReport, OutboxSender, Outcome, SendResult
 from mailclient.store.outbox import SenderBusy
 
 EXIT_OK = 0
@@ -42,14 +42,23 @@ def register(commands: Any) -> None:
         epilog=EXIT_HELP,
     )
     send.add_argument("--account", required=True, metavar="NAME", help="the account to send from")
-    send.add_argument("--to", action="append", default=[], metavar="ADDR", required=True)
-    send.add_argument("--cc", action="append", default=[], metavar="ADDR")
     send.add_argument(
-        "--bcc", action="append", default=[], metavar="ADDR", help="hidden from the others"
+        "--to",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        required=True,
+        help="a recipient, like bob@example.org or 'Bob <bob@example.org>'; repeat for more",
+    )
+    send.add_argument("--cc", action="append", default=[], metavar="ADDR", help="a copy to")
+    send.add_argument(
+        "--bcc", action="append", default=[], metavar="ADDR", help="a copy hidden from the others"
     )
     send.add_argument("--subject", required=True, metavar="TEXT")
     send.add_argument("--body-file", metavar="FILE", help="UTF-8 text (default: standard input)")
-    send.add_argument("--attach", action="extend", nargs="+", default=[], metavar="FILE")
+    send.add_argument(
+        "--attach", action="extend", nargs="+", default=[], metavar="FILE", help="files to attach"
+    )
     send.set_defaults(func=cmd_send)
 
     outbox = commands.add_parser(
@@ -101,7 +110,7 @@ def cmd_send(services: Services, args: argparse.Namespace) -> int:
         report = sender.flush(ids=[item.id], ignore_schedule=True, wait=LOCK_WAIT_SECONDS)
     except SenderBusy as error:
         return _busy(error)
-    return _report(report, [item.id])
+    return _report(sender, report, [item.id])
 
 
 def _busy(error: SenderBusy) -> int:
@@ -120,21 +129,26 @@ def cmd_list(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_flush(services: Services, args: argparse.Namespace) -> int:
+    sender = services.outbox_sender()
     try:
-        report = services.outbox_sender().flush(ignore_schedule=True, wait=LOCK_WAIT_SECONDS)
+        report = sender.flush(ignore_schedule=True, wait=LOCK_WAIT_SECONDS)
     except SenderBusy as error:
         return _busy(error)
     if not report.results and not report.copies:
         print("Nothing to send: no message is queued.")
-    return _report(report, [r.item_id for r in report.results])
+    tried = [r.item_id for r in report.results]
+    return _report(
+        sender, report, tried + [c.item_id for c in report.copies if c.item_id not in tried]
+    )
 
 
 def cmd_retry(services: Services, args: argparse.Namespace) -> int:
+    sender = services.outbox_sender()
     try:
-        report = services.outbox_sender().retry(args.id, wait=LOCK_WAIT_SECONDS)
+        report = sender.retry(args.id, wait=LOCK_WAIT_SECONDS)
     except SenderBusy as error:
         return _busy(error)
-    return _report(report, [args.id])
+    return _report(sender, report, [args.id])
 
 
 def cmd_delete(services: Services, args: argparse.Namespace) -> int:
@@ -143,29 +157,44 @@ def cmd_delete(services: Services, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _report(report: FlushReport, ids: list[int]) -> int:
+def _print_elsewhere(sender: OutboxSender, item_id: int) -> int:
+    """A message this command did not send: another mailclient took it meanwhile."""
+    item = sender.find(item_id)
+    if item is None:
+        print(f"Message {item_id} has left the outbox: another mailclient sent or deleted it.")
+        return EXIT_OK
+    if item.state is OutboxState.SENT:
+        print(f"Message {item_id} was sent.")
+        if item.copy_error:
+            print(f"  Sent folder: {item.copy_error}", file=sys.stderr)
+        return EXIT_OK
+    print(_describe(item), file=sys.stderr)
+    return EXIT_FAILED if item.state is OutboxState.FAILED else EXIT_QUEUED
+
+
+def _report(sender: OutboxSender, report: FlushReport, ids: list[int]) -> int:
     """Print what happened to messages ``ids``; the exit status sums them up."""
     for item in report.recovered:
         if item.maybe_sent:
             print(
-                f"Message {item.id} was being sent when mailclient stopped; it may already "
-                "have been sent, and is sent again now.",
+                f"Message {item.id} ({item.subject or 'no subject'}) was being sent when "
+                "mailclient stopped: it may already have been sent. It was queued again.",
                 file=sys.stderr,
             )
     status = EXIT_OK
+    copied = {copy.item_id: copy for copy in report.copies}
     for item_id in ids:
         result = report.result(item_id)
-        if result is None:
-            print(f"Message {item_id} was not tried: it is not queued.", file=sys.stderr)
-            status = max(status, EXIT_FAILED)
-            continue
-        status = _worst(status, _print_result(result))
+        if result is not None:
+            status = _worst(status, _print_result(result))
+        elif item_id in copied:  # sent before; only its Sent copy was due
+            if copied[item_id].saved:
+                print(f"Message {item_id}: the copy is now saved in the Sent folder.")
+        else:
+            status = _worst(status, _print_elsewhere(sender, item_id))
     for copy in report.copies:
         if not copy.saved:
-            print(
-                f"Message {copy.item_id}: {copy.error} It will be tried again.",
-                file=sys.stderr,
-            )
+            print(f"Message {copy.item_id}: {copy.error} It will be tried again.", file=sys.stderr)
     return status
 
 
@@ -215,8 +244,7 @@ def _describe(item: OutboxItem) -> str:
         lines.append(f"  attempts: {item.attempts}; next try: {_when(item.next_attempt)}")
     if item.last_error:
         lines.append(f"  last error: {item.last_error}")
-    for refusal in item.refused:
-        lines.append(f"  refused: {refusal}")
+    lines += [f"  refused: {r}" for r in item.refused if str(r) not in item.last_error]
     if item.maybe_sent:
         lines.append("  may already have been sent (sending was interrupted after the data)")
     if item.copy_error:

@@ -1,20 +1,87 @@
-"""Starting the window: the QApplication and the main window of one profile."""
+"""Starting the window: the QApplication, the store, the workers and the main window."""
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
 
-from mailclient import APP_NAME
+from mailclient import APP_ID, APP_NAME
 from mailclient.app.services import Services
-from mailclient.ui.main_window import MainWindow
+from mailclient.app.single_instance import SingleInstance
+from mailclient.store.mail import MailStore
+from mailclient.ui.icons import app_icon
+from mailclient.ui.main_window import MainWindow, window_settings
+from mailclient.workers.mail import MailWorkers
+
+log = logging.getLogger(__name__)
+
+
+def prepare_qt() -> None:
+    """What must be set before the QApplication exists."""
+    # QtWebEngine (loaded later, for the first HTML message) needs shared GL contexts.
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # Chromium's sandbox cannot run as root and QtWebEngine would abort; HTML mail is
+        # still sanitized, script-free and cut off from the network (see ui/html_view.py).
+        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+
+
+def open_window(services: Services) -> tuple[QApplication, MainWindow, MailStore]:
+    """The application and the main window of ``services``' profile, shown with cached mail.
+
+    Nothing touches the network (or the keyring) until ``window.start()``.
+    """
+    prepare_qt()
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName("mailclient")
+    # Ties the window to its desktop entry (Wayland app id, taskbar icon and grouping).
+    app.setDesktopFileName(APP_ID)
+    app.setWindowIcon(app_icon())
+    accounts = services.accounts.accounts()
+    store = MailStore.open(services.profile.store_path)
+    mail = MailWorkers(accounts, services.credentials, services.profile.store_path)
+    window = MainWindow(accounts, store, mail, window_settings(services.profile.root))
+    window.show()
+    return app, window, store
 
 
 def run_gui(services: Services, url: str | None = None) -> int:
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName(APP_NAME)
-    app.setOrganizationName("mailclient")
-    window = MainWindow(services.accounts.accounts())
+    arguments = [url] if url else []
+    instance = SingleInstance(services.profile.root)
+    if not instance.claim():
+        # A window of this profile is running: it takes over, no second copy of the store.
+        instance.send(arguments)
+        return 0
+    app, window, store = open_window(services)
+    instance.listen()
+    instance.arguments_received.connect(lambda received: open_arguments(window, received))
+    if arguments:
+        open_arguments(window, arguments)
+    # Cached mail is on screen first; the network starts on the next turn of the loop.
+    QTimer.singleShot(0, window.start)
+    try:
+        return app.exec()
+    finally:
+        # Web pages must be gone before the application (which owns their profile) is.
+        window.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        store.close()
+
+
+def open_arguments(window: QWidget, arguments: list[str]) -> None:
+    """Bring the window to the front for what a start was given (a mailto: URL or nothing).
+
+    The compose window that a mailto: URL opens comes with issue 6.
+    """
+    window.setWindowState(window.windowState() & ~Qt.WindowState.WindowMinimized)
     window.show()
-    return app.exec()
+    window.raise_()
+    window.activateWindow()
+    for argument in arguments:
+        log.info("Asked to open %s", argument)

@@ -35,6 +35,23 @@ class ConfigError(MailclientError):
     """The profile's configuration cannot be read or written."""
 
 
+class ProfileInUse(MailclientError):
+    """Another start holds the profile but does not take our arguments."""
+
+    def __init__(self, profile: str, reason: str) -> None:
+        super().__init__(
+            f"Mailclient is already running with the profile {profile}, but it does not "
+            f"answer ({reason}). If it hangs, end it and start Mailclient again."
+        )
+        self.profile = profile
+
+
+class ProfileLockFailed(MailclientError):
+    def __init__(self, profile: str, reason: str) -> None:
+        super().__init__(f"Cannot lock the profile folder {profile}: {reason}.")
+        self.profile = profile
+
+
 class CredentialError(MailclientError):
     """The credential store failed."""
 
@@ -71,6 +88,14 @@ class TlsError(NetworkError):
 
 class CertificateNotTrusted(TlsError):
     """The server's certificate does not verify against the trusted CAs."""
+
+
+class CertificateChanged(CertificateNotTrusted):
+    """A server whose certificate the user pinned presented a different one.
+
+    A subclass of CertificateNotTrusted so that code which offers to inspect an untrusted
+    certificate handles both; the message says that the trusted certificate changed.
+    """
 
 
 class StartTlsUnavailable(TlsError):

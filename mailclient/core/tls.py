@@ -1,17 +1,41 @@
-"""TLS contexts with verification always on."""
+"""TLS contexts with verification always on, and certificates pinned by an explicit choice."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import socket
 import ssl
 from pathlib import Path
 
+from mailclient.core.errors import CertificateChanged, CertificateNotTrusted
 
-def client_context(ca_file: Path | str | None = None) -> ssl.SSLContext:
-    """A verifying client context: the system's CAs, plus ``ca_file`` when given.
+# OpenSSL's X509_V_ERR_* codes for a certificate outside its validity dates.
+_X509_V_ERR_CERT_NOT_YET_VALID = 9
+_X509_V_ERR_CERT_HAS_EXPIRED = 10
 
-    Hostname checks and certificate verification stay on; there is deliberately no
-    switch to turn them off.
+
+def client_context(
+    ca_file: Path | str | None = None, pinned_pem: str | None = None
+) -> ssl.SSLContext:
+    """A verifying client context.
+
+    Without a pin: the system's CAs, plus ``ca_file`` when given, with hostname checks.
+    With ``pinned_pem`` (a certificate the user chose to trust for this server): that
+    certificate is the only trust anchor. The chain is still verified (signature, validity
+    dates); the host name is not checked because the user trusted this exact certificate,
+    whose fingerprint check_pinned() compares after the handshake, before any credentials
+    are sent. There is deliberately no switch that turns verification off.
     """
+    if pinned_pem:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(cadata=pinned_pem)
+        # A self-signed or leaf certificate is itself the anchor, not a CA above it.
+        context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+        return context
     context = ssl.create_default_context()
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if ca_file:
@@ -19,7 +43,56 @@ def client_context(ca_file: Path | str | None = None) -> ssl.SSLContext:
     return context
 
 
+def certificate_fingerprint(der: bytes) -> str:
+    """The SHA-256 fingerprint as people compare it: upper-case hex pairs joined by colons."""
+    digest = hashlib.sha256(der).hexdigest().upper()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def pem_to_der(pem: str) -> bytes:
+    return ssl.PEM_cert_to_DER_cert(pem)
+
+
+def der_to_pem(der: bytes) -> str:
+    return ssl.DER_cert_to_PEM_cert(der)
+
+
+def check_pinned(sock: socket.socket | None, pinned_pem: str | None, where: str) -> None:
+    """Raise CertificateChanged unless the peer presented exactly the pinned certificate.
+
+    Call after the handshake and before sending credentials. Does nothing without a pin.
+    """
+    if not pinned_pem:
+        return
+    presented = sock.getpeercert(binary_form=True) if isinstance(sock, ssl.SSLSocket) else None
+    expected = hashlib.sha256(pem_to_der(pinned_pem)).digest()
+    if presented is None or not hmac.compare_digest(hashlib.sha256(presented).digest(), expected):
+        raise CertificateChanged(changed_message(where))
+
+
+def changed_message(where: str) -> str:
+    return (
+        f"The {where} presented a certificate that is not the one you trusted for "
+        "this account, so nothing was sent to it. This happens when the server's certificate "
+        "was renewed, or when someone is intercepting the connection: check the new "
+        "certificate before trusting it."
+    )
+
+
+def pinned_failure(error: ssl.SSLCertVerificationError, where: str) -> CertificateNotTrusted:
+    """The error for a failed handshake with a server whose certificate the user pinned.
+
+    ``where`` names the server, like "IMAP server mail.example.org:993".
+    """
+    if error.verify_code in (_X509_V_ERR_CERT_NOT_YET_VALID, _X509_V_ERR_CERT_HAS_EXPIRED):
+        return CertificateNotTrusted(
+            f"The certificate you trusted for the {where} is not valid at this date "
+            f"({describe_verify_error(error)}). Ask the server's administrator to renew it."
+        )
+    return CertificateChanged(changed_message(where))
+
+
 def describe_verify_error(error: ssl.SSLCertVerificationError) -> str:
     """A short human phrase for why a certificate was not accepted."""
     message = error.verify_message or error.reason or str(error)
-    return str(message)
+    return str(message).rstrip(".")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-import imapclient
+import imapclient.imapclient
 
 from mailclient.accounts.model import Account
 from mailclient.core.models import SEEN
@@ -31,7 +31,7 @@ class SentFolder:
         """Log in and find (or create) the Sent folder. Raises our NetworkErrors."""
         client = open_client(account, password)
         try:
-            folder = client.find_special_folder(imapclient.SENT)
+            folder = client.find_special_folder(imapclient.imapclient.SENT)
             if folder is None:
                 folder = _personal_prefix(client) + DEFAULT_SENT_NAME
                 client.create_folder(folder)

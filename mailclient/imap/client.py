@@ -1,30 +1,45 @@
 """IMAP connections. The only module that imports ``imapclient``.
 
-Verification is always on (the system CAs plus the account's CA file); STARTTLS, when
-chosen, is required: a server that does not offer it is an error (RFC 3501 §6.2.1, RFC 8314).
+Verification is always on (the system CAs plus the account's CA file, or the certificate the
+user pinned for this server); STARTTLS, when chosen, is required: a server that does not
+offer it is an error (RFC 3501 §6.2.1, RFC 8314).
+ImapSession wraps a logged-in connection for the sync engine and the client's changes:
+everything it returns is one of our types, never an imapclient dict keyed by bytes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
 import socket
 import ssl
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 import imapclient
 import imapclient.exceptions
+from imapclient import imap_utf7
 
 from mailclient.accounts.model import Account, Security
 from mailclient.core.errors import (
     AuthenticationFailed,
     CannotConnect,
     CertificateNotTrusted,
+    MailclientError,
     ProtocolError,
     StartTlsUnavailable,
     TlsError,
 )
-from mailclient.core.tls import client_context, describe_verify_error
+from mailclient.core.models import SpecialUse
+from mailclient.core.tls import check_pinned, client_context, describe_verify_error, pinned_failure
+from mailclient.imap import wire
+from mailclient.imap.headers import SUMMARY_FIELDS
+from mailclient.store.mail import RemoteFolder
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -47,12 +62,20 @@ def _where(account: Account) -> str:
 def translate_error(account: Account, error: BaseException) -> Exception:
     """Turn a socket, TLS or imapclient error into one of our readable errors."""
     where = _where(account)
+    pinned = account.pinned_pem(account.imap_host, account.imap_port)
+    if isinstance(error, ssl.SSLCertVerificationError) and pinned:
+        return pinned_failure(error, f"IMAP server {where}")
     if isinstance(error, ssl.SSLCertVerificationError):
         return CertificateNotTrusted(
             f"The certificate of the IMAP server {where} is not trusted "
             f"({describe_verify_error(error)}). If this server uses a private CA, give its "
             "certificate as the account's CA file."
         )
+    if isinstance(error, ssl.SSLEOFError | ssl.SSLZeroReturnError | ssl.SSLSyscallError) or (
+        isinstance(error, ssl.SSLError) and (error.reason is None or "EOF" in error.reason)
+    ):
+        # The TLS layer saw the connection end: a dropped connection, worth retrying.
+        return CannotConnect(f"The connection to the IMAP server {where} was cut off.")
     if isinstance(error, ssl.SSLError):
         return TlsError(f"A secure connection to the IMAP server {where} failed: {error.reason}.")
     if isinstance(error, socket.gaierror):
@@ -82,7 +105,8 @@ def open_client(
     account: Account, password: str, timeout: float = DEFAULT_TIMEOUT
 ) -> imapclient.IMAPClient:
     """Connect, secure and log in; the returned client belongs to the calling thread."""
-    context = client_context(account.ca_file)
+    pinned = account.pinned_pem(account.imap_host, account.imap_port)
+    context = client_context(account.ca_file, pinned)
     client: Any = None
     try:
         if account.imap_security is Security.SSL:
@@ -104,11 +128,12 @@ def open_client(
                     "ask the provider to enable STARTTLS."
                 )
             client.starttls(context)
+        check_pinned(client.socket(), pinned, f"IMAP server {_where(account)}")
         client.login(account.login, password)
     except Exception as error:
         if client is not None:
             _close_quietly(client)
-        if isinstance(error, StartTlsUnavailable):
+        if isinstance(error, MailclientError):
             raise
         raise translate_error(account, error) from error
     return client
@@ -134,3 +159,467 @@ def probe(account: Account, password: str, timeout: float = DEFAULT_TIMEOUT) -> 
     return ServerInfo(
         account.imap_host, account.imap_port, account.imap_security, capabilities, folder_count
     )
+
+
+# --- the session the sync engine and the client's changes use ----------------------------
+
+# Names of special-use folders on servers that do not announce RFC 6154 attributes.
+_USE_BY_NAME = {
+    "sent": SpecialUse.SENT,
+    "sent items": SpecialUse.SENT,
+    "sent messages": SpecialUse.SENT,
+    "sent mail": SpecialUse.SENT,
+    "drafts": SpecialUse.DRAFTS,
+    "trash": SpecialUse.TRASH,
+    "deleted items": SpecialUse.TRASH,
+    "deleted messages": SpecialUse.TRASH,
+    "junk": SpecialUse.JUNK,
+    "spam": SpecialUse.JUNK,
+    "archive": SpecialUse.ARCHIVE,
+}
+_SPECIAL_USES = {use.value.lower(): use for use in SpecialUse}
+_CODE = re.compile(rb"\[([A-Z-]+)(?: ([^\]]*))?\]")
+_STATUS_ITEMS = re.compile(rb"\(([A-Z0-9 ]*)\)\s*$")
+_COPYUID = re.compile(rb"\[COPYUID (\d+) ([0-9:,]+) ([0-9:,]+)\]")
+
+
+@dataclass(frozen=True)
+class MailboxStatus:
+    """A folder's state as SELECT reports it (RFC 3501 §6.3.1, RFC 7162 §3.1.2.1)."""
+
+    name: str
+    uidvalidity: int
+    uidnext: int
+    exists: int
+    highestmodseq: int | None = None
+
+
+@dataclass(frozen=True)
+class FlagChanges:
+    """What a flag fetch found: new flag sets, and UIDs the server says are gone."""
+
+    flags: dict[int, frozenset[str]]
+    vanished: list[tuple[int, int]]  # inclusive UID ranges (RFC 7162 VANISHED)
+
+
+def quote_mailbox(name: str) -> bytes:
+    """A folder name as a command argument: modified UTF-7 (RFC 3501 §5.1.3), quoted."""
+    encoded: bytes = imap_utf7.encode(name)
+    return b'"' + encoded.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+
+
+def special_use_of(name: str, flags: Sequence[str]) -> SpecialUse | None:
+    """The RFC 6154 use a LIST response announces; INBOX is always INBOX."""
+    if name.upper() == "INBOX":
+        return SpecialUse.INBOX
+    for flag in flags:
+        use = _SPECIAL_USES.get(flag.lower())
+        if use is not None and use is not SpecialUse.INBOX:
+            return use
+    return None
+
+
+class ImapSession:
+    """One logged-in IMAP connection, spoken to in our own types.
+
+    Belongs to the thread that made it. Every method raises our errors (CannotConnect
+    when the connection broke, CommandFailed when the server said NO). The bulk data of a
+    sync (FETCH, SEARCH) goes through wire.ResponseReader, not imapclient's parser.
+    """
+
+    def __init__(
+        self, account: Account, client: imapclient.IMAPClient, use_extensions: bool = True
+    ) -> None:
+        self.account = account
+        self._client = client
+        raw = client.capabilities()
+        self.capabilities = frozenset(c.decode("ascii", "replace").upper() for c in raw)
+        if not use_extensions:
+            # The engine's switch for plain IMAP4rev1: as if the server had none of these.
+            self.capabilities -= {"CONDSTORE", "QRESYNC", "ESEARCH", "MOVE"}
+        self.condstore = False
+        self.qresync = False
+        self.selected: str | None = None
+        self.writable = False  # the selected folder was SELECTed, not EXAMINEd
+        self.alive = True  # False once the connection failed or was dropped
+        imap = client._imap
+        self._reader = wire.ResponseReader(imap.file.readline, imap.file.read, imap.send)
+
+    @classmethod
+    def connect(
+        cls,
+        account: Account,
+        password: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        use_extensions: bool = True,
+    ) -> ImapSession:
+        """Log in and turn on QRESYNC (or CONDSTORE) where the server offers it."""
+        session = cls(account, open_client(account, password, timeout), use_extensions)
+        try:
+            session._enable()
+        except BaseException:
+            session.close()
+            raise
+        return session
+
+    def _enable(self) -> None:
+        wanted = [c for c in ("QRESYNC", "CONDSTORE") if c in self.capabilities]
+        if not wanted:
+            return
+        if "ENABLE" in self.capabilities:
+            enabled: set[bytes] = set()
+            for response in self._run(b"ENABLE " + b" ".join(w.encode() for w in wanted)):
+                if isinstance(response, wire.Untagged) and response.kind == b"ENABLED":
+                    enabled.update(response.line.upper().split()[1:])
+            self.qresync = b"QRESYNC" in enabled
+            self.condstore = self.qresync or b"CONDSTORE" in enabled
+        else:
+            # CONDSTORE without ENABLE is turned on by the first CONDSTORE-using command.
+            self.condstore = "CONDSTORE" in self.capabilities
+
+    def has(self, capability: str) -> bool:
+        return capability.upper() in self.capabilities
+
+    def _run(self, command: bytes) -> Iterator[wire.Response]:
+        yield from self._guard_iter(self._reader.run(command))
+
+    def run(self, command: bytes) -> list[wire.Response]:
+        """Run one command; return its untagged responses."""
+        return list(self._run(command))
+
+    @property
+    def completion(self) -> bytes:
+        """The text of the last command's tagged OK (it may carry a response code)."""
+        return self._reader.completion
+
+    def close(self) -> None:
+        """Log out politely if possible; always drop the connection."""
+        if not self.alive:
+            return
+        self.alive = False
+        self.selected = None
+        try:
+            self._client.logout()
+        except Exception:
+            _close_quietly(self._client)
+
+    # -- folders ----------------------------------------------------------------------------
+
+    def list_folders(self) -> list[RemoteFolder]:
+        """Every folder with its special use and subscription (RFC 3501 LIST, RFC 6154)."""
+        try:
+            listed = self._client.list_folders()
+            subscribed = {name for _, _, name in self._client.list_sub_folders()}
+        except Exception as error:
+            raise translate_error(self.account, error) from error
+        folders = []
+        for raw_flags, raw_delimiter, name in listed:
+            flags = [f.decode("ascii", "replace") for f in raw_flags]
+            lowered = {f.lower() for f in flags}
+            delimiter = raw_delimiter.decode("ascii", "replace") if raw_delimiter else None
+            folders.append(
+                RemoteFolder(
+                    name=str(name),
+                    delimiter=delimiter,
+                    special_use=special_use_of(str(name), flags),
+                    subscribed=name in subscribed or str(name).upper() == "INBOX",
+                    selectable=not ({"\\noselect", "\\nonexistent"} & lowered),
+                )
+            )
+        if not any(f.special_use not in (None, SpecialUse.INBOX) for f in folders):
+            folders = [_guess_use(f) for f in folders]
+        return folders
+
+    def create_folder(self, name: str) -> None:
+        self.run(b"CREATE " + quote_mailbox(name))
+        self.run(b"SUBSCRIBE " + quote_mailbox(name))
+
+    def rename_folder(self, old: str, new: str) -> None:
+        self.run(b"RENAME " + quote_mailbox(old) + b" " + quote_mailbox(new))
+        self.run(b"SUBSCRIBE " + quote_mailbox(new))
+
+    def delete_folder(self, name: str) -> None:
+        if self.selected == name:
+            self.run(b"UNSELECT" if self.has("UNSELECT") else b"CLOSE")
+            self.selected = None
+        self.run(b"DELETE " + quote_mailbox(name))
+        with contextlib.suppress(wire.CommandFailed):
+            self.run(b"UNSUBSCRIBE " + quote_mailbox(name))
+
+    def select(self, name: str, readonly: bool = False) -> MailboxStatus:
+        """SELECT (or EXAMINE, read-only) a folder; report UIDVALIDITY, UIDNEXT and counts.
+
+        The sync reads with EXAMINE: a read-write SELECT changes the mailbox (\\Recent),
+        which makes Dovecot do its bookkeeping again at the next STATUS.
+        """
+        values: dict[bytes, int] = {}
+        exists = 0
+        self.selected = None
+        verb = b"EXAMINE " if readonly else b"SELECT "
+        for response in self._run(verb + quote_mailbox(name)):
+            if not isinstance(response, wire.Untagged):
+                continue
+            if response.kind == b"EXISTS":
+                exists = int(response.line.split(b" ", 1)[0])
+            elif response.kind == b"OK":
+                code = _CODE.search(response.line)
+                if code and code.group(2) and code.group(2).isdigit():
+                    values[code.group(1)] = int(code.group(2))
+        if b"UIDVALIDITY" not in values:
+            raise ProtocolError(f"The IMAP server gave no UIDVALIDITY for the folder {name}.")
+        self.selected = name
+        self.writable = not readonly
+        return MailboxStatus(
+            name=name,
+            uidvalidity=values[b"UIDVALIDITY"],
+            # A server may leave UIDNEXT out (RFC 3501 allows it); then nothing is new.
+            uidnext=values.get(b"UIDNEXT", 0),
+            exists=exists,
+            highestmodseq=values.get(b"HIGHESTMODSEQ") if self.condstore else None,
+        )
+
+    def status(self, name: str) -> MailboxStatus:
+        """A folder's state without selecting it (RFC 3501 §6.3.10, RFC 7162 §3.1.7)."""
+        if self.selected == name:
+            # STATUS of the selected folder is discouraged (RFC 3501); leave it first.
+            self.run(b"UNSELECT" if self.has("UNSELECT") else b"CLOSE")
+            self.selected = None
+        items = b"MESSAGES UIDNEXT UIDVALIDITY" + (b" HIGHESTMODSEQ" if self.condstore else b"")
+        values: dict[bytes, int] = {}
+        for response in self._run(b"STATUS " + quote_mailbox(name) + b" (" + items + b")"):
+            if isinstance(response, wire.Untagged) and response.kind == b"STATUS":
+                m = _STATUS_ITEMS.search(response.line)
+                if m:
+                    words = m.group(1).split()
+                    values.update(zip(words[::2], map(int, words[1::2]), strict=False))
+        if b"UIDVALIDITY" not in values:
+            raise ProtocolError(f"The IMAP server gave no UIDVALIDITY for the folder {name}.")
+        return MailboxStatus(
+            name=name,
+            uidvalidity=values[b"UIDVALIDITY"],
+            uidnext=values.get(b"UIDNEXT", 0),
+            exists=values.get(b"MESSAGES", 0),
+            highestmodseq=values.get(b"HIGHESTMODSEQ"),
+        )
+
+    # -- messages in the selected folder ----------------------------------------------------
+
+    def search_uids(self, first_uid: int = 1) -> list[int]:
+        """UIDs at or above ``first_uid``, ascending (ESEARCH where offered, RFC 4731)."""
+        criteria = b"UID %d:*" % first_uid
+        uids: list[int] = []
+        if self.has("ESEARCH"):
+            for response in self._run(b"UID SEARCH RETURN (ALL) " + criteria):
+                if isinstance(response, wire.Untagged) and response.kind == b"ESEARCH":
+                    words = response.line.split()
+                    if b"ALL" in words:
+                        uid_set = words[words.index(b"ALL") + 1]
+                        for low, high in wire.parse_uid_set(uid_set):
+                            uids.extend(range(low, high + 1))
+        else:
+            for response in self._run(b"UID SEARCH " + criteria):
+                if isinstance(response, wire.Untagged) and response.kind == b"SEARCH":
+                    uids.extend(int(w) for w in response.line.split()[1:])
+        # "n:*" also matches the highest UID when it is below n (RFC 3501 §6.4.8).
+        return sorted(u for u in set(uids) if u >= first_uid)
+
+    def fetch_summaries(
+        self, batches: Iterable[Sequence[int]]
+    ) -> Iterator[list[wire.FetchResponse]]:
+        """Flags, size, dates and summary header fields, one list per batch of UIDs."""
+        fields = " ".join(SUMMARY_FIELDS).encode("ascii")
+        items = b" (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (" + fields + b")])"
+        for responses in self._pipelined(batches, items):
+            yield [r for r in responses if r.header is not None]
+
+    def fetch_structures(
+        self, batches: Iterable[Sequence[int]]
+    ) -> Iterator[dict[int, list[wire.Value]]]:
+        """BODYSTRUCTURE (RFC 3501 §7.4.2) as nested lists, by UID, one dict per batch."""
+        for responses in self._pipelined(batches, b" (UID BODYSTRUCTURE)"):
+            yield {r.uid: r.bodystructure for r in responses if r.uid and r.bodystructure}
+
+    def _pipelined(
+        self, batches: Iterable[Sequence[int]], items: bytes
+    ) -> Iterator[list[wire.FetchResponse]]:
+        """UID FETCH ``items`` batch by batch; the FETCH for the next batch is sent before
+        the current one is read (RFC 3501 §5.5 allows pipelining), so the server prepares
+        it while we parse and store. If the caller stops early or anything fails, the
+        connection is closed: answers to a command nobody reads would confuse the next one.
+        """
+        pending = iter(batches)
+
+        def send_next() -> bytes | None:
+            batch = next(pending, None)
+            if batch is None:
+                return None
+            return self._reader.send_command(b"UID FETCH " + wire.uid_set(batch) + items)
+
+        finished = False
+        try:
+            tag = self._guard(send_next)
+            while tag is not None:
+                following = self._guard(send_next)
+                yield [
+                    response
+                    for response in self._guard_iter(self._reader.responses(tag, "FETCH"))
+                    if isinstance(response, wire.FetchResponse)
+                ]
+                tag = following
+            finished = True
+        finally:
+            if not finished:
+                self.abort()
+
+    def _guard(self, action: Callable[[], T]) -> T:
+        try:
+            return action()
+        except (OSError, imapclient.exceptions.IMAPClientError) as error:
+            self.abort()
+            raise translate_error(self.account, error) from error
+
+    def _guard_iter(self, responses: Iterator[wire.Response]) -> Iterator[wire.Response]:
+        try:
+            yield from responses
+        except (OSError, imapclient.exceptions.IMAPClientError) as error:
+            self.abort()
+            raise translate_error(self.account, error) from error
+
+    def abort(self) -> None:
+        """Drop the connection without a word (it failed, or got out of step)."""
+        self.selected = None
+        if self.alive:
+            self.alive = False
+            _close_quietly(self._client)
+
+    def fetch_flags(self, below_uid: int | None, since_modseq: int | None) -> FlagChanges:
+        """Flags of the messages below ``below_uid`` (all when None).
+
+        With ``since_modseq`` only those changed since (RFC 7162 CHANGEDSINCE), and with
+        QRESYNC also the UIDs expunged since (VANISHED (EARLIER)).
+        """
+        if below_uid is not None and below_uid <= 1:
+            return FlagChanges({}, [])
+        uid_range = b"1:%d" % (below_uid - 1) if below_uid is not None else b"1:*"
+        command = b"UID FETCH " + uid_range + b" (UID FLAGS)"
+        if since_modseq is not None:
+            modifier = b" VANISHED" if self.qresync else b""
+            command += b" (CHANGEDSINCE %d%s)" % (since_modseq, modifier)
+        flags: dict[int, frozenset[str]] = {}
+        vanished: list[tuple[int, int]] = []
+        for response in self._run(command):
+            if isinstance(response, wire.FetchResponse):
+                if response.uid is not None and response.flags is not None:
+                    flags[response.uid] = response.flags
+            elif response.kind == b"VANISHED":
+                vanished.extend(wire.parse_uid_set(response.line.split()[-1]))
+        return FlagChanges(flags, vanished)
+
+    def fetch_body(self, uid: int) -> bytes | None:
+        """The whole message, without setting \\Seen (BODY.PEEK[], RFC 3501 §6.4.5)."""
+        for response in self._run(b"UID FETCH %d (UID BODY.PEEK[])" % uid):
+            if isinstance(response, wire.FetchResponse) and response.uid == uid and response.body:
+                return response.body
+        return None
+
+    def store_flags(
+        self, uids: Sequence[int], add: Iterable[str] = (), remove: Iterable[str] = ()
+    ) -> None:
+        """Add and remove flags on ``uids`` (UID STORE ... FLAGS.SILENT)."""
+        for sign, flags in ((b"+", sorted(add)), (b"-", sorted(remove))):
+            if flags and uids:
+                text = " ".join(flags).encode("utf-8")
+                items = sign + b"FLAGS.SILENT (" + text + b")"
+                self.run(b"UID STORE " + wire.uid_set(uids) + b" " + items)
+
+    def move(self, uids: Sequence[int], target: str) -> dict[int, int]:
+        """Move ``uids`` to ``target``; returns old UID -> new UID when the server says.
+
+        MOVE where offered (RFC 6851), else COPY, \\Deleted and UID EXPUNGE (RFC 4315).
+        """
+        if not uids:
+            return {}
+        if self.has("MOVE"):
+            responses = self.run(b"UID MOVE " + wire.uid_set(uids) + b" " + quote_mailbox(target))
+            lines = [r.line for r in responses if isinstance(r, wire.Untagged)]
+            return _copyuid([*lines, self.completion])
+        self.run(b"UID COPY " + wire.uid_set(uids) + b" " + quote_mailbox(target))
+        mapping = _copyuid([self.completion])
+        self.expunge(uids)
+        return mapping
+
+    def expunge(self, uids: Sequence[int]) -> None:
+        """Remove ``uids`` for good: \\Deleted, then UID EXPUNGE (RFC 4315 §2.1).
+
+        Without UIDPLUS only a plain EXPUNGE exists, which also removes other messages
+        marked \\Deleted in this folder; that is what every client does there.
+        """
+        if not uids:
+            return
+        self.store_flags(uids, add=["\\Deleted"])
+        if self.has("UIDPLUS"):
+            self.run(b"UID EXPUNGE " + wire.uid_set(uids))
+        else:
+            self.run(b"EXPUNGE")
+
+    def append(self, folder: str, raw: bytes, flags: Iterable[str] = ()) -> None:
+        """APPEND a message to ``folder`` (RFC 3501 §6.3.11)."""
+        try:
+            self._client.append(folder, raw, flags=tuple(flags))
+        except Exception as error:
+            raise translate_error(self.account, error) from error
+
+    # -- IDLE (RFC 2177) --------------------------------------------------------------------
+
+    def idle_start(self) -> None:
+        try:
+            self._client.idle()
+        except Exception as error:
+            raise translate_error(self.account, error) from error
+
+    def idle_wait(self, timeout: float) -> list[bytes]:
+        """Wait up to ``timeout`` seconds; return the kinds of what the server reported."""
+        try:
+            return _kinds(self._client.idle_check(timeout=timeout))
+        except Exception as error:
+            raise translate_error(self.account, error) from error
+
+    def idle_done(self) -> list[bytes]:
+        """End IDLE; returns the kinds of what the server reported since the last wait."""
+        try:
+            _, responses = self._client.idle_done()
+        except Exception as error:
+            raise translate_error(self.account, error) from error
+        return _kinds(responses)
+
+    def noop(self) -> None:
+        self.run(b"NOOP")
+
+
+def _kinds(responses: Iterable[Any]) -> list[bytes]:
+    """b"EXISTS", b"FETCH"... of imapclient's parsed unsolicited responses."""
+    kinds = []
+    for response in responses:
+        if isinstance(response, tuple) and len(response) > 1:
+            kind = response[1] if isinstance(response[0], int) else response[0]
+            if isinstance(kind, bytes):
+                kinds.append(kind.upper())
+    return kinds
+
+
+def _guess_use(folder: RemoteFolder) -> RemoteFolder:
+    if folder.special_use is not None:
+        return folder
+    use = _USE_BY_NAME.get(folder.name.lower())
+    return replace(folder, special_use=use) if use else folder
+
+
+def _copyuid(lines: Sequence[bytes]) -> dict[int, int]:
+    for line in lines:
+        m = _COPYUID.search(line)
+        if m:
+            old = [u for low, high in wire.parse_uid_set(m.group(2)) for u in range(low, high + 1)]
+            new = [u for low, high in wire.parse_uid_set(m.group(3)) for u in range(low, high + 1)]
+            if len(old) == len(new):
+                return dict(zip(old, new, strict=True))
+    return {}

@@ -1,7 +1,8 @@
 """SMTP submission connections (RFC 6409) with ``smtplib``.
 
 Implicit TLS (RFC 8314) or STARTTLS (RFC 3207); STARTTLS when chosen is required, never a
-plaintext fallback. Certificate verification is always on.
+plaintext fallback. Certificate verification is always on: the system CAs plus the account's
+CA file, or the certificate the user pinned for this server.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from mailclient.core.errors import (
     AuthenticationFailed,
     CannotConnect,
     CertificateNotTrusted,
+    MailclientError,
     ProtocolError,
     StartTlsUnavailable,
     TlsError,
 )
-from mailclient.core.tls import client_context, describe_verify_error
+from mailclient.core.tls import check_pinned, client_context, describe_verify_error, pinned_failure
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -50,6 +52,9 @@ def _reply_text(error: smtplib.SMTPResponseException) -> str:
 def translate_error(account: Account, error: BaseException) -> Exception:
     """Turn a socket, TLS or smtplib error into one of our readable errors."""
     where = _where(account)
+    pinned = account.pinned_pem(account.smtp_host, account.smtp_port)
+    if isinstance(error, ssl.SSLCertVerificationError) and pinned:
+        return pinned_failure(error, f"SMTP server {where}")
     if isinstance(error, ssl.SSLCertVerificationError):
         return CertificateNotTrusted(
             f"The certificate of the SMTP server {where} is not trusted "
@@ -86,7 +91,8 @@ def translate_error(account: Account, error: BaseException) -> Exception:
 
 def open_smtp(account: Account, password: str, timeout: float = DEFAULT_TIMEOUT) -> smtplib.SMTP:
     """Connect, secure and authenticate a submission connection."""
-    context = client_context(account.ca_file)
+    pinned = account.pinned_pem(account.smtp_host, account.smtp_port)
+    context = client_context(account.ca_file, pinned)
     smtp: smtplib.SMTP | None = None
     try:
         if account.smtp_security is Security.SSL:
@@ -105,6 +111,7 @@ def open_smtp(account: Account, password: str, timeout: float = DEFAULT_TIMEOUT)
                 )
             smtp.starttls(context=context)
             smtp.ehlo()
+        check_pinned(smtp.sock, pinned, f"SMTP server {_where(account)}")
         if not smtp.has_extn("auth"):
             raise ProtocolError(
                 f"The SMTP server {_where(account)} does not offer authentication on this "
@@ -114,7 +121,7 @@ def open_smtp(account: Account, password: str, timeout: float = DEFAULT_TIMEOUT)
     except Exception as error:
         if smtp is not None:
             _close_quietly(smtp)
-        if isinstance(error, StartTlsUnavailable | ProtocolError):
+        if isinstance(error, MailclientError):
             raise
         raise translate_error(account, error) from error
     return smtp

@@ -126,7 +126,8 @@ class OutboxSender:
     def enqueue(self, account_name: str, draft: OutgoingMessage) -> OutboxItem:
         """Build ``draft`` and write it to the outbox; no network. Raises InvalidInput.
 
-        When this returns the message is safe on disk; call flush() to send it.
+        When this returns the message is safe on disk; call flush() to send it. It reads
+        attachment files and waits for the disk: call it off the GUI thread.
         """
         self._accounts(account_name)  # refuse an unknown account before storing anything
         built = build_message(draft)
@@ -137,9 +138,18 @@ class OutboxSender:
             outbox.close()
 
     def items(self) -> list[OutboxItem]:
+        """Every message in the outbox, oldest first."""
         outbox = self._outbox()
         try:
             return outbox.items()
+        finally:
+            outbox.close()
+
+    def find(self, item_id: int) -> OutboxItem | None:
+        """One message of the outbox; None once it has left (sent, or deleted)."""
+        outbox = self._outbox()
+        try:
+            return outbox.find(item_id)
         finally:
             outbox.close()
 
@@ -182,20 +192,25 @@ class OutboxSender:
         message as soon as its attempt is over.
         """
         report = FlushReport()
+
+        def record(result: SendResult) -> None:
+            report.results.append(result)
+            if on_result is not None:
+                on_result(result)
+
         lock = SenderLock(self._store_path)
         lock.acquire(wait)
         try:
             outbox = self._outbox()
             try:
                 report.recovered = outbox.recover_interrupted()
-                by_account: dict[str, list[int]] = {}
-                for item_id in outbox.due(ignore_schedule=ignore_schedule, ids=ids):
-                    by_account.setdefault(outbox.get(item_id).account, []).append(item_id)
-                for account_name, item_ids in by_account.items():
-                    for result in self._send_batch(outbox, account_name, item_ids):
-                        report.results.append(result)
-                        if on_result is not None:
-                            on_result(result)
+                tried: set[int] = set()
+                # Again until nothing new is due: messages queued while this flush ran
+                # (by the window or another command, which found the lock taken) go too.
+                while due := self._due(outbox, ids, ignore_schedule, tried):
+                    for account_name, item_ids in due.items():
+                        tried.update(item_ids)
+                        self._send_batch(outbox, account_name, item_ids, record)
                 report.copies = self._save_copies(outbox, ids, ignore_schedule)
             finally:
                 outbox.close()
@@ -203,66 +218,85 @@ class OutboxSender:
             lock.release()
         return report
 
+    @staticmethod
+    def _due(
+        outbox: Outbox, ids: Sequence[int] | None, ignore_schedule: bool, tried: set[int]
+    ) -> dict[str, list[int]]:
+        due = outbox.due(ignore_schedule=ignore_schedule, ids=ids)
+        untried = {name: [i for i in item_ids if i not in tried] for name, item_ids in due.items()}
+        return {name: item_ids for name, item_ids in untried.items() if item_ids}
+
     # -- delivery ------------------------------------------------------------------------
 
     def _send_batch(
-        self, outbox: Outbox, account_name: str, item_ids: list[int]
-    ) -> list[SendResult]:
+        self,
+        outbox: Outbox,
+        account_name: str,
+        item_ids: list[int],
+        record: Callable[[SendResult], None],
+    ) -> None:
         """Submit ``item_ids`` over one connection; every message ends in a known state."""
         try:
             account = self._accounts(account_name)
         except AccountNotFound as error:
             text = f"{error} Add it again, or delete the message."
-            return self._fail_all(outbox, item_ids, text, transient=False)
+            self._fail_all(outbox, item_ids, text, record, transient=False)
+            return
         try:
             smtp = self._connect_smtp(account, self._passwords.get_password(account_name, "smtp"))
         except MailclientError as error:
             # Authentication and certificate problems need the user; the network, a 4xx
             # greeting or a locked keyring may pass by themselves.
-            return self._fail_all(
-                outbox, item_ids, str(error), transient=bool(getattr(error, "transient", True))
-            )
-        results: list[SendResult] = []
+            transient = bool(getattr(error, "transient", True))
+            self._fail_all(outbox, item_ids, str(error), record, transient=transient)
+            return
         try:
-            for position, item_id in enumerate(item_ids):
-                result, connection_ok = self._send_one(outbox, smtp, account, item_id)
+            batch = outbox.claim(item_ids)
+            for position, item in enumerate(batch):
+                result, connection_ok = self._send_one(outbox, smtp, account, item)
                 if result is not None:
-                    results.append(result)
+                    record(result)
                 if not connection_ok:
                     text = f"Not tried: the connection to {account.smtp_host} broke."
-                    results += self._fail_all(outbox, item_ids[position + 1 :], text)
+                    rest = [i.id for i in batch[position + 1 :]]
+                    self._fail_all(outbox, rest, text, record, attempted=True)
                     break
         finally:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 smtp.quit()
             smtp.close()
-        return results
 
     def _fail_all(
-        self, outbox: Outbox, item_ids: Sequence[int], error: str, *, transient: bool = True
-    ) -> list[SendResult]:
+        self,
+        outbox: Outbox,
+        item_ids: Sequence[int],
+        error: str,
+        record: Callable[[SendResult], None],
+        *,
+        transient: bool = True,
+        attempted: bool = False,
+    ) -> None:
         """Messages that share a failure before their turn came: they back off too."""
-        results = [
-            self._fail(outbox, i, error, transient=transient, attempted=False) for i in item_ids
-        ]
-        return [r for r in results if r is not None]
+        for item_id in item_ids:
+            result = self._fail(outbox, item_id, error, transient=transient, attempted=attempted)
+            if result is not None:
+                record(result)
 
     def _send_one(
-        self, outbox: Outbox, smtp: smtplib.SMTP, account: Account, item_id: int
+        self, outbox: Outbox, smtp: smtplib.SMTP, account: Account, item: OutboxItem
     ) -> tuple[SendResult | None, bool]:
-        """One message; returns its result (None if it left the queue) and connection health."""
-        item = outbox.claim(item_id)
-        if item is None:  # deleted or retried by someone else meanwhile
-            return None, True
-        envelope_from, recipients, smtputf8 = outbox.envelope(item_id)
+        """One claimed message: its result (None if it vanished) and whether the connection
+        still works."""
+        item_id = item.id
+        message = outbox.submission(item_id)
         try:
             delivery = submit(
                 smtp,
                 account,
-                outbox.raw(item_id),
-                envelope_from,
-                recipients,
-                smtputf8=smtputf8,
+                message.raw,
+                message.envelope_from,
+                item.recipients,
+                smtputf8=message.smtputf8,
                 data_starting=functools.partial(outbox.mark_data_started, item_id),
             )
         except MessageRefused as error:

@@ -124,42 +124,45 @@ def submit(
             if smtp.has_extn("8bitmime"):
                 options.append("BODY=8BITMIME")
 
-        code, reply = smtp.mail(envelope_from, options)
-        _check_closing(code, reply, server)
-        if code != 250:
-            _reset(smtp)
-            raise MessageRefused(
-                f"The SMTP server {server} refused the sender {envelope_from}: "
-                f"{code} {reply_text(reply)}",
-                transient=400 <= code < 500,
-            )
-
-        accepted: list[str] = []
-        refused: list[Refusal] = []
-        for recipient in recipients:
-            code, reply = smtp.rcpt(recipient)
+        mail, rcpts, data = _envelope(smtp, envelope_from, options, recipients, smtputf8)
+        for code, reply in [mail, *rcpts, *([data] if data else [])]:
             _check_closing(code, reply, server)
-            if code in (250, 251):
-                accepted.append(recipient)
-            else:
-                refused.append(Refusal(recipient, code, reply_text(reply)))
-        if not accepted:
-            _reset(smtp)
-            raise MessageRefused(
+        accepted = [
+            r for r, (code, _) in zip(recipients, rcpts, strict=False) if code in (250, 251)
+        ]
+        refused = [
+            Refusal(r, code, reply_text(reply))
+            for r, (code, reply) in zip(recipients, rcpts, strict=False)
+            if code not in (250, 251)
+        ]
+        refusal: MessageRefused | None = None
+        if mail[0] != 250:
+            refusal = MessageRefused(
+                f"The SMTP server {server} refused the sender {envelope_from}: "
+                f"{mail[0]} {reply_text(mail[1])}",
+                transient=400 <= mail[0] < 500,
+            )
+        elif not accepted:
+            refusal = MessageRefused(
                 f"The SMTP server {server} refused every recipient: "
                 + "; ".join(str(r) for r in refused),
                 transient=any(r.transient for r in refused),
                 refused=refused,
             )
-
-        code, reply = smtp.docmd("DATA")
-        _check_closing(code, reply, server)
-        if code != 354:
-            _reset(smtp)
-            raise MessageRefused(
+        elif data is None or data[0] != 354:
+            code, reply = data or (0, b"")
+            refusal = MessageRefused(
                 f"The SMTP server {server} refused to take the message: {code} {reply_text(reply)}",
                 transient=400 <= code < 500,
             )
+        if refusal is not None:
+            if data is not None and data[0] == 354:
+                # A pipelining server that said "go ahead" anyway gets an empty message
+                # ended at once (RFC 2920 §3.1), and then the transaction is reset.
+                smtp.send(b".\r\n")
+                smtp.getreply()
+            _reset(smtp)
+            raise refusal
         data_starting()
         after_data = True
         smtp.send(_dot_stuffed(raw))
@@ -184,6 +187,41 @@ def submit(
         raise ConnectionLost(str(readable), maybe_sent=False) from error
     except smtplib.SMTPException as error:
         raise translate_error(account, error) from error
+
+
+Reply = tuple[int, bytes]
+
+
+def _envelope(
+    smtp: smtplib.SMTP,
+    envelope_from: str,
+    options: Sequence[str],
+    recipients: Sequence[str],
+    smtputf8: bool,
+) -> tuple[Reply, list[Reply], Reply | None]:
+    """MAIL, RCPT for each recipient, DATA; the replies (DATA's is None when not sent).
+
+    With PIPELINING (RFC 2920) the commands go out together and the replies are read
+    after: one round trip instead of two plus one per recipient. Without it, each reply
+    is read before the next command, which stops at the first that makes going on
+    pointless.
+    """
+    if not smtp.has_extn("pipelining"):
+        mail = smtp.mail(envelope_from, options)
+        if mail[0] != 250:
+            return mail, [], None
+        rcpts = [smtp.rcpt(recipient) for recipient in recipients]
+        if not any(code in (250, 251) for code, _ in rcpts):
+            return mail, rcpts, None
+        return mail, rcpts, smtp.docmd("DATA")
+    option_text = "".join(f" {option}" for option in options)
+    commands = [f"MAIL FROM:{smtplib.quoteaddr(envelope_from)}{option_text}\r\n"]
+    commands += [f"RCPT TO:{smtplib.quoteaddr(recipient)}\r\n" for recipient in recipients]
+    commands.append("DATA\r\n")
+    smtp.send("".join(commands).encode("utf-8" if smtputf8 else "ascii"))
+    mail = smtp.getreply()
+    rcpts = [smtp.getreply() for _ in recipients]
+    return mail, rcpts, smtp.getreply()
 
 
 def _check_closing(code: int, reply: bytes, server: str) -> None:

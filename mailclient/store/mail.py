@@ -79,6 +79,15 @@ class FolderSyncState:
 
 
 @dataclass(frozen=True)
+class AppliedChanges:
+    """What apply_changes() did."""
+
+    changed: int  # messages whose flags changed
+    removed: int  # messages removed
+    seq: int  # the change counter after the commit (0 if nothing changed)
+
+
+@dataclass(frozen=True)
 class RemoteFolder:
     """A folder as the server lists it, names already decoded."""
 
@@ -597,9 +606,11 @@ class MailStore:
     # -- sync -------------------------------------------------------------------------------
 
     def sync_state(self, folder_id: int) -> FolderSyncState:
+        # total counts visible messages (kept by triggers); add the few hidden ones rather
+        # than count a big folder.
         rows = self._read(
-            "SELECT uidvalidity, uidnext, highestmodseq, "
-            "(SELECT count(*) FROM messages WHERE folder_id = folders.id) "
+            "SELECT uidvalidity, uidnext, highestmodseq, total + "
+            "(SELECT count(*) FROM messages WHERE folder_id = folders.id AND hidden = 1) "
             "FROM folders WHERE id = ?",
             (folder_id,),
         )
@@ -667,24 +678,35 @@ class MailStore:
                 touched.folders.add(folder_id)
         return touched.seq
 
+    def set_attachments(self, folder_id: int, found: Mapping[int, bool]) -> int:
+        """Correct has-attachments by UID (from the message structure); returns the seq."""
+        with self._write() as touched:
+            cursor = self._db.executemany(
+                "UPDATE messages SET has_attachments = ? "
+                "WHERE folder_id = ? AND uid = ? AND has_attachments != ?",
+                ((int(has), folder_id, uid, int(has)) for uid, has in found.items()),
+            )
+            if cursor.rowcount:
+                touched.folders.add(folder_id)
+        return touched.seq
+
     def apply_changes(
         self,
         folder_id: int,
         flags: Mapping[int, frozenset[str]] | None = None,
-        vanished: Iterable[int] = (),
+        vanished: Iterable[tuple[int, int]] = (),
         uidnext: int | None = None,
         highestmodseq: int | None = None,
-    ) -> int:
+    ) -> AppliedChanges:
         """Apply flag changes and expunges seen on the server, in one transaction.
 
-        With ``uidnext`` (and ``highestmodseq``) the sync also records that the folder is
-        complete up to that state. Returns the change counter after the commit.
+        ``vanished`` holds inclusive UID ranges. With ``uidnext`` (and ``highestmodseq``)
+        the sync also records that the folder is complete up to that state.
         """
-        vanished_list = list(vanished)
+        changed = removed = 0
         with self._write() as touched:
             if flags:
-                before = self._db.total_changes
-                self._db.executemany(
+                cursor = self._db.executemany(
                     "UPDATE messages SET flags = ?, seen = ? "
                     "WHERE folder_id = ? AND uid = ? AND flags != ?",
                     (
@@ -693,18 +715,19 @@ class MailStore:
                         for text in (flags_text(f),)
                     ),
                 )
-                if self._db.total_changes != before:
-                    touched.folders.add(folder_id)
-            for chunk in _chunks(vanished_list):
-                cursor = self._db.execute(
-                    f"DELETE FROM messages WHERE folder_id = ? AND uid IN ({_marks(len(chunk))})",
-                    (folder_id, *chunk),
+                changed = max(cursor.rowcount, 0)
+            ranges = list(vanished)
+            if ranges:
+                cursor = self._db.executemany(
+                    "DELETE FROM messages WHERE folder_id = ? AND uid BETWEEN ? AND ?",
+                    ((folder_id, low, high) for low, high in ranges),
                 )
-                if cursor.rowcount:
-                    touched.folders.add(folder_id)
+                removed = max(cursor.rowcount, 0)
+            if changed or removed:
+                touched.folders.add(folder_id)
             if uidnext is not None:
                 self._db.execute(
                     "UPDATE folders SET uidnext = ?, highestmodseq = ? WHERE id = ?",
                     (uidnext, highestmodseq, folder_id),
                 )
-        return touched.seq
+        return AppliedChanges(changed, removed, touched.seq)

@@ -24,6 +24,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -34,14 +35,14 @@ from mailclient.store.db import StoreError, describe
 
 SCHEMA = """
 CREATE TABLE outbox (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: people name messages by id
     account TEXT NOT NULL,
     message_id TEXT NOT NULL,
     subject TEXT NOT NULL DEFAULT '',
     envelope_from TEXT NOT NULL,
     recipients TEXT NOT NULL,              -- JSON list: those still to deliver to
     smtputf8 INTEGER NOT NULL DEFAULT 0,
-    raw BLOB NOT NULL,
+    size INTEGER NOT NULL,                 -- of the message bytes
     state TEXT NOT NULL DEFAULT 'queued'
         CHECK (state IN ('queued', 'sending', 'sent', 'failed')),
     attempts INTEGER NOT NULL DEFAULT 0,
@@ -57,13 +58,19 @@ CREATE TABLE outbox (
     copy_next_attempt REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX outbox_due ON outbox (state, next_attempt);
+-- The bytes apart: SQLite rewrites a whole row on every UPDATE, and the state changes
+-- several times per message; a message with attachments would be rewritten each time.
+CREATE TABLE outbox_raw (
+    id INTEGER PRIMARY KEY REFERENCES outbox (id) ON DELETE CASCADE,
+    raw BLOB NOT NULL
+);
 """
 
 RETRY_BASE_SECONDS = 60.0
 RETRY_MAX_SECONDS = 3600.0
 
 _COLUMNS = (
-    "id, account, message_id, subject, recipients, state, length(raw), created, next_attempt, "
+    "id, account, message_id, subject, recipients, state, size, created, next_attempt, "
     "attempts, last_error, maybe_sent, sent_copy, refused, copy_error"
 )
 
@@ -111,6 +118,15 @@ def _item(row: sqlite3.Row | tuple[object, ...]) -> OutboxItem:
     )
 
 
+@dataclass(frozen=True)
+class Submission:
+    """What the SMTP conversation needs besides the recipients (``OutboxItem.recipients``)."""
+
+    envelope_from: str
+    smtputf8: bool
+    raw: bytes
+
+
 class OutboxItemNotFound(MailclientError):
     def __init__(self, item_id: int) -> None:
         super().__init__(f"There is no message {item_id} in the outbox.")
@@ -128,7 +144,7 @@ class OutboxItemBusy(MailclientError):
 class Outbox:
     """The outbox table on one connection (from db.connect, for the calling thread).
 
-    Every method is one transaction. ``clock`` gives Unix time (tests pass their own).
+    Every change is one transaction. ``clock`` gives Unix time (tests pass their own).
     """
 
     def __init__(
@@ -159,6 +175,13 @@ class Outbox:
                 self._db.execute("ROLLBACK")
             raise StoreError(describe(self._path, error)) from error
 
+    def _write(self, sql: str, params: Sequence[object]) -> int:
+        """One statement on its own: SQLite makes it a transaction. Returns rows changed."""
+        try:
+            return self._db.execute(sql, params).rowcount
+        except sqlite3.Error as error:
+            raise StoreError(describe(self._path, error)) from error
+
     # -- adding and reading ------------------------------------------------------------
 
     def add(self, account: str, message: BuiltMessage) -> OutboxItem:
@@ -171,7 +194,7 @@ class Outbox:
             with self._transaction() as db:
                 cursor = db.execute(
                     "INSERT INTO outbox (account, message_id, subject, envelope_from, "
-                    "recipients, smtputf8, raw, created, next_attempt) "
+                    "recipients, smtputf8, size, created, next_attempt) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         account,
@@ -180,12 +203,13 @@ class Outbox:
                         message.envelope_from,
                         json.dumps(list(message.recipients), ensure_ascii=False),
                         int(message.smtputf8),
-                        message.raw,
+                        len(message.raw),
                         now,
                         now,
                     ),
                 )
                 item_id = int(cursor.lastrowid or 0)
+                db.execute("INSERT INTO outbox_raw (id, raw) VALUES (?, ?)", (item_id, message.raw))
         finally:
             self._db.execute("PRAGMA synchronous = NORMAL")
         return self.get(item_id)
@@ -206,23 +230,19 @@ class Outbox:
         return [_item(r) for r in rows]
 
     def raw(self, item_id: int) -> bytes:
-        row = self._db.execute("SELECT raw FROM outbox WHERE id = ?", (item_id,)).fetchone()
+        row = self._db.execute("SELECT raw FROM outbox_raw WHERE id = ?", (item_id,)).fetchone()
         if row is None:
             raise OutboxItemNotFound(item_id)
         return bytes(row[0])
 
-    def envelope(self, item_id: int) -> tuple[str, tuple[str, ...], bool]:
-        """(MAIL FROM address, recipients still to deliver to, needs SMTPUTF8)."""
-        row = self._db.execute(
-            "SELECT envelope_from, recipients, smtputf8 FROM outbox WHERE id = ?", (item_id,)
-        ).fetchone()
-        if row is None:
-            raise OutboxItemNotFound(item_id)
-        return str(row[0]), tuple(json.loads(row[1])), bool(row[2])
+    def due(
+        self, *, ignore_schedule: bool = False, ids: Sequence[int] | None = None
+    ) -> dict[str, list[int]]:
+        """Queued messages whose time has come (all queued ones when ignoring it).
 
-    def due(self, *, ignore_schedule: bool = False, ids: Sequence[int] | None = None) -> list[int]:
-        """Ids of queued messages whose time has come (all queued ones when ignoring it)."""
-        query = "SELECT id FROM outbox WHERE state = 'queued'"
+        Their ids by account, oldest first: each account's are sent over one connection.
+        """
+        query = "SELECT account, id FROM outbox WHERE state = 'queued'"
         params: list[object] = []
         if not ignore_schedule:
             query += " AND next_attempt <= ?"
@@ -230,7 +250,10 @@ class Outbox:
         if ids is not None:
             query += f" AND id IN ({', '.join('?' * len(ids))})"
             params.extend(ids)
-        return [int(r[0]) for r in self._db.execute(query + " ORDER BY id", params)]
+        by_account: dict[str, list[int]] = {}
+        for account, item_id in self._db.execute(query + " ORDER BY id", params):
+            by_account.setdefault(str(account), []).append(int(item_id))
+        return by_account
 
     def copies_due(self, *, ignore_schedule: bool = False) -> list[OutboxItem]:
         """Messages accepted by the server whose Sent-folder copy is still to be saved."""
@@ -258,20 +281,47 @@ class Outbox:
             )
         return [self.get(i) for i in ids]
 
-    def claim(self, item_id: int) -> OutboxItem | None:
-        """Move a queued message to ``sending`` and count the attempt; None if not queued."""
+    def claim(self, item_ids: Sequence[int]) -> list[OutboxItem]:
+        """Move queued messages to ``sending`` for one batch and count the attempt.
+
+        One transaction for the whole batch. Returns those that were still queued, in
+        order. A crash leaves them in ``sending`` without ``data_started``:
+        recover_interrupted() puts them back without doubt.
+        """
         with self._transaction() as db:
-            changed = db.execute(
+            queued = [
+                int(r[0])
+                for r in db.execute(
+                    "SELECT id FROM outbox WHERE state = 'queued' "
+                    f"AND id IN ({', '.join('?' * len(item_ids))}) ORDER BY id",
+                    list(item_ids),
+                )
+            ]
+            placeholders = ", ".join("?" * len(queued))
+            db.execute(
                 "UPDATE outbox SET state = 'sending', attempts = attempts + 1, data_started = 0 "
-                "WHERE id = ? AND state = 'queued'",
-                (item_id,),
-            ).rowcount
-        return self.get(item_id) if changed else None
+                f"WHERE id IN ({placeholders})",
+                queued,
+            )
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM outbox WHERE id IN ({placeholders}) ORDER BY id", queued
+            ).fetchall()
+        return [_item(r) for r in rows]
+
+    def submission(self, item_id: int) -> Submission:
+        """What the SMTP conversation needs for a message: its envelope sender and bytes."""
+        row = self._db.execute(
+            "SELECT envelope_from, smtputf8, raw FROM outbox JOIN outbox_raw USING (id) "
+            "WHERE id = ?",
+            (item_id,),
+        ).fetchone()
+        if row is None:
+            raise OutboxItemNotFound(item_id)
+        return Submission(str(row[0]), bool(row[1]), bytes(row[2]))
 
     def mark_data_started(self, item_id: int) -> None:
         """The message data is about to go out: from here on a crash may hide a delivery."""
-        with self._transaction() as db:
-            db.execute("UPDATE outbox SET data_started = 1 WHERE id = ?", (item_id,))
+        self._write("UPDATE outbox SET data_started = 1 WHERE id = ?", (item_id,))
 
     def mark_sent(
         self,
@@ -281,48 +331,72 @@ class Outbox:
         retry_recipients: Sequence[str] = (),
         error: str = "",
         copy_wanted: bool,
-    ) -> OutboxItem | None:
+    ) -> None:
         """The server accepted the message for some or all recipients.
 
         ``refused`` were refused for good; ``retry_recipients`` were refused for now (4xx)
-        and stay queued with backoff. Once nothing is left to do the row is removed and
-        None returned.
+        and stay queued with backoff. Once nothing is left to do the row is removed.
         """
+        if refused or retry_recipients:
+            self._mark_partly_sent(item_id, refused, retry_recipients, error, copy_wanted)
+            return
+        # One statement each (the common case, so kept cheap): the copy still to save
+        # keeps the row as `sent`; with no copy to save, the row goes.
+        sent = (
+            "UPDATE outbox SET state = 'sent', sent_copy = 'pending', recipients = '[]', "
+            "last_error = '', data_started = 0 WHERE id = ?"
+        )
+        if copy_wanted:
+            if not self._write(sent + " AND sent_copy != 'done'", (item_id,)):
+                self._write("DELETE FROM outbox WHERE id = ?", (item_id,))  # saved before
+        elif not self._write(
+            "DELETE FROM outbox WHERE id = ? AND sent_copy != 'pending'", (item_id,)
+        ):
+            self._write(sent, (item_id,))  # a copy from an earlier partial delivery is due
+
+    def _mark_partly_sent(
+        self,
+        item_id: int,
+        refused: Sequence[Refusal],
+        retry_recipients: Sequence[str],
+        error: str,
+        copy_wanted: bool,
+    ) -> None:
         now = self._now()
         with self._transaction() as db:
             row = db.execute(
-                "SELECT refused, sent_copy, attempts FROM outbox WHERE id = ?", (item_id,)
+                "SELECT refused, attempts FROM outbox WHERE id = ?", (item_id,)
             ).fetchone()
             if row is None:
                 raise OutboxItemNotFound(item_id)
-            all_refused = [*_refusals(row[0]), *refused]
-            sent_copy = SentCopy(row[1])
-            if copy_wanted and sent_copy is SentCopy.NONE:
-                sent_copy = SentCopy.PENDING
+            db.execute(
+                "UPDATE outbox SET refused = ? WHERE id = ?",
+                (_refusals_json([*_refusals(row[0]), *refused]), item_id),
+            )
+            if copy_wanted:
+                db.execute(
+                    "UPDATE outbox SET sent_copy = 'pending' WHERE id = ? AND sent_copy = 'none'",
+                    (item_id,),
+                )
             if retry_recipients:
                 db.execute(
-                    "UPDATE outbox SET state = 'queued', recipients = ?, refused = ?, "
-                    "sent_copy = ?, last_error = ?, next_attempt = ?, data_started = 0 "
-                    "WHERE id = ?",
+                    "UPDATE outbox SET state = 'queued', recipients = ?, last_error = ?, "
+                    "next_attempt = ?, data_started = 0 WHERE id = ?",
                     (
                         json.dumps(list(retry_recipients), ensure_ascii=False),
-                        _refusals_json(all_refused),
-                        sent_copy,
                         error,
-                        now + retry_delay(int(row[2])),
+                        now + retry_delay(int(row[1])),
                         item_id,
                     ),
                 )
-            elif sent_copy is SentCopy.PENDING:
-                db.execute(
-                    "UPDATE outbox SET state = 'sent', recipients = '[]', refused = ?, "
-                    "sent_copy = 'pending', last_error = '', data_started = 0 WHERE id = ?",
-                    (_refusals_json(all_refused), item_id),
-                )
-            else:
+                return
+            changed = db.execute(
+                "UPDATE outbox SET state = 'sent', recipients = '[]', last_error = '', "
+                "data_started = 0 WHERE id = ? AND sent_copy = 'pending'",
+                (item_id,),
+            ).rowcount
+            if not changed:
                 db.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
-                return None
-        return self.get(item_id)
 
     def mark_transient_failure(
         self, item_id: int, error: str, *, maybe_sent: bool = False, count_attempt: bool = False
@@ -410,16 +484,17 @@ class Outbox:
     # -- the user's decisions ----------------------------------------------------------
 
     def retry(self, item_id: int) -> OutboxItem:
-        """Queue a message again for an attempt right now (failed or waiting for backoff)."""
+        """Try again right now: a failed or waiting message, and a Sent copy still owed."""
         item = self.get(item_id)
         if item.state is OutboxState.SENDING:
             raise OutboxItemBusy(item_id)
         with self._transaction() as db:
             db.execute(
-                "UPDATE outbox SET state = 'queued', next_attempt = ?, copy_next_attempt = 0 "
+                "UPDATE outbox SET state = 'queued', next_attempt = ? "
                 "WHERE id = ? AND state IN ('queued', 'failed')",
                 (self._now(), item_id),
             )
+            db.execute("UPDATE outbox SET copy_next_attempt = 0 WHERE id = ?", (item_id,))
         return self.get(item_id)
 
     def delete(self, item_id: int) -> OutboxItem:

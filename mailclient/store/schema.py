@@ -30,7 +30,7 @@ CREATE TABLE folders (
 );
 
 CREATE TABLE messages (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: an id never names another message
     folder_id INTEGER NOT NULL REFERENCES folders (id) ON DELETE CASCADE,
     uid INTEGER NOT NULL,
     flags TEXT NOT NULL DEFAULT '',      -- space-separated, sorted
@@ -89,7 +89,5 @@ BEGIN
 END;
 """
 
-MIGRATIONS: list[str] = [
-    MAIL_TABLES,
-    outbox.SCHEMA,
-]
+# 2: the outbox (its SQL lives with the code that uses it).
+MIGRATIONS: list[str] = [MAIL_TABLES, outbox.SCHEMA]

@@ -1,30 +1,112 @@
-"""The main window."""
+"""The main window: folders on the left, the message list above the reading pane.
+
+Everything shown comes from the local store, read on this thread in small pieces (ordered
+ids, a page of summaries); bodies are read and parsed on a pool thread. Network work is
+asked of the MailWorkers hub and its results come back as signals; the store's change
+counter (StoreWatcher) tells the models when to re-read.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import (
+    QByteArray,
+    QItemSelectionModel,
+    QModelIndex,
+    QSettings,
+    QSize,
+    Qt,
+    QThreadPool,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QToolButton,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from mailclient import APP_NAME
 from mailclient.accounts.model import Account
+from mailclient.core.models import FLAGGED, SEEN, Folder, MessageSummary
+from mailclient.store.mail import MailStore, SortKey, StoreChanges
+from mailclient.ui.error_bar import ErrorBar, ShownError
+from mailclient.ui.folder_model import FolderRole, FolderTreeModel, NodeKind
+from mailclient.ui.folder_pane import FolderDelegate
+from mailclient.ui.icons import icon
+from mailclient.ui.message_model import (
+    SORT_KEYS,
+    Column,
+    MessageListModel,
+    MessageRole,
+    star_icon,
+)
+from mailclient.ui.message_view import MessageListView
+from mailclient.ui.message_window import MessageWindow
+from mailclient.ui.reading_pane import ReadingPane, load_job
+from mailclient.workers.events import (
+    BodyFailed,
+    BodyFetched,
+    SyncFinished,
+    SyncProgress,
+    WorkFailed,
+)
+from mailclient.workers.mail import MailWorkers
+from mailclient.workers.store_watcher import StoreWatcher
+from mailclient.workers.tasks import error_text, run_task
+
+if TYPE_CHECKING:
+    from mailclient.workers.reading import PreparedMessage
 
 ADD_ACCOUNT_HINT = (
-    "To add one, run:\n\n"
+    "Until the account dialog arrives, add one in a terminal:\n\n"
     "mailclient account add NAME --email you@example.org --imap-host imap.example.org "
     "--password-stdin"
 )
+DEFAULT_MARK_READ_DELAY_MS = 2000
+MARK_READ_CHOICES = (
+    ("&Immediately", 0),
+    ("After &2 Seconds", 2000),
+    ("After &5 Seconds", 5000),
+    ("&Never (M marks them)", -1),
+)
+SETTINGS_FILE = "window.ini"
 
 
-class MainWindow(QMainWindow):
-    def __init__(self, accounts: list[Account]) -> None:
-        super().__init__()
-        self.setWindowTitle(APP_NAME)
-        self.setObjectName("mainWindow")
-        self.resize(1100, 700)
-        central = QWidget(self)
-        layout = QVBoxLayout(central)
+def window_settings(profile_root: Path) -> QSettings:
+    """The window's own settings (geometry, columns, view options) in the profile folder."""
+    return QSettings(str(profile_root / SETTINGS_FILE), QSettings.Format.IniFormat)
+
+
+class WelcomePage(QWidget):
+    """What a first run shows: no accounts yet, and how to add one."""
+
+    add_account_clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("welcomePage")
+        layout = QVBoxLayout(self)
         layout.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        title = QLabel(APP_NAME, central)
+        title = QLabel(f"Welcome to {APP_NAME}", self)
         title.setObjectName("appTitle")
         font = title.font()
         font.setPointSizeF(font.pointSizeF() * 2)
@@ -32,21 +114,897 @@ class MainWindow(QMainWindow):
         title.setFont(font)
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(title)
-        if accounts:
-            text = "Accounts: " + ", ".join(f"{a.name} ({a.email})" for a in accounts)
-            hint = ""
-        else:
-            text = "No accounts yet."
-            hint = ADD_ACCOUNT_HINT
-        self.status_label = QLabel(text, central)
+        self.status_label = QLabel("No accounts yet.", self)
         self.status_label.setObjectName("accountsLabel")
         self.status_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(self.status_label)
-        self.hint_label = QLabel(hint, central)
+        self.add_button = QPushButton("&Add account…", self)
+        self.add_button.setObjectName("addAccountButton")
+        self.add_button.setDefault(True)
+        self.add_button.clicked.connect(self.add_account_clicked)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.add_button)
+        row.addStretch(1)
+        layout.addSpacing(12)
+        layout.addLayout(row)
+        self.hint_label = QLabel(ADD_ACCOUNT_HINT, self)
         self.hint_label.setObjectName("addAccountHint")
         self.hint_label.setWordWrap(True)
         self.hint_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.hint_label.setVisible(bool(hint))
-        layout.addWidget(self.hint_label)
-        self.setCentralWidget(central)
+        self.hint_label.setMaximumWidth(560)
+        self.hint_label.hide()
+        layout.addSpacing(12)
+        layout.addWidget(self.hint_label, 0, Qt.AlignmentFlag.AlignHCenter)
+
+
+class MainWindow(QMainWindow):
+    """The window people spend their day in."""
+
+    add_account_requested = Signal()
+
+    def __init__(
+        self,
+        accounts: list[Account],
+        store: MailStore,
+        mail: MailWorkers | None,
+        settings: QSettings,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(APP_NAME)
+        self.setObjectName("mainWindow")
+        self._accounts = list(accounts)
+        self._store = store
+        self._mail = mail
+        self._settings = settings
+        # Reading and parsing bodies; two threads, so a huge message does not hold up the next.
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(2)
+        self._remote_allowed: set[int] = set()
+        self._message_windows: list[MessageWindow] = []
+        self._shown_folder_key: str = ""
+
+        self.folder_model = FolderTreeModel(store, self._accounts, self)
+        self.message_model = MessageListModel(store, self)
+        self.watcher = StoreWatcher(store, parent=self)
+
+        self._build_central()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status_bar()
+        self._connect()
+        self._restore_state()
+        self._show_accounts_state()
+
+        self._mark_read_timer = QTimer(self)
+        self._mark_read_timer.setSingleShot(True)
+        self._mark_read_timer.timeout.connect(self._mark_current_read)
+        self._show_timer = QTimer(self)
+        self._show_timer.setSingleShot(True)
+        self._show_timer.setInterval(40)  # holding Down: only the message it stops on loads
+        self._show_timer.timeout.connect(self._show_current_message)
+
+    # -- construction -----------------------------------------------------------------------
+
+    def _build_central(self) -> None:
+        self.pages = QStackedWidget(self)
+        self.welcome = WelcomePage(self.pages)
+        self.welcome.add_account_clicked.connect(self.request_add_account)
+        self.pages.addWidget(self.welcome)
+
+        mail_page = QWidget(self.pages)
+        mail_page.setObjectName("mailPage")
+        page_layout = QVBoxLayout(mail_page)
+        page_layout.setContentsMargins(0, 0, 0, 0)
+        page_layout.setSpacing(0)
+        self.error_bar = ErrorBar(mail_page)
+        page_layout.addWidget(self.error_bar)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, mail_page)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        page_layout.addWidget(self.splitter, 1)
+
+        self.folder_view = QTreeView(self.splitter)
+        self.folder_view.setObjectName("folderTree")
+        self.folder_view.setAccessibleName("Folders")
+        self.folder_view.setModel(self.folder_model)
+        self.folder_view.setHeaderHidden(True)
+        self.folder_view.setUniformRowHeights(True)
+        self.folder_view.setIconSize(QSize(18, 18))
+        self.folder_view.setAcceptDrops(True)
+        self.folder_view.setDropIndicatorShown(True)
+        self.folder_view.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
+        self.folder_view.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.folder_view.setMinimumWidth(160)
+        self.folder_view.setFrameShape(QFrame.Shape.NoFrame)
+        self.folder_view.setItemDelegate(FolderDelegate(self.folder_view))
+
+        self.right_splitter = QSplitter(Qt.Orientation.Vertical, self.splitter)
+        self.right_splitter.setObjectName("listSplitter")
+        self.right_splitter.setChildrenCollapsible(False)
+
+        list_area = QWidget(self.right_splitter)
+        list_layout = QVBoxLayout(list_area)
+        list_layout.setContentsMargins(0, 0, 0, 0)
+        list_layout.setSpacing(0)
+        filter_row = QHBoxLayout()
+        filter_row.setContentsMargins(6, 4, 6, 4)
+        self.filter_edit = QLineEdit(list_area)
+        self.filter_edit.setObjectName("quickFilter")
+        self.filter_edit.setAccessibleName("Quick filter")
+        self.filter_edit.setPlaceholderText("Filter these messages by sender or subject  (Ctrl+K)")
+        self.filter_edit.setClearButtonEnabled(True)
+        filter_row.addWidget(self.filter_edit)
+        self.count_label = QLabel(list_area)
+        self.count_label.setObjectName("messageCount")
+        self.count_label.setStyleSheet("color: #666;")
+        filter_row.addWidget(self.count_label)
+        list_layout.addLayout(filter_row)
+
+        self.message_view = MessageListView(list_area)
+        self.message_view.setObjectName("messageList")
+        self.message_view.setAccessibleName("Messages")
+        self.message_view.setModel(self.message_model)
+        self.message_view.setDragEnabled(True)
+        self.message_view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.message_view.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.message_view.setSortingEnabled(True)
+        self.message_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header = self.message_view.header()
+        header.setStretchLastSection(False)
+        header.setSectionsMovable(True)
+        header.setMinimumSectionSize(24)
+        for column in (Column.FLAG, Column.ATTACHMENT):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+            header.resizeSection(column, 26)
+        header.setSectionResizeMode(Column.SUBJECT, QHeaderView.ResizeMode.Stretch)
+        header.resizeSection(Column.SENDER, 200)
+        header.resizeSection(Column.DATE, 140)
+        header.resizeSection(Column.SIZE, 70)
+        header.setSortIndicator(Column.DATE, Qt.SortOrder.DescendingOrder)
+        list_layout.addWidget(self.message_view, 1)
+
+        self.reading_pane = ReadingPane(self._pool, self.right_splitter)
+        self.right_splitter.addWidget(list_area)
+        self.right_splitter.addWidget(self.reading_pane)
+        self.right_splitter.setStretchFactor(0, 2)
+        self.right_splitter.setStretchFactor(1, 3)
+        self.splitter.addWidget(self.folder_view)
+        self.splitter.addWidget(self.right_splitter)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([230, 1050])
+        self.right_splitter.setSizes([330, 410])
+
+        self.pages.addWidget(mail_page)
+        self.mail_page = mail_page
+        self.setCentralWidget(self.pages)
+
+    def _action(
+        self,
+        text: str,
+        slot: Any,
+        shortcuts: list[QKeySequence | str] | None = None,
+        icon_name: str = "",
+        tip: str = "",
+        name: str = "",
+    ) -> QAction:
+        action = QAction(text, self)
+        if icon_name:
+            action.setIcon(icon(icon_name))
+        if shortcuts:
+            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        if name:
+            action.setObjectName(name)
+        if slot is not None:
+            action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        key = QKeySequence.StandardKey
+        self.get_mail_action = self._action(
+            "&Get Mail",
+            self.get_mail,
+            ["F5"],
+            "get-mail",
+            "Check every account for new mail",
+            "getMail",
+        )
+        self.add_account_action = self._action(
+            "&Add Account…", self.request_add_account, name="addAccount"
+        )
+        self.quit_action = self._action(
+            "&Quit", self.close, [QKeySequence(key.Quit), "Ctrl+Q"], name="quit"
+        )
+        self.delete_action = self._action(
+            "&Delete", self.delete_selected, ["Del"], "delete", "Move to Trash (Del)", "delete"
+        )
+        self.toggle_read_action = self._action(
+            "Mark as &Read/Unread",
+            self.toggle_read,
+            ["M"],
+            "mark-read",
+            "Mark as read or unread (M)",
+            "toggleRead",
+        )
+        self.toggle_flag_action = self._action(
+            "&Flag/Unflag", self.toggle_flag, ["S"], "", "Flag or unflag (S)", "toggleFlag"
+        )
+        self.toggle_flag_action.setIcon(star_icon())
+        self.open_window_action = self._action(
+            "&Open in New Window", self.open_in_window, ["Return", "Enter"], name="openWindow"
+        )
+        self.open_window_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.message_view.addAction(self.open_window_action)
+        self.load_remote_action = self._action(
+            "Load &Remote Content", self.load_remote_content, name="loadRemote"
+        )
+        self.focus_filter_action = self._action(
+            "&Quick Filter",
+            self.focus_quick_filter,
+            ["Ctrl+Shift+K", "Ctrl+K"],
+            tip="Filter the message list (Ctrl+K)",
+            name="quickFilter",
+        )
+        self.prefer_plain_action = self._action("Prefer &Plain Text", None, name="preferPlain")
+        self.prefer_plain_action.setCheckable(True)
+        self.prefer_plain_action.toggled.connect(self.set_prefer_plain)
+        self.about_action = self._action(f"&About {APP_NAME}", self.show_about, name="about")
+        self.move_menu = QMenu("&Move To", self)
+        self.move_menu.setObjectName("moveMenu")
+        self.move_menu.setIcon(icon("folder"))
+        self.move_menu.aboutToShow.connect(self._fill_move_menu)
+        self.message_actions = [
+            self.delete_action,
+            self.toggle_read_action,
+            self.toggle_flag_action,
+            self.open_window_action,
+            self.move_menu.menuAction(),
+        ]
+        space = QShortcut(QKeySequence("Space"), self.message_view)
+        space.setContext(Qt.ShortcutContext.WidgetShortcut)
+        space.activated.connect(self.reading_pane.page_down)
+        self._space_shortcut = space
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.get_mail_action)
+        file_menu.addAction(self.add_account_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addAction(self.delete_action)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.focus_filter_action)
+        view_menu = bar.addMenu("&View")
+        view_menu.addAction(self.prefer_plain_action)
+        view_menu.addAction(self.load_remote_action)
+        view_menu.addSeparator()
+        view_menu.addMenu(self._mark_read_menu())
+        message_menu = bar.addMenu("&Message")
+        message_menu.addAction(self.open_window_action)
+        message_menu.addSeparator()
+        message_menu.addAction(self.toggle_read_action)
+        message_menu.addAction(self.toggle_flag_action)
+        message_menu.addMenu(self.move_menu)
+        message_menu.addAction(self.delete_action)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+
+    def _mark_read_menu(self) -> QMenu:
+        menu = QMenu("&Mark Shown Messages as Read", self)
+        menu.setObjectName("markReadMenu")
+        group = QActionGroup(menu)
+        current = self.mark_read_delay_ms()
+        for text, delay in MARK_READ_CHOICES:
+            action = menu.addAction(text)
+            action.setCheckable(True)
+            action.setChecked(delay == current)
+            action.setData(delay)
+            group.addAction(action)
+            action.triggered.connect(lambda _=False, d=delay: self.set_mark_read_delay(d))
+        return menu
+
+    def set_mark_read_delay(self, delay_ms: int) -> None:
+        """0: at once; -1: never; else after that many milliseconds."""
+        self._settings.setValue("reading/mark_read_delay_ms", delay_ms)
+
+    def _build_toolbar(self) -> None:
+        toolbar = QToolBar("Main toolbar", self)
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        toolbar.setIconSize(QSize(20, 20))
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar.addAction(self.get_mail_action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.toggle_read_action)
+        toolbar.addAction(self.toggle_flag_action)
+        move_button = QToolButton(toolbar)
+        move_button.setObjectName("moveButton")
+        move_button.setMenu(self.move_menu)
+        move_button.setDefaultAction(self.move_menu.menuAction())
+        move_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        move_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar.addWidget(move_button)
+        toolbar.addAction(self.delete_action)
+        self.toggle_read_action.setIconText("Read/Unread")
+        self.toggle_flag_action.setIconText("Flag")
+        self.addToolBar(toolbar)
+        self.toolbar = toolbar
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        status.setObjectName("statusBar")
+        self.sync_label = QLabel(self)
+        self.sync_label.setObjectName("syncStatus")
+        self.sync_progress = QProgressBar(self)
+        self.sync_progress.setObjectName("syncProgress")
+        self.sync_progress.setMaximumWidth(160)
+        self.sync_progress.setMaximumHeight(14)
+        self.sync_progress.setTextVisible(False)
+        self.sync_progress.hide()
+        status.addPermanentWidget(self.sync_label)
+        status.addPermanentWidget(self.sync_progress)
+        self._progress: dict[str, SyncProgress] = {}
+
+    def _connect(self) -> None:
+        self.folder_view.selectionModel().currentChanged.connect(self._folder_changed)
+        self.folder_model.modelAboutToBeReset.connect(self._remember_tree_state)
+        self.folder_model.modelReset.connect(self._restore_tree_state)
+        self.folder_model.messages_dropped.connect(self.move_messages)
+        self.message_view.selectionModel().currentRowChanged.connect(self._message_changed)
+        self.message_view.selectionModel().selectionChanged.connect(self._update_actions)
+        self.message_view.doubleClicked.connect(lambda *_: self.open_in_window())
+        self.message_view.customContextMenuRequested.connect(self._context_menu)
+        self.message_view.header().sortIndicatorChanged.connect(lambda *_: self._save_sort())
+        self.message_model.modelReset.connect(self._list_reset)
+        self.message_model.rowsInserted.connect(self._update_count)
+        self.message_model.rowsRemoved.connect(self._update_count)
+        self.filter_edit.textChanged.connect(self._filter_changed)
+        self._filter_timer = QTimer(self)
+        self._filter_timer.setSingleShot(True)
+        self._filter_timer.setInterval(150)
+        self._filter_timer.timeout.connect(
+            lambda: self.message_model.set_quick_filter(self.filter_edit.text())
+        )
+        self.reading_pane.link_hovered.connect(self._link_hovered)
+        self.reading_pane.load_remote_requested.connect(self.load_remote_content)
+        self.reading_pane.attachments.saved.connect(
+            lambda text: self.statusBar().showMessage(text, 5000)
+        )
+        self.reading_pane.attachments.failed.connect(
+            lambda text: self.error_bar.show_error(ShownError(text))
+        )
+        self.watcher.changed.connect(self._store_changed)
+        self.watcher.failed.connect(
+            lambda text: self.error_bar.show_error(ShownError(text, key="store"))
+        )
+        if self._mail is not None:
+            self._mail.progressed.connect(self._sync_progressed)
+            self._mail.synced.connect(self._sync_finished)
+            self._mail.failed.connect(self._work_failed)
+            self._mail.body_fetched.connect(self._body_fetched)
+            self._mail.body_failed.connect(self._body_failed)
+            self._mail.committed.connect(self.watcher.poke)
+        self._update_actions()
+
+    # -- state kept between runs ------------------------------------------------------------
+
+    def _restore_state(self) -> None:
+        s = self._settings
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        state = s.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        for name, splitter in (
+            ("splitter/main", self.splitter),
+            ("splitter/list", self.right_splitter),
+        ):
+            value = s.value(name)
+            if isinstance(value, QByteArray):
+                splitter.restoreState(value)
+        header = s.value("list/header")
+        if isinstance(header, QByteArray):
+            self.message_view.header().restoreState(header)
+        try:
+            key = SortKey(str(s.value("list/sort", SortKey.DATE.value)))
+        except ValueError:
+            key = SortKey.DATE
+        descending = str(s.value("list/descending", "true")).lower() == "true"
+        self.message_model.set_sort(key, descending)
+        column = next((c for c, k in SORT_KEYS.items() if k is key), Column.DATE)
+        order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
+        self.message_view.header().setSortIndicator(column, order)
+        self.prefer_plain_action.setChecked(str(s.value("view/prefer_plain", "false")) == "true")
+        self._expanded = set(str(v) for v in (s.value("folders/expanded") or []))
+
+    def save_state(self) -> None:
+        s = self._settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("splitter/main", self.splitter.saveState())
+        s.setValue("splitter/list", self.right_splitter.saveState())
+        s.setValue("list/header", self.message_view.header().saveState())
+        self._save_sort()
+        s.setValue("folders/current", self._shown_folder_key)
+        self._remember_tree_state()
+        s.setValue("folders/expanded", sorted(self._expanded))
+        s.sync()
+
+    def _save_sort(self) -> None:
+        self._settings.setValue("list/sort", self.message_model.sort_key.value)
+        self._settings.setValue(
+            "list/descending", "true" if self.message_model.descending else "false"
+        )
+
+    def mark_read_delay_ms(self) -> int:
+        """How long a shown message waits before it is marked read; -1: never."""
+        value = self._settings.value("reading/mark_read_delay_ms", DEFAULT_MARK_READ_DELAY_MS)
+        try:
+            return max(-1, int(str(value)))
+        except ValueError:
+            return DEFAULT_MARK_READ_DELAY_MS
+
+    # -- accounts ---------------------------------------------------------------------------
+
+    def set_accounts(self, accounts: list[Account]) -> None:
+        self._accounts = list(accounts)
+        self.folder_model.set_accounts(self._accounts)
+        self._show_accounts_state()
+
+    def _show_accounts_state(self) -> None:
+        if not self._accounts:
+            self.pages.setCurrentWidget(self.welcome)
+            for action in (self.get_mail_action, *self.message_actions):
+                action.setEnabled(False)
+            return
+        self.pages.setCurrentWidget(self.mail_page)
+        self.get_mail_action.setEnabled(self._mail is not None)
+        self._restore_tree_state()
+        if not self.folder_view.currentIndex().isValid():
+            self._select_folder_key(str(self._settings.value("folders/current", "")))
+
+    def request_add_account(self) -> None:
+        """First run, or File ▸ Add Account: the account dialog answers this signal."""
+        self.welcome.hint_label.show()
+        self.statusBar().showMessage(
+            "To add an account, run: mailclient account add NAME --email ADDR "
+            "--imap-host HOST --password-stdin",
+            15000,
+        )
+        self.add_account_requested.emit()
+
+    # -- folder tree ------------------------------------------------------------------------
+
+    @staticmethod
+    def _node_key(index: QModelIndex) -> str:
+        kind = index.data(FolderRole.KIND)
+        if kind is NodeKind.ALL_INBOXES:
+            return "all"
+        if kind is NodeKind.ACCOUNT:
+            return f"account:{index.data(FolderRole.ACCOUNT)}"
+        folder = index.data(FolderRole.FOLDER)
+        if isinstance(folder, Folder):
+            return f"folder:{folder.account}:{folder.name}"
+        return f"node:{index.data(FolderRole.ACCOUNT)}:{index.data()}"
+
+    def _walk(self, parent: QModelIndex | None = None) -> list[QModelIndex]:
+        parent = parent if parent is not None else QModelIndex()
+        found = []
+        for row in range(self.folder_model.rowCount(parent)):
+            index = self.folder_model.index(row, 0, parent)
+            found.append(index)
+            found += self._walk(index)
+        return found
+
+    def _remember_tree_state(self) -> None:
+        # Accounts start expanded, so for them the collapsed state is what is remembered.
+        if not hasattr(self, "_expanded"):
+            return
+        for index in self._walk():
+            key = self._node_key(index)
+            expanded = self.folder_view.isExpanded(index)
+            if key.startswith("account:"):
+                key, expanded = f"collapsed:{key}", not expanded
+            if expanded:
+                self._expanded.add(key)
+            else:
+                self._expanded.discard(key)
+
+    def _restore_tree_state(self) -> None:
+        for index in self._walk():
+            key = self._node_key(index)
+            if key.startswith("account:"):
+                self.folder_view.setExpanded(index, f"collapsed:{key}" not in self._expanded)
+            elif key in self._expanded:
+                self.folder_view.setExpanded(index, True)
+        if self._shown_folder_key:
+            self._select_folder_key(self._shown_folder_key, show=False)
+
+    def _select_folder_key(self, key: str, show: bool = True) -> None:
+        target = next((i for i in self._walk() if self._node_key(i) == key), None)
+        if target is None or not target.flags() & Qt.ItemFlag.ItemIsSelectable:
+            target = self.folder_model.index_of_all_inboxes()
+        if not target.isValid():
+            return
+        selection = self.folder_view.selectionModel()
+        if not show:
+            selection.blockSignals(True)
+        selection.setCurrentIndex(target, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        if not show:
+            selection.blockSignals(False)
+
+    def _folder_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        if not current.isValid():
+            return
+        if not current.flags() & Qt.ItemFlag.ItemIsSelectable:
+            return  # an account or a container: keep showing what was shown
+        ids = current.data(FolderRole.FOLDER_IDS) or []
+        self._shown_folder_key = self._node_key(current)
+        self.filter_edit.blockSignals(True)
+        self.filter_edit.clear()
+        self.filter_edit.blockSignals(False)
+        self.message_model.set_quick_filter("")
+        self.message_model.show_folders(ids)
+        title = current.data()
+        self.setWindowTitle(f"{title} — {APP_NAME}")
+
+    # -- message list -----------------------------------------------------------------------
+
+    def _list_reset(self) -> None:
+        self.reading_pane.show_placeholder(self._placeholder_text())
+        self._update_count()
+        self._update_actions()
+
+    def _placeholder_text(self) -> str:
+        if self.message_model.rowCount() == 0:
+            if self.message_model.quick_filter:
+                return "No message matches the filter."
+            return "This folder is empty."
+        return "No message selected"
+
+    def _update_count(self, *args: object) -> None:
+        count = self.message_model.rowCount()
+        self.count_label.setText(f"{count:,} message{'s' if count != 1 else ''}")
+
+    def _filter_changed(self, text: str) -> None:
+        self._filter_timer.start()
+
+    def focus_quick_filter(self) -> None:
+        self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter_edit.selectAll()
+
+    def selected_summaries(self) -> list[MessageSummary]:
+        rows = sorted({i.row() for i in self.message_view.selectionModel().selectedRows()})
+        if not rows and self.message_view.currentIndex().isValid():
+            rows = [self.message_view.currentIndex().row()]
+        return [s for s in (self.message_model.summary(r) for r in rows) if s is not None]
+
+    def _update_actions(self, *args: object) -> None:
+        has = bool(self.message_view.selectionModel().selectedRows()) or (
+            self.message_view.currentIndex().isValid()
+        )
+        for action in self.message_actions:
+            action.setEnabled(has and bool(self._accounts))
+        self.load_remote_action.setEnabled(
+            self.reading_pane.prepared is not None
+            and self.reading_pane.prepared.safe_html is not None
+            and self.reading_pane.prepared.safe_html.remote_blocked > 0
+        )
+
+    def _message_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        self._mark_read_timer.stop()
+        self._update_actions()
+        if not current.isValid():
+            return
+        summary = self.message_model.summary(current.row())
+        if summary is None:
+            return
+        if summary.id != self.reading_pane.message_id:
+            self.reading_pane.show_loading(summary, "")
+        self._show_timer.start()
+
+    def _show_current_message(self) -> None:
+        index = self.message_view.currentIndex()
+        summary = self.message_model.summary(index.row()) if index.isValid() else None
+        if summary is None:
+            return
+        self._load_message(summary)
+
+    def _load_message(self, summary: MessageSummary) -> None:
+        job = load_job(
+            self._store.path,
+            summary.id,
+            prefer_plain=self.prefer_plain_action.isChecked(),
+            allow_remote=summary.id in self._remote_allowed,
+        )
+        run_task(
+            self,
+            job,
+            lambda prepared: self._message_loaded(summary, prepared),
+            lambda error: self._body_failed(BodyFailed(summary.id, error_text(error))),
+        )
+
+    def _message_loaded(self, summary: MessageSummary, prepared: PreparedMessage | None) -> None:
+        current = self.message_view.currentIndex()
+        if not current.isValid() or current.data(MessageRole.ID) != summary.id:
+            return
+        if prepared is None:
+            if self._mail is None:
+                self.reading_pane.show_loading(summary, "This message has not been downloaded.")
+                return
+            self.reading_pane.show_loading(summary, "Loading message…")
+            self._mail.fetch_body(summary)
+            return
+        self.reading_pane.show_prepared(prepared)
+        self._update_actions()
+        delay = self.mark_read_delay_ms()
+        if not summary.seen and delay >= 0:
+            self._mark_read_timer.start(delay)
+
+    def _mark_current_read(self) -> None:
+        index = self.message_view.currentIndex()
+        summary = self.message_model.summary(index.row()) if index.isValid() else None
+        if summary is None or summary.seen or summary.id != self.reading_pane.message_id:
+            return
+        self._set_flags([summary], add=frozenset({SEEN}))
+
+    def _body_fetched(self, event: BodyFetched) -> None:
+        index = self.message_view.currentIndex()
+        summary = self.message_model.summary(index.row()) if index.isValid() else None
+        if (
+            summary is not None
+            and summary.id == event.message_id
+            and self.reading_pane.prepared is None
+        ):
+            self._load_message(summary)
+        for window in self._message_windows:
+            window.body_fetched(event.message_id)
+
+    def _body_failed(self, event: BodyFailed) -> None:
+        index = self.message_view.currentIndex()
+        if index.isValid() and index.data(MessageRole.ID) == event.message_id:
+            summary = self.message_model.summary(index.row())
+            if summary is not None:
+                self.reading_pane.show_loading(
+                    summary, f"The message could not be loaded. {event.message}"
+                )
+
+    def _context_menu(self, position: Any) -> None:
+        if not self.message_view.indexAt(position).isValid():
+            return
+        menu = QMenu(self)
+        menu.addAction(self.open_window_action)
+        menu.addSeparator()
+        menu.addAction(self.toggle_read_action)
+        menu.addAction(self.toggle_flag_action)
+        menu.addMenu(self.move_menu)
+        menu.addAction(self.delete_action)
+        menu.exec(self.message_view.viewport().mapToGlobal(position))
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def get_mail(self) -> None:
+        if self._mail is not None:
+            self._mail.sync_all()
+
+    def _set_flags(
+        self,
+        summaries: list[MessageSummary],
+        add: frozenset[str] = frozenset(),
+        remove: frozenset[str] = frozenset(),
+    ) -> None:
+        if self._mail is None or not summaries:
+            return
+        self._mail.set_flags([s.id for s in summaries], add, remove)
+
+    def toggle_read(self) -> None:
+        summaries = self.selected_summaries()
+        if not summaries:
+            return
+        self._mark_read_timer.stop()
+        # Like Thunderbird: if any is unread, mark all read; else mark all unread.
+        if any(not s.seen for s in summaries):
+            self._set_flags(summaries, add=frozenset({SEEN}))
+        else:
+            self._set_flags(summaries, remove=frozenset({SEEN}))
+
+    def toggle_flag(self) -> None:
+        summaries = self.selected_summaries()
+        if any(not s.flagged for s in summaries):
+            self._set_flags(summaries, add=frozenset({FLAGGED}))
+        else:
+            self._set_flags(summaries, remove=frozenset({FLAGGED}))
+
+    def delete_selected(self) -> None:
+        summaries = self.selected_summaries()
+        if not summaries or self._mail is None:
+            return
+        self._select_after(summaries)
+        self._mail.delete([s.id for s in summaries])
+
+    def move_messages(self, ids: list[int], target: Folder) -> None:
+        if self._mail is None or not ids:
+            return
+        moving = set(ids)
+        summaries = [s for s in self.selected_summaries() if s.id in moving]
+        if summaries:
+            self._select_after(summaries)
+        self._mail.move(ids, target.id)
+        self.statusBar().showMessage(
+            f"Moving {len(ids)} message{'s' if len(ids) != 1 else ''} to {target.leaf}", 4000
+        )
+
+    def _select_after(self, leaving: list[MessageSummary]) -> None:
+        """Before messages leave the list, move the cursor to the one after them."""
+        rows = [r for r in (self.message_model.row_of(s.id) for s in leaving) if r is not None]
+        if not rows:
+            return
+        leaving_ids = {s.id for s in leaving}
+        candidates = list(range(max(rows) + 1, self.message_model.rowCount()))
+        candidates += list(range(min(rows) - 1, -1, -1))
+        for row in candidates:
+            if self.message_model.message_id(row) not in leaving_ids:
+                self.message_view.selectionModel().setCurrentIndex(
+                    self.message_model.index(row, Column.SUBJECT),
+                    QItemSelectionModel.SelectionFlag.ClearAndSelect
+                    | QItemSelectionModel.SelectionFlag.Rows,
+                )
+                return
+        self.message_view.selectionModel().clear()
+        self.reading_pane.show_placeholder("No message selected")
+
+    def _fill_move_menu(self) -> None:
+        self.move_menu.clear()
+        summaries = self.selected_summaries()
+        if not summaries:
+            self.move_menu.addAction("No message selected").setEnabled(False)
+            return
+        account = summaries[0].account
+        current = {s.folder_id for s in summaries}
+        for folder in self.folder_model.folders(account):
+            action = self.move_menu.addAction(
+                folder.name.replace(folder.delimiter or "/", " ▸ ")
+                if folder.name.upper() != "INBOX"
+                else "Inbox"
+            )
+            action.setEnabled(folder.id not in current)
+            action.triggered.connect(
+                lambda _=False, f=folder: self.move_messages(
+                    [s.id for s in self.selected_summaries() if s.account == f.account], f
+                )
+            )
+
+    def open_in_window(self) -> None:
+        index = self.message_view.currentIndex()
+        summary = self.message_model.summary(index.row()) if index.isValid() else None
+        if summary is None:
+            return
+        window = MessageWindow(summary, self._store.path, self._pool, self)
+        window.prefer_plain = self.prefer_plain_action.isChecked()
+        window.allow_remote = summary.id in self._remote_allowed
+        window.closed.connect(
+            lambda w=window: self._message_windows.remove(w) if w in self._message_windows else None
+        )
+        window.fetch_requested.connect(self._fetch_for_window)
+        self._message_windows.append(window)
+        window.show()
+        window.load()
+
+    def _fetch_for_window(self, summary: MessageSummary) -> None:
+        if self._mail is not None:
+            self._mail.fetch_body(summary)
+
+    def load_remote_content(self) -> None:
+        message_id = self.reading_pane.message_id
+        if message_id is None:
+            return
+        self._remote_allowed.add(message_id)
+        self._show_current_message()
+
+    def set_prefer_plain(self, checked: bool) -> None:
+        self._settings.setValue("view/prefer_plain", "true" if checked else "false")
+        if self.reading_pane.message_id is not None:
+            self._show_current_message()
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            f"About {APP_NAME}",
+            f"<b>{APP_NAME}</b><p>A fast, safe desktop email client.</p>",
+        )
+
+    # -- worker events ----------------------------------------------------------------------
+
+    def _store_changed(self, changes: StoreChanges) -> None:
+        self.folder_model.reload()
+        current = self.folder_view.currentIndex()
+        ids = current.data(FolderRole.FOLDER_IDS) if current.isValid() else None
+        if ids and sorted(ids) != sorted(self.message_model.folder_ids):
+            # The shown node now stands for other folders ("All inboxes" after the first
+            # sync found the inboxes): show those.
+            self.message_model.show_folders(ids)
+            return
+        self.message_model.refresh(None if changes.folder_list_changed else changes.folder_ids)
+
+    def _sync_progressed(self, progress: SyncProgress) -> None:
+        self._progress[progress.account] = progress
+        self._show_progress()
+
+    def _sync_finished(self, event: SyncFinished) -> None:
+        self._progress.pop(event.account, None)
+        self.error_bar.clear_key(f"account:{event.account}")
+        self._show_progress()
+
+    def _show_progress(self) -> None:
+        if not self._progress:
+            self.sync_label.setText("")
+            self.sync_progress.hide()
+            return
+        progress = list(self._progress.values())[-1]
+        where = (
+            progress.folder
+            if len(self._accounts) < 2
+            else f"{progress.folder} ({progress.account})"
+        )
+        if not progress.folder:
+            self.sync_label.setText(f"Checking {progress.account} for new mail…")
+            self.sync_progress.setRange(0, 0)
+        elif progress.total:
+            self.sync_label.setText(f"Syncing {where} — {progress.done:,} of {progress.total:,}")
+            self.sync_progress.setRange(0, progress.total)
+            self.sync_progress.setValue(progress.done)
+        else:
+            self.sync_label.setText(f"Syncing {where}")
+            self.sync_progress.setRange(0, 0)
+        self.sync_progress.show()
+
+    def _work_failed(self, failure: WorkFailed) -> None:
+        self._progress.pop(failure.account, None)
+        self._show_progress()
+        mail = self._mail
+        retry = (
+            (lambda: mail.retry(failure))
+            if mail is not None and failure.command is not None
+            else None
+        )
+        self.error_bar.show_error(
+            ShownError(failure.message, retry, key=f"account:{failure.account}")
+        )
+
+    def _link_hovered(self, target: str) -> None:
+        if target:
+            self.statusBar().showMessage(target)
+        else:
+            self.statusBar().clearMessage()
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """After the window is shown with cached mail: watch the store, start the network."""
+        self.watcher.start()
+        if self._mail is not None and self._accounts:
+            self._mail.start()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_state()
+        for window in list(self._message_windows):
+            window.close()
+        self.watcher.stop()
+        if self._mail is not None:
+            self._mail.stop()
+        self._pool.waitForDone(5000)
+        super().closeEvent(event)

@@ -1,5 +1,25 @@
-"""GUI tests run offscreen."""
+"""GUI tests run offscreen; QtWebEngine (for HTML mail) needs a few settings before Qt starts."""
 
 import os
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtWidgets import QApplication
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Chromium's sandbox cannot run as root (the test machines run as root) and there is no GPU.
+os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu --no-sandbox")
+# As the application does before its QApplication exists (mailclient.app.gui.prepare_qt).
+QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _delete_widgets_before_qt_exits(qapp: QApplication) -> Iterator[None]:
+    # Web pages must go before the web engine profile (owned by the application), or
+    # QtWebEngine complains at exit; widgets that tests closed are not deleted otherwise.
+    yield
+    for widget in QApplication.topLevelWidgets():
+        widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

@@ -1,28 +1,424 @@
-"""The first window a person sees."""
+"""The main window over a store filled directly: layout, reading, keyboard, state kept.
+
+The network side is a recording stand-in with the signals of MailWorkers; the tests with
+real servers (test_window_server.py) cover what reaches Dovecot.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from mailclient.accounts.model import Account
-from mailclient.ui.main_window import MainWindow
+from mailclient.core.models import FLAGGED, SEEN, SpecialUse
+from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
+from mailclient.ui.folder_model import FolderRole
+from mailclient.ui.main_window import MainWindow, window_settings
+from mailclient.ui.message_model import Column, MessageRole
+from mailclient.ui.message_window import MessageWindow
+from mailclient.workers.events import BodyFetched, SyncFinished, SyncProgress, WorkFailed
+
+WORK = Account(name="work", email="alice@example.org", imap_host="h", smtp_host="h")
+HOME = Account(name="home", email="alice@home.example", imap_host="h", smtp_host="h")
 
 
-def test_no_accounts_says_how_to_add_one(qtbot: QtBot) -> None:
-    window = MainWindow([])
+class RecordingMail(QObject):
+    """MailWorkers' signals and methods; records what the window asks for."""
+
+    progressed = Signal(object)
+    synced = Signal(object)
+    failed = Signal(object)
+    body_fetched = Signal(object)
+    body_failed = Signal(object)
+    committed = Signal(int)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[Any, ...]] = []
+
+    def start(self) -> None:
+        self.calls.append(("start",))
+
+    def stop(self) -> None:
+        self.calls.append(("stop",))
+
+    def sync_all(self) -> None:
+        self.calls.append(("sync_all",))
+
+    def fetch_body(self, summary: Any) -> None:
+        self.calls.append(("fetch_body", summary.id))
+
+    def set_flags(self, ids: list[int], add: frozenset[str], remove: frozenset[str]) -> None:
+        self.calls.append(("set_flags", list(ids), set(add), set(remove)))
+
+    def move(self, ids: list[int], target: int) -> None:
+        self.calls.append(("move", list(ids), target))
+
+    def delete(self, ids: list[int]) -> None:
+        self.calls.append(("delete", list(ids)))
+
+    def retry(self, failure: WorkFailed) -> None:
+        self.calls.append(("retry", failure.command))
+
+
+def plain_message(subject: str, body: str) -> bytes:
+    message = EmailMessage()
+    message["From"] = "Bob Builder <bob@example.org>"
+    message["To"] = "Alice <alice@example.org>"
+    message["Cc"] = "carol@example.org"
+    message["Subject"] = subject
+    message["Date"] = "Fri, 07 Jun 2024 10:20:30 +0200"
+    message.set_content(body)
+    message.add_attachment(b"%PDF-1.4 x", maintype="application", subtype="pdf", filename="a.pdf")
+    return message.as_bytes(policy=SMTP)
+
+
+def _summary(uid: int, subject: str, sender: str = "Bob Builder <bob@example.org>", **kw: Any):
+    flags = kw.pop("flags", frozenset({SEEN}))
+    return NewMessage(
+        uid=uid,
+        flags=frozenset(flags),
+        size=2000 + uid,
+        date=1_717_000_000 + uid * 60,
+        internal_date=1_717_000_000 + uid * 60,
+        sender=sender,
+        recipients="alice@example.org",
+        subject=subject,
+        **kw,
+    )
+
+
+@pytest.fixture
+def profile(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+@pytest.fixture
+def store(profile: Path) -> Iterator[MailStore]:
+    s = MailStore.open(profile / "mail.sqlite3")
+    for account in ("work", "home"):
+        s.sync_folder_list(
+            account,
+            [
+                RemoteFolder("INBOX", "/", SpecialUse.INBOX),
+                RemoteFolder("Sent", "/", SpecialUse.SENT),
+                RemoteFolder("Trash", "/", SpecialUse.TRASH),
+                RemoteFolder("Archive", "/", SpecialUse.ARCHIVE),
+            ],
+        )
+    work_inbox = s.folder_by_name("work", "INBOX")
+    home_inbox = s.folder_by_name("home", "INBOX")
+    assert work_inbox is not None and home_inbox is not None
+    s.add_messages(
+        work_inbox.id,
+        [
+            _summary(1, "Lunch on Friday?", flags=frozenset(), has_attachments=True),
+            _summary(2, "Quarterly report", sender="Zoë <zoe@example.es>"),
+            _summary(3, "Not downloaded yet", flags=frozenset()),
+            _summary(4, "Flagged one", flags=frozenset({SEEN, FLAGGED})),
+        ],
+    )
+    s.add_messages(home_inbox.id, [_summary(1, "Garden party", sender="Dad <dad@home.example>")])
+    lunch = s.message_ids(work_inbox.id, quick_filter="lunch")[0]
+    s.save_body(
+        lunch, plain_message("Lunch on Friday?", "Hi Alice,\n\n> quoted\nhttps://a.example\n")
+    )
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def settings(profile: Path) -> QSettings:
+    return window_settings(profile)
+
+
+@pytest.fixture
+def mail() -> RecordingMail:
+    return RecordingMail()
+
+
+@pytest.fixture
+def window(
+    qtbot: QtBot, store: MailStore, mail: RecordingMail, settings: QSettings
+) -> Iterator[MainWindow]:
+    w = MainWindow([WORK, HOME], store, mail, settings)  # type: ignore[arg-type]
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+
+
+def _select_folder(window: MainWindow, account: str, name: str) -> None:
+    folder = window._store.folder_by_name(account, name)
+    assert folder is not None
+    window.folder_view.setCurrentIndex(window.folder_model.index_of_folder(folder.id))
+
+
+def _row(window: MainWindow, subject: str) -> int:
+    for row in range(window.message_model.rowCount()):
+        if window.message_model.index(row, Column.SUBJECT).data() == subject:
+            return row
+    raise AssertionError(f"{subject!r} is not listed")
+
+
+def _open(qtbot: QtBot, window: MainWindow, subject: str) -> None:
+    window.message_view.setFocus()
+    window.message_view.setCurrentIndex(window.message_model.index(_row(window, subject), 2))
+
+
+def test_no_accounts_offers_to_add_one(qtbot: QtBot, store: MailStore, settings: QSettings) -> None:
+    window = MainWindow([], store, None, settings)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
-    assert window.windowTitle() == "Mailclient"
-    assert "No accounts" in window.status_label.text()
-    assert "mailclient account add" in window.hint_label.text()
-    assert window.hint_label.isVisible()
+    assert window.pages.currentWidget() is window.welcome
+    assert "No accounts" in window.welcome.status_label.text()
+    assert window.welcome.add_button.accessibleName() or window.welcome.add_button.text()
+    with qtbot.waitSignal(window.add_account_requested):
+        qtbot.mouseClick(window.welcome.add_button, Qt.MouseButton.LeftButton)
+    assert "mailclient account add" in window.welcome.hint_label.text()
+    assert window.welcome.hint_label.isVisible()
+    assert not window.delete_action.isEnabled()
 
 
-def test_lists_accounts(qtbot: QtBot) -> None:
-    account = Account(name="work", email="alice@example.org", imap_host="h", smtp_host="h")
-    window = MainWindow([account])
-    qtbot.addWidget(window)
-    window.show()
-    assert "alice@example.org" in window.status_label.text()
-    assert not window.hint_label.isVisible()
+def test_cached_mail_shows_at_once(window: MainWindow, mail: RecordingMail) -> None:
+    assert window.pages.currentWidget() is window.mail_page
+    # All inboxes first, then both accounts with their folders.
+    titles = [window.folder_model.index(r, 0).data() for r in range(3)]
+    assert titles == ["All inboxes", "work", "home"]
+    assert window.folder_view.currentIndex() == window.folder_model.index_of_all_inboxes()
+    assert window.message_model.rowCount() == 5
+    assert window.count_label.text() == "5 messages"
+    assert mail.calls == []  # nothing asked of the network before start()
+    window.start()
+    assert mail.calls == [("start",)]
+
+
+def test_widgets_have_accessible_names(window: MainWindow) -> None:
+    for widget in (
+        window.folder_view,
+        window.message_view,
+        window.filter_edit,
+        window.reading_pane,
+        window.reading_pane.text_view,
+    ):
+        assert widget.accessibleName(), widget.objectName()
+
+
+def test_opening_a_plain_message(qtbot: QtBot, window: MainWindow, mail: RecordingMail) -> None:
+    _open(qtbot, window, "Lunch on Friday?")
+    pane = window.reading_pane
+    qtbot.waitUntil(lambda: pane.shown_kind() == "text")
+    assert pane.headers.subject.text() == "Lunch on Friday?"
+    assert "bob@example.org" in pane.headers.text("From")
+    assert "carol@example.org" in pane.headers.text("Cc")
+    assert "Hi Alice," in pane.text_view.toPlainText()
+    assert 'href="https://a.example"' in pane.text_view.toHtml()
+    assert pane.attachments.isVisible()
+    assert [a.filename for a in pane.attachments.attachments()] == ["a.pdf"]
+    # Unread: marked read after the delay, through the workers.
+    qtbot.waitUntil(lambda: any(c[0] == "set_flags" for c in mail.calls), timeout=5000)
+    assert ("set_flags", [pane.message_id], {SEEN}, set()) in mail.calls
+
+
+def test_message_without_body_is_fetched(
+    qtbot: QtBot, window: MainWindow, mail: RecordingMail, store: MailStore
+) -> None:
+    _open(qtbot, window, "Not downloaded yet")
+    message_id = window.message_view.currentIndex().data(MessageRole.ID)
+    qtbot.waitUntil(lambda: ("fetch_body", message_id) in mail.calls)
+    assert window.reading_pane.placeholder.text() == "Loading message…"
+    assert window.reading_pane.headers.subject.text() == "Not downloaded yet"
+    store.save_body(message_id, plain_message("Not downloaded yet", "Now it is here."))
+    mail.body_fetched.emit(BodyFetched(message_id))
+    qtbot.waitUntil(lambda: "Now it is here." in window.reading_pane.text_view.toPlainText())
+
+
+def test_keyboard_actions(qtbot: QtBot, window: MainWindow, mail: RecordingMail) -> None:
+    _open(qtbot, window, "Quarterly report")
+    view = window.message_view
+    message_id = view.currentIndex().data(MessageRole.ID)
+    qtbot.keyClick(view, Qt.Key.Key_M)
+    assert ("set_flags", [message_id], set(), {SEEN}) in mail.calls
+    qtbot.keyClick(view, Qt.Key.Key_S)
+    assert ("set_flags", [message_id], {FLAGGED}, set()) in mail.calls
+    row = view.currentIndex().row()
+    qtbot.keyClick(view, Qt.Key.Key_Delete)
+    assert ("delete", [message_id]) in mail.calls
+    # The cursor moved on to the next message before the deleted one goes away.
+    assert view.currentIndex().row() == row + 1
+    qtbot.keyClick(view, Qt.Key.Key_Up)
+    assert view.currentIndex().row() == row
+    qtbot.keyClick(view, Qt.Key.Key_F5)
+    assert ("sync_all",) in mail.calls
+
+
+def test_quick_filter(qtbot: QtBot, window: MainWindow) -> None:
+    window.message_view.setFocus()
+    qtbot.keyClick(window.message_view, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    assert window.filter_edit.hasFocus()
+    qtbot.keyClicks(window.filter_edit, "ZO")
+    qtbot.waitUntil(lambda: window.message_model.rowCount() == 1)
+    assert window.message_model.index(0, Column.SUBJECT).data() == "Quarterly report"
+    # Typing M or S in the filter types letters; it does not toggle anything.
+    qtbot.keyClicks(window.filter_edit, "ms")
+    assert window.filter_edit.text() == "ZOms"
+    window.filter_edit.clear()
+    qtbot.keyClick(
+        window.message_view,
+        Qt.Key.Key_K,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    assert window.filter_edit.hasFocus()
+    qtbot.waitUntil(lambda: window.message_model.rowCount() == 5)
+
+
+def test_space_pages_through_the_body(qtbot: QtBot, window: MainWindow, store: MailStore) -> None:
+    folder = store.folder_by_name("work", "INBOX")
+    assert folder is not None
+    long_id = store.message_ids(folder.id, quick_filter="quarterly")[0]
+    store.save_body(
+        long_id, plain_message("Quarterly report", "\n".join(f"line {i}" for i in range(400)))
+    )
+    _open(qtbot, window, "Quarterly report")
+    pane = window.reading_pane
+    qtbot.waitUntil(lambda: "line 399" in pane.text_view.toPlainText())
+    bar = pane.text_view.verticalScrollBar()
+    assert bar.value() == 0
+    qtbot.keyClick(window.message_view, Qt.Key.Key_Space)
+    assert bar.value() > 0
+
+
+def test_enter_opens_the_message_in_its_own_window(qtbot: QtBot, window: MainWindow) -> None:
+    _open(qtbot, window, "Lunch on Friday?")
+    qtbot.keyClick(window.message_view, Qt.Key.Key_Return)
+    windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MessageWindow)]
+    assert len(windows) == 1
+    qtbot.waitUntil(lambda: "Hi Alice," in windows[0].pane.text_view.toPlainText())
+    windows[0].close()
+
+
+def test_drop_on_a_folder_moves(
+    qtbot: QtBot, window: MainWindow, mail: RecordingMail, store: MailStore
+) -> None:
+    _select_folder(window, "work", "INBOX")
+    _open(qtbot, window, "Quarterly report")
+    index = window.message_view.currentIndex()
+    data = window.message_model.mimeData([index])
+    archive = store.folder_by_name("work", "Archive")
+    assert archive is not None
+    target = window.folder_model.index_of_folder(archive.id)
+    window.folder_model.dropMimeData(data, Qt.DropAction.MoveAction, -1, -1, target)
+    assert ("move", [index.data(MessageRole.ID)], archive.id) in mail.calls
+
+
+def test_move_menu_lists_the_accounts_folders(
+    qtbot: QtBot, window: MainWindow, mail: RecordingMail, store: MailStore
+) -> None:
+    _select_folder(window, "work", "INBOX")
+    _open(qtbot, window, "Quarterly report")
+    window.move_menu.aboutToShow.emit()
+    entries = {a.text(): a for a in window.move_menu.actions()}
+    assert set(entries) == {"Inbox", "Sent", "Archive", "Trash"}
+    assert not entries["Inbox"].isEnabled()  # where it is already
+    entries["Trash"].trigger()
+    trash = store.folder_by_name("work", "Trash")
+    assert trash is not None
+    assert mail.calls[-1][0] == "move" and mail.calls[-1][2] == trash.id
+
+
+def test_list_and_counts_follow_the_store(
+    qtbot: QtBot, window: MainWindow, store: MailStore
+) -> None:
+    _select_folder(window, "work", "INBOX")
+    inbox = store.folder_by_name("work", "INBOX")
+    assert inbox is not None
+    index = window.folder_model.index_of_folder(inbox.id)
+    assert index.data(FolderRole.UNREAD) == 2
+    store.add_messages(inbox.id, [_summary(9, "Brand new", flags=frozenset())])
+    window.watcher.poke()
+    qtbot.waitUntil(lambda: window.message_model.rowCount() == 5)
+    assert window.message_model.index(0, Column.SUBJECT).data() == "Brand new"
+    assert window.folder_model.index_of_folder(inbox.id).data(FolderRole.UNREAD) == 3
+
+
+def test_progress_and_errors(qtbot: QtBot, window: MainWindow, mail: RecordingMail) -> None:
+    mail.progressed.emit(SyncProgress("work", "INBOX", 12_400, 50_000))
+    assert window.sync_label.text() == "Syncing INBOX (work) — 12,400 of 50,000"
+    assert window.sync_progress.isVisible()
+    failure = WorkFailed("work", "work: The IMAP server did not answer in time.", True, "again")
+    mail.failed.emit(failure)
+    assert window.error_bar.isVisible()
+    assert "did not answer" in window.error_bar.label.text()
+    qtbot.mouseClick(window.error_bar.retry_button, Qt.MouseButton.LeftButton)
+    assert ("retry", "again") in mail.calls
+    assert not window.error_bar.isVisible()
+    mail.synced.emit(SyncFinished("work"))
+    assert window.sync_label.text() == ""
+
+
+def test_state_is_remembered(
+    qtbot: QtBot, store: MailStore, mail: RecordingMail, settings: QSettings
+) -> None:
+    first = MainWindow([WORK, HOME], store, mail, settings)  # type: ignore[arg-type]
+    qtbot.addWidget(first)
+    first.show()
+    _select_folder(first, "home", "INBOX")
+    first.message_view.sortByColumn(Column.SUBJECT, Qt.SortOrder.AscendingOrder)
+    first.message_view.header().resizeSection(Column.SENDER, 271)
+    first.splitter.setSizes([300, 900])
+    first.prefer_plain_action.setChecked(True)
+    first.close()
+
+    second = MainWindow([WORK, HOME], store, mail, settings)  # type: ignore[arg-type]
+    qtbot.addWidget(second)
+    second.show()
+    assert second.message_view.header().sectionSize(Column.SENDER) == 271
+    assert second.message_model.sort_key.value == "subject"
+    assert not second.message_model.descending
+    assert second.splitter.sizes()[0] == 300
+    assert second.prefer_plain_action.isChecked()
+    assert second.folder_view.currentIndex().data() == "Inbox"
+    assert second.folder_view.currentIndex().data(FolderRole.ACCOUNT) == "home"
+    second.close()
+
+
+def test_prefer_plain_text(qtbot: QtBot, window: MainWindow, store: MailStore) -> None:
+    folder = store.folder_by_name("work", "INBOX")
+    assert folder is not None
+    message_id = store.message_ids(folder.id, quick_filter="quarterly")[0]
+    message = EmailMessage()
+    message["Subject"] = "Quarterly report"
+    message.set_content("The plain version.")
+    message.add_alternative("<p>The <b>HTML</b> version.</p>", subtype="html")
+    store.save_body(message_id, message.as_bytes(policy=SMTP))
+    _open(qtbot, window, "Quarterly report")
+    pane = window.reading_pane
+    qtbot.waitUntil(lambda: pane.shown_kind() == "html", timeout=20_000)
+    window.prefer_plain_action.trigger()
+    qtbot.waitUntil(lambda: pane.shown_kind() == "text")
+    assert pane.text_view.toPlainText().strip() == "The plain version."
+    window.prefer_plain_action.trigger()
+    qtbot.waitUntil(lambda: pane.shown_kind() == "html", timeout=20_000)
+
+
+def test_mark_read_never(qtbot: QtBot, window: MainWindow, mail: RecordingMail) -> None:
+    window.set_mark_read_delay(-1)
+    _open(qtbot, window, "Lunch on Friday?")
+    qtbot.waitUntil(lambda: window.reading_pane.shown_kind() == "text")
+    window.set_mark_read_delay(0)
+    _open(qtbot, window, "Quarterly report")
+    _open(qtbot, window, "Lunch on Friday?")
+    qtbot.waitUntil(lambda: any(c[0] == "set_flags" for c in mail.calls), timeout=5000)
+    assert [c for c in mail.calls if c[0] == "set_flags"] == [
+        ("set_flags", [window.reading_pane.message_id], {SEEN}, set())
+    ]

@@ -7,10 +7,10 @@ message is recorded. TLS and AUTH are left to the integration tests and the real
 
 from __future__ import annotations
 
-import socket
 import socketserver
 import threading
 from dataclasses import dataclass, field
+from io import BufferedIOBase
 
 
 @dataclass
@@ -27,6 +27,8 @@ class Script:
     mail_reply: tuple[int, str] = (250, "2.1.0 Ok")
     rcpt_replies: dict[str, tuple[int, str]] = field(default_factory=dict)
     data_reply: tuple[int, str] = (354, "End data with <CR><LF>.<CR><LF>")
+    # What DATA gets when no recipient was accepted; a conforming server refuses it.
+    data_without_recipients: tuple[int, str] = (554, "5.5.1 Error: no valid recipients")
     final_replies: list[tuple[int, str]] = field(default_factory=list)  # one per message
     drop_after_data: bool = False  # close without answering the end of the data
 
@@ -55,12 +57,13 @@ class FakeSmtpServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def _converse(self, rfile: socket.SocketIO, wfile: socket.SocketIO) -> None:
+    def _converse(self, rfile: BufferedIOBase, wfile: BufferedIOBase) -> None:
         def reply(code: int, text: str) -> None:
             wfile.write(f"{code} {text}\r\n".encode())
 
         reply(220, "fake ESMTP")
-        mail_from, options, recipients = "", [], []
+        mail_from, options, recipients = "", list[str](), list[str]()
+        in_transaction = False
         while line := rfile.readline():
             command = line.decode("utf-8").rstrip("\r\n")
             verb = command.split(" ", 1)[0].upper()
@@ -72,7 +75,10 @@ class FakeSmtpServer:
             elif verb == "MAIL":
                 parts = command[len("MAIL FROM:") :].split(" ")
                 mail_from, options, recipients = parts[0].strip("<>"), parts[1:], []
+                in_transaction = self.script.mail_reply[0] == 250
                 reply(*self.script.mail_reply)
+            elif verb in ("RCPT", "DATA") and not in_transaction:
+                reply(503, "5.5.1 Error: need MAIL command")
             elif verb == "RCPT":
                 address = command[len("RCPT TO:") :].strip().strip("<>")
                 code, text = self.script.rcpt_replies.get(address, (250, "2.1.5 Ok"))
@@ -80,8 +86,11 @@ class FakeSmtpServer:
                     recipients.append(address)
                 reply(code, text)
             elif verb == "DATA":
-                reply(*self.script.data_reply)
-                if self.script.data_reply[0] != 354:
+                answer = (
+                    self.script.data_reply if recipients else self.script.data_without_recipients
+                )
+                reply(*answer)
+                if answer[0] != 354:
                     continue
                 chunks = []
                 while (chunk := rfile.readline()) not in (b".\r\n", b""):
@@ -89,10 +98,12 @@ class FakeSmtpServer:
                 if self.script.drop_after_data:
                     return
                 self.received.append(Received(mail_from, options, recipients, b"".join(chunks)))
+                in_transaction = False
                 finals = self.script.final_replies
                 reply(*(finals.pop(0) if finals else (250, "2.0.0 Ok: queued")))
             elif verb == "RSET":
                 mail_from, options, recipients = "", [], []
+                in_transaction = False
                 reply(250, "2.0.0 Ok")
             elif verb == "QUIT":
                 reply(221, "2.0.0 Bye")

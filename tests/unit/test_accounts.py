@@ -140,3 +140,41 @@ def test_write_atomic_replaces_whole_file(tmp_path: Path) -> None:
     write_atomic(target, b"new contents")
     assert target.read_bytes() == b"new contents"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+
+
+def test_pinned_certificates_round_trip_and_replace(tmp_path: Path) -> None:
+    from tests.support.loopback import self_signed
+
+    first = self_signed("mail.example.org").cert_pem.decode()
+    second = self_signed("mail.example.org").cert_pem.decode()
+    account = make(imap_host="Mail.Example.org", imap_port=993).with_pin(
+        "mail.example.org.", 993, first
+    )
+    assert account.pinned_pem("MAIL.example.org", 993) == first
+    assert account.pinned_pem("mail.example.org", 143) is None
+    account = account.with_pin("mail.example.org", 993, second)
+    assert len(account.pinned_certificates) == 1
+    assert account.pinned_pem("mail.example.org", 993) == second
+    store = AccountStore(tmp_path / "config.json")
+    store.add(account)
+    again = AccountStore(tmp_path / "config.json").get("work")
+    assert again.pinned_certificates == account.pinned_certificates
+    assert again.pinned_certificates[0].fingerprint.count(":") == 31
+    assert account.with_pin("mail.example.org", 993, None).pinned_certificates == ()
+
+
+def test_pins_for_servers_no_longer_used_are_dropped() -> None:
+    from tests.support.loopback import self_signed
+
+    pem = self_signed("old.example.org").cert_pem.decode()
+    account = make(imap_host="old.example.org").with_pin("old.example.org", 993, pem)
+    assert account.validated().pinned_certificates != ()
+    moved = make(imap_host="new.example.org", pinned_certificates=account.pinned_certificates)
+    assert moved.validated().pinned_certificates == ()
+
+
+def test_damaged_pin_is_named() -> None:
+    account = make(imap_host="mail.example.org").with_pin("mail.example.org", 993, "garbage")
+    with pytest.raises(InvalidInput) as info:
+        account.validated()
+    assert info.value.field == "trusted certificate"

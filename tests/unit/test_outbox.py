@@ -19,6 +19,7 @@ from mailclient.store.outbox import (
     OutboxItemNotFound,
     SenderBusy,
     SenderLock,
+    Submission,
     retry_delay,
 )
 
@@ -43,6 +44,10 @@ def message(n: int = 1, recipients: tuple[str, ...] = ("bob@example.org",)) -> B
     )
 
 
+def due(outbox: Outbox, *, ignore_schedule: bool = False) -> list[int]:
+    return [i for ids in outbox.due(ignore_schedule=ignore_schedule).values() for i in ids]
+
+
 @pytest.fixture
 def path(tmp_path: Path) -> Path:
     return tmp_path / "mail.sqlite3"
@@ -65,8 +70,9 @@ def test_added_message_is_committed_with_its_envelope(outbox: Outbox, path: Path
     item = outbox.add("work", built)
     other = Outbox(connect(path), path)  # another connection sees it: it is committed
     assert other.raw(item.id) == b"raw\r\n"
-    assert other.envelope(item.id) == ("ann@example.org", ("b@x.org",), True)
+    assert other.submission(item.id) == Submission("ann@example.org", True, b"raw\r\n")
     assert other.get(item.id) == item
+    other.close()
     assert item.state is OutboxState.QUEUED
     assert item.created == datetime.fromtimestamp(T0, UTC)
     assert (item.account, item.message_id, item.subject, item.size) == (
@@ -75,16 +81,24 @@ def test_added_message_is_committed_with_its_envelope(outbox: Outbox, path: Path
         "S",
         5,
     )
-    assert outbox.due() == [item.id]
+    assert due(outbox) == [item.id]
 
 
-def test_claim_counts_the_attempt_once(outbox: Outbox) -> None:
-    item = outbox.add("work", message())
-    claimed = outbox.claim(item.id)
-    assert claimed is not None
-    assert (claimed.state, claimed.attempts) == (OutboxState.SENDING, 1)
-    assert outbox.claim(item.id) is None
-    assert outbox.due() == []
+def test_claim_takes_a_batch_and_counts_the_attempt_once(outbox: Outbox) -> None:
+    first = outbox.add("work", message(1))
+    second = outbox.add("other", message(2))
+    third = outbox.add("work", message(3))
+    assert outbox.due() == {"work": [first.id, third.id], "other": [second.id]}
+    claimed = outbox.claim([first.id, third.id])
+    assert [(i.id, i.state, i.attempts) for i in claimed] == [
+        (first.id, OutboxState.SENDING, 1),
+        (third.id, OutboxState.SENDING, 1),
+    ]
+    assert outbox.claim([first.id]) == []
+    assert outbox.due() == {"other": [second.id]}
+    submission = outbox.submission(third.id)
+    assert (submission.envelope_from, submission.smtputf8) == ("ann@example.org", False)
+    assert submission.raw == message(3).raw
 
 
 def test_backoff_doubles_up_to_an_hour() -> None:
@@ -95,54 +109,54 @@ def test_backoff_doubles_up_to_an_hour() -> None:
 def test_transient_failure_waits_for_its_backoff(outbox: Outbox, clock: Clock) -> None:
     item = outbox.add("work", message())
     for attempt, delay in [(1, 60), (2, 120), (3, 240)]:
-        outbox.claim(item.id)
+        outbox.claim([item.id])
         failed = outbox.mark_transient_failure(item.id, "421 try later")
         assert failed is not None
         assert failed.state is OutboxState.QUEUED
         assert failed.attempts == attempt
         assert failed.last_error == "421 try later"
         assert failed.next_attempt == datetime.fromtimestamp(clock.now + delay, UTC)
-        assert outbox.due() == []
-        assert outbox.due(ignore_schedule=True) == [item.id]
+        assert due(outbox) == []
+        assert due(outbox, ignore_schedule=True) == [item.id]
         clock.now += delay
-        assert outbox.due() == [item.id]
+        assert due(outbox) == [item.id]
 
 
 def test_messages_not_tried_share_the_failure(outbox: Outbox) -> None:
     item = outbox.add("work", message())
     failed = outbox.mark_transient_failure(item.id, "no network", count_attempt=True)
-    assert failed is not None and failed.attempts == 1 and outbox.due() == []
+    assert failed is not None and failed.attempts == 1 and due(outbox) == []
 
 
 def test_permanent_failure_waits_for_the_user(outbox: Outbox, clock: Clock) -> None:
     item = outbox.add("work", message())
-    outbox.claim(item.id)
+    outbox.claim([item.id])
     refusal = Refusal("bob@example.org", 550, "5.1.1 no such user")
     failed = outbox.mark_failed(item.id, "refused", refused=[refusal])
     assert failed is not None
     assert failed.state is OutboxState.FAILED
     assert failed.refused == (refusal,)
     clock.now += 10 * 86400
-    assert outbox.due() == [] and outbox.due(ignore_schedule=True) == []
+    assert due(outbox) == [] and due(outbox, ignore_schedule=True) == []
     retried = outbox.retry(item.id)
     assert retried.state is OutboxState.QUEUED
-    assert outbox.due() == [item.id]
+    assert due(outbox) == [item.id]
 
 
 def test_sent_without_copy_leaves_the_outbox(outbox: Outbox) -> None:
     item = outbox.add("work", message())
-    outbox.claim(item.id)
-    assert outbox.mark_sent(item.id, copy_wanted=False) is None
+    outbox.claim([item.id])
+    outbox.mark_sent(item.id, copy_wanted=False)
     assert outbox.items() == []
 
 
 def test_sent_copy_is_its_own_step(outbox: Outbox, clock: Clock) -> None:
     item = outbox.add("work", message())
-    outbox.claim(item.id)
-    sent = outbox.mark_sent(item.id, copy_wanted=True)
-    assert sent is not None
+    outbox.claim([item.id])
+    outbox.mark_sent(item.id, copy_wanted=True)
+    sent = outbox.get(item.id)
     assert (sent.state, sent.sent_copy) == (OutboxState.SENT, SentCopy.PENDING)
-    assert outbox.due(ignore_schedule=True) == []  # never sent again
+    assert due(outbox, ignore_schedule=True) == []  # never sent again
     assert [i.id for i in outbox.copies_due()] == [item.id]
 
     assert outbox.start_copy_attempt(item.id) is False
@@ -159,12 +173,12 @@ def test_sent_copy_is_its_own_step(outbox: Outbox, clock: Clock) -> None:
 
 def test_recipients_refused_for_now_stay_queued(outbox: Outbox) -> None:
     item = outbox.add("work", message(recipients=("a@x.org", "b@x.org", "c@x.org")))
-    outbox.claim(item.id)
+    outbox.claim([item.id])
     gone = Refusal("c@x.org", 550, "no such user")
-    left = outbox.mark_sent(
+    outbox.mark_sent(
         item.id, refused=[gone], retry_recipients=["b@x.org"], error="b: 450", copy_wanted=True
     )
-    assert left is not None
+    left = outbox.get(item.id)
     assert left.state is OutboxState.QUEUED
     assert left.recipients == ("b@x.org",)
     assert left.refused == (gone,)
@@ -172,24 +186,25 @@ def test_recipients_refused_for_now_stay_queued(outbox: Outbox) -> None:
     assert left.next_attempt > left.created
     outbox.mark_copy_saved(item.id)
     assert outbox.get(item.id).sent_copy is SentCopy.DONE
-    outbox.claim(item.id)
-    assert outbox.mark_sent(item.id, copy_wanted=True) is None  # copy already done
+    outbox.claim([item.id])
+    outbox.mark_sent(item.id, copy_wanted=True)
+    assert outbox.items() == []  # the copy was saved already
 
 
 def test_crash_before_data_requeues_without_doubt(outbox: Outbox) -> None:
     item = outbox.add("work", message())
-    outbox.claim(item.id)
+    outbox.claim([item.id])
     recovered = outbox.recover_interrupted()
     assert [(r.id, r.state, r.maybe_sent) for r in recovered] == [
         (item.id, OutboxState.QUEUED, False)
     ]
-    assert outbox.due() == [item.id]
+    assert due(outbox) == [item.id]
 
 
 def test_crash_after_data_started_is_flagged(outbox: Outbox) -> None:
     item = outbox.add("work", message())
     other = outbox.add("work", message(2))
-    outbox.claim(item.id)
+    outbox.claim([item.id])
     outbox.mark_data_started(item.id)
     (recovered,) = outbox.recover_interrupted()
     assert recovered.maybe_sent and recovered.state is OutboxState.QUEUED
@@ -201,7 +216,7 @@ def test_crash_after_data_started_is_flagged(outbox: Outbox) -> None:
 def test_delete_refuses_a_message_being_sent(outbox: Outbox) -> None:
     first = outbox.add("work", message())
     second = outbox.add("work", message(2))
-    outbox.claim(first.id)
+    outbox.claim([first.id])
     with pytest.raises(OutboxItemBusy):
         outbox.delete(first.id)
     with pytest.raises(OutboxItemBusy):
@@ -254,3 +269,20 @@ def test_lock_is_exclusive_across_processes_and_dies_with_its_holder(path: Path)
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_copy_due_from_a_partial_delivery_survives_the_rest(outbox: Outbox) -> None:
+    item = outbox.add("work", message(recipients=("a@x.org", "b@x.org")))
+    outbox.claim([item.id])
+    outbox.mark_sent(item.id, retry_recipients=["b@x.org"], error="450", copy_wanted=True)
+    outbox.claim([item.id])
+    # The account now says the server files sent mail, but this copy was owed before.
+    outbox.mark_sent(item.id, copy_wanted=False)
+    left = outbox.get(item.id)
+    assert (left.state, left.sent_copy) == (OutboxState.SENT, SentCopy.PENDING)
+
+
+def test_ids_are_never_reused(outbox: Outbox) -> None:
+    first = outbox.add("work", message(1))
+    outbox.delete(first.id)
+    assert outbox.add("work", message(2)).id != first.id

@@ -103,10 +103,11 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 def test_batch_goes_over_one_connection_and_is_copied_to_sent(world: World) -> None:
     ids = [world.queue(n) for n in range(3)]
-    heard: list[SendResult] = []
-    report = world.sender.flush(on_result=heard.append)
+    heard: list[tuple[SendResult, int]] = []
+    report = world.sender.flush(on_result=lambda r: heard.append((r, len(world.server.received))))
     assert [(r.item_id, r.outcome) for r in report.results] == [(i, Outcome.SENT) for i in ids]
-    assert heard == report.results
+    # Each result is told as soon as its message is through, not at the end.
+    assert heard == [(r, n + 1) for n, r in enumerate(report.results)]
     assert world.server.connections == 1
     assert world.logins == ["work-smtp-secret"]
     assert len(world.server.received) == 3
@@ -114,6 +115,20 @@ def test_batch_goes_over_one_connection_and_is_copied_to_sent(world: World) -> N
     assert world.appended == [(m, False) for m in message_ids]
     assert [c.saved for c in report.copies] == [True] * 3
     assert world.sent_folder_closed == 1
+    assert world.sender.items() == []
+
+
+def test_message_queued_during_a_flush_goes_with_it(world: World) -> None:
+    first = world.queue(1)
+    later: list[int] = []
+
+    def queue_another(result: SendResult) -> None:
+        if not later:
+            later.append(world.queue(2))
+
+    report = world.sender.flush(on_result=queue_another)
+    assert [r.item_id for r in report.results] == [first, *later]
+    assert world.server.connections == 2
     assert world.sender.items() == []
 
 
@@ -222,11 +237,23 @@ def test_failed_sent_copy_is_retried_and_never_resends(world: World) -> None:
     assert world.sender.items() == []
 
 
+def test_retry_saves_an_owed_copy_now(world: World) -> None:
+    world.sent_folder_down = True
+    item_id = world.queue()
+    world.sender.flush()
+    world.sent_folder_down = False
+    report = world.sender.retry(item_id)  # no waiting for the copy's backoff
+    assert report.results == []
+    assert [(c.item_id, c.saved) for c in report.copies] == [(item_id, True)]
+    assert len(world.server.received) == 1
+    assert world.sender.items() == []
+
+
 def test_message_left_sending_by_a_crash_is_recovered(world: World) -> None:
     first, second = world.queue(1), world.queue(2)
     outbox = world.outbox()
-    outbox.claim(first)
-    outbox.claim(second)
+    outbox.claim([first])
+    outbox.claim([second])
     outbox.mark_data_started(second)
     outbox.close()
     report = world.sender.flush()
@@ -273,7 +300,7 @@ def test_deleted_account_fails_its_messages(world: World) -> None:
 def test_delete_recovers_what_a_crash_left(world: World) -> None:
     item_id = world.queue()
     outbox = world.outbox()
-    outbox.claim(item_id)
+    outbox.claim([item_id])
     outbox.close()
     assert world.sender.delete(item_id).id == item_id
     assert world.sender.items() == []

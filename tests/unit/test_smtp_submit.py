@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import smtplib
 from collections.abc import Iterator
 
@@ -16,9 +17,12 @@ ACCOUNT = Account(name="work", email="ann@example.org", imap_host="h", smtp_host
 RAW = b"Subject: x\r\n\r\n.leading dot\r\nline\r\n"
 
 
-@pytest.fixture
-def server() -> Iterator[FakeSmtpServer]:
+@pytest.fixture(params=["pipelining", "one by one"])
+def server(request: pytest.FixtureRequest) -> Iterator[FakeSmtpServer]:
+    """The scripted server, with and without PIPELINING (RFC 2920): two code paths."""
     fake = FakeSmtpServer()
+    if request.param != "pipelining":
+        fake.script.extensions.remove("PIPELINING")
     yield fake
     fake.close()
 
@@ -84,7 +88,7 @@ def test_every_recipient_refused(server: FakeSmtpServer, code: int, transient: b
 @pytest.mark.parametrize(
     ("script", "transient", "words"),
     [
-        (Script(mail_reply=(553, "5.7.1 Sender address rejected")), False, "5.7.1 Sender"),
+        (Script(mail_reply=(553, "5.7.1 Sender address rejected")), False, r"5\.7\.1 Sender"),
         (Script(mail_reply=(452, "4.3.1 Insufficient system storage")), True, "4.3.1"),
         (Script(data_reply=(554, "5.5.1 No valid recipients")), False, "5.5.1"),
         (Script(final_replies=[(554, "5.7.1 Spam detected")]), False, "Spam detected"),
@@ -94,10 +98,23 @@ def test_every_recipient_refused(server: FakeSmtpServer, code: int, transient: b
 def test_message_refused(
     server: FakeSmtpServer, script: Script, transient: bool, words: str
 ) -> None:
-    server.script = script
+    extensions = server.script.extensions  # with or without PIPELINING
+    server.script = copy.deepcopy(script)  # one Script serves every parameter
+    server.script.extensions = extensions
     with pytest.raises(MessageRefused, match=words) as caught:
         submit(connected(server), ACCOUNT, RAW, "ann@example.org", ["bob@example.org"])
     assert caught.value.transient is transient
+
+
+def test_go_ahead_without_recipients_is_aborted(server: FakeSmtpServer) -> None:
+    server.script.rcpt_replies = {"bob@example.org": (550, "no")}
+    server.script.data_without_recipients = (354, "go ahead")  # not as RFC 2920 asks
+    smtp = connected(server)
+    with pytest.raises(MessageRefused, match="refused every recipient"):
+        submit(smtp, ACCOUNT, RAW, "ann@example.org", ["bob@example.org"])
+    # Pipelined, DATA was sent and an empty message ended it; one by one, it never went.
+    assert [r.data for r in server.received] in ([b""], [])
+    assert submit(smtp, ACCOUNT, RAW, "ann@example.org", ["carol@example.org"]).accepted
 
 
 def test_too_big_for_the_server_is_refused_before_sending(server: FakeSmtpServer) -> None:

@@ -200,6 +200,7 @@ def test_hidden_messages_leave_lists_but_keep_locations(store: MailStore) -> Non
     first = store.message_ids(inbox)[-1]
     store.hide_messages([first])
     assert first not in store.message_ids(inbox)
+    assert store.sync_state(inbox).count == 2  # still on the server until the move is done
     assert [(loc.folder_id, loc.uid) for loc in store.locations([first])] == [(inbox, 1)]
 
 
@@ -266,7 +267,9 @@ def test_sync_state_reset_and_apply_changes(store: MailStore) -> None:
     )
     store.reset_folder(inbox, uidvalidity=5, highestmodseq=40)
     store.add_messages(inbox, [msg(1), msg(2), msg(3)])
-    store.apply_changes(inbox, {1: frozenset({SEEN}), 9: frozenset({SEEN})}, vanished=[2, 8])
+    flags = {1: frozenset({SEEN}), 3: frozenset[str](), 9: frozenset({SEEN})}
+    applied = store.apply_changes(inbox, flags, vanished=[(2, 2), (8, 9)])
+    assert (applied.changed, applied.removed) == (1, 1)
     assert store.stored_uids(inbox) == [1, 3]
     assert store.stored_flags(inbox) == {1: SEEN, 3: ""}
     assert store.sync_state(inbox).uidnext is None

@@ -1,0 +1,49 @@
+"""Adding and removing an account together with its passwords, so neither is left behind.
+
+Blocking (config file, keyring): call from a worker thread or the command line.
+"""
+
+from __future__ import annotations
+
+from mailclient.accounts.credentials import SERVICES, CredentialStore, Service
+from mailclient.accounts.model import Account
+from mailclient.accounts.store import AccountStore
+from mailclient.core.errors import AccountExists, AccountNotFound, MailclientError
+
+
+def add_account(
+    accounts: AccountStore, credentials: CredentialStore, account: Account, password: str
+) -> Account:
+    """Store the password for IMAP and SMTP, then the account.
+
+    If the account cannot be saved, its passwords are removed again.
+    """
+    account = account.validated()
+    try:
+        accounts.get(account.name)
+    except AccountNotFound:
+        pass
+    else:
+        # Checked first: the password of an existing account must not be overwritten.
+        raise AccountExists(account.name)
+    for service in SERVICES:
+        credentials.set_password(account.name, service, password)
+    try:
+        return accounts.add(account)
+    except MailclientError:
+        credentials.delete_account(account.name)
+        raise
+
+
+def remove_account(accounts: AccountStore, credentials: CredentialStore, name: str) -> Account:
+    """Remove the account from the config, then its passwords from the keyring."""
+    removed = accounts.remove(name)
+    credentials.delete_account(removed.name)
+    return removed
+
+
+def set_passwords(
+    credentials: CredentialStore, name: str, password: str, services: tuple[Service, ...] = SERVICES
+) -> None:
+    for service in services:
+        credentials.set_password(name, service, password)

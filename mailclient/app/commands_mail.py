@@ -1,0 +1,138 @@
+"""``mailclient sync`` and ``mailclient list``: the sync engine and the store from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from mailclient.accounts.model import Account
+from mailclient.app.services import Services
+from mailclient.core.errors import InvalidInput, MailclientError
+from mailclient.core.models import MessageSummary
+from mailclient.imap.sync import AccountSync, FolderSyncResult, SyncProgress
+from mailclient.store.mail import MailStore
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+
+def register(commands: Any) -> None:
+    sync = commands.add_parser(
+        "sync", help="fetch new mail and changes into the local store, and say what changed"
+    )
+    sync.add_argument("name", nargs="?", help="the account (default: every account)")
+    sync.add_argument(
+        "--folder",
+        action="append",
+        metavar="FOLDER",
+        help="sync only this folder (repeatable; needs an account name)",
+    )
+    sync.set_defaults(func=cmd_sync)
+
+    listing = commands.add_parser("list", help="list stored messages, newest first")
+    listing.add_argument("name", help="the account")
+    listing.add_argument("--folder", default="INBOX", metavar="FOLDER", help="default: INBOX")
+    listing.add_argument("--limit", type=int, metavar="N", help="at most N messages")
+    listing.add_argument(
+        "--json", action="store_true", help="one JSON object per line (uid, date, from, ...)"
+    )
+    listing.set_defaults(func=cmd_list)
+
+
+def _progress(progress: SyncProgress) -> None:
+    print(
+        f"\r{progress.folder}: {progress.fetched:,} of {progress.missing:,} headers",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _summary_line(account: Account, result: FolderSyncResult) -> str:
+    where = f"{account.name}/{result.folder}"
+    if result.error:
+        return f"{where}: not synced: {result.error}"
+    text = f"{where}: {result.new} new, {result.changed} changed, {result.removed} removed"
+    if result.reset:
+        text += " (the server renumbered this folder; its cache was rebuilt)"
+    if not result.complete:
+        text += " (stopped early)"
+    return text
+
+
+def cmd_sync(services: Services, args: argparse.Namespace) -> int:
+    if args.folder and not args.name:
+        raise InvalidInput("--folder", "name the account whose folders to sync")
+    accounts = [services.accounts.get(args.name)] if args.name else services.accounts.accounts()
+    if not accounts:
+        print("No accounts. Add one with: mailclient account add NAME --email ADDR ...")
+        return EXIT_OK
+    failed = False
+    show_progress = sys.stderr.isatty()
+    with MailStore.open(services.profile.store_path) as store:
+        for account in accounts:
+            try:
+                password = services.credentials.get_password(account.name, "imap")
+                engine = AccountSync(
+                    account, password, store, on_progress=_progress if show_progress else None
+                )
+                try:
+                    results = engine.sync(args.folder)
+                finally:
+                    engine.close()
+            except MailclientError as error:
+                print(f"{account.name}: {error}", file=sys.stderr)
+                failed = True
+                continue
+            if show_progress:
+                print("\r\033[K", end="", file=sys.stderr)
+            for result in results:
+                print(_summary_line(account, result))
+                failed = failed or result.error is not None
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _as_json(folder: str, m: MessageSummary) -> str:
+    return json.dumps(
+        {
+            "uid": m.uid,
+            "date": m.date.isoformat() if m.date else None,
+            "from": m.sender,
+            "to": m.to,
+            "subject": m.subject,
+            "flags": sorted(m.flags),
+            "size": m.size,
+            "message_id": m.message_id,
+            "folder": folder,
+        },
+        ensure_ascii=False,
+    )
+
+
+def _as_text(m: MessageSummary) -> str:
+    date = m.date.astimezone().strftime("%Y-%m-%d %H:%M") if m.date else "-" * 16
+    marks = ("" if m.seen else "N") + ("F" if m.flagged else "") + ("A" if m.answered else "")
+    return f"{m.uid}\t{date}\t{marks or '-'}\t{m.sender}\t{m.subject}"
+
+
+def cmd_list(services: Services, args: argparse.Namespace) -> int:
+    account = services.accounts.get(args.name)
+    if args.limit is not None and args.limit < 0:
+        raise InvalidInput("--limit", "must be 0 or more")
+    with MailStore.open(services.profile.store_path) as store:
+        folder = store.folder_by_name(account.name, args.folder)
+        if folder is None:
+            if not store.folders(account.name):
+                raise MailclientError(
+                    f"Nothing of {account.name} is stored yet. Run: mailclient sync {account.name}"
+                )
+            raise MailclientError(f"The account {account.name} has no folder {args.folder!r}.")
+        ids = store.message_ids(folder.id)
+        if args.limit is not None:
+            ids = ids[: args.limit]
+        for start in range(0, len(ids), 500):
+            for summary in store.summaries(ids[start : start + 500]):
+                print(_as_json(folder.name, summary) if args.json else _as_text(summary))
+    return EXIT_OK

@@ -1,0 +1,356 @@
+"""Turning fetched header blocks into message summaries, fast and forgiving.
+
+Header values become text: raw 8-bit bytes as UTF-8 (RFC 6532) or else Windows-1252,
+encoded words as RFC 2047 says, in any charset Python knows, with the usual aliases for
+those it does not. Dates in the RFC 5322 form take a fast path; anything odder goes
+through the standard library. Nothing in here raises on bad input: a message whose
+headers cannot be read is still stored with what could be read.
+"""
+
+from __future__ import annotations
+
+import binascii
+import codecs
+import functools
+import logging
+import re
+from collections.abc import Iterable
+from email.message import Message
+from email.parser import BytesParser
+from email.policy import compat32
+from email.utils import mktime_tz, parsedate_tz
+
+from mailclient.imap.wire import FetchResponse, Value, days_from_civil
+from mailclient.store.mail import NewMessage
+
+log = logging.getLogger(__name__)
+
+# The header fields the sync fetches (BODY.PEEK[HEADER.FIELDS (...)]).
+SUMMARY_FIELDS = (
+    "DATE",
+    "FROM",
+    "TO",
+    "CC",
+    "SUBJECT",
+    "MESSAGE-ID",
+    "IN-REPLY-TO",
+    "REFERENCES",
+    "CONTENT-TYPE",
+)
+
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")
+_FOLD = re.compile(rb"\r?\n(?=[ \t])")
+_SPACES = re.compile(r"\s+")
+_QUOTED_NAME = re.compile(r'^\s*"((?:[^"\\]|\\.)*)"\s*(<[^<>]*>)\s*$')
+_ANGLE_ONLY = re.compile(r"^\s*<([^<>]*)>\s*$")
+_BACKSLASH = re.compile(r"\\(.)")
+_DATE = re.compile(
+    r"\s*(?:[A-Za-z]{3,9},?\s*)?(\d{1,2})\s+([A-Za-z]{3})[A-Za-z]*\.?\s+(\d{2,4})\s+"
+    r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*(?:([+-])(\d\d):?(\d\d)|([A-Za-z]{1,5}))?"
+)
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+_ZONES = {
+    "ut": 0, "utc": 0, "gmt": 0, "z": 0,
+    "est": -5, "edt": -4, "cst": -6, "cdt": -5, "mst": -7, "mdt": -6, "pst": -8, "pdt": -7,
+}  # fmt: skip
+# Charset names seen in real mail that Python's codec registry does not know, or knows
+# as something narrower than what senders actually use.
+_CHARSET_ALIASES = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "ks_c_5601-1987": "cp949",
+    "euc-kr": "cp949",
+    "iso-8859-8-i": "iso-8859-8",
+    "windows-874": "cp874",
+    "x-sjis": "shift_jis",
+    "shift-jis": "shift_jis",
+    "x-mac-roman": "mac_roman",
+    "macintosh": "mac_roman",
+    "unicode-1-1-utf-7": "utf-7",
+    "x-user-defined": "cp1252",
+    "iso-8859-1": "cp1252",  # mislabelled Windows-1252 is the rule, and a superset
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+}
+
+
+@functools.lru_cache(maxsize=256)
+def _codec(charset: str) -> str | None:
+    name = charset.strip().lower()
+    name = _CHARSET_ALIASES.get(name, name)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode_bytes(data: bytes, charset: str | None = None) -> str:
+    """Bytes of a header in ``charset`` (or unlabelled) as text, never raising."""
+    codec = _codec(charset) if charset else None
+    if codec is not None:
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode(codec or "cp1252", "replace")
+
+
+def _word_bytes(encoding: str, payload: str) -> bytes | None:
+    raw = payload.encode("ascii", "replace")
+    try:
+        if encoding in "Bb":
+            return binascii.a2b_base64(raw + b"=" * (-len(raw) % 4))
+        return binascii.a2b_qp(raw, header=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def decode_words(text: str) -> str:
+    """Decode RFC 2047 encoded words; adjacent words of one charset are joined first.
+
+    Joining matters: senders split a multi-byte character across two words. Words
+    that cannot be decoded stay as they are.
+    """
+    if "=?" not in text:
+        return text
+    parts: list[str] = []
+    pending = bytearray()
+    pending_charset: str | None = None
+    position = 0
+
+    def flush() -> None:
+        nonlocal pending_charset
+        if pending_charset is not None:
+            parts.append(decode_bytes(bytes(pending), pending_charset))
+            pending.clear()
+            pending_charset = None
+
+    for m in _ENCODED_WORD.finditer(text):
+        gap = text[position : m.start()]
+        charset, encoding, payload = m.groups()
+        data = _word_bytes(encoding, payload)
+        if data is None:
+            continue
+        # Whitespace between two encoded words is not part of the text (RFC 2047 §6.2).
+        if gap and not (pending_charset is not None and gap.isspace()):
+            flush()
+            parts.append(gap)
+        charset = charset.split("*", 1)[0].lower()  # RFC 2231 adds *language
+        if pending_charset is not None and charset != pending_charset:
+            flush()
+        pending_charset = charset
+        pending += data
+        position = m.end()
+    flush()
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+def header_text(raw: bytes) -> str:
+    """A raw (unfolded) header value as one line of text."""
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        text = decode_bytes(raw)
+    if "=?" in text:
+        text = decode_words(text)
+    if "  " in text or "\t" in text or "\r" in text or "\n" in text:
+        text = _SPACES.sub(" ", text)
+    return text.strip()
+
+
+def split_header_block(block: bytes) -> dict[bytes, bytes]:
+    """Lower-case field name -> raw value (first occurrence), after unfolding."""
+    if b"\n " in block or b"\n\t" in block:
+        block = _FOLD.sub(b"", block)
+    fields: dict[bytes, bytes] = {}
+    for line in block.split(b"\n"):
+        name, colon, value = line.partition(b":")
+        if not colon:
+            continue
+        key = name.strip().lower()
+        if key not in fields:
+            fields[key] = value.strip()
+    return fields
+
+
+def format_mailbox(text: str) -> str:
+    """``"Doe, Jane" <jane@x>`` -> ``Doe, Jane <jane@x>``; ``<jane@x>`` -> ``jane@x``."""
+    if "<" not in text:
+        return text
+    m = _QUOTED_NAME.match(text)
+    if m:
+        name = _BACKSLASH.sub(r"\1", m.group(1)).strip()
+        return f"{name} {m.group(2)}" if name else m.group(2)[1:-1]
+    m = _ANGLE_ONLY.match(text)
+    if m:
+        return m.group(1)
+    return text
+
+
+def parse_date(text: str) -> int | None:
+    """An RFC 5322 date (and the common variants) -> seconds since the epoch, or None."""
+    m = _DATE.match(text)
+    if m:
+        day, mon, year, hh, mm, ss, sign, zh, zm, zone = m.groups()
+        month = _MONTHS.get(mon.lower())
+        if month is not None:
+            y = int(year)
+            if y < 100:
+                y += 2000 if y < 50 else 1900
+            elif y < 1000:
+                y += 1900
+            if sign:
+                offset = (int(zh) * 60 + int(zm)) * (60 if sign == "+" else -60)
+            else:
+                offset = _ZONES.get((zone or "").lower(), 0) * 3600
+            d, h, mi, s = int(day), int(hh), int(mm), int(ss or 0)
+            if 1 <= d <= 31 and h < 24 and mi < 60 and s <= 60:
+                return days_from_civil(y, month, d) * 86400 + h * 3600 + mi * 60 + s - offset
+    try:
+        parsed = parsedate_tz(text)
+        return mktime_tz(parsed) if parsed else None
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
+
+
+def guess_attachments(content_type: str) -> bool:
+    """Whether a message with this top-level Content-Type likely carries attachments.
+
+    multipart/mixed (the container of attachments) and a non-text single part (a PDF
+    sent as the whole message) count; the guess is corrected when the body is fetched.
+    """
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind.startswith("multipart/"):
+        return kind == "multipart/mixed"
+    return kind.split("/", 1)[0] in ("application", "image", "audio", "video")
+
+
+def needs_structure(content_type: str) -> bool:
+    """Whether only the MIME structure can tell if a message has attachments.
+
+    multipart/mixed may hold nothing but text; multipart/signed and /related may hold
+    attachments. multipart/alternative and single parts are clear from the header.
+    """
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return kind.startswith("multipart/") and kind != "multipart/alternative"
+
+
+def _text(value: Value) -> str:
+    return value.decode("utf-8", "replace").lower() if isinstance(value, bytes) else ""
+
+
+def _named(params: Value) -> bool:
+    if not isinstance(params, list):
+        return False
+    names = [_text(p) for p in params[::2]]
+    return any(n in ("name", "filename") or n.startswith(("name*", "filename*")) for n in names)
+
+
+def structure_has_attachments(structure: list[Value]) -> bool:
+    """The has-attachments rule of has_attachments(), on a BODYSTRUCTURE (RFC 3501 §7.4.2)."""
+    if structure and isinstance(structure[0], list):  # multipart: (part)(part)... subtype
+        return any(structure_has_attachments(part) for part in structure if isinstance(part, list))
+    if len(structure) < 7:
+        return False
+    kind, subtype = _text(structure[0]), _text(structure[1])
+    if kind == "message" and subtype == "rfc822":
+        return True
+    # Extension data follows the basic fields: text has a line count, message/rfc822
+    # an envelope, a body and a line count; then come md5 and the disposition.
+    disposition_at = 9 if kind == "text" else 8
+    disposition = structure[disposition_at] if len(structure) > disposition_at else None
+    shown = ""
+    named = _named(structure[2])
+    if isinstance(disposition, list) and disposition:
+        shown = _text(disposition[0])
+        named = named or (len(disposition) > 1 and _named(disposition[1]))
+    if shown == "attachment":
+        return True
+    return named and shown != "inline" and kind != "text"
+
+
+def has_attachments(raw: bytes) -> bool:
+    """Whether a whole message carries attachments: a part marked as one, an attached
+    message, or a named non-text part that is not shown inline (an inline image of an HTML
+    mail is not one).
+    """
+    try:
+        message: Message = BytesParser(policy=compat32).parsebytes(raw)
+        for part in message.walk():
+            if part.get_content_type() == "message/rfc822":
+                return True
+            if part.is_multipart():
+                continue
+            disposition = (part.get_content_disposition() or "").lower()
+            if disposition == "attachment":
+                return True
+            if (
+                disposition != "inline"
+                and part.get_filename()
+                and part.get_content_maintype() != "text"
+            ):
+                return True
+    except Exception:
+        log.warning("Could not read the structure of a message", exc_info=True)
+    return False
+
+
+def _ids(raw: bytes) -> str:
+    return " ".join(raw.decode("ascii", "replace").split())
+
+
+def summarize(response: FetchResponse) -> NewMessage:
+    """The store's record for one fetched message; never raises for a bad header."""
+    return _summarize(response)[0]
+
+
+def summarize_batch(responses: Iterable[FetchResponse]) -> tuple[list[NewMessage], list[int]]:
+    """Records for a fetched batch, and the UIDs whose attachments only the structure shows."""
+    records, unsure = [], []
+    for response in responses:
+        record, needs = _summarize(response)
+        records.append(record)
+        if needs:
+            unsure.append(record.uid)
+    return records, unsure
+
+
+def _summarize(response: FetchResponse) -> tuple[NewMessage, bool]:
+    uid = response.uid or 0
+    flags = response.flags or frozenset()
+    size = response.size or 0
+    if response.header:
+        try:
+            get = split_header_block(response.header).get
+            date = get(b"date")
+            content_type = header_text(get(b"content-type", b""))
+            record = NewMessage(
+                uid,
+                flags,
+                size,
+                response.internal_date,
+                parse_date(header_text(date)) if date else None,
+                format_mailbox(header_text(get(b"from", b""))),
+                header_text(get(b"to", b"")),
+                header_text(get(b"cc", b"")),
+                header_text(get(b"subject", b"")),
+                _ids(get(b"message-id", b"")),
+                _ids(get(b"in-reply-to", b"")),
+                _ids(get(b"references", b"")),
+                guess_attachments(content_type),
+            )
+            return record, needs_structure(content_type)
+        except Exception:
+            # A header no rule foresaw must not stop the sync: keep what the server told.
+            log.warning("Could not read the headers of message UID %s", uid, exc_info=True)
+    return NewMessage(uid, flags, size, response.internal_date), False

@@ -1,0 +1,118 @@
+"""Push: IDLE on one folder (the INBOX) on a connection of its own (RFC 2177).
+
+IdleWatcher.run() is a plain blocking loop for a thread of its own; it returns when the
+stop event is set. Whenever the server reports a change (new, expunged or re-flagged
+messages) it calls ``on_change``, which should ask the account's worker for an
+incremental sync of that folder; it also calls it after every (re)connection, to catch
+up on what happened while it was away. IDLE is renewed well before servers drop it
+(RFC 2177 asks clients to re-issue it at least every 29 minutes).
+
+A dropped connection is reopened with exponential backoff. A rejected password or an
+untrusted certificate stops the loop and is passed to ``on_error``: retrying would only
+lock the account.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from mailclient.accounts.model import Account
+from mailclient.core.errors import CannotConnect, MailclientError, NetworkError
+from mailclient.imap.client import DEFAULT_TIMEOUT, ImapSession
+
+log = logging.getLogger(__name__)
+
+RENEW_AFTER = 25 * 60.0
+# What IDLE reports that means the folder changed (RFC 3501 §7.3-7.4, RFC 7162 §3.2.10).
+_CHANGES = {b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED"}
+
+
+class IdleWatcher:
+    """Watches one folder of one account and calls back when it changed."""
+
+    def __init__(
+        self,
+        account: Account,
+        password: str,
+        on_change: Callable[[], None],
+        stop: threading.Event,
+        folder: str = "INBOX",
+        on_error: Callable[[MailclientError], None] | None = None,
+        renew_after: float = RENEW_AFTER,
+        wake_every: float = 1.0,
+        backoff: float = 1.0,
+        max_backoff: float = 300.0,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.account = account
+        self.folder = folder
+        self._password = password
+        self._on_change = on_change
+        self._on_error = on_error
+        self._stop = stop
+        self._renew_after = renew_after
+        self._wake_every = wake_every  # how soon a set stop event is noticed
+        self._backoff = backoff
+        self._max_backoff = max_backoff
+        self._timeout = timeout
+        self.connected = threading.Event()  # set while IDLE runs
+        self.idles = 0  # IDLE commands issued (each renewal is one more)
+
+    def run(self) -> None:
+        """Watch until the stop event is set or an error that retrying cannot fix."""
+        delay = self._backoff
+        while not self._stop.is_set():
+            session: ImapSession | None = None
+            try:
+                session = ImapSession.connect(self.account, self._password, self._timeout)
+                session.select(self.folder, readonly=True)
+                delay = self._backoff
+                self._on_change()
+                self._idle(session)
+            except NetworkError as error:
+                self.connected.clear()
+                if not error.transient:
+                    log.error("%s: IDLE stopped: %s", self.account.name, error)
+                    if self._on_error is not None:
+                        self._on_error(error)
+                    return
+                log.warning("%s: IDLE: %s Reconnecting in %.0f s.", self.account.name, error, delay)
+                self._stop.wait(delay)
+                delay = min(delay * 2, self._max_backoff)
+            finally:
+                self.connected.clear()
+                if session is not None:
+                    session.close()
+
+    def _idle(self, session: ImapSession) -> None:
+        while not self._stop.is_set():
+            session.idle_start()
+            self.idles += 1
+            self.connected.set()
+            started = time.monotonic()
+            changed = False
+            while not self._stop.is_set():
+                left = self._renew_after - (time.monotonic() - started)
+                if left <= 0:
+                    break
+                wait = min(self._wake_every, left)
+                asked = time.monotonic()
+                kinds = session.idle_wait(wait)
+                if b"BYE" in kinds:
+                    raise CannotConnect(f"The IMAP server {self.account.imap_host} hung up.")
+                if _CHANGES.intersection(kinds):
+                    changed = True
+                    break
+                if not kinds and time.monotonic() - asked < wait / 2:
+                    # Woken with nothing to read: the connection may have closed. Ending
+                    # IDLE sends DONE and reads the answer, which raises if it is gone.
+                    break
+            self.connected.clear()
+            # What arrived between the last wait and DONE counts too.
+            if _CHANGES.intersection(session.idle_done()):
+                changed = True
+            if changed:
+                self._on_change()

@@ -1,0 +1,545 @@
+"""The window's mail workers: per account, threads that own IMAP connections.
+
+Per account there are two command lanes, each a thread with its own IMAP connection and
+store connection, fed from a queue:
+
+- the *sync* lane runs folder syncs (long: a first sync of 50,000 messages takes a while);
+- the *interactive* lane fetches bodies and tells the server about flag changes, moves
+  and deletes, so that none of these waits behind a long sync;
+
+and an IDLE thread (a third connection) that asks the sync lane for an INBOX sync when
+the server reports a change. A change the user makes is written to the store first, on a
+writer thread shared by all accounts (the GUI thread never writes and never waits for a
+lock), then sent to the server on the interactive lane; if the server refuses, the store
+is set back (mailclient.imap.changes) and the error reported with a Retry.
+
+Passwords are read from the keyring on the worker threads, never on the GUI thread.
+Results leave as signals carrying the dataclasses of mailclient.workers.events; the store
+change counter after a write leaves as ``committed`` for the StoreWatcher.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
+
+from mailclient.accounts.credentials import CredentialStore
+from mailclient.accounts.model import Account
+from mailclient.core.errors import MailclientError, NetworkError
+from mailclient.core.models import MessageSummary
+from mailclient.store.mail import MailStore
+from mailclient.workers.events import (
+    BodyFailed,
+    BodyFetched,
+    SyncFinished,
+    SyncProgress,
+    WorkFailed,
+)
+
+if TYPE_CHECKING:
+    from mailclient.imap.changes import Change
+    from mailclient.imap.sync import AccountSync, SyncOptions
+    from mailclient.imap.sync import SyncProgress as EngineProgress
+
+log = logging.getLogger(__name__)
+
+INBOX = "INBOX"
+# IDLE watches the INBOX; the other folders are looked at this often.
+RESYNC_INTERVAL_MS = 5 * 60 * 1000
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncAccount:
+    """Sync the folder list and ``folders`` (None: every folder, INBOX first)."""
+
+    folders: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class FetchBody:
+    message_id: int
+
+
+@dataclass(frozen=True)
+class SetFlags:
+    ids: tuple[int, ...]
+    add: frozenset[str]
+    remove: frozenset[str]
+
+
+@dataclass(frozen=True)
+class MoveMessages:
+    ids: tuple[int, ...]
+    target_folder_id: int
+
+
+@dataclass(frozen=True)
+class DeleteMessages:
+    """To the Trash; messages already in the Trash are expunged."""
+
+    ids: tuple[int, ...]
+
+
+LocalChange = SetFlags | MoveMessages | DeleteMessages
+
+
+@dataclass(frozen=True)
+class _SendChange:
+    """A change already in the store, for the server; ``request`` is what Retry repeats."""
+
+    change: Change
+    request: LocalChange
+
+
+class _Stop:
+    """Ends a thread's loop."""
+
+
+_STOP = _Stop()
+
+
+def _transient(error: MailclientError) -> bool:
+    """Whether trying again later may help: a network hiccup yes, a wrong password no."""
+    return error.transient if isinstance(error, NetworkError) else True
+
+
+def _readable(error: Exception) -> MailclientError:
+    if isinstance(error, MailclientError):
+        return error
+    return MailclientError(f"An unexpected error happened: {error}.")
+
+
+# -- threads ---------------------------------------------------------------------------------
+
+
+class _QueueThread(QThread):
+    """A thread with its own store connection that runs commands from a queue in order."""
+
+    def __init__(self, hub: MailWorkers, name: str) -> None:
+        super().__init__(hub)
+        self.setObjectName(name)
+        self._hub = hub
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self.stop_event = threading.Event()
+        self.store: MailStore | None = None
+
+    def submit(self, command: Any) -> None:
+        self._queue.put(command)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self._queue.put(_STOP)
+
+    def run(self) -> None:
+        try:
+            self.store = MailStore.open(self._hub.store_path)
+        except MailclientError as error:
+            self._hub.failed.emit(WorkFailed("", str(error), transient=False))
+            return
+        try:
+            while True:
+                command = self._queue.get()
+                if isinstance(command, _Stop):
+                    break
+                self._taken(command)
+                if not self.stop_event.is_set():
+                    self._execute(command)
+        finally:
+            self._finish()
+            self.store.close()
+
+    def _taken(self, command: Any) -> None:
+        """Called when ``command`` leaves the queue."""
+
+    def _execute(self, command: Any) -> None:
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        """Called on the thread before it ends."""
+
+
+class _Lane(_QueueThread):
+    """One account's IMAP connection (opened on first use) and its commands."""
+
+    def __init__(self, hub: MailWorkers, account: Account, name: str) -> None:
+        super().__init__(hub, f"{account.name}-{name}")
+        self.account = account
+        self._pending_syncs: set[SyncAccount] = set()
+        self._lock = threading.Lock()
+        self._engine: AccountSync | None = None
+
+    def submit(self, command: Any) -> None:
+        if isinstance(command, SyncAccount):
+            with self._lock:
+                # A sync already waiting will see everything this one would.
+                if command in self._pending_syncs or SyncAccount() in self._pending_syncs:
+                    return
+                self._pending_syncs.add(command)
+        super().submit(command)
+
+    def _taken(self, command: Any) -> None:
+        if isinstance(command, SyncAccount):
+            with self._lock:
+                self._pending_syncs.discard(command)
+
+    def _finish(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+
+    def _engine_for(self, store: MailStore) -> AccountSync:
+        if self._engine is None:
+            # Imported here, on the lane's thread: the window starts without the engine.
+            from mailclient.imap.sync import AccountSync
+
+            password = self._hub.credentials.get_password(self.account.name, "imap")
+            self._engine = AccountSync(
+                self.account,
+                password,
+                store,
+                options=self._hub.options,  # None: the engine's defaults
+                on_progress=self._progressed,
+                stop=self.stop_event,
+            )
+        return self._engine
+
+    def _progressed(self, progress: EngineProgress) -> None:
+        self._hub.committed.emit(progress.seq)
+        self._hub.progressed.emit(
+            SyncProgress(self.account.name, progress.folder, progress.fetched, progress.missing)
+        )
+
+    def _execute(self, command: Any) -> None:
+        assert self.store is not None
+        try:
+            engine = self._engine_for(self.store)
+            if isinstance(command, SyncAccount):
+                self._sync(engine, command)
+            elif isinstance(command, FetchBody):
+                engine.fetch_body(command.message_id)
+                self._hub.committed.emit(0)
+                self._hub.body_fetched.emit(BodyFetched(command.message_id))
+            elif isinstance(command, _SendChange):
+                try:
+                    command.change.send(engine.session, self.store)
+                finally:
+                    # Sent, or set back after a refusal: either way the store changed.
+                    self._hub.committed.emit(0)
+        except Exception as error:
+            if not isinstance(error, MailclientError):
+                log.exception("%s: %r failed", self.account.name, command)
+            self._failed(command, _readable(error))
+
+    def _sync(self, engine: AccountSync, command: SyncAccount) -> None:
+        self._hub.progressed.emit(SyncProgress(self.account.name, "", 0, 0))
+        results = engine.sync(list(command.folders) if command.folders is not None else None)
+        self._hub.committed.emit(0)
+        problems = [r for r in results if r.error]
+        if problems:
+            first = problems[0]
+            self._hub.failed.emit(
+                WorkFailed(
+                    self.account.name,
+                    f"{self.account.name}: the folder {first.folder} could not be synced: "
+                    f"{first.error}",
+                    transient=True,
+                    command=command,
+                )
+            )
+        self._hub.synced.emit(SyncFinished(self.account.name))
+
+    def _failed(self, command: Any, error: MailclientError) -> None:
+        if isinstance(error, NetworkError) and self._engine is not None:
+            # The connection may be broken: the next command opens a new one.
+            self._engine.close()
+            self._engine = None
+        transient = _transient(error)
+        retry = command.request if isinstance(command, _SendChange) else command
+        if isinstance(command, FetchBody):
+            self._hub.body_failed.emit(BodyFailed(command.message_id, str(error)))
+        message = f"{self.account.name}: {error}"
+        self._hub.failed.emit(WorkFailed(self.account.name, message, transient, retry, error))
+
+
+class _Writer(_QueueThread):
+    """Writes the user's changes into the store at once, then hands them to the lanes."""
+
+    def __init__(self, hub: MailWorkers) -> None:
+        super().__init__(hub, "store-writer")
+
+    def _execute(self, command: Any) -> None:
+        from mailclient.imap import changes
+
+        assert self.store is not None
+        for account, ids in self._by_account(command.ids).items():
+            try:
+                if isinstance(command, SetFlags):
+                    change: Change = changes.FlagChange(
+                        self.store, ids, command.add, command.remove
+                    )
+                    request: LocalChange = SetFlags(tuple(ids), command.add, command.remove)
+                elif isinstance(command, MoveMessages):
+                    change = changes.move_messages(self.store, ids, command.target_folder_id)
+                    request = MoveMessages(tuple(ids), command.target_folder_id)
+                else:
+                    change = changes.delete_messages(self.store, ids)
+                    request = DeleteMessages(tuple(ids))
+            except Exception as error:
+                if not isinstance(error, MailclientError):
+                    log.exception("Writing %r failed", command)
+                self._hub.failed.emit(WorkFailed(account, str(_readable(error)), True, None))
+                continue
+            self._hub.committed.emit(0)
+            self._hub.change_written.emit(account, _SendChange(change, request))
+
+    def _by_account(self, ids: Sequence[int]) -> dict[str, list[int]]:
+        assert self.store is not None
+        accounts: dict[int, str] = {}
+        grouped: dict[str, list[int]] = defaultdict(list)
+        for location in self.store.locations(ids):
+            if location.folder_id not in accounts:
+                folder = self.store.folder(location.folder_id)
+                accounts[location.folder_id] = folder.account if folder else ""
+            if accounts[location.folder_id]:
+                grouped[accounts[location.folder_id]].append(location.id)
+        return grouped
+
+
+class _Idle(QThread):
+    """IDLE on the INBOX of one account (mailclient.imap.idle.IdleWatcher)."""
+
+    def __init__(self, hub: MailWorkers, account: Account) -> None:
+        super().__init__(hub)
+        self.setObjectName(f"{account.name}-idle")
+        self._hub = hub
+        self.account = account
+        self.stop_event = threading.Event()
+        self.watching = threading.Event()  # set while IDLE runs (tests wait for it)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def run(self) -> None:
+        from mailclient.imap.idle import IdleWatcher
+
+        try:
+            password = self._hub.credentials.get_password(self.account.name, "imap")
+        except MailclientError as error:
+            self._hub.failed.emit(WorkFailed(self.account.name, str(error), transient=False))
+            return
+        name = self.account.name
+        watcher = IdleWatcher(
+            self.account,
+            password,
+            on_change=lambda: self._hub.idle_reported.emit(name),
+            stop=self.stop_event,
+            # Retry means: sync again and restart IDLE (see MailWorkers.retry).
+            on_error=lambda error: self._hub.failed.emit(
+                WorkFailed(name, f"{name}: {error}", _transient(error), SyncAccount(), error)
+            ),
+        )
+        watcher.connected = self.watching
+        watcher.run()
+
+
+@dataclass
+class _AccountThreads:
+    sync: _Lane
+    interactive: _Lane
+    idle: _Idle | None
+
+    def all(self) -> list[_Lane | _Idle]:
+        return [self.sync, self.interactive, *([self.idle] if self.idle else [])]
+
+
+class MailWorkers(QObject):
+    """Starts, feeds and stops the threads of every account. Lives on the GUI thread."""
+
+    progressed = Signal(object)  # SyncProgress
+    synced = Signal(object)  # SyncFinished
+    failed = Signal(object)  # WorkFailed
+    body_fetched = Signal(object)  # BodyFetched
+    body_failed = Signal(object)  # BodyFailed
+    committed = Signal(int)  # a store change counter value (0: unknown) after a write
+    # From worker threads to this object (queued): a change to send, IDLE heard something.
+    change_written = Signal(str, object)
+    idle_reported = Signal(str)
+
+    def __init__(
+        self,
+        accounts: Sequence[Account],
+        credentials: CredentialStore,
+        store_path: Path,
+        options: SyncOptions | None = None,
+        idle: bool = True,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.credentials = credentials
+        self.store_path = store_path
+        self.options = options
+        self._use_idle = idle
+        self._accounts = {a.name: a for a in accounts}
+        self._threads: dict[str, _AccountThreads] = {}
+        self._writer: _Writer | None = None
+        self._started = False
+        self._stopped = False  # after stop(): late signals must not start threads again
+        self._resync = QTimer(self)
+        self._resync.setInterval(RESYNC_INTERVAL_MS)
+        self._resync.timeout.connect(self.sync_all)
+        self.change_written.connect(self._send_change)
+        self.idle_reported.connect(self._idle_heard)
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    def start(self, sync: bool = True) -> None:
+        """Start every account's threads and (by default) a full sync of each."""
+        self._started = True
+        self._stopped = False
+        for account in self._accounts.values():
+            self._start_account(account)
+        if sync:
+            self.sync_all()
+        self._resync.start()
+
+    def _start_account(self, account: Account) -> _AccountThreads:
+        threads = self._threads.get(account.name)
+        if threads is None:
+            threads = _AccountThreads(
+                _Lane(self, account, "sync"),
+                _Lane(self, account, "interactive"),
+                _Idle(self, account) if self._use_idle else None,
+            )
+            for thread in threads.all():
+                thread.start()
+            self._threads[account.name] = threads
+        return threads
+
+    def _write(self, command: LocalChange) -> None:
+        if self._stopped:
+            return
+        if self._writer is None:
+            self._writer = _Writer(self)
+            self._writer.start()
+        self._writer.submit(command)
+
+    def stop(self, wait_ms: int = 15_000) -> None:
+        """Ask every thread to stop and wait for them (a sync stops after its batch)."""
+        self._resync.stop()
+        threads: list[QThread] = []
+        if self._writer is not None:
+            self._writer.stop()
+            threads.append(self._writer)
+            self._writer = None
+        for account_threads in self._threads.values():
+            for thread in account_threads.all():
+                thread.stop()
+                threads.append(thread)
+        for thread in threads:
+            if not thread.wait(wait_ms):
+                log.warning("Thread %s did not stop in time", thread.objectName())
+        self._threads.clear()
+        self._started = False
+        self._stopped = True
+
+    def set_accounts(self, accounts: Sequence[Account]) -> None:
+        """Accounts were added, removed or edited: restart what changed."""
+        wanted = {a.name: a for a in accounts}
+        for name in list(self._threads):
+            if name not in wanted or wanted[name] != self._accounts.get(name):
+                self._stop_account(name)
+        self._accounts = wanted
+        if self._started:
+            for account in wanted.values():
+                if account.name not in self._threads:
+                    self._start_account(account)
+                    self.sync(account.name)
+
+    def _stop_account(self, name: str) -> None:
+        threads = self._threads.pop(name, None)
+        if threads is None:
+            return
+        for thread in threads.all():
+            thread.stop()
+        for thread in threads.all():
+            thread.wait(15_000)
+
+    def _lane(self, account: str, interactive: bool) -> _Lane | None:
+        """The account's lane, started on first use; None once the workers were stopped."""
+        if self._stopped or account not in self._accounts:
+            return None
+        threads = self._threads.get(account) or self._start_account(self._accounts[account])
+        return threads.interactive if interactive else threads.sync
+
+    def _submit(self, account: str, command: Any, interactive: bool) -> None:
+        lane = self._lane(account, interactive)
+        if lane is not None:
+            lane.submit(command)
+
+    def idle_watching(self, account: str) -> threading.Event | None:
+        """Set while the account's IDLE connection listens (for tests)."""
+        threads = self._threads.get(account)
+        return threads.idle.watching if threads and threads.idle else None
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def sync_all(self) -> None:
+        for name in self._accounts:
+            self.sync(name)
+
+    def sync(self, account: str, folders: Sequence[str] | None = None) -> None:
+        command = SyncAccount(tuple(folders) if folders is not None else None)
+        self._submit(account, command, interactive=False)
+
+    def fetch_body(self, summary: MessageSummary) -> None:
+        self._submit(summary.account, FetchBody(summary.id), interactive=True)
+
+    def set_flags(self, ids: Sequence[int], add: frozenset[str], remove: frozenset[str]) -> None:
+        """Add and remove flags (\\Seen, \\Flagged...): the store at once, then the server."""
+        if ids:
+            self._write(SetFlags(tuple(ids), add, remove))
+
+    def move(self, ids: Sequence[int], target_folder_id: int) -> None:
+        """Move messages to another folder of their account."""
+        if ids:
+            self._write(MoveMessages(tuple(ids), target_folder_id))
+
+    def delete(self, ids: Sequence[int]) -> None:
+        """Move messages to the Trash (expunge those already there)."""
+        if ids:
+            self._write(DeleteMessages(tuple(ids)))
+
+    def retry(self, failure: WorkFailed) -> None:
+        """Do the failed command again (the error bar's Retry)."""
+        command = failure.command
+        if isinstance(command, SetFlags | MoveMessages | DeleteMessages):
+            self._write(command)
+        elif isinstance(command, SyncAccount | FetchBody):
+            self._submit(failure.account, command, isinstance(command, FetchBody))
+            if isinstance(command, SyncAccount):
+                self._restart_idle(failure.account)
+
+    def _restart_idle(self, account: str) -> None:
+        """After a failure IDLE gave up on (a password, say): try again with the sync."""
+        threads = self._threads.get(account)
+        if not self._use_idle or threads is None or self._stopped:
+            return
+        if threads.idle is None or threads.idle.isFinished():
+            threads.idle = _Idle(self, threads.sync.account)
+            threads.idle.start()
+
+    def _idle_heard(self, account: str) -> None:
+        self.sync(account, [INBOX])
+
+    def _send_change(self, account: str, command: _SendChange) -> None:
+        self._submit(account, command, interactive=True)

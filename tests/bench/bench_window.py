@@ -1,0 +1,129 @@
+"""Benchmark: the main window on a big store: start-up to a painted list, scrolling, RSS.
+
+Start-up is timed from the launch of a fresh process to the first paint of the message
+list with its rows, against the same for an empty QMainWindow in the same run (the
+baseline: what Python and Qt cost before any of our code); best of three each. Then, in
+one more process, the list is scrolled a screenful at a time from top to bottom, each
+screen painted, and the scroll bar's thumb dragged from top to bottom. Default 20,000
+messages; BENCH_SIZE=full uses 100,000.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mailclient.accounts.model import Account
+from mailclient.accounts.store import AccountStore
+from mailclient.core.models import FLAGGED, SEEN, SpecialUse
+from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
+
+FULL = os.environ.get("BENCH_SIZE") == "full"
+SIZE = 100_000 if FULL else 20_000
+ROUNDS = 3
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fill_profile(profile: Path, size: int) -> None:
+    accounts = AccountStore(profile / "config.json")
+    accounts.add(
+        Account(
+            name="bench", email="alice@example.org", imap_host="127.0.0.1", smtp_host="127.0.0.1"
+        )
+    )
+    rng = random.Random(5)
+    store = MailStore.open(profile / "mail.sqlite3")
+    folders = store.sync_folder_list(
+        "bench",
+        [
+            RemoteFolder("INBOX", "/", SpecialUse.INBOX),
+            RemoteFolder("Sent", "/", SpecialUse.SENT),
+            RemoteFolder("Trash", "/", SpecialUse.TRASH),
+        ],
+    )
+    inbox = next(f for f in folders if f.special_use is SpecialUse.INBOX)
+    senders = [f"Person {i} <p{i}@example.org>" for i in range(800)] + ["Zoë Ñandú <z@x.es>"]
+    words = ["meeting", "report", "invoice", "hello", "update", "project", "lunch", "weekly"]
+    batch = []
+    for uid in range(1, size + 1):
+        flags = {SEEN} if uid % 7 else set()
+        if uid % 31 == 0:
+            flags.add(FLAGGED)
+        batch.append(
+            NewMessage(
+                uid=uid,
+                flags=frozenset(flags),
+                size=rng.randrange(1_000, 200_000),
+                internal_date=1_600_000_000 + uid * 90,
+                sender=rng.choice(senders),
+                subject=" ".join(rng.choices(words, k=6)) + f" #{uid}",
+                has_attachments=uid % 9 == 0,
+            )
+        )
+        if len(batch) == 5000:
+            store.add_messages(inbox.id, batch)
+            batch = []
+    store.add_messages(inbox.id, batch)
+    store.close()
+
+
+def launch(*args: str) -> dict[str, Any]:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", BENCH_LAUNCHED=repr(time.time()))
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.bench.window_process", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH ")]
+    assert done.returncode == 0 and lines, done.stderr[-3000:]
+    result: dict[str, Any] = json.loads(lines[-1][len("BENCH ") :])
+    return result
+
+
+@pytest.mark.bench
+def test_window_start_scroll_and_memory(tmp_path: Path) -> None:
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    started = time.perf_counter()
+    fill_profile(profile, SIZE)
+    fill_s = time.perf_counter() - started
+    empties, windows = [], []
+    for _ in range(ROUNDS):  # interleaved, so both see the same machine load
+        empties.append(launch("empty"))
+        windows.append(launch("window", str(profile)))
+    empty = min(empties, key=lambda r: r["painted_ms"])
+    best = min(windows, key=lambda r: r["painted_ms"])
+    scrolled = launch("window", str(profile), "scroll")
+    assert all(w["rows"] == SIZE for w in [*windows, scrolled])
+    print(f"\nwindow benchmark, {SIZE:,} messages in one folder (store filled in {fill_s:.1f} s)")
+    rows = [
+        ("start to painted list, ms (best of 3)", best["painted_ms"]),
+        ("baseline: empty QMainWindow painted, ms", empty["painted_ms"]),
+        ("our share (window - baseline), ms", best["painted_ms"] - empty["painted_ms"]),
+        ("scroll top to bottom a screen at a time, s", scrolled["scroll_s"]),
+        ("  screens painted", scrolled["scroll_pages"]),
+        ("  ms per screen", scrolled["scroll_ms_per_page"]),
+        ("  summary pages cached at the end", scrolled["cached_pages"]),
+        ("drag the thumb top to bottom, ms per step", scrolled["drag_ms_per_step"]),
+        ("quick filter 'report', ms", best["filter_report_ms"]),
+        ("quick filter cleared, ms", best["filter_clear_ms"]),
+        ("sort by sender, ms", best["sort_sender_ms"]),
+        ("sort by date, ms", best["sort_date_ms"]),
+        ("RSS after start, MiB", best["start_VmRSS"] / 1024),
+        ("RSS after scrolling everything, MiB", scrolled["end_VmRSS"] / 1024),
+        ("peak RSS, MiB", scrolled["end_VmHWM"] / 1024),
+        ("baseline: empty QMainWindow RSS, MiB", empty["VmRSS"] / 1024),
+    ]
+    for name, value in rows:
+        print(f"  {name:42} {value:12,.1f}")

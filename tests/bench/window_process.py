@@ -1,0 +1,148 @@
+"""The process bench_window.py starts and times: the real window, or an empty QMainWindow.
+
+``python -m tests.bench.window_process window PROFILE [scroll]`` opens the profile's main
+window as ``mailclient`` does (mailclient.app.gui.open_window, offscreen) and, once the
+message list has painted its rows, (with ``scroll``) scrolls it from top to bottom, then
+times the quick filter and sorting; ``... empty`` shows an empty
+QMainWindow as the baseline. Either prints one JSON line of figures. The parent passes the
+wall-clock time it launched the process in BENCH_LAUNCHED, so "painted" counts the
+interpreter start and every import too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _launched() -> float:
+    return float(os.environ.get("BENCH_LAUNCHED", time.time()))
+
+
+def _rss_kib() -> dict[str, int]:
+    status = Path("/proc/self/status").read_text()
+    found = {}
+    for line in status.splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            found[key] = int(value.split()[0])
+    return found
+
+
+def _wait_for_paint(widget: Any, ready: Any) -> float:
+    """Run the event loop until ``widget`` painted while ``ready()``; return that time."""
+    from PySide6.QtCore import QEvent, QEventLoop, QObject
+
+    painted: list[float] = []
+    loop = QEventLoop()
+
+    class Watcher(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint and ready() and not painted:
+                painted.append(time.time())
+                loop.quit()
+            return False
+
+    watcher = Watcher()
+    widget.installEventFilter(watcher)
+    loop.exec()
+    widget.removeEventFilter(watcher)
+    return painted[0]
+
+
+def empty() -> dict[str, Any]:
+    from PySide6.QtWidgets import QApplication, QMainWindow
+
+    app = QApplication(sys.argv[:1])
+    window = QMainWindow()
+    window.resize(1280, 800)
+    window.show()
+    painted = _wait_for_paint(window, lambda: True)
+    figures = {"painted_ms": (painted - _launched()) * 1000, **_rss_kib()}
+    window.close()
+    del app
+    return figures
+
+
+def main_window(profile: Path, scroll: bool) -> dict[str, Any]:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from mailclient.app.gui import open_window
+    from mailclient.app.services import Services
+    from mailclient.core.profile import Profile
+    from mailclient.ui.message_model import Column
+
+    services = Services.open(Profile(profile))
+    app, window, store = open_window(services)
+    window.resize(1280, 800)
+    view = window.message_view
+    painted = _wait_for_paint(view.viewport(), lambda: window.message_model.rowCount() > 0)
+    figures: dict[str, Any] = {
+        "painted_ms": (painted - _launched()) * 1000,
+        "rows": window.message_model.rowCount(),
+        **{f"start_{k}": v for k, v in _rss_kib().items()},
+    }
+
+    bar = view.verticalScrollBar()
+    viewport = view.viewport()
+    if scroll:
+        # One screenful at a time, each painted before the next, top to bottom.
+        pages = 0
+        began = time.perf_counter()
+        while True:
+            viewport.update()
+            QApplication.processEvents()
+            pages += 1
+            if bar.value() >= bar.maximum():
+                break
+            bar.setValue(bar.value() + bar.pageStep())
+        scrolled = time.perf_counter() - began
+        # Dragging the scroll bar's thumb from top to bottom: 100 painted positions.
+        bar.setValue(0)
+        began = time.perf_counter()
+        for step in range(1, 101):
+            bar.setValue(bar.maximum() * step // 100)
+            viewport.update()
+            QApplication.processEvents()
+        dragged = time.perf_counter() - began
+        figures.update(
+            scroll_s=scrolled,
+            scroll_pages=pages,
+            scroll_ms_per_page=scrolled * 1000 / pages,
+            drag_ms_per_step=dragged * 1000 / 100,
+            cached_pages=window.message_model.cached_pages(),
+        )
+
+    model = window.message_model
+    timings = {}
+    for name, action in (
+        ("filter_report_ms", lambda: model.set_quick_filter("report")),
+        ("filter_clear_ms", lambda: model.set_quick_filter("")),
+        ("sort_sender_ms", lambda: model.sort(Column.SENDER, Qt.SortOrder.AscendingOrder)),
+        ("sort_date_ms", lambda: model.sort(Column.DATE, Qt.SortOrder.DescendingOrder)),
+    ):
+        began = time.perf_counter()
+        action()
+        viewport.update()
+        QApplication.processEvents()
+        timings[name] = (time.perf_counter() - began) * 1000
+    figures.update(timings)
+    figures.update({f"end_{k}": v for k, v in _rss_kib().items()})
+    window.close()
+    store.close()
+    del app
+    return figures
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1]
+    if mode == "empty":
+        result = empty()
+    else:
+        result = main_window(Path(sys.argv[2]), scroll="scroll" in sys.argv[3:])
+    print("BENCH " + json.dumps(result), flush=True)

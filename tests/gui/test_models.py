@@ -1,0 +1,271 @@
+"""The folder tree and the lazy message list, over a store filled directly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from mailclient.accounts.model import Account
+from mailclient.core.models import FLAGGED, SEEN, SpecialUse
+from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
+from mailclient.ui.folder_model import FolderRole, FolderTreeModel, NodeKind, encode_message_ids
+from mailclient.ui.message_model import PAGE_SIZE, Column, MessageListModel, MessageRole
+
+WORK = Account(name="work", email="alice@example.org", imap_host="h", smtp_host="h")
+HOME = Account(name="home", email="alice@home.example", imap_host="h", smtp_host="h")
+
+
+def _message(uid: int, **kw: object) -> NewMessage:
+    flags = kw.pop("flags", frozenset({SEEN}))
+    return NewMessage(
+        uid=uid,
+        flags=frozenset(flags),  # type: ignore[arg-type]
+        size=1000 + uid,
+        date=1_700_000_000 + uid * 60,
+        internal_date=1_700_000_000 + uid * 60,
+        sender=str(kw.pop("sender", f"Sender {uid} <s{uid}@example.org>")),
+        subject=str(kw.pop("subject", f"message {uid}")),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[MailStore]:
+    s = MailStore.open(tmp_path / "mail.sqlite3")
+    s.sync_folder_list(
+        "work",
+        [
+            RemoteFolder("INBOX", "/", SpecialUse.INBOX),
+            RemoteFolder("Trash", "/", SpecialUse.TRASH),
+            RemoteFolder("Sent", "/", SpecialUse.SENT),
+            RemoteFolder("Projects", "/", selectable=False),
+            RemoteFolder("Projects/Zoë", "/"),
+            RemoteFolder("Lists/deep/er", "/"),
+            RemoteFolder("Archive", "/", SpecialUse.ARCHIVE),
+        ],
+    )
+    s.sync_folder_list("home", [RemoteFolder("INBOX", ".", SpecialUse.INBOX)])
+    yield s
+    s.close()
+
+
+def _folder_id(store: MailStore, account: str, name: str) -> int:
+    folder = store.folder_by_name(account, name)
+    assert folder is not None
+    return folder.id
+
+
+def _titles(model: FolderTreeModel, parent: QModelIndex | None = None) -> list[str]:
+    parent = parent if parent is not None else QModelIndex()
+    return [model.index(r, 0, parent).data() for r in range(model.rowCount(parent))]
+
+
+def test_folder_tree_layout(qtmodeltester: ModelTester, store: MailStore) -> None:
+    model = FolderTreeModel(store, [WORK, HOME])
+    qtmodeltester.check(model)
+    assert _titles(model) == ["All inboxes", "work", "home"]
+    work = model.index_of_account("work")
+    assert _titles(model, work) == ["Inbox", "Sent", "Archive", "Trash", "Lists", "Projects"]
+    projects = model.index(5, 0, work)
+    assert _titles(model, projects) == ["Zoë"]
+    assert not model.flags(projects) & Qt.ItemFlag.ItemIsSelectable
+    lists = model.index(4, 0, work)
+    assert _titles(model, lists) == ["deep"]  # a parent the server did not list
+    assert model.index(0, 0, work).data(FolderRole.FOLDER_IDS) == [
+        _folder_id(store, "work", "INBOX")
+    ]
+    all_inboxes = model.index_of_all_inboxes()
+    assert all_inboxes.data(FolderRole.KIND) is NodeKind.ALL_INBOXES
+    assert sorted(all_inboxes.data(FolderRole.FOLDER_IDS)) == sorted(
+        [_folder_id(store, "work", "INBOX"), _folder_id(store, "home", "INBOX")]
+    )
+
+
+def test_unread_counts_follow_the_store(
+    qtmodeltester: ModelTester, qtbot: QtBot, store: MailStore
+) -> None:
+    inbox = _folder_id(store, "work", "INBOX")
+    model = FolderTreeModel(store, [WORK, HOME])
+    qtmodeltester.check(model)
+    index = model.index_of_folder(inbox)
+    assert index.data(FolderRole.UNREAD) == 0
+    assert index.data(Qt.ItemDataRole.FontRole) is None
+    store.add_messages(inbox, [_message(1, flags=()), _message(2, flags=())])
+    with qtbot.waitSignal(model.dataChanged):
+        model.reload()
+    assert index.data(FolderRole.UNREAD) == 2
+    assert isinstance(index.data(Qt.ItemDataRole.FontRole), QFont)
+    assert "2 unread" in index.data(Qt.ItemDataRole.AccessibleTextRole)
+    assert model.index_of_all_inboxes().data(FolderRole.UNREAD) == 2
+
+
+def test_new_folder_resets_the_tree(qtmodeltester: ModelTester, store: MailStore) -> None:
+    model = FolderTreeModel(store, [WORK])
+    qtmodeltester.check(model)
+    store.add_folder("work", "Receipts", "/")
+    model.reload()
+    assert "Receipts" in _titles(model, model.index_of_account("work"))
+
+
+def test_drop_accepts_messages_of_the_same_account_only(store: MailStore) -> None:
+    model = FolderTreeModel(store, [WORK, HOME])
+    trash = model.index_of_folder(_folder_id(store, "work", "Trash"))
+    home_inbox = model.index_of_folder(_folder_id(store, "home", "INBOX"))
+    data = encode_message_ids("work", [1, 2])
+    move = Qt.DropAction.MoveAction
+    assert model.canDropMimeData(data, move, -1, -1, trash)
+    assert not model.canDropMimeData(data, move, -1, -1, home_inbox)
+    assert not model.canDropMimeData(data, move, -1, -1, model.index_of_account("work"))
+    dropped: list[object] = []
+    model.messages_dropped.connect(lambda ids, folder: dropped.append((ids, folder.name)))
+    model.dropMimeData(data, move, -1, -1, trash)
+    assert dropped == [([1, 2], "Trash")]
+
+
+def test_message_list_is_lazy_and_sorted(qtmodeltester: ModelTester, store: MailStore) -> None:
+    inbox = _folder_id(store, "work", "INBOX")
+    store.add_messages(inbox, [_message(uid) for uid in range(1, 2001)])
+    model = MessageListModel(store)
+    model.show_folders([inbox])
+    qtmodeltester.check(model)
+    assert model.rowCount() == 2000
+    model._pages.clear()
+    assert model.index(0, Column.SUBJECT).data() == "message 2000"  # newest first
+    assert model.cached_pages() == 1
+    assert model.index(1999, Column.SUBJECT).data() == "message 1"
+    assert model.cached_pages() == 2
+    model.sort(Column.SIZE, Qt.SortOrder.AscendingOrder)
+    assert model.index(0, Column.SIZE).data() == "1 KB"
+    assert model.index(0, Column.SUBJECT).data() == "message 1"
+    model.sort(Column.SENDER, Qt.SortOrder.DescendingOrder)
+    assert model.index(0, Column.SENDER).data() == "Sender 999"
+
+
+def test_quick_filter(qtmodeltester: ModelTester, store: MailStore) -> None:
+    inbox = _folder_id(store, "work", "INBOX")
+    store.add_messages(
+        inbox,
+        [
+            _message(1, sender="Zoë Ñandú <zoe@example.es>", subject="Quarterly report"),
+            _message(2, sender="Bob <bob@example.org>", subject="Lunch?"),
+            _message(3, sender="Carol <carol@example.org>", subject="Re: quarterly REPORT"),
+        ],
+    )
+    model = MessageListModel(store)
+    model.show_folders([inbox])
+    qtmodeltester.check(model)
+    model.set_quick_filter("report")
+    assert model.rowCount() == 2
+    model.set_quick_filter("zoë report")
+    assert model.rowCount() == 1
+    assert model.index(0, Column.SENDER).data() == "Zoë Ñandú"
+    model.set_quick_filter("")
+    assert model.rowCount() == 3
+
+
+def test_markers_and_roles(store: MailStore) -> None:
+    inbox = _folder_id(store, "work", "INBOX")
+    store.add_messages(
+        inbox,
+        [
+            _message(1, flags={FLAGGED}, has_attachments=True),
+            _message(2, flags={SEEN}),
+        ],
+    )
+    model = MessageListModel(store)
+    model.show_folders([inbox])
+    unread_flagged, read = model.index(1, 0), model.index(0, 0)
+    assert unread_flagged.data(MessageRole.SUMMARY).uid == 1
+    assert model.index(1, Column.FLAG).data(Qt.ItemDataRole.DecorationRole) is not None
+    assert model.index(1, Column.ATTACHMENT).data(Qt.ItemDataRole.DecorationRole) is not None
+    assert model.index(0, Column.FLAG).data(Qt.ItemDataRole.DecorationRole) is None
+    assert isinstance(model.index(1, Column.SUBJECT).data(Qt.ItemDataRole.FontRole), QFont)
+    assert model.index(0, Column.SUBJECT).data(Qt.ItemDataRole.FontRole) is None
+    assert read.data(MessageRole.ID) == model.message_id(0)
+    assert (
+        model.index(1, Column.SUBJECT).data(Qt.ItemDataRole.AccessibleTextRole).startswith("unread")
+    )
+
+
+def test_refresh_inserts_removes_and_keeps_the_selection(
+    qtmodeltester: ModelTester, qtbot: QtBot, store: MailStore
+) -> None:
+    inbox = _folder_id(store, "work", "INBOX")
+    store.add_messages(inbox, [_message(uid) for uid in range(1, 11)])
+    model = MessageListModel(store)
+    model.show_folders([inbox])
+    qtmodeltester.check(model)
+    tracked = QPersistentModelIndex(model.index(model.row_of(store.message_ids(inbox)[4]) or 0, 2))
+    tracked_id = tracked.data(MessageRole.ID)
+    doomed = [model.message_id(1), model.message_id(7)]
+    store.remove_messages([i for i in doomed if i is not None])
+    store.add_messages(inbox, [_message(20), _message(21)])
+    events: list[str] = []
+    model.rowsRemoved.connect(lambda *a: events.append("removed"))
+    model.rowsInserted.connect(lambda *a: events.append("inserted"))
+    model.modelReset.connect(lambda *a: events.append("reset"))
+    model.refresh([inbox])
+    assert "reset" not in events
+    assert events.count("removed") == 2 and events.count("inserted") == 1
+    assert model.rowCount() == 10
+    assert model.index(0, Column.SUBJECT).data() == "message 21"
+    assert tracked.isValid() and tracked.data(MessageRole.ID) == tracked_id
+    assert [model.message_id(r) for r in range(10)] == store.message_ids(inbox)
+
+
+def test_refresh_follows_a_new_order(qtmodeltester: ModelTester, store: MailStore) -> None:
+    inbox = _folder_id(store, "work", "INBOX")
+    store.add_messages(inbox, [_message(uid, flags=()) for uid in range(1, 6)])
+    model = MessageListModel(store)
+    model.show_folders([inbox])
+    model.sort(Column.SUBJECT, Qt.SortOrder.AscendingOrder)
+    qtmodeltester.check(model)
+    first = QPersistentModelIndex(model.index(0, 0))
+    first_id = first.data(MessageRole.ID)
+    # A resync rewrote one subject: the order changes without rows coming or going.
+    store.add_messages(inbox, [_message(1, subject="zzz last now", flags=())])
+    model.refresh([inbox])
+    assert model.index(4, Column.SUBJECT).data() == "zzz last now"
+    assert first.data(MessageRole.ID) == first_id
+    assert [model.message_id(r) for r in range(5)] == store.message_ids(
+        inbox, model.sort_key, model.descending
+    )
+
+
+def test_refresh_ignores_other_folders(store: MailStore) -> None:
+    inbox = _folder_id(store, "work", "INBOX")
+    trash = _folder_id(store, "work", "Trash")
+    model = MessageListModel(store)
+    model.show_folders([inbox])
+    store.add_messages(inbox, [_message(1)])
+    model.refresh([trash])
+    assert model.rowCount() == 0
+    model.refresh([trash, inbox])
+    assert model.rowCount() == 1
+
+
+def test_page_cache_is_bounded(store: MailStore) -> None:
+    inbox = _folder_id(store, "work", "INBOX")
+    store.add_messages(inbox, [_message(uid) for uid in range(1, PAGE_SIZE * 70 + 1)])
+    model = MessageListModel(store)
+    model.show_folders([inbox])
+    for row in range(0, model.rowCount(), PAGE_SIZE):
+        assert model.index(row, Column.SUBJECT).data()
+    assert model.cached_pages() <= 64
+
+
+def test_drag_carries_ids_of_one_account(store: MailStore) -> None:
+    inbox = _folder_id(store, "work", "INBOX")
+    store.add_messages(inbox, [_message(1), _message(2)])
+    model = MessageListModel(store)
+    model.show_folders([inbox])
+    data = model.mimeData([model.index(0, 0), model.index(1, 2)])
+    from mailclient.ui.folder_model import decode_message_ids
+
+    assert decode_message_ids(data) == ("work", [model.message_id(0), model.message_id(1)])

@@ -1,0 +1,193 @@
+"""Changes made in the client reach the real Dovecot, or are undone when it refuses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mailclient.core.models import FLAGGED, SEEN
+from mailclient.imap import changes
+from mailclient.imap.sync import AccountSync, SyncOptions
+from mailclient.imap.wire import CommandFailed
+from mailclient.store.mail import MailStore
+from tests.integration.imap_helpers import account, message, server_state, store_state, subjects
+from tests.rig import Dovecot, MailServers
+
+USER = "carol"
+WITHOUT_MOVE = (
+    "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE UNSELECT CHILDREN "
+    "NAMESPACE UIDPLUS LIST-EXTENDED LITERAL+ SPECIAL-USE CONDSTORE QRESYNC ESEARCH"
+)
+
+
+@pytest.fixture(scope="module")
+def no_move(mail_servers: MailServers) -> Iterator[Dovecot]:
+    dovecot = mail_servers.start_dovecot(WITHOUT_MOVE)
+    yield dovecot
+    dovecot.stop()
+
+
+@pytest.fixture
+def servers(mail_servers: MailServers) -> MailServers:
+    mail_servers.reset_user(USER)
+    return mail_servers
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[MailStore]:
+    with MailStore.open(tmp_path / "mail.sqlite3") as s:
+        yield s
+
+
+@pytest.fixture
+def engine(servers: MailServers, store: MailStore) -> Iterator[AccountSync]:
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 6)))
+    servers.append(USER, "Trash", message(100, "Already trashed"))
+    sync = AccountSync(account(servers, USER), servers.user(USER).password, store)
+    sync.sync()
+    yield sync
+    sync.close()
+
+
+def folder_id(store: MailStore, name: str) -> int:
+    folder = store.folder_by_name("test", name)
+    assert folder is not None
+    return folder.id
+
+
+def test_mark_read_and_flag_reach_the_server(
+    servers: MailServers, store: MailStore, engine: AccountSync
+) -> None:
+    newest, second = store.message_ids(folder_id(store, "INBOX"))[:2]
+    read = changes.set_seen(store, [newest, second])
+    inbox = store.folder(folder_id(store, "INBOX"))
+    assert inbox is not None and inbox.unread == 3
+    read.send(engine.session, store)
+    changes.set_flagged(store, [newest]).send(engine.session, store)
+    changes.set_seen(store, [second], seen=False).send(engine.session, store)
+    on_server = server_state(servers, USER, "INBOX")
+    assert sorted(on_server.values(), key=len)[-1] == {SEEN, FLAGGED}
+    assert store_state(store, "test", "INBOX") == on_server
+    [result] = engine.sync(["INBOX"])
+    assert (result.new, result.changed, result.removed) == (0, 0, 0)
+
+
+def test_move_keeps_the_stored_message_under_its_new_uid(
+    servers: MailServers, store: MailStore, engine: AccountSync
+) -> None:
+    newest = store.message_ids(folder_id(store, "INBOX"))[0]
+    engine.fetch_body(newest)
+    move = changes.move_messages(store, [newest], folder_id(store, "Archive"))
+    assert newest not in store.message_ids(folder_id(store, "INBOX"))
+    move.send(engine.session, store)
+    assert store.message_ids(folder_id(store, "Archive")) == [newest]
+    assert store.body(newest) is not None
+    assert store_state(store, "test", "Archive") == server_state(servers, USER, "Archive")
+    assert store_state(store, "test", "INBOX") == server_state(servers, USER, "INBOX")
+    assert [r.new for r in engine.sync(["INBOX", "Archive"])] == [0, 0]
+
+
+def test_move_without_the_move_extension(
+    servers: MailServers, store: MailStore, engine: AccountSync, no_move: Dovecot
+) -> None:
+    plain = AccountSync(
+        account(servers, USER, no_move.imaps_port), servers.user(USER).password, store
+    )
+    assert not plain.session.has("MOVE")
+    ids = store.message_ids(folder_id(store, "INBOX"))[:2]
+    changes.move_messages(store, ids, folder_id(store, "Archive")).send(plain.session, store)
+    plain.close()
+    assert sorted(store.message_ids(folder_id(store, "Archive"))) == sorted(ids)
+    assert len(server_state(servers, USER, "INBOX")) == 3
+    assert store_state(store, "test", "Archive") == server_state(servers, USER, "Archive")
+
+
+def test_delete_moves_to_trash_and_expunges_there(
+    servers: MailServers, store: MailStore, engine: AccountSync
+) -> None:
+    trash = folder_id(store, "Trash")
+    newest = store.message_ids(folder_id(store, "INBOX"))[0]
+    changes.delete_messages(store, [newest]).send(engine.session, store)
+    assert subjects(store, "test", "Trash") == ["Already trashed", "Message 5"]
+    both = store.message_ids(trash)
+    changes.delete_messages(store, both).send(engine.session, store)
+    assert store.message_ids(trash) == [] and server_state(servers, USER, "Trash") == {}
+    assert len(server_state(servers, USER, "INBOX")) == 4
+
+
+def test_a_refused_move_puts_the_messages_back(
+    servers: MailServers, store: MailStore, engine: AccountSync
+) -> None:
+    ghost = store.add_folder("test", "Ghost", "/")  # in the store only: the server says NO
+    inbox = folder_id(store, "INBOX")
+    before = store.message_ids(inbox)
+    move = changes.move_messages(store, before[:1], ghost.id)
+    with pytest.raises(CommandFailed):
+        move.send(engine.session, store)
+    assert store.message_ids(inbox) == before
+    assert [f.total for f in store.folders("test") if f.id == inbox] == [5]
+
+
+def test_a_failed_flag_change_is_undone(
+    servers: MailServers, store: MailStore, engine: AccountSync
+) -> None:
+    newest = store.message_ids(folder_id(store, "INBOX"))[0]
+    change = changes.set_flagged(store, [newest])
+    session = engine.session
+    session.close()  # the connection is gone when the worker gets to it
+    with pytest.raises(Exception, match="IMAP"):
+        change.send(session, store)
+    assert [s.flags for s in store.summaries([newest])] == [frozenset()]
+
+
+def test_folders_with_non_ascii_names_round_trip(
+    servers: MailServers, store: MailStore, engine: AccountSync
+) -> None:
+    created = changes.create_folder(store, "test", "Été/Reçus & «Notes»")
+    created.send(engine.session, store)
+    with servers.imap(USER) as client:
+        assert client.folder_exists("Été/Reçus & «Notes»")
+    folder = store.folder_by_name("test", "Été/Reçus & «Notes»")
+    assert folder is not None and folder.leaf == "Reçus & «Notes»"
+
+    servers.append(USER, "Été/Reçus & «Notes»", message(1, "=?utf-8?B?8J+Tpw==?= Ünïcødé"))
+    engine.sync()
+    assert subjects(store, "test", "Été/Reçus & «Notes»") == ["📧 Ünïcødé"]
+
+    changes.rename_folder(store, folder.id, "Été/Überprüft").send(engine.session, store)
+    with servers.imap(USER) as client:
+        names = {name for _, _, name in client.list_folders()}
+    assert "Été/Überprüft" in names and "Été/Reçus & «Notes»" not in names
+    assert subjects(store, "test", "Été/Überprüft") == ["📧 Ünïcødé"]
+    [result] = engine.sync(["Été/Überprüft"])
+    assert result.new == 0 and not result.reset
+
+    changes.delete_folder(store, folder.id).send(engine.session, store)
+    engine.sync()
+    assert store.folder_by_name("test", "Été/Überprüft") is None
+    with servers.imap(USER) as client:
+        assert not client.folder_exists("Été/Überprüft")
+
+
+def test_a_refused_folder_creation_is_undone(
+    servers: MailServers, store: MailStore, engine: AccountSync
+) -> None:
+    # Dovecot refuses names with its hierarchy separator at both ends.
+    created = changes.create_folder(store, "test", "/bad/")
+    with pytest.raises(CommandFailed):
+        created.send(engine.session, store)
+    assert store.folder_by_name("test", "/bad/") is None
+
+
+def test_two_engines_share_one_store(servers: MailServers, store: MailStore) -> None:
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 4)))
+    first = AccountSync(account(servers, USER), servers.user(USER).password, store)
+    second = AccountSync(
+        account(servers, USER), servers.user(USER).password, store, SyncOptions(first_batch=1)
+    )
+    assert first.sync(["INBOX"])[0].new == 3
+    assert second.sync(["INBOX"])[0].new == 0
+    first.close()
+    second.close()

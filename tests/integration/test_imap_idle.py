@@ -1,0 +1,141 @@
+"""IDLE on the real Dovecot: mail delivered over SMTP reaches the store within seconds."""
+
+from __future__ import annotations
+
+import smtplib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from mailclient.accounts.model import Account
+from mailclient.core.errors import AuthenticationFailed, MailclientError
+from mailclient.imap.idle import IdleWatcher
+from mailclient.imap.sync import AccountSync
+from mailclient.store.mail import MailStore
+from tests.integration.imap_helpers import account, message, subjects
+from tests.integration.tcp_proxy import CuttableProxy
+from tests.rig import MailServers
+
+USER = "carol"
+
+
+@pytest.fixture
+def servers(mail_servers: MailServers) -> MailServers:
+    mail_servers.reset_user(USER)
+    return mail_servers
+
+
+def send_over_smtp(servers: MailServers, subject: str) -> None:
+    bob, carol = servers.users["bob"], servers.users[USER]
+    raw = message(1, subject, sender=f"Bob <{bob.address}>")
+    with smtplib.SMTP(servers.host, servers.submission_port, timeout=10) as smtp:
+        smtp.starttls(context=servers.ssl_context())
+        smtp.login(bob.username, bob.password)
+        assert smtp.sendmail(bob.address, [carol.address], raw) == {}
+
+
+class Watching:
+    """An IdleWatcher in its own thread that syncs the INBOX whenever it hears something,
+    as the window's worker would (with its own store connection)."""
+
+    def __init__(self, carol: Account, password: str, store_path: Path, **options: float):
+        self.stop = threading.Event()
+        self.errors: list[MailclientError] = []
+        self.syncs = 0
+        self._store_path, self._account, self._password = store_path, carol, password
+        self._engine: AccountSync | None = None
+        self.watcher = IdleWatcher(
+            carol, password, self._changed, self.stop, on_error=self.errors.append, **options
+        )
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.watcher.run()
+        finally:
+            if self._engine is not None:
+                self._engine.close()
+                self._engine.store.close()
+
+    def _changed(self) -> None:
+        if self._engine is None:
+            store = MailStore.open(self._store_path)
+            self._engine = AccountSync(self._account, self._password, store)
+        self._engine.sync(["INBOX"])
+        self.syncs += 1
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path / "mail.sqlite3"
+
+
+def test_idle_brings_a_delivered_message_into_the_store(
+    servers: MailServers, store_path: Path
+) -> None:
+    watching = Watching(account(servers, USER), servers.user(USER).password, store_path)
+    try:
+        assert watching.watcher.connected.wait(15)
+        assert watching.syncs == 1  # the catch-up sync after connecting
+        with MailStore.open(store_path) as store:
+            send_over_smtp(servers, "Pushed to you")
+            assert wait_until(
+                lambda: (
+                    store.folder_by_name("test", "INBOX") is not None
+                    and subjects(store, "test", "INBOX") == ["Pushed to you"]
+                )
+            )
+    finally:
+        watching.close()
+    assert watching.errors == []
+
+
+def test_idle_is_renewed_and_survives_a_dropped_connection(
+    servers: MailServers, store_path: Path
+) -> None:
+    proxy = CuttableProxy((servers.host, servers.imaps_port))
+    carol = account(servers, USER, proxy.port)
+    watching = Watching(
+        carol, servers.user(USER).password, store_path, renew_after=0.3, backoff=0.1
+    )
+    try:
+        assert watching.watcher.connected.wait(15)
+        assert wait_until(lambda: watching.watcher.idles >= 3)
+        assert watching.syncs == 1  # renewing is not a change
+        proxy.cut_all()
+        assert wait_until(lambda: proxy.connections >= 2 and watching.watcher.connected.is_set())
+        send_over_smtp(servers, "After the outage")
+        with MailStore.open(store_path) as store:
+            assert wait_until(lambda: "After the outage" in subjects(store, "test", "INBOX"))
+    finally:
+        watching.close()
+        proxy.close()
+    assert watching.errors == []
+
+
+def test_idle_stops_on_a_wrong_password(servers: MailServers, store_path: Path) -> None:
+    proxy = CuttableProxy((servers.host, servers.imaps_port))
+    watching = Watching(account(servers, USER, proxy.port), "wrong", store_path, backoff=0.01)
+    watching.thread.join(timeout=15)
+    assert not watching.thread.is_alive()
+    proxy.close()
+    assert [type(e) for e in watching.errors] == [AuthenticationFailed]
+    assert proxy.connections == 1

@@ -1,0 +1,292 @@
+"""The sync engine against the rig's real Dovecot: initial sync, resyncs on every path,
+UIDVALIDITY changes, dropped connections, odd headers and names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mailclient.core.errors import AuthenticationFailed
+from mailclient.core.models import FLAGGED, SEEN, SpecialUse
+from mailclient.imap.sync import AccountSync, SyncOptions
+from mailclient.store.mail import MailStore
+from tests.integration.imap_helpers import (
+    account,
+    message,
+    server_state,
+    store_state,
+    subjects,
+)
+from tests.integration.tcp_proxy import CuttableProxy
+from tests.rig import Dovecot, MailServers
+
+USER = "carol"
+# Dovecot 2.3's default capabilities, minus the extensions each path must do without.
+BASE_CAPABILITIES = (
+    "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES "
+    "THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN "
+    "NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 LITERAL+ SPECIAL-USE"
+)
+
+
+@pytest.fixture(scope="module")
+def condstore_only(mail_servers: MailServers) -> Iterator[Dovecot]:
+    """A second Dovecot on the same mail that offers CONDSTORE but not QRESYNC."""
+    dovecot = mail_servers.start_dovecot(
+        f"imap_capability = {BASE_CAPABILITIES} CONDSTORE ESEARCH MOVE"
+    )
+    yield dovecot
+    dovecot.stop()
+
+
+@pytest.fixture(scope="module")
+def plain_imap(mail_servers: MailServers) -> Iterator[Dovecot]:
+    """A second Dovecot on the same mail that speaks plain IMAP4rev1 (+ UIDPLUS, IDLE)."""
+    dovecot = mail_servers.start_dovecot(f"imap_capability = {BASE_CAPABILITIES}")
+    yield dovecot
+    dovecot.stop()
+
+
+@pytest.fixture
+def servers(mail_servers: MailServers) -> MailServers:
+    mail_servers.reset_user(USER)
+    return mail_servers
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[MailStore]:
+    with MailStore.open(tmp_path / "mail.sqlite3") as s:
+        yield s
+
+
+PATHS = ["qresync", "condstore", "plain"]
+
+
+@pytest.fixture(params=PATHS)
+def path(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def engine_for(
+    path: str,
+    servers: MailServers,
+    store: MailStore,
+    condstore_only: Dovecot,
+    plain_imap: Dovecot,
+) -> AccountSync:
+    port = {
+        "qresync": servers.imaps_port,
+        "condstore": condstore_only.imaps_port,
+        "plain": plain_imap.imaps_port,
+    }[path]
+    engine = AccountSync(account(servers, USER, port), servers.user(USER).password, store)
+    session = engine.session
+    assert (session.qresync, session.condstore) == {
+        "qresync": (True, True),
+        "condstore": (False, True),
+        "plain": (False, False),
+    }[path]
+    return engine
+
+
+def test_initial_sync_of_several_folders(servers: MailServers, store: MailStore) -> None:
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 31)))
+    servers.fill_maildir(USER, "Archive", (message(n, minutes=-n) for n in range(1, 6)))
+    servers.append(USER, "Projects/Zoë", message(1, "=?utf-8?Q?Caf=C3=A9_=E2=98=95?="))
+    servers.append(USER, "Projects/Zoë", "Subject: Grüße aus Köln\r\n\r\nraw UTF-8\r\n".encode())
+    engine = AccountSync(account(servers, USER), servers.user(USER).password, store)
+    results = {r.folder: r for r in engine.sync()}
+    engine.close()
+
+    assert results["INBOX"].new == 30 and results["Archive"].new == 5
+    assert results["Projects/Zoë"].new == 2
+    assert all(r.error is None and r.complete for r in results.values())
+    folders = {f.name: f for f in store.folders("test")}
+    assert folders["INBOX"].special_use is SpecialUse.INBOX
+    assert folders["Trash"].special_use is SpecialUse.TRASH
+    assert folders["Archive"].special_use is SpecialUse.ARCHIVE
+    assert (folders["INBOX"].total, folders["INBOX"].unread) == (30, 30)
+    assert folders["Projects/Zoë"].leaf == "Zoë"
+    assert subjects(store, "test", "INBOX") == [f"Message {n}" for n in range(30, 0, -1)]
+    assert sorted(subjects(store, "test", "Projects/Zoë")) == ["Café ☕", "Grüße aus Köln"]
+    for folder in ("INBOX", "Archive", "Projects/Zoë"):
+        assert store_state(store, "test", folder) == server_state(servers, USER, folder)
+
+
+def test_resync_sees_new_flagged_and_expunged_messages(
+    servers: MailServers,
+    store: MailStore,
+    path: str,
+    condstore_only: Dovecot,
+    plain_imap: Dovecot,
+) -> None:
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 11)))
+    engine = engine_for(path, servers, store, condstore_only, plain_imap)
+    [first] = engine.sync(["INBOX"])
+    assert (first.new, first.changed, first.removed) == (10, 0, 0)
+    [unchanged] = engine.sync(["INBOX"])
+    assert (unchanged.new, unchanged.changed, unchanged.removed) == (0, 0, 0)
+
+    uids = sorted(server_state(servers, USER, "INBOX"))
+    with servers.imap(USER) as client:
+        client.select_folder("INBOX")
+        client.add_flags([uids[2]], [FLAGGED])
+        client.add_flags([uids[3]], [SEEN])
+        client.delete_messages(uids[4:6])
+        client.expunge()
+    servers.append(USER, "INBOX", message(11))
+
+    [result] = engine.sync(["INBOX"])
+    engine.close()
+    assert (result.new, result.changed, result.removed) == (1, 2, 2)
+    assert store_state(store, "test", "INBOX") == server_state(servers, USER, "INBOX")
+    assert store_state(store, "test", "INBOX")[uids[2]] == {FLAGGED}
+    assert subjects(store, "test", "INBOX")[0] == "Message 11"
+    inbox = store.folder_by_name("test", "INBOX")
+    assert inbox is not None and (inbox.total, inbox.unread) == (9, 8)
+
+
+def test_a_changed_uidvalidity_rebuilds_the_folder(
+    servers: MailServers,
+    store: MailStore,
+    path: str,
+    condstore_only: Dovecot,
+    plain_imap: Dovecot,
+) -> None:
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 6)))
+    engine = engine_for(path, servers, store, condstore_only, plain_imap)
+    engine.sync(["INBOX"])
+    inbox = store.folder_by_name("test", "INBOX")
+    assert inbox is not None
+    old_ids = set(store.message_ids(inbox.id))
+    old_validity = store.sync_state(inbox.id).uidvalidity
+    assert old_validity is not None
+    servers.dovecot.doveadm(
+        "mailbox", "update", "--uid-validity", str(old_validity + 1000),
+        "-u", servers.user(USER).username, "INBOX",
+    )  # fmt: skip
+
+    [result] = engine.sync(["INBOX"])
+    engine.close()
+    assert result.reset and result.new == 5
+    assert store.sync_state(inbox.id).uidvalidity == old_validity + 1000
+    assert not old_ids & set(store.message_ids(inbox.id))
+    assert store_state(store, "test", "INBOX") == server_state(servers, USER, "INBOX")
+
+
+def test_a_connection_cut_mid_sync_resumes_without_duplicates_or_holes(
+    servers: MailServers, store: MailStore
+) -> None:
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 3001)))
+    proxy = CuttableProxy((servers.host, servers.imaps_port))
+    proxy.cut_after = 400_000  # bytes from the server: a few batches into the headers
+    engine = AccountSync(
+        account(servers, USER, proxy.port),
+        servers.user(USER).password,
+        store,
+        SyncOptions(first_batch=100, batch=300, backoff=0.05),
+    )
+    try:
+        [result] = engine.sync(["INBOX"])
+    finally:
+        engine.close()
+        proxy.close()
+    assert proxy.cuts == 1 and proxy.connections == 2
+    assert result.complete and result.error is None and result.new == 3000
+    assert store_state(store, "test", "INBOX") == server_state(servers, USER, "INBOX")
+    inbox = store.folder_by_name("test", "INBOX")
+    assert inbox is not None and inbox.total == 3000
+
+
+def test_a_sync_that_gave_up_resumes_later(servers: MailServers, store: MailStore) -> None:
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 1001)))
+    proxy = CuttableProxy((servers.host, servers.imaps_port))
+    proxy.cut_after = 150_000
+    options = SyncOptions(first_batch=100, batch=200, attempts=1)
+    engine = AccountSync(
+        account(servers, USER, proxy.port), servers.user(USER).password, store, options
+    )
+    with pytest.raises(Exception, match="connection"):
+        engine.sync(["INBOX"])
+    engine.close()
+    inbox = store.folder_by_name("test", "INBOX")
+    assert inbox is not None
+    partial = store.stored_uids(inbox.id)
+    assert 0 < len(partial) < 1000
+    # The newest came first: what is stored is the top of the folder.
+    everything = sorted(server_state(servers, USER, "INBOX"))
+    assert partial == everything[-len(partial) :]
+
+    engine = AccountSync(
+        account(servers, USER, proxy.port), servers.user(USER).password, store, options
+    )
+    [result] = engine.sync(["INBOX"])
+    engine.close()
+    proxy.close()
+    assert result.new == 1000 - len(partial)
+    assert store.stored_uids(inbox.id) == everything
+
+
+def test_a_wrong_password_stops_at_once(servers: MailServers, store: MailStore) -> None:
+    proxy = CuttableProxy((servers.host, servers.imaps_port))
+    engine = AccountSync(
+        account(servers, USER, proxy.port), "wrong", store, SyncOptions(backoff=0.01)
+    )
+    with pytest.raises(AuthenticationFailed, match="rejected the password"):
+        engine.sync()
+    proxy.close()
+    assert proxy.connections == 1
+
+
+def test_malformed_messages_never_stop_a_sync(servers: MailServers, store: MailStore) -> None:
+    odd = [
+        b"Subject: =?utf-8?B?!!!not base64?=\r\nDate: yesterday at noon\r\n\r\nx\r\n",
+        b"From: \xff\xfe\xfd <broken@>\r\nSubject: \x80\x81 8-bit junk\r\n\r\nx\r\n",
+        b"no header at all, just text\r\n",
+        b"Subject: =?nonexistent-charset?Q?caf=E9?=\r\nDate: Mon, 45 Foo 20x4\r\n\r\nx\r\n",
+        b"Content-Type: multipart/mixed\r\nSubject: no boundary\r\n\r\nx\r\n",
+        message(1, "A fine one"),
+    ]
+    servers.fill_maildir(USER, "INBOX", odd)
+    engine = AccountSync(account(servers, USER), servers.user(USER).password, store)
+    [result] = engine.sync(["INBOX"])
+    engine.close()
+    assert result.new == len(odd) and result.error is None
+    assert "A fine one" in subjects(store, "test", "INBOX")
+    assert store_state(store, "test", "INBOX") == server_state(servers, USER, "INBOX")
+
+
+def test_bodies_are_fetched_without_marking_them_read(
+    servers: MailServers, store: MailStore
+) -> None:
+    servers.append(USER, "INBOX", message(1, attachment=True))
+    servers.append(USER, "INBOX", message(2))
+    engine = AccountSync(account(servers, USER), servers.user(USER).password, store)
+    engine.sync(["INBOX"])
+    inbox = store.folder_by_name("test", "INBOX")
+    assert inbox is not None
+    oldest = store.message_ids(inbox.id)[-1]
+    raw = engine.fetch_body(oldest)
+    engine.close()
+    assert raw.replace(b"\r\n", b"\n") == message(1, attachment=True).replace(b"\r\n", b"\n")
+    assert store.body(oldest) == raw
+    assert set(server_state(servers, USER, "INBOX").values()) == {frozenset()}
+    summary = store.summary(oldest)
+    assert summary is not None and summary.has_attachments and not summary.seen
+
+
+def test_attachments_are_told_by_the_structure(servers: MailServers, store: MailStore) -> None:
+    text_only_mixed = (
+        b"Subject: mixed, text only\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b--\r\n"
+    )
+    servers.fill_maildir(USER, "INBOX", [message(1, attachment=True), text_only_mixed])
+    engine = AccountSync(account(servers, USER), servers.user(USER).password, store)
+    engine.sync(["INBOX"])
+    engine.close()
+    inbox = store.folder_by_name("test", "INBOX")
+    assert inbox is not None
+    found = {s.subject: s.has_attachments for s in store.summaries(store.message_ids(inbox.id))}
+    assert found == {"Message 1": True, "mixed, text only": False}

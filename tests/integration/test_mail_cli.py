@@ -1,0 +1,113 @@
+"""`mailclient sync` and `mailclient list` against the rig's Dovecot, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mailclient.store.mail import MailStore
+from tests.integration.imap_helpers import message
+from tests.rig import MailServers
+
+USER = "carol"
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def cli(tmp_path: Path, secret_service: object) -> Run:
+    profile = tmp_path / "profile"
+
+    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "mailclient", "--profile", str(profile), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    run.profile = profile  # type: ignore[attr-defined]
+    return run
+
+
+@pytest.fixture
+def servers(mail_servers: MailServers) -> MailServers:
+    mail_servers.reset_user(USER)
+    return mail_servers
+
+
+def add_account(cli: Run, servers: MailServers, name: str = "work") -> None:
+    carol = servers.user(USER)
+    added = cli(
+        "account", "add", name, "--email", carol.address, "--imap-host", servers.host,
+        "--imap-port", str(servers.imaps_port), "--ca-file", str(servers.ca_file),
+        "--password-stdin", stdin=carol.password + "\n",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+
+
+def test_sync_then_list_shows_the_newest_first(cli: Run, servers: MailServers) -> None:
+    # Arrival order differs from date order: the list follows the Date header.
+    uids = {
+        number: servers.append(USER, "INBOX", message(number, f"Mail {number}", minutes=minutes))
+        for number, minutes in ((1, 30), (2, 10), (3, 20))
+    }
+    servers.append(USER, "Archive", message(4, "Grüße ☕"), flags=["\\Seen", "\\Flagged"])
+    add_account(cli, servers)
+
+    synced = cli("sync")
+    assert synced.returncode == 0, synced.stderr
+    lines = synced.stdout.splitlines()
+    assert "work/INBOX: 3 new, 0 changed, 0 removed" in lines
+    assert "work/Archive: 1 new, 0 changed, 0 removed" in lines
+    assert "work/Trash: 0 new, 0 changed, 0 removed" in lines
+
+    listed = cli("list", "work", "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [r["subject"] for r in rows] == ["Mail 1", "Mail 3", "Mail 2"]
+    assert [r["uid"] for r in rows] == [uids[1], uids[3], uids[2]]
+    assert rows[0]["from"] == "Bob Example <bob@example.org>"
+    assert rows[0]["date"] == "2024-03-01T12:30:00+00:00" and rows[0]["flags"] == []
+
+    archive = cli("list", "work", "--folder", "Archive", "--json")
+    [row] = [json.loads(line) for line in archive.stdout.splitlines()]
+    assert row["subject"] == "Grüße ☕" and row["flags"] == ["\\Flagged", "\\Seen"]
+
+    limited = cli("list", "work", "--limit", "1")
+    assert limited.returncode == 0
+    assert len(limited.stdout.splitlines()) == 1 and "Mail 1" in limited.stdout
+
+    servers.append(USER, "INBOX", message(5, "Mail 5", minutes=40))
+    again = cli("sync", "work", "--folder", "INBOX")
+    assert again.stdout.splitlines() == ["work/INBOX: 1 new, 0 changed, 0 removed"]
+
+
+def test_list_before_sync_and_unknown_folders_say_what_to_do(
+    cli: Run, servers: MailServers
+) -> None:
+    add_account(cli, servers)
+    before = cli("list", "work")
+    assert before.returncode == 1 and "mailclient sync work" in before.stderr
+    assert cli("sync").returncode == 0
+    missing = cli("list", "work", "--folder", "Nope")
+    assert missing.returncode == 1 and "no folder 'Nope'" in missing.stderr
+    bad = cli("sync", "work", "--folder", "Nope")
+    assert bad.returncode == 1 and "no folder named 'Nope'" in bad.stderr
+    assert "Traceback" not in before.stderr + missing.stderr + bad.stderr
+
+
+def test_account_remove_drops_the_cached_mail(cli: Run, servers: MailServers) -> None:
+    servers.append(USER, "INBOX", message(1))
+    add_account(cli, servers, "work")
+    add_account(cli, servers, "other")
+    assert cli("sync").returncode == 0
+    removed = cli("account", "remove", "work")
+    assert removed.returncode == 0, removed.stderr
+    with MailStore.open(cli.profile / "mail.sqlite3") as store:  # type: ignore[attr-defined]
+        assert store.accounts() == ["other"]
