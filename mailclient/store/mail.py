@@ -489,6 +489,15 @@ class MailStore:
         found = self.summaries([message_id])
         return found[0] if found else None
 
+    def ids_with_message_id(self, account: str, message_id: str) -> list[int]:
+        """Stored messages of ``account`` with this Message-ID (a reply's original, say)."""
+        rows = self._read(
+            "SELECT m.id FROM messages m JOIN folders f ON f.id = m.folder_id "
+            "WHERE f.account = ? AND m.message_id = ? AND m.hidden = 0",
+            (account, message_id),
+        )
+        return [r[0] for r in rows]
+
     def locations(self, ids: Sequence[int]) -> list[MessageLocation]:
         """Folder and UID of each stored message in ``ids`` (for telling the server)."""
         result = []

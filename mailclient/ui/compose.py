@@ -803,6 +803,10 @@ class ComposeWindow(QMainWindow):
         self.send_requested.emit(self.draft())
         self.close()
 
+    def show_problem(self, message: str) -> None:
+        """Something went wrong with this draft in the background (saving it, say)."""
+        self.statusBar().showMessage(message)
+
     def save(self) -> None:
         """Keep the draft in the account's Drafts folder (and here until it is there)."""
         draft = self.draft()

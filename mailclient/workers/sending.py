@@ -18,7 +18,8 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,16 +28,17 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 from mailclient.accounts.credentials import Service
 from mailclient.accounts.model import Account
 from mailclient.core.atomic import write_atomic
-from mailclient.core.draft import Draft, DraftKind
+from mailclient.core.draft import Draft, DraftKind, new_draft_key
 from mailclient.core.errors import MailclientError
 from mailclient.core.models import ANSWERED, FORWARDED
 from mailclient.core.outgoing import OutboxItem
-from mailclient.mime.drafts import draft_message
+from mailclient.mime.drafts import draft_from_message, draft_message
 from mailclient.smtp.client import open_smtp
 from mailclient.smtp.sender import FlushReport, OutboxSender, Outcome, SendResult
 from mailclient.smtp.submit import max_message_size
+from mailclient.store.db import connect
 from mailclient.store.drafts import LocalDrafts
-from mailclient.store.outbox import SenderBusy
+from mailclient.store.outbox import Outbox, OutboxItemNotFound, SenderBusy
 
 log = logging.getLogger(__name__)
 
@@ -133,10 +135,12 @@ class OutboxWorker(QObject):
     draft_saved = Signal(str, bool)  # key, and whether it is now in the Drafts folder
     draft_save_failed = Signal(str, str)  # key, a sentence for the user
     original_sent = Signal(object)  # OriginalToFlag
+    edit_ready = Signal(object)  # Draft: a message taken back from the outbox for editing
     failed = Signal(str)  # a sentence for the user (retry, delete, a flush that broke)
 
     def __init__(
         self,
+        store_path: Path,
         sender: OutboxSender,
         drafts: LocalDrafts,
         accounts: Callable[[str], Account],
@@ -146,6 +150,7 @@ class OutboxWorker(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self._store_path = store_path
         self._sender = sender
         self.drafts = drafts
         self._accounts = accounts
@@ -160,7 +165,6 @@ class OutboxWorker(QObject):
         self._to_flag: dict[int, OriginalToFlag] = {}
         self._lock = threading.Lock()
         self._timer = QTimer(self)
-        self._timer.setInterval(FLUSH_INTERVAL_MS)
         self._timer.timeout.connect(self.flush)
 
     @staticmethod
@@ -179,7 +183,7 @@ class OutboxWorker(QObject):
     def start(self) -> None:
         """Send what a previous run left queued, then keep trying on a timer."""
         self.flush()
-        self._timer.start()
+        self._timer.start(FLUSH_INTERVAL_MS)
 
     def stop(self, wait_ms: int = 30_000) -> bool:
         """Stop the timer and wait for running jobs (what is queued stays in the outbox)."""
@@ -321,6 +325,49 @@ class OutboxWorker(QObject):
             self.outbox_changed.emit()
 
         self._on_network_lane(work)
+
+    def edit(self, item_id: int) -> None:
+        """Take a message back out of the outbox as a draft (``edit_ready``) to change it.
+
+        The draft is saved on this computer before the message leaves the outbox, so that
+        it is always in one place or the other.
+        """
+
+        def work() -> None:
+            try:
+                item = self._sender.find(item_id)
+                if item is None:
+                    raise OutboxItemNotFound(item_id)
+                draft = self._draft_of(item)
+                self.drafts.save(draft)
+                try:
+                    self._sender.delete(item_id)
+                except MailclientError:
+                    self.drafts.delete(draft.key)
+                    raise
+            except MailclientError as error:
+                self.failed.emit(str(error))
+                self.outbox_changed.emit()
+                return
+            with self._lock:
+                self._to_flag.pop(item_id, None)
+            self.outbox_changed.emit()
+            self.edit_ready.emit(draft)
+
+        self._on_network_lane(work)
+
+    def _draft_of(self, item: OutboxItem) -> Draft:
+        outbox = Outbox(connect(self._store_path), self._store_path)
+        try:
+            raw = outbox.raw(item.id)
+        finally:
+            outbox.close()
+        draft = draft_from_message(raw, item.account)
+        shown = {a.lower() for _, a in getaddresses([draft.to, draft.cc])}
+        hidden = [r for r in item.recipients if r.lower() not in shown]
+        # Bcc recipients are only in the envelope; the new draft is its own, not a copy
+        # of something in the Drafts folder.
+        return replace(draft, bcc=", ".join(hidden), replaces="", key=new_draft_key())
 
     def items(self) -> list[OutboxItem]:
         """What the outbox holds now (one small read of the store)."""

@@ -226,7 +226,7 @@ def test_files_dropped_on_the_body_become_attachments(
     mime.setUrls([QUrl.fromLocalFile(str(photo)), QUrl("https://example.org/x")])
     viewport = window.body_edit.viewport()
     enter = QDragEnterEvent(
-        QPoint(10, 10).toPointF(),
+        QPoint(10, 10),
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,
