@@ -54,6 +54,7 @@ from mailclient.core.draft import Draft, DraftKind
 from mailclient.core.outgoing import Attachment
 from mailclient.mime.reply import signature_block
 from mailclient.ui.address_edit import AddressEdit
+from mailclient.ui.icons import icon
 
 AUTOSAVE_MS = 3000
 TITLE_PREFIX = "Write: "
@@ -240,9 +241,12 @@ class AttachmentList(QWidget):
                 "palette(mid); border-radius: 4px; }"
             )
             row_layout = QHBoxLayout(chip)
-            row_layout.setContentsMargins(8, 2, 2, 2)
+            row_layout.setContentsMargins(6, 2, 2, 2)
             row_layout.setSpacing(6)
-            label = QLabel(f"📎 {name}  <span style='color: gray'>{human_size(size)}</span>")
+            symbol = QLabel(chip)
+            symbol.setPixmap(icon("attachment").pixmap(16, 16))
+            row_layout.addWidget(symbol)
+            label = QLabel(f"{name}  <span style='color: gray'>{human_size(size)}</span>", chip)
             label.setObjectName("attachmentLabel")
             row_layout.addWidget(label)
             button = QToolButton(chip)
@@ -375,6 +379,7 @@ class ComposeWindow(QMainWindow):
         self.body_edit.setAccessibleName("Message text")
         self.body_edit.setTabChangesFocus(True)
         self.body_edit.setLineWrapMode(QTextEdit.LineWrapMode.WidgetWidth)
+        self.body_edit.document().setDocumentMargin(8)
         self.body_edit.files_dropped.connect(self.add_files)
         if draft.html is not None:
             self.body_edit.setAcceptRichText(True)
@@ -399,8 +404,12 @@ class ComposeWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._check_size()
 
-    def _action(self, text: str, slot: Callable[[], object], shortcut: str = "") -> QAction:
+    def _action(
+        self, text: str, slot: Callable[[], object], shortcut: str = "", icon_name: str = ""
+    ) -> QAction:
         action = QAction(text, self)
+        if icon_name:
+            action.setIcon(icon(icon_name))
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
             action.setToolTip(f"{text.replace('&', '')} ({shortcut})")
@@ -409,11 +418,13 @@ class ComposeWindow(QMainWindow):
         return action
 
     def _build_actions(self, rich: bool) -> None:
-        self.send_action = self._action("&Send", self.send, "Ctrl+Return")
+        self.send_action = self._action("&Send", self.send, "Ctrl+Return", "sent")
         self.send_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
         self.send_action.setObjectName("sendAction")
-        self.save_action = self._action("Sa&ve Draft", self.save, "Ctrl+S")
-        self.attach_action = self._action("&Attach…", self.choose_files, "Ctrl+Shift+A")
+        self.save_action = self._action("Sa&ve Draft", self.save, "Ctrl+S", "drafts")
+        self.attach_action = self._action(
+            "&Attach…", self.choose_files, "Ctrl+Shift+A", "attachment"
+        )
         self.show_cc_action = self._action("Cc", lambda: self._show_field("cc"), "Ctrl+Shift+C")
         self.show_cc_action.setCheckable(True)
         self.show_bcc_action = self._action("Bcc", lambda: self._show_field("bcc"), "Ctrl+Shift+B")
@@ -437,11 +448,12 @@ class ComposeWindow(QMainWindow):
         toolbar = QToolBar("Compose", self)
         toolbar.setObjectName("composeToolbar")
         toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.setIconSize(QSize(20, 20))
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.addAction(self.send_action)
         send_button = toolbar.widgetForAction(self.send_action)
         send_button.setObjectName("sendButton")
-        send_button.setStyleSheet("QToolButton { font-weight: bold; padding: 3px 14px; }")
+        send_button.setStyleSheet("QToolButton { font-weight: bold; padding: 3px 10px; }")
         toolbar.addSeparator()
         toolbar.addAction(self.attach_action)
         toolbar.addAction(self.save_action)

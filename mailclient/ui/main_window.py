@@ -662,8 +662,13 @@ class MainWindow(QMainWindow):
             return  # an account or a container: keep showing what was shown
         if self.outbox_view is not None:
             outbox = current.data(FolderRole.KIND) is NodeKind.OUTBOX
-            self.outbox_view.setVisible(outbox)
-            self.right_splitter.setVisible(not outbox)
+            if outbox == self.outbox_view.isHidden():
+                tree, *rest = self.splitter.sizes()
+                self.outbox_view.setVisible(outbox)
+                self.right_splitter.setVisible(not outbox)
+                # The page shown takes the room of the one hidden.
+                room = sum(rest)
+                self.splitter.setSizes([tree, 0, room] if outbox else [tree, room, 0])
         ids = current.data(FolderRole.FOLDER_IDS) or []
         self._shown_folder_key = self._node_key(current)
         self.filter_edit.blockSignals(True)

@@ -8,6 +8,7 @@ reports a change, and every few seconds for other processes (``mailclient send``
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -67,14 +68,61 @@ def status_text(item: OutboxItem) -> str:
     return f"Queued; next try {_time(item.next_attempt)}"
 
 
+# Enhanced status codes (RFC 3463) in plain words, most specific first.
+_ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+_PLAIN_DETAIL = {
+    "1.1": "The address does not exist.",
+    "1.2": "The recipient's domain does not exist.",
+    "1.3": "The address is not valid.",
+    "1.10": "The recipient's domain accepts no mail.",
+    "2.1": "The recipient's mailbox is disabled.",
+    "2.2": "The recipient's mailbox is full.",
+    "2.3": "The message is too large for the recipient.",
+    "3.4": "The message is too large for the server.",
+    "7.1": "The server refused the message (its rules do not allow it).",
+    "7.8": "The server did not accept the login.",
+}
+_PLAIN_CLASS = {
+    "4": "The receiving server could not be reached.",
+    "7": "The server refused the message for security reasons.",
+}
+# Basic reply codes (RFC 5321 §4.2.3) when no enhanced code says more.
+_PLAIN_REPLY = {
+    "421": "The server is not available right now.",
+    "450": "The recipient's mailbox is not available right now.",
+    "451": "The server had a problem and asks to try again later.",
+    "452": "The server is short of space right now.",
+    "550": "The recipient's mailbox is not available.",
+    "552": "The message is too large, or the mailbox is full.",
+    "553": "The address is not allowed.",
+    "554": "The server refused the message.",
+}
+_REPLY = re.compile(r"\b([45]\d\d)\b")
+
+
+def plain_reason(text: str) -> str:
+    """The meaning of the first SMTP code in ``text`` in plain words, or ""."""
+    enhanced = _ENHANCED.search(text)
+    if enhanced:
+        status, subject, detail = enhanced.groups()
+        plain = _PLAIN_DETAIL.get(f"{subject}.{detail}") or _PLAIN_CLASS.get(subject, "")
+        if plain and status == "4":
+            return f"For now: {plain[0].lower()}{plain[1:]} It will be tried again."
+        if plain:
+            return plain
+    reply = _REPLY.search(text)
+    return _PLAIN_REPLY.get(reply.group(1), "") if reply else ""
+
+
 def problem_text(item: OutboxItem) -> str:
-    """What went wrong last, in the server's words when it said something."""
+    """What went wrong last: in plain words, then in the server's own."""
     parts = []
     if item.state is OutboxState.SENT:
         if item.sent_copy is SentCopy.PENDING and item.copy_error:
             parts.append(item.copy_error)
     elif item.last_error:
-        parts.append(item.last_error)
+        plain = plain_reason(item.last_error)
+        parts.extend([plain, item.last_error] if plain else [item.last_error])
     if item.refused and item.state is not OutboxState.FAILED:
         parts.append("Refused: " + "; ".join(str(r) for r in item.refused))
     if item.maybe_sent:
@@ -290,8 +338,6 @@ class OutboxView(QWidget):
         problem = problem_text(item)
         if problem:
             lines.append(_escape(problem))
-        for refusal in item.refused:
-            lines.append(f"Refused for good: {_escape(str(refusal))}")
         self.detail.setText("<br>".join(lines))
         self.detail.show()
 

@@ -202,7 +202,10 @@ def test_attachments_add_show_and_remove(
     window.add_files([tmp_path / "report.pdf", tmp_path / "notes.txt"])
     assert window.attachment_list.isVisible()
     chips = window.attachment_list.list
-    labels = [chips.itemWidget(chips.item(row)).findChild(QLabel).text() for row in range(2)]
+    labels = [
+        chips.itemWidget(chips.item(row)).findChild(QLabel, "attachmentLabel").text()
+        for row in range(2)
+    ]
     assert chips.count() == 2
     assert "report.pdf" in labels[0] and "250 kB" in labels[0]
     assert window.attachment_list.summary.text() == "2 attachments, 250 kB"
