@@ -7,6 +7,7 @@ headers, quoting, attachments, the Sent copy, the flags on the original, the out
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 from collections.abc import Iterator
@@ -15,8 +16,9 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent, QTextCursor
 from PySide6.QtWidgets import QApplication
+from pytestqt.exceptions import TimeoutError
 from pytestqt.qtbot import QtBot
 
 from mailclient.app.gui import open_window
@@ -29,7 +31,7 @@ from mailclient.ui.compose import ComposeWindow
 from mailclient.ui.folder_model import FolderRole
 from mailclient.ui.message_model import Column
 from mailclient.workers import sending
-from tests.gui.compose_helpers import close_discarding, is_closed
+from tests.gui.compose_helpers import DialogAnswerer, close_discarding, is_closed
 from tests.integration.sending import make_profile
 from tests.rig import MailServers, SecretService
 
@@ -128,17 +130,27 @@ class App:
         return [model.index(r, Column.SUBJECT).data() for r in range(model.rowCount())]
 
     def select(self, subject: str) -> None:
-        """Click the message in the list and wait until the reading pane shows it."""
-        self.wait_for_list(subject)
-        view = self.window.message_view
-        row = self.subjects().index(subject)
-        rect = view.visualRect(self.window.message_model.index(row, Column.SUBJECT))
-        self.qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        """Click the message in the list and wait until the reading pane shows it.
+
+        A sync that is still running may replace the rows under the mouse: then the
+        click is repeated, as a person would.
+        """
         pane = self.window.reading_pane
-        self.qtbot.waitUntil(
-            lambda: pane.prepared is not None and pane.prepared.parsed.subject == subject,
-            timeout=WAIT,
-        )
+
+        def shown() -> bool:
+            return pane.prepared is not None and pane.prepared.parsed.subject == subject
+
+        for _attempt in range(WAIT // 5000):
+            self.wait_for_list(subject)
+            view = self.window.message_view
+            row = self.subjects().index(subject)
+            rect = view.visualRect(self.window.message_model.index(row, Column.SUBJECT))
+            self.qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+            with contextlib.suppress(TimeoutError):
+                self.qtbot.waitUntil(shown, timeout=5000)
+            if shown():
+                return
+        raise AssertionError(f"the reading pane never showed {subject!r}")
 
     def new_compose_window(self, before: int) -> ComposeWindow:
         self.qtbot.waitUntil(lambda: len(self.compose.windows) > before, timeout=WAIT)
@@ -382,3 +394,86 @@ def test_without_smtp_the_message_waits_in_the_outbox_then_goes(
     assert app.window.folder_model.index_of_outbox().data(FolderRole.UNREAD) == 0
     message = app.received("bob", "Sent while offline")
     assert unflowed(message).startswith("This waits for the server.\n")
+
+
+def test_a_refused_message_is_edited_from_the_outbox_and_sent(
+    qtbot: QtBot, app: App, servers: MailServers
+) -> None:
+    app.start()
+    window = app.press_in_main_window(Qt.Key.Key_N, CONTROL)
+    qtbot.keyClicks(window.to_edit, "nobody@example.org")
+    qtbot.keyClick(window.to_edit, Qt.Key.Key_Tab)
+    qtbot.keyClicks(window.subject_edit, "Wrong address")
+    qtbot.keyClick(window.subject_edit, Qt.Key.Key_Tab)
+    qtbot.keyClicks(window.body_edit, "Typed once, never again.")
+    app.send(window)
+
+    app.window.folder_view.setCurrentIndex(app.window.folder_model.index_of_outbox())
+    model = app.outbox_view.model
+
+    def refused() -> bool:
+        item = model.item(0)
+        return item is not None and item.state is OutboxState.FAILED
+
+    qtbot.waitUntil(refused, timeout=WAIT)
+    problem = model.index(0, model.PROBLEM).data()
+    assert problem.startswith("The address does not exist.")
+    assert "550" in problem
+    view = app.outbox_view.table
+    qtbot.mouseClick(
+        view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(model.index(0, 1)).center()
+    )
+    before = len(app.compose.windows)
+    qtbot.mouseClick(app.outbox_view.edit_button, Qt.MouseButton.LeftButton)
+    edited = app.new_compose_window(before)
+    assert app.outbox_rows() == 0  # it left the outbox as it came back as a draft
+    assert edited.to_edit.text() == "nobody@example.org"
+    assert edited.body_edit.toPlainText().startswith("Typed once, never again.")
+    edited.to_edit.selectAll()
+    qtbot.keyClicks(edited.to_edit, "bob@example.org")
+    app.send(edited)
+    assert unflowed(app.received("bob", "Wrong address")).startswith("Typed once, never again.\n")
+
+
+def test_save_to_drafts_then_finish_it_from_the_drafts_folder(
+    qtbot: QtBot, app: App, servers: MailServers
+) -> None:
+    app.start()
+    window = app.press_in_main_window(Qt.Key.Key_N, CONTROL)
+    qtbot.keyClicks(window.to_edit, "bob@example.org")
+    qtbot.keyClick(window.to_edit, Qt.Key.Key_Tab)
+    qtbot.keyClicks(window.subject_edit, "Half written")
+    qtbot.keyClick(window.subject_edit, Qt.Key.Key_Tab)
+    qtbot.keyClicks(window.body_edit, "First half.")
+    qtbot.keyClick(window.body_edit, Qt.Key.Key_S, CONTROL)
+    app.received("alice", "Half written", folder="Drafts")
+    qtbot.keyClicks(window.body_edit, " More.")
+    answers = DialogAnswerer(qtbot).answer("Save")
+    window.close()
+    assert answers.done()
+
+    def saved_version() -> bool:
+        drafts = [parse(r) for r in servers.fetch_all("alice", "Drafts")]
+        return len(drafts) == 1 and "First half. More." in text_of(drafts[0])
+
+    qtbot.waitUntil(saved_version, timeout=WAIT)  # the second save replaced the first
+    drafts_dir = app.services.profile.drafts_dir
+    qtbot.waitUntil(lambda: not list(drafts_dir.glob("*.json")), timeout=WAIT)
+
+    drafts = app.store.folder_by_name("alice", "Drafts")
+    assert drafts is not None
+    app.window.folder_view.setCurrentIndex(app.window.folder_model.index_of_folder(drafts.id))
+    app.window.get_mail()
+    app.select("Half written")
+    before = len(app.compose.windows)
+    app.window.open_window_action.trigger()  # Enter or a double click on a draft
+    reopened = app.new_compose_window(before)
+    assert reopened.to_edit.text() == "bob@example.org"
+    assert reopened.body_edit.toPlainText() == f"First half. More.\n\n-- \n{SIGNATURE}\n"
+    reopened.body_edit.moveCursor(QTextCursor.MoveOperation.Start)
+    qtbot.keyClicks(reopened.body_edit, "Finished: ")
+    app.send(reopened)
+
+    message = app.received("bob", "Half written")
+    assert unflowed(message) == f"Finished: First half. More.\n\n-- \n{SIGNATURE}\n"
+    qtbot.waitUntil(lambda: servers.fetch_all("alice", "Drafts") == [], timeout=WAIT)
