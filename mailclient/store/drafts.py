@@ -160,18 +160,24 @@ class LocalDrafts:
             str(document.get("upload_error", "")),
         )
 
-    def keys(self) -> list[str]:
+    def saved_keys(self) -> list[str]:
         """Keys of every saved draft, the most recently saved first."""
         if not self.directory.is_dir():
             return []
-        files = [p for p in self.directory.glob("*.json") if _KEY.match(p.stem)]
-        files.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-        return [p.stem for p in files]
+        saved: list[tuple[float, str]] = []
+        for path in self.directory.glob("*.json"):
+            if not _KEY.match(path.stem):
+                continue
+            try:
+                saved.append((path.stat().st_mtime, path.stem))
+            except FileNotFoundError:
+                continue  # deleted meanwhile (sent or discarded on another thread)
+        return [key for _, key in sorted(saved, reverse=True)]
 
     def all(self) -> list[SavedDraft]:
         """Every readable saved draft, the most recent first (unreadable ones are skipped)."""
         found = []
-        for key in self.keys():
+        for key in self.saved_keys():
             with contextlib.suppress(DraftStoreError):
                 found.append(self.load(key))
         return found

@@ -24,6 +24,9 @@ def account(name: str = "work", email: str = "alice@example.org", **changes: obj
     return Account(**values)  # type: ignore[arg-type]
 
 
+_ANSWERING: list[DialogAnswerer] = []  # kept alive until their answers are given
+
+
 class DialogAnswerer:
     """Answers the next modal dialog by clicking the button with the given text.
 
@@ -42,6 +45,8 @@ class DialogAnswerer:
         """Click these buttons (by their text without '&'), one per dialog, in order."""
         self._answers.extend(buttons)
         self._timer.start()
+        if self not in _ANSWERING:
+            _ANSWERING.append(self)
         return self
 
     def _poll(self) -> None:
@@ -57,7 +62,7 @@ class DialogAnswerer:
             raise AssertionError(f"no button {wanted!r} in the dialog; there are {names}")
         button.click()
         if not self._answers:
-            self._timer.stop()
+            self.stop()
 
     def done(self) -> bool:
         return not self._answers
@@ -65,6 +70,8 @@ class DialogAnswerer:
     def stop(self) -> None:
         self._answers.clear()
         self._timer.stop()
+        if self in _ANSWERING:
+            _ANSWERING.remove(self)
 
 
 def _button(dialog: QWidget, text: str) -> QAbstractButton | None:

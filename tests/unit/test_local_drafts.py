@@ -74,17 +74,17 @@ def test_attachments_in_memory_get_files_of_their_own(tmp_path: Path) -> None:
 
 def test_keys_newest_first_and_delete(tmp_path: Path) -> None:
     drafts = LocalDrafts(tmp_path)
-    assert drafts.keys() == []
+    assert drafts.saved_keys() == []
     older, newer = draft(subject="older"), draft(subject="newer")
     drafts.save(older, upload_error="The server was away.")
     drafts.save(newer)
     os.utime(tmp_path / f"{older.key}.json", (1, 1))
-    assert drafts.keys() == [newer.key, older.key]
+    assert drafts.saved_keys() == [newer.key, older.key]
     assert [s.draft.subject for s in drafts.all()] == ["newer", "older"]
     assert drafts.load(older.key).upload_error == "The server was away."
     drafts.delete(older.key)
     drafts.delete(older.key)  # twice is harmless
-    assert drafts.keys() == [newer.key]
+    assert drafts.saved_keys() == [newer.key]
 
 
 def test_damaged_files_are_skipped_in_listings(tmp_path: Path) -> None:
