@@ -66,14 +66,3 @@ class Draft:
             references=self.references,
             flowed=flowed,
         )
-
-    def is_empty(self) -> bool:
-        """Nothing typed and nothing attached: not worth keeping."""
-        return not (
-            self.to.strip()
-            or self.cc.strip()
-            or self.bcc.strip()
-            or self.subject.strip()
-            or self.body.strip()
-            or self.attachments
-        )

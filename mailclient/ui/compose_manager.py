@@ -35,7 +35,6 @@ class ComposeManager(QObject):
     """Creates compose windows and routes their drafts to the outbox worker."""
 
     notice = Signal(str)  # something the user should know, for the main window to show
-    window_opened = Signal(object)  # ComposeWindow
 
     def __init__(
         self,
@@ -192,7 +191,6 @@ class ComposeManager(QObject):
         window.raise_()
         window.activateWindow()
         self._refresh_completions()
-        self.window_opened.emit(window)
         return window
 
     def _closed(self, window: ComposeWindow) -> None:

@@ -571,6 +571,8 @@ class MainWindow(QMainWindow):
     def set_accounts(self, accounts: list[Account]) -> None:
         self._accounts = list(accounts)
         self.folder_model.set_accounts(self._accounts)
+        if self.compose is not None:
+            self.compose.set_accounts(self._accounts)
         self._show_accounts_state()
 
     def _show_accounts_state(self) -> None:

@@ -291,10 +291,6 @@ class OutboxWorker(QObject):
         """Send the queued messages whose time has come."""
         self._on_network_lane(lambda: self._flush())
 
-    def flush_all(self) -> None:
-        """Send every queued message now, whatever its retry time."""
-        self._on_network_lane(lambda: self._flush(ignore_schedule=True))
-
     def retry(self, item_id: int) -> None:
         """A failed (or waiting) message: queue it again and try it now."""
 

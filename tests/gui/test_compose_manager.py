@@ -7,6 +7,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
 from pytestqt.qtbot import QtBot
 
 from mailclient.core.draft import DraftKind
@@ -167,3 +169,13 @@ def test_a_message_that_cannot_be_queued_reopens_as_a_draft(
     assert answers.done() and "Broken" in answers.seen[0] and "gone" in answers.seen[0]
     assert window.key == broken.key
     assert window.draft().subject == "Broken"
+
+
+def test_mailto_links_clicked_in_messages_open_here(qtbot: QtBot, manager: ComposeManager) -> None:
+    QDesktopServices.setUrlHandler("mailto", manager, "open_mailto_url")
+    try:
+        QDesktopServices.openUrl(QUrl("mailto:bob@example.org?subject=From%20a%20link"))
+        window = only_window(qtbot, manager)
+    finally:
+        QDesktopServices.unsetUrlHandler("mailto")
+    assert (window.draft().to, window.draft().subject) == ("bob@example.org", "From a link")
