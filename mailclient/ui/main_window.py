@@ -1110,8 +1110,6 @@ class MainWindow(QMainWindow):
         self.toolbar.insertActions(toolbar_first, [new, *self.compose_actions])
         self.toolbar.insertSeparator(toolbar_first)
         self.reading_pane.add_header_actions(self.compose_actions)
-        self.quit_action.triggered.disconnect()
-        self.quit_action.triggered.connect(self.quit_all)
 
         self.splitter.addWidget(outbox_view)
         outbox_view.hide()
@@ -1184,12 +1182,6 @@ class MainWindow(QMainWindow):
 
         run_task(self, find, lambda ids: mail.set_flags(ids, frozenset({target.flag}), frozenset()))
 
-    def quit_all(self) -> None:
-        """Quit: every compose window first (each may ask to save), then this window."""
-        if self.compose is not None and not self.compose.close_all():
-            return
-        self.close()
-
     # -- life cycle -------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -1199,6 +1191,10 @@ class MainWindow(QMainWindow):
             self._mail.start()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        # Compose windows close first, each asking about unsaved text; Cancel keeps all open.
+        if self.compose is not None and not self.compose.close_all():
+            event.ignore()
+            return
         self.save_state()
         for window in list(self._message_windows):
             window.close()

@@ -13,8 +13,11 @@ from pytestqt.qtbot import QtBot
 
 from mailclient.core.draft import DraftKind
 from mailclient.core.outgoing import Attachment
+from mailclient.store.mail import MailStore
 from mailclient.ui.compose import ComposeWindow
 from mailclient.ui.compose_manager import ComposeManager
+from mailclient.ui.main_window import MainWindow, window_settings
+from mailclient.ui.outbox_view import OutboxView
 from tests.gui.compose_helpers import DialogAnswerer, account, close_discarding, is_closed
 from tests.gui.outbox_world import WAIT, World, draft, running_world
 
@@ -179,3 +182,25 @@ def test_mailto_links_clicked_in_messages_open_here(qtbot: QtBot, manager: Compo
     finally:
         QDesktopServices.unsetUrlHandler("mailto")
     assert (window.draft().to, window.draft().subject) == ("bob@example.org", "From a link")
+
+
+def test_closing_the_main_window_closes_compose_windows_first(
+    qtbot: QtBot, manager: ComposeManager, world: World, tmp_path: Path
+) -> None:
+    store = MailStore.open(world.store_path)
+    main = MainWindow([ALICE], store, None, window_settings(tmp_path))
+    main.attach_compose(manager, OutboxView(world.worker))
+    main.show()
+    try:
+        writing = manager.new_message()
+        assert writing is not None
+        qtbot.keyClicks(writing.subject_edit, "Not finished")
+        answers = DialogAnswerer(qtbot).answer("Cancel")
+        main.close()
+        assert answers.done() and main.isVisible() and not is_closed(writing)
+        answers = DialogAnswerer(qtbot).answer("Discard")
+        main.close()
+        assert answers.done() and not main.isVisible() and is_closed(writing)
+    finally:
+        main.close()
+        store.close()
