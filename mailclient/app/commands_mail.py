@@ -52,14 +52,15 @@ def _progress(progress: SyncProgress) -> None:
 
 def _summary_line(account: Account, result: FolderSyncResult) -> str:
     where = f"{account.name}/{result.folder}"
+    refused = "".join(f"\n{where}: {error}" for error in result.refused)
     if result.error:
-        return f"{where}: not synced: {result.error}"
+        return f"{where}: not synced: {result.error}{refused}"
     text = f"{where}: {result.new} new, {result.changed} changed, {result.removed} removed"
     if result.reset:
         text += " (the server renumbered this folder; its cache was rebuilt)"
     if not result.complete:
         text += " (stopped early)"
-    return text
+    return text + refused
 
 
 def cmd_sync(services: Services, args: argparse.Namespace) -> int:
@@ -90,7 +91,7 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
                 print("\r\033[K", end="", file=sys.stderr)
             for result in results:
                 print(_summary_line(account, result))
-                failed = failed or result.error is not None
+                failed = failed or result.error is not None or bool(result.refused)
     return EXIT_FAILED if failed else EXIT_OK
 
 

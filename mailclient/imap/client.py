@@ -195,6 +195,14 @@ class MailboxStatus:
 
 
 @dataclass(frozen=True)
+class CopyUid:
+    """Where copied or moved messages went (RFC 4315 §3, COPYUID)."""
+
+    uidvalidity: int  # the target folder's
+    uids: dict[int, int]  # old UID -> new UID
+
+
+@dataclass(frozen=True)
 class FlagChanges:
     """What a flag fetch found: new flag sets, and UIDs the server says are gone."""
 
@@ -240,6 +248,7 @@ class ImapSession:
         self.condstore = False
         self.qresync = False
         self.selected: str | None = None
+        self.uidvalidity: int | None = None  # of the selected folder
         self.writable = False  # the selected folder was SELECTed, not EXAMINEd
         self.alive = True  # False once the connection failed or was dropped
         imap = client._imap
@@ -368,6 +377,7 @@ class ImapSession:
         if b"UIDVALIDITY" not in values:
             raise ProtocolError(f"The IMAP server gave no UIDVALIDITY for the folder {name}.")
         self.selected = name
+        self.uidvalidity = values[b"UIDVALIDITY"]
         self.writable = not readonly
         return MailboxStatus(
             name=name,
@@ -532,13 +542,13 @@ class ImapSession:
                 items = sign + b"FLAGS.SILENT (" + text + b")"
                 self.run(b"UID STORE " + wire.uid_set(uids) + b" " + items)
 
-    def move(self, uids: Sequence[int], target: str) -> dict[int, int]:
-        """Move ``uids`` to ``target``; returns old UID -> new UID when the server says.
+    def move(self, uids: Sequence[int], target: str) -> CopyUid | None:
+        """Move ``uids`` to ``target``; returns their new UIDs when the server says.
 
         MOVE where offered (RFC 6851), else COPY, \\Deleted and UID EXPUNGE (RFC 4315).
         """
         if not uids:
-            return {}
+            return None
         if self.has("MOVE"):
             responses = self.run(b"UID MOVE " + wire.uid_set(uids) + b" " + quote_mailbox(target))
             lines = [r.line for r in responses if isinstance(r, wire.Untagged)]
@@ -614,12 +624,12 @@ def _guess_use(folder: RemoteFolder) -> RemoteFolder:
     return replace(folder, special_use=use) if use else folder
 
 
-def _copyuid(lines: Sequence[bytes]) -> dict[int, int]:
+def _copyuid(lines: Sequence[bytes]) -> CopyUid | None:
     for line in lines:
         m = _COPYUID.search(line)
         if m:
             old = [u for low, high in wire.parse_uid_set(m.group(2)) for u in range(low, high + 1)]
             new = [u for low, high in wire.parse_uid_set(m.group(3)) for u in range(low, high + 1)]
             if len(old) == len(new):
-                return dict(zip(old, new, strict=True))
-    return {}
+                return CopyUid(int(m.group(1)), dict(zip(old, new, strict=True)))
+    return None
