@@ -436,11 +436,18 @@ class ImapSession:
     def fetch_summaries(
         self, batches: Iterable[Sequence[int]]
     ) -> Iterator[list[wire.FetchResponse]]:
-        """Flags, size, dates and summary header fields, one list per batch of UIDs."""
+        """Flags, size, dates and summary header fields, one list per batch of UIDs.
+
+        A message whose header section the server sends as NIL (a broken message) is
+        kept, without header fields: leaving it out would leave it out for good, since
+        the folder's UIDNEXT moves past it.
+        """
         fields = " ".join(SUMMARY_FIELDS).encode("ascii")
         items = b" (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (" + fields + b")])"
         for responses in self._pipelined(batches, items):
-            yield [r for r in responses if r.header is not None]
+            # A server may slip in unsolicited FETCHes of flag changes (RFC 3501 §7.4.2),
+            # with a UID under QRESYNC; only an answer to ours carries the size.
+            yield [r for r in responses if r.uid is not None and r.size is not None]
 
     def fetch_structures(
         self, batches: Iterable[Sequence[int]]
