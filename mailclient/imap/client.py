@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import socket
-import ssl
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -26,14 +24,16 @@ from mailclient.accounts.model import Account, Security
 from mailclient.core.errors import (
     AuthenticationFailed,
     CannotConnect,
-    CertificateNotTrusted,
     MailclientError,
     ProtocolError,
-    StartTlsUnavailable,
-    TlsError,
 )
 from mailclient.core.models import SpecialUse
-from mailclient.core.tls import check_pinned, client_context, describe_verify_error, pinned_failure
+from mailclient.core.tls import (
+    check_pinned,
+    client_context,
+    connection_error,
+    starttls_unavailable,
+)
 from mailclient.imap import wire
 from mailclient.imap.headers import SUMMARY_FIELDS
 from mailclient.store.mail import RemoteFolder
@@ -62,34 +62,10 @@ def _where(account: Account) -> str:
 def translate_error(account: Account, error: BaseException) -> Exception:
     """Turn a socket, TLS or imapclient error into one of our readable errors."""
     where = _where(account)
-    pinned = account.pinned_pem(account.imap_host, account.imap_port)
-    if isinstance(error, ssl.SSLCertVerificationError) and pinned:
-        return pinned_failure(error, f"IMAP server {where}")
-    if isinstance(error, ssl.SSLCertVerificationError):
-        return CertificateNotTrusted(
-            f"The certificate of the IMAP server {where} is not trusted "
-            f"({describe_verify_error(error)}). If this server uses a private CA, give its "
-            "certificate as the account's CA file."
-        )
-    if isinstance(error, ssl.SSLEOFError | ssl.SSLZeroReturnError | ssl.SSLSyscallError) or (
-        isinstance(error, ssl.SSLError) and (error.reason is None or "EOF" in error.reason)
-    ):
-        # The TLS layer saw the connection end: a dropped connection, worth retrying.
-        return CannotConnect(f"The connection to the IMAP server {where} was cut off.")
-    if isinstance(error, ssl.SSLError):
-        return TlsError(f"A secure connection to the IMAP server {where} failed: {error.reason}.")
-    if isinstance(error, socket.gaierror):
-        return CannotConnect(
-            f"Cannot find the IMAP server {account.imap_host}: check the host name and your "
-            "network connection."
-        )
-    if isinstance(error, ConnectionRefusedError):
-        return CannotConnect(
-            f"Cannot connect to the IMAP server {where}: nothing is listening there "
-            "(connection refused). Check the host and port."
-        )
-    if isinstance(error, TimeoutError | socket.timeout):
-        return CannotConnect(f"The IMAP server {where} did not answer in time.")
+    pinned = account.pinned_pem(account.imap_host, account.imap_port) is not None
+    found = connection_error(error, "IMAP", account.imap_host, account.imap_port, pinned)
+    if found is not None:
+        return found
     if isinstance(error, imapclient.exceptions.LoginError):
         return AuthenticationFailed(
             f"The IMAP server {account.imap_host} rejected the password for {account.login}."
@@ -122,11 +98,7 @@ def open_client(
                 account.imap_host, port=account.imap_port, ssl=False, timeout=timeout
             )
             if not client.has_capability("STARTTLS"):
-                raise StartTlsUnavailable(
-                    f"The IMAP server {_where(account)} does not offer STARTTLS, so the "
-                    "password cannot be sent safely. Choose SSL/TLS (usually port 993) or "
-                    "ask the provider to enable STARTTLS."
-                )
+                raise starttls_unavailable("IMAP", _where(account), 993)
             client.starttls(context)
         check_pinned(client.socket(), pinned, f"IMAP server {_where(account)}")
         client.login(account.login, password)
