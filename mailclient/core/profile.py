@@ -21,10 +21,6 @@ class Profile:
     def store_path(self) -> Path:
         return self.root / "mail.sqlite3"
 
-    @property
-    def cache_dir(self) -> Path:
-        return self.root / "cache"
-
     def ensure(self) -> Profile:
         """Create the folder, readable by its owner only (it holds private mail)."""
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)

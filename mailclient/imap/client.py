@@ -551,13 +551,6 @@ class ImapSession:
         else:
             self.run(b"EXPUNGE")
 
-    def append(self, folder: str, raw: bytes, flags: Iterable[str] = ()) -> None:
-        """APPEND a message to ``folder`` (RFC 3501 §6.3.11)."""
-        try:
-            self._client.append(folder, raw, flags=tuple(flags))
-        except Exception as error:
-            raise translate_error(self.account, error) from error
-
     # -- IDLE (RFC 2177) --------------------------------------------------------------------
 
     def idle_start(self) -> None:
@@ -580,9 +573,6 @@ class ImapSession:
         except Exception as error:
             raise translate_error(self.account, error) from error
         return _kinds(responses)
-
-    def noop(self) -> None:
-        self.run(b"NOOP")
 
 
 def _kinds(responses: Iterable[Any]) -> list[bytes]:
