@@ -144,10 +144,19 @@ class AccountStore:
             return self._settings.get(key, default)
 
     def set_setting(self, key: str, value: Any) -> None:
+        self.set_settings({key: value})
+
+    def set_settings(self, values: dict[str, Any]) -> None:
+        """Change several settings with one write of the file."""
         with self._lock:
             self._load()
-            self._settings[key] = value
-            self._save()
+            old = dict(self._settings)
+            self._settings.update(values)
+            try:
+                self._save()
+            except ConfigError:
+                self._settings = old
+                raise
 
     def _index(self, name: str) -> int:
         for index, account in enumerate(self._accounts):

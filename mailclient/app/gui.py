@@ -10,6 +10,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from mailclient import APP_ID, APP_NAME
+from mailclient.app.desktop import Desktop
 from mailclient.app.services import Services
 from mailclient.app.single_instance import SingleInstance
 from mailclient.store.mail import MailStore
@@ -22,8 +23,10 @@ log = logging.getLogger(__name__)
 
 def prepare_qt() -> None:
     """What must be set before the QApplication exists."""
-    # QtWebEngine (loaded later, for the first HTML message) needs shared GL contexts.
-    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+    # QtWebEngine (loaded later, for the first HTML message) needs shared GL contexts; Qt
+    # takes this only before the application exists (tests make theirs first).
+    if QCoreApplication.instance() is None:
+        QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         # Chromium's sandbox cannot run as root and QtWebEngine would abort; HTML mail is
         # still sanitized, script-free and cut off from the network (see ui/html_view.py).
@@ -47,6 +50,7 @@ def open_window(services: Services) -> tuple[QApplication, MainWindow, MailStore
     store = MailStore.open(services.profile.store_path)
     mail = MailWorkers(accounts, services.credentials, services.profile.store_path)
     window = MainWindow(accounts, store, mail, window_settings(services.profile.root))
+    Desktop(window, services, mail, store)
     window.show()
     return app, window, store
 
@@ -65,6 +69,7 @@ def run_gui(services: Services, url: str | None = None) -> int:
         open_arguments(window, arguments)
     # Cached mail is on screen first; the network starts on the next turn of the loop.
     QTimer.singleShot(0, window.start)
+    QTimer.singleShot(0, Desktop.of(window).start)
     try:
         return app.exec()
     finally:

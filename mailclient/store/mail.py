@@ -112,6 +112,16 @@ class MessageLocation:
     uid: int
 
 
+@dataclass(frozen=True)
+class InboxState:
+    """How far the sync of one inbox got: a first sync or a new UIDVALIDITY brings old mail."""
+
+    folder_id: int
+    account: str
+    uidvalidity: int | None
+    complete: bool  # one sync of the folder finished (its uidnext is known)
+
+
 class NewMessage(NamedTuple):
     """Headers and flags of one message as fetched, ready for the store."""
 
@@ -544,6 +554,43 @@ class MailStore:
     def summary(self, message_id: int) -> MessageSummary | None:
         found = self.summaries([message_id])
         return found[0] if found else None
+
+    # -- arrivals (for new-mail notifications) ---------------------------------------------
+
+    def last_message_id(self) -> int:
+        """The highest message id given so far: every message stored later has a higher one."""
+        rows = self._read("SELECT seq FROM sqlite_sequence WHERE name = 'messages'")
+        return int(rows[0][0]) if rows else 0
+
+    def inbox_states(self) -> dict[int, InboxState]:
+        """The sync state of every account's inbox, by folder id."""
+        rows = self._read(
+            "SELECT id, account, uidvalidity, uidnext FROM folders "
+            "WHERE hidden = 0 AND (upper(name) = 'INBOX' OR special_use = ?)",
+            (SpecialUse.INBOX.value,),
+        )
+        return {r[0]: InboxState(r[0], r[1], r[2], r[3] is not None) for r in rows}
+
+    def unseen_arrivals(
+        self, folder_ids: Sequence[int], after_id: int, up_to_id: int, limit: int
+    ) -> tuple[int, list[MessageSummary]]:
+        """Unread, visible messages of ``folder_ids`` stored with ids in (after_id, up_to_id]:
+        how many, and the newest ``limit`` of them (newest first)."""
+        if not folder_ids or up_to_id <= after_id:
+            return 0, []
+        where = (
+            f"folder_id IN ({_marks(len(folder_ids))}) AND id > ? AND id <= ? "
+            "AND seen = 0 AND hidden = 0"
+        )
+        params = (*folder_ids, after_id, up_to_id)
+        count = int(self._read(f"SELECT count(*) FROM messages WHERE {where}", params)[0][0])
+        if not count:
+            return 0, []
+        rows = self._read(
+            f"SELECT id FROM messages WHERE {where} ORDER BY date DESC, id DESC LIMIT ?",
+            (*params, limit),
+        )
+        return count, self.summaries([r[0] for r in rows])
 
     def locations(self, ids: Sequence[int]) -> list[MessageLocation]:
         """Folder and UID of each stored message in ``ids`` (for telling the server)."""

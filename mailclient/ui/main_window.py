@@ -8,6 +8,7 @@ counter (StoreWatcher) tells the models when to re-read.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,7 @@ from PySide6.QtWidgets import (
 
 from mailclient import APP_NAME
 from mailclient.accounts.model import Account
+from mailclient.accounts.preferences import Preferences
 from mailclient.core.models import FLAGGED, SEEN, Folder, MessageSummary
 from mailclient.store.mail import MailStore, SortKey, StoreChanges
 from mailclient.ui.error_bar import ErrorBar, ShownError
@@ -76,12 +78,6 @@ from mailclient.workers.tasks import error_text, run_task
 if TYPE_CHECKING:
     from mailclient.workers.reading import PreparedMessage
 
-ADD_ACCOUNT_HINT = (
-    "Until the account dialog arrives, add one in a terminal:\n\n"
-    "mailclient account add NAME --email you@example.org --imap-host imap.example.org "
-    "--password-stdin"
-)
-DEFAULT_MARK_READ_DELAY_MS = 2000
 MARK_READ_CHOICES = (
     ("&Immediately", 0),
     ("After &2 Seconds", 2000),
@@ -128,21 +124,18 @@ class WelcomePage(QWidget):
         row.addStretch(1)
         layout.addSpacing(12)
         layout.addLayout(row)
-        self.hint_label = QLabel(ADD_ACCOUNT_HINT, self)
-        self.hint_label.setObjectName("addAccountHint")
-        self.hint_label.setWordWrap(True)
-        self.hint_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.hint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.hint_label.setMaximumWidth(560)
-        self.hint_label.hide()
-        layout.addSpacing(12)
-        layout.addWidget(self.hint_label, 0, Qt.AlignmentFlag.AlignHCenter)
 
 
 class MainWindow(QMainWindow):
     """The window people spend their day in."""
 
     add_account_requested = Signal()
+    manage_accounts_requested = Signal()
+    preferences_requested = Signal()
+    # The user changed a preference from the View menu (a Preferences): save it.
+    preferences_changed = Signal(object)
+    # Until apply_preferences(): the defaults (frozen, so sharing one is safe).
+    _preferences = Preferences()
 
     def __init__(
         self,
@@ -321,6 +314,16 @@ class MainWindow(QMainWindow):
         self.add_account_action = self._action(
             "&Add Account…", self.request_add_account, name="addAccount"
         )
+        self.manage_accounts_action = self._action(
+            "&Manage Accounts…", self.manage_accounts_requested.emit, name="manageAccounts"
+        )
+        self.preferences_action = self._action(
+            "&Preferences…",
+            self.preferences_requested.emit,
+            [QKeySequence(key.Preferences), "Ctrl+,"],
+            name="preferences",
+        )
+        self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.quit_action = self._action(
             "&Quit", self.close, [QKeySequence(key.Quit), "Ctrl+Q"], name="quit"
         )
@@ -379,12 +382,15 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.get_mail_action)
         file_menu.addAction(self.add_account_action)
+        file_menu.addAction(self.manage_accounts_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
         edit_menu.addAction(self.delete_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.focus_filter_action)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.preferences_action)
         view_menu = bar.addMenu("&View")
         view_menu.addAction(self.prefer_plain_action)
         view_menu.addAction(self.load_remote_action)
@@ -404,6 +410,9 @@ class MainWindow(QMainWindow):
         menu = QMenu("&Mark Shown Messages as Read", self)
         menu.setObjectName("markReadMenu")
         group = QActionGroup(menu)
+        # Optional: a delay set in the Preferences may match none of these.
+        group.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
+        self._mark_read_group = group
         current = self.mark_read_delay_ms()
         for text, delay in MARK_READ_CHOICES:
             action = menu.addAction(text)
@@ -416,7 +425,7 @@ class MainWindow(QMainWindow):
 
     def set_mark_read_delay(self, delay_ms: int) -> None:
         """0: at once; -1: never; else after that many milliseconds."""
-        self._settings.setValue("reading/mark_read_delay_ms", delay_ms)
+        self._user_changed(replace(self._preferences, mark_read_delay_ms=delay_ms))
 
     def _build_toolbar(self) -> None:
         toolbar = QToolBar("Main toolbar", self)
@@ -528,7 +537,6 @@ class MainWindow(QMainWindow):
         column = next((c for c, k in SORT_KEYS.items() if k is key), Column.DATE)
         order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
         self.message_view.header().setSortIndicator(column, order)
-        self.prefer_plain_action.setChecked(str(s.value("view/prefer_plain", "false")) == "true")
         self._expanded = set(str(v) for v in (s.value("folders/expanded") or []))
 
     def save_state(self) -> None:
@@ -552,11 +560,63 @@ class MainWindow(QMainWindow):
 
     def mark_read_delay_ms(self) -> int:
         """How long a shown message waits before it is marked read; -1: never."""
-        value = self._settings.value("reading/mark_read_delay_ms", DEFAULT_MARK_READ_DELAY_MS)
-        try:
-            return max(-1, int(str(value)))
-        except ValueError:
-            return DEFAULT_MARK_READ_DELAY_MS
+        return self._preferences.mark_read_delay_ms
+
+    # -- preferences (kept in the profile's config by the caller) ---------------------------
+
+    def preferences(self) -> Preferences:
+        return self._preferences
+
+    def apply_preferences(self, preferences: Preferences) -> None:
+        """Show and use ``preferences`` (from the config or the Preferences dialog)."""
+        plain_changed = preferences.prefer_plain_text != self._preferences.prefer_plain_text
+        self._preferences = preferences
+        for action in self._mark_read_group.actions():
+            action.setChecked(action.data() == preferences.mark_read_delay_ms)
+        self.prefer_plain_action.blockSignals(True)
+        self.prefer_plain_action.setChecked(preferences.prefer_plain_text)
+        self.prefer_plain_action.blockSignals(False)
+        if plain_changed and self.reading_pane.message_id is not None:
+            self._show_current_message()
+
+    def _user_changed(self, preferences: Preferences) -> None:
+        self.apply_preferences(preferences)
+        self.preferences_changed.emit(preferences)
+
+    # -- opened from outside (a notification, the tray) -------------------------------------
+
+    def bring_to_front(self) -> None:
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def show_message(self, message_id: int) -> bool:
+        """Show the folder of the message with the message selected; False if it is gone."""
+        summary = self._store.summary(message_id)
+        if summary is None:
+            return False
+        index = self.folder_model.index_of_folder(summary.folder_id)
+        if not index.isValid():
+            return False
+        self.folder_view.setCurrentIndex(index)
+        row = self.message_model.row_of(message_id)
+        if row is None:
+            # Stored after the list last looked (the store watcher polls).
+            self.message_model.refresh()
+            row = self.message_model.row_of(message_id)
+        if row is None:
+            return False
+        self.message_view.setFocus()
+        self.message_view.setCurrentIndex(self.message_model.index(row, Column.SUBJECT))
+        self.message_view.scrollTo(self.message_view.currentIndex())
+        return True
+
+    def show_inboxes(self) -> None:
+        """Show every account's inbox together (the newest mail first, by default)."""
+        index = self.folder_model.index_of_all_inboxes()
+        if index.isValid():
+            self.folder_view.setCurrentIndex(index)
 
     # -- accounts ---------------------------------------------------------------------------
 
@@ -579,12 +639,6 @@ class MainWindow(QMainWindow):
 
     def request_add_account(self) -> None:
         """First run, or File ▸ Add Account: the account dialog answers this signal."""
-        self.welcome.hint_label.show()
-        self.statusBar().showMessage(
-            "To add an account, run: mailclient account add NAME --email ADDR "
-            "--imap-host HOST --password-stdin",
-            15000,
-        )
         self.add_account_requested.emit()
 
     # -- folder tree ------------------------------------------------------------------------
@@ -916,9 +970,7 @@ class MainWindow(QMainWindow):
         self._show_current_message()
 
     def set_prefer_plain(self, checked: bool) -> None:
-        self._settings.setValue("view/prefer_plain", "true" if checked else "false")
-        if self.reading_pane.message_id is not None:
-            self._show_current_message()
+        self._user_changed(replace(self._preferences, prefer_plain_text=checked))
 
     def show_about(self) -> None:
         QMessageBox.about(
@@ -996,7 +1048,7 @@ class MainWindow(QMainWindow):
     def start(self) -> None:
         """After the window is shown with cached mail: watch the store, start the network."""
         self.watcher.start()
-        if self._mail is not None and self._accounts:
+        if self._mail is not None:
             self._mail.start()
 
     def closeEvent(self, event: QCloseEvent) -> None:

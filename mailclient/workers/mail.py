@@ -381,6 +381,9 @@ class MailWorkers(QObject):
     # From worker threads to this object (queued): a change to send, IDLE heard something.
     change_written = Signal(str, object)
     idle_reported = Signal(str)
+    # Every thread of an account that was removed or changed has ended: nothing of that
+    # account's old settings writes to the store any more.
+    account_stopped = Signal(str)
 
     def __init__(
         self,
@@ -398,6 +401,7 @@ class MailWorkers(QObject):
         self._use_idle = idle
         self._accounts = {a.name: a for a in accounts}
         self._threads: dict[str, _AccountThreads] = {}
+        self._retiring: dict[str, list[QThread]] = {}
         self._writer: _Writer | None = None
         self._started = False
         self._stopped = False  # after stop(): late signals must not start threads again
@@ -428,6 +432,7 @@ class MailWorkers(QObject):
                 _Idle(self, account) if self._use_idle else None,
             )
             for thread in threads.all():
+                thread.finished.connect(self._thread_finished)
                 thread.start()
             self._threads[account.name] = threads
         return threads
@@ -452,10 +457,13 @@ class MailWorkers(QObject):
             for thread in account_threads.all():
                 thread.stop()
                 threads.append(thread)
+        for retiring in self._retiring.values():
+            threads += retiring
         for thread in threads:
             if not thread.wait(wait_ms):
                 log.warning("Thread %s did not stop in time", thread.objectName())
         self._threads.clear()
+        self._retiring.clear()
         self._started = False
         self._stopped = True
 
@@ -473,13 +481,43 @@ class MailWorkers(QObject):
                     self.sync(account.name)
 
     def _stop_account(self, name: str) -> None:
+        """Ask the account's threads to stop, without waiting: a sync ends after its batch."""
         threads = self._threads.pop(name, None)
         if threads is None:
             return
         for thread in threads.all():
             thread.stop()
-        for thread in threads.all():
-            thread.wait(15_000)
+        retiring = self._retiring.setdefault(name, [])
+        # A thread that ends from now on is seen by _thread_finished (connected at start).
+        retiring += [t for t in threads.all() if not t.isFinished()]
+        if not retiring:
+            del self._retiring[name]
+            self.account_stopped.emit(name)
+
+    def _thread_finished(self) -> None:
+        ended = self.sender()
+        for name, retiring in list(self._retiring.items()):
+            if ended in retiring:
+                retiring.remove(ended)
+                if not retiring:
+                    del self._retiring[name]
+                    self.account_stopped.emit(name)
+
+    @property
+    def check_interval_minutes(self) -> int:
+        return self._resync.interval() // 60_000
+
+    def set_check_interval(self, minutes: int) -> None:
+        """How often every folder of every account is synced (IDLE covers the inbox)."""
+        self._resync.setInterval(max(1, minutes) * 60_000)
+
+    def reconnect(self, account: str) -> None:
+        """Sync the account again on new connections, IDLE included (after a new password)."""
+        threads = self._threads.get(account)
+        if threads is not None:
+            # Engines are dropped after a login failure; a sync opens a new one.
+            self.sync(account)
+            self._restart_idle(account)
 
     def _lane(self, account: str, interactive: bool) -> _Lane | None:
         """The account's lane, started on first use; None once the workers were stopped."""
@@ -543,6 +581,7 @@ class MailWorkers(QObject):
             return
         if threads.idle is None or threads.idle.isFinished():
             threads.idle = _Idle(self, threads.sync.account)
+            threads.idle.finished.connect(self._thread_finished)
             threads.idle.start()
 
     def _idle_heard(self, account: str) -> None:

@@ -2,10 +2,14 @@
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QApplication
+
+from tests.rig import MailServers
+from tests.support.self_signed import SelfSignedDovecot
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Chromium's sandbox cannot run as root (the test machines run as root) and there is no GPU.
@@ -23,3 +27,13 @@ def _delete_widgets_before_qt_exits(qapp: QApplication) -> Iterator[None]:
     for widget in QApplication.topLevelWidgets():
         widget.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+@pytest.fixture
+def self_signed_dovecot(mail_servers: MailServers, tmp_path: Path) -> Iterator[SelfSignedDovecot]:
+    """A second Dovecot of the rig with a self-signed certificate (tests/support)."""
+    server = SelfSignedDovecot(mail_servers, tmp_path)
+    try:
+        yield server
+    finally:
+        server.dovecot.stop()

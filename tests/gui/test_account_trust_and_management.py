@@ -6,7 +6,6 @@ certificate and reload it, as a server's administrator (or an attacker) would.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,19 +16,20 @@ from pytestqt.qtbot import QtBot
 
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.lifecycle import add_account
-from mailclient.accounts.model import Account, Security
+from mailclient.accounts.model import Account
 from mailclient.accounts.store import AccountStore
 from mailclient.core.errors import CertificateChanged, PasswordMissing
 from mailclient.core.tls import certificate_fingerprint, pem_to_der
-from mailclient.discovery import Endpoint, Network, Protocol, fetch_certificate
+from mailclient.discovery import Network, Protocol
 from mailclient.imap import client as imap_client
 from mailclient.store.mail import MailStore, RemoteFolder
 from mailclient.ui.account_dialog import AddAccountDialog
 from mailclient.ui.accounts_dialog import ManageAccountsDialog
 from mailclient.ui.certificate_dialog import CertificatePrompter
 from mailclient.ui.password_prompt import PasswordPrompter
-from tests.rig import Dovecot, MailServers
-from tests.support.loopback import CertKey, self_signed
+from tests.rig import MailServers
+from tests.support.loopback import CertKey
+from tests.support.self_signed import SelfSignedDovecot
 
 WAIT = 30_000
 
@@ -51,46 +51,6 @@ def credentials(secret_service: object, accounts: AccountStore) -> Iterator[Cred
     yield store
     for account in AccountStore(accounts.path).accounts():
         store.delete_account(account.name)
-
-
-class SelfSignedDovecot:
-    """A second Dovecot of the rig whose certificate is self-signed and can be replaced."""
-
-    def __init__(self, servers: MailServers, directory: Path) -> None:
-        self.cert_file = directory / "self-signed.pem"
-        self.key_file = directory / "self-signed-key.pem"
-        self.current = self._install(self_signed("127.0.0.1"))
-        self.dovecot: Dovecot = servers.start_dovecot(
-            f"ssl_cert = <{self.cert_file}\nssl_key = <{self.key_file}\n"
-        )
-        assert self.dovecot.imaps_port is not None
-        self.port = self.dovecot.imaps_port
-
-    def _install(self, cert: CertKey) -> CertKey:
-        self.cert_file.write_bytes(cert.cert_pem)
-        self.key_file.write_bytes(cert.key_pem)
-        self.key_file.chmod(0o600)
-        return cert
-
-    def renew(self) -> None:
-        """A new certificate, in place once the server presents it."""
-        self.current = self._install(self_signed("127.0.0.1"))
-        self.dovecot.doveadm("reload")
-        endpoint = Endpoint(Protocol.IMAP, "127.0.0.1", self.port, Security.SSL)
-        wanted = self.current.cert_pem.decode()
-        deadline = time.monotonic() + 20
-        while fetch_certificate(endpoint, Network(timeout=5)).pem.strip() != wanted.strip():
-            assert time.monotonic() < deadline, "Dovecot did not take the new certificate"
-            time.sleep(0.1)
-
-
-@pytest.fixture
-def self_signed_dovecot(mail_servers: MailServers, tmp_path: Path) -> Iterator[SelfSignedDovecot]:
-    server = SelfSignedDovecot(mail_servers, tmp_path)
-    try:
-        yield server
-    finally:
-        server.dovecot.stop()
 
 
 def test_self_signed_refused_then_trusted_then_warned_again(

@@ -7,6 +7,7 @@ real servers (test_window_server.py) cover what reaches Dovecot.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
@@ -14,10 +15,11 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
 
 from mailclient.accounts.model import Account
+from mailclient.accounts.preferences import Preferences
 from mailclient.core.models import FLAGGED, SEEN, SpecialUse
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
 from mailclient.ui.folder_model import FolderRole
@@ -185,8 +187,10 @@ def test_no_accounts_offers_to_add_one(qtbot: QtBot, store: MailStore, settings:
     assert window.welcome.add_button.accessibleName() or window.welcome.add_button.text()
     with qtbot.waitSignal(window.add_account_requested):
         qtbot.mouseClick(window.welcome.add_button, Qt.MouseButton.LeftButton)
-    assert "mailclient account add" in window.welcome.hint_label.text()
-    assert window.welcome.hint_label.isVisible()
+    with qtbot.waitSignal(window.add_account_requested):
+        window.add_account_action.trigger()
+    with qtbot.waitSignal(window.manage_accounts_requested):
+        window.manage_accounts_action.trigger()
     assert not window.delete_action.isEnabled()
 
 
@@ -376,7 +380,6 @@ def test_state_is_remembered(
     first.message_view.sortByColumn(Column.SUBJECT, Qt.SortOrder.AscendingOrder)
     first.message_view.header().resizeSection(Column.SENDER, 271)
     first.splitter.setSizes([300, 900])
-    first.prefer_plain_action.setChecked(True)
     first.close()
 
     second = MainWindow([WORK, HOME], store, mail, settings)  # type: ignore[arg-type]
@@ -386,7 +389,6 @@ def test_state_is_remembered(
     assert second.message_model.sort_key.value == "subject"
     assert not second.message_model.descending
     assert second.splitter.sizes()[0] == 300
-    assert second.prefer_plain_action.isChecked()
     assert second.folder_view.currentIndex().data() == "Inbox"
     assert second.folder_view.currentIndex().data(FolderRole.ACCOUNT) == "home"
     second.close()
@@ -422,3 +424,49 @@ def test_mark_read_never(qtbot: QtBot, window: MainWindow, mail: RecordingMail) 
     assert [c for c in mail.calls if c[0] == "set_flags"] == [
         ("set_flags", [window.reading_pane.message_id], {SEEN}, set())
     ]
+
+
+def test_preferences_from_outside_and_from_the_view_menu(qtbot: QtBot, window: MainWindow) -> None:
+    menu = window.findChild(QMenu, "markReadMenu")
+    assert isinstance(menu, QMenu)
+
+    def checked() -> list[object]:
+        return [a.data() for a in menu.actions() if a.isChecked()]
+
+    assert checked() == [Preferences().mark_read_delay_ms]
+    # Applied from the profile's config: shown, and not announced back as the user's choice.
+    chosen = Preferences(mark_read_delay_ms=5000, prefer_plain_text=True)
+    with qtbot.assertNotEmitted(window.preferences_changed):
+        window.apply_preferences(chosen)
+    assert window.preferences() == chosen
+    assert window.mark_read_delay_ms() == 5000
+    assert window.prefer_plain_action.isChecked()
+    assert checked() == [5000]
+    # A delay that no menu item offers leaves none of them checked.
+    window.apply_preferences(replace(chosen, mark_read_delay_ms=7000))
+    assert checked() == []
+
+    # The user's choices in the View menu are announced, for saving.
+    with qtbot.waitSignal(window.preferences_changed) as changed:
+        next(a for a in menu.actions() if a.data() == -1).trigger()
+    assert changed.args[0].mark_read_delay_ms == -1
+    assert checked() == [-1]
+    with qtbot.waitSignal(window.preferences_changed) as changed:
+        window.prefer_plain_action.trigger()
+    assert changed.args[0] == replace(chosen, mark_read_delay_ms=-1, prefer_plain_text=False)
+
+
+def test_show_message_switches_folder_and_selects_it(
+    qtbot: QtBot, window: MainWindow, store: MailStore
+) -> None:
+    home_inbox = store.folder_by_name("home", "INBOX")
+    work_inbox = store.folder_by_name("work", "INBOX")
+    assert home_inbox is not None and work_inbox is not None
+    _select_folder(window, "home", "INBOX")
+    target = store.message_ids(work_inbox.id)[-1]
+    assert window.show_message(target)
+    assert window.folder_view.currentIndex().data(FolderRole.ACCOUNT) == "work"
+    assert window.message_view.currentIndex().data(MessageRole.ID) == target
+    assert not window.show_message(10**9)
+    window.show_inboxes()
+    assert window.folder_view.currentIndex() == window.folder_model.index_of_all_inboxes()

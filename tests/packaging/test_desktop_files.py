@@ -17,6 +17,9 @@ DESKTOP = PACKAGING / f"{APP_ID}.desktop"
 METAINFO = PACKAGING / f"{APP_ID}.metainfo.xml"
 FLATPAK = PACKAGING / f"{APP_ID}.yml"
 ICONS = ROOT / "resources" / "icons" / "hicolor"
+SCREENSHOTS = PACKAGING / "screenshots"
+# Where the website publishes packaging/screenshots/ (AppStream wants web URLs).
+SCREENSHOTS_URL = "https://mailclient.org/screenshots/"
 
 
 def problems(output: str, markers: tuple[str, ...]) -> list[str]:
@@ -86,3 +89,24 @@ def test_flatpak_manifest_builds_this_app() -> None:
     # It installs the files by ${FLATPAK_ID}, which is the app-id checked above.
     for installed in (DESKTOP, METAINFO):
         assert f"packaging/${{FLATPAK_ID}}{installed.name.removeprefix(APP_ID)}" in manifest
+
+
+def test_metainfo_screenshots_are_the_repository_copies_at_their_size() -> None:
+    component = ET.parse(METAINFO).getroot()
+    images = list(component.iter("image"))
+    assert images
+    listed = set()
+    for image in images:
+        url = image.text or ""
+        assert url.startswith(SCREENSHOTS_URL), url
+        path = SCREENSHOTS / url.removeprefix(SCREENSHOTS_URL)
+        assert path.is_file(), f"{url} has no copy at {path}"
+        data = path.read_bytes()
+        # PNG: the signature, then the IHDR chunk with width and height (big-endian).
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", path
+        size = (int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big"))
+        assert size == (int(image.get("width", 0)), int(image.get("height", 0))), path
+        # Small enough for a software centre to fetch on a phone connection.
+        assert len(data) < 200_000, f"{path} is {len(data):,} bytes: optimise it"
+        listed.add(path.name)
+    assert listed == {p.name for p in SCREENSHOTS.iterdir()}, "a screenshot not listed"
