@@ -27,7 +27,7 @@ import queue
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -304,7 +304,9 @@ class _Writer(_QueueThread):
             except Exception as error:
                 if not isinstance(error, MailclientError):
                     log.exception("Writing %r failed", command)
-                self._hub.failed.emit(WorkFailed(account, str(_readable(error)), True, None))
+                # Retry writes this account's part again (the others went through).
+                retry = replace(command, ids=tuple(ids))
+                self._hub.failed.emit(WorkFailed(account, str(_readable(error)), True, retry))
                 continue
             self._hub.committed.emit(0)
             self._hub.change_written.emit(account, SendPending())

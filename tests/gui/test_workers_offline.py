@@ -1,6 +1,6 @@
-"""The mail workers against the real Dovecot behind a proxy that can be cut: what the user
-does while the server cannot be reached, or just before quitting, reaches it after the next
-start."""
+"""The mail workers and local changes: what the user does while the server cannot be
+reached (the real Dovecot behind a proxy that can be cut), or just before quitting, reaches
+it after the next start; a change the store refuses is reported with a Retry."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from pytestqt.qtbot import QtBot
 
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.model import Account
-from mailclient.core.models import SEEN
-from mailclient.store.mail import MailStore
+from mailclient.core.models import SEEN, SpecialUse
+from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
 from mailclient.workers.events import WorkFailed
-from mailclient.workers.mail import MailWorkers, SendPending
+from mailclient.workers.mail import MailWorkers, MoveMessages, SendPending
 from tests.integration.imap_helpers import account, message, server_state, subjects
 from tests.integration.tcp_proxy import CuttableProxy
 from tests.rig import MailServers
@@ -99,3 +99,25 @@ def test_changes_made_offline_and_at_quit_reach_the_server_after_a_restart(
         assert subjects(store, carol.name, "INBOX") == ["Message 3"]
         assert subjects(store, carol.name, "Archive") == ["Message 2"]
         assert subjects(store, carol.name, "Trash") == ["Message 1"]
+
+
+def test_a_change_the_store_cannot_take_is_reported_with_a_retry_of_it(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    path = tmp_path / "mail.sqlite3"
+    with MailStore.open(path) as store:
+        store.sync_folder_list("work", [RemoteFolder("INBOX", "/", SpecialUse.INBOX)])
+        inbox = store.folder_by_name("work", "INBOX")
+        assert inbox is not None
+        store.add_messages(inbox.id, [NewMessage(uid=1, flags=frozenset())])
+        [message_id] = store.message_ids(inbox.id)
+    work = Account(name="work", email="ann@example.org", imap_host="h.test", smtp_host="h.test")
+    mail = MailWorkers([work], CredentialStore(MemoryKeyring()), path, idle=False)
+    try:
+        with qtbot.waitSignal(mail.failed, timeout=WAIT) as failed:
+            mail.move([message_id], 9999)  # a folder that is not in the store
+        failure = failed.args[0]
+        assert "no longer in the mail store" in failure.message
+        assert failure.command == MoveMessages((message_id,), 9999)
+    finally:
+        mail.stop()
