@@ -26,10 +26,6 @@ class Profile:
         """Drafts of open compose windows, saved every few seconds (store/drafts.py)."""
         return self.root / "drafts"
 
-    @property
-    def cache_dir(self) -> Path:
-        return self.root / "cache"
-
     def ensure(self) -> Profile:
         """Create the folder, readable by its owner only (it holds private mail)."""
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)

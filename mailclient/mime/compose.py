@@ -32,7 +32,10 @@ from mailclient.mime.flowed import encode_flowed
 _ASCII_POLICY = email_policy.SMTP.clone(cte_type="7bit")
 _UTF8_POLICY = email_policy.SMTPUTF8.clone(cte_type="7bit")
 
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # everything below space but TAB, and DEL
+# Everything below space but TAB, DEL, the C1 controls (NEL, U+0085, is a line break to
+# Python's email package and to str.splitlines), and the Unicode line and paragraph
+# separators: any of them would break a header line or refuse to be folded into one.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 _LOCAL_PART = re.compile(r"^[^\s\x00-\x1f\x7f()<>\[\]\\,;:@\"]+$")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _MSG_ID = re.compile(r"^<[^<>\s@]+@[^<>\s@]+>$")
