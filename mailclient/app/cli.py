@@ -10,11 +10,15 @@ from collections.abc import Sequence
 from mailclient import APP_NAME, __version__
 from mailclient.app import commands_accounts, commands_mail, commands_send
 from mailclient.app.services import Services, resolve_profile
+from mailclient.app.terminal import printable
 from mailclient.core.errors import MailclientError
+
+log = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): a bug of ours
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,7 +70,14 @@ def run(argv: Sequence[str] | None = None) -> int:
         result: int = args.func(services, args)
         return result
     except MailclientError as error:
-        print(f"mailclient: {error}", file=sys.stderr)
+        print(printable(f"mailclient: {error}"), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        # A bug of ours: one line for the person; the traceback is logged at INFO, which
+        # -v shows, for the report.
+        log.info("Unexpected error", exc_info=True)
+        problem = f"{type(error).__name__}: {error}"
+        print(printable(f"mailclient: internal error: {problem}; please report"), file=sys.stderr)
+        return EXIT_INTERNAL

@@ -14,6 +14,7 @@ from mailclient.accounts.model import (
     Security,
 )
 from mailclient.app.services import Services
+from mailclient.app.terminal import printable
 from mailclient.core.errors import AccountExists, AccountNotFound, InvalidInput, MailclientError
 from mailclient.imap import client as imap_client
 from mailclient.smtp import client as smtp_client
@@ -130,7 +131,7 @@ def cmd_test(services: Services, args: argparse.Namespace) -> int:
             f"{imap.folder_count} folders; supports {', '.join(interesting) or 'IMAP4rev1 only'}."
         )
     except MailclientError as error:
-        print(f"IMAP: {error}", file=sys.stderr)
+        print(printable(f"IMAP: {error}"), file=sys.stderr)
         failed = True
     try:
         smtp = smtp_client.probe(account, services.credentials.get_password(account.name, "smtp"))
@@ -143,6 +144,6 @@ def cmd_test(services: Services, args: argparse.Namespace) -> int:
             f"SMTP {smtp.host}:{smtp.port} ({smtp.security}): logged in as {account.login}; {size}."
         )
     except MailclientError as error:
-        print(f"SMTP: {error}", file=sys.stderr)
+        print(printable(f"SMTP: {error}"), file=sys.stderr)
         failed = True
     return EXIT_FAILED if failed else EXIT_OK

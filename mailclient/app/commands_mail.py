@@ -9,6 +9,7 @@ from typing import Any
 
 from mailclient.accounts.model import Account
 from mailclient.app.services import Services
+from mailclient.app.terminal import printable, printable_json
 from mailclient.core.errors import InvalidInput, MailclientError
 from mailclient.core.models import MessageSummary
 from mailclient.imap.sync import AccountSync, FolderSyncResult, SyncProgress
@@ -43,7 +44,7 @@ def register(commands: Any) -> None:
 
 def _progress(progress: SyncProgress) -> None:
     print(
-        f"\r{progress.folder}: {progress.fetched:,} of {progress.missing:,} headers",
+        f"\r{printable(progress.folder)}: {progress.fetched:,} of {progress.missing:,} headers",
         end="",
         file=sys.stderr,
         flush=True,
@@ -52,14 +53,15 @@ def _progress(progress: SyncProgress) -> None:
 
 def _summary_line(account: Account, result: FolderSyncResult) -> str:
     where = f"{account.name}/{result.folder}"
+    refused = "".join(f"\n{where}: {error}" for error in result.refused)
     if result.error:
-        return f"{where}: not synced: {result.error}"
+        return f"{where}: not synced: {result.error}{refused}"
     text = f"{where}: {result.new} new, {result.changed} changed, {result.removed} removed"
     if result.reset:
         text += " (the server renumbered this folder; its cache was rebuilt)"
     if not result.complete:
         text += " (stopped early)"
-    return text
+    return text + refused
 
 
 def cmd_sync(services: Services, args: argparse.Namespace) -> int:
@@ -83,38 +85,40 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
                 finally:
                     engine.close()
             except MailclientError as error:
-                print(f"{account.name}: {error}", file=sys.stderr)
+                print(printable(f"{account.name}: {error}"), file=sys.stderr)
                 failed = True
                 continue
             if show_progress:
                 print("\r\033[K", end="", file=sys.stderr)
             for result in results:
-                print(_summary_line(account, result))
-                failed = failed or result.error is not None
+                print(printable(_summary_line(account, result)))
+                failed = failed or result.error is not None or bool(result.refused)
     return EXIT_FAILED if failed else EXIT_OK
 
 
 def _as_json(folder: str, m: MessageSummary) -> str:
-    return json.dumps(
-        {
-            "uid": m.uid,
-            "date": m.date.isoformat() if m.date else None,
-            "from": m.sender,
-            "to": m.to,
-            "subject": m.subject,
-            "flags": sorted(m.flags),
-            "size": m.size,
-            "message_id": m.message_id,
-            "folder": folder,
-        },
-        ensure_ascii=False,
+    return printable_json(
+        json.dumps(
+            {
+                "uid": m.uid,
+                "date": m.date.isoformat() if m.date else None,
+                "from": m.sender,
+                "to": m.to,
+                "subject": m.subject,
+                "flags": sorted(m.flags),
+                "size": m.size,
+                "message_id": m.message_id,
+                "folder": folder,
+            },
+            ensure_ascii=False,
+        )
     )
 
 
 def _as_text(m: MessageSummary) -> str:
     date = m.date.astimezone().strftime("%Y-%m-%d %H:%M") if m.date else "-" * 16
     marks = ("" if m.seen else "N") + ("F" if m.flagged else "") + ("A" if m.answered else "")
-    return f"{m.uid}\t{date}\t{marks or '-'}\t{m.sender}\t{m.subject}"
+    return f"{m.uid}\t{date}\t{marks or '-'}\t{printable(m.sender)}\t{printable(m.subject)}"
 
 
 def cmd_list(services: Services, args: argparse.Namespace) -> int:

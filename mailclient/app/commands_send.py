@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mailclient.app.services import Services
+from mailclient.app.terminal import printable
 from mailclient.core.errors import InvalidInput
 from mailclient.core.outgoing import Attachment, OutboxItem, OutboxState, OutgoingMessage
 from mailclient.smtp.sender import FlushReport, OutboxSender, Outcome, SendResult
@@ -114,7 +115,7 @@ def cmd_send(services: Services, args: argparse.Namespace) -> int:
 
 
 def _busy(error: SenderBusy) -> int:
-    print(f"The messages stay queued in the outbox. {error}", file=sys.stderr)
+    print(printable(f"The messages stay queued in the outbox. {error}"), file=sys.stderr)
     return EXIT_QUEUED
 
 
@@ -124,7 +125,7 @@ def cmd_list(services: Services, args: argparse.Namespace) -> int:
         print("The outbox is empty.")
         return EXIT_OK
     for item in items:
-        print(_describe(item))
+        print(printable(_describe(item)))
     return EXIT_OK
 
 
@@ -166,9 +167,9 @@ def _print_elsewhere(sender: OutboxSender, item_id: int) -> int:
     if item.state is OutboxState.SENT:
         print(f"Message {item_id} was sent.")
         if item.copy_error:
-            print(f"  Sent folder: {item.copy_error}", file=sys.stderr)
+            print(printable(f"  Sent folder: {item.copy_error}"), file=sys.stderr)
         return EXIT_OK
-    print(_describe(item), file=sys.stderr)
+    print(printable(_describe(item)), file=sys.stderr)
     return EXIT_FAILED if item.state is OutboxState.FAILED else EXIT_QUEUED
 
 
@@ -194,7 +195,10 @@ def _report(sender: OutboxSender, report: FlushReport, ids: list[int]) -> int:
             status = _worst(status, _print_elsewhere(sender, item_id))
     for copy in report.copies:
         if not copy.saved:
-            print(f"Message {copy.item_id}: {copy.error} It will be tried again.", file=sys.stderr)
+            print(
+                printable(f"Message {copy.item_id}: {copy.error} It will be tried again."),
+                file=sys.stderr,
+            )
     return status
 
 
@@ -212,19 +216,23 @@ def _print_result(result: SendResult) -> int:
     if never and result.outcome is not Outcome.FAILED:
         print(f"{name}: the server refused some recipients:", file=sys.stderr)
         for refusal in never:
-            print(f"  {refusal}", file=sys.stderr)
+            print(printable(f"  {refusal}"), file=sys.stderr)
     if result.outcome is Outcome.QUEUED:
         print(
-            f"{name} is not sent yet: {result.error}\nIt stays in the outbox and will be "
-            "tried again; `mailclient outbox flush` tries now.",
+            printable(
+                f"{name} is not sent yet: {result.error}\nIt stays in the outbox and will be "
+                "tried again; `mailclient outbox flush` tries now."
+            ),
             file=sys.stderr,
         )
         return EXIT_QUEUED
     if result.outcome is Outcome.FAILED:
         print(
-            f"{name} was refused: {result.error}\nIt stays in the outbox: "
-            f"`mailclient outbox retry {result.item_id}` sends it again, "
-            f"`mailclient outbox delete {result.item_id}` discards it.",
+            printable(
+                f"{name} was refused: {result.error}\nIt stays in the outbox: "
+                f"`mailclient outbox retry {result.item_id}` sends it again, "
+                f"`mailclient outbox delete {result.item_id}` discards it."
+            ),
             file=sys.stderr,
         )
         return EXIT_FAILED

@@ -7,18 +7,29 @@ import os
 import sys
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QApplication
 
 from mailclient import APP_ID, APP_NAME
 from mailclient.app.desktop import Desktop
 from mailclient.app.services import Services
 from mailclient.app.single_instance import SingleInstance
+from mailclient.imap.append import SentFolder
+from mailclient.imap.drafts import DraftsFolder
+from mailclient.smtp.sender import OutboxSender
+from mailclient.store.drafts import LocalDrafts
 from mailclient.store.mail import MailStore
+from mailclient.ui.compose_manager import ComposeManager
 from mailclient.ui.icons import app_icon
 from mailclient.ui.main_window import MainWindow, window_settings
+from mailclient.ui.outbox_view import OutboxView
 from mailclient.workers.mail import MailWorkers
+from mailclient.workers.sending import OutboxWorker, SizeLimits
 
 log = logging.getLogger(__name__)
+
+# The largest message each SMTP server accepts, as last announced (RFC 1870 SIZE).
+SIZE_LIMITS_FILE = "smtp-size-limits.json"
 
 
 def prepare_qt() -> None:
@@ -31,6 +42,34 @@ def prepare_qt() -> None:
         # Chromium's sandbox cannot run as root and QtWebEngine would abort; HTML mail is
         # still sanitized, script-free and cut off from the network (see ui/html_view.py).
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+
+
+def attach_writing(services: Services, window: MainWindow) -> ComposeManager:
+    """Compose windows, the outbox worker and the Outbox entry of ``window``."""
+    profile = services.profile
+    limits = SizeLimits(profile.root / SIZE_LIMITS_FILE)
+    sender = OutboxSender(
+        profile.store_path,
+        services.accounts.get,
+        services.credentials,
+        SentFolder.open,
+        connect_smtp=OutboxWorker.connect_recording(limits),
+    )
+    worker = OutboxWorker(
+        profile.store_path,
+        sender,
+        LocalDrafts(profile.drafts_dir),
+        services.accounts.get,
+        services.credentials,
+        DraftsFolder.open,
+        limits,
+        parent=window,
+    )
+    compose = ComposeManager(services.accounts.accounts(), worker, profile.store_path, window)
+    window.attach_compose(compose, OutboxView(worker))
+    # mailto: links in messages open here, not in another mail program.
+    QDesktopServices.setUrlHandler("mailto", compose, "open_mailto_url")
+    return compose
 
 
 def open_window(services: Services) -> tuple[QApplication, MainWindow, MailStore]:
@@ -51,6 +90,7 @@ def open_window(services: Services) -> tuple[QApplication, MainWindow, MailStore
     mail = MailWorkers(accounts, services.credentials, services.profile.store_path)
     window = MainWindow(accounts, store, mail, window_settings(services.profile.root))
     Desktop(window, services, mail, store)
+    attach_writing(services, window)
     window.show()
     return app, window, store
 
@@ -65,28 +105,35 @@ def run_gui(services: Services, url: str | None = None) -> int:
     app, window, store = open_window(services)
     instance.listen()
     instance.arguments_received.connect(lambda received: open_arguments(window, received))
+    compose = window.compose
+    assert compose is not None
+    # Drafts a crash left behind are offered before anything new is opened.
+    QTimer.singleShot(0, lambda: compose.offer_recovered(window))
     if arguments:
-        open_arguments(window, arguments)
+        QTimer.singleShot(0, lambda: open_arguments(window, arguments))
     # Cached mail is on screen first; the network starts on the next turn of the loop.
     QTimer.singleShot(0, window.start)
     QTimer.singleShot(0, Desktop.of(window).start)
+    QTimer.singleShot(0, compose.outbox.start)
     try:
         return app.exec()
     finally:
+        QDesktopServices.unsetUrlHandler("mailto")
+        compose.outbox.stop()
         # Web pages must be gone before the application (which owns their profile) is.
         window.deleteLater()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         store.close()
 
 
-def open_arguments(window: QWidget, arguments: list[str]) -> None:
-    """Bring the window to the front for what a start was given (a mailto: URL or nothing).
-
-    The compose window that a mailto: URL opens comes with issue 6.
-    """
+def open_arguments(window: MainWindow, arguments: list[str]) -> None:
+    """Bring the window to the front for what a start was given; a mailto: URL opens a
+    compose window filled from it."""
     window.setWindowState(window.windowState() & ~Qt.WindowState.WindowMinimized)
     window.show()
     window.raise_()
     window.activateWindow()
     for argument in arguments:
         log.info("Asked to open %s", argument)
+        if argument.lower().startswith("mailto:") and window.compose is not None:
+            window.compose.open_mailto(argument, window)

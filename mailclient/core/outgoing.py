@@ -29,7 +29,8 @@ class OutgoingMessage:
     Each entry of ``to``, ``cc`` and ``bcc`` holds one address or a comma-separated list, as
     a person types it: ``"Ann <ann@example.org>, bob@example.org"``. ``sender`` is the
     From value (``Account.sender``). ``in_reply_to`` and ``references`` hold message ids
-    with their angle brackets, for replies.
+    with their angle brackets, for replies. ``flowed`` sends the plain text wrapped as
+    format=flowed (RFC 3676), for text typed into a window rather than read from a file.
     """
 
     sender: str
@@ -42,6 +43,7 @@ class OutgoingMessage:
     attachments: tuple[Attachment, ...] = ()
     in_reply_to: str = ""
     references: tuple[str, ...] = ()
+    flowed: bool = False
 
 
 @dataclass(frozen=True)

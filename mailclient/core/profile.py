@@ -22,8 +22,9 @@ class Profile:
         return self.root / "mail.sqlite3"
 
     @property
-    def cache_dir(self) -> Path:
-        return self.root / "cache"
+    def drafts_dir(self) -> Path:
+        """Drafts of open compose windows, saved every few seconds (store/drafts.py)."""
+        return self.root / "drafts"
 
     def ensure(self) -> Profile:
         """Create the folder, readable by its owner only (it holds private mail)."""

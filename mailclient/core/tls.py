@@ -1,4 +1,5 @@
-"""TLS contexts with verification always on, and certificates pinned by an explicit choice."""
+"""TLS contexts with verification always on, certificates pinned by an explicit choice, and
+readable errors for what goes wrong on the way to a server (shared by IMAP and SMTP)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ import socket
 import ssl
 from pathlib import Path
 
-from mailclient.core.errors import CertificateChanged, CertificateNotTrusted
+from mailclient.core.errors import (
+    CannotConnect,
+    CertificateChanged,
+    CertificateNotTrusted,
+    MailclientError,
+    StartTlsUnavailable,
+    TlsError,
+)
 
 # OpenSSL's X509_V_ERR_* codes for a certificate outside its validity dates.
 _X509_V_ERR_CERT_NOT_YET_VALID = 9
@@ -96,3 +104,52 @@ def describe_verify_error(error: ssl.SSLCertVerificationError) -> str:
     """A short human phrase for why a certificate was not accepted."""
     message = error.verify_message or error.reason or str(error)
     return str(message).rstrip(".")
+
+
+def connection_error(
+    error: BaseException, service: str, host: str, port: int, pinned: bool
+) -> MailclientError | None:
+    """The readable error for a socket or TLS failure on the way to the ``service`` server
+    ("IMAP", "SMTP") at ``host``:``port``; None when ``error`` is neither (the protocol
+    client then says what it was). ``pinned``: the user pinned this server's certificate.
+    """
+    where = f"{host}:{port}"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        if pinned:
+            return pinned_failure(error, f"{service} server {where}")
+        return CertificateNotTrusted(
+            f"The certificate of the {service} server {where} is not trusted "
+            f"({describe_verify_error(error)}). If this server uses a private CA, give its "
+            "certificate as the account's CA file."
+        )
+    if isinstance(error, ssl.SSLEOFError | ssl.SSLZeroReturnError | ssl.SSLSyscallError) or (
+        isinstance(error, ssl.SSLError) and (error.reason is None or "EOF" in error.reason)
+    ):
+        # The TLS layer saw the connection end: a dropped connection, worth retrying.
+        return CannotConnect(f"The connection to the {service} server {where} was cut off.")
+    if isinstance(error, ssl.SSLError):
+        return TlsError(
+            f"A secure connection to the {service} server {where} failed: {error.reason}."
+        )
+    if isinstance(error, socket.gaierror):
+        return CannotConnect(
+            f"Cannot find the {service} server {host}: check the host name and your "
+            "network connection."
+        )
+    if isinstance(error, ConnectionRefusedError):
+        return CannotConnect(
+            f"Cannot connect to the {service} server {where}: nothing is listening there "
+            "(connection refused). Check the host and port."
+        )
+    if isinstance(error, TimeoutError | socket.timeout):
+        return CannotConnect(f"The {service} server {where} did not answer in time.")
+    return None
+
+
+def starttls_unavailable(service: str, where: str, implicit_tls_port: int) -> StartTlsUnavailable:
+    """The error for a server that does not offer the STARTTLS we require (RFC 8314)."""
+    return StartTlsUnavailable(
+        f"The {service} server {where} does not offer STARTTLS, so the password cannot be "
+        f"sent safely. Choose SSL/TLS (usually port {implicit_tls_port}) or ask the provider "
+        "to enable STARTTLS."
+    )

@@ -1,35 +1,204 @@
-"""Changes the user makes: the store first, the server after, the store set right on failure.
+"""Changes the user makes: the store first, the server after, the store set right on refusal.
 
-Each function here changes the store at once (the window shows it immediately) and returns
-a Change; the account's worker later calls ``change.send(session, store)`` with its own
-connection and store. If the server refuses or the connection fails, send() undoes the
-store change and raises the error for the window to report::
+Message changes (flags, moves, deletes) are made in the store at once, so the window shows
+them immediately, and wait there until the server confirmed them: they survive a lost
+connection, a server that cannot be reached and a restart. The account's worker sends
+them, oldest first, after each new change and before each sync of their folder::
 
-    change = changes.set_seen(store, ids)            # the GUI thread's store: instant
-    change.send(engine.session, engine.store)        # later, on the account's worker
-                                                     # (engine: its AccountSync)
+    changes.set_flags(store, ids, add={SEEN})    # the writer thread's store: instant
+    engine.send_pending()                        # later, on the account's worker
+                                                 # (engine: its AccountSync)
+
+A change the server refuses for good (its target folder is gone, its folder was renumbered,
+the server said NO) is undone in the store and reported. One that cannot go now (no
+connection, a busy server) waits for the next try; so does the rest of the queue behind it.
 
 Moves use MOVE where offered, else COPY + \\Deleted + UID EXPUNGE (RFC 6851, RFC 4315);
 a message deleted outside the Trash moves there, in the Trash it is expunged.
+
+Folder changes (create, rename, delete) are Change objects the caller sends at once; if
+that fails they are undone.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from abc import ABC, abstractmethod
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from mailclient.core.errors import InvalidInput, MailclientError
-from mailclient.core.models import FLAGGED, SEEN, Folder, SpecialUse
+from mailclient.core.models import Folder, SpecialUse
 from mailclient.imap.client import ImapSession
-from mailclient.store.mail import MailStore, MessageLocation
+from mailclient.imap.wire import CommandFailed
+from mailclient.store.mail import ChangeKind, MailStore, PendingChange
 
 log = logging.getLogger(__name__)
 
+# Response codes of a NO that means "not now" rather than "never" (RFC 5530 §3).
+_NOT_NOW = frozenset({"UNAVAILABLE", "INUSE", "LIMIT", "SERVERBUG"})
+_RESPONSE_CODE = re.compile(r"\[([A-Za-z-]+)")
+
+
+class ChangeRefused(MailclientError):
+    """The server refused a local change for good; the store was set back."""
+
+    def __init__(self, change: PendingChange, message: str) -> None:
+        super().__init__(message)
+        self.change = change
+
+
+class _Refused(Exception):
+    """Sending a change cannot succeed, now or later (the reason is a sentence)."""
+
+
+# -- message changes ------------------------------------------------------------------------
+
+
+def set_flags(
+    store: MailStore, ids: Sequence[int], add: Iterable[str] = (), remove: Iterable[str] = ()
+) -> list[PendingChange]:
+    """Add and remove flags (\\Seen, \\Flagged...)."""
+    return store.record_change(ChangeKind.FLAGS, ids, add=add, remove=remove)
+
+
+def move_messages(
+    store: MailStore, ids: Sequence[int], target_folder_id: int
+) -> list[PendingChange]:
+    """Move messages to another folder of the same account."""
+    _folder(store, target_folder_id)
+    return store.record_change(ChangeKind.MOVE, ids, target_folder_id=target_folder_id)
+
+
+def delete_messages(store: MailStore, ids: Sequence[int]) -> list[PendingChange]:
+    """Move messages to the Trash; those already there (or with no Trash) are expunged."""
+    locations = store.locations(ids)
+    if not locations:
+        return []
+    first = store.folder(locations[0].folder_id)
+    trash = store.folder_by_use(first.account, SpecialUse.TRASH) if first else None
+    if trash is None:
+        return store.record_change(ChangeKind.EXPUNGE, ids)
+    in_trash = [loc.id for loc in locations if loc.folder_id == trash.id]
+    elsewhere = [loc.id for loc in locations if loc.folder_id != trash.id]
+    made = []
+    if elsewhere:
+        made += store.record_change(ChangeKind.MOVE, elsewhere, target_folder_id=trash.id)
+    if in_trash:
+        made += store.record_change(ChangeKind.EXPUNGE, in_trash)
+    return made
+
+
+def send_pending(
+    session: Callable[[], ImapSession],
+    store: MailStore,
+    account: str,
+    folder_id: int | None = None,
+) -> list[ChangeRefused]:
+    """Send the account's waiting changes (only those in ``folder_id``), oldest first.
+
+    ``session`` gives the connection, opening it if need be: a server that cannot be
+    reached, like any failure that trying again may cure, leaves the changes waiting and
+    is raised for the caller to report. Changes the server refused for good are undone in
+    the store and returned. Changes another thread or process is sending are left to it.
+    """
+    refused: list[ChangeRefused] = []
+    if not store.has_pending(account, folder_id):
+        return refused
+    connection = session()
+    while (change := store.claim_pending(account, folder_id)) is not None:
+        try:
+            _send(connection, store, change)
+        except Exception as error:
+            reason = _refusal(error)
+            if reason is None:
+                store.release_pending(change.id)
+                raise
+            store.revert_pending(change.id)
+            message = f"{_describe(store, change)} was undone: {reason}"
+            log.warning("%s: %s", account, message)
+            refused.append(ChangeRefused(change, message))
+        except BaseException:
+            store.release_pending(change.id)
+            raise
+    return refused
+
+
+def _refusal(error: Exception) -> str | None:
+    """Why ``error`` means the change can never go through, or None if it may later."""
+    if isinstance(error, _Refused):
+        return str(error)
+    if isinstance(error, CommandFailed):
+        code = _RESPONSE_CODE.match(error.text)
+        if code is None or code.group(1).upper() not in _NOT_NOW:
+            return str(error)
+    return None
+
+
+def _send(session: ImapSession, store: MailStore, change: PendingChange) -> None:
+    folder = _folder(store, change.folder_id)
+    renumbered = f"the server renumbered the folder {folder.name} before the change reached it."
+    known = store.sync_state(folder.id).uidvalidity
+    if change.uidvalidity is not None and known != change.uidvalidity:
+        raise _Refused(renumbered)
+    if not change.messages:
+        # They went meanwhile (expunged by another client and synced): nothing to tell.
+        store.finish_pending(change.id)
+        return
+    target = None
+    if change.kind is ChangeKind.MOVE:
+        target = store.folder(change.target_folder_id) if change.target_folder_id else None
+        if target is None:
+            raise _Refused("the folder they were to go to no longer exists.")
+    if session.selected != folder.name or not session.writable:
+        session.select(folder.name)
+    # The UIDs are those of the folder as it was: after a renumbering on the server they
+    # would name other messages (in the Trash, an expunge would delete the wrong ones).
+    if change.uidvalidity is not None and session.uidvalidity != change.uidvalidity:
+        raise _Refused(renumbered)
+    if change.kind is ChangeKind.FLAGS:
+        session.store_flags(change.uids, change.add, change.remove)
+        store.finish_pending(change.id)
+    elif change.kind is ChangeKind.EXPUNGE:
+        session.expunge(change.uids)
+        store.finish_pending(change.id)
+    else:
+        assert target is not None
+        copied = session.move(change.uids, target.name)
+        new_uids: dict[int, int] = {}
+        # With COPYUID for the target as stored, the rows move along (keeping their
+        # bodies); else the target's next sync fetches them.
+        if copied is not None and copied.uidvalidity == store.sync_state(target.id).uidvalidity:
+            by_uid = {m.uid: m.id for m in change.messages}
+            new_uids = {by_uid[old]: new for old, new in copied.uids.items() if old in by_uid}
+        store.finish_pending(change.id, new_uids)
+
+
+def _describe(store: MailStore, change: PendingChange) -> str:
+    count = len(change.messages)
+    messages = "messages" if count == 0 else f"{count} message" + ("s" if count > 1 else "")
+    folder = store.folder(change.folder_id)
+    where = folder.name if folder else "a folder"
+    if change.kind is ChangeKind.FLAGS:
+        return f"Changing the flags of {messages} in {where}"
+    if change.kind is ChangeKind.EXPUNGE:
+        return f"Deleting {messages} in {where}"
+    target = store.folder(change.target_folder_id) if change.target_folder_id else None
+    return f"Moving {messages} from {where} to {target.name if target else 'a deleted folder'}"
+
+
+def _folder(store: MailStore, folder_id: int) -> Folder:
+    folder = store.folder(folder_id)
+    if folder is None:
+        raise MailclientError("This folder is no longer in the mail store.")
+    return folder
+
+
+# -- folder changes -------------------------------------------------------------------------
+
 
 class Change(ABC):
-    """A change already made in the store that the server has not been told about yet."""
+    """A folder change already made in the store that the server has not been told about."""
 
     description: str
 
@@ -48,146 +217,6 @@ class Change(ABC):
     @abstractmethod
     def revert(self, store: MailStore) -> None:
         """Undo the store change (the server refused it)."""
-
-
-def _by_folder(locations: Sequence[MessageLocation]) -> dict[int, list[MessageLocation]]:
-    groups: dict[int, list[MessageLocation]] = defaultdict(list)
-    for location in locations:
-        groups[location.folder_id].append(location)
-    return groups
-
-
-def _select(session: ImapSession, store: MailStore, folder_id: int) -> Folder | None:
-    folder = store.folder(folder_id)
-    if folder is not None and (session.selected != folder.name or not session.writable):
-        session.select(folder.name)
-    return folder
-
-
-def _folder(store: MailStore, folder_id: int) -> Folder:
-    folder = store.folder(folder_id)
-    if folder is None:
-        raise MailclientError("This folder is no longer in the mail store.")
-    return folder
-
-
-class FlagChange(Change):
-    def __init__(
-        self, store: MailStore, ids: Sequence[int], add: frozenset[str], remove: frozenset[str]
-    ) -> None:
-        self.description = "change the flags of messages"
-        self.add, self.remove = add, remove
-        self.locations = store.locations(ids)
-        self.previous = store.set_flags(ids, add=add, remove=remove)
-
-    def _send(self, session: ImapSession, store: MailStore) -> None:
-        for folder_id, locations in _by_folder(self.locations).items():
-            if _select(session, store, folder_id) is not None:
-                session.store_flags([loc.uid for loc in locations], self.add, self.remove)
-
-    def revert(self, store: MailStore) -> None:
-        store.restore_flags(self.previous)
-
-
-def set_seen(store: MailStore, ids: Sequence[int], seen: bool = True) -> FlagChange:
-    """Mark messages read (or unread)."""
-    flags = frozenset({SEEN})
-    return FlagChange(store, ids, flags if seen else frozenset(), frozenset() if seen else flags)
-
-
-def set_flagged(store: MailStore, ids: Sequence[int], flagged: bool = True) -> FlagChange:
-    """Flag (star) messages, or take the flag away."""
-    flags = frozenset({FLAGGED})
-    return FlagChange(
-        store, ids, flags if flagged else frozenset(), frozenset() if flagged else flags
-    )
-
-
-class MoveChange(Change):
-    def __init__(self, store: MailStore, ids: Sequence[int], target_folder_id: int) -> None:
-        self.target = _folder(store, target_folder_id)
-        self.description = f"move messages to {self.target.name}"
-        self.locations = [loc for loc in store.locations(ids) if loc.folder_id != target_folder_id]
-        self.ids = [loc.id for loc in self.locations]
-        store.hide_messages(self.ids)
-
-    def _send(self, session: ImapSession, store: MailStore) -> None:
-        for folder_id, locations in _by_folder(self.locations).items():
-            if _select(session, store, folder_id) is None:
-                continue
-            new_uids = session.move([loc.uid for loc in locations], self.target.name)
-            # With COPYUID the rows move along (keeping their bodies); else the target's
-            # next sync fetches them.
-            moved = {loc.id: new_uids[loc.uid] for loc in locations if loc.uid in new_uids}
-            store.move_messages(moved, self.target.id)
-            store.remove_messages([loc.id for loc in locations if loc.id not in moved])
-
-    def revert(self, store: MailStore) -> None:
-        store.hide_messages(self.ids, hidden=False)
-
-
-class ExpungeChange(Change):
-    def __init__(self, store: MailStore, ids: Sequence[int]) -> None:
-        self.description = "delete messages"
-        self.locations = store.locations(ids)
-        self.ids = [loc.id for loc in self.locations]
-        store.hide_messages(self.ids)
-
-    def _send(self, session: ImapSession, store: MailStore) -> None:
-        for folder_id, locations in _by_folder(self.locations).items():
-            if _select(session, store, folder_id) is not None:
-                session.expunge([loc.uid for loc in locations])
-                store.remove_messages([loc.id for loc in locations])
-
-    def revert(self, store: MailStore) -> None:
-        store.hide_messages(self.ids, hidden=False)
-
-
-def move_messages(store: MailStore, ids: Sequence[int], target_folder_id: int) -> MoveChange:
-    """Move messages to another folder of the same account."""
-    return MoveChange(store, ids, target_folder_id)
-
-
-def delete_messages(store: MailStore, ids: Sequence[int]) -> Change:
-    """Move messages to the Trash; those already there (or with no Trash) are expunged."""
-    locations = store.locations(ids)
-    if not locations:
-        return ExpungeChange(store, [])
-    first = store.folder(locations[0].folder_id)
-    trash = store.folder_by_use(first.account, SpecialUse.TRASH) if first else None
-    if trash is None:
-        return ExpungeChange(store, ids)
-    in_trash = [loc.id for loc in locations if loc.folder_id == trash.id]
-    elsewhere = [loc.id for loc in locations if loc.folder_id != trash.id]
-    if not elsewhere:
-        return ExpungeChange(store, in_trash)
-    if not in_trash:
-        return MoveChange(store, elsewhere, trash.id)
-    return CombinedChange([MoveChange(store, elsewhere, trash.id), ExpungeChange(store, in_trash)])
-
-
-class CombinedChange(Change):
-    """Several changes sent in order; those the server accepted stay when a later one fails."""
-
-    def __init__(self, parts: Sequence[Change]) -> None:
-        self.parts = list(parts)
-        self.description = ", ".join(p.description for p in self.parts)
-
-    def send(self, session: ImapSession, store: MailStore) -> None:
-        for index, part in enumerate(self.parts):
-            try:
-                part.send(session, store)
-            except BaseException:
-                for later in self.parts[index + 1 :]:
-                    later.revert(store)
-                raise
-
-    def _send(self, session: ImapSession, store: MailStore) -> None:
-        raise AssertionError("send() sends the parts")
-
-    def revert(self, store: MailStore) -> None:
-        for part in self.parts:
-            part.revert(store)
 
 
 class CreateFolder(Change):

@@ -27,14 +27,16 @@ from mailclient.core.abort import AbortSwitch
 from mailclient.core.errors import (
     AuthenticationFailed,
     CannotConnect,
-    CertificateNotTrusted,
     MailclientError,
     ProtocolError,
-    StartTlsUnavailable,
-    TlsError,
 )
 from mailclient.core.models import SpecialUse
-from mailclient.core.tls import check_pinned, client_context, describe_verify_error, pinned_failure
+from mailclient.core.tls import (
+    check_pinned,
+    client_context,
+    connection_error,
+    starttls_unavailable,
+)
 from mailclient.imap import wire
 from mailclient.imap.headers import SUMMARY_FIELDS
 from mailclient.store.mail import RemoteFolder
@@ -63,34 +65,10 @@ def _where(account: Account) -> str:
 def translate_error(account: Account, error: BaseException) -> Exception:
     """Turn a socket, TLS or imapclient error into one of our readable errors."""
     where = _where(account)
-    pinned = account.pinned_pem(account.imap_host, account.imap_port)
-    if isinstance(error, ssl.SSLCertVerificationError) and pinned:
-        return pinned_failure(error, f"IMAP server {where}")
-    if isinstance(error, ssl.SSLCertVerificationError):
-        return CertificateNotTrusted(
-            f"The certificate of the IMAP server {where} is not trusted "
-            f"({describe_verify_error(error)}). If this server uses a private CA, give its "
-            "certificate as the account's CA file."
-        )
-    if isinstance(error, ssl.SSLEOFError | ssl.SSLZeroReturnError | ssl.SSLSyscallError) or (
-        isinstance(error, ssl.SSLError) and (error.reason is None or "EOF" in error.reason)
-    ):
-        # The TLS layer saw the connection end: a dropped connection, worth retrying.
-        return CannotConnect(f"The connection to the IMAP server {where} was cut off.")
-    if isinstance(error, ssl.SSLError):
-        return TlsError(f"A secure connection to the IMAP server {where} failed: {error.reason}.")
-    if isinstance(error, socket.gaierror):
-        return CannotConnect(
-            f"Cannot find the IMAP server {account.imap_host}: check the host name and your "
-            "network connection."
-        )
-    if isinstance(error, ConnectionRefusedError):
-        return CannotConnect(
-            f"Cannot connect to the IMAP server {where}: nothing is listening there "
-            "(connection refused). Check the host and port."
-        )
-    if isinstance(error, TimeoutError | socket.timeout):
-        return CannotConnect(f"The IMAP server {where} did not answer in time.")
+    pinned = account.pinned_pem(account.imap_host, account.imap_port) is not None
+    found = connection_error(error, "IMAP", account.imap_host, account.imap_port, pinned)
+    if found is not None:
+        return found
     if isinstance(error, imapclient.exceptions.LoginError):
         return AuthenticationFailed(
             f"The IMAP server {account.imap_host} rejected the password for {account.login}."
@@ -204,11 +182,7 @@ def open_client(
                 abort, account.imap_host, port=account.imap_port, ssl=False, timeout=timeout
             )
             if not client.has_capability("STARTTLS"):
-                raise StartTlsUnavailable(
-                    f"The IMAP server {_where(account)} does not offer STARTTLS, so the "
-                    "password cannot be sent safely. Choose SSL/TLS (usually port 993) or "
-                    "ask the provider to enable STARTTLS."
-                )
+                raise starttls_unavailable("IMAP", _where(account), 993)
             client.starttls(context)
         check_pinned(client.socket(), pinned, f"IMAP server {_where(account)}")
         client.login(account.login, password)
@@ -277,6 +251,14 @@ class MailboxStatus:
 
 
 @dataclass(frozen=True)
+class CopyUid:
+    """Where copied or moved messages went (RFC 4315 §3, COPYUID)."""
+
+    uidvalidity: int  # the target folder's
+    uids: dict[int, int]  # old UID -> new UID
+
+
+@dataclass(frozen=True)
 class FlagChanges:
     """What a flag fetch found: new flag sets, and UIDs the server says are gone."""
 
@@ -322,6 +304,7 @@ class ImapSession:
         self.condstore = False
         self.qresync = False
         self.selected: str | None = None
+        self.uidvalidity: int | None = None  # of the selected folder
         self.writable = False  # the selected folder was SELECTed, not EXAMINEd
         self.alive = True  # False once the connection failed or was dropped
         imap = client._imap
@@ -454,6 +437,7 @@ class ImapSession:
         if b"UIDVALIDITY" not in values:
             raise ProtocolError(f"The IMAP server gave no UIDVALIDITY for the folder {name}.")
         self.selected = name
+        self.uidvalidity = values[b"UIDVALIDITY"]
         self.writable = not readonly
         return MailboxStatus(
             name=name,
@@ -512,11 +496,18 @@ class ImapSession:
     def fetch_summaries(
         self, batches: Iterable[Sequence[int]]
     ) -> Iterator[list[wire.FetchResponse]]:
-        """Flags, size, dates and summary header fields, one list per batch of UIDs."""
+        """Flags, size, dates and summary header fields, one list per batch of UIDs.
+
+        A message whose header section the server sends as NIL (a broken message) is
+        kept, without header fields: leaving it out would leave it out for good, since
+        the folder's UIDNEXT moves past it.
+        """
         fields = " ".join(SUMMARY_FIELDS).encode("ascii")
         items = b" (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (" + fields + b")])"
         for responses in self._pipelined(batches, items):
-            yield [r for r in responses if r.header is not None]
+            # A server may slip in unsolicited FETCHes of flag changes (RFC 3501 §7.4.2),
+            # with a UID under QRESYNC; only an answer to ours carries the size.
+            yield [r for r in responses if r.uid is not None and r.size is not None]
 
     def fetch_structures(
         self, batches: Iterable[Sequence[int]]
@@ -618,13 +609,13 @@ class ImapSession:
                 items = sign + b"FLAGS.SILENT (" + text + b")"
                 self.run(b"UID STORE " + wire.uid_set(uids) + b" " + items)
 
-    def move(self, uids: Sequence[int], target: str) -> dict[int, int]:
-        """Move ``uids`` to ``target``; returns old UID -> new UID when the server says.
+    def move(self, uids: Sequence[int], target: str) -> CopyUid | None:
+        """Move ``uids`` to ``target``; returns their new UIDs when the server says.
 
         MOVE where offered (RFC 6851), else COPY, \\Deleted and UID EXPUNGE (RFC 4315).
         """
         if not uids:
-            return {}
+            return None
         if self.has("MOVE"):
             responses = self.run(b"UID MOVE " + wire.uid_set(uids) + b" " + quote_mailbox(target))
             lines = [r.line for r in responses if isinstance(r, wire.Untagged)]
@@ -647,13 +638,6 @@ class ImapSession:
             self.run(b"UID EXPUNGE " + wire.uid_set(uids))
         else:
             self.run(b"EXPUNGE")
-
-    def append(self, folder: str, raw: bytes, flags: Iterable[str] = ()) -> None:
-        """APPEND a message to ``folder`` (RFC 3501 §6.3.11)."""
-        try:
-            self._client.append(folder, raw, flags=tuple(flags))
-        except Exception as error:
-            raise translate_error(self.account, error) from error
 
     # -- IDLE (RFC 2177) --------------------------------------------------------------------
 
@@ -678,9 +662,6 @@ class ImapSession:
             raise translate_error(self.account, error) from error
         return _kinds(responses)
 
-    def noop(self) -> None:
-        self.run(b"NOOP")
-
 
 def _kinds(responses: Iterable[Any]) -> list[bytes]:
     """b"EXISTS", b"FETCH"... of imapclient's parsed unsolicited responses."""
@@ -700,12 +681,12 @@ def _guess_use(folder: RemoteFolder) -> RemoteFolder:
     return replace(folder, special_use=use) if use else folder
 
 
-def _copyuid(lines: Sequence[bytes]) -> dict[int, int]:
+def _copyuid(lines: Sequence[bytes]) -> CopyUid | None:
     for line in lines:
         m = _COPYUID.search(line)
         if m:
             old = [u for low, high in wire.parse_uid_set(m.group(2)) for u in range(low, high + 1)]
             new = [u for low, high in wire.parse_uid_set(m.group(3)) for u in range(low, high + 1)]
             if len(old) == len(new):
-                return dict(zip(old, new, strict=True))
-    return {}
+                return CopyUid(int(m.group(1)), dict(zip(old, new, strict=True)))
+    return None

@@ -1,17 +1,13 @@
 """Turning fetched header blocks into message summaries, fast and forgiving.
 
-Header values become text: raw 8-bit bytes as UTF-8 (RFC 6532) or else Windows-1252,
-encoded words as RFC 2047 says, in any charset Python knows, with the usual aliases for
-those it does not. Dates in the RFC 5322 form take a fast path; anything odder goes
-through the standard library. Nothing in here raises on bad input: a message whose
-headers cannot be read is still stored with what could be read.
+Header values become text with mailclient.mime.decode (the reading pane's decoder too).
+Dates in the RFC 5322 form take a fast path; anything odder goes through the standard
+library. Nothing in here raises on bad input: a message whose headers cannot be read is
+still stored with what could be read.
 """
 
 from __future__ import annotations
 
-import binascii
-import codecs
-import functools
 import logging
 import re
 from collections.abc import Iterable
@@ -21,6 +17,7 @@ from email.policy import compat32
 from email.utils import mktime_tz, parsedate_tz
 
 from mailclient.imap.wire import FetchResponse, Value, days_from_civil
+from mailclient.mime.decode import header_text, one_line
 from mailclient.store.mail import NewMessage
 
 log = logging.getLogger(__name__)
@@ -38,9 +35,7 @@ SUMMARY_FIELDS = (
     "CONTENT-TYPE",
 )
 
-_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")
 _FOLD = re.compile(rb"\r?\n(?=[ \t])")
-_SPACES = re.compile(r"\s+")
 _QUOTED_NAME = re.compile(r'^\s*"((?:[^"\\]|\\.)*)"\s*(<[^<>]*>)\s*$')
 _ANGLE_ONLY = re.compile(r"^\s*<([^<>]*)>\s*$")
 _BACKSLASH = re.compile(r"\\(.)")
@@ -58,114 +53,6 @@ _ZONES = {
     "ut": 0, "utc": 0, "gmt": 0, "z": 0,
     "est": -5, "edt": -4, "cst": -6, "cdt": -5, "mst": -7, "mdt": -6, "pst": -8, "pdt": -7,
 }  # fmt: skip
-# Charset names seen in real mail that Python's codec registry does not know, or knows
-# as something narrower than what senders actually use.
-_CHARSET_ALIASES = {
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-gbk": "gb18030",
-    "ks_c_5601-1987": "cp949",
-    "euc-kr": "cp949",
-    "iso-8859-8-i": "iso-8859-8",
-    "windows-874": "cp874",
-    "x-sjis": "shift_jis",
-    "shift-jis": "shift_jis",
-    "x-mac-roman": "mac_roman",
-    "macintosh": "mac_roman",
-    "unicode-1-1-utf-7": "utf-7",
-    "x-user-defined": "cp1252",
-    "iso-8859-1": "cp1252",  # mislabelled Windows-1252 is the rule, and a superset
-    "us-ascii": "cp1252",
-    "ascii": "cp1252",
-}
-
-
-@functools.lru_cache(maxsize=256)
-def _codec(charset: str) -> str | None:
-    name = charset.strip().lower()
-    name = _CHARSET_ALIASES.get(name, name)
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        return None
-
-
-def decode_bytes(data: bytes, charset: str | None = None) -> str:
-    """Bytes of a header in ``charset`` (or unlabelled) as text, never raising."""
-    codec = _codec(charset) if charset else None
-    if codec is not None:
-        try:
-            return data.decode(codec)
-        except UnicodeDecodeError:
-            pass
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode(codec or "cp1252", "replace")
-
-
-def _word_bytes(encoding: str, payload: str) -> bytes | None:
-    raw = payload.encode("ascii", "replace")
-    try:
-        if encoding in "Bb":
-            return binascii.a2b_base64(raw + b"=" * (-len(raw) % 4))
-        return binascii.a2b_qp(raw, header=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-def decode_words(text: str) -> str:
-    """Decode RFC 2047 encoded words; adjacent words of one charset are joined first.
-
-    Joining matters: senders split a multi-byte character across two words. Words
-    that cannot be decoded stay as they are.
-    """
-    if "=?" not in text:
-        return text
-    parts: list[str] = []
-    pending = bytearray()
-    pending_charset: str | None = None
-    position = 0
-
-    def flush() -> None:
-        nonlocal pending_charset
-        if pending_charset is not None:
-            parts.append(decode_bytes(bytes(pending), pending_charset))
-            pending.clear()
-            pending_charset = None
-
-    for m in _ENCODED_WORD.finditer(text):
-        gap = text[position : m.start()]
-        charset, encoding, payload = m.groups()
-        data = _word_bytes(encoding, payload)
-        if data is None:
-            continue
-        # Whitespace between two encoded words is not part of the text (RFC 2047 §6.2).
-        if gap and not (pending_charset is not None and gap.isspace()):
-            flush()
-            parts.append(gap)
-        charset = charset.split("*", 1)[0].lower()  # RFC 2231 adds *language
-        if pending_charset is not None and charset != pending_charset:
-            flush()
-        pending_charset = charset
-        pending += data
-        position = m.end()
-    flush()
-    parts.append(text[position:])
-    return "".join(parts)
-
-
-def header_text(raw: bytes) -> str:
-    """A raw (unfolded) header value as one line of text."""
-    try:
-        text = raw.decode("ascii")
-    except UnicodeDecodeError:
-        text = decode_bytes(raw)
-    if "=?" in text:
-        text = decode_words(text)
-    if "  " in text or "\t" in text or "\r" in text or "\n" in text:
-        text = _SPACES.sub(" ", text)
-    return text.strip()
 
 
 def split_header_block(block: bytes) -> dict[bytes, bytes]:
@@ -306,7 +193,7 @@ def has_attachments(raw: bytes) -> bool:
 
 
 def _ids(raw: bytes) -> str:
-    return " ".join(raw.decode("ascii", "replace").split())
+    return one_line(raw.decode("ascii", "replace"))
 
 
 def summarize(response: FetchResponse) -> NewMessage:

@@ -7,6 +7,9 @@ incremental sync of that folder; it also calls it after every (re)connection, to
 up on what happened while it was away. IDLE is renewed well before servers drop it
 (RFC 2177 asks clients to re-issue it at least every 29 minutes).
 
+A server without IDLE (no IDLE capability) is polled instead: ``on_change`` every
+``poll_every`` seconds, without holding a connection (the sync has its own).
+
 A dropped connection is reopened with exponential backoff. A rejected password or an
 untrusted certificate stops the loop and is passed to ``on_error``: retrying would only
 lock the account.
@@ -27,6 +30,8 @@ from mailclient.imap.client import DEFAULT_TIMEOUT, ImapSession
 log = logging.getLogger(__name__)
 
 RENEW_AFTER = 25 * 60.0
+# How often a server without IDLE is asked for news.
+POLL_EVERY = 2 * 60.0
 # What IDLE reports that means the folder changed (RFC 3501 §7.3-7.4, RFC 7162 §3.2.10).
 _CHANGES = {b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED"}
 
@@ -43,6 +48,7 @@ class IdleWatcher:
         folder: str = "INBOX",
         on_error: Callable[[MailclientError], None] | None = None,
         renew_after: float = RENEW_AFTER,
+        poll_every: float = POLL_EVERY,
         wake_every: float = 1.0,
         backoff: float = 1.0,
         max_backoff: float = 300.0,
@@ -56,6 +62,7 @@ class IdleWatcher:
         self._on_error = on_error
         self._stop = stop
         self._renew_after = renew_after
+        self._poll_every = poll_every
         self._wake_every = wake_every  # how soon a set stop event is noticed
         self._backoff = backoff
         self._max_backoff = max_backoff
@@ -73,6 +80,10 @@ class IdleWatcher:
                 session = ImapSession.connect(
                     self.account, self._password, self._timeout, abort=self._abort
                 )
+                if not session.has("IDLE"):
+                    session.close()
+                    self._poll()
+                    return
                 session.select(self.folder, readonly=True)
                 delay = self._backoff
                 self._on_change()
@@ -93,6 +104,19 @@ class IdleWatcher:
                 self.connected.clear()
                 if session is not None:
                     session.close()
+
+    def _poll(self) -> None:
+        """For a server without IDLE (RFC 2177 is an extension): ask for a sync now and
+        then every ``poll_every`` seconds, until stopped."""
+        log.info(
+            "%s: the server has no IDLE; %s is looked at every %.0f s.",
+            self.account.name,
+            self.folder,
+            self._poll_every,
+        )
+        self._on_change()
+        while not self._stop.wait(self._poll_every):
+            self._on_change()
 
     def _idle(self, session: ImapSession) -> None:
         while not self._stop.is_set():

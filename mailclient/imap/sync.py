@@ -3,6 +3,7 @@
 AccountSync owns one IMAP connection and belongs to one thread (a worker of the window,
 or the command line). Each folder is planned by planner.plan_folder() and then:
 
+0. local changes still waiting for the server are sent (mailclient.imap.changes);
 1. a changed UIDVALIDITY discards the folder's cache;
 2. flags are fetched (CHANGEDSINCE where CONDSTORE is on) and expunges learned
    (VANISHED under QRESYNC, or by comparing UIDs);
@@ -21,14 +22,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from mailclient.accounts.model import Account
 from mailclient.core.abort import AbortSwitch
 from mailclient.core.errors import MailclientError, NetworkError
 from mailclient.core.models import Folder
-from mailclient.imap import wire
+from mailclient.imap import changes, wire
 from mailclient.imap.client import DEFAULT_TIMEOUT, ImapSession
 from mailclient.imap.headers import has_attachments, structure_has_attachments, summarize_batch
 from mailclient.imap.planner import FlagSync, plan_folder
@@ -82,6 +83,8 @@ class FolderSyncResult:
     reset: bool = False  # UIDVALIDITY changed: the cache was rebuilt
     error: str | None = None  # the folder could not be synced (the others were)
     complete: bool = True  # False when stopped before the end
+    # Local changes the server refused for good before the sync (undone in the store).
+    refused: list[changes.ChangeRefused] = field(default_factory=list)
 
 
 class _Stopped(Exception):
@@ -172,6 +175,16 @@ class AccountSync:
                 delay = min(delay * 2, self.options.max_backoff)
         raise AssertionError("unreachable")
 
+    # -- local changes ----------------------------------------------------------------------
+
+    def send_pending(self, folder_id: int | None = None) -> list[changes.ChangeRefused]:
+        """Send the local changes waiting in the store (see changes.send_pending).
+
+        Connects if need be; when that fails, the changes keep waiting and the error is
+        raised. Returns the changes the server refused for good (undone in the store).
+        """
+        return changes.send_pending(lambda: self.session, self.store, self.account.name, folder_id)
+
     # -- syncing ----------------------------------------------------------------------------
 
     def sync(self, folder_names: Sequence[str] | None = None) -> list[FolderSyncResult]:
@@ -210,6 +223,12 @@ class AccountSync:
         return result
 
     def _sync_folder(self, folder: Folder, result: FolderSyncResult) -> None:
+        try:
+            # First, so that the sync reads a server that knows of them.
+            result.refused += self.send_pending(folder.id)
+        except wire.CommandFailed as error:
+            # A NO that means "not now": the changes wait, the sync goes on.
+            log.warning("%s: folder %s: %s", self.account.name, folder.name, error)
         session, store = self.session, self.store
         cached = store.sync_state(folder.id)
         if session.condstore and cached.uidnext is not None:

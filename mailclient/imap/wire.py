@@ -199,7 +199,10 @@ class ResponseReader:
     def run(self, command: bytes) -> Iterator[Response]:
         """Send ``command`` and yield its untagged responses until it completed."""
         tag = self.send_command(command)
-        yield from self.responses(tag, command.split(b" ", 2)[0].decode("ascii", "replace"))
+        words = command.split(b" ", 2)
+        # "UID MOVE", not "UID": the error message names the command.
+        name = b" ".join(words[:2]) if words[0].upper() == b"UID" else words[0]
+        yield from self.responses(tag, name.decode("ascii", "replace"))
 
     def responses(self, tag: bytes, name: str = "a command") -> Iterator[Response]:
         """Yield the untagged responses up to ``tag``'s completion; raise if it failed."""

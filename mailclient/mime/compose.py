@@ -3,17 +3,21 @@
 RFC 5322 headers, MIME (RFC 2045-2049), encoded words for non-ASCII text (RFC 2047),
 non-ASCII attachment names (RFC 2231), and UTF-8 addresses (RFC 6532) when a local part
 needs them. Everything a person typed into a header is checked first: a CR or LF there
-would let a subject or a name smuggle in headers of its own, so it is refused.
+would let a subject or a name smuggle in headers of its own, so it is refused. Text typed
+in the compose window goes out as format=flowed (RFC 3676); drafts for the Drafts folder
+are built here too, more leniently (build_draft).
 """
 
 from __future__ import annotations
 
 import mimetypes
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy as email_policy
 from email.errors import HeaderParseError, NonASCIILocalPartDefect
+from email.header import Header
 from email.headerregistry import Address, AddressHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, localtime, make_msgid
@@ -21,13 +25,17 @@ from typing import cast
 
 from mailclient.core.errors import InvalidInput
 from mailclient.core.outgoing import Attachment, BuiltMessage, OutgoingMessage
+from mailclient.mime.flowed import encode_flowed
 
 # Bodies are encoded to 7 bits (quoted-printable or base64) so that any server can carry
 # them; only UTF-8 headers, when an address needs them, make a message 8-bit.
 _ASCII_POLICY = email_policy.SMTP.clone(cte_type="7bit")
 _UTF8_POLICY = email_policy.SMTPUTF8.clone(cte_type="7bit")
 
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # everything below space but TAB, and DEL
+# Everything below space but TAB, DEL, the C1 controls (NEL, U+0085, is a line break to
+# Python's email package and to str.splitlines), and the Unicode line and paragraph
+# separators: any of them would break a header line or refuse to be folded into one.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 _LOCAL_PART = re.compile(r"^[^\s\x00-\x1f\x7f()<>\[\]\\,;:@\"]+$")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _MSG_ID = re.compile(r"^<[^<>\s@]+@[^<>\s@]+>$")
@@ -160,17 +168,7 @@ def build_message(draft: OutgoingMessage, *, date: datetime | None = None) -> Bu
         message["In-Reply-To"] = in_reply_to
     if references:
         message["References"] = " ".join(references)
-    message.set_content(_text(draft.body), subtype="plain", charset="utf-8")
-    if draft.html is not None:
-        message.add_alternative(_text(draft.html), subtype="html", charset="utf-8")
-    for filename, content_type, data in attachments:
-        maintype, subtype = content_type.split("/", 1)
-        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-    for part in message.walk():
-        # add_alternative/add_attachment repeat MIME-Version in every part; it belongs
-        # only at the top (RFC 2045 §4).
-        if part is not message:
-            del part["MIME-Version"]
+    _set_body(message, draft, attachments)
 
     recipients: list[str] = []
     seen: set[str] = set()
@@ -186,6 +184,77 @@ def build_message(draft: OutgoingMessage, *, date: datetime | None = None) -> Bu
         subject=subject,
         smtputf8=smtputf8,
     )
+
+
+def _set_body(
+    message: EmailMessage, draft: OutgoingMessage, attachments: list[tuple[str, str, bytes]]
+) -> None:
+    if draft.flowed:
+        message.set_content(
+            _text(encode_flowed(_text(draft.body).removesuffix("\n"))),
+            subtype="plain",
+            charset="utf-8",
+            params={"format": "flowed"},
+        )
+    else:
+        message.set_content(_text(draft.body), subtype="plain", charset="utf-8")
+    if draft.html is not None:
+        message.add_alternative(_text(draft.html), subtype="html", charset="utf-8")
+    for filename, content_type, data in attachments:
+        maintype, subtype = content_type.split("/", 1)
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    for part in message.walk():
+        # add_alternative/add_attachment repeat MIME-Version in every part; it belongs
+        # only at the top (RFC 2045 §4).
+        if part is not message:
+            del part["MIME-Version"]
+
+
+def build_draft(
+    draft: OutgoingMessage,
+    *,
+    headers: Sequence[tuple[str, str]] = (),
+    date: datetime | None = None,
+) -> bytes:
+    """The bytes of an unfinished message, for the Drafts folder.
+
+    Only the sender must be valid: recipients may be missing or half typed (what does not
+    parse is kept as typed), Bcc is kept (a draft is its writer's own), and ``headers``
+    add fields of our own. Reads attachment files, so call it off the GUI thread.
+    """
+    senders = parse_addresses("From", draft.sender)
+    if len(senders) != 1:
+        raise InvalidInput("From", "exactly one sender address is needed")
+    fields: list[tuple[str, list[Mailbox] | str]] = []
+    for name, entries in (("To", draft.to), ("Cc", draft.cc), ("Bcc", draft.bcc)):
+        text = ", ".join(e.strip() for e in entries if e.strip())
+        if not text:
+            continue
+        try:
+            fields.append((name, parse_addresses(name, text)))
+        except InvalidInput:
+            fields.append((name, check_header_value(name, text)))
+    everyone = [senders[0], *(m for _, v in fields if isinstance(v, list) for m in v)]
+    smtputf8 = any(m.needs_smtputf8 for m in everyone)
+    message = EmailMessage(policy=_UTF8_POLICY if smtputf8 else _ASCII_POLICY)
+    message["From"] = _header_address(senders[0])
+    for name, value in fields:
+        if isinstance(value, list):
+            message[name] = [_header_address(m) for m in value]
+        else:
+            # Half-typed text does not parse as addresses; keep it, encoded if need be.
+            message.set_raw(name, value if value.isascii() else Header(value, "utf-8").encode())
+    message["Subject"] = check_header_value("Subject", draft.subject)
+    message["Date"] = format_datetime(date or localtime())
+    message["Message-ID"] = make_msgid(domain=senders[0].domain.strip("[]"))
+    if draft.in_reply_to:
+        message["In-Reply-To"] = _check_msg_id("In-Reply-To", draft.in_reply_to)
+    if draft.references:
+        message["References"] = " ".join(_check_msg_id("References", r) for r in draft.references)
+    for name, value in headers:
+        message[name] = check_header_value(name, value)
+    _set_body(message, draft, [_load(a) for a in draft.attachments])
+    return message.as_bytes()
 
 
 def _text(value: str) -> str:

@@ -6,9 +6,7 @@ Pure functions on the raw RFC 5322 bytes. Part ids are IMAP-style section number
 
 from __future__ import annotations
 
-import codecs
 import email
-import email.header
 import email.policy
 import email.utils
 import html
@@ -18,33 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
 
-# Labels that say nothing useful, or that mail software writes while meaning another codec.
-# Browsers decode ASCII and Latin-1 labels as windows-1252 (WHATWG Encoding); so do we,
-# because mislabelled 8-bit text is common in mail.
-_CHARSET_ALIASES = {
-    "unknown-8bit": None,
-    "x-unknown": None,
-    "unknown": None,
-    "default": None,
-    "us-ascii": "windows-1252",
-    "ascii": "windows-1252",
-    "ansi_x3.4-1968": "windows-1252",
-    "iso-8859-1": "windows-1252",
-    "latin1": "windows-1252",
-    "latin-1": "windows-1252",
-    "iso_8859-1": "windows-1252",
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-gbk": "gb18030",
-    "ks_c_5601-1987": "cp949",
-    "euc-kr": "cp949",
-    "iso-8859-8-i": "iso-8859-8",
-    "x-mac-roman": "mac_roman",
-    "macintosh": "mac_roman",
-    "windows-874": "cp874",
-    "x-sjis": "shift_jis",
-    "shift-jis": "shift_jis",
-}
+from mailclient.mime import decode
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 
@@ -118,38 +90,6 @@ def attachment_data(raw: bytes, part_id: str) -> bytes:
     return _part_bytes(part)
 
 
-def decode_text(payload: bytes, charset: str | None) -> str:
-    """Decode ``payload`` by its declared charset, falling back to UTF-8, then windows-1252.
-
-    Unknown or wrong labels are common in mail; this never raises and never drops text.
-    """
-    candidates: list[str] = []
-    declared = normalize_charset(charset)
-    if declared:
-        candidates.append(declared)
-    candidates += ["utf-8", "windows-1252"]
-    for candidate in candidates:
-        try:
-            return payload.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    # windows-1252 leaves five bytes undefined; Latin-1 maps every byte.
-    return payload.decode("latin-1")
-
-
-def normalize_charset(charset: str | None) -> str | None:
-    """A Python codec name for a MIME charset label, or None when the label is useless."""
-    if not charset:
-        return None
-    label = charset.strip().strip("\"'").lower()
-    if label in _CHARSET_ALIASES:
-        return _CHARSET_ALIASES[label]
-    try:
-        return codecs.lookup(label).name
-    except LookupError:
-        return None
-
-
 def unflow(text: str, delsp: bool = False) -> str:
     """Join the soft line breaks of ``format=flowed`` text (RFC 3676 §4)."""
     out: list[str] = []
@@ -180,19 +120,16 @@ def unflow(text: str, delsp: bool = False) -> str:
 
 
 def header_text(message: Message, name: str) -> str:
-    """A header as decoded text (RFC 2047), or "" when missing or unreadable."""
-    try:
-        value = message[name]
-    except Exception:  # a header the parser cannot even split: fall back to the raw text
-        raw = message.get_all(name, failobj=[])
-        value = raw[0] if raw else None
-    if value is None:
+    """A header as one line of decoded text, or "" when missing.
+
+    Read from the raw value with the decoder the message list uses (mailclient.mime.decode),
+    so that both show a header alike, and without control characters.
+    """
+    raw = next((value for key, value in message.raw_items() if key.lower() == name.lower()), None)
+    if raw is None:
         return ""
-    try:
-        text = str(value)
-    except Exception:
-        text = str(email.header.make_header(email.header.decode_header(str(value))))
-    return " ".join(text.split())
+    # The parser keeps 8-bit header bytes as surrogate escapes: this gives them back.
+    return decode.header_text(str(raw).encode("utf-8", "surrogateescape"))
 
 
 def _header_date(message: Message) -> datetime | None:
@@ -258,7 +195,7 @@ def _part_text(part: Message) -> str:
         found = _META_CHARSET.search(payload[:4096])
         if found:
             charset = found.group(1).decode("ascii", "replace")
-    text = decode_text(payload, charset)
+    text = decode.decode_text(payload, charset)
     text = text.replace("\r\n", "\n")
     if (
         part.get_content_type() == "text/plain"

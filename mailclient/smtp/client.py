@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
-import socket
-import ssl
 from dataclasses import dataclass
 
 from mailclient.accounts.model import Account, Security
 from mailclient.core.errors import (
     AuthenticationFailed,
     CannotConnect,
-    CertificateNotTrusted,
     MailclientError,
     ProtocolError,
-    StartTlsUnavailable,
-    TlsError,
 )
-from mailclient.core.tls import check_pinned, client_context, describe_verify_error, pinned_failure
+from mailclient.core.tls import (
+    check_pinned,
+    client_context,
+    connection_error,
+    starttls_unavailable,
+)
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -52,41 +52,31 @@ def _reply_text(error: smtplib.SMTPResponseException) -> str:
 def translate_error(account: Account, error: BaseException) -> Exception:
     """Turn a socket, TLS or smtplib error into one of our readable errors."""
     where = _where(account)
-    pinned = account.pinned_pem(account.smtp_host, account.smtp_port)
-    if isinstance(error, ssl.SSLCertVerificationError) and pinned:
-        return pinned_failure(error, f"SMTP server {where}")
-    if isinstance(error, ssl.SSLCertVerificationError):
-        return CertificateNotTrusted(
-            f"The certificate of the SMTP server {where} is not trusted "
-            f"({describe_verify_error(error)}). If this server uses a private CA, give its "
-            "certificate as the account's CA file."
-        )
-    if isinstance(error, ssl.SSLError):
-        return TlsError(f"A secure connection to the SMTP server {where} failed: {error.reason}.")
-    if isinstance(error, socket.gaierror):
-        return CannotConnect(
-            f"Cannot find the SMTP server {account.smtp_host}: check the host name and your "
-            "network connection."
-        )
-    if isinstance(error, ConnectionRefusedError):
-        return CannotConnect(
-            f"Cannot connect to the SMTP server {where}: nothing is listening there "
-            "(connection refused). Check the host and port."
-        )
-    if isinstance(error, TimeoutError | socket.timeout):
-        return CannotConnect(f"The SMTP server {where} did not answer in time.")
+    pinned = account.pinned_pem(account.smtp_host, account.smtp_port) is not None
+    found = connection_error(error, "SMTP", account.smtp_host, account.smtp_port, pinned)
+    if found is not None:
+        return found
     if isinstance(error, smtplib.SMTPAuthenticationError):
         return AuthenticationFailed(
             f"The SMTP server {account.smtp_host} rejected the password for {account.login} "
             f"({_reply_text(error)})."
         )
-    if isinstance(error, smtplib.SMTPServerDisconnected | OSError):
+    if isinstance(error, smtplib.SMTPServerDisconnected):
         return CannotConnect(f"The connection to the SMTP server {where} failed: {error}.")
+    # Before OSError: smtplib's errors are OSErrors too, but a reply is no lost connection.
     if isinstance(error, smtplib.SMTPResponseException):
         return ProtocolError(f"The SMTP server {where} answered: {_reply_text(error)}.")
     if isinstance(error, smtplib.SMTPException):
         return ProtocolError(f"The SMTP server {where} failed: {error}.")
+    if isinstance(error, OSError):
+        return CannotConnect(f"The connection to the SMTP server {where} failed: {error}.")
     return error if isinstance(error, Exception) else RuntimeError(str(error))
+
+
+def max_message_size(smtp: smtplib.SMTP) -> int | None:
+    """The SIZE the server announced in its EHLO reply (RFC 1870), or None."""
+    value = smtp.esmtp_features.get("size", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 def open_smtp(account: Account, password: str, timeout: float = DEFAULT_TIMEOUT) -> smtplib.SMTP:
@@ -104,11 +94,7 @@ def open_smtp(account: Account, password: str, timeout: float = DEFAULT_TIMEOUT)
             smtp = smtplib.SMTP(account.smtp_host, account.smtp_port, timeout=timeout)
             smtp.ehlo()
             if not smtp.has_extn("starttls"):
-                raise StartTlsUnavailable(
-                    f"The SMTP server {_where(account)} does not offer STARTTLS, so the "
-                    "password cannot be sent safely. Choose SSL/TLS (usually port 465) or "
-                    "ask the provider to enable STARTTLS."
-                )
+                raise starttls_unavailable("SMTP", _where(account), 465)
             smtp.starttls(context=context)
             smtp.ehlo()
         check_pinned(smtp.sock, pinned, f"SMTP server {_where(account)}")
@@ -137,8 +123,7 @@ def probe(account: Account, password: str, timeout: float = DEFAULT_TIMEOUT) -> 
     smtp = open_smtp(account, password, timeout)
     try:
         extensions = frozenset(k.upper() for k in smtp.esmtp_features)
-        size_value = smtp.esmtp_features.get("size", "").strip()
-        max_size = int(size_value) if size_value.isdigit() and int(size_value) > 0 else None
+        max_size = max_message_size(smtp)
         smtp.quit()
     except Exception as error:
         _close_quietly(smtp)

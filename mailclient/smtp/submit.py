@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from mailclient.accounts.model import Account
 from mailclient.core.errors import NetworkError
 from mailclient.core.outgoing import Refusal
-from mailclient.smtp.client import translate_error
+from mailclient.smtp.client import max_message_size, translate_error
 
 _SERVICE_CLOSING = 421  # the server is closing the connection (RFC 5321 §3.8)
 
@@ -58,12 +58,6 @@ def reply_text(reply: bytes | str) -> str:
     """A server reply as one line of text, its lines joined."""
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
     return " ".join(line.strip() for line in text.splitlines() if line.strip())
-
-
-def max_message_size(smtp: smtplib.SMTP) -> int | None:
-    """The SIZE the server announced in its EHLO reply (RFC 1870), or None."""
-    value = smtp.esmtp_features.get("size", "").strip()
-    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 def _megabytes(size: int) -> str:

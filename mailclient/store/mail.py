@@ -18,14 +18,17 @@ Noticing changes: every write transaction that touches a folder increases one co
 folders changed (new, removed or re-flagged messages, new counts) and whether the folder
 list itself changed. Workers can also pass the seq they committed in their signals.
 
-Writes by the client (mark read, move, delete) update the store at once and return what
-is needed to undo them when the server refuses (``set_flags`` returns the previous flags;
-``hide_messages`` keeps the rows until the server confirmed).
+Changes the user makes (mark read, move, delete) show here at once and wait, kept in the
+store across restarts, until the server confirmed them (``record_change``, then
+``finish_pending``) or refused them for good (``revert_pending``). Moved and deleted rows
+stay, hidden, until then; a sync lays waiting flag changes over what the server reports,
+so that it never undoes one the server has not heard of yet.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +42,8 @@ from mailclient.store.db import StoreError, connect, describe
 
 # SQLite accepts 32,766 parameters per statement since 3.32; stay well below.
 _CHUNK = 900
+# A sender holds a claimed change this long at most: one that died lets go after it.
+CLAIM_SECONDS = 120.0
 
 
 class SortKey(StrEnum):
@@ -135,6 +140,42 @@ class NewMessage(NamedTuple):
     has_attachments: bool = False
 
 
+class ChangeKind(StrEnum):
+    """What a waiting local change asks of the server."""
+
+    FLAGS = "flags"  # add and remove flags
+    MOVE = "move"  # move to the target folder
+    EXPUNGE = "expunge"  # delete for good
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    """A message a waiting change touches: its UID, and its flags before the change."""
+
+    id: int
+    uid: int
+    previous_flags: frozenset[str]
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    """A change made here that the server has not confirmed yet, on one folder."""
+
+    id: int
+    account: str
+    kind: ChangeKind
+    folder_id: int
+    uidvalidity: int | None  # the folder's when the change was made
+    target_folder_id: int | None  # where a MOVE goes; None once that folder is gone
+    add: frozenset[str] = frozenset()
+    remove: frozenset[str] = frozenset()
+    messages: tuple[PendingMessage, ...] = ()  # those still where the change found them
+
+    @property
+    def uids(self) -> list[int]:
+        return [m.uid for m in self.messages]
+
+
 @dataclass
 class _Touched:
     folders: set[int] = field(default_factory=set)
@@ -170,6 +211,21 @@ ON CONFLICT (folder_id, uid) DO UPDATE SET
     refs = excluded.refs, has_attachments = excluded.has_attachments,
     search = excluded.search
 """
+
+
+def _edited(
+    flags: frozenset[str], edits: Iterable[tuple[frozenset[str], frozenset[str]]]
+) -> frozenset[str]:
+    """``flags`` after each (added, removed) pair in turn."""
+    for add, remove in edits:
+        flags = (flags | add) - remove
+    return flags
+
+
+def _pending_where(account: str, folder_id: int | None) -> tuple[str, tuple[Any, ...]]:
+    if folder_id is None:
+        return "account = ?", (account,)
+    return "account = ? AND folder_id = ?", (account, folder_id)
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -499,6 +555,15 @@ class MailStore:
         found = self.summaries([message_id])
         return found[0] if found else None
 
+    def ids_with_message_id(self, account: str, message_id: str) -> list[int]:
+        """Stored messages of ``account`` with this Message-ID (a reply's original, say)."""
+        rows = self._read(
+            "SELECT m.id FROM messages m JOIN folders f ON f.id = m.folder_id "
+            "WHERE f.account = ? AND m.message_id = ? AND m.hidden = 0",
+            (account, message_id),
+        )
+        return [r[0] for r in rows]
+
     # -- arrivals (for new-mail notifications) ---------------------------------------------
 
     def last_message_id(self) -> int:
@@ -567,51 +632,259 @@ class MailStore:
                 if row:
                     touched.folders.add(row[0])
 
-    # -- messages: local changes ------------------------------------------------------------
+    # -- local changes waiting for the server -----------------------------------------------
 
-    def set_flags(
-        self, ids: Sequence[int], add: Iterable[str] = (), remove: Iterable[str] = ()
-    ) -> dict[int, frozenset[str]]:
-        """Add and remove flags at once; returns the previous flags, for restore_flags()."""
+    def record_change(
+        self,
+        kind: ChangeKind,
+        ids: Sequence[int],
+        *,
+        add: Iterable[str] = (),
+        remove: Iterable[str] = (),
+        target_folder_id: int | None = None,
+    ) -> list[PendingChange]:
+        """Make a change here at once and keep it for the server, in one transaction.
+
+        FLAGS adds and removes flags; MOVE and EXPUNGE hide the messages until the server
+        confirmed (a MOVE leaves out messages already in the target). Messages hidden by an
+        earlier change are left out. One change per folder, returned in sending order.
+        """
         add, remove = frozenset(add), frozenset(remove)
-        previous: dict[int, frozenset[str]] = {}
+        if (kind is ChangeKind.MOVE) != (target_folder_id is not None):
+            raise ValueError("a target folder belongs to a move, and only to a move")
+        made: list[PendingChange] = []
         with self._write() as touched:
-            updates = []
+            by_folder: dict[int, list[tuple[int, int, str]]] = {}
             for chunk in _chunks(ids):
-                for id_, folder_id, text in self._db.execute(
-                    f"SELECT id, folder_id, flags FROM messages WHERE id IN ({_marks(len(chunk))})",
+                for id_, folder_id, uid, text in self._db.execute(
+                    "SELECT id, folder_id, uid, flags FROM messages "
+                    f"WHERE id IN ({_marks(len(chunk))}) AND hidden = 0",
                     chunk,
                 ):
-                    old = frozenset(text.split())
-                    new = (old | add) - remove
-                    previous[id_] = old
-                    if new != old:
-                        updates.append((flags_text(new), int(SEEN in new), id_))
-                        touched.folders.add(folder_id)
-            self._db.executemany("UPDATE messages SET flags = ?, seen = ? WHERE id = ?", updates)
-        return previous
-
-    def restore_flags(self, previous: Mapping[int, frozenset[str]]) -> None:
-        """Put back flags returned by set_flags() (the server refused the change)."""
-        with self._write() as touched:
-            for id_, flags in previous.items():
-                row = self._db.execute(
-                    "UPDATE messages SET flags = ?, seen = ? WHERE id = ? RETURNING folder_id",
-                    (flags_text(flags), int(SEEN in flags), id_),
+                    if folder_id != target_folder_id:
+                        by_folder.setdefault(folder_id, []).append((id_, uid, text))
+            for folder_id, rows in sorted(by_folder.items()):
+                account, uidvalidity = self._db.execute(
+                    "SELECT account, uidvalidity FROM folders WHERE id = ?", (folder_id,)
                 ).fetchone()
-                if row:
-                    touched.folders.add(row[0])
+                change_id: int = self._db.execute(
+                    "INSERT INTO pending_changes (account, kind, folder_id, uidvalidity, "
+                    "target_folder_id, add_flags, remove_flags) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    "RETURNING id",
+                    (
+                        account,
+                        str(kind),
+                        folder_id,
+                        uidvalidity,
+                        target_folder_id,
+                        flags_text(add),
+                        flags_text(remove),
+                    ),
+                ).fetchone()[0]
+                self._db.executemany(
+                    "INSERT INTO pending_messages (change_id, message_id, uid, previous_flags) "
+                    "VALUES (?, ?, ?, ?)",
+                    ((change_id, id_, uid, text) for id_, uid, text in rows),
+                )
+                if kind is ChangeKind.FLAGS:
+                    updates = [
+                        (flags_text(new), SEEN in new, id_)
+                        for id_, _, text in rows
+                        if (new := (frozenset(text.split()) | add) - remove) != set(text.split())
+                    ]
+                    self._db.executemany(
+                        "UPDATE messages SET flags = ?, seen = ? WHERE id = ?", updates
+                    )
+                    if updates:
+                        touched.folders.add(folder_id)
+                else:
+                    for chunk in _chunks([r[0] for r in rows]):
+                        self._db.execute(
+                            f"UPDATE messages SET hidden = 1 WHERE id IN ({_marks(len(chunk))})",
+                            chunk,
+                        )
+                    touched.folders.add(folder_id)
+                messages = tuple(PendingMessage(i, u, frozenset(t.split())) for i, u, t in rows)
+                made.append(
+                    PendingChange(
+                        change_id,
+                        account,
+                        kind,
+                        folder_id,
+                        uidvalidity,
+                        target_folder_id,
+                        add,
+                        remove,
+                        messages,
+                    )
+                )
+        return made
 
-    def hide_messages(self, ids: Sequence[int], hidden: bool = True) -> None:
-        """Hide messages while a move or delete waits for the server (or show them again)."""
+    def pending_changes(self, account: str | None = None) -> list[PendingChange]:
+        """The changes waiting for the server (of one account, or all), oldest first."""
+        where, params = ("WHERE account = ?", (account,)) if account is not None else ("", ())
+        rows = self._read(f"SELECT id FROM pending_changes {where} ORDER BY id", params)
+        return [c for (id_,) in rows if (c := self._pending(id_)) is not None]
+
+    def has_pending(self, account: str, folder_id: int | None = None) -> bool:
+        """Whether any change of ``account`` (in ``folder_id``) waits for the server."""
+        where, params = _pending_where(account, folder_id)
+        return bool(self._read(f"SELECT 1 FROM pending_changes WHERE {where} LIMIT 1", params))
+
+    def claim_pending(
+        self, account: str, folder_id: int | None = None, now: float | None = None
+    ) -> PendingChange | None:
+        """The oldest waiting change of ``account`` (in ``folder_id``), now held by the caller.
+
+        The caller ends the claim with finish_pending(), revert_pending() or
+        release_pending(); a caller that died lets go after CLAIM_SECONDS. None when no
+        change waits, or when another sender (a thread or process) holds one of the
+        account's changes: they go to the server one at a time, in the order made.
+        """
+        now = time.time() if now is None else now
+        where, params = _pending_where(account, folder_id)
+        with self._write():
+            busy = self._db.execute(
+                "SELECT 1 FROM pending_changes WHERE account = ? AND claimed_until > ? LIMIT 1",
+                (account, now),
+            ).fetchone()
+            if busy:
+                return None
+            row = self._db.execute(
+                f"SELECT id FROM pending_changes WHERE {where} ORDER BY id LIMIT 1", params
+            ).fetchone()
+            if row is None:
+                return None
+            self._db.execute(
+                "UPDATE pending_changes SET claimed_until = ? WHERE id = ?",
+                (now + CLAIM_SECONDS, row[0]),
+            )
+            return self._pending(row[0])
+
+    def release_pending(self, change_id: int) -> None:
+        """Give a claimed change back untouched: it could not be sent now, it waits."""
+        with self._write():
+            self._db.execute(
+                "UPDATE pending_changes SET claimed_until = NULL WHERE id = ?", (change_id,)
+            )
+
+    def finish_pending(self, change_id: int, new_uids: Mapping[int, int] | None = None) -> None:
+        """The server carried the change out: forget it, and the messages that left.
+
+        After a MOVE, ``new_uids`` (message id -> UID in the target, from COPYUID) moves
+        those rows to the target, keeping their bodies; the others are removed and the
+        target's next sync fetches them. Rows the target already holds (a sync was
+        quicker) replace the moving ones.
+        """
         with self._write() as touched:
-            for chunk in _chunks(ids):
-                rows = self._db.execute(
-                    f"UPDATE messages SET hidden = ? WHERE id IN ({_marks(len(chunk))}) "
-                    "RETURNING folder_id",
-                    (int(hidden), *chunk),
-                ).fetchall()
-                touched.folders.update(r[0] for r in rows)
+            change = self._pending(change_id)
+            if change is None:
+                return
+            if change.kind is not ChangeKind.FLAGS:
+                touched.folders.add(change.folder_id)
+                target = change.target_folder_id
+                moved = dict(new_uids or {}) if target is not None else {}
+                gone = []
+                for message in change.messages:
+                    uid = moved.get(message.id)
+                    if (
+                        uid is None
+                        or self._db.execute(
+                            "SELECT 1 FROM messages WHERE folder_id = ? AND uid = ?", (target, uid)
+                        ).fetchone()
+                    ):
+                        gone.append(message.id)
+                        continue
+                    self._db.execute(
+                        "UPDATE messages SET folder_id = ?, uid = ?, hidden = 0 WHERE id = ?",
+                        (target, uid, message.id),
+                    )
+                if target is not None and len(gone) < len(change.messages):
+                    touched.folders.add(target)
+                for chunk in _chunks(gone):
+                    self._db.execute(
+                        f"DELETE FROM messages WHERE id IN ({_marks(len(chunk))})", chunk
+                    )
+            self._db.execute("DELETE FROM pending_changes WHERE id = ?", (change_id,))
+
+    def revert_pending(self, change_id: int) -> None:
+        """The server refused the change for good: undo it here and forget it.
+
+        Hidden messages are shown again; flags are taken back as far as this change set
+        them, so that a later change to the same messages still shows.
+        """
+        with self._write() as touched:
+            change = self._pending(change_id)
+            if change is None:
+                return
+            ids = [m.id for m in change.messages]
+            if change.kind is ChangeKind.FLAGS:
+                later = self._flag_edits(change.folder_id, after=change_id)
+                updates = []
+                for message in change.messages:
+                    row = self._db.execute(
+                        "SELECT flags FROM messages WHERE id = ?", (message.id,)
+                    ).fetchone()
+                    added = change.add - message.previous_flags
+                    removed = change.remove & message.previous_flags
+                    flags = (frozenset(row[0].split()) - added) | removed
+                    flags = _edited(flags, later.get(message.uid, ()))
+                    updates.append((flags_text(flags), SEEN in flags, message.id))
+                self._db.executemany(
+                    "UPDATE messages SET flags = ?, seen = ? WHERE id = ?", updates
+                )
+            else:
+                for chunk in _chunks(ids):
+                    self._db.execute(
+                        f"UPDATE messages SET hidden = 0 WHERE id IN ({_marks(len(chunk))})",
+                        chunk,
+                    )
+            if ids:
+                touched.folders.add(change.folder_id)
+            self._db.execute("DELETE FROM pending_changes WHERE id = ?", (change_id,))
+
+    def _pending(self, change_id: int) -> PendingChange | None:
+        row = self._db.execute(
+            "SELECT account, kind, folder_id, uidvalidity, target_folder_id, add_flags, "
+            "remove_flags FROM pending_changes WHERE id = ?",
+            (change_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        account, kind, folder_id, uidvalidity, target, add, remove = row
+        # Only the messages still where the change found them: a sync may have removed
+        # some (expunged elsewhere), or renumbered the folder (its rows were rebuilt).
+        messages = self._db.execute(
+            "SELECT p.message_id, p.uid, p.previous_flags FROM pending_messages p "
+            "JOIN messages m ON m.id = p.message_id AND m.folder_id = ? AND m.uid = p.uid "
+            "WHERE p.change_id = ? ORDER BY p.uid",
+            (folder_id, change_id),
+        ).fetchall()
+        return PendingChange(
+            change_id,
+            account,
+            ChangeKind(kind),
+            folder_id,
+            uidvalidity,
+            target,
+            frozenset(add.split()),
+            frozenset(remove.split()),
+            tuple(PendingMessage(i, u, frozenset(t.split())) for i, u, t in messages),
+        )
+
+    def _flag_edits(
+        self, folder_id: int, after: int = 0
+    ) -> dict[int, list[tuple[frozenset[str], frozenset[str]]]]:
+        """UID -> (added, removed) flags of the folder's waiting flag changes, in order."""
+        edits: dict[int, list[tuple[frozenset[str], frozenset[str]]]] = {}
+        for uid, add, remove in self._db.execute(
+            "SELECT p.uid, c.add_flags, c.remove_flags FROM pending_changes c "
+            "JOIN pending_messages p ON p.change_id = c.id "
+            "WHERE c.folder_id = ? AND c.kind = 'flags' AND c.id > ? ORDER BY c.id",
+            (folder_id, after),
+        ):
+            edits.setdefault(uid, []).append((frozenset(add.split()), frozenset(remove.split())))
+        return edits
 
     def remove_messages(self, ids: Sequence[int]) -> None:
         """Forget messages (with their bodies): the server expunged or moved them."""
@@ -622,33 +895,6 @@ class MailStore:
                     chunk,
                 ).fetchall()
                 touched.folders.update(r[0] for r in rows)
-
-    def move_messages(self, new_uids: Mapping[int, int], target_folder_id: int) -> None:
-        """Messages moved on the server with known new UIDs (RFC 4315 COPYUID).
-
-        The rows keep their ids and bodies; a row the target already holds (a sync was
-        quicker) replaces the moving one.
-        """
-        with self._write() as touched:
-            touched.folders.add(target_folder_id)
-            for id_, uid in new_uids.items():
-                source = self._db.execute(
-                    "SELECT folder_id FROM messages WHERE id = ?", (id_,)
-                ).fetchone()
-                if source is None:
-                    continue
-                touched.folders.add(source[0])
-                taken = self._db.execute(
-                    "SELECT 1 FROM messages WHERE folder_id = ? AND uid = ?",
-                    (target_folder_id, uid),
-                ).fetchone()
-                if taken:
-                    self._db.execute("DELETE FROM messages WHERE id = ?", (id_,))
-                else:
-                    self._db.execute(
-                        "UPDATE messages SET folder_id = ?, uid = ?, hidden = 0 WHERE id = ?",
-                        (target_folder_id, uid, id_),
-                    )
 
     # -- sync -------------------------------------------------------------------------------
 
@@ -697,31 +943,42 @@ class MailStore:
         return dict(rows)
 
     def add_messages(self, folder_id: int, messages: Sequence[NewMessage]) -> int:
-        """Store one fetched batch in one transaction; returns the change counter after it."""
-        rows = [
-            (
-                folder_id,
-                m.uid,
-                flags_text(m.flags),
-                SEEN in m.flags,
-                m.size,
-                m.internal_date,
-                m.date if m.date is not None else m.internal_date,
-                m.sender,
-                m.recipients,
-                m.cc,
-                m.subject,
-                m.message_id,
-                m.in_reply_to,
-                m.references,
-                m.has_attachments,
-                search_text(m.sender, m.subject),
-            )
-            for m in messages
-        ]
+        """Store one fetched batch in one transaction; returns the change counter after it.
+
+        Flag changes still waiting for the server are laid over the fetched flags.
+        """
         with self._write() as touched:
-            self._db.executemany(_UPSERT, rows)
-            if rows:
+            edits = self._flag_edits(folder_id)
+            if edits:
+                messages = [
+                    m._replace(flags=_edited(m.flags, edits[m.uid])) if m.uid in edits else m
+                    for m in messages
+                ]
+            self._db.executemany(
+                _UPSERT,
+                (
+                    (
+                        folder_id,
+                        m.uid,
+                        flags_text(m.flags),
+                        SEEN in m.flags,
+                        m.size,
+                        m.internal_date,
+                        m.date if m.date is not None else m.internal_date,
+                        m.sender,
+                        m.recipients,
+                        m.cc,
+                        m.subject,
+                        m.message_id,
+                        m.in_reply_to,
+                        m.references,
+                        m.has_attachments,
+                        search_text(m.sender, m.subject),
+                    )
+                    for m in messages
+                ),
+            )
+            if messages:
                 touched.folders.add(folder_id)
         return touched.seq
 
@@ -748,11 +1005,16 @@ class MailStore:
         """Apply flag changes and expunges seen on the server, in one transaction.
 
         ``vanished`` holds inclusive UID ranges. With ``uidnext`` (and ``highestmodseq``)
-        the sync also records that the folder is complete up to that state.
+        the sync also records that the folder is complete up to that state. Flag changes
+        still waiting for the server are laid over ``flags``: the server has not heard of
+        them yet, so what it reports must not undo them.
         """
         changed = removed = 0
         with self._write() as touched:
             if flags:
+                edits = self._flag_edits(folder_id)
+                if edits:
+                    flags = {u: _edited(f, edits[u]) if u in edits else f for u, f in flags.items()}
                 cursor = self._db.executemany(
                     "UPDATE messages SET flags = ?, seen = ? "
                     "WHERE folder_id = ? AND uid = ? AND flags != ?",

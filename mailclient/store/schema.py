@@ -89,7 +89,44 @@ BEGIN
 END;
 """
 
-# 3: the message list sorted by sender or by subject, read from an index instead of sorted
+# 3: local changes (flags, moves, deletes) the server has not confirmed yet, kept across
+# restarts and replayed in order. A change names the messages it touches with their UID
+# and flags before the change (to undo it if the server refuses). It names its folders by
+# id: when the folder goes, so do the change (the source) or its destination (the target,
+# then NULL: the move is refused and undone). The folder's UIDVALIDITY at the time guards
+# against acting on a renumbered folder. Rows hidden before this table existed belong to
+# no change any more: they are shown again.
+PENDING_CHANGES = """
+CREATE TABLE pending_changes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- the order the user made them in
+    account TEXT NOT NULL,
+    kind TEXT NOT NULL,                  -- 'flags', 'move' or 'expunge'
+    folder_id INTEGER NOT NULL REFERENCES folders (id) ON DELETE CASCADE,
+    uidvalidity INTEGER,                 -- the folder's, when the change was made
+    target_folder_id INTEGER REFERENCES folders (id) ON DELETE SET NULL,
+    add_flags TEXT NOT NULL DEFAULT '',
+    remove_flags TEXT NOT NULL DEFAULT '',
+    claimed_until REAL                   -- a sender is at work on it until then (Unix time)
+);
+
+CREATE INDEX pending_changes_by_account ON pending_changes (account, id);
+CREATE INDEX pending_changes_by_folder ON pending_changes (folder_id, kind);
+CREATE INDEX pending_changes_by_target ON pending_changes (target_folder_id);
+
+CREATE TABLE pending_messages (
+    change_id INTEGER NOT NULL REFERENCES pending_changes (id) ON DELETE CASCADE,
+    message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    uid INTEGER NOT NULL,
+    previous_flags TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (change_id, message_id)
+) WITHOUT ROWID;
+
+CREATE INDEX pending_messages_by_message ON pending_messages (message_id);
+
+UPDATE messages SET hidden = 0 WHERE hidden = 1;
+"""
+
+# 4: the message list sorted by sender or by subject, read from an index instead of sorted
 # on every read (250 ms for 100,000 messages without). The date in each lets ties break
 # by date from the index too; the row id is in every index, so no table row is read.
 SORT_INDEXES = """
@@ -97,5 +134,6 @@ CREATE INDEX messages_by_sender ON messages (folder_id, hidden, sender COLLATE N
 CREATE INDEX messages_by_subject ON messages (folder_id, hidden, subject COLLATE NOCASE, date);
 """
 
-# 2: the outbox (its SQL lives with the code that uses it).
-MIGRATIONS: list[str] = [MAIL_TABLES, outbox.SCHEMA, SORT_INDEXES]
+# 1: MAIL_TABLES; 2: the outbox (its SQL lives with the code that uses it); 3: PENDING_CHANGES;
+# 4: SORT_INDEXES.
+MIGRATIONS: list[str] = [MAIL_TABLES, outbox.SCHEMA, PENDING_CHANGES, SORT_INDEXES]

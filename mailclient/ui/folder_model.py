@@ -62,6 +62,7 @@ class NodeKind(Enum):
     ALL_INBOXES = auto()
     ACCOUNT = auto()
     FOLDER = auto()
+    OUTBOX = auto()  # messages waiting to be sent (the outbox table, not an IMAP folder)
 
 
 class FolderRole:
@@ -117,6 +118,7 @@ class FolderTreeModel(QAbstractItemModel):
         self._root = _Node(NodeKind.ACCOUNT, "")
         self._by_folder_id: dict[int, _Node] = {}
         self._signature: tuple[Any, ...] = ()
+        self._outbox: _Node | None = None  # shown once the outbox view is attached
         self._build()
 
     # -- reading the store ------------------------------------------------------------------
@@ -165,6 +167,33 @@ class FolderTreeModel(QAbstractItemModel):
             self._root.children.append(node)
             own = [f for f in folders if f.account == account.name]
             self._add_folders(node, own, selectable)
+        if self._outbox is not None and self._accounts:
+            self._outbox.parent = self._root
+            self._root.children.append(self._outbox)
+
+    # -- the outbox entry -------------------------------------------------------------------
+
+    def show_outbox(self, waiting: int = 0) -> None:
+        """Add the Outbox entry below the accounts; its badge counts ``waiting`` messages."""
+        if self._outbox is None:
+            self.beginResetModel()
+            self._outbox = _Node(NodeKind.OUTBOX, "Outbox", unread=waiting)
+            self._build()
+            self.endResetModel()
+
+    def set_outbox_count(self, waiting: int) -> None:
+        index = self.index_of_outbox()
+        if self._outbox is None or self._outbox.unread == waiting:
+            return
+        self._outbox.unread = waiting
+        if index.isValid():
+            self.dataChanged.emit(index, index)
+
+    def index_of_outbox(self) -> QModelIndex:
+        node = self._outbox
+        if node is None or node.parent is not self._root:
+            return QModelIndex()
+        return self.createIndex(node.row(), 0, node)
 
     def _add_folders(
         self, account_node: _Node, folders: list[Folder], selectable: set[int]
@@ -361,6 +390,9 @@ class FolderTreeModel(QAbstractItemModel):
         if node.kind is NodeKind.ACCOUNT:
             email = next((a.email for a in self._accounts if a.name == node.account), "")
             return f"Account {node.title} ({email})" if email else f"Account {node.title}"
+        if node.kind is NodeKind.OUTBOX:
+            count = node.unread
+            return f"Outbox, {count} waiting to be sent" if count else "Outbox, empty"
         unread = f", {node.unread} unread" if node.unread else ""
         if node.folder is not None:
             return f"{node.title}{unread}, {node.folder.total} messages"
@@ -370,6 +402,8 @@ class FolderTreeModel(QAbstractItemModel):
     def _icon(node: _Node) -> Any:
         if node.kind is NodeKind.ALL_INBOXES:
             return icon("inbox")
+        if node.kind is NodeKind.OUTBOX:
+            return icon("outbox")
         if node.kind is NodeKind.ACCOUNT:
             return None  # the bold name says it; a folder icon would say otherwise
         folder = node.folder

@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (
 from mailclient import APP_NAME
 from mailclient.accounts.model import Account
 from mailclient.accounts.preferences import Preferences
-from mailclient.core.models import FLAGGED, SEEN, Folder, MessageSummary
+from mailclient.core.models import FLAGGED, SEEN, Folder, MessageSummary, SpecialUse
 from mailclient.store.mail import MailStore, SortKey, StoreChanges
 from mailclient.ui.error_bar import ErrorBar, ShownError
 from mailclient.ui.folder_model import FolderRole, FolderTreeModel, NodeKind
@@ -76,7 +76,10 @@ from mailclient.workers.store_watcher import StoreWatcher
 from mailclient.workers.tasks import error_text, run_task
 
 if TYPE_CHECKING:
+    from mailclient.ui.compose_manager import ComposeManager
+    from mailclient.ui.outbox_view import OutboxView
     from mailclient.workers.reading import PreparedMessage
+    from mailclient.workers.sending import OriginalToFlag
 
 MARK_READ_CHOICES = (
     ("&Immediately", 0),
@@ -158,6 +161,9 @@ class MainWindow(QMainWindow):
         self._remote_allowed: set[int] = set()
         self._message_windows: list[MessageWindow] = []
         self._shown_folder_key: str = ""
+        self.compose: ComposeManager | None = None  # attach_compose() sets these
+        self.outbox_view: OutboxView | None = None
+        self.compose_actions: list[QAction] = []
 
         self.folder_model = FolderTreeModel(store, self._accounts, self)
         self.message_model = MessageListModel(store, self)
@@ -380,6 +386,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
+        self.file_menu = file_menu
         file_menu.addAction(self.get_mail_action)
         file_menu.addAction(self.add_account_action)
         file_menu.addAction(self.manage_accounts_action)
@@ -397,6 +404,7 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addMenu(self._mark_read_menu())
         message_menu = bar.addMenu("&Message")
+        self.message_menu = message_menu
         message_menu.addAction(self.open_window_action)
         message_menu.addSeparator()
         message_menu.addAction(self.toggle_read_action)
@@ -627,6 +635,8 @@ class MainWindow(QMainWindow):
     def set_accounts(self, accounts: list[Account]) -> None:
         self._accounts = list(accounts)
         self.folder_model.set_accounts(self._accounts)
+        if self.compose is not None:
+            self.compose.set_accounts(self._accounts)
         self._show_accounts_state()
 
     def _show_accounts_state(self) -> None:
@@ -710,6 +720,15 @@ class MainWindow(QMainWindow):
             return
         if not current.flags() & Qt.ItemFlag.ItemIsSelectable:
             return  # an account or a container: keep showing what was shown
+        if self.outbox_view is not None:
+            outbox = current.data(FolderRole.KIND) is NodeKind.OUTBOX
+            if outbox == self.outbox_view.isHidden():
+                tree, *rest = self.splitter.sizes()
+                self.outbox_view.setVisible(outbox)
+                self.right_splitter.setVisible(not outbox)
+                # The page shown takes the room of the one hidden.
+                room = sum(rest)
+                self.splitter.setSizes([tree, 0, room] if outbox else [tree, room, 0])
         ids = current.data(FolderRole.FOLDER_IDS) or []
         self._shown_folder_key = self._node_key(current)
         self.filter_edit.blockSignals(True)
@@ -847,6 +866,9 @@ class MainWindow(QMainWindow):
         menu = QMenu(self)
         menu.addAction(self.open_window_action)
         menu.addSeparator()
+        if self.compose_actions:
+            menu.addActions(self.compose_actions)
+            menu.addSeparator()
         menu.addAction(self.toggle_read_action)
         menu.addAction(self.toggle_flag_action)
         menu.addMenu(self.move_menu)
@@ -951,6 +973,12 @@ class MainWindow(QMainWindow):
         summary = self.message_model.summary(index.row()) if index.isValid() else None
         if summary is None:
             return
+        folder = self.folder_model.folder(summary.folder_id)
+        compose = self.compose
+        if compose is not None and folder is not None and folder.special_use is SpecialUse.DRAFTS:
+            # A draft opens where it can be finished: in a compose window.
+            self._with_current_raw(lambda s, raw: compose.open_server_draft(s.account, raw))
+            return
         window = MessageWindow(summary, self._store.path, self._pool, self)
         window.prefer_plain = self.prefer_plain_action.isChecked()
         window.allow_remote = summary.id in self._remote_allowed
@@ -1047,6 +1075,117 @@ class MainWindow(QMainWindow):
         else:
             self.statusBar().clearMessage()
 
+    # -- writing --------------------------------------------------------------------------
+
+    def attach_compose(self, compose: ComposeManager, outbox_view: OutboxView) -> None:
+        """Writing mail: New, Reply, Reply All, Forward, and the Outbox as a folder."""
+        self.compose = compose
+        self.outbox_view = outbox_view
+        new = self._action(
+            "&New Message",
+            lambda: self._new_message(),
+            ["Ctrl+N"],
+            "write",
+            "Write (Ctrl+N)",
+            "new",
+        )
+        new.setIconText("Write")
+        reply = self._action(
+            "&Reply", lambda: self._reply(False), ["Ctrl+R"], "reply", "Reply (Ctrl+R)", "reply"
+        )
+        reply_all = self._action(
+            "Reply &All",
+            lambda: self._reply(True),
+            ["Ctrl+Shift+R"],
+            "reply-all",
+            "Reply to all (Ctrl+Shift+R)",
+            "replyAll",
+        )
+        forward = self._action(
+            "For&ward", self._forward, ["Ctrl+L"], "forward", "Forward (Ctrl+L)", "forward"
+        )
+        self.compose_actions = [reply, reply_all, forward]
+        self.message_actions += self.compose_actions
+        self.file_menu.insertAction(self.file_menu.actions()[0], new)
+        first = self.message_menu.actions()[0]
+        self.message_menu.insertActions(first, [new, *self.compose_actions])
+        self.message_menu.insertSeparator(first)
+        toolbar_first = self.toolbar.actions()[0]
+        self.toolbar.insertActions(toolbar_first, [new, *self.compose_actions])
+        self.toolbar.insertSeparator(toolbar_first)
+        self.reading_pane.add_header_actions(self.compose_actions)
+
+        self.splitter.addWidget(outbox_view)
+        outbox_view.hide()
+        self.folder_model.show_outbox(outbox_view.model.rowCount())
+        outbox_view.count_changed.connect(self.folder_model.set_outbox_count)
+        outbox_view.refresh()
+        compose.notice.connect(lambda text: self.error_bar.show_error(ShownError(text)))
+        compose.outbox.failed.connect(lambda text: self.error_bar.show_error(ShownError(text)))
+        compose.outbox.original_sent.connect(self._flag_original)
+        self._update_actions()
+
+    def _new_message(self) -> None:
+        if self.compose is None:
+            return
+        summary = self.selected_summaries()
+        account = summary[0].account if summary else None
+        self.compose.new_message(account, parent=self)
+
+    def _reply(self, reply_all: bool) -> None:
+        compose = self.compose
+        if compose is not None:
+            self._with_current_raw(
+                lambda s, raw: compose.reply(s.account, raw, reply_all=reply_all)
+            )
+
+    def _forward(self) -> None:
+        compose = self.compose
+        if compose is not None:
+            self._with_current_raw(lambda s, raw: compose.forward(s.account, raw))
+
+    def _with_current_raw(self, use: Any) -> None:
+        """Call ``use(summary, raw)`` for the current message, reading it off this thread."""
+        index = self.message_view.currentIndex()
+        summary = self.message_model.summary(index.row()) if index.isValid() else None
+        if summary is None:
+            return
+        prepared = self.reading_pane.prepared
+        if prepared is not None and prepared.message_id == summary.id:
+            use(summary, prepared.raw)
+            return
+        path = self._store.path
+
+        def read() -> bytes | None:
+            from mailclient.workers.reading import thread_store
+
+            return thread_store(path).body(summary.id)
+
+        def done(raw: bytes | None) -> None:
+            if raw is not None:
+                use(summary, raw)
+                return
+            self.statusBar().showMessage("The message is being downloaded; try again.", 5000)
+            if self._mail is not None:
+                self._mail.fetch_body(summary)
+
+        run_task(
+            self, read, done, lambda error: self.error_bar.show_error(ShownError(error_text(error)))
+        )
+
+    def _flag_original(self, target: OriginalToFlag) -> None:
+        """A reply or forward went out: flag what it answered, here and on the server."""
+        mail, path = self._mail, self._store.path
+        if mail is None:
+            return
+
+        def find() -> list[int]:
+            from mailclient.workers.reading import thread_store
+
+            return thread_store(path).ids_with_message_id(target.account, target.message_id)
+
+        run_task(self, find, lambda ids: mail.set_flags(ids, frozenset({target.flag}), frozenset()))
+
     # -- life cycle -------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -1056,6 +1195,10 @@ class MainWindow(QMainWindow):
             self._mail.start()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        # Compose windows close first, each asking about unsaved text; Cancel keeps all open.
+        if self.compose is not None and not self.compose.close_all():
+            event.ignore()
+            return
         self.save_state()
         self.hide()  # off the screen at once, while the threads below are stopped
         for window in list(self._message_windows):

@@ -12,8 +12,8 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QThreadPool, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QFont, QPalette
+from PySide6.QtCore import QSize, Qt, QThreadPool, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QFont, QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QStackedWidget,
     QTextBrowser,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -144,6 +145,17 @@ class HeaderView(QFrame):
 
     def text(self, field: str) -> str:
         return self.values[field].text()
+
+    def add_actions(self, actions: list[QAction]) -> None:
+        """Buttons at the top right for what can be done with the message (Reply...)."""
+        bar = QToolBar(self)
+        bar.setObjectName("headerActions")
+        bar.setIconSize(QSize(16, 16))
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        bar.addActions(actions)
+        layout = self.layout()
+        assert isinstance(layout, QGridLayout)
+        layout.addWidget(bar, 0, 2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
 
 
 class RemoteContentBar(QFrame):
@@ -282,6 +294,9 @@ class ReadingPane(QWidget):
             self.html_view.link_activated.connect(self._open_link)
             self.stack.addWidget(self.html_view)
         return self.html_view
+
+    def add_header_actions(self, actions: list[QAction]) -> None:
+        self.headers.add_actions(actions)
 
     # -- keyboard ---------------------------------------------------------------------------
 

@@ -10,8 +10,10 @@ store connection, fed from a queue:
 and an IDLE thread (a third connection) that asks the sync lane for an INBOX sync when
 the server reports a change. A change the user makes is written to the store first, on a
 writer thread shared by all accounts (the GUI thread never writes and never waits for a
-lock), then sent to the server on the interactive lane; if the server refuses, the store
-is set back (mailclient.imap.changes) and the error reported with a Retry.
+lock), where it waits until the server confirmed it (mailclient.imap.changes); the
+interactive lane sends it, and the sync lane sends what still waits before each folder
+sync. If the server cannot be reached the change keeps waiting (across restarts too); if
+the server refuses it for good, the store is set back and the refusal reported.
 
 Passwords are read from the keyring on the worker threads, never on the GUI thread.
 Results leave as signals carrying the dataclasses of mailclient.workers.events; the store
@@ -26,7 +28,7 @@ import queue
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +49,7 @@ from mailclient.workers.events import (
 )
 
 if TYPE_CHECKING:
-    from mailclient.imap.changes import Change
+    from mailclient.imap.changes import ChangeRefused
     from mailclient.imap.sync import AccountSync, SyncOptions
     from mailclient.imap.sync import SyncProgress as EngineProgress
 
@@ -97,11 +99,8 @@ LocalChange = SetFlags | MoveMessages | DeleteMessages
 
 
 @dataclass(frozen=True)
-class _SendChange:
-    """A change already in the store, for the server; ``request`` is what Retry repeats."""
-
-    change: Change
-    request: LocalChange
+class SendPending:
+    """Send the account's local changes that wait in the store to the server."""
 
 
 class _Stop:
@@ -199,7 +198,7 @@ class _Lane(_QueueThread):
     def __init__(self, hub: MailWorkers, account: Account, name: str) -> None:
         super().__init__(hub, f"{account.name}-{name}")
         self.account = account
-        self._pending_syncs: set[SyncAccount] = set()
+        self._pending_syncs: set[SyncAccount | SendPending] = set()
         self._lock = threading.Lock()
         self._engine: AccountSync | None = None
         self.abort = AbortSwitch()
@@ -209,16 +208,16 @@ class _Lane(_QueueThread):
         self.abort.trip()  # a connect or read blocked on a silent server ends now
 
     def submit(self, command: Any) -> None:
-        if isinstance(command, SyncAccount):
+        if isinstance(command, SyncAccount | SendPending):
             with self._lock:
-                # A sync already waiting will see everything this one would.
+                # One already waiting will do everything this one would.
                 if command in self._pending_syncs or SyncAccount() in self._pending_syncs:
                     return
                 self._pending_syncs.add(command)
         super().submit(command)
 
     def _taken(self, command: Any) -> None:
-        if isinstance(command, SyncAccount):
+        if isinstance(command, SyncAccount | SendPending):
             with self._lock:
                 self._pending_syncs.discard(command)
 
@@ -259,9 +258,9 @@ class _Lane(_QueueThread):
                 engine.fetch_body(command.message_id)
                 self._hub.committed.emit(0)
                 self._hub.body_fetched.emit(BodyFetched(command.message_id))
-            elif isinstance(command, _SendChange):
+            elif isinstance(command, SendPending):
                 try:
-                    command.change.send(engine.session, self.store)
+                    self._report_refused(engine.send_pending())
                 finally:
                     # Sent, or set back after a refusal: either way the store changed.
                     self._hub.committed.emit(0)
@@ -274,6 +273,7 @@ class _Lane(_QueueThread):
         self._hub.progressed.emit(SyncProgress(self.account.name, "", 0, 0))
         results = engine.sync(list(command.folders) if command.folders is not None else None)
         self._hub.committed.emit(0)
+        self._report_refused([refused for r in results for refused in r.refused])
         problems = [r for r in results if r.error]
         if problems and not self.stop_event.is_set():
             first = problems[0]
@@ -288,6 +288,12 @@ class _Lane(_QueueThread):
             )
         self._hub.synced.emit(SyncFinished(self.account.name))
 
+    def _report_refused(self, refused: list[ChangeRefused]) -> None:
+        for error in refused:
+            # Undone already: nothing to retry, the user may make the change again.
+            message = f"{self.account.name}: {error}"
+            self._hub.failed.emit(WorkFailed(self.account.name, message, False, None, error))
+
     def _failed(self, command: Any, error: MailclientError) -> None:
         if self.stop_event.is_set():
             # Stopping cut the connection: nothing the user should hear about.
@@ -298,11 +304,12 @@ class _Lane(_QueueThread):
             self._engine.close()
             self._engine = None
         transient = _transient(error)
-        retry = command.request if isinstance(command, _SendChange) else command
         if isinstance(command, FetchBody):
             self._hub.body_failed.emit(BodyFailed(command.message_id, str(error)))
         message = f"{self.account.name}: {error}"
-        self._hub.failed.emit(WorkFailed(self.account.name, message, transient, retry, error))
+        if isinstance(command, SendPending):
+            message += " The changes are kept and will be sent when the server can be reached."
+        self._hub.failed.emit(WorkFailed(self.account.name, message, transient, command, error))
 
 
 class _Writer(_QueueThread):
@@ -311,6 +318,11 @@ class _Writer(_QueueThread):
     def __init__(self, hub: MailWorkers) -> None:
         super().__init__(hub, "store-writer")
 
+    def stop(self) -> None:
+        # Without setting stop_event: the writes queued before the stop are the user's
+        # changes, quick to make and kept in the store until the server has them.
+        self._queue.put(_STOP)
+
     def _execute(self, command: Any) -> None:
         from mailclient.imap import changes
 
@@ -318,23 +330,20 @@ class _Writer(_QueueThread):
         for account, ids in self._by_account(command.ids).items():
             try:
                 if isinstance(command, SetFlags):
-                    change: Change = changes.FlagChange(
-                        self.store, ids, command.add, command.remove
-                    )
-                    request: LocalChange = SetFlags(tuple(ids), command.add, command.remove)
+                    changes.set_flags(self.store, ids, command.add, command.remove)
                 elif isinstance(command, MoveMessages):
-                    change = changes.move_messages(self.store, ids, command.target_folder_id)
-                    request = MoveMessages(tuple(ids), command.target_folder_id)
+                    changes.move_messages(self.store, ids, command.target_folder_id)
                 else:
-                    change = changes.delete_messages(self.store, ids)
-                    request = DeleteMessages(tuple(ids))
+                    changes.delete_messages(self.store, ids)
             except Exception as error:
                 if not isinstance(error, MailclientError):
                     log.exception("Writing %r failed", command)
-                self._hub.failed.emit(WorkFailed(account, str(_readable(error)), True, None))
+                # Retry writes this account's part again (the others went through).
+                retry = replace(command, ids=tuple(ids))
+                self._hub.failed.emit(WorkFailed(account, str(_readable(error)), True, retry))
                 continue
             self._hub.committed.emit(0)
-            self._hub.change_written.emit(account, _SendChange(change, request))
+            self._hub.change_written.emit(account, SendPending())
 
     def _by_account(self, ids: Sequence[int]) -> dict[str, list[int]]:
         assert self.store is not None
@@ -615,8 +624,8 @@ class MailWorkers(QObject):
         command = failure.command
         if isinstance(command, SetFlags | MoveMessages | DeleteMessages):
             self._write(command)
-        elif isinstance(command, SyncAccount | FetchBody):
-            self._submit(failure.account, command, isinstance(command, FetchBody))
+        elif isinstance(command, SyncAccount | FetchBody | SendPending):
+            self._submit(failure.account, command, not isinstance(command, SyncAccount))
             if isinstance(command, SyncAccount):
                 self._restart_idle(failure.account)
 
@@ -633,5 +642,5 @@ class MailWorkers(QObject):
     def _idle_heard(self, account: str) -> None:
         self.sync(account, [INBOX])
 
-    def _send_change(self, account: str, command: _SendChange) -> None:
+    def _send_change(self, account: str, command: SendPending) -> None:
         self._submit(account, command, interactive=True)

@@ -17,9 +17,13 @@ from mailclient.imap.sync import AccountSync
 from mailclient.store.mail import MailStore
 from tests.integration.imap_helpers import account, message, subjects
 from tests.integration.tcp_proxy import CuttableProxy
-from tests.rig import MailServers
+from tests.rig import Dovecot, MailServers
 
 USER = "carol"
+WITHOUT_IDLE = (
+    "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE UNSELECT CHILDREN "
+    "NAMESPACE UIDPLUS LIST-EXTENDED LITERAL+ SPECIAL-USE CONDSTORE QRESYNC ESEARCH MOVE"
+)
 
 
 @pytest.fixture
@@ -41,11 +45,18 @@ class Watching:
     """An IdleWatcher in its own thread that syncs the INBOX whenever it hears something,
     as the window's worker would (with its own store connection)."""
 
-    def __init__(self, carol: Account, password: str, store_path: Path, **options: float):
+    def __init__(
+        self,
+        carol: Account,
+        password: str,
+        store_path: Path,
+        syncing: Account | None = None,
+        **options: float,
+    ):
         self.stop = threading.Event()
         self.errors: list[MailclientError] = []
         self.syncs = 0
-        self._store_path, self._account, self._password = store_path, carol, password
+        self._store_path, self._account, self._password = store_path, syncing or carol, password
         self._engine: AccountSync | None = None
         self.watcher = IdleWatcher(
             carol, password, self._changed, self.stop, on_error=self.errors.append, **options
@@ -139,3 +150,32 @@ def test_idle_stops_on_a_wrong_password(servers: MailServers, store_path: Path) 
     proxy.close()
     assert [type(e) for e in watching.errors] == [AuthenticationFailed]
     assert proxy.connections == 1
+
+
+@pytest.fixture(scope="module")
+def no_idle(mail_servers: MailServers) -> Iterator[Dovecot]:
+    dovecot = mail_servers.start_dovecot(WITHOUT_IDLE)
+    yield dovecot
+    dovecot.stop()
+
+
+def test_a_server_without_idle_is_polled(
+    servers: MailServers, store_path: Path, no_idle: Dovecot
+) -> None:
+    # The watcher goes through the proxy, the syncs it asks for do not: the proxy counts
+    # the watcher's connections alone.
+    proxy = CuttableProxy((servers.host, no_idle.imaps_port))
+    watched = account(servers, USER, proxy.port)
+    syncing = account(servers, USER, no_idle.imaps_port)
+    password = servers.user(USER).password
+    watching = Watching(watched, password, store_path, syncing, poll_every=0.2, backoff=0.05)
+    try:
+        assert wait_until(lambda: watching.syncs >= 3)
+        servers.append(USER, "INBOX", message(1, "Found by polling"))
+        with MailStore.open(store_path) as store:
+            assert wait_until(lambda: "Found by polling" in subjects(store, "test", "INBOX"))
+    finally:
+        watching.close()
+        proxy.close()
+    assert watching.errors == []
+    assert (proxy.connections, watching.watcher.idles) == (1, 0)

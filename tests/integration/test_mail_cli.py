@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mailclient.store.mail import MailStore
+from mailclient.store.mail import MailStore, NewMessage
 from tests.integration.imap_helpers import message
 from tests.rig import MailServers
 
@@ -111,3 +111,33 @@ def test_account_remove_drops_the_cached_mail(cli: Run, servers: MailServers) ->
     assert removed.returncode == 0, removed.stderr
     with MailStore.open(cli.profile / "mail.sqlite3") as store:  # type: ignore[attr-defined]
         assert store.accounts() == ["other"]
+
+
+def test_list_never_sends_control_characters_to_the_terminal(
+    cli: Run, servers: MailServers
+) -> None:
+    # OSC 52 asks the terminal to put its payload on the clipboard; 0x9B is an 8-bit CSI.
+    osc52 = "=?utf-8?Q?Invoice=1B]52;c;ZXZpbA=3D=3D=07_due?= =?utf-8?B?wpsySg==?="
+    servers.append(USER, "INBOX", message(1, osc52, sender="=?utf-8?Q?Eve=1B[8m?= <e@x.org>"))
+    add_account(cli, servers)
+    assert cli("sync", "work").returncode == 0
+    listed = cli("list", "work")
+    assert listed.returncode == 0, listed.stderr
+    assert "Invoice ]52;c;ZXZpbA== due 2J" in listed.stdout and "Eve [8m" in listed.stdout
+
+    # A store written by an older version kept the controls: they are shown escaped.
+    with MailStore.open(cli.profile / "mail.sqlite3") as store:  # type: ignore[attr-defined]
+        inbox = store.folder_by_name("work", "INBOX")
+        assert inbox is not None
+        store.add_messages(
+            inbox.id,
+            [NewMessage(10_000, frozenset(), date=2**31, subject="Old\x1b]52;c;eA==\x07\x9b2J")],
+        )
+    text = cli("list", "work", "--limit", "1")
+    assert "Old\\x1b]52;c;eA==\\x07\\x9b2J" in text.stdout
+    as_json = cli("list", "work", "--limit", "1", "--json")
+    assert "\\u009b2J" in as_json.stdout
+    assert json.loads(as_json.stdout)["subject"] == "Old\x1b]52;c;eA==\x07\x9b2J"
+    unsafe = {chr(c) for c in [*range(32), *range(0x7F, 0xA0)]} - {"\t", "\n"}
+    for output in (listed.stdout, text.stdout, as_json.stdout):
+        assert not unsafe & set(output)

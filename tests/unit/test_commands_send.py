@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,45 @@ def test_header_injection_is_refused_and_nothing_queued(
     assert "Subject: must not contain line breaks" in capsys.readouterr().err
     assert run(["--profile", str(profile), "outbox", "list"]) == 0
     assert capsys.readouterr().out == "The outbox is empty.\n"
+
+
+@pytest.mark.parametrize("separator", ["\x85", "\u2028", "\u2029", "\x1b"])
+def test_any_line_separator_in_a_subject_is_refused_in_one_line(
+    profile: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    separator: str,
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"body\n")))
+    args = ["--to", "bob@example.org", "--subject", f"Hi{separator}X-Injected: 1"]
+    assert run(["--profile", str(profile), "send", "--account", "work", *args]) == 1
+    assert capsys.readouterr().err == (
+        "mailclient: Subject: must not contain line breaks or control characters "
+        "(header injection)\n"
+    )
+
+
+def test_an_unexpected_error_is_one_line_and_the_traceback_is_logged(
+    profile: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("\x1b]52;c;ZXZpbA==\x07")
+
+    monkeypatch.setattr("mailclient.app.commands_send.OutgoingMessage", broken)
+    caplog.set_level(logging.INFO)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"body\n")))
+    args = ["send", "--account", "work", "--to", "bob@example.org", "--subject", "x"]
+    assert run(["--profile", str(profile), *args]) == 70
+    err = capsys.readouterr().err
+    assert err == (
+        "mailclient: internal error: KeyError: '\\x1b]52;c;ZXZpbA==\\x07'; please report\n"
+    )
+    # At INFO, the level -v shows (pytest holds the log records, not stderr).
+    [record] = [r for r in caplog.records if r.exc_info]
+    assert record.levelno == logging.INFO and record.exc_info[0] is KeyError
 
 
 def test_body_must_be_utf8(

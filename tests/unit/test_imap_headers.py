@@ -5,11 +5,9 @@ from __future__ import annotations
 import pytest
 
 from mailclient.imap.headers import (
-    decode_words,
     format_mailbox,
     guess_attachments,
     has_attachments,
-    header_text,
     needs_structure,
     parse_date,
     split_header_block,
@@ -18,36 +16,6 @@ from mailclient.imap.headers import (
     summarize_batch,
 )
 from mailclient.imap.wire import FetchResponse
-
-
-@pytest.mark.parametrize(
-    ("raw", "text"),
-    [
-        ("=?UTF-8?B?R3LDvMOfZSBhdXMgS8O2bG4=?=", "Grüße aus Köln"),
-        ("=?iso-8859-1?Q?R=E9union_demain?=", "Réunion demain"),
-        ("=?ISO-2022-JP?B?GyRCRnxLXDhsGyhC?=", "日本語"),
-        ("=?koi8-r?B?8NLJ18XU?=", "Привет"),
-        ("=?gb2312?B?1tDOxA==?=", "中文"),
-        ("=?ks_c_5601-1987?B?x9Gx27i7?=", "한글말"),
-        ("=?windows-1252?Q?=93quoted=94?=", "\u201cquoted\u201d"),
-        ("=?utf-8*en?Q?lang_tag?=", "lang tag"),
-        # Whitespace between encoded words goes; between a word and text it stays.
-        ("=?utf-8?Q?a?= =?utf-8?Q?b?= c", "ab c"),
-        # A character split across two encoded words (a common sender bug).
-        ("=?utf-8?B?w6k=?= =?utf-8?B?w6k=?=", "éé"),
-        ("=?utf-8?B?ww==?= =?utf-8?B?qcOp?=", "éé"),
-        ("=?x-unknown-charset?Q?caf=C3=A9?=", "café"),
-        ("plain =?broken", "plain =?broken"),
-    ],
-)
-def test_encoded_words(raw: str, text: str) -> None:
-    assert decode_words(raw) == text
-
-
-def test_eight_bit_headers_are_utf8_or_windows_1252() -> None:
-    assert header_text("Grüße".encode()) == "Grüße"
-    assert header_text("Grüße".encode("cp1252")) == "Grüße"
-    assert header_text(b"  spaced \t out  ") == "spaced out"
 
 
 def test_header_block_unfolds_and_keeps_the_first_occurrence() -> None:

@@ -88,6 +88,9 @@ def test_no_and_bad_raise_with_the_servers_text() -> None:
     with pytest.raises(CommandFailed, match="no such folder") as caught:
         list(r.run(b"SELECT x"))
     assert caught.value.status == "NO"
+    r, _ = reader(b"MC1 NO [TRYCREATE] Mailbox doesn't exist: Ghost\r\n")
+    with pytest.raises(CommandFailed, match=r"refused UID MOVE: NO \[TRYCREATE\]"):
+        list(r.run(b'UID MOVE 4 "Ghost"'))
 
 
 def test_a_dropped_connection_is_a_connection_error() -> None:

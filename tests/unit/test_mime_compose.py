@@ -177,6 +177,11 @@ def test_reply_headers() -> None:
         {"in_reply_to": "<a@example.org>\r\nBcc: victim@example.org"},
         {"references": ("<a@example.org>\nX: y",)},
         {"attachments": (Attachment("a.txt\r\nX-Injected: 1", b"x"),)},
+        {"subject": "Hi\x85X-Injected: 1"},
+        {"subject": "Hi\u2028X-Injected: 1"},
+        {"subject": "Hi\u2029X-Injected: 1"},
+        {"sender": "Ann\u2028 <ann@example.org>"},
+        {"to": ("Bob\x85 <bob@example.org>",)},
     ],
 )
 def test_line_breaks_in_headers_are_refused(changes: dict[str, object]) -> None:

@@ -9,8 +9,6 @@ import pytest
 
 from mailclient.mime.parse import (
     attachment_data,
-    decode_text,
-    normalize_charset,
     parse_message,
     unflow,
 )
@@ -126,34 +124,6 @@ def test_second_inline_text_part_is_shown_after_the_body() -> None:
     assert parsed.plain is not None
     assert "first" in parsed.plain and "list footer" in parsed.plain
     assert parsed.attachments == ()
-
-
-@pytest.mark.parametrize(
-    ("charset", "payload", "expected"),
-    [
-        ("iso-8859-1", "café".encode("latin-1"), "café"),
-        ("us-ascii", "naïve €".encode("cp1252"), "naïve €"),  # mislabelled, as often seen
-        ("koi8-r", "Привет".encode("koi8-r"), "Привет"),
-        ("shift_jis", "こんにちは".encode("shift_jis"), "こんにちは"),
-        ("gb2312", "你好".encode("gb18030"), "你好"),
-        ("x-unknown", "grüß".encode(), "grüß"),
-        ("utf-8", "ok ✓".encode(), "ok ✓"),
-        ("no-such-charset", "fallback ✓".encode(), "fallback ✓"),
-        ("utf-8", b"broken \xe9 utf8", "broken é utf8"),
-    ],
-)
-def test_charsets(charset: str, payload: bytes, expected: str) -> None:
-    assert decode_text(payload, charset) == expected
-
-
-def test_every_byte_decodes() -> None:
-    assert len(decode_text(bytes(range(256)), None)) == 256
-
-
-def test_charset_labels() -> None:
-    assert normalize_charset('"UTF-8"') == "utf-8"
-    assert normalize_charset("unknown-8bit") is None
-    assert normalize_charset("") is None
 
 
 def test_body_charset_from_content_type_and_from_html_meta() -> None:

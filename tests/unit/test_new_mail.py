@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mailclient.core.models import SEEN, SpecialUse
-from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
+from mailclient.store.mail import ChangeKind, MailStore, NewMessage, RemoteFolder
 from mailclient.store.new_mail import NewMailTracker
 
 
@@ -113,7 +113,8 @@ def test_a_message_moved_into_the_inbox_is_not_new(store: MailStore) -> None:
     work.first_sync(work.archive, 3)
     tracker = NewMailTracker(store)
     archived = store.message_ids(work.archive)[0]
-    store.move_messages({archived: 10}, work.inbox)
+    [move] = store.record_change(ChangeKind.MOVE, [archived], target_folder_id=work.inbox)
+    store.finish_pending(move.id, {archived: 10})  # the server moved it to UID 10
     assert store.summary(archived) is not None
     assert tracker.check(store).count == 0
 
@@ -149,5 +150,5 @@ def test_read_before_the_look_is_not_announced(store: MailStore) -> None:
     tracker = NewMailTracker(store)
     work.arrive(work.inbox, 2)
     first = store.message_ids(work.inbox)[0]
-    store.set_flags([first], add=frozenset({SEEN}))
+    store.record_change(ChangeKind.FLAGS, [first], add={SEEN})
     assert tracker.check(store).count == 1

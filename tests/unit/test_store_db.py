@@ -76,10 +76,10 @@ def test_sorted_message_lists_read_an_index_not_a_sort(
 def test_sort_indexes_come_with_an_upgrade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "mail.sqlite3"
     with monkeypatch.context() as patched:
-        patched.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:2])
+        patched.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:3])
         db.connect(path).close()
     upgraded = db.connect(path)
     names = {r[0] for r in upgraded.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-    assert upgraded.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert upgraded.execute("PRAGMA user_version").fetchone()[0] == 4
     assert {"messages_by_sender", "messages_by_subject"} <= names
     upgraded.close()

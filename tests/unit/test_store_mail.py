@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mailclient.core.models import FLAGGED, SEEN, SpecialUse
-from mailclient.store.mail import MailStore, NewMessage, RemoteFolder, SortKey
+from mailclient.store.mail import ChangeKind, MailStore, NewMessage, RemoteFolder, SortKey
 
 
 @pytest.fixture
@@ -75,11 +75,12 @@ def test_counts_follow_inserts_flags_hiding_and_deletes(store: MailStore) -> Non
     folder = store.folder(inbox)
     assert (folder.total, folder.unread) == (3, 2)
     ids = store.message_ids(inbox)
-    store.set_flags(ids[:1], add={SEEN})
+    store.record_change(ChangeKind.FLAGS, ids[:1], add={SEEN})
     assert store.folder(inbox).unread == 1
-    store.hide_messages(ids[1:2])
+    [hiding] = store.record_change(ChangeKind.EXPUNGE, ids[1:2])
     assert (store.folder(inbox).total, store.folder(inbox).unread) == (2, 0)
-    store.hide_messages(ids[1:2], hidden=False)
+    store.revert_pending(hiding.id)
+    assert (store.folder(inbox).total, store.folder(inbox).unread) == (3, 1)
     store.remove_messages(ids[1:])
     assert (store.folder(inbox).total, store.folder(inbox).unread) == (1, 0)
 
@@ -184,21 +185,27 @@ def test_date_falls_back_to_the_internal_date(store: MailStore) -> None:
     assert s.date == datetime.fromtimestamp(1000, UTC)
 
 
-def test_set_flags_returns_what_restore_flags_puts_back(store: MailStore) -> None:
+def test_a_refused_flag_change_is_taken_back_as_far_as_it_went(store: MailStore) -> None:
     inbox = folders(store)["INBOX"]
     store.add_messages(inbox, [msg(1, flags={FLAGGED}), msg(2, flags={SEEN})])
     ids = store.message_ids(inbox)
-    previous = store.set_flags(ids, add={SEEN}, remove={FLAGGED})
+    [change] = store.record_change(ChangeKind.FLAGS, ids, add={SEEN}, remove={FLAGGED})
     assert {s.flags for s in store.summaries(ids)} == {frozenset({SEEN})}
-    store.restore_flags(previous)
-    assert {s.uid: s.flags for s in store.summaries(ids)} == {1: {FLAGGED}, 2: {SEEN}}
+    store.record_change(ChangeKind.FLAGS, ids, add={"$Work"})
+    store.revert_pending(change.id)
+    # The later change stays; \Seen goes only where this change had added it.
+    assert {s.uid: s.flags for s in store.summaries(ids)} == {
+        1: {FLAGGED, "$Work"},
+        2: {SEEN, "$Work"},
+    }
+    assert [c.add for c in store.pending_changes("work")] == [{"$Work"}]
 
 
 def test_hidden_messages_leave_lists_but_keep_locations(store: MailStore) -> None:
     inbox = folders(store)["INBOX"]
     store.add_messages(inbox, [msg(1), msg(2)])
     first = store.message_ids(inbox)[-1]
-    store.hide_messages([first])
+    store.record_change(ChangeKind.EXPUNGE, [first])
     assert first not in store.message_ids(inbox)
     assert store.sync_state(inbox).count == 2  # still on the server until the move is done
     assert [(loc.folder_id, loc.uid) for loc in store.locations([first])] == [(inbox, 1)]
@@ -206,15 +213,21 @@ def test_hidden_messages_leave_lists_but_keep_locations(store: MailStore) -> Non
 
 def test_move_keeps_row_id_and_body_or_yields_to_a_synced_copy(store: MailStore) -> None:
     ids = folders(store)
-    store.add_messages(ids["INBOX"], [msg(1), msg(2)])
-    first, second = sorted(store.message_ids(ids["INBOX"]))
+    store.add_messages(ids["INBOX"], [msg(1), msg(2), msg(3)])
+    first, second, third = sorted(store.message_ids(ids["INBOX"]))
     store.save_body(first, b"Subject: one\r\n\r\nbody")
     store.add_messages(ids["Archive"], [msg(11)])
-    store.move_messages({first: 10, second: 11}, ids["Archive"])
+    [move] = store.record_change(
+        ChangeKind.MOVE, [first, second, third], target_folder_id=ids["Archive"]
+    )
+    assert store.message_ids(ids["INBOX"]) == []
+    # No new UID known for the third: the Archive's next sync fetches it.
+    store.finish_pending(move.id, {first: 10, second: 11})
     moved = store.summaries(store.message_ids(ids["Archive"]))
     assert sorted((s.id == first, s.uid) for s in moved) == [(False, 11), (True, 10)]
     assert store.body(first) == b"Subject: one\r\n\r\nbody"
-    assert store.message_ids(ids["INBOX"]) == []
+    assert store.locations([third]) == []
+    assert store.pending_changes() == []
     assert (store.folder(ids["INBOX"]).total, store.folder(ids["Archive"]).total) == (0, 2)
 
 
@@ -241,8 +254,8 @@ def test_change_counter_names_the_folders_that_changed(store: MailStore) -> None
     assert changes.folder_list_changed
     assert {f.name for f in store.folders("work")} >= {"Work", "Work/Zoë"}
     unchanged = store.change_seq()
-    store.set_flags(store.message_ids(ids["INBOX"]), add={SEEN})
-    store.set_flags(store.message_ids(ids["INBOX"]), add={SEEN})
+    store.record_change(ChangeKind.FLAGS, store.message_ids(ids["INBOX"]), add={SEEN})
+    store.record_change(ChangeKind.FLAGS, store.message_ids(ids["INBOX"]), add={SEEN})
     assert store.change_seq() == unchanged + 1
 
 

@@ -1,0 +1,98 @@
+"""Drafts in the account's Drafts folder: save a new version, remove the old ones.
+
+The folder is the one marked ``\\Drafts`` (RFC 6154), else "Drafts". A version is stored
+with APPEND (RFC 3501 §6.3.11) flagged ``\\Draft \\Seen``; older versions of the same draft
+(found by our header's key, or by the Message-ID of a draft opened from the folder) are
+then flagged ``\\Deleted`` and expunged, by UID where the server has UIDPLUS (RFC 4315) so
+that nothing else marked deleted goes with them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import imapclient.imapclient
+
+from mailclient.accounts.model import Account
+from mailclient.core.models import DELETED, DRAFT, SEEN
+from mailclient.imap.client import open_client, translate_error
+from mailclient.mime.drafts import DRAFT_HEADER
+
+DEFAULT_DRAFTS_NAME = "Drafts"
+
+
+class DraftsFolder:
+    """An IMAP connection with the Drafts folder selected; ``open``, ``save``, ``close``."""
+
+    def __init__(self, account: Account, client: Any, folder: str) -> None:
+        self._account = account
+        self._client = client
+        self.folder = folder
+
+    @classmethod
+    def open(cls, account: Account, password: str) -> DraftsFolder:
+        """Log in and find (or create) the Drafts folder. Raises our NetworkErrors."""
+        client = open_client(account, password)
+        try:
+            folder = client.find_special_folder(imapclient.imapclient.DRAFTS)
+            if folder is None:
+                folder = _personal_prefix(client) + DEFAULT_DRAFTS_NAME
+                client.create_folder(folder)
+                with contextlib.suppress(imapclient.exceptions.IMAPClientError):
+                    client.subscribe_folder(folder)
+        except Exception as error:
+            with contextlib.suppress(Exception):
+                client.shutdown()
+            raise translate_error(account, error) from error
+        return cls(account, client, str(folder))
+
+    def _copies(self, key: str, message_id: str) -> set[int]:
+        self._client.select_folder(self.folder)
+        uids: set[int] = set()
+        if key:
+            uids.update(self._client.search(["HEADER", DRAFT_HEADER, f"key={key}"]))
+        if message_id:
+            uids.update(self._client.search(["HEADER", "Message-ID", message_id]))
+        return uids
+
+    def _expunge(self, uids: set[int]) -> None:
+        if not uids:
+            return
+        self._client.add_flags(sorted(uids), [DELETED], silent=True)
+        if self._client.has_capability("UIDPLUS"):
+            self._client.uid_expunge(sorted(uids))
+        else:
+            self._client.expunge()
+
+    def save(self, raw: bytes, key: str, replaces: str = "") -> None:
+        """Store this version of draft ``key``; earlier ones (and ``replaces``) go away."""
+        try:
+            older = self._copies(key, replaces)
+            self._client.append(self.folder, raw, flags=[DRAFT, SEEN])
+            self._expunge(older)
+        except Exception as error:
+            raise translate_error(self._account, error) from error
+
+    def remove(self, key: str, replaces: str = "") -> int:
+        """Remove every version of draft ``key`` (and ``replaces``); returns how many."""
+        try:
+            copies = self._copies(key, replaces)
+            self._expunge(copies)
+        except Exception as error:
+            raise translate_error(self._account, error) from error
+        return len(copies)
+
+    def close(self) -> None:
+        try:
+            self._client.logout()
+        except Exception:
+            with contextlib.suppress(Exception):
+                self._client.shutdown()
+
+
+def _personal_prefix(client: Any) -> str:
+    if not client.has_capability("NAMESPACE"):
+        return ""
+    personal = client.namespace().personal
+    return str(personal[0][0]) if personal else ""

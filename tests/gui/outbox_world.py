@@ -1,0 +1,107 @@
+"""An outbox worker with surroundings for GUI tests: a scripted SMTP server, fake folders."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterator
+from pathlib import Path
+
+from mailclient.accounts.credentials import Service
+from mailclient.accounts.model import Account
+from mailclient.core.draft import Draft
+from mailclient.core.errors import AccountNotFound, CannotConnect
+from mailclient.smtp.sender import OutboxSender
+from mailclient.store.drafts import LocalDrafts
+from mailclient.workers.sending import OutboxWorker, SizeLimits
+from tests.unit.fake_smtp import FakeSmtpServer
+
+ACCOUNT = Account(name="work", email="ann@example.org", imap_host="h", smtp_host="smtp.test")
+WAIT = 10_000
+
+
+class Passwords:
+    def get_password(self, account: str, service: Service) -> str:
+        return "secret"
+
+
+class FakeDraftsFolder:
+    def __init__(self, log: list[tuple[str, str, str]], down: bool) -> None:
+        self.log = log
+        self.down = down
+
+    def save(self, raw: bytes, key: str, replaces: str = "") -> None:
+        if self.down:
+            raise CannotConnect("The IMAP server is down.")
+        self.log.append(("save", key, replaces))
+
+    def remove(self, key: str, replaces: str = "") -> int:
+        self.log.append(("remove", key, replaces))
+        return 1
+
+    def close(self) -> None:
+        self.log.append(("close", "", ""))
+
+
+class World:
+    def __init__(self, root: Path, server: FakeSmtpServer) -> None:
+        self.server = server
+        self.store_path = root / "mail.sqlite3"
+        self.server_drafts: list[tuple[str, str, str]] = []
+        self.imap_down = False
+        self.drafts = LocalDrafts(root / "drafts")
+        sender = OutboxSender(
+            self.store_path,
+            self.account,
+            Passwords(),
+            lambda account, password: _NoSentFolder(),
+            connect_smtp=self.connect,
+        )
+        self.worker = OutboxWorker(
+            self.store_path,
+            sender,
+            self.drafts,
+            self.account,
+            Passwords(),
+            lambda account, password: FakeDraftsFolder(self.server_drafts, self.imap_down),
+            SizeLimits(root / "limits.json"),
+        )
+
+    @staticmethod
+    def account(name: str) -> Account:
+        if name != ACCOUNT.name:
+            raise AccountNotFound(name)
+        return ACCOUNT
+
+    def connect(self, account: Account, password: str) -> smtplib.SMTP:
+        smtp = smtplib.SMTP("127.0.0.1", self.server.port, timeout=10)
+        smtp.ehlo()
+        return smtp
+
+
+class _NoSentFolder:
+    def append(self, raw: bytes, message_id: str, *, may_exist: bool = False) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def running_world(tmp_path: Path) -> Iterator[World]:
+    """For a ``world`` fixture: the worker is stopped and the server closed afterwards."""
+    server = FakeSmtpServer()
+    built = World(tmp_path, server)
+    yield built
+    assert built.worker.stop()
+    server.close()
+
+
+def draft(**changes: object) -> Draft:
+    values: dict[str, object] = {
+        "account": "work",
+        "sender": ACCOUNT.sender,
+        "to": "bob@example.org",
+        "subject": "Hello",
+        "body": "Hi Bob.",
+    }
+    values.update(changes)
+    return Draft(**values)  # type: ignore[arg-type]

@@ -1,0 +1,413 @@
+"""The compose window on its own, driven by keyboard and mouse (no servers involved)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QLabel, QToolButton
+from pytestqt.qtbot import QtBot
+
+from mailclient.core.draft import Draft, DraftKind
+from mailclient.core.outgoing import Attachment
+from mailclient.mime.reply import new_body
+from mailclient.ui import compose
+from mailclient.ui.address_edit import completion_model
+from mailclient.ui.compose import ComposeWindow, Identity, identities_of
+from tests.gui.compose_helpers import (
+    DialogAnswerer,
+    account,
+    close_discarding,
+    is_closed,
+    wait_until,
+)
+
+ACCOUNTS = [
+    account(signature="Alice\nExample Corp", identities=("alice@example.net",)),
+    account("home", "alice@home.example", display_name="Alice", signature="A."),
+]
+
+
+@pytest.fixture(autouse=True)
+def fast_autosave(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compose, "AUTOSAVE_MS", 50)
+
+
+@pytest.fixture
+def open_window(qtbot: QtBot) -> Iterator[Callable[..., ComposeWindow]]:
+    """Opens compose windows; those a test leaves open are closed discarding their text."""
+    opened: list[ComposeWindow] = []
+
+    def open_one(draft: Draft | None = None, **options: object) -> ComposeWindow:
+        window = _open(qtbot, draft, **options)
+        opened.append(window)
+        return window
+
+    yield open_one
+    for window in opened:
+        close_discarding(qtbot, window)
+
+
+def _open(qtbot: QtBot, draft: Draft | None = None, **options: object) -> ComposeWindow:
+    identities = identities_of(ACCOUNTS)
+    if draft is None:
+        draft = Draft(account="work", sender=identities[0].sender, body="\n\n-- \nAlice")
+    window = ComposeWindow(draft, identities, **options)  # type: ignore[arg-type]
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    return window
+
+
+def test_identities_cover_every_account_and_address() -> None:
+    labels = [i.label for i in identities_of(ACCOUNTS)]
+    assert labels == [
+        "Alice Example <alice@example.org>  (work)",
+        "Alice Example <alice@example.net>  (work)",
+        "Alice <alice@home.example>  (home)",
+    ]
+
+
+def test_new_message_by_keyboard(qtbot: QtBot, open_window: Callable[..., ComposeWindow]) -> None:
+    window = open_window()
+    assert window.to_edit.hasFocus()
+    assert window.windowTitle() == "Write: (no subject)"
+    assert not window.cc_edit.isVisible() and not window.bcc_edit.isVisible()
+    qtbot.keyClicks(window.to_edit, "Bob <bob@example.org>, carol@example.org")
+    qtbot.keyClick(window.to_edit, Qt.Key.Key_Tab)
+    assert window.subject_edit.hasFocus()
+    qtbot.keyClicks(window.subject_edit, "Lunch on Friday?")
+    assert window.windowTitle() == "Write: Lunch on Friday?"
+    qtbot.keyClick(window.subject_edit, Qt.Key.Key_Tab)
+    assert window.body_edit.hasFocus()
+    qtbot.keyClicks(window.body_edit, "Shall we meet at noon?")
+    with qtbot.waitSignal(window.send_requested) as sent:
+        qtbot.keyClick(window.body_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    draft = sent.args[0]
+    assert draft.to == "Bob <bob@example.org>, carol@example.org"
+    assert draft.subject == "Lunch on Friday?"
+    assert draft.body == "Shall we meet at noon?\n\n-- \nAlice"
+    assert draft.html is None
+    assert draft.account == "work" and draft.sender == "Alice Example <alice@example.org>"
+    wait_until(qtbot, lambda: is_closed(window))
+
+
+def test_invalid_address_is_marked_and_stops_sending(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow]
+) -> None:
+    window = open_window()
+    qtbot.keyClicks(window.to_edit, "bob@example.org, carol@")
+    qtbot.keyClick(window.to_edit, Qt.Key.Key_Tab)  # leaving the field checks it
+    assert window.to_edit.is_marked_invalid()
+    assert "carol@" in window.to_edit.toolTip()
+    qtbot.keyClicks(window.subject_edit, "x")
+    answers = DialogAnswerer(qtbot).answer("OK")
+    with qtbot.assertNotEmitted(window.send_requested):
+        window.send_action.trigger()
+    assert answers.done() and "carol@" in answers.seen[0]
+    assert window.isVisible()
+    window.to_edit.setFocus()
+    qtbot.keyClicks(window.to_edit, "example.org")
+    assert not window.to_edit.is_marked_invalid()  # fixed: the mark goes at once
+
+
+def test_no_recipient_is_refused(qtbot: QtBot, open_window: Callable[..., ComposeWindow]) -> None:
+    window = open_window()
+    answers = DialogAnswerer(qtbot).answer("OK")
+    with qtbot.assertNotEmitted(window.send_requested):
+        window.send_action.trigger()
+    assert answers.seen == ["Add at least one recipient."]
+
+
+def test_cc_and_bcc_show_and_hide(qtbot: QtBot, open_window: Callable[..., ComposeWindow]) -> None:
+    window = open_window()
+    window.show_cc_action.trigger()
+    assert window.cc_edit.isVisible() and window.cc_edit.hasFocus()
+    qtbot.keyClicks(window.cc_edit, "dave@example.org")
+    window.show_cc_action.trigger()  # hiding a field with addresses in it is refused
+    assert window.cc_edit.isVisible()
+    window.cc_edit.clear()
+    window.show_cc_action.trigger()
+    assert not window.cc_edit.isVisible()
+    window.show_bcc_action.trigger()
+    qtbot.keyClicks(window.bcc_edit, "eve@example.org")
+    assert window.draft().bcc == "eve@example.org"
+
+
+@pytest.mark.qt_log_ignore("does not support raise", "does not support grabbing the keyboard")
+def test_completion_from_known_people(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow]
+) -> None:
+    window = open_window()
+    model = completion_model(["Carol Singer <carol@example.org>", "Bob <bob@example.org>"])
+    window.set_completion_model(model)
+    qtbot.keyClicks(window.to_edit, "dave@example.org, sing")
+    wait_until(qtbot, window.to_edit.completer_popup_visible)
+    qtbot.keyClick(window.to_edit.completion_popup(), Qt.Key.Key_Return)
+    assert window.to_edit.text() == "dave@example.org, Carol Singer <carol@example.org>, "
+    qtbot.keyClicks(window.to_edit, "bo")
+    wait_until(qtbot, window.to_edit.completer_popup_visible)
+    qtbot.keyClick(window.to_edit, Qt.Key.Key_Tab)
+    assert window.to_edit.text().endswith("Bob <bob@example.org>, ")
+    assert window.to_edit.addresses() == (
+        "dave@example.org, Carol Singer <carol@example.org>, Bob <bob@example.org>"
+    )
+
+
+def test_reply_starts_in_the_body_above_the_quote(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow]
+) -> None:
+    draft = Draft(
+        account="work",
+        sender="Alice Example <alice@example.org>",
+        to="bob@example.org",
+        subject="Re: Lunch",
+        body="\n\n-- \nAlice\n\nOn Mon, Bob wrote:\n> Shall we?\n",
+        kind=DraftKind.REPLY,
+        original="<m1@example.org>",
+    )
+    window = open_window(draft)
+    assert window.body_edit.hasFocus()
+    assert window.body_edit.textCursor().position() == 0
+    qtbot.keyClicks(window.body_edit, "Yes!")
+    assert window.draft().body.startswith("Yes!\n\n-- \nAlice\n\nOn Mon")
+
+
+def test_changing_from_swaps_the_signature(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow]
+) -> None:
+    window = open_window(
+        Draft(
+            account="work",
+            sender="Alice Example <alice@example.org>",
+            body=new_body("Alice\nExample Corp"),
+        )
+    )
+    assert window.draft().body == "\n\n-- \nAlice\nExample Corp"
+    window.from_box.setCurrentIndex(2)
+    assert window.draft().account == "home"
+    assert window.draft().body == "\n\n-- \nA."
+
+
+def test_attachments_add_show_and_remove(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow], tmp_path: Path
+) -> None:
+    (tmp_path / "report.pdf").write_bytes(b"x" * 250_000)
+    (tmp_path / "notes.txt").write_text("notes")
+    window = open_window()
+    assert not window.attachment_list.isVisible()
+    window.add_files([tmp_path / "report.pdf", tmp_path / "notes.txt"])
+    assert window.attachment_list.isVisible()
+    chips = window.attachment_list.list
+    labels = [
+        chips.itemWidget(chips.item(row)).findChild(QLabel, "attachmentLabel").text()
+        for row in range(2)
+    ]
+    assert chips.count() == 2
+    assert "report.pdf" in labels[0] and "250 kB" in labels[0]
+    assert window.attachment_list.summary.text() == "2 attachments, 250 kB"
+    remove = window.attachment_list.findChildren(QToolButton, "removeAttachment")[0]
+    qtbot.mouseClick(remove, Qt.MouseButton.LeftButton)
+    assert [a.filename for a in window.draft().attachments] == ["notes.txt"]
+    window.attachment_list.list.setCurrentRow(0)
+    window.attachment_list.list.setFocus()
+    qtbot.keyClick(window.attachment_list.list, Qt.Key.Key_Delete)
+    assert window.draft().attachments == ()
+    assert not window.attachment_list.isVisible()
+
+
+def test_files_dropped_on_the_body_become_attachments(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow], tmp_path: Path
+) -> None:
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG")
+    window = open_window()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo)), QUrl("https://example.org/x")])
+    viewport = window.body_edit.viewport()
+    enter = QDragEnterEvent(
+        QPoint(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(viewport, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(
+        QPoint(10, 10).toPointF(),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(viewport, drop)
+    assert [a.path for a in window.draft().attachments] == [photo]
+    assert "photo" not in window.body_edit.toPlainText()
+
+
+def test_mentioned_attachment_asks_before_sending(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow]
+) -> None:
+    window = open_window()
+    window.to_edit.setText("bob@example.org")
+    window.subject_edit.setText("Report")
+    window.body_edit.setPlainText("Here is the report, attached.\n\n> nothing attached here")
+    answers = DialogAnswerer(qtbot).answer("Keep Writing")
+    with qtbot.assertNotEmitted(window.send_requested):
+        window.send()
+    assert "mentions an attachment" in answers.seen[0]
+    answers.answer("Send Without Attachment")
+    with qtbot.waitSignal(window.send_requested):
+        window.send()
+
+
+def test_quoted_mentions_do_not_count() -> None:
+    assert not compose.mentions_attachment("Thanks!\n\n> see the attached file\n-- \nattached")
+    assert compose.mentions_attachment("Anbei der Bericht.")
+
+
+def test_size_above_the_servers_limit_warns(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow], tmp_path: Path
+) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"\0" * 2_000_000)
+    window = open_window(size_limit=lambda account: 1_000_000 if account == "work" else None)
+    assert not window.warning.isVisible()
+    window.add_files([big])
+    assert window.warning.isVisible()
+    assert "1.0 MB" in window.warning.text()
+    window.from_box.setCurrentIndex(2)  # the other account's server has no known limit
+    assert not window.warning.isVisible()
+    window.from_box.setCurrentIndex(0)
+    window.to_edit.setText("bob@example.org")
+    window.subject_edit.setText("big")
+    answers = DialogAnswerer(qtbot).answer("Keep Writing")
+    with qtbot.assertNotEmitted(window.send_requested):
+        window.send()
+    assert "accepts at most" in answers.seen[0]
+
+
+def test_rich_text_sends_html_with_a_plain_alternative(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow]
+) -> None:
+    window = open_window()
+    window.body_edit.setPlainText("")
+    window.rich_action.trigger()
+    assert window.format_bar.isVisible()
+    body = window.body_edit
+    body.setFocus()
+    qtbot.keyClick(body, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(body, "Bold")
+    qtbot.keyClick(body, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(body, " plain ")
+    qtbot.keyClick(body, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(body, "slanted")
+    qtbot.keyClick(body, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(body, Qt.Key.Key_Return)
+    window.bullets_action.trigger()
+    qtbot.keyClicks(body, "first")
+    qtbot.keyClick(body, Qt.Key.Key_Return)
+    qtbot.keyClicks(body, "second")
+    draft = window.draft()
+    assert draft.html is not None
+    assert "font-weight:700" in draft.html and "font-style:italic" in draft.html
+    assert "<ul" in draft.html and "<body>" in draft.html
+    assert draft.body == "Bold plain slanted\n- first\n- second"
+    window.rich_action.trigger()  # back to plain text: the words stay
+    assert window.body_edit.toPlainText() == "Bold plain slanted\n- first\n- second"
+    assert window.draft().html is None
+
+
+def test_links_in_rich_text(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = open_window()
+    window.body_edit.setPlainText("")
+    window.rich_action.trigger()
+    qtbot.keyClicks(window.body_edit, "see ")
+    monkeypatch.setattr(compose.QInputDialog, "getText", lambda *a, **k: ("example.org/docs", True))
+    window.link_action.trigger()
+    qtbot.keyClicks(window.body_edit, " now")
+    draft = window.draft()
+    assert draft.html is not None and 'href="https://example.org/docs"' in draft.html
+    assert draft.body == "see https://example.org/docs now"
+
+
+def test_autosave_hands_out_changes_only(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow]
+) -> None:
+    window = open_window()
+    with qtbot.assertNotEmitted(window.autosave_requested, wait=200):
+        pass  # nothing typed: nothing saved
+    with qtbot.waitSignal(window.autosave_requested) as saved:
+        qtbot.keyClicks(window.subject_edit, "Draft")
+    assert saved.args[0].subject == "Draft"
+    with qtbot.assertNotEmitted(window.autosave_requested, wait=200):
+        pass
+
+
+def test_close_with_changes_asks(qtbot: QtBot, open_window: Callable[..., ComposeWindow]) -> None:
+    window = open_window()
+    qtbot.keyClicks(window.subject_edit, "Unfinished")
+    answers = DialogAnswerer(qtbot).answer("Cancel")
+    window.close()
+    assert window.isVisible() and answers.done()
+
+    answers.answer("Save")
+    with qtbot.waitSignal(window.save_requested) as saved:
+        window.close()
+    draft, closing = saved.args
+    assert draft.subject == "Unfinished" and closing is True
+    assert not window.isVisible()
+
+
+def test_close_discarding(qtbot: QtBot, open_window: Callable[..., ComposeWindow]) -> None:
+    window = open_window()
+    qtbot.keyClicks(window.subject_edit, "Never mind")
+    answers = DialogAnswerer(qtbot).answer("Discard")
+    with qtbot.waitSignal(window.discarded):
+        window.close()
+    assert answers.done()
+
+
+def test_close_without_changes_does_not_ask(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow]
+) -> None:
+    window = open_window()
+    with qtbot.waitSignal(window.discarded):
+        window.close()
+
+
+def test_a_recovered_draft_asks_even_unchanged(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow]
+) -> None:
+    window = open_window(unsaved=True)
+    answers = DialogAnswerer(qtbot).answer("Cancel")
+    window.close()
+    assert answers.done() and window.isVisible()
+    answers = DialogAnswerer(qtbot).answer("Discard")
+    window.close()
+    assert answers.done() and is_closed(window)
+
+
+def test_forwarded_attachments_are_listed(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow]
+) -> None:
+    draft = Draft(
+        account="home",
+        sender="Alice <alice@home.example>",
+        subject="Fwd: photos",
+        attachments=(Attachment(filename="beach.jpg", data=b"j" * 3000),),
+        kind=DraftKind.FORWARD,
+    )
+    window = open_window(draft)
+    assert window.to_edit.hasFocus()
+    assert window.from_box.currentData() == Identity(
+        "home", "Alice <alice@home.example>", "alice@home.example", "A."
+    )
+    assert window.attachment_list.summary.text() == "1 attachment, 3 kB"
+    assert window.draft().attachments == draft.attachments

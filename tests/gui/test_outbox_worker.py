@@ -1,0 +1,166 @@
+"""The outbox worker: queueing, sending, drafts here and on the server, taking messages back.
+
+The real OutboxSender and outbox table, a scripted SMTP server and a fake Drafts folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from mailclient.core.draft import DraftKind
+from mailclient.core.models import ANSWERED, FORWARDED
+from mailclient.core.outgoing import Attachment, OutboxState
+from mailclient.workers import sending
+from mailclient.workers.sending import OriginalToFlag, OutboxWorker, SendProblem, SizeLimits
+from tests.gui.outbox_world import ACCOUNT, WAIT, World, draft, running_world
+from tests.unit.fake_smtp import Script
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    yield from running_world(tmp_path)
+
+
+def test_send_queues_delivers_and_forgets_the_local_draft(qtbot: QtBot, world: World) -> None:
+    reply = draft(
+        kind=DraftKind.REPLY, original="<asked@example.org>", in_reply_to="<asked@example.org>"
+    )
+    world.drafts.save(reply)
+    with qtbot.waitSignal(world.worker.original_sent, timeout=WAIT) as flagged:
+        world.worker.send(reply)
+    assert flagged.args[0] == OriginalToFlag("work", "<asked@example.org>", ANSWERED)
+    [received] = world.server.received
+    assert received.recipients == ["bob@example.org"]
+    assert b"In-Reply-To: <asked@example.org>" in received.data
+    assert world.drafts.saved_keys() == []
+    assert world.worker.items() == []
+    assert world.server_drafts == []  # never saved on the server: nothing to remove there
+
+
+def test_a_forward_flags_forwarded_and_a_new_message_nothing(qtbot: QtBot, world: World) -> None:
+    forward = draft(kind=DraftKind.FORWARD, original="<shared@example.org>")
+    with qtbot.waitSignal(world.worker.original_sent, timeout=WAIT) as flagged:
+        world.worker.send(forward)
+    assert flagged.args[0].flag == FORWARDED
+    with (
+        qtbot.assertNotEmitted(world.worker.original_sent, wait=300),
+        qtbot.waitSignal(world.worker.flushed, timeout=WAIT),
+    ):
+        world.worker.send(draft(subject="new"))
+
+
+def test_sending_a_draft_from_the_server_removes_it_there(qtbot: QtBot, world: World) -> None:
+    opened = draft(replaces="<old-copy@example.org>")
+    with qtbot.waitSignal(world.worker.flushed, timeout=WAIT):
+        world.worker.send(opened, on_server=True)
+    assert ("remove", opened.key, "<old-copy@example.org>") in world.server_drafts
+
+
+def test_a_message_that_cannot_be_built_stays_a_draft(
+    qtbot: QtBot, world: World, tmp_path: Path
+) -> None:
+    broken = draft(attachments=(Attachment(filename="gone.pdf", path=tmp_path / "gone.pdf"),))
+    with qtbot.waitSignal(world.worker.send_failed, timeout=WAIT) as failed:
+        world.worker.send(broken)
+    problem = failed.args[0]
+    assert isinstance(problem, SendProblem)
+    assert problem.key == broken.key and "gone.pdf" in problem.message
+    assert world.drafts.load(broken.key).draft == broken  # what was written is kept
+    assert world.worker.items() == []
+
+
+def test_autosave_and_discard(qtbot: QtBot, world: World) -> None:
+    typed = draft(body="half")
+    with qtbot.waitSignal(world.worker.draft_saved, timeout=WAIT) as saved:
+        world.worker.save_local(typed)
+    assert saved.args == [typed.key, False]
+    assert world.drafts.load(typed.key).draft == typed
+    world.worker.discard(typed)
+    qtbot.waitUntil(lambda: world.drafts.saved_keys() == [], timeout=WAIT)
+
+
+def test_save_to_the_server_then_forget_the_local_copy(qtbot: QtBot, world: World) -> None:
+    typed = draft(body="for later")
+    with qtbot.waitSignal(world.worker.draft_saved, timeout=WAIT, check_params_cb=lambda k, s: s):
+        world.worker.save_to_server(typed, keep_local=False)
+    assert ("save", typed.key, "") in world.server_drafts
+    qtbot.waitUntil(lambda: world.drafts.saved_keys() == [], timeout=WAIT)
+
+
+def test_a_server_that_cannot_be_reached_keeps_the_draft_here(qtbot: QtBot, world: World) -> None:
+    world.imap_down = True
+    typed = draft(body="offline")
+    with qtbot.waitSignal(world.worker.draft_save_failed, timeout=WAIT) as failed:
+        world.worker.save_to_server(typed, keep_local=False)
+    assert "kept on this computer" in failed.args[1]
+
+    def kept_with_the_reason() -> bool:
+        saved = world.drafts.saved_keys()
+        return typed.key in saved and world.drafts.load(typed.key).upload_error != ""
+
+    qtbot.waitUntil(kept_with_the_reason, timeout=WAIT)
+    assert world.drafts.load(typed.key).draft == typed
+
+
+def test_edit_takes_a_refused_message_back_with_its_bcc(qtbot: QtBot, world: World) -> None:
+    unknown = (550, "5.1.1 No such user")
+    world.server.script = Script(
+        rcpt_replies={"nobody@example.org": unknown, "hidden@example.org": unknown}
+    )
+    refused = draft(
+        to="nobody@example.org", bcc="hidden@example.org", subject="Oops", body="Keep me."
+    )
+    with qtbot.waitSignal(world.worker.flushed, timeout=WAIT):
+        world.worker.send(refused)
+    [item] = world.worker.items()
+    assert (
+        item.state is OutboxState.SENDING
+        or item.state is OutboxState.QUEUED
+        or (item.state is OutboxState.FAILED)
+    )
+    with qtbot.waitSignal(world.worker.edit_ready, timeout=WAIT) as ready:
+        world.worker.edit(item.id)
+    back = ready.args[0]
+    assert (back.to, back.bcc, back.subject) == ("nobody@example.org", "hidden@example.org", "Oops")
+    assert back.body.startswith("Keep me.")
+    assert back.key != refused.key and back.replaces == ""
+    assert world.worker.items() == []
+    assert world.drafts.load(back.key).draft == back  # saved before it left the outbox
+
+
+def test_delete_and_retry(qtbot: QtBot, world: World) -> None:
+    world.server.script = Script(rcpt_replies={"bob@example.org": (550, "5.1.1 No such user")})
+    with qtbot.waitSignal(world.worker.flushed, timeout=WAIT):
+        world.worker.send(draft())
+    [item] = world.worker.items()
+    assert item.state is OutboxState.FAILED
+    world.server.script = Script()
+    with qtbot.waitSignal(world.worker.flushed, timeout=WAIT):
+        world.worker.retry(item.id)
+    assert world.worker.items() == []
+    world.server.script = Script(rcpt_replies={"bob@example.org": (550, "5.1.1 No such user")})
+    with qtbot.waitSignal(world.worker.flushed, timeout=WAIT):
+        world.worker.send(draft(subject="second"))
+    [item] = world.worker.items()
+    with qtbot.waitSignal(world.worker.outbox_changed, timeout=WAIT):
+        world.worker.delete(item.id)
+    assert world.worker.items() == []
+
+
+def test_the_servers_size_limit_is_remembered(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.server.script = Script(extensions=["PIPELINING", "SIZE 1000000"])
+    monkeypatch.setattr(sending, "open_smtp", world.connect)
+    limits = SizeLimits(tmp_path / "limits.json")
+    assert limits.get("work") is None
+    smtp = OutboxWorker.connect_recording(limits)(ACCOUNT, "secret")
+    smtp.quit()
+    assert limits.get("work") == 1_000_000
+    assert SizeLimits(tmp_path / "limits.json").get("work") == 1_000_000  # kept on disk
+    (tmp_path / "broken.json").write_text("[not a dict")
+    assert SizeLimits(tmp_path / "broken.json").get("work") is None

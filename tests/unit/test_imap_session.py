@@ -1,0 +1,77 @@
+"""ImapSession on a scripted connection: what a header sync keeps of odd FETCH answers."""
+
+from __future__ import annotations
+
+import io
+
+from mailclient.accounts.model import Account, Security
+from mailclient.core.models import FLAGGED, SEEN
+from mailclient.imap.client import ImapSession
+from mailclient.imap.headers import summarize_batch
+from mailclient.imap.wire import FetchResponse, ResponseReader
+
+
+class ScriptedConnection:
+    """imaplib's side of the connection as ImapSession uses it: canned server bytes."""
+
+    def __init__(self, server_says: bytes) -> None:
+        self.file = io.BytesIO(server_says)
+        self.sent: list[bytes] = []
+
+    def send(self, data: bytes) -> None:
+        self.sent.append(data)
+
+
+class ScriptedClient:
+    """The few parts of an IMAPClient that ImapSession touches."""
+
+    def __init__(self, server_says: bytes) -> None:
+        self._imap = ScriptedConnection(server_says)
+
+    def capabilities(self) -> tuple[bytes, ...]:
+        return (b"IMAP4rev1",)
+
+
+ACCOUNT = Account(
+    name="test",
+    email="carol@example.org",
+    imap_host="imap.example.org",
+    imap_port=993,
+    imap_security=Security.SSL,
+    smtp_host="smtp.example.org",
+    smtp_port=465,
+)
+HEADER = b"Subject: Fine\r\nFrom: Bob <bob@example.org>\r\n\r\n"
+FIELDS = b"BODY[HEADER.FIELDS (SUBJECT FROM)]"
+DATE = b'INTERNALDATE "01-Mar-2024 12:00:00 +0000"'
+# A broken message whose header section Dovecot cannot give (NIL), a normal one, and an
+# unsolicited flag update of another message slipped in before the tagged OK.
+ANSWER = (
+    b"* 1 FETCH (UID 7 FLAGS (\\Seen) RFC822.SIZE 120 " + DATE + b" " + FIELDS + b" NIL)\r\n"
+    b"* 2 FETCH (UID 8 FLAGS () RFC822.SIZE 80 " + DATE + b" " + FIELDS + b" {%d}\r\n%s)\r\n"
+    b"* 5 FETCH (UID 11 FLAGS (\\Flagged) MODSEQ (40))\r\n"
+    b"MC1 OK Fetch completed.\r\n"
+) % (len(HEADER), HEADER)
+
+
+def test_the_reader_keeps_uid_flags_and_size_of_a_nil_header_section() -> None:
+    stream = io.BytesIO(ANSWER)
+    reader = ResponseReader(stream.readline, stream.read, lambda _: None)
+    first = next(iter(reader.run(b"UID FETCH 7:8 (...)")))
+    assert first == FetchResponse(
+        seq=1, uid=7, flags=frozenset({SEEN}), size=120, internal_date=1709294400
+    )
+
+
+def test_a_message_without_readable_headers_is_stored_all_the_same() -> None:
+    client = ScriptedClient(ANSWER)
+    session = ImapSession(ACCOUNT, client)
+    [responses] = list(session.fetch_summaries([[7, 8]]))
+    records, _ = summarize_batch(responses)
+    assert [(r.uid, r.flags, r.size, r.subject) for r in records] == [
+        (7, {SEEN}, 120, ""),
+        (8, frozenset(), 80, "Fine"),
+    ]
+    assert records[0].internal_date == 1709294400
+    assert FLAGGED not in {f for r in records for f in r.flags}  # UID 11 was no answer
+    assert client._imap.sent[0].startswith(b"MC1 UID FETCH 7:8 (UID FLAGS RFC822.SIZE")
