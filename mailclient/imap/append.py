@@ -6,14 +6,11 @@ is none, "Sent" is created in the personal namespace (RFC 2342).
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
-import imapclient.imapclient
-
 from mailclient.accounts.model import Account
-from mailclient.core.models import SEEN
-from mailclient.imap.client import open_client, translate_error
+from mailclient.core.models import SEEN, SpecialUse
+from mailclient.imap.client import close_quietly, open_special_folder, translate_error
 
 DEFAULT_SENT_NAME = "Sent"
 
@@ -29,18 +26,8 @@ class SentFolder:
     @classmethod
     def open(cls, account: Account, password: str) -> SentFolder:
         """Log in and find (or create) the Sent folder. Raises our NetworkErrors."""
-        client = open_client(account, password)
-        try:
-            folder = client.find_special_folder(imapclient.imapclient.SENT)
-            if folder is None:
-                folder = _personal_prefix(client) + DEFAULT_SENT_NAME
-                client.create_folder(folder)
-                with contextlib.suppress(imapclient.exceptions.IMAPClientError):
-                    client.subscribe_folder(folder)
-        except Exception as error:
-            _close_quietly(client)
-            raise translate_error(account, error) from error
-        return cls(account, client, str(folder))
+        client, folder = open_special_folder(account, password, SpecialUse.SENT, DEFAULT_SENT_NAME)
+        return cls(account, client, folder)
 
     def append(self, raw: bytes, message_id: str, *, may_exist: bool = False) -> None:
         """Store ``raw`` flagged \\Seen; with ``may_exist``, first look for its Message-ID.
@@ -61,16 +48,4 @@ class SentFolder:
         try:
             self._client.logout()
         except Exception:
-            _close_quietly(self._client)
-
-
-def _personal_prefix(client: Any) -> str:
-    if not client.has_capability("NAMESPACE"):
-        return ""
-    personal = client.namespace().personal
-    return str(personal[0][0]) if personal else ""
-
-
-def _close_quietly(client: Any) -> None:
-    with contextlib.suppress(Exception):
-        client.shutdown()
+            close_quietly(self._client)

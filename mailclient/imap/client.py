@@ -188,16 +188,43 @@ def open_client(
         client.login(account.login, password)
     except Exception as error:
         if client is not None:
-            _close_quietly(client)
+            close_quietly(client)
         if isinstance(error, MailclientError):
             raise
         raise translate_error(account, error) from error
     return client
 
 
-def _close_quietly(client: imapclient.IMAPClient) -> None:
+def close_quietly(client: imapclient.IMAPClient) -> None:
+    """Drop a connection that may already be broken, without masking the real error."""
     with contextlib.suppress(Exception):
         client.shutdown()
+
+
+def open_special_folder(
+    account: Account, password: str, use: SpecialUse, default_name: str
+) -> tuple[imapclient.IMAPClient, str]:
+    """Log in and find the folder with special use ``use`` (RFC 6154), creating
+    ``default_name`` in the personal namespace (RFC 2342) when the server has none."""
+    client = open_client(account, password)
+    try:
+        folder = client.find_special_folder(str(use).encode("ascii"))
+        if folder is None:
+            folder = _personal_prefix(client) + default_name
+            client.create_folder(folder)
+            with contextlib.suppress(imapclient.exceptions.IMAPClientError):
+                client.subscribe_folder(folder)
+    except Exception as error:
+        close_quietly(client)
+        raise translate_error(account, error) from error
+    return client, str(folder)
+
+
+def _personal_prefix(client: imapclient.IMAPClient) -> str:
+    if not client.has_capability("NAMESPACE"):
+        return ""
+    personal = client.namespace().personal
+    return str(personal[0][0]) if personal else ""
 
 
 def probe(account: Account, password: str, timeout: float = DEFAULT_TIMEOUT) -> ServerInfo:
@@ -210,7 +237,7 @@ def probe(account: Account, password: str, timeout: float = DEFAULT_TIMEOUT) -> 
         folder_count = len(client.list_folders())
         client.logout()
     except Exception as error:
-        _close_quietly(client)
+        close_quietly(client)
         raise translate_error(account, error) from error
     return ServerInfo(
         account.imap_host, account.imap_port, account.imap_security, capabilities, folder_count
@@ -370,7 +397,7 @@ class ImapSession:
         try:
             self._client.logout()
         except Exception:
-            _close_quietly(self._client)
+            close_quietly(self._client)
 
     # -- folders ----------------------------------------------------------------------------
 
@@ -567,7 +594,7 @@ class ImapSession:
         self.selected = None
         if self.alive:
             self.alive = False
-            _close_quietly(self._client)
+            close_quietly(self._client)
 
     def fetch_flags(self, below_uid: int | None, since_modseq: int | None) -> FlagChanges:
         """Flags of the messages below ``below_uid`` (all when None).

@@ -9,14 +9,11 @@ that nothing else marked deleted goes with them.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
-import imapclient.imapclient
-
 from mailclient.accounts.model import Account
-from mailclient.core.models import DELETED, DRAFT, SEEN
-from mailclient.imap.client import open_client, translate_error
+from mailclient.core.models import DELETED, DRAFT, SEEN, SpecialUse
+from mailclient.imap.client import close_quietly, open_special_folder, translate_error
 from mailclient.mime.drafts import DRAFT_HEADER
 
 DEFAULT_DRAFTS_NAME = "Drafts"
@@ -33,19 +30,10 @@ class DraftsFolder:
     @classmethod
     def open(cls, account: Account, password: str) -> DraftsFolder:
         """Log in and find (or create) the Drafts folder. Raises our NetworkErrors."""
-        client = open_client(account, password)
-        try:
-            folder = client.find_special_folder(imapclient.imapclient.DRAFTS)
-            if folder is None:
-                folder = _personal_prefix(client) + DEFAULT_DRAFTS_NAME
-                client.create_folder(folder)
-                with contextlib.suppress(imapclient.exceptions.IMAPClientError):
-                    client.subscribe_folder(folder)
-        except Exception as error:
-            with contextlib.suppress(Exception):
-                client.shutdown()
-            raise translate_error(account, error) from error
-        return cls(account, client, str(folder))
+        client, folder = open_special_folder(
+            account, password, SpecialUse.DRAFTS, DEFAULT_DRAFTS_NAME
+        )
+        return cls(account, client, folder)
 
     def _copies(self, key: str, message_id: str) -> set[int]:
         self._client.select_folder(self.folder)
@@ -87,12 +75,4 @@ class DraftsFolder:
         try:
             self._client.logout()
         except Exception:
-            with contextlib.suppress(Exception):
-                self._client.shutdown()
-
-
-def _personal_prefix(client: Any) -> str:
-    if not client.has_capability("NAMESPACE"):
-        return ""
-    personal = client.namespace().personal
-    return str(personal[0][0]) if personal else ""
+            close_quietly(self._client)
