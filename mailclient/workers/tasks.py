@@ -7,6 +7,7 @@ does next, no signal reaches the window afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -37,9 +38,16 @@ class _Runnable(QRunnable):
         try:
             result = self._func()
         except Exception as error:  # every error, ours or a bug, is handed to the GUI thread
-            self._relay.raised.emit(error)
+            self._emit(self._relay.raised, error)
         else:
-            self._relay.returned.emit(result)
+            self._emit(self._relay.returned, result)
+
+    @staticmethod
+    def _emit(signal: Any, value: object) -> None:
+        # The Task (and the relay with it) is gone when its parent was closed meanwhile:
+        # nobody waits for the result any more.
+        with contextlib.suppress(RuntimeError):
+            signal.emit(value)
 
 
 class Task(QObject):
@@ -52,7 +60,10 @@ class Task(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.cancel_event = threading.Event()
-        self._relay = _Relay()
+        # A child, so that Qt deletes it with the Task on the GUI thread; without a parent
+        # its last reference could be dropped by the pool thread, destroying a QObject of
+        # the GUI thread from another thread while events for it are queued.
+        self._relay = _Relay(self)
         self._relay.returned.connect(self._on_returned)
         self._relay.raised.connect(self._on_raised)
         self._relay.reported.connect(self._on_reported)
@@ -69,7 +80,7 @@ class Task(QObject):
 
     def report(self, value: object) -> None:
         """Send progress to the GUI thread; safe to call from the worker."""
-        self._relay.reported.emit(value)
+        _Runnable._emit(self._relay.reported, value)
 
     def cancel(self) -> None:
         self.cancel_event.set()
