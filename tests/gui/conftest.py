@@ -8,6 +8,8 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QApplication
 
+from mailclient.accounts.credentials import CredentialStore
+from mailclient.accounts.store import AccountStore
 from tests.rig import MailServers
 from tests.support.self_signed import SelfSignedDovecot
 
@@ -37,3 +39,19 @@ def self_signed_dovecot(mail_servers: MailServers, tmp_path: Path) -> Iterator[S
         yield server
     finally:
         server.dovecot.stop()
+
+
+@pytest.fixture
+def accounts(tmp_path: Path) -> AccountStore:
+    """An empty account store in a fresh profile."""
+    return AccountStore(tmp_path / "profile" / "config.json")
+
+
+@pytest.fixture
+def credentials(secret_service: object, accounts: AccountStore) -> Iterator[CredentialStore]:
+    """The real Secret Service; the accounts' secrets are removed after the test."""
+    store = CredentialStore()
+    yield store
+    # The Secret Service lives for the whole session: leave it as this test found it.
+    for account in AccountStore(accounts.path).accounts():
+        store.delete_account(account.name)

@@ -40,20 +40,6 @@ def _no_stray_tasks() -> Iterator[None]:
     QThreadPool.globalInstance().waitForDone(WAIT)
 
 
-@pytest.fixture
-def accounts(tmp_path: Path) -> AccountStore:
-    return AccountStore(tmp_path / "profile" / "config.json")
-
-
-@pytest.fixture
-def credentials(secret_service: object, accounts: AccountStore) -> Iterator[CredentialStore]:
-    store = CredentialStore()
-    yield store
-    # The Secret Service lives for the whole session: leave it as this test found it.
-    for account in AccountStore(accounts.path).accounts():
-        store.delete_account(account.name)
-
-
 def provider_file(tmp_path: Path, servers: MailServers, domain: str = "example.org") -> Path:
     """A provider list with one entry for the rig's servers, as an administrator might add."""
     path = tmp_path / "providers.json"

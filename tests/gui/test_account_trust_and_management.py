@@ -40,19 +40,6 @@ def _no_stray_tasks() -> Iterator[None]:
     QThreadPool.globalInstance().waitForDone(WAIT)
 
 
-@pytest.fixture
-def accounts(tmp_path: Path) -> AccountStore:
-    return AccountStore(tmp_path / "profile" / "config.json")
-
-
-@pytest.fixture
-def credentials(secret_service: object, accounts: AccountStore) -> Iterator[CredentialStore]:
-    store = CredentialStore()
-    yield store
-    for account in AccountStore(accounts.path).accounts():
-        store.delete_account(account.name)
-
-
 def test_self_signed_refused_then_trusted_then_warned_again(
     qtbot: QtBot,
     accounts: AccountStore,

@@ -6,7 +6,6 @@ reach the server, which the tests check with a separate IMAP connection.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -25,28 +24,9 @@ from mailclient.ui.main_window import MainWindow, window_settings
 from mailclient.ui.message_model import Column, MessageRole
 from mailclient.workers.mail import MailWorkers
 from tests.rig import MailServers
+from tests.support.memory_keyring import MemoryKeyring
 
 WAIT = 20_000  # ms: generous, the machine is shared
-
-
-class MemoryKeyring:
-    """A keyring backend in a dict (the keyring itself is not what these tests are about)."""
-
-    def __init__(self) -> None:
-        self.secrets: dict[tuple[str, str], str] = {}
-        self.lock = threading.Lock()
-
-    def get_password(self, service: str, username: str) -> str | None:
-        with self.lock:
-            return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        with self.lock:
-            self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        with self.lock:
-            self.secrets.pop((service, username), None)
 
 
 def message(subject: str, body: str, sender: str = "Bob <bob@example.org>") -> bytes:

@@ -4,7 +4,6 @@ it after the next start; a change the store refuses is reported with a Retry."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from pytestqt.qtbot import QtBot
@@ -18,29 +17,10 @@ from mailclient.workers.mail import MailWorkers, MoveMessages, SendPending
 from tests.integration.imap_helpers import account, message, server_state, subjects
 from tests.integration.tcp_proxy import CuttableProxy
 from tests.rig import MailServers
+from tests.support.memory_keyring import MemoryKeyring
 
 WAIT = 20_000  # ms: generous, the machine is shared
 USER = "carol"
-
-
-class MemoryKeyring:
-    """A keyring backend in a dict (the keyring is not what these tests are about)."""
-
-    def __init__(self) -> None:
-        self.secrets: dict[tuple[str, str], str] = {}
-        self.lock = threading.Lock()
-
-    def get_password(self, service: str, username: str) -> str | None:
-        with self.lock:
-            return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        with self.lock:
-            self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        with self.lock:
-            self.secrets.pop((service, username), None)
 
 
 def started(qtbot: QtBot, servers: MailServers, carol: Account, path: Path) -> MailWorkers:

@@ -21,7 +21,7 @@ from mailclient.accounts.model import Account, Security
 from mailclient.imap.sync import SyncOptions
 from mailclient.store.mail import MailStore
 from mailclient.workers.mail import MailWorkers
-from tests.gui.test_window_server import MemoryKeyring
+from tests.support.memory_keyring import MemoryKeyring
 from tests.support.silent_server import SilentServer
 
 ROOT = Path(__file__).resolve().parents[2]
