@@ -310,7 +310,9 @@ class MailServers:
             left = set(self._folders(username, dovecot)) - kept
             if left:
                 raise RigError(f"could not delete {sorted(left)} of {username}")
-        dovecot.doveadm("expunge", "-u", username, "mailbox", "*", "all")
+        # Under a namespace prefix doveadm's "*" matches INBOX alone: name each folder.
+        for mask in self._folders(username, dovecot) if namespace.prefix else ["*"]:
+            dovecot.doveadm("expunge", "-u", username, "mailbox", mask, "all")
 
     def _folders(self, username: str, dovecot: Dovecot) -> list[str]:
         listing = dovecot.doveadm("mailbox", "list", "-u", username).stdout
