@@ -35,6 +35,7 @@ from mailclient.core.tls import (
     check_pinned,
     client_context,
     connection_error,
+    expect_greeting,
     starttls_unavailable,
 )
 from mailclient.imap import wire
@@ -104,7 +105,14 @@ class _PlainImap(_AbortableSocket, imap4.IMAP4WithTimeout):  # type: ignore[misc
         super().__init__(host, port, timeout)
 
     def _create_socket(self, timeout: float | None = None) -> socket.socket:
-        return self._abortable_socket(timeout if timeout is not None else self._timeout)
+        sock = self._abortable_socket(timeout if timeout is not None else self._timeout)
+        try:
+            expect_greeting(sock, "IMAP", self.host, self.port, self._abort.connect)
+        except BaseException:
+            self._release()
+            sock.close()
+            raise
+        return sock
 
 
 class _TlsImap(_AbortableSocket, tls.IMAP4_TLS):  # type: ignore[misc]
