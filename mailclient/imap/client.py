@@ -383,7 +383,8 @@ def _use_by_name(folder: RemoteFolder, prefixes: Sequence[str]) -> SpecialUse | 
     for prefix in prefixes:
         # "INBOX" in a prefix is case-insensitive like INBOX itself (RFC 3501 §5.1).
         head = folder.name[: len(prefix)]
-        if head != prefix and not (head.upper() == prefix.upper() and head.upper()[:5] == "INBOX"):
+        inbox_prefix = prefix.upper().startswith("INBOX")
+        if head != prefix and not (inbox_prefix and head.upper() == prefix.upper()):
             continue
         rest = folder.name[len(prefix) :]
         if rest and not (folder.delimiter and folder.delimiter in rest):
@@ -420,6 +421,7 @@ class ImapSession:
         self.uidvalidity: int | None = None  # of the selected folder
         self.writable = False  # the selected folder was SELECTed, not EXAMINEd
         self.alive = True  # False once the connection failed or was dropped
+        self._prefixes: list[str] | None = None  # personal namespace prefixes, once asked
         imap = client._imap
         self._reader = wire.ResponseReader(imap.file.readline, imap.file.read, imap.send)
 
@@ -490,7 +492,9 @@ class ImapSession:
     def list_folders(self) -> list[RemoteFolder]:
         """Every folder with its special use and subscription (see list_remote_folders)."""
         try:
-            return list_remote_folders(self._client)
+            if self._prefixes is None:
+                self._prefixes = _personal_prefixes(self._client)
+            return list_remote_folders(self._client, self._prefixes)
         except Exception as error:
             raise translate_error(self.account, error) from error
 
