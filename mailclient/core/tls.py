@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import select
+import selectors
 import socket
 import ssl
 import time
@@ -215,8 +215,10 @@ def expect_greeting(
 
 
 def _readable(sock: socket.socket, wait: float) -> bool:
-    readable, _, _ = select.select([sock], [], [], wait)
-    return bool(readable)
+    # A selector, not select(): a busy process may have descriptors above FD_SETSIZE.
+    with selectors.DefaultSelector() as selector:
+        selector.register(sock, selectors.EVENT_READ)
+        return bool(selector.select(wait))
 
 
 def _speaks_tls(host: str, port: int, timeout: float, connect: Connect) -> bool:
