@@ -63,7 +63,7 @@ def plan_folder(
     if complete and cached.uidnext is not None:
         # A server without UIDNEXT (RFC 3501 lets SELECT leave it out) may have new mail
         # at any count (one expunged, one arrived): ask it for UIDs above the highest known.
-        new = server.uidnext > cached.uidnext or server.uidnext == 0
+        new = server.uidnext > cached.uidnext or (server.uidnext == 0 and server.exists > 0)
         fetch_from = cached.uidnext if new else None
     else:
         fetch_from = 1 if server.exists else None
