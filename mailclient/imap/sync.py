@@ -243,7 +243,9 @@ class AccountSync:
         if plan.nothing:
             return
         if plan.reset:
-            if cached.uidvalidity is not None:
+            # Only a cache that held messages was renumbered; some servers give an empty
+            # folder a new UIDVALIDITY in every session, which is not worth a word.
+            if cached.uidvalidity is not None and cached.count:
                 log.info("%s/%s: UIDVALIDITY changed, rebuilding", self.account.name, folder.name)
                 result.reset = True
             store.reset_folder(folder.id, status.uidvalidity, status.highestmodseq)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
+import socket
 from dataclasses import dataclass
 
 from mailclient.accounts.model import Account, Security
@@ -22,6 +23,7 @@ from mailclient.core.tls import (
     check_pinned,
     client_context,
     connection_error,
+    expect_greeting,
     starttls_unavailable,
 )
 
@@ -73,6 +75,20 @@ def translate_error(account: Account, error: BaseException) -> Exception:
     return error if isinstance(error, Exception) else RuntimeError(str(error))
 
 
+class _PlainSmtp(smtplib.SMTP):
+    """SMTP that tells an implicit-TLS port quickly instead of waiting for a greeting."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        # As smtplib does it, with the greeting check after the connect.
+        sock = socket.create_connection((host, port), timeout, self.source_address)
+        try:
+            expect_greeting(sock, "SMTP", host, port)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+
 def max_message_size(smtp: smtplib.SMTP) -> int | None:
     """The SIZE the server announced in its EHLO reply (RFC 1870), or None."""
     value = smtp.esmtp_features.get("size", "").strip()
@@ -91,7 +107,7 @@ def open_smtp(account: Account, password: str, timeout: float = DEFAULT_TIMEOUT)
             )
             smtp.ehlo()
         else:
-            smtp = smtplib.SMTP(account.smtp_host, account.smtp_port, timeout=timeout)
+            smtp = _PlainSmtp(account.smtp_host, account.smtp_port, timeout=timeout)
             smtp.ehlo()
             if not smtp.has_extn("starttls"):
                 raise starttls_unavailable("SMTP", _where(account), 465)
