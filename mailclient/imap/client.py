@@ -37,7 +37,7 @@ from mailclient.core.tls import (
     connection_error,
     starttls_unavailable,
 )
-from mailclient.imap import wire
+from mailclient.imap import conversation, wire
 from mailclient.imap.headers import SUMMARY_FIELDS
 from mailclient.store.mail import RemoteFolder
 
@@ -335,7 +335,9 @@ class ImapSession:
         self.writable = False  # the selected folder was SELECTed, not EXAMINEd
         self.alive = True  # False once the connection failed or was dropped
         imap = client._imap
-        self._reader = wire.ResponseReader(imap.file.readline, imap.file.read, imap.send)
+        self._reader = wire.ResponseReader(
+            *conversation.logged_io(_where(account), imap.file.readline, imap.file.read, imap.send)
+        )
 
     @classmethod
     def connect(

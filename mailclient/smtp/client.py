@@ -24,6 +24,7 @@ from mailclient.core.tls import (
     connection_error,
     starttls_unavailable,
 )
+from mailclient.smtp.conversation import LoggedSmtp, LoggedSmtpSsl
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -86,12 +87,12 @@ def open_smtp(account: Account, password: str, timeout: float = DEFAULT_TIMEOUT)
     smtp: smtplib.SMTP | None = None
     try:
         if account.smtp_security is Security.SSL:
-            smtp = smtplib.SMTP_SSL(
+            smtp = LoggedSmtpSsl(
                 account.smtp_host, account.smtp_port, timeout=timeout, context=context
             )
             smtp.ehlo()
         else:
-            smtp = smtplib.SMTP(account.smtp_host, account.smtp_port, timeout=timeout)
+            smtp = LoggedSmtp(account.smtp_host, account.smtp_port, timeout=timeout)
             smtp.ehlo()
             if not smtp.has_extn("starttls"):
                 raise starttls_unavailable("SMTP", _where(account), 465)
