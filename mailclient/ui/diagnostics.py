@@ -14,9 +14,19 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import PySide6
-from PySide6.QtCore import QObject, Qt, QTimer, QtMsgType, Signal, qInstallMessageHandler, qVersion
+from PySide6.QtCore import (
+    QObject,
+    Qt,
+    QThread,
+    QTimer,
+    QtMsgType,
+    Signal,
+    qInstallMessageHandler,
+    qVersion,
+)
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
@@ -298,14 +308,25 @@ _qt_log = logging.getLogger("qt")
 
 
 def route_qt_messages() -> Callable[[], None]:
-    """Send Qt's warnings and errors into the log; returns a function that undoes it."""
+    """Send Qt's warnings and errors into the log, and name a QThread's records after the
+    thread's objectName (Python knows them as "Dummy-1"); returns what undoes both."""
 
     def handler(kind: QtMsgType, context: object, message: str) -> None:
         _qt_log.log(_QT_LEVELS.get(kind, logging.WARNING), "%s", message)
 
+    make_record = logging.getLogRecordFactory()
+
+    def named_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        if record.threadName and record.threadName.startswith("Dummy-"):
+            record.threadName = QThread.currentThread().objectName() or record.threadName
+        return record
+
     previous = qInstallMessageHandler(handler)
+    logging.setLogRecordFactory(named_record)
 
     def restore() -> None:
         qInstallMessageHandler(previous)
+        logging.setLogRecordFactory(make_record)
 
     return restore
