@@ -53,9 +53,9 @@ class LoggedSmtp(smtplib.SMTP):
             words = line.split(b" ", 2)
             if words[0].upper() == b"AUTH":
                 self._in_auth = True
-                mechanism = words[1] if len(words) > 1 else b""
+                mechanism = words[1].decode("ascii", "replace") if len(words) > 1 else ""
                 initial = f" {REDACTED}" if len(words) > 2 else ""
-                log.debug("%s > AUTH %r%s", peer, mechanism, initial)
+                log.debug("%s > AUTH %s%s", peer, mechanism, initial)
             else:
                 log.debug("%s > %r", peer, line)
 
