@@ -89,6 +89,13 @@ class PrivateLogFile(logging.handlers.RotatingFileHandler):
         return open(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
+def _not_imaplib_parsing(record: logging.LogRecord) -> bool:
+    """imaplib's trace of its own parsing (imapclient turns it on) repeats each response
+    two more times; the conversation itself stays."""
+    message = str(record.msg)
+    return not message.startswith(("\tmatched ", "untagged_responses[", "\tuntagged_responses"))
+
+
 def debug_requested(flag: bool) -> bool:
     """``--debug``, or ``MAILCLIENT_DEBUG`` set to 1 (or yes/true/on)."""
     value = os.environ.get(DEBUG_ENV, "").strip().lower()
@@ -114,6 +121,9 @@ def configure(
     stderr.setLevel(stderr_level)
     stderr.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
     root.addHandler(stderr)
+    imaplib_log = logging.getLogger("imapclient.imaplib")
+    if _not_imaplib_parsing not in imaplib_log.filters:
+        imaplib_log.addFilter(_not_imaplib_parsing)
     if profile_root is None:
         return None
     folder = profile_root / LOG_DIR

@@ -119,6 +119,7 @@ def test_a_debug_session_logs_the_conversation_without_a_secret(
     cli_log = (profile / "logs" / "cli.log").read_text()
     # The conversations are there, with the credentials taken out.
     assert "LOGIN <redacted>" in cli_log
+    assert "\tmatched " not in cli_log and "untagged_responses[" not in cli_log
     assert "mailclient.imap.conversation: " in cli_log and "UID FETCH" in cli_log
     assert "> AUTH PLAIN <redacted>" in cli_log
     assert "> (message data, " in cli_log and "APPEND" in cli_log
