@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -97,7 +98,8 @@ class AboutDialog(QDialog):
         layout.addLayout(header)
         form = QFormLayout()
         for name, value in app_versions().items():
-            form.addRow(f"{name}:", _selectable(value, self))
+            if name != "mailclient":  # in the title already
+                form.addRow(f"{name}:", _selectable(value, self))
         path = diagnostics.log_file()
         form.addRow("Log:", _selectable(str(path) if path else "none", self))
         layout.addLayout(form)
@@ -109,6 +111,7 @@ class AboutDialog(QDialog):
         self.copy_button.clicked.connect(self.copy_diagnostics)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self.setMinimumWidth(560)
 
     def copy_diagnostics(self) -> None:
         QGuiApplication.clipboard().setText(diagnostics_text())
@@ -156,29 +159,42 @@ class CrashDialog(QDialog):
         self.problem = problem
         self.more = 0
         layout = QVBoxLayout(self)
-        headline = QLabel(f"<b>Something inside {APP_NAME} went wrong.</b>", self)
-        layout.addWidget(headline)
+        top = QHBoxLayout()
+        icon = QLabel(self)
+        warning = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        icon.setPixmap(warning.pixmap(48, 48))
+        top.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
+        texts = QVBoxLayout()
+        top.addLayout(texts, 1)
+        layout.addLayout(top)
+        texts.addWidget(QLabel(f"<b>Something went wrong inside {APP_NAME}.</b>", self))
         where = "in the window" if problem.in_window else "in the background"
         self.message = _selectable(
-            f"An error of ours happened {where}: {problem.error}\n\n"
-            "What you were doing may not have finished. Your mail, drafts and outbox are "
-            f"kept; {APP_NAME} keeps running. If something looks wrong, restart it.",
+            f"This is a bug in {APP_NAME}, not something you did. What was happening {where} "
+            "may not have finished; your mail, drafts and outbox are kept, and "
+            f"{APP_NAME} keeps running. If something looks wrong, restart it.",
             self,
         )
         self.message.setObjectName("crashMessage")
-        layout.addWidget(self.message)
-        path = diagnostics.log_file()
-        self.report_hint = _selectable(
-            "Please report it: Copy report puts what we need on the clipboard (versions, "
-            "the error and the last lines of the log; no mail and no addresses). "
-            + (f"The log is {path}." if path else "There is no log file."),
-            self,
-        )
-        layout.addWidget(self.report_hint)
+        texts.addWidget(self.message)
+        self.error_label = _selectable(f"The error: {problem.error}", self)
+        self.error_label.setObjectName("crashError")
+        texts.addWidget(self.error_label)
         self.more_label = _selectable("", self)
         self.more_label.setObjectName("moreProblems")
         self.more_label.hide()
-        layout.addWidget(self.more_label)
+        texts.addWidget(self.more_label)
+        path = diagnostics.log_file()
+        self.report_hint = _selectable(
+            "Please report it: Copy report puts what we need on the clipboard: the versions, "
+            "the error and the last lines of the log, without your mail and with addresses "
+            "removed.",
+            self,
+        )
+        texts.addWidget(self.report_hint)
+        self.log_label = _selectable(f"Log: {path}" if path else "No log file.", self)
+        self.log_label.setObjectName("crashLog")
+        texts.addWidget(self.log_label)
         self.details = QPlainTextEdit(problem.details, self)
         self.details.setObjectName("crashDetails")
         self.details.setReadOnly(True)
@@ -196,7 +212,7 @@ class CrashDialog(QDialog):
         self.copy_button.clicked.connect(self.copy_report)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(560)
 
     def _toggle_details(self, shown: bool) -> None:
         self.details.setVisible(shown)
