@@ -26,7 +26,7 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO
 
 from mailclient import __version__
 
@@ -117,10 +117,11 @@ def configure(
     level = logging.DEBUG if debug else logging.INFO
     root.setLevel(level)
     formatter = RedactingFormatter(FORMAT)
-    stderr = _Stderr(sys.stderr)
-    stderr.setLevel(stderr_level)
-    stderr.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
-    root.addHandler(stderr)
+    if sys.stderr is not None:  # None when started without one (pythonw, some launchers)
+        stderr = _Stderr(sys.stderr)
+        stderr.setLevel(stderr_level)
+        stderr.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
+        root.addHandler(stderr)
     imaplib_log = logging.getLogger("imapclient.imaplib")
     if _not_imaplib_parsing not in imaplib_log.filters:
         imaplib_log.addFilter(_not_imaplib_parsing)
@@ -185,7 +186,6 @@ def log_file() -> Path | None:
 
 # --- hooks ---------------------------------------------------------------------------------
 
-ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], Any]
 _fault_file: IO[str] | None = None
 
 
@@ -244,6 +244,8 @@ def _enable_faulthandler() -> None:
             log.error("The last run ended in a fatal error:\n%s", earlier)
     try:
         fd = os.open(fatal, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        if os.name == "posix":
+            os.fchmod(fd, 0o600)
     except OSError as error:
         log.warning("No record of fatal errors: %s", error)
         return

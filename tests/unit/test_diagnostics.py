@@ -206,3 +206,13 @@ def test_the_report_has_versions_traceback_and_log_but_no_address_or_conversatio
     assert "<address>/INBOX: 3 new" in report and "Last line" in report
     assert "@example" not in report
     assert "UID FETCH" not in report and "Secret plan" not in report and "RCPT" not in report
+
+
+def test_the_command_line_tells_its_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from mailclient import __version__
+    from mailclient.app.cli import run
+
+    with pytest.raises(SystemExit) as exited:
+        run(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"mailclient {__version__}\n"
