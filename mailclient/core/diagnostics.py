@@ -54,8 +54,10 @@ _IMAP_CREDENTIALS = re.compile(r"(\b[A-Za-z0-9.]+ (?:LOGIN|AUTHENTICATE)) .*")
 # Not in the server's EHLO reply ("250-AUTH PLAIN LOGIN"), which is worth seeing.
 _SMTP_CREDENTIALS = re.compile(r"(?<!\d[- ])(\bAUTH [A-Za-z0-9_-]+) .*")
 REDACTED = "<redacted>"
-# Mail addresses (and Message-IDs, which look alike): no report carries them.
+# Mail addresses (and Message-IDs, which look alike): no report carries them. Nor mailto:
+# URLs, which carry a subject and a body besides.
 _ADDRESS = re.compile(r"[\w.+%'-]+@[\w.-]+", re.UNICODE)
+_MAILTO = re.compile(r"mailto:[^\s'\"\]]*", re.IGNORECASE)
 
 
 def redact(text: str) -> str:
@@ -67,8 +69,9 @@ def redact(text: str) -> str:
 
 
 def scrub(text: str) -> str:
-    """``text`` with mail addresses replaced, for a report that leaves this computer."""
-    return _ADDRESS.sub("<address>", text)
+    """``text`` with mail addresses and mailto: URLs replaced, for a report that leaves
+    this computer."""
+    return _ADDRESS.sub("<address>", _MAILTO.sub("mailto:<…>", text))
 
 
 class RedactingFormatter(logging.Formatter):

@@ -192,6 +192,7 @@ def test_the_report_has_versions_traceback_and_log_but_no_address_or_conversatio
     logging.getLogger("mailclient.imap.conversation").debug("> b'A1 UID FETCH 1:* (BODY[])'")
     logging.getLogger("imapclient.imaplib").debug("< b'* 1 FETCH (ENVELOPE (\"Secret plan\"))'")
     logging.getLogger("mailclient.smtp.conversation").debug("> b'RCPT TO:<bob@example.org>'")
+    logging.getLogger("mailclient.app.gui").info("Asked to open mailto:x?subject=Our%20secret")
     logging.getLogger("mailclient.workers.mail").warning("Last line")
     try:
         raise RuntimeError("no folder for dave@example.net")
@@ -206,6 +207,7 @@ def test_the_report_has_versions_traceback_and_log_but_no_address_or_conversatio
     assert "<address>/INBOX: 3 new" in report and "Last line" in report
     assert "@example" not in report
     assert "UID FETCH" not in report and "Secret plan" not in report and "RCPT" not in report
+    assert "Asked to open mailto:<…>\n" in report and "secret" not in report
 
 
 def test_the_command_line_tells_its_version(capsys: pytest.CaptureFixture[str]) -> None:
