@@ -149,7 +149,7 @@ def test_our_errors_and_records_without_traceback_show_no_dialog(
 def test_many_problems_in_a_row_make_one_dialog(qtbot: QtBot, logged: Logged) -> None:
     window = QMainWindow()
     qtbot.addWidget(window)
-    reporter = CrashReporter(window, quiet=0.3)
+    reporter = CrashReporter(window, quiet=3600)
     try:
         for number in range(20):
             try:
@@ -161,17 +161,19 @@ def test_many_problems_in_a_row_make_one_dialog(qtbot: QtBot, logged: Logged) ->
         assert "RuntimeError: number 0" in dialog.error_label.text()
         assert dialog.more_label.text() == "19 more problems happened since; the log has each."
         assert [w for w in QApplication.topLevelWidgets() if isinstance(w, CrashDialog)] == [dialog]
-        # Right after it was closed, the next problem waits for the quiet time to end.
+        # Right after it was closed, the next problems wait for the quiet time to end.
         dialog.reject()
         for number in range(3):
             try:
                 raise RuntimeError(f"later {number}")
             except RuntimeError:
                 logging.getLogger("mailclient.test").exception("Later")
-        qtbot.wait(50)
+        [quiet_time] = reporter.findChildren(QTimer)
+        qtbot.waitUntil(quiet_time.isActive)
         assert not dialog.isVisible() and reporter.dialog is dialog
-        qtbot.waitUntil(lambda: reporter.dialog is not dialog, timeout=WAIT)
+        quiet_time.timeout.emit()  # the quiet time is over
         later = dialog_of(qtbot, reporter)
+        assert later is not dialog
         assert "later 0" in later.error_label.text() and later.more == 2
     finally:
         reporter.uninstall()
