@@ -38,7 +38,7 @@ from mailclient.core.tls import (
     expect_greeting,
     starttls_unavailable,
 )
-from mailclient.imap import wire
+from mailclient.imap import conversation, wire
 from mailclient.imap.headers import SUMMARY_FIELDS
 from mailclient.store.mail import RemoteFolder
 
@@ -423,7 +423,9 @@ class ImapSession:
         self.alive = True  # False once the connection failed or was dropped
         self._prefixes: list[str] | None = None  # personal namespace prefixes, once asked
         imap = client._imap
-        self._reader = wire.ResponseReader(imap.file.readline, imap.file.read, imap.send)
+        self._reader = wire.ResponseReader(
+            *conversation.logged_io(_where(account), imap.file.readline, imap.file.read, imap.send)
+        )
 
     @classmethod
     def connect(

@@ -40,7 +40,6 @@ class FolderPlan:
     flags: FlagSync = FlagSync.NONE
     since_modseq: int | None = None  # for FlagSync.CHANGEDSINCE
     flags_below: int | None = None  # flags of UIDs below this (None: all stored)
-    vanished_reported: bool = False  # QRESYNC reports expunges with the flags
 
     @property
     def nothing(self) -> bool:
@@ -50,9 +49,7 @@ class FolderPlan:
 NOTHING = FolderPlan()
 
 
-def plan_folder(
-    cached: FolderSyncState, server: MailboxStatus, condstore: bool, qresync: bool
-) -> FolderPlan:
+def plan_folder(cached: FolderSyncState, server: MailboxStatus, condstore: bool) -> FolderPlan:
     """Decide how to bring the cached folder up to the server's state."""
     if cached.uidvalidity != server.uidvalidity:
         return FolderPlan(reset=True, fetch_from=1 if server.exists else None)
@@ -85,5 +82,4 @@ def plan_folder(
         flags=flags,
         since_modseq=cached.highestmodseq if flags is FlagSync.CHANGEDSINCE else None,
         flags_below=cached.uidnext if complete else None,
-        vanished_reported=qresync and flags is FlagSync.CHANGEDSINCE,
     )

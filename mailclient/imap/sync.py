@@ -235,10 +235,10 @@ class AccountSync:
             # STATUS answers from the server's index; SELECT of a big folder costs tens of
             # milliseconds more. Unchanged under CONDSTORE means nothing to do.
             peek = session.status(folder.name)
-            if plan_folder(cached, peek, session.condstore, session.qresync).nothing:
+            if plan_folder(cached, peek, session.condstore).nothing:
                 return
         status = session.select(folder.name, readonly=True)
-        plan = plan_folder(cached, status, session.condstore, session.qresync)
+        plan = plan_folder(cached, status, session.condstore)
         log.debug("%s/%s: %s -> %s", self.account.name, folder.name, status, plan)
         if plan.nothing:
             return

@@ -26,6 +26,7 @@ from mailclient.core.tls import (
     expect_greeting,
     starttls_unavailable,
 )
+from mailclient.smtp.conversation import LoggedSmtp, LoggedSmtpSsl
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -75,7 +76,7 @@ def translate_error(account: Account, error: BaseException) -> Exception:
     return error if isinstance(error, Exception) else RuntimeError(str(error))
 
 
-class _PlainSmtp(smtplib.SMTP):
+class _PlainSmtp(LoggedSmtp):
     """SMTP that tells an implicit-TLS port quickly instead of waiting for a greeting."""
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
@@ -102,7 +103,7 @@ def open_smtp(account: Account, password: str, timeout: float = DEFAULT_TIMEOUT)
     smtp: smtplib.SMTP | None = None
     try:
         if account.smtp_security is Security.SSL:
-            smtp = smtplib.SMTP_SSL(
+            smtp = LoggedSmtpSsl(
                 account.smtp_host, account.smtp_port, timeout=timeout, context=context
             )
             smtp.ehlo()
