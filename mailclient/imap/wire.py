@@ -217,6 +217,8 @@ def parse_uid_set(text: bytes) -> list[tuple[int, int]]:
     ranges = []
     for part in text.split(b","):
         low, _, high = part.partition(b":")
+        if not low.isdigit() or not (high or low).isdigit():
+            raise MalformedResponse("a UID set that is not one", text)
         a, b = int(low), int(high or low)
         ranges.append((min(a, b), max(a, b)))
     return ranges
