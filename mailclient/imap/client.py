@@ -546,8 +546,8 @@ class ImapSession:
         items = b" (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (" + fields + b")])"
         for batch in self._pipelined(batches, items):
             # A server may slip in unsolicited FETCHes of flag changes (RFC 3501 §7.4.2),
-            # with a UID under QRESYNC; only an answer to ours carries the size.
-            answers = [r for r in batch.messages if r.uid is not None and r.size is not None]
+            # with a UID under QRESYNC; only an answer to ours carries more than flags.
+            answers = [r for r in batch.messages if r.uid is not None and _answered(r)]
             yield replace(batch, messages=answers)
 
     def fetch_structures(
@@ -719,6 +719,14 @@ class ImapSession:
         except Exception as error:
             raise translate_error(self.account, error) from error
         return _kinds(responses)
+
+
+def _answered(response: wire.FetchResponse) -> bool:
+    return (
+        response.size is not None
+        or response.internal_date is not None
+        or response.header is not None
+    )
 
 
 def _kinds(responses: Iterable[Any]) -> list[bytes]:

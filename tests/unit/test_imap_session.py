@@ -94,3 +94,14 @@ def test_a_batch_the_server_refuses_in_part_keeps_what_came_and_names_what_did_n
     assert first.refused is not None and "could not be FETCHed" in first.refused
     assert ([m.uid for m in second.messages], second.absent(), second.refused) == ([12], [], None)
     assert session.alive
+
+
+def test_an_answer_without_a_size_is_an_answer_a_flag_update_is_not() -> None:
+    client = ScriptedClient(
+        b"* 1 FETCH (UID 7 FLAGS () " + DATE + b" " + FIELDS + b" {%d}\r\n%s)\r\n"
+        b"* 2 FETCH (UID 8 FLAGS (\\Seen) MODSEQ (9))\r\n"
+        b"MC1 OK done\r\n" % (len(HEADER), HEADER)
+    )
+    [batch] = list(ImapSession(ACCOUNT, client).fetch_summaries([[7, 8]]))
+    assert [m.uid for m in batch.messages] == [7]
+    assert batch.absent() == [8]
