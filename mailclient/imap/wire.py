@@ -36,7 +36,8 @@ MAX_DEPTH = 100
 
 # A literal ends its line: {n}, literal8 ~{n}, and the LITERAL+/- forms {n+} and {n-}.
 # Framing needs only the count (the "~" is the value parsers' business), and searching
-# just the line's tail keeps long lines cheap.
+# just the line's tail keeps long lines cheap. The parsers below take as a literal exactly
+# what this takes (up to 12 digits): anything else there is garbage, not a literal.
 _LITERAL_AT_END = re.compile(rb"\{(\d{1,12})[+-]?\}\r\n\Z")
 _LITERAL_TAIL = 20
 _FETCH_START = re.compile(rb"\* (\d+) [Ff][Ee][Tt][Cc][Hh] \(")
@@ -60,7 +61,7 @@ _ITEM = re.compile(
     _NAME
     + rb'(?:\(([^()"{\r\n]*(?:"(?:[^"\\\r\n]|\\[^\r\n])*"[^()"{\r\n]*)*)\)|'
     + _QUOTED
-    + rb'|(~?\{\d+[+-]?\}\r\n)\Z|([^\x00-\x20()"{\x7f]+))'
+    + rb'|(~?\{\d{1,12}[+-]?\}\r\n)\Z|([^\x00-\x20()"{\x7f]+))'
 )
 _NAME_ONLY = re.compile(_NAME)
 # The completion of another command (RFC 3501 §7.1: tag SP OK/NO/BAD).
@@ -69,7 +70,7 @@ _END = re.compile(rb" *\) *\r\n\Z")
 # The tokens of any value, for what _ITEM cannot take: the last group catches anything no
 # token can start with, so that garbage is an error, never skipped.
 _TOKEN = re.compile(
-    rb" ?(?:(\()|(\))|" + _QUOTED + rb'|~?\{\d+[+-]?\}\r\n\Z()|([^\x00-\x20()"{\x7f]+)|(.))',
+    rb" ?(?:(\()|(\))|" + _QUOTED + rb'|~?\{\d{1,12}[+-]?\}\r\n\Z()|([^\x00-\x20()"{\x7f]+)|(.))',
     re.DOTALL,
 )
 _JUNK = {

@@ -196,6 +196,8 @@ def test_a_message_always_comes_as_a_fetch_or_as_an_error() -> None:
         b"* 1 FETCH (UID 5 BODY[] (not a string))\r\n",
         b'* 1 FETCH (UID 5 BODY[] "unterminated)\r\n',
         b"x 1 FETCH (UID 5)\r\n",  # a mangled line could have been a message
+        b"* 1 FETCH (UID 5 BODY[] {1234567890123}\r\n",  # no literal is that big
+        b"* 1 FETCH (UID 5 X-ITEM ({1234567890123}\r\n",
     ):
         r, _ = reader(broken + b"MC1 OK done\r\n")
         with pytest.raises(MalformedResponse) as caught:
