@@ -13,6 +13,7 @@ import keyring
 import pytest
 import trustme
 
+from mailclient.core.profile import Profile
 from tests.rig import MailServers
 
 CLI = [sys.executable, "-m", "mailclient"]
@@ -34,6 +35,12 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 
 @pytest.fixture
 def cli(profile: Path) -> Run:
+    return runner(profile)
+
+
+def runner(profile: Path) -> Run:
+    """Runs ``mailclient --profile PROFILE ...`` in a subprocess."""
+
     def run(
         *args: str, stdin: str = "", env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
@@ -116,12 +123,62 @@ def test_two_accounts_add_list_test_remove(
     removed = cli("account", "remove", "work")
     assert removed.returncode == 0, removed.stderr
     assert [line.split()[0] for line in cli("account", "list").stdout.splitlines()] == ["home"]
-    assert keyring.get_password("mailclient", "work/imap") is None
-    assert keyring.get_password("mailclient", "work/smtp") is None
-    assert keyring.get_password("mailclient", "home/imap") == mail_servers.users["bob"].password
+    profile_id = Profile(profile).id()
+    assert keyring.get_password("mailclient", f"{profile_id}/work/imap") is None
+    assert keyring.get_password("mailclient", f"{profile_id}/work/smtp") is None
+    assert (
+        keyring.get_password("mailclient", f"{profile_id}/home/imap")
+        == mail_servers.users["bob"].password
+    )
     missing = cli("account", "test", "work")
     assert missing.returncode != 0
     assert "no account named 'work'" in missing.stderr
+
+
+def test_two_profiles_with_an_account_of_the_same_name(
+    mail_servers: MailServers, tmp_path: Path, secret_service: object
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    in_first, in_second = runner(first), runner(second)
+    assert add(in_first, mail_servers, "work", "alice").returncode == 0
+    assert add(in_second, mail_servers, "work", "bob").returncode == 0
+    first_id, second_id = Profile(first).id(), Profile(second).id()
+    assert first_id != second_id
+    for run, user in ((in_first, "alice"), (in_second, "bob")):
+        tested = run("account", "test", "work")
+        assert tested.returncode == 0, tested.stderr
+        assert tested.stdout.count(f"logged in as {user}@example.org") == 2
+
+    assert in_second("account", "remove", "work").returncode == 0
+    for service in ("imap", "smtp"):
+        assert keyring.get_password("mailclient", f"{second_id}/work/{service}") is None
+        assert (
+            keyring.get_password("mailclient", f"{first_id}/work/{service}")
+            == mail_servers.users["alice"].password
+        )
+    tested = in_first("account", "test", "work")
+    assert tested.returncode == 0, tested.stderr
+    assert in_first("account", "remove", "work").returncode == 0
+
+
+def test_passwords_stored_before_profile_ids_move_into_the_profile(
+    cli: Run, mail_servers: MailServers, profile: Path
+) -> None:
+    assert add(cli, mail_servers, "work", "alice").returncode == 0
+    profile_id = Profile(profile).id()
+    password = mail_servers.users["alice"].password
+    # As an older mailclient left them: keyed by account and service only.
+    for service in ("imap", "smtp"):
+        keyring.delete_password("mailclient", f"{profile_id}/work/{service}")
+        keyring.set_password("mailclient", f"work/{service}", password)
+
+    tested = cli("account", "test", "work")
+    assert tested.returncode == 0, tested.stderr
+    for service in ("imap", "smtp"):
+        assert keyring.get_password("mailclient", f"work/{service}") is None
+        assert keyring.get_password("mailclient", f"{profile_id}/work/{service}") == password
+    assert cli("account", "remove", "work").returncode == 0
+    assert keyring.get_password("mailclient", f"{profile_id}/work/imap") is None
 
 
 def test_password_is_in_no_file_of_the_profile(
