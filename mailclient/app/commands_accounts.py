@@ -1,14 +1,17 @@
-"""``mailclient account add|list|remove|test``."""
+"""``mailclient account add|list|remove|password|test``."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import shlex
 import sys
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from mailclient.accounts.lifecycle import add_account, remove_account
+from mailclient.accounts.credentials import SERVICES, Service
+from mailclient.accounts.lifecycle import add_account, remove_account, set_passwords
 from mailclient.accounts.model import (
     DEFAULT_IMAP_PORT,
     DEFAULT_SMTP_PORT,
@@ -72,6 +75,23 @@ def register(commands: Any) -> None:
     remove.add_argument("name")
     remove.set_defaults(func=cmd_remove)
 
+    password = actions.add_parser(
+        "password",
+        help="store a new password for an account (asked without echo, or read from stdin)",
+    )
+    password.add_argument("name")
+    password.add_argument(
+        "--service",
+        choices=SERVICES,
+        help="change only this server's password (default: both)",
+    )
+    password.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input",
+    )
+    password.set_defaults(func=cmd_password)
+
     test = actions.add_parser("test", help="log in to the account's IMAP and SMTP servers")
     test.add_argument("name")
     test.set_defaults(func=cmd_test)
@@ -82,6 +102,19 @@ def _read_password() -> str:
     password = line.rstrip("\r\n")
     if not password:
         raise InvalidInput("password", "nothing was given on standard input")
+    return password
+
+
+def _ask_password(account: Account) -> str:
+    """Ask on the terminal, without echo; never read a password from a pipe unasked."""
+    if not sys.stdin.isatty():
+        raise InvalidInput(
+            "password",
+            "standard input is not a terminal: give --password-stdin to read the password from it",
+        )
+    password = getpass.getpass(f"Password for {account.login} ({account.name}): ")
+    if not password:
+        raise InvalidInput("password", "nothing was entered; the stored password is unchanged")
     return password
 
 
@@ -130,6 +163,21 @@ def cmd_remove(services: Services, args: argparse.Namespace) -> int:
     with MailStore.open(services.profile.store_path) as store:
         store.forget_account(account.name)
     print(f"Removed account {account.name}, its stored passwords and its cached mail.")
+    return EXIT_OK
+
+
+def cmd_password(services: Services, args: argparse.Namespace) -> int:
+    account = services.accounts.get(args.name)
+    password = _read_password() if args.password_stdin else _ask_password(account)
+    chosen: tuple[Service, ...] = (args.service,) if args.service else SERVICES
+    set_passwords(services.credentials, account.name, password, chosen)
+    servers = " and ".join(service.upper() for service in chosen)
+    print(
+        printable(
+            f"Stored the new {servers} password of {account.name}. "
+            f"Check it with: mailclient account test {shlex.quote(account.name)}"
+        )
+    )
     return EXIT_OK
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pty
 import socket
 import subprocess
 import sys
@@ -207,6 +208,71 @@ def test_wrong_password(cli: Run, mail_servers: MailServers) -> None:
     )
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 2
+    assert (
+        result.stderr.count("Enter the current password with: mailclient account password work")
+        == 2
+    )
+
+    right = mail_servers.users["alice"].password
+    stored = cli("account", "password", "work", "--password-stdin", stdin=right + "\n")
+    assert stored.returncode == 0, stored.stderr
+    assert "Stored the new IMAP and SMTP password of work." in stored.stdout
+    assert cli("account", "test", "work").returncode == 0
+
+    # One server's password only.
+    changed = cli(
+        "account", "password", "work", "--service", "smtp", "--password-stdin", stdin="other\n"
+    )
+    assert changed.returncode == 0, changed.stderr
+    assert "Stored the new SMTP password of work." in changed.stdout
+    result = cli("account", "test", "work")
+    assert "IMAP 127.0.0.1" in result.stdout
+    assert "SMTP: The SMTP server 127.0.0.1 rejected the password" in result.stderr
+
+
+def test_password_command_refuses_what_it_cannot_use(cli: Run, mail_servers: MailServers) -> None:
+    unknown = cli("account", "password", "nobody", "--password-stdin", stdin="x\n")
+    assert unknown.returncode == 1
+    assert "There is no account named 'nobody'." in unknown.stderr
+    assert add(cli, mail_servers, "work", "alice").returncode == 0
+    # Standard input is a pipe here: no silent reading of a password the user did not type.
+    piped = cli("account", "password", "work", stdin="x\n")
+    assert piped.returncode == 1
+    assert "standard input is not a terminal: give --password-stdin" in piped.stderr
+    empty = cli("account", "password", "work", "--password-stdin", stdin="")
+    assert empty.returncode == 1
+    assert "password: nothing was given on standard input" in empty.stderr
+    assert cli("account", "test", "work").returncode == 0  # unchanged
+
+
+def test_password_command_asks_on_the_terminal_without_echo(
+    cli: Run, mail_servers: MailServers, profile: Path
+) -> None:
+    assert add(cli, mail_servers, "work", "alice", password="old").returncode == 0
+    password = mail_servers.users["alice"].password
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the pty is its controlling terminal, as in a shell
+        os.execv(sys.executable, [*CLI, "--profile", str(profile), "account", "password", "work"])
+    shown = b""
+    try:
+        while b"Password for alice@example.org (work): " not in shown:
+            shown += os.read(terminal, 1024)
+        os.write(terminal, password.encode() + b"\n")
+        while True:
+            try:
+                chunk = os.read(terminal, 1024)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(terminal)
+    assert os.waitstatus_to_exitcode(status) == 0, shown
+    assert password.encode() not in shown
+    assert b"Stored the new IMAP and SMTP password of work." in shown
+    assert cli("account", "test", "work").returncode == 0
 
 
 def test_nothing_listening(cli: Run, mail_servers: MailServers) -> None:
