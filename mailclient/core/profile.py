@@ -61,7 +61,8 @@ class Profile:
             blocker = next((p for p in self.root.parents if p.is_file()), self.root)
             raise ConfigError(self._unusable(f"{blocker} is a file, not a folder")) from None
         except OSError as error:
-            raise ConfigError(self._unusable(error.strerror or str(error).lower())) from error
+            reason = error.strerror or str(error)
+            raise ConfigError(self._unusable(reason[:1].lower() + reason[1:])) from error
         if not os.access(self.root, os.W_OK | os.X_OK):
             raise ConfigError(self._unusable("you may not write to it"))
         return self
