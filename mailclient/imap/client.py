@@ -220,8 +220,9 @@ def _login(client: imapclient.IMAPClient, account: Account, password: str) -> No
     if status == "OK":
         imap.state = "AUTH"  # what imaplib's own login() records
         return
-    text = _text(data[-1] if data else b"")
-    if status == "NO" and b"[UNAVAILABLE]" in (data[-1] or b"").upper():
+    raw = data[-1] if data and isinstance(data[-1], bytes) else b""
+    text = raw.decode("utf-8", "replace").strip()
+    if b"[UNAVAILABLE]" in raw.upper():
         raise CannotConnect(
             f"The IMAP server {where} cannot check passwords at the moment ({text})."
         )
@@ -229,12 +230,6 @@ def _login(client: imapclient.IMAPClient, account: Account, password: str) -> No
         f"The IMAP server {account.imap_host} rejected the password for {account.login}"
         + (f" ({text})." if text else ".")
     )
-
-
-def _text(raw: bytes | str | None) -> str:
-    if isinstance(raw, bytes):
-        return raw.decode("utf-8", "replace").strip()
-    return (raw or "").strip()
 
 
 def close_quietly(client: imapclient.IMAPClient) -> None:
