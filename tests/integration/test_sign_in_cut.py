@@ -155,3 +155,24 @@ def test_account_test_tries_again_and_says_what_happened(
     assert "rejected" not in tested.stderr
     assert "account password" not in tested.stderr
     assert imap_proxy.cuts == smtp_proxy.cuts == 1 + 3
+
+
+def test_send_keeps_the_message_when_auth_is_cut_and_fails_it_on_535(
+    cli: Run, mail_servers: MailServers, imap_proxy: SignInProxy, smtp_proxy: SignInProxy
+) -> None:
+    add_behind(cli, mail_servers, imap_proxy, smtp_proxy)
+    smtp_proxy.cut_sign_ins = 1
+    send = ("send", "--account", "work", "--to", "bob@example.org", "--subject", "Cut")
+    sent = cli(*send, stdin="Sent after a cut.\n")
+    assert sent.returncode == 75, sent.stderr
+    assert "is not sent yet: The connection to the SMTP server" in sent.stderr
+    flushed = cli("outbox", "flush")
+    assert flushed.returncode == 0, flushed.stderr
+    assert "was accepted for bob@example.org" in flushed.stdout
+
+    wrong = cli("account", "password", "work", "--service", "smtp", "--password-stdin", stdin="x\n")
+    assert wrong.returncode == 0
+    refused = cli(*send, stdin="Refused.\n")
+    assert refused.returncode == 1
+    assert "was refused: The SMTP server 127.0.0.1 rejected the password" in refused.stderr
+    assert "(535 " in refused.stderr
