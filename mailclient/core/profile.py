@@ -99,8 +99,10 @@ class Profile:
             text = path.read_text(encoding="ascii").strip()
         except FileNotFoundError:
             text = _create_once(path, uuid.uuid4().hex + "\n")
-        except (OSError, UnicodeDecodeError) as error:
-            raise ConfigError(f"Cannot read {path}: {error}.") from error
+        except UnicodeDecodeError:
+            text = ""  # damaged, said below
+        except OSError as error:
+            raise ConfigError(f"Cannot read {path}: {error.strerror}.") from error
         if not _ID.match(text):
             raise ConfigError(
                 f"{path} is damaged: it should hold 32 hexadecimal digits, the key of this "
