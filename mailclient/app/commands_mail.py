@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from mailclient.accounts.model import Account
+from mailclient.app.commands_accounts import refusal_advice
 from mailclient.app.services import Services
 from mailclient.app.terminal import printable, printable_json
 from mailclient.core.errors import InvalidInput, MailclientError
@@ -90,7 +91,8 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
                 finally:
                     engine.close()
             except MailclientError as error:
-                print(printable(f"{account.name}: {error}"), file=sys.stderr)
+                text = refusal_advice(account.name, error)
+                print(printable(f"{account.name}: {text}"), file=sys.stderr)
                 failed = True
                 continue
             if show_progress:

@@ -10,6 +10,7 @@ everything it returns is one of our types, never an imapclient dict keyed by byt
 from __future__ import annotations
 
 import contextlib
+import imaplib
 import logging
 import re
 import socket
@@ -70,10 +71,6 @@ def translate_error(account: Account, error: BaseException) -> Exception:
     found = connection_error(error, "IMAP", account.imap_host, account.imap_port, pinned)
     if found is not None:
         return found
-    if isinstance(error, imapclient.exceptions.LoginError):
-        return AuthenticationFailed(
-            f"The IMAP server {account.imap_host} rejected the password for {account.login}."
-        )
     if isinstance(error, OSError | imapclient.exceptions.IMAPClientAbortError):
         return CannotConnect(f"The connection to the IMAP server {where} failed: {error}.")
     if isinstance(error, imapclient.exceptions.IMAPClientError):
@@ -193,7 +190,7 @@ def open_client(
                 raise starttls_unavailable("IMAP", _where(account), 993)
             client.starttls(context)
         check_pinned(client.socket(), pinned, f"IMAP server {_where(account)}")
-        client.login(account.login, password)
+        _login(client, account, password)
     except Exception as error:
         if client is not None:
             close_quietly(client)
@@ -201,6 +198,46 @@ def open_client(
             raise
         raise translate_error(account, error) from error
     return client
+
+
+def _login(client: imapclient.IMAPClient, account: Account, password: str) -> None:
+    """LOGIN (RFC 3501 §6.2.3): only the server's tagged NO means the password was refused.
+
+    imapclient's login() calls every failure a LoginError, a connection that broke during
+    the command too; here that stays a network failure, which is retried. So is a NO with
+    [UNAVAILABLE] (RFC 5530 §3): the server cannot check passwords just now (Dovecot says
+    so while its authentication service is down). imaplib's LOGIN is used below
+    imapclient to see the tagged status itself.
+    """
+    where = _where(account)
+    imap = client._imap
+    try:
+        status, data = imap._simple_command("LOGIN", account.login, imap._quote(password))
+    except (OSError, imaplib.IMAP4.abort) as error:
+        found = translate_error(account, error)
+        if isinstance(found, CannotConnect) and not isinstance(error, TimeoutError):
+            found = CannotConnect(
+                f"The connection to the IMAP server {where} broke while logging in "
+                f"({error}); the password was not refused."
+            )
+        raise found from error
+    except imaplib.IMAP4.error as error:  # a tagged BAD: the server did not understand
+        raise ProtocolError(
+            f"The IMAP server {where} did not accept the LOGIN command: {error}."
+        ) from error
+    if status == "OK":
+        imap.state = "AUTH"  # what imaplib's own login() records
+        return
+    raw = data[-1] if data and isinstance(data[-1], bytes) else b""
+    text = raw.decode("utf-8", "replace").strip()
+    if b"[UNAVAILABLE]" in raw.upper():
+        raise CannotConnect(
+            f"The IMAP server {where} cannot check passwords at the moment ({text})."
+        )
+    raise AuthenticationFailed(
+        f"The IMAP server {account.imap_host} rejected the password for {account.login}"
+        + (f" ({text})." if text else ".")
+    )
 
 
 def close_quietly(client: imapclient.IMAPClient) -> None:
