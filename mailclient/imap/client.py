@@ -683,11 +683,18 @@ class ImapSession:
             return batch, self._reader.send_command(b"UID FETCH " + wire.uid_set(batch) + items)
 
         finished = False
+        # With two commands in flight a server may answer the second before it completes
+        # the first: answers of UIDs another batch asked for wait for that batch.
+        early: list[wire.FetchResponse] = []
         try:
             current = self._guard(send_next)
             while current is not None:
                 following = self._guard(send_next)
-                yield self._read_batch(*current)
+                batch = self._read_batch(*current)
+                asked = set(batch.uids)
+                arrived = early + batch.messages
+                early = [m for m in arrived if m.uid is not None and m.uid not in asked]
+                yield replace(batch, messages=[m for m in arrived if m not in early])
                 current = following
             finished = True
         finally:
