@@ -2,6 +2,11 @@
 
 Pure functions on the raw RFC 5322 bytes. Part ids are IMAP-style section numbers ("1",
 "2.1"), so an attachment found here can be extracted again later with attachment_data().
+
+The MIME tree is split here, without recursion, rather than by the standard library's
+parser, whose parsing, walking and serializing recurse once per level: a message nested a
+few hundred levels deep raised RecursionError. Multiparts deeper than MAX_DEPTH, and parts
+after the MAX_PARTS-th, are not opened; the parsed message says how many were cut.
 """
 
 from __future__ import annotations
@@ -11,13 +16,19 @@ import email.policy
 import email.utils
 import html
 import re
+from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import Message
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
 
 from mailclient.mime import decode
 
+MAX_DEPTH = 30  # nested multiparts opened; real mail rarely goes past 5
+MAX_PARTS = 1000  # parts listed; more only make the window slow
+
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 
 
@@ -54,11 +65,14 @@ class ParsedMessage:
     html: str | None = None  # the text/html body, unsanitized: sanitize before display
     attachments: tuple[AttachmentInfo, ...] = ()
     inline_parts: Mapping[str, InlinePart] = field(default_factory=dict)  # by Content-ID
+    too_deep: int = 0  # multiparts nested deeper than MAX_DEPTH, not opened
+    too_many: int = 0  # parts after the MAX_PARTS-th, left out
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
     """Parse ``raw`` for display. Never raises on malformed input: shows what it can."""
-    message = email.message_from_bytes(raw, policy=email.policy.default)
+    tree = _Tree(raw)
+    message = tree.root
     collector = _Collector()
     collector.visit(message, "1" if not message.is_multipart() else "")
     html_text = collector.html
@@ -78,16 +92,117 @@ def parse_message(raw: bytes) -> ParsedMessage:
         html=html_text,
         attachments=tuple(attachments),
         inline_parts=collector.inline_parts,
+        too_deep=tree.too_deep,
+        too_many=tree.too_many,
     )
 
 
 def attachment_data(raw: bytes, part_id: str) -> bytes:
     """The decoded content of the part ``part_id`` of ``raw``; KeyError when there is none."""
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    part = _find_part(message, part_id)
+    part = _find_part(_Tree(raw).root, part_id)
     if part is None:
         raise KeyError(part_id)
     return _part_bytes(part)
+
+
+class _Part(EmailMessage):
+    """A part as the standard library's parser makes it, and where its body lies in the
+    raw message: leaves keep their body as their payload, multiparts a list of parts."""
+
+    source: bytes = b""  # the whole raw message (shared, not copied)
+    body_span: tuple[int, int] = (0, 0)
+
+    def body_bytes(self) -> bytes:
+        """The body as received, still in its transfer encoding."""
+        start, end = self.body_span
+        return self.source[start:end]
+
+
+class _Tree:
+    """The MIME tree of a raw message, split level by level from a queue (no recursion)."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self.too_deep = 0
+        self.too_many = 0
+        self.root = self._part(0, len(raw), depth=0)
+        count = 1
+        queue: deque[tuple[_Part, int]] = deque()
+        if self.root.is_multipart():
+            queue.append((self.root, 0))
+        while queue:
+            container, depth = queue.popleft()
+            children: list[Message | str] = []
+            for start, end in self._split(container):
+                if count >= MAX_PARTS:
+                    self.too_many += 1
+                    continue
+                count += 1
+                child = self._part(start, end, depth + 1)
+                children.append(child)
+                if child.is_multipart():
+                    queue.append((child, depth + 1))
+            container.set_payload(children)
+
+    def _part(self, start: int, end: int, depth: int) -> _Part:
+        """The part at raw[start:end]: a multipart with an empty list of parts (the caller
+        fills it), or a leaf whose payload is its body, still encoded."""
+        if self.raw.startswith((b"\r\n", b"\n"), start):
+            body = start
+        else:
+            found = _BLANK_LINE.search(self.raw, start, end)
+            body = found.end() if found else end
+        part = _parse(self.raw[start:body])
+        part.body_span = (body, end)
+        if part.get_content_maintype() == "multipart" and part.get_boundary():
+            if depth < MAX_DEPTH:
+                part.set_payload([])
+                return part
+            self.too_deep += 1
+        # The body as the standard parser keeps a leaf's (text, 8-bit bytes as surrogate
+        # escapes), also for the message/* types that it would parse (recursing into them).
+        part.set_payload(self.raw[body:end].decode("ascii", "surrogateescape"))
+        part.source = self.raw
+        return part
+
+    def _split(self, container: _Part) -> Iterator[tuple[int, int]]:
+        """Where the parts of a multipart lie (RFC 2046 §5.1.1): between delimiter lines,
+        without the line break that belongs to the delimiter; preamble and epilogue left."""
+        boundary = str(container.get_boundary()).encode("utf-8", "surrogateescape")
+        delimiter = re.compile(rb"^--" + re.escape(boundary) + rb"(--)?[ \t]*\r?$", re.M)
+        start, end = container.body_span
+        previous: int | None = None
+        for match in delimiter.finditer(self.raw, start, end):
+            if previous is not None:
+                yield previous, _before_line_break(self.raw, previous, match.start())
+            if match.group(1):
+                return
+            previous = min(match.end() + 1, end)  # after the delimiter's line feed
+        if previous is not None and previous < end:
+            yield previous, end  # no closing delimiter: the last part runs to the end
+
+
+_PARSER = BytesParser(_Part, policy=email.policy.default)
+
+
+def _parse(data: bytes) -> _Part:
+    part = _PARSER.parsebytes(data, headersonly=True)
+    assert isinstance(part, _Part)
+    return part
+
+
+def _inner_headers(message: bytes) -> Message:
+    """The header of an attached message, without parsing its body."""
+    found = _BLANK_LINE.search(message)
+    return _parse(message[: found.end()] if found else message)
+
+
+def _before_line_break(raw: bytes, start: int, end: int) -> int:
+    if end > start and raw[end - 1 : end] == b"\n":
+        end -= 1
+        if end > start and raw[end - 1 : end] == b"\r":
+            end -= 1
+    return end
 
 
 def unflow(text: str, delsp: bool = False) -> str:
@@ -171,14 +286,8 @@ def _disposition(part: Message) -> str:
 
 
 def _part_bytes(part: Message) -> bytes:
-    if part.get_content_type() == "message/rfc822":
-        inner = _children(part)
-        if inner:
-            return bytes(inner[0].as_bytes(policy=email.policy.SMTP))
-        raw_payload = part.get_payload(decode=False)
-        if isinstance(raw_payload, str):
-            return raw_payload.encode("utf-8", "surrogateescape")
-        return b""
+    if part.get_content_maintype() == "message" and isinstance(part, _Part):
+        return part.body_bytes()  # an attached message: exactly as received
     try:
         payload = part.get_payload(decode=True)
     except Exception:
@@ -206,6 +315,8 @@ def _part_text(part: Message) -> str:
 
 
 def _children(part: Message) -> list[Message]:
+    if not part.is_multipart():
+        return []
     payload = part.get_payload()
     return [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else []
 
@@ -331,8 +442,7 @@ class _Collector:
         content_type = part.get_content_type()
         name = _filename(part)
         if not name and content_type == "message/rfc822":
-            inner = _children(part)
-            subject = header_text(inner[0], "Subject") if inner else ""
+            subject = header_text(_inner_headers(_part_bytes(part)), "Subject")
             name = f"{subject or 'message'}.eml"
         self.attachments.append(
             AttachmentInfo(
