@@ -11,6 +11,7 @@ after the MAX_PARTS-th, are not opened; the parsed message says how many were cu
 
 from __future__ import annotations
 
+import binascii
 import email
 import email.policy
 import email.utils
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
+from typing import AnyStr
 
 from mailclient.mime import decode
 
@@ -159,9 +161,8 @@ class _Tree:
                 part.set_payload([])
                 return part
             self.too_deep += 1
-        # The body as the standard parser keeps a leaf's (text, 8-bit bytes as surrogate
-        # escapes), also for the message/* types that it would parse (recursing into them).
-        part.set_payload(self.raw[body:end].decode("ascii", "surrogateescape"))
+        # A leaf's body is read from the raw message when needed (_part_bytes), never
+        # parsed: the standard parser would parse message/* types (recursing into them).
         part.source = self.raw
         return part
 
@@ -286,15 +287,51 @@ def _disposition(part: Message) -> str:
 
 
 def _part_bytes(part: Message) -> bytes:
-    if part.get_content_maintype() == "message" and isinstance(part, _Part):
-        return part.body_bytes()  # an attached message: exactly as received
-    try:
-        payload = part.get_payload(decode=True)
-    except Exception:
-        payload = None
-    if isinstance(payload, bytes):
-        return payload
-    return b""
+    """The content of a leaf, decoded from its transfer encoding."""
+    if not isinstance(part, _Part):
+        return b""
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    if encoding == "base64" and part.get_content_maintype() != "message":
+        start, end = part.body_span
+        return _from_base64(memoryview(part.source)[start:end])
+    body = part.body_bytes()
+    if part.get_content_maintype() == "message":
+        return body  # an attached message: exactly as received
+    if encoding == "quoted-printable":
+        return b"".join(binascii.a2b_qp(piece) for piece in _pieces(body, b"\n"))
+    return body
+
+
+# Big bodies are decoded a megabyte at a time: one call on 40 MB holds the interpreter
+# lock for half a second, and the window's thread waits that long for it.
+_PIECE = 1 << 20
+_NOT_BASE64 = bytes(
+    set(range(256)) - set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+)
+
+
+def _pieces(data: AnyStr, separator: AnyStr) -> Iterator[AnyStr]:
+    """``data`` in pieces of about _PIECE bytes, each ending with ``separator``."""
+    start = 0
+    while start < len(data):
+        end = data.find(separator, start + _PIECE)
+        end = len(data) if end < 0 else end + len(separator)
+        yield data[start:end]
+        start = end
+
+
+def _from_base64(data: memoryview) -> bytes:
+    """Base64 as mail has it: line breaks and stray characters ignored, padding optional."""
+    out = []
+    carry = b""
+    for start in range(0, len(data), _PIECE):
+        letters = carry + bytes(data[start : start + _PIECE]).translate(None, _NOT_BASE64)
+        whole = len(letters) - len(letters) % 4
+        out.append(binascii.a2b_base64(letters[:whole]))
+        carry = letters[whole:]
+    if len(carry) > 1:  # a last group without its padding
+        out.append(binascii.a2b_base64(carry + b"=" * (-len(carry) % 4)))
+    return b"".join(out)
 
 
 def _part_text(part: Message) -> str:
@@ -305,7 +342,8 @@ def _part_text(part: Message) -> str:
         if found:
             charset = found.group(1).decode("ascii", "replace")
     text = decode.decode_text(payload, charset)
-    text = text.replace("\r\n", "\n")
+    if "\r" in text:
+        text = "".join(piece.replace("\r\n", "\n") for piece in _pieces(text, "\n"))
     if (
         part.get_content_type() == "text/plain"
         and str(part.get_param("format", "")).lower() == "flowed"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from email.message import EmailMessage
 from email.policy import SMTP
 
@@ -291,3 +292,27 @@ def test_a_multipart_without_its_closing_delimiter_runs_to_the_end() -> None:
     parsed = parse_message(raw)
     assert parsed.plain == "body"
     assert attachment_data(raw, parsed.attachments[0].part_id) == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        base64.encodebytes(bytes(range(256)) * 9000).replace(b"\n", b"\r\n"),  # > 2 pieces
+        base64.b64encode(b"unpadded!!").rstrip(b"="),
+        b"Zm9v\r\n YmFy\t!\r\nYg==",  # stray characters and white space are skipped
+    ],
+)
+def test_base64_bodies_decode_piece_by_piece(encoded: bytes) -> None:
+    raw = (
+        b"Subject: b\r\nContent-Type: application/octet-stream\r\n"
+        b'Content-Disposition: attachment; filename="x.bin"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + encoded
+    )
+    expected = base64.b64decode(encoded.translate(None, b"\r\n\t !") + b"==", validate=False)
+    assert attachment_data(raw, parse_message(raw).attachments[0].part_id) == expected
+
+
+def test_long_crlf_text_is_unix_text() -> None:
+    text = "line\r\n" * 400_000
+    raw = b"Subject: t\r\nContent-Type: text/plain\r\n\r\n" + text.encode()
+    assert parse_message(raw).plain == "line\n" * 400_000
