@@ -161,6 +161,8 @@ class _Tree:
                 part.set_payload([])
                 return part
             self.too_deep += 1
+            # Not opened: kept whole, headers too, to be saved as a message of its own.
+            part.body_span = (start, end)
         # A leaf's body is read from the raw message when needed (_part_bytes), never
         # parsed: the standard parser would parse message/* types (recursing into them).
         part.source = self.raw
@@ -291,12 +293,13 @@ def _part_bytes(part: Message) -> bytes:
     if not isinstance(part, _Part):
         return b""
     encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
-    if encoding == "base64" and part.get_content_maintype() != "message":
+    kept_whole = part.get_content_maintype() in ("message", "multipart")
+    if encoding == "base64" and not kept_whole:
         start, end = part.body_span
         return _from_base64(memoryview(part.source)[start:end])
     body = part.body_bytes()
-    if part.get_content_maintype() == "message":
-        return body  # an attached message: exactly as received
+    if kept_whole:
+        return body  # an attached message, or parts nested too deep: exactly as received
     if encoding == "quoted-printable":
         return b"".join(binascii.a2b_qp(piece) for piece in _pieces(body, b"\n"))
     return body
@@ -482,6 +485,8 @@ class _Collector:
         if not name and content_type == "message/rfc822":
             subject = header_text(_inner_headers(_part_bytes(part)), "Subject")
             name = f"{subject or 'message'}.eml"
+        elif not name and content_type.startswith("multipart/"):
+            name = "Parts nested too deeply.eml"
         self.attachments.append(
             AttachmentInfo(
                 part_id=part_id,

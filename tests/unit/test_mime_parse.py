@@ -212,7 +212,8 @@ def _nested_messages(depth: int) -> bytes:
 
 
 def test_deep_multipart_shows_the_outer_levels_and_says_what_was_cut() -> None:
-    parsed = parse_message(_nested_multipart(500))
+    raw = _nested_multipart(500)
+    parsed = parse_message(raw)
     assert parsed.subject == "deep"
     assert parsed.plain is not None
     shown = [line for line in parsed.plain.split("\n") if line.strip()]
@@ -220,9 +221,13 @@ def test_deep_multipart_shows_the_outer_levels_and_says_what_was_cut() -> None:
     assert f"level {MAX_DEPTH - 1}" in shown
     assert "innermost" not in parsed.plain
     assert parsed.too_deep == 1 and parsed.too_many == 0
-    # The level that was not opened is listed, so that it can still be saved.
-    assert len(parsed.attachments) == 1
-    assert parsed.attachments[0].content_type == "multipart/mixed"
+    # The level that was not opened is listed, so that it can still be saved: whole, with
+    # its headers, a message of its own.
+    [rest] = parsed.attachments
+    assert (rest.content_type, rest.filename) == ("multipart/mixed", "Parts nested too deeply.eml")
+    data = attachment_data(raw, rest.part_id)
+    assert data.startswith(b'Content-Type: multipart/mixed; boundary="b30"\r\n')
+    assert b"innermost" in data and parse_message(data).too_deep == 1
 
 
 def test_nesting_within_the_limit_is_shown_whole() -> None:
