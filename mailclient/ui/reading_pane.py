@@ -90,11 +90,11 @@ def _escape(text: str) -> str:
 
 
 SUBJECT_SHOWN = 400  # characters of a subject in the header; all of it in the tooltip
-_LONG_RUN = re.compile(r"[^\s\u200b]{24}(?=[^\s\u200b])")
+_LONG_RUN = re.compile(r"[^\s\u200b]{12}(?=[^\s\u200b])")
 
 
 def breakable(text: str) -> str:
-    """``text`` with a zero-width space after every 24 characters without a break, so that
+    """``text`` with a zero-width space after every 12 characters without a break, so that
     a label wraps it anywhere rather than growing as wide as it is."""
     return _LONG_RUN.sub(lambda m: m.group() + "\u200b", text)
 
