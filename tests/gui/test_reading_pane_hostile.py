@@ -86,15 +86,15 @@ def test_twenty_thousand_recipients_show_the_first_and_a_count(
     prepared = _prepared(raw)
     assert prepared.to.more == 9_990 and prepared.cc.more == 9_990
     pane.show_prepared(prepared)
-    to, cc = pane.headers.text("To"), pane.headers.text("Cc")
+    to, cc = (pane.headers.text(f).replace("\u200b", "") for f in ("To", "Cc"))
     assert "to0@example.org" in to and "to9@example.org" in to and "to10@" not in to
     assert "and 9,990 more" in to and "and 9,990 more" in cc
     assert len(to) < 2_000
     # Before the body is read, the window reads only the start of the stored header.
     summary = _summary(to=", ".join(f"to{n}@example.org" for n in range(10_000)))
     pane.show_loading(summary)
-    assert "to9@example.org" in pane.headers.text("To")
-    assert "and more…" in pane.headers.text("To") and len(pane.headers.text("To")) < 2_000
+    to = pane.headers.text("To").replace("\u200b", "")
+    assert "to9@example.org" in to and "and more…" in to and len(to) < 2_000
 
 
 def test_what_was_cut_for_depth_is_said_and_the_source_is_offered(
