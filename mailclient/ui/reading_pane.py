@@ -90,13 +90,18 @@ def _escape(text: str) -> str:
 
 
 SUBJECT_SHOWN = 400  # characters of a subject in the header; all of it in the tooltip
-_LONG_RUN = re.compile(r"[^\s\u200b]{12}(?=[^\s\u200b])")
+_LONG_RUN = re.compile(r"[^\s\u200b]{30,}")
 
 
 def breakable(text: str) -> str:
-    """``text`` with a zero-width space after every 12 characters without a break, so that
-    a label wraps it anywhere rather than growing as wide as it is."""
-    return _LONG_RUN.sub(lambda m: m.group() + "\u200b", text)
+    """``text`` with a zero-width space every 12 characters of a run of 30 or more without
+    a break, so that a label wraps it anywhere rather than growing as wide as it is."""
+
+    def split(match: re.Match[str]) -> str:
+        run = match.group()
+        return "\u200b".join(run[i : i + 12] for i in range(0, len(run), 12))
+
+    return _LONG_RUN.sub(split, text)
 
 
 def shown_text(text: str, limit: int) -> str:
@@ -228,7 +233,8 @@ class HeaderView(QFrame):
             self._names[field].setVisible(visible)
 
     def text(self, field: str) -> str:
-        return self.values[field].text()
+        """The rich text of a header's label, without the breaks added to wrap it."""
+        return self.values[field].text().replace("\u200b", "")
 
     def add_actions(self, actions: list[QAction]) -> None:
         """Buttons at the top right for what can be done with the message (Reply...)."""
