@@ -31,6 +31,7 @@ MAX_DEPTH = 30  # nested multiparts opened; real mail rarely goes past 5
 MAX_PARTS = 1000  # parts listed; more only make the window slow
 
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+_HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")  # a field name (RFC 5322 §2.2), a colon
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 
 
@@ -149,11 +150,7 @@ class _Tree:
     def _part(self, start: int, end: int, depth: int) -> _Part:
         """The part at raw[start:end]: a multipart with an empty list of parts (the caller
         fills it), or a leaf whose payload is its body, still encoded."""
-        if self.raw.startswith((b"\r\n", b"\n"), start):
-            body = start
-        else:
-            found = _BLANK_LINE.search(self.raw, start, end)
-            body = found.end() if found else end
+        body = _body_start(self.raw, start, end)
         part = _parse(self.raw[start:body])
         part.body_span = (body, end)
         if part.get_content_maintype() == "multipart" and part.get_boundary():
@@ -192,6 +189,23 @@ def _parse(data: bytes) -> _Part:
     part = _PARSER.parsebytes(data, headersonly=True)
     assert isinstance(part, _Part)
     return part
+
+
+def _body_start(raw: bytes, start: int, end: int) -> int:
+    """Where the body of the part at raw[start:end] begins: after the blank line that ends
+    its header, or at the first line that is no header field (a sender that left out the
+    blank line, or the header altogether), as the standard parser reads it."""
+    position = start
+    while position < end:
+        line_end = raw.find(b"\n", position, end)
+        line_end = end if line_end < 0 else line_end + 1
+        line = raw[position:line_end]
+        if line in (b"\r\n", b"\n"):
+            return line_end
+        if not (_HEADER_LINE.match(line) or (position > start and line[:1] in (b" ", b"\t"))):
+            return position
+        position = line_end
+    return end
 
 
 def _inner_headers(message: bytes) -> Message:

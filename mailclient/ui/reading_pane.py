@@ -89,7 +89,7 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-SUBJECT_SHOWN = 400  # characters of a subject in the header; all of it in the tooltip
+SUBJECT_SHOWN = 400  # characters of a subject in the header; more in its tooltip
 _LONG_RUN = re.compile(r"[^\s\u200b]{30,}")
 
 

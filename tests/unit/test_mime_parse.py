@@ -321,3 +321,20 @@ def test_long_crlf_text_is_unix_text() -> None:
     text = "line\r\n" * 400_000
     raw = b"Subject: t\r\nContent-Type: text/plain\r\n\r\n" + text.encode()
     assert parse_message(raw).plain == "line\n" * 400_000
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        b"no header, no blank line\r\nsecond line",
+        b"\r\nno header after a blank line\r\nsecond line",
+        b"Content-Type: text/plain;\r\n\tcharset=utf-8\r\n\r\nfolded header",
+    ],
+)
+def test_a_part_without_its_blank_line_keeps_its_text(part: bytes) -> None:
+    raw = (
+        b'Subject: p\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\n" + part + b"\r\n--b--\r\n"
+    )
+    text = parse_message(raw).plain or ""
+    assert part.split(b"\r\n\r\n")[-1].strip().decode().split("\r\n")[0] in text
