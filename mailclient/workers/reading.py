@@ -19,7 +19,7 @@ from mailclient.store.mail import MailStore
 
 _local = threading.local()
 
-HTML_SHOWN = 1_000_000  # characters of HTML source shown until the reader asks for all
+HTML_SHOWN = 500_000  # characters of HTML source shown until the reader asks for all
 PLAIN_SHOWN = 200_000  # characters of plain text, which the text view lays out at once
 
 

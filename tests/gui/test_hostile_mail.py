@@ -182,8 +182,7 @@ def test_hostile_mail_in_the_main_window(
         _show(qtbot, window, ids[name])
         qtbot.wait(400)  # layout, the web engine's load, the pool's leftovers
         stalls[name] = heartbeat.stop()
-        prepared = pane.prepared
-        assert prepared is not None
+        assert pane.prepared is not None
         assert pane.shown_kind() in ("html", "text"), name
         for widget in QApplication.topLevelWidgets():
             if widget.isVisible():

@@ -17,8 +17,8 @@ FROM = "Mallory <mallory@example.net>"
 TO = "Alice <alice@example.org>"
 DATE = "Fri, 07 Jun 2024 10:20:30 +0200"
 
-# From CPython's email test corpus (Lib/test/test_email/data/msg_35-style folded subject):
-# 148 characters once unfolded, 130 of them digits without a space.
+# A folded subject as in CPython's email test corpus ("bug demonstration 12345..."): 148
+# characters once unfolded, 130 of them digits without a space.
 REAL_LONG_SUBJECT = "bug demonstration\r\n\t" + "".join(
     "123456789" + str(group % 10) for group in range(1, 14)
 )

@@ -157,3 +157,16 @@ def test_a_body_in_an_undefined_charset_opens() -> None:
 def test_header_text_drops_bidi_controls_and_invisible_characters(raw: str, text: str) -> None:
     assert header_text(raw.encode()) == text
     assert summarize(FetchResponse(1, uid=1, header=b"Subject: " + raw.encode())).subject == text
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "shift_jis", "utf-16", "windows-1252"])
+def test_big_bodies_decode_alike_in_pieces(charset: str) -> None:
+    text = "Grüße, こんにちは — ✓\n" * 150_000  # multi-byte characters across every piece
+    payload = text.encode(charset, "replace")
+    assert len(payload) > 2 * 2**20
+    assert decode_text(payload, charset) == payload.decode(charset)
+
+
+def test_a_big_body_that_is_no_utf8_falls_back_whole() -> None:
+    payload = "café ".encode("cp1252") * 400_000
+    assert decode_text(payload, "utf-8") == "café " * 400_000
