@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QThreadPool
+from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QToolBar
 from pytestqt.qtbot import QtBot
@@ -72,11 +72,15 @@ def test_copying_a_wrapped_subject_gives_the_subject(qtbot: QtBot, pane: Reading
     pane.show_prepared(_prepared(corpus.real_long_subject()))
     label = pane.headers.subject
     assert "\u200b" in label.text()
+    expected = corpus.REAL_LONG_SUBJECT.replace("\r\n\t", " ")
+    assert len(expected) == 148
     label.setSelection(0, len(label.text()))
-    label.copy_selection()
-    clipboard = QApplication.clipboard().text()
-    assert clipboard == corpus.REAL_LONG_SUBJECT.replace("\r\n\t", " ")
-    assert len(clipboard) == 148
+    label.copy_selection()  # the context menu's Copy
+    assert QApplication.clipboard().text() == expected
+    QApplication.clipboard().clear()
+    label.setFocus()
+    qtbot.keyClick(label, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.clipboard().text() == expected
 
 
 def test_twenty_thousand_recipients_show_the_first_and_a_count(
