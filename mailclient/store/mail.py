@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from mailclient.core.models import SEEN, Folder, MessageSummary, SpecialUse
+from mailclient.core.query import Query
+from mailclient.store import search as fts
 from mailclient.store.db import StoreError, connect, describe
 
 # SQLite accepts 32,766 parameters per statement since 3.32; stay well below.
@@ -631,6 +633,48 @@ class MailStore:
                 ).fetchone()
                 if row:
                     touched.folders.add(row[0])
+
+    # -- search (the SQL lives in mailclient.store.search) ----------------------------------
+
+    def search(
+        self,
+        query: Query,
+        folder_ids: Sequence[int] | None = None,
+        limit: int | None = None,
+        server_hits: Mapping[int, Sequence[int]] | None = None,
+    ) -> list[int]:
+        """Ids of the visible messages matching ``query``, newest first (see store.search)."""
+        try:
+            return fts.find(self._db, query, folder_ids, limit, server_hits)
+        except sqlite3.Error as error:
+            raise StoreError(describe(self._path, error)) from error
+
+    def folders_not_all_local(self, folder_ids: Sequence[int]) -> list[int]:
+        """Those of ``folder_ids`` with a message whose body is not stored here."""
+        try:
+            return fts.folders_not_all_local(self._db, folder_ids)
+        except sqlite3.Error as error:
+            raise StoreError(describe(self._path, error)) from error
+
+    def queued_bodies(self) -> int:
+        """How many stored bodies wait for index_queued_bodies()."""
+        return int(self._read("SELECT count(*) FROM body_index_queue")[0][0])
+
+    def index_queued_bodies(
+        self, to_text: Callable[[bytes], fts.BodyText], limit: int = 200
+    ) -> int:
+        """Index up to ``limit`` stored bodies, newest first; returns how many were done.
+
+        ``to_text`` turns a raw message into its index text (mailclient.mime.search_text).
+        """
+        try:
+            queued = fts.take_queued(self._db, limit)
+        except sqlite3.Error as error:
+            raise StoreError(describe(self._path, error)) from error
+        texts = [(message_id, to_text(raw)) for message_id, raw in queued]
+        with self._write():
+            fts.store_texts(self._db, texts)
+        return len(texts)
 
     # -- local changes waiting for the server -----------------------------------------------
 
