@@ -98,6 +98,19 @@ class Query:
     def text_terms(self) -> tuple[Term, ...]:
         return tuple(t for t in self.terms if t.field in TEXT_FIELDS)
 
+    def allows_folder(self, account: str, folder: str) -> bool:
+        """Whether the ``folder:`` and ``account:`` terms let messages of this folder match."""
+        for term in self.terms:
+            if term.field is Field.FOLDER:
+                same = term.value.casefold() == folder.casefold()
+            elif term.field is Field.ACCOUNT:
+                same = term.value == account
+            else:
+                continue
+            if same == term.negated:
+                return False
+        return True
+
     def highlights(self) -> list[str]:
         """The words to mark in a shown message: those of positive text terms."""
         words: list[str] = []

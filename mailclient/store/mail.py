@@ -1024,6 +1024,7 @@ class MailStore:
             )
             if messages:
                 touched.folders.add(folder_id)
+            fts.index_new_messages(self._db)
         return touched.seq
 
     def set_attachments(self, folder_id: int, found: Mapping[int, bool]) -> int:

@@ -122,3 +122,12 @@ def test_sql_and_fts_syntax_is_only_text(text: str) -> None:
 def test_words_to_highlight_leave_out_negated_terms_and_file_names() -> None:
     query = parse_query('plan "annual report" -draft filename:x.pdf from:bob is:unread')
     assert query.highlights() == ["plan", "annual report", "bob"]
+
+
+def test_folder_and_account_terms_choose_folders() -> None:
+    query = parse_query("report folder:archive -account:home")
+    assert query.allows_folder("work", "Archive")
+    assert not query.allows_folder("work", "INBOX")
+    assert not query.allows_folder("home", "Archive")
+    assert parse_query("report").allows_folder("any", "where")
+    assert not parse_query("-folder:Trash").allows_folder("work", "trash")

@@ -12,7 +12,7 @@ import pytest
 from mailclient.core.models import FLAGGED, SEEN, SpecialUse
 from mailclient.core.query import parse_query
 from mailclient.mime.search_text import indexed_text
-from mailclient.store import db, schema
+from mailclient.store import db, schema, search
 from mailclient.store.mail import ChangeKind, MailStore, NewMessage, RemoteFolder
 
 
@@ -275,7 +275,9 @@ def test_migration_indexes_an_existing_store(
 ) -> None:
     path = tmp_path / "old.sqlite3"
     with monkeypatch.context() as patched:
+        # The store as the version before the index wrote it.
         patched.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:4])
+        patched.setattr(search, "index_new_messages", lambda db: None)
         with MailStore.open(path) as old:
             inbox = folders(old)["INBOX"]
             old.add_messages(inbox, [msg(1, "Grüße vom Walross"), msg(2, "other")])
@@ -286,20 +288,21 @@ def test_migration_indexes_an_existing_store(
         assert upgraded.queued_bodies() == 1
         upgraded.index_queued_bodies(indexed_text)
         assert subjects(upgraded, "kelp") == ["Grüße vom Walross"]
+        # Messages stored after the upgrade are indexed as they come, the old ones once.
+        upgraded.add_messages(folders(upgraded)["INBOX"], [msg(3, "new walross")])
+        assert subjects(upgraded, "walross") == ["new walross", "Grüße vom Walross"]
 
 
 def test_every_connection_can_write_indexed_rows(tmp_path: Path) -> None:
     # The triggers call a function each connection registers (mailclient.store.db).
     path = tmp_path / "mail.sqlite3"
     with MailStore.open(path) as first:
-        inbox = folders(first)["INBOX"]
+        first.add_messages(folders(first)["INBOX"], [msg(1, "Strasse")])
     second = db.connect(path)
-    second.execute(
-        "INSERT INTO messages (folder_id, uid, subject) VALUES (?, 1, 'Straße')", (inbox,)
-    )
+    second.execute("UPDATE messages SET subject = 'Straße 2'")
     second.close()
     with MailStore.open(path) as third:
-        assert subjects(third, "strasse") == ["Straße"]
+        assert subjects(third, "strasse") == ["Straße 2"]
 
 
 def plain_message(text: str) -> bytes:
