@@ -42,6 +42,11 @@ CREATE VIRTUAL TABLE message_text USING fts5 (
     columnsize = 0
 );
 
+-- Looking up the messages a word was found in, by id, in this narrow index instead of
+-- the wide table: 15 ms instead of 50 for 20,000 hits. Ids only grow, so it is only
+-- ever appended to.
+CREATE INDEX messages_for_search ON messages (id, folder_id, hidden, date, seen, has_attachments);
+
 -- Messages are stored with ever higher ids: those above indexed_up_to are not indexed yet.
 CREATE TABLE search_state (indexed_up_to INTEGER NOT NULL);
 
@@ -191,6 +196,7 @@ def find(
         where.append(f"m.folder_id IN ({', '.join('?' * len(folder_ids))})")
         params += folder_ids
     text = query.text_terms
+    wanted = [t for t in text if not t.negated]
     if server_hits is not None:
         pairs = [(f, u) for f, uids in server_hits.items() for u in uids]
         if not pairs:
@@ -199,7 +205,6 @@ def find(
         where.append("(m.folder_id, m.uid) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))")
         params.append(_json_pairs(pairs))
     else:
-        wanted = [t for t in text if not t.negated]
         unwanted = [t for t in text if t.negated]
         if wanted:
             where.append("m.id IN (SELECT rowid FROM message_text WHERE message_text MATCH ?)")
@@ -213,8 +218,10 @@ def find(
         sql, values = _condition(term)
         where.append(f"NOT ({sql})" if term.negated else sql)
         params += values
+    # With words to find, the planner looks each hit up by id: in the narrow index.
+    hint = "INDEXED BY messages_for_search" if server_hits is None and wanted else ""
     sql = (
-        "SELECT m.id FROM messages m JOIN folders f ON f.id = m.folder_id "
+        f"SELECT m.id FROM messages m {hint} JOIN folders f ON f.id = m.folder_id "
         f"WHERE {' AND '.join(where)} ORDER BY m.date DESC, m.id DESC"
     )
     if limit is not None:
