@@ -14,6 +14,7 @@ from mailclient.core.errors import InvalidInput, MailclientError
 from mailclient.core.models import MessageSummary
 from mailclient.imap.sync import AccountSync, FolderSyncResult, SyncProgress
 from mailclient.store.mail import MailStore
+from mailclient.store.threads import ThreadedMessage
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -38,6 +39,11 @@ def register(commands: Any) -> None:
     listing.add_argument("--limit", type=int, metavar="N", help="at most N messages")
     listing.add_argument(
         "--json", action="store_true", help="one JSON object per line (uid, date, from, ...)"
+    )
+    listing.add_argument(
+        "--threads",
+        action="store_true",
+        help="group by conversation, newest first, replies indented (--json: thread, depth)",
     )
     listing.set_defaults(func=cmd_list)
 
@@ -96,10 +102,12 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _as_json(folder: str, m: MessageSummary) -> str:
+def _as_json(folder: str, m: MessageSummary, place: ThreadedMessage | None = None) -> str:
+    threading = {"thread": place.thread, "depth": place.depth} if place is not None else {}
     return printable_json(
         json.dumps(
             {
+                **threading,
                 "uid": m.uid,
                 "date": m.date.isoformat() if m.date else None,
                 "from": m.sender,
@@ -115,10 +123,11 @@ def _as_json(folder: str, m: MessageSummary) -> str:
     )
 
 
-def _as_text(m: MessageSummary) -> str:
+def _as_text(m: MessageSummary, place: ThreadedMessage | None = None) -> str:
     date = m.date.astimezone().strftime("%Y-%m-%d %H:%M") if m.date else "-" * 16
     marks = ("" if m.seen else "N") + ("F" if m.flagged else "") + ("A" if m.answered else "")
-    return f"{m.uid}\t{date}\t{marks or '-'}\t{printable(m.sender)}\t{printable(m.subject)}"
+    indent = "  " * place.depth if place is not None else ""
+    return f"{m.uid}\t{date}\t{marks or '-'}\t{printable(m.sender)}\t{indent}{printable(m.subject)}"
 
 
 def cmd_list(services: Services, args: argparse.Namespace) -> int:
@@ -133,10 +142,14 @@ def cmd_list(services: Services, args: argparse.Namespace) -> int:
                     f"Nothing of {account.name} is stored yet. Run: mailclient sync {account.name}"
                 )
             raise MailclientError(f"The account {account.name} has no folder {args.folder!r}.")
-        ids = store.message_ids(folder.id)
+        places = {p.id: p for p in store.threaded([folder.id])} if args.threads else {}
+        ids = list(places) if args.threads else store.message_ids(folder.id)
         if args.limit is not None:
             ids = ids[: args.limit]
         for start in range(0, len(ids), 500):
             for summary in store.summaries(ids[start : start + 500]):
-                print(_as_json(folder.name, summary) if args.json else _as_text(summary))
+                place = places.get(summary.id)
+                print(
+                    _as_json(folder.name, summary, place) if args.json else _as_text(summary, place)
+                )
     return EXIT_OK

@@ -40,6 +40,7 @@ from typing import Any, NamedTuple
 from mailclient.core.models import SEEN, Folder, MessageSummary, SpecialUse
 from mailclient.core.query import Query
 from mailclient.store import search as fts
+from mailclient.store import threads
 from mailclient.store.db import StoreError, connect, describe
 
 # SQLite accepts 32,766 parameters per statement since 3.32; stay well below.
@@ -676,6 +677,17 @@ class MailStore:
             fts.store_texts(self._db, texts)
         return len(texts)
 
+    def threaded(self, folder_ids: Sequence[int]) -> list[threads.ThreadedMessage]:
+        """The visible messages of ``folder_ids`` grouped in threads (see store.threads)."""
+        try:
+            if self._db.execute("SELECT 1 FROM thread_queue LIMIT 1").fetchone():
+                # Messages stored before threads existed (after an upgrade): once.
+                with self._write():
+                    threads.thread_queued(self._db)
+            return threads.threaded(self._db, folder_ids)
+        except sqlite3.Error as error:
+            raise StoreError(describe(self._path, error)) from error
+
     # -- local changes waiting for the server -----------------------------------------------
 
     def record_change(
@@ -1025,6 +1037,7 @@ class MailStore:
             if messages:
                 touched.folders.add(folder_id)
             fts.index_new_messages(self._db)
+            threads.thread_queued(self._db)
         return touched.seq
 
     def set_attachments(self, folder_id: int, found: Mapping[int, bool]) -> int:

@@ -5,7 +5,7 @@ Append new migrations; never edit one that has been released.
 
 from __future__ import annotations
 
-from mailclient.store import outbox, search
+from mailclient.store import outbox, search, threads
 
 # 1: the mail cache. Folders of every account, message headers and flags, fetched bodies,
 # and a change counter the window polls. Folder counts are kept by triggers so that the
@@ -135,5 +135,13 @@ CREATE INDEX messages_by_subject ON messages (folder_id, hidden, subject COLLATE
 """
 
 # 1: MAIL_TABLES; 2: the outbox (its SQL lives with the code that uses it); 3: PENDING_CHANGES;
-# 4: SORT_INDEXES; 5: search.SCHEMA (the full-text index, filled for the stored mail).
-MIGRATIONS: list[str] = [MAIL_TABLES, outbox.SCHEMA, PENDING_CHANGES, SORT_INDEXES, search.SCHEMA]
+# 4: SORT_INDEXES; 5: search.SCHEMA (the full-text index, filled for the stored mail);
+# 6: threads.SCHEMA (conversations; the stored mail is threaded on first use).
+MIGRATIONS: list[str] = [
+    MAIL_TABLES,
+    outbox.SCHEMA,
+    PENDING_CHANGES,
+    SORT_INDEXES,
+    search.SCHEMA,
+    threads.SCHEMA,
+]
