@@ -680,10 +680,10 @@ class MailStore:
     def threaded(self, folder_ids: Sequence[int]) -> list[threads.ThreadedMessage]:
         """The visible messages of ``folder_ids`` grouped in threads (see store.threads)."""
         try:
-            if self._db.execute("SELECT 1 FROM thread_queue LIMIT 1").fetchone():
+            if threads.has_unthreaded(self._db):
                 # Messages stored before threads existed (after an upgrade): once.
                 with self._write():
-                    threads.thread_queued(self._db)
+                    threads.thread_new_messages(self._db)
             return threads.threaded(self._db, folder_ids)
         except sqlite3.Error as error:
             raise StoreError(describe(self._path, error)) from error
@@ -1037,7 +1037,7 @@ class MailStore:
             if messages:
                 touched.folders.add(folder_id)
             fts.index_new_messages(self._db)
-            threads.thread_queued(self._db)
+            threads.thread_new_messages(self._db)
         return touched.seq
 
     def set_attachments(self, folder_id: int, found: Mapping[int, bool]) -> int:

@@ -15,9 +15,9 @@ message itself hangs under its last reference, which overrides an earlier guess.
 threads that become linked merge. Only a message with neither header is placed by its
 subject: a reply ("Re: ...") joins the newest thread started with that subject.
 
-New messages enter ``thread_queue`` by trigger; thread_queued() links them, in the
-transaction of the batch that stored them (MailStore.add_messages calls it), so that a
-migrated store is threaded on first use and a crash loses nothing.
+thread_new_messages() links the messages stored since it last ran (their ids are higher),
+in the transaction of the batch that stored them (MailStore.add_messages calls it), so a
+crash loses nothing, and a migrated store is threaded on first use (MailStore.threaded).
 """
 
 from __future__ import annotations
@@ -41,12 +41,10 @@ CREATE TABLE thread_nodes (
 CREATE INDEX thread_nodes_by_thread ON thread_nodes (account, thread);
 CREATE INDEX thread_nodes_by_subject ON thread_nodes (account, subject) WHERE subject != '';
 
-CREATE TABLE thread_queue (message_id INTEGER PRIMARY KEY);
-
-CREATE TRIGGER messages_thread_queued AFTER INSERT ON messages
-BEGIN
-    INSERT INTO thread_queue (message_id) VALUES (NEW.id);
-END;
+-- Messages are stored with ever higher ids: those above threaded_up_to are not linked yet
+-- (0 after the upgrade: the stored mail is threaded on first use).
+CREATE TABLE thread_state (threaded_up_to INTEGER NOT NULL);
+INSERT INTO thread_state (threaded_up_to) VALUES (0);
 
 -- Nodes follow their account: renamed with it, removed with its last folder.
 CREATE TRIGGER folders_account_renamed AFTER UPDATE OF account ON folders
@@ -59,8 +57,6 @@ WHEN NOT EXISTS (SELECT 1 FROM folders WHERE account = OLD.account)
 BEGIN
     DELETE FROM thread_nodes WHERE account = OLD.account;
 END;
-
-INSERT INTO thread_queue (message_id) SELECT id FROM messages;
 """
 
 _ID = re.compile(r"<[^<>\s]+>")
@@ -106,7 +102,16 @@ class _Linker:
         self.subjects: dict[tuple[str, str], str] = {}
         self.absent: set[tuple[str, str]] = set()  # known not to be stored
         (top,) = db.execute("SELECT coalesce(max(thread), 0) FROM thread_nodes").fetchone()
-        self.next_thread = int(top) + 1
+        self.next_thread = self.first_new = int(top) + 1
+        self.members: dict[int, set[tuple[str, str]]] = {}  # thread -> cached nodes
+
+    def _cache(
+        self, account: str, key: str, parent: str | None, thread: int
+    ) -> list[str | int | None]:
+        node: list[str | int | None] = [parent, thread]
+        self.nodes[(account, key)] = node
+        self.members.setdefault(thread, set()).add((account, key))
+        return node
 
     def prefetch(self, account: str, keys: Sequence[str]) -> None:
         """Read the nodes of ``keys`` in one statement; those not found are new."""
@@ -118,7 +123,7 @@ class _Linker:
                 f"AND message_id IN ({', '.join('?' * len(chunk))})",
                 (account, *chunk),
             ):
-                self.nodes[(account, key)] = [parent, thread]
+                self._cache(account, key, parent, thread)
             self.absent.update((account, k) for k in chunk if (account, k) not in self.nodes)
 
     def node(self, account: str, key: str) -> list[str | int | None] | None:
@@ -129,7 +134,7 @@ class _Linker:
                 (account, key),
             ).fetchone()
             if row is not None:
-                found = self.nodes[(account, key)] = [row[0], row[1]]
+                found = self._cache(account, key, row[0], row[1])
             else:
                 self.absent.add((account, key))
         return found
@@ -164,7 +169,7 @@ class _Linker:
         thread = min(threads) if threads else self.new_thread()
         for k in keys:
             if self.node(account, k) is None:
-                self.nodes[(account, k)] = [None, thread]
+                self._cache(account, k, None, thread)
                 self.dirty.add((account, k))
         for older, newer in itertools.pairwise(chain):
             node = self.node(account, newer)
@@ -200,14 +205,18 @@ class _Linker:
         return int(row[0]) if row else None
 
     def merge(self, account: str, threads: set[int], into: int) -> None:
-        marks = ", ".join("?" * len(threads))
-        self.db.execute(
-            f"UPDATE thread_nodes SET thread = ? WHERE account = ? AND thread IN ({marks})",
-            (into, account, *threads),
-        )
-        for (acc, _), node in self.nodes.items():
-            if acc == account and node[1] in threads:
-                node[1] = into
+        stored = [t for t in threads if t < self.first_new]
+        if stored:
+            marks = ", ".join("?" * len(stored))
+            self.db.execute(
+                f"UPDATE thread_nodes SET thread = ? WHERE account = ? AND thread IN ({marks})",
+                (into, account, *stored),
+            )
+        joined = self.members.setdefault(into, set())
+        for thread in threads:
+            for member in self.members.pop(thread, ()):
+                self.nodes[member][1] = into
+                joined.add(member)
 
     def flush(self) -> None:
         self.db.executemany(
@@ -222,12 +231,24 @@ class _Linker:
         )
 
 
-def thread_queued(db: sqlite3.Connection) -> int:
-    """Link the queued messages into threads (in the caller's transaction); how many."""
+def has_unthreaded(db: sqlite3.Connection) -> bool:
+    """Whether messages wait for thread_new_messages()."""
+    return bool(
+        db.execute(
+            "SELECT 1 FROM messages WHERE id > (SELECT threaded_up_to FROM thread_state) LIMIT 1"
+        ).fetchone()
+    )
+
+
+def thread_new_messages(db: sqlite3.Connection) -> int:
+    """Link the messages stored since the last call into threads (in the caller's
+    transaction); returns how many."""
+    (up_to,) = db.execute("SELECT threaded_up_to FROM thread_state").fetchone()
     rows = db.execute(
         "SELECT m.id, f.account, m.message_id, m.in_reply_to, m.refs, m.subject "
-        "FROM thread_queue q JOIN messages m ON m.id = q.message_id "
-        "JOIN folders f ON f.id = m.folder_id ORDER BY m.date, m.id"
+        "FROM messages m JOIN folders f ON f.id = m.folder_id WHERE m.id > ? "
+        "ORDER BY m.date, m.id",
+        (up_to,),
     ).fetchall()
     if rows:
         linker = _Linker(db)
@@ -243,7 +264,9 @@ def thread_queued(db: sqlite3.Connection) -> int:
         for account, key, chain, subject in work:
             linker.link(account, key, chain, subject)
         linker.flush()
-    db.execute("DELETE FROM thread_queue")
+        db.execute(
+            "UPDATE thread_state SET threaded_up_to = ?", (max(up_to, *(r[0] for r in rows)),)
+        )
     return len(rows)
 
 

@@ -1,11 +1,13 @@
-"""Benchmark: full-text search on a big store, and what the index costs the header sync.
+"""Benchmark: search and threads on a big store, and what they cost the header sync.
 
 Prints figures; BENCH_SIZE=full uses 100,000 messages with 20,000 stored bodies (default
 5,000 with 1,000). Like every benchmark here it asserts correctness, not time:
 
-- storing the headers (add_messages in batches of 5,000, as the sync does) with the
-  full-text triggers and without them (the same store with the triggers dropped), run
-  alternately so that the load of the machine hits both alike; the issue wants <= 25%;
+- storing the headers (add_messages in batches of 5,000, as the sync does) without the
+  full-text index, with it, and with it and the threads, run in turn so that the load
+  of the machine hits all alike; the issue wants <= 25% for the index and <= 15% for
+  threading;
+- the threaded list of the whole folder;
 - indexing the stored bodies (MIME parsing included), per message;
 - a one-word and a three-term query (``from:x has:attachment word``) to the first page
   of 50 hits, and to all hits; the issue wants < 50 ms to the first page;
@@ -33,7 +35,7 @@ import pytest
 from mailclient.core.models import SEEN, SpecialUse
 from mailclient.core.query import parse_query
 from mailclient.mime.search_text import indexed_text
-from mailclient.store import search
+from mailclient.store import search, threads
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
 
 FULL = os.environ.get("BENCH_SIZE") == "full"
@@ -120,13 +122,16 @@ def fresh_store(path: Path) -> tuple[MailStore, int]:
     return store, inbox.id
 
 
-def insert_seconds(path: Path, indexed: bool, messages: list[NewMessage]) -> float:
+def insert_seconds(path: Path, messages: list[NewMessage], index: bool, thread: bool) -> float:
+    """Storing ``messages`` as the sync does, with or without the index and the threads."""
     store, inbox = fresh_store(path)
-    if not indexed:
+    patches = contextlib.ExitStack()
+    if not index:
         store._db.execute("DROP INDEX messages_for_search")
-    # Without the index: the one call add_messages makes into it does nothing.
-    skipped = mock.patch.object(search, "index_new_messages", lambda db: None)
-    with contextlib.nullcontext() if indexed else skipped:
+        patches.enter_context(mock.patch.object(search, "index_new_messages", lambda db: None))
+    if not thread:
+        patches.enter_context(mock.patch.object(threads, "thread_new_messages", lambda db: 0))
+    with patches:
         start = time.perf_counter()
         for first in range(0, len(messages), BATCH):
             store.add_messages(inbox, messages[first : first + BATCH])
@@ -135,13 +140,17 @@ def insert_seconds(path: Path, indexed: bool, messages: list[NewMessage]) -> flo
     return elapsed
 
 
-def rounds_of(paths: Iterator[Path], messages: list[NewMessage]) -> tuple[float, float]:
-    """Best of three header inserts with and without the index, alternating."""
-    with_index, without = [], []
+def costs(paths: Iterator[Path], messages: list[NewMessage]) -> tuple[float, float, float]:
+    """Best of three header inserts: bare, with the index, with index and threads.
+
+    The three run in turn, so that the load of a shared machine hits them alike.
+    """
+    bare, indexed, threaded = [], [], []
     for _ in range(3):
-        without.append(insert_seconds(next(paths), False, messages))
-        with_index.append(insert_seconds(next(paths), True, messages))
-    return min(with_index), min(without)
+        bare.append(insert_seconds(next(paths), messages, index=False, thread=False))
+        indexed.append(insert_seconds(next(paths), messages, index=True, thread=False))
+        threaded.append(insert_seconds(next(paths), messages, index=True, thread=True))
+    return min(bare), min(indexed), min(threaded)
 
 
 @pytest.mark.bench
@@ -149,7 +158,7 @@ def test_search_speed_and_index_cost(tmp_path: Path) -> None:
     rng = random.Random(11)
     messages = headers(rng)
     paths = (tmp_path / f"cost{n}.sqlite3" for n in range(100))
-    indexed_s, plain_s = rounds_of(paths, messages)
+    plain_s, indexed_s, threaded_s = costs(paths, messages)
 
     store, inbox = fresh_store(tmp_path / "mail.sqlite3")
     for first in range(0, SIZE, BATCH):
@@ -176,6 +185,9 @@ def test_search_speed_and_index_cost(tmp_path: Path) -> None:
         "headers stored without the index": f"{plain_s:.2f} s",
         "headers stored with the index": f"{indexed_s:.2f} s",
         "  the index adds (target <= 25%)": f"{(indexed_s / plain_s - 1):.0%}",
+        "headers stored with the index and threads": f"{threaded_s:.2f} s",
+        "  threading adds (target <= 15%)": f"{(threaded_s / indexed_s - 1):.0%}",
+        "threaded list of the folder": f"{best_ms(lambda: store.threaded([inbox]), 3):.0f} ms",
         "bodies indexed, per message": f"{index_s / BODIES * 1000:.2f} ms",
         "one word, first 50 hits": f"{best_ms(lambda: store.search(one_word, limit=PAGE)):.1f} ms",
         "one word, all hits": f"{best_ms(lambda: store.search(one_word)):.1f} ms "

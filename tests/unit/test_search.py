@@ -278,7 +278,7 @@ def test_migration_indexes_an_existing_store(
         # The store as the version before the index wrote it.
         patched.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:4])
         patched.setattr(search, "index_new_messages", lambda db: None)
-        patched.setattr(threads, "thread_queued", lambda db: 0)
+        patched.setattr(threads, "thread_new_messages", lambda db: 0)
         with MailStore.open(path) as old:
             inbox = folders(old)["INBOX"]
             old.add_messages(inbox, [msg(1, "Grüße vom Walross"), msg(2, "other")])

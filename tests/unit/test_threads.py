@@ -160,7 +160,7 @@ def test_an_upgraded_store_is_threaded_on_first_use(
     with monkeypatch.context() as patched:
         patched.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:4])
         patched.setattr(search, "index_new_messages", lambda db: None)
-        patched.setattr(threads, "thread_queued", lambda db: 0)
+        patched.setattr(threads, "thread_new_messages", lambda db: 0)
         with MailStore.open(path) as old:
             inbox = folders(old)["INBOX"]
             old.add_messages(inbox, [msg(1, "a"), msg(2, "b", "a", "a")])
