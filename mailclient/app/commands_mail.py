@@ -12,6 +12,7 @@ from mailclient.app.services import Services
 from mailclient.app.terminal import printable, printable_json
 from mailclient.core.errors import InvalidInput, MailclientError
 from mailclient.core.models import MessageSummary
+from mailclient.imap.bodies import KeepPolicy, download_bodies
 from mailclient.imap.sync import AccountSync, FolderSyncResult, SyncProgress
 from mailclient.store.mail import MailStore
 from mailclient.store.threads import ThreadedMessage
@@ -30,6 +31,14 @@ def register(commands: Any) -> None:
         action="append",
         metavar="FOLDER",
         help="sync only this folder (repeatable; needs an account name)",
+    )
+    sync.add_argument(
+        "--bodies",
+        nargs="?",
+        const="365",
+        metavar="DAYS",
+        help="also keep the messages themselves on this computer (searchable offline): "
+        "those of the last DAYS days (default 365; 'all' for all), newest first",
     )
     sync.set_defaults(func=cmd_sync)
 
@@ -70,6 +79,14 @@ def _summary_line(account: Account, result: FolderSyncResult) -> str:
     return text + refused
 
 
+def _keep_policy(days: str) -> KeepPolicy:
+    if days == "all":
+        return KeepPolicy(days=None)
+    if not days.isdigit() or int(days) < 1:
+        raise InvalidInput("--bodies", "give a number of days (1 or more) or 'all'")
+    return KeepPolicy(days=int(days))
+
+
 def cmd_sync(services: Services, args: argparse.Namespace) -> int:
     if args.folder and not args.name:
         raise InvalidInput("--folder", "name the account whose folders to sync")
@@ -77,6 +94,7 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
     if not accounts:
         print("No accounts. Add one with: mailclient account add NAME --email ADDR ...")
         return EXIT_OK
+    policy = _keep_policy(args.bodies) if args.bodies is not None else None
     failed = False
     show_progress = sys.stderr.isatty()
     with MailStore.open(services.profile.store_path) as store:
@@ -88,6 +106,7 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
                 )
                 try:
                     results = engine.sync(args.folder)
+                    stored = download_bodies(engine, policy) if policy is not None else None
                 finally:
                     engine.close()
             except MailclientError as error:
@@ -99,6 +118,8 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
             for result in results:
                 print(printable(_summary_line(account, result)))
                 failed = failed or result.error is not None or bool(result.refused)
+            if stored is not None:
+                print(printable(f"{account.name}: {stored} messages stored on this computer"))
     return EXIT_FAILED if failed else EXIT_OK
 
 

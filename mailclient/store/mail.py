@@ -677,6 +677,24 @@ class MailStore:
             fts.store_texts(self._db, texts)
         return len(texts)
 
+    def bodies_wanted(
+        self, account: str, since: int | None, max_size: int, limit: int
+    ) -> list[MessageLocation]:
+        """Messages of ``account`` dated ``since`` or later, at most ``max_size`` bytes,
+        whose bodies are not stored: newest first, at most ``limit``."""
+        try:
+            rows = fts.bodies_wanted(self._db, account, since, max_size, limit)
+        except sqlite3.Error as error:
+            raise StoreError(describe(self._path, error)) from error
+        return [MessageLocation(*r) for r in rows]
+
+    def bodies_waiting(self, account: str, since: int | None, max_size: int) -> int:
+        """How many messages bodies_wanted() would give without a limit."""
+        try:
+            return fts.bodies_waiting(self._db, account, since, max_size)
+        except sqlite3.Error as error:
+            raise StoreError(describe(self._path, error)) from error
+
     def threaded(self, folder_ids: Sequence[int]) -> list[threads.ThreadedMessage]:
         """The visible messages of ``folder_ids`` grouped in threads (see store.threads)."""
         try:

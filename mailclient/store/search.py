@@ -275,3 +275,29 @@ def store_texts(db: sqlite3.Connection, texts: Sequence[tuple[int, BodyText]]) -
     db.executemany(
         "DELETE FROM body_index_queue WHERE message_id = ?", ((id_,) for id_, _ in texts)
     )
+
+
+_WANTED = (
+    "FROM messages m JOIN folders f ON f.id = m.folder_id "
+    "WHERE f.account = ? AND f.hidden = 0 AND m.hidden = 0 AND m.size <= ? "
+    "AND (? IS NULL OR m.date >= ?) "
+    "AND NOT EXISTS (SELECT 1 FROM bodies b WHERE b.message_id = m.id)"
+)
+
+
+def bodies_wanted(
+    db: sqlite3.Connection, account: str, since: int | None, max_size: int, limit: int
+) -> list[tuple[int, int, int]]:
+    """(id, folder id, UID) of messages of ``account`` without a stored body, newest first."""
+    rows = db.execute(
+        f"SELECT m.id, m.folder_id, m.uid {_WANTED} ORDER BY m.date DESC, m.id DESC LIMIT ?",
+        (account, max_size, since, since, limit),
+    ).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def bodies_waiting(db: sqlite3.Connection, account: str, since: int | None, max_size: int) -> int:
+    """How many bodies bodies_wanted() still has to give."""
+    return int(
+        db.execute(f"SELECT count(*) {_WANTED}", (account, max_size, since, since)).fetchone()[0]
+    )

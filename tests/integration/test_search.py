@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from mailclient.core.query import parse_query
+from mailclient.imap.bodies import BodyProgress, KeepPolicy, download_bodies
 from mailclient.imap.search import search_account
 from mailclient.imap.sync import AccountSync
-from mailclient.mime.search_text import indexed_text
 from mailclient.store.mail import ChangeKind, MailStore
 from tests.integration.imap_helpers import account
 from tests.integration.test_mail_cli import Run, add_account, cli  # noqa: F401
@@ -124,18 +124,14 @@ def subjects(store: MailStore, text: str, **kw: object) -> list[str]:
     return [s.subject for s in store.summaries(ids)]
 
 
-def download_bodies(engine: AccountSync, store: MailStore) -> None:
-    for folder in store.folders("test"):
-        for message_id in store.message_ids(folder.id):
-            engine.fetch_body(message_id)
-    while store.index_queued_bodies(indexed_text):
-        pass
+def download_all(engine: AccountSync) -> None:
+    assert download_bodies(engine, KeepPolicy(days=None)) > 0
 
 
 def test_words_in_every_encoding_are_found_locally(engine: AccountSync, store: MailStore) -> None:
     engine.sync(["INBOX"])
     assert subjects(store, "zebrafinch") == []  # headers only so far
-    download_bodies(engine, store)
+    download_all(engine)
     for text, subject in FINDS:
         assert subjects(store, text) == [subject], text
     assert subjects(store, "color") == []  # the style sheet is not text
@@ -158,7 +154,7 @@ def test_a_moved_message_is_found_in_its_new_folder(
 ) -> None:
     servers.append(USER, "Archive", mail("archived", 9, "Content-Type: text/plain\r\n\r\nx\r\n"))
     engine.sync(["INBOX", "Archive"])
-    download_bodies(engine, store)
+    download_all(engine)
     archive = store.folder_by_name("test", "Archive")
     assert archive is not None
     [moving] = store.search(parse_query("pangolin"))
@@ -186,7 +182,7 @@ def test_a_deleted_message_is_gone_from_results(
     servers: MailServers, engine: AccountSync, store: MailStore
 ) -> None:
     engine.sync(["INBOX"])
-    download_bodies(engine, store)
+    download_all(engine)
     [okapi] = store.search(parse_query("okapi"))
     store.record_change(ChangeKind.EXPUNGE, [okapi])
     engine.send_pending()
@@ -216,11 +212,9 @@ def test_search_on_the_command_line(cli: Run, servers: MailServers, tmp_path: Pa
     assert local.returncode == 1 and local.stdout == ""
 
     # With the bodies stored, the same search stays here.
-    with MailStore.open(cli.profile / "mail.sqlite3") as store:  # type: ignore[attr-defined]
-        sync = AccountSync(account(servers, USER, name="work"), servers.user(USER).password, store)
-        for message_id in store.message_ids(store.folder_by_name("work", "INBOX").id):  # type: ignore[union-attr]
-            sync.fetch_body(message_id)
-        sync.close()
+    kept = cli("sync", "work", "--bodies", "all")
+    assert kept.returncode == 0, kept.stderr
+    assert "work: 8 messages stored on this computer" in kept.stdout.splitlines()
     again = cli("search", "--json", "pangolin")
     assert again.returncode == 0
     assert json.loads(again.stdout)["found"] == "local"
@@ -238,3 +232,41 @@ def test_search_on_the_command_line(cli: Run, servers: MailServers, tmp_path: Pa
     injected = cli("search", "'; DROP TABLE messages; --", "--local-only")
     assert injected.returncode == 1 and injected.stderr == ""
     assert cli("search", "okapi", "--local-only").returncode == 0
+
+
+def test_bodies_are_kept_newest_first_in_resumable_batches(
+    engine: AccountSync, store: MailStore
+) -> None:
+    engine.sync(["INBOX"])
+    reports: list[BodyProgress] = []
+    # Other work waits after the first batch: it stops there; the next run goes on.
+    first = download_bodies(
+        engine,
+        KeepPolicy(days=None),
+        batch=3,
+        should_yield=lambda: bool(reports),
+        on_progress=reports.append,
+    )
+    assert first == 3 and reports == [BodyProgress("test", 3, 5)]
+    inbox = store.folder_by_name("test", "INBOX")
+    assert inbox is not None
+    newest = store.message_ids(inbox.id)
+    assert all(store.body(i) is not None for i in newest[:3])
+    assert all(store.body(i) is None for i in newest[3:])
+    assert subjects(store, "pangolin") == []  # older than the three newest
+    assert subjects(store, "capybara") == ["attachment"]  # the newest, indexed at once
+
+    assert download_bodies(engine, KeepPolicy(days=None), batch=3) == 5
+    assert subjects(store, "pangolin") == ["base64"]
+    assert download_bodies(engine, KeepPolicy(days=None)) == 0
+
+
+def test_keeping_bodies_respects_age_size_and_the_switch(
+    engine: AccountSync, store: MailStore
+) -> None:
+    engine.sync(["INBOX"])
+    march_2 = 1_709_380_800  # 2024-03-02 12:00 UTC: the messages are a day old
+    assert download_bodies(engine, KeepPolicy(enabled=False)) == 0
+    assert download_bodies(engine, KeepPolicy(days=1), now=march_2 + 86_400) == 0
+    assert download_bodies(engine, KeepPolicy(days=None, max_size=100)) == 0
+    assert download_bodies(engine, KeepPolicy(days=2), now=march_2) == 8
