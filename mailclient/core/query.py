@@ -73,8 +73,9 @@ class Term:
 
     ``value`` is the text to look for (for text fields), the Flag value for ``is:``,
     ``attachment`` for ``has:``, an ISO date for ``before:``/``after:``, or the name for
-    ``folder:``/``account:``. ``phrase`` marks text given in quotes: its words must
-    appear together and whole; other words also match as the start of a longer word.
+    ``folder:``/``account:``. The words of a text value must appear together, in order;
+    ``phrase`` marks a value given in quotes, matched as whole words, where otherwise the
+    last word also matches as the start of a longer one (``invoice``: ``invoices``).
     """
 
     field: Field
@@ -123,6 +124,25 @@ class Query:
 def parse_query(text: str) -> Query:
     """Parse ``text``; raises QueryError with a message a person can act on."""
     return Query(tuple(_Parser(text).terms()))
+
+
+def parse_as_typed(text: str) -> tuple[Query, QueryError | None]:
+    """Parse a query being typed: what does not parse yet (an open quote, ``from:``)
+    searches as plain words, and the error says what to finish."""
+    try:
+        return parse_query(text), None
+    except QueryError as error:
+        if text.count('"') % 2:
+            try:
+                closed = parse_query(text + '"').terms
+            except QueryError:
+                pass
+            else:
+                # The phrase being typed: its last word may go on.
+                last = Term(closed[-1].field, closed[-1].value, closed[-1].negated)
+                return Query((*closed[:-1], last)), error
+        words = (word.strip('"-') for word in text.split())
+        return Query(tuple(Term(Field.TEXT, w) for w in words if w and not w.endswith(":"))), error
 
 
 class _Parser:

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from mailclient.core.models import SEEN, Folder, MessageSummary, SpecialUse
-from mailclient.core.query import Query
+from mailclient.core.query import Query, parse_as_typed
 from mailclient.store import search as fts
 from mailclient.store import threads
 from mailclient.store.db import StoreError, connect, describe
@@ -508,21 +508,21 @@ class MailStore:
     ) -> list[int]:
         """Row ids of the visible messages of one or several folders, in the given order.
 
-        ``quick_filter`` keeps messages whose sender or subject contains every word of it,
-        ignoring case (Unicode casefolding).
+        ``quick_filter`` keeps the messages matching it as a query in the search language
+        (mailclient.core.query), bodies included; an unfinished term searches as words.
         """
         ids = [folder_ids] if isinstance(folder_ids, int) else list(folder_ids)
         if not ids:
             return []
         where = [f"folder_id IN ({_marks(len(ids))})", "hidden = 0"]
         params: list[Any] = list(ids)
-        for word in quick_filter.casefold().split():
-            where.append("instr(search, ?) > 0")
-            params.append(word)
         order = _ORDER[sort].format(d="DESC" if descending else "ASC")
         rows = self._read(
             f"SELECT id FROM messages WHERE {' AND '.join(where)} ORDER BY {order}", params
         )
+        if quick_filter.strip():
+            hits = set(self.search(parse_as_typed(quick_filter)[0], ids))
+            return [r[0] for r in rows if r[0] in hits]
         return [r[0] for r in rows]
 
     def summaries(self, ids: Sequence[int]) -> list[MessageSummary]:

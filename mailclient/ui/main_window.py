@@ -49,6 +49,7 @@ from mailclient import APP_NAME
 from mailclient.accounts.model import Account
 from mailclient.accounts.preferences import Preferences
 from mailclient.core.models import FLAGGED, SEEN, Folder, MessageSummary, SpecialUse
+from mailclient.core.query import parse_as_typed
 from mailclient.store.mail import MailStore, SortKey, StoreChanges
 from mailclient.ui.error_bar import ErrorBar, ShownError
 from mailclient.ui.folder_model import FolderRole, FolderTreeModel, NodeKind
@@ -235,9 +236,17 @@ class MainWindow(QMainWindow):
         self.filter_edit = QLineEdit(list_area)
         self.filter_edit.setObjectName("quickFilter")
         self.filter_edit.setAccessibleName("Quick filter")
-        self.filter_edit.setPlaceholderText("Filter these messages by sender or subject  (Ctrl+K)")
+        self.filter_edit.setPlaceholderText(
+            "Filter this folder: words, from:, has:attachment, is:unread…  (Ctrl+Shift+K)"
+        )
         self.filter_edit.setClearButtonEnabled(True)
-        filter_row.addWidget(self.filter_edit)
+        filter_row.addWidget(self.filter_edit, 3)
+        self.search_edit = QLineEdit(list_area)
+        self.search_edit.setObjectName("globalSearch")
+        self.search_edit.setAccessibleName("Search all mail")
+        self.search_edit.setPlaceholderText("Search all mail  (Ctrl+K)")
+        self.search_edit.setClearButtonEnabled(True)
+        filter_row.addWidget(self.search_edit, 2)
         self.count_label = QLabel(list_area)
         self.count_label.setObjectName("messageCount")
         self.count_label.setStyleSheet("color: #666;")
@@ -265,6 +274,9 @@ class MainWindow(QMainWindow):
         header.resizeSection(Column.DATE, 140)
         header.resizeSection(Column.SIZE, 70)
         header.setSortIndicator(Column.DATE, Qt.SortOrder.DescendingOrder)
+        for column in (Column.FOLDER, Column.ACCOUNT):
+            header.resizeSection(column, 120)
+            self.message_view.setColumnHidden(column, True)  # shown for search results
         list_layout.addWidget(self.message_view, 1)
 
         self.reading_pane = ReadingPane(self._pool, self.right_splitter)
@@ -359,10 +371,21 @@ class MainWindow(QMainWindow):
         self.focus_filter_action = self._action(
             "&Quick Filter",
             self.focus_quick_filter,
-            ["Ctrl+Shift+K", "Ctrl+K"],
-            tip="Filter the message list (Ctrl+K)",
+            ["Ctrl+Shift+K"],
+            tip="Filter the messages of this folder (Ctrl+Shift+K)",
             name="quickFilter",
         )
+        self.search_action = self._action(
+            "&Search All Mail",
+            self.focus_search,
+            ["Ctrl+K"],
+            tip="Search every folder of every account (Ctrl+K)",
+            name="searchAll",
+        )
+        self.end_search_action = self._action(
+            "Back to the Folder", self.end_search, ["Escape"], name="endSearch"
+        )
+        self.end_search_action.setEnabled(False)
         self.prefer_plain_action = self._action("Prefer &Plain Text", None, name="preferPlain")
         self.prefer_plain_action.setCheckable(True)
         self.prefer_plain_action.toggled.connect(self.set_prefer_plain)
@@ -396,6 +419,7 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.delete_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.focus_filter_action)
+        edit_menu.addAction(self.search_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.preferences_action)
         view_menu = bar.addMenu("&View")
@@ -494,6 +518,12 @@ class MainWindow(QMainWindow):
         self._filter_timer.timeout.connect(
             lambda: self.message_model.set_quick_filter(self.filter_edit.text())
         )
+        self.search_edit.textChanged.connect(lambda _: self._search_timer.start())
+        self.search_edit.returnPressed.connect(self._run_search)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(250)
+        self._search_timer.timeout.connect(self._run_search)
         self.reading_pane.link_hovered.connect(self._link_hovered)
         self.reading_pane.load_remote_requested.connect(self.load_remote_content)
         self.reading_pane.attachments.saved.connect(
@@ -731,6 +761,7 @@ class MainWindow(QMainWindow):
                 self.splitter.setSizes([tree, 0, room] if outbox else [tree, room, 0])
         ids = current.data(FolderRole.FOLDER_IDS) or []
         self._shown_folder_key = self._node_key(current)
+        self._leave_search_mode()
         self.filter_edit.blockSignals(True)
         self.filter_edit.clear()
         self.filter_edit.blockSignals(False)
@@ -748,6 +779,8 @@ class MainWindow(QMainWindow):
 
     def _placeholder_text(self) -> str:
         if self.message_model.rowCount() == 0:
+            if self._searching:
+                return "No message in any folder matches the search."
             if self.message_model.quick_filter:
                 return "No message matches the filter."
             return "This folder is empty."
@@ -763,6 +796,62 @@ class MainWindow(QMainWindow):
     def focus_quick_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.filter_edit.selectAll()
+
+    # -- search across all folders ----------------------------------------------------------
+
+    @property
+    def _searching(self) -> bool:
+        return self.end_search_action.isEnabled()
+
+    def focus_search(self) -> None:
+        self.search_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_edit.selectAll()
+
+    def _run_search(self) -> None:
+        """Show the messages of every folder of every account that match the search."""
+        self._search_timer.stop()
+        text = self.search_edit.text()
+        if not text.strip():
+            if self._searching:
+                self.end_search()
+            return
+        _, problem = parse_as_typed(text)
+        self.search_edit.setToolTip(str(problem) if problem else "")
+        if problem is not None:
+            self.statusBar().showMessage(str(problem), 5000)
+        if not self._searching:
+            self.end_search_action.setEnabled(True)
+            for column in (Column.FOLDER, Column.ACCOUNT):
+                self.message_view.setColumnHidden(column, False)
+            self.filter_edit.blockSignals(True)
+            self.filter_edit.clear()
+            self.filter_edit.blockSignals(False)
+            self.filter_edit.setEnabled(False)
+            self.setWindowTitle(f"Search — {APP_NAME}")
+        self.message_model.set_quick_filter(text)
+        self.message_model.show_folders([f.id for f in self._store.folders()])
+
+    def end_search(self) -> None:
+        """Escape: back to the folder shown before the search."""
+        if not self._searching:
+            return
+        self.search_edit.blockSignals(True)
+        self.search_edit.clear()
+        self.search_edit.blockSignals(False)
+        self._leave_search_mode()
+        if self._shown_folder_key:
+            self._select_folder_key(self._shown_folder_key, show=False)
+        index = self.folder_view.currentIndex()
+        if index.isValid():
+            self._folder_changed(index, index)
+        self.message_view.setFocus()
+
+    def _leave_search_mode(self) -> None:
+        self._search_timer.stop()
+        self.end_search_action.setEnabled(False)
+        self.filter_edit.setEnabled(True)
+        for column in (Column.FOLDER, Column.ACCOUNT):
+            self.message_view.setColumnHidden(column, True)
 
     def selected_summaries(self) -> list[MessageSummary]:
         rows = sorted({i.row() for i in self.message_view.selectionModel().selectedRows()})

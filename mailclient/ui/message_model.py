@@ -59,6 +59,8 @@ class Column(IntEnum):
     SENDER = 3
     DATE = 4
     SIZE = 5
+    FOLDER = 6  # shown for search results, which come from many folders
+    ACCOUNT = 7
 
 
 HEADERS = {
@@ -68,6 +70,8 @@ HEADERS = {
     Column.SENDER: "From",
     Column.DATE: "Date",
     Column.SIZE: "Size",
+    Column.FOLDER: "Folder",
+    Column.ACCOUNT: "Account",
 }
 SORT_KEYS = {
     Column.SUBJECT: SortKey.SUBJECT,
@@ -187,7 +191,7 @@ class _Row:
 
     __slots__ = ("bold", "summary", "texts")
 
-    def __init__(self, summary: MessageSummary, now: datetime) -> None:
+    def __init__(self, summary: MessageSummary, now: datetime, folder: str = "") -> None:
         self.summary = summary
         self.bold = not summary.seen
         self.texts = (
@@ -197,6 +201,8 @@ class _Row:
             sender_name(summary.sender),
             format_date(summary.date, now),
             format_size(summary.size),
+            folder,
+            summary.account,
         )
 
 
@@ -300,6 +306,7 @@ class MessageListModel(QAbstractTableModel):
         self._sort_key = SortKey.DATE
         self._descending = True
         self._filter = ""
+        self._folder_names: dict[int, str] = {}  # for the Folder column
         self._ids: list[int] = []
         self._rows: dict[int, int] | None = None  # id -> row, built when first asked
         self._pages: OrderedDict[int, list[_Row | None]] = OrderedDict()
@@ -332,6 +339,7 @@ class MessageListModel(QAbstractTableModel):
 
     def show_folders(self, folder_ids: Sequence[int]) -> None:
         self._folder_ids = list(folder_ids)
+        self._folder_names = {f.id: f.name for f in self._store.folders()}
         self._generation += 1  # a list on its way answers the old choice
         self._reset_wanted = False
         self.beginResetModel()
@@ -494,7 +502,13 @@ class MessageListModel(QAbstractTableModel):
     def _load_page(self, number: int) -> list[_Row | None]:
         ids = self._ids[number * PAGE_SIZE : (number + 1) * PAGE_SIZE]
         found = {s.id: s for s in self._store.summaries(ids)}
-        page = [_Row(found[id_], self._now) if id_ in found else None for id_ in ids]
+        names = self._folder_names
+        page = [
+            _Row(found[id_], self._now, names.get(found[id_].folder_id, ""))
+            if id_ in found
+            else None
+            for id_ in ids
+        ]
         self._pages[number] = page
         while len(self._pages) > MAX_PAGES:
             self._pages.popitem(last=False)
@@ -577,7 +591,8 @@ class MessageListModel(QAbstractTableModel):
             return "flagged" if summary.flagged else "not flagged"
         if column is Column.ATTACHMENT:
             return "has attachments" if summary.has_attachments else "no attachments"
-        text = _Row(summary, self._now).texts[column]
+        folder = self._folder_names.get(summary.folder_id, "")
+        text = _Row(summary, self._now, folder).texts[column]
         if column is Column.SUBJECT and not summary.seen:
             return f"unread: {text}"
         return text

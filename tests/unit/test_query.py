@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mailclient.core.errors import InvalidInput
-from mailclient.core.query import Field, Query, QueryError, Term, parse_query
+from mailclient.core.query import Field, Query, QueryError, Term, parse_as_typed, parse_query
 
 
 def test_free_words_phrases_fields_and_negation() -> None:
@@ -131,3 +131,15 @@ def test_folder_and_account_terms_choose_folders() -> None:
     assert not query.allows_folder("home", "Archive")
     assert parse_query("report").allows_folder("any", "where")
     assert not parse_query("-folder:Trash").allows_folder("work", "trash")
+
+
+def test_a_query_being_typed_searches_its_words_and_says_what_to_finish() -> None:
+    query, error = parse_as_typed('from:bob "annual rep')
+    assert query.terms == (Term(Field.FROM, "bob"), Term(Field.TEXT, "annual rep"))
+    assert error is not None and "not closed" in str(error)
+    assert parse_as_typed("subject: -")[0] == Query()
+    assert parse_as_typed("is:unr plan")[0].terms == (
+        Term(Field.TEXT, "is:unr"),
+        Term(Field.TEXT, "plan"),
+    )
+    assert parse_as_typed("from:bob") == (Query((Term(Field.FROM, "bob"),)), None)
