@@ -67,6 +67,8 @@ _MAX_REFS = 100
 
 def message_key(message_id: str, row_id: int) -> str:
     """The node name of a message: its Message-ID, or one made of its row id."""
+    if message_id[:1] == "<" and _ID.fullmatch(message_id):
+        return message_id  # the usual case, without a search
     ids = _ID.findall(message_id)
     return ids[0] if ids else f"#{row_id}"
 
@@ -270,7 +272,7 @@ def thread_new_messages(db: sqlite3.Connection) -> int:
     return len(rows)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ThreadedMessage:
     """A message's place in the threaded list."""
 
@@ -302,9 +304,12 @@ def threaded(db: sqlite3.Connection, folder_ids: Sequence[int]) -> list[Threaded
         ):
             nodes[(account, key)] = (parent, thread)
     # The first listed message of a Message-ID holds its replies; a copy is a leaf.
+    keyed = [
+        (row_id, date, (account, message_key(mid, row_id))) for row_id, date, mid, account in rows
+    ]
     owner: dict[tuple[str, str], int] = {}
-    for row_id, _, message_id, account in rows:
-        owner.setdefault((account, message_key(message_id, row_id)), row_id)
+    for row_id, _, key in keyed:
+        owner.setdefault(key, row_id)
 
     def listed_ancestor(account: str, parent: str | None) -> str | None:
         for _ in range(1000):
@@ -320,18 +325,27 @@ def threaded(db: sqlite3.Connection, folder_ids: Sequence[int]) -> list[Threaded
     key_of: dict[int, tuple[str, str]] = {}
     newest: dict[int, int] = {}
     date_of: dict[int, int] = {}
-    for row_id, date, message_id, account in rows:
-        key = (account, message_key(message_id, row_id))
+    for row_id, date, key in keyed:
         node = nodes.get(key)
-        # Not threaded yet (the queue runs with the next stored batch): its own thread.
-        thread = node[1] if node is not None else -row_id
-        above = listed_ancestor(account, node[0]) if node is not None else None
+        if node is None:  # not threaded yet (it is, with the next stored batch): alone
+            thread, above = -row_id, None
+        else:
+            thread = node[1]
+            parent = node[0]
+            above = (
+                parent
+                if parent is None or (key[0], parent) in owner
+                else (listed_ancestor(key[0], parent))
+            )
         if above is None:
             roots.append(row_id)
         else:
-            children.setdefault((account, above), []).append(row_id)
-        thread_of[row_id], key_of[row_id], date_of[row_id] = thread, key, date
-        newest[thread] = max(newest.get(thread, 0), date)
+            children.setdefault((key[0], above), []).append(row_id)
+        thread_of[row_id] = thread
+        key_of[row_id] = key
+        date_of[row_id] = date
+        # Rows come oldest first: the last one seen of a thread is its newest.
+        newest[thread] = date
     roots.sort(key=lambda r: (-newest[thread_of[r]], thread_of[r], date_of[r], r))
     ordered: list[ThreadedMessage] = []
     for root in roots:
