@@ -279,6 +279,7 @@ class ThreadedMessage:
     id: int
     thread: int  # shared by the messages of one thread
     depth: int  # 0 for a thread's first message, 1 for a reply to it...
+    unread: bool = False
 
 
 def threaded(db: sqlite3.Connection, folder_ids: Sequence[int]) -> list[ThreadedMessage]:
@@ -292,7 +293,7 @@ def threaded(db: sqlite3.Connection, folder_ids: Sequence[int]) -> list[Threaded
         return []
     marks = ", ".join("?" * len(folder_ids))
     rows = db.execute(
-        "SELECT m.id, coalesce(m.date, 0), m.message_id, f.account "
+        "SELECT m.id, coalesce(m.date, 0), m.message_id, f.account, m.seen = 0 "
         "FROM messages m JOIN folders f ON f.id = m.folder_id "
         f"WHERE m.folder_id IN ({marks}) AND m.hidden = 0 ORDER BY m.date, m.id",
         list(folder_ids),
@@ -304,9 +305,8 @@ def threaded(db: sqlite3.Connection, folder_ids: Sequence[int]) -> list[Threaded
         ):
             nodes[(account, key)] = (parent, thread)
     # The first listed message of a Message-ID holds its replies; a copy is a leaf.
-    keyed = [
-        (row_id, date, (account, message_key(mid, row_id))) for row_id, date, mid, account in rows
-    ]
+    keyed = [(r[0], r[1], (r[3], message_key(r[2], r[0]))) for r in rows]
+    unread = {r[0] for r in rows if r[4]}
     owner: dict[tuple[str, str], int] = {}
     for row_id, _, key in keyed:
         owner.setdefault(key, row_id)
@@ -352,7 +352,7 @@ def threaded(db: sqlite3.Connection, folder_ids: Sequence[int]) -> list[Threaded
         stack = [(root, 0)]
         while stack:
             current, depth = stack.pop()
-            ordered.append(ThreadedMessage(current, thread_of[current], depth))
+            ordered.append(ThreadedMessage(current, thread_of[current], depth, current in unread))
             if owner[key_of[current]] == current:
                 below = children.get(key_of[current], [])
                 stack.extend((r, depth + 1) for r in reversed(below))

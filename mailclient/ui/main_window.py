@@ -386,6 +386,21 @@ class MainWindow(QMainWindow):
             "Back to the Folder", self.end_search, ["Escape"], name="endSearch"
         )
         self.end_search_action.setEnabled(False)
+        self.threads_action = self._action(
+            "&Threads", None, tip="Group this folder by conversation", name="threads"
+        )
+        self.threads_action.setCheckable(True)
+        self.threads_action.toggled.connect(self._threads_toggled)
+        # Thunderbird's keys for threads; in the list only, where Left and Right do nothing else.
+        for text, keys, slot in (
+            ("Collapse Thread", ["Left"], lambda: self._collapse_current(True)),
+            ("Expand Thread", ["Right"], lambda: self._collapse_current(False)),
+            ("Expand All Threads", ["*"], lambda: self.message_model.set_collapsed(None, False)),
+            ("Collapse All Threads", ["\\"], lambda: self.message_model.set_collapsed(None, True)),
+        ):
+            action = self._action(text, slot, keys)
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            self.message_view.addAction(action)
         self.prefer_plain_action = self._action("Prefer &Plain Text", None, name="preferPlain")
         self.prefer_plain_action.setCheckable(True)
         self.prefer_plain_action.toggled.connect(self.set_prefer_plain)
@@ -423,6 +438,8 @@ class MainWindow(QMainWindow):
         edit_menu.addSeparator()
         edit_menu.addAction(self.preferences_action)
         view_menu = bar.addMenu("&View")
+        view_menu.addAction(self.threads_action)
+        view_menu.addSeparator()
         view_menu.addAction(self.prefer_plain_action)
         view_menu.addAction(self.load_remote_action)
         view_menu.addSeparator()
@@ -762,6 +779,12 @@ class MainWindow(QMainWindow):
         ids = current.data(FolderRole.FOLDER_IDS) or []
         self._shown_folder_key = self._node_key(current)
         self._leave_search_mode()
+        threaded = self._settings.value(f"threads/{self._shown_folder_key}", False, type=bool)
+        self.threads_action.blockSignals(True)
+        self.threads_action.setChecked(bool(threaded))
+        self.threads_action.blockSignals(False)
+        self.message_model.set_threaded(bool(threaded))
+        self.message_view.setSortingEnabled(not threaded)
         self.filter_edit.blockSignals(True)
         self.filter_edit.clear()
         self.filter_edit.blockSignals(False)
@@ -797,6 +820,36 @@ class MainWindow(QMainWindow):
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.filter_edit.selectAll()
 
+    # -- threads ----------------------------------------------------------------------------
+
+    def _threads_toggled(self, threaded: bool) -> None:
+        """View ▸ Threads, remembered for each folder."""
+        if self._shown_folder_key and not self._searching:
+            self._settings.setValue(f"threads/{self._shown_folder_key}", threaded)
+        self.message_model.set_threaded(threaded)
+        self.message_view.setSortingEnabled(not threaded)
+
+    def _collapse_current(self, collapsed: bool) -> None:
+        row = self.message_view.currentIndex().row()
+        thread = self.message_model.thread_of(row)
+        if thread is None:
+            return
+        message_id = self.message_model.message_id(row)
+        self.message_model.set_collapsed({thread}, collapsed)
+        # The cursor stays on the message, or goes to its thread's first one when hidden.
+        new_row = self.message_model.row_of(message_id) if message_id is not None else None
+        if new_row is None:
+            new_row = next(
+                (
+                    r
+                    for r in range(self.message_model.rowCount())
+                    if self.message_model.thread_of(r) == thread
+                ),
+                None,
+            )
+        if new_row is not None:
+            self.message_view.setCurrentIndex(self.message_model.index(new_row, Column.SUBJECT))
+
     # -- search across all folders ----------------------------------------------------------
 
     @property
@@ -828,6 +881,8 @@ class MainWindow(QMainWindow):
             self.filter_edit.blockSignals(False)
             self.filter_edit.setEnabled(False)
             self.setWindowTitle(f"Search — {APP_NAME}")
+        self.message_model.set_threaded(False)  # hits come newest first, from anywhere
+        self.message_view.setSortingEnabled(True)
         self.message_model.set_quick_filter(text)
         self.message_model.show_folders([f.id for f in self._store.folders()])
 

@@ -539,3 +539,54 @@ def test_show_message_switches_folder_and_selects_it(
     assert not window.show_message(10**9)
     window.show_inboxes()
     assert window.folder_view.currentIndex() == window.folder_model.index_of_all_inboxes()
+
+
+def test_threaded_view_and_its_keys(qtbot: QtBot, window: MainWindow, store: MailStore) -> None:
+    inbox = store.folder_by_name("work", "INBOX")
+    assert inbox is not None
+    store.add_messages(
+        inbox.id,
+        [
+            _summary(11, "Plan", message_id="<p1@x>", flags=frozenset()),
+            _summary(
+                12, "Re: Plan", message_id="<p2@x>", in_reply_to="<p1@x>", references="<p1@x>"
+            ),
+            _summary(
+                13,
+                "Re: Re: Plan",
+                message_id="<p3@x>",
+                in_reply_to="<p2@x>",
+                references="<p1@x> <p2@x>",
+                flags=frozenset(),
+            ),
+        ],
+    )
+    _select_folder(window, "work", "INBOX")
+    qtbot.waitUntil(lambda: window.message_model.rowCount() == 7)
+    model, view = window.message_model, window.message_view
+
+    def subjects() -> list[str]:
+        return [model.index(r, Column.SUBJECT).data() for r in range(model.rowCount())]
+
+    window.threads_action.trigger()  # View ▸ Threads
+    qtbot.waitUntil(lambda: subjects()[:3] == ["▾ Plan", "    Re: Plan", "        Re: Re: Plan"])
+    assert len(subjects()) == 7 and not view.isSortingEnabled()
+
+    view.setFocus()
+    view.setCurrentIndex(model.index(2, Column.SUBJECT))
+    qtbot.keyClick(view, Qt.Key.Key_Left)  # collapse: the cursor goes to the thread's root
+    assert subjects()[0] == "▸ Plan  (3 messages, 2 unread)" and len(subjects()) == 5
+    assert view.currentIndex().row() == 0
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert len(subjects()) == 7
+    qtbot.keyClick(view, Qt.Key.Key_Backslash)
+    assert len(subjects()) == 5
+    qtbot.keyClick(view, Qt.Key.Key_Asterisk)
+    assert len(subjects()) == 7
+
+    # Remembered for this folder only.
+    _select_folder(window, "work", "Archive")
+    assert not window.threads_action.isChecked() and view.isSortingEnabled()
+    _select_folder(window, "work", "INBOX")
+    assert window.threads_action.isChecked()
+    qtbot.waitUntil(lambda: subjects()[0] == "▾ Plan")
