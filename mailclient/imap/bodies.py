@@ -62,6 +62,8 @@ def download_bodies(
     since = None if policy.days is None else int((now or time.time()) - policy.days * DAY)
     skipped: set[int] = set()  # gone from the server, or from a folder being renumbered
     stored = 0
+    # Counted once: counting again after every batch would read the whole account each time.
+    waiting = store.bodies_waiting(account, since, policy.max_size) if on_progress else 0
     while not should_yield():
         wanted = [
             m
@@ -76,8 +78,8 @@ def download_bodies(
             store.save_body(message_id, raw, has_attachments(raw))
         store.index_queued_bodies(indexed_text, len(got) or 1)
         stored += len(got)
+        waiting -= len(wanted)
         if on_progress is not None:
-            waiting = store.bodies_waiting(account, since, policy.max_size) - len(skipped)
             on_progress(BodyProgress(account, stored, max(waiting, 0)))
     return stored
 
