@@ -197,6 +197,9 @@ def find(
         params += folder_ids
     text = query.text_terms
     wanted = [t for t in text if not t.negated]
+    # A word without a letter or digit ("!!!", "--") has nothing to find: beside other
+    # words it is left out; alone it finds nothing.
+    wanted = [t for t in wanted if any(c.isalnum() for c in t.value)] or wanted
     if server_hits is not None:
         pairs = [(f, u) for f, uids in server_hits.items() for u in uids]
         if not pairs:

@@ -79,6 +79,7 @@ def test_words_match_all_text_newest_first(store: MailStore, mail: dict[str, int
     assert subjects(store, "alice") == ["Quarterly invoices"]
     assert subjects(store, "bob report draft") == ["annual report draft"]
     assert subjects(store, "nothing-like-this") == []
+    assert subjects(store, "draft !!! --") == ["annual report draft"]
 
 
 def test_words_match_word_starts_and_phrases_whole_words(
