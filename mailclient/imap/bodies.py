@@ -2,10 +2,11 @@
 
 download_bodies() fetches, in small batches, the bodies the store lacks within the
 account's limits (the last N days, a size cap per message), newest first, and indexes
-them for search. Each batch is committed on its own, so stopping anywhere loses nothing
-and the next run resumes with what is still missing. It runs on a connection of its own
-and asks ``should_yield`` between batches, so a sync, IDLE or a message the user opens
-never waits for more than one small batch.
+them for search, then any stored body still waiting for the index. Each batch is
+committed on its own, so stopping anywhere loses nothing and the next run resumes with
+what is still missing. It runs on a connection of its own and asks ``should_yield``
+between batches, so a sync, IDLE or a message the user opens never waits for more than
+one small batch.
 """
 
 from __future__ import annotations
@@ -81,6 +82,9 @@ def download_bodies(
         waiting -= len(wanted)
         if on_progress is not None:
             on_progress(BodyProgress(account, stored, max(waiting, 0)))
+    # Bodies stored before they were indexed (opened before an upgrade, say): in turn too.
+    while not should_yield() and store.index_queued_bodies(indexed_text, batch):
+        pass
     return stored
 
 

@@ -258,7 +258,12 @@ def test_bodies_are_kept_newest_first_in_resumable_batches(
 
     assert download_bodies(engine, KeepPolicy(days=None), batch=3) == 5
     assert subjects(store, "pangolin") == ["base64"]
+    # A body stored without being indexed (before an upgrade) is indexed in turn.
+    [okapi] = store.search(parse_query("subject:html"))
+    store.save_body(okapi, store.body(okapi) or b"")
+    assert store.queued_bodies() == 1
     assert download_bodies(engine, KeepPolicy(days=None)) == 0
+    assert store.queued_bodies() == 0
 
 
 def test_keeping_bodies_respects_age_size_and_the_switch(
