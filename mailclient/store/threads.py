@@ -39,7 +39,8 @@ CREATE TABLE thread_nodes (
 ) WITHOUT ROWID;
 
 CREATE INDEX thread_nodes_by_thread ON thread_nodes (account, thread);
-CREATE INDEX thread_nodes_by_subject ON thread_nodes (account, subject) WHERE subject != '';
+CREATE INDEX thread_nodes_by_subject ON thread_nodes (account, subject, thread)
+WHERE subject != '';
 
 -- Messages are stored with ever higher ids: those above threaded_up_to are not linked yet
 -- (0 after the upgrade: the stored mail is threaded on first use).
@@ -101,7 +102,8 @@ class _Linker:
         self.db = db
         self.nodes: dict[tuple[str, str], list[str | int | None]] = {}  # parent, thread
         self.dirty: set[tuple[str, str]] = set()
-        self.subjects: dict[tuple[str, str], str] = {}
+        self.subjects: dict[tuple[str, str], str] = {}  # new thread starts: base subject
+        self.started: dict[tuple[str, str], str] = {}  # (account, base subject) -> their key
         self.absent: set[tuple[str, str]] = set()  # known not to be stored
         (top,) = db.execute("SELECT coalesce(max(thread), 0) FROM thread_nodes").fetchone()
         self.next_thread = self.first_new = int(top) + 1
@@ -168,6 +170,7 @@ class _Linker:
                     threads.add(found)
             elif base and self.node(account, key) is None:
                 self.subjects[(account, key)] = base
+                self.started[(account, base)] = key
         thread = min(threads) if threads else self.new_thread()
         for k in keys:
             if self.node(account, k) is None:
@@ -195,13 +198,14 @@ class _Linker:
         return self.next_thread - 1
 
     def thread_of_subject(self, account: str, base: str) -> int | None:
-        for (acc, key), subject in self.subjects.items():
-            if acc == account and subject == base:
-                node = self.node(acc, key)
-                return int(node[1]) if node is not None else None  # type: ignore[arg-type]
+        key = self.started.get((account, base))
+        if key is not None:
+            node = self.node(account, key)
+            return int(node[1]) if node is not None else None  # type: ignore[arg-type]
+        # One index seek: by thread the planner would read every node of the account.
         row = self.db.execute(
-            "SELECT thread FROM thread_nodes WHERE account = ? AND subject = ? "
-            "ORDER BY thread DESC LIMIT 1",
+            "SELECT thread FROM thread_nodes INDEXED BY thread_nodes_by_subject "
+            "WHERE account = ? AND subject = ? AND subject != '' ORDER BY thread DESC LIMIT 1",
             (account, base),
         ).fetchone()
         return int(row[0]) if row else None

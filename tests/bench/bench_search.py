@@ -85,7 +85,8 @@ def headers(rng: random.Random) -> list[NewMessage]:
             sender=SENDERS[1] if uid % 10 == 3 else rng.choice(SENDERS),
             recipients="Bob <bob@example.org>" + (", team@example.org" if uid % 4 == 0 else ""),
             cc="carol@example.org" if uid % 7 == 0 else "",
-            subject=" ".join(rng.choices(WORDS, k=5)) + f" #{uid}",
+            # Some replies without In-Reply-To or References: threaded by subject.
+            subject=("Re: " if uid % 6 == 1 else "") + " ".join(rng.choices(WORDS, k=2)),
             message_id=f"<{uid}@bench.example>",
             in_reply_to=f"<{uid - 1}@bench.example>" if uid % 3 == 0 else "",
             references=f"<{uid - 2}@bench.example> <{uid - 1}@bench.example>"

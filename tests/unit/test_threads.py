@@ -166,3 +166,29 @@ def test_an_upgraded_store_is_threaded_on_first_use(
             old.add_messages(inbox, [msg(1, "a"), msg(2, "b", "a", "a")])
     with MailStore.open(path) as upgraded:
         assert layout(upgraded, inbox) == [("message 1", 1, 0), ("message 2", 1, 1)]
+
+
+def test_every_lookup_reads_an_index(store: MailStore) -> None:
+    # A lookup that scans (the subject fallback did, by thread) makes each stored batch
+    # read every node of the account: a first sync of 50,000 messages took minutes.
+    inbox = folders(store)["INBOX"]
+    store.add_messages(inbox, [msg(1, "a", subject="Lunch"), msg(2, "b", "a", "a")])
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    store.add_messages(
+        inbox,
+        [msg(3, "c", subject="Re: Lunch"), msg(4, "d", subject="Re: Dinner"), msg(5, "e", "b")],
+    )
+    store._db.set_trace_callback(None)
+    lookups = [
+        s for s in statements if s.lstrip().upper().startswith("SELECT") and "thread_nodes" in s
+    ]
+    assert lookups
+    assert any("subject =" in sql for sql in lookups)
+    for sql in lookups:
+        plan = " ".join(row[3] for row in store._db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "SCAN" not in plan, (sql, plan)
+        # The index seeks on every column the lookup names, not on the account alone.
+        for column in ("message_id", "subject"):
+            if f"{column} =" in sql or f"{column} IN" in sql:
+                assert f"{column}=?" in plan, (sql, plan)
