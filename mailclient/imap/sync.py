@@ -20,9 +20,12 @@ rejected password stops at once (retrying could lock the account).
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 from typing import TypeVar
 
 from mailclient.accounts.model import Account
@@ -37,6 +40,7 @@ from mailclient.store.mail import MailStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_Write = tuple[Callable[[MailStore], int], int]
 
 # Dovecot refuses command lines over 64 KiB; UID sets of sparse folders can get long.
 _MAX_SET_BYTES = 32_000
@@ -104,6 +108,77 @@ def _batches(uids: Sequence[int], first: int, size: int) -> Iterator[Sequence[in
 
 def _ranges(uids: Sequence[int]) -> list[tuple[int, int]]:
     return [(u, u) for u in uids]
+
+
+class _StoreWriter:
+    """Runs store writes in order on a thread with its own connection.
+
+    SQLite works without holding the GIL, so the next batch is read and parsed while the
+    last one is written. At most two writes wait: a slow disk slows the fetch instead of
+    filling memory. A failed write is raised in the sync's thread at its next call, and
+    the writes after it are skipped. Leaving the ``with`` block waits for every write.
+    """
+
+    _QUEUED = 2
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._jobs: queue.Queue[_Write | None] = queue.Queue(self._QUEUED)
+        self._done: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
+
+    def __enter__(self) -> _StoreWriter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        self._jobs.put(None)
+        self._thread.join()
+        if kind is None:
+            self._raise()
+
+    def _run(self) -> None:
+        store: MailStore | None = None
+        try:
+            store = MailStore.open(self._path)
+        except BaseException as error:  # raised again in the sync's thread
+            self._error = error
+        while (job := self._jobs.get()) is not None:
+            try:
+                if store is not None and self._error is None:
+                    write, count = job
+                    self._done.put((count, write(store)))
+            except BaseException as error:  # raised again in the sync's thread
+                self._error = error
+            finally:
+                self._jobs.task_done()
+        if store is not None:
+            store.close()
+
+    def submit(self, write: Callable[[MailStore], int], count: int) -> None:
+        """Queue ``write(store)``, which stores ``count`` messages and returns the seq."""
+        self._raise()
+        self._jobs.put((write, count))
+
+    def done(self) -> list[tuple[int, int]]:
+        """(messages, seq) of each write of messages finished since the last call."""
+        self._raise()
+        finished = []
+        while not self._done.empty():
+            count, seq = self._done.get()
+            if count:
+                finished.append((count, seq))
+        return finished
+
+    def wait(self) -> list[tuple[int, int]]:
+        """Like done(), once every queued write has finished."""
+        self._jobs.join()
+        return self.done()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
 
 
 class AccountSync:
@@ -189,6 +264,8 @@ class AccountSync:
 
     def sync(self, folder_names: Sequence[str] | None = None) -> list[FolderSyncResult]:
         """Refresh the folder list, then sync the named folders (default: all, INBOX first)."""
+        # A first fill that was cut short (the process died) left the sort indexes out.
+        self.store.restore_sort_indexes()
         self.retrying(self.refresh_folders)
         folders = self.store.selectable_folders(self.account.name)
         if folder_names is not None:
@@ -278,17 +355,50 @@ class AccountSync:
         session, store = self.session, self.store
         have = set(store.stored_uids(folder.id, first_uid))
         missing = [u for u in reversed(session.search_uids(first_uid)) if u not in have]
-        fetched = 0
+        if not missing:
+            return
+        deferred = store.defer_sort_indexes(len(missing))
+        try:
+            with _StoreWriter(store.path) as writer:
+                fetched = 0
+
+                def stored(counts: list[tuple[int, int]]) -> None:
+                    nonlocal fetched
+                    for count, seq in counts:
+                        fetched += count
+                        result.new += count
+                        if self._on_progress is not None:
+                            self._on_progress(
+                                SyncProgress(folder.id, folder.name, fetched, len(missing), seq)
+                            )
+
+                try:
+                    self._fetch_into(writer, stored, folder.id, missing)
+                finally:
+                    # What came before a stop or a dropped connection is stored and counted:
+                    # the resumed sync fetches only the rest.
+                    stored(writer.wait())
+        finally:
+            if deferred:
+                store.restore_sort_indexes()
+
+    def _fetch_into(
+        self,
+        writer: _StoreWriter,
+        stored: Callable[[list[tuple[int, int]]], None],
+        folder_id: int,
+        missing: list[int],
+    ) -> None:
+        session = self.session
         unsure: list[int] = []
         batches = _batches(missing, self.options.first_batch, self.options.batch)
-        for responses in session.fetch_summaries(batches):
+        for number, responses in enumerate(session.fetch_summaries(batches)):
             records, needs_structure = summarize_batch(responses)
-            seq = store.add_messages(folder.id, records)
             unsure += needs_structure
-            fetched += len(records)
-            result.new += len(records)
-            if self._on_progress is not None:
-                self._on_progress(SyncProgress(folder.id, folder.name, fetched, len(missing), seq))
+            add = partial(MailStore.add_messages, folder_id=folder_id, messages=records)
+            writer.submit(add, len(records))
+            # The newest mail is readable as soon as the first batch is committed.
+            stored(writer.wait() if number == 0 else writer.done())
             if self._stop.is_set():
                 raise _Stopped()
         # Headers first, so mail is readable at once; then the structure of the messages
@@ -296,7 +406,8 @@ class AccountSync:
         structure_batches = _batches(unsure, _STRUCTURE_BATCH, _STRUCTURE_BATCH)
         for structures in session.fetch_structures(structure_batches):
             found = {uid: structure_has_attachments(s) for uid, s in structures.items()}
-            store.set_attachments(folder.id, found)
+            writer.submit(partial(MailStore.set_attachments, folder_id=folder_id, found=found), 0)
+            stored(writer.done())
             if self._stop.is_set():
                 raise _Stopped()
 

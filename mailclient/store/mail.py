@@ -213,6 +213,17 @@ ON CONFLICT (folder_id, uid) DO UPDATE SET
 """
 
 
+# The sort indexes of schema migration 4. A big first fill drops them and builds them once
+# at its end: kept up row by row they cost twice the rest of the insert, built at once a
+# tenth of that. They only speed up sorting: while one is missing, every answer is the same.
+_SORT_INDEXES = {
+    "messages_by_sender": "messages (folder_id, hidden, sender COLLATE NOCASE, date)",
+    "messages_by_subject": "messages (folder_id, hidden, subject COLLATE NOCASE, date)",
+}
+# A fill this big, into a store holding no more than it, builds the sort indexes afterwards.
+DEFER_INDEXES_FROM = 10_000
+
+
 def _edited(
     flags: frozenset[str], edits: Iterable[tuple[frozenset[str], frozenset[str]]]
 ) -> frozenset[str]:
@@ -981,6 +992,50 @@ class MailStore:
             if messages:
                 touched.folders.add(folder_id)
         return touched.seq
+
+    def defer_sort_indexes(self, incoming: int) -> bool:
+        """Before storing ``incoming`` new messages: drop the sort indexes if that is cheaper
+        than keeping them up (a first sync); restore_sort_indexes() builds them again.
+
+        Returns whether they were dropped. A crash in between loses no data: the next
+        restore_sort_indexes() (every sync starts with one) builds them.
+        """
+        if incoming < DEFER_INDEXES_FROM:
+            return False
+        try:
+            stored = self._db.execute("SELECT coalesce(sum(total), 0) FROM folders").fetchone()[0]
+            if stored > incoming:
+                return False
+            self._db.execute("BEGIN IMMEDIATE")
+            for name in _SORT_INDEXES:
+                self._db.execute(f"DROP INDEX IF EXISTS {name}")
+            self._db.execute("COMMIT")
+        except sqlite3.Error as error:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise StoreError(describe(self._path, error)) from error
+        return True
+
+    def restore_sort_indexes(self) -> None:
+        """Build the sort indexes that defer_sort_indexes() dropped (a no-op if all exist)."""
+        try:
+            present = {
+                row[0]
+                for row in self._db.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages'"
+                )
+            }
+            missing = [name for name in _SORT_INDEXES if name not in present]
+            if not missing:
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            for name in missing:
+                self._db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {_SORT_INDEXES[name]}")
+            self._db.execute("COMMIT")
+        except sqlite3.Error as error:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise StoreError(describe(self._path, error)) from error
 
     def set_attachments(self, folder_id: int, found: Mapping[int, bool]) -> int:
         """Correct has-attachments by UID (from the message structure); returns the seq."""
