@@ -79,7 +79,8 @@ def main_window(profile: Path, scroll: bool) -> dict[str, Any]:
     from mailclient.ui.message_model import Column
 
     services = Services.open(Profile(profile))
-    app, window, store = open_window(services)
+    # As ``mailclient`` starts: what is not needed for the list comes after its first paint.
+    app, window, store = open_window(services, then=lambda: None)
     window.resize(1280, 800)
     view = window.message_view
     painted = _wait_for_paint(view.viewport(), lambda: window.message_model.rowCount() > 0)
