@@ -391,16 +391,20 @@ class AccountSync:
     ) -> None:
         session = self.session
         unsure: list[int] = []
-        batches = _batches(missing, self.options.first_batch, self.options.batch)
-        for number, responses in enumerate(session.fetch_summaries(batches)):
-            records, needs_structure = summarize_batch(responses)
-            unsure += needs_structure
-            add = partial(MailStore.add_messages, folder_id=folder_id, messages=records)
-            writer.submit(add, len(records))
-            # The newest mail is readable as soon as the first batch is committed.
-            stored(writer.wait() if number == 0 else writer.done())
-            if self._stop.is_set():
-                raise _Stopped()
+        batches = list(_batches(missing, self.options.first_batch, self.options.batch))
+        newest, rest = batches[:1], batches[1:]
+        # The newest mail first, on its own: a server may answer pipelined FETCHes at once
+        # (Dovecot runs them in parallel), which would fold the next batch into the first.
+        for group in (newest, rest):
+            for responses in session.fetch_summaries(group):
+                records, needs_structure = summarize_batch(responses)
+                unsure += needs_structure
+                add = partial(MailStore.add_messages, folder_id=folder_id, messages=records)
+                writer.submit(add, len(records))
+                # The newest mail is readable as soon as the first batch is committed.
+                stored(writer.wait() if group is newest else writer.done())
+                if self._stop.is_set():
+                    raise _Stopped()
         # Headers first, so mail is readable at once; then the structure of the messages
         # whose attachments the Content-Type cannot tell (RFC 3501 BODYSTRUCTURE).
         structure_batches = _batches(unsure, _STRUCTURE_BATCH, _STRUCTURE_BATCH)
