@@ -513,11 +513,12 @@ class MailStore:
         sort: SortKey = SortKey.DATE,
         descending: bool = True,
         quick_filter: str = "",
+        limit: int | None = None,
     ) -> list[int]:
         """Row ids of the visible messages of one or several folders, in the given order.
 
         ``quick_filter`` keeps messages whose sender or subject contains every word of it,
-        ignoring case (Unicode casefolding).
+        ignoring case (Unicode casefolding). ``limit``: only the first this many.
         """
         ids = [folder_ids] if isinstance(folder_ids, int) else list(folder_ids)
         if not ids:
@@ -528,9 +529,11 @@ class MailStore:
             where.append("instr(search, ?) > 0")
             params.append(word)
         order = _ORDER[sort].format(d="DESC" if descending else "ASC")
-        rows = self._read(
-            f"SELECT id FROM messages WHERE {' AND '.join(where)} ORDER BY {order}", params
-        )
+        sql = f"SELECT id FROM messages WHERE {' AND '.join(where)} ORDER BY {order}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        rows = self._read(sql, params)
         return [r[0] for r in rows]
 
     def summaries(self, ids: Sequence[int]) -> list[MessageSummary]:

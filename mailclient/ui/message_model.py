@@ -4,9 +4,10 @@ The model holds the ordered row ids of the shown folders and materialises summar
 for the pages a view asks for, keeping a bounded cache. Nothing here touches the network.
 
 Choosing folders reads the id list at once (the user waits for the folder anyway, and the
-store answers in tens of milliseconds). Everything after that reads it on a thread of its
-own, off the GUI thread: the store changing (every batch of a sync), the quick filter
-(every keystroke) and the sort. The rows shown stay until the new list arrives; then a
+store answers in tens of milliseconds), or only its first screenful at once when asked to
+(the window's first paint). Everything after that reads it on a thread of its own, off
+the GUI thread: the rest of that list, the store changing (every batch of a sync), the
+quick filter (every keystroke) and the sort. The rows shown stay until the new list arrives; then a
 changed filter or sort resets the view, and a store change is diffed against the old list
 and reported as removals, moves and insertions, so the selection and scroll position
 survive new mail. At most one query runs at a time; requests that come meanwhile are
@@ -330,16 +331,24 @@ class MessageListModel(QAbstractTableModel):
         """Whether a new id list is being read (the rows shown are the previous ones)."""
         return self._querying
 
-    def show_folders(self, folder_ids: Sequence[int]) -> None:
+    def show_folders(self, folder_ids: Sequence[int], first_rows: int | None = None) -> None:
+        """Show the messages of ``folder_ids``, read at once.
+
+        With ``first_rows``, only that many are read at once (a screenful: the window paints
+        sooner); the rest follow from a thread, as rows inserted below, and ``loaded`` tells
+        when they are there.
+        """
         self._folder_ids = list(folder_ids)
         self._generation += 1  # a list on its way answers the old choice
         self._reset_wanted = False
         self.beginResetModel()
-        self._ids = self._query()
+        self._ids = self._query(first_rows)
         self._rows = None
         self._pages.clear()
         self._now = datetime.now().astimezone()
         self.endResetModel()
+        if first_rows is not None and len(self._ids) == first_rows:
+            self._request(reset=False)
 
     def set_quick_filter(self, text: str) -> None:
         if text != self._filter:
@@ -356,11 +365,11 @@ class MessageListModel(QAbstractTableModel):
         if key is not None:
             self.set_sort(key, order == Qt.SortOrder.DescendingOrder)
 
-    def _query(self) -> list[int]:
+    def _query(self, limit: int | None = None) -> list[int]:
         if not self._folder_ids:
             return []
         return self._store.message_ids(
-            self._folder_ids, self._sort_key, self._descending, self._filter
+            self._folder_ids, self._sort_key, self._descending, self._filter, limit
         )
 
     # -- reading the id list off the GUI thread ---------------------------------------------
