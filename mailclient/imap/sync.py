@@ -405,6 +405,7 @@ class AccountSync:
                 stored(writer.wait() if group is newest else writer.done())
                 if self._stop.is_set():
                     raise _Stopped()
+        stored(writer.wait())  # every header is in: the last progress report says so
         # Headers first, so mail is readable at once; then the structure of the messages
         # whose attachments the Content-Type cannot tell (RFC 3501 BODYSTRUCTURE).
         structure_batches = _batches(unsure, _STRUCTURE_BATCH, _STRUCTURE_BATCH)

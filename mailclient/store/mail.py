@@ -533,8 +533,12 @@ class MailStore:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        rows = self._read(sql, params)
-        return [r[0] for r in rows]
+        try:
+            # Row by row, not fetchall(): 100,000 row tuples at once would double the memory
+            # this list takes while it is built.
+            return [r[0] for r in self._db.execute(sql, params)]
+        except sqlite3.Error as error:
+            raise StoreError(describe(self._path, error)) from error
 
     def summaries(self, ids: Sequence[int]) -> list[MessageSummary]:
         """The summaries of messages ``ids``, in that order; ids no longer stored are left out."""
