@@ -379,11 +379,11 @@ def test_initial_sync_against_the_naive_way(
     results = context.Queue()
     child = context.Process(target=_child, args=(config, results))
     child.start()
-    figures = results.get(timeout=600)
+    figures = results.get(timeout=3600 if MILLION else 600)
     child.join(timeout=60)
     assert child.exitcode == 0
     # After ours: Dovecot has the header fields in its cache by now, to neomutt's benefit.
-    neomutt = neomutt_seconds(servers, tmp_path)
+    neomutt = None if MILLION else neomutt_seconds(servers, tmp_path)
     cli_nothing, cli_sync = cli_resync(servers, Path(config["store"]), tmp_path)
 
     ours = SIZE / figures["initial_s"]
