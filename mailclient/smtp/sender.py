@@ -297,7 +297,7 @@ class OutboxSender:
                 message.envelope_from,
                 item.recipients,
                 smtputf8=message.smtputf8,
-                data_starting=functools.partial(outbox.mark_data_started, item_id),
+                data_ending=functools.partial(outbox.mark_data_ending, item_id),
             )
         except MessageRefused as error:
             permanent = [r for r in error.refused if not r.transient]

@@ -9,8 +9,8 @@ crash, a dead network nor a full disk after that point can lose it. Its state mo
                          └──> failed (5xx, authentication: waits for the user)
 
 A sender that dies leaves ``sending`` behind; the next one puts the message back in the
-queue, flagged "may already have been sent" when the crash came after the message data
-started to go out. Only one sender works at a time: SenderLock, an exclusive lock on a
+queue, flagged "may already have been sent" when the crash came once the end of the
+message data was going out. Only one sender works at a time: SenderLock, an exclusive lock on a
 file next to the database that the kernel releases when its holder dies.
 """
 
@@ -319,8 +319,9 @@ class Outbox:
             raise OutboxItemNotFound(item_id)
         return Submission(str(row[0]), bool(row[1]), bytes(row[2]))
 
-    def mark_data_started(self, item_id: int) -> None:
-        """The message data is about to go out: from here on a crash may hide a delivery."""
+    def mark_data_ending(self, item_id: int) -> None:
+        """The message data is written and its final dot about to go out: from here on a
+        crash or a lost connection may hide a delivery."""
         self._write("UPDATE outbox SET data_started = 1 WHERE id = ?", (item_id,))
 
     def mark_sent(

@@ -382,6 +382,12 @@ class OutboxWorker(QObject):
     def _report(self, report: FlushReport) -> None:
         for result in report.results:
             self._flag_if_sent(result)
+            if result.maybe_sent and result.accepted:
+                self.failed.emit(
+                    f"“{result.subject or 'No subject'}” was sent, but an earlier attempt that "
+                    "was interrupted after the data may already have delivered it: its "
+                    "recipients may receive it twice."
+                )
         if report.results or report.recovered or report.copies:
             self.outbox_changed.emit()
         self.flushed.emit(report)

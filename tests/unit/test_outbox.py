@@ -205,7 +205,7 @@ def test_crash_after_data_started_is_flagged(outbox: Outbox) -> None:
     item = outbox.add("work", message())
     other = outbox.add("work", message(2))
     outbox.claim([item.id])
-    outbox.mark_data_started(item.id)
+    outbox.mark_data_ending(item.id)
     (recovered,) = outbox.recover_interrupted()
     assert recovered.maybe_sent and recovered.state is OutboxState.QUEUED
     assert "interrupted" in recovered.last_error

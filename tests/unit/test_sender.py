@@ -254,7 +254,7 @@ def test_message_left_sending_by_a_crash_is_recovered(world: World) -> None:
     outbox = world.outbox()
     outbox.claim([first])
     outbox.claim([second])
-    outbox.mark_data_started(second)
+    outbox.mark_data_ending(second)
     outbox.close()
     report = world.sender.flush()
     assert {(i.id, i.maybe_sent) for i in report.recovered} == {(first, False), (second, True)}
