@@ -36,7 +36,6 @@ from mailclient.mime.drafts import draft_from_message, draft_message
 from mailclient.smtp.client import open_smtp
 from mailclient.smtp.sender import FlushReport, OutboxSender, Outcome, SendResult
 from mailclient.smtp.submit import max_message_size
-from mailclient.store.db import connect
 from mailclient.store.drafts import LocalDrafts
 from mailclient.store.outbox import Outbox, OutboxItemNotFound, SenderBusy
 
@@ -353,7 +352,7 @@ class OutboxWorker(QObject):
         self._on_network_lane(work)
 
     def _draft_of(self, item: OutboxItem) -> Draft:
-        outbox = Outbox(connect(self._store_path), self._store_path)
+        outbox = Outbox.open(self._store_path)
         try:
             raw = outbox.raw(item.id)
         finally:

@@ -15,7 +15,6 @@ from mailclient.core.draft import DraftKind
 from mailclient.core.models import ANSWERED, FORWARDED
 from mailclient.core.outgoing import Attachment, OutboxState
 from mailclient.mime.compose import build_message
-from mailclient.store.db import connect
 from mailclient.store.outbox import Outbox
 from mailclient.workers import sending
 from mailclient.workers.sending import OriginalToFlag, OutboxWorker, SendProblem, SizeLimits
@@ -172,7 +171,7 @@ def test_the_servers_size_limit_is_remembered(
 def test_a_message_that_may_have_gone_warns_again_when_it_is_sent(
     qtbot: QtBot, world: World
 ) -> None:
-    outbox = Outbox(connect(world.store_path), world.store_path)
+    outbox = Outbox.open(world.store_path)
     try:
         item = outbox.add("work", build_message(draft(subject="Twice?").outgoing()))
         outbox.claim([item.id])

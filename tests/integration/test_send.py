@@ -17,7 +17,6 @@ from mailclient.core.outgoing import OutboxState, OutgoingMessage, SentCopy
 from mailclient.imap.append import SentFolder
 from mailclient.smtp.client import open_smtp
 from mailclient.smtp.sender import OutboxSender, Outcome
-from mailclient.store.db import connect
 from mailclient.store.outbox import Outbox
 from tests.integration.sending import SendingProfile, by_message_id, make_profile, parse
 from tests.integration.tcp_proxy import CuttableProxy
@@ -342,7 +341,7 @@ def test_a_message_that_may_have_gone_is_announced_again_when_it_is_sent(
         OutgoingMessage(sender=alice.account.sender, to=("bob@example.org",), subject="twice?"),
     )
     # A sender died after the end of the data had gone out.
-    outbox = Outbox(connect(alice.store_path), alice.store_path)
+    outbox = Outbox.open(alice.store_path)
     try:
         outbox.claim([item.id])
         outbox.mark_data_ending(item.id)
@@ -361,7 +360,7 @@ def test_a_message_that_may_have_gone_is_announced_again_when_it_is_sent(
         "alice",
         OutgoingMessage(sender=alice.account.sender, to=("bob@example.org",), subject="again?"),
     )
-    outbox = Outbox(connect(alice.store_path), alice.store_path)
+    outbox = Outbox.open(alice.store_path)
     try:
         outbox.claim([item.id])
         outbox.mark_data_ending(item.id)

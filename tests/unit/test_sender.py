@@ -19,7 +19,6 @@ from mailclient.core.errors import (
 )
 from mailclient.core.outgoing import OutboxState, OutgoingMessage, SentCopy
 from mailclient.smtp.sender import OutboxSender, Outcome, SendResult
-from mailclient.store.db import connect
 from mailclient.store.outbox import Outbox, SenderBusy, SenderLock
 from tests.unit.fake_smtp import FakeSmtpServer
 
@@ -91,7 +90,7 @@ class World:
         return self.sender.enqueue("work", OutgoingMessage(**values)).id  # type: ignore[arg-type]
 
     def outbox(self) -> Outbox:
-        return Outbox(connect(self.path), self.path, lambda: self.now)
+        return Outbox.open(self.path, lambda: self.now)
 
 
 @pytest.fixture
