@@ -92,6 +92,9 @@ def test_message_with_attachments_reaches_every_recipient_and_sent(
     message_id = parse(copies["bob"][0])["Message-ID"]
     sent = servers.fetch_all("alice", "Sent")
     assert [parse(raw)["Message-ID"] for raw in sent] == [message_id]
+    # Only the sender's own copy says who got it in secret.
+    assert [a.addr_spec for a in parse(sent[0])["Bcc"].addresses] == ["alice@example.org"]
+    assert parse(sent[0])["Subject"] == subject and parse(sent[0]).is_multipart()
     with servers.imap("alice") as client:
         client.select_folder("Sent", readonly=True)
         flags = client.get_flags(client.search("ALL"))

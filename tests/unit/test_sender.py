@@ -38,6 +38,7 @@ class FakeSentFolder:
         if self.world.sent_folder_down:
             raise CannotConnect("The IMAP server is down.")
         self.world.appended.append((message_id, may_exist))
+        self.world.copies.append(raw)
 
     def close(self) -> None:
         self.world.sent_folder_closed += 1
@@ -51,6 +52,7 @@ class World:
         self.server = server
         self.accounts = {"work": ACCOUNT}
         self.appended: list[tuple[str, bool]] = []
+        self.copies: list[bytes] = []
         self.sent_folder_down = False
         self.sent_folder_closed = 0
         self.connect_error: Exception | None = None
@@ -303,3 +305,22 @@ def test_delete_recovers_what_a_crash_left(world: World) -> None:
     outbox.close()
     assert world.sender.delete(item_id).id == item_id
     assert world.sender.items() == []
+
+
+def test_the_sent_folder_gets_the_bcc_the_server_never_saw(world: World) -> None:
+    world.sender.enqueue(
+        "work",
+        OutgoingMessage(
+            sender="ann@example.org",
+            to=("bob@example.org",),
+            bcc=("Secret Sam <sam@example.org>",),
+            subject="between us",
+        ),
+    )
+    world.sender.flush()
+    [received] = world.server.received
+    assert received.recipients == ["bob@example.org", "sam@example.org"]
+    assert b"Bcc" not in received.data and b"Sam" not in received.data
+    [copy] = world.copies
+    assert copy.startswith(b"Bcc: Secret Sam <sam@example.org>\r\n")
+    assert copy.endswith(received.data.replace(b"\r\n..", b"\r\n."))
