@@ -275,6 +275,7 @@ class OutboxWorker(QObject):
                 self.send_failed.emit(SendProblem(draft.key, draft.subject, str(error)))
                 return
             self.drafts.delete(draft.key)
+            self._tell_rescues()
             flag = {DraftKind.FORWARD: FORWARDED, DraftKind.NEW: ""}.get(draft.kind, ANSWERED)
             if flag and draft.original:
                 with self._lock:
@@ -378,7 +379,13 @@ class OutboxWorker(QObject):
             return
         self._report(report)
 
+    def _tell_rescues(self) -> None:
+        """A damaged outbox file was set aside: say where, and what was kept."""
+        while self._sender.rescues:
+            self.failed.emit(self._sender.rescues.pop(0).message())
+
     def _report(self, report: FlushReport) -> None:
+        self._tell_rescues()
         for result in report.results:
             self._flag_if_sent(result)
             if result.maybe_sent and result.accepted:

@@ -115,8 +115,9 @@ def queue(path: Path, subject: str) -> int:
         outbox.close()
 
 
+@pytest.mark.parametrize("thorough", [False, True])
 def test_a_folder_list_overwritten_with_an_empty_page_is_found_and_set_aside(
-    store_path: Path,
+    store_path: Path, thorough: bool
 ) -> None:
     queued = queue(store_path, "still to send")
     pages = roots(store_path)
@@ -125,7 +126,7 @@ def test_a_folder_list_overwritten_with_an_empty_page_is_found_and_set_aside(
     overwrite(store_path, pages["folders"], page_of(store_path, "outbox"))
     overwrite(store_path, pages["sqlite_autoindex_folders_1"], page_of(store_path, "outbox_due"))
 
-    store = MailStore.open(store_path)
+    store = MailStore.open(store_path, thorough=thorough)
     try:
         rescue = store.rescue
         assert rescue is not None, "the damage went unseen: the folder list reads as empty"
@@ -324,3 +325,31 @@ def test_anything_else_is_a_bug_with_its_traceback_logged(
         assert "no such column" in str(bug)
     assert "Traceback" in caplog.text and "no_such_column" in caplog.text
     assert not damage_marker(path).exists()
+
+
+def test_an_older_profiles_unsent_messages_survive_its_damaged_cache(tmp_path: Path) -> None:
+    store_path = tmp_path / "mail.sqlite3"
+    filled_store(store_path, messages=500)
+    raw = b"From: ann@example.org\r\nSubject: old\r\n\r\nwritten before\r\n"
+    with sqlite3.connect(store_path) as legacy:  # as an older version queued it
+        legacy.execute(
+            "INSERT INTO outbox (account, message_id, subject, envelope_from, recipients, "
+            "size, created, next_attempt) VALUES ('work', '<old@example.org>', 'old', "
+            "'ann@example.org', '[\"bob@example.org\"]', ?, 1, 1)",
+            (len(raw),),
+        )
+        legacy.execute("INSERT INTO outbox_raw (id, raw) VALUES (1, ?)", (raw,))
+    checkpoint(store_path)
+    pages = roots(store_path)
+    overwrite(store_path, pages["folders"], page_of(store_path, "pending_changes"))
+    overwrite(store_path, pages["sqlite_autoindex_folders_1"], page_of(store_path, "outbox_due"))
+
+    store = MailStore.open(store_path)
+    assert store.rescue is not None
+    store.close()
+    outbox = Outbox.open(store_path)
+    try:
+        assert [(i.id, i.subject) for i in outbox.items()] == [(1, "old")]
+        assert outbox.raw(1) == raw
+    finally:
+        outbox.close()
