@@ -13,6 +13,8 @@ A database error is one of three kinds, each raised as its own exception:
 - StoreUnavailable: the environment's fault (a full disk, a read-only file or folder, a
   file that cannot be opened, another program holding the lock, a failing disk). The
   message says what to do; nothing is lost.
+- StoreClosed: the connection was closed while a late signal still read through it, as
+  when the window shuts down; the caller's StoreError handling lets it pass.
 - StoreBug: anything else is a mistake of ours; it is logged with its traceback.
 """
 
@@ -46,6 +48,10 @@ class StoreDamaged(StoreError):
 
 class StoreUnavailable(StoreError):
     """The store cannot be read or written because of its surroundings (disk, rights)."""
+
+
+class StoreClosed(StoreError):
+    """The store was used after it was closed (the program is shutting down)."""
 
 
 class StoreBug(RuntimeError):
@@ -148,6 +154,8 @@ def store_error(path: Path, error: sqlite3.Error) -> Exception:
     """
     code = _primary_code(error)
     name = path.name
+    if isinstance(error, sqlite3.ProgrammingError) and "closed database" in str(error):
+        return StoreClosed(f"{name} is closed: mailclient is shutting down.")
     if code in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
         mark_damaged(path)
         return StoreDamaged(damaged_text(path), path)

@@ -19,6 +19,7 @@ from mailclient.mime.compose import build_message
 from mailclient.store import schema
 from mailclient.store.db import (
     StoreBug,
+    StoreClosed,
     StoreDamaged,
     StoreUnavailable,
     connect,
@@ -353,3 +354,13 @@ def test_an_older_profiles_unsent_messages_survive_its_damaged_cache(tmp_path: P
         assert outbox.raw(1) == raw
     finally:
         outbox.close()
+
+
+def test_a_store_used_after_closing_is_not_taken_for_a_bug(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = MailStore.open(tmp_path / "mail.sqlite3")
+    store.close()
+    with pytest.raises(StoreClosed, match="shutting down"):
+        store.change_seq()  # a late signal while the window closes
+    assert "Traceback" not in caplog.text
