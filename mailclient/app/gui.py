@@ -8,7 +8,7 @@ import sys
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from mailclient import APP_ID, APP_NAME
 from mailclient.app.desktop import Desktop
@@ -17,6 +17,7 @@ from mailclient.app.single_instance import SingleInstance
 from mailclient.imap.append import SentFolder
 from mailclient.imap.drafts import DraftsFolder
 from mailclient.smtp.sender import OutboxSender
+from mailclient.store.db import StoreError
 from mailclient.store.drafts import LocalDrafts
 from mailclient.store.mail import MailStore
 from mailclient.ui.compose_manager import ComposeManager
@@ -105,7 +106,12 @@ def run_gui(services: Services, url: str | None = None) -> int:
         # A window of this profile is running: it takes over, no second copy of the store.
         instance.send(arguments)
         return 0
-    app, window, store = open_window(services)
+    try:
+        app, window, store = open_window(services)
+    except StoreError as error:
+        # Started from a desktop, nobody reads the terminal: say it in a window too.
+        QMessageBox.critical(None, APP_NAME, str(error))
+        raise
     instance.listen()
     instance.arguments_received.connect(lambda received: open_arguments(window, received))
     compose = window.compose

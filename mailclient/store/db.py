@@ -164,6 +164,11 @@ def store_error(path: Path, error: sqlite3.Error) -> Exception:
             f"The disk holding {path} is full. Free some space and try again; nothing was lost."
         )
     if code in ("SQLITE_READONLY", "SQLITE_PERM", "SQLITE_CANTOPEN"):
+        if path.is_dir():
+            return StoreUnavailable(
+                f"mailclient cannot open {path}: it is a folder, not a file. Move it away "
+                "and try again; nothing was lost."
+            )
         return StoreUnavailable(
             f"mailclient cannot write {name}: {_unwritable(path)} ({path}). Make it writable "
             "by you and try again; nothing was lost."
