@@ -177,20 +177,28 @@ def outbox_path(store_path: Path) -> Path:
 @dataclass(frozen=True)
 class OutboxRescue:
     """A damaged outbox file was set aside into ``folder``; ``saved`` messages were read
-    from it and are queued again in a new file, ``lost`` could not be read."""
+    from it and are queued again in a new file, ``lost`` could not be read, and others may
+    be missing unless the list of messages could be read (``complete``)."""
 
     folder: Path
     saved: int
     lost: int
+    complete: bool = True
 
     def message(self) -> str:
         text = (
             f"The outbox file was damaged. It was moved to {self.folder}; "
-            f"{_count(self.saved, 'message')} read from it are in the outbox again "
-            "(and in that folder as .eml files)."
+            f"{_count(self.saved, 'message')} read from it "
+            f"{'is' if self.saved == 1 else 'are'} in the outbox again (and in that folder "
+            "as .eml files)."
         )
         if self.lost:
             text += f" {_count(self.lost, 'message')} could not be read."
+        if not self.complete:
+            text += (
+                " Its list of messages could not be read: some may be missing; the damaged "
+                "file is kept in that folder."
+            )
         return text
 
 
@@ -258,7 +266,7 @@ class Outbox:
                 if legacy.execute(
                     "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'outbox_raw'"
                 ).fetchone():
-                    rows, lost = _readable_rows(legacy, with_sent_headers=False)
+                    rows, lost, _ = _readable_rows(legacy, with_sent_headers=False)
                     sequence = _sequence(legacy)
                     if lost:
                         log.warning("%d outbox messages in %s could not be read", lost, store_path)
@@ -705,16 +713,16 @@ def _sequence(db: sqlite3.Connection) -> int:
 
 def _readable_rows(
     db: sqlite3.Connection, *, with_sent_headers: bool
-) -> tuple[list[tuple[Any, ...]], int]:
-    """Every outbox row with its bytes that can be read, one by one; and how many could not.
-
-    When even the list of ids cannot be read, every id up to the highest given out is
-    tried.
-    """
+) -> tuple[list[tuple[Any, ...]], int, bool]:
+    """Every outbox row with its bytes that can be read, one by one; how many could not;
+    and whether the list of ids could be read (else every id up to the highest given out
+    is tried, and rows may be missing unnoticed)."""
+    complete = True
     try:
         ids = [int(r[0]) for r in db.execute("SELECT id FROM outbox ORDER BY id")]
     except sqlite3.DatabaseError:
         ids = list(range(1, _sequence(db) + 1))
+        complete = False
     headers = "r.sent_headers" if with_sent_headers else "x''"
     rows: list[tuple[Any, ...]] = []
     lost = 0
@@ -731,7 +739,7 @@ def _readable_rows(
             continue
         if row is not None:
             rows.append(tuple(row))
-    return rows, lost
+    return rows, lost, complete
 
 
 def _insert_rows(db: sqlite3.Connection, rows: Sequence[tuple[Any, ...]], sequence: int) -> None:
@@ -765,6 +773,7 @@ def _set_aside(path: Path, clock: Callable[[], float]) -> OutboxRescue | None:
             return None
         rows: list[tuple[Any, ...]] = []
         lost = 0
+        complete = False
         sequence = 0
         sources: list[str] = []
         try:
@@ -773,12 +782,12 @@ def _set_aside(path: Path, clock: Callable[[], float]) -> OutboxRescue | None:
             damaged = None
         if damaged is not None:
             try:
-                rows, lost = _readable_rows(damaged, with_sent_headers=True)
+                rows, lost, complete = _readable_rows(damaged, with_sent_headers=True)
                 sequence = _sequence(damaged)
                 # What it took over from the cache must not come over a second time.
                 sources = [str(r[0]) for r in damaged.execute("SELECT source FROM taken_over")]
             except sqlite3.Error as error:
-                log.warning("Nothing could be read from the damaged %s: %s", path, error)
+                log.warning("Reading the damaged %s stopped: %s", path, error)
             finally:
                 damaged.close()
         folder = rescue.rescue_folder(path, clock)
@@ -817,7 +826,7 @@ def _set_aside(path: Path, clock: Callable[[], float]) -> OutboxRescue | None:
         finally:
             fresh.close()
         marker.unlink()
-        found = OutboxRescue(folder, len(rows), lost)
+        found = OutboxRescue(folder, len(rows), lost, complete)
         log.warning("%s", found.message())
         return found
 
