@@ -6,7 +6,7 @@ sent yet, which cannot). Every thread opens its own connection with connect(); W
 window read while workers write. Each schema is versioned in ``PRAGMA user_version``:
 migration N takes a database from version N-1 to N.
 
-A database error is one of three kinds, each raised as its own exception:
+A database error becomes one of these exceptions:
 
 - StoreDamaged: the file is damaged (SQLITE_CORRUPT, SQLITE_NOTADB). A marker file next
   to it asks the next opener to set the file aside and start a new one (store/repair.py).
@@ -114,24 +114,25 @@ def damage_marker(path: Path) -> Path:
     return path.with_name(path.name + DAMAGED_SUFFIX)
 
 
+# The primary result codes that are not our mistake (https://sqlite.org/rescode.html).
+_CODES = {
+    3: "SQLITE_PERM",
+    5: "SQLITE_BUSY",
+    6: "SQLITE_LOCKED",
+    7: "SQLITE_NOMEM",
+    8: "SQLITE_READONLY",
+    10: "SQLITE_IOERR",
+    11: "SQLITE_CORRUPT",
+    13: "SQLITE_FULL",
+    14: "SQLITE_CANTOPEN",
+    26: "SQLITE_NOTADB",
+}
+
+
 def _primary_code(error: sqlite3.Error) -> str:
     """The primary result code's name (SQLITE_READONLY for SQLITE_READONLY_DBMOVED)."""
     code = getattr(error, "sqlite_errorcode", None)
-    if code is None:
-        return ""
-    names = {
-        3: "SQLITE_PERM",
-        5: "SQLITE_BUSY",
-        6: "SQLITE_LOCKED",
-        7: "SQLITE_NOMEM",
-        8: "SQLITE_READONLY",
-        10: "SQLITE_IOERR",
-        11: "SQLITE_CORRUPT",
-        13: "SQLITE_FULL",
-        14: "SQLITE_CANTOPEN",
-        26: "SQLITE_NOTADB",
-    }
-    return names.get(int(code) & 0xFF, "")
+    return "" if code is None else _CODES.get(int(code) & 0xFF, "")
 
 
 def _unwritable(path: Path) -> str:

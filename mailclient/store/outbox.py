@@ -16,8 +16,8 @@ crash, a dead network nor a full disk after that point can lose it. Its state mo
 
 A sender that dies leaves ``sending`` behind; the next one puts the message back in the
 queue, flagged "may already have been sent" when the crash came once the end of the
-message data was going out. Only one sender works at a time: SenderLock, an exclusive lock on a
-file next to the database that the kernel releases when its holder dies.
+message data was going out. Only one sender works at a time: SenderLock, an exclusive lock
+on a file next to the database that the kernel releases when its holder dies.
 """
 
 from __future__ import annotations
@@ -287,10 +287,13 @@ class Outbox:
                 db.execute("INSERT INTO taken_over (source) VALUES (?)", (store_path.name,))
             if legacy is not None and rows:
                 log.info("Moved %d outbox messages out of %s", len(rows), store_path)
-                # Empty now: a damaged cache set aside later holds no unsent message.
+                # Gone from there: a damaged cache set aside later holds no unsent message.
+                # Only those taken: an older mailclient may have queued more meanwhile.
+                taken = [row[0] for row in rows]
+                marks = ", ".join("?" * len(taken))
                 with contextlib.suppress(sqlite3.Error):
-                    legacy.execute("DELETE FROM outbox_raw")
-                    legacy.execute("DELETE FROM outbox")
+                    legacy.execute(f"DELETE FROM outbox_raw WHERE id IN ({marks})", taken)
+                    legacy.execute(f"DELETE FROM outbox WHERE id IN ({marks})", taken)
         finally:
             if legacy is not None:
                 legacy.close()
