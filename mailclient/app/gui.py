@@ -20,6 +20,7 @@ from mailclient.smtp.sender import OutboxSender
 from mailclient.store.db import StoreError
 from mailclient.store.drafts import LocalDrafts
 from mailclient.store.mail import MailStore
+from mailclient.store.repair import hold_open
 from mailclient.ui.compose_manager import ComposeManager
 from mailclient.ui.error_bar import ShownError
 from mailclient.ui.icons import app_icon
@@ -89,6 +90,8 @@ def open_window(services: Services) -> tuple[QApplication, MainWindow, MailStore
     app.setWindowIcon(app_icon())
     accounts = services.accounts.accounts()
     store = MailStore.open(services.profile.store_path)
+    # Held open from here on: workers that find it damaged report it, not move it away.
+    hold_open()
     mail = MailWorkers(accounts, services.credentials, services.profile.store_path)
     window = MainWindow(accounts, store, mail, window_settings(services.profile.root))
     if store.rescue is not None:

@@ -11,7 +11,9 @@ mark the file damaged too (db.store_error).
 A damaged cache is set aside, never repaired in place: unsent messages first go to the
 outbox file (store/outbox.py, for profiles that still kept them in the cache), changes the
 server has not confirmed yet are written to a JSON file, then the file moves into a rescue
-folder (store/rescue.py) and a new, empty cache is filled again from the servers.
+folder (store/rescue.py) and a new, empty cache is filled again from the servers. A process
+that keeps the store open (the window, after hold_open()) never moves it away under its
+own feet: there, damage found later is reported, and set aside at the next start.
 """
 
 from __future__ import annotations
@@ -45,6 +47,16 @@ BIG_TABLES = ("messages", "bodies")
 # How often a thorough opening checks the whole file.
 THOROUGH_INTERVAL_SECONDS = 24 * 3600.0
 PENDING_FILE = "pending-changes.json"
+
+# False once this process keeps a connection to the store open for its lifetime.
+_may_set_aside = True
+
+
+def hold_open() -> None:
+    """This process keeps the store open from now on (the window): a damaged store found by
+    a later opening is marked and reported (StoreDamaged), not set aside."""
+    global _may_set_aside
+    _may_set_aside = False
 
 
 @dataclass(frozen=True)
@@ -83,12 +95,14 @@ def open_checked(
     """
     rescued: StoreRescue | None = None
     if damage_marker(path).exists():
+        if not _may_set_aside:
+            raise StoreDamaged(damaged_text(path), path)
         rescued = set_aside(path, clock)
     try:
         return _connect_checked(path, thorough, clock), rescued
     except StoreDamaged:
-        if rescued is not None:
-            raise  # a new store damaged at once: the disk, not the file
+        if rescued is not None or not _may_set_aside:
+            raise  # a new store damaged at once is the disk's doing, not the file's
     rescued = set_aside(path, clock)
     return _connect_checked(path, thorough, clock), rescued
 

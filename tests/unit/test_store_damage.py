@@ -16,7 +16,7 @@ import pytest
 from mailclient.core.models import SEEN, SpecialUse
 from mailclient.core.outgoing import OutgoingMessage
 from mailclient.mime.compose import build_message
-from mailclient.store import schema
+from mailclient.store import repair, schema
 from mailclient.store.db import (
     StoreBug,
     StoreClosed,
@@ -364,3 +364,24 @@ def test_a_store_used_after_closing_is_not_taken_for_a_bug(
     with pytest.raises(StoreClosed, match="shutting down"):
         store.change_seq()  # a late signal while the window closes
     assert "Traceback" not in caplog.text
+
+
+def test_a_process_that_holds_the_store_open_reports_damage_and_leaves_it(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(repair, "_may_set_aside", True)
+    held = MailStore.open(store_path)  # the window's own connection
+    repair.hold_open()
+    pages = roots(store_path)
+    overwrite(store_path, pages["folders"], page_of(store_path, "outbox"))
+    overwrite(store_path, pages["sqlite_autoindex_folders_1"], page_of(store_path, "outbox_due"))
+    for _ in range(2):  # a worker's opening, then the next one
+        with pytest.raises(StoreDamaged, match="restart the window"):
+            MailStore.open(store_path)
+    assert damage_marker(store_path).exists() and store_path.exists()
+    assert not list(store_path.parent.glob("rescued-*"))
+    held.close()
+    monkeypatch.setattr(repair, "_may_set_aside", True)  # the next start
+    again = MailStore.open(store_path)
+    assert again.rescue is not None
+    again.close()
