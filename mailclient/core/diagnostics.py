@@ -91,6 +91,19 @@ class PrivateLogFile(logging.handlers.RotatingFileHandler):
             os.fchmod(fd, 0o600)
         return open(fd, "a", encoding=self.encoding, errors=self.errors)
 
+    # A log that cannot be written (a full disk, say) must not print tracebacks over, or
+    # take the place of, what the user is being told: what cannot be written is dropped.
+    def handleError(self, record: logging.LogRecord) -> None:
+        return
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError):
+            super().flush()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            super().close()
+
 
 def _not_imaplib_parsing(record: logging.LogRecord) -> bool:
     """imaplib's trace of its own parsing (imapclient turns it on) repeats each response
