@@ -26,6 +26,7 @@ from typing import cast
 from mailclient.core.errors import InvalidInput
 from mailclient.core.outgoing import Attachment, BuiltMessage, OutgoingMessage
 from mailclient.mime.flowed import encode_flowed
+from mailclient.mime.recipients import RecipientItem, split_recipients
 
 # Bodies are encoded to 7 bits (quoted-printable or base64) so that any server can carry
 # them; only UTF-8 headers, when an address needs them, make a message 8-bit.
@@ -76,22 +77,37 @@ def check_header_value(field: str, value: str) -> str:
 
 
 def parse_addresses(field: str, text: str) -> list[Mailbox]:
-    """Parse a comma-separated address list as a person types it, refusing bad entries."""
+    """Parse a recipient list as a person types it, refusing it at its first bad item."""
     check_header_value(field, text)
-    if not text.strip():
-        return []
-    refusal = InvalidInput(
-        field, f"{text.strip()!r} is not a list of addresses like ann@example.org"
-    )
+    return [mailbox for item in split_recipients(text) for mailbox in _parse_item(field, item)]
+
+
+def check_recipients(field: str, text: str) -> list[RecipientItem]:
+    """Each item of a typed recipient list with why it is not an address ("" if it is)."""
+    check_header_value(field, text)
+    items = []
+    for item in split_recipients(text):
+        try:
+            _parse_item(field, item)
+        except InvalidInput as error:
+            items.append(RecipientItem(item, error.reason))
+        else:
+            items.append(RecipientItem(item))
+    return items
+
+
+def _parse_item(field: str, item: str) -> list[Mailbox]:
+    refusal = InvalidInput(field, f"{item!r} is not an address like ann@example.org")
     try:
         # Any address-list header parses alike; the registry builds an AddressHeader.
-        header = HeaderRegistry()("To", text)
+        header = HeaderRegistry()("To", item)
     except (HeaderParseError, IndexError, ValueError):
         raise refusal from None
     addresses = cast(AddressHeader, header).addresses
     # A UTF-8 local part is allowed (RFC 6531): it only makes the message need SMTPUTF8.
     defects = [d for d in header.defects if not isinstance(d, NonASCIILocalPartDefect)]
-    if defects or not addresses:
+    is_group = any(group.display_name is not None for group in cast(AddressHeader, header).groups)
+    if defects or not (addresses or is_group):
         raise refusal
     return [_mailbox(field, a) for a in addresses]
 

@@ -7,7 +7,8 @@ from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QCompleter, QLineEdit, QWidget
 
 from mailclient.core.errors import InvalidInput
-from mailclient.mime.compose import parse_addresses
+from mailclient.mime.compose import check_recipients
+from mailclient.mime.recipients import current_item_start, next_item_start, split_recipients
 
 INVALID_STYLE = "QLineEdit { border: 1px solid #c62828; background: #fff3f3; }"
 # Completing from the first letter floods the list; two letters narrow it usefully.
@@ -57,7 +58,8 @@ class AddressEdit(QLineEdit):
         return bool(self._completer.popup().isVisible())
 
     def _current_entry(self) -> str:
-        return self.text()[: self.cursorPosition()].rsplit(",", 1)[-1].strip()
+        before = self.text()[: self.cursorPosition()]
+        return before[current_item_start(before) :].strip()
 
     def _text_edited(self, text: str) -> None:
         if self._problem:
@@ -77,9 +79,10 @@ class AddressEdit(QLineEdit):
     def _insert_completion(self, completion: str) -> None:
         text, position = self.text(), self.cursorPosition()
         before, after = text[:position], text[position:]
-        head = before.rsplit(",", 1)[0] + ", " if "," in before else ""
-        # Whatever was left of the entry after the cursor belongs to it, up to its comma.
-        rest = after.split(",", 1)[1].lstrip() if "," in after else ""
+        start = current_item_start(before)
+        head = before[:start].rstrip() + " " if start else ""
+        # Whatever was left of the entry after the cursor belongs to it, up to its separator.
+        rest = after[next_item_start(after) :].lstrip()
         new = f"{head}{completion}, "
         self.setText(new + rest)
         self.setCursorPosition(len(new))
@@ -117,12 +120,32 @@ class AddressEdit(QLineEdit):
     # -- validation -------------------------------------------------------------------------
 
     def problem(self) -> str:
-        """Why the field does not hold valid addresses ("" when it does, or is empty)."""
+        """Why the field does not hold valid addresses ("" when it does, or is empty).
+
+        Each bad item is named by itself, not the whole field."""
         try:
-            parse_addresses(self.field, self.text())
+            bad = [item for item in check_recipients(self.field, self.text()) if not item.valid]
         except InvalidInput as error:
             return str(error)
-        return ""
+        if not bad:
+            return ""
+        if len(bad) == 1:
+            return f"{self.field}: {bad[0].problem}"
+        names = ", ".join(repr(item.text) for item in bad)
+        return f"{self.field}: {names} are not addresses like ann@example.org"
+
+    def go_to_problem(self) -> None:
+        """Put the cursor at the end of the first item that is not an address, to fix it."""
+        try:
+            items = check_recipients(self.field, self.text())
+        except InvalidInput:
+            return
+        for item in items:
+            if not item.valid:
+                start = self.text().find(item.text)
+                if start >= 0:
+                    self.setCursorPosition(start + len(item.text))
+                return
 
     def validate(self) -> bool:
         """Check the field now and show the result; True when it is fine."""
@@ -144,5 +167,5 @@ class AddressEdit(QLineEdit):
             self.validate()
 
     def addresses(self) -> str:
-        """The text as typed, without a dangling comma."""
-        return self.text().strip().rstrip(",").strip()
+        """The recipients, one ", " between each, without empty items or a dangling comma."""
+        return ", ".join(split_recipients(self.text()))

@@ -763,6 +763,7 @@ class ComposeWindow(QMainWindow):
                 self._show_field(which)
             QMessageBox.warning(self, "Check the addresses", text)
             edit.setFocus()
+            edit.go_to_problem()
             return False
         if not (self.to_edit.addresses() or self.cc_edit.addresses() or self.bcc_edit.addresses()):
             QMessageBox.warning(self, "No recipient", "Add at least one recipient.")

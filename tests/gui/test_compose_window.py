@@ -157,6 +157,45 @@ def test_completion_from_known_people(
     )
 
 
+@pytest.mark.qt_log_ignore("does not support raise", "does not support grabbing the keyboard")
+def test_a_completed_person_can_be_sent_to(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow]
+) -> None:
+    window = open_window()
+    model = completion_model(['"Builder, Bob" <bob@example.test>', "Carol <carol@example.org>"])
+    window.set_completion_model(model)
+    qtbot.keyClicks(window.to_edit, "carol@example.org; bui")
+    wait_until(qtbot, window.to_edit.completer_popup_visible)
+    qtbot.keyClick(window.to_edit.completion_popup(), Qt.Key.Key_Return)
+    assert window.to_edit.text() == 'carol@example.org; "Builder, Bob" <bob@example.test>, '
+    qtbot.keyClicks(window.to_edit, "car")  # the quoted comma does not start a new entry
+    wait_until(qtbot, window.to_edit.completer_popup_visible)
+    qtbot.keyClick(window.to_edit, Qt.Key.Key_Tab)
+    assert window.to_edit.text().endswith("<bob@example.test>, Carol <carol@example.org>, ")
+    qtbot.keyClick(window.to_edit, Qt.Key.Key_Tab)  # leaving the field checks it
+    assert not window.to_edit.is_marked_invalid()
+    qtbot.keyClicks(window.subject_edit, "Plans")
+    with qtbot.waitSignal(window.send_requested) as sent:
+        window.send_action.trigger()
+    assert sent.args[0].to == (
+        'carol@example.org, "Builder, Bob" <bob@example.test>, Carol <carol@example.org>'
+    )
+
+
+def test_only_the_bad_address_is_named(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow]
+) -> None:
+    window = open_window()
+    window.to_edit.setText("bob@example.org, carol.example.org, dave@example.org")
+    qtbot.keyClicks(window.subject_edit, "x")
+    answers = DialogAnswerer(qtbot).answer("OK")
+    with qtbot.assertNotEmitted(window.send_requested):
+        window.send_action.trigger()
+    assert answers.done()
+    assert answers.seen == ["To: 'carol.example.org' is not an address like ann@example.org"]
+    assert window.to_edit.cursorPosition() == len("bob@example.org, carol.example.org")
+
+
 def test_reply_starts_in_the_body_above_the_quote(
     qtbot: QtBot, open_window: Callable[..., ComposeWindow]
 ) -> None:
