@@ -438,6 +438,10 @@ class ComposeWindow(QMainWindow):
         self.bullets_action = self._action("• List", lambda: self._list(numbered=False))
         self.numbers_action = self._action("1. List", lambda: self._list(numbered=True))
         self.link_action = self._action("Link…", self.insert_link, "Ctrl+K")
+        # Escape reaches the window only when no popup (completion, a menu) took it first.
+        self.close_action = self._action("&Close", self.close, "Ctrl+W")
+        self.close_action.setObjectName("closeAction")
+        self._action("Close", self._escape, "Escape").setObjectName("escapeAction")
         bold_font = QFont()
         bold_font.setBold(True)
         self.bold_action.setFont(bold_font)
@@ -556,7 +560,20 @@ class ComposeWindow(QMainWindow):
         self.setWindowTitle(TITLE_PREFIX + (subject or "(no subject)"))
 
     def _identity_changed(self, index: int) -> None:
-        """Another From: its account's signature replaces the one in the text."""
+        """Another From: its account's signature replaces the one in the text.
+
+        Choosing another From in an untouched message is not a change worth a question
+        when the window closes."""
+        # The box shows the new From already: compare the rest with what was there.
+        baseline = self._baseline
+        untouched = baseline is not None and baseline == replace(
+            self.draft(), account=baseline.account, sender=baseline.sender
+        )
+        self._replace_signature()
+        if untouched:
+            self._baseline = self.draft()
+
+    def _replace_signature(self) -> None:
         new = self._current_identity().signature
         old_block, new_block = signature_block(self._signature), signature_block(new)
         self._signature = new
@@ -780,16 +797,22 @@ class ComposeWindow(QMainWindow):
                 )
                 return False
         draft = self.draft()
-        if (
-            not draft.attachments
-            and mentions_attachment(draft.body)
-            and not self._ask(
+        if not draft.attachments and mentions_attachment(draft.body):
+            box = QMessageBox(
+                QMessageBox.Icon.Question,
                 "No attachment",
-                "The text mentions an attachment, but nothing is attached. Send anyway?",
-                "Send Without Attachment",
+                "The text mentions an attachment, but nothing is attached.",
+                parent=self,
             )
-        ):
-            return False
+            attach = box.addButton("&Attach…", QMessageBox.ButtonRole.ActionRole)
+            send = box.addButton("&Send Without Attachment", QMessageBox.ButtonRole.AcceptRole)
+            box.addButton("Keep Writing", QMessageBox.ButtonRole.RejectRole)
+            box.setDefaultButton(attach)
+            box.exec()
+            if box.clickedButton() is attach:
+                self.choose_files()
+            if box.clickedButton() is not send:
+                return False
         over = self._over_limit()
         if over is not None:
             size, limit = over
@@ -828,6 +851,14 @@ class ComposeWindow(QMainWindow):
         self.on_server = True
         self.save_requested.emit(draft, False)
         self.statusBar().showMessage("Draft saved", 3000)
+
+    def _escape(self) -> None:
+        """Escape closes an open list of suggestions first, then the window."""
+        for edit in (self.to_edit, self.cc_edit, self.bcc_edit):
+            if edit.completer_popup_visible():
+                edit.completion_popup().hide()
+                return
+        self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._finished and self.has_changes():

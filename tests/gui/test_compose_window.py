@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QLabel, QToolButton
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QToolButton
 from pytestqt.qtbot import QtBot
 
 from mailclient.core.draft import Draft, DraftKind
@@ -387,6 +387,84 @@ def test_autosave_hands_out_changes_only(
     assert saved.args[0].subject == "Draft"
     with qtbot.assertNotEmitted(window.autosave_requested, wait=200):
         pass
+
+
+def test_mentioned_attachment_offers_attach_first(
+    qtbot: QtBot,
+    open_window: Callable[..., ComposeWindow],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    report = tmp_path / "report.pdf"
+    report.write_bytes(b"%PDF-1.4")
+    monkeypatch.setattr(
+        compose.QFileDialog, "getOpenFileNames", lambda *args, **kwargs: ([str(report)], "")
+    )
+    window = open_window()
+    window.to_edit.setText("bob@example.org")
+    window.subject_edit.setText("Report")
+    window.body_edit.setPlainText("The report is attached.")
+    defaults: list[str] = []
+
+    def press_return() -> None:
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, QMessageBox) and not defaults:
+            defaults.append(dialog.defaultButton().text().replace("&", ""))
+            qtbot.keyClick(dialog, Qt.Key.Key_Return)
+
+    timer = QTimer()
+    timer.timeout.connect(press_return)
+    timer.start(20)
+    with qtbot.assertNotEmitted(window.send_requested):
+        window.send()
+    timer.stop()
+    assert defaults == ["Attach…"]
+    assert [a.path for a in window.draft().attachments] == [report]
+    assert window.isVisible()
+
+
+def test_escape_and_ctrl_w_close(qtbot: QtBot, open_window: Callable[..., ComposeWindow]) -> None:
+    window = open_window()
+    window.body_edit.setFocus()
+    with qtbot.waitSignal(window.discarded):
+        qtbot.keyClick(window.body_edit, Qt.Key.Key_Escape)
+    assert is_closed(window)
+
+    window = open_window()
+    qtbot.keyClicks(window.subject_edit, "Unfinished")
+    answers = DialogAnswerer(qtbot).answer("Cancel")
+    qtbot.keyClick(window.subject_edit, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    assert answers.done() and answers.seen == ["Save this message as a draft before closing?"]
+    assert window.isVisible()
+
+
+@pytest.mark.qt_log_ignore("does not support raise", "does not support grabbing the keyboard")
+def test_escape_in_completion_closes_only_the_list(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow]
+) -> None:
+    window = open_window()
+    window.set_completion_model(completion_model(["Bob <bob@example.org>"]))
+    qtbot.keyClicks(window.to_edit, "bo")
+    wait_until(qtbot, window.to_edit.completer_popup_visible)
+    qtbot.keyClick(window.to_edit.completion_popup(), Qt.Key.Key_Escape)
+    wait_until(qtbot, lambda: not window.to_edit.completer_popup_visible())
+    assert window.isVisible()
+
+
+def test_choosing_only_another_sender_is_no_change(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow]
+) -> None:
+    window = open_window()
+    window.from_box.setCurrentIndex(2)  # another account, another signature
+    assert window.draft().account == "home"
+    assert not window.has_changes()
+    with qtbot.waitSignal(window.discarded):
+        window.close()
+
+    window = open_window()
+    qtbot.keyClicks(window.subject_edit, "Hello")
+    window.from_box.setCurrentIndex(2)
+    assert window.has_changes()  # a real change stays one
 
 
 def test_close_with_changes_asks(qtbot: QtBot, open_window: Callable[..., ComposeWindow]) -> None:
