@@ -18,7 +18,13 @@ from mailclient.accounts.model import Account
 from mailclient.core.draft import Draft
 from mailclient.core.errors import MailclientError
 from mailclient.mime.mailto import parse_mailto
-from mailclient.mime.reply import make_forward, make_reply, new_body, original_from_raw
+from mailclient.mime.reply import (
+    make_forward,
+    make_forward_as_attachment,
+    make_reply,
+    new_body,
+    original_from_raw,
+)
 from mailclient.store.addresses import known_addresses
 from mailclient.store.drafts import DraftStoreError
 from mailclient.ui.compose import ComposeWindow, Identity, choose_identity, identities_of
@@ -133,13 +139,22 @@ class ComposeManager(QObject):
 
         run_task(self, job, self.open_draft, self._could_not_open)
 
-    def forward(self, account: str, raw: bytes) -> None:
-        """Open an inline forward of ``raw`` with its attachments; parsed off the GUI thread."""
+    def forward(self, account: str, raw: bytes, *, as_attachment: bool = False) -> None:
+        """Open a forward of ``raw``: inline with its attachments, or the whole message
+        attached (``as_attachment``); parsed off the GUI thread."""
         identities = [i for i in self._identities if i.account == account] or self._identities
 
         def job() -> Draft:
-            original = original_from_raw(raw, with_attachments=True)
+            original = original_from_raw(raw, with_attachments=not as_attachment)
             identity = choose_identity(identities, account, f"{original.to}, {original.cc}")
+            if as_attachment:
+                return make_forward_as_attachment(
+                    original,
+                    raw,
+                    account=identity.account,
+                    sender=identity.sender,
+                    signature=identity.signature,
+                )
             return make_forward(
                 original,
                 account=identity.account,

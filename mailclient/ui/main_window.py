@@ -1104,11 +1104,19 @@ class MainWindow(QMainWindow):
         forward = self._action(
             "For&ward", self._forward, ["Ctrl+L"], "forward", "Forward (Ctrl+L)", "forward"
         )
+        forward_attached = self._action(
+            "Forward as Attac&hment",
+            lambda: self._forward(as_attachment=True),
+            [],
+            "forward",
+            "Forward the whole message as an attachment",
+            "forwardAsAttachment",
+        )
         self.compose_actions = [reply, reply_all, forward]
-        self.message_actions += self.compose_actions
+        self.message_actions += [*self.compose_actions, forward_attached]
         self.file_menu.insertAction(self.file_menu.actions()[0], new)
         first = self.message_menu.actions()[0]
-        self.message_menu.insertActions(first, [new, *self.compose_actions])
+        self.message_menu.insertActions(first, [new, *self.compose_actions, forward_attached])
         self.message_menu.insertSeparator(first)
         toolbar_first = self.toolbar.actions()[0]
         self.toolbar.insertActions(toolbar_first, [new, *self.compose_actions])
@@ -1139,10 +1147,12 @@ class MainWindow(QMainWindow):
                 lambda s, raw: compose.reply(s.account, raw, reply_all=reply_all)
             )
 
-    def _forward(self) -> None:
+    def _forward(self, *, as_attachment: bool = False) -> None:
         compose = self.compose
         if compose is not None:
-            self._with_current_raw(lambda s, raw: compose.forward(s.account, raw))
+            self._with_current_raw(
+                lambda s, raw: compose.forward(s.account, raw, as_attachment=as_attachment)
+            )
 
     def _with_current_raw(self, use: Any) -> None:
         """Call ``use(summary, raw)`` for the current message, reading it off this thread."""

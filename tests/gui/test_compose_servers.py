@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent, QTextCursor
+from PySide6.QtGui import QAction, QDesktopServices, QDragEnterEvent, QDropEvent, QTextCursor
 from PySide6.QtWidgets import QApplication
 from pytestqt.exceptions import TimeoutError
 from pytestqt.qtbot import QtBot
@@ -344,6 +344,38 @@ def test_forward_carries_the_attachments_and_flags_the_original(
     assert attachment.get_content_type() == "application/pdf"
     assert attachment.get_content() == pdf
     app.received("alice", "Fwd: Minutes", folder="Sent")
+    qtbot.waitUntil(lambda: FORWARDED in app.server_flags("Minutes"), timeout=WAIT)
+
+
+def test_forward_as_attachment_carries_the_whole_message(
+    qtbot: QtBot, app: App, servers: MailServers
+) -> None:
+    pdf = b"%PDF-1.4 minutes\n" + bytes(range(256)) * 50
+    servers.append("alice", "INBOX", original("Minutes", attachment=("minutes.pdf", pdf)))
+    app.start()
+    app.select("Minutes")
+    [stored] = [raw for raw in servers.fetch_all("alice") if b"Subject: Minutes" in raw]
+
+    before = len(app.compose.windows)
+    app.window.findChild(QAction, "forwardAsAttachment").trigger()
+    window = app.new_compose_window(before)
+    assert window.subject_edit.text() == "Fwd: Minutes"
+    assert window.attachment_list.attachments()[0].filename == "Minutes.eml"
+    qtbot.keyClicks(window.to_edit, "carol@example.org")
+    qtbot.keyClick(window.to_edit, Qt.Key.Key_Tab)
+    app.send(window)
+
+    forward = app.received("carol", "Fwd: Minutes")
+    [attachment] = list(forward.iter_attachments())
+    assert attachment.get_content_type() == "message/rfc822"
+    assert attachment.get_filename() == "Minutes.eml"
+    inner = attachment.get_content()
+    assert inner["Subject"] == "Minutes"
+    [pdf_part] = list(inner.iter_attachments())
+    assert pdf_part.get_content() == pdf
+    # Byte for byte as received: header lines and body unchanged (signatures stay valid).
+    [arrived] = [r for r in servers.fetch_all("carol") if b"Subject: Fwd: Minutes" in r]
+    assert stored.strip() in arrived
     qtbot.waitUntil(lambda: FORWARDED in app.server_flags("Minutes"), timeout=WAIT)
 
 
