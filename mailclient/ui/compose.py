@@ -14,9 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QMimeData, QObject, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
+    QActionGroup,
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
@@ -55,6 +56,13 @@ from mailclient.core.outgoing import Attachment
 from mailclient.mime.reply import signature_block
 from mailclient.ui.address_edit import AddressEdit
 from mailclient.ui.icons import icon
+from mailclient.ui.spelling import (
+    OFF,
+    SpellHighlighter,
+    Spelling,
+    language_name,
+    words_to_check,
+)
 
 AUTOSAVE_MS = 3000
 TITLE_PREFIX = "Write: "
@@ -286,12 +294,16 @@ class ComposeWindow(QMainWindow):
         size_limit: Callable[[str], int | None] = lambda account: None,
         unsaved: bool = False,
         on_server: bool = False,
+        spelling: Spelling | None = None,
         parent: QWidget | None = None,
     ) -> None:
         """``unsaved``: the draft itself is not kept anywhere yet (one recovered after a
         crash), so closing asks even without changes. ``on_server``: a version of it is in
-        the Drafts folder, which sending must remove."""
+        the Drafts folder, which sending must remove. ``spelling``: the dictionaries, when
+        the text is to be checked."""
         super().__init__(parent)
+        self._spelling = spelling
+        self._language = OFF
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setObjectName("composeWindow")
         self._draft = draft
@@ -300,6 +312,7 @@ class ComposeWindow(QMainWindow):
         self.on_server = on_server or bool(draft.replaces)
         self._finished = False  # sent or discarded: close without asking
         self._build(draft)
+        self._start_spelling()
         self._baseline: Draft | None = None if unsaved else self.draft()
         self._autosaved = self.draft()
         self._autosave = QTimer(self)
@@ -466,6 +479,17 @@ class ComposeWindow(QMainWindow):
         toolbar.addAction(self.show_bcc_action)
         toolbar.addSeparator()
         toolbar.addAction(self.rich_action)
+        self.language_menu = QMenu("Spelling", self)
+        self.language_menu.setObjectName("languageMenu")
+        self.language_button = QToolButton(self)
+        self.language_button.setObjectName("languageButton")
+        self.language_button.setAccessibleName("Spelling language")
+        self.language_button.setToolTip("The language the text is checked in")
+        self.language_button.setMenu(self.language_menu)
+        self.language_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.language_button.setVisible(self._spelling is not None)
+        toolbar.addSeparator()
+        toolbar.addWidget(self.language_button)
         self.addToolBar(toolbar)
         self.toolbar = toolbar
 
@@ -572,6 +596,8 @@ class ComposeWindow(QMainWindow):
         self._replace_signature()
         if untouched:
             self._baseline = self.draft()
+        if self._spelling is not None and self._spelling.ready:
+            self._use_language(self._spelling.language_for(self._current_identity().sender))
 
     def _replace_signature(self) -> None:
         new = self._current_identity().signature
@@ -595,6 +621,106 @@ class ComposeWindow(QMainWindow):
         cursor.setPosition(min(position, len(text)))
         self.body_edit.setTextCursor(cursor)
         self._check_size()
+
+    # -- spelling ---------------------------------------------------------------------------
+
+    def _start_spelling(self) -> None:
+        self.highlighter = SpellHighlighter(self.body_edit.document(), None)
+        self.body_edit.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.body_edit.customContextMenuRequested.connect(self._body_menu)
+        if self._spelling is None:
+            return
+        self._spelling.loaded.connect(self._dictionary_loaded)
+        if self._spelling.ready:
+            self._dictionary_loaded("")
+
+    def _dictionary_loaded(self, language: str) -> None:
+        spelling = self._spelling
+        if spelling is None:
+            return
+        if not language:  # the list of languages arrived
+            self._use_language(spelling.language_for(self._current_identity().sender))
+        elif language == self._language:
+            self._use_language(language)
+
+    def _use_language(self, language: str) -> None:
+        spelling = self._spelling
+        if spelling is None:
+            return
+        self._language = language
+        dictionary = spelling.dictionary(language)
+        self.highlighter.set_check(dictionary.check if dictionary else None)
+        self.language_button.setText(language_name(language) if language else "No spelling")
+        self.language_menu.clear()
+        group = QActionGroup(self.language_menu)
+        for code in [*spelling.languages, OFF]:
+            action = self.language_menu.addAction(language_name(code) if code else "Off")
+            action.setCheckable(True)
+            action.setChecked(code == language)
+            action.setData(code)
+            action.setActionGroup(group)
+            action.triggered.connect(lambda _=False, code=code: self.choose_language(code))
+        if not spelling.languages:
+            self.language_menu.actions()[0].setText("Off (no dictionaries installed)")
+
+    def choose_language(self, language: str) -> None:
+        """Check the text in ``language`` (OFF: not at all), and remember it for this From."""
+        if self._spelling is not None and self._identities:
+            self._spelling.remember(self._current_identity().sender, language)
+        self._use_language(language)
+
+    def spelling_actions(self, cursor: QTextCursor) -> list[QAction]:
+        """Suggestions and "Add to Dictionary" for a misspelled word at ``cursor``."""
+        spelling = self._spelling
+        dictionary = spelling.dictionary(self._language) if spelling else None
+        if spelling is None or dictionary is None:
+            return []
+        block, column = cursor.block(), cursor.positionInBlock()
+        for start, length in words_to_check(block.text()):
+            if start <= column <= start + length:
+                word = block.text()[start : start + length]
+                break
+        else:
+            return []
+        if not self.highlighter.is_misspelled(word):
+            return []
+        word_cursor = QTextCursor(block)
+        word_cursor.setPosition(block.position() + start)
+        word_cursor.setPosition(block.position() + start + length, QTextCursor.MoveMode.KeepAnchor)
+        actions = []
+        for suggestion in dictionary.suggest(word):
+            action = QAction(suggestion, self)
+            font = action.font()
+            font.setBold(True)
+            action.setFont(font)
+            action.triggered.connect(lambda _=False, text=suggestion: word_cursor.insertText(text))
+            actions.append(action)
+        if not actions:
+            none = QAction("(no suggestions)", self)
+            none.setEnabled(False)
+            actions.append(none)
+        add = QAction(f"Add “{word}” to Dictionary", self)
+        add.triggered.connect(lambda _=False: self._add_word(word))
+        actions.append(add)
+        return actions
+
+    def _add_word(self, word: str) -> None:
+        if self._spelling is not None:
+            self._spelling.add_word(word)
+            self.highlighter.rehighlight()
+
+    def _body_menu(self, position: QPoint) -> None:
+        menu = self.body_edit.createStandardContextMenu(position)
+        actions = self.spelling_actions(self.body_edit.cursorForPosition(position))
+        if actions:
+            first = menu.actions()[0] if menu.actions() else None
+            menu.insertActions(first, actions)  # type: ignore[arg-type]
+            menu.insertSeparator(first)  # type: ignore[arg-type]
+        if self._spelling is not None:
+            menu.addSeparator()
+            menu.addMenu(self.language_menu)
+        menu.exec(self.body_edit.viewport().mapToGlobal(position))
+        menu.deleteLater()
 
     # -- fields -----------------------------------------------------------------------------
 

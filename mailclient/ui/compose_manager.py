@@ -28,6 +28,7 @@ from mailclient.mime.reply import (
 from mailclient.store.addresses import known_addresses
 from mailclient.store.drafts import DraftStoreError
 from mailclient.ui.compose import ComposeWindow, Identity, choose_identity, identities_of
+from mailclient.ui.spelling import Spelling
 from mailclient.workers.sending import OutboxWorker, SendProblem
 from mailclient.workers.tasks import error_text, run_task
 
@@ -54,6 +55,7 @@ class ComposeManager(QObject):
         self._identities = identities_of(self._accounts)
         self.outbox = outbox
         self._store_path = store_path
+        self.spelling = Spelling(store_path.parent, self)
         self.windows: list[ComposeWindow] = []
         self.completions = QStringListModel(self)
         self._completions_read = 0.0
@@ -190,6 +192,7 @@ class ComposeManager(QObject):
             size_limit=self.outbox.limits.get,
             unsaved=unsaved,
             on_server=on_server,
+            spelling=self.spelling,
         )
         window.set_completion_model(self.completions)
         window.autosave_requested.connect(self.outbox.save_local)
