@@ -42,6 +42,12 @@ def register(commands: Any) -> None:
     listing.set_defaults(func=cmd_list)
 
 
+def tell_rescue(store: MailStore) -> None:
+    """Say so when opening the store found it damaged and started a new one."""
+    if store.rescue is not None:
+        print(printable(f"mailclient: {store.rescue.message()}"), file=sys.stderr)
+
+
 def _progress(progress: SyncProgress) -> None:
     print(
         f"\r{printable(progress.folder)}: {progress.fetched:,} of {progress.missing:,} headers",
@@ -73,7 +79,9 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
         return EXIT_OK
     failed = False
     show_progress = sys.stderr.isatty()
-    with MailStore.open(services.profile.store_path) as store:
+    # Sync writes much: the whole file is checked first (at most once a day).
+    with MailStore.open(services.profile.store_path, thorough=True) as store:
+        tell_rescue(store)
         for account in accounts:
             try:
                 password = services.credentials.get_password(account.name, "imap")
@@ -126,6 +134,7 @@ def cmd_list(services: Services, args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 0:
         raise InvalidInput("--limit", "must be 0 or more")
     with MailStore.open(services.profile.store_path) as store:
+        tell_rescue(store)
         folder = store.folder_by_name(account.name, args.folder)
         if folder is None:
             if not store.folders(account.name):

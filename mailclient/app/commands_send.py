@@ -107,11 +107,19 @@ def cmd_send(services: Services, args: argparse.Namespace) -> int:
     )
     sender = services.outbox_sender()
     item = sender.enqueue(account.name, draft)
+    tell_rescues(sender)
     try:
         report = sender.flush(ids=[item.id], ignore_schedule=True, wait=LOCK_WAIT_SECONDS)
     except SenderBusy as error:
         return _busy(error)
     return _report(sender, report, [item.id])
+
+
+def tell_rescues(sender: OutboxSender) -> None:
+    """Say so when a damaged outbox file was set aside (and what was kept)."""
+    for found in sender.rescues:
+        print(printable(f"mailclient: {found.message()}"), file=sys.stderr)
+    sender.rescues.clear()
 
 
 def _busy(error: SenderBusy) -> int:
@@ -120,7 +128,9 @@ def _busy(error: SenderBusy) -> int:
 
 
 def cmd_list(services: Services, args: argparse.Namespace) -> int:
-    items = services.outbox_sender().items()
+    sender = services.outbox_sender()
+    items = sender.items()
+    tell_rescues(sender)
     if not items:
         print("The outbox is empty.")
         return EXIT_OK
@@ -175,8 +185,10 @@ def _print_elsewhere(sender: OutboxSender, item_id: int) -> int:
 
 def _report(sender: OutboxSender, report: FlushReport, ids: list[int]) -> int:
     """Print what happened to messages ``ids``; the exit status sums them up."""
+    tell_rescues(sender)
+    tried = {result.item_id for result in report.results}
     for item in report.recovered:
-        if item.maybe_sent:
+        if item.maybe_sent and item.id not in tried:  # else its result says so
             print(
                 f"Message {item.id} ({item.subject or 'no subject'}) was being sent when "
                 "mailclient stopped: it may already have been sent. It was queued again.",
@@ -211,6 +223,17 @@ def _worst(current: int, new: int) -> int:
 def _print_result(result: SendResult) -> int:
     name = f"Message {result.item_id} ({result.subject or 'no subject'})"
     never = [r for r in result.refused if not r.transient]
+    if result.maybe_sent:
+        consequence = (
+            "its recipients may receive it twice"
+            if result.accepted
+            else "its recipients may have it already"
+        )
+        print(
+            f"{name} may already have been sent by an earlier attempt that was interrupted "
+            f"after the data: {consequence}.",
+            file=sys.stderr,
+        )
     if result.accepted:
         print(f"{name} was accepted for {', '.join(result.accepted)}.")
     if never and result.outcome is not Outcome.FAILED:

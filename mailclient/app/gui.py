@@ -20,6 +20,7 @@ from mailclient.smtp.sender import OutboxSender
 from mailclient.store.drafts import LocalDrafts
 from mailclient.store.mail import MailStore
 from mailclient.ui.compose_manager import ComposeManager
+from mailclient.ui.error_bar import ShownError
 from mailclient.ui.icons import app_icon
 from mailclient.ui.main_window import MainWindow, window_settings
 from mailclient.ui.outbox_view import OutboxView
@@ -89,6 +90,8 @@ def open_window(services: Services) -> tuple[QApplication, MainWindow, MailStore
     store = MailStore.open(services.profile.store_path)
     mail = MailWorkers(accounts, services.credentials, services.profile.store_path)
     window = MainWindow(accounts, store, mail, window_settings(services.profile.root))
+    if store.rescue is not None:
+        window.error_bar.show_error(ShownError(store.rescue.message(), key="store-rescue"))
     Desktop(window, services, mail, store)
     attach_writing(services, window)
     window.show()

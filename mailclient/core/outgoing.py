@@ -52,6 +52,9 @@ class BuiltMessage:
 
     ``recipients`` are the envelope addresses (To, Cc and Bcc, each once); Bcc appears
     nowhere in ``raw``. ``smtputf8`` says an address needs the SMTPUTF8 extension.
+    ``sent_headers`` are the header lines (the Bcc field, encoded like the others) that the
+    copy for the Sent folder carries on top of ``raw``, so that the sender can see later
+    whom it went to in secret; empty without Bcc.
     """
 
     raw: bytes
@@ -60,6 +63,12 @@ class BuiltMessage:
     recipients: tuple[str, ...]
     subject: str
     smtputf8: bool = False
+    sent_headers: bytes = b""
+
+    @property
+    def sent_copy(self) -> bytes:
+        """The bytes for the Sent folder: ``raw`` with the Bcc field."""
+        return self.sent_headers + self.raw
 
 
 class OutboxState(StrEnum):

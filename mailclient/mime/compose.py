@@ -196,6 +196,12 @@ def build_message(draft: OutgoingMessage, *, date: datetime | None = None) -> Bu
         if mailbox.addr.lower() not in seen:
             seen.add(mailbox.addr.lower())
             recipients.append(mailbox.addr)
+    sent_headers = b""
+    if bcc:
+        # Only for the Sent folder's copy: the bytes sent to the server never carry it.
+        message["Bcc"] = [_header_address(m) for m in bcc]
+        sent_headers = message.policy.fold_binary("Bcc", message["Bcc"])
+        del message["Bcc"]
     return BuiltMessage(
         raw=message.as_bytes(),
         message_id=message_id,
@@ -203,6 +209,7 @@ def build_message(draft: OutgoingMessage, *, date: datetime | None = None) -> Bu
         recipients=tuple(recipients),
         subject=subject,
         smtputf8=smtputf8,
+        sent_headers=sent_headers,
     )
 
 

@@ -30,8 +30,7 @@ from mailclient.core.outgoing import OutboxItem, OutgoingMessage, Refusal
 from mailclient.mime.compose import build_message
 from mailclient.smtp.client import open_smtp
 from mailclient.smtp.submit import ConnectionLost, MessageRefused, submit
-from mailclient.store.db import connect
-from mailclient.store.outbox import Outbox, SenderLock
+from mailclient.store.outbox import Outbox, OutboxRescue, SenderLock
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +116,14 @@ class OutboxSender:
         self._open_sent_folder = open_sent_folder
         self._connect_smtp = connect_smtp
         self._clock = clock
+        # Damaged outbox files this sender set aside (and what it saved), to tell the user.
+        self.rescues: list[OutboxRescue] = []
 
     def _outbox(self) -> Outbox:
-        return Outbox(connect(self._store_path), self._store_path, self._clock)
+        outbox = Outbox.open(self._store_path, self._clock)
+        if outbox.rescue is not None:
+            self.rescues.append(outbox.rescue)
+        return outbox
 
     # -- what the compose window and the command line call ---------------------------
 
@@ -297,7 +301,7 @@ class OutboxSender:
                 message.envelope_from,
                 item.recipients,
                 smtputf8=message.smtputf8,
-                data_starting=functools.partial(outbox.mark_data_started, item_id),
+                data_ending=functools.partial(outbox.mark_data_ending, item_id),
             )
         except MessageRefused as error:
             permanent = [r for r in error.refused if not r.transient]
@@ -406,7 +410,7 @@ class OutboxSender:
             for item in items:
                 may_exist = outbox.start_copy_attempt(item.id)
                 try:
-                    folder.append(outbox.raw(item.id), item.message_id, may_exist=may_exist)
+                    folder.append(outbox.sent_copy(item.id), item.message_id, may_exist=may_exist)
                 except MailclientError as error:
                     text = f"The copy for the Sent folder was not saved: {error}"
                     outbox.mark_copy_failed(item.id, text)

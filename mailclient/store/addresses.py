@@ -15,7 +15,7 @@ from email.utils import getaddresses
 from pathlib import Path
 
 from mailclient.core.models import SpecialUse
-from mailclient.store.db import StoreError, connect, describe
+from mailclient.store.db import connect, store_error
 
 # A message we sent counts this many received ones: whom we write to matters most.
 WROTE_TO_WEIGHT = 5
@@ -53,7 +53,7 @@ def known_addresses(path: Path, own_addresses: Collection[str] = ()) -> list[Kno
             (str(SpecialUse.SENT),),
         ).fetchall()
     except sqlite3.Error as error:
-        raise StoreError(describe(path, error)) from error
+        raise store_error(path, error) from error
     finally:
         db.close()
 

@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from mailclient.core.models import SEEN, Folder, MessageSummary, SpecialUse
-from mailclient.store.db import StoreError, connect, describe
+from mailclient.store.db import StoreError, store_error
+from mailclient.store.repair import StoreRescue, open_checked
 
 # SQLite accepts 32,766 parameters per statement since 3.32; stay well below.
 _CHUNK = 900
@@ -252,11 +253,20 @@ class MailStore:
     def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         self._db = db
         self._path = path
+        self.rescue: StoreRescue | None = None
 
     @classmethod
-    def open(cls, path: Path) -> MailStore:
-        """Open (creating or upgrading) the store file at ``path`` for this thread."""
-        return cls(connect(path), path)
+    def open(cls, path: Path, *, thorough: bool = False) -> MailStore:
+        """Open (creating or upgrading) the store file at ``path`` for this thread.
+
+        It is checked first (in full with ``thorough``, at most once a day); a damaged
+        store is set aside and a new one started, and ``rescue`` says what was kept
+        (store/repair.py). Raises StoreError.
+        """
+        db, rescued = open_checked(path, thorough=thorough)
+        store = cls(db, path)
+        store.rescue = rescued
+        return store
 
     @property
     def path(self) -> Path:
@@ -288,7 +298,7 @@ class MailStore:
                 self._db.execute("ROLLBACK")
                 raise
         except sqlite3.Error as error:
-            raise StoreError(describe(self._path, error)) from error
+            raise store_error(self._path, error) from error
 
     def _bump(self, touched: _Touched) -> int:
         seq: int = self._db.execute(
@@ -308,7 +318,7 @@ class MailStore:
         try:
             return self._db.execute(sql, params).fetchall()
         except sqlite3.Error as error:
-            raise StoreError(describe(self._path, error)) from error
+            raise store_error(self._path, error) from error
 
     # -- change signal ----------------------------------------------------------------------
 

@@ -36,7 +36,6 @@ from mailclient.mime.drafts import draft_from_message, draft_message
 from mailclient.smtp.client import open_smtp
 from mailclient.smtp.sender import FlushReport, OutboxSender, Outcome, SendResult
 from mailclient.smtp.submit import max_message_size
-from mailclient.store.db import connect
 from mailclient.store.drafts import LocalDrafts
 from mailclient.store.outbox import Outbox, OutboxItemNotFound, SenderBusy
 
@@ -276,6 +275,7 @@ class OutboxWorker(QObject):
                 self.send_failed.emit(SendProblem(draft.key, draft.subject, str(error)))
                 return
             self.drafts.delete(draft.key)
+            self._tell_rescues()
             flag = {DraftKind.FORWARD: FORWARDED, DraftKind.NEW: ""}.get(draft.kind, ANSWERED)
             if flag and draft.original:
                 with self._lock:
@@ -353,7 +353,7 @@ class OutboxWorker(QObject):
         self._on_network_lane(work)
 
     def _draft_of(self, item: OutboxItem) -> Draft:
-        outbox = Outbox(connect(self._store_path), self._store_path)
+        outbox = Outbox.open(self._store_path)
         try:
             raw = outbox.raw(item.id)
         finally:
@@ -379,9 +379,21 @@ class OutboxWorker(QObject):
             return
         self._report(report)
 
+    def _tell_rescues(self) -> None:
+        """A damaged outbox file was set aside: say where, and what was kept."""
+        while self._sender.rescues:
+            self.failed.emit(self._sender.rescues.pop(0).message())
+
     def _report(self, report: FlushReport) -> None:
+        self._tell_rescues()
         for result in report.results:
             self._flag_if_sent(result)
+            if result.maybe_sent and result.accepted:
+                self.failed.emit(
+                    f"“{result.subject or 'No subject'}” was sent, but an earlier attempt that "
+                    "was interrupted after the data may already have delivered it: its "
+                    "recipients may receive it twice."
+                )
         if report.results or report.recovered or report.copies:
             self.outbox_changed.emit()
         self.flushed.emit(report)

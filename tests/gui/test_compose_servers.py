@@ -258,6 +258,29 @@ def test_new_message_with_two_attachments(
     qtbot.waitUntil(lambda: app.outbox_rows() == 0, timeout=WAIT)
 
 
+def test_bcc_goes_to_its_recipient_and_shows_only_in_the_sent_copy(
+    qtbot: QtBot, app: App, servers: MailServers
+) -> None:
+    app.start()
+    window = app.press_in_main_window(Qt.Key.Key_N, CONTROL)
+    qtbot.keyClicks(window.to_edit, "Bob <bob@example.org>")
+    window.show_bcc_action.trigger()
+    qtbot.keyClicks(window.bcc_edit, "Carol Ünal <carol@example.org>")
+    qtbot.keyClicks(window.subject_edit, "Quietly")
+    qtbot.keyClicks(window.body_edit, "Carol reads along.")
+    app.send(window)
+
+    for user in ("bob", "carol"):
+        delivered = app.received(user, "Quietly")
+        assert delivered["Bcc"] is None, user
+        assert [a.addr_spec for a in delivered["To"].addresses] == ["bob@example.org"]
+    sent = app.received("alice", "Quietly", folder="Sent")
+    assert [(a.display_name, a.addr_spec) for a in sent["Bcc"].addresses] == [
+        ("Carol Ünal", "carol@example.org")
+    ]
+    assert sent["Message-ID"] == app.received("carol", "Quietly")["Message-ID"]
+
+
 def test_reply_quotes_and_threads_and_flags_the_original(
     qtbot: QtBot, app: App, servers: MailServers
 ) -> None:

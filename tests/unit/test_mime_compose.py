@@ -82,6 +82,35 @@ def test_headers_and_envelope() -> None:
     assert built.raw.count(b"MIME-Version") == 1
 
 
+def test_the_sent_copy_alone_carries_bcc() -> None:
+    built = build_message(
+        draft(
+            to=("Bob <bob@example.org>",),
+            bcc=("Jörg Ünal <joerg@example.org>, hidden@example.org",),
+        )
+    )
+    assert b"Bcc" not in built.raw and b"joerg" not in built.raw
+    assert built.sent_copy == built.sent_headers + built.raw
+    copy = parsed(built.sent_copy)
+    assert [(a.display_name, a.addr_spec) for a in copy["Bcc"].addresses] == [
+        ("Jörg Ünal", "joerg@example.org"),
+        ("", "hidden@example.org"),
+    ]
+    assert built.sent_headers.isascii()  # encoded like the other fields (RFC 2047)
+    assert (
+        copy["To"] == "Bob <bob@example.org>"
+        and copy.get_content() == parsed(built.raw).get_content()
+    )
+    assert build_message(draft(to=("bob@example.org",))).sent_headers == b""
+
+
+def test_an_address_that_needs_smtputf8_stays_raw_in_the_bcc_of_the_copy() -> None:
+    built = build_message(draft(to=("bob@example.org",), bcc=("jörg@bücher.example",)))
+    assert built.smtputf8
+    assert built.sent_headers.decode("utf-8").startswith("Bcc: jörg@")
+    assert b"j\xc3\xb6rg" not in built.raw
+
+
 def test_every_build_gets_its_own_message_id() -> None:
     assert build_message(draft()).message_id != build_message(draft()).message_id
 

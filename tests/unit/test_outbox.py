@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from mailclient.core.outgoing import BuiltMessage, OutboxState, Refusal, SentCopy
-from mailclient.store.db import connect
 from mailclient.store.outbox import (
     Outbox,
     OutboxItemBusy,
@@ -60,7 +59,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def outbox(path: Path, clock: Clock) -> Iterator[Outbox]:
-    box = Outbox(connect(path), path, clock)
+    box = Outbox.open(path, clock)
     yield box
     box.close()
 
@@ -68,7 +67,7 @@ def outbox(path: Path, clock: Clock) -> Iterator[Outbox]:
 def test_added_message_is_committed_with_its_envelope(outbox: Outbox, path: Path) -> None:
     built = BuiltMessage(b"raw\r\n", "<x@example.org>", "ann@example.org", ("b@x.org",), "S", True)
     item = outbox.add("work", built)
-    other = Outbox(connect(path), path)  # another connection sees it: it is committed
+    other = Outbox.open(path)  # another connection sees it: it is committed
     assert other.raw(item.id) == b"raw\r\n"
     assert other.submission(item.id) == Submission("ann@example.org", True, b"raw\r\n")
     assert other.get(item.id) == item
@@ -205,7 +204,7 @@ def test_crash_after_data_started_is_flagged(outbox: Outbox) -> None:
     item = outbox.add("work", message())
     other = outbox.add("work", message(2))
     outbox.claim([item.id])
-    outbox.mark_data_started(item.id)
+    outbox.mark_data_ending(item.id)
     (recovered,) = outbox.recover_interrupted()
     assert recovered.maybe_sent and recovered.state is OutboxState.QUEUED
     assert "interrupted" in recovered.last_error

@@ -9,7 +9,7 @@ import pytest
 
 from mailclient.core.models import SpecialUse
 from mailclient.store import db, schema
-from mailclient.store.db import StoreError
+from mailclient.store.db import StoreBug, StoreError
 from mailclient.store.mail import MailStore, RemoteFolder, SortKey
 
 
@@ -28,14 +28,15 @@ def test_migrations_run_once_in_order(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_failed_migration_leaves_previous_version(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(schema, "MIGRATIONS", ["CREATE TABLE a (x);"])
     path = tmp_path / "s.sqlite3"
     db.connect(path).close()
     monkeypatch.setattr(schema, "MIGRATIONS", ["CREATE TABLE a (x);", "CREATE TABLE c (z); BAD;"])
-    with pytest.raises(StoreError, match="cannot be used"):
+    with pytest.raises(StoreBug, match="syntax error"):  # a mistake of ours
         db.connect(path)
+    assert "Traceback" in caplog.text and 'near "BAD"' in caplog.text
     raw = sqlite3.connect(path)
     assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
     tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
