@@ -11,7 +11,7 @@ import logging
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QStringListModel, QUrl, Signal, Slot
+from PySide6.QtCore import QObject, QStringListModel, Qt, QUrl, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from mailclient.accounts.model import Account
@@ -25,8 +25,10 @@ from mailclient.mime.reply import (
     new_body,
     original_from_raw,
 )
-from mailclient.store.addresses import known_addresses
+from mailclient.store.addresses import completions
+from mailclient.store.contacts import CONTACTS_FILE
 from mailclient.store.drafts import DraftStoreError
+from mailclient.ui.address_book import AddressBookWindow, Contacts
 from mailclient.ui.compose import ComposeWindow, Identity, choose_identity, identities_of
 from mailclient.ui.spelling import Spelling
 from mailclient.workers.sending import OutboxWorker, SendProblem
@@ -56,6 +58,10 @@ class ComposeManager(QObject):
         self.outbox = outbox
         self._store_path = store_path
         self.spelling = Spelling(store_path.parent, self)
+        self.contacts = Contacts(store_path.parent / CONTACTS_FILE, self)
+        # The people just added or edited are offered at once.
+        self.contacts.changed.connect(self.refresh_completions)
+        self._address_book: AddressBookWindow | None = None
         self.windows: list[ComposeWindow] = []
         self.completions = QStringListModel(self)
         self._completions_read = 0.0
@@ -223,7 +229,27 @@ class ComposeManager(QObject):
             parent, "No account", "Add an account first: there is no address to send from."
         )
 
+    # -- the address book ------------------------------------------------------------------------
+
+    def open_address_book(self, parent: QWidget | None = None) -> AddressBookWindow:
+        """The address book window, opened or raised."""
+        book = self._address_book
+        if book is None:
+            book = AddressBookWindow(self.contacts, self._store_path, self.own_addresses(), parent)
+            book.destroyed.connect(lambda: setattr(self, "_address_book", None))
+            book.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            self._address_book = book
+        book.show()
+        book.raise_()
+        book.activateWindow()
+        return book
+
     # -- completion -----------------------------------------------------------------------------
+
+    def refresh_completions(self) -> None:
+        """Read the people to complete again now."""
+        self._completions_read = 0.0
+        self._refresh_completions()
 
     def _refresh_completions(self) -> None:
         now = time.monotonic()
@@ -231,9 +257,10 @@ class ComposeManager(QObject):
             return
         self._completions_read = now
         path, own = self._store_path, self.own_addresses()
+        contacts_path = self.contacts.path
         run_task(
             self,
-            lambda: [a.text() for a in known_addresses(path, own)],
+            lambda: completions(path, contacts_path, own),
             self.completions.setStringList,
             lambda error: log.warning("Address completion unavailable: %s", error_text(error)),
         )

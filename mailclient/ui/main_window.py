@@ -9,6 +9,7 @@ counter (StoreWatcher) tells the models when to re-read.
 from __future__ import annotations
 
 from dataclasses import replace
+from email.utils import getaddresses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -1112,11 +1113,30 @@ class MainWindow(QMainWindow):
             "Forward the whole message as an attachment",
             "forwardAsAttachment",
         )
+        add_sender = self._action(
+            "Add Sender to Address &Book",
+            self._add_sender_to_address_book,
+            [],
+            "",
+            "Keep the sender of the selected messages in the address book",
+            "addSenderToAddressBook",
+        )
+        address_book = self._action(
+            "&Address Book",
+            lambda: compose.open_address_book(self),
+            ["Ctrl+Shift+B"],
+            "",
+            "Address Book (Ctrl+Shift+B)",
+            "addressBook",
+        )
         self.compose_actions = [reply, reply_all, forward]
-        self.message_actions += [*self.compose_actions, forward_attached]
+        self.message_actions += [*self.compose_actions, forward_attached, add_sender]
+        self.file_menu.insertAction(self.file_menu.actions()[0], address_book)
         self.file_menu.insertAction(self.file_menu.actions()[0], new)
         first = self.message_menu.actions()[0]
-        self.message_menu.insertActions(first, [new, *self.compose_actions, forward_attached])
+        self.message_menu.insertActions(
+            first, [new, *self.compose_actions, forward_attached, add_sender]
+        )
         self.message_menu.insertSeparator(first)
         toolbar_first = self.toolbar.actions()[0]
         self.toolbar.insertActions(toolbar_first, [new, *self.compose_actions])
@@ -1146,6 +1166,15 @@ class MainWindow(QMainWindow):
             self._with_current_raw(
                 lambda s, raw: compose.reply(s.account, raw, reply_all=reply_all)
             )
+
+    def _add_sender_to_address_book(self) -> None:
+        compose = self.compose
+        if compose is None:
+            return
+        for name, address in getaddresses([s.sender for s in self.selected_summaries()]):
+            if "@" in address:
+                compose.contacts.add(name, address)
+        self.statusBar().showMessage("Added to the address book", 3000)
 
     def _forward(self, *, as_attachment: bool = False) -> None:
         compose = self.compose

@@ -23,10 +23,12 @@ from pytestqt.qtbot import QtBot
 
 from mailclient.app.gui import open_window
 from mailclient.app.services import Services
+from mailclient.core.contact import Contact
 from mailclient.core.models import ANSWERED, FORWARDED
 from mailclient.core.outgoing import OutboxState
 from mailclient.core.profile import Profile
 from mailclient.store import outbox as outbox_table
+from mailclient.store.contacts import ContactBook
 from mailclient.ui.compose import ComposeWindow
 from mailclient.ui.folder_model import FolderRole
 from mailclient.ui.message_model import Column
@@ -400,6 +402,25 @@ def test_forward_as_attachment_carries_the_whole_message(
     [arrived] = [r for r in servers.fetch_all("carol") if b"Subject: Fwd: Minutes" in r]
     assert stored.strip() in arrived
     qtbot.waitUntil(lambda: FORWARDED in app.server_flags("Minutes"), timeout=WAIT)
+
+
+def test_the_sender_of_a_message_goes_into_the_address_book(
+    qtbot: QtBot, app: App, servers: MailServers
+) -> None:
+    servers.append("alice", "INBOX", original("Minutes"))
+    app.start()
+    app.select("Minutes")
+    app.window.findChild(QAction, "addSenderToAddressBook").trigger()
+
+    def kept() -> list[Contact]:
+        with ContactBook(app.compose.contacts.path) as book:
+            return book.contacts()
+
+    qtbot.waitUntil(lambda: bool(kept()), timeout=WAIT)
+    assert [(c.name, c.addresses) for c in kept()] == [("Bob", ("bob@example.org",))]
+    book = app.compose.open_address_book(app.window)
+    qtbot.waitUntil(lambda: book.list.count() == 1, timeout=WAIT)
+    book.close()
 
 
 def test_without_smtp_the_message_waits_in_the_outbox_then_goes(
