@@ -410,8 +410,9 @@ class ComposeWindow(QMainWindow):
         self.bcc_edit.setVisible(bool(draft.bcc))
         self.show_cc_action.setChecked(bool(draft.cc))
         self.show_bcc_action.setChecked(bool(draft.bcc))
-        for widget in (self.to_edit, self.cc_edit, self.bcc_edit, self.subject_edit):
+        for widget in (self.to_edit.editor, self.cc_edit.editor, self.bcc_edit.editor):
             widget.installEventFilter(self)
+        self.subject_edit.installEventFilter(self)
         self.body_edit.viewport().installEventFilter(self)
         self.attachment_list.list.viewport().installEventFilter(self)
         self.setAcceptDrops(True)

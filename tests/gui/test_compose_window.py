@@ -15,7 +15,7 @@ from mailclient.core.draft import Draft, DraftKind
 from mailclient.core.outgoing import Attachment
 from mailclient.mime.reply import new_body
 from mailclient.ui import compose
-from mailclient.ui.address_edit import completion_model
+from mailclient.ui.address_edit import AddressEdit, completion_model
 from mailclient.ui.compose import ComposeWindow, Identity, identities_of
 from tests.gui.compose_helpers import (
     DialogAnswerer,
@@ -60,6 +60,10 @@ def _open(qtbot: QtBot, draft: Draft | None = None, **options: object) -> Compos
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
     return window
+
+
+def chip_texts(edit: AddressEdit) -> list[str]:
+    return [chip.text for chip in edit.chips()]
 
 
 def test_identities_cover_every_account_and_address() -> None:
@@ -147,11 +151,12 @@ def test_completion_from_known_people(
     qtbot.keyClicks(window.to_edit, "dave@example.org, sing")
     wait_until(qtbot, window.to_edit.completer_popup_visible)
     qtbot.keyClick(window.to_edit.completion_popup(), Qt.Key.Key_Return)
-    assert window.to_edit.text() == "dave@example.org, Carol Singer <carol@example.org>, "
+    assert chip_texts(window.to_edit) == ["dave@example.org", "Carol Singer <carol@example.org>"]
+    assert window.to_edit.editor.text() == ""
     qtbot.keyClicks(window.to_edit, "bo")
     wait_until(qtbot, window.to_edit.completer_popup_visible)
     qtbot.keyClick(window.to_edit, Qt.Key.Key_Tab)
-    assert window.to_edit.text().endswith("Bob <bob@example.org>, ")
+    assert chip_texts(window.to_edit)[-1] == "Bob <bob@example.org>"
     assert window.to_edit.addresses() == (
         "dave@example.org, Carol Singer <carol@example.org>, Bob <bob@example.org>"
     )
@@ -167,11 +172,12 @@ def test_a_completed_person_can_be_sent_to(
     qtbot.keyClicks(window.to_edit, "carol@example.org; bui")
     wait_until(qtbot, window.to_edit.completer_popup_visible)
     qtbot.keyClick(window.to_edit.completion_popup(), Qt.Key.Key_Return)
-    assert window.to_edit.text() == 'carol@example.org; "Builder, Bob" <bob@example.test>, '
-    qtbot.keyClicks(window.to_edit, "car")  # the quoted comma does not start a new entry
+    assert chip_texts(window.to_edit) == ["carol@example.org", '"Builder, Bob" <bob@example.test>']
+    qtbot.keyClicks(window.to_edit, "car")
     wait_until(qtbot, window.to_edit.completer_popup_visible)
     qtbot.keyClick(window.to_edit, Qt.Key.Key_Tab)
-    assert window.to_edit.text().endswith("<bob@example.test>, Carol <carol@example.org>, ")
+    assert chip_texts(window.to_edit)[-1] == "Carol <carol@example.org>"
+    assert not any(chip.problem for chip in window.to_edit.chips())
     qtbot.keyClick(window.to_edit, Qt.Key.Key_Tab)  # leaving the field checks it
     assert not window.to_edit.is_marked_invalid()
     qtbot.keyClicks(window.subject_edit, "Plans")
@@ -180,6 +186,40 @@ def test_a_completed_person_can_be_sent_to(
     assert sent.args[0].to == (
         'carol@example.org, "Builder, Bob" <bob@example.test>, Carol <carol@example.org>'
     )
+
+
+def test_each_recipient_is_a_chip_marked_on_its_own(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow]
+) -> None:
+    window = open_window()
+    edit = window.to_edit
+    qtbot.keyClicks(edit, '"Doe, J." <j@example.org>; bob@example, carol.example.org, da')
+    assert chip_texts(edit) == ['"Doe, J." <j@example.org>', "bob@example", "carol.example.org"]
+    assert edit.editor.text() == "da"
+    [bad] = [chip for chip in edit.chips() if chip.problem]
+    assert bad.text == "carol.example.org"
+    assert bad.label.text().startswith("\u26a0")  # a sign, not only a colour
+    assert bad.accessibleName() == "Not an address: carol.example.org"
+    assert "is not an address" in bad.toolTip()
+
+    qtbot.keyClicks(edit, "ve@example.org")
+    qtbot.keyClick(edit, Qt.Key.Key_Tab)  # leaving the field makes a chip of the rest
+    assert chip_texts(edit)[-1] == "dave@example.org" and edit.editor.text() == ""
+    assert edit.is_marked_invalid() and "'carol.example.org'" in edit.toolTip()
+
+    bad.remove_button.click()
+    wait_until(qtbot, lambda: "carol.example.org" not in chip_texts(edit))
+    assert not edit.is_marked_invalid()
+    assert edit.text() == '"Doe, J." <j@example.org>, bob@example, dave@example.org'
+
+    edit.editor.setFocus()
+    qtbot.keyClick(edit, Qt.Key.Key_Backspace)  # the last one comes back to be edited
+    assert edit.editor.text() == "dave@example.org"
+    assert chip_texts(edit) == ['"Doe, J." <j@example.org>', "bob@example"]
+
+    edit.selectAll()
+    qtbot.keyClicks(edit, "zoe@example.org")  # typing over everything replaces it
+    assert edit.text() == "zoe@example.org" and chip_texts(edit) == []
 
 
 def test_only_the_bad_address_is_named(
@@ -193,7 +233,9 @@ def test_only_the_bad_address_is_named(
         window.send_action.trigger()
     assert answers.done()
     assert answers.seen == ["To: 'carol.example.org' is not an address like ann@example.org"]
-    assert window.to_edit.cursorPosition() == len("bob@example.org, carol.example.org")
+    # The bad one is taken back for editing; the good ones stay chips.
+    assert window.to_edit.editor.text() == "carol.example.org"
+    assert chip_texts(window.to_edit) == ["bob@example.org", "dave@example.org"]
 
 
 def test_reply_starts_in_the_body_above_the_quote(
