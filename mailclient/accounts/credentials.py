@@ -99,15 +99,6 @@ class CredentialStore:
                     f"The system keyring could not remove a password: {error}"
                 ) from error
 
-    def rename_account(self, old: str, new: str) -> None:
-        for service in SERVICES:
-            try:
-                password = self.get_password(old, service)
-            except PasswordMissing:
-                continue
-            self.set_password(new, service, password)
-        self.delete_account(old)
-
 
 def _errors() -> ModuleType:
     import keyring.errors

@@ -55,15 +55,6 @@ def test_keyed_by_account_and_service() -> None:
     store.delete_account("work")  # removing twice is fine
 
 
-def test_rename_moves_secrets() -> None:
-    backend = MemoryKeyring()
-    store = CredentialStore(backend)
-    store.set_password("old", "imap", "pw")
-    store.rename_account("old", "new")
-    assert store.get_password("new", "imap") == "pw"
-    assert (KEYRING_SERVICE, "old/imap") not in backend.items
-
-
 @pytest.mark.parametrize("backend", [fail.Keyring(), PlaintextKeyring()])
 def test_no_usable_backend_is_refused_plainly(backend: SecretBackend) -> None:
     store = CredentialStore(backend)
