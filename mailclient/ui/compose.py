@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QSize, Qt, QTimer, QUrl, Signal
@@ -56,6 +57,7 @@ from mailclient.core.outgoing import Attachment
 from mailclient.mime.reply import signature_block
 from mailclient.ui.address_edit import AddressEdit
 from mailclient.ui.icons import icon
+from mailclient.ui.send_later import SendLaterDialog
 from mailclient.ui.spelling import (
     OFF,
     SpellHighlighter,
@@ -283,6 +285,7 @@ class ComposeWindow(QMainWindow):
     send_requested = Signal(object)  # Draft
     autosave_requested = Signal(object)  # Draft: keep it on this computer
     save_requested = Signal(object, bool)  # Draft, closing: keep it in the Drafts folder
+    send_later_requested = Signal(object, object)  # Draft, the datetime to send it at
     discarded = Signal(object)  # Draft: closed without keeping the changes
     closed = Signal()
 
@@ -435,6 +438,13 @@ class ComposeWindow(QMainWindow):
         self.send_action = self._action("&Send", self.send, "Ctrl+Return", "sent")
         self.send_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
         self.send_action.setObjectName("sendAction")
+        self.send_later_action = self._action(
+            "Send &Later…", self.send_later, "Ctrl+Shift+Return", "sent"
+        )
+        self.send_later_action.setShortcuts(
+            [QKeySequence("Ctrl+Shift+Return"), QKeySequence("Ctrl+Shift+Enter")]
+        )
+        self.send_later_action.setObjectName("sendLaterAction")
         self.save_action = self._action("Sa&ve Draft", self.save, "Ctrl+S", "drafts")
         self.attach_action = self._action(
             "&Attach…", self.choose_files, "Ctrl+Shift+A", "attachment"
@@ -469,6 +479,7 @@ class ComposeWindow(QMainWindow):
         toolbar.setIconSize(QSize(20, 20))
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.addAction(self.send_action)
+        toolbar.addAction(self.send_later_action)
         send_button = toolbar.widgetForAction(self.send_action)
         send_button.setObjectName("sendButton")
         send_button.setStyleSheet("QToolButton { font-weight: bold; padding: 3px 10px; }")
@@ -964,6 +975,18 @@ class ComposeWindow(QMainWindow):
         self._finished = True
         self._autosave.stop()
         self.send_requested.emit(self.draft())
+        self.close()
+
+    def send_later(self) -> None:
+        """Check, ask when, and hand the message over to wait in the outbox until then."""
+        if not self.check_before_sending():
+            return
+        dialog = SendLaterDialog(datetime.now().astimezone(), self)
+        if not dialog.exec() or dialog.chosen() is None:
+            return
+        self._finished = True
+        self._autosave.stop()
+        self.send_later_requested.emit(self.draft(), dialog.chosen())
         self.close()
 
     def show_problem(self, message: str) -> None:
