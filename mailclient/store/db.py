@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mailclient.core.errors import MailclientError
+from mailclient.core.profile import create_private_file
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,12 @@ def connect(path: Path, steps: Sequence[str] | None = None) -> sqlite3.Connectio
     ``steps`` are its migrations; the mail cache's by default.
     """
     db: sqlite3.Connection | None = None
+    try:
+        # Made private before SQLite creates it readable by all; its -wal and -shm files
+        # take the database's mode.
+        create_private_file(path)
+    except OSError as error:
+        raise StoreError(f"The mail store {path} cannot be created: {error.strerror}.") from error
     try:
         db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=True)
         db.execute("PRAGMA journal_mode = WAL")

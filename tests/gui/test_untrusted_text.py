@@ -34,6 +34,7 @@ from mailclient.ui.message_model import Column, MessageRole
 from mailclient.ui.password_prompt import PasswordPrompt
 from mailclient.workers.events import BodyFailed, SyncProgress, WorkFailed
 from tests.gui.test_main_window import WORK, RecordingMail, _summary
+from tests.support.memory_keyring import PROFILE_ID, MemoryKeyring
 
 IMG = "<img src='/nonexistent/mailclient-test/x.png'>"
 SUBJECT = f"<b>x</b>{IMG}"
@@ -129,7 +130,10 @@ def test_account_dialogs_show_server_answers_as_text(qtbot: QtBot) -> None:
 
     account = Account(name="work", email="a@example.org", imap_host="h", smtp_host="h")
     prompt = PasswordPrompt(
-        account, "imap", f"The server refused the password: {SERVER_TEXT}", CredentialStore()
+        account,
+        "imap",
+        f"The server refused the password: {SERVER_TEXT}",
+        CredentialStore(MemoryKeyring(), profile_id=PROFILE_ID),
     )
     qtbot.addWidget(prompt)
 
