@@ -62,6 +62,8 @@ class ComposeManager(QObject):
         # The people just added or edited are offered at once.
         self.contacts.changed.connect(self.refresh_completions)
         self._address_book: AddressBookWindow | None = None
+        # Seconds a sent message waits for Undo (Preferences; the main window keeps it set).
+        self.undo_send_seconds = 0
         self.windows: list[ComposeWindow] = []
         self.completions = QStringListModel(self)
         self._completions_read = 0.0
@@ -206,8 +208,11 @@ class ComposeManager(QObject):
             lambda saved, closing: self.outbox.save_to_server(saved, keep_local=not closing)
         )
         window.discarded.connect(self.outbox.discard)
-        window.send_requested.connect(
-            lambda sent, w=window: self.outbox.send(sent, on_server=w.on_server)
+        window.send_requested.connect(lambda sent, w=window: self._send(sent, w.on_server))
+        window.send_later_requested.connect(
+            lambda sent, when, w=window: self.outbox.send(
+                sent, on_server=w.on_server, send_at=when.timestamp(), scheduled=True
+            )
         )
         window.closed.connect(lambda w=window: self._closed(w))
         self.windows.append(window)
@@ -216,6 +221,11 @@ class ComposeManager(QObject):
         window.activateWindow()
         self._refresh_completions()
         return window
+
+    def _send(self, draft: Draft, on_server: bool) -> None:
+        """Into the outbox; held back for the undo delay, when there is one."""
+        delay = self.undo_send_seconds
+        self.outbox.send(draft, on_server=on_server, send_at=time.time() + delay if delay else None)
 
     def _closed(self, window: ComposeWindow) -> None:
         if window in self.windows:

@@ -66,6 +66,7 @@ from mailclient.ui.message_model import (
 from mailclient.ui.message_view import MessageListView
 from mailclient.ui.message_window import MessageWindow
 from mailclient.ui.reading_pane import ReadingPane, load_job
+from mailclient.ui.undo_send import UndoSendBar
 from mailclient.workers.events import (
     BodyFailed,
     BodyFetched,
@@ -205,6 +206,7 @@ class MainWindow(QMainWindow):
         page_layout.setSpacing(0)
         self.error_bar = ErrorBar(mail_page)
         page_layout.addWidget(self.error_bar)
+        self._page_layout = page_layout
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, mail_page)
         self.splitter.setObjectName("mainSplitter")
@@ -587,6 +589,8 @@ class MainWindow(QMainWindow):
         """Show and use ``preferences`` (from the config or the Preferences dialog)."""
         plain_changed = preferences.prefer_plain_text != self._preferences.prefer_plain_text
         self._preferences = preferences
+        if self.compose is not None:
+            self.compose.undo_send_seconds = preferences.undo_send_seconds
         for action in self._mark_read_group.actions():
             action.setChecked(action.data() == preferences.mark_read_delay_ms)
         self.prefer_plain_action.blockSignals(True)
@@ -1083,6 +1087,12 @@ class MainWindow(QMainWindow):
         """Writing mail: New, Reply, Reply All, Forward, and the Outbox as a folder."""
         self.compose = compose
         self.outbox_view = outbox_view
+        compose.undo_send_seconds = self._preferences.undo_send_seconds
+        self.undo_send_bar = UndoSendBar(compose.outbox.edit, compose.outbox.send_now, self)
+        self._page_layout.insertWidget(0, self.undo_send_bar)
+        compose.outbox.held.connect(self.undo_send_bar.hold)
+        compose.outbox.released.connect(self.undo_send_bar.forget)
+        compose.outbox.notice.connect(lambda text: self.error_bar.show_error(ShownError(text)))
         new = self._action(
             "&New Message",
             lambda: self._new_message(),
