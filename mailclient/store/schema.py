@@ -5,6 +5,8 @@ Append new migrations; never edit one that has been released.
 
 from __future__ import annotations
 
+from mailclient.store import search, threads
+
 # 1: the mail cache. Folders of every account, message headers and flags, fetched bodies,
 # and a change counter the window polls. Folder counts are kept by triggers so that the
 # folder list never has to count a 100,000-message folder.
@@ -180,5 +182,14 @@ CREATE TABLE IF NOT EXISTS unfetched (
 """
 
 # 1: MAIL_TABLES; 2: OUTBOX (the outbox has its own file now); 3: PENDING_CHANGES;
-# 4: SORT_INDEXES; 5: UNFETCHED.
-MIGRATIONS: list[str] = [MAIL_TABLES, OUTBOX, PENDING_CHANGES, SORT_INDEXES, UNFETCHED]
+# 4: SORT_INDEXES; 5: UNFETCHED; 6: search.SCHEMA (the full-text index, filled for the
+# stored mail); 7: threads.SCHEMA (conversations; the stored mail is threaded on first use).
+MIGRATIONS: list[str] = [
+    MAIL_TABLES,
+    OUTBOX,
+    PENDING_CHANGES,
+    SORT_INDEXES,
+    UNFETCHED,
+    search.SCHEMA,
+    threads.SCHEMA,
+]

@@ -105,3 +105,18 @@ def test_an_answer_without_a_size_is_an_answer_a_flag_update_is_not() -> None:
     [batch] = list(ImapSession(ACCOUNT, client).fetch_summaries([[7, 8]]))
     assert [m.uid for m in batch.messages] == [7]
     assert batch.absent() == [8]
+
+
+def test_answers_to_the_pipelined_next_fetch_that_come_early_go_to_its_batch() -> None:
+    """With two FETCHes in flight a server may answer the second before it completes the
+    first (Dovecot does, now and then): those answers belong to the second batch."""
+    client = ScriptedClient(
+        b"* 1 FETCH (UID 7 FLAGS () RFC822.SIZE 1 " + DATE + b" " + FIELDS + b" NIL)\r\n"
+        b"* 2 FETCH (UID 12 FLAGS () RFC822.SIZE 2 " + DATE + b" " + FIELDS + b" NIL)\r\n"
+        b"MC1 OK done\r\n"
+        b"* 3 FETCH (UID 13 FLAGS () RFC822.SIZE 3 " + DATE + b" " + FIELDS + b" NIL)\r\n"
+        b"MC2 OK done\r\n"
+    )
+    first, second = list(ImapSession(ACCOUNT, client).fetch_summaries([[7], [12, 13]]))
+    assert ([m.uid for m in first.messages], first.absent()) == ([7], [])
+    assert ([m.uid for m in second.messages], second.absent()) == ([12, 13], [])
