@@ -78,7 +78,10 @@ def connect(path: Path, steps: Sequence[str] | None = None) -> sqlite3.Connectio
         # take the database's mode.
         create_private_file(path)
     except OSError as error:
-        raise StoreError(f"The mail store {path} cannot be created: {error.strerror}.") from error
+        raise StoreUnavailable(
+            f"mailclient cannot create {path.name}: {_unwritable(path)} ({error.strerror}). "
+            "Make it writable by you and try again; nothing was lost."
+        ) from error
     try:
         db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=True)
         db.execute("PRAGMA journal_mode = WAL")
