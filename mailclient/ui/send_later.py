@@ -27,6 +27,7 @@ class SendLaterDialog(QDialog):
         self.setWindowTitle("Send Later")
         self._now = now.astimezone()
         layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("When should the message be sent?", self))
         self.quick_buttons: list[QPushButton] = []
         for label, when in quick_times(self._now):
             button = QPushButton(label, self)
