@@ -55,7 +55,7 @@ CHIP_STYLE = (
 )
 INVALID_CHIP_STYLE = (
     "Chip { border: 1px solid #c62828; border-radius: 9px; background: #fdecea; }"
-    "Chip QLabel { color: #8e0000; }"
+    "Chip QLabel, Chip QToolButton { color: #8e0000; }"
 )
 
 
