@@ -92,6 +92,8 @@ MARK_READ_CHOICES = (
     ("&Never (M marks them)", -1),
 )
 SETTINGS_FILE = "window.ini"
+# More rows than the tallest screen shows.
+FIRST_SCREEN_ROWS = 256
 
 
 def window_settings(profile_root: Path) -> QSettings:
@@ -182,6 +184,10 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self._restore_state()
+        # The folder shown at start-up reads its first screenful before the rest: the
+        # window paints sooner. Later choices read the whole list at once (show_message()
+        # looks for its row right after).
+        self._first_rows: int | None = FIRST_SCREEN_ROWS
         self._show_accounts_state()
 
         self._mark_read_timer = QTimer(self)
@@ -797,7 +803,8 @@ class MainWindow(QMainWindow):
         self.filter_edit.clear()
         self.filter_edit.blockSignals(False)
         self.message_model.set_quick_filter("")
-        self.message_model.show_folders(ids)
+        self.message_model.show_folders(ids, self._first_rows)
+        self._first_rows = None
         title = current.data()
         self.setWindowTitle(f"{title} — {APP_NAME}")
 
