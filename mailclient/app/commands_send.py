@@ -18,6 +18,7 @@ from mailclient.app.services import Services
 from mailclient.app.terminal import printable
 from mailclient.core.errors import InvalidInput
 from mailclient.core.outgoing import Attachment, OutboxItem, OutboxState, OutgoingMessage
+from mailclient.core.schedule import parse_send_time
 from mailclient.smtp.sender import FlushReport, OutboxSender, Outcome, SendResult
 from mailclient.store.outbox import SenderBusy
 
@@ -60,6 +61,11 @@ def register(commands: Any) -> None:
     send.add_argument(
         "--attach", action="extend", nargs="+", default=[], metavar="FILE", help="files to attach"
     )
+    send.add_argument(
+        "--at",
+        metavar="TIME",
+        help='send at this local time ("2026-12-24 09:00"); it waits in the outbox until then',
+    )
     send.set_defaults(func=cmd_send)
 
     outbox = commands.add_parser(
@@ -71,7 +77,10 @@ def register(commands: Any) -> None:
         func=cmd_list
     )
     actions.add_parser(
-        "flush", help="send every queued message now, whatever its retry time", epilog=EXIT_HELP
+        "flush",
+        help="send every queued message now, whatever its retry time "
+        "(one scheduled with --at waits for its time; `retry ID` sends it now)",
+        epilog=EXIT_HELP,
     ).set_defaults(func=cmd_flush)
     retry = actions.add_parser(
         "retry", help="queue a failed message again and send it now", epilog=EXIT_HELP
@@ -105,7 +114,16 @@ def cmd_send(services: Services, args: argparse.Namespace) -> int:
         body=_read_body(args.body_file),
         attachments=tuple(Attachment(path=Path(p)) for p in args.attach),
     )
+    send_at = parse_send_time(args.at, datetime.now().astimezone()) if args.at else None
     sender = services.outbox_sender()
+    if send_at is not None:
+        item = sender.enqueue(account.name, draft, send_at=send_at.timestamp(), scheduled=True)
+        tell_rescues(sender)
+        print(
+            f"Message {item.id} waits in the outbox until {_when(send_at)}; mailclient sends "
+            "it then (or the next `mailclient outbox flush` after that time)."
+        )
+        return EXIT_OK
     item = sender.enqueue(account.name, draft)
     tell_rescues(sender)
     try:
@@ -271,7 +289,9 @@ def _describe(item: OutboxItem) -> str:
         f"{item.id}\t{item.state}\t{item.account}\t{item.subject or '(no subject)'}"
         f"\tto {', '.join(item.recipients) or '-'}"
     ]
-    if item.state is OutboxState.QUEUED:
+    if item.state is OutboxState.QUEUED and item.scheduled and item.send_at is not None:
+        lines.append(f"  scheduled for: {_when(item.send_at)}")
+    elif item.state is OutboxState.QUEUED:
         lines.append(f"  attempts: {item.attempts}; next try: {_when(item.next_attempt)}")
     if item.last_error:
         lines.append(f"  last error: {item.last_error}")

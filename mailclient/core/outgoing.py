@@ -121,3 +121,7 @@ class OutboxItem:
     sent_copy: SentCopy = SentCopy.NONE
     refused: tuple[Refusal, ...] = field(default_factory=tuple)  # refused for good
     copy_error: str = ""  # why the last attempt to save the Sent-folder copy failed
+    # Not sent before this time: the undo delay after Send, or the time chosen with Send
+    # Later (``scheduled``). None: as soon as possible.
+    send_at: datetime | None = None
+    scheduled: bool = False

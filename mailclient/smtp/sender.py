@@ -127,17 +127,33 @@ class OutboxSender:
 
     # -- what the compose window and the command line call ---------------------------
 
-    def enqueue(self, account_name: str, draft: OutgoingMessage) -> OutboxItem:
+    def enqueue(
+        self,
+        account_name: str,
+        draft: OutgoingMessage,
+        *,
+        send_at: float | None = None,
+        scheduled: bool = False,
+    ) -> OutboxItem:
         """Build ``draft`` and write it to the outbox; no network. Raises InvalidInput.
 
         When this returns the message is safe on disk; call flush() to send it. It reads
-        attachment files and waits for the disk: call it off the GUI thread.
+        attachment files and waits for the disk: call it off the GUI thread. ``send_at``:
+        not before this time (Unix); ``scheduled``: a time the user chose (Send Later).
         """
         self._accounts(account_name)  # refuse an unknown account before storing anything
         built = build_message(draft)
         outbox = self._outbox()
         try:
-            return outbox.add(account_name, built)
+            return outbox.add(account_name, built, send_at=send_at, scheduled=scheduled)
+        finally:
+            outbox.close()
+
+    def release(self, item_id: int) -> bool:
+        """Let a message held back until a time go now; False if it no longer waits."""
+        outbox = self._outbox()
+        try:
+            return outbox.release(item_id)
         finally:
             outbox.close()
 

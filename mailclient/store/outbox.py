@@ -92,6 +92,12 @@ CREATE TABLE outbox_raw (
 );
 CREATE TABLE taken_over (source TEXT PRIMARY KEY) WITHOUT ROWID;
 """
+    # 2: a time before which a message is not sent (0: at once): the undo delay after
+    # Send, or the time chosen with Send Later (scheduled = 1). Retries never move it.
+    """
+ALTER TABLE outbox ADD COLUMN send_at REAL NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN scheduled INTEGER NOT NULL DEFAULT 0;
+""",
 ]
 
 RETRY_BASE_SECONDS = 60.0
@@ -99,7 +105,7 @@ RETRY_MAX_SECONDS = 3600.0
 
 _COLUMNS = (
     "id, account, message_id, subject, recipients, state, size, created, next_attempt, "
-    "attempts, last_error, maybe_sent, sent_copy, refused, copy_error"
+    "attempts, last_error, maybe_sent, sent_copy, refused, copy_error, send_at, scheduled"
 )
 
 
@@ -126,7 +132,7 @@ def _refusals_json(refusals: Sequence[Refusal]) -> str:
 
 def _item(row: sqlite3.Row | tuple[Any, ...]) -> OutboxItem:
     (id_, account, message_id, subject, recipients, state, size, created, next_attempt) = row[:9]
-    attempts, last_error, maybe_sent, sent_copy, refused, copy_error = row[9:]
+    attempts, last_error, maybe_sent, sent_copy, refused, copy_error, send_at, scheduled = row[9:]
     return OutboxItem(
         id=int(str(id_)),
         account=str(account),
@@ -143,6 +149,8 @@ def _item(row: sqlite3.Row | tuple[Any, ...]) -> OutboxItem:
         sent_copy=SentCopy(str(sent_copy)),
         refused=_refusals(str(refused)),
         copy_error=str(copy_error),
+        send_at=_time(float(send_at)) if send_at else None,
+        scheduled=bool(scheduled),
     )
 
 
@@ -334,8 +342,17 @@ class Outbox:
 
     # -- adding and reading ------------------------------------------------------------
 
-    def add(self, account: str, message: BuiltMessage) -> OutboxItem:
-        """Queue ``message``; when this returns, it is on disk (even across a power cut)."""
+    def add(
+        self,
+        account: str,
+        message: BuiltMessage,
+        *,
+        send_at: float | None = None,
+        scheduled: bool = False,
+    ) -> OutboxItem:
+        """Queue ``message``; when this returns, it is on disk (even across a power cut).
+
+        ``send_at``: not before this time (Unix); ``scheduled``: a time the user chose."""
         now = self._now()
         # This commit is the promise that what the person wrote survives: make it durable
         # on disk, not just in the WAL, before anyone is told "queued".
@@ -344,8 +361,8 @@ class Outbox:
             with self._transaction() as db:
                 cursor = db.execute(
                     "INSERT INTO outbox (account, message_id, subject, envelope_from, "
-                    "recipients, smtputf8, size, created, next_attempt) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "recipients, smtputf8, size, created, next_attempt, send_at, scheduled) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         account,
                         message.message_id,
@@ -356,6 +373,8 @@ class Outbox:
                         len(message.raw),
                         now,
                         now,
+                        send_at or 0.0,
+                        int(scheduled),
                     ),
                 )
                 item_id = int(cursor.lastrowid or 0)
@@ -402,8 +421,10 @@ class Outbox:
 
         Their ids by account, oldest first: each account's are sent over one connection.
         """
-        query = "SELECT account, id FROM outbox WHERE state = 'queued'"
-        params: list[object] = []
+        # A message held back (undo delay, Send Later) waits for its time even when the
+        # retry schedule is ignored: release() lets it go earlier.
+        query = "SELECT account, id FROM outbox WHERE state = 'queued' AND send_at <= ?"
+        params: list[object] = [self._now()]
         if not ignore_schedule:
             query += " AND next_attempt <= ?"
             params.append(self._now())
@@ -646,18 +667,28 @@ class Outbox:
     # -- the user's decisions ----------------------------------------------------------
 
     def retry(self, item_id: int) -> OutboxItem:
-        """Try again right now: a failed or waiting message, and a Sent copy still owed."""
+        """Try again right now: a failed or waiting message (also one held back until a
+        later time), and a Sent copy still owed."""
         item = self.get(item_id)
         if item.state is OutboxState.SENDING:
             raise OutboxItemBusy(item_id)
         with self._transaction() as db:
             db.execute(
-                "UPDATE outbox SET state = 'queued', next_attempt = ? "
+                "UPDATE outbox SET state = 'queued', next_attempt = ?, send_at = 0, scheduled = 0 "
                 "WHERE id = ? AND state IN ('queued', 'failed')",
                 (self._now(), item_id),
             )
             db.execute("UPDATE outbox SET copy_next_attempt = 0 WHERE id = ?", (item_id,))
         return self.get(item_id)
+
+    def release(self, item_id: int) -> bool:
+        """Let a held-back message go now (Send Now); False if it is no longer waiting."""
+        return bool(
+            self._write(
+                "UPDATE outbox SET send_at = 0, scheduled = 0 WHERE id = ? AND state = 'queued'",
+                (item_id,),
+            )
+        )
 
     def delete(self, item_id: int) -> OutboxItem:
         """Remove a message from the outbox; refused while a sender has it."""
@@ -727,13 +758,19 @@ def _readable_rows(
         ids = list(range(1, _sequence(db) + 1))
         complete = False
     headers = "r.sent_headers" if with_sent_headers else "x''"
+    # What holds a message back (migration 2 of the outbox file), where the file has it.
+    try:
+        columns = {str(r[1]) for r in db.execute("PRAGMA table_info(outbox)")}
+    except sqlite3.DatabaseError:
+        columns = set()
+    hold = "o.send_at, o.scheduled" if {"send_at", "scheduled"} <= columns else "0, 0"
     rows: list[tuple[Any, ...]] = []
     lost = 0
     for item_id in ids:
         try:
             row = db.execute(
                 f"SELECT {', '.join('o.' + c.strip() for c in _ROW_COLUMNS.split(','))}, "
-                f"r.raw, {headers} FROM outbox o JOIN outbox_raw r ON r.id = o.id "
+                f"r.raw, {headers}, {hold} FROM outbox o JOIN outbox_raw r ON r.id = o.id "
                 "WHERE o.id = ?",
                 (item_id,),
             ).fetchone()
@@ -757,6 +794,10 @@ def _insert_rows(db: sqlite3.Connection, rows: Sequence[tuple[Any, ...]], sequen
         db.execute(
             "INSERT OR IGNORE INTO outbox_raw (id, raw, sent_headers) VALUES (?, ?, ?)",
             (row[0], row[width], row[width + 1]),
+        )
+        db.execute(
+            "UPDATE outbox SET send_at = ?, scheduled = ? WHERE id = ?",
+            (row[width + 2], row[width + 3], row[0]),
         )
     if sequence:
         if db.execute("SELECT 1 FROM sqlite_sequence WHERE name = 'outbox'").fetchone():

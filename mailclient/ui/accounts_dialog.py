@@ -87,6 +87,7 @@ class ManageAccountsDialog(QDialog):
 
         self.account_list = QListWidget(self)
         self.account_list.setObjectName("accountList")
+        self.account_list.setAccessibleName("Accounts")
         self.account_list.setMinimumWidth(240)
         self.account_list.setSpacing(3)
         self.account_list.currentRowChanged.connect(self._on_row_changed)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from email.utils import getaddresses
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 
 # How often queued messages whose retry time has come are tried again.
 FLUSH_INTERVAL_MS = 60_000
+# A scheduled message this late was due while mailclient was not running: say so.
+OVERDUE_SECONDS = 120.0
 
 
 class Passwords(Protocol):
@@ -125,6 +128,15 @@ class SizeLimits:
             log.warning("Cannot remember the server's size limit: %s", error)
 
 
+@dataclass(frozen=True)
+class Held:
+    """A message the outbox holds back until ``send_at`` (Unix time) for Undo."""
+
+    item_id: int
+    subject: str
+    send_at: float
+
+
 class OutboxWorker(QObject):
     """Queues, sends and saves drafts off the GUI thread; lives on the GUI thread."""
 
@@ -136,6 +148,9 @@ class OutboxWorker(QObject):
     original_sent = Signal(object)  # OriginalToFlag
     edit_ready = Signal(object)  # Draft: a message taken back from the outbox for editing
     failed = Signal(str)  # a sentence for the user (retry, delete, a flush that broke)
+    notice = Signal(str)  # something the user should know that is not a failure
+    held = Signal(object)  # Held: a sent message waits for its undo delay
+    released = Signal(int)  # an outbox id no longer held back (sent now, or taken back)
 
     def __init__(
         self,
@@ -181,8 +196,27 @@ class OutboxWorker(QObject):
 
     def start(self) -> None:
         """Send what a previous run left queued, then keep trying on a timer."""
+        self._on_network_lane(self._tell_overdue)
         self.flush()
         self._timer.start(FLUSH_INTERVAL_MS)
+
+    def _tell_overdue(self) -> None:
+        """Messages scheduled for a time mailclient was not running at go now: say so."""
+        try:
+            items = self._sender.items()
+        except MailclientError as error:
+            self.failed.emit(str(error))
+            return
+        now = time.time()
+        for item in items:
+            if item.scheduled and item.send_at is not None:
+                late = now - item.send_at.timestamp()
+                if late > OVERDUE_SECONDS:
+                    when = item.send_at.astimezone().strftime("%a %d %b %H:%M")
+                    self.notice.emit(
+                        f"“{item.subject or 'No subject'}” was to be sent on {when}, while "
+                        "mailclient was not running: it is sent now."
+                    )
 
     def stop(self, wait_ms: int = 30_000) -> bool:
         """Stop the timer and wait for running jobs (what is queued stays in the outbox)."""
@@ -261,16 +295,27 @@ class OutboxWorker(QObject):
 
     # -- sending ----------------------------------------------------------------------------
 
-    def send(self, draft: Draft, *, on_server: bool = False) -> None:
+    def send(
+        self,
+        draft: Draft,
+        *,
+        on_server: bool = False,
+        send_at: float | None = None,
+        scheduled: bool = False,
+    ) -> None:
         """Queue ``draft`` in the outbox and send it; the caller may close at once.
 
         ``on_server``: a version was saved in the Drafts folder and is removed once queued.
+        ``send_at``: held back until then (Unix time): the undo delay (``held`` says so),
+        or the time the user chose (``scheduled``).
         """
 
         def work() -> None:
             try:
                 self.drafts.save(draft)
-                item = self._sender.enqueue(draft.account, draft.outgoing())
+                item = self._sender.enqueue(
+                    draft.account, draft.outgoing(), send_at=send_at, scheduled=scheduled
+                )
             except MailclientError as error:
                 self.send_failed.emit(SendProblem(draft.key, draft.subject, str(error)))
                 return
@@ -283,13 +328,31 @@ class OutboxWorker(QObject):
             self.outbox_changed.emit()
             if on_server or draft.replaces:
                 self._on_network_lane(lambda: self._remove_from_server(draft))
-            self._on_network_lane(lambda: self._flush(ids=[item.id], ignore_schedule=True))
+            if send_at is not None and not scheduled:
+                self.held.emit(Held(item.id, draft.subject, send_at))
+            if send_at is None:
+                self._on_network_lane(lambda: self._flush(ids=[item.id], ignore_schedule=True))
 
         self._on_drafts_lane(work)
 
     def flush(self) -> None:
         """Send the queued messages whose time has come."""
         self._on_network_lane(lambda: self._flush())
+
+    def send_now(self, item_id: int) -> None:
+        """A message held back (undo delay, Send Later): send it now."""
+
+        def work() -> None:
+            try:
+                self._sender.release(item_id)
+            except MailclientError as error:
+                self.failed.emit(str(error))
+                return
+            finally:
+                self.released.emit(item_id)
+            self._flush(ids=[item_id], ignore_schedule=True)
+
+        self._on_network_lane(work)
 
     def retry(self, item_id: int) -> None:
         """A failed (or waiting) message: queue it again and try it now."""
@@ -347,6 +410,7 @@ class OutboxWorker(QObject):
                 return
             with self._lock:
                 self._to_flag.pop(item_id, None)
+            self.released.emit(item_id)
             self.outbox_changed.emit()
             self.edit_ready.emit(draft)
 

@@ -263,3 +263,33 @@ def test_parse_addresses() -> None:
         ("", "k@example.org"),
     ]
     assert parse_addresses("Cc", "  ") == []
+
+
+FORWARDED = (
+    b"From: Bob <bob@example.org>\r\nTo: alice@example.org\r\nSubject: Minutes\r\n"
+    b"X-Long: " + b"word " * 30 + b"\r\n"
+    b"DKIM-Signature: v=1; d=example.org;\r\n\tb=c2lnbmF0dXJl\r\n"
+    b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nSee you at noon.\r\n"
+)
+
+
+def test_a_message_attached_whole_keeps_its_bytes() -> None:
+    attachment = Attachment("Minutes.eml", data=FORWARDED, content_type="message/rfc822")
+    built = build_message(draft(attachments=(attachment,)))
+    assert FORWARDED.rstrip(b"\r\n") in built.raw  # nothing refolded, MIME-Version kept
+    [part] = list(parsed(built.raw).iter_attachments())
+    assert part.get_content_type() == "message/rfc822"
+    assert part["Content-Transfer-Encoding"] == "7bit"
+    assert part.get_filename() == "Minutes.eml"
+    assert part.get_content()["Subject"] == "Minutes"
+    assert built.raw.count(b"MIME-Version") == 2  # ours at the top, and the forwarded one's
+
+
+def test_an_8bit_message_is_attached_as_opaque_data() -> None:
+    raw = FORWARDED.replace(b"See you", "Bis später".encode())
+    attachment = Attachment("Minutes.eml", data=raw, content_type="message/rfc822")
+    built = build_message(draft(attachments=(attachment,)))
+    assert built.raw.isascii()
+    [part] = list(parsed(built.raw).iter_attachments())
+    assert part.get_content_type() == "application/octet-stream"
+    assert part.get_content() == raw

@@ -285,3 +285,27 @@ def test_ids_are_never_reused(outbox: Outbox) -> None:
     first = outbox.add("work", message(1))
     outbox.delete(first.id)
     assert outbox.add("work", message(2)).id != first.id
+
+
+def test_a_held_message_waits_for_its_time_whatever_the_retry_schedule(
+    outbox: Outbox, clock: Clock
+) -> None:
+    held = outbox.add("work", message(1), send_at=T0 + 10)
+    later = outbox.add("work", message(2), send_at=T0 + 3600, scheduled=True)
+    now = outbox.add("work", message(3))
+    assert due(outbox, ignore_schedule=True) == [now.id]
+    assert later.scheduled and not held.scheduled
+    assert held.send_at == datetime.fromtimestamp(T0 + 10, UTC)
+    clock.now = T0 + 10
+    assert due(outbox) == [held.id, now.id]
+    assert outbox.release(later.id)  # Send Now
+    assert outbox.get(later.id).send_at is None
+    assert due(outbox) == [held.id, later.id, now.id]
+
+
+def test_retry_lets_a_scheduled_message_go_now(outbox: Outbox) -> None:
+    later = outbox.add("work", message(1), send_at=T0 + 3600, scheduled=True)
+    assert due(outbox) == []
+    outbox.retry(later.id)
+    assert due(outbox) == [later.id]
+    assert not outbox.get(later.id).scheduled
