@@ -17,7 +17,13 @@ from collections.abc import Iterator
 import pytest
 import trustme
 
-from tests.rig import CertificateFiles, MailServers, SecretService, create_test_ca
+from tests.rig import (
+    CertificateFiles,
+    MailServers,
+    OtherServers,
+    SecretService,
+    create_test_ca,
+)
 
 MAIL_SERVER_TOOLS = ("dovecot", "doveadm", "doveconf", "postconf", "useradd")
 SECRET_SERVICE_TOOLS = ("dbus-daemon", "gnome-keyring-daemon")
@@ -66,6 +72,14 @@ def mail_servers(
     request.addfinalizer(tear_down)
     servers.start()
     return servers
+
+
+@pytest.fixture(scope="session")
+def other_servers(mail_servers: MailServers) -> Iterator[OtherServers]:
+    """Dovecots configured like other IMAP servers (tests/rig/variants.py)."""
+    others = OtherServers(mail_servers)
+    yield others
+    others.close()
 
 
 @pytest.fixture(scope="session")

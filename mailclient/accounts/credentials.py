@@ -179,15 +179,6 @@ class CredentialStore:
         for service in SERVICES:
             self._delete(self.key(account, service).username)
 
-    def rename_account(self, old: str, new: str) -> None:
-        for service in SERVICES:
-            try:
-                password = self.get_password(old, service)
-            except PasswordMissing:
-                continue
-            self.set_password(new, service, password)
-        self.delete_account(old)
-
 
 def _errors() -> ModuleType:
     import keyring.errors

@@ -5,19 +5,19 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from mailclient import APP_NAME, __version__
 from mailclient.app import commands_accounts, commands_mail, commands_send
 from mailclient.app.services import Services, resolve_profile
 from mailclient.app.terminal import printable
+from mailclient.core import diagnostics
 from mailclient.core.errors import MailclientError
 
 log = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_ERROR = 1
-EXIT_USAGE = 2
 EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): a bug of ours
 
 
@@ -34,7 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the profile folder holding all state (default: $MAILCLIENT_PROFILE, "
         "else the platform's data folder)",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens to stderr")
+    parser.add_argument("-v", "--verbose", action="store_true", help="also show the log on stderr")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="log in detail, with the IMAP and SMTP conversations (passwords left out); "
+        f"also ${diagnostics.DEBUG_ENV}=1",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands_accounts.register(commands)
     commands_mail.register(commands)
@@ -57,12 +63,21 @@ def run(argv: Sequence[str] | None = None) -> int:
     args_list, url = split_url(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     args = parser.parse_args(args_list)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    debug = diagnostics.debug_requested(args.debug)
+    stderr_level = logging.WARNING
+    if args.verbose:
+        stderr_level = logging.DEBUG if debug else logging.INFO
+    diagnostics.configure(None, "", debug, stderr_level)
+    restore_hooks: Callable[[], None] = lambda: None  # noqa: E731
+    log_path = None
     try:
-        services = Services.open(resolve_profile(args.profile))
+        profile = resolve_profile(args.profile)
+        # The window and the commands keep separate logs: both may run at once.
+        name = "mailclient" if args.command is None else "cli"
+        log_path = diagnostics.configure(profile.root, name, debug, stderr_level)
+        restore_hooks = diagnostics.install_hooks()
+        log.info("mailclient %s: %s", __version__, args.command or "the window")
+        services = Services.open(profile)
         if args.command is None:
             from mailclient.app.gui import run_gui
 
@@ -75,9 +90,15 @@ def run(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as error:
-        # A bug of ours: one line for the person; the traceback is logged at INFO, which
-        # -v shows, for the report.
-        log.info("Unexpected error", exc_info=True)
+        # A bug of ours: one line for the person, the traceback in the log for the report.
+        log.error("Unexpected error", exc_info=True, extra=diagnostics.FILE_ONLY)
         problem = f"{type(error).__name__}: {error}"
-        print(printable(f"mailclient: internal error: {problem}; please report"), file=sys.stderr)
+        where = f" (details in {log_path})" if log_path else ""
+        print(
+            printable(f"mailclient: internal error: {problem}; please report it{where}"),
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
+    finally:
+        restore_hooks()
+        diagnostics.unconfigure()

@@ -20,6 +20,7 @@ from mailclient.smtp.sender import OutboxSender
 from mailclient.store.drafts import LocalDrafts
 from mailclient.store.mail import MailStore
 from mailclient.ui.compose_manager import ComposeManager
+from mailclient.ui.diagnostics import CrashReporter, route_qt_messages
 from mailclient.ui.icons import app_icon
 from mailclient.ui.main_window import MainWindow, window_settings
 from mailclient.ui.outbox_view import OutboxView
@@ -102,7 +103,10 @@ def run_gui(services: Services, url: str | None = None) -> int:
         # A window of this profile is running: it takes over, no second copy of the store.
         instance.send(arguments)
         return 0
+    # Before the QApplication, so that what Qt says while starting is in the log too.
+    restore_qt_messages = route_qt_messages()
     app, window, store = open_window(services)
+    reporter = CrashReporter(window)
     instance.listen()
     instance.arguments_received.connect(lambda received: open_arguments(window, received))
     compose = window.compose
@@ -118,12 +122,14 @@ def run_gui(services: Services, url: str | None = None) -> int:
     try:
         return app.exec()
     finally:
+        reporter.uninstall()
         QDesktopServices.unsetUrlHandler("mailto")
         compose.outbox.stop()
         # Web pages must be gone before the application (which owns their profile) is.
         window.deleteLater()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         store.close()
+        restore_qt_messages()
 
 
 def open_arguments(window: MainWindow, arguments: list[str]) -> None:

@@ -3,10 +3,14 @@ readable errors for what goes wrong on the way to a server (shared by IMAP and S
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import selectors
 import socket
 import ssl
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from mailclient.core.errors import (
@@ -17,6 +21,17 @@ from mailclient.core.errors import (
     StartTlsUnavailable,
     TlsError,
 )
+
+# How long a server that is asked for its greeting (STARTTLS, no TLS) may stay silent
+# before we check whether it waits for a TLS handshake instead: an implicit-TLS port.
+GREETING_WAIT = 3.0
+# What OpenSSL says when the server answered a ClientHello with plain text: a port that
+# expects STARTTLS or no TLS at all (its greeting is no TLS record).
+_PLAIN_TEXT_REPLIES = frozenset(
+    {"WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG"}
+)
+# TLS record types a server answers a ClientHello with: alert (21) and handshake (22).
+_TLS_RECORDS = (0x15, 0x16)
 
 # OpenSSL's X509_V_ERR_* codes for a certificate outside its validity dates.
 _X509_V_ERR_CERT_NOT_YET_VALID = 9
@@ -127,6 +142,12 @@ def connection_error(
     ):
         # The TLS layer saw the connection end: a dropped connection, worth retrying.
         return CannotConnect(f"The connection to the {service} server {where} was cut off.")
+    if isinstance(error, ssl.SSLError) and error.reason in _PLAIN_TEXT_REPLIES:
+        return TlsError(
+            f"The {service} server {where} does not use SSL/TLS from the start on this port: "
+            "it expects STARTTLS (or no TLS). Choose STARTTLS as the security for this port, "
+            "or SSL/TLS with the server's SSL port."
+        )
     if isinstance(error, ssl.SSLError):
         return TlsError(
             f"A secure connection to the {service} server {where} failed: {error.reason}."
@@ -153,3 +174,73 @@ def starttls_unavailable(service: str, where: str, implicit_tls_port: int) -> St
         f"sent safely. Choose SSL/TLS (usually port {implicit_tls_port}) or ask the provider "
         "to enable STARTTLS."
     )
+
+
+# Makes a connection, and returns it with what to call once it is closed (as
+# AbortSwitch.connect does).
+Connect = Callable[[str, int, float], tuple[socket.socket, Callable[[], None]]]
+
+
+def _plain_connect(
+    host: str, port: int, timeout: float
+) -> tuple[socket.socket, Callable[[], None]]:
+    return socket.create_connection((host, port), timeout), _nothing
+
+
+def _nothing() -> None:
+    pass
+
+
+def expect_greeting(
+    sock: socket.socket, service: str, host: str, port: int, connect: Connect = _plain_connect
+) -> None:
+    """For a connection that expects the server to speak first (STARTTLS or no TLS):
+    return once the greeting is there to read, or quickly raise TlsError if the port
+    waits for a TLS handshake instead (an SSL/TLS port), rather than time out.
+
+    A server silent for GREETING_WAIT seconds is asked, on a second connection made with
+    ``connect`` (an AbortSwitch's, say), to answer a ClientHello; a TLS record back means
+    an implicit-TLS port. Anything else: a slow server, whose greeting is then awaited as
+    long as the socket's timeout allows.
+    """
+    timeout = sock.gettimeout()
+    wait = GREETING_WAIT if timeout is None else min(GREETING_WAIT, timeout)
+    if _readable(sock, wait):
+        return
+    if _speaks_tls(host, port, wait, connect):
+        raise TlsError(
+            f"The {service} server {host}:{port} expects SSL/TLS from the start on this port "
+            "and does not offer STARTTLS here. Choose SSL/TLS as the security for this port."
+        )
+
+
+def _readable(sock: socket.socket, wait: float) -> bool:
+    # A selector, not select(): a busy process may have descriptors above FD_SETSIZE.
+    with selectors.DefaultSelector() as selector:
+        selector.register(sock, selectors.EVENT_READ)
+        return bool(selector.select(wait))
+
+
+def _speaks_tls(host: str, port: int, timeout: float, connect: Connect) -> bool:
+    """Whether ``host``:``port`` answers a TLS ClientHello with a TLS record. The handshake
+    goes no further than the server's first answer: nothing is sent after the hello."""
+    context = ssl.create_default_context()
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    hello = context.wrap_bio(incoming, outgoing, server_hostname=host)
+    with contextlib.suppress(ssl.SSLWantReadError):
+        hello.do_handshake()
+    deadline = time.monotonic() + timeout
+    try:
+        probe, release = connect(host, port, timeout)
+    except OSError:
+        return False
+    try:
+        probe.sendall(outgoing.read())
+        probe.settimeout(max(deadline - time.monotonic(), 0.01))
+        reply = probe.recv(3)
+    except OSError:
+        return False
+    finally:
+        release()
+        probe.close()
+    return len(reply) >= 2 and reply[0] in _TLS_RECORDS and reply[1] == 0x03

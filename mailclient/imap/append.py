@@ -1,7 +1,8 @@
 """Saving sent messages into the account's Sent folder with IMAP APPEND (RFC 3501 §6.3.11).
 
-The folder is the one marked ``\\Sent`` (RFC 6154), else one with a usual name; when there
-is none, "Sent" is created in the personal namespace (RFC 2342).
+The folder is the one the sync knows as Sent (flagged ``\\Sent`` in any case, RFC 6154, else
+one with a usual name below the personal namespace, RFC 2342); only when there is none is
+"Sent" created there.
 """
 
 from __future__ import annotations

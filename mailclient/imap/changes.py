@@ -14,7 +14,8 @@ the server said NO) is undone in the store and reported. One that cannot go now 
 connection, a busy server) waits for the next try; so does the rest of the queue behind it.
 
 Moves use MOVE where offered, else COPY + \\Deleted + UID EXPUNGE (RFC 6851, RFC 4315);
-a message deleted outside the Trash moves there, in the Trash it is expunged.
+a message deleted outside the Trash moves there, in the Trash it is expunged; without a
+Trash nothing is deleted.
 
 Folder changes (create, rename, delete) are Change objects the caller sends at once; if
 that fails they are undone.
@@ -70,15 +71,28 @@ def move_messages(
     return store.record_change(ChangeKind.MOVE, ids, target_folder_id=target_folder_id)
 
 
+class NoTrash(MailclientError):
+    """Deleting needs a Trash folder, and the account has none: nothing was deleted."""
+
+
 def delete_messages(store: MailStore, ids: Sequence[int]) -> list[PendingChange]:
-    """Move messages to the Trash; those already there (or with no Trash) are expunged."""
+    """Move messages to the Trash; those already there are expunged.
+
+    Without a Trash nothing changes and NoTrash is raised: deleting for good is only
+    ever what Del does to a message that is already in the Trash.
+    """
     locations = store.locations(ids)
     if not locations:
         return []
     first = store.folder(locations[0].folder_id)
     trash = store.folder_by_use(first.account, SpecialUse.TRASH) if first else None
     if trash is None:
-        return store.record_change(ChangeKind.EXPUNGE, ids)
+        account = first.account if first else "this account"
+        raise NoTrash(
+            f"Nothing was deleted: the account {account} has no Trash folder, and deleting "
+            "without one would remove the messages for good. Create a folder named Trash, "
+            "or move the messages to another folder."
+        )
     in_trash = [loc.id for loc in locations if loc.folder_id == trash.id]
     elsewhere = [loc.id for loc in locations if loc.folder_id != trash.id]
     made = []

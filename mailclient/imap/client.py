@@ -36,9 +36,10 @@ from mailclient.core.tls import (
     check_pinned,
     client_context,
     connection_error,
+    expect_greeting,
     starttls_unavailable,
 )
-from mailclient.imap import wire
+from mailclient.imap import conversation, wire
 from mailclient.imap.headers import SUMMARY_FIELDS
 from mailclient.store.mail import RemoteFolder
 
@@ -101,7 +102,14 @@ class _PlainImap(_AbortableSocket, imap4.IMAP4WithTimeout):  # type: ignore[misc
         super().__init__(host, port, timeout)
 
     def _create_socket(self, timeout: float | None = None) -> socket.socket:
-        return self._abortable_socket(timeout if timeout is not None else self._timeout)
+        sock = self._abortable_socket(timeout if timeout is not None else self._timeout)
+        try:
+            expect_greeting(sock, "IMAP", self.host, self.port, self._abort.connect)
+        except BaseException:
+            self._release()
+            sock.close()
+            raise
+        return sock
 
 
 class _TlsImap(_AbortableSocket, tls.IMAP4_TLS):  # type: ignore[misc]
@@ -241,27 +249,56 @@ def close_quietly(client: imapclient.IMAPClient) -> None:
 def open_special_folder(
     account: Account, password: str, use: SpecialUse, default_name: str
 ) -> tuple[imapclient.IMAPClient, str]:
-    """Log in and find the folder with special use ``use`` (RFC 6154), creating
-    ``default_name`` in the personal namespace (RFC 2342) when the server has none."""
+    """Log in and find the folder with special use ``use`` as the sync does (see
+    list_remote_folders), creating ``default_name`` in the personal namespace (RFC 2342)
+    only when the server has none."""
     client = open_client(account, password)
     try:
-        folder = client.find_special_folder(str(use).encode("ascii"))
-        if folder is None:
-            folder = _personal_prefix(client) + default_name
+        prefixes = _personal_prefixes(client)
+        found = find_special(list_remote_folders(client, prefixes), use)
+        if found is not None:
+            folder = found.name
+        else:
+            folder = prefixes[0] + default_name
             client.create_folder(folder)
             with contextlib.suppress(imapclient.exceptions.IMAPClientError):
                 client.subscribe_folder(folder)
     except Exception as error:
         close_quietly(client)
         raise translate_error(account, error) from error
-    return client, str(folder)
+    return client, folder
 
 
-def _personal_prefix(client: imapclient.IMAPClient) -> str:
+def _personal_prefixes(client: imapclient.IMAPClient) -> list[str]:
+    """The personal namespace prefixes the server announces (RFC 2342), [""] when it has
+    no NAMESPACE; the first is where new folders go."""
     if not client.has_capability("NAMESPACE"):
-        return ""
-    personal = client.namespace().personal
-    return str(personal[0][0]) if personal else ""
+        return [""]
+    personal = client.namespace().personal or ()
+    prefixes = [_text(entry[0]) for entry in personal if entry]
+    return prefixes or [""]
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def list_remote_folders(
+    client: imapclient.IMAPClient, prefixes: Sequence[str] | None = None
+) -> list[RemoteFolder]:
+    """Every folder with its special use and subscription (RFC 3501 LIST, RFC 6154)."""
+    if prefixes is None:
+        prefixes = _personal_prefixes(client)
+    subscribed = {str(name) for _, _, name in client.list_sub_folders()}
+    listed = [
+        (
+            str(name),
+            delimiter.decode("ascii", "replace") if delimiter else None,
+            [f.decode("ascii", "replace") for f in flags],
+        )
+        for flags, delimiter, name in client.list_folders()
+    ]
+    return classify_folders(listed, subscribed, prefixes)
 
 
 def probe(account: Account, password: str, timeout: float = DEFAULT_TIMEOUT) -> ServerInfo:
@@ -337,7 +374,7 @@ def quote_mailbox(name: str) -> bytes:
 
 
 def special_use_of(name: str, flags: Sequence[str]) -> SpecialUse | None:
-    """The RFC 6154 use a LIST response announces; INBOX is always INBOX."""
+    """The RFC 6154 use a LIST response announces (flags ignore case); INBOX is INBOX."""
     if name.upper() == "INBOX":
         return SpecialUse.INBOX
     for flag in flags:
@@ -345,6 +382,56 @@ def special_use_of(name: str, flags: Sequence[str]) -> SpecialUse | None:
         if use is not None and use is not SpecialUse.INBOX:
             return use
     return None
+
+
+def classify_folders(
+    listed: Sequence[tuple[str, str | None, Sequence[str]]],
+    subscribed: set[str],
+    prefixes: Sequence[str] = ("",),
+) -> list[RemoteFolder]:
+    """Folders from LIST (name, delimiter, flags) with their special uses.
+
+    A use no folder announces (a server without SPECIAL-USE, or one that flags only some)
+    goes to the folder with a usual name right below a personal namespace prefix
+    (RFC 2342: "INBOX.Trash" under "INBOX."), never to one nested deeper.
+    """
+    folders = []
+    for name, delimiter, flags in listed:
+        lowered = {f.lower() for f in flags}
+        folders.append(
+            RemoteFolder(
+                name=name,
+                delimiter=delimiter,
+                special_use=special_use_of(name, flags),
+                subscribed=name in subscribed or name.upper() == "INBOX",
+                selectable=not ({"\\noselect", "\\nonexistent"} & lowered),
+            )
+        )
+    announced = {f.special_use for f in folders}
+    for index, folder in enumerate(folders):
+        use = _use_by_name(folder, prefixes)
+        if folder.special_use is None and use is not None and use not in announced:
+            folders[index] = replace(folder, special_use=use)
+            announced.add(use)
+    return folders
+
+
+def _use_by_name(folder: RemoteFolder, prefixes: Sequence[str]) -> SpecialUse | None:
+    for prefix in prefixes:
+        # "INBOX" in a prefix is case-insensitive like INBOX itself (RFC 3501 §5.1).
+        head = folder.name[: len(prefix)]
+        inbox_prefix = prefix.upper().startswith("INBOX")
+        if head != prefix and not (inbox_prefix and head.upper() == prefix.upper()):
+            continue
+        rest = folder.name[len(prefix) :]
+        if rest and not (folder.delimiter and folder.delimiter in rest):
+            return _USE_BY_NAME.get(rest.casefold())
+    return None
+
+
+def find_special(folders: Iterable[RemoteFolder], use: SpecialUse) -> RemoteFolder | None:
+    """The folder with special use ``use`` that list_remote_folders found, if any."""
+    return next((f for f in folders if f.special_use is use), None)
 
 
 class ImapSession:
@@ -371,8 +458,11 @@ class ImapSession:
         self.uidvalidity: int | None = None  # of the selected folder
         self.writable = False  # the selected folder was SELECTed, not EXAMINEd
         self.alive = True  # False once the connection failed or was dropped
+        self._prefixes: list[str] | None = None  # personal namespace prefixes, once asked
         imap = client._imap
-        self._reader = wire.ResponseReader(imap.file.readline, imap.file.read, imap.send)
+        self._reader = wire.ResponseReader(
+            *conversation.logged_io(_where(account), imap.file.readline, imap.file.read, imap.send)
+        )
 
     @classmethod
     def connect(
@@ -439,29 +529,13 @@ class ImapSession:
     # -- folders ----------------------------------------------------------------------------
 
     def list_folders(self) -> list[RemoteFolder]:
-        """Every folder with its special use and subscription (RFC 3501 LIST, RFC 6154)."""
+        """Every folder with its special use and subscription (see list_remote_folders)."""
         try:
-            listed = self._client.list_folders()
-            subscribed = {name for _, _, name in self._client.list_sub_folders()}
+            if self._prefixes is None:
+                self._prefixes = _personal_prefixes(self._client)
+            return list_remote_folders(self._client, self._prefixes)
         except Exception as error:
             raise translate_error(self.account, error) from error
-        folders = []
-        for raw_flags, raw_delimiter, name in listed:
-            flags = [f.decode("ascii", "replace") for f in raw_flags]
-            lowered = {f.lower() for f in flags}
-            delimiter = raw_delimiter.decode("ascii", "replace") if raw_delimiter else None
-            folders.append(
-                RemoteFolder(
-                    name=str(name),
-                    delimiter=delimiter,
-                    special_use=special_use_of(str(name), flags),
-                    subscribed=name in subscribed or str(name).upper() == "INBOX",
-                    selectable=not ({"\\noselect", "\\nonexistent"} & lowered),
-                )
-            )
-        if not any(f.special_use not in (None, SpecialUse.INBOX) for f in folders):
-            folders = [_guess_use(f) for f in folders]
-        return folders
 
     def create_folder(self, name: str) -> None:
         self.run(b"CREATE " + quote_mailbox(name))
@@ -736,13 +810,6 @@ def _kinds(responses: Iterable[Any]) -> list[bytes]:
             if isinstance(kind, bytes):
                 kinds.append(kind.upper())
     return kinds
-
-
-def _guess_use(folder: RemoteFolder) -> RemoteFolder:
-    if folder.special_use is not None:
-        return folder
-    use = _USE_BY_NAME.get(folder.name.lower())
-    return replace(folder, special_use=use) if use else folder
 
 
 def _copyuid(lines: Sequence[bytes]) -> CopyUid | None:

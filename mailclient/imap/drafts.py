@@ -1,6 +1,7 @@
 """Drafts in the account's Drafts folder: save a new version, remove the old ones.
 
-The folder is the one marked ``\\Drafts`` (RFC 6154), else "Drafts". A version is stored
+The folder is the one the sync knows as Drafts (flagged ``\\Drafts`` in any case, RFC 6154,
+or named so below the personal namespace), else "Drafts" is created. A version is stored
 with APPEND (RFC 3501 §6.3.11) flagged ``\\Draft \\Seen``; older versions of the same draft
 (found by our header's key, or by the Message-ID of a draft opened from the folder) are
 then flagged ``\\Deleted`` and expunged, by UID where the server has UIDPLUS (RFC 4315) so

@@ -8,7 +8,8 @@ The rules (RFC 3501 §2.3.1.1, RFC 7162):
 - Nothing changed when UIDNEXT, the message count and HIGHESTMODSEQ are all as cached;
   without CONDSTORE a flag change cannot be seen that way, so the flags are compared.
 - New messages are the UIDs at or above the cached UIDNEXT; if the last fill did not
-  complete (no cached UIDNEXT), every UID the store lacks.
+  complete (no cached UIDNEXT), every UID the store lacks. A server that does not report
+  UIDNEXT is asked each time (UID SEARCH above the highest UID known).
 - Flags: CHANGEDSINCE the cached HIGHESTMODSEQ where CONDSTORE is on (with VANISHED for
   expunges under QRESYNC), else all flags, whose UIDs also show what was expunged.
 - Without QRESYNC, expunges show in the message count: if it differs from what the
@@ -39,7 +40,6 @@ class FolderPlan:
     flags: FlagSync = FlagSync.NONE
     since_modseq: int | None = None  # for FlagSync.CHANGEDSINCE
     flags_below: int | None = None  # flags of UIDs below this (None: all stored)
-    vanished_reported: bool = False  # QRESYNC reports expunges with the flags
 
     @property
     def nothing(self) -> bool:
@@ -49,9 +49,7 @@ class FolderPlan:
 NOTHING = FolderPlan()
 
 
-def plan_folder(
-    cached: FolderSyncState, server: MailboxStatus, condstore: bool, qresync: bool
-) -> FolderPlan:
+def plan_folder(cached: FolderSyncState, server: MailboxStatus, condstore: bool) -> FolderPlan:
     """Decide how to bring the cached folder up to the server's state."""
     if cached.uidvalidity != server.uidvalidity:
         return FolderPlan(reset=True, fetch_from=1 if server.exists else None)
@@ -60,10 +58,9 @@ def plan_folder(
         condstore and cached.highestmodseq is not None and server.highestmodseq is not None
     )
     if complete and cached.uidnext is not None:
-        new = server.uidnext > cached.uidnext or (
-            # A server without UIDNEXT: any message beyond what we hold may be new.
-            server.uidnext == 0 and server.exists > cached.count
-        )
+        # A server without UIDNEXT (RFC 3501 lets SELECT leave it out) may have new mail
+        # at any count (one expunged, one arrived): ask it for UIDs above the highest known.
+        new = server.uidnext > cached.uidnext or (server.uidnext == 0 and server.exists > 0)
         fetch_from = cached.uidnext if new else None
     else:
         fetch_from = 1 if server.exists else None
@@ -85,5 +82,4 @@ def plan_folder(
         flags=flags,
         since_modseq=cached.highestmodseq if flags is FlagSync.CHANGEDSINCE else None,
         flags_below=cached.uidnext if complete else None,
-        vanished_reported=qresync and flags is FlagSync.CHANGEDSINCE,
     )

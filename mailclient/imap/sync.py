@@ -235,15 +235,17 @@ class AccountSync:
             # STATUS answers from the server's index; SELECT of a big folder costs tens of
             # milliseconds more. Unchanged under CONDSTORE means nothing to do.
             peek = session.status(folder.name)
-            if plan_folder(cached, peek, session.condstore, session.qresync).nothing:
+            if plan_folder(cached, peek, session.condstore).nothing:
                 return
         status = session.select(folder.name, readonly=True)
-        plan = plan_folder(cached, status, session.condstore, session.qresync)
+        plan = plan_folder(cached, status, session.condstore)
         log.debug("%s/%s: %s -> %s", self.account.name, folder.name, status, plan)
         if plan.nothing:
             return
         if plan.reset:
-            if cached.uidvalidity is not None:
+            # Only a cache that held messages was renumbered; some servers give an empty
+            # folder a new UIDVALIDITY in every session, which is not worth a word.
+            if cached.uidvalidity is not None and cached.count:
                 log.info("%s/%s: UIDVALIDITY changed, rebuilding", self.account.name, folder.name)
                 result.reset = True
             store.reset_folder(folder.id, status.uidvalidity, status.highestmodseq)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
+import socket
 from dataclasses import dataclass
 
 from mailclient.accounts.model import Account, Security
@@ -22,8 +23,10 @@ from mailclient.core.tls import (
     check_pinned,
     client_context,
     connection_error,
+    expect_greeting,
     starttls_unavailable,
 )
+from mailclient.smtp.conversation import LoggedSmtp, LoggedSmtpSsl
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -80,6 +83,20 @@ def translate_error(account: Account, error: BaseException) -> Exception:
     return error if isinstance(error, Exception) else RuntimeError(str(error))
 
 
+class _PlainSmtp(LoggedSmtp):
+    """SMTP that tells an implicit-TLS port quickly instead of waiting for a greeting."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        # As smtplib does it, with the greeting check after the connect.
+        sock = socket.create_connection((host, port), timeout, self.source_address)
+        try:
+            expect_greeting(sock, "SMTP", host, port)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+
 def max_message_size(smtp: smtplib.SMTP) -> int | None:
     """The SIZE the server announced in its EHLO reply (RFC 1870), or None."""
     value = smtp.esmtp_features.get("size", "").strip()
@@ -93,12 +110,12 @@ def open_smtp(account: Account, password: str, timeout: float = DEFAULT_TIMEOUT)
     smtp: smtplib.SMTP | None = None
     try:
         if account.smtp_security is Security.SSL:
-            smtp = smtplib.SMTP_SSL(
+            smtp = LoggedSmtpSsl(
                 account.smtp_host, account.smtp_port, timeout=timeout, context=context
             )
             smtp.ehlo()
         else:
-            smtp = smtplib.SMTP(account.smtp_host, account.smtp_port, timeout=timeout)
+            smtp = _PlainSmtp(account.smtp_host, account.smtp_port, timeout=timeout)
             smtp.ehlo()
             if not smtp.has_extn("starttls"):
                 raise starttls_unavailable("SMTP", _where(account), 465)

@@ -488,12 +488,6 @@ class MailStore:
             self._db.execute("DELETE FROM folders WHERE account = ?", (account,))
             touched.folder_list = True
 
-    def rename_account(self, old: str, new: str) -> None:
-        """Keep the cache of an account whose name changed."""
-        with self._write() as touched:
-            self._db.execute("UPDATE folders SET account = ? WHERE account = ?", (new, old))
-            touched.folder_list = True
-
     # -- messages: reading ------------------------------------------------------------------
 
     def message_ids(

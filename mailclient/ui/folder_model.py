@@ -213,7 +213,10 @@ class FolderTreeModel(QAbstractItemModel):
         for folder in folders:
             node = by_name[folder.name]
             parent = account_node
-            if folder.delimiter and folder.delimiter in folder.name and not is_inbox(folder):
+            # Special folders belong at the top, also where the server keeps every folder
+            # below INBOX (a personal namespace "INBOX.", RFC 2342).
+            special = folder.special_use is not None
+            if folder.delimiter and folder.delimiter in folder.name and not special:
                 parent_name = folder.name.rsplit(folder.delimiter, 1)[0]
                 parent = by_name.get(parent_name) or self._virtual_parent(
                     account_node, by_name, parent_name, folder.delimiter

@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMenu,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -51,6 +50,7 @@ from mailclient.accounts.preferences import Preferences
 from mailclient.core.models import FLAGGED, SEEN, Folder, MessageSummary, SpecialUse
 from mailclient.core.profile import create_private_file
 from mailclient.store.mail import MailStore, SortKey, StoreChanges
+from mailclient.ui.diagnostics import AboutDialog
 from mailclient.ui.error_bar import ErrorBar, ShownError
 from mailclient.ui.folder_model import FolderRole, FolderTreeModel, NodeKind
 from mailclient.ui.folder_pane import FolderDelegate
@@ -1008,11 +1008,9 @@ class MainWindow(QMainWindow):
         self._user_changed(replace(self._preferences, prefer_plain_text=checked))
 
     def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            f"About {APP_NAME}",
-            f"<b>{APP_NAME}</b><p>A fast, safe desktop email client.</p>",
-        )
+        dialog = AboutDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     # -- worker events ----------------------------------------------------------------------
 

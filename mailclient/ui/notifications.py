@@ -79,7 +79,6 @@ class NewMailNotifier(QObject):
     """Watches the store for new mail in the inboxes and tells the desktop about it."""
 
     open_requested = Signal(object)  # Opening
-    announced = Signal(object)  # Announcement, whichever way it was shown (for tests)
 
     def __init__(
         self,
@@ -149,7 +148,6 @@ class NewMailNotifier(QObject):
         announcement = self._requested.pop(token, None)
         if announcement is not None:
             self._shown[notification_id] = announcement.opening
-            self.announced.emit(announcement)
 
     def _service_unavailable(self, token: int, reason: str) -> None:
         announcement = self._requested.pop(token, None)
@@ -162,7 +160,6 @@ class NewMailNotifier(QObject):
             return
         self._balloon = announcement.opening
         self._tray.show_message(announcement.summary, announcement.body)
-        self.announced.emit(announcement)
 
     def _action_invoked(self, notification_id: int, action: str) -> None:
         opening = self._shown.get(notification_id)

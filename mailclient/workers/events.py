@@ -20,7 +20,6 @@ class SyncProgress:
 @dataclass(frozen=True)
 class SyncFinished:
     account: str
-    seq: int = 0  # the store's change counter after the sync (0: unknown)
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,6 @@ class WorkFailed:
 @dataclass(frozen=True)
 class BodyFetched:
     message_id: int
-    seq: int = 0
 
 
 @dataclass(frozen=True)

@@ -309,6 +309,8 @@ class _Lane(_QueueThread):
         message = f"{self.account.name}: {error}"
         if isinstance(command, SendPending):
             message += " The changes are kept and will be sent when the server can be reached."
+        # What the window tells the user belongs in the log of a bug report too.
+        log.warning("%s (%s)", message, type(command).__name__)
         self._hub.failed.emit(WorkFailed(self.account.name, message, transient, command, error))
 
 

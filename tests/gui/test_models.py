@@ -96,6 +96,29 @@ def test_folder_tree_layout(qtmodeltester: ModelTester, store: MailStore) -> Non
     )
 
 
+def test_special_folders_under_a_namespace_prefix_are_at_the_top(
+    qtmodeltester: ModelTester, tmp_path: Path
+) -> None:
+    """A server with the personal namespace "INBOX." lists every folder below INBOX; the
+    special ones still show beside it, in their usual order."""
+    with MailStore.open(tmp_path / "mail.sqlite3") as store:
+        store.sync_folder_list(
+            "work",
+            [
+                RemoteFolder("INBOX", ".", SpecialUse.INBOX),
+                RemoteFolder("INBOX.Trash", ".", SpecialUse.TRASH),
+                RemoteFolder("INBOX.Drafts", ".", SpecialUse.DRAFTS),
+                RemoteFolder("INBOX.Sent", ".", SpecialUse.SENT),
+                RemoteFolder("INBOX.Projects", "."),
+            ],
+        )
+        model = FolderTreeModel(store, [WORK])
+        qtmodeltester.check(model)
+        work = model.index_of_account("work")
+        assert _titles(model, work) == ["Inbox", "Drafts", "Sent", "Trash"]
+        assert _titles(model, model.index(0, 0, work)) == ["Projects"]
+
+
 def test_unread_counts_follow_the_store(
     qtmodeltester: ModelTester, qtbot: QtBot, store: MailStore
 ) -> None:

@@ -176,6 +176,28 @@ def test_a_changed_uidvalidity_rebuilds_the_folder(
     assert store_state(store, "test", "INBOX") == server_state(servers, USER, "INBOX")
 
 
+def test_a_new_uidvalidity_of_an_empty_folder_is_not_announced(
+    servers: MailServers, store: MailStore
+) -> None:
+    """Some servers give an empty folder a new UIDVALIDITY in every session: with nothing
+    cached there is nothing renumbered to tell the user about."""
+    engine = AccountSync(account(servers, USER), servers.user(USER).password, store)
+    [first] = engine.sync(["Junk"])
+    junk = store.folder_by_name("test", "Junk")
+    assert junk is not None and first.new == 0
+    old_validity = store.sync_state(junk.id).uidvalidity
+    assert old_validity is not None
+    servers.dovecot.doveadm(
+        "mailbox", "update", "--uid-validity", str(old_validity + 1000),
+        "-u", servers.user(USER).username, "Junk",
+    )  # fmt: skip
+
+    [result] = engine.sync(["Junk"])
+    engine.close()
+    assert not result.reset and result.error is None
+    assert store.sync_state(junk.id).uidvalidity == old_validity + 1000
+
+
 def test_a_connection_cut_mid_sync_resumes_without_duplicates_or_holes(
     servers: MailServers, store: MailStore
 ) -> None:

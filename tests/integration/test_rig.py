@@ -14,6 +14,7 @@ import pytest
 from imapclient import IMAPClient
 
 from tests.rig import MailServers, SecretService
+from tests.rig.imap_proxy import without_uidnext
 
 
 def make_message(sender: str, recipient: str, subject: str, body: str = "Hello.\n") -> bytes:
@@ -208,3 +209,15 @@ def test_keyring_round_trip(secret_service: SecretService) -> None:
     keyring.delete_password("mailclient-test", "alice")
     assert keyring.get_password("mailclient-test", "alice") is None
     assert secret_service.env["DBUS_SESSION_BUS_ADDRESS"].startswith("unix:")
+
+
+def test_the_rewriting_proxy_takes_uidnext_out() -> None:
+    assert without_uidnext(b"* OK [UIDNEXT 5] Predicted next UID\r\n") is None
+    assert without_uidnext(b'* STATUS "a (b" (MESSAGES 2 UIDNEXT 5 UIDVALIDITY 9)\r\n') == (
+        b'* STATUS "a (b" (MESSAGES 2 UIDVALIDITY 9)\r\n'
+    )
+    assert without_uidnext(b"* status INBOX (UIDNEXT 5 MESSAGES 2)\r\n") == (
+        b"* status INBOX (MESSAGES 2)\r\n"
+    )
+    for kept in (b"* 3 EXISTS\r\n", b"* OK [UIDVALIDITY 9] Ok\r\n", b"a1 OK done\r\n"):
+        assert without_uidnext(kept) == kept

@@ -47,6 +47,27 @@ FOLDER_SEPARATOR = "/"
 
 
 @dataclass(frozen=True)
+class Namespace:
+    """The personal namespace an instance shows (RFC 2342) and the folders it creates.
+
+    ``folders`` pairs each folder's name (below the prefix) with the special-use flag the
+    server announces for it in LIST (RFC 6154), written as the server should send it, or
+    None for a server that announces none.
+    """
+
+    prefix: str = ""
+    separator: str = FOLDER_SEPARATOR
+    folders: tuple[tuple[str, str | None], ...] = tuple(SPECIAL_FOLDERS.items())
+
+    def full_name(self, name: str) -> str:
+        """``name`` as a client sees it: INBOX as it is, other folders with the prefix."""
+        return name if name.upper() == "INBOX" else self.prefix + name
+
+
+STANDARD_NAMESPACE = Namespace()
+
+
+@dataclass(frozen=True)
 class Vmail:
     uid: int
     gid: int
@@ -122,6 +143,7 @@ class Dovecot(ServerProcess):
         extra_config: str = "",
         with_lmtp: bool = False,
         auth_listener: Path | None = None,
+        namespace: Namespace = STANDARD_NAMESPACE,
     ) -> None:
         self.directory = directory
         self.storage = storage
@@ -129,6 +151,7 @@ class Dovecot(ServerProcess):
         self.extra_config = extra_config
         self.with_lmtp = with_lmtp
         self.auth_listener = auth_listener
+        self.namespace = namespace
         self.config_file = directory / "dovecot.conf"
         self.log_file = directory / "dovecot.log"
         self.stderr_file = directory / "dovecot.stderr"
@@ -197,9 +220,12 @@ class Dovecot(ServerProcess):
         d = self.directory
         addresses = f"{LOOPBACK}, {ALT_LOOPBACK}"
         mailboxes = "\n".join(
-            f"  mailbox {name} {{\n    special_use = {flag}\n    auto = subscribe\n  }}"
-            for name, flag in SPECIAL_FOLDERS.items()
+            f'  mailbox "{name}" {{\n'
+            + (f"    special_use = {flag}\n" if flag else "")
+            + "    auto = subscribe\n  }"
+            for name, flag in self.namespace.folders
         )
+        prefix = f"  prefix = {self.namespace.prefix}\n" if self.namespace.prefix else ""
         imaps_listener = (
             f"  inet_listener imaps {{\n    address = {addresses}\n"
             f"    port = {self.imaps_port}\n    ssl = yes\n  }}"
@@ -260,7 +286,7 @@ mail_location = {self.storage.mail_location}
 mail_fsync = never
 namespace inbox {{
   inbox = yes
-  separator = {FOLDER_SEPARATOR}
+{prefix}  separator = {self.namespace.separator}
 {mailboxes}
 }}
 

@@ -32,13 +32,22 @@ from pathlib import Path
 from imapclient import IMAPClient
 
 from .ca import CertificateFiles
-from .dovecot import FOLDER_SEPARATOR, SPECIAL_FOLDERS, Dovecot, MailStorage, ensure_vmail_user
+from .dovecot import (
+    STANDARD_NAMESPACE,
+    Dovecot,
+    MailStorage,
+    Namespace,
+    ensure_vmail_user,
+)
 from .maildir import prepare_folder, write_messages
 from .smtp import Postfix
 from .util import ALT_LOOPBACK, LOOPBACK, RigError, ServerProcess, wait_reaped
 
 DOMAIN = "example.org"
 USER_NAMES = ("alice", "bob", "carol")
+# Users of the servers configured unlike the rig's Dovecot (tests/rig/variants.py): their
+# folders are only ever seen through that server, which creates its own special folders.
+OTHER_SERVER_USERS = ("dave", "erin")
 FETCH_CHUNK = 2000
 SHM_MINIMUM_FREE = 1 << 30
 
@@ -93,16 +102,19 @@ class MailServers:
         mail_root.mkdir(mode=0o700)
         shutil.chown(mail_root, self.vmail.uid, self.vmail.gid)
         self.storage = MailStorage(self.directory / "users", mail_root, self.vmail)
-        self.users = {
-            name: MailUser(
+
+        def user(name: str) -> MailUser:
+            return MailUser(
                 address=f"{name}@{DOMAIN}",
                 username=f"{name}@{DOMAIN}",
                 password=f"{name}-secret",
                 maildir=mail_root / DOMAIN / name / "Maildir",
             )
-            for name in USER_NAMES
-        }
-        self.storage.write_users({user.username: user.password for user in self.users.values()})
+
+        self.users = {name: user(name) for name in USER_NAMES}
+        self.other_users = {name: user(name) for name in OTHER_SERVER_USERS}
+        everyone = [*self.users.values(), *self.other_users.values()]
+        self.storage.write_users({user.username: user.password for user in everyone})
         self.postfix = Postfix(
             self.directory / "postfix", self.certs, [user.address for user in self.users.values()]
         )
@@ -147,16 +159,19 @@ class MailServers:
         """Start Postfix again, on the same ports."""
         self.postfix.start()
 
-    def start_dovecot(self, extra_config: str) -> Dovecot:
+    def start_dovecot(
+        self, extra_config: str, namespace: Namespace = STANDARD_NAMESPACE
+    ) -> Dovecot:
         """Start another Dovecot on the same users and mail storage, with ``extra_config``
         appended (it wins over the defaults), e.g. an ``imap_capability`` without CONDSTORE
-        and QRESYNC, or ``ssl = no``. It has its own ports; stop() it or let the session
-        end do it."""
+        and QRESYNC, or ``ssl = no``, and folders named and flagged as ``namespace`` says.
+        It has its own ports; stop() it or let the session end do it."""
         dovecot = Dovecot(
             self.directory / f"dovecot-{len(self._extra_dovecots) + 1}",
             self.storage,
             self.certs,
             extra_config=extra_config,
+            namespace=namespace,
         )
         self._extra_dovecots.append(dovecot)
         dovecot.start()
@@ -194,7 +209,7 @@ class MailServers:
 
     def user(self, user: str) -> MailUser:
         """Look a user up by short name ("alice") or address."""
-        for name, account in self.users.items():
+        for name, account in [*self.users.items(), *self.other_users.items()]:
             if user in (name, account.address):
                 return account
         raise KeyError(f"no test user {user!r}; there are {sorted(self.users)}")
@@ -204,10 +219,13 @@ class MailServers:
         return ssl.create_default_context(cafile=str(self.ca_file))
 
     @contextlib.contextmanager
-    def imap(self, user: str) -> Iterator[IMAPClient]:
-        """An IMAPS connection logged in as ``user``, for test set-up and checks."""
+    def imap(self, user: str, port: int | None = None) -> Iterator[IMAPClient]:
+        """An IMAPS connection logged in as ``user``, for test set-up and checks; to the
+        rig's Dovecot, or to the IMAPS ``port`` of another one."""
         account = self.user(user)
-        client = IMAPClient(self.host, self.imaps_port, ssl_context=self.ssl_context(), timeout=30)
+        client = IMAPClient(
+            self.host, port or self.imaps_port, ssl_context=self.ssl_context(), timeout=30
+        )
         try:
             client.login(account.username, account.password)
             yield client
@@ -215,9 +233,16 @@ class MailServers:
             with contextlib.suppress(Exception):
                 client.logout()
 
-    def append(self, user: str, folder: str, raw: bytes, flags: Sequence[str] = ()) -> int:
+    def append(
+        self,
+        user: str,
+        folder: str,
+        raw: bytes,
+        flags: Sequence[str] = (),
+        port: int | None = None,
+    ) -> int:
         """APPEND ``raw`` to ``folder`` (created if missing); return its UID."""
-        with self.imap(user) as client:
+        with self.imap(user, port) as client:
             if not client.folder_exists(folder):
                 client.create_folder(folder)
             response = client.append(folder, raw, flags=tuple(flags))
@@ -267,25 +292,28 @@ class MailServers:
         if folder.upper() != "INBOX":
             self.dovecot.doveadm("mailbox", "subscribe", "-u", account.username, folder)
 
-    def reset_user(self, user: str) -> None:
+    def reset_user(self, user: str, dovecot: Dovecot | None = None) -> None:
         """Give ``user`` a fresh mailbox: remove every folder that is not INBOX or a
-        special-use folder, and expunge all messages from the rest."""
+        special-use folder, and expunge all messages from the rest. Folders are named as
+        ``dovecot`` (default: the rig's) names them, and it creates the special ones."""
+        dovecot = dovecot or self.dovecot
+        namespace = dovecot.namespace
         username = self.user(user).username
-        kept = {"INBOX", *SPECIAL_FOLDERS}
-        custom = [name for name in self._folders(username) if name not in kept]
+        kept = {"INBOX", *(namespace.full_name(name) for name, _ in namespace.folders)}
+        custom = [name for name in self._folders(username, dovecot) if name not in kept]
         if custom:
             # Children first. Some listed parents are no mailboxes at all ("Lists" above
             # "Lists/Python" in Maildir++) and cannot be deleted; doveadm complains about
             # those, so its status is ignored and the listing checked afterwards instead.
-            deepest_first = sorted(custom, key=lambda name: -name.count(FOLDER_SEPARATOR))
-            self.dovecot.doveadm(
-                "mailbox", "delete", "-s", "-u", username, *deepest_first, check=False
-            )
-            left = set(self._folders(username)) - kept
+            deepest_first = sorted(custom, key=lambda name: -name.count(namespace.separator))
+            dovecot.doveadm("mailbox", "delete", "-s", "-u", username, *deepest_first, check=False)
+            left = set(self._folders(username, dovecot)) - kept
             if left:
                 raise RigError(f"could not delete {sorted(left)} of {username}")
-        self.dovecot.doveadm("expunge", "-u", username, "mailbox", "*", "all")
+        # Under a namespace prefix doveadm's "*" matches INBOX alone: name each folder.
+        for mask in self._folders(username, dovecot) if namespace.prefix else ["*"]:
+            dovecot.doveadm("expunge", "-u", username, "mailbox", mask, "all")
 
-    def _folders(self, username: str) -> list[str]:
-        listing = self.dovecot.doveadm("mailbox", "list", "-u", username).stdout
+    def _folders(self, username: str, dovecot: Dovecot) -> list[str]:
+        listing = dovecot.doveadm("mailbox", "list", "-u", username).stdout
         return listing.splitlines()

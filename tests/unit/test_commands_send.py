@@ -11,6 +11,7 @@ import pytest
 from mailclient.accounts.model import Account
 from mailclient.accounts.store import AccountStore
 from mailclient.app.cli import run
+from mailclient.core.diagnostics import PrivateLogFile
 from mailclient.core.profile import Profile
 
 
@@ -61,27 +62,28 @@ def test_any_line_separator_in_a_subject_is_refused_in_one_line(
     )
 
 
-def test_an_unexpected_error_is_one_line_and_the_traceback_is_logged(
+def test_an_unexpected_error_is_one_line_and_the_traceback_is_in_the_log_file(
     profile: Path,
     capsys: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def broken(*args: object, **kwargs: object) -> None:
         raise KeyError("\x1b]52;c;ZXZpbA==\x07")
 
     monkeypatch.setattr("mailclient.app.commands_send.OutgoingMessage", broken)
-    caplog.set_level(logging.INFO)
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"body\n")))
     args = ["send", "--account", "work", "--to", "bob@example.org", "--subject", "x"]
     assert run(["--profile", str(profile), *args]) == 70
-    err = capsys.readouterr().err
-    assert err == (
-        "mailclient: internal error: KeyError: '\\x1b]52;c;ZXZpbA==\\x07'; please report\n"
+    log = profile / "logs" / "cli.log"
+    assert capsys.readouterr().err == (
+        "mailclient: internal error: KeyError: '\\x1b]52;c;ZXZpbA==\\x07'; please report it "
+        f"(details in {log})\n"
     )
-    # At INFO, the level -v shows (pytest holds the log records, not stderr).
-    [record] = [r for r in caplog.records if r.exc_info]
-    assert record.levelno == logging.INFO and record.exc_info[0] is KeyError
+    text = log.read_text()
+    assert "ERROR [MainThread] mailclient.app.cli: Unexpected error\nTraceback" in text
+    assert "in broken\n    raise KeyError" in text
+    # run() leaves logging as it found it.
+    assert not any(isinstance(h, PrivateLogFile) for h in logging.getLogger().handlers)
 
 
 def test_body_must_be_utf8(

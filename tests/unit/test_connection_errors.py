@@ -50,7 +50,8 @@ def ssl_error(reason: str) -> ssl.SSLError:
     [
         (verify_error(19, "self-signed certificate"), CertificateNotTrusted, "not trusted"),
         (ssl.SSLEOFError(8, "EOF occurred"), CannotConnect, "was cut off"),
-        (ssl_error("WRONG_VERSION_NUMBER"), TlsError, "failed: WRONG_VERSION_NUMBER"),
+        (ssl_error("WRONG_VERSION_NUMBER"), TlsError, "expects STARTTLS"),
+        (ssl_error("UNSUPPORTED_PROTOCOL"), TlsError, "failed: UNSUPPORTED_PROTOCOL"),
         (socket.gaierror(-2, "Name or service not known"), CannotConnect, "Cannot find"),
         (ConnectionRefusedError(111, "refused"), CannotConnect, "connection refused"),
         (TimeoutError(), CannotConnect, "did not answer in time"),

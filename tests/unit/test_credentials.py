@@ -109,15 +109,6 @@ def test_an_account_name_with_a_slash_cannot_reach_another_key() -> None:
         CredentialStore(backend, profile_id=f"{A}/x")
 
 
-def test_rename_moves_secrets() -> None:
-    backend = MemoryKeyring()
-    store = CredentialStore(backend, profile_id=A)
-    store.set_password("old", "imap", "pw")
-    store.rename_account("old", "new")
-    assert store.get_password("new", "imap") == "pw"
-    assert (KEYRING_SERVICE, f"{A}/old/imap") not in backend.items
-
-
 @pytest.mark.parametrize("backend", [fail.Keyring(), PlaintextKeyring()])
 def test_no_usable_backend_is_refused_plainly(backend: SecretBackend) -> None:
     store = CredentialStore(backend, profile_id=A)
