@@ -77,9 +77,9 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
     with MailStore.open(services.profile.store_path) as store:
         for account in accounts:
             try:
-                password = services.credentials.get_password(account.name, "imap")
+                auth = services.sign_in.authenticator(account)
                 engine = AccountSync(
-                    account, password, store, on_progress=_progress if show_progress else None
+                    account, auth, store, on_progress=_progress if show_progress else None
                 )
                 try:
                     results = engine.sync(args.folder)

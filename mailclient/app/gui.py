@@ -52,7 +52,7 @@ def attach_writing(services: Services, window: MainWindow) -> ComposeManager:
     sender = OutboxSender(
         profile.store_path,
         services.accounts.get,
-        services.credentials,
+        services.sign_in,
         SentFolder.open,
         connect_smtp=OutboxWorker.connect_recording(limits),
     )
@@ -61,7 +61,7 @@ def attach_writing(services: Services, window: MainWindow) -> ComposeManager:
         sender,
         LocalDrafts(profile.drafts_dir),
         services.accounts.get,
-        services.credentials,
+        services.sign_in,
         DraftsFolder.open,
         limits,
         parent=window,
@@ -88,7 +88,7 @@ def open_window(services: Services) -> tuple[QApplication, MainWindow, MailStore
     app.setWindowIcon(app_icon())
     accounts = services.accounts.accounts()
     store = MailStore.open(services.profile.store_path)
-    mail = MailWorkers(accounts, services.credentials, services.profile.store_path)
+    mail = MailWorkers(accounts, services.sign_in, services.profile.store_path)
     window = MainWindow(accounts, store, mail, window_settings(services.profile.root))
     Desktop(window, services, mail, store)
     attach_writing(services, window)

@@ -9,8 +9,10 @@ from pathlib import Path
 import platformdirs
 
 from mailclient.accounts.credentials import CredentialStore
+from mailclient.accounts.signin import SignIn
 from mailclient.accounts.store import AccountStore
 from mailclient.core.profile import Profile
+from mailclient.discovery.providers import oauth_client
 from mailclient.imap.append import SentFolder
 from mailclient.smtp.sender import OutboxSender
 
@@ -29,17 +31,20 @@ class Services:
     profile: Profile
     accounts: AccountStore
     credentials: CredentialStore
+    sign_in: SignIn
 
     @classmethod
     def open(cls, profile: Profile) -> Services:
-        return cls(
-            profile,
-            AccountStore(profile.config_path),
-            CredentialStore(profile_id=profile.id()),
-        )
+        accounts = AccountStore(profile.config_path)
+        credentials = CredentialStore(profile_id=profile.id())
+
+        def clients(provider: str) -> tuple[str, str] | None:
+            return oauth_client(provider, accounts.setting("oauth_clients"))
+
+        return cls(profile, accounts, credentials, SignIn(credentials, clients))
 
     def outbox_sender(self) -> OutboxSender:
         """The outbox of this profile, saving sent copies with the IMAP module."""
         return OutboxSender(
-            self.profile.store_path, self.accounts.get, self.credentials, SentFolder.open
+            self.profile.store_path, self.accounts.get, self.sign_in, SentFolder.open
         )

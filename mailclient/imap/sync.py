@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from mailclient.accounts.model import Account
+from mailclient.accounts.signin import Authenticator
 from mailclient.core.abort import AbortSwitch
 from mailclient.core.errors import MailclientError, NetworkError
 from mailclient.core.models import Folder
@@ -112,7 +113,7 @@ class AccountSync:
     def __init__(
         self,
         account: Account,
-        password: str,
+        auth: Authenticator,
         store: MailStore,
         options: SyncOptions | None = None,
         on_progress: Callable[[SyncProgress], None] | None = None,
@@ -122,7 +123,7 @@ class AccountSync:
         self.account = account
         self.store = store
         self.options = options or SyncOptions()
-        self._password = password
+        self._auth = auth
         self._on_progress = on_progress
         self._stop = stop or threading.Event()
         self._abort = abort  # cuts the connection from another thread (see open_client)
@@ -138,7 +139,7 @@ class AccountSync:
         if self._session is None:
             self._session = ImapSession.connect(
                 self.account,
-                self._password,
+                self._auth,
                 timeout=self.options.timeout,
                 use_extensions=self.options.use_extensions,
                 abort=self._abort,

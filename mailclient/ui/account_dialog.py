@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.lifecycle import add_account
 from mailclient.accounts.model import Account, validate_email
+from mailclient.accounts.signin import SignIn
 from mailclient.accounts.store import AccountStore
 from mailclient.core.errors import AccountExists, InvalidInput
 from mailclient.discovery import (
@@ -289,7 +290,7 @@ class AddAccountDialog(QDialog):
     def __init__(
         self,
         accounts: AccountStore,
-        credentials: CredentialStore,
+        credentials: SignIn | CredentialStore,
         parent: QWidget | None = None,
         *,
         first_run: bool = False,
@@ -300,7 +301,8 @@ class AddAccountDialog(QDialog):
         self.setObjectName("addAccountDialog")
         self.setWindowTitle("Add account")
         self._accounts = accounts
-        self._credentials = credentials
+        self._sign_in = credentials if isinstance(credentials, SignIn) else SignIn(credentials)
+        self._credentials = self._sign_in.credentials
         self._network = network
         self._extra_provider_files = tuple(extra_provider_files)
         self._search: Task | None = None

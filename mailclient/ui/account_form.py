@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from mailclient.accounts.model import DEFAULT_IMAP_PORT, DEFAULT_SMTP_PORT, Account, Security
+from mailclient.accounts.signin import FixedPassword
 from mailclient.core.errors import CertificateNotTrusted, InvalidInput, MailclientError
 from mailclient.discovery import Endpoint, Network, Protocol, ServerCertificate, fetch_certificate
 from mailclient.imap import client as imap_client
@@ -277,7 +278,9 @@ def probe_both(account: Account, passwords: Passwords) -> tuple[ServerOutcome, S
     """Log in to both servers (blocking; run off the GUI thread) and say what happened."""
     imap_password, smtp_password = passwords()
     try:
-        imap = imap_client.probe(account, imap_password, timeout=CHECK_TIMEOUT)
+        imap = imap_client.probe(
+            account, FixedPassword(imap_password, account.login), timeout=CHECK_TIMEOUT
+        )
         features = [f for f in _IMAP_FEATURES if f in imap.capabilities]
         extra = f"; it supports {', '.join(features)}" if features else ""
         folders = "1 folder" if imap.folder_count == 1 else f"{imap.folder_count} folders"
@@ -290,7 +293,9 @@ def probe_both(account: Account, passwords: Passwords) -> tuple[ServerOutcome, S
     except MailclientError as error:
         imap_outcome = ServerOutcome(Protocol.IMAP, False, str(error), error)
     try:
-        smtp = smtp_client.probe(account, smtp_password, timeout=CHECK_TIMEOUT)
+        smtp = smtp_client.probe(
+            account, FixedPassword(smtp_password, account.login), timeout=CHECK_TIMEOUT
+        )
         size = (
             f"messages up to {smtp.max_size / 1_000_000:.0f} MB"
             if smtp.max_size

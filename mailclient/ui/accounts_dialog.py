@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.lifecycle import remove_account, set_passwords
 from mailclient.accounts.model import Account, PinnedCertificate
+from mailclient.accounts.signin import SignIn
 from mailclient.accounts.store import AccountStore
 from mailclient.core.errors import InvalidInput
 from mailclient.discovery import Network
@@ -62,7 +63,7 @@ class ManageAccountsDialog(QDialog):
     def __init__(
         self,
         accounts: AccountStore,
-        credentials: CredentialStore,
+        credentials: SignIn | CredentialStore,
         parent: QWidget | None = None,
         *,
         mail_store_path: Path | None = None,
@@ -74,7 +75,8 @@ class ManageAccountsDialog(QDialog):
         self.setWindowTitle("Accounts")
         self.resize(980, 700)
         self._accounts = accounts
-        self._credentials = credentials
+        self._sign_in = credentials if isinstance(credentials, SignIn) else SignIn(credentials)
+        self._credentials = self._sign_in.credentials
         self._mail_store_path = mail_store_path
         self._network = network
         self._extra_provider_files = tuple(extra_provider_files)
@@ -437,7 +439,7 @@ class ManageAccountsDialog(QDialog):
     def add_account(self) -> None:
         dialog = AddAccountDialog(
             self._accounts,
-            self._credentials,
+            self._sign_in,
             self,
             network=self._network,
             extra_provider_files=self._extra_provider_files,
