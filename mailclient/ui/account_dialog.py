@@ -54,7 +54,12 @@ from mailclient.discovery.providers import (
     with_provider_oauth,
     with_provider_servers,
 )
-from mailclient.ui.account_form import AccountForm, CheckResult, ConnectionCheck
+from mailclient.ui.account_form import (
+    AccountForm,
+    CheckResult,
+    ConnectionCheck,
+    typed_password,
+)
 from mailclient.ui.oauth_sign_in import BrowserSignIn
 from mailclient.workers.tasks import Task, error_text
 
@@ -553,7 +558,7 @@ class AddAccountDialog(QDialog):
             return
         password = self.settings.form.password()
         self.settings.set_busy(True)
-        self.check.start(account, lambda: (password, password))
+        self.check.start(account, typed_password(password, account))
 
     def _on_checked(self, result: CheckResult) -> None:
         self.settings.form.keep_pins(result.account)

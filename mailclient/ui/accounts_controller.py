@@ -150,6 +150,7 @@ class AccountsController(QObject):
             extra_provider_files=self._extra_provider_files,
         )
         dialog.accounts_changed.connect(self.reload)
+        dialog.signed_in.connect(self._password_saved)
         dialog.finished.connect(lambda _result: self._manage_dialog_closed(dialog))
         self.manage_dialog = dialog
         dialog.open()

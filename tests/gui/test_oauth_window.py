@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from mailclient.accounts.model import AuthMethod
 from mailclient.accounts.signin import SignIn
 from mailclient.accounts.store import AccountStore
 from mailclient.ui.account_dialog import AddAccountDialog
+from mailclient.ui.accounts_dialog import ManageAccountsDialog
 from mailclient.ui.oauth_sign_in import SignInPrompt
 from mailclient.ui.password_prompt import PasswordPrompter
 from tests.rig import MailServers
@@ -151,3 +153,44 @@ def test_a_refused_sign_in_asks_once_to_sign_in_again(
         prompt.sign_in_button.click()
     assert saved.args == [name]
     assert prompter.prompts == {}
+
+
+def test_manage_accounts_shows_the_method_and_signs_in_again(
+    qtbot: QtBot, tmp_path: Path, provider_file: Path, browser: Browser, mail_servers: MailServers
+) -> None:
+    accounts = AccountStore(tmp_path / "config.json")
+    sign_in = SignIn(CredentialStore(MemoryKeyring(), profile_id="gui"), lambda provider: CLIENT)
+    adding = AddAccountDialog(accounts, sign_in, extra_provider_files=[provider_file])
+    qtbot.addWidget(adding)
+    qtbot.keyClicks(adding.identity.email_edit, "alice@example.org")
+    with qtbot.waitSignal(adding.account_added, timeout=30_000):
+        adding.identity.oauth_button.click()
+    # The rig's servers: its CA, its submission port.
+    added = replace(
+        accounts.accounts()[0],
+        ca_file=str(mail_servers.ca_file),
+        smtp_port=mail_servers.submission_port,
+    )
+    accounts.update(added.name, added)
+    password_account = replace(added, name="home", auth=AuthMethod.PASSWORD, oauth_provider="")
+    accounts.add(password_account)
+    dialog = ManageAccountsDialog(accounts, sign_in, mail_store_path=tmp_path / "mail.sqlite3")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    form = dialog.form
+    assert form.method_label.text() == "OAuth2 with 127.0.0.1, in the browser"
+    assert form.sign_in_again_button.isVisible()
+    assert not form.password_edit.isEnabled()
+    with qtbot.waitSignal(dialog.signed_in, timeout=30_000) as signed:
+        form.sign_in_again_button.click()
+    assert signed.args == ["alice@example.org"]
+    assert dialog.result_label.text() == "Signed in."
+    dialog.account_list.setCurrentRow(1)
+    assert form.method_label.text() == "Password"
+    assert not form.sign_in_again_button.isVisible()
+    assert form.password_edit.isEnabled()
+    # Test connection of the OAuth2 account uses its sign-in, not a password.
+    dialog.account_list.setCurrentRow(0)
+    with qtbot.waitSignal(dialog.check.finished, timeout=30_000) as checked:
+        dialog.test_connection()
+    assert checked.args[0].ok, checked.args[0].html()
