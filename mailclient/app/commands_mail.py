@@ -62,6 +62,11 @@ def _summary_line(account: Account, result: FolderSyncResult) -> str:
         text += " (the server renumbered this folder; its cache was rebuilt)"
     if not result.complete:
         text += " (stopped early)"
+    if result.unfetched:
+        text += (
+            f" ({len(result.unfetched)} messages the server would not send;"
+            " asked for again at the next sync)"
+        )
     return text + refused
 
 

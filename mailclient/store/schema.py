@@ -134,6 +134,17 @@ CREATE INDEX messages_by_sender ON messages (folder_id, hidden, sender COLLATE N
 CREATE INDEX messages_by_subject ON messages (folder_id, hidden, subject COLLATE NOCASE, date);
 """
 
+# 5: messages a server would not return although they exist (a FETCH that left them out
+# even when asked again). The sync asks for them again each time and counts them as
+# present, so that the folder neither looks complete without them nor looks changed.
+UNFETCHED = """
+CREATE TABLE IF NOT EXISTS unfetched (
+    folder_id INTEGER NOT NULL REFERENCES folders (id) ON DELETE CASCADE,
+    uid INTEGER NOT NULL,
+    PRIMARY KEY (folder_id, uid)
+) WITHOUT ROWID;
+"""
+
 # 1: MAIL_TABLES; 2: the outbox (its SQL lives with the code that uses it); 3: PENDING_CHANGES;
-# 4: SORT_INDEXES.
-MIGRATIONS: list[str] = [MAIL_TABLES, outbox.SCHEMA, PENDING_CHANGES, SORT_INDEXES]
+# 4: SORT_INDEXES; 5: UNFETCHED.
+MIGRATIONS: list[str] = [MAIL_TABLES, outbox.SCHEMA, PENDING_CHANGES, SORT_INDEXES, UNFETCHED]

@@ -11,11 +11,15 @@ from PySide6.QtWidgets import QMainWindow, QWidget
 
 from mailclient import APP_NAME
 from mailclient.core.models import MessageSummary
+from mailclient.mime.decode import without_invisible
 from mailclient.ui.reading_pane import ReadingPane, load_job
 from mailclient.workers.tasks import run_task
 
 if TYPE_CHECKING:
     from mailclient.workers.reading import PreparedMessage
+
+
+_TITLE_CHARS = 200
 
 
 class MessageWindow(QMainWindow):
@@ -38,7 +42,10 @@ class MessageWindow(QMainWindow):
         self.allow_remote = False
         self._store_path = store_path
         self._pool = pool
-        self.setWindowTitle(f"{summary.subject or '(no subject)'} — {APP_NAME}")
+        subject = without_invisible(summary.subject)
+        if len(subject) > _TITLE_CHARS:
+            subject = subject[:_TITLE_CHARS].rstrip() + "…"
+        self.setWindowTitle(f"{subject or '(no subject)'} — {APP_NAME}")
         self.pane = ReadingPane(pool, self)
         self.pane.load_remote_requested.connect(self._allow_remote)
         self.pane.link_hovered.connect(lambda target: self.statusBar().showMessage(target))
