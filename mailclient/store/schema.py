@@ -5,7 +5,7 @@ Append new migrations; never edit one that has been released.
 
 from __future__ import annotations
 
-from mailclient.store import outbox
+from mailclient.store import outbox, search, threads
 
 # 1: the mail cache. Folders of every account, message headers and flags, fetched bodies,
 # and a change counter the window polls. Folder counts are kept by triggers so that the
@@ -146,5 +146,14 @@ CREATE TABLE IF NOT EXISTS unfetched (
 """
 
 # 1: MAIL_TABLES; 2: the outbox (its SQL lives with the code that uses it); 3: PENDING_CHANGES;
-# 4: SORT_INDEXES; 5: UNFETCHED.
-MIGRATIONS: list[str] = [MAIL_TABLES, outbox.SCHEMA, PENDING_CHANGES, SORT_INDEXES, UNFETCHED]
+# 4: SORT_INDEXES; 5: UNFETCHED; 6: search.SCHEMA (the full-text index, filled for the
+# stored mail); 7: threads.SCHEMA (conversations; the stored mail is threaded on first use).
+MIGRATIONS: list[str] = [
+    MAIL_TABLES,
+    outbox.SCHEMA,
+    PENDING_CHANGES,
+    SORT_INDEXES,
+    UNFETCHED,
+    search.SCHEMA,
+    threads.SCHEMA,
+]
