@@ -114,9 +114,9 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
         tell_rescue(store)
         for account in accounts:
             try:
-                password = services.credentials.get_password(account.name, "imap")
+                auth = services.sign_in.authenticator(account)
                 engine = AccountSync(
-                    account, password, store, on_progress=_progress if show_progress else None
+                    account, auth, store, on_progress=_progress if show_progress else None
                 )
                 try:
                     results = engine.sync(args.folder)

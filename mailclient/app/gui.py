@@ -62,7 +62,7 @@ def attach_writing(services: Services, window: MainWindow) -> ComposeManager:
     sender = OutboxSender(
         profile.store_path,
         services.accounts.get,
-        services.credentials,
+        services.sign_in,
         SentFolder.open,
         connect_smtp=OutboxWorker.connect_recording(limits),
     )
@@ -71,7 +71,7 @@ def attach_writing(services: Services, window: MainWindow) -> ComposeManager:
         sender,
         LocalDrafts(profile.drafts_dir),
         services.accounts.get,
-        services.credentials,
+        services.sign_in,
         DraftsFolder.open,
         limits,
         parent=window,
@@ -106,7 +106,7 @@ def open_window(
     store = MailStore.open(services.profile.store_path)
     # Held open from here on: workers that find it damaged report it, not move it away.
     hold_open()
-    mail = MailWorkers(accounts, services.credentials, services.profile.store_path)
+    mail = MailWorkers(accounts, services.sign_in, services.profile.store_path)
     window = MainWindow(accounts, store, mail, window_settings(services.profile.root))
     if store.rescue is not None:
         window.error_bar.show_error(ShownError(store.rescue.message(), key="store-rescue"))

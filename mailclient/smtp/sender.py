@@ -23,8 +23,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from mailclient.accounts.credentials import Service
 from mailclient.accounts.model import Account
+from mailclient.accounts.signin import Authenticator, Authenticators
 from mailclient.core.errors import AccountNotFound, MailclientError, NetworkError
 from mailclient.core.outgoing import OutboxItem, OutgoingMessage, Refusal
 from mailclient.mime.compose import build_message
@@ -35,12 +35,6 @@ from mailclient.store.outbox import Outbox, OutboxRescue, SenderLock
 log = logging.getLogger(__name__)
 
 
-class Passwords(Protocol):
-    """Where passwords come from (the CredentialStore)."""
-
-    def get_password(self, account: str, service: Service) -> str: ...
-
-
 class SentFolder(Protocol):
     """An open connection to an account's Sent folder (mailclient.imap.append.SentFolder)."""
 
@@ -49,8 +43,8 @@ class SentFolder(Protocol):
     def close(self) -> None: ...
 
 
-OpenSentFolder = Callable[[Account, str], SentFolder]
-ConnectSmtp = Callable[[Account, str], smtplib.SMTP]
+OpenSentFolder = Callable[[Account, Authenticator], SentFolder]
+ConnectSmtp = Callable[[Account, Authenticator], smtplib.SMTP]
 
 
 class Outcome(StrEnum):
@@ -96,7 +90,7 @@ class OutboxSender:
     """Queues what a person wrote and delivers the outbox.
 
     ``accounts`` looks an account up by name (AccountStore.get). ``open_sent_folder``
-    opens an account's Sent folder with its IMAP password (SentFolder.open from the IMAP
+    opens an account's Sent folder with its authenticator (SentFolder.open from the IMAP
     module: this module may not import it, the composition root hands it in).
     """
 
@@ -104,7 +98,7 @@ class OutboxSender:
         self,
         store_path: Path,
         accounts: Callable[[str], Account],
-        passwords: Passwords,
+        sign_in: Authenticators,
         open_sent_folder: OpenSentFolder,
         *,
         connect_smtp: ConnectSmtp = open_smtp,
@@ -112,7 +106,7 @@ class OutboxSender:
     ) -> None:
         self._store_path = store_path
         self._accounts = accounts
-        self._passwords = passwords
+        self._sign_in = sign_in
         self._open_sent_folder = open_sent_folder
         self._connect_smtp = connect_smtp
         self._clock = clock
@@ -263,7 +257,7 @@ class OutboxSender:
             self._fail_all(outbox, item_ids, text, record, transient=False)
             return
         try:
-            smtp = self._connect_smtp(account, self._passwords.get_password(account_name, "smtp"))
+            smtp = self._connect_smtp(account, self._sign_in.authenticator(account))
         except MailclientError as error:
             # Authentication and certificate problems need the user; the network, a 4xx
             # greeting or a locked keyring may pass by themselves.
@@ -413,9 +407,7 @@ class OutboxSender:
                 for item in items:
                     outbox.mark_copy_saved(item.id)
                 return [CopyResult(item.id, True) for item in items]
-            folder = self._open_sent_folder(
-                account, self._passwords.get_password(account_name, "imap")
-            )
+            folder = self._open_sent_folder(account, self._sign_in.authenticator(account))
         except MailclientError as error:
             text = f"The copy for the Sent folder was not saved: {error}"
             for item in items:

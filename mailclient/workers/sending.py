@@ -9,7 +9,7 @@ Two single-thread pools keep the order that matters:
   or removes drafts in the account's Drafts folder.
 
 Results come back as signals (emitted from pool threads, delivered queued on the thread
-that owns the worker). Passwords are read on the pool threads, never on the GUI thread.
+that owns the worker). Credentials are read on the pool threads, never on the GUI thread.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
-from mailclient.accounts.credentials import Service
 from mailclient.accounts.model import Account
+from mailclient.accounts.signin import Authenticator, Authenticators
 from mailclient.core.atomic import write_atomic
 from mailclient.core.draft import Draft, DraftKind, new_draft_key
 from mailclient.core.errors import MailclientError
@@ -48,10 +48,6 @@ FLUSH_INTERVAL_MS = 60_000
 OVERDUE_SECONDS = 120.0
 
 
-class Passwords(Protocol):
-    def get_password(self, account: str, service: Service) -> str: ...
-
-
 class DraftsFolderLike(Protocol):
     """An open Drafts folder (mailclient.imap.drafts.DraftsFolder)."""
 
@@ -62,7 +58,7 @@ class DraftsFolderLike(Protocol):
     def close(self) -> None: ...
 
 
-OpenDraftsFolder = Callable[[Account, str], DraftsFolderLike]
+OpenDraftsFolder = Callable[[Account, Authenticator], DraftsFolderLike]
 
 
 @dataclass(frozen=True)
@@ -158,7 +154,7 @@ class OutboxWorker(QObject):
         sender: OutboxSender,
         drafts: LocalDrafts,
         accounts: Callable[[str], Account],
-        passwords: Passwords,
+        sign_in: Authenticators,
         open_drafts_folder: OpenDraftsFolder,
         limits: SizeLimits,
         parent: QObject | None = None,
@@ -168,7 +164,7 @@ class OutboxWorker(QObject):
         self._sender = sender
         self.drafts = drafts
         self._accounts = accounts
-        self._passwords = passwords
+        self._sign_in = sign_in
         self._open_drafts_folder = open_drafts_folder
         self.limits = limits
         self._drafts_lane = QThreadPool(self)
@@ -182,11 +178,11 @@ class OutboxWorker(QObject):
         self._timer.timeout.connect(self.flush)
 
     @staticmethod
-    def connect_recording(limits: SizeLimits) -> Callable[[Account, str], Any]:
+    def connect_recording(limits: SizeLimits) -> Callable[[Account, Authenticator], Any]:
         """open_smtp that remembers the SIZE each server announces."""
 
-        def connect(account: Account, password: str) -> Any:
-            smtp = open_smtp(account, password)
+        def connect(account: Account, auth: Authenticator) -> Any:
+            smtp = open_smtp(account, auth)
             limits.record(account.name, max_message_size(smtp))
             return smtp
 
@@ -262,9 +258,7 @@ class OutboxWorker(QObject):
             try:
                 account = self._accounts(draft.account)
                 raw = draft_message(draft)
-                folder = self._open_drafts_folder(
-                    account, self._passwords.get_password(account.name, "imap")
-                )
+                folder = self._open_drafts_folder(account, self._sign_in.authenticator(account))
                 try:
                     folder.save(raw, draft.key, draft.replaces)
                 finally:
@@ -283,9 +277,7 @@ class OutboxWorker(QObject):
     def _remove_from_server(self, draft: Draft) -> None:
         try:
             account = self._accounts(draft.account)
-            folder = self._open_drafts_folder(
-                account, self._passwords.get_password(account.name, "imap")
-            )
+            folder = self._open_drafts_folder(account, self._sign_in.authenticator(account))
             try:
                 folder.remove(draft.key, draft.replaces)
             finally:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mailclient.accounts.credentials import Service
+from mailclient.accounts.credentials import SERVICES, CredentialStore
 from mailclient.accounts.model import Account
+from mailclient.accounts.signin import Authenticator, PasswordAuthenticator
 from mailclient.core.errors import (
     AccountNotFound,
     AuthenticationFailed,
@@ -20,14 +21,21 @@ from mailclient.core.errors import (
 from mailclient.core.outgoing import OutboxState, OutgoingMessage, SentCopy
 from mailclient.smtp.sender import OutboxSender, Outcome, SendResult
 from mailclient.store.outbox import Outbox, SenderBusy, SenderLock
+from tests.support.memory_keyring import MemoryKeyring
 from tests.unit.fake_smtp import FakeSmtpServer
 
 ACCOUNT = Account(name="work", email="ann@example.org", imap_host="h", smtp_host="smtp.test")
 
 
 class Passwords:
-    def get_password(self, account: str, service: Service) -> str:
-        return f"{account}-{service}-secret"
+    """Each account's stored passwords, one per server."""
+
+    def authenticator(self, account: Account) -> PasswordAuthenticator:
+        keyring = MemoryKeyring()
+        credentials = CredentialStore(keyring, profile_id="test")
+        for service in SERVICES:
+            credentials.set_password(account.name, service, f"{account.name}-{service}-secret")
+        return PasswordAuthenticator(account, credentials)
 
 
 class FakeSentFolder:
@@ -73,8 +81,8 @@ class World:
         except KeyError:
             raise AccountNotFound(name) from None
 
-    def connect(self, account: Account, password: str) -> smtplib.SMTP:
-        self.logins.append(password)
+    def connect(self, account: Account, auth: Authenticator) -> smtplib.SMTP:
+        self.logins.append(auth.secret("smtp").value)
         if self.connect_error is not None:
             raise self.connect_error
         smtp = smtplib.SMTP("127.0.0.1", self.server.port, timeout=10)
