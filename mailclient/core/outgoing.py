@@ -125,3 +125,12 @@ class OutboxItem:
     # Later (``scheduled``). None: as soon as possible.
     send_at: datetime | None = None
     scheduled: bool = False
+
+
+@dataclass(frozen=True)
+class Held:
+    """A message the outbox holds back until ``send_at`` (Unix time) for Undo."""
+
+    item_id: int
+    subject: str
+    send_at: float

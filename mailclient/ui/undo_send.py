@@ -15,7 +15,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from mailclient.workers.sending import Held
+from mailclient.core.outgoing import Held
 
 
 class UndoSendBar(QFrame):

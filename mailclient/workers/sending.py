@@ -32,7 +32,7 @@ from mailclient.core.atomic import write_atomic
 from mailclient.core.draft import Draft, DraftKind, new_draft_key
 from mailclient.core.errors import MailclientError
 from mailclient.core.models import ANSWERED, FORWARDED
-from mailclient.core.outgoing import OutboxItem
+from mailclient.core.outgoing import Held, OutboxItem
 from mailclient.mime.drafts import draft_from_message, draft_message
 from mailclient.smtp.client import open_smtp
 from mailclient.smtp.sender import FlushReport, OutboxSender, Outcome, SendResult
@@ -122,15 +122,6 @@ class SizeLimits:
             write_atomic(self._path, data)
         except OSError as error:
             log.warning("Cannot remember the server's size limit: %s", error)
-
-
-@dataclass(frozen=True)
-class Held:
-    """A message the outbox holds back until ``send_at`` (Unix time) for Undo."""
-
-    item_id: int
-    subject: str
-    send_at: float
 
 
 class OutboxWorker(QObject):

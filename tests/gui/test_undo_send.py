@@ -15,14 +15,13 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from mailclient.core.outgoing import Attachment
+from mailclient.core.outgoing import Attachment, Held
 from mailclient.store.outbox import Outbox
 from mailclient.ui.compose import ComposeWindow, identities_of
 from mailclient.ui.outbox_view import OutboxView, status_text
 from mailclient.ui.send_later import SendLaterDialog
 from mailclient.ui.undo_send import UndoSendBar
 from mailclient.workers import sending
-from mailclient.workers.sending import Held
 from tests.gui.compose_helpers import account, wait_until
 from tests.gui.outbox_world import WAIT, World, draft, running_world
 

@@ -14,6 +14,7 @@ from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtGui import QDesktopServices
 from pytestqt.qtbot import QtBot
 
+from mailclient.accounts.signin import FixedPassword
 from mailclient.app.gui import open_window
 from mailclient.app.services import Services
 from mailclient.core.models import SEEN
@@ -50,7 +51,7 @@ def test_the_window_sets_a_damaged_store_aside_and_fills_a_new_one(
     root = tmp_path / "profile"
     profile = make_profile(root, servers)
     with MailStore.open(profile.store_path) as store:
-        engine = AccountSync(profile.account, servers.user("alice").password, store)
+        engine = AccountSync(profile.account, FixedPassword(servers.user("alice").password), store)
         try:
             engine.sync()
         finally:

@@ -282,7 +282,10 @@ def test_a_big_first_fill_cut_short_leaves_the_sort_indexes_built(
     proxy.cut_after = 150_000
     options = SyncOptions(first_batch=100, batch=200, attempts=1)
     engine = AccountSync(
-        account(servers, USER, proxy.port), servers.user(USER).password, store, options
+        account(servers, USER, proxy.port),
+        FixedPassword(servers.user(USER).password),
+        store,
+        options,
     )
     dropped: list[bool] = []
     monkeypatch.setattr(
@@ -306,7 +309,7 @@ def test_a_sync_starts_by_building_sort_indexes_a_crash_left_out(
     monkeypatch.setattr(mail, "DEFER_INDEXES_FROM", 100)
     assert store.defer_sort_indexes(1000)  # and then the process died
     servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 11)))
-    engine = AccountSync(account(servers, USER), servers.user(USER).password, store)
+    engine = AccountSync(account(servers, USER), FixedPassword(servers.user(USER).password), store)
     engine.sync(["INBOX"])
     engine.close()
     assert indexes(store) >= SORT_INDEXES
@@ -325,7 +328,12 @@ def test_a_stopped_sync_keeps_and_counts_what_it_stored_then_resumes(
 
     options = SyncOptions(first_batch=100, batch=300)
     engine = AccountSync(
-        account(servers, USER), servers.user(USER).password, store, options, progress, stop
+        account(servers, USER),
+        FixedPassword(servers.user(USER).password),
+        store,
+        options,
+        progress,
+        stop,
     )
     [result] = engine.sync(["INBOX"])
     engine.close()
@@ -342,7 +350,9 @@ def test_a_stopped_sync_keeps_and_counts_what_it_stored_then_resumes(
     assert stored == sorted(server_state(servers, USER, "INBOX"))[-len(stored) :]
     assert store.sync_state(inbox.id).uidnext is None  # not complete: resumes next time
 
-    engine = AccountSync(account(servers, USER), servers.user(USER).password, store, options)
+    engine = AccountSync(
+        account(servers, USER), FixedPassword(servers.user(USER).password), store, options
+    )
     [rest] = engine.sync(["INBOX"])
     engine.close()
     assert rest.complete and rest.new == 1200 - len(stored)
