@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 from mailclient.core.errors import InvalidInput, MailclientError
 from mailclient.core.models import Folder, SpecialUse
@@ -100,6 +102,87 @@ def delete_messages(store: MailStore, ids: Sequence[int]) -> list[PendingChange]
         made += store.record_change(ChangeKind.MOVE, elsewhere, target_folder_id=trash.id)
     if in_trash:
         made += store.record_change(ChangeKind.EXPUNGE, in_trash)
+    return made
+
+
+def expunge_messages(store: MailStore, ids: Sequence[int]) -> list[PendingChange]:
+    """Delete messages for good, wherever they are (Shift+Del, after the user confirmed)."""
+    return store.record_change(ChangeKind.EXPUNGE, ids)
+
+
+@dataclass(frozen=True)
+class MovedMessage:
+    """A message a move (or a delete to the Trash) took away: its row and where it was."""
+
+    id: int
+    folder_id: int
+    message_id: str  # its Message-ID: found by it if the row was fetched anew in the target
+
+
+@dataclass(frozen=True)
+class FlagEdit:
+    """Flags to add to and remove from messages."""
+
+    ids: tuple[int, ...]
+    add: frozenset[str]
+    remove: frozenset[str]
+
+
+class StillSending(MailclientError):
+    """The change to undo is being sent to the server right now; Undo can be tried again."""
+
+
+def undo(
+    store: MailStore,
+    moved: Sequence[MovedMessage] = (),
+    target_folder_id: int | None = None,
+    flags: Sequence[FlagEdit] = (),
+    wait_seconds: float = 30.0,
+) -> list[PendingChange]:
+    """Take back a move to ``target_folder_id`` and flag changes, through the same path.
+
+    A move the server has not been told about yet is simply reverted in the store; one it
+    confirmed is moved back, a new change that uses the messages' UIDs in the target (the
+    rows took them from COPYUID; without it they are found by Message-ID once synced).
+    A move being sent right now is waited for (``wait_seconds`` at most, else StillSending).
+    The flag edits are made after the reverted moves showed their messages again and before
+    the moves back hide them.
+    """
+    ids = [m.id for m in moved]
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        holding = store.pending_moves_holding(ids)
+        if not any(holding.values()):
+            break
+        if time.monotonic() > deadline:
+            raise StillSending("The change is still being sent to the server; try Undo again.")
+        time.sleep(0.05)
+    for change_id in holding:
+        store.revert_pending(change_id)
+    made: list[PendingChange] = []
+    for edit in flags:
+        made += store.record_change(ChangeKind.FLAGS, edit.ids, add=edit.add, remove=edit.remove)
+    if target_folder_id is None or not moved:
+        return made
+    where = {loc.id: loc.folder_id for loc in store.locations(ids)}
+    back: dict[int, list[int]] = {}
+    target = store.folder(target_folder_id)
+    for message in moved:
+        found = where.get(message.id)
+        if found == target_folder_id:
+            back.setdefault(message.folder_id, []).append(message.id)
+        elif found is None and target is not None and message.message_id:
+            again = [
+                loc.id
+                for loc in store.locations(
+                    store.ids_with_message_id(target.account, message.message_id)
+                )
+                if loc.folder_id == target_folder_id
+            ]
+            back.setdefault(message.folder_id, []).extend(again[:1])
+    for source, source_ids in sorted(back.items()):
+        if source_ids and store.folder(source) is not None:
+            made += store.record_change(ChangeKind.MOVE, source_ids, target_folder_id=source)
     return made
 
 

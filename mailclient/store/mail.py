@@ -595,6 +595,17 @@ class MailStore:
         )
         return count, self.summaries([r[0] for r in rows])
 
+    def unseen_ids(self, folder_ids: Sequence[int]) -> list[int]:
+        """The visible unread messages of ``folder_ids`` (Mark Folder Read)."""
+        if not folder_ids:
+            return []
+        rows = self._read(
+            f"SELECT id FROM messages WHERE folder_id IN ({_marks(len(folder_ids))}) "
+            "AND seen = 0 AND hidden = 0",
+            folder_ids,
+        )
+        return [r[0] for r in rows]
+
     def locations(self, ids: Sequence[int]) -> list[MessageLocation]:
         """Folder and UID of each stored message in ``ids`` (for telling the server)."""
         result = []
@@ -724,6 +735,23 @@ class MailStore:
         """Whether any change of ``account`` (in ``folder_id``) waits for the server."""
         where, params = _pending_where(account, folder_id)
         return bool(self._read(f"SELECT 1 FROM pending_changes WHERE {where} LIMIT 1", params))
+
+    def pending_moves_holding(
+        self, ids: Sequence[int], now: float | None = None
+    ) -> dict[int, bool]:
+        """Waiting moves (and deletes to the Trash) of any of ``ids``: change id -> whether a
+        sender holds it now (it is being sent, and may finish or fail any moment)."""
+        now = time.time() if now is None else now
+        found: dict[int, bool] = {}
+        for chunk in _chunks(ids):
+            for change_id, claimed_until in self._read(
+                "SELECT DISTINCT c.id, c.claimed_until FROM pending_changes c "
+                "JOIN pending_messages p ON p.change_id = c.id "
+                f"WHERE c.kind = 'move' AND p.message_id IN ({_marks(len(chunk))})",
+                chunk,
+            ):
+                found[change_id] = claimed_until is not None and claimed_until > now
+        return found
 
     def claim_pending(
         self, account: str, folder_id: int | None = None, now: float | None = None

@@ -8,7 +8,7 @@ counter (StoreWatcher) tells the models when to re-read.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,9 +23,10 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -64,6 +66,7 @@ from mailclient.ui.message_model import (
 from mailclient.ui.message_view import MessageListView
 from mailclient.ui.message_window import MessageWindow
 from mailclient.ui.reading_pane import ReadingPane, load_job
+from mailclient.ui.shortcuts import MAIN_WINDOW, keys
 from mailclient.workers.events import (
     BodyFailed,
     BodyFetched,
@@ -71,7 +74,7 @@ from mailclient.workers.events import (
     SyncProgress,
     WorkFailed,
 )
-from mailclient.workers.mail import MailWorkers
+from mailclient.workers.mail import MailWorkers, SetFlags, UndoChanges
 from mailclient.workers.store_watcher import StoreWatcher
 from mailclient.workers.tasks import error_text, run_task
 
@@ -80,6 +83,20 @@ if TYPE_CHECKING:
     from mailclient.ui.outbox_view import OutboxView
     from mailclient.workers.reading import PreparedMessage
     from mailclient.workers.sending import OriginalToFlag
+
+# Thunderbird's junk keywords (RFC 5788 registry).
+JUNK_KEYWORD = "$Junk"
+NOT_JUNK_KEYWORD = "$NotJunk"
+UNDO_DEPTH = 30
+
+
+@dataclass(frozen=True)
+class UndoStep:
+    """One user action as Edit ▸ Undo names it, and how to take it back per account."""
+
+    text: str
+    changes: list[UndoChanges]
+
 
 MARK_READ_CHOICES = (
     ("&Immediately", 0),
@@ -161,6 +178,7 @@ class MainWindow(QMainWindow):
         self._remote_allowed: set[int] = set()
         self._message_windows: list[MessageWindow] = []
         self._shown_folder_key: str = ""
+        self._current_before_reset: int | None = None
         self.compose: ComposeManager | None = None  # attach_compose() sets these
         self.outbox_view: OutboxView | None = None
         self.compose_actions: list[QAction] = []
@@ -287,16 +305,15 @@ class MainWindow(QMainWindow):
         self,
         text: str,
         slot: Any,
-        shortcuts: list[QKeySequence | str] | None = None,
         icon_name: str = "",
         tip: str = "",
         name: str = "",
     ) -> QAction:
+        """An action of the window; its keys come from the table in mailclient.ui.shortcuts."""
         action = QAction(text, self)
         if icon_name:
             action.setIcon(icon(icon_name))
-        if shortcuts:
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        action.setShortcuts(keys(MAIN_WINDOW, name))
         if tip:
             action.setToolTip(tip)
             action.setStatusTip(tip)
@@ -308,11 +325,9 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_actions(self) -> None:
-        key = QKeySequence.StandardKey
         self.get_mail_action = self._action(
             "&Get Mail",
             self.get_mail,
-            ["F5"],
             "get-mail",
             "Check every account for new mail",
             "getMail",
@@ -326,30 +341,42 @@ class MainWindow(QMainWindow):
         self.preferences_action = self._action(
             "&Preferences…",
             self.preferences_requested.emit,
-            [QKeySequence(key.Preferences), "Ctrl+,"],
             name="preferences",
         )
         self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
-        self.quit_action = self._action(
-            "&Quit", self.close, [QKeySequence(key.Quit), "Ctrl+Q"], name="quit"
-        )
+        self.quit_action = self._action("&Quit", self.close, name="quit")
         self.delete_action = self._action(
-            "&Delete", self.delete_selected, ["Del"], "delete", "Move to Trash (Del)", "delete"
+            "&Delete", self.delete_selected, "delete", "Move to Trash (Del)", "delete"
         )
         self.toggle_read_action = self._action(
             "Mark as &Read/Unread",
             self.toggle_read,
-            ["M"],
             "mark-read",
             "Mark as read or unread (M)",
             "toggleRead",
         )
         self.toggle_flag_action = self._action(
-            "&Flag/Unflag", self.toggle_flag, ["S"], "", "Flag or unflag (S)", "toggleFlag"
+            "&Flag/Unflag", self.toggle_flag, "", "Flag or unflag (S)", "toggleFlag"
         )
         self.toggle_flag_action.setIcon(star_icon())
+        self.undo_action = self._action("&Undo", self.undo, "", "Undo (Ctrl+Z)", "undo")
+        self.archive_action = self._action(
+            "&Archive", self.archive_selected, "archive", "Archive (A)", "archive"
+        )
+        self.junk_action = self._action(
+            "Mark as &Junk", lambda: self.set_junk(True), "junk", "Mark as junk (J)", "junk"
+        )
+        self.not_junk_action = self._action(
+            "Mark as &Not Junk", lambda: self.set_junk(False), name="notJunk"
+        )
+        self.delete_for_good_action = self._action(
+            "Delete for &Good…", self.delete_for_good, name="deleteForGood"
+        )
+        self.mark_folder_read_action = self._action(
+            "Mark &Folder Read", self.mark_folder_read, name="markFolderRead"
+        )
         self.open_window_action = self._action(
-            "&Open in New Window", self.open_in_window, ["Return", "Enter"], name="openWindow"
+            "&Open in New Window", self.open_in_window, name="openWindow"
         )
         self.open_window_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.message_view.addAction(self.open_window_action)
@@ -359,7 +386,6 @@ class MainWindow(QMainWindow):
         self.focus_filter_action = self._action(
             "&Quick Filter",
             self.focus_quick_filter,
-            ["Ctrl+Shift+K", "Ctrl+K"],
             tip="Filter the message list (Ctrl+K)",
             name="quickFilter",
         )
@@ -373,15 +399,26 @@ class MainWindow(QMainWindow):
         self.move_menu.aboutToShow.connect(self._fill_move_menu)
         self.message_actions = [
             self.delete_action,
+            self.delete_for_good_action,
+            self.archive_action,
+            self.junk_action,
+            self.not_junk_action,
             self.toggle_read_action,
             self.toggle_flag_action,
             self.open_window_action,
             self.move_menu.menuAction(),
         ]
-        space = QShortcut(QKeySequence("Space"), self.message_view)
+        space = QShortcut(keys(MAIN_WINDOW, "pageDown")[0], self.message_view)
+        space.setObjectName("pageDown")
         space.setContext(Qt.ShortcutContext.WidgetShortcut)
         space.activated.connect(self.reading_pane.page_down)
         self._space_shortcut = space
+        clear = QShortcut(keys(MAIN_WINDOW, "clearFilter")[0], self.filter_edit)
+        clear.setObjectName("clearFilter")
+        clear.setContext(Qt.ShortcutContext.WidgetShortcut)
+        clear.activated.connect(self.clear_quick_filter)
+        self._undo_steps: list[UndoStep] = []
+        self._update_undo()
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -393,7 +430,10 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addSeparator()
         edit_menu.addAction(self.delete_action)
+        edit_menu.addAction(self.delete_for_good_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.focus_filter_action)
         edit_menu.addSeparator()
@@ -409,6 +449,11 @@ class MainWindow(QMainWindow):
         message_menu.addSeparator()
         message_menu.addAction(self.toggle_read_action)
         message_menu.addAction(self.toggle_flag_action)
+        message_menu.addAction(self.mark_folder_read_action)
+        message_menu.addSeparator()
+        message_menu.addAction(self.archive_action)
+        message_menu.addAction(self.junk_action)
+        message_menu.addAction(self.not_junk_action)
         message_menu.addMenu(self.move_menu)
         message_menu.addAction(self.delete_action)
         help_menu = bar.addMenu("&Help")
@@ -452,6 +497,8 @@ class MainWindow(QMainWindow):
         move_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         move_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.addWidget(move_button)
+        toolbar.addAction(self.archive_action)
+        toolbar.addAction(self.junk_action)
         toolbar.addAction(self.delete_action)
         self.toggle_read_action.setIconText("Read/Unread")
         self.toggle_flag_action.setIconText("Flag")
@@ -484,6 +531,7 @@ class MainWindow(QMainWindow):
         self.message_view.doubleClicked.connect(lambda *_: self.open_in_window())
         self.message_view.customContextMenuRequested.connect(self._context_menu)
         self.message_view.header().sortIndicatorChanged.connect(lambda *_: self._save_sort())
+        self.message_model.modelAboutToBeReset.connect(self._remember_current)
         self.message_model.modelReset.connect(self._list_reset)
         self.message_model.rowsInserted.connect(self._update_count)
         self.message_model.rowsRemoved.connect(self._update_count)
@@ -741,8 +789,27 @@ class MainWindow(QMainWindow):
 
     # -- message list -----------------------------------------------------------------------
 
+    def _remember_current(self) -> None:
+        index = self.message_view.currentIndex()
+        self._current_before_reset = index.data(MessageRole.ID) if index.isValid() else None
+
     def _list_reset(self) -> None:
-        self.reading_pane.show_placeholder(self._placeholder_text())
+        # A new filter or sort keeps the chosen message chosen, if it is still listed.
+        row = (
+            self.message_model.row_of(self._current_before_reset)
+            if self._current_before_reset is not None
+            else None
+        )
+        self._current_before_reset = None
+        if row is not None:
+            self.message_view.selectionModel().setCurrentIndex(
+                self.message_model.index(row, Column.SUBJECT),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+            self.message_view.scrollTo(self.message_view.currentIndex())
+        else:
+            self.reading_pane.show_placeholder(self._placeholder_text())
         self._update_count()
         self._update_actions()
 
@@ -759,6 +826,11 @@ class MainWindow(QMainWindow):
 
     def _filter_changed(self, text: str) -> None:
         self._filter_timer.start()
+
+    def clear_quick_filter(self) -> None:
+        """Escape in the filter: every message again, the chosen one still chosen."""
+        self.filter_edit.clear()
+        self.message_view.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def focus_quick_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -871,6 +943,9 @@ class MainWindow(QMainWindow):
             menu.addSeparator()
         menu.addAction(self.toggle_read_action)
         menu.addAction(self.toggle_flag_action)
+        menu.addAction(self.archive_action)
+        menu.addAction(self.junk_action)
+        menu.addAction(self.not_junk_action)
         menu.addMenu(self.move_menu)
         menu.addAction(self.delete_action)
         menu.exec(self.message_view.viewport().mapToGlobal(position))
@@ -886,10 +961,13 @@ class MainWindow(QMainWindow):
         summaries: list[MessageSummary],
         add: frozenset[str] = frozenset(),
         remove: frozenset[str] = frozenset(),
+        undo_text: str = "",
     ) -> None:
         if self._mail is None or not summaries:
             return
         self._mail.set_flags([s.id for s in summaries], add, remove)
+        if undo_text:
+            self._push_undo(undo_text, summaries, flags=(add, remove))
 
     def toggle_read(self) -> None:
         summaries = self.selected_summaries()
@@ -898,25 +976,207 @@ class MainWindow(QMainWindow):
         self._mark_read_timer.stop()
         # Like Thunderbird: if any is unread, mark all read; else mark all unread.
         if any(not s.seen for s in summaries):
-            self._set_flags(summaries, add=frozenset({SEEN}))
+            self._set_flags(summaries, add=frozenset({SEEN}), undo_text="Mark as Read")
         else:
-            self._set_flags(summaries, remove=frozenset({SEEN}))
+            self._set_flags(summaries, remove=frozenset({SEEN}), undo_text="Mark as Unread")
 
     def toggle_flag(self) -> None:
         summaries = self.selected_summaries()
         if any(not s.flagged for s in summaries):
-            self._set_flags(summaries, add=frozenset({FLAGGED}))
+            self._set_flags(summaries, add=frozenset({FLAGGED}), undo_text="Flag")
         else:
-            self._set_flags(summaries, remove=frozenset({FLAGGED}))
+            self._set_flags(summaries, remove=frozenset({FLAGGED}), undo_text="Unflag")
+
+    def _special_folder(self, account: str, use: SpecialUse) -> Folder | None:
+        return next((f for f in self.folder_model.folders(account) if f.special_use is use), None)
 
     def delete_selected(self) -> None:
+        """Del: to the Trash (undoable); in the Trash, for good after asking."""
         summaries = self.selected_summaries()
         if not summaries or self._mail is None:
             return
+        in_trash = [
+            s
+            for s in summaries
+            if (trash := self._special_folder(s.account, SpecialUse.TRASH)) is not None
+            and s.folder_id == trash.id
+        ]
+        if in_trash and not self._confirm_delete_for_good(len(in_trash)):
+            return
         self._select_after(summaries)
         self._mail.delete([s.id for s in summaries])
+        leaving = [s for s in summaries if s not in in_trash]
+        by_account: dict[str, list[MessageSummary]] = {}
+        for summary in leaving:
+            by_account.setdefault(summary.account, []).append(summary)
+        for account, moved in by_account.items():
+            trash = self._special_folder(account, SpecialUse.TRASH)
+            if trash is not None:
+                self._push_undo("Delete", moved, target=trash)
 
-    def move_messages(self, ids: list[int], target: Folder) -> None:
+    def delete_for_good(self) -> None:
+        """Shift+Del: delete for good, wherever the messages are, after asking."""
+        summaries = self.selected_summaries()
+        if not summaries or self._mail is None:
+            return
+        if not self._confirm_delete_for_good(len(summaries)):
+            return
+        self._select_after(summaries)
+        self._mail.expunge([s.id for s in summaries])
+
+    def _confirm_delete_for_good(self, count: int) -> bool:
+        """Ask before deleting for good, unless the user said not to ask again."""
+        key = "confirm/delete_for_good"
+        if str(self._settings.value(key, "true")).lower() == "false":
+            return True
+        messages = "this message" if count == 1 else f"these {count:,} messages"
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Delete for good",
+            f"Delete {messages} for good? This cannot be undone.",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setObjectName("confirmDeleteForGood")
+        delete = box.addButton("&Delete", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        again = QCheckBox("Don't ask again", box)
+        again.setObjectName("dontAskAgain")
+        box.setCheckBox(again)
+        box.exec()
+        if box.clickedButton() is not delete:
+            return False
+        if again.isChecked():
+            self._settings.setValue(key, "false")
+        return True
+
+    def archive_selected(self) -> None:
+        """A: to the account's Archive folder."""
+        self._move_to_special(SpecialUse.ARCHIVE, "Archive", "has no Archive folder")
+
+    def _move_to_special(self, use: SpecialUse, undo_text: str, missing: str) -> None:
+        summaries = self.selected_summaries()
+        if not summaries or self._mail is None:
+            return
+        by_account: dict[str, list[MessageSummary]] = {}
+        for summary in summaries:
+            by_account.setdefault(summary.account, []).append(summary)
+        for account, chosen in by_account.items():
+            target = self._special_folder(account, use)
+            if target is None:
+                self.error_bar.show_error(ShownError(f"The account {account} {missing}."))
+                continue
+            self.move_messages([s.id for s in chosen], target, undo_text=undo_text)
+
+    def set_junk(self, junk: bool) -> None:
+        """J: mark as junk ($Junk) and move to Junk; Not Junk: $NotJunk, back to the Inbox."""
+        summaries = self.selected_summaries()
+        if not summaries or self._mail is None:
+            return
+        add, remove = (JUNK_KEYWORD, NOT_JUNK_KEYWORD) if junk else (NOT_JUNK_KEYWORD, JUNK_KEYWORD)
+        flags = (frozenset({add}), frozenset({remove}))
+        self._mail.set_flags([s.id for s in summaries], *flags)
+        text = "Mark as Junk" if junk else "Mark as Not Junk"
+        by_account: dict[str, list[MessageSummary]] = {}
+        for summary in summaries:
+            by_account.setdefault(summary.account, []).append(summary)
+        for account, chosen in by_account.items():
+            junk_folder = self._special_folder(account, SpecialUse.JUNK)
+            target = junk_folder if junk else self._special_folder(account, SpecialUse.INBOX)
+            moving = [
+                s
+                for s in chosen
+                if target is not None
+                and s.folder_id != target.id
+                and (junk or (junk_folder is not None and s.folder_id == junk_folder.id))
+            ]
+            if moving and target is not None:
+                self._select_after(moving)
+                self._mail.move([s.id for s in moving], target.id)
+            self._push_undo(text, chosen, flags=flags, target=target if moving else None)
+
+    def mark_folder_read(self) -> None:
+        """Shift+C: every message of the shown folder(s) read."""
+        mail, path = self._mail, self._store.path
+        folder_ids = list(self.message_model.folder_ids)
+        if mail is None or not folder_ids:
+            return
+
+        def find() -> list[MessageSummary]:
+            from mailclient.workers.reading import thread_store
+
+            store = thread_store(path)
+            return store.summaries(store.unseen_ids(folder_ids))
+
+        def found(summaries: list[MessageSummary]) -> None:
+            self._set_flags(summaries, add=frozenset({SEEN}), undo_text="Mark Folder Read")
+
+        run_task(self, find, found)
+
+    # -- undo -------------------------------------------------------------------------------
+
+    def _push_undo(
+        self,
+        text: str,
+        summaries: list[MessageSummary],
+        flags: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset()),
+        target: Folder | None = None,
+    ) -> None:
+        """Remember how to take back a change just asked of the workers."""
+        by_account: dict[str, list[MessageSummary]] = {}
+        for summary in summaries:
+            by_account.setdefault(summary.account, []).append(summary)
+        add, remove = flags
+        changes = []
+        for account, chosen in by_account.items():
+            inverse = [
+                *(
+                    SetFlags(ids, frozenset(), frozenset({flag}))
+                    for flag in sorted(add)
+                    if (ids := tuple(s.id for s in chosen if flag not in s.flags))
+                ),
+                *(
+                    SetFlags(ids, frozenset({flag}), frozenset())
+                    for flag in sorted(remove)
+                    if (ids := tuple(s.id for s in chosen if flag in s.flags))
+                ),
+            ]
+            moved = tuple(
+                (s.id, s.folder_id, s.message_id)
+                for s in chosen
+                if target is not None and target.account == account and s.folder_id != target.id
+            )
+            if inverse or moved:
+                changes.append(
+                    UndoChanges(
+                        account, moved, target.id if moved and target else None, tuple(inverse)
+                    )
+                )
+        if changes:
+            self._undo_steps = [*self._undo_steps[-(UNDO_DEPTH - 1) :], UndoStep(text, changes)]
+            self._update_undo()
+
+    def undo(self) -> None:
+        """Ctrl+Z: take back the last change of the stack."""
+        if not self._undo_steps or self._mail is None:
+            return
+        step = self._undo_steps.pop()
+        for change in step.changes:
+            self._mail.undo(change)
+        self._update_undo()
+        self.statusBar().showMessage(f"Undone: {step.text}", 4000)
+
+    def _update_undo(self) -> None:
+        if self._undo_steps:
+            text = self._undo_steps[-1].text
+            self.undo_action.setText(f"&Undo {text}")
+            self.undo_action.setToolTip(f"Undo {text} (Ctrl+Z)")
+        else:
+            self.undo_action.setText("&Undo")
+            self.undo_action.setToolTip("Nothing to undo")
+        self.undo_action.setEnabled(bool(self._undo_steps))
+
+    def move_messages(self, ids: list[int], target: Folder, undo_text: str = "") -> None:
         if self._mail is None or not ids:
             return
         moving = set(ids)
@@ -927,6 +1187,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(
             f"Moving {len(ids)} message{'s' if len(ids) != 1 else ''} to {target.leaf}", 4000
         )
+        if summaries:
+            self._push_undo(undo_text or f"Move to {target.leaf}", summaries, target=target)
 
     def _select_after(self, leaving: list[MessageSummary]) -> None:
         """Before messages leave the list, move the cursor to the one after them."""
@@ -1082,26 +1344,22 @@ class MainWindow(QMainWindow):
         new = self._action(
             "&New Message",
             lambda: self._new_message(),
-            ["Ctrl+N"],
             "write",
             "Write (Ctrl+N)",
             "new",
         )
         new.setIconText("Write")
         reply = self._action(
-            "&Reply", lambda: self._reply(False), ["Ctrl+R"], "reply", "Reply (Ctrl+R)", "reply"
+            "&Reply", lambda: self._reply(False), "reply", "Reply (Ctrl+R)", "reply"
         )
         reply_all = self._action(
             "Reply &All",
             lambda: self._reply(True),
-            ["Ctrl+Shift+R"],
             "reply-all",
             "Reply to all (Ctrl+Shift+R)",
             "replyAll",
         )
-        forward = self._action(
-            "For&ward", self._forward, ["Ctrl+L"], "forward", "Forward (Ctrl+L)", "forward"
-        )
+        forward = self._action("For&ward", self._forward, "forward", "Forward (Ctrl+L)", "forward")
         self.compose_actions = [reply, reply_all, forward]
         self.message_actions += self.compose_actions
         self.file_menu.insertAction(self.file_menu.actions()[0], new)

@@ -1,0 +1,58 @@
+"""Every key of the main window and the message window, in one table, so none is bound twice.
+
+An action or shortcut takes its keys from here by name (its object name); a key bound to
+two things in one window is ambiguous to Qt, which then runs neither.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QKeySequence
+
+# The main window. Return/Enter and Space act in the message list only; Escape in the
+# quick filter only.
+MAIN_WINDOW: dict[str, tuple[str, ...]] = {
+    "getMail": ("F5",),
+    "preferences": ("Ctrl+,",),
+    "quit": ("Ctrl+Q",),
+    "undo": ("Ctrl+Z",),
+    "delete": ("Del",),
+    "deleteForGood": ("Shift+Del",),
+    "archive": ("A",),
+    "junk": ("J",),
+    "toggleRead": ("M",),
+    "toggleFlag": ("S",),
+    "markFolderRead": ("Shift+C",),
+    "openWindow": ("Return", "Enter"),
+    "pageDown": ("Space",),
+    "quickFilter": ("Ctrl+Shift+K", "Ctrl+K"),
+    "clearFilter": ("Escape",),
+    "new": ("Ctrl+N",),
+    "reply": ("Ctrl+R",),
+    "replyAll": ("Ctrl+Shift+R",),
+    "forward": ("Ctrl+L",),
+}
+
+# A message in its own window: the main window's message keys, and Escape closes it.
+MESSAGE_WINDOW: dict[str, tuple[str, ...]] = {
+    "close": ("Escape", "Ctrl+W"),
+    "pageDown": ("Space",),
+    "delete": ("Del",),
+    "archive": ("A",),
+    "junk": ("J",),
+    "toggleRead": ("M",),
+    "toggleFlag": ("S",),
+    "reply": ("Ctrl+R",),
+    "replyAll": ("Ctrl+Shift+R",),
+    "forward": ("Ctrl+L",),
+}
+
+
+def keys(table: dict[str, tuple[str, ...]], name: str) -> list[QKeySequence]:
+    """The key sequences of ``name`` in ``table`` (empty for an action without keys)."""
+    return [QKeySequence(text) for text in table.get(name, ())]
+
+
+def key_hint(table: dict[str, tuple[str, ...]], name: str) -> str:
+    """The first key of ``name`` as shown in a tooltip ("Ctrl+R"), or ""."""
+    found = keys(table, name)
+    return found[0].toString(QKeySequence.SequenceFormat.NativeText) if found else ""
