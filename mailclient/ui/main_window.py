@@ -1111,7 +1111,7 @@ class MainWindow(QMainWindow):
         def found(summaries: list[MessageSummary]) -> None:
             self._set_flags(summaries, add=frozenset({SEEN}), undo_text="Mark Folder Read")
 
-        run_task(self, find, found)
+        run_task(self, find, found, pool=self._pool)
 
     # -- undo -------------------------------------------------------------------------------
 

@@ -67,6 +67,12 @@ class RecordingMail(QObject):
     def delete(self, ids: list[int]) -> None:
         self.calls.append(("delete", list(ids)))
 
+    def expunge(self, ids: list[int]) -> None:
+        self.calls.append(("expunge", list(ids)))
+
+    def undo(self, change: Any) -> None:
+        self.calls.append(("undo", change))
+
     def retry(self, failure: WorkFailed) -> None:
         self.calls.append(("retry", failure.command))
 
