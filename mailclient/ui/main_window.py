@@ -1379,6 +1379,8 @@ class MainWindow(QMainWindow):
         compose.notice.connect(lambda text: self.error_bar.show_error(ShownError(text)))
         compose.outbox.failed.connect(lambda text: self.error_bar.show_error(ShownError(text)))
         compose.outbox.original_sent.connect(self._flag_original)
+        compose.outbox.server_folder_changed.connect(self._sync_special_folder)
+        compose.outbox.draft_sent.connect(self._draft_sent)
         self._update_actions()
 
     def _new_message(self) -> None:
@@ -1428,6 +1430,29 @@ class MainWindow(QMainWindow):
         run_task(
             self, read, done, lambda error: self.error_bar.show_error(ShownError(error_text(error)))
         )
+
+    def _sync_special_folder(self, account: str, use: SpecialUse) -> None:
+        """We appended to (or expunged from) this folder: show it as it is now."""
+        folder = self._special_folder(account, use)
+        if self._mail is not None and folder is not None:
+            self._mail.sync(account, [folder.name])
+
+    def _draft_sent(self, account: str, message_id: str) -> None:
+        """A draft from the Drafts folder went to the outbox: out of the list at once (the
+        outbox worker removes it from the server too; a second expunge finds nothing)."""
+        mail, path = self._mail, self._store.path
+        drafts = self._special_folder(account, SpecialUse.DRAFTS)
+        if mail is None or drafts is None:
+            return
+
+        def find() -> list[int]:
+            from mailclient.workers.reading import thread_store
+
+            store = thread_store(path)
+            ids = store.ids_with_message_id(account, message_id)
+            return [loc.id for loc in store.locations(ids) if loc.folder_id == drafts.id]
+
+        run_task(self, find, lambda ids: mail.expunge(ids) if ids else None, pool=self._pool)
 
     def _flag_original(self, target: OriginalToFlag) -> None:
         """A reply or forward went out: flag what it answered, here and on the server."""
