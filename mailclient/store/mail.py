@@ -148,6 +148,26 @@ class ChangeKind(StrEnum):
     EXPUNGE = "expunge"  # delete for good
 
 
+class FolderChangeKind(StrEnum):
+    """What a waiting folder change asks of the server."""
+
+    CREATE = "create"
+    RENAME = "rename"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class PendingFolderChange:
+    """A folder created, renamed or deleted here that the server has not confirmed yet."""
+
+    id: int
+    account: str
+    kind: FolderChangeKind
+    folder_id: int
+    old_name: str
+    new_name: str
+
+
 @dataclass(frozen=True)
 class PendingMessage:
     """A message a waiting change touches: its UID, and its flags before the change."""
@@ -460,7 +480,28 @@ class MailStore:
                     int(f.selectable),
                     0,
                 )
-            gone = [name for name in before if name not in wanted]
+            # Folder changes made here that the server has not seen yet: the server still
+            # lists the old names and not the new ones; neither is taken from it.
+            waiting = self._db.execute(
+                "SELECT kind, old_name, new_name FROM pending_folder_changes WHERE account = ?",
+                (account,),
+            ).fetchall()
+            delimiters = {v[0] for v in before.values() if v[0]}
+
+            def below(name: str, top: str) -> bool:
+                return name == top or any(name.startswith(top + d) for d in delimiters)
+
+            local_only = [new for kind, _, new in waiting if kind != "delete" and new]
+            remote_stale = [old for kind, old, _ in waiting if kind != "create" and old]
+            for name in [n for n in wanted if any(below(n, old) for old in remote_stale)]:
+                del wanted[name]
+            gone = [
+                name
+                for name in before
+                if name not in wanted
+                and not any(below(name, new) for new in local_only)
+                and not any(below(name, old) for old in remote_stale)
+            ]
             for chunk in _chunks(gone):
                 self._db.execute(
                     f"DELETE FROM folders WHERE account = ? AND name IN ({_marks(len(chunk))})",
@@ -724,6 +765,38 @@ class MailStore:
                     )
                 )
         return made
+
+    def record_folder_change(
+        self, kind: FolderChangeKind, folder_id: int, old_name: str, new_name: str = ""
+    ) -> PendingFolderChange:
+        """Keep a folder change (already made in the folders table) for the server."""
+        folder = self.folder(folder_id)
+        if folder is None:
+            raise ValueError(f"no folder {folder_id}")
+        with self._write():
+            change_id: int = self._db.execute(
+                "INSERT INTO pending_folder_changes (account, kind, folder_id, old_name, "
+                "new_name) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (folder.account, str(kind), folder_id, old_name, new_name),
+            ).fetchone()[0]
+        return PendingFolderChange(change_id, folder.account, kind, folder_id, old_name, new_name)
+
+    def pending_folder_changes(self, account: str | None = None) -> list[PendingFolderChange]:
+        """The folder changes waiting for the server (of one account, or all), oldest first."""
+        where, params = ("WHERE account = ?", (account,)) if account is not None else ("", ())
+        rows = self._read(
+            "SELECT id, account, kind, folder_id, old_name, new_name "
+            f"FROM pending_folder_changes {where} ORDER BY id",
+            params,
+        )
+        return [
+            PendingFolderChange(i, a, FolderChangeKind(k), f, o, n) for i, a, k, f, o, n in rows
+        ]
+
+    def finish_folder_change(self, change_id: int) -> None:
+        """The server carried the folder change out (or it was undone here): forget it."""
+        with self._write():
+            self._db.execute("DELETE FROM pending_folder_changes WHERE id = ?", (change_id,))
 
     def pending_changes(self, account: str | None = None) -> list[PendingChange]:
         """The changes waiting for the server (of one account, or all), oldest first."""

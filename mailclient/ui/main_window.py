@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -74,7 +75,7 @@ from mailclient.workers.events import (
     SyncProgress,
     WorkFailed,
 )
-from mailclient.workers.mail import MailWorkers, SetFlags, UndoChanges
+from mailclient.workers.mail import ChangeFolder, MailWorkers, SetFlags, UndoChanges
 from mailclient.workers.store_watcher import StoreWatcher
 from mailclient.workers.tasks import error_text, run_task
 
@@ -239,6 +240,7 @@ class MainWindow(QMainWindow):
         self.folder_view.setMinimumWidth(160)
         self.folder_view.setFrameShape(QFrame.Shape.NoFrame)
         self.folder_view.setItemDelegate(FolderDelegate(self.folder_view))
+        self.folder_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
 
         self.right_splitter = QSplitter(Qt.Orientation.Vertical, self.splitter)
         self.right_splitter.setObjectName("listSplitter")
@@ -373,7 +375,7 @@ class MainWindow(QMainWindow):
             "Delete for &Good…", self.delete_for_good, name="deleteForGood"
         )
         self.mark_folder_read_action = self._action(
-            "Mark &Folder Read", self.mark_folder_read, name="markFolderRead"
+            "Mark &Folder Read", lambda: self.mark_folder_read(), name="markFolderRead"
         )
         self.open_window_action = self._action(
             "&Open in New Window", self.open_in_window, name="openWindow"
@@ -456,6 +458,11 @@ class MainWindow(QMainWindow):
         message_menu.addAction(self.not_junk_action)
         message_menu.addMenu(self.move_menu)
         message_menu.addAction(self.delete_action)
+        self.folder_menu = bar.addMenu("F&older")
+        self.folder_menu.setObjectName("folderMenu")
+        self.folder_menu.aboutToShow.connect(
+            lambda: self._fill_folder_menu(self.folder_menu, self._current_folder())
+        )
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.about_action)
 
@@ -526,6 +533,7 @@ class MainWindow(QMainWindow):
         self.folder_model.modelAboutToBeReset.connect(self._remember_tree_state)
         self.folder_model.modelReset.connect(self._restore_tree_state)
         self.folder_model.messages_dropped.connect(self.move_messages)
+        self.folder_view.customContextMenuRequested.connect(self._folder_context_menu)
         self.message_view.selectionModel().currentRowChanged.connect(self._message_changed)
         self.message_view.selectionModel().selectionChanged.connect(self._update_actions)
         self.message_view.doubleClicked.connect(lambda *_: self.open_in_window())
@@ -1095,10 +1103,10 @@ class MainWindow(QMainWindow):
                 self._mail.move([s.id for s in moving], target.id)
             self._push_undo(text, chosen, flags=flags, target=target if moving else None)
 
-    def mark_folder_read(self) -> None:
-        """Shift+C: every message of the shown folder(s) read."""
+    def mark_folder_read(self, folder_ids: list[int] | None = None) -> None:
+        """Shift+C: every message of the shown folder(s) (or of ``folder_ids``) read."""
         mail, path = self._mail, self._store.path
-        folder_ids = list(self.message_model.folder_ids)
+        folder_ids = list(folder_ids if folder_ids is not None else self.message_model.folder_ids)
         if mail is None or not folder_ids:
             return
 
@@ -1112,6 +1120,121 @@ class MainWindow(QMainWindow):
             self._set_flags(summaries, add=frozenset({SEEN}), undo_text="Mark Folder Read")
 
         run_task(self, find, found, pool=self._pool)
+
+    # -- folders ----------------------------------------------------------------------------
+
+    def _current_folder(self) -> Folder | None:
+        folder = self.folder_view.currentIndex().data(FolderRole.FOLDER)
+        return folder if isinstance(folder, Folder) else None
+
+    def _folder_context_menu(self, position: Any) -> None:
+        index = self.folder_view.indexAt(position)
+        folder = index.data(FolderRole.FOLDER) if index.isValid() else None
+        if not isinstance(folder, Folder):
+            return
+        menu = QMenu(self)
+        menu.setObjectName("folderContextMenu")
+        self._fill_folder_menu(menu, folder)
+        menu.exec(self.folder_view.viewport().mapToGlobal(position))
+
+    def _fill_folder_menu(self, menu: QMenu, folder: Folder | None) -> None:
+        """New, Rename, Delete, Empty Trash/Junk and Mark Folder Read, for ``folder``."""
+        menu.clear()
+        enabled = folder is not None and self._mail is not None
+        fixed = folder is not None and folder.special_use is not None
+        items: list[tuple[str, str, Any, bool]] = [
+            ("&New Folder…", "newFolder", lambda: self.new_folder(folder), enabled),
+            ("&Rename…", "renameFolder", lambda: self.rename_folder(folder), enabled and not fixed),
+            ("&Delete", "deleteFolder", lambda: self.delete_folder(folder), enabled and not fixed),
+        ]
+        if folder is not None and folder.special_use in (SpecialUse.TRASH, SpecialUse.JUNK):
+            text = "&Empty Trash" if folder.special_use is SpecialUse.TRASH else "&Empty Junk"
+            items.append((text, "emptyFolder", lambda: self.empty_folder(folder), enabled))
+        items.append(
+            (
+                "&Mark Folder Read",
+                "markThisFolderRead",
+                lambda: self.mark_folder_read([folder.id] if folder else None),
+                enabled,
+            )
+        )
+        for text, name, slot, on in items:
+            action = menu.addAction(text)
+            action.setObjectName(name)
+            action.setEnabled(on)
+            action.triggered.connect(slot)
+
+    def _ask_name(self, title: str, label: str, text: str = "") -> str:
+        name, ok = QInputDialog.getText(self, title, label, text=text)
+        return name.strip() if ok else ""
+
+    def new_folder(self, parent: Folder | None, name: str | None = None) -> None:
+        """A folder below ``parent`` (None: at the top of the account shown)."""
+        if self._mail is None or parent is None:
+            return
+        leaf = name if name is not None else self._ask_name("New Folder", "Name:")
+        if not leaf:
+            return
+        full = f"{parent.name}{parent.delimiter}{leaf}" if parent.delimiter else leaf
+        self._mail.change_folder(ChangeFolder(parent.account, "create", None, full))
+
+    def rename_folder(self, folder: Folder | None, leaf: str | None = None) -> None:
+        if self._mail is None or folder is None:
+            return
+        leaf = (
+            leaf if leaf is not None else self._ask_name("Rename Folder", "New name:", folder.leaf)
+        )
+        if not leaf or leaf == folder.leaf:
+            return
+        cut = len(folder.name) - len(folder.leaf)
+        self._mail.change_folder(
+            ChangeFolder(folder.account, "rename", folder.id, folder.name[:cut] + leaf)
+        )
+
+    def delete_folder(self, folder: Folder | None) -> None:
+        """To the Trash (renamed below it) where there is one, else for good after asking."""
+        if self._mail is None or folder is None:
+            return
+        trash = self._special_folder(folder.account, SpecialUse.TRASH)
+        in_trash = trash is not None and (
+            folder.id == trash.id or folder.name.startswith(f"{trash.name}{trash.delimiter}")
+        )
+        if trash is not None and trash.delimiter and not in_trash:
+            target = f"{trash.name}{trash.delimiter}{folder.leaf}"
+            self._mail.change_folder(ChangeFolder(folder.account, "rename", folder.id, target))
+            self.statusBar().showMessage(f"Moved the folder {folder.leaf} to the Trash", 4000)
+            return
+        answer = QMessageBox.question(
+            self,
+            "Delete Folder",
+            f"Delete the folder {folder.leaf} and the messages in it for good?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self._mail.change_folder(ChangeFolder(folder.account, "delete", folder.id))
+
+    def empty_folder(self, folder: Folder | None) -> None:
+        """Empty Trash / Empty Junk: every message in it deleted for good, after asking."""
+        mail, path = self._mail, self._store.path
+        if mail is None or folder is None:
+            return
+        answer = QMessageBox.question(
+            self,
+            f"Empty {folder.leaf}",
+            f"Delete every message in {folder.leaf} for good?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+
+        def find() -> list[int]:
+            from mailclient.workers.reading import thread_store
+
+            return thread_store(path).message_ids(folder.id)
+
+        run_task(self, find, lambda ids: mail.expunge(ids), pool=self._pool)
 
     # -- undo -------------------------------------------------------------------------------
 

@@ -103,6 +103,16 @@ class ExpungeMessages:
 
 
 @dataclass(frozen=True)
+class ChangeFolder:
+    """Create a folder (``name``, the full name), rename one (to ``name``), or delete one."""
+
+    account: str
+    kind: str  # "create", "rename" or "delete"
+    folder_id: int | None
+    name: str = ""
+
+
+@dataclass(frozen=True)
 class UndoChanges:
     """Take back a move, delete, archive or junk (``moved``: id, old folder, Message-ID)
     and flag changes (``flags``: the inverse SetFlags)."""
@@ -113,7 +123,9 @@ class UndoChanges:
     flags: tuple[SetFlags, ...]
 
 
-LocalChange = SetFlags | MoveMessages | DeleteMessages | ExpungeMessages | UndoChanges
+LocalChange = (
+    SetFlags | MoveMessages | DeleteMessages | ExpungeMessages | UndoChanges | ChangeFolder
+)
 
 
 @dataclass(frozen=True)
@@ -350,6 +362,9 @@ class _Writer(_QueueThread):
         if isinstance(command, UndoChanges):
             self._undo(command)
             return
+        if isinstance(command, ChangeFolder):
+            self._change_folder(command)
+            return
         for account, ids in self._by_account(command.ids).items():
             try:
                 if isinstance(command, SetFlags):
@@ -369,6 +384,27 @@ class _Writer(_QueueThread):
                 continue
             self._hub.committed.emit(0)
             self._hub.change_written.emit(account, SendPending())
+
+    def _change_folder(self, command: ChangeFolder) -> None:
+        from mailclient.imap import changes
+
+        assert self.store is not None
+        try:
+            if command.kind == "create":
+                changes.create_folder(self.store, command.account, command.name)
+            elif command.folder_id is None:
+                raise MailclientError("No folder was chosen.")
+            elif command.kind == "rename":
+                changes.rename_folder(self.store, command.folder_id, command.name)
+            else:
+                changes.delete_folder(self.store, command.folder_id)
+        except Exception as error:
+            if not isinstance(error, MailclientError):
+                log.exception("Changing a folder failed: %r", command)
+            self._hub.failed.emit(WorkFailed(command.account, str(_readable(error)), False))
+            return
+        self._hub.committed.emit(0)
+        self._hub.change_written.emit(command.account, SendPending())
 
     def _undo(self, command: UndoChanges) -> None:
         from mailclient.imap import changes
@@ -667,6 +703,10 @@ class MailWorkers(QObject):
         """Delete messages for good, wherever they are (the user confirmed it)."""
         if ids:
             self._write(ExpungeMessages(tuple(ids)))
+
+    def change_folder(self, change: ChangeFolder) -> None:
+        """Create, rename or delete a folder: the store at once, then the server."""
+        self._write(change)
 
     def undo(self, change: UndoChanges) -> None:
         """Take back earlier changes (Edit ▸ Undo): the store at once, then the server."""
