@@ -65,7 +65,7 @@ from mailclient.ui.message_model import (
     star_icon,
 )
 from mailclient.ui.message_view import MessageListView
-from mailclient.ui.message_window import MessageWindow
+from mailclient.ui.message_window import LEAVING, MessageWindow
 from mailclient.ui.reading_pane import ReadingPane, load_job
 from mailclient.ui.shortcuts import MAIN_WINDOW, keys
 from mailclient.workers.events import (
@@ -348,22 +348,22 @@ class MainWindow(QMainWindow):
         self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.quit_action = self._action("&Quit", self.close, name="quit")
         self.delete_action = self._action(
-            "&Delete", self.delete_selected, "delete", "Move to Trash (Del)", "delete"
+            "&Delete", lambda: self.delete_selected(), "delete", "Move to Trash (Del)", "delete"
         )
         self.toggle_read_action = self._action(
             "Mark as &Read/Unread",
-            self.toggle_read,
+            lambda: self.toggle_read(),
             "mark-read",
             "Mark as read or unread (M)",
             "toggleRead",
         )
         self.toggle_flag_action = self._action(
-            "&Flag/Unflag", self.toggle_flag, "", "Flag or unflag (S)", "toggleFlag"
+            "&Flag/Unflag", lambda: self.toggle_flag(), "", "Flag or unflag (S)", "toggleFlag"
         )
         self.toggle_flag_action.setIcon(star_icon())
         self.undo_action = self._action("&Undo", self.undo, "", "Undo (Ctrl+Z)", "undo")
         self.archive_action = self._action(
-            "&Archive", self.archive_selected, "archive", "Archive (A)", "archive"
+            "&Archive", lambda: self.archive_selected(), "archive", "Archive (A)", "archive"
         )
         self.junk_action = self._action(
             "Mark as &Junk", lambda: self.set_junk(True), "junk", "Mark as junk (J)", "junk"
@@ -977,8 +977,8 @@ class MainWindow(QMainWindow):
         if undo_text:
             self._push_undo(undo_text, summaries, flags=(add, remove))
 
-    def toggle_read(self) -> None:
-        summaries = self.selected_summaries()
+    def toggle_read(self, summaries: list[MessageSummary] | None = None) -> None:
+        summaries = self.selected_summaries() if summaries is None else summaries
         if not summaries:
             return
         self._mark_read_timer.stop()
@@ -988,8 +988,8 @@ class MainWindow(QMainWindow):
         else:
             self._set_flags(summaries, remove=frozenset({SEEN}), undo_text="Mark as Unread")
 
-    def toggle_flag(self) -> None:
-        summaries = self.selected_summaries()
+    def toggle_flag(self, summaries: list[MessageSummary] | None = None) -> None:
+        summaries = self.selected_summaries() if summaries is None else summaries
         if any(not s.flagged for s in summaries):
             self._set_flags(summaries, add=frozenset({FLAGGED}), undo_text="Flag")
         else:
@@ -998,9 +998,9 @@ class MainWindow(QMainWindow):
     def _special_folder(self, account: str, use: SpecialUse) -> Folder | None:
         return next((f for f in self.folder_model.folders(account) if f.special_use is use), None)
 
-    def delete_selected(self) -> None:
+    def delete_selected(self, summaries: list[MessageSummary] | None = None) -> None:
         """Del: to the Trash (undoable); in the Trash, for good after asking."""
-        summaries = self.selected_summaries()
+        summaries = self.selected_summaries() if summaries is None else summaries
         if not summaries or self._mail is None:
             return
         in_trash = [
@@ -1058,12 +1058,14 @@ class MainWindow(QMainWindow):
             self._settings.setValue(key, "false")
         return True
 
-    def archive_selected(self) -> None:
+    def archive_selected(self, summaries: list[MessageSummary] | None = None) -> None:
         """A: to the account's Archive folder."""
-        self._move_to_special(SpecialUse.ARCHIVE, "Archive", "has no Archive folder")
+        chosen = self.selected_summaries() if summaries is None else summaries
+        self._move_to_special(chosen, SpecialUse.ARCHIVE, "Archive", "has no Archive folder")
 
-    def _move_to_special(self, use: SpecialUse, undo_text: str, missing: str) -> None:
-        summaries = self.selected_summaries()
+    def _move_to_special(
+        self, summaries: list[MessageSummary], use: SpecialUse, undo_text: str, missing: str
+    ) -> None:
         if not summaries or self._mail is None:
             return
         by_account: dict[str, list[MessageSummary]] = {}
@@ -1074,11 +1076,11 @@ class MainWindow(QMainWindow):
             if target is None:
                 self.error_bar.show_error(ShownError(f"The account {account} {missing}."))
                 continue
-            self.move_messages([s.id for s in chosen], target, undo_text=undo_text)
+            self.move_messages(chosen, target, undo_text=undo_text)
 
-    def set_junk(self, junk: bool) -> None:
+    def set_junk(self, junk: bool, summaries: list[MessageSummary] | None = None) -> None:
         """J: mark as junk ($Junk) and move to Junk; Not Junk: $NotJunk, back to the Inbox."""
-        summaries = self.selected_summaries()
+        summaries = self.selected_summaries() if summaries is None else summaries
         if not summaries or self._mail is None:
             return
         add, remove = (JUNK_KEYWORD, NOT_JUNK_KEYWORD) if junk else (NOT_JUNK_KEYWORD, JUNK_KEYWORD)
@@ -1299,11 +1301,18 @@ class MainWindow(QMainWindow):
             self.undo_action.setToolTip("Nothing to undo")
         self.undo_action.setEnabled(bool(self._undo_steps))
 
-    def move_messages(self, ids: list[int], target: Folder, undo_text: str = "") -> None:
-        if self._mail is None or not ids:
+    def move_messages(
+        self, moving: list[int] | list[MessageSummary], target: Folder, undo_text: str = ""
+    ) -> None:
+        """Move messages (ids dropped on a folder, or summaries) to ``target``."""
+        if self._mail is None or not moving:
             return
-        moving = set(ids)
-        summaries = [s for s in self.selected_summaries() if s.id in moving]
+        if isinstance(moving[0], MessageSummary):
+            summaries = [s for s in moving if isinstance(s, MessageSummary)]
+        else:
+            wanted = set(moving)
+            summaries = [s for s in self.selected_summaries() if s.id in wanted]
+        ids = [s.id for s in summaries] or [i for i in moving if isinstance(i, int)]
         if summaries:
             self._select_after(summaries)
         self._mail.move(ids, target.id)
@@ -1371,9 +1380,59 @@ class MainWindow(QMainWindow):
             lambda w=window: self._message_windows.remove(w) if w in self._message_windows else None
         )
         window.fetch_requested.connect(self._fetch_for_window)
+        window.action_requested.connect(
+            lambda name, shown, w=window: self._window_action(w, name, shown)
+        )
         self._message_windows.append(window)
         window.show()
         window.load()
+
+    def _window_action(self, window: MessageWindow, name: str, summary: MessageSummary) -> None:
+        """An action of a message window, carried out here for its message."""
+        compose = self.compose
+        if name in ("reply", "replyAll", "forward"):
+            if compose is None:
+                return
+            prepared = window.pane.prepared
+            raw = (
+                prepared.raw if prepared is not None and prepared.message_id == summary.id else None
+            )
+            if raw is None:
+                window.statusBar().showMessage("The message is being downloaded; try again.", 5000)
+                return
+            if name == "forward":
+                compose.forward(summary.account, raw)
+            else:
+                compose.reply(summary.account, raw, reply_all=name == "replyAll")
+            return
+        after = self._summary_after(summary) if name in LEAVING else None
+        if name == "delete":
+            self.delete_selected([summary])
+        elif name == "archive":
+            self.archive_selected([summary])
+        elif name == "junk":
+            self.set_junk(True, [summary])
+        elif name == "toggleRead":
+            self.toggle_read([summary])
+        elif name == "toggleFlag":
+            self.toggle_flag([summary])
+        if name in LEAVING:
+            if after is not None:
+                window.show_summary(after)
+            else:
+                window.close()
+
+    def _summary_after(self, summary: MessageSummary) -> MessageSummary | None:
+        """The message listed after ``summary`` (else before it), as Thunderbird moves on."""
+        row = self.message_model.row_of(summary.id)
+        if row is None:
+            return None
+        for candidate in (row + 1, row - 1):
+            if 0 <= candidate < self.message_model.rowCount():
+                found = self.message_model.summary(candidate)
+                if found is not None:
+                    return found
+        return None
 
     def _fetch_for_window(self, summary: MessageSummary) -> None:
         if self._mail is not None:
