@@ -53,6 +53,8 @@ class SortKey(StrEnum):
     SENDER = "sender"
     SUBJECT = "subject"
     SIZE = "size"
+    FLAGGED = "flagged"
+    ATTACHMENTS = "attachments"
 
 
 _ORDER = {
@@ -60,6 +62,8 @@ _ORDER = {
     SortKey.SENDER: "sender COLLATE NOCASE {d}, date DESC, id DESC",
     SortKey.SUBJECT: "subject COLLATE NOCASE {d}, date DESC, id DESC",
     SortKey.SIZE: "size {d}, date DESC, id DESC",
+    SortKey.FLAGGED: "instr(flags, '\\Flagged') > 0 {d}, date DESC, id DESC",
+    SortKey.ATTACHMENTS: "has_attachments {d}, date DESC, id DESC",
 }
 
 

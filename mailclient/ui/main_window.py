@@ -285,6 +285,8 @@ class MainWindow(QMainWindow):
         header.resizeSection(Column.DATE, 140)
         header.resizeSection(Column.SIZE, 70)
         header.setSortIndicator(Column.DATE, Qt.SortOrder.DescendingOrder)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._column_menu)
         list_layout.addWidget(self.message_view, 1)
 
         self.reading_pane = ReadingPane(self._pool, self.right_splitter)
@@ -616,6 +618,8 @@ class MainWindow(QMainWindow):
         s.setValue("list/header", self.message_view.header().saveState())
         self._save_sort()
         s.setValue("folders/current", self._shown_folder_key)
+        current = self.message_view.currentIndex()
+        s.setValue("list/current", current.data(MessageRole.ID) if current.isValid() else 0)
         self._remember_tree_state()
         s.setValue("folders/expanded", sorted(self._expanded))
         s.sync()
@@ -706,6 +710,23 @@ class MainWindow(QMainWindow):
         self._restore_tree_state()
         if not self.folder_view.currentIndex().isValid():
             self._select_folder_key(str(self._settings.value("folders/current", "")))
+            # Once the window is built and the folder's list read.
+            QTimer.singleShot(0, self, self._restore_current_message)
+
+    def _restore_current_message(self) -> None:
+        """The message chosen when the window last closed, chosen again (if still listed)."""
+        if not self.isVisible() or self.message_view.currentIndex().isValid():
+            return
+        try:
+            message_id = int(str(self._settings.value("list/current", 0)))
+        except ValueError:
+            return
+        row = self.message_model.row_of(message_id) if message_id else None
+        if row is not None:
+            self.message_view.setCurrentIndex(self.message_model.index(row, Column.SUBJECT))
+            self.message_view.scrollTo(
+                self.message_view.currentIndex(), QAbstractItemView.ScrollHint.PositionAtCenter
+            )
 
     def request_add_account(self) -> None:
         """First run, or File ▸ Add Account: the account dialog answers this signal."""
@@ -791,6 +812,11 @@ class MainWindow(QMainWindow):
         self.filter_edit.clear()
         self.filter_edit.blockSignals(False)
         self.message_model.set_quick_filter("")
+        folder = current.data(FolderRole.FOLDER)
+        self.message_model.set_show_recipients(
+            isinstance(folder, Folder)
+            and folder.special_use in (SpecialUse.SENT, SpecialUse.DRAFTS)
+        )
         self.message_model.show_folders(ids)
         title = current.data()
         self.setWindowTitle(f"{title} — {APP_NAME}")
@@ -939,6 +965,30 @@ class MainWindow(QMainWindow):
                 self.reading_pane.show_loading(
                     summary, f"The message could not be loaded. {event.message}"
                 )
+
+    def _column_menu(self, position: Any) -> None:
+        """Right-click on the list's header: which columns to show (the subject always)."""
+        header = self.message_view.header()
+        menu = QMenu(self)
+        menu.setObjectName("columnMenu")
+        self._fill_column_menu(menu)
+        menu.exec(header.viewport().mapToGlobal(position))
+
+    def _fill_column_menu(self, menu: QMenu) -> None:
+        header = self.message_view.header()
+        for column in Column:
+            if column is Column.SUBJECT:
+                continue
+            action = menu.addAction(
+                str(
+                    self.message_model.headerData(
+                        column, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole
+                    )
+                )
+            )
+            action.setCheckable(True)
+            action.setChecked(not header.isSectionHidden(column))
+            action.toggled.connect(lambda shown, c=column: header.setSectionHidden(c, not shown))
 
     def _context_menu(self, position: Any) -> None:
         if not self.message_view.indexAt(position).isValid():
@@ -1664,6 +1714,8 @@ class MainWindow(QMainWindow):
             return
         self.save_state()
         self.hide()  # off the screen at once, while the threads below are stopped
+        self._show_timer.stop()
+        self._mark_read_timer.stop()
         for window in list(self._message_windows):
             window.close()
         self.watcher.stop()

@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import getaddresses
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,8 @@ HEADERS = {
     Column.SIZE: "Size",
 }
 SORT_KEYS = {
+    Column.FLAG: SortKey.FLAGGED,
+    Column.ATTACHMENT: SortKey.ATTACHMENTS,
     Column.SUBJECT: SortKey.SUBJECT,
     Column.SENDER: SortKey.SENDER,
     Column.DATE: SortKey.DATE,
@@ -112,6 +115,11 @@ def sender_name(sender: str) -> str:
             return name
         return sender[sender.rfind("<") + 1 : -1].strip()
     return sender.strip()
+
+
+def recipient_names(to: str) -> str:
+    """The names (else addresses) of a To header, comma-separated (Sent and Drafts)."""
+    return ", ".join(name or address for name, address in getaddresses([to]) if name or address)
 
 
 @functools.cache
@@ -187,14 +195,14 @@ class _Row:
 
     __slots__ = ("bold", "summary", "texts")
 
-    def __init__(self, summary: MessageSummary, now: datetime) -> None:
+    def __init__(self, summary: MessageSummary, now: datetime, recipients: bool = False) -> None:
         self.summary = summary
         self.bold = not summary.seen
         self.texts = (
             "",
             "",
             summary.subject or "(no subject)",
-            sender_name(summary.sender),
+            recipient_names(summary.to) if recipients else sender_name(summary.sender),
             format_date(summary.date, now),
             format_size(summary.size),
         )
@@ -307,6 +315,7 @@ class MessageListModel(QAbstractTableModel):
         self._now = datetime.now().astimezone()
         self._bold = QFont()
         self._bold.setBold(True)
+        self._recipients = False  # Sent and Drafts: who it went to, not who wrote it
 
     # -- what is shown ----------------------------------------------------------------------
 
@@ -340,6 +349,21 @@ class MessageListModel(QAbstractTableModel):
         self._pages.clear()
         self._now = datetime.now().astimezone()
         self.endResetModel()
+
+    def set_show_recipients(self, recipients: bool) -> None:
+        """Show the recipients instead of the sender (Sent and Drafts, as Thunderbird)."""
+        if recipients != self._recipients:
+            self._recipients = recipients
+            self._forget_rows()
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, Column.SENDER, Column.SENDER)
+            if self._ids:
+                self.dataChanged.emit(
+                    self.index(0, Column.SENDER), self.index(len(self._ids) - 1, Column.SENDER)
+                )
+
+    @property
+    def show_recipients(self) -> bool:
+        return self._recipients
 
     def set_quick_filter(self, text: str) -> None:
         if text != self._filter:
@@ -494,7 +518,9 @@ class MessageListModel(QAbstractTableModel):
     def _load_page(self, number: int) -> list[_Row | None]:
         ids = self._ids[number * PAGE_SIZE : (number + 1) * PAGE_SIZE]
         found = {s.id: s for s in self._store.summaries(ids)}
-        page = [_Row(found[id_], self._now) if id_ in found else None for id_ in ids]
+        page = [
+            _Row(found[id_], self._now, self._recipients) if id_ in found else None for id_ in ids
+        ]
         self._pages[number] = page
         while len(self._pages) > MAX_PAGES:
             self._pages.popitem(last=False)
@@ -519,6 +545,8 @@ class MessageListModel(QAbstractTableModel):
             return None
         column = Column(section)
         if role == Qt.ItemDataRole.DisplayRole:
+            if column is Column.SENDER and self._recipients:
+                return "To"
             return "" if column in (Column.FLAG, Column.ATTACHMENT) else HEADERS[column]
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
             return HEADERS[column]
@@ -577,7 +605,7 @@ class MessageListModel(QAbstractTableModel):
             return "flagged" if summary.flagged else "not flagged"
         if column is Column.ATTACHMENT:
             return "has attachments" if summary.has_attachments else "no attachments"
-        text = _Row(summary, self._now).texts[column]
+        text = _Row(summary, self._now, self._recipients).texts[column]
         if column is Column.SUBJECT and not summary.seen:
             return f"unread: {text}"
         return text
