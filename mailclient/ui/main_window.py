@@ -284,6 +284,7 @@ class MainWindow(QMainWindow):
         header.resizeSection(Column.SENDER, 200)
         header.resizeSection(Column.DATE, 140)
         header.resizeSection(Column.SIZE, 70)
+        header.resizeSection(Column.ACCOUNT, 110)
         header.setSortIndicator(Column.DATE, Qt.SortOrder.DescendingOrder)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._column_menu)
@@ -818,6 +819,10 @@ class MainWindow(QMainWindow):
             and folder.special_use in (SpecialUse.SENT, SpecialUse.DRAFTS)
         )
         self.message_model.show_folders(ids)
+        # The Account column where the folders of several accounts are listed together.
+        self.message_view.header().setSectionHidden(
+            Column.ACCOUNT, current.data(FolderRole.KIND) is not NodeKind.ALL_INBOXES
+        )
         title = current.data()
         self.setWindowTitle(f"{title} — {APP_NAME}")
 

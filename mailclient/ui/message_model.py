@@ -60,6 +60,7 @@ class Column(IntEnum):
     SENDER = 3
     DATE = 4
     SIZE = 5
+    ACCOUNT = 6  # shown where several accounts' folders are listed together
 
 
 HEADERS = {
@@ -69,6 +70,7 @@ HEADERS = {
     Column.SENDER: "From",
     Column.DATE: "Date",
     Column.SIZE: "Size",
+    Column.ACCOUNT: "Account",
 }
 SORT_KEYS = {
     Column.FLAG: SortKey.FLAGGED,
@@ -205,6 +207,7 @@ class _Row:
             recipient_names(summary.to) if recipients else sender_name(summary.sender),
             format_date(summary.date, now),
             format_size(summary.size),
+            summary.account,
         )
 
 

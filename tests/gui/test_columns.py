@@ -67,7 +67,7 @@ def test_the_column_chooser_hides_columns_and_it_is_remembered(
     menu = QMenu()
     window._fill_column_menu(menu)
     texts = [a.text() for a in menu.actions()]
-    assert texts == ["Flag", "Attachment", "From", "Date", "Size"]
+    assert texts == ["Flag", "Attachment", "From", "Date", "Size", "Account"]
     size = next(a for a in menu.actions() if a.text() == "Size")
     size.setChecked(False)
     assert window.message_view.header().isSectionHidden(Column.SIZE)
@@ -82,3 +82,16 @@ def test_the_column_chooser_hides_columns_and_it_is_remembered(
     assert again.message_view.header().isSectionHidden(Column.SIZE)
     qtbot.waitUntil(lambda: again.message_view.currentIndex().data(MessageRole.ID) == chosen)
     again.close()
+
+
+def test_all_inboxes_have_an_account_column(qtbot: QtBot, window: MainWindow) -> None:
+    header = window.message_view.header()
+    window.show_inboxes()
+    assert not header.isSectionHidden(Column.ACCOUNT)
+    accounts = {
+        window.message_model.index(r, Column.ACCOUNT).data()
+        for r in range(window.message_model.rowCount())
+    }
+    assert accounts == {"work", "home"}
+    _select_folder(window, "work", "INBOX")
+    assert header.isSectionHidden(Column.ACCOUNT)
