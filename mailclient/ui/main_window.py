@@ -80,6 +80,7 @@ from mailclient.workers.store_watcher import StoreWatcher
 from mailclient.workers.tasks import error_text, run_task
 
 if TYPE_CHECKING:
+    from mailclient.smtp.sender import FlushReport
     from mailclient.ui.compose_manager import ComposeManager
     from mailclient.ui.outbox_view import OutboxView
     from mailclient.workers.reading import PreparedMessage
@@ -1617,6 +1618,7 @@ class MainWindow(QMainWindow):
         compose.outbox.failed.connect(lambda text: self.error_bar.show_error(ShownError(text)))
         compose.outbox.original_sent.connect(self._flag_original)
         compose.outbox.server_folder_changed.connect(self._sync_special_folder)
+        compose.outbox.flushed.connect(self._outbox_flushed)
         compose.outbox.draft_sent.connect(self._draft_sent)
         self._update_actions()
 
@@ -1667,6 +1669,29 @@ class MainWindow(QMainWindow):
         run_task(
             self, read, done, lambda error: self.error_bar.show_error(ShownError(error_text(error)))
         )
+
+    def _outbox_flushed(self, report: FlushReport) -> None:
+        """A message the server refused waits for the user: say so here, not only in the
+        Outbox (with Retry); one that went out clears what was said about it."""
+        from mailclient.smtp.sender import Outcome  # loaded by the outbox worker already
+
+        outbox = self.compose.outbox if self.compose is not None else None
+        for result in report.results:
+            key = f"outbox:{result.item_id}"
+            if result.outcome is Outcome.FAILED and outbox is not None:
+                subject = result.subject or "(no subject)"
+                reason = result.error or "; ".join(
+                    f"{r.recipient}: {r.code} {r.reply}" for r in result.refused
+                )
+                self.error_bar.show_error(
+                    ShownError(
+                        f"“{subject}” was not sent: {reason} It waits in the Outbox.",
+                        lambda i=result.item_id: outbox.retry(i),
+                        key=key,
+                    )
+                )
+            elif result.outcome is Outcome.SENT:
+                self.error_bar.clear_key(key)
 
     def _sync_special_folder(self, account: str, use: SpecialUse) -> None:
         """We appended to (or expunged from) this folder: show it as it is now."""

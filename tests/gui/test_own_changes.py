@@ -72,3 +72,24 @@ def test_a_saved_draft_shows_and_a_sent_draft_leaves_drafts(
     qtbot.waitUntil(lambda: servers.fetch_all("alice", "Drafts") == [], timeout=WAIT)
     app.received("bob", "Saved with Ctrl+S")
     assert not app.window.error_bar.isVisible()
+
+
+def test_a_refused_message_is_shown_in_the_error_bar(
+    qtbot: QtBot, app: App, servers: MailServers
+) -> None:
+    app.start()
+    window = app.press_in_main_window(Qt.Key.Key_N, CONTROL)
+    qtbot.keyClicks(window.to_edit, "nobody@example.org")
+    qtbot.keyClick(window.to_edit, Qt.Key.Key_Tab)
+    qtbot.keyClicks(window.subject_edit, "Wrong address")
+    app.send(window)
+    bar = app.window.error_bar
+
+    def shown() -> list[str]:
+        return [e.message for e in bar.errors() if "Wrong address" in e.message]
+
+    qtbot.waitUntil(lambda: bool(shown()), timeout=WAIT)
+    [text] = shown()
+    assert text.startswith("“Wrong address” was not sent:") and "550" in text
+    assert "It waits in the Outbox." in text
+    assert bar.isVisible() and bar.retry_button.isVisible()
