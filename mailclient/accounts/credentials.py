@@ -1,17 +1,31 @@
-"""The credential store: passwords in the system keyring, keyed by account and service.
+"""The credential store: secrets in the system keyring, keyed by profile, account and kind.
 
 This is the only module that imports ``keyring``. Its calls may block on D-Bus, so they
 belong on worker threads or in the command line, never on the GUI thread. ``keyring`` is
 imported on first use: loading it (and its plugins) costs the window ~75 ms at start-up.
+
+Every entry is the keyring service ``mailclient`` with the user name
+``<profile id>/<account>/<kind>`` (CredentialKey): two profiles may hold accounts of the
+same name, and their secrets never meet. Entries of older versions (``<account>/<kind>``,
+without a profile) are moved under the profile's key the first time the profile asks for
+them.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from types import ModuleType
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from mailclient.core.errors import CredentialError, NoKeyringBackend, PasswordMissing
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# The kinds of secret an account has: a password per server today. Another sign-in method
+# (an OAuth2 refresh token, say) is one more kind here, stored the same way.
 Service = Literal["imap", "smtp"]
 SERVICES: tuple[Service, ...] = ("imap", "smtp")
 KEYRING_SERVICE = "mailclient"
@@ -34,70 +48,136 @@ class SecretBackend(Protocol):
     def delete_password(self, service: str, username: str) -> None: ...
 
 
-def _key(account: str, service: Service) -> str:
-    return f"{account}/{service}"
+@dataclass(frozen=True)
+class CredentialKey:
+    """Names one secret: of which account of which profile, and what kind."""
+
+    profile_id: str
+    account: str
+    kind: Service
+
+    @property
+    def username(self) -> str:
+        """The keyring user name. The profile id holds no "/" and the kind is last, so an
+        account name with "/" in it cannot make two keys collide."""
+        return f"{self.profile_id}/{self.account}/{self.kind}"
+
+    @property
+    def legacy_username(self) -> str:
+        """Where versions before profile ids kept this secret (shared by all profiles)."""
+        return f"{self.account}/{self.kind}"
 
 
 class CredentialStore:
-    """Passwords of every account, shared by the IMAP and SMTP modules and the UI."""
+    """Secrets of the accounts of one profile, shared by the IMAP and SMTP modules and the UI.
 
-    def __init__(self, backend: SecretBackend | None = None) -> None:
+    ``profile_id`` is the profile's stable id (Profile.id()).
+    """
+
+    def __init__(self, backend: SecretBackend | None = None, *, profile_id: str) -> None:
+        if not profile_id or "/" in profile_id:
+            raise ValueError(f"{profile_id!r} is not a profile id")
         self._backend = backend
+        self.profile_id = profile_id
+
+    def key(self, account: str, service: Service) -> CredentialKey:
+        return CredentialKey(self.profile_id, account, service)
 
     def _keyring(self) -> SecretBackend:
         import keyring
         from keyring.backends import chainer, fail
 
-        backend: SecretBackend = self._backend or keyring.get_keyring()
-        candidates = backend.backends if isinstance(backend, chainer.ChainerBackend) else [backend]
+        if self._backend is None:
+            try:
+                found: SecretBackend = keyring.get_keyring()
+            except Exception as error:
+                # A backend chosen in keyring's configuration (PYTHON_KEYRING_BACKEND, its
+                # config file) that cannot start: the Secret Service without a D-Bus session.
+                log.debug("No keyring backend", exc_info=True)
+                raise NoKeyringBackend(f"{NO_BACKEND_HELP} ({error})") from error
+        else:
+            found = self._backend
+        candidates = found.backends if isinstance(found, chainer.ChainerBackend) else [found]
         usable = [b for b in candidates if not _is_refused(b)]
-        if not usable or isinstance(backend, fail.Keyring):
+        if not usable or isinstance(found, fail.Keyring):
             raise NoKeyringBackend(NO_BACKEND_HELP)
         self._backend = usable[0]
         return self._backend
 
-    def set_password(self, account: str, service: Service, password: str) -> None:
+    def _call(self, action: Callable[[SecretBackend], T], failed: str) -> T:
+        """Run ``action`` on the backend; its failures become a CredentialError saying
+        ``failed`` ("could not be read") and why."""
         backend = self._keyring()
         errors = _errors()
         try:
-            backend.set_password(KEYRING_SERVICE, _key(account, service), password)
+            return action(backend)
         except errors.KeyringLocked as error:
             raise CredentialError(
                 "The system keyring is locked. Unlock it and try again."
             ) from error
-        except errors.KeyringError as error:
-            raise CredentialError(
-                f"The system keyring refused to store the password: {error}"
-            ) from error
+        except errors.PasswordDeleteError:
+            raise
+        except Exception as error:
+            # KeyringError, and what the D-Bus layer raises when the Secret Service went
+            # away since it was found (an OSError, secretstorage's and jeepney's errors).
+            log.debug("Keyring call failed", exc_info=True)
+            raise CredentialError(f"The system keyring {failed}: {error}") from error
+
+    def set_password(self, account: str, service: Service, password: str) -> None:
+        key = self.key(account, service)
+        self._call(
+            lambda b: b.set_password(KEYRING_SERVICE, key.username, password),
+            "refused to store the password",
+        )
 
     def get_password(self, account: str, service: Service) -> str:
-        backend = self._keyring()
-        errors = _errors()
-        try:
-            password = backend.get_password(KEYRING_SERVICE, _key(account, service))
-        except errors.KeyringLocked as error:
-            raise CredentialError(
-                "The system keyring is locked. Unlock it and try again."
-            ) from error
-        except errors.KeyringError as error:
-            raise CredentialError(f"The system keyring could not be read: {error}") from error
+        key = self.key(account, service)
+        password = self._call(
+            lambda b: b.get_password(KEYRING_SERVICE, key.username), "could not be read"
+        )
+        if password is None:
+            password = self._adopt_legacy(key)
         if password is None:
             raise PasswordMissing(account, service)
         return password
 
+    def _adopt_legacy(self, key: CredentialKey) -> str | None:
+        """Move a secret stored before profile ids under this profile's key.
+
+        The old entry belonged to every profile with an account of this name; the first
+        profile that asks takes it, so that no other profile's ``account remove`` can
+        delete it nor its password go to another profile's server.
+        """
+        password = self._call(
+            lambda b: b.get_password(KEYRING_SERVICE, key.legacy_username), "could not be read"
+        )
+        if password is None:
+            return None
+        self._call(
+            lambda b: b.set_password(KEYRING_SERVICE, key.username, password),
+            "refused to store the password",
+        )
+        self._delete(key.legacy_username)
+        log.info("Moved the %s secret of %s under this profile's key", key.kind, key.account)
+        return password
+
+    def _delete(self, username: str) -> None:
+        try:
+            self._call(
+                lambda b: b.delete_password(KEYRING_SERVICE, username),
+                "could not remove a password",
+            )
+        except _errors().PasswordDeleteError:
+            pass  # not there: nothing to remove
+
     def delete_account(self, account: str) -> None:
-        """Remove every secret of ``account``; missing ones are not an error."""
-        backend = self._keyring()
-        errors = _errors()
+        """Remove every secret of ``account`` in this profile; missing ones are not an error.
+
+        Entries of older versions without a profile id are left alone: they may belong
+        to an account of the same name in another profile.
+        """
         for service in SERVICES:
-            try:
-                backend.delete_password(KEYRING_SERVICE, _key(account, service))
-            except errors.PasswordDeleteError:
-                pass
-            except errors.KeyringError as error:
-                raise CredentialError(
-                    f"The system keyring could not remove a password: {error}"
-                ) from error
+            self._delete(self.key(account, service).username)
 
 
 def _errors() -> ModuleType:

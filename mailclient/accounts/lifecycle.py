@@ -36,10 +36,14 @@ def add_account(
 
 
 def remove_account(accounts: AccountStore, credentials: CredentialStore, name: str) -> Account:
-    """Remove the account from the config, then its passwords from the keyring."""
-    removed = accounts.remove(name)
-    credentials.delete_account(removed.name)
-    return removed
+    """Remove the account's passwords from the keyring, then the account from the config.
+
+    In this order, a keyring that cannot be reached leaves everything as it was (to try
+    again later), never passwords that no account would remove any more.
+    """
+    account = accounts.get(name)
+    credentials.delete_account(account.name)
+    return accounts.remove(account.name)
 
 
 def set_passwords(

@@ -100,13 +100,26 @@ class Account:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Account:
+    def from_dict(cls, data: object) -> Account:
+        """The account a config file holds; InvalidInput names the first field that is
+        missing or of the wrong kind (a hand-edited file)."""
+        if not isinstance(data, dict):
+            raise InvalidInput("account", f"{_json_kind(data)} is not an account (an object)")
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        values["identities"] = tuple(values.get("identities") or ())
+        for name in _REQUIRED:
+            if name not in values:
+                raise InvalidInput(name, "is missing")
+        for name, value in values.items():
+            kind = _FIELD_KINDS.get(name)
+            if kind is not None and not _is_kind(value, kind):
+                raise InvalidInput(name, f"{_json_kind(value)} is not {_KIND_NAMES[kind]}")
+        for name in ("imap_port", "smtp_port"):
+            if name in values:
+                validate_port(name, values[name])
+        values["identities"] = tuple(_strings("identities", values.get("identities") or []))
         values["pinned_certificates"] = tuple(
-            PinnedCertificate(str(p["host"]), int(p["port"]), str(p["pem"]))
-            for p in values.get("pinned_certificates") or ()
+            _pin(p) for p in _list("pinned_certificates", values.get("pinned_certificates") or [])
         )
         values["imap_security"] = parse_security(
             "imap security", values.get("imap_security", "ssl")
@@ -158,6 +171,76 @@ class Account:
             identities=identities,
             pinned_certificates=pins,
         )
+
+
+_REQUIRED = ("name", "email", "imap_host", "smtp_host")
+_NULL = type(None)
+# What each field must be in the config file; a type, or a pair for "this or null".
+_FIELD_KINDS: dict[str, type | tuple[type, type]] = {
+    "name": str,
+    "email": str,
+    "imap_host": str,
+    "smtp_host": str,
+    "display_name": str,
+    "imap_port": int,
+    "smtp_port": int,
+    "imap_security": str,
+    "smtp_security": str,
+    "username": str,
+    "ca_file": (str, _NULL),
+    "signature": str,
+    "identities": list,
+    "server_saves_sent": bool,
+    "pinned_certificates": list,
+}
+_KIND_NAMES: dict[type | tuple[type, type], str] = {
+    str: "text",
+    int: "a number",
+    bool: "true or false",
+    list: "a list",
+    (str, _NULL): "text or null",
+}
+
+
+def _is_kind(value: object, kind: type | tuple[type, type]) -> bool:
+    if isinstance(value, bool) and kind is not bool:
+        return False  # JSON's true is no port number
+    return isinstance(value, kind)
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def _list(field_name: str, value: object) -> list[Any]:
+    if not isinstance(value, list):
+        raise InvalidInput(field_name, f"{_json_kind(value)} is not a list")
+    return value
+
+
+def _strings(field_name: str, value: object) -> list[str]:
+    items = _list(field_name, value)
+    for item in items:
+        if not isinstance(item, str):
+            raise InvalidInput(field_name, f"{_json_kind(item)} is not text")
+    return items
+
+
+def _pin(value: object) -> PinnedCertificate:
+    if not isinstance(value, dict):
+        raise InvalidInput("pinned_certificates", f"{_json_kind(value)} is not an object")
+    host, port, pem = value.get("host"), value.get("port"), value.get("pem")
+    if not isinstance(host, str) or not isinstance(pem, str):
+        raise InvalidInput("pinned_certificates", "an entry lacks its host or certificate")
+    return PinnedCertificate(host, validate_port("pinned_certificates port", port), pem)
 
 
 def validate_pin(pin: PinnedCertificate) -> PinnedCertificate:

@@ -9,7 +9,7 @@ from typing import Any
 
 from mailclient.accounts.model import Account
 from mailclient.core.atomic import write_atomic
-from mailclient.core.errors import AccountExists, AccountNotFound, ConfigError
+from mailclient.core.errors import AccountExists, AccountNotFound, ConfigError, InvalidInput
 
 CONFIG_VERSION = 1
 
@@ -43,7 +43,7 @@ class AccountStore:
         try:
             data = json.loads(raw)
             version = int(data.get("version", 0))
-        except (ValueError, AttributeError) as error:
+        except (ValueError, AttributeError, TypeError) as error:
             raise ConfigError(
                 f"The configuration file {self._path} is damaged ({error}). "
                 "Move it aside to start with no accounts."
@@ -53,8 +53,28 @@ class AccountStore:
                 f"{self._path} was written by a newer mailclient (format {version}); "
                 "please upgrade."
             )
-        self._accounts = [Account.from_dict(a) for a in data.get("accounts", [])]
-        self._settings = dict(data.get("settings", {}))
+        entries, settings = data.get("accounts", []), data.get("settings", {})
+        if not isinstance(entries, list):
+            raise ConfigError(self._damaged('"accounts" is not a list'))
+        if not isinstance(settings, dict):
+            raise ConfigError(self._damaged('"settings" is not an object'))
+        accounts = []
+        for number, entry in enumerate(entries, 1):
+            try:
+                accounts.append(Account.from_dict(entry))
+            except InvalidInput as error:
+                name = entry.get("name") if isinstance(entry, dict) else None
+                which = f"account {number}" + (f" ({name!r})" if isinstance(name, str) else "")
+                raise ConfigError(
+                    self._damaged(f"{which}, {error.field}: {error.reason}")
+                ) from None
+        self._accounts, self._settings = accounts, dict(settings)
+
+    def _damaged(self, problem: str) -> str:
+        return (
+            f"The configuration file {self._path} has a mistake: {problem}. Correct it, or "
+            "move the file aside to start with no accounts."
+        )
 
     def _save(self) -> None:
         data = {

@@ -1,12 +1,17 @@
-"""``mailclient account add|list|remove|test``."""
+"""``mailclient account add|list|remove|password|test``."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import shlex
 import sys
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from mailclient.accounts.lifecycle import add_account, remove_account
+from mailclient.accounts.credentials import SERVICES, Service
+from mailclient.accounts.lifecycle import add_account, remove_account, set_passwords
 from mailclient.accounts.model import (
     DEFAULT_IMAP_PORT,
     DEFAULT_SMTP_PORT,
@@ -15,13 +20,26 @@ from mailclient.accounts.model import (
 )
 from mailclient.app.services import Services
 from mailclient.app.terminal import printable
-from mailclient.core.errors import AccountExists, AccountNotFound, InvalidInput, MailclientError
+from mailclient.core.errors import (
+    AccountExists,
+    AccountNotFound,
+    AuthenticationFailed,
+    InvalidInput,
+    MailclientError,
+    NetworkError,
+    password_command,
+)
 from mailclient.imap import client as imap_client
 from mailclient.smtp import client as smtp_client
 from mailclient.store.mail import MailStore
 
 EXIT_OK = 0
 EXIT_FAILED = 1
+
+# ``account test`` tries a server this often when the connection fails on the way.
+TEST_ATTEMPTS = 3
+RETRY_DELAY = 1.0  # seconds before the second attempt; doubles after each
+T = TypeVar("T")
 
 
 def register(commands: Any) -> None:
@@ -57,6 +75,23 @@ def register(commands: Any) -> None:
     remove.add_argument("name")
     remove.set_defaults(func=cmd_remove)
 
+    password = actions.add_parser(
+        "password",
+        help="store a new password for an account (asked without echo, or read from stdin)",
+    )
+    password.add_argument("name")
+    password.add_argument(
+        "--service",
+        choices=SERVICES,
+        help="change only this server's password (default: both)",
+    )
+    password.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input",
+    )
+    password.set_defaults(func=cmd_password)
+
     test = actions.add_parser("test", help="log in to the account's IMAP and SMTP servers")
     test.add_argument("name")
     test.set_defaults(func=cmd_test)
@@ -67,6 +102,19 @@ def _read_password() -> str:
     password = line.rstrip("\r\n")
     if not password:
         raise InvalidInput("password", "nothing was given on standard input")
+    return password
+
+
+def _ask_password(account: Account) -> str:
+    """Ask on the terminal, without echo; never read a password from a pipe unasked."""
+    if not sys.stdin.isatty():
+        raise InvalidInput(
+            "password",
+            "standard input is not a terminal: give --password-stdin to read the password from it",
+        )
+    password = getpass.getpass(f"Password for {account.login} ({account.name}): ")
+    if not password:
+        raise InvalidInput("password", "nothing was entered; the stored password is unchanged")
     return password
 
 
@@ -118,11 +166,48 @@ def cmd_remove(services: Services, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_password(services: Services, args: argparse.Namespace) -> int:
+    account = services.accounts.get(args.name)
+    password = _read_password() if args.password_stdin else _ask_password(account)
+    chosen: tuple[Service, ...] = (args.service,) if args.service else SERVICES
+    set_passwords(services.credentials, account.name, password, chosen)
+    servers = " and ".join(service.upper() for service in chosen)
+    print(
+        printable(
+            f"Stored the new {servers} password of {account.name}. "
+            f"Check it with: mailclient account test {shlex.quote(account.name)}"
+        )
+    )
+    return EXIT_OK
+
+
+def _patiently(action: Callable[[], T]) -> T:
+    """Run ``action``, again after a network failure that may pass (a cut connection)."""
+    delay = RETRY_DELAY
+    for attempt in range(1, TEST_ATTEMPTS + 1):
+        try:
+            return action()
+        except NetworkError as error:
+            if not error.transient or attempt == TEST_ATTEMPTS:
+                raise
+            time.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")
+
+
+def refusal_advice(account: str, error: MailclientError) -> str:
+    """``error`` as the CLI prints it: a refused password comes with the command to fix it."""
+    if isinstance(error, AuthenticationFailed):
+        return f"{error} Enter the current password with: {password_command(account)}"
+    return str(error)
+
+
 def cmd_test(services: Services, args: argparse.Namespace) -> int:
     account = services.accounts.get(args.name)
     failed = False
     try:
-        imap = imap_client.probe(account, services.credentials.get_password(account.name, "imap"))
+        password = services.credentials.get_password(account.name, "imap")
+        imap = _patiently(lambda: imap_client.probe(account, password))
         interesting = sorted(
             {"IDLE", "CONDSTORE", "QRESYNC", "MOVE", "SPECIAL-USE"} & imap.capabilities
         )
@@ -131,10 +216,11 @@ def cmd_test(services: Services, args: argparse.Namespace) -> int:
             f"{imap.folder_count} folders; supports {', '.join(interesting) or 'IMAP4rev1 only'}."
         )
     except MailclientError as error:
-        print(printable(f"IMAP: {error}"), file=sys.stderr)
+        print(printable(f"IMAP: {refusal_advice(account.name, error)}"), file=sys.stderr)
         failed = True
     try:
-        smtp = smtp_client.probe(account, services.credentials.get_password(account.name, "smtp"))
+        password = services.credentials.get_password(account.name, "smtp")
+        smtp = _patiently(lambda: smtp_client.probe(account, password))
         size = (
             f"messages up to {smtp.max_size / 1_000_000:.1f} MB"
             if smtp.max_size
@@ -144,6 +230,6 @@ def cmd_test(services: Services, args: argparse.Namespace) -> int:
             f"SMTP {smtp.host}:{smtp.port} ({smtp.security}): logged in as {account.login}; {size}."
         )
     except MailclientError as error:
-        print(printable(f"SMTP: {error}"), file=sys.stderr)
+        print(printable(f"SMTP: {refusal_advice(account.name, error)}"), file=sys.stderr)
         failed = True
     return EXIT_FAILED if failed else EXIT_OK

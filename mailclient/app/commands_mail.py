@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from mailclient.accounts.model import Account
+from mailclient.app.commands_accounts import refusal_advice
 from mailclient.app.services import Services
 from mailclient.app.terminal import printable, printable_json
 from mailclient.core.errors import InvalidInput, MailclientError
@@ -61,6 +62,11 @@ def _summary_line(account: Account, result: FolderSyncResult) -> str:
         text += " (the server renumbered this folder; its cache was rebuilt)"
     if not result.complete:
         text += " (stopped early)"
+    if result.unfetched:
+        text += (
+            f" ({len(result.unfetched)} messages the server would not send;"
+            " asked for again at the next sync)"
+        )
     return text + refused
 
 
@@ -85,7 +91,8 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
                 finally:
                     engine.close()
             except MailclientError as error:
-                print(printable(f"{account.name}: {error}"), file=sys.stderr)
+                text = refusal_advice(account.name, error)
+                print(printable(f"{account.name}: {text}"), file=sys.stderr)
                 failed = True
                 continue
             if show_progress:

@@ -32,7 +32,11 @@ class Services:
 
     @classmethod
     def open(cls, profile: Profile) -> Services:
-        return cls(profile, AccountStore(profile.config_path), CredentialStore())
+        return cls(
+            profile,
+            AccountStore(profile.config_path),
+            CredentialStore(profile_id=profile.id()),
+        )
 
     def outbox_sender(self) -> OutboxSender:
         """The outbox of this profile, saving sent copies with the IMAP module."""

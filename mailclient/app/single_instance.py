@@ -21,6 +21,7 @@ from PySide6.QtCore import QLockFile, QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 from mailclient.core.errors import ProfileInUse, ProfileLockFailed
+from mailclient.core.profile import FILE_MODE
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,8 @@ class SingleInstance(QObject):
     def claim(self) -> bool:
         """Become the profile's running instance; False when another start already is."""
         if self._lock.tryLock(0):
+            # QLockFile makes the file anew, readable by all; nothing in a profile is.
+            os.chmod(self._lock.fileName(), FILE_MODE)
             return True
         if self._lock.error() == QLockFile.LockError.LockFailedError:
             return False

@@ -11,17 +11,29 @@ from __future__ import annotations
 
 import re
 
-# C0 controls but tab and line feed, DEL, and C1 controls (0x9B is an 8-bit CSI).
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-# What json.dumps(ensure_ascii=False) leaves as it is: DEL and the C1 controls.
-_UNSAFE_IN_JSON = re.compile(r"[\x7f-\x9f]")
+# C0 controls but tab and line feed, DEL, and C1 controls (0x9B is an 8-bit CSI); the
+# line and paragraph separators; bidi embeddings, overrides and isolates, which
+# make "\u202egnp.exe" show as "exe.png"; characters that show nothing (zero-width space,
+# word joiner, BOM, soft hyphen, Hangul fillers).
+_INVISIBLE = (
+    "\u2028\u2029\u200b\u202a-\u202e\u2060-\u2069\ufeff\u00ad\u034f\u180e\u115f\u1160\u3164\uffa0"
+)
+_UNSAFE = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_INVISIBLE}]")
+# What json.dumps(ensure_ascii=False) leaves as it is: DEL, the C1 controls, the rest.
+_UNSAFE_IN_JSON = re.compile(f"[\\x7f-\\x9f{_INVISIBLE}]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def printable(text: str) -> str:
-    """``text`` with control characters written as escapes (``\\x1b``) a terminal shows."""
-    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """``text`` with control, bidi and invisible characters written as escapes (``\\x1b``,
+    ``\\u202e``) that a terminal shows."""
+    return _UNSAFE.sub(_escape, text)
 
 
 def printable_json(text: str) -> str:
-    """A JSON document with the controls json.dumps lets through escaped (``\\u009b``)."""
+    """A JSON document with the characters json.dumps lets through escaped (``\\u009b``)."""
     return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 
 class MailclientError(Exception):
     """Base of every error that mailclient reports to a person.
@@ -60,11 +62,16 @@ class NoKeyringBackend(CredentialError):
     """No system keyring is available; we never fall back to a plaintext file."""
 
 
+def password_command(account: str) -> str:
+    """The command that stores a new password for ``account``, quoted for a shell."""
+    return f"mailclient account password {shlex.quote(account)}"
+
+
 class PasswordMissing(CredentialError):
     def __init__(self, account: str, service: str) -> None:
         super().__init__(
             f"No {service.upper()} password is stored for account {account!r}. "
-            f"Add it again with: mailclient account add {account} ... --password-stdin"
+            f"Enter it with: {password_command(account)}"
         )
         self.account = account
         self.service = service

@@ -10,6 +10,7 @@ everything it returns is one of our types, never an imapclient dict keyed by byt
 from __future__ import annotations
 
 import contextlib
+import imaplib
 import logging
 import re
 import socket
@@ -70,10 +71,6 @@ def translate_error(account: Account, error: BaseException) -> Exception:
     found = connection_error(error, "IMAP", account.imap_host, account.imap_port, pinned)
     if found is not None:
         return found
-    if isinstance(error, imapclient.exceptions.LoginError):
-        return AuthenticationFailed(
-            f"The IMAP server {account.imap_host} rejected the password for {account.login}."
-        )
     if isinstance(error, OSError | imapclient.exceptions.IMAPClientAbortError):
         return CannotConnect(f"The connection to the IMAP server {where} failed: {error}.")
     if isinstance(error, imapclient.exceptions.IMAPClientError):
@@ -193,7 +190,7 @@ def open_client(
                 raise starttls_unavailable("IMAP", _where(account), 993)
             client.starttls(context)
         check_pinned(client.socket(), pinned, f"IMAP server {_where(account)}")
-        client.login(account.login, password)
+        _login(client, account, password)
     except Exception as error:
         if client is not None:
             close_quietly(client)
@@ -201,6 +198,46 @@ def open_client(
             raise
         raise translate_error(account, error) from error
     return client
+
+
+def _login(client: imapclient.IMAPClient, account: Account, password: str) -> None:
+    """LOGIN (RFC 3501 §6.2.3): only the server's tagged NO means the password was refused.
+
+    imapclient's login() calls every failure a LoginError, a connection that broke during
+    the command too; here that stays a network failure, which is retried. So is a NO with
+    [UNAVAILABLE] (RFC 5530 §3): the server cannot check passwords just now (Dovecot says
+    so while its authentication service is down). imaplib's LOGIN is used below
+    imapclient to see the tagged status itself.
+    """
+    where = _where(account)
+    imap = client._imap
+    try:
+        status, data = imap._simple_command("LOGIN", account.login, imap._quote(password))
+    except (OSError, imaplib.IMAP4.abort) as error:
+        found = translate_error(account, error)
+        if isinstance(found, CannotConnect) and not isinstance(error, TimeoutError):
+            found = CannotConnect(
+                f"The connection to the IMAP server {where} broke while logging in "
+                f"({error}); the password was not refused."
+            )
+        raise found from error
+    except imaplib.IMAP4.error as error:  # a tagged BAD: the server did not understand
+        raise ProtocolError(
+            f"The IMAP server {where} did not accept the LOGIN command: {error}."
+        ) from error
+    if status == "OK":
+        imap.state = "AUTH"  # what imaplib's own login() records
+        return
+    raw = data[-1] if data and isinstance(data[-1], bytes) else b""
+    text = raw.decode("utf-8", "replace").strip()
+    if b"[UNAVAILABLE]" in raw.upper():
+        raise CannotConnect(
+            f"The IMAP server {where} cannot check passwords at the moment ({text})."
+        )
+    raise AuthenticationFailed(
+        f"The IMAP server {account.imap_host} rejected the password for {account.login}"
+        + (f" ({text})." if text else ".")
+    )
 
 
 def close_quietly(client: imapclient.IMAPClient) -> None:
@@ -328,6 +365,21 @@ class FlagChanges:
 
     flags: dict[int, frozenset[str]]
     vanished: list[tuple[int, int]]  # inclusive UID ranges (RFC 7162 VANISHED)
+
+
+@dataclass(frozen=True)
+class FetchedBatch:
+    """The answer to one UID FETCH of a batch, with what tells where missing UIDs went."""
+
+    uids: Sequence[int]  # the UIDs asked for
+    messages: list[wire.FetchResponse]
+    vanished: list[tuple[int, int]]  # expunged meanwhile (RFC 7162 VANISHED), UID ranges
+    refused: str | None = None  # the server's NO or BAD, when it did not finish the batch
+
+    def absent(self) -> list[int]:
+        """The UIDs asked for that did not come back."""
+        came = {m.uid for m in self.messages}
+        return [uid for uid in self.uids if uid not in came]
 
 
 def quote_mailbox(name: str) -> bytes:
@@ -594,10 +646,8 @@ class ImapSession:
         # "n:*" also matches the highest UID when it is below n (RFC 3501 §6.4.8).
         return sorted(u for u in set(uids) if u >= first_uid)
 
-    def fetch_summaries(
-        self, batches: Iterable[Sequence[int]]
-    ) -> Iterator[list[wire.FetchResponse]]:
-        """Flags, size, dates and summary header fields, one list per batch of UIDs.
+    def fetch_summaries(self, batches: Iterable[Sequence[int]]) -> Iterator[FetchedBatch]:
+        """Flags, size, dates and summary header fields, one answer per batch of UIDs.
 
         A message whose header section the server sends as NIL (a broken message) is
         kept, without header fields: leaving it out would leave it out for good, since
@@ -605,21 +655,20 @@ class ImapSession:
         """
         fields = " ".join(SUMMARY_FIELDS).encode("ascii")
         items = b" (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (" + fields + b")])"
-        for responses in self._pipelined(batches, items):
+        for batch in self._pipelined(batches, items):
             # A server may slip in unsolicited FETCHes of flag changes (RFC 3501 §7.4.2),
-            # with a UID under QRESYNC; only an answer to ours carries the size.
-            yield [r for r in responses if r.uid is not None and r.size is not None]
+            # with a UID under QRESYNC; only an answer to ours carries more than flags.
+            answers = [r for r in batch.messages if r.uid is not None and _answered(r)]
+            yield replace(batch, messages=answers)
 
     def fetch_structures(
         self, batches: Iterable[Sequence[int]]
     ) -> Iterator[dict[int, list[wire.Value]]]:
         """BODYSTRUCTURE (RFC 3501 §7.4.2) as nested lists, by UID, one dict per batch."""
-        for responses in self._pipelined(batches, b" (UID BODYSTRUCTURE)"):
-            yield {r.uid: r.bodystructure for r in responses if r.uid and r.bodystructure}
+        for batch in self._pipelined(batches, b" (UID BODYSTRUCTURE)"):
+            yield {r.uid: r.bodystructure for r in batch.messages if r.uid and r.bodystructure}
 
-    def _pipelined(
-        self, batches: Iterable[Sequence[int]], items: bytes
-    ) -> Iterator[list[wire.FetchResponse]]:
+    def _pipelined(self, batches: Iterable[Sequence[int]], items: bytes) -> Iterator[FetchedBatch]:
         """UID FETCH ``items`` batch by batch; the FETCH for the next batch is sent before
         the current one is read (RFC 3501 §5.5 allows pipelining), so the server prepares
         it while we parse and store. If the caller stops early or anything fails, the
@@ -627,27 +676,47 @@ class ImapSession:
         """
         pending = iter(batches)
 
-        def send_next() -> bytes | None:
+        def send_next() -> tuple[Sequence[int], bytes] | None:
             batch = next(pending, None)
             if batch is None:
                 return None
-            return self._reader.send_command(b"UID FETCH " + wire.uid_set(batch) + items)
+            return batch, self._reader.send_command(b"UID FETCH " + wire.uid_set(batch) + items)
 
         finished = False
+        # With two commands in flight a server may answer the second before it completes
+        # the first: answers of UIDs another batch asked for wait for that batch.
+        early: list[wire.FetchResponse] = []
         try:
-            tag = self._guard(send_next)
-            while tag is not None:
+            current = self._guard(send_next)
+            while current is not None:
                 following = self._guard(send_next)
-                yield [
-                    response
-                    for response in self._guard_iter(self._reader.responses(tag, "FETCH"))
-                    if isinstance(response, wire.FetchResponse)
-                ]
-                tag = following
+                batch = self._read_batch(*current)
+                asked = set(batch.uids)
+                arrived = early + batch.messages
+                early = [m for m in arrived if m.uid is not None and m.uid not in asked]
+                yield replace(batch, messages=[m for m in arrived if m not in early])
+                current = following
             finished = True
         finally:
             if not finished:
                 self.abort()
+
+    def _read_batch(self, uids: Sequence[int], tag: bytes) -> FetchedBatch:
+        messages: list[wire.FetchResponse] = []
+        vanished: list[tuple[int, int]] = []
+        refused = None
+        try:
+            for response in self._guard_iter(self._reader.responses(tag, "FETCH")):
+                if isinstance(response, wire.FetchResponse):
+                    messages.append(response)
+                elif response.kind == b"VANISHED":
+                    vanished.extend(wire.parse_uid_set(response.line.split()[-1]))
+        except wire.CommandFailed as error:
+            # A NO may cover only some messages: expunged meanwhile (RFC 2180 §4.1.3) or
+            # unreadable (Gmail: "Some messages could not be FETCHed"). What came is kept;
+            # the caller asks for the rest again.
+            refused = str(error)
+        return FetchedBatch(uids, messages, vanished, refused)
 
     def _guard(self, action: Callable[[], T]) -> T:
         try:
@@ -662,6 +731,12 @@ class ImapSession:
         except (OSError, imapclient.exceptions.IMAPClientError) as error:
             self.abort()
             raise translate_error(self.account, error) from error
+        except wire.CommandFailed:
+            raise
+        except ProtocolError:
+            # An answer that could not be read leaves the connection out of step.
+            self.abort()
+            raise
 
     def abort(self) -> None:
         """Drop the connection without a word (it failed, or got out of step)."""
@@ -762,6 +837,14 @@ class ImapSession:
         except Exception as error:
             raise translate_error(self.account, error) from error
         return _kinds(responses)
+
+
+def _answered(response: wire.FetchResponse) -> bool:
+    return (
+        response.size is not None
+        or response.internal_date is not None
+        or response.header is not None
+    )
 
 
 def _kinds(responses: Iterable[Any]) -> list[bytes]:

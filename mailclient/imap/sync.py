@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from mailclient.accounts.model import Account
@@ -30,7 +30,7 @@ from mailclient.core.abort import AbortSwitch
 from mailclient.core.errors import MailclientError, NetworkError
 from mailclient.core.models import Folder
 from mailclient.imap import changes, wire
-from mailclient.imap.client import DEFAULT_TIMEOUT, ImapSession
+from mailclient.imap.client import DEFAULT_TIMEOUT, FetchedBatch, ImapSession
 from mailclient.imap.headers import has_attachments, structure_has_attachments, summarize_batch
 from mailclient.imap.planner import FlagSync, plan_folder
 from mailclient.store.mail import MailStore
@@ -85,6 +85,9 @@ class FolderSyncResult:
     complete: bool = True  # False when stopped before the end
     # Local changes the server refused for good before the sync (undone in the store).
     refused: list[changes.ChangeRefused] = field(default_factory=list)
+    # Messages that exist but that the server would not send, even when asked again; the
+    # next sync asks once more.
+    unfetched: list[int] = field(default_factory=list)
 
 
 class _Stopped(Exception):
@@ -104,6 +107,14 @@ def _batches(uids: Sequence[int], first: int, size: int) -> Iterator[Sequence[in
 
 def _ranges(uids: Sequence[int]) -> list[tuple[int, int]]:
     return [(u, u) for u in uids]
+
+
+@dataclass
+class _Progress:
+    """Headers stored so far in one folder's fetch, of how many missing."""
+
+    missing: int
+    fetched: int = 0
 
 
 class AccountSync:
@@ -242,7 +253,9 @@ class AccountSync:
             self.retrying(lambda: self._sync_folder(folder, result))
         except _Stopped:
             result.complete = False
-        except wire.CommandFailed as error:
+        except (wire.CommandFailed, wire.MalformedResponse) as error:
+            # A response that cannot be read is this folder's problem: the connection was
+            # dropped (it is out of step) and the next folder gets a new one.
             log.warning("%s: folder %s: %s", self.account.name, folder.name, error)
             result.error = str(error)
         return result
@@ -256,7 +269,11 @@ class AccountSync:
             log.warning("%s: folder %s: %s", self.account.name, folder.name, error)
         session, store = self.session, self.store
         cached = store.sync_state(folder.id)
-        if session.condstore and cached.uidnext is not None:
+        # Messages the server would not send last time exist all the same: counted as
+        # present they do not make the folder look changed, and they are asked for again.
+        unfetched = store.unfetched_uids(folder.id)
+        cached = replace(cached, count=cached.count + len(unfetched))
+        if session.condstore and cached.uidnext is not None and not unfetched:
             # STATUS answers from the server's index; SELECT of a big folder costs tens of
             # milliseconds more. Unchanged under CONDSTORE means nothing to do.
             peek = session.status(folder.name)
@@ -265,7 +282,7 @@ class AccountSync:
         status = session.select(folder.name, readonly=True)
         plan = plan_folder(cached, status, session.condstore)
         log.debug("%s/%s: %s -> %s", self.account.name, folder.name, status, plan)
-        if plan.nothing:
+        if plan.nothing and not unfetched:
             return
         if plan.reset:
             # Only a cache that held messages was renumbered; some servers give an empty
@@ -274,6 +291,7 @@ class AccountSync:
                 log.info("%s/%s: UIDVALIDITY changed, rebuilding", self.account.name, folder.name)
                 result.reset = True
             store.reset_folder(folder.id, status.uidvalidity, status.highestmodseq)
+            unfetched = []
 
         flags: dict[int, frozenset[str]] = {}
         vanished: list[tuple[int, int]] = []
@@ -285,15 +303,15 @@ class AccountSync:
                 stored = store.stored_uids(folder.id)
                 vanished = _ranges([u for u in stored if u < below and u not in flags])
 
-        if plan.fetch_from is not None:
-            self._fetch_missing(folder, plan.fetch_from, result)
+        if plan.fetch_from is not None or unfetched:
+            vanished += self._fetch_missing(folder, plan.fetch_from, unfetched, result)
 
         uidnext = status.uidnext or max(store.stored_uids(folder.id), default=0) + 1
         applied = store.apply_changes(folder.id, flags, vanished, uidnext, status.highestmodseq)
         result.changed += applied.changed
         result.removed += applied.removed
 
-        if store.sync_state(folder.id).count != status.exists:
+        if store.sync_state(folder.id).count + len(result.unfetched) != status.exists:
             # The count does not add up: an expunge that CONDSTORE alone does not report,
             # or mail that arrived meanwhile. Comparing UIDs settles it.
             present = set(session.search_uids(1))
@@ -301,23 +319,53 @@ class AccountSync:
             if gone:
                 result.removed += store.apply_changes(folder.id, vanished=_ranges(gone)).removed
 
-    def _fetch_missing(self, folder: Folder, first_uid: int, result: FolderSyncResult) -> None:
+    def _fetch_missing(
+        self,
+        folder: Folder,
+        first_uid: int | None,
+        unfetched: Sequence[int],
+        result: FolderSyncResult,
+    ) -> list[tuple[int, int]]:
+        """Fetch the headers the store lacks: UIDs from ``first_uid`` on, and ``unfetched``.
+
+        Every UID asked for is accounted for: what a batch left out is asked for once more
+        at the end; what still does not come is either gone (expunged meanwhile: VANISHED
+        says so, or UID SEARCH no longer finds it) or recorded as unfetched and reported.
+        Returns the UID ranges the server reported vanished meanwhile.
+        """
         session, store = self.session, self.store
-        have = set(store.stored_uids(folder.id, first_uid))
-        missing = [u for u in reversed(session.search_uids(first_uid)) if u not in have]
-        fetched = 0
+        missing: list[int] = []
+        if first_uid is not None:
+            have = set(store.stored_uids(folder.id, first_uid))
+            missing = [u for u in reversed(session.search_uids(first_uid)) if u not in have]
+        asked = set(missing)
+        missing += [u for u in reversed(unfetched) if u not in asked]
+        progress = _Progress(len(missing))
         unsure: list[int] = []
+        absent: list[int] = []
+        vanished: list[tuple[int, int]] = []
+        refusals: list[str] = []
         batches = _batches(missing, self.options.first_batch, self.options.batch)
-        for responses in session.fetch_summaries(batches):
-            records, needs_structure = summarize_batch(responses)
-            seq = store.add_messages(folder.id, records)
-            unsure += needs_structure
-            fetched += len(records)
-            result.new += len(records)
-            if self._on_progress is not None:
-                self._on_progress(SyncProgress(folder.id, folder.name, fetched, len(missing), seq))
-            if self._stop.is_set():
-                raise _Stopped()
+        for batch in session.fetch_summaries(batches):
+            self._store_batch(folder, batch, unsure, result, progress)
+            absent += batch.absent()
+            vanished += batch.vanished
+            refusals += [batch.refused] if batch.refused else []
+        still: list[int] = []
+        if absent:
+            log.info(
+                "%s/%s: %d messages did not come, asking again",
+                self.account.name,
+                folder.name,
+                len(absent),
+            )
+            again = _batches(absent, self.options.batch, self.options.batch)
+            for batch in session.fetch_summaries(again):
+                self._store_batch(folder, batch, unsure, result, progress)
+                still += batch.absent()
+                vanished += batch.vanished
+                refusals += [batch.refused] if batch.refused else []
+        self._account_for(folder, still, vanished, refusals, bool(unfetched), result)
         # Headers first, so mail is readable at once; then the structure of the messages
         # whose attachments the Content-Type cannot tell (RFC 3501 BODYSTRUCTURE).
         structure_batches = _batches(unsure, _STRUCTURE_BATCH, _STRUCTURE_BATCH)
@@ -326,6 +374,61 @@ class AccountSync:
             store.set_attachments(folder.id, found)
             if self._stop.is_set():
                 raise _Stopped()
+        return vanished
+
+    def _store_batch(
+        self,
+        folder: Folder,
+        batch: FetchedBatch,
+        unsure: list[int],
+        result: FolderSyncResult,
+        progress: _Progress,
+    ) -> None:
+        records, needs_structure = summarize_batch(batch.messages)
+        seq = self.store.add_messages(folder.id, records)
+        unsure += needs_structure
+        result.new += len(records)
+        progress.fetched += len(records)
+        if self._on_progress is not None:
+            self._on_progress(
+                SyncProgress(folder.id, folder.name, progress.fetched, progress.missing, seq)
+            )
+        if self._stop.is_set():
+            raise _Stopped()
+
+    def _account_for(
+        self,
+        folder: Folder,
+        still: list[int],
+        vanished: list[tuple[int, int]],
+        refusals: list[str],
+        recorded: bool,
+        result: FolderSyncResult,
+    ) -> None:
+        """Sort the UIDs that did not come even when asked again: expunged meanwhile (fine)
+        or kept back by the server (recorded, logged and reported, asked for next time)."""
+        gone = {u for u in still for low, high in vanished if low <= u <= high}
+        left = [u for u in still if u not in gone]
+        if left:
+            # RFC 3501 lets a server say nothing of an expunge during a UID FETCH; a
+            # SEARCH of the UIDs tells which of them still exist.
+            present = set(self.session.search_uids(min(left)))
+            result.unfetched = sorted(u for u in left if u in present)
+        if result.unfetched or recorded:
+            self.store.set_unfetched(folder.id, result.unfetched)
+        if result.unfetched:
+            shown = ", ".join(map(str, result.unfetched[:10]))
+            more = "..." if len(result.unfetched) > 10 else ""
+            log.warning(
+                "%s/%s: the server did not send %d messages (UID %s%s)%s; "
+                "they will be asked for again at the next sync",
+                self.account.name,
+                folder.name,
+                len(result.unfetched),
+                shown,
+                more,
+                f": {refusals[-1]}" if refusals else "",
+            )
 
     # -- bodies -----------------------------------------------------------------------------
 

@@ -1,13 +1,18 @@
-"""A fast reader for the IMAP responses the sync engine streams (RFC 3501 §7, RFC 7162).
+"""A fast reader for the IMAP responses the sync engine streams (RFC 3501 §7, RFC 9051 §7).
 
 imapclient parses every response with a general tokenizer; at ~4k messages per second that
-parser, not the server (~35k per second), bounds a header sync. The sync asks for a fixed
-set of FETCH items, so this module reads them in one pass: one ``readline`` per line and
-one ``read`` per literal (both buffered in C), then a regular expression over each line.
+parser, not the server (~35k per second), bounds a header sync. This module reads one
+``readline`` per line and one ``read`` per literal (both buffered in C), then regular
+expressions over each line: one for the whole FETCH the sync asks for in the order most
+servers answer, one per data item otherwise.
 
-It knows the data items UID, FLAGS, RFC822.SIZE, INTERNALDATE, MODSEQ, BODY[...] and
-BODY[...]<n> (as literal, quoted string or NIL). Other untagged responses (EXISTS,
-EXPUNGE, VANISHED, SEARCH, ESEARCH, OK [...]) are handed over as their raw line.
+It reads any FETCH response RFC 3501 and RFC 9051 allow: names in any case, items in any
+order, strings quoted (with escapes), as literals (also ``~{n}`` literal8 and the
+``{n+}``/``{n-}`` forms of RFC 7888) or NIL, and values nested to any depth. It keeps
+UID, FLAGS, RFC822.SIZE, INTERNALDATE, MODSEQ, BODY[...] (and the RFC822 forms of it)
+and BODYSTRUCTURE, and skips every other item whole. Other untagged responses (EXISTS,
+EXPUNGE, VANISHED, SEARCH, ESEARCH, OK [...], anything) come as their raw line. What no
+grammar allows raises MalformedResponse, naming what was wrong and where.
 Nothing here imports imapclient: the connection gives us its ``readline``, ``read`` and
 ``send``.
 """
@@ -25,22 +30,58 @@ from mailclient.core.errors import ProtocolError
 MAX_LINE = 64 * 1024 * 1024
 # One literal (a header block or a whole message) may be big, but not unbounded.
 MAX_LITERAL = 512 * 1024 * 1024
+# Deeper lists than this are no structure a server builds (a BODYSTRUCTURE nests one level
+# per MIME part); refusing them keeps hostile input from costing memory and time.
+MAX_DEPTH = 100
 
-_LITERAL_AT_END = re.compile(rb"\{(\d+)\+?\}\r\n\Z")
-_FETCH_START = re.compile(rb"\* (\d+) FETCH \(")
-# One data item: its name, then a value that is a number/atom, a parenthesised list
-# without nesting (FLAGS, MODSEQ), a quoted string, NIL, or the {n} of a literal.
-_ITEM = re.compile(
-    rb" ?([A-Za-z0-9.]+(?:\[[^\]]*\](?:<\d+>)?)?) "
-    rb"(\([^()]*\)|\"(?:[^\"\\]|\\.)*\"|\{\d+\+?\}\r\n|[^ ()\r\n]+)"
-)
+# A literal ends its line: {n}, literal8 ~{n}, and the LITERAL+/- forms {n+} and {n-}.
+# Framing needs only the count (the "~" is the value parsers' business), and searching
+# just the line's tail keeps long lines cheap. The parsers below take as a literal exactly
+# what this takes (up to 12 digits): anything else there is garbage, not a literal.
+_LITERAL_AT_END = re.compile(rb"\{(\d{1,12})[+-]?\}\r\n\Z")
+_LITERAL_TAIL = 20
+_FETCH_START = re.compile(rb"\* (\d+) [Ff][Ee][Tt][Cc][Hh] \(")
 # What the sync's header FETCH looks like from Dovecot and most servers: items in the order
 # asked for. Matching it whole is three times quicker than item by item.
 _SUMMARY_FETCH = re.compile(
     rb"UID (\d+) FLAGS \(([^()]*)\) RFC822\.SIZE (\d+) INTERNALDATE (\"[^\"]*\") "
     rb"BODY\[HEADER\.FIELDS \([^()]*\)\] \{\d+\}\r\n\Z"
 )
-_QUOTED_ESCAPE = re.compile(rb"\\(.)")
+_QUOTED = rb'"((?:[^"\\\r\n]|\\[^\r\n])*)"'
+# An item's name: an atom, then for BODY/BINARY a section (which may hold a list of header
+# names, quoted ones too) and a partial origin <n>.
+_NAME = (
+    rb' ?([^\x00-\x20()"{\[\]%*\\\x7f]+)'
+    rb'(\[(?:[^\]"\r\n]|"(?:[^"\\\r\n]|\\[^\r\n])*")*\](?:<\d+>)?)? '
+)
+# One item whose value needs no nesting: a flat list of atoms and quoted strings (FLAGS,
+# MODSEQ, X-GM-LABELS), a quoted string, a literal (always last in its line) or an atom,
+# number or NIL.
+_ITEM = re.compile(
+    _NAME
+    + rb'(?:\(([^()"{\r\n]*(?:"(?:[^"\\\r\n]|\\[^\r\n])*"[^()"{\r\n]*)*)\)|'
+    + _QUOTED
+    + rb'|(~?\{\d{1,12}[+-]?\}\r\n)\Z|([^\x00-\x20()"{\x7f]+))'
+)
+_NAME_ONLY = re.compile(_NAME)
+# The completion of another command (RFC 3501 §7.1: tag SP OK/NO/BAD).
+_OTHER_TAGGED = re.compile(rb'[^\x00-\x20(){%*"\\+\x7f]+ (?:OK|NO|BAD)(?: |\r\n)', re.IGNORECASE)
+_END = re.compile(rb" *\) *\r\n\Z")
+# The tokens of any value, for what _ITEM cannot take: the last group catches anything no
+# token can start with, so that garbage is an error, never skipped.
+_TOKEN = re.compile(
+    rb" ?(?:(\()|(\))|" + _QUOTED + rb'|~?\{\d{1,12}[+-]?\}\r\n\Z()|([^\x00-\x20()"{\x7f]+)|(.))',
+    re.DOTALL,
+)
+_JUNK = {
+    b"\r": "a value that is missing or not finished",
+    b"\n": "a value that is missing or not finished",
+    b'"': "a quoted string without its closing quote",
+    b"{": "a literal that is not one",
+}
+_DIGITS = re.compile(rb"\d+\Z")
+# Items kept whose value is a list (FLAGS and MODSEQ in their usual form take a shortcut).
+_KEPT = frozenset({b"FLAGS", b"MODSEQ", b"BODYSTRUCTURE"})
 _MONTH_NAMES = b"JanFebMarAprMayJunJulAugSepOctNovDec"
 _MONTHS = {_MONTH_NAMES[i : i + 3]: i // 3 + 1 for i in range(0, 36, 3)}
 _INTERNALDATE = re.compile(
@@ -57,42 +98,77 @@ class CommandFailed(ProtocolError):
         self.text = text
 
 
+class MalformedResponse(ProtocolError):
+    """The server sent a response that no IMAP grammar allows.
+
+    Retrying cannot help (the server would send it again), and the connection is out of
+    step: whoever reads on it must drop it.
+    """
+
+    transient = False
+
+    def __init__(self, what: str, text: bytes = b"", at: int = 0) -> None:
+        near = f" near {text[max(at - 20, 0) : at + 40]!r}" if text else ""
+        super().__init__(f"The IMAP server sent a response that cannot be read: {what}{near}.")
+        self.what = what
+
+
 # A parsed IMAP value: a string (quoted, literal or atom), NIL, or a parenthesised list.
 Value = bytes | None | list["Value"]
 
-_TOKEN = re.compile(rb'(\()|(\))|"((?:[^"\\]|\\.)*)"|(\{\d+\+?\}\r\n$)|([^\s()"]+)')
+
+def _unquote(quoted: bytes) -> bytes:
+    # Only \\ and \" are escapes (RFC 3501 §9 quoted-specials); a backslash before
+    # anything else is kept as it is.
+    if b"\\" not in quoted:
+        return quoted
+    return quoted.replace(b"\\\\", b"\\").replace(b'\\"', b'"')
 
 
-def parse_values(texts: list[bytes], literals: list[bytes], offset: int = 0) -> list[Value]:
-    """Parse IMAP values (RFC 3501 §9: lists, strings, literals, NIL) in one response.
+def read_value(
+    texts: list[bytes], literals: list[bytes], index: int, pos: int
+) -> tuple[Value, int, int]:
+    """Parse one IMAP value (RFC 3501 §9: a list, string, literal or NIL) of a response.
 
-    ``texts`` and ``literals`` alternate as the reader framed them. Parsing stops at the
-    ``)`` that closes the list the values are in, or at the end.
+    ``texts`` and ``literals`` alternate as the reader framed them: texts[i] ends with the
+    marker of literals[i]. The value starts at ``pos`` of ``texts[index]``; returns it and
+    the (index, pos) just after it. Raises MalformedResponse when there is no whole value.
     """
-    stack: list[list[Value]] = [[]]
-    top = stack[0]
-    for index, text in enumerate(texts):
-        # findall runs the tokenizer in C; only building the lists is left to Python.
-        for opened, closed, quoted, literal, atom in _TOKEN.findall(
-            text, offset if index == 0 else 0
-        ):
-            if opened:
-                inner: list[Value] = []
-                top.append(inner)
-                stack.append(inner)
-                top = inner
-            elif closed:
-                if len(stack) == 1:
-                    return top
-                stack.pop()
-                top = stack[-1]
-            elif atom:
-                top.append(None if atom.upper() == b"NIL" else atom)
-            elif literal:
-                top.append(literals[index])
+    stack: list[list[Value]] = []
+    while index < len(texts):
+        text = texts[index]
+        for m in _TOKEN.finditer(text, pos):
+            opened, closed, quoted, literal, atom, junk = m.groups()
+            value: Value
+            if opened is not None:
+                if len(stack) >= MAX_DEPTH:
+                    raise MalformedResponse("lists nested too deep", text, m.start())
+                stack.append([])
+                continue
+            if closed is not None:
+                if not stack:
+                    raise MalformedResponse("a ')' where a value belongs", text, m.start())
+                value = stack.pop()
+            elif quoted is not None:
+                value = _unquote(quoted)
+            elif literal is not None:
+                value = literals[index]
+                if not stack:
+                    return value, index + 1, 0
+                stack[-1].append(value)
+                break
+            elif atom is not None:
+                value = None if atom.upper() == b"NIL" else atom
             else:
-                top.append(_QUOTED_ESCAPE.sub(rb"\1", quoted) if b"\\" in quoted else quoted)
-    return stack[0]
+                what = _JUNK.get(junk, f"the character {junk!r}")
+                raise MalformedResponse(what, text, m.start())
+            if not stack:
+                return value, index, m.end()
+            stack[-1].append(value)
+        else:
+            break
+        index, pos = index + 1, 0
+    raise MalformedResponse("a response that ends inside a value")
 
 
 @dataclass(slots=True)
@@ -142,6 +218,8 @@ def parse_uid_set(text: bytes) -> list[tuple[int, int]]:
     ranges = []
     for part in text.split(b","):
         low, _, high = part.partition(b":")
+        if not low.isdigit() or not (high or low).isdigit():
+            raise MalformedResponse("a UID set that is not one", text)
         a, b = int(low), int(high or low)
         ranges.append((min(a, b), max(a, b)))
     return ranges
@@ -219,7 +297,7 @@ class ResponseReader:
             if line.startswith(b"* "):
                 texts = [line]
                 literals: list[bytes] = []
-                while (m := literal_at_end(line)) is not None:
+                while (m := literal_at_end(line, len(line) - _LITERAL_TAIL)) is not None:
                     size = int(m.group(1))
                     if size > MAX_LITERAL:
                         raise ProtocolError("The IMAP server sent an impossibly large message.")
@@ -246,24 +324,11 @@ class ResponseReader:
                 return
             elif line.startswith(b"+"):
                 raise ProtocolError(f"The IMAP server asked for more input during {name}.")
-            # Anything else (a stray tagged line of another command) is not ours: skip it.
-
-    def _fetch_nested(
-        self, seq: int, offset: int, texts: list[bytes], literals: list[bytes]
-    ) -> FetchResponse:
-        """The slower, general path for items with nested lists (BODYSTRUCTURE)."""
-        values = parse_values(texts, literals, offset)
-        response = FetchResponse(seq)
-        for name, value in zip(values[::2], values[1::2], strict=False):
-            key = name.upper() if isinstance(name, bytes) else b""
-            if key == b"UID" and isinstance(value, bytes):
-                response.uid = int(value)
-            elif key == b"FLAGS" and isinstance(value, list):
-                raw = b" ".join(v for v in value if isinstance(v, bytes))
-                response.flags = self._flags(raw)
-            elif key == b"BODYSTRUCTURE" and isinstance(value, list):
-                response.bodystructure = value
-        return response
+            elif _OTHER_TAGGED.match(line) is None:
+                # Skipping it could skip a message: a mangled "* n FETCH" line is no
+                # stray completion.
+                raise MalformedResponse(f"a line that is no IMAP response during {name}", line)
+            # A stray completion of another command is not ours: skip it.
 
     def _flags(self, raw: bytes) -> frozenset[str]:
         """A FLAGS list (without parentheses) as a set; \\Recent is per session, left out."""
@@ -278,8 +343,11 @@ class ResponseReader:
     def _untagged(texts: list[bytes]) -> Untagged:
         line = b"".join(t.rstrip(b"\r\n") for t in texts)[2:]
         words = line.split(b" ", 2)
-        kind = words[1] if words[0].isdigit() and len(words) > 1 else words[0]
-        return Untagged(kind.upper(), line)
+        kind = (words[1] if words[0].isdigit() and len(words) > 1 else words[0]).upper()
+        if kind.startswith(b"FETCH"):
+            # Never pass a message on as something else: the sync would not know it.
+            raise MalformedResponse("a FETCH response without its list of data items", line)
+        return Untagged(kind, line)
 
     def _fetch(
         self, seq: int, offset: int, texts: list[bytes], literals: list[bytes]
@@ -296,35 +364,116 @@ class ResponseReader:
                     internal_date=parse_internaldate(date),
                     header=literals[0],
                 )
-        if b"BODYSTRUCTURE" in texts[0]:
-            return self._fetch_nested(seq, offset, texts, literals)
         response = FetchResponse(seq)
-        for index, text in enumerate(texts):
-            for m in _ITEM.finditer(text, offset):
-                name, value = m.groups()
-                first = value[:1]
-                if first == b"{":
-                    data: bytes | None = literals[index]
-                elif first == b'"':
-                    data = _QUOTED_ESCAPE.sub(rb"\1", value[1:-1])
-                else:
-                    data = None
-                key = name.upper()
-                if key == b"UID":
-                    response.uid = int(value)
-                elif key == b"FLAGS":
-                    response.flags = self._flags(value[1:-1])
-                elif key == b"RFC822.SIZE":
-                    response.size = int(value)
-                elif key == b"INTERNALDATE":
-                    response.internal_date = parse_internaldate(value)
-                elif key == b"MODSEQ":
-                    response.modseq = int(value.strip(b"()"))
-                elif key.startswith(b"BODY["):
-                    section = key[5 : key.index(b"]")]
-                    if section.startswith(b"HEADER"):
-                        response.header = data
-                    else:
-                        response.body = data
-            offset = 0
-        return response
+        index, pos, last = 0, offset, len(texts) - 1
+        text = texts[0]
+        item = _ITEM.match
+        value: Value
+        while True:
+            m = item(text, pos)
+            if m is None:
+                if index == last and _END.match(text, pos) is not None:
+                    return response
+                index, pos = self._nested_item(response, texts, literals, index, pos)
+                text = texts[index]
+                continue
+            name, section, flat, quoted, literal, atom = m.groups()
+            pos = m.end()
+            key = name.upper()
+            if literal is not None:
+                value = literals[index]
+                index += 1
+                text, pos = texts[index], 0
+            elif atom is not None:
+                # The common items inline: a call per item costs a tenth of the time.
+                if key == b"UID" and atom.isdigit():
+                    response.uid = int(atom)
+                    continue
+                if key == b"RFC822.SIZE" and atom.isdigit():
+                    response.size = int(atom)
+                    continue
+                value = None if len(atom) == 3 and atom.upper() == b"NIL" else atom
+            elif quoted is not None:
+                if key == b"INTERNALDATE":
+                    response.internal_date = parse_internaldate(quoted)
+                    continue
+                value = _unquote(quoted)
+            elif key == b"FLAGS" and b'"' not in flat:
+                response.flags = self._flags(flat)
+                continue
+            elif key == b"MODSEQ" and _DIGITS.match(flat):
+                response.modseq = int(flat)
+                continue
+            elif key in _KEPT or section is not None:
+                value, _, _ = read_value([b"(" + flat + b")\r\n"], [], 0, 0)
+            else:
+                continue  # a list the sync does not use: skipped unread
+            self._keep(response, key, section, value, text)
+
+    def _nested_item(
+        self,
+        response: FetchResponse,
+        texts: list[bytes],
+        literals: list[bytes],
+        index: int,
+        pos: int,
+    ) -> tuple[int, int]:
+        """One data item whose value _ITEM cannot take (nested lists, literals in lists)."""
+        text = texts[index]
+        m = _NAME_ONLY.match(text, pos)
+        if m is None:
+            if text.startswith(b"\r\n", pos) or text.startswith(b" \r\n", pos):
+                raise MalformedResponse("a FETCH response without its closing ')'", text, pos)
+            raise MalformedResponse("something that is no FETCH data item", text, pos)
+        name, section = m.groups()
+        value, index, pos = read_value(texts, literals, index, m.end())
+        self._keep(response, name.upper(), section, value, texts[index])
+        return index, pos
+
+    def _keep(
+        self, response: FetchResponse, key: bytes, section: bytes | None, value: Value, text: bytes
+    ) -> None:
+        """Keep one data item (RFC 3501 §7.4.2) if it is one the sync uses."""
+        if section is not None:
+            if key != b"BODY":
+                return  # BINARY[...] (RFC 3516) and what may come: not asked for
+            if value is not None and not isinstance(value, bytes):
+                raise MalformedResponse("a list as the value of BODY[]", text)
+            if section[1:7].upper() == b"HEADER":
+                response.header = value
+            else:
+                response.body = value
+        elif key == b"UID":
+            response.uid = _number(value, key, text)
+        elif key == b"RFC822.SIZE":
+            response.size = None if value is None else _number(value, key, text)
+        elif key == b"INTERNALDATE":
+            response.internal_date = parse_internaldate(value) if isinstance(value, bytes) else None
+        elif key == b"FLAGS":
+            if not isinstance(value, list) or not all(isinstance(v, bytes) for v in value):
+                raise MalformedResponse("FLAGS that are no list of flags", text)
+            response.flags = self._flags(b" ".join(v for v in value if isinstance(v, bytes)))
+        elif key == b"MODSEQ":
+            if not isinstance(value, list) or len(value) != 1:
+                raise MalformedResponse("a MODSEQ that is not one number in parentheses", text)
+            response.modseq = _number(value[0], key, text)
+        elif key == b"BODYSTRUCTURE":
+            if not isinstance(value, list):
+                raise MalformedResponse("a BODYSTRUCTURE that is not a list", text)
+            response.bodystructure = value
+        elif key == b"RFC822.HEADER":
+            response.header = _string(value, key, text)
+        elif key in (b"RFC822", b"RFC822.TEXT"):
+            response.body = _string(value, key, text)
+
+
+def _number(value: Value, key: bytes, text: bytes) -> int:
+    if isinstance(value, bytes) and _DIGITS.match(value):
+        return int(value)
+    raise MalformedResponse(f"a {key.decode()} that is not a number", text)
+
+
+def _string(value: Value, key: bytes, text: bytes) -> bytes | None:
+    if value is None or isinstance(value, bytes):
+        return value
+    raise MalformedResponse(f"a list as the value of {key.decode()}", text)

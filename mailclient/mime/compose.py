@@ -24,8 +24,13 @@ from email.utils import format_datetime, localtime, make_msgid
 from typing import cast
 
 from mailclient.core.errors import InvalidInput
+from mailclient.core.files import read_regular_file
 from mailclient.core.outgoing import Attachment, BuiltMessage, OutgoingMessage
 from mailclient.mime.flowed import encode_flowed
+
+# A guard for memory (the whole message is built, then kept in the outbox), not the
+# server's limit, which is mostly far lower and checked where it is known.
+MAX_ATTACHMENT_SIZE = 100_000_000
 
 # Bodies are encoded to 7 bits (quoted-printable or base64) so that any server can carry
 # them; only UTF-8 headers, when an address needs them, make a message 8-bit.
@@ -274,7 +279,7 @@ def _load(attachment: Attachment) -> tuple[str, str, bytes]:
         data = attachment.data
     elif attachment.path is not None:
         try:
-            data = attachment.path.read_bytes()
+            data = read_regular_file(attachment.path, MAX_ATTACHMENT_SIZE, "attachment")
         except OSError as error:
             raise InvalidInput(
                 "attachment", f"cannot read {attachment.path}: {error.strerror}"

@@ -42,6 +42,7 @@ _CHARSET_ALIASES = {
     "unicode-1-1-utf-7": "utf-7",
 }
 
+_PIECE = 1 << 20
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")
 _SPACES = re.compile(r"\s+")
 # C0 controls, DEL, C1 controls (0x9B is a CSI of its own to many terminals) and the
@@ -49,6 +50,26 @@ _SPACES = re.compile(r"\s+")
 # escape sequence in a subject would reach the terminal of ``mailclient list`` as is
 # (OSC 52 writes the clipboard) and the window's labels as garbage.
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Bidirectional embeddings, overrides and isolates: "\u202egnp.exe" shows as "exe.png".
+# The marks (U+200E, U+200F, U+061C) stay: they cannot reorder letters, and right-to-left
+# text uses them. Then characters that show nothing (zero-width space, word joiner,
+# invisible operators, BOM, soft hyphen, Hangul fillers), which make look-alike names and
+# hide text from filters.
+_INVISIBLE = re.compile(
+    "[\u202a-\u202e\u2066-\u2069\u200b\u2060-\u2064\ufeff\u180e\u00ad\u034f"
+    "\u115f\u1160\u3164\uffa0]"
+)
+# Zero-width (non-)joiners shape emoji sequences and Indic, Arabic and Persian script;
+# next to ASCII they only hide, so they go there.
+_ASCII_JOINER = re.compile("(?:(?<=[\x00-\x7f])|^)[\u200c\u200d]+|[\u200c\u200d]+(?=[\x00-\x7f]|$)")
+# The invisible characters Python counts as printable (letters that show nothing).
+_INVISIBLE_LETTERS = re.compile("[\u115f\u1160\u3164\uffa0]")
+# A charset label is a registered name (RFC 2978): anything else (NUL, spaces, quotes
+# inside) names no codec, and Python's codec lookup raises ValueError for some of them.
+_CHARSET_LABEL = re.compile(r"[A-Za-z0-9._:+()-]{1,40}")
+# Codecs Python has that no mail is written in: "undefined" raises on any input, the
+# escape codecs turn backslashes into arbitrary characters.
+_NOT_MAIL_CODECS = {"undefined", "unicode-escape", "raw-unicode-escape", "idna", "punycode"}
 
 
 @functools.lru_cache(maxsize=256)
@@ -57,12 +78,17 @@ def normalize_charset(charset: str | None) -> str | None:
     if not charset:
         return None
     label = charset.strip().strip("\"'").lower()
+    if not _CHARSET_LABEL.fullmatch(label):
+        return None
     if label in _CHARSET_ALIASES:
         label = _CHARSET_ALIASES[label] or ""
     try:
-        return codecs.lookup(label).name if label else None
-    except LookupError:
+        info = codecs.lookup(label) if label else None
+    except (LookupError, ValueError):
         return None
+    if info is None or info.name in _NOT_MAIL_CODECS:
+        return None
+    return info.name
 
 
 def decode_text(payload: bytes, charset: str | None) -> str:
@@ -74,11 +100,25 @@ def decode_text(payload: bytes, charset: str | None) -> str:
     candidates += ["utf-8", "cp1252"]
     for candidate in candidates:
         try:
+            if len(payload) > _PIECE:
+                return _decode_in_pieces(payload, candidate)
             return payload.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, UnicodeError, ValueError):
             continue
     # windows-1252 leaves five bytes undefined; Latin-1 maps every byte.
     return payload.decode("latin-1")
+
+
+def _decode_in_pieces(payload: bytes, codec: str) -> str:
+    """``payload.decode(codec)`` a megabyte at a time: one call on 30 MB holds the
+    interpreter lock long enough for the window to stall."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    view = memoryview(payload)
+    pieces = [
+        decoder.decode(view[start : start + _PIECE]) for start in range(0, len(payload), _PIECE)
+    ]
+    pieces.append(decoder.decode(b"", final=True))
+    return "".join(pieces)
 
 
 def _word_bytes(encoding: str, payload: str) -> bytes | None:
@@ -100,15 +140,16 @@ def decode_words(text: str) -> str:
     if "=?" not in text:
         return text
     parts: list[str] = []
-    pending = bytearray()
     pending_charset: str | None = None
     position = 0
+
+    words: list[bytes] = []
 
     def flush() -> None:
         nonlocal pending_charset
         if pending_charset is not None:
-            parts.append(decode_text(bytes(pending), pending_charset))
-            pending.clear()
+            parts.append(_decode_run(words, pending_charset))
+            words.clear()
             pending_charset = None
 
     for m in _ENCODED_WORD.finditer(text):
@@ -125,11 +166,26 @@ def decode_words(text: str) -> str:
         if pending_charset is not None and charset != pending_charset:
             flush()
         pending_charset = charset
-        pending += data
+        words.append(data)
         position = m.end()
     flush()
     parts.append(text[position:])
     return "".join(parts)
+
+
+def _decode_run(words: list[bytes], charset: str) -> str:
+    """Adjacent encoded words of one charset: together if they decode so, else one by one.
+
+    One by one, each word falls back on its own (decode_text), so a word in a charset
+    that does not fit it mangles only itself.
+    """
+    codec = normalize_charset(charset)
+    if codec:
+        try:
+            return b"".join(words).decode(codec)
+        except (LookupError, UnicodeError, ValueError):
+            pass
+    return "".join(decode_text(word, charset) for word in words)
 
 
 def header_text(raw: bytes) -> str:
@@ -148,8 +204,23 @@ def header_text(raw: bytes) -> str:
 
 
 def one_line(text: str) -> str:
-    """``text`` with controls and line breaks as spaces, runs of white space as one."""
-    # isprintable() is False for any control or separator (and for tabs and line breaks).
-    if not text.isprintable() or "  " in text:
-        text = _SPACES.sub(" ", _CONTROLS.sub(" ", text))
+    """``text`` with controls and line breaks as spaces, runs of white space as one, and
+    without the characters that reorder or hide text (see without_invisible)."""
+    # isprintable() is False for any control, separator or format character (tabs, line
+    # breaks, bidi controls, zero-width characters).
+    if not text.isprintable() or "  " in text or _INVISIBLE_LETTERS.search(text):
+        text = _SPACES.sub(" ", _CONTROLS.sub(" ", without_invisible(text)))
     return text.strip()
+
+
+def without_invisible(text: str) -> str:
+    """``text`` without bidi embeddings, overrides and isolates and without characters that
+    show nothing, so that what a reader sees is what the text says.
+
+    For text from a message shown where a look-alike deceives: names, subjects, link text,
+    attachment names. Bodies keep theirs: right-to-left writing uses them.
+    """
+    text = _INVISIBLE.sub("", text)
+    if "\u200c" in text or "\u200d" in text:
+        text = _ASCII_JOINER.sub("", text)
+    return text

@@ -2,22 +2,36 @@
 
 Pure functions on the raw RFC 5322 bytes. Part ids are IMAP-style section numbers ("1",
 "2.1"), so an attachment found here can be extracted again later with attachment_data().
+
+The MIME tree is split here, without recursion, rather than by the standard library's
+parser, whose parsing, walking and serializing recurse once per level: a message nested a
+few hundred levels deep raised RecursionError. Multiparts deeper than MAX_DEPTH, and parts
+after the MAX_PARTS-th, are not opened; the parsed message says how many were cut.
 """
 
 from __future__ import annotations
 
+import binascii
 import email
 import email.policy
 import email.utils
 import html
 import re
+from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import Message
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from typing import AnyStr
 
 from mailclient.mime import decode
 
+MAX_DEPTH = 30  # nested multiparts opened; real mail rarely goes past 5
+MAX_PARTS = 1000  # parts listed; more only make the window slow
+
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+_HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")  # a field name (RFC 5322 §2.2), a colon
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 
 
@@ -54,11 +68,14 @@ class ParsedMessage:
     html: str | None = None  # the text/html body, unsanitized: sanitize before display
     attachments: tuple[AttachmentInfo, ...] = ()
     inline_parts: Mapping[str, InlinePart] = field(default_factory=dict)  # by Content-ID
+    too_deep: int = 0  # multiparts nested deeper than MAX_DEPTH, not opened
+    too_many: int = 0  # parts after the MAX_PARTS-th, left out
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
     """Parse ``raw`` for display. Never raises on malformed input: shows what it can."""
-    message = email.message_from_bytes(raw, policy=email.policy.default)
+    tree = _Tree(raw)
+    message = tree.root
     collector = _Collector()
     collector.visit(message, "1" if not message.is_multipart() else "")
     html_text = collector.html
@@ -78,16 +95,131 @@ def parse_message(raw: bytes) -> ParsedMessage:
         html=html_text,
         attachments=tuple(attachments),
         inline_parts=collector.inline_parts,
+        too_deep=tree.too_deep,
+        too_many=tree.too_many,
     )
 
 
 def attachment_data(raw: bytes, part_id: str) -> bytes:
     """The decoded content of the part ``part_id`` of ``raw``; KeyError when there is none."""
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    part = _find_part(message, part_id)
+    part = _find_part(_Tree(raw).root, part_id)
     if part is None:
         raise KeyError(part_id)
     return _part_bytes(part)
+
+
+class _Part(EmailMessage):
+    """A part as the standard library's parser makes it, and where its body lies in the
+    raw message: leaves keep their body as their payload, multiparts a list of parts."""
+
+    source: bytes = b""  # the whole raw message (shared, not copied)
+    body_span: tuple[int, int] = (0, 0)
+
+    def body_bytes(self) -> bytes:
+        """The body as received, still in its transfer encoding."""
+        start, end = self.body_span
+        return self.source[start:end]
+
+
+class _Tree:
+    """The MIME tree of a raw message, split level by level from a queue (no recursion)."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self.too_deep = 0
+        self.too_many = 0
+        self.root = self._part(0, len(raw), depth=0)
+        count = 1
+        queue: deque[tuple[_Part, int]] = deque()
+        if self.root.is_multipart():
+            queue.append((self.root, 0))
+        while queue:
+            container, depth = queue.popleft()
+            children: list[Message | str] = []
+            for start, end in self._split(container):
+                if count >= MAX_PARTS:
+                    self.too_many += 1
+                    continue
+                count += 1
+                child = self._part(start, end, depth + 1)
+                children.append(child)
+                if child.is_multipart():
+                    queue.append((child, depth + 1))
+            container.set_payload(children)
+
+    def _part(self, start: int, end: int, depth: int) -> _Part:
+        """The part at raw[start:end]: a multipart with an empty list of parts (the caller
+        fills it), or a leaf whose payload is its body, still encoded."""
+        body = _body_start(self.raw, start, end)
+        part = _parse(self.raw[start:body])
+        part.body_span = (body, end)
+        if part.get_content_maintype() == "multipart" and part.get_boundary():
+            if depth < MAX_DEPTH:
+                part.set_payload([])
+                return part
+            self.too_deep += 1
+            # Not opened: kept whole, headers too, to be saved as a message of its own.
+            part.body_span = (start, end)
+        # A leaf's body is read from the raw message when needed (_part_bytes), never
+        # parsed: the standard parser would parse message/* types (recursing into them).
+        part.source = self.raw
+        return part
+
+    def _split(self, container: _Part) -> Iterator[tuple[int, int]]:
+        """Where the parts of a multipart lie (RFC 2046 §5.1.1): between delimiter lines,
+        without the line break that belongs to the delimiter; preamble and epilogue left."""
+        boundary = str(container.get_boundary()).encode("utf-8", "surrogateescape")
+        delimiter = re.compile(rb"^--" + re.escape(boundary) + rb"(--)?[ \t]*\r?$", re.M)
+        start, end = container.body_span
+        previous: int | None = None
+        for match in delimiter.finditer(self.raw, start, end):
+            if previous is not None:
+                yield previous, _before_line_break(self.raw, previous, match.start())
+            if match.group(1):
+                return
+            previous = min(match.end() + 1, end)  # after the delimiter's line feed
+        if previous is not None and previous < end:
+            yield previous, end  # no closing delimiter: the last part runs to the end
+
+
+_PARSER = BytesParser(_Part, policy=email.policy.default)
+
+
+def _parse(data: bytes) -> _Part:
+    part = _PARSER.parsebytes(data, headersonly=True)
+    assert isinstance(part, _Part)
+    return part
+
+
+def _body_start(raw: bytes, start: int, end: int) -> int:
+    """Where the body of the part at raw[start:end] begins: after the blank line that ends
+    its header, or at the first line that is no header field (a sender that left out the
+    blank line, or the header altogether), as the standard parser reads it."""
+    position = start
+    while position < end:
+        line_end = raw.find(b"\n", position, end)
+        line_end = end if line_end < 0 else line_end + 1
+        line = raw[position:line_end]
+        if line in (b"\r\n", b"\n"):
+            return line_end
+        if not (_HEADER_LINE.match(line) or (position > start and line[:1] in (b" ", b"\t"))):
+            return position
+        position = line_end
+    return end
+
+
+def _inner_headers(message: bytes) -> Message:
+    """The header of an attached message, without parsing its body."""
+    found = _BLANK_LINE.search(message)
+    return _parse(message[: found.end()] if found else message)
+
+
+def _before_line_break(raw: bytes, start: int, end: int) -> int:
+    if end > start and raw[end - 1 : end] == b"\n":
+        end -= 1
+        if end > start and raw[end - 1 : end] == b"\r":
+            end -= 1
+    return end
 
 
 def unflow(text: str, delsp: bool = False) -> str:
@@ -171,21 +303,52 @@ def _disposition(part: Message) -> str:
 
 
 def _part_bytes(part: Message) -> bytes:
-    if part.get_content_type() == "message/rfc822":
-        inner = _children(part)
-        if inner:
-            return bytes(inner[0].as_bytes(policy=email.policy.SMTP))
-        raw_payload = part.get_payload(decode=False)
-        if isinstance(raw_payload, str):
-            return raw_payload.encode("utf-8", "surrogateescape")
+    """The content of a leaf, decoded from its transfer encoding."""
+    if not isinstance(part, _Part):
         return b""
-    try:
-        payload = part.get_payload(decode=True)
-    except Exception:
-        payload = None
-    if isinstance(payload, bytes):
-        return payload
-    return b""
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    kept_whole = part.get_content_maintype() in ("message", "multipart")
+    if encoding == "base64" and not kept_whole:
+        start, end = part.body_span
+        return _from_base64(memoryview(part.source)[start:end])
+    body = part.body_bytes()
+    if kept_whole:
+        return body  # an attached message, or parts nested too deep: exactly as received
+    if encoding == "quoted-printable":
+        return b"".join(binascii.a2b_qp(piece) for piece in _pieces(body, b"\n"))
+    return body
+
+
+# Big bodies are decoded a megabyte at a time: one call on 40 MB holds the interpreter
+# lock for half a second, and the window's thread waits that long for it.
+_PIECE = 1 << 20
+_NOT_BASE64 = bytes(
+    set(range(256)) - set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+)
+
+
+def _pieces(data: AnyStr, separator: AnyStr) -> Iterator[AnyStr]:
+    """``data`` in pieces of about _PIECE bytes, each ending with ``separator``."""
+    start = 0
+    while start < len(data):
+        end = data.find(separator, start + _PIECE)
+        end = len(data) if end < 0 else end + len(separator)
+        yield data[start:end]
+        start = end
+
+
+def _from_base64(data: memoryview) -> bytes:
+    """Base64 as mail has it: line breaks and stray characters ignored, padding optional."""
+    out = []
+    carry = b""
+    for start in range(0, len(data), _PIECE):
+        letters = carry + bytes(data[start : start + _PIECE]).translate(None, _NOT_BASE64)
+        whole = len(letters) - len(letters) % 4
+        out.append(binascii.a2b_base64(letters[:whole]))
+        carry = letters[whole:]
+    if len(carry) > 1:  # a last group without its padding
+        out.append(binascii.a2b_base64(carry + b"=" * (-len(carry) % 4)))
+    return b"".join(out)
 
 
 def _part_text(part: Message) -> str:
@@ -196,7 +359,8 @@ def _part_text(part: Message) -> str:
         if found:
             charset = found.group(1).decode("ascii", "replace")
     text = decode.decode_text(payload, charset)
-    text = text.replace("\r\n", "\n")
+    if "\r" in text:
+        text = "".join(piece.replace("\r\n", "\n") for piece in _pieces(text, "\n"))
     if (
         part.get_content_type() == "text/plain"
         and str(part.get_param("format", "")).lower() == "flowed"
@@ -206,6 +370,8 @@ def _part_text(part: Message) -> str:
 
 
 def _children(part: Message) -> list[Message]:
+    if not part.is_multipart():
+        return []
     payload = part.get_payload()
     return [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else []
 
@@ -331,9 +497,10 @@ class _Collector:
         content_type = part.get_content_type()
         name = _filename(part)
         if not name and content_type == "message/rfc822":
-            inner = _children(part)
-            subject = header_text(inner[0], "Subject") if inner else ""
+            subject = header_text(_inner_headers(_part_bytes(part)), "Subject")
             name = f"{subject or 'message'}.eml"
+        elif not name and content_type.startswith("multipart/"):
+            name = "Parts nested too deeply.eml"
         self.attachments.append(
             AttachmentInfo(
                 part_id=part_id,

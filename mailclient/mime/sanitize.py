@@ -2,17 +2,29 @@
 
 The result is one of several independent layers (the view also runs without JavaScript and
 blocks every network request), so each layer on its own stops scripts and remote loads.
+
+Link text loses its bidi controls and invisible characters (and bidi overrides in CSS and
+<bdo> are gone), and a link whose text is a web address on another host than where it
+leads is recorded, so that the view asks before opening it.
 """
 
 from __future__ import annotations
 
+import html
 import re
-from dataclasses import dataclass
-from urllib.parse import quote
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlsplit
 
 import nh3
 
-_TAGS = (set(nh3.ALLOWED_TAGS) | {"style", "font", "big", "tfoot", "u", "s"}) - {"area", "map"}
+from mailclient.mime.decode import without_invisible
+
+# <bdo dir="rtl"> shows "exe.png" for "gnp.exe": its text is kept, in its own order.
+_TAGS = (set(nh3.ALLOWED_TAGS) | {"style", "font", "big", "tfoot", "u", "s"}) - {
+    "area",
+    "map",
+    "bdo",
+}
 # Removed together with their content; everything else unknown is unwrapped (text kept).
 _CLEAN_CONTENT_TAGS = {
     "script",
@@ -68,6 +80,15 @@ _CSS_IMAGE_SET = re.compile(r"(-webkit-)?image-set\([^)]*\)", re.I)
 # Attributes on <style> are dropped by filter_attribute; matching them anyway keeps a
 # <style> that nh3 might one day let through with one from escaping the CSS scrubbing.
 _STYLE_ELEMENT = re.compile(r"(<style\b[^>]*>)(.*?)(</style>)", re.S | re.I)
+# CSS that reverses the order of letters, as U+202E does.
+_CSS_BIDI_OVERRIDE = re.compile(r"\b(bidi|isolate)-override\b", re.I)
+# Links in nh3's output: attributes always double-quoted, no nested links (HTML forbids).
+_LINK = re.compile(r'(<a\b[^>]*?\bhref="([^"]*)"[^>]*>)(.*?)(</a>)', re.S)
+_TAG = re.compile(r"<[^>]*>")
+# Text that reads as a web address: a scheme or "www.", or a host name with a dot.
+_LOOKS_LIKE_URL = re.compile(
+    r"^(?:(?:https?|ftp)://|www\.)\S+$|^(?:[\w-]+\.)+[a-z]{2,}(?::\d+)?(?:[/?#]\S*)?$", re.I
+)
 
 BASE_CSS = """
 html { color-scheme: light; }
@@ -85,6 +106,35 @@ class SafeHtml:
 
     document: str
     remote_blocked: int  # remote references removed; 0 when remote content was allowed
+    # link_key(target) -> the link's text, for links whose text is another web address
+    deceptive_links: dict[str, str] = field(default_factory=dict)
+
+
+def link_key(url: str) -> str:
+    """A link target as both this module and a view's click see it (scheme, host, path)."""
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").rstrip(".")
+    except ValueError:
+        return url.strip()
+    return f"{parts.scheme.lower()}://{host}{parts.path or '/'}"
+
+
+def _host(url: str) -> str:
+    text = url if "://" in url else f"http://{url}"
+    try:
+        host = (urlsplit(text).hostname or "").rstrip(".")
+    except ValueError:
+        return ""
+    return host.removeprefix("www.")
+
+
+def is_deceptive(text: str, target: str) -> bool:
+    """Whether link ``text`` reads as a web address on another host than ``target``'s."""
+    text = text.strip()
+    if not _LOOKS_LIKE_URL.match(text) or not target.lower().startswith(("http:", "https:")):
+        return False
+    return _host(text) != _host(target)
 
 
 def sanitize_html(markup: str, *, cid_base: str, allow_remote: bool = False) -> SafeHtml:
@@ -143,6 +193,9 @@ def sanitize_html(markup: str, *, cid_base: str, allow_remote: bool = False) -> 
         if not allow_remote:
             css, count = _CSS_IMAGE_SET.subn("none", css)
             blocked += count
+        css = _CSS_BIDI_OVERRIDE.sub(
+            lambda m: "isolate" if m.group(1) == "isolate" else "embed", css
+        )
         # The text goes back into a <style> element: it must not be able to close it.
         return css.replace("<", "\\3c ")
 
@@ -169,7 +222,19 @@ def sanitize_html(markup: str, *, cid_base: str, allow_remote: bool = False) -> 
         strip_comments=True,
     )
     cleaned = _STYLE_ELEMENT.sub(lambda m: m.group(1) + scrub_css(m.group(2)) + m.group(3), cleaned)
-    return SafeHtml(_document(cleaned, scheme, allow_remote), blocked)
+    deceptive: dict[str, str] = {}
+
+    def check_link(match: re.Match[str]) -> str:
+        start, href, content, end = match.groups()
+        content = without_invisible(content)
+        target = html.unescape(href)
+        text = html.unescape(_TAG.sub("", content)).strip()
+        if is_deceptive(text, target):
+            deceptive[link_key(target)] = text
+        return start + content + end
+
+    cleaned = _LINK.sub(check_link, cleaned)
+    return SafeHtml(_document(cleaned, scheme, allow_remote), blocked, deceptive)
 
 
 def _percent_encode(match: re.Match[str]) -> str:

@@ -59,7 +59,14 @@ def translate_error(account: Account, error: BaseException) -> Exception:
     found = connection_error(error, "SMTP", account.smtp_host, account.smtp_port, pinned)
     if found is not None:
         return found
+    if isinstance(error, smtplib.SMTPAuthenticationError) and 400 <= error.smtp_code < 500:
+        # 454 (RFC 4954 §6): the server cannot check passwords just now; try again later.
+        return CannotConnect(
+            f"The SMTP server {where} cannot check passwords at the moment ({_reply_text(error)})."
+        )
     if isinstance(error, smtplib.SMTPAuthenticationError):
+        # 535 (credentials invalid) and the other 5xx refusals of AUTH, such as 534 "use
+        # an application password": the user has to give another password.
         return AuthenticationFailed(
             f"The SMTP server {account.smtp_host} rejected the password for {account.login} "
             f"({_reply_text(error)})."

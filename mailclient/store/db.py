@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mailclient.core.errors import MailclientError
+from mailclient.core.profile import create_private_file
 
 
 class StoreError(MailclientError):
@@ -27,6 +28,12 @@ def migrations() -> Sequence[str]:
 
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating or upgrading) the store at ``path`` for the calling thread."""
+    try:
+        # Made private before SQLite creates it readable by all; its -wal and -shm files
+        # take the database's mode.
+        create_private_file(path)
+    except OSError as error:
+        raise StoreError(f"The mail store {path} cannot be created: {error.strerror}.") from error
     try:
         db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=True)
         db.execute("PRAGMA journal_mode = WAL")

@@ -1021,6 +1021,7 @@ class MailStore:
         """
         with self._write() as touched:
             self._db.execute("DELETE FROM messages WHERE folder_id = ?", (folder_id,))
+            self._db.execute("DELETE FROM unfetched WHERE folder_id = ?", (folder_id,))
             self._db.execute(
                 "UPDATE folders SET uidvalidity = ?, uidnext = NULL, highestmodseq = ? "
                 "WHERE id = ?",
@@ -1035,6 +1036,22 @@ class MailStore:
             (folder_id, from_uid),
         )
         return [r[0] for r in rows]
+
+    def unfetched_uids(self, folder_id: int) -> list[int]:
+        """UIDs the server would not return at the last sync, although they exist."""
+        rows = self._read(
+            "SELECT uid FROM unfetched WHERE folder_id = ? ORDER BY uid", (folder_id,)
+        )
+        return [r[0] for r in rows]
+
+    def set_unfetched(self, folder_id: int, uids: Iterable[int]) -> None:
+        """Record the UIDs the server would not return (replacing what was recorded)."""
+        with self._write():
+            self._db.execute("DELETE FROM unfetched WHERE folder_id = ?", (folder_id,))
+            self._db.executemany(
+                "INSERT OR IGNORE INTO unfetched (folder_id, uid) VALUES (?, ?)",
+                ((folder_id, uid) for uid in uids),
+            )
 
     def stored_flags(self, folder_id: int) -> dict[int, str]:
         """UID -> stored flag text (as flags_text() writes it) for the whole folder."""

@@ -134,12 +134,23 @@ CREATE INDEX messages_by_sender ON messages (folder_id, hidden, sender COLLATE N
 CREATE INDEX messages_by_subject ON messages (folder_id, hidden, subject COLLATE NOCASE, date);
 """
 
-# 5: folder changes made here (create, rename, delete) that wait for the server, oldest
+# 5: messages a server would not return although they exist (a FETCH that left them out
+# even when asked again). The sync asks for them again each time and counts them as
+# present, so that the folder neither looks complete without them nor looks changed.
+UNFETCHED = """
+CREATE TABLE IF NOT EXISTS unfetched (
+    folder_id INTEGER NOT NULL REFERENCES folders (id) ON DELETE CASCADE,
+    uid INTEGER NOT NULL,
+    PRIMARY KEY (folder_id, uid)
+) WITHOUT ROWID;
+"""
+
+# 6: folder changes made here (create, rename, delete) that wait for the server, oldest
 # first: made in the folders table at once, sent before the folder list is next read. The
 # folder's row id stays across a rename; a create or delete that the server refuses is
 # undone from old_name/new_name.
 FOLDER_CHANGES = """
-CREATE TABLE pending_folder_changes (
+CREATE TABLE IF NOT EXISTS pending_folder_changes (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     account TEXT NOT NULL,
     kind TEXT NOT NULL,                  -- 'create', 'rename' or 'delete'
@@ -148,15 +159,17 @@ CREATE TABLE pending_folder_changes (
     new_name TEXT NOT NULL DEFAULT ''
 );
 
-CREATE INDEX pending_folder_changes_by_account ON pending_folder_changes (account, id);
+CREATE INDEX IF NOT EXISTS pending_folder_changes_by_account
+    ON pending_folder_changes (account, id);
 """
 
 # 1: MAIL_TABLES; 2: the outbox (its SQL lives with the code that uses it); 3: PENDING_CHANGES;
-# 4: SORT_INDEXES; 5: FOLDER_CHANGES.
+# 4: SORT_INDEXES; 5: UNFETCHED; 6: FOLDER_CHANGES.
 MIGRATIONS: list[str] = [
     MAIL_TABLES,
     outbox.SCHEMA,
     PENDING_CHANGES,
     SORT_INDEXES,
+    UNFETCHED,
     FOLDER_CHANGES,
 ]

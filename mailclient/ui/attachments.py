@@ -1,7 +1,9 @@
 """The attachments of the shown message: listed with name, type and size; Save, Open, Save all.
 
 File names come from the sender: they are always passed through safe_filename() before
-they touch the disk. Open writes into a private folder (mode 0700) removed at exit.
+they touch the disk. Open writes into a private folder (mode 0700) removed at exit; the
+folders of an earlier run that could not remove its own (killed, crashed) are removed at
+the next start. Opening a program or a script asks first.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -23,6 +26,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -30,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mailclient.mime.filename import safe_filename, unique_path_name
+from mailclient.mime.filename import is_executable, safe_filename, unique_path_name
 from mailclient.ui.icons import icon
 from mailclient.ui.message_model import format_size
 from mailclient.workers.tasks import error_text, run_task
@@ -39,16 +43,47 @@ if TYPE_CHECKING:
     from mailclient.mime.parse import AttachmentInfo, ParsedMessage
 
 _private_dir: Path | None = None
+_stale_checked = False
+# The folder of one run names the process: the next start knows which ones are left over.
+_OPEN_FOLDER = re.compile(r"mailclient-open-(\d+)-")
 
 
 def private_temp_dir() -> Path:
     """A folder only this user can read, for attachments opened with another program."""
     global _private_dir
     if _private_dir is None or not _private_dir.is_dir():
-        _private_dir = Path(tempfile.mkdtemp(prefix="mailclient-open-"))
+        _private_dir = Path(tempfile.mkdtemp(prefix=f"mailclient-open-{os.getpid()}-"))
         os.chmod(_private_dir, 0o700)
         atexit.register(shutil.rmtree, _private_dir, True)
     return _private_dir
+
+
+def remove_stale_copies(folder: Path | None = None) -> int:
+    """Remove the folders of opened attachments that runs which are over left behind in
+    ``folder`` (the temporary folder); how many were removed."""
+    removed = 0
+    for entry in Path(folder or tempfile.gettempdir()).iterdir():
+        match = _OPEN_FOLDER.match(entry.name)
+        if not match or int(match.group(1)) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_symlink() or entry.stat().st_uid != os.getuid():
+                continue
+            if _process_alive(int(match.group(1))):
+                continue
+            shutil.rmtree(entry)
+            removed += 1
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def display_name(attachment: AttachmentInfo) -> str:
@@ -137,6 +172,10 @@ class AttachmentPanel(QWidget):
         self.open_button.clicked.connect(self.open_selected)
         self.save_button.clicked.connect(self.save_selected)
         self.save_all_button.clicked.connect(self.save_everything)
+        global _stale_checked
+        if not _stale_checked:
+            _stale_checked = True
+            run_task(self, remove_stale_copies, lambda _removed: None, lambda _error: None, pool)
 
     def show_attachments(self, raw: bytes, parsed: ParsedMessage) -> None:
         self._raw = raw
@@ -177,12 +216,32 @@ class AttachmentPanel(QWidget):
         attachment = self._selected()
         if attachment is None:
             return
+        if is_executable(attachment.filename, attachment.content_type) and not (
+            self.confirm_open_program(display_name(attachment))
+        ):
+            return
         raw = self._raw
         self._run(
             lambda: open_copy(raw, attachment),
             lambda path: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))),
             f"Could not open {display_name(attachment)}",
         )
+
+    def confirm_open_program(self, name: str) -> bool:
+        """Whether the reader still wants to open ``name``, which may be a program."""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Open a program?",
+            f"“{name}” is a program or a script. Opening it can run it on this computer, "
+            "with your rights. Open it only if you trust the sender and expected it.",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        open_button = box.addButton("Open Anyway", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is open_button
 
     def save_selected(self) -> None:
         attachment = self._selected()

@@ -218,6 +218,7 @@ class HtmlView(QWidget):
         view_owner = self
         # A list, so the destroyed handler below sees the token current at that time.
         self._token_holder = [""]
+        self.showing = False  # a message's document, not the empty one
         holder = self._token_holder
         self.destroyed.connect(lambda *_: _policy.remove(holder[0]))
 
@@ -284,9 +285,11 @@ class HtmlView(QWidget):
         _policy.remove(self._token_holder[0])
         _policy.add(content)
         self._token_holder[0] = content.token
+        self.showing = bool(content.document)
         self._page.load(QUrl(f"{SCHEME}:{content.token}/body"))
 
     def clear(self) -> None:
+        """Show nothing; the page's document and its parts are let go."""
         self.show_content(HtmlContent(new_token(), "", {}))
 
     def page_down(self) -> None:

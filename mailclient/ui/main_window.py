@@ -51,6 +51,7 @@ from mailclient import APP_NAME
 from mailclient.accounts.model import Account
 from mailclient.accounts.preferences import Preferences
 from mailclient.core.models import FLAGGED, SEEN, Folder, MessageSummary, SpecialUse
+from mailclient.core.profile import create_private_file
 from mailclient.store.mail import MailStore, SortKey, StoreChanges
 from mailclient.ui.diagnostics import AboutDialog
 from mailclient.ui.error_bar import ErrorBar, ShownError
@@ -111,7 +112,9 @@ SETTINGS_FILE = "window.ini"
 
 def window_settings(profile_root: Path) -> QSettings:
     """The window's own settings (geometry, columns, view options) in the profile folder."""
-    return QSettings(str(profile_root / SETTINGS_FILE), QSettings.Format.IniFormat)
+    path = profile_root / SETTINGS_FILE
+    create_private_file(path)  # QSettings keeps an existing file's mode, makes new ones 0644
+    return QSettings(str(path), QSettings.Format.IniFormat)
 
 
 class WelcomePage(QWidget):

@@ -41,6 +41,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPixmap
 
 from mailclient.core.models import MessageSummary
+from mailclient.mime.decode import without_invisible
 from mailclient.store.mail import MailStore, SortKey
 from mailclient.ui.folder_model import MESSAGE_IDS_MIME, encode_message_ids
 from mailclient.ui.plain_text import tooltip
@@ -110,7 +111,9 @@ def format_date(value: datetime | None, now: datetime) -> str:
 
 
 def sender_name(sender: str) -> str:
-    """The display name of "Name <address>", else the address."""
+    """The display name of "Name <address>", else the address; without the characters
+    that reorder or hide text (stores synced by older versions may hold them)."""
+    sender = without_invisible(sender)
     if "<" in sender and sender.rstrip().endswith(">"):
         name = sender[: sender.rfind("<")].strip().strip('"').strip()
         if name:
@@ -120,8 +123,10 @@ def sender_name(sender: str) -> str:
 
 
 def recipient_names(to: str) -> str:
-    """The names (else addresses) of a To header, comma-separated (Sent and Drafts)."""
-    return ", ".join(name or address for name, address in getaddresses([to]) if name or address)
+    """The names (else addresses) of a To header, comma-separated (Sent and Drafts),
+    without the characters that reorder or hide text."""
+    found = getaddresses([without_invisible(to)])
+    return ", ".join(name or address for name, address in found if name or address)
 
 
 @functools.cache
@@ -183,6 +188,7 @@ _ACCESSIBLE = Qt.ItemDataRole.AccessibleTextRole.value
 _OTHER_ROLES = frozenset(
     {Qt.ItemDataRole.ToolTipRole.value, _ACCESSIBLE, MessageRole.ID, MessageRole.SUMMARY}
 )
+_TOOLTIP_CHARS = 1000  # a 20,000-character subject would make a tooltip wider than the screen
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _ROW_FLAGS = (
     Qt.ItemFlag.ItemIsEnabled
@@ -203,7 +209,7 @@ class _Row:
         self.texts = (
             "",
             "",
-            summary.subject or "(no subject)",
+            without_invisible(summary.subject) or "(no subject)",
             recipient_names(summary.to) if recipients else sender_name(summary.sender),
             format_date(summary.date, now),
             format_size(summary.size),
@@ -596,11 +602,11 @@ class MessageListModel(QAbstractTableModel):
         if role == _ACCESSIBLE:
             return self._accessible(summary, column)
         if column is Column.SENDER:
-            return tooltip(summary.sender)
+            return tooltip(without_invisible(summary.sender)[:_TOOLTIP_CHARS])
         if column is Column.DATE and summary.date is not None:
             return summary.date.astimezone().strftime("%A %d %B %Y, %H:%M")
         if column is Column.SUBJECT:
-            return tooltip(summary.subject)
+            return tooltip(without_invisible(summary.subject)[:_TOOLTIP_CHARS])
         return None
 
     def _accessible(self, summary: MessageSummary, column: Column) -> str:

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMainWindow, QToolBar, QWidget
 
 from mailclient import APP_NAME
 from mailclient.core.models import MessageSummary
+from mailclient.mime.decode import without_invisible
 from mailclient.ui.icons import icon
 from mailclient.ui.message_model import star_icon
 from mailclient.ui.reading_pane import ReadingPane, load_job
@@ -33,6 +34,9 @@ ACTIONS = (
 )
 # After these the message leaves its folder: the window moves on to the next one.
 LEAVING = frozenset({"archive", "junk", "delete"})
+
+
+_TITLE_CHARS = 200
 
 
 class MessageWindow(QMainWindow):
@@ -103,7 +107,10 @@ class MessageWindow(QMainWindow):
         self.toolbar = toolbar
 
     def _show_title(self) -> None:
-        self.setWindowTitle(f"{self.summary.subject or '(no subject)'} — {APP_NAME}")
+        subject = without_invisible(self.summary.subject)
+        if len(subject) > _TITLE_CHARS:
+            subject = subject[:_TITLE_CHARS].rstrip() + "…"
+        self.setWindowTitle(f"{subject or '(no subject)'} — {APP_NAME}")
 
     def show_summary(self, summary: MessageSummary) -> None:
         """Show another message here (the next one, after Delete or Archive)."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from mailclient import APP_ID, APP_NAME
+from mailclient.mime.decode import without_invisible
 from mailclient.store.db import StoreError
 from mailclient.store.mail import MailStore
 from mailclient.store.new_mail import NewMail, NewMailTracker
@@ -55,7 +56,7 @@ class Announcement:
 
 
 def _subject(subject: str) -> str:
-    return subject.strip() or "(no subject)"
+    return without_invisible(subject).strip() or "(no subject)"
 
 
 def announce(new: NewMail) -> Announcement | None:

@@ -30,6 +30,7 @@ MAIN_WINDOW: dict[str, tuple[str, ...]] = {
     "reply": ("Ctrl+R",),
     "replyAll": ("Ctrl+Shift+R",),
     "forward": ("Ctrl+L",),
+    "viewSource": ("Ctrl+U",),  # the reading pane's
 }
 
 # A message in its own window: the main window's message keys, and Escape closes it.
@@ -44,6 +45,7 @@ MESSAGE_WINDOW: dict[str, tuple[str, ...]] = {
     "reply": ("Ctrl+R",),
     "replyAll": ("Ctrl+Shift+R",),
     "forward": ("Ctrl+L",),
+    "viewSource": ("Ctrl+U",),  # the reading pane's
 }
 
 

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.store import AccountStore
+from mailclient.core.profile import Profile
 from tests.rig import MailServers
 from tests.support.self_signed import SelfSignedDovecot
 
@@ -50,7 +51,7 @@ def accounts(tmp_path: Path) -> AccountStore:
 @pytest.fixture
 def credentials(secret_service: object, accounts: AccountStore) -> Iterator[CredentialStore]:
     """The real Secret Service; the accounts' secrets are removed after the test."""
-    store = CredentialStore()
+    store = CredentialStore(profile_id=Profile(accounts.path.parent).ensure().id())
     yield store
     # The Secret Service lives for the whole session: leave it as this test found it.
     for account in AccountStore(accounts.path).accounts():

@@ -93,6 +93,8 @@ def test_panel_lists_opens_and_saves(
     assert panel.list.topLevelItem(2).text(1) == "application/pdf"
     assert "3 attachments" in panel.title.text()
 
+    asked: list[str] = []
+    monkeypatch.setattr(panel, "confirm_open_program", lambda name: asked.append(name) or True)
     opened = _Opened()
     QDesktopServices.setUrlHandler("file", opened, "open")
     try:
@@ -101,6 +103,7 @@ def test_panel_lists_opens_and_saves(
     finally:
         QDesktopServices.unsetUrlHandler("file")
     assert Path(opened.urls[0].toLocalFile()).read_bytes() == b"first"
+    assert asked == ["evil.sh"]
 
     target = tmp_path / "chosen.bin"
     monkeypatch.setattr(
@@ -141,3 +144,93 @@ def test_failures_become_a_sentence(
         panel.save_selected()
     assert failed.args[0] == "Could not save evil.sh: No such file or directory."
     pool.waitForDone()
+
+
+def _files(*names_and_types: tuple[str, str]) -> bytes:
+    message = EmailMessage()
+    message["Subject"] = "files"
+    message.set_content("see attached")
+    for name, content_type in names_and_types:
+        maintype, subtype = content_type.split("/")
+        message.add_attachment(b"data", maintype=maintype, subtype=subtype, filename=name)
+    return message.as_bytes(policy=SMTP)
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "asks"),
+    [
+        ("setup.exe", "application/octet-stream", True),
+        ("invoice.pdf\u200b.exe", "application/pdf", True),
+        ("start.desktop", "application/x-desktop", True),
+        ("program", "application/x-executable", True),
+        ("report.pdf", "application/pdf", False),
+    ],
+)
+def test_opening_a_program_asks_first(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, name: str, content_type: str, asks: bool
+) -> None:
+    pool = QThreadPool()
+    panel = AttachmentPanel(pool)
+    qtbot.addWidget(panel)
+    raw = _files((name, content_type))
+    panel.show_attachments(raw, parse_message(raw))
+    asked: list[str] = []
+    monkeypatch.setattr(panel, "confirm_open_program", lambda shown: asked.append(shown) or False)
+    opened = _Opened()
+    QDesktopServices.setUrlHandler("file", opened, "open")
+    try:
+        panel.open_selected()
+        if not asks:
+            qtbot.waitUntil(lambda: len(opened.urls) == 1)
+        pool.waitForDone()
+        qtbot.wait(20)
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+    assert len(asked) == int(asks)
+    assert len(opened.urls) == int(not asks)  # refused: nothing written, nothing opened
+
+
+def test_the_question_names_the_program_and_defaults_to_cancel(qtbot: QtBot) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    panel = AttachmentPanel(QThreadPool())
+    qtbot.addWidget(panel)
+    seen: list[str] = []
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        seen.append(box.text())
+        assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)
+        box.button(QMessageBox.StandardButton.Cancel).click()
+
+    QTimer.singleShot(50, answer)
+    assert panel.confirm_open_program("setup.exe") is False
+    assert seen and "setup.exe" in seen[0]
+
+
+def test_copies_left_by_runs_that_are_over_are_removed(tmp_path: Path) -> None:
+    import subprocess
+
+    dead = subprocess.Popen(["true"])  # its pid names no process once it has been waited for
+    dead.wait()
+    stale = tmp_path / f"mailclient-open-{dead.pid}-abc"
+    (stale / "part-1").mkdir(parents=True)
+    (stale / "part-1" / "evil.sh").write_bytes(b"x")
+    (stale / "part-1" / "evil.sh").chmod(0o400)
+    stale.chmod(0o700)
+    running = tmp_path / f"mailclient-open-{os.getppid()}-def"
+    running.mkdir()
+    mine = tmp_path / f"mailclient-open-{os.getpid()}-ghi"
+    mine.mkdir()
+    other = tmp_path / "mailclient-opened-notes"
+    other.mkdir()
+    assert attachments.remove_stale_copies(tmp_path) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [running.name, mine.name, other.name]
+    )
+
+
+def test_the_private_folder_names_this_run() -> None:
+    assert private_temp_dir().name.startswith(f"mailclient-open-{os.getpid()}-")

@@ -33,6 +33,7 @@ from mailclient.ui.message_model import Column
 from mailclient.ui.password_prompt import PasswordPrompt
 from mailclient.ui.settings_dialog import AFTER_DELAY, NOT_BY_ITSELF
 from mailclient.workers.mail import MailWorkers
+from tests.integration.sign_in_proxy import SignInProxy
 from tests.rig import MailServers, SecretService
 from tests.support.notifications import FakeNotificationService
 from tests.support.self_signed import SelfSignedDovecot
@@ -239,6 +240,32 @@ def test_a_rejected_password_is_asked_once_then_the_account_syncs(
     app.wait(watching.is_set)  # IDLE came back with the new password too
     app.wait(lambda: not app.window.error_bar.isVisible())
     assert prompter.prompts == {}
+
+
+def test_a_login_cut_off_is_tried_again_without_asking_for_the_password(
+    qtbot: QtBot, servers: MailServers, services: Services, running: Callable[[], Running]
+) -> None:
+    proxy = SignInProxy((servers.host, servers.imaps_port), servers.certs)
+    try:
+        # The first two logins (of the sync lane and IDLE, say) lose their connection.
+        proxy.cut_sign_ins = 2
+        account = replace(rig_account(servers, "alice", "Work"), imap_port=proxy.port)
+        add_account(
+            services.accounts, services.credentials, account, servers.user("alice").password
+        )
+        servers.append("alice", "INBOX", message("Behind a cut"))
+        app = running()
+        app.start()
+        app.wait(lambda: "Behind a cut" in app.subjects())
+        watching = app.mail.idle_watching("Work")
+        assert watching is not None
+        app.wait(watching.is_set)
+        assert proxy.cuts == 2
+        assert app.desktop.accounts.passwords.prompts == {}
+        assert app.window.findChildren(PasswordPrompt) == []
+        assert "rejected" not in app.window.error_bar.label.text()
+    finally:
+        proxy.close()
 
 
 def test_an_untrusted_certificate_is_shown_then_trusted_and_the_account_syncs(

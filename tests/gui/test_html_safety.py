@@ -278,34 +278,60 @@ class _Opened(QObject):
         self.urls.append(url.toString())
 
 
+def _link_centre(qtbot: QtBot, view: HtmlView, element_id: str) -> QPoint:
+    centre = _run_js(
+        qtbot,
+        view,
+        f"var r = document.getElementById('{element_id}').getBoundingClientRect();"
+        "(r.left + r.width / 2) + ',' + (r.top + r.height / 2)",
+    )
+    x, y = (float(v) for v in centre.split(","))
+    return QPoint(int(x), int(y))
+
+
 def test_links_show_their_target_and_open_outside(
-    qtbot: QtBot, pane: ReadingPane, server: CountingServer
+    qtbot: QtBot, pane: ReadingPane, server: CountingServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     raw = html_message(
         '<p style="margin:40px"><a id="l" href="https://real.example/target">'
         "https://looks-like.example/</a></p>"
+        '<p style="margin:40px"><a id="h" href="https://real.example/about">'
+        "About \u202eus</a></p>"
     )
     view = _show(qtbot, pane, raw)
-    centre = _run_js(
-        qtbot,
-        view,
-        "var r = document.getElementById('l').getBoundingClientRect();"
-        "(r.left + r.width / 2) + ',' + (r.top + r.height / 2)",
-    )
-    x, y = (float(v) for v in centre.split(","))
-    point = QPoint(int(x), int(y))
+    point = _link_centre(qtbot, view, "l")
     target = view.web_view.focusProxy()  # the widget Chromium draws into
     hovered: list[str] = []
     pane.link_hovered.connect(hovered.append)
     qtbot.mouseMove(target, point)
     qtbot.waitUntil(lambda: "https://real.example/target" in hovered, timeout=10_000)
+    # The text is another web address than the target: the reader is asked first.
+    answers = [False, True]
+    asked: list[tuple[str, str]] = []
+
+    def confirm(text: str, url: str) -> bool:
+        asked.append((text, url))
+        return answers[len(asked) - 1]
+
+    monkeypatch.setattr(pane, "confirm_deceptive_link", confirm)
     opened = _Opened()
     QDesktopServices.setUrlHandler("https", opened, "open")
     try:
         qtbot.mouseClick(target, Qt.MouseButton.LeftButton, pos=point)
+        qtbot.waitUntil(lambda: len(asked) == 1, timeout=10_000)
+        qtbot.wait(100)
+        assert opened.urls == []  # refused
+        qtbot.mouseClick(target, Qt.MouseButton.LeftButton, pos=point)
         qtbot.waitUntil(lambda: opened.urls == ["https://real.example/target"], timeout=10_000)
+        assert asked[0] == ("https://looks-like.example/", "https://real.example/target")
+        # A link whose text is no web address opens at once, its text without U+202E.
+        assert _run_js(qtbot, view, "document.getElementById('h').textContent") == "About us"
+        qtbot.mouseClick(target, Qt.MouseButton.LeftButton, pos=_link_centre(qtbot, view, "h"))
+        qtbot.waitUntil(lambda: len(opened.urls) == 2, timeout=10_000)
     finally:
         QDesktopServices.unsetUrlHandler("https")
+    assert opened.urls[1] == "https://real.example/about"
+    assert len(asked) == 2
     assert view.page().url().scheme() == html_view.SCHEME  # the view did not navigate
     assert server.paths == []
 

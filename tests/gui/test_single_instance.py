@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,12 +14,14 @@ from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from pytestqt.qtbot import QtBot
 
 from mailclient.app.single_instance import (
+    LOCK_FILE_NAME,
     SingleInstance,
     decode_arguments,
     encode_arguments,
     server_name,
 )
 from mailclient.core.errors import ProfileInUse
+from mailclient.ui.main_window import SETTINGS_FILE, window_settings
 
 
 @pytest.fixture
@@ -113,3 +117,17 @@ def test_messages_round_trip() -> None:
     for bad in (b"[]", b'{"arguments": [1]}', b"{}"):
         with pytest.raises(ValueError):
             decode_arguments(bad)
+
+
+def test_the_lock_and_the_window_settings_are_private(profile: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        instance = SingleInstance(profile)
+        assert instance.claim()
+        settings = window_settings(profile)
+        settings.setValue("geometry", "somewhere")
+        settings.sync()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(profile / LOCK_FILE_NAME).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(profile / SETTINGS_FILE).st_mode) == 0o600

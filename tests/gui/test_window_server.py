@@ -24,7 +24,7 @@ from mailclient.ui.main_window import MainWindow, window_settings
 from mailclient.ui.message_model import Column, MessageRole
 from mailclient.workers.mail import MailWorkers
 from tests.rig import MailServers
-from tests.support.memory_keyring import MemoryKeyring
+from tests.support.memory_keyring import PROFILE_ID, MemoryKeyring
 
 WAIT = 20_000  # ms: generous, the machine is shared
 
@@ -58,7 +58,7 @@ class Harness:
     ) -> None:
         self.servers = servers
         backend = MemoryKeyring()
-        credentials = CredentialStore(backend)
+        credentials = CredentialStore(backend, profile_id=PROFILE_ID)
         for a in accounts:
             user = a.email.split("@")[0]
             credentials.set_password(a.name, "imap", servers.users[user].password)

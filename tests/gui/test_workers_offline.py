@@ -17,14 +17,14 @@ from mailclient.workers.mail import MailWorkers, MoveMessages, SendPending
 from tests.integration.imap_helpers import account, message, server_state, subjects
 from tests.integration.tcp_proxy import CuttableProxy
 from tests.rig import MailServers
-from tests.support.memory_keyring import MemoryKeyring
+from tests.support.memory_keyring import PROFILE_ID, MemoryKeyring
 
 WAIT = 20_000  # ms: generous, the machine is shared
 USER = "carol"
 
 
 def started(qtbot: QtBot, servers: MailServers, carol: Account, path: Path) -> MailWorkers:
-    credentials = CredentialStore(MemoryKeyring())
+    credentials = CredentialStore(MemoryKeyring(), profile_id=PROFILE_ID)
     credentials.set_password(carol.name, "imap", servers.user(USER).password)
     mail = MailWorkers([carol], credentials, path, idle=False)
     with qtbot.waitSignal(mail.synced, timeout=WAIT):
@@ -92,7 +92,9 @@ def test_a_change_the_store_cannot_take_is_reported_with_a_retry_of_it(
         store.add_messages(inbox.id, [NewMessage(uid=1, flags=frozenset())])
         [message_id] = store.message_ids(inbox.id)
     work = Account(name="work", email="ann@example.org", imap_host="h.test", smtp_host="h.test")
-    mail = MailWorkers([work], CredentialStore(MemoryKeyring()), path, idle=False)
+    mail = MailWorkers(
+        [work], CredentialStore(MemoryKeyring(), profile_id=PROFILE_ID), path, idle=False
+    )
     try:
         with qtbot.waitSignal(mail.failed, timeout=WAIT) as failed:
             mail.move([message_id], 9999)  # a folder that is not in the store

@@ -21,7 +21,7 @@ from mailclient.accounts.model import Account, Security
 from mailclient.imap.sync import SyncOptions
 from mailclient.store.mail import MailStore
 from mailclient.workers.mail import MailWorkers
-from tests.support.memory_keyring import MemoryKeyring
+from tests.support.memory_keyring import PROFILE_ID, MemoryKeyring
 from tests.support.silent_server import SilentServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +46,7 @@ def test_removing_an_account_cuts_its_blocked_connections(
     with SilentServer() as server:
         # As the window does before it starts the workers: the store exists, migrated.
         MailStore.open(tmp_path / "mail.sqlite3").close()
-        credentials = CredentialStore(MemoryKeyring())
+        credentials = CredentialStore(MemoryKeyring(), profile_id=PROFILE_ID)
         credentials.set_password("silent", "imap", "secret")
         mail = MailWorkers(
             [_account(server.port, security)],

@@ -76,9 +76,10 @@ def make_profile(
     }
     values.update(changes)
     account = Account(**values)  # type: ignore[arg-type]
-    accounts = AccountStore(Profile(root).ensure().config_path)
+    profile = Profile(root).ensure()
+    accounts = AccountStore(profile.config_path)
     accounts.add(account)
-    credentials = CredentialStore()
+    credentials = CredentialStore(profile_id=profile.id())
     credentials.set_password(user, "imap", rig_user.password)
     credentials.set_password(
         user, "smtp", rig_user.password if smtp_password is None else smtp_password

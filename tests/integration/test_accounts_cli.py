@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pty
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import keyring
 import pytest
 import trustme
 
+from mailclient.core.profile import Profile
 from tests.rig import MailServers
 
 CLI = [sys.executable, "-m", "mailclient"]
@@ -34,6 +36,12 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 
 @pytest.fixture
 def cli(profile: Path) -> Run:
+    return runner(profile)
+
+
+def runner(profile: Path) -> Run:
+    """Runs ``mailclient --profile PROFILE ...`` in a subprocess."""
+
     def run(
         *args: str, stdin: str = "", env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
@@ -116,12 +124,62 @@ def test_two_accounts_add_list_test_remove(
     removed = cli("account", "remove", "work")
     assert removed.returncode == 0, removed.stderr
     assert [line.split()[0] for line in cli("account", "list").stdout.splitlines()] == ["home"]
-    assert keyring.get_password("mailclient", "work/imap") is None
-    assert keyring.get_password("mailclient", "work/smtp") is None
-    assert keyring.get_password("mailclient", "home/imap") == mail_servers.users["bob"].password
+    profile_id = Profile(profile).id()
+    assert keyring.get_password("mailclient", f"{profile_id}/work/imap") is None
+    assert keyring.get_password("mailclient", f"{profile_id}/work/smtp") is None
+    assert (
+        keyring.get_password("mailclient", f"{profile_id}/home/imap")
+        == mail_servers.users["bob"].password
+    )
     missing = cli("account", "test", "work")
     assert missing.returncode != 0
     assert "no account named 'work'" in missing.stderr
+
+
+def test_two_profiles_with_an_account_of_the_same_name(
+    mail_servers: MailServers, tmp_path: Path, secret_service: object
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    in_first, in_second = runner(first), runner(second)
+    assert add(in_first, mail_servers, "work", "alice").returncode == 0
+    assert add(in_second, mail_servers, "work", "bob").returncode == 0
+    first_id, second_id = Profile(first).id(), Profile(second).id()
+    assert first_id != second_id
+    for run, user in ((in_first, "alice"), (in_second, "bob")):
+        tested = run("account", "test", "work")
+        assert tested.returncode == 0, tested.stderr
+        assert tested.stdout.count(f"logged in as {user}@example.org") == 2
+
+    assert in_second("account", "remove", "work").returncode == 0
+    for service in ("imap", "smtp"):
+        assert keyring.get_password("mailclient", f"{second_id}/work/{service}") is None
+        assert (
+            keyring.get_password("mailclient", f"{first_id}/work/{service}")
+            == mail_servers.users["alice"].password
+        )
+    tested = in_first("account", "test", "work")
+    assert tested.returncode == 0, tested.stderr
+    assert in_first("account", "remove", "work").returncode == 0
+
+
+def test_passwords_stored_before_profile_ids_move_into_the_profile(
+    cli: Run, mail_servers: MailServers, profile: Path
+) -> None:
+    assert add(cli, mail_servers, "work", "alice").returncode == 0
+    profile_id = Profile(profile).id()
+    password = mail_servers.users["alice"].password
+    # As an older mailclient left them: keyed by account and service only.
+    for service in ("imap", "smtp"):
+        keyring.delete_password("mailclient", f"{profile_id}/work/{service}")
+        keyring.set_password("mailclient", f"work/{service}", password)
+
+    tested = cli("account", "test", "work")
+    assert tested.returncode == 0, tested.stderr
+    for service in ("imap", "smtp"):
+        assert keyring.get_password("mailclient", f"work/{service}") is None
+        assert keyring.get_password("mailclient", f"{profile_id}/work/{service}") == password
+    assert cli("account", "remove", "work").returncode == 0
+    assert keyring.get_password("mailclient", f"{profile_id}/work/imap") is None
 
 
 def test_password_is_in_no_file_of_the_profile(
@@ -150,6 +208,71 @@ def test_wrong_password(cli: Run, mail_servers: MailServers) -> None:
     )
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 2
+    assert (
+        result.stderr.count("Enter the current password with: mailclient account password work")
+        == 2
+    )
+
+    right = mail_servers.users["alice"].password
+    stored = cli("account", "password", "work", "--password-stdin", stdin=right + "\n")
+    assert stored.returncode == 0, stored.stderr
+    assert "Stored the new IMAP and SMTP password of work." in stored.stdout
+    assert cli("account", "test", "work").returncode == 0
+
+    # One server's password only.
+    changed = cli(
+        "account", "password", "work", "--service", "smtp", "--password-stdin", stdin="other\n"
+    )
+    assert changed.returncode == 0, changed.stderr
+    assert "Stored the new SMTP password of work." in changed.stdout
+    result = cli("account", "test", "work")
+    assert "IMAP 127.0.0.1" in result.stdout
+    assert "SMTP: The SMTP server 127.0.0.1 rejected the password" in result.stderr
+
+
+def test_password_command_refuses_what_it_cannot_use(cli: Run, mail_servers: MailServers) -> None:
+    unknown = cli("account", "password", "nobody", "--password-stdin", stdin="x\n")
+    assert unknown.returncode == 1
+    assert "There is no account named 'nobody'." in unknown.stderr
+    assert add(cli, mail_servers, "work", "alice").returncode == 0
+    # Standard input is a pipe here: no silent reading of a password the user did not type.
+    piped = cli("account", "password", "work", stdin="x\n")
+    assert piped.returncode == 1
+    assert "standard input is not a terminal: give --password-stdin" in piped.stderr
+    empty = cli("account", "password", "work", "--password-stdin", stdin="")
+    assert empty.returncode == 1
+    assert "password: nothing was given on standard input" in empty.stderr
+    assert cli("account", "test", "work").returncode == 0  # unchanged
+
+
+def test_password_command_asks_on_the_terminal_without_echo(
+    cli: Run, mail_servers: MailServers, profile: Path
+) -> None:
+    assert add(cli, mail_servers, "work", "alice", password="old").returncode == 0
+    password = mail_servers.users["alice"].password
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the pty is its controlling terminal, as in a shell
+        os.execv(sys.executable, [*CLI, "--profile", str(profile), "account", "password", "work"])
+    shown = b""
+    try:
+        while b"Password for alice@example.org (work): " not in shown:
+            shown += os.read(terminal, 1024)
+        os.write(terminal, password.encode() + b"\n")
+        while True:
+            try:
+                chunk = os.read(terminal, 1024)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(terminal)
+    assert os.waitstatus_to_exitcode(status) == 0, shown
+    assert password.encode() not in shown
+    assert b"Stored the new IMAP and SMTP password of work." in shown
+    assert cli("account", "test", "work").returncode == 0
 
 
 def test_nothing_listening(cli: Run, mail_servers: MailServers) -> None:

@@ -141,3 +141,26 @@ def test_list_never_sends_control_characters_to_the_terminal(
     unsafe = {chr(c) for c in [*range(32), *range(0x7F, 0xA0)]} - {"\t", "\n"}
     for output in (listed.stdout, text.stdout, as_json.stdout):
         assert not unsafe & set(output)
+
+
+def test_list_shows_no_bidi_or_invisible_characters(cli: Run, servers: MailServers) -> None:
+    # U+202E makes "gnp.exe" show as "exe.png"; U+200B hides inside a word.
+    subject = "=?utf-8?Q?photo_=E2=80=AEgnp.exe_pay=E2=80=8Bpal?="
+    servers.append(USER, "INBOX", message(1, subject, sender="=?utf-8?Q?Eve=E2=81=A6?= <e@x.org>"))
+    add_account(cli, servers)
+    assert cli("sync", "work").returncode == 0
+    listed = cli("list", "work")
+    assert listed.returncode == 0, listed.stderr
+    assert "photo gnp.exe paypal" in listed.stdout and "Eve" in listed.stdout
+    # A store written by an older version kept them: they are shown escaped.
+    with MailStore.open(cli.profile / "mail.sqlite3") as store:  # type: ignore[attr-defined]
+        inbox = store.folder_by_name("work", "INBOX")
+        assert inbox is not None
+        old = NewMessage(10_000, frozenset(), date=2**31, subject="Old \u202egnp.exe\u200b")
+        store.add_messages(inbox.id, [old])
+    text = cli("list", "work", "--limit", "1")
+    assert "Old \\u202egnp.exe\\u200b" in text.stdout
+    as_json = cli("list", "work", "--limit", "1", "--json")
+    assert json.loads(as_json.stdout)["subject"] == "Old \u202egnp.exe\u200b"
+    for output in (listed.stdout, text.stdout, as_json.stdout):
+        assert not {"\u202e", "\u200b", "\u2066"} & set(output)

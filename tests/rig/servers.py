@@ -261,7 +261,13 @@ class MailServers:
             for start in range(0, len(uids), FETCH_CHUNK):
                 chunk = uids[start : start + FETCH_CHUNK]
                 response = client.fetch(chunk, ["BODY.PEEK[]"])
-                messages += [response[uid][b"BODY[]"] for uid in chunk]
+                # A message another client expunged between the SEARCH and the FETCH
+                # (a draft being replaced, say) is no longer there to read.
+                messages += [
+                    response[uid][b"BODY[]"]
+                    for uid in chunk
+                    if uid in response and response[uid].get(b"BODY[]") is not None
+                ]
         return messages
 
     def wait_for_messages(

@@ -50,7 +50,7 @@ def main(profile: Path, port: int) -> int:
         imap_security=Security.SSL,
         smtp_host="127.0.0.1",
     )
-    credentials = CredentialStore(MemoryKeyring())
+    credentials = CredentialStore(MemoryKeyring(), profile_id="close-while-blocked")
     credentials.set_password("silent", "imap", "secret")
     store = MailStore.open(profile / "mail.sqlite3")
     mail = MailWorkers(

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import threading
 
+# The profile id of credential stores in tests that have no profile folder.
+PROFILE_ID = "0123456789abcdef0123456789abcdef"
+
 
 class MemoryKeyring:
     def __init__(self) -> None:

@@ -114,6 +114,57 @@ def test_damaged_or_newer_config_is_reported(tmp_path: Path) -> None:
         AccountStore(path)
 
 
+GOOD = {"name": "work", "email": "a@example.org", "imap_host": "h.test", "smtp_host": "h.test"}
+
+
+@pytest.mark.parametrize(
+    ("config", "problem"),
+    [
+        ({"accounts": [None]}, "account 1, account: null is not an account"),
+        (
+            {"accounts": [GOOD, {**GOOD, "imap_port": "abc"}]},
+            "account 2 ('work'), imap_port: 'abc' is not a number",
+        ),
+        ({"accounts": [{**GOOD, "smtp_port": 70000}]}, "smtp_port: 70000 is not a port number"),
+        ({"accounts": [{**GOOD, "imap_port": True}]}, "imap_port: true is not a number"),
+        ({"accounts": [{**GOOD, "email": None}]}, "email: null is not text"),
+        ({"accounts": [{"name": "x"}]}, "account 1 ('x'), email: is missing"),
+        (
+            {"accounts": [{**GOOD, "identities": "b@example.org"}]},
+            "identities: 'b@example.org' is not a list",
+        ),
+        ({"accounts": [{**GOOD, "identities": [1]}]}, "identities: 1 is not text"),
+        (
+            {"accounts": [{**GOOD, "pinned_certificates": [{"host": "h"}]}]},
+            "pinned_certificates: an entry lacks",
+        ),
+        (
+            {"accounts": [{**GOOD, "imap_security": "tls"}]},
+            "imap security: must be 'ssl' or 'starttls'",
+        ),
+        ({"accounts": {"work": GOOD}}, '"accounts" is not a list'),
+        ({"accounts": [], "settings": []}, '"settings" is not an object'),
+    ],
+)
+def test_a_mistake_in_the_config_names_the_file_and_the_field(
+    tmp_path: Path, config: dict[str, object], problem: str
+) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"version": 1, **config}))
+    with pytest.raises(ConfigError) as error:
+        AccountStore(path)
+    assert str(error.value).startswith(f"The configuration file {path} has a mistake: ")
+    assert problem in str(error.value)
+
+
+@pytest.mark.parametrize("text", ["[]", "null", '{"version": null}', '{"version": "x"}'])
+def test_a_config_that_is_no_object_is_damaged(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match="is damaged"):
+        AccountStore(path)
+
+
 def test_failed_save_keeps_old_file_and_state(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -78,7 +78,9 @@ def test_a_pinned_server_with_another_certificate_is_a_changed_certificate() -> 
 def test_protocol_errors_are_left_to_each_client() -> None:
     login = imapclient.exceptions.LoginError("bad")
     assert connection_error(login, "IMAP", "h.test", 993, pinned=False) is None
-    assert isinstance(imap_client.translate_error(ACCOUNT, login), AuthenticationFailed)
+    # imapclient raises LoginError for a connection cut during LOGIN too: only the
+    # server's tagged NO (read by imap.client._login) means a wrong password.
+    assert not isinstance(imap_client.translate_error(ACCOUNT, login), AuthenticationFailed)
     refused = smtplib.SMTPAuthenticationError(535, b"5.7.8 no")
     assert connection_error(refused, "SMTP", "h.test", 465, pinned=False) is None
     assert isinstance(smtp_client.translate_error(ACCOUNT, refused), AuthenticationFailed)
@@ -87,5 +89,7 @@ def test_protocol_errors_are_left_to_each_client() -> None:
     translated = smtp_client.translate_error(ACCOUNT, reply)
     assert isinstance(translated, ProtocolError)
     assert "answered: 454 4.7.0 TLS not available" in str(translated)
+    later = smtplib.SMTPAuthenticationError(454, b"4.7.0 Temporary authentication failure")
+    assert isinstance(smtp_client.translate_error(ACCOUNT, later), CannotConnect)
     lost = smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
     assert isinstance(smtp_client.translate_error(ACCOUNT, lost), CannotConnect)

@@ -1,13 +1,14 @@
-"""The credential store: keyed by account and service, and never a plaintext fallback."""
+"""The credential store: keyed by profile, account and service; never a plaintext fallback."""
 
 from __future__ import annotations
 
+import keyring
 import pytest
 from keyring.backends import fail
 from keyring.errors import PasswordDeleteError
 
 from mailclient.accounts.credentials import KEYRING_SERVICE, CredentialStore, SecretBackend
-from mailclient.core.errors import NoKeyringBackend, PasswordMissing
+from mailclient.core.errors import CredentialError, NoKeyringBackend, PasswordMissing
 
 
 class MemoryKeyring:
@@ -35,30 +36,110 @@ class PlaintextKeyring(MemoryKeyring):
 PlaintextKeyring.__module__ = "keyrings.alt.file"
 
 
-def test_keyed_by_account_and_service() -> None:
+A = "a" * 32  # two profile ids
+B = "b" * 32
+
+
+def test_keyed_by_profile_account_and_service() -> None:
     backend = MemoryKeyring()
-    store = CredentialStore(backend)
+    store = CredentialStore(backend, profile_id=A)
     store.set_password("work", "imap", "i-secret")
     store.set_password("work", "smtp", "s-secret")
     store.set_password("home", "imap", "h-secret")
     assert store.get_password("work", "imap") == "i-secret"
     assert store.get_password("work", "smtp") == "s-secret"
     assert set(backend.items) == {
-        (KEYRING_SERVICE, "work/imap"),
-        (KEYRING_SERVICE, "work/smtp"),
-        (KEYRING_SERVICE, "home/imap"),
+        (KEYRING_SERVICE, f"{A}/work/imap"),
+        (KEYRING_SERVICE, f"{A}/work/smtp"),
+        (KEYRING_SERVICE, f"{A}/home/imap"),
     }
     store.delete_account("work")
-    assert set(backend.items) == {(KEYRING_SERVICE, "home/imap")}
+    assert set(backend.items) == {(KEYRING_SERVICE, f"{A}/home/imap")}
     with pytest.raises(PasswordMissing, match="work"):
         store.get_password("work", "imap")
     store.delete_account("work")  # removing twice is fine
 
 
+def test_two_profiles_with_an_account_of_the_same_name_keep_apart() -> None:
+    backend = MemoryKeyring()
+    first = CredentialStore(backend, profile_id=A)
+    second = CredentialStore(backend, profile_id=B)
+    first.set_password("work", "smtp", "first's")
+    second.set_password("work", "smtp", "second's")
+    assert first.get_password("work", "smtp") == "first's"
+    assert second.get_password("work", "smtp") == "second's"
+    second.delete_account("work")
+    assert first.get_password("work", "smtp") == "first's"
+    with pytest.raises(PasswordMissing):
+        second.get_password("work", "smtp")
+
+
+def test_an_entry_without_profile_moves_to_the_first_profile_that_asks() -> None:
+    backend = MemoryKeyring()
+    backend.set_password(KEYRING_SERVICE, "work/imap", "old")
+    backend.set_password(KEYRING_SERVICE, "work/smtp", "old-smtp")
+    first = CredentialStore(backend, profile_id=A)
+    second = CredentialStore(backend, profile_id=B)
+    assert first.get_password("work", "imap") == "old"
+    assert backend.items == {
+        (KEYRING_SERVICE, f"{A}/work/imap"): "old",
+        (KEYRING_SERVICE, "work/smtp"): "old-smtp",
+    }
+    # Taken: the other profile's server never gets it, nor can its `account remove`
+    # delete it.
+    with pytest.raises(PasswordMissing, match="mailclient account password work"):
+        second.get_password("work", "imap")
+    second.delete_account("work")
+    assert (KEYRING_SERVICE, "work/smtp") in backend.items
+    assert first.get_password("work", "smtp") == "old-smtp"
+    assert set(backend.items) == {
+        (KEYRING_SERVICE, f"{A}/work/imap"),
+        (KEYRING_SERVICE, f"{A}/work/smtp"),
+    }
+
+
+def test_an_account_name_with_a_slash_cannot_reach_another_key() -> None:
+    backend = MemoryKeyring()
+    store = CredentialStore(backend, profile_id=A)
+    store.set_password("a/imap", "smtp", "one")
+    store.set_password("a", "imap", "two")
+    assert store.get_password("a/imap", "smtp") == "one"
+    assert store.get_password("a", "imap") == "two"
+    with pytest.raises(ValueError):
+        CredentialStore(backend, profile_id=f"{A}/x")
+
+
 @pytest.mark.parametrize("backend", [fail.Keyring(), PlaintextKeyring()])
 def test_no_usable_backend_is_refused_plainly(backend: SecretBackend) -> None:
-    store = CredentialStore(backend)
+    store = CredentialStore(backend, profile_id=A)
     with pytest.raises(NoKeyringBackend, match="Secret Service"):
         store.set_password("work", "imap", "pw")
     if isinstance(backend, PlaintextKeyring):
         assert backend.items == {}
+
+
+class GoneBackend(MemoryKeyring):
+    """The Secret Service went away after it was found: D-Bus calls fail."""
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+
+def test_a_keyring_that_went_away_is_a_credential_error() -> None:
+    store = CredentialStore(GoneBackend(), profile_id=A)
+    with pytest.raises(CredentialError, match=r"could not be read.*reset"):
+        store.get_password("work", "imap")
+
+
+def test_a_configured_backend_that_cannot_start_is_no_backend(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What keyring does when PYTHON_KEYRING_BACKEND names the Secret Service and there is
+    # no D-Bus session.
+    def get_keyring() -> None:
+        raise RuntimeError("Unable to initialize SecretService: no session bus")
+
+    monkeypatch.setattr(keyring, "get_keyring", get_keyring)
+    store = CredentialStore(profile_id=A)
+    with pytest.raises(NoKeyringBackend, match=r"Secret Service.*no session bus"):
+        store.get_password("work", "imap")

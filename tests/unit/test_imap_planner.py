@@ -85,8 +85,8 @@ def test_a_server_without_uidnext_counts_messages() -> None:
 def test_a_server_without_uidnext_is_asked_for_uids_above_the_highest_known() -> None:
     # One message expunged, one arrived: the count is as cached, yet there is new mail.
     state = cached(modseq=None)
-    plan = plan_folder(state, server(uidnext=0, exists=100, modseq=None), False, False)
+    plan = plan_folder(state, server(uidnext=0, exists=100, modseq=None), False)
     assert plan.fetch_from == 101 and plan.flags is FlagSync.ALL and plan.flags_below == 101
     # An empty folder has nothing new to ask for.
     empty = cached(uidnext=1, modseq=None, count=0)
-    assert plan_folder(empty, server(uidnext=0, exists=0, modseq=None), False, False).nothing
+    assert plan_folder(empty, server(uidnext=0, exists=0, modseq=None), False).nothing

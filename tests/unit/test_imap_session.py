@@ -66,8 +66,8 @@ def test_the_reader_keeps_uid_flags_and_size_of_a_nil_header_section() -> None:
 def test_a_message_without_readable_headers_is_stored_all_the_same() -> None:
     client = ScriptedClient(ANSWER)
     session = ImapSession(ACCOUNT, client)
-    [responses] = list(session.fetch_summaries([[7, 8]]))
-    records, _ = summarize_batch(responses)
+    [batch] = list(session.fetch_summaries([[7, 8]]))
+    records, _ = summarize_batch(batch.messages)
     assert [(r.uid, r.flags, r.size, r.subject) for r in records] == [
         (7, {SEEN}, 120, ""),
         (8, frozenset(), 80, "Fine"),
@@ -75,3 +75,48 @@ def test_a_message_without_readable_headers_is_stored_all_the_same() -> None:
     assert records[0].internal_date == 1709294400
     assert FLAGGED not in {f for r in records for f in r.flags}  # UID 11 was no answer
     assert client._imap.sent[0].startswith(b"MC1 UID FETCH 7:8 (UID FLAGS RFC822.SIZE")
+
+
+def test_a_batch_the_server_refuses_in_part_keeps_what_came_and_names_what_did_not() -> None:
+    """Gmail answers NO when some messages of a FETCH cannot be read (RFC 2180 §4.1.3 lets
+    a server do the same for expunged ones); the others came and the next batch goes on."""
+    client = ScriptedClient(
+        b"* 1 FETCH (UID 7 FLAGS () RFC822.SIZE 1 " + DATE + b" " + FIELDS + b" NIL)\r\n"
+        b"* VANISHED 9\r\n"
+        b"MC1 NO Some messages could not be FETCHed (Failure)\r\n"
+        b"* 4 FETCH (UID 12 FLAGS () RFC822.SIZE 2 " + DATE + b" " + FIELDS + b" NIL)\r\n"
+        b"MC2 OK Success\r\n"
+    )
+    session = ImapSession(ACCOUNT, client)
+    first, second = list(session.fetch_summaries([[7, 8, 9], [12]]))
+    assert [m.uid for m in first.messages] == [7]
+    assert first.absent() == [8, 9] and first.vanished == [(9, 9)]
+    assert first.refused is not None and "could not be FETCHed" in first.refused
+    assert ([m.uid for m in second.messages], second.absent(), second.refused) == ([12], [], None)
+    assert session.alive
+
+
+def test_an_answer_without_a_size_is_an_answer_a_flag_update_is_not() -> None:
+    client = ScriptedClient(
+        b"* 1 FETCH (UID 7 FLAGS () " + DATE + b" " + FIELDS + b" {%d}\r\n%s)\r\n"
+        b"* 2 FETCH (UID 8 FLAGS (\\Seen) MODSEQ (9))\r\n"
+        b"MC1 OK done\r\n" % (len(HEADER), HEADER)
+    )
+    [batch] = list(ImapSession(ACCOUNT, client).fetch_summaries([[7, 8]]))
+    assert [m.uid for m in batch.messages] == [7]
+    assert batch.absent() == [8]
+
+
+def test_answers_to_the_pipelined_next_fetch_that_come_early_go_to_its_batch() -> None:
+    """With two FETCHes in flight a server may answer the second before it completes the
+    first (Dovecot does, now and then): those answers belong to the second batch."""
+    client = ScriptedClient(
+        b"* 1 FETCH (UID 7 FLAGS () RFC822.SIZE 1 " + DATE + b" " + FIELDS + b" NIL)\r\n"
+        b"* 2 FETCH (UID 12 FLAGS () RFC822.SIZE 2 " + DATE + b" " + FIELDS + b" NIL)\r\n"
+        b"MC1 OK done\r\n"
+        b"* 3 FETCH (UID 13 FLAGS () RFC822.SIZE 3 " + DATE + b" " + FIELDS + b" NIL)\r\n"
+        b"MC2 OK done\r\n"
+    )
+    first, second = list(ImapSession(ACCOUNT, client).fetch_summaries([[7], [12, 13]]))
+    assert ([m.uid for m in first.messages], first.absent()) == ([7], [])
+    assert ([m.uid for m in second.messages], second.absent()) == ([12, 13], [])

@@ -10,11 +10,12 @@ from mailclient.core.errors import ProtocolError
 from mailclient.imap.wire import (
     CommandFailed,
     FetchResponse,
+    MalformedResponse,
     ResponseReader,
     Untagged,
     parse_internaldate,
     parse_uid_set,
-    parse_values,
+    read_value,
     uid_set,
 )
 
@@ -150,7 +151,60 @@ def test_bodystructure_with_nested_lists_and_a_literal() -> None:
 
 
 def test_values_of_any_shape() -> None:
-    assert parse_values([b'(a "b c" NIL (d (e)) 12) rest'], []) == [
-        [b"a", b"b c", None, [b"d", [b"e"]], b"12"],
-        b"rest",
-    ]
+    texts = [b'(a "b c" NIL (d (e)) 12 {3}\r\n', b") rest\r\n"]
+    assert read_value(texts, [b"xyz", b""], 0, 0) == (
+        [b"a", b"b c", None, [b"d", [b"e"]], b"12", b"xyz"],
+        1,
+        1,
+    )
+
+
+def test_lower_case_fetch_and_names_are_fetches() -> None:
+    r, _ = reader(b"* 4 fetch (uid 12 flags (\\Seen) rfc822.size 7)\r\nMC1 OK done\r\n")
+    assert list(r.run(b"X")) == [FetchResponse(4, uid=12, flags=frozenset({"\\Seen"}), size=7)]
+
+
+def test_unknown_items_are_skipped_whole_whatever_they_hold() -> None:
+    label = b"a) UID 99 (b"
+    r, _ = reader(
+        b'* 1 FETCH (UID 5 X-FUTURE (("UID" 7) (UID 9 {%d}\r\n%s) NIL) '
+        b'ENVELOPE ("d" "s" ((NIL NIL "x" "y")) NIL NIL NIL NIL NIL NIL "<i>") '
+        b'X-GM-LABELS ("\\\\Important" Work) FLAGS (\\Seen))\r\nMC1 OK done\r\n'
+        % (len(label), label)
+    )
+    assert list(r.run(b"X")) == [FetchResponse(1, uid=5, flags=frozenset({"\\Seen"}))]
+
+
+def test_every_literal_form_frames_a_literal() -> None:
+    header = b"Subject: x\r\n\r\n"
+    r, _ = reader(
+        b"* 1 FETCH (UID 5 BINARY[1] ~{4}\r\n\x00)\r\n BODY[HEADER] {%d-}\r\n%s FLAGS (\\Seen))\r\n"
+        b"* 2 FETCH (UID 6 BODY[HEADER] {%d+}\r\n%s)\r\nMC1 OK done\r\n"
+        % (len(header), header, len(header), header)
+    )
+    first, second = list(r.run(b"X"))
+    assert first == FetchResponse(1, uid=5, flags=frozenset({"\\Seen"}), header=header)
+    assert second == FetchResponse(2, uid=6, header=header)
+
+
+def test_a_message_always_comes_as_a_fetch_or_as_an_error() -> None:
+    for broken in (
+        b"* 1 FETCH(UID 5)\r\n",  # no space: still a FETCH, but not one that can be read
+        b"* 1 FETCH (UID 5 FLAGS (\\Seen) stray\r\n",  # an item without a value
+        b"* 1 FETCH (UID 5 FLAGS (\\Seen)\r\n",  # the list never closes
+        b"* 1 FETCH (UID five)\r\n",
+        b"* 1 FETCH (UID 5 BODY[] (not a string))\r\n",
+        b'* 1 FETCH (UID 5 BODY[] "unterminated)\r\n',
+        b"x 1 FETCH (UID 5)\r\n",  # a mangled line could have been a message
+        b"* 1 FETCH (UID 5 BODY[] {1234567890123}\r\n",  # no literal is that big
+        b"* 1 FETCH (UID 5 X-ITEM ({1234567890123}\r\n",
+    ):
+        r, _ = reader(broken + b"MC1 OK done\r\n")
+        with pytest.raises(MalformedResponse) as caught:
+            list(r.run(b"X"))
+        assert "cannot be read" in str(caught.value) and not caught.value.transient
+
+
+def test_a_completion_of_another_command_is_skipped() -> None:
+    r, _ = reader(b"MC0 OK [READ-ONLY] old news\r\n* 3 EXISTS\r\nMC1 OK done\r\n")
+    assert list(r.run(b"X")) == [Untagged(b"EXISTS", b"3 EXISTS")]

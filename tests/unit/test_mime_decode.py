@@ -98,3 +98,75 @@ def test_a_header_set_in_code_reads_back() -> None:
     message = email.message_from_bytes(b"Subject: x\r\n\r\n", policy=email.policy.default)
     message.replace_header("Subject", "Réunion à 10 h")
     assert parse_message(message.as_bytes()).subject == "Réunion à 10 h"
+
+
+# Python has a codec named "undefined" that raises UnicodeError on any input, and its codec
+# lookup raises ValueError for a label with NUL: both are labels seen in hostile mail.
+@pytest.mark.parametrize("label", ["undefined", "UNDEFINED", "utf-8\x00", "\x00", "unicode_escape"])
+def test_charset_labels_that_name_no_mail_codec_fall_back(label: str) -> None:
+    assert normalize_charset(label) is None
+    assert decode_text("café \\x41".encode(), label) == "café \\x41"
+    assert decode_text("caf\xe9".encode("cp1252"), label) == "café"
+
+
+def test_one_bad_encoded_word_mangles_only_itself() -> None:
+    raw = b"=?utf-8?Q?Gr=C3=BC=C3=9Fe?= =?undefined?Q?caf=C3=A9?= =?iso-8859-1?Q?d=E9j=E0?= end"
+    assert header_text(raw) == "Grüßecafédéjà end"
+    # Two words whose bytes are no UTF-8 together: each falls back on its own.
+    assert decode_words("=?utf-8?Q?=E9?= =?utf-8?Q?=E2=9C=93?=") == "é✓"
+    assert header_text(b"=?utf-8\x00?Q?caf=C3=A9?=") == "café"
+
+
+def test_a_header_with_an_undefined_word_keeps_the_other_headers() -> None:
+    header = (
+        b"From: =?utf-8?Q?Zo=C3=AB?= <zoe@example.org>\r\n"
+        b"To: =?undefined?Q?Bob?= <bob@example.org>\r\n"
+        b"Subject: =?undefined?Q?Hello_=E2=9C=93?=\r\n"
+        b'Content-Type: text/plain; charset="utf-8\x00"\r\n'
+        b"Date: Fri, 07 Jun 2024 10:20:30 +0200\r\n\r\n"
+    )
+    record = summarize(FetchResponse(seq=1, uid=1, header=header))
+    assert record.sender == "Zoë <zoe@example.org>"
+    assert record.recipients == "Bob <bob@example.org>"
+    assert record.subject == "Hello ✓"
+    assert record.date == 1_717_748_430
+    shown = parse_message(header + "Grüße".encode())
+    assert (shown.subject, shown.sender, shown.plain) == ("Hello ✓", record.sender, "Grüße")
+
+
+def test_a_body_in_an_undefined_charset_opens() -> None:
+    raw = b"Subject: x\r\nContent-Type: text/plain; charset=undefined\r\n\r\nGr\xc3\xbc\xc3\x9fe\n"
+    assert parse_message(raw).plain == "Grüße\n"
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        ("\u202egnp.exe", "gnp.exe"),
+        ("a\u2066b\u2069c\u202ad\u202ce", "abcde"),
+        ("pay\u200bpal \ufeffsupport\u2060", "paypal support"),
+        ("soft\u00adhyphen \u3164filler", "softhyphen filler"),
+        ("a\u200db\u200c", "ab"),
+        # Joiners between non-ASCII characters shape emoji and scripts: they stay.
+        ("\U0001f468\u200d\U0001f469", "\U0001f468\u200d\U0001f469"),
+        ("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",) * 2,
+        # Marks cannot reorder letters; right-to-left text uses them.
+        ("\u05e9\u05dc\u05d5\u05dd\u200f!", "\u05e9\u05dc\u05d5\u05dd\u200f!"),
+    ],
+)
+def test_header_text_drops_bidi_controls_and_invisible_characters(raw: str, text: str) -> None:
+    assert header_text(raw.encode()) == text
+    assert summarize(FetchResponse(1, uid=1, header=b"Subject: " + raw.encode())).subject == text
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "shift_jis", "utf-16", "windows-1252"])
+def test_big_bodies_decode_alike_in_pieces(charset: str) -> None:
+    text = "Grüße, こんにちは — ✓\n" * 150_000  # multi-byte characters across every piece
+    payload = text.encode(charset, "replace")
+    assert len(payload) > 2 * 2**20
+    assert decode_text(payload, charset) == payload.decode(charset)
+
+
+def test_a_big_body_that_is_no_utf8_falls_back_whole() -> None:
+    payload = "café ".encode("cp1252") * 400_000
+    assert decode_text(payload, "utf-8") == "café " * 400_000

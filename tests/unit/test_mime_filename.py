@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailclient.mime.filename import MAX_BYTES, safe_filename, unique_path_name
+from mailclient.mime.filename import MAX_BYTES, is_executable, safe_filename, unique_path_name
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,46 @@ def test_unique_names() -> None:
     assert unique_path_name("a.txt", set()) == "a.txt"
     assert unique_path_name("a.txt", {"a.txt", "a (2).txt"}) == "a (3).txt"
     assert unique_path_name("README", {"README"}) == "README (2)"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        # U+2024 ONE DOT LEADER looks like a full stop: "photo.jpg" that has no extension.
+        ("photo\u2024jpg", "photo_jpg"),
+        ("invoice\uff0epdf\u2024exe", "invoice_pdf_exe"),
+        ("pay\u200bpal\u200d.pdf\ufeff", "paypal.pdf"),
+        ("\u2066report\u2069.pdf", "report.pdf"),
+        ("-rf", "_-rf"),
+        ("--help.txt", "_--help.txt"),
+        ("~", "_~"),
+        ("~root.txt", "_~root.txt"),
+        ("start.desktop", "start.desktop.txt"),
+        ("START.Desktop", "START.Desktop.txt"),
+        ("x.desktop\u200b", "x.desktop.txt"),
+        ("a-b~c.desktop.pdf", "a-b~c.desktop.pdf"),
+    ],
+)
+def test_look_alike_and_dangerous_names_are_neutralised(given: str, expected: str) -> None:
+    assert safe_filename(given) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "expected"),
+    [
+        ("setup.exe", "application/octet-stream", True),
+        ("SETUP.EXE", "application/octet-stream", True),
+        ("run.sh", "text/plain", True),
+        ("start.desktop", "text/plain", True),
+        ("invoice.pdf\u200b.exe", "application/pdf", True),
+        ("program.exe.", "application/octet-stream", True),
+        ("program", "application/x-executable", True),
+        ("tool", "application/x-msdownload", True),
+        ("report.pdf", "application/pdf", False),
+        ("photo\u2024exe", "image/png", False),
+        ("notes.txt", "text/plain", False),
+        ("exe", "application/octet-stream", False),
+    ],
+)
+def test_executables_by_name_or_type(name: str, content_type: str, expected: bool) -> None:
+    assert is_executable(name, content_type) is expected

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 from email.message import EmailMessage
 from email.policy import SMTP
 
 import pytest
 
 from mailclient.mime.parse import (
+    MAX_DEPTH,
+    MAX_PARTS,
     attachment_data,
     parse_message,
     unflow,
@@ -184,3 +187,154 @@ def test_single_part_non_text_message_is_an_attachment() -> None:
     assert parsed.plain is None and parsed.html is None
     assert [a.part_id for a in parsed.attachments] == ["1"]
     assert attachment_data(raw, "1") == b"PK\x03\x04zip"
+
+
+def _nested_multipart(depth: int) -> bytes:
+    """``depth`` multiparts inside each other, each with a text part of its own first."""
+    head = b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n'
+        b"Content-Type: text/plain\r\n\r\nlevel %d\r\n--b%d\r\n" % (i, i, i, i)
+        for i in range(depth)
+    )
+    tail = b"".join(b"\r\n--b%d--\r\n" % i for i in reversed(range(depth)))
+    leaf = b"Content-Type: text/plain\r\n\r\ninnermost\r\n"
+    return b"From: a@example.org\r\nSubject: deep\r\nMIME-Version: 1.0\r\n" + head + leaf + tail
+
+
+def _nested_messages(depth: int) -> bytes:
+    raw = b"From: x@example.org\r\nSubject: innermost\r\n\r\nhello\r\n"
+    for level in range(depth):
+        raw = (
+            b"From: a@example.org\r\nSubject: level %d\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: message/rfc822\r\n\r\n" % level
+        ) + raw
+    return raw
+
+
+def test_deep_multipart_shows_the_outer_levels_and_says_what_was_cut() -> None:
+    raw = _nested_multipart(500)
+    parsed = parse_message(raw)
+    assert parsed.subject == "deep"
+    assert parsed.plain is not None
+    shown = [line for line in parsed.plain.split("\n") if line.strip()]
+    assert shown[:3] == ["level 0", "level 1", "level 2"]
+    assert f"level {MAX_DEPTH - 1}" in shown
+    assert "innermost" not in parsed.plain
+    assert parsed.too_deep == 1 and parsed.too_many == 0
+    # The level that was not opened is listed, so that it can still be saved: whole, with
+    # its headers, a message of its own.
+    [rest] = parsed.attachments
+    assert (rest.content_type, rest.filename) == ("multipart/mixed", "Parts nested too deeply.eml")
+    data = attachment_data(raw, rest.part_id)
+    assert data.startswith(b'Content-Type: multipart/mixed; boundary="b30"\r\n')
+    assert b"innermost" in data and parse_message(data).too_deep == 1
+
+
+def test_nesting_within_the_limit_is_shown_whole() -> None:
+    parsed = parse_message(_nested_multipart(MAX_DEPTH - 1))
+    assert parsed.plain is not None and parsed.plain.rstrip().endswith("innermost")
+    assert parsed.too_deep == 0
+
+
+def test_deeply_attached_messages_are_one_attachment() -> None:
+    raw = _nested_messages(300)
+    parsed = parse_message(raw)
+    assert parsed.subject == "level 299"
+    [attachment] = parsed.attachments
+    assert attachment.filename == "level 298.eml"
+    data = attachment_data(raw, attachment.part_id)
+    assert data.startswith(b"From: a@example.org\r\nSubject: level 298\r\n")
+    assert data.endswith(b"hello\r\n")
+
+
+def test_too_many_parts_are_left_out_and_counted() -> None:
+    parts = b"".join(
+        b"--b\r\nContent-Type: application/octet-stream\r\n"
+        b'Content-Disposition: attachment; filename="f%d.bin"\r\n\r\nx\r\n' % n
+        for n in range(MAX_PARTS + 50)
+    )
+    head = b'Subject: many\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+    parsed = parse_message(head + parts + b"--b--\r\n")
+    assert len(parsed.attachments) == MAX_PARTS - 1
+    assert parsed.too_many == 51
+
+
+@pytest.mark.parametrize("line_end", [b"\r\n", b"\n"])
+def test_multipart_boundaries_as_rfc_2046_says(line_end: bytes) -> None:
+    raw = line_end.join(
+        [
+            b"Subject: parts",
+            b'Content-Type: multipart/mixed; boundary="sep"',
+            b"",
+            b"preamble, not shown",
+            b"--sep  ",
+            b"Content-Type: text/plain",
+            b"",
+            b"first",
+            b"--sepx is text, not a delimiter",
+            b"--sep",
+            b"Content-Type: application/pdf",
+            b'Content-Disposition: attachment; filename="a.pdf"',
+            b"",
+            b"%PDF",
+            b"--sep--",
+            b"epilogue, not shown",
+        ]
+    )
+    parsed = parse_message(raw)
+    assert parsed.plain == "first\n--sepx is text, not a delimiter"
+    [pdf] = parsed.attachments
+    assert attachment_data(raw, pdf.part_id) == b"%PDF"
+
+
+def test_a_multipart_without_its_closing_delimiter_runs_to_the_end() -> None:
+    raw = (
+        b'Subject: cut\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nbody\r\n"
+        b'--b\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename="p.png"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n"
+    )
+    parsed = parse_message(raw)
+    assert parsed.plain == "body"
+    assert attachment_data(raw, parsed.attachments[0].part_id) == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        base64.encodebytes(bytes(range(256)) * 9000).replace(b"\n", b"\r\n"),  # > 2 pieces
+        base64.b64encode(b"unpadded!!").rstrip(b"="),
+        b"Zm9v\r\n YmFy\t!\r\nYg==",  # stray characters and white space are skipped
+    ],
+)
+def test_base64_bodies_decode_piece_by_piece(encoded: bytes) -> None:
+    raw = (
+        b"Subject: b\r\nContent-Type: application/octet-stream\r\n"
+        b'Content-Disposition: attachment; filename="x.bin"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + encoded
+    )
+    expected = base64.b64decode(encoded.translate(None, b"\r\n\t !") + b"==", validate=False)
+    assert attachment_data(raw, parse_message(raw).attachments[0].part_id) == expected
+
+
+def test_long_crlf_text_is_unix_text() -> None:
+    text = "line\r\n" * 400_000
+    raw = b"Subject: t\r\nContent-Type: text/plain\r\n\r\n" + text.encode()
+    assert parse_message(raw).plain == "line\n" * 400_000
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        b"no header, no blank line\r\nsecond line",
+        b"\r\nno header after a blank line\r\nsecond line",
+        b"Content-Type: text/plain;\r\n\tcharset=utf-8\r\n\r\nfolded header",
+    ],
+)
+def test_a_part_without_its_blank_line_keeps_its_text(part: bytes) -> None:
+    raw = (
+        b'Subject: p\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\n" + part + b"\r\n--b--\r\n"
+    )
+    text = parse_message(raw).plain or ""
+    assert part.split(b"\r\n\r\n")[-1].strip().decode().split("\r\n")[0] in text

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
 
-from mailclient.mime.sanitize import sanitize_html
+from mailclient.mime.sanitize import link_key, sanitize_html
 
 CID_BASE = "mailpart:tok/cid/"
 
@@ -188,3 +189,49 @@ def test_remote_import_allowed_is_still_not_counted_as_blocked() -> None:
     )
     assert "http://x/c.css" not in _body(result.document)
     assert result.remote_blocked == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "href", "deceptive"),
+    [
+        ("https://bank.example/login", "https://evil.example/login", True),
+        ("www.bank.example", "https://evil.example/", True),
+        ("bank.example/help", "http://evil.example/help", True),
+        ("HTTPS://Bank.Example/", "https://bank.example/other", False),  # same host
+        ("www.bank.example/a", "https://bank.example/b", False),
+        ("https://bank.example/", "mailto:x@evil.example", False),  # not a web link
+        ("Sign in here", "https://evil.example/", False),  # text is no address
+        ("https://bank.example/&lt;x&gt;", "https://evil.example/?a=1&amp;b=2", True),
+    ],
+)
+def test_links_whose_text_is_another_address_are_recorded(
+    text: str, href: str, deceptive: bool
+) -> None:
+    result = sanitize_html(f'<p><a href="{href}">{text}</a></p>', cid_base=CID_BASE)
+    if deceptive:
+        [(key, shown)] = result.deceptive_links.items()
+        assert key == link_key(html.unescape(href))
+        assert shown == html.unescape(text)
+    else:
+        assert result.deceptive_links == {}
+
+
+def test_the_view_finds_a_clicked_link_by_its_key() -> None:
+    # What Chromium hands back on a click is normalised: a slash added, the host lower-cased.
+    assert link_key("https://Evil.Example") == link_key("https://evil.example/")
+    assert link_key("https://evil.example/login?x=1") == link_key("https://evil.example/login")
+
+
+def test_link_text_loses_bidi_controls_and_invisible_characters() -> None:
+    markup = (
+        '<a href="https://x.example/">invoice\u202efdp.exe</a>'
+        '<a href="https://y.example/">pay\u200bpal <b>\u2066acc\u2069ount</b></a>'
+        '<a href="https://z.example/"><bdo dir="rtl">gnp.exe</bdo></a>'
+        '<p style="direction: rtl; unicode-bidi: bidi-override">gnp.exe</p>'
+        "<p>Body text keeps its own: \u05e9\u05dc\u05d5\u05dd \u202bembedded\u202c</p>"
+    )
+    body = _body(sanitize_html(markup, cid_base=CID_BASE).document)
+    assert "invoicefdp.exe" in body and "paypal <b>account</b>" in body
+    assert "<bdo" not in body and "gnp.exe</a>" in body
+    assert "bidi-override" not in body and "unicode-bidi: embed" in body
+    assert "\u202bembedded\u202c" in body

@@ -323,3 +323,18 @@ def test_folder_add_hide_and_delete(store: MailStore) -> None:
     store.set_folder_hidden(created.id, False)
     store.delete_folder(created.id)
     assert store.folder(created.id) is None
+
+
+def test_unfetched_uids_are_kept_per_folder_until_replaced_or_reset(store: MailStore) -> None:
+    ids = folders(store)
+    inbox, archive = ids["INBOX"], ids["Archive"]
+    store.set_unfetched(inbox, [9, 4, 4])
+    store.set_unfetched(archive, [1])
+    assert store.unfetched_uids(inbox) == [4, 9]
+    store.set_unfetched(inbox, [9])
+    assert store.unfetched_uids(inbox) == [9]
+    store.reset_folder(inbox, uidvalidity=7)
+    assert store.unfetched_uids(inbox) == []
+    assert store.unfetched_uids(archive) == [1]
+    store.forget_account("work")
+    assert store.unfetched_uids(archive) == []
