@@ -110,6 +110,8 @@ def test_a_crash_in_a_worker_shows_the_dialog_and_lands_in_the_log(
     try:
         mail.sync("work")
         dialog = dialog_of(qtbot, reporter)
+        # The failure reaches the window by a queued signal of its own.
+        qtbot.waitUntil(lambda: bool(failures))
     finally:
         mail.stop()
     assert "in the background" in dialog.message.text()
