@@ -23,7 +23,15 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QShortcut
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QColor,
+    QIcon,
+    QPixmap,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -60,6 +68,7 @@ from mailclient.ui.folder_pane import FolderDelegate
 from mailclient.ui.icons import icon
 from mailclient.ui.message_model import (
     SORT_KEYS,
+    TAGS,
     Column,
     MessageListModel,
     MessageRole,
@@ -402,6 +411,27 @@ class MainWindow(QMainWindow):
         self.prefer_plain_action.setCheckable(True)
         self.prefer_plain_action.toggled.connect(self.set_prefer_plain)
         self.about_action = self._action(f"&About {APP_NAME}", self.show_about, name="about")
+        self.tag_menu = QMenu("&Tag", self)
+        self.tag_menu.setObjectName("tagMenu")
+        self.tag_actions = []
+        for number, (keyword, name, colour) in enumerate(TAGS, start=1):
+            action = self._action(
+                f"&{number} {name}",
+                lambda _=False, k=keyword: self.toggle_tag(k),
+                name=f"tag{number}",
+            )
+            action.setCheckable(True)
+            action.setData(keyword)
+            swatch = QPixmap(12, 12)
+            swatch.fill(QColor(colour))
+            action.setIcon(QIcon(swatch))
+            self.tag_menu.addAction(action)
+            self.tag_actions.append(action)
+        self.tag_menu.addSeparator()
+        self.tag_menu.addAction(
+            self._action("&0 Remove All Tags", lambda: self.remove_tags(), name="tagNone")
+        )
+        self.tag_menu.aboutToShow.connect(self._check_tags)
         self.move_menu = QMenu("&Move To", self)
         self.move_menu.setObjectName("moveMenu")
         self.move_menu.setIcon(icon("folder"))
@@ -416,6 +446,7 @@ class MainWindow(QMainWindow):
             self.toggle_flag_action,
             self.open_window_action,
             self.move_menu.menuAction(),
+            self.tag_menu.menuAction(),
         ]
         space = QShortcut(keys(MAIN_WINDOW, "pageDown")[0], self.message_view)
         space.setObjectName("pageDown")
@@ -463,6 +494,7 @@ class MainWindow(QMainWindow):
         message_menu.addAction(self.archive_action)
         message_menu.addAction(self.junk_action)
         message_menu.addAction(self.not_junk_action)
+        message_menu.addMenu(self.tag_menu)
         message_menu.addMenu(self.move_menu)
         message_menu.addAction(self.delete_action)
         self.folder_menu = bar.addMenu("F&older")
@@ -1013,6 +1045,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.archive_action)
         menu.addAction(self.junk_action)
         menu.addAction(self.not_junk_action)
+        menu.addMenu(self.tag_menu)
         menu.addMenu(self.move_menu)
         menu.addAction(self.delete_action)
         menu.exec(self.message_view.viewport().mapToGlobal(position))
@@ -1053,6 +1086,30 @@ class MainWindow(QMainWindow):
             self._set_flags(summaries, add=frozenset({FLAGGED}), undo_text="Flag")
         else:
             self._set_flags(summaries, remove=frozenset({FLAGGED}), undo_text="Unflag")
+
+    def toggle_tag(self, keyword: str, summaries: list[MessageSummary] | None = None) -> None:
+        """Keys 1 to 5: the tag on (or, if every chosen message has it, off), as an IMAP keyword."""
+        summaries = self.selected_summaries() if summaries is None else summaries
+        if not summaries:
+            return
+        name = next((n for k, n, _ in TAGS if k == keyword), keyword)
+        if all(keyword in s.flags for s in summaries):
+            self._set_flags(summaries, remove=frozenset({keyword}), undo_text=f"Untag {name}")
+        else:
+            self._set_flags(summaries, add=frozenset({keyword}), undo_text=f"Tag {name}")
+
+    def remove_tags(self) -> None:
+        """0: every tag off."""
+        summaries = self.selected_summaries()
+        tags = frozenset(k for k, _, _ in TAGS) & frozenset().union(*(s.flags for s in summaries))
+        if summaries and tags:
+            self._set_flags(summaries, remove=tags, undo_text="Remove Tags")
+
+    def _check_tags(self) -> None:
+        summaries = self.selected_summaries()
+        for action in self.tag_actions:
+            keyword = action.data()
+            action.setChecked(bool(summaries) and all(keyword in s.flags for s in summaries))
 
     def _special_folder(self, account: str, use: SpecialUse) -> Folder | None:
         return next((f for f in self.folder_model.folders(account) if f.special_use is use), None)

@@ -129,6 +129,25 @@ def recipient_names(to: str) -> str:
     return ", ".join(name or address for name, address in found if name or address)
 
 
+# Thunderbird's five tags: IMAP keywords, with its names and colours.
+TAGS = (
+    ("$label1", "Important", "#ff0000"),
+    ("$label2", "Work", "#ff9900"),
+    ("$label3", "Personal", "#009900"),
+    ("$label4", "To Do", "#3333ff"),
+    ("$label5", "Later", "#993399"),
+)
+_TAG_COLOURS = {keyword.casefold(): QColor(colour) for keyword, _, colour in TAGS}
+
+
+def tag_colour(flags: frozenset[str]) -> QColor | None:
+    """The colour a message's row is drawn in: that of its first tag, as Thunderbird."""
+    if not flags:
+        return None
+    lowered = {f.casefold() for f in flags}  # keywords are case-insensitive (RFC 3501)
+    return next((c for k, c in _TAG_COLOURS.items() if k in lowered), None)
+
+
 @functools.cache
 def star_icon() -> QIcon:
     """The flag marker: an orange star."""
@@ -182,6 +201,7 @@ def paperclip_icon() -> QIcon:
 
 _DISPLAY = Qt.ItemDataRole.DisplayRole.value
 _FONT = Qt.ItemDataRole.FontRole.value
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole.value
 _DECORATION = Qt.ItemDataRole.DecorationRole.value
 _ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole.value
 _ACCESSIBLE = Qt.ItemDataRole.AccessibleTextRole.value
@@ -201,11 +221,12 @@ _ROW_FLAGS = (
 class _Row:
     """One materialised row: the summary and its display texts, computed once."""
 
-    __slots__ = ("bold", "summary", "texts")
+    __slots__ = ("bold", "colour", "summary", "texts")
 
     def __init__(self, summary: MessageSummary, now: datetime, recipients: bool = False) -> None:
         self.summary = summary
         self.bold = not summary.seen
+        self.colour = tag_colour(summary.flags)
         self.texts = (
             "",
             "",
@@ -574,6 +595,9 @@ class MessageListModel(QAbstractTableModel):
         if role == _DISPLAY:
             row = self._row(index.row())
             return row.texts[index.column()] if row is not None else None
+        if role == _FOREGROUND:
+            row = self._row(index.row())
+            return row.colour if row is not None else None
         if role == _FONT:
             row = self._row(index.row())
             return self._bold if row is not None and row.bold else None

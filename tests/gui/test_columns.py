@@ -10,6 +10,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
+from mailclient.imap import changes
 from mailclient.store.mail import MailStore, SortKey
 from mailclient.ui.main_window import MainWindow
 from mailclient.ui.message_model import Column, MessageRole
@@ -18,6 +19,7 @@ from tests.gui.test_main_window import (  # noqa: F401 (fixtures)
     WORK,
     RecordingMail,
     _open,
+    _row,
     _select_folder,
     _summary,
     mail,
@@ -95,3 +97,33 @@ def test_all_inboxes_have_an_account_column(qtbot: QtBot, window: MainWindow) ->
     assert accounts == {"work", "home"}
     _select_folder(window, "work", "INBOX")
     assert header.isSectionHidden(Column.ACCOUNT)
+
+
+def test_tags_are_keywords_with_thunderbirds_names_and_colours(
+    qtbot: QtBot, window: MainWindow, mail: RecordingMail, store: MailStore
+) -> None:
+    _open(qtbot, window, "Quarterly report")
+    view = window.message_view
+    report = view.currentIndex().data(MessageRole.ID)
+    qtbot.keyClick(view, Qt.Key.Key_1)
+    assert ("set_flags", [report], {"$label1"}, set()) in mail.calls
+    assert window.undo_action.text() == "&Undo Tag Important"
+    assert [a.text() for a in window.tag_actions] == [
+        "&1 Important",
+        "&2 Work",
+        "&3 Personal",
+        "&4 To Do",
+        "&5 Later",
+    ]
+    # As the store has it once the change is written: the row in the tag's colour.
+    changes.set_flags(store, [report], add={"$Label4"})
+    window.message_model.refresh()
+    row = _row(window, "Quarterly report")
+    qtbot.waitUntil(
+        lambda: (
+            window.message_model.index(row, Column.SUBJECT).data(Qt.ItemDataRole.ForegroundRole)
+            is not None
+        )
+    )
+    colour = window.message_model.index(row, Column.SUBJECT).data(Qt.ItemDataRole.ForegroundRole)
+    assert colour.name() == "#3333ff"
