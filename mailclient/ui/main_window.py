@@ -35,6 +35,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QFileDialog,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -58,8 +59,10 @@ from PySide6.QtWidgets import (
 from mailclient import APP_NAME
 from mailclient.accounts.model import Account
 from mailclient.accounts.preferences import Preferences
+from mailclient.core.atomic import write_atomic
 from mailclient.core.models import FLAGGED, SEEN, Folder, MessageSummary, SpecialUse
 from mailclient.core.profile import create_private_file
+from mailclient.mime.filename import safe_filename
 from mailclient.store.mail import MailStore, SortKey, StoreChanges
 from mailclient.ui.diagnostics import AboutDialog
 from mailclient.ui.error_bar import ErrorBar, ShownError
@@ -387,6 +390,12 @@ class MainWindow(QMainWindow):
         self.not_junk_action = self._action(
             "Mark as &Not Junk", lambda: self.set_junk(False), name="notJunk"
         )
+        self.save_as_action = self._action(
+            "&Save As…",
+            lambda: self.save_as(),
+            name="saveAs",
+            tip="Save the message as a .eml file",
+        )
         self.delete_for_good_action = self._action(
             "Delete for &Good…", self.delete_for_good, name="deleteForGood"
         )
@@ -437,6 +446,7 @@ class MainWindow(QMainWindow):
         self.move_menu.setIcon(icon("folder"))
         self.move_menu.aboutToShow.connect(self._fill_move_menu)
         self.message_actions = [
+            self.save_as_action,
             self.delete_action,
             self.delete_for_good_action,
             self.archive_action,
@@ -467,6 +477,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.get_mail_action)
         file_menu.addAction(self.add_account_action)
         file_menu.addAction(self.manage_accounts_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.save_as_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
@@ -1553,6 +1565,36 @@ class MainWindow(QMainWindow):
     def _fetch_for_window(self, summary: MessageSummary) -> None:
         if self._mail is not None:
             self._mail.fetch_body(summary)
+
+    def save_as(self, path: str | None = None) -> None:
+        """The current message as it came, in a .eml file (written off this thread)."""
+        index = self.message_view.currentIndex()
+        summary = self.message_model.summary(index.row()) if index.isValid() else None
+        if summary is None:
+            return
+        if path is None:
+            suggested = safe_filename(summary.subject or "message", "message") + ".eml"
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Save Message", str(Path.home() / suggested), "Mail messages (*.eml)"
+            )
+        if not path:
+            return
+        target = Path(path)
+
+        def save(summary: MessageSummary, raw: bytes) -> None:
+            def write() -> None:
+                write_atomic(target, raw, 0o600)
+
+            run_task(
+                self,
+                write,
+                lambda _: self.statusBar().showMessage(f"Saved {target.name}", 5000),
+                lambda error: self.error_bar.show_error(
+                    ShownError(f"The message could not be saved: {error_text(error)}")
+                ),
+            )
+
+        self._with_current_raw(save)
 
     def load_remote_content(self) -> None:
         message_id = self.reading_pane.message_id

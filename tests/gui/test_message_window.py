@@ -107,3 +107,17 @@ def test_delete_and_archive_move_on_to_the_next_message(
     assert opened.summary.id not in (first, second)
     assert window.undo_action.text() == "&Undo Archive"
     opened.close()
+
+
+def test_save_as_writes_the_message_as_it_came(
+    qtbot: QtBot, window: MainWindow, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    target = Path(str(tmp_path)) / "lunch.eml"
+    _open(qtbot, window, "Lunch on Friday?")
+    qtbot.waitUntil(lambda: window.reading_pane.prepared is not None)
+    window.save_as(str(target))
+    qtbot.waitUntil(target.exists)
+    assert target.read_bytes() == window.reading_pane.prepared.raw  # type: ignore[union-attr]
+    assert target.stat().st_mode & 0o777 == 0o600
