@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from mailclient import APP_NAME, __version__
-from mailclient.app import commands_accounts, commands_mail, commands_send
+from mailclient.app import commands_accounts, commands_mail, commands_search, commands_send
 from mailclient.app.services import Services, resolve_profile
 from mailclient.app.terminal import printable
 from mailclient.core import diagnostics
@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands_accounts.register(commands)
     commands_mail.register(commands)
     commands_send.register(commands)
+    commands_search.register(commands)
     return parser
 
 

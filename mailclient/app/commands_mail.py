@@ -13,8 +13,10 @@ from mailclient.app.services import Services
 from mailclient.app.terminal import printable, printable_json
 from mailclient.core.errors import InvalidInput, MailclientError
 from mailclient.core.models import MessageSummary
+from mailclient.imap.bodies import KeepPolicy, download_bodies
 from mailclient.imap.sync import AccountSync, FolderSyncResult, SyncProgress
 from mailclient.store.mail import MailStore
+from mailclient.store.threads import ThreadedMessage
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -31,6 +33,14 @@ def register(commands: Any) -> None:
         metavar="FOLDER",
         help="sync only this folder (repeatable; needs an account name)",
     )
+    sync.add_argument(
+        "--bodies",
+        nargs="?",
+        const="365",
+        metavar="DAYS",
+        help="also keep the messages themselves on this computer (searchable offline): "
+        "those of the last DAYS days (default 365; 'all' for all), newest first",
+    )
     sync.set_defaults(func=cmd_sync)
 
     listing = commands.add_parser("list", help="list stored messages, newest first")
@@ -39,6 +49,11 @@ def register(commands: Any) -> None:
     listing.add_argument("--limit", type=int, metavar="N", help="at most N messages")
     listing.add_argument(
         "--json", action="store_true", help="one JSON object per line (uid, date, from, ...)"
+    )
+    listing.add_argument(
+        "--threads",
+        action="store_true",
+        help="group by conversation, newest first, replies indented (--json: thread, depth)",
     )
     listing.set_defaults(func=cmd_list)
 
@@ -70,6 +85,14 @@ def _summary_line(account: Account, result: FolderSyncResult) -> str:
     return text + refused
 
 
+def _keep_policy(days: str) -> KeepPolicy:
+    if days == "all":
+        return KeepPolicy(days=None)
+    if not days.isdigit() or int(days) < 1:
+        raise InvalidInput("--bodies", "give a number of days (1 or more) or 'all'")
+    return KeepPolicy(days=int(days))
+
+
 def cmd_sync(services: Services, args: argparse.Namespace) -> int:
     if args.folder and not args.name:
         raise InvalidInput("--folder", "name the account whose folders to sync")
@@ -77,6 +100,7 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
     if not accounts:
         print("No accounts. Add one with: mailclient account add NAME --email ADDR ...")
         return EXIT_OK
+    policy = _keep_policy(args.bodies) if args.bodies is not None else None
     failed = False
     show_progress = sys.stderr.isatty()
     with MailStore.open(services.profile.store_path) as store:
@@ -88,6 +112,7 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
                 )
                 try:
                     results = engine.sync(args.folder)
+                    stored = download_bodies(engine, policy) if policy is not None else None
                 finally:
                     engine.close()
             except MailclientError as error:
@@ -100,13 +125,17 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
             for result in results:
                 print(printable(_summary_line(account, result)))
                 failed = failed or result.error is not None or bool(result.refused)
+            if stored is not None:
+                print(printable(f"{account.name}: {stored} messages stored on this computer"))
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _as_json(folder: str, m: MessageSummary) -> str:
+def _as_json(folder: str, m: MessageSummary, place: ThreadedMessage | None = None) -> str:
+    threading = {"thread": place.thread, "depth": place.depth} if place is not None else {}
     return printable_json(
         json.dumps(
             {
+                **threading,
                 "uid": m.uid,
                 "date": m.date.isoformat() if m.date else None,
                 "from": m.sender,
@@ -122,10 +151,11 @@ def _as_json(folder: str, m: MessageSummary) -> str:
     )
 
 
-def _as_text(m: MessageSummary) -> str:
+def _as_text(m: MessageSummary, place: ThreadedMessage | None = None) -> str:
     date = m.date.astimezone().strftime("%Y-%m-%d %H:%M") if m.date else "-" * 16
     marks = ("" if m.seen else "N") + ("F" if m.flagged else "") + ("A" if m.answered else "")
-    return f"{m.uid}\t{date}\t{marks or '-'}\t{printable(m.sender)}\t{printable(m.subject)}"
+    indent = "  " * place.depth if place is not None else ""
+    return f"{m.uid}\t{date}\t{marks or '-'}\t{printable(m.sender)}\t{indent}{printable(m.subject)}"
 
 
 def cmd_list(services: Services, args: argparse.Namespace) -> int:
@@ -140,10 +170,14 @@ def cmd_list(services: Services, args: argparse.Namespace) -> int:
                     f"Nothing of {account.name} is stored yet. Run: mailclient sync {account.name}"
                 )
             raise MailclientError(f"The account {account.name} has no folder {args.folder!r}.")
-        ids = store.message_ids(folder.id)
+        places = {p.id: p for p in store.threaded([folder.id])} if args.threads else {}
+        ids = list(places) if args.threads else store.message_ids(folder.id)
         if args.limit is not None:
             ids = ids[: args.limit]
         for start in range(0, len(ids), 500):
             for summary in store.summaries(ids[start : start + 500]):
-                print(_as_json(folder.name, summary) if args.json else _as_text(summary))
+                place = places.get(summary.id)
+                print(
+                    _as_json(folder.name, summary, place) if args.json else _as_text(summary, place)
+                )
     return EXIT_OK

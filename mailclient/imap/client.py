@@ -646,6 +646,22 @@ class ImapSession:
         # "n:*" also matches the highest UID when it is below n (RFC 3501 §6.4.8).
         return sorted(u for u in set(uids) if u >= first_uid)
 
+    def search_text(self, criteria: Sequence[str]) -> list[int]:
+        """UIDs in the selected folder matching ``criteria``, ascending (RFC 3501 §6.4.4).
+
+        Under CHARSET UTF-8; each value is sent as a quoted string, or as a literal when
+        it is not ASCII (imapclient does both).
+        """
+        try:
+            found = self._client.search(list(criteria), charset="UTF-8")
+        except (OSError, imapclient.exceptions.IMAPClientAbortError) as error:
+            self.abort()
+            raise translate_error(self.account, error) from error
+        except imapclient.exceptions.IMAPClientError as error:
+            # A NO or BAD (a charset the server lacks, say): the connection is still fine.
+            raise translate_error(self.account, error) from error
+        return sorted(int(uid) for uid in found)
+
     def fetch_summaries(self, batches: Iterable[Sequence[int]]) -> Iterator[FetchedBatch]:
         """Flags, size, dates and summary header fields, one answer per batch of UIDs.
 

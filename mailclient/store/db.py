@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mailclient.core.errors import MailclientError
 from mailclient.core.profile import create_private_file
+from mailclient.store import search
 
 
 class StoreError(MailclientError):
@@ -40,6 +41,7 @@ def connect(path: Path) -> sqlite3.Connection:
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA busy_timeout = 30000")
+        search.register_functions(db)
         _migrate(db, migrations())
     except sqlite3.DatabaseError as error:
         raise StoreError(describe(path, error)) from error

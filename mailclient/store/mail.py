@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +38,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from mailclient.core.models import SEEN, Folder, MessageSummary, SpecialUse
+from mailclient.core.query import Query, parse_as_typed
+from mailclient.store import search as fts
+from mailclient.store import threads
 from mailclient.store.db import StoreError, connect, describe
 
 # SQLite accepts 32,766 parameters per statement since 3.32; stay well below.
@@ -544,21 +547,21 @@ class MailStore:
     ) -> list[int]:
         """Row ids of the visible messages of one or several folders, in the given order.
 
-        ``quick_filter`` keeps messages whose sender or subject contains every word of it,
-        ignoring case (Unicode casefolding).
+        ``quick_filter`` keeps the messages matching it as a query in the search language
+        (mailclient.core.query), bodies included; an unfinished term searches as words.
         """
         ids = [folder_ids] if isinstance(folder_ids, int) else list(folder_ids)
         if not ids:
             return []
         where = [f"folder_id IN ({_marks(len(ids))})", "hidden = 0"]
         params: list[Any] = list(ids)
-        for word in quick_filter.casefold().split():
-            where.append("instr(search, ?) > 0")
-            params.append(word)
         order = _ORDER[sort].format(d="DESC" if descending else "ASC")
         rows = self._read(
             f"SELECT id FROM messages WHERE {' AND '.join(where)} ORDER BY {order}", params
         )
+        if quick_filter.strip():
+            hits = set(self.search(parse_as_typed(quick_filter)[0], ids))
+            return [r[0] for r in rows if r[0] in hits]
         return [r[0] for r in rows]
 
     def summaries(self, ids: Sequence[int]) -> list[MessageSummary]:
@@ -681,6 +684,77 @@ class MailStore:
                 ).fetchone()
                 if row:
                     touched.folders.add(row[0])
+
+    # -- search (the SQL lives in mailclient.store.search) ----------------------------------
+
+    def search(
+        self,
+        query: Query,
+        folder_ids: Sequence[int] | None = None,
+        limit: int | None = None,
+        server_hits: Mapping[int, Sequence[int]] | None = None,
+    ) -> list[int]:
+        """Ids of the visible messages matching ``query``, newest first (see store.search)."""
+        try:
+            return fts.find(self._db, query, folder_ids, limit, server_hits)
+        except sqlite3.Error as error:
+            raise StoreError(describe(self._path, error)) from error
+
+    def folders_not_all_local(self, folder_ids: Sequence[int]) -> list[int]:
+        """Those of ``folder_ids`` with a message whose body is not stored here."""
+        try:
+            return fts.folders_not_all_local(self._db, folder_ids)
+        except sqlite3.Error as error:
+            raise StoreError(describe(self._path, error)) from error
+
+    def queued_bodies(self) -> int:
+        """How many stored bodies wait for index_queued_bodies()."""
+        return int(self._read("SELECT count(*) FROM body_index_queue")[0][0])
+
+    def index_queued_bodies(
+        self, to_text: Callable[[bytes], fts.BodyText], limit: int = 200
+    ) -> int:
+        """Index up to ``limit`` stored bodies, newest first; returns how many were done.
+
+        ``to_text`` turns a raw message into its index text (mailclient.mime.search_text).
+        """
+        try:
+            queued = fts.take_queued(self._db, limit)
+        except sqlite3.Error as error:
+            raise StoreError(describe(self._path, error)) from error
+        texts = [(message_id, to_text(raw)) for message_id, raw in queued]
+        with self._write():
+            fts.store_texts(self._db, texts)
+        return len(texts)
+
+    def bodies_wanted(
+        self, account: str, since: int | None, max_size: int, limit: int
+    ) -> list[MessageLocation]:
+        """Messages of ``account`` dated ``since`` or later, at most ``max_size`` bytes,
+        whose bodies are not stored: newest first, at most ``limit``."""
+        try:
+            rows = fts.bodies_wanted(self._db, account, since, max_size, limit)
+        except sqlite3.Error as error:
+            raise StoreError(describe(self._path, error)) from error
+        return [MessageLocation(*r) for r in rows]
+
+    def bodies_waiting(self, account: str, since: int | None, max_size: int) -> int:
+        """How many messages bodies_wanted() would give without a limit."""
+        try:
+            return fts.bodies_waiting(self._db, account, since, max_size)
+        except sqlite3.Error as error:
+            raise StoreError(describe(self._path, error)) from error
+
+    def threaded(self, folder_ids: Sequence[int]) -> list[threads.ThreadedMessage]:
+        """The visible messages of ``folder_ids`` grouped in threads (see store.threads)."""
+        try:
+            if threads.has_unthreaded(self._db):
+                # Messages stored before threads existed (after an upgrade): once.
+                with self._write():
+                    threads.thread_new_messages(self._db)
+            return threads.threaded(self._db, folder_ids)
+        except sqlite3.Error as error:
+            raise StoreError(describe(self._path, error)) from error
 
     # -- local changes waiting for the server -----------------------------------------------
 
@@ -1096,6 +1170,8 @@ class MailStore:
             )
             if messages:
                 touched.folders.add(folder_id)
+            fts.index_new_messages(self._db)
+            threads.thread_new_messages(self._db)
         return touched.seq
 
     def set_attachments(self, folder_id: int, found: Mapping[int, bool]) -> int:

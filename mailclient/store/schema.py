@@ -5,7 +5,7 @@ Append new migrations; never edit one that has been released.
 
 from __future__ import annotations
 
-from mailclient.store import outbox
+from mailclient.store import outbox, search, threads
 
 # 1: the mail cache. Folders of every account, message headers and flags, fetched bodies,
 # and a change counter the window polls. Folder counts are kept by triggers so that the
@@ -145,7 +145,7 @@ CREATE TABLE IF NOT EXISTS unfetched (
 ) WITHOUT ROWID;
 """
 
-# 6: folder changes made here (create, rename, delete) that wait for the server, oldest
+# 8: folder changes made here (create, rename, delete) that wait for the server, oldest
 # first: made in the folders table at once, sent before the folder list is next read. The
 # folder's row id stays across a rename; a create or delete that the server refuses is
 # undone from old_name/new_name.
@@ -164,12 +164,16 @@ CREATE INDEX IF NOT EXISTS pending_folder_changes_by_account
 """
 
 # 1: MAIL_TABLES; 2: the outbox (its SQL lives with the code that uses it); 3: PENDING_CHANGES;
-# 4: SORT_INDEXES; 5: UNFETCHED; 6: FOLDER_CHANGES.
+# 4: SORT_INDEXES; 5: UNFETCHED; 6: search.SCHEMA (the full-text index, filled for the
+# stored mail); 7: threads.SCHEMA (conversations; the stored mail is threaded on first use);
+# 8: FOLDER_CHANGES.
 MIGRATIONS: list[str] = [
     MAIL_TABLES,
     outbox.SCHEMA,
     PENDING_CHANGES,
     SORT_INDEXES,
     UNFETCHED,
+    search.SCHEMA,
+    threads.SCHEMA,
     FOLDER_CHANGES,
 ]

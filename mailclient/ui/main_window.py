@@ -62,6 +62,7 @@ from mailclient.accounts.preferences import Preferences
 from mailclient.core.atomic import write_atomic
 from mailclient.core.models import FLAGGED, SEEN, Folder, MessageSummary, SpecialUse
 from mailclient.core.profile import create_private_file
+from mailclient.core.query import parse_as_typed
 from mailclient.mime.filename import safe_filename
 from mailclient.store.mail import MailStore, SortKey, StoreChanges
 from mailclient.ui.diagnostics import AboutDialog
@@ -271,9 +272,17 @@ class MainWindow(QMainWindow):
         self.filter_edit = QLineEdit(list_area)
         self.filter_edit.setObjectName("quickFilter")
         self.filter_edit.setAccessibleName("Quick filter")
-        self.filter_edit.setPlaceholderText("Filter these messages by sender or subject  (Ctrl+K)")
+        self.filter_edit.setPlaceholderText(
+            "Filter this folder: words, from:, has:attachment, is:unread…  (Ctrl+Shift+K)"
+        )
         self.filter_edit.setClearButtonEnabled(True)
-        filter_row.addWidget(self.filter_edit)
+        filter_row.addWidget(self.filter_edit, 3)
+        self.search_edit = QLineEdit(list_area)
+        self.search_edit.setObjectName("globalSearch")
+        self.search_edit.setAccessibleName("Search all mail")
+        self.search_edit.setPlaceholderText("Search all mail  (Ctrl+K)")
+        self.search_edit.setClearButtonEnabled(True)
+        filter_row.addWidget(self.search_edit, 2)
         self.count_label = QLabel(list_area)
         self.count_label.setObjectName("messageCount")
         self.count_label.setStyleSheet("color: #666;")
@@ -304,6 +313,9 @@ class MainWindow(QMainWindow):
         header.setSortIndicator(Column.DATE, Qt.SortOrder.DescendingOrder)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._column_menu)
+        for column in (Column.FOLDER, Column.ACCOUNT):
+            header.resizeSection(column, 120)
+            self.message_view.setColumnHidden(column, True)  # shown for search results
         list_layout.addWidget(self.message_view, 1)
 
         self.reading_pane = ReadingPane(self._pool, self.right_splitter)
@@ -413,9 +425,42 @@ class MainWindow(QMainWindow):
         self.focus_filter_action = self._action(
             "&Quick Filter",
             self.focus_quick_filter,
-            tip="Filter the message list (Ctrl+K)",
+            tip="Filter the messages of this folder (Ctrl+Shift+K)",
             name="quickFilter",
         )
+        self.search_action = self._action(
+            "&Search All Mail",
+            self.focus_search,
+            tip="Search every folder of every account (Ctrl+K)",
+            name="searchAll",
+        )
+        self.end_search_action = self._action(
+            "Back to the Folder", self.end_search, name="endSearch"
+        )
+        self.end_search_action.setEnabled(False)
+        self.threads_action = self._action(
+            "&Threads", None, tip="Group this folder by conversation", name="threads"
+        )
+        self.threads_action.setCheckable(True)
+        self.threads_action.toggled.connect(self._threads_toggled)
+        # Thunderbird's keys for threads; in the list only, where Left and Right do nothing else.
+        for text, name, slot in (
+            ("Collapse Thread", "collapseThread", lambda: self._collapse_current(True)),
+            ("Expand Thread", "expandThread", lambda: self._collapse_current(False)),
+            (
+                "Expand All Threads",
+                "expandAllThreads",
+                lambda: self.message_model.set_collapsed(None, False),
+            ),
+            (
+                "Collapse All Threads",
+                "collapseAllThreads",
+                lambda: self.message_model.set_collapsed(None, True),
+            ),
+        ):
+            action = self._action(text, slot, name=name)
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            self.message_view.addAction(action)
         self.prefer_plain_action = self._action("Prefer &Plain Text", None, name="preferPlain")
         self.prefer_plain_action.setCheckable(True)
         self.prefer_plain_action.toggled.connect(self.set_prefer_plain)
@@ -463,10 +508,7 @@ class MainWindow(QMainWindow):
         space.setContext(Qt.ShortcutContext.WidgetShortcut)
         space.activated.connect(self.reading_pane.page_down)
         self._space_shortcut = space
-        clear = QShortcut(keys(MAIN_WINDOW, "clearFilter")[0], self.filter_edit)
-        clear.setObjectName("clearFilter")
-        clear.setContext(Qt.ShortcutContext.WidgetShortcut)
-        clear.activated.connect(self.clear_quick_filter)
+        self.escape_action = self._action("Escape", self._escape, name="escape")
         self._undo_steps: list[UndoStep] = []
         self._update_undo()
 
@@ -488,9 +530,12 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.delete_for_good_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.focus_filter_action)
+        edit_menu.addAction(self.search_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.preferences_action)
         view_menu = bar.addMenu("&View")
+        view_menu.addAction(self.threads_action)
+        view_menu.addSeparator()
         view_menu.addAction(self.prefer_plain_action)
         view_menu.addAction(self.load_remote_action)
         view_menu.addSeparator()
@@ -601,6 +646,12 @@ class MainWindow(QMainWindow):
         self._filter_timer.timeout.connect(
             lambda: self.message_model.set_quick_filter(self.filter_edit.text())
         )
+        self.search_edit.textChanged.connect(lambda _: self._search_timer.start())
+        self.search_edit.returnPressed.connect(self._run_search)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(250)
+        self._search_timer.timeout.connect(self._run_search)
         self.reading_pane.link_hovered.connect(self._link_hovered)
         self.reading_pane.load_remote_requested.connect(self.load_remote_content)
         self.reading_pane.attachments.saved.connect(
@@ -857,6 +908,13 @@ class MainWindow(QMainWindow):
                 self.splitter.setSizes([tree, 0, room] if outbox else [tree, room, 0])
         ids = current.data(FolderRole.FOLDER_IDS) or []
         self._shown_folder_key = self._node_key(current)
+        self._leave_search_mode()
+        threaded = self._settings.value(f"threads/{self._shown_folder_key}", False, type=bool)
+        self.threads_action.blockSignals(True)
+        self.threads_action.setChecked(bool(threaded))
+        self.threads_action.blockSignals(False)
+        self.message_model.set_threaded(bool(threaded))
+        self.message_view.setSortingEnabled(not threaded)
         self.filter_edit.blockSignals(True)
         self.filter_edit.clear()
         self.filter_edit.blockSignals(False)
@@ -902,6 +960,8 @@ class MainWindow(QMainWindow):
 
     def _placeholder_text(self) -> str:
         if self.message_model.rowCount() == 0:
+            if self._searching:
+                return "No message in any folder matches the search."
             if self.message_model.quick_filter:
                 return "No message matches the filter."
             return "This folder is empty."
@@ -914,6 +974,13 @@ class MainWindow(QMainWindow):
     def _filter_changed(self, text: str) -> None:
         self._filter_timer.start()
 
+    def _escape(self) -> None:
+        """Escape: out of a search, back to the folder; in the quick filter, clear it."""
+        if self._searching:
+            self.end_search()
+        elif self.filter_edit.hasFocus() or self.filter_edit.text():
+            self.clear_quick_filter()
+
     def clear_quick_filter(self) -> None:
         """Escape in the filter: every message again, the chosen one still chosen."""
         self.filter_edit.clear()
@@ -922,6 +989,94 @@ class MainWindow(QMainWindow):
     def focus_quick_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.filter_edit.selectAll()
+
+    # -- threads ----------------------------------------------------------------------------
+
+    def _threads_toggled(self, threaded: bool) -> None:
+        """View ▸ Threads, remembered for each folder."""
+        if self._shown_folder_key and not self._searching:
+            self._settings.setValue(f"threads/{self._shown_folder_key}", threaded)
+        self.message_model.set_threaded(threaded)
+        self.message_view.setSortingEnabled(not threaded)
+
+    def _collapse_current(self, collapsed: bool) -> None:
+        row = self.message_view.currentIndex().row()
+        thread = self.message_model.thread_of(row)
+        if thread is None:
+            return
+        message_id = self.message_model.message_id(row)
+        self.message_model.set_collapsed({thread}, collapsed)
+        # The cursor stays on the message, or goes to its thread's first one when hidden.
+        new_row = self.message_model.row_of(message_id) if message_id is not None else None
+        if new_row is None:
+            new_row = next(
+                (
+                    r
+                    for r in range(self.message_model.rowCount())
+                    if self.message_model.thread_of(r) == thread
+                ),
+                None,
+            )
+        if new_row is not None:
+            self.message_view.setCurrentIndex(self.message_model.index(new_row, Column.SUBJECT))
+
+    # -- search across all folders ----------------------------------------------------------
+
+    @property
+    def _searching(self) -> bool:
+        return self.end_search_action.isEnabled()
+
+    def focus_search(self) -> None:
+        self.search_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_edit.selectAll()
+
+    def _run_search(self) -> None:
+        """Show the messages of every folder of every account that match the search."""
+        self._search_timer.stop()
+        text = self.search_edit.text()
+        if not text.strip():
+            if self._searching:
+                self.end_search()
+            return
+        _, problem = parse_as_typed(text)
+        self.search_edit.setToolTip(str(problem) if problem else "")
+        if problem is not None:
+            self.statusBar().showMessage(str(problem), 5000)
+        if not self._searching:
+            self.end_search_action.setEnabled(True)
+            for column in (Column.FOLDER, Column.ACCOUNT):
+                self.message_view.setColumnHidden(column, False)
+            self.filter_edit.blockSignals(True)
+            self.filter_edit.clear()
+            self.filter_edit.blockSignals(False)
+            self.filter_edit.setEnabled(False)
+            self.setWindowTitle(f"Search — {APP_NAME}")
+        self.message_model.set_threaded(False)  # hits come newest first, from anywhere
+        self.message_view.setSortingEnabled(True)
+        self.message_model.set_quick_filter(text)
+        self.message_model.show_folders([f.id for f in self._store.folders()])
+
+    def end_search(self) -> None:
+        """Escape: back to the folder shown before the search."""
+        if not self._searching:
+            return
+        self.search_edit.blockSignals(True)
+        self.search_edit.clear()
+        self.search_edit.blockSignals(False)
+        self._leave_search_mode()
+        if self._shown_folder_key:
+            self._select_folder_key(self._shown_folder_key, show=False)
+        index = self.folder_view.currentIndex()
+        if index.isValid():
+            self._folder_changed(index, index)
+        self.message_view.setFocus()
+
+    def _leave_search_mode(self) -> None:
+        self._search_timer.stop()
+        self.end_search_action.setEnabled(False)
+        self.filter_edit.setEnabled(True)
+        for column in (Column.FOLDER, Column.ACCOUNT):
+            self.message_view.setColumnHidden(column, True)
 
     def selected_summaries(self) -> list[MessageSummary]:
         rows = sorted({i.row() for i in self.message_view.selectionModel().selectedRows()})

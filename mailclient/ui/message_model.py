@@ -43,6 +43,7 @@ from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPixmap
 from mailclient.core.models import MessageSummary
 from mailclient.mime.decode import without_invisible
 from mailclient.store.mail import MailStore, SortKey
+from mailclient.store.threads import ThreadedMessage
 from mailclient.ui.folder_model import MESSAGE_IDS_MIME, encode_message_ids
 from mailclient.ui.plain_text import tooltip
 from mailclient.workers.tasks import error_text
@@ -61,7 +62,8 @@ class Column(IntEnum):
     SENDER = 3
     DATE = 4
     SIZE = 5
-    ACCOUNT = 6  # shown where several accounts' folders are listed together
+    FOLDER = 6  # shown for search results, which come from many folders
+    ACCOUNT = 7
 
 
 HEADERS = {
@@ -71,6 +73,7 @@ HEADERS = {
     Column.SENDER: "From",
     Column.DATE: "Date",
     Column.SIZE: "Size",
+    Column.FOLDER: "Folder",
     Column.ACCOUNT: "Account",
 }
 SORT_KEYS = {
@@ -223,17 +226,26 @@ class _Row:
 
     __slots__ = ("bold", "colour", "summary", "texts")
 
-    def __init__(self, summary: MessageSummary, now: datetime, recipients: bool = False) -> None:
+    def __init__(
+        self,
+        summary: MessageSummary,
+        now: datetime,
+        folder: str = "",
+        thread_mark: str = "",
+        recipients: bool = False,
+    ) -> None:
         self.summary = summary
         self.bold = not summary.seen
         self.colour = tag_colour(summary.flags)
+        subject = without_invisible(summary.subject) or "(no subject)"
         self.texts = (
             "",
             "",
-            without_invisible(summary.subject) or "(no subject)",
+            thread_mark.replace("%s", subject) if thread_mark else subject,
             recipient_names(summary.to) if recipients else sender_name(summary.sender),
             format_date(summary.date, now),
             format_size(summary.size),
+            folder,
             summary.account,
         )
 
@@ -268,6 +280,42 @@ def _diff(old: Sequence[int], new: Sequence[int]) -> _Diff:
 class _Answer:
     ids: list[int]
     diff: _Diff | None  # from the list shown when the query started, if it was given one
+    places: list[ThreadedMessage] | None = None  # every message in thread order, if threaded
+
+
+@dataclass(frozen=True)
+class _Request:
+    folder_ids: list[int]
+    sort: SortKey
+    descending: bool
+    quick_filter: str
+    threaded: bool = False
+    collapsed: frozenset[int] = frozenset()  # threads shown as their first message only
+
+
+def _read_ids(
+    store: MailStore, request: _Request
+) -> tuple[list[int], list[ThreadedMessage] | None]:
+    """The ids to show, and in threaded mode the thread of every message."""
+    if not request.threaded:
+        args = (request.folder_ids, request.sort, request.descending, request.quick_filter)
+        return store.message_ids(*args), None
+    places = store.threaded(request.folder_ids)
+    if request.quick_filter.strip():
+        hits = set(store.message_ids(request.folder_ids, quick_filter=request.quick_filter))
+        places = [p for p in places if p.id in hits]
+    return visible_ids(places, request.collapsed), places
+
+
+def visible_ids(places: Sequence[ThreadedMessage], collapsed: frozenset[int]) -> list[int]:
+    """The ids shown: every message, but only the first of a collapsed thread."""
+    shown: list[int] = []
+    last_thread = None
+    for place in places:
+        if place.thread not in collapsed or place.thread != last_thread:
+            shown.append(place.id)
+        last_thread = place.thread
+    return shown
 
 
 class _Relay(QObject):
@@ -288,7 +336,7 @@ class _IdQuery(QRunnable):
         self,
         relay: _Relay,
         path: Path,
-        request: tuple[list[int], SortKey, bool, str],
+        request: _Request,
         shown: list[int] | None,
     ) -> None:
         super().__init__()
@@ -301,7 +349,7 @@ class _IdQuery(QRunnable):
         try:
             store = MailStore.open(self._path)
             try:
-                ids = store.message_ids(*self._request)
+                ids, places = _read_ids(store, self._request)
             finally:
                 store.close()
             diff = None
@@ -310,7 +358,7 @@ class _IdQuery(QRunnable):
         except Exception as error:  # handed to the GUI thread, which tells the user
             self._relay.failed.emit(error)
         else:
-            self._relay.read.emit(_Answer(ids, diff))
+            self._relay.read.emit(_Answer(ids, diff, places))
 
 
 class MessageListModel(QAbstractTableModel):
@@ -338,6 +386,12 @@ class MessageListModel(QAbstractTableModel):
         self._sort_key = SortKey.DATE
         self._descending = True
         self._filter = ""
+        self._folder_names: dict[int, str] = {}  # for the Folder column
+        self._threaded = False
+        self._collapsed: set[int] = set()
+        self._places: list[ThreadedMessage] = []  # in threaded mode: all, in thread order
+        self._place_of: dict[int, ThreadedMessage] = {}
+        self._thread_sizes: dict[int, tuple[int, int]] = {}  # thread -> messages, unread
         self._ids: list[int] = []
         self._rows: dict[int, int] | None = None  # id -> row, built when first asked
         self._pages: OrderedDict[int, list[_Row | None]] = OrderedDict()
@@ -371,6 +425,7 @@ class MessageListModel(QAbstractTableModel):
 
     def show_folders(self, folder_ids: Sequence[int]) -> None:
         self._folder_ids = list(folder_ids)
+        self._folder_names = {f.id: f.name for f in self._store.folders()}
         self._generation += 1  # a list on its way answers the old choice
         self._reset_wanted = False
         self.beginResetModel()
@@ -406,6 +461,8 @@ class MessageListModel(QAbstractTableModel):
             self._request(reset=True)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if self._threaded:
+            return  # conversations come newest first
         key = SORT_KEYS.get(Column(column)) if 0 <= column < len(Column) else None
         if key is not None:
             self.set_sort(key, order == Qt.SortOrder.DescendingOrder)
@@ -413,9 +470,80 @@ class MessageListModel(QAbstractTableModel):
     def _query(self) -> list[int]:
         if not self._folder_ids:
             return []
-        return self._store.message_ids(
-            self._folder_ids, self._sort_key, self._descending, self._filter
+        ids, places = _read_ids(self._store, self._current_request())
+        self._keep_places(places)
+        return ids
+
+    def _current_request(self) -> _Request:
+        return _Request(
+            list(self._folder_ids),
+            self._sort_key,
+            self._descending,
+            self._filter,
+            self._threaded,
+            frozenset(self._collapsed),
         )
+
+    def _keep_places(self, places: list[ThreadedMessage] | None) -> None:
+        self._places = places or []
+        self._place_of = {p.id: p for p in self._places}
+        sizes: dict[int, list[int]] = {}
+        for p in self._places:
+            counts = sizes.setdefault(p.thread, [0, 0])
+            counts[0] += 1
+            counts[1] += p.unread
+        self._thread_sizes = {t: (c[0], c[1]) for t, c in sizes.items()}
+
+    # -- threads ----------------------------------------------------------------------------
+
+    @property
+    def threaded(self) -> bool:
+        return self._threaded
+
+    def set_threaded(self, threaded: bool) -> None:
+        """Show conversations (newest first, replies indented) or a plain sorted list."""
+        if threaded != self._threaded:
+            self._threaded = threaded
+            self._collapsed.clear()
+            self._request(reset=True)
+
+    def thread_of(self, row: int) -> int | None:
+        message_id = self.message_id(row)
+        place = self._place_of.get(message_id) if message_id is not None else None
+        return place.thread if place is not None else None
+
+    def set_collapsed(self, threads: set[int] | None, collapsed: bool) -> None:
+        """Collapse (or expand) ``threads``; None: all of them."""
+        if not self._threaded:
+            return
+        chosen = set(self._thread_sizes) if threads is None else threads
+        before = set(self._collapsed)
+        if collapsed:
+            self._collapsed |= {t for t in chosen if self._thread_sizes.get(t, (0, 0))[0] > 1}
+        else:
+            self._collapsed -= chosen
+        if self._collapsed != before:
+            self.beginResetModel()
+            self._ids = visible_ids(self._places, frozenset(self._collapsed))
+            self._rows = None
+            self._pages.clear()
+            self.endResetModel()
+            self.loaded.emit()
+
+    def _thread_mark(self, message_id: int) -> str:
+        """The subject's indent and marks in threaded mode ("%s" stands for the subject)."""
+        place = self._place_of.get(message_id)
+        if place is None:
+            return ""
+        count, unread = self._thread_sizes.get(place.thread, (1, 0))
+        if place.depth:
+            return "    " * place.depth + "%s"
+        if count < 2:
+            return "%s"
+        if place.thread in self._collapsed:
+            extra = f", {unread} unread" if unread else ""
+            return f"▸ %s  ({count} messages{extra})"
+        return "▾ %s"
 
     # -- reading the id list off the GUI thread ---------------------------------------------
 
@@ -432,7 +560,7 @@ class MessageListModel(QAbstractTableModel):
         self._querying = True
         self._again = False
         self._query_generation = self._generation
-        request = (list(self._folder_ids), self._sort_key, self._descending, self._filter)
+        request = self._current_request()
         # A list for a new filter or sort replaces the rows; one after a store change is
         # diffed against them, on the pool thread too. The rows cannot change meanwhile:
         # only answers and show_folders() change them, and show_folders() makes this
@@ -447,6 +575,7 @@ class MessageListModel(QAbstractTableModel):
         elif self._reset_wanted:
             self._reset_wanted = False
             self.beginResetModel()
+            self._keep_places(answer.places)
             self._ids = answer.ids
             self._rows = None
             self._pages.clear()
@@ -481,6 +610,7 @@ class MessageListModel(QAbstractTableModel):
         # Only the rows a view has asked for can be on screen: those pages are re-read.
         cached = sorted(self._pages)
         self._pages.clear()
+        self._keep_places(answer.places)
         self._now = datetime.now().astimezone()
         if answer.diff is not None:
             self._apply(answer.ids, answer.diff)
@@ -548,8 +678,18 @@ class MessageListModel(QAbstractTableModel):
     def _load_page(self, number: int) -> list[_Row | None]:
         ids = self._ids[number * PAGE_SIZE : (number + 1) * PAGE_SIZE]
         found = {s.id: s for s in self._store.summaries(ids)}
+        names = self._folder_names
         page = [
-            _Row(found[id_], self._now, self._recipients) if id_ in found else None for id_ in ids
+            _Row(
+                found[id_],
+                self._now,
+                names.get(found[id_].folder_id, ""),
+                self._thread_mark(id_) if self._threaded else "",
+                self._recipients,
+            )
+            if id_ in found
+            else None
+            for id_ in ids
         ]
         self._pages[number] = page
         while len(self._pages) > MAX_PAGES:
@@ -638,7 +778,8 @@ class MessageListModel(QAbstractTableModel):
             return "flagged" if summary.flagged else "not flagged"
         if column is Column.ATTACHMENT:
             return "has attachments" if summary.has_attachments else "no attachments"
-        text = _Row(summary, self._now, self._recipients).texts[column]
+        folder = self._folder_names.get(summary.folder_id, "")
+        text = _Row(summary, self._now, folder, recipients=self._recipients).texts[column]
         if column is Column.SUBJECT and not summary.seen:
             return f"unread: {text}"
         return text

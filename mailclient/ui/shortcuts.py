@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QKeySequence
 
-# The main window. Return/Enter and Space act in the message list only; Escape in the
-# quick filter only.
+# The main window. Return/Enter, Space and the thread keys act in the message list only.
 MAIN_WINDOW: dict[str, tuple[str, ...]] = {
     "getMail": ("F5",),
     "preferences": ("Ctrl+,",),
@@ -30,8 +29,15 @@ MAIN_WINDOW: dict[str, tuple[str, ...]] = {
     "tagNone": ("0",),
     "openWindow": ("Return", "Enter"),
     "pageDown": ("Space",),
-    "quickFilter": ("Ctrl+Shift+K", "Ctrl+K"),
-    "clearFilter": ("Escape",),
+    "quickFilter": ("Ctrl+Shift+K",),
+    "searchAll": ("Ctrl+K",),
+    # Out of a search, else clears the quick filter (one action: one key, one meaning).
+    "escape": ("Escape",),
+    # Threads, in the message list only (Thunderbird's keys).
+    "collapseThread": ("Left",),
+    "expandThread": ("Right",),
+    "expandAllThreads": ("*",),
+    "collapseAllThreads": ("\\",),
     "new": ("Ctrl+N",),
     "reply": ("Ctrl+R",),
     "replyAll": ("Ctrl+Shift+R",),

@@ -49,6 +49,7 @@ from mailclient.workers.events import (
 )
 
 if TYPE_CHECKING:
+    from mailclient.imap.bodies import BodyProgress
     from mailclient.imap.changes import ChangeRefused
     from mailclient.imap.sync import AccountSync, SyncOptions
     from mailclient.imap.sync import SyncProgress as EngineProgress
@@ -58,6 +59,10 @@ log = logging.getLogger(__name__)
 INBOX = "INBOX"
 # IDLE watches the INBOX; the other folders are looked at this often.
 RESYNC_INTERVAL_MS = 5 * 60 * 1000
+# The status bar while message bodies are downloaded ("Syncing <this> — 40 of 1,200").
+KEEPING_LABEL = "messages for offline use"
+# Stored bodies indexed after a message was shown: it, and a few waiting from before.
+_INDEX_AFTER_OPEN = 20
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -288,6 +293,10 @@ class _Lane(_QueueThread):
                 engine.fetch_body(command.message_id)
                 self._hub.committed.emit(0)
                 self._hub.body_fetched.emit(BodyFetched(command.message_id))
+                # For search, once the message is shown.
+                from mailclient.mime.search_text import indexed_text
+
+                self.store.index_queued_bodies(indexed_text, _INDEX_AFTER_OPEN)
             elif isinstance(command, SendPending):
                 try:
                     self._report_refused(engine.send_pending())
@@ -317,6 +326,36 @@ class _Lane(_QueueThread):
                 )
             )
         self._hub.synced.emit(SyncFinished(self.account.name))
+        self._keep_bodies(engine)
+
+    def _keep_bodies(self, engine: AccountSync) -> None:
+        """Download bodies for offline reading and search while no command waits here.
+
+        This lane's own connection: a message the user opens comes by the interactive
+        lane, and a sync asked for meanwhile waits for one small batch at most.
+        """
+        from mailclient.imap.bodies import KeepPolicy, download_bodies
+
+        reported = False
+
+        def report(progress: BodyProgress) -> None:
+            nonlocal reported
+            reported = True
+            total = progress.stored + progress.waiting
+            self._hub.progressed.emit(
+                SyncProgress(self.account.name, KEEPING_LABEL, progress.stored, total)
+            )
+
+        stored = download_bodies(
+            engine,
+            KeepPolicy(),
+            should_yield=lambda: not self._queue.empty() or self.stop_event.is_set(),
+            on_progress=report,
+        )
+        if stored:
+            self._hub.committed.emit(0)
+        if reported:
+            self._hub.synced.emit(SyncFinished(self.account.name))
 
     def _report_refused(self, refused: list[ChangeRefused]) -> None:
         for error in refused:

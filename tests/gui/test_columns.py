@@ -69,7 +69,7 @@ def test_the_column_chooser_hides_columns_and_it_is_remembered(
     menu = QMenu()
     window._fill_column_menu(menu)
     texts = [a.text() for a in menu.actions()]
-    assert texts == ["Flag", "Attachment", "From", "Date", "Size", "Account"]
+    assert texts == ["Flag", "Attachment", "From", "Date", "Size", "Folder", "Account"]
     size = next(a for a in menu.actions() if a.text() == "Size")
     size.setChecked(False)
     assert window.message_view.header().isSectionHidden(Column.SIZE)

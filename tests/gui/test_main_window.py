@@ -274,7 +274,8 @@ def test_keyboard_actions(qtbot: QtBot, window: MainWindow, mail: RecordingMail)
 
 def test_quick_filter(qtbot: QtBot, window: MainWindow) -> None:
     window.message_view.setFocus()
-    qtbot.keyClick(window.message_view, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    shift_k = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(window.message_view, Qt.Key.Key_K, shift_k)
     assert window.filter_edit.hasFocus()
     qtbot.keyClicks(window.filter_edit, "ZO")
     qtbot.waitUntil(lambda: window.message_model.rowCount() == 1)
@@ -283,13 +284,82 @@ def test_quick_filter(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.keyClicks(window.filter_edit, "ms")
     assert window.filter_edit.text() == "ZOms"
     window.filter_edit.clear()
-    qtbot.keyClick(
-        window.message_view,
-        Qt.Key.Key_K,
-        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
-    )
-    assert window.filter_edit.hasFocus()
     qtbot.waitUntil(lambda: window.message_model.rowCount() == 5)
+
+
+def test_quick_filter_speaks_the_search_language(
+    qtbot: QtBot, window: MainWindow, store: MailStore
+) -> None:
+    from mailclient.mime.search_text import indexed_text
+
+    store.index_queued_bodies(indexed_text)  # the lunch message's body: "quoted", a.pdf
+
+    def filtered(text: str) -> list[str]:
+        window.filter_edit.setText(text)
+        qtbot.waitUntil(lambda: window.message_model.quick_filter == text)
+        qtbot.waitUntil(lambda: not window.message_model.is_loading())
+        model = window.message_model
+        return [model.index(r, Column.SUBJECT).data() for r in range(model.rowCount())]
+
+    assert filtered("from:bob is:unread") == ["Not downloaded yet", "Lunch on Friday?"]
+    assert filtered("has:attachment") == ["Lunch on Friday?"]
+    assert filtered("quoted") == ["Lunch on Friday?"]  # a word of the body
+    assert filtered("filename:a.pdf") == ["Lunch on Friday?"]
+    assert filtered("-from:bob") == ["Quarterly report", "Garden party"]
+    assert filtered("is:flagged") == ["Flagged one"]
+    # An unfinished phrase searches what is there so far.
+    assert filtered('"quarterly rep') == ["Quarterly report"]
+    assert filtered("nothing-like-this") == []
+    assert window.reading_pane.placeholder.text() == "No message matches the filter."
+
+
+def test_search_all_mail_and_back(qtbot: QtBot, window: MainWindow) -> None:
+    window.message_view.setFocus()
+    qtbot.keyClick(window.message_view, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    assert window.search_edit.hasFocus()
+    header = window.message_view.header()
+    # All inboxes are shown: their Account column, no Folder column yet.
+    assert header.isSectionHidden(Column.FOLDER) and not header.isSectionHidden(Column.ACCOUNT)
+
+    qtbot.keyClicks(window.search_edit, "garden OR lunch")
+    qtbot.waitUntil(lambda: window.message_model.rowCount() == 0)
+    window.search_edit.setText("from:bob")
+    qtbot.waitUntil(lambda: window.message_model.rowCount() == 3)
+    window.search_edit.setText("party")
+    qtbot.keyClick(window.search_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.message_model.rowCount() == 1)
+    model = window.message_model
+    assert model.index(0, Column.SUBJECT).data() == "Garden party"
+    assert model.index(0, Column.FOLDER).data() == "INBOX"
+    assert model.index(0, Column.ACCOUNT).data() == "home"
+    assert not header.isSectionHidden(Column.FOLDER)
+    assert not header.isSectionHidden(Column.ACCOUNT)
+    assert not window.filter_edit.isEnabled()
+    assert window.windowTitle().startswith("Search")
+
+    # The usual keys act on results: Down shows one, Enter opens it in its own window.
+    window.message_view.setFocus()
+    qtbot.keyClick(window.message_view, Qt.Key.Key_Down)
+    qtbot.waitUntil(lambda: window.reading_pane.headers.subject.text() == "Garden party")
+    qtbot.keyClick(window.message_view, Qt.Key.Key_Return)
+    opened = [w for w in QApplication.topLevelWidgets() if isinstance(w, MessageWindow)]
+    assert len(opened) == 1
+    opened[0].close()
+
+    window.activateWindow()
+    window.search_edit.setFocus()
+    window.search_edit.setText("nothing-like-this")
+    qtbot.keyClick(window.search_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.message_model.rowCount() == 0)
+    assert "any folder" in window.reading_pane.placeholder.text()
+
+    # Escape goes back to the folder shown before.
+    qtbot.keyClick(window.search_edit, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: window.message_model.rowCount() == 5)
+    assert window.search_edit.text() == ""
+    assert header.isSectionHidden(Column.FOLDER) and window.filter_edit.isEnabled()
+    assert not window.windowTitle().startswith("Search")
+    assert window.message_view.hasFocus()
 
 
 def test_space_pages_through_the_body(qtbot: QtBot, window: MainWindow, store: MailStore) -> None:
@@ -476,3 +546,54 @@ def test_show_message_switches_folder_and_selects_it(
     assert not window.show_message(10**9)
     window.show_inboxes()
     assert window.folder_view.currentIndex() == window.folder_model.index_of_all_inboxes()
+
+
+def test_threaded_view_and_its_keys(qtbot: QtBot, window: MainWindow, store: MailStore) -> None:
+    inbox = store.folder_by_name("work", "INBOX")
+    assert inbox is not None
+    store.add_messages(
+        inbox.id,
+        [
+            _summary(11, "Plan", message_id="<p1@x>", flags=frozenset()),
+            _summary(
+                12, "Re: Plan", message_id="<p2@x>", in_reply_to="<p1@x>", references="<p1@x>"
+            ),
+            _summary(
+                13,
+                "Re: Re: Plan",
+                message_id="<p3@x>",
+                in_reply_to="<p2@x>",
+                references="<p1@x> <p2@x>",
+                flags=frozenset(),
+            ),
+        ],
+    )
+    _select_folder(window, "work", "INBOX")
+    qtbot.waitUntil(lambda: window.message_model.rowCount() == 7)
+    model, view = window.message_model, window.message_view
+
+    def subjects() -> list[str]:
+        return [model.index(r, Column.SUBJECT).data() for r in range(model.rowCount())]
+
+    window.threads_action.trigger()  # View ▸ Threads
+    qtbot.waitUntil(lambda: subjects()[:3] == ["▾ Plan", "    Re: Plan", "        Re: Re: Plan"])
+    assert len(subjects()) == 7 and not view.isSortingEnabled()
+
+    view.setFocus()
+    view.setCurrentIndex(model.index(2, Column.SUBJECT))
+    qtbot.keyClick(view, Qt.Key.Key_Left)  # collapse: the cursor goes to the thread's root
+    assert subjects()[0] == "▸ Plan  (3 messages, 2 unread)" and len(subjects()) == 5
+    assert view.currentIndex().row() == 0
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert len(subjects()) == 7
+    qtbot.keyClick(view, Qt.Key.Key_Backslash)
+    assert len(subjects()) == 5
+    qtbot.keyClick(view, Qt.Key.Key_Asterisk)
+    assert len(subjects()) == 7
+
+    # Remembered for this folder only.
+    _select_folder(window, "work", "Archive")
+    assert not window.threads_action.isChecked() and view.isSortingEnabled()
+    _select_folder(window, "work", "INBOX")
+    assert window.threads_action.isChecked()
+    qtbot.waitUntil(lambda: subjects()[0] == "▾ Plan")

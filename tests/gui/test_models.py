@@ -371,3 +371,38 @@ def test_drag_carries_ids_of_one_account(store: MailStore) -> None:
     from mailclient.ui.folder_model import decode_message_ids
 
     assert decode_message_ids(data) == ("work", [model.message_id(0), model.message_id(1)])
+
+
+def test_threaded_mode(qtmodeltester: ModelTester, qtbot: QtBot, store: MailStore) -> None:
+    inbox = _folder_id(store, "work", "INBOX")
+    store.add_messages(
+        inbox,
+        [
+            _message(1, message_id="<a@x>", subject="Plan"),
+            _message(2, message_id="<b@x>", in_reply_to="<a@x>", subject="Re: Plan"),
+            _message(3, subject="Alone", flags=frozenset()),
+            _message(4, message_id="<c@x>", in_reply_to="<b@x>", subject="Re: Plan", flags=()),
+        ],
+    )
+    model = MessageListModel(store)
+    model.show_folders([inbox])
+    _settle(qtbot, model, lambda: model.set_threaded(True))
+    qtmodeltester.check(model)
+    texts = [model.index(r, Column.SUBJECT).data() for r in range(model.rowCount())]
+    assert texts == ["▾ Plan", "    Re: Plan", "        Re: Plan", "Alone"]
+    thread = model.thread_of(0)
+    assert thread is not None and model.thread_of(3) != thread
+    model.set_collapsed({thread}, True)
+    qtmodeltester.check(model)
+    assert model.rowCount() == 2
+    assert model.index(0, Column.SUBJECT).data() == "▸ Plan  (3 messages, 1 unread)"
+    model.sort(Column.SENDER)  # conversations keep their order
+    assert model.rowCount() == 2
+    # A new reply arrives: it joins its thread, which stays collapsed.
+    store.add_messages(inbox, [_message(9, message_id="<d@x>", in_reply_to="<c@x>", flags=())])
+    _settle(qtbot, model, lambda: model.refresh([inbox]))
+    assert model.index(0, Column.SUBJECT).data() == "▸ Plan  (4 messages, 2 unread)"
+    _settle(qtbot, model, lambda: model.set_quick_filter("alone"))
+    assert [model.index(r, Column.SUBJECT).data() for r in range(model.rowCount())] == ["Alone"]
+    _settle(qtbot, model, lambda: model.set_threaded(False))
+    assert model.rowCount() == 1

@@ -254,3 +254,26 @@ def test_wrong_password_is_reported_with_retry(
         assert h.window.error_bar.retry_button.isVisible()
     finally:
         h.close()
+
+
+def test_recent_messages_are_kept_here_and_searchable(
+    qtbot: QtBot, servers: MailServers, harness: Harness
+) -> None:
+    from email.utils import formatdate
+
+    fresh = message("Fresh news", "The okapi arrived.").replace(
+        b"Mon, 03 Jun 2024 09:00:00 +0000", formatdate().encode()
+    )
+    servers.append("alice", "INBOX", fresh)
+    window = harness.window
+    window.start()
+    qtbot.waitUntil(lambda: window.message_model.rowCount() == 5, timeout=WAIT)
+    inbox = harness.folder("work", "INBOX")
+    [fresh_id] = harness.store.message_ids(inbox, quick_filter="fresh")
+    # Not opened, yet kept for offline use (the last 365 days), and its text searchable.
+    qtbot.waitUntil(lambda: harness.store.body(fresh_id) is not None, timeout=WAIT)
+    window.search_edit.setText("okapi")
+    qtbot.waitUntil(lambda: harness.subjects() == ["Fresh news"], timeout=WAIT)
+    # Older mail waits until it is opened.
+    [old] = harness.store.message_ids(inbox, quick_filter="quarterly")
+    assert harness.store.body(old) is None

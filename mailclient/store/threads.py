@@ -1,0 +1,363 @@
+"""Conversations: messages threaded by Message-ID, In-Reply-To and References (JWZ).
+
+Threads are computed here as messages are stored, once, so that every view and the
+command line read them instead of recomputing. Each Message-ID an account has seen,
+in a message or only in another's References, is a node of ``thread_nodes`` with its
+parent and a thread number shared by every node of one thread. Nodes of messages that
+are missing (never received, deleted, in a folder not synced) stay as links, so a
+conversation keeps together when a message in the middle is gone. Threads span the
+folders of one account: a reply in Sent belongs to the thread of what it answers.
+
+The linking follows Jamie Zawinski's algorithm (https://www.jwz.org/doc/threading.html):
+the References list (with In-Reply-To appended when it is not last) links each id to the
+one before it, unless that id has a parent already or the link would close a loop; the
+message itself hangs under its last reference, which overrides an earlier guess. Two
+threads that become linked merge. Only a message with neither header is placed by its
+subject: a reply ("Re: ...") joins the newest thread started with that subject.
+
+thread_new_messages() links the messages stored since it last ran (their ids are higher),
+in the transaction of the batch that stored them (MailStore.add_messages calls it), so a
+crash loses nothing, and a migrated store is threaded on first use (MailStore.threaded).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+SCHEMA = """
+CREATE TABLE thread_nodes (
+    account TEXT NOT NULL,
+    message_id TEXT NOT NULL,            -- the Message-ID, or '#' and the row id without one
+    parent TEXT,                         -- the Message-ID of its parent; NULL for a root
+    thread INTEGER NOT NULL,             -- the same for every node of one thread
+    subject TEXT NOT NULL DEFAULT '',    -- the base subject of a thread's first message
+    PRIMARY KEY (account, message_id)
+) WITHOUT ROWID;
+
+CREATE INDEX thread_nodes_by_thread ON thread_nodes (account, thread);
+CREATE INDEX thread_nodes_by_subject ON thread_nodes (account, subject, thread)
+WHERE subject != '';
+
+-- Messages are stored with ever higher ids: those above threaded_up_to are not linked yet
+-- (0 after the upgrade: the stored mail is threaded on first use).
+CREATE TABLE thread_state (threaded_up_to INTEGER NOT NULL);
+INSERT INTO thread_state (threaded_up_to) VALUES (0);
+
+-- Nodes follow their account: renamed with it, removed with its last folder.
+CREATE TRIGGER folders_account_renamed AFTER UPDATE OF account ON folders
+BEGIN
+    UPDATE OR IGNORE thread_nodes SET account = NEW.account WHERE account = OLD.account;
+END;
+
+CREATE TRIGGER folders_account_removed AFTER DELETE ON folders
+WHEN NOT EXISTS (SELECT 1 FROM folders WHERE account = OLD.account)
+BEGIN
+    DELETE FROM thread_nodes WHERE account = OLD.account;
+END;
+"""
+
+_ID = re.compile(r"<[^<>\s]+>")
+_REPLY = re.compile(r"^\s*((re|aw|sv|fw|fwd|wg|antw|vs|ref|tr)(\[\d+\])?\s*:\s*)+", re.I)
+# A References chain longer than this is cut to its newest ids (JWZ: loops, spam).
+_MAX_REFS = 100
+
+
+def message_key(message_id: str, row_id: int) -> str:
+    """The node name of a message: its Message-ID, or one made of its row id."""
+    if message_id[:1] == "<" and _ID.fullmatch(message_id):
+        return message_id  # the usual case, without a search
+    ids = _ID.findall(message_id)
+    return ids[0] if ids else f"#{row_id}"
+
+
+def base_subject(subject: str) -> tuple[str, bool]:
+    """The subject without reply and forward prefixes, casefolded; and whether it had one."""
+    stripped = _REPLY.sub("", subject)
+    return " ".join(stripped.split()).casefold(), stripped != subject
+
+
+def references(in_reply_to: str, refs: str) -> list[str]:
+    """The ids a message refers to, oldest first, its parent last."""
+    chain = _ID.findall(refs)[-_MAX_REFS:]
+    replied = _ID.findall(in_reply_to)
+    if replied and (not chain or chain[-1] != replied[0]):
+        chain.append(replied[0])
+    seen: set[str] = set()
+    unique = []
+    for ref in chain:
+        if ref not in seen:
+            seen.add(ref)
+            unique.append(ref)
+    return unique
+
+
+class _Linker:
+    """Links the queued messages of one transaction, caching the nodes it touched."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.nodes: dict[tuple[str, str], list[str | int | None]] = {}  # parent, thread
+        self.dirty: set[tuple[str, str]] = set()
+        self.subjects: dict[tuple[str, str], str] = {}  # new thread starts: base subject
+        self.started: dict[tuple[str, str], str] = {}  # (account, base subject) -> their key
+        self.absent: set[tuple[str, str]] = set()  # known not to be stored
+        (top,) = db.execute("SELECT coalesce(max(thread), 0) FROM thread_nodes").fetchone()
+        self.next_thread = self.first_new = int(top) + 1
+        self.members: dict[int, set[tuple[str, str]]] = {}  # thread -> cached nodes
+
+    def _cache(
+        self, account: str, key: str, parent: str | None, thread: int
+    ) -> list[str | int | None]:
+        node: list[str | int | None] = [parent, thread]
+        self.nodes[(account, key)] = node
+        self.members.setdefault(thread, set()).add((account, key))
+        return node
+
+    def prefetch(self, account: str, keys: Sequence[str]) -> None:
+        """Read the nodes of ``keys`` in one statement; those not found are new."""
+        wanted = [k for k in keys if (account, k) not in self.nodes]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            for key, parent, thread in self.db.execute(
+                "SELECT message_id, parent, thread FROM thread_nodes WHERE account = ? "
+                f"AND message_id IN ({', '.join('?' * len(chunk))})",
+                (account, *chunk),
+            ):
+                self._cache(account, key, parent, thread)
+            self.absent.update((account, k) for k in chunk if (account, k) not in self.nodes)
+
+    def node(self, account: str, key: str) -> list[str | int | None] | None:
+        found = self.nodes.get((account, key))
+        if found is None and (account, key) not in self.absent:
+            row = self.db.execute(
+                "SELECT parent, thread FROM thread_nodes WHERE account = ? AND message_id = ?",
+                (account, key),
+            ).fetchone()
+            if row is not None:
+                found = self._cache(account, key, row[0], row[1])
+            else:
+                self.absent.add((account, key))
+        return found
+
+    def is_ancestor(self, account: str, candidate: str, of: str) -> bool:
+        """Whether ``candidate`` is ``of`` or above it (a link to it would close a loop)."""
+        key: str | None = of
+        steps = 0
+        while key is not None and steps <= 10 * _MAX_REFS:
+            if key == candidate:
+                return True
+            node = self.node(account, key)
+            key = node[0] if node is not None else None  # type: ignore[assignment]
+            steps += 1
+        return False
+
+    def link(self, account: str, key: str, chain: Sequence[str], subject: str) -> None:
+        keys = [*chain, key]
+        threads = {
+            int(n[1])  # type: ignore[arg-type]
+            for k in keys
+            if (n := self.node(account, k)) is not None
+        }
+        if not chain:
+            base, is_reply = base_subject(subject)
+            if base and is_reply:
+                found = self.thread_of_subject(account, base)
+                if found is not None:
+                    threads.add(found)
+            elif base and self.node(account, key) is None:
+                self.subjects[(account, key)] = base
+                self.started[(account, base)] = key
+        thread = min(threads) if threads else self.new_thread()
+        for k in keys:
+            if self.node(account, k) is None:
+                self._cache(account, k, None, thread)
+                self.dirty.add((account, k))
+        for older, newer in itertools.pairwise(chain):
+            node = self.node(account, newer)
+            assert node is not None
+            if node[0] is None and not self.is_ancestor(account, newer, older):
+                node[0] = older
+                self.dirty.add((account, newer))
+        if chain:
+            node = self.node(account, key)
+            assert node is not None
+            parent = chain[-1]
+            if node[0] != parent and not self.is_ancestor(account, key, parent):
+                node[0] = parent
+                self.dirty.add((account, key))
+        merged = threads - {thread}
+        if merged:
+            self.merge(account, merged, thread)
+
+    def new_thread(self) -> int:
+        self.next_thread += 1
+        return self.next_thread - 1
+
+    def thread_of_subject(self, account: str, base: str) -> int | None:
+        key = self.started.get((account, base))
+        if key is not None:
+            node = self.node(account, key)
+            return int(node[1]) if node is not None else None  # type: ignore[arg-type]
+        # One index seek: by thread the planner would read every node of the account.
+        row = self.db.execute(
+            "SELECT thread FROM thread_nodes INDEXED BY thread_nodes_by_subject "
+            "WHERE account = ? AND subject = ? AND subject != '' ORDER BY thread DESC LIMIT 1",
+            (account, base),
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def merge(self, account: str, threads: set[int], into: int) -> None:
+        stored = [t for t in threads if t < self.first_new]
+        if stored:
+            marks = ", ".join("?" * len(stored))
+            self.db.execute(
+                f"UPDATE thread_nodes SET thread = ? WHERE account = ? AND thread IN ({marks})",
+                (into, account, *stored),
+            )
+        joined = self.members.setdefault(into, set())
+        for thread in threads:
+            for member in self.members.pop(thread, ()):
+                self.nodes[member][1] = into
+                joined.add(member)
+
+    def flush(self) -> None:
+        self.db.executemany(
+            "INSERT INTO thread_nodes (account, message_id, parent, thread, subject) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account, message_id) DO UPDATE SET "
+            "parent = excluded.parent, thread = excluded.thread",
+            (
+                (acc, key, node[0], node[1], self.subjects.get((acc, key), ""))
+                for (acc, key) in self.dirty
+                for node in (self.nodes[(acc, key)],)
+            ),
+        )
+
+
+def has_unthreaded(db: sqlite3.Connection) -> bool:
+    """Whether messages wait for thread_new_messages()."""
+    return bool(
+        db.execute(
+            "SELECT 1 FROM messages WHERE id > (SELECT threaded_up_to FROM thread_state) LIMIT 1"
+        ).fetchone()
+    )
+
+
+def thread_new_messages(db: sqlite3.Connection) -> int:
+    """Link the messages stored since the last call into threads (in the caller's
+    transaction); returns how many."""
+    (up_to,) = db.execute("SELECT threaded_up_to FROM thread_state").fetchone()
+    rows = db.execute(
+        "SELECT m.id, f.account, m.message_id, m.in_reply_to, m.refs, m.subject "
+        "FROM messages m JOIN folders f ON f.id = m.folder_id WHERE m.id > ? "
+        "ORDER BY m.date, m.id",
+        (up_to,),
+    ).fetchall()
+    if rows:
+        linker = _Linker(db)
+        work = []
+        wanted: dict[str, list[str]] = {}
+        for row_id, account, message_id, in_reply_to, refs, subject in rows:
+            key = message_key(message_id, row_id)
+            chain = [r for r in references(in_reply_to, refs) if r != key]
+            work.append((account, key, chain, subject))
+            wanted.setdefault(account, []).extend([key, *chain])
+        for account, keys in wanted.items():
+            linker.prefetch(account, list(dict.fromkeys(keys)))
+        for account, key, chain, subject in work:
+            linker.link(account, key, chain, subject)
+        linker.flush()
+        db.execute(
+            "UPDATE thread_state SET threaded_up_to = ?", (max(up_to, *(r[0] for r in rows)),)
+        )
+    return len(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadedMessage:
+    """A message's place in the threaded list."""
+
+    id: int
+    thread: int  # shared by the messages of one thread
+    depth: int  # 0 for a thread's first message, 1 for a reply to it...
+    unread: bool = False
+
+
+def threaded(db: sqlite3.Connection, folder_ids: Sequence[int]) -> list[ThreadedMessage]:
+    """The visible messages of ``folder_ids`` as threads, newest thread first.
+
+    Within a thread, replies follow what they answer, oldest first. A reply whose
+    parent is not among the listed messages (missing, or in another folder) hangs under
+    its nearest listed ancestor.
+    """
+    if not folder_ids:
+        return []
+    marks = ", ".join("?" * len(folder_ids))
+    rows = db.execute(
+        "SELECT m.id, coalesce(m.date, 0), m.message_id, f.account, m.seen = 0 "
+        "FROM messages m JOIN folders f ON f.id = m.folder_id "
+        f"WHERE m.folder_id IN ({marks}) AND m.hidden = 0 ORDER BY m.date, m.id",
+        list(folder_ids),
+    ).fetchall()
+    nodes: dict[tuple[str, str], tuple[str | None, int]] = {}
+    for account in {r[3] for r in rows}:
+        for key, parent, thread in db.execute(
+            "SELECT message_id, parent, thread FROM thread_nodes WHERE account = ?", (account,)
+        ):
+            nodes[(account, key)] = (parent, thread)
+    # The first listed message of a Message-ID holds its replies; a copy is a leaf.
+    keyed = [(r[0], r[1], (r[3], message_key(r[2], r[0]))) for r in rows]
+    unread = {r[0] for r in rows if r[4]}
+    owner: dict[tuple[str, str], int] = {}
+    for row_id, _, key in keyed:
+        owner.setdefault(key, row_id)
+
+    def listed_ancestor(account: str, parent: str | None) -> str | None:
+        for _ in range(1000):
+            if parent is None or (account, parent) in owner:
+                return parent
+            node = nodes.get((account, parent))
+            parent = node[0] if node is not None else None
+        return None
+
+    children: dict[tuple[str, str], list[int]] = {}
+    roots: list[int] = []
+    thread_of: dict[int, int] = {}
+    key_of: dict[int, tuple[str, str]] = {}
+    newest: dict[int, int] = {}
+    date_of: dict[int, int] = {}
+    for row_id, date, key in keyed:
+        node = nodes.get(key)
+        if node is None:  # not threaded yet (it is, with the next stored batch): alone
+            thread, above = -row_id, None
+        else:
+            thread = node[1]
+            parent = node[0]
+            above = (
+                parent
+                if parent is None or (key[0], parent) in owner
+                else (listed_ancestor(key[0], parent))
+            )
+        if above is None:
+            roots.append(row_id)
+        else:
+            children.setdefault((key[0], above), []).append(row_id)
+        thread_of[row_id] = thread
+        key_of[row_id] = key
+        date_of[row_id] = date
+        # Rows come oldest first: the last one seen of a thread is its newest.
+        newest[thread] = date
+    roots.sort(key=lambda r: (-newest[thread_of[r]], thread_of[r], date_of[r], r))
+    ordered: list[ThreadedMessage] = []
+    for root in roots:
+        stack = [(root, 0)]
+        while stack:
+            current, depth = stack.pop()
+            ordered.append(ThreadedMessage(current, thread_of[current], depth, current in unread))
+            if owner[key_of[current]] == current:
+                below = children.get(key_of[current], [])
+                stack.extend((r, depth + 1) for r in reversed(below))
+    return ordered

@@ -1,0 +1,63 @@
+"""How text is prepared for the full-text index, the same way for what is stored and searched.
+
+The index uses SQLite's ``unicode61`` tokenizer, which splits at anything that is not a
+letter or a digit and folds case. Two things it does not do well are done here first:
+
+- Folding: ``Grüße`` must be found as ``grusse``, ``Ελλάδα`` as ``ελλαδα``. Text is
+  casefolded (ß -> ss, final sigma) and its combining marks are dropped, for every script
+  (unicode61's remove_diacritics knows Latin only).
+- Chinese and Japanese have no spaces between words, so unicode61 would keep a whole
+  sentence as one token and a word inside it could never be found. Runs of CJK characters
+  (and Hangul, whose words carry particles) are written as overlapping pairs, the way
+  Lucene's CJK analyzer does: 東京都 -> 東京 京都. A two-character word, the most common
+  length, is then one token, and a longer one a phrase of pairs. A trigram index would
+  miss two-character words and be about three times larger.
+
+ASCII text, most of a mailbox, returns unchanged at once.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_CJK = (
+    "\u3040-\u30ff"  # Hiragana, Katakana
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK ideographs
+    "\uac00-\ud7af"  # Hangul syllables
+    "\U00020000-\U0002fa1f"  # CJK extensions B and later
+)
+_CJK_RUN = re.compile(f"[{_CJK}]+")
+_KANA_MARKS = {"\u3099", "\u309a"}  # the voicing marks of kana are part of the letter
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text.casefold())
+    kept = "".join(c for c in decomposed if c in _KANA_MARKS or unicodedata.category(c) != "Mn")
+    return unicodedata.normalize("NFC", kept)
+
+
+def _pairs(run: str, last_alone: bool) -> str:
+    if len(run) == 1:
+        return f" {run} "
+    pairs = " ".join(run[i : i + 2] for i in range(len(run) - 1))
+    # The last character alone as well, so that a one-character search finds it there too.
+    return f" {pairs} {run[-1]} " if last_alone else f" {pairs} "
+
+
+def index_text(text: str) -> str:
+    """``text`` as the index stores it."""
+    if text.isascii():
+        return text
+    return _CJK_RUN.sub(lambda m: _pairs(m[0], last_alone=True), _fold(text))
+
+
+def search_text(text: str) -> str:
+    """A searched word or phrase as index text: the tokenizer splits it the same way.
+
+    The last character of a CJK run is not repeated alone, so that 東京 stays one token
+    and finds 東京都 (東京 京都 都) as well.
+    """
+    if text.isascii():
+        return text
+    return _CJK_RUN.sub(lambda m: _pairs(m[0], last_alone=False), _fold(text))

@@ -1,0 +1,194 @@
+"""Threads in the store: JWZ linking across folders, missing messages, loops, subjects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mailclient.core.models import SpecialUse
+from mailclient.store import schema, search, threads
+from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
+from mailclient.store.threads import base_subject, references
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[MailStore]:
+    with MailStore.open(tmp_path / "mail.sqlite3") as s:
+        yield s
+
+
+def folders(store: MailStore, account: str = "work") -> dict[str, int]:
+    listed = store.sync_folder_list(
+        account,
+        [RemoteFolder("INBOX", "/", SpecialUse.INBOX), RemoteFolder("Sent", "/", SpecialUse.SENT)],
+    )
+    return {f.name: f.id for f in listed}
+
+
+def msg(uid: int, mid: str = "", irt: str = "", refs: str = "", subject: str = "") -> NewMessage:
+    return NewMessage(
+        uid=uid,
+        flags=frozenset(),
+        date=1_700_000_000 + uid * 60,
+        subject=subject or f"message {uid}",
+        message_id=f"<{mid}@x>" if mid else "",
+        in_reply_to=f"<{irt}@x>" if irt else "",
+        references=" ".join(f"<{r}@x>" for r in refs.split()),
+    )
+
+
+def layout(store: MailStore, *folder_ids: int) -> list[tuple[str, int, int]]:
+    """(subject, thread, depth) in threaded order; thread numbers renamed 1, 2, ... in order."""
+    placed = store.threaded(list(folder_ids))
+    names: dict[int, int] = {}
+    summaries = {s.id: s.subject for s in store.summaries([p.id for p in placed])}
+    return [(summaries[p.id], names.setdefault(p.thread, len(names) + 1), p.depth) for p in placed]
+
+
+def test_references_and_subjects_are_read_as_jwz_says() -> None:
+    assert references("<c@x>", "<a@x> <b@x>") == ["<a@x>", "<b@x>", "<c@x>"]
+    assert references("<b@x> (comment)", "<a@x>\r\n <b@x>") == ["<a@x>", "<b@x>"]
+    assert references("", "<a@x> <b@x> <a@x>") == ["<a@x>", "<b@x>"]
+    assert references("garbage", "") == []
+    assert base_subject("Re: AW: Fwd:  Plan  ") == ("plan", True)
+    assert base_subject("Re[2]: SV: plan") == ("plan", True)
+    assert base_subject("Plan") == ("plan", False)
+
+
+def test_a_conversation_over_inbox_and_sent_is_one_thread(store: MailStore) -> None:
+    ids = folders(store)
+    store.add_messages(ids["INBOX"], [msg(1, "a"), msg(3, "c", "b", "a b"), msg(9, "other")])
+    store.add_messages(ids["Sent"], [msg(2, "b", "a", "a"), msg(4, "d", "c", "a b c")])
+    assert layout(store, ids["INBOX"], ids["Sent"]) == [
+        ("message 9", 1, 0),
+        ("message 1", 2, 0),
+        ("message 2", 2, 1),
+        ("message 3", 2, 2),
+        ("message 4", 2, 3),
+    ]
+    # The inbox alone: a reply to a message in Sent hangs under what that one answered.
+    assert layout(store, ids["INBOX"]) == [
+        ("message 9", 1, 0),
+        ("message 1", 2, 0),
+        ("message 3", 2, 1),
+    ]
+    inbox = {p.id: p.thread for p in store.threaded([ids["INBOX"]])}
+    sent = {p.id: p.thread for p in store.threaded([ids["Sent"]])}
+    assert len(set(sent.values())) == 1 and set(sent.values()) < set(inbox.values())
+
+
+def test_replies_arriving_first_are_joined_when_their_parent_comes(store: MailStore) -> None:
+    inbox = folders(store)["INBOX"]
+    # Two replies to a message not here yet: one thread already, through the missing one.
+    store.add_messages(inbox, [msg(5, "r1", "root", "root"), msg(6, "r2", "root", "root")])
+    assert [(t, d) for _, t, d in layout(store, inbox)] == [(1, 0), (1, 0)]
+    store.add_messages(inbox, [msg(7, "x", "r2", "")])  # In-Reply-To only
+    store.add_messages(inbox, [msg(1, "root")])
+    assert layout(store, inbox) == [
+        ("message 1", 1, 0),
+        ("message 5", 1, 1),
+        ("message 6", 1, 1),
+        ("message 7", 1, 2),
+    ]
+
+
+def test_two_threads_merge_when_a_message_links_them(store: MailStore) -> None:
+    inbox = folders(store)["INBOX"]
+    store.add_messages(inbox, [msg(1, "a"), msg(2, "b", "a", "a"), msg(3, "c")])
+    assert len({t for _, t, _ in layout(store, inbox)}) == 2
+    store.add_messages(inbox, [msg(4, "d", "c", "a b c")])
+    assert len({t for _, t, _ in layout(store, inbox)}) == 1
+
+
+def test_loops_in_references_are_broken(store: MailStore) -> None:
+    inbox = folders(store)["INBOX"]
+    store.add_messages(
+        inbox,
+        [msg(1, "a", "b", "b"), msg(2, "b", "a", "a"), msg(3, "c", "c", "c"), msg(4, "d", "", "d")],
+    )
+    placed = layout(store, inbox)
+    assert sorted(s for s, _, _ in placed) == [f"message {n}" for n in range(1, 5)]
+    assert len({t for s, t, _ in placed if s in ("message 1", "message 2")}) == 1
+
+
+def test_subjects_join_only_messages_without_references(store: MailStore) -> None:
+    inbox = folders(store)["INBOX"]
+    store.add_messages(
+        inbox,
+        [
+            msg(1, "a", subject="Lunch"),
+            msg(2, "b", subject="Re: lunch"),  # no headers: joins by subject
+            msg(3, "c", "zz", "zz", subject="Re: Lunch"),  # headers say otherwise
+            msg(4, "d", subject="Lunch"),  # not a reply: a thread of its own
+            msg(5, "e", subject="Re: Dinner"),  # nothing to join
+        ],
+    )
+    placed = store.threaded([inbox])
+    uids = {s.id: s.uid for s in store.summaries([p.id for p in placed])}
+    thread_of = {uids[p.id]: p.thread for p in placed}
+    assert thread_of[1] == thread_of[2]
+    assert thread_of[3] != thread_of[1]
+    assert thread_of[4] != thread_of[1]
+    assert len(set(thread_of.values())) == 4
+
+
+def test_messages_without_message_id_and_duplicates(store: MailStore) -> None:
+    ids = folders(store)
+    store.add_messages(ids["INBOX"], [msg(1), msg(2), msg(3, "a"), msg(4, "b", "a", "a")])
+    store.add_messages(ids["Sent"], [msg(5, "a")])  # a copy of "a" in another folder
+    placed = layout(store, ids["INBOX"], ids["Sent"])
+    assert len(placed) == 5
+    assert [s for s, _, d in placed if d == 1] == ["message 4"]
+    assert len({t for s, t, _ in placed if s in ("message 1", "message 2")}) == 2
+
+
+def test_threads_follow_the_account(store: MailStore) -> None:
+    inbox = folders(store)["INBOX"]
+    store.add_messages(inbox, [msg(1, "a"), msg(2, "b", "a", "a")])
+    store.rename_account("work", "job")
+    assert [d for _, _, d in layout(store, inbox)] == [0, 1]
+    store.forget_account("job")
+    assert store._db.execute("SELECT count(*) FROM thread_nodes").fetchone() == (0,)
+
+
+def test_an_upgraded_store_is_threaded_on_first_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    with monkeypatch.context() as patched:
+        patched.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:4])
+        patched.setattr(search, "index_new_messages", lambda db: None)
+        patched.setattr(threads, "thread_new_messages", lambda db: 0)
+        with MailStore.open(path) as old:
+            inbox = folders(old)["INBOX"]
+            old.add_messages(inbox, [msg(1, "a"), msg(2, "b", "a", "a")])
+    with MailStore.open(path) as upgraded:
+        assert layout(upgraded, inbox) == [("message 1", 1, 0), ("message 2", 1, 1)]
+
+
+def test_every_lookup_reads_an_index(store: MailStore) -> None:
+    # A lookup that scans (the subject fallback did, by thread) makes each stored batch
+    # read every node of the account: a first sync of 50,000 messages took minutes.
+    inbox = folders(store)["INBOX"]
+    store.add_messages(inbox, [msg(1, "a", subject="Lunch"), msg(2, "b", "a", "a")])
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    store.add_messages(
+        inbox,
+        [msg(3, "c", subject="Re: Lunch"), msg(4, "d", subject="Re: Dinner"), msg(5, "e", "b")],
+    )
+    store._db.set_trace_callback(None)
+    lookups = [
+        s for s in statements if s.lstrip().upper().startswith("SELECT") and "thread_nodes" in s
+    ]
+    assert lookups
+    assert any("subject =" in sql for sql in lookups)
+    for sql in lookups:
+        plan = " ".join(row[3] for row in store._db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "SCAN" not in plan, (sql, plan)
+        # The index seeks on every column the lookup names, not on the account alone.
+        for column in ("message_id", "subject"):
+            if f"{column} =" in sql or f"{column} IN" in sql:
+                assert f"{column}=?" in plan, (sql, plan)
