@@ -464,6 +464,13 @@ class MailStore:
             self._db.execute("DELETE FROM folders WHERE id = ?", (folder_id,))
             touched.folder_list = True
 
+    def _folder_changes_waiting(self, account: str) -> list[tuple[str, str, str]]:
+        """(kind, old name, new name) of the account's folder changes not yet sent."""
+        return self._db.execute(
+            "SELECT kind, old_name, new_name FROM pending_folder_changes WHERE account = ?",
+            (account,),
+        ).fetchall()
+
     def sync_folder_list(self, account: str, remote: Sequence[RemoteFolder]) -> list[Folder]:
         """Make the account's folders those the server listed; returns the folders now kept.
 
@@ -489,10 +496,7 @@ class MailStore:
                 )
             # Folder changes made here that the server has not seen yet: the server still
             # lists the old names and not the new ones; neither is taken from it.
-            waiting = self._db.execute(
-                "SELECT kind, old_name, new_name FROM pending_folder_changes WHERE account = ?",
-                (account,),
-            ).fetchall()
+            waiting = self._folder_changes_waiting(account)
             delimiters = {v[0] for v in before.values() if v[0]}
 
             def below(name: str, top: str) -> bool:
