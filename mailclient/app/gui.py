@@ -5,32 +5,31 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from mailclient import APP_ID, APP_NAME
-from mailclient.app.desktop import Desktop
 from mailclient.app.services import Services
 from mailclient.app.single_instance import SingleInstance
-from mailclient.imap.append import SentFolder
-from mailclient.imap.drafts import DraftsFolder
-from mailclient.smtp.sender import OutboxSender
-from mailclient.store.drafts import LocalDrafts
 from mailclient.store.mail import MailStore
-from mailclient.ui.compose_manager import ComposeManager
 from mailclient.ui.diagnostics import CrashReporter, route_qt_messages
 from mailclient.ui.icons import app_icon
 from mailclient.ui.main_window import MainWindow, window_settings
-from mailclient.ui.outbox_view import OutboxView
 from mailclient.workers.mail import MailWorkers
-from mailclient.workers.sending import OutboxWorker, SizeLimits
+
+if TYPE_CHECKING:
+    from mailclient.ui.compose_manager import ComposeManager
 
 log = logging.getLogger(__name__)
 
 # The largest message each SMTP server accepts, as last announced (RFC 1870 SIZE).
 SIZE_LIMITS_FILE = "smtp-size-limits.json"
+# The longest the account dialogs, notifications and the tray wait for the first paint.
+PAINT_WAIT_MS = 2000
 
 
 def prepare_qt() -> None:
@@ -47,6 +46,14 @@ def prepare_qt() -> None:
 
 def attach_writing(services: Services, window: MainWindow) -> ComposeManager:
     """Compose windows, the outbox worker and the Outbox entry of ``window``."""
+    from mailclient.imap.append import SentFolder
+    from mailclient.imap.drafts import DraftsFolder
+    from mailclient.smtp.sender import OutboxSender
+    from mailclient.store.drafts import LocalDrafts
+    from mailclient.ui.compose_manager import ComposeManager
+    from mailclient.ui.outbox_view import OutboxView
+    from mailclient.workers.sending import OutboxWorker, SizeLimits
+
     profile = services.profile
     limits = SizeLimits(profile.root / SIZE_LIMITS_FILE)
     sender = OutboxSender(
@@ -73,10 +80,16 @@ def attach_writing(services: Services, window: MainWindow) -> ComposeManager:
     return compose
 
 
-def open_window(services: Services) -> tuple[QApplication, MainWindow, MailStore]:
+def open_window(
+    services: Services, then: Callable[[], None] | None = None
+) -> tuple[QApplication, MainWindow, MailStore]:
     """The application and the main window of ``services``' profile, shown with cached mail.
 
-    Nothing touches the network (or the keyring) until ``window.start()``.
+    Without ``then``, the window comes with everything around it: the account dialogs,
+    preferences, notifications, the tray (app.desktop) and writing mail. With ``then``,
+    those are imported and built only after the message list first painted, and ``then``
+    runs after them: the list is on screen sooner. Nothing touches the network (or the
+    keyring) until ``window.start()``.
     """
     prepare_qt()
     existing = QApplication.instance()
@@ -90,10 +103,52 @@ def open_window(services: Services) -> tuple[QApplication, MainWindow, MailStore
     store = MailStore.open(services.profile.store_path)
     mail = MailWorkers(accounts, services.credentials, services.profile.store_path)
     window = MainWindow(accounts, store, mail, window_settings(services.profile.root))
-    Desktop(window, services, mail, store)
-    attach_writing(services, window)
-    window.show()
+
+    def surround() -> None:
+        from mailclient.app.desktop import Desktop
+
+        Desktop(window, services, mail, store)
+        attach_writing(services, window)
+
+    if then is None:
+        surround()
+        window.show()
+    else:
+        window.show()
+        # The list, or the welcome page of a profile without accounts.
+        page = window.pages.currentWidget()
+        first = window.message_view.viewport() if page is window.mail_page else page
+        after_first_paint(first, lambda: (surround(), then()))
     return app, window, store
+
+
+class _FirstPaint(QObject):
+    """Calls back once, on the turn of the event loop after ``widget`` first painted."""
+
+    def __init__(self, widget: QWidget, callback: Callable[[], object]) -> None:
+        super().__init__(widget)
+        self._widget = widget
+        self._callback: Callable[[], object] | None = callback
+        widget.installEventFilter(self)
+        # A window that starts minimized or on another desktop may not paint for a while.
+        QTimer.singleShot(PAINT_WAIT_MS, self, self._run)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and self._callback is not None:
+            QTimer.singleShot(0, self, self._run)
+        return False
+
+    def _run(self) -> None:
+        callback, self._callback = self._callback, None
+        if callback is not None:
+            self._widget.removeEventFilter(self)
+            self.deleteLater()
+            callback()
+
+
+def after_first_paint(widget: QWidget, callback: Callable[[], object]) -> None:
+    """Run ``callback`` once ``widget`` painted (at the latest after PAINT_WAIT_MS)."""
+    _FirstPaint(widget, callback)
 
 
 def run_gui(services: Services, url: str | None = None) -> int:
@@ -105,26 +160,32 @@ def run_gui(services: Services, url: str | None = None) -> int:
         return 0
     # Before the QApplication, so that what Qt says while starting is in the log too.
     restore_qt_messages = route_qt_messages()
-    app, window, store = open_window(services)
+
+    def started() -> None:
+        from mailclient.app.desktop import Desktop
+
+        compose = window.compose
+        assert compose is not None
+        instance.listen()
+        instance.arguments_received.connect(lambda received: open_arguments(window, received))
+        # Drafts a crash left behind are offered before anything new is opened.
+        compose.offer_recovered(window)
+        if arguments:
+            open_arguments(window, arguments)
+        # Cached mail is on screen first; the network starts on the next turn of the loop.
+        QTimer.singleShot(0, window.start)
+        QTimer.singleShot(0, Desktop.of(window).start)
+        QTimer.singleShot(0, compose.outbox.start)
+
+    app, window, store = open_window(services, then=started)
     reporter = CrashReporter(window)
-    instance.listen()
-    instance.arguments_received.connect(lambda received: open_arguments(window, received))
-    compose = window.compose
-    assert compose is not None
-    # Drafts a crash left behind are offered before anything new is opened.
-    QTimer.singleShot(0, lambda: compose.offer_recovered(window))
-    if arguments:
-        QTimer.singleShot(0, lambda: open_arguments(window, arguments))
-    # Cached mail is on screen first; the network starts on the next turn of the loop.
-    QTimer.singleShot(0, window.start)
-    QTimer.singleShot(0, Desktop.of(window).start)
-    QTimer.singleShot(0, compose.outbox.start)
     try:
         return app.exec()
     finally:
         reporter.uninstall()
         QDesktopServices.unsetUrlHandler("mailto")
-        compose.outbox.stop()
+        if window.compose is not None:
+            window.compose.outbox.stop()
         # Web pages must be gone before the application (which owns their profile) is.
         window.deleteLater()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.store import AccountStore
 from mailclient.core.profile import Profile
-from mailclient.imap.append import SentFolder
-from mailclient.smtp.sender import OutboxSender
+
+if TYPE_CHECKING:
+    from mailclient.smtp.sender import OutboxSender
 
 PROFILE_ENV = "MAILCLIENT_PROFILE"
 
@@ -40,6 +42,10 @@ class Services:
 
     def outbox_sender(self) -> OutboxSender:
         """The outbox of this profile, saving sent copies with the IMAP module."""
+        # Imported here: the window starts without the IMAP and SMTP modules.
+        from mailclient.imap.append import SentFolder
+        from mailclient.smtp.sender import OutboxSender
+
         return OutboxSender(
             self.profile.store_path, self.accounts.get, self.credentials, SentFolder.open
         )

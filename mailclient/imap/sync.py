@@ -20,9 +20,12 @@ rejected password stops at once (retrying could lock the account).
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
 from typing import TypeVar
 
 from mailclient.accounts.model import Account
@@ -37,6 +40,7 @@ from mailclient.store.mail import MailStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_Write = tuple[Callable[[MailStore], int], int]
 
 # Dovecot refuses command lines over 64 KiB; UID sets of sparse folders can get long.
 _MAX_SET_BYTES = 32_000
@@ -109,12 +113,75 @@ def _ranges(uids: Sequence[int]) -> list[tuple[int, int]]:
     return [(u, u) for u in uids]
 
 
-@dataclass
-class _Progress:
-    """Headers stored so far in one folder's fetch, of how many missing."""
+class _StoreWriter:
+    """Runs store writes in order on a thread with its own connection.
 
-    missing: int
-    fetched: int = 0
+    SQLite works without holding the GIL, so the next batch is read and parsed while the
+    last one is written. At most two writes wait: a slow disk slows the fetch instead of
+    filling memory. A failed write is raised in the sync's thread at its next call, and
+    the writes after it are skipped. Leaving the ``with`` block waits for every write.
+    """
+
+    _QUEUED = 2
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._jobs: queue.Queue[_Write | None] = queue.Queue(self._QUEUED)
+        self._done: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
+
+    def __enter__(self) -> _StoreWriter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        self._jobs.put(None)
+        self._thread.join()
+        if kind is None:
+            self._raise()
+
+    def _run(self) -> None:
+        store: MailStore | None = None
+        try:
+            store = MailStore.open(self._path)
+        except BaseException as error:  # raised again in the sync's thread
+            self._error = error
+        while (job := self._jobs.get()) is not None:
+            try:
+                if store is not None and self._error is None:
+                    write, count = job
+                    self._done.put((count, write(store)))
+            except BaseException as error:  # raised again in the sync's thread
+                self._error = error
+            finally:
+                self._jobs.task_done()
+        if store is not None:
+            store.close()
+
+    def submit(self, write: Callable[[MailStore], int], count: int) -> None:
+        """Queue ``write(store)``, which stores ``count`` messages and returns the seq."""
+        self._raise()
+        self._jobs.put((write, count))
+
+    def done(self) -> list[tuple[int, int]]:
+        """(messages, seq) of each write of messages finished since the last call."""
+        self._raise()
+        finished = []
+        while not self._done.empty():
+            count, seq = self._done.get()
+            if count:
+                finished.append((count, seq))
+        return finished
+
+    def wait(self) -> list[tuple[int, int]]:
+        """Like done(), once every queued write has finished."""
+        self._jobs.join()
+        return self.done()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
 
 
 class AccountSync:
@@ -211,6 +278,8 @@ class AccountSync:
         Folder changes made here go to the server first: a folder renamed here would
         otherwise look deleted there. Their refusals come as the first result's.
         """
+        # A first fill that was cut short (the process died) left the sort indexes out.
+        self.store.restore_sort_indexes()
         refused: list[changes.ChangeRefused] = list(
             self.retrying(
                 lambda: changes.send_folder_changes(
@@ -340,17 +409,71 @@ class AccountSync:
             missing = [u for u in reversed(session.search_uids(first_uid)) if u not in have]
         asked = set(missing)
         missing += [u for u in reversed(unfetched) if u not in asked]
-        progress = _Progress(len(missing))
+        if not missing:
+            return []
+        deferred = store.defer_sort_indexes(len(missing))
+        try:
+            with _StoreWriter(store.path) as writer:
+                fetched = 0
+
+                def stored(counts: list[tuple[int, int]]) -> None:
+                    nonlocal fetched
+                    for count, seq in counts:
+                        fetched += count
+                        result.new += count
+                        if self._on_progress is not None:
+                            self._on_progress(
+                                SyncProgress(folder.id, folder.name, fetched, len(missing), seq)
+                            )
+
+                try:
+                    return self._fetch_into(
+                        writer, stored, folder, missing, bool(unfetched), result
+                    )
+                finally:
+                    # What came before a stop or a dropped connection is stored and counted:
+                    # the resumed sync fetches only the rest.
+                    stored(writer.wait())
+        finally:
+            if deferred:
+                store.restore_sort_indexes()
+
+    def _fetch_into(
+        self,
+        writer: _StoreWriter,
+        stored: Callable[[list[tuple[int, int]]], None],
+        folder: Folder,
+        missing: list[int],
+        recorded: bool,
+        result: FolderSyncResult,
+    ) -> list[tuple[int, int]]:
+        """Fetch the headers of ``missing`` into the store through ``writer``, ask once
+        more for what a batch left out, and account for the rest (``recorded``: the folder
+        had unfetched messages before). Returns the UID ranges reported vanished."""
+        session = self.session
         unsure: list[int] = []
-        absent: list[int] = []
         vanished: list[tuple[int, int]] = []
         refusals: list[str] = []
-        batches = _batches(missing, self.options.first_batch, self.options.batch)
-        for batch in session.fetch_summaries(batches):
-            self._store_batch(folder, batch, unsure, result, progress)
-            absent += batch.absent()
-            vanished += batch.vanished
-            refusals += [batch.refused] if batch.refused else []
+
+        def store_batch(batch: FetchedBatch, wait: bool) -> list[int]:
+            records, needs_structure = summarize_batch(batch.messages)
+            unsure.extend(needs_structure)
+            add = partial(MailStore.add_messages, folder_id=folder.id, messages=records)
+            writer.submit(add, len(records))
+            stored(writer.wait() if wait else writer.done())
+            vanished.extend(batch.vanished)
+            refusals.extend([batch.refused] if batch.refused else [])
+            if self._stop.is_set():
+                raise _Stopped()
+            return batch.absent()
+
+        absent: list[int] = []
+        batches = list(_batches(missing, self.options.first_batch, self.options.batch))
+        newest, rest = batches[:1], batches[1:]
+        # The newest mail first, on its own: readable as soon as its batch is committed.
+        for group in (newest, rest):
+            for batch in session.fetch_summaries(group):
+                absent += store_batch(batch, wait=group is newest)
         still: list[int] = []
         if absent:
             log.info(
@@ -361,40 +484,19 @@ class AccountSync:
             )
             again = _batches(absent, self.options.batch, self.options.batch)
             for batch in session.fetch_summaries(again):
-                self._store_batch(folder, batch, unsure, result, progress)
-                still += batch.absent()
-                vanished += batch.vanished
-                refusals += [batch.refused] if batch.refused else []
-        self._account_for(folder, still, vanished, refusals, bool(unfetched), result)
+                still += store_batch(batch, wait=False)
+        stored(writer.wait())  # every header is in: the last progress report says so
+        self._account_for(folder, still, vanished, refusals, recorded, result)
         # Headers first, so mail is readable at once; then the structure of the messages
         # whose attachments the Content-Type cannot tell (RFC 3501 BODYSTRUCTURE).
         structure_batches = _batches(unsure, _STRUCTURE_BATCH, _STRUCTURE_BATCH)
         for structures in session.fetch_structures(structure_batches):
             found = {uid: structure_has_attachments(s) for uid, s in structures.items()}
-            store.set_attachments(folder.id, found)
+            writer.submit(partial(MailStore.set_attachments, folder_id=folder.id, found=found), 0)
+            stored(writer.done())
             if self._stop.is_set():
                 raise _Stopped()
         return vanished
-
-    def _store_batch(
-        self,
-        folder: Folder,
-        batch: FetchedBatch,
-        unsure: list[int],
-        result: FolderSyncResult,
-        progress: _Progress,
-    ) -> None:
-        records, needs_structure = summarize_batch(batch.messages)
-        seq = self.store.add_messages(folder.id, records)
-        unsure += needs_structure
-        result.new += len(records)
-        progress.fetched += len(records)
-        if self._on_progress is not None:
-            self._on_progress(
-                SyncProgress(folder.id, folder.name, progress.fetched, progress.missing, seq)
-            )
-        if self._stop.is_set():
-            raise _Stopped()
 
     def _account_for(
         self,

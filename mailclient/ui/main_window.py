@@ -121,6 +121,8 @@ MARK_READ_CHOICES = (
     ("&Never (M marks them)", -1),
 )
 SETTINGS_FILE = "window.ini"
+# More rows than the tallest screen shows.
+FIRST_SCREEN_ROWS = 256
 
 
 def window_settings(profile_root: Path) -> QSettings:
@@ -212,6 +214,10 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self._restore_state()
+        # The folder shown at start-up reads its first screenful before the rest: the
+        # window paints sooner. Later choices read the whole list at once (show_message()
+        # looks for its row right after).
+        self._first_rows: int | None = FIRST_SCREEN_ROWS
         self._show_accounts_state()
 
         self._mark_read_timer = QTimer(self)
@@ -924,7 +930,8 @@ class MainWindow(QMainWindow):
             isinstance(folder, Folder)
             and folder.special_use in (SpecialUse.SENT, SpecialUse.DRAFTS)
         )
-        self.message_model.show_folders(ids)
+        self.message_model.show_folders(ids, self._first_rows)
+        self._first_rows = None
         # The Account column where the folders of several accounts are listed together.
         self.message_view.header().setSectionHidden(
             Column.ACCOUNT, current.data(FolderRole.KIND) is not NodeKind.ALL_INBOXES

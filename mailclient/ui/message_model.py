@@ -4,9 +4,10 @@ The model holds the ordered row ids of the shown folders and materialises summar
 for the pages a view asks for, keeping a bounded cache. Nothing here touches the network.
 
 Choosing folders reads the id list at once (the user waits for the folder anyway, and the
-store answers in tens of milliseconds). Everything after that reads it on a thread of its
-own, off the GUI thread: the store changing (every batch of a sync), the quick filter
-(every keystroke) and the sort. The rows shown stay until the new list arrives; then a
+store answers in tens of milliseconds), or only its first screenful at once when asked to
+(the window's first paint). Everything after that reads it on a thread of its own, off
+the GUI thread: the rest of that list, the store changing (every batch of a sync), the
+quick filter (every keystroke) and the sort. The rows shown stay until the new list arrives; then a
 changed filter or sort resets the view, and a store change is diffed against the old list
 and reported as removals, moves and insertions, so the selection and scroll position
 survive new mail. At most one query runs at a time; requests that come meanwhile are
@@ -49,7 +50,9 @@ from mailclient.ui.plain_text import tooltip
 from mailclient.workers.tasks import error_text
 
 PAGE_SIZE = 128
-MAX_PAGES = 64  # about 8,000 summaries: many screens of scrolling back and forth
+# About 2,000 summaries: dozens of screens of scrolling back and forth. More cost memory
+# (2 KB a row) without a visible gain: a page is read again in well under a millisecond.
+MAX_PAGES = 16
 
 Index = QModelIndex | QPersistentModelIndex
 _TOP = QModelIndex()  # the invisible root, as a default argument
@@ -294,12 +297,14 @@ class _Request:
 
 
 def _read_ids(
-    store: MailStore, request: _Request
+    store: MailStore, request: _Request, limit: int | None = None
 ) -> tuple[list[int], list[ThreadedMessage] | None]:
-    """The ids to show, and in threaded mode the thread of every message."""
+    """The ids to show, and in threaded mode the thread of every message.
+
+    ``limit``: only the first this many (the first screenful); threads are read whole."""
     if not request.threaded:
         args = (request.folder_ids, request.sort, request.descending, request.quick_filter)
-        return store.message_ids(*args), None
+        return store.message_ids(*args, limit=limit), None
     places = store.threaded(request.folder_ids)
     if request.quick_filter.strip():
         hits = set(store.message_ids(request.folder_ids, quick_filter=request.quick_filter))
@@ -423,17 +428,25 @@ class MessageListModel(QAbstractTableModel):
         """Whether a new id list is being read (the rows shown are the previous ones)."""
         return self._querying
 
-    def show_folders(self, folder_ids: Sequence[int]) -> None:
+    def show_folders(self, folder_ids: Sequence[int], first_rows: int | None = None) -> None:
+        """Show the messages of ``folder_ids``, read at once.
+
+        With ``first_rows``, only that many are read at once (a screenful: the window paints
+        sooner); the rest follow from a thread, as rows inserted below, and ``loaded`` tells
+        when they are there.
+        """
         self._folder_ids = list(folder_ids)
         self._folder_names = {f.id: f.name for f in self._store.folders()}
         self._generation += 1  # a list on its way answers the old choice
         self._reset_wanted = False
         self.beginResetModel()
-        self._ids = self._query()
+        self._ids = self._query(first_rows)
         self._rows = None
         self._pages.clear()
         self._now = datetime.now().astimezone()
         self.endResetModel()
+        if first_rows is not None and len(self._ids) == first_rows:
+            self._request(reset=False)
 
     def set_show_recipients(self, recipients: bool) -> None:
         """Show the recipients instead of the sender (Sent and Drafts, as Thunderbird)."""
@@ -467,10 +480,10 @@ class MessageListModel(QAbstractTableModel):
         if key is not None:
             self.set_sort(key, order == Qt.SortOrder.DescendingOrder)
 
-    def _query(self) -> list[int]:
+    def _query(self, limit: int | None = None) -> list[int]:
         if not self._folder_ids:
             return []
-        ids, places = _read_ids(self._store, self._current_request())
+        ids, places = _read_ids(self._store, self._current_request(), limit)
         self._keep_places(places)
         return ids
 

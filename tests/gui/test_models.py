@@ -16,7 +16,13 @@ from mailclient.accounts.model import Account
 from mailclient.core.models import FLAGGED, SEEN, SpecialUse
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
 from mailclient.ui.folder_model import FolderRole, FolderTreeModel, NodeKind, encode_message_ids
-from mailclient.ui.message_model import PAGE_SIZE, Column, MessageListModel, MessageRole
+from mailclient.ui.message_model import (
+    MAX_PAGES,
+    PAGE_SIZE,
+    Column,
+    MessageListModel,
+    MessageRole,
+)
 
 WORK = Account(name="work", email="alice@example.org", imap_host="h", smtp_host="h")
 HOME = Account(name="home", email="alice@home.example", imap_host="h", smtp_host="h")
@@ -227,6 +233,33 @@ def test_markers_and_roles(store: MailStore) -> None:
     )
 
 
+def test_the_first_screenful_comes_at_once_and_the_rest_below_it(
+    qtmodeltester: ModelTester, qtbot: QtBot, store: MailStore
+) -> None:
+    inbox = _folder_id(store, "work", "INBOX")
+    store.add_messages(inbox, [_message(uid) for uid in range(1, 1001)])
+    model = MessageListModel(store)
+    qtmodeltester.check(model)
+    events: list[str] = []
+    model.modelReset.connect(lambda *a: events.append("reset"))
+    model.rowsInserted.connect(
+        lambda _parent, first, last: events.append(f"inserted {first}-{last}")
+    )
+    with qtbot.waitSignal(model.loaded, timeout=10_000):
+        model.show_folders([inbox], first_rows=50)
+        assert model.rowCount() == 50 and model.is_loading()
+        assert model.index(0, Column.SUBJECT).data() == "message 1000"
+        first = QPersistentModelIndex(model.index(3, Column.SUBJECT))
+    assert not model.is_loading()
+    assert events == ["reset", "inserted 50-999"]  # the rows shown stay where they are
+    assert [model.message_id(r) for r in range(1000)] == store.message_ids(inbox)
+    assert first.isValid() and first.row() == 3
+    # A folder no longer than the first screenful is read once.
+    events.clear()
+    model.show_folders([_folder_id(store, "work", "Trash")], first_rows=50)
+    assert model.rowCount() == 0 and not model.is_loading()
+
+
 def test_refresh_inserts_removes_and_keeps_the_selection(
     qtmodeltester: ModelTester, qtbot: QtBot, store: MailStore
 ) -> None:
@@ -359,7 +392,7 @@ def test_page_cache_is_bounded(store: MailStore) -> None:
     model.show_folders([inbox])
     for row in range(0, model.rowCount(), PAGE_SIZE):
         assert model.index(row, Column.SUBJECT).data()
-    assert model.cached_pages() <= 64
+    assert model.cached_pages() <= MAX_PAGES < 70
 
 
 def test_drag_carries_ids_of_one_account(store: MailStore) -> None:

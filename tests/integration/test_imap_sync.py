@@ -3,14 +3,18 @@ UIDVALIDITY changes, dropped connections, odd headers and names."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from mailclient.core.errors import AuthenticationFailed
 from mailclient.core.models import FLAGGED, SEEN, SpecialUse
-from mailclient.imap.sync import AccountSync, SyncOptions
+from mailclient.imap.sync import AccountSync, SyncOptions, SyncProgress
+from mailclient.store import mail
 from mailclient.store.mail import MailStore
 from tests.integration.imap_helpers import (
     account,
@@ -59,6 +63,15 @@ def servers(mail_servers: MailServers) -> MailServers:
 def store(tmp_path: Path) -> Iterator[MailStore]:
     with MailStore.open(tmp_path / "mail.sqlite3") as s:
         yield s
+
+
+SORT_INDEXES = {"messages_by_sender", "messages_by_subject"}
+
+
+def indexes(store: MailStore) -> set[str]:
+    with closing(sqlite3.connect(store.path)) as db:
+        rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+    return {name for (name,) in rows}
 
 
 PATHS = ["qresync", "condstore", "plain"]
@@ -249,6 +262,82 @@ def test_a_sync_that_gave_up_resumes_later(servers: MailServers, store: MailStor
     proxy.close()
     assert result.new == 1000 - len(partial)
     assert store.stored_uids(inbox.id) == everything
+
+
+def test_a_big_first_fill_cut_short_leaves_the_sort_indexes_built(
+    servers: MailServers, store: MailStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mail, "DEFER_INDEXES_FROM", 100)
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 1001)))
+    proxy = CuttableProxy((servers.host, servers.imaps_port))
+    proxy.cut_after = 150_000
+    options = SyncOptions(first_batch=100, batch=200, attempts=1)
+    engine = AccountSync(
+        account(servers, USER, proxy.port), servers.user(USER).password, store, options
+    )
+    dropped: list[bool] = []
+    monkeypatch.setattr(
+        MailStore,
+        "defer_sort_indexes",
+        lambda self, incoming, drop=MailStore.defer_sort_indexes: (
+            dropped.append(drop(self, incoming)) or dropped[-1]
+        ),
+    )
+    with pytest.raises(Exception, match="connection"):
+        engine.sync(["INBOX"])
+    engine.close()
+    proxy.close()
+    assert dropped == [True]
+    assert indexes(store) >= SORT_INDEXES
+
+
+def test_a_sync_starts_by_building_sort_indexes_a_crash_left_out(
+    servers: MailServers, store: MailStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mail, "DEFER_INDEXES_FROM", 100)
+    assert store.defer_sort_indexes(1000)  # and then the process died
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 11)))
+    engine = AccountSync(account(servers, USER), servers.user(USER).password, store)
+    engine.sync(["INBOX"])
+    engine.close()
+    assert indexes(store) >= SORT_INDEXES
+
+
+def test_a_stopped_sync_keeps_and_counts_what_it_stored_then_resumes(
+    servers: MailServers, store: MailStore
+) -> None:
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 1201)))
+    stop = threading.Event()
+    reports: list[SyncProgress] = []
+
+    def progress(report: SyncProgress) -> None:
+        reports.append(report)
+        stop.set()
+
+    options = SyncOptions(first_batch=100, batch=300)
+    engine = AccountSync(
+        account(servers, USER), servers.user(USER).password, store, options, progress, stop
+    )
+    [result] = engine.sync(["INBOX"])
+    engine.close()
+    assert not result.complete
+    inbox = store.folder_by_name("test", "INBOX")
+    assert inbox is not None
+    stored = store.stored_uids(inbox.id)
+    # The newest 100 came alone and first; every stored message was counted.
+    assert reports[0].fetched == 100 and reports[0].missing == 1200
+    assert [r.fetched for r in reports] == sorted({r.fetched for r in reports})
+    assert result.new == len(stored) == reports[-1].fetched
+    assert 0 < len(stored) < 1200
+    # The newest came first: what is stored is the top of the folder.
+    assert stored == sorted(server_state(servers, USER, "INBOX"))[-len(stored) :]
+    assert store.sync_state(inbox.id).uidnext is None  # not complete: resumes next time
+
+    engine = AccountSync(account(servers, USER), servers.user(USER).password, store, options)
+    [rest] = engine.sync(["INBOX"])
+    engine.close()
+    assert rest.complete and rest.new == 1200 - len(stored)
+    assert store_state(store, "test", "INBOX") == server_state(servers, USER, "INBOX")
 
 
 def test_a_wrong_password_stops_at_once(servers: MailServers, store: MailStore) -> None:

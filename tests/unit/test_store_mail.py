@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from mailclient.core.models import FLAGGED, SEEN, SpecialUse
+from mailclient.store import mail
 from mailclient.store.mail import ChangeKind, MailStore, NewMessage, RemoteFolder, SortKey
 
 
@@ -338,3 +341,52 @@ def test_unfetched_uids_are_kept_per_folder_until_replaced_or_reset(store: MailS
     assert store.unfetched_uids(archive) == [1]
     store.forget_account("work")
     assert store.unfetched_uids(archive) == []
+
+
+def _indexes(store: MailStore) -> set[str]:
+    with closing(sqlite3.connect(store.path)) as db:
+        rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+    return {name for (name,) in rows}
+
+
+SORT_INDEXES = {"messages_by_sender", "messages_by_subject"}
+
+
+def test_a_big_first_fill_builds_the_sort_indexes_after_it(
+    store: MailStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mail, "DEFER_INDEXES_FROM", 10)
+    inbox = folders(store)["INBOX"]
+    assert not store.defer_sort_indexes(9)  # too small to be worth it
+    assert _indexes(store) >= SORT_INDEXES
+    assert store.defer_sort_indexes(30)
+    assert not SORT_INDEXES & _indexes(store)
+    # Without them, sorting is slower but answers the same.
+    store.add_messages(inbox, [msg(u, sender=f"{chr(90 - u)} <x@y>") for u in range(1, 31)])
+    by_sender = store.message_ids([inbox], SortKey.SENDER)
+    store.restore_sort_indexes()
+    assert _indexes(store) >= SORT_INDEXES
+    assert store.message_ids([inbox], SortKey.SENDER) == by_sender
+    assert len(by_sender) == 30
+    store.restore_sort_indexes()  # nothing missing: nothing to do
+
+
+def test_a_fill_smaller_than_the_store_keeps_the_sort_indexes(
+    store: MailStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mail, "DEFER_INDEXES_FROM", 10)
+    inbox = folders(store)["INBOX"]
+    store.add_messages(inbox, [msg(u) for u in range(1, 41)])
+    assert not store.defer_sort_indexes(30)
+    assert _indexes(store) >= SORT_INDEXES
+
+
+def test_sort_indexes_dropped_before_a_crash_are_built_again(
+    store: MailStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mail, "DEFER_INDEXES_FROM", 10)
+    assert store.defer_sort_indexes(100)
+    store.close()  # the process died before restore_sort_indexes()
+    with MailStore.open(store.path) as reopened:
+        reopened.restore_sort_indexes()
+        assert _indexes(reopened) >= SORT_INDEXES
