@@ -24,10 +24,13 @@ from mailclient.core.errors import CredentialError, NoKeyringBackend, PasswordMi
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# The kinds of secret an account has: a password per server today. Another sign-in method
-# (an OAuth2 refresh token, say) is one more kind here, stored the same way.
+# The servers an account signs in to; each has a password of its own.
 Service = Literal["imap", "smtp"]
 SERVICES: tuple[Service, ...] = ("imap", "smtp")
+# The kinds of secret an account has: a password per server, or one OAuth2 refresh token
+# that stands for both (the access tokens made from it live in memory only).
+Kind = Literal["imap", "smtp", "oauth2"]
+KINDS: tuple[Kind, ...] = ("imap", "smtp", "oauth2")
 KEYRING_SERVICE = "mailclient"
 
 NO_BACKEND_HELP = (
@@ -54,7 +57,7 @@ class CredentialKey:
 
     profile_id: str
     account: str
-    kind: Service
+    kind: Kind
 
     @property
     def username(self) -> str:
@@ -80,7 +83,7 @@ class CredentialStore:
         self._backend = backend
         self.profile_id = profile_id
 
-    def key(self, account: str, service: Service) -> CredentialKey:
+    def key(self, account: str, service: Kind) -> CredentialKey:
         return CredentialKey(self.profile_id, account, service)
 
     def _keyring(self) -> SecretBackend:
@@ -123,14 +126,14 @@ class CredentialStore:
             log.debug("Keyring call failed", exc_info=True)
             raise CredentialError(f"The system keyring {failed}: {error}") from error
 
-    def set_password(self, account: str, service: Service, password: str) -> None:
+    def set_password(self, account: str, service: Kind, password: str) -> None:
         key = self.key(account, service)
         self._call(
             lambda b: b.set_password(KEYRING_SERVICE, key.username, password),
             "refused to store the password",
         )
 
-    def get_password(self, account: str, service: Service) -> str:
+    def get_password(self, account: str, service: Kind) -> str:
         key = self.key(account, service)
         password = self._call(
             lambda b: b.get_password(KEYRING_SERVICE, key.username), "could not be read"
@@ -176,8 +179,8 @@ class CredentialStore:
         Entries of older versions without a profile id are left alone: they may belong
         to an account of the same name in another profile.
         """
-        for service in SERVICES:
-            self._delete(self.key(account, service).username)
+        for kind in KINDS:
+            self._delete(self.key(account, kind).username)
 
 
 def _errors() -> ModuleType:

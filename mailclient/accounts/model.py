@@ -9,6 +9,7 @@ from email.headerregistry import Address
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from mailclient.core.errors import InvalidInput
 from mailclient.core.tls import certificate_fingerprint, pem_to_der
@@ -17,6 +18,11 @@ from mailclient.core.tls import certificate_fingerprint, pem_to_der
 class Security(StrEnum):
     SSL = "ssl"  # implicit TLS (RFC 8314), preferred
     STARTTLS = "starttls"  # upgrade required: never a plaintext fallback
+
+
+class AuthMethod(StrEnum):
+    PASSWORD = "password"
+    OAUTH2 = "oauth2"  # authorization code + PKCE in the browser, tokens over SASL
 
 
 DEFAULT_IMAP_PORT = {Security.SSL: 993, Security.STARTTLS: 143}
@@ -61,6 +67,17 @@ class Account:
     identities: tuple[str, ...] = field(default_factory=tuple)
     server_saves_sent: bool = False
     pinned_certificates: tuple[PinnedCertificate, ...] = field(default_factory=tuple)
+    # How the account signs in; the rest only for OAuth2: the provider's id in
+    # resources/providers.json (or "" for a server of one's own), its endpoints and
+    # scopes as found when the account was added, a client ID that overrides the
+    # provider's, and the SASL mechanism the provider prefers.
+    auth: AuthMethod = AuthMethod.PASSWORD
+    oauth_provider: str = ""
+    oauth_authorization_endpoint: str = ""
+    oauth_token_endpoint: str = ""
+    oauth_scopes: tuple[str, ...] = field(default_factory=tuple)
+    oauth_client_id: str = ""
+    oauth_mechanism: str = ""
 
     @property
     def login(self) -> str:
@@ -97,6 +114,13 @@ class Account:
         data["smtp_security"] = str(self.smtp_security)
         data["identities"] = list(self.identities)
         data["pinned_certificates"] = [asdict(p) for p in self.pinned_certificates]
+        if self.auth is AuthMethod.PASSWORD:
+            # A password account's entry stays as older versions wrote and read it.
+            for name in _OAUTH_FIELDS:
+                del data[name]
+        else:
+            data["auth"] = str(self.auth)
+            data["oauth_scopes"] = list(self.oauth_scopes)
         return data
 
     @classmethod
@@ -121,6 +145,8 @@ class Account:
         values["pinned_certificates"] = tuple(
             _pin(p) for p in _list("pinned_certificates", values.get("pinned_certificates") or [])
         )
+        values["oauth_scopes"] = tuple(_strings("oauth_scopes", values.get("oauth_scopes") or []))
+        values["auth"] = parse_auth(values.get("auth", "password"))
         values["imap_security"] = parse_security(
             "imap security", values.get("imap_security", "ssl")
         )
@@ -154,6 +180,9 @@ class Account:
                 raise InvalidInput("CA file", f"{ca_file} is not a readable file")
             ca_file = str(path.resolve())
         identities = tuple(validate_email("identity", i) for i in self.identities)
+        if self.auth is AuthMethod.OAUTH2:
+            validate_endpoint("authorization endpoint", self.oauth_authorization_endpoint)
+            validate_endpoint("token endpoint", self.oauth_token_endpoint)
         # A pin belongs to one server: once the account points elsewhere it must not linger.
         servers = {(imap_host, self.imap_port), (smtp_host, self.smtp_port)}
         pins = tuple(
@@ -174,6 +203,15 @@ class Account:
 
 
 _REQUIRED = ("name", "email", "imap_host", "smtp_host")
+_OAUTH_FIELDS = (
+    "auth",
+    "oauth_provider",
+    "oauth_authorization_endpoint",
+    "oauth_token_endpoint",
+    "oauth_scopes",
+    "oauth_client_id",
+    "oauth_mechanism",
+)
 _NULL = type(None)
 # What each field must be in the config file; a type, or a pair for "this or null".
 _FIELD_KINDS: dict[str, type | tuple[type, type]] = {
@@ -192,6 +230,13 @@ _FIELD_KINDS: dict[str, type | tuple[type, type]] = {
     "identities": list,
     "server_saves_sent": bool,
     "pinned_certificates": list,
+    "auth": str,
+    "oauth_provider": str,
+    "oauth_authorization_endpoint": str,
+    "oauth_token_endpoint": str,
+    "oauth_scopes": list,
+    "oauth_client_id": str,
+    "oauth_mechanism": str,
 }
 _KIND_NAMES: dict[type | tuple[type, type], str] = {
     str: "text",
@@ -258,6 +303,22 @@ def parse_security(field_name: str, value: object) -> Security:
         return Security(str(value).lower())
     except ValueError:
         raise InvalidInput(field_name, "must be 'ssl' or 'starttls'") from None
+
+
+def validate_endpoint(field_name: str, url: str) -> str:
+    """An OAuth2 endpoint: HTTPS, or plain HTTP to this computer only (a test server)."""
+    parts = urlsplit(url)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+        raise InvalidInput(field_name, f"{url!r} is not an https:// address")
+    return url
+
+
+def parse_auth(value: object) -> AuthMethod:
+    try:
+        return AuthMethod(str(value).lower())
+    except ValueError:
+        raise InvalidInput("authentication", "must be 'password' or 'oauth2'") from None
 
 
 def validate_email(field_name: str, value: str) -> str:

@@ -18,6 +18,8 @@ NEVER = -1  # mark_read_delay_ms: shown messages stay unread until the user mark
 MIN_CHECK_MINUTES = 1
 MAX_CHECK_MINUTES = 24 * 60
 MAX_MARK_READ_DELAY_MS = 60_000
+# How long a sent message waits in the outbox so that Undo can take it back; 0: not at all.
+UNDO_SEND_CHOICES = (0, 5, 10, 20, 30)
 
 
 @dataclass(frozen=True)
@@ -34,18 +36,22 @@ class Preferences:
     tray_icon: bool = True
     # How often every folder is checked; IDLE tells about the inbox at once anyway.
     check_interval_minutes: int = 5
+    # Seconds a sent message waits before it goes, while Undo can take it back.
+    undo_send_seconds: int = 10
 
     def validated(self) -> Preferences:
         """The same preferences with every number brought into its allowed range."""
         delay = self.mark_read_delay_ms
         delay = NEVER if delay < 0 else min(delay, MAX_MARK_READ_DELAY_MS)
         minutes = min(max(self.check_interval_minutes, MIN_CHECK_MINUTES), MAX_CHECK_MINUTES)
+        undo = min(UNDO_SEND_CHOICES, key=lambda choice: abs(choice - self.undo_send_seconds))
         return Preferences(
             mark_read_delay_ms=delay,
             prefer_plain_text=self.prefer_plain_text,
             notify_new_mail=self.notify_new_mail,
             tray_icon=self.tray_icon,
             check_interval_minutes=minutes,
+            undo_send_seconds=undo,
         )
 
     def to_settings(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""``mailclient account add|list|remove|password|test``."""
+"""``mailclient account add|list|remove|password|login|test``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import getpass
 import shlex
 import sys
 import time
+import webbrowser
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from mailclient.accounts.credentials import SERVICES, Service
@@ -16,8 +18,10 @@ from mailclient.accounts.model import (
     DEFAULT_IMAP_PORT,
     DEFAULT_SMTP_PORT,
     Account,
+    AuthMethod,
     Security,
 )
+from mailclient.accounts.oauth2 import SIGN_IN_TIMEOUT, discover, sign_in_account
 from mailclient.app.services import Services
 from mailclient.app.terminal import printable
 from mailclient.core.errors import (
@@ -27,7 +31,14 @@ from mailclient.core.errors import (
     InvalidInput,
     MailclientError,
     NetworkError,
+    SignInExpired,
     password_command,
+)
+from mailclient.discovery.providers import (
+    Provider,
+    ProviderDatabase,
+    with_provider_oauth,
+    with_provider_servers,
 )
 from mailclient.imap import client as imap_client
 from mailclient.smtp import client as smtp_client
@@ -46,11 +57,16 @@ def register(commands: Any) -> None:
     account = commands.add_parser("account", help="add, list, remove and test accounts")
     actions = account.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    add = actions.add_parser("add", help="add an account; the password is read from stdin")
+    add = actions.add_parser(
+        "add",
+        help="add an account; the password is read from stdin, or it signs in with OAuth2",
+    )
     add.add_argument("name", help="what you call this account (unique)")
     add.add_argument("--email", required=True, metavar="ADDR")
     add.add_argument("--display-name", default="", metavar="TEXT")
-    add.add_argument("--imap-host", required=True, metavar="HOST")
+    add.add_argument(
+        "--imap-host", metavar="HOST", help="required unless --oauth-provider names the servers"
+    )
     add.add_argument("--imap-port", type=int, metavar="N")
     add.add_argument("--imap-security", choices=[s.value for s in Security], default="ssl")
     add.add_argument("--smtp-host", metavar="HOST", help="default: the IMAP host")
@@ -61,10 +77,37 @@ def register(commands: Any) -> None:
     add.add_argument(
         "--password-stdin",
         action="store_true",
-        required=True,
-        help="read the password from the first line of standard input",
+        help="read the password from the first line of standard input (password accounts)",
     )
+    add.add_argument(
+        "--auth",
+        choices=[m.value for m in AuthMethod],
+        default=AuthMethod.PASSWORD.value,
+        help="how the account signs in (default: password)",
+    )
+    add.add_argument(
+        "--oauth-provider",
+        metavar="ID",
+        help="OAuth2 at a known provider: "
+        + ", ".join(p.id for p in ProviderDatabase.load().oauth_providers()),
+    )
+    add.add_argument(
+        "--oauth-issuer", metavar="URL", help="OAuth2 at a server of your own (its issuer URL)"
+    )
+    add.add_argument("--oauth-client-id", metavar="ID", help="the client ID to sign in as")
+    add.add_argument(
+        "--oauth-scope",
+        action="append",
+        metavar="SCOPE",
+        help="with --oauth-issuer: a scope to ask for (repeat; default: openid email)",
+    )
+    _browser_options(add)
     add.set_defaults(func=cmd_add)
+
+    login = actions.add_parser("login", help="sign an OAuth2 account in again, in the browser")
+    login.add_argument("name")
+    _browser_options(login)
+    login.set_defaults(func=cmd_login)
 
     listing = actions.add_parser("list", help="one line per account: name, address, servers")
     listing.set_defaults(func=cmd_list)
@@ -118,30 +161,131 @@ def _ask_password(account: Account) -> str:
     return password
 
 
+def _browser_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="only print the sign-in address, never open a browser",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=SIGN_IN_TIMEOUT,
+        metavar="SECONDS",
+        help=f"how long to wait for the browser (default: {SIGN_IN_TIMEOUT:.0f})",
+    )
+
+
 def cmd_add(services: Services, args: argparse.Namespace) -> int:
+    oauth = AuthMethod(args.auth) is AuthMethod.OAUTH2
+    provider = _oauth_provider(args) if oauth else None
+    if not args.imap_host and provider is None:
+        raise InvalidInput("--imap-host", "say which server the mail is on")
+    if oauth and args.password_stdin:
+        raise InvalidInput("--password-stdin", "an OAuth2 account has no password")
+    if not oauth and not args.password_stdin:
+        raise InvalidInput(
+            "--password-stdin", "give the password on standard input with --password-stdin"
+        )
     imap_security = Security(args.imap_security)
     smtp_security = Security(args.smtp_security)
+    imap_port = DEFAULT_IMAP_PORT[imap_security] if args.imap_port is None else args.imap_port
+    smtp_port = DEFAULT_SMTP_PORT[smtp_security] if args.smtp_port is None else args.smtp_port
     account = Account(
         name=args.name,
         email=args.email,
         display_name=args.display_name,
-        imap_host=args.imap_host,
-        imap_port=DEFAULT_IMAP_PORT[imap_security] if args.imap_port is None else args.imap_port,
+        imap_host=args.imap_host or "",
+        imap_port=imap_port,
         imap_security=imap_security,
-        smtp_host=args.smtp_host or args.imap_host,
-        smtp_port=DEFAULT_SMTP_PORT[smtp_security] if args.smtp_port is None else args.smtp_port,
+        smtp_host=args.smtp_host or args.imap_host or "",
+        smtp_port=smtp_port,
         smtp_security=smtp_security,
         username=args.username,
         ca_file=args.ca_file,
-    ).validated()
+    )
+    if provider is not None and not args.imap_host:
+        account = with_provider_servers(account, provider)
+    if oauth:
+        account = _with_oauth(account, provider, args)
+    account = account.validated()
     try:
         services.accounts.get(account.name)
     except AccountNotFound:
         pass
     else:
         raise AccountExists(account.name)  # before asking for a password that would be wasted
-    add_account(services.accounts, services.credentials, account, _read_password())
-    print(f"Added account {account.name} ({account.email}).")
+    if not oauth:
+        add_account(services.accounts, services.credentials, account, _read_password())
+        print(f"Added account {account.name} ({account.email}).")
+        return EXIT_OK
+    # The sign-in comes first: an account that never signed in is not stored.
+    _sign_in(services, account, args)
+    try:
+        services.accounts.add(account)
+    except MailclientError:
+        services.credentials.delete_account(account.name)
+        raise
+    print(f"Added account {account.name} ({account.email}), signed in with OAuth2.")
+    return EXIT_OK
+
+
+def _oauth_provider(args: argparse.Namespace) -> Provider | None:
+    if args.oauth_provider and args.oauth_issuer:
+        raise InvalidInput("--oauth-issuer", "give either --oauth-provider or --oauth-issuer")
+    if args.oauth_issuer:
+        return None
+    database = ProviderDatabase.load()
+    chosen = args.oauth_provider
+    if not chosen:
+        found = database.lookup(args.email.rpartition("@")[2])
+        if found is None or found.oauth is None:
+            raise InvalidInput(
+                "--oauth-provider", "name the provider, or give --oauth-issuer for your own server"
+            )
+        return found
+    provider = database.by_id(chosen)
+    if provider is None or provider.oauth is None:
+        known = ", ".join(p.id for p in database.oauth_providers())
+        raise InvalidInput("--oauth-provider", f"{chosen!r} is not one of {known}")
+    return provider
+
+
+def _with_oauth(account: Account, provider: Provider | None, args: argparse.Namespace) -> Account:
+    if provider is not None:
+        account = with_provider_oauth(account, provider)
+    else:
+        authorize, token = _patiently(lambda: discover(args.oauth_issuer))
+        account = replace(
+            account,
+            auth=AuthMethod.OAUTH2,
+            oauth_authorization_endpoint=authorize,
+            oauth_token_endpoint=token,
+            oauth_scopes=tuple(args.oauth_scope or ("openid", "email")),
+        )
+    return replace(account, oauth_client_id=args.oauth_client_id or "")
+
+
+def _sign_in(services: Services, account: Account, args: argparse.Namespace) -> None:
+    """The browser sign-in: the address on a line of its own, then wait for the redirect."""
+
+    def show(url: str) -> None:
+        print("Open this address in your browser to sign in:", flush=True)
+        print(url, flush=True)
+        if not args.no_browser:
+            webbrowser.open(url)
+
+    sign_in_account(services.sign_in, account, show, timeout=args.timeout)
+
+
+def cmd_login(services: Services, args: argparse.Namespace) -> int:
+    account = services.accounts.get(args.name)
+    if account.auth is not AuthMethod.OAUTH2:
+        raise InvalidInput(
+            "account", f"{account.name} signs in with a password: {password_command(account.name)}"
+        )
+    _sign_in(services, account, args)
+    print(printable(f"Signed {account.name} in again."))
     return EXIT_OK
 
 
@@ -197,7 +341,7 @@ def _patiently(action: Callable[[], T]) -> T:
 
 def refusal_advice(account: str, error: MailclientError) -> str:
     """``error`` as the CLI prints it: a refused password comes with the command to fix it."""
-    if isinstance(error, AuthenticationFailed):
+    if isinstance(error, AuthenticationFailed) and not isinstance(error, SignInExpired):
         return f"{error} Enter the current password with: {password_command(account)}"
     return str(error)
 
@@ -205,9 +349,9 @@ def refusal_advice(account: str, error: MailclientError) -> str:
 def cmd_test(services: Services, args: argparse.Namespace) -> int:
     account = services.accounts.get(args.name)
     failed = False
+    auth = services.sign_in.authenticator(account)
     try:
-        password = services.credentials.get_password(account.name, "imap")
-        imap = _patiently(lambda: imap_client.probe(account, password))
+        imap = _patiently(lambda: imap_client.probe(account, auth))
         interesting = sorted(
             {"IDLE", "CONDSTORE", "QRESYNC", "MOVE", "SPECIAL-USE"} & imap.capabilities
         )
@@ -219,8 +363,7 @@ def cmd_test(services: Services, args: argparse.Namespace) -> int:
         print(printable(f"IMAP: {refusal_advice(account.name, error)}"), file=sys.stderr)
         failed = True
     try:
-        password = services.credentials.get_password(account.name, "smtp")
-        smtp = _patiently(lambda: smtp_client.probe(account, password))
+        smtp = _patiently(lambda: smtp_client.probe(account, auth))
         size = (
             f"messages up to {smtp.max_size / 1_000_000:.1f} MB"
             if smtp.max_size

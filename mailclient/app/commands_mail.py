@@ -58,6 +58,12 @@ def register(commands: Any) -> None:
     listing.set_defaults(func=cmd_list)
 
 
+def tell_rescue(store: MailStore) -> None:
+    """Say so when opening the store found it damaged and started a new one."""
+    if store.rescue is not None:
+        print(printable(f"mailclient: {store.rescue.message()}"), file=sys.stderr)
+
+
 def _progress(progress: SyncProgress) -> None:
     print(
         f"\r{printable(progress.folder)}: {progress.fetched:,} of {progress.missing:,} headers",
@@ -103,12 +109,14 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
     policy = _keep_policy(args.bodies) if args.bodies is not None else None
     failed = False
     show_progress = sys.stderr.isatty()
-    with MailStore.open(services.profile.store_path) as store:
+    # Sync writes much: the whole file is checked first (at most once a day).
+    with MailStore.open(services.profile.store_path, thorough=True) as store:
+        tell_rescue(store)
         for account in accounts:
             try:
-                password = services.credentials.get_password(account.name, "imap")
+                auth = services.sign_in.authenticator(account)
                 engine = AccountSync(
-                    account, password, store, on_progress=_progress if show_progress else None
+                    account, auth, store, on_progress=_progress if show_progress else None
                 )
                 try:
                     results = engine.sync(args.folder)
@@ -163,6 +171,7 @@ def cmd_list(services: Services, args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 0:
         raise InvalidInput("--limit", "must be 0 or more")
     with MailStore.open(services.profile.store_path) as store:
+        tell_rescue(store)
         folder = store.folder_by_name(account.name, args.folder)
         if folder is None:
             if not store.folders(account.name):

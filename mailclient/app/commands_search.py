@@ -128,8 +128,7 @@ def _search_servers(
         print(printable(f"{name}: searching the server…"), file=sys.stderr)
         try:
             account = services.accounts.get(name)
-            password = services.credentials.get_password(name, "imap")
-            engine = AccountSync(account, password, store)
+            engine = AccountSync(account, services.sign_in.authenticator(account), store)
             try:
                 hits = search_account(engine, account_folders, query)
             finally:

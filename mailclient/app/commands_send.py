@@ -18,6 +18,7 @@ from mailclient.app.services import Services
 from mailclient.app.terminal import printable
 from mailclient.core.errors import InvalidInput
 from mailclient.core.outgoing import Attachment, OutboxItem, OutboxState, OutgoingMessage
+from mailclient.core.schedule import parse_send_time
 from mailclient.smtp.sender import FlushReport, OutboxSender, Outcome, SendResult
 from mailclient.store.outbox import SenderBusy
 
@@ -60,6 +61,11 @@ def register(commands: Any) -> None:
     send.add_argument(
         "--attach", action="extend", nargs="+", default=[], metavar="FILE", help="files to attach"
     )
+    send.add_argument(
+        "--at",
+        metavar="TIME",
+        help='send at this local time ("2026-12-24 09:00"); it waits in the outbox until then',
+    )
     send.set_defaults(func=cmd_send)
 
     outbox = commands.add_parser(
@@ -71,7 +77,10 @@ def register(commands: Any) -> None:
         func=cmd_list
     )
     actions.add_parser(
-        "flush", help="send every queued message now, whatever its retry time", epilog=EXIT_HELP
+        "flush",
+        help="send every queued message now, whatever its retry time "
+        "(one scheduled with --at waits for its time; `retry ID` sends it now)",
+        epilog=EXIT_HELP,
     ).set_defaults(func=cmd_flush)
     retry = actions.add_parser(
         "retry", help="queue a failed message again and send it now", epilog=EXIT_HELP
@@ -105,13 +114,30 @@ def cmd_send(services: Services, args: argparse.Namespace) -> int:
         body=_read_body(args.body_file),
         attachments=tuple(Attachment(path=Path(p)) for p in args.attach),
     )
+    send_at = parse_send_time(args.at, datetime.now().astimezone()) if args.at else None
     sender = services.outbox_sender()
+    if send_at is not None:
+        item = sender.enqueue(account.name, draft, send_at=send_at.timestamp(), scheduled=True)
+        tell_rescues(sender)
+        print(
+            f"Message {item.id} waits in the outbox until {_when(send_at)}; mailclient sends "
+            "it then (or the next `mailclient outbox flush` after that time)."
+        )
+        return EXIT_OK
     item = sender.enqueue(account.name, draft)
+    tell_rescues(sender)
     try:
         report = sender.flush(ids=[item.id], ignore_schedule=True, wait=LOCK_WAIT_SECONDS)
     except SenderBusy as error:
         return _busy(error)
     return _report(sender, report, [item.id])
+
+
+def tell_rescues(sender: OutboxSender) -> None:
+    """Say so when a damaged outbox file was set aside (and what was kept)."""
+    for found in sender.rescues:
+        print(printable(f"mailclient: {found.message()}"), file=sys.stderr)
+    sender.rescues.clear()
 
 
 def _busy(error: SenderBusy) -> int:
@@ -120,7 +146,9 @@ def _busy(error: SenderBusy) -> int:
 
 
 def cmd_list(services: Services, args: argparse.Namespace) -> int:
-    items = services.outbox_sender().items()
+    sender = services.outbox_sender()
+    items = sender.items()
+    tell_rescues(sender)
     if not items:
         print("The outbox is empty.")
         return EXIT_OK
@@ -175,8 +203,10 @@ def _print_elsewhere(sender: OutboxSender, item_id: int) -> int:
 
 def _report(sender: OutboxSender, report: FlushReport, ids: list[int]) -> int:
     """Print what happened to messages ``ids``; the exit status sums them up."""
+    tell_rescues(sender)
+    tried = {result.item_id for result in report.results}
     for item in report.recovered:
-        if item.maybe_sent:
+        if item.maybe_sent and item.id not in tried:  # else its result says so
             print(
                 f"Message {item.id} ({item.subject or 'no subject'}) was being sent when "
                 "mailclient stopped: it may already have been sent. It was queued again.",
@@ -211,6 +241,17 @@ def _worst(current: int, new: int) -> int:
 def _print_result(result: SendResult) -> int:
     name = f"Message {result.item_id} ({result.subject or 'no subject'})"
     never = [r for r in result.refused if not r.transient]
+    if result.maybe_sent:
+        consequence = (
+            "its recipients may receive it twice"
+            if result.accepted
+            else "its recipients may have it already"
+        )
+        print(
+            f"{name} may already have been sent by an earlier attempt that was interrupted "
+            f"after the data: {consequence}.",
+            file=sys.stderr,
+        )
     if result.accepted:
         print(f"{name} was accepted for {', '.join(result.accepted)}.")
     if never and result.outcome is not Outcome.FAILED:
@@ -248,7 +289,9 @@ def _describe(item: OutboxItem) -> str:
         f"{item.id}\t{item.state}\t{item.account}\t{item.subject or '(no subject)'}"
         f"\tto {', '.join(item.recipients) or '-'}"
     ]
-    if item.state is OutboxState.QUEUED:
+    if item.state is OutboxState.QUEUED and item.scheduled and item.send_at is not None:
+        lines.append(f"  scheduled for: {_when(item.send_at)}")
+    elif item.state is OutboxState.QUEUED:
         lines.append(f"  attempts: {item.attempts}; next try: {_when(item.next_attempt)}")
     if item.last_error:
         lines.append(f"  last error: {item.last_error}")

@@ -60,7 +60,7 @@ class Desktop(QObject):
         self.accounts = AccountsController(
             window,
             services.accounts,
-            services.credentials,
+            services.sign_in,
             mail,
             services.profile.store_path,
             network=network,

@@ -10,13 +10,16 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from mailclient import APP_ID, APP_NAME
 from mailclient.app.services import Services
 from mailclient.app.single_instance import SingleInstance
+from mailclient.store.db import StoreError
 from mailclient.store.mail import MailStore
+from mailclient.store.repair import hold_open
 from mailclient.ui.diagnostics import CrashReporter, route_qt_messages
+from mailclient.ui.error_bar import ShownError
 from mailclient.ui.icons import app_icon
 from mailclient.ui.main_window import MainWindow, window_settings
 from mailclient.workers.mail import MailWorkers
@@ -59,7 +62,7 @@ def attach_writing(services: Services, window: MainWindow) -> ComposeManager:
     sender = OutboxSender(
         profile.store_path,
         services.accounts.get,
-        services.credentials,
+        services.sign_in,
         SentFolder.open,
         connect_smtp=OutboxWorker.connect_recording(limits),
     )
@@ -68,7 +71,7 @@ def attach_writing(services: Services, window: MainWindow) -> ComposeManager:
         sender,
         LocalDrafts(profile.drafts_dir),
         services.accounts.get,
-        services.credentials,
+        services.sign_in,
         DraftsFolder.open,
         limits,
         parent=window,
@@ -101,8 +104,12 @@ def open_window(
     app.setWindowIcon(app_icon())
     accounts = services.accounts.accounts()
     store = MailStore.open(services.profile.store_path)
-    mail = MailWorkers(accounts, services.credentials, services.profile.store_path)
+    # Held open from here on: workers that find it damaged report it, not move it away.
+    hold_open()
+    mail = MailWorkers(accounts, services.sign_in, services.profile.store_path)
     window = MainWindow(accounts, store, mail, window_settings(services.profile.root))
+    if store.rescue is not None:
+        window.error_bar.show_error(ShownError(store.rescue.message(), key="store-rescue"))
 
     def surround() -> None:
         from mailclient.app.desktop import Desktop
@@ -177,7 +184,12 @@ def run_gui(services: Services, url: str | None = None) -> int:
         QTimer.singleShot(0, Desktop.of(window).start)
         QTimer.singleShot(0, compose.outbox.start)
 
-    app, window, store = open_window(services, then=started)
+    try:
+        app, window, store = open_window(services, then=started)
+    except StoreError as error:
+        # Started from a desktop, nobody reads the terminal: say it in a window too.
+        QMessageBox.critical(None, APP_NAME, str(error))
+        raise
     reporter = CrashReporter(window)
     try:
         return app.exec()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import platformdirs
 
 from mailclient.accounts.credentials import CredentialStore
+from mailclient.accounts.signin import SignIn
 from mailclient.accounts.store import AccountStore
 from mailclient.core.profile import Profile
 
@@ -31,14 +32,20 @@ class Services:
     profile: Profile
     accounts: AccountStore
     credentials: CredentialStore
+    sign_in: SignIn
 
     @classmethod
     def open(cls, profile: Profile) -> Services:
-        return cls(
-            profile,
-            AccountStore(profile.config_path),
-            CredentialStore(profile_id=profile.id()),
-        )
+        accounts = AccountStore(profile.config_path)
+        credentials = CredentialStore(profile_id=profile.id())
+
+        def clients(provider: str) -> tuple[str, str] | None:
+            # Imported at first use: the window starts without server discovery.
+            from mailclient.discovery.providers import oauth_client
+
+            return oauth_client(provider, accounts.setting("oauth_clients"))
+
+        return cls(profile, accounts, credentials, SignIn(credentials, clients))
 
     def outbox_sender(self) -> OutboxSender:
         """The outbox of this profile, saving sent copies with the IMAP module."""
@@ -47,5 +54,5 @@ class Services:
         from mailclient.smtp.sender import OutboxSender
 
         return OutboxSender(
-            self.profile.store_path, self.accounts.get, self.credentials, SentFolder.open
+            self.profile.store_path, self.accounts.get, self.sign_in, SentFolder.open
         )

@@ -54,6 +54,13 @@ _IMAP_CREDENTIALS = re.compile(r"(\b[A-Za-z0-9.]+ (?:LOGIN|AUTHENTICATE)) .*")
 # Not in the server's EHLO reply ("250-AUTH PLAIN LOGIN"), which is worth seeing.
 _SMTP_CREDENTIALS = re.compile(r"(?<!\d[- ])(\bAUTH [A-Za-z0-9_-]+) .*")
 REDACTED = "<redacted>"
+# OAuth2 secrets wherever they appear: an Authorization header, a token endpoint's JSON
+# answer, a form or query (RFC 6749 §4.1.3, §6; RFC 7636 §4.5).
+_TOKENS = re.compile(
+    r"(\bBearer\s+|\b(?:access_token|refresh_token|id_token|code|code_verifier|"
+    r"client_secret)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;}]+",
+    re.IGNORECASE,
+)
 # Mail addresses (and Message-IDs, which look alike): no report carries them. Nor mailto:
 # URLs, which carry a subject and a body besides.
 _ADDRESS = re.compile(r"[\w.+%'-]+@[\w.-]+", re.UNICODE)
@@ -61,10 +68,13 @@ _MAILTO = re.compile(r"mailto:[^\s'\"\]]*", re.IGNORECASE)
 
 
 def redact(text: str) -> str:
-    """``text`` without the arguments of any IMAP LOGIN/AUTHENTICATE or SMTP AUTH in it."""
+    """``text`` without the arguments of any IMAP LOGIN/AUTHENTICATE or SMTP AUTH in it,
+    and without OAuth2 tokens, codes and client secrets."""
     if "LOGIN" in text or "AUTH" in text:
         text = _IMAP_CREDENTIALS.sub(rf"\1 {REDACTED}", text)
         text = _SMTP_CREDENTIALS.sub(rf"\1 {REDACTED}", text)
+    if "earer" in text or "_token" in text or "code" in text or "secret" in text:
+        text = _TOKENS.sub(rf"\1{REDACTED}", text)
     return text
 
 
@@ -90,6 +100,19 @@ class PrivateLogFile(logging.handlers.RotatingFileHandler):
             # An older file may have been made with other permissions.
             os.fchmod(fd, 0o600)
         return open(fd, "a", encoding=self.encoding, errors=self.errors)
+
+    # A log that cannot be written (a full disk, say) must not print tracebacks over, or
+    # take the place of, what the user is being told: what cannot be written is dropped.
+    def handleError(self, record: logging.LogRecord) -> None:
+        return
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError):
+            super().flush()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            super().close()
 
 
 def _not_imaplib_parsing(record: logging.LogRecord) -> bool:

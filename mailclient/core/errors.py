@@ -115,5 +115,21 @@ class AuthenticationFailed(NetworkError):
     transient = False
 
 
+class SignInExpired(AuthenticationFailed):
+    """An OAuth2 account must be signed in again in the browser: its refresh token was
+    revoked or has expired, or there is none."""
+
+    def __init__(self, account: str, reason: str) -> None:
+        super().__init__(
+            f"Account {account!r} must be signed in again ({reason}). "
+            f"Sign in with: mailclient account login {shlex.quote(account)}"
+        )
+        self.account = account
+
+
+class OAuthNotConfigured(MailclientError):
+    """A provider needs OAuth2 but mailclient has no client ID for it."""
+
+
 class ProtocolError(NetworkError):
     """The server answered something we cannot use."""

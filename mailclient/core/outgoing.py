@@ -52,6 +52,9 @@ class BuiltMessage:
 
     ``recipients`` are the envelope addresses (To, Cc and Bcc, each once); Bcc appears
     nowhere in ``raw``. ``smtputf8`` says an address needs the SMTPUTF8 extension.
+    ``sent_headers`` are the header lines (the Bcc field, encoded like the others) that the
+    copy for the Sent folder carries on top of ``raw``, so that the sender can see later
+    whom it went to in secret; empty without Bcc.
     """
 
     raw: bytes
@@ -60,6 +63,12 @@ class BuiltMessage:
     recipients: tuple[str, ...]
     subject: str
     smtputf8: bool = False
+    sent_headers: bytes = b""
+
+    @property
+    def sent_copy(self) -> bytes:
+        """The bytes for the Sent folder: ``raw`` with the Bcc field."""
+        return self.sent_headers + self.raw
 
 
 class OutboxState(StrEnum):
@@ -112,3 +121,7 @@ class OutboxItem:
     sent_copy: SentCopy = SentCopy.NONE
     refused: tuple[Refusal, ...] = field(default_factory=tuple)  # refused for good
     copy_error: str = ""  # why the last attempt to save the Sent-folder copy failed
+    # Not sent before this time: the undo delay after Send, or the time chosen with Send
+    # Later (``scheduled``). None: as soon as possible.
+    send_at: datetime | None = None
+    scheduled: bool = False

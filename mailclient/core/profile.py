@@ -98,7 +98,13 @@ class Profile:
         try:
             text = path.read_text(encoding="ascii").strip()
         except FileNotFoundError:
-            text = _create_once(path, uuid.uuid4().hex + "\n")
+            try:
+                text = _create_once(path, uuid.uuid4().hex + "\n")
+            except OSError as error:
+                raise ConfigError(
+                    f"Cannot create {path}: {error.strerror}. Free some space or make the "
+                    "profile folder writable, and try again; nothing was lost."
+                ) from error
         except UnicodeDecodeError:
             text = ""  # damaged, said below
         except OSError as error:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from mailclient.accounts.model import Account
+from mailclient.accounts.signin import Authenticator
 from mailclient.core.models import SEEN, SpecialUse
 from mailclient.imap.client import close_quietly, open_special_folder, translate_error
 
@@ -25,9 +26,9 @@ class SentFolder:
         self.folder = folder
 
     @classmethod
-    def open(cls, account: Account, password: str) -> SentFolder:
+    def open(cls, account: Account, auth: Authenticator) -> SentFolder:
         """Log in and find (or create) the Sent folder. Raises our NetworkErrors."""
-        client, folder = open_special_folder(account, password, SpecialUse.SENT, DEFAULT_SENT_NAME)
+        client, folder = open_special_folder(account, auth, SpecialUse.SENT, DEFAULT_SENT_NAME)
         return cls(account, client, folder)
 
     def append(self, raw: bytes, message_id: str, *, may_exist: bool = False) -> None:

@@ -23,13 +23,22 @@ import imapclient
 import imapclient.exceptions
 from imapclient import imap4, imap_utf7, tls
 
-from mailclient.accounts.model import Account, Security
+from mailclient.accounts.model import Account, AuthMethod, Security
+from mailclient.accounts.signin import (
+    Authenticator,
+    Mechanism,
+    Secret,
+    choose_mechanism,
+    sasl_error_reply,
+    sasl_response,
+)
 from mailclient.core.abort import AbortSwitch
 from mailclient.core.errors import (
     AuthenticationFailed,
     CannotConnect,
     MailclientError,
     ProtocolError,
+    SignInExpired,
 )
 from mailclient.core.models import SpecialUse
 from mailclient.core.tls import (
@@ -159,7 +168,7 @@ def _nothing() -> None:
 
 def open_client(
     account: Account,
-    password: str,
+    auth: Authenticator,
     timeout: float = DEFAULT_TIMEOUT,
     abort: AbortSwitch | None = None,
 ) -> imapclient.IMAPClient:
@@ -168,6 +177,8 @@ def open_client(
     ``abort`` (tripped from any thread) cuts the connection: whatever call of the client
     is blocked then fails at once with CannotConnect.
     """
+    # Asked first: without a password or sign-in there is nothing to connect for.
+    secret = auth.secret("imap")
     pinned = account.pinned_pem(account.imap_host, account.imap_port)
     context = client_context(account.ca_file, pinned)
     abort = abort or AbortSwitch()
@@ -190,7 +201,7 @@ def open_client(
                 raise starttls_unavailable("IMAP", _where(account), 993)
             client.starttls(context)
         check_pinned(client.socket(), pinned, f"IMAP server {_where(account)}")
-        _login(client, account, password)
+        _sign_in(client, account, auth, secret)
     except Exception as error:
         if client is not None:
             close_quietly(client)
@@ -198,6 +209,70 @@ def open_client(
             raise
         raise translate_error(account, error) from error
     return client
+
+
+def _sign_in(
+    client: imapclient.IMAPClient, account: Account, auth: Authenticator, secret: Secret
+) -> None:
+    """Log in the way the account signs in: LOGIN with a password, AUTHENTICATE with a
+    token (once more with a fresh token when the server refuses ``secret``)."""
+    if auth.method is AuthMethod.PASSWORD:
+        _login(client, account, secret.value)
+        return
+    offered = [
+        c.decode("ascii", "replace")[5:]
+        for c in client.capabilities()
+        if c.upper().startswith(b"AUTH=")
+    ]
+    mechanism = choose_mechanism(offered, auth.mechanism, f"IMAP server {_where(account)}")
+    for attempt in range(2):
+        refusal = _authenticate(client, account, mechanism, secret)
+        if refusal is None:
+            return
+        if not auth.rejected("imap", secret) or attempt:
+            break
+        secret = auth.secret("imap")
+    raise SignInExpired(
+        account.name,
+        f"the IMAP server {account.imap_host} did not accept the token"
+        + (f": {refusal}" if refusal else ""),
+    )
+
+
+def _authenticate(
+    client: imapclient.IMAPClient, account: Account, mechanism: Mechanism, secret: Secret
+) -> str | None:
+    """AUTHENTICATE (RFC 3501 §6.2.2) with a token; None when accepted, else the
+    server's words. Network failures and [UNAVAILABLE] raise as for LOGIN."""
+    where = _where(account)
+    imap = client._imap
+    response = sasl_response(mechanism, secret, account.imap_host, account.imap_port)
+    answers = iter([response])
+
+    def answer(challenge: bytes) -> bytes:
+        # The first continuation asks for the initial response; a second one carries
+        # the server's error details, answered so that the tagged NO follows.
+        return next(answers, sasl_error_reply(mechanism))
+
+    imap.literal = imaplib._Authenticator(answer).process
+    try:
+        status, data = imap._simple_command("AUTHENTICATE", mechanism.value)
+    except (OSError, imaplib.IMAP4.abort) as error:
+        raise translate_error(account, error) from error
+    except imaplib.IMAP4.error as error:
+        raise ProtocolError(
+            f"The IMAP server {where} did not accept AUTHENTICATE {mechanism}: {error}."
+        ) from error
+    if status == "OK":
+        imap.state = "AUTH"
+        return None
+    raw = data[-1] if data and isinstance(data[-1], bytes) else b""
+    text = raw.decode("utf-8", "replace").strip()
+    if b"[UNAVAILABLE]" in raw.upper():
+        raise CannotConnect(
+            f"The IMAP server {where} cannot check sign-ins at the moment ({text})."
+        )
+    return text
 
 
 def _login(client: imapclient.IMAPClient, account: Account, password: str) -> None:
@@ -247,12 +322,12 @@ def close_quietly(client: imapclient.IMAPClient) -> None:
 
 
 def open_special_folder(
-    account: Account, password: str, use: SpecialUse, default_name: str
+    account: Account, auth: Authenticator, use: SpecialUse, default_name: str
 ) -> tuple[imapclient.IMAPClient, str]:
     """Log in and find the folder with special use ``use`` as the sync does (see
     list_remote_folders), creating ``default_name`` in the personal namespace (RFC 2342)
     only when the server has none."""
-    client = open_client(account, password)
+    client = open_client(account, auth)
     try:
         prefixes = _personal_prefixes(client)
         found = find_special(list_remote_folders(client, prefixes), use)
@@ -301,9 +376,9 @@ def list_remote_folders(
     return classify_folders(listed, subscribed, prefixes)
 
 
-def probe(account: Account, password: str, timeout: float = DEFAULT_TIMEOUT) -> ServerInfo:
+def probe(account: Account, auth: Authenticator, timeout: float = DEFAULT_TIMEOUT) -> ServerInfo:
     """Log in, look around and log out: the IMAP half of ``account test``."""
-    client = open_client(account, password, timeout)
+    client = open_client(account, auth, timeout)
     try:
         capabilities = frozenset(
             c.decode("ascii", "replace").upper() for c in client.capabilities()
@@ -483,7 +558,7 @@ class ImapSession:
     def connect(
         cls,
         account: Account,
-        password: str,
+        auth: Authenticator,
         timeout: float = DEFAULT_TIMEOUT,
         use_extensions: bool = True,
         abort: AbortSwitch | None = None,
@@ -492,7 +567,7 @@ class ImapSession:
 
         ``abort`` can cut the connection from another thread (see open_client).
         """
-        session = cls(account, open_client(account, password, timeout, abort), use_extensions)
+        session = cls(account, open_client(account, auth, timeout, abort), use_extensions)
         try:
             session._enable()
         except BaseException:

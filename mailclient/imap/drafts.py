@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from mailclient.accounts.model import Account
+from mailclient.accounts.signin import Authenticator
 from mailclient.core.models import DELETED, DRAFT, SEEN, SpecialUse
 from mailclient.imap.client import close_quietly, open_special_folder, translate_error
 from mailclient.mime.drafts import DRAFT_HEADER
@@ -29,11 +30,9 @@ class DraftsFolder:
         self.folder = folder
 
     @classmethod
-    def open(cls, account: Account, password: str) -> DraftsFolder:
+    def open(cls, account: Account, auth: Authenticator) -> DraftsFolder:
         """Log in and find (or create) the Drafts folder. Raises our NetworkErrors."""
-        client, folder = open_special_folder(
-            account, password, SpecialUse.DRAFTS, DEFAULT_DRAFTS_NAME
-        )
+        client, folder = open_special_folder(account, auth, SpecialUse.DRAFTS, DEFAULT_DRAFTS_NAME)
         return cls(account, client, folder)
 
     def _copies(self, key: str, message_id: str) -> set[int]:

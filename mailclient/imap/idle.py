@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 
 from mailclient.accounts.model import Account
+from mailclient.accounts.signin import Authenticator
 from mailclient.core.abort import AbortSwitch
 from mailclient.core.errors import CannotConnect, MailclientError, NetworkError
 from mailclient.imap.client import DEFAULT_TIMEOUT, ImapSession
@@ -42,7 +43,7 @@ class IdleWatcher:
     def __init__(
         self,
         account: Account,
-        password: str,
+        auth: Authenticator,
         on_change: Callable[[], None],
         stop: threading.Event,
         folder: str = "INBOX",
@@ -57,7 +58,7 @@ class IdleWatcher:
     ) -> None:
         self.account = account
         self.folder = folder
-        self._password = password
+        self._auth = auth
         self._on_change = on_change
         self._on_error = on_error
         self._stop = stop
@@ -78,7 +79,7 @@ class IdleWatcher:
             session: ImapSession | None = None
             try:
                 session = ImapSession.connect(
-                    self.account, self._password, self._timeout, abort=self._abort
+                    self.account, self._auth, self._timeout, abort=self._abort
                 )
                 if not session.has("IDLE"):
                     session.close()

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from mailclient.accounts.model import Account
+from mailclient.accounts.signin import Authenticator
 from mailclient.core.abort import AbortSwitch
 from mailclient.core.errors import MailclientError, NetworkError
 from mailclient.core.models import Folder
@@ -190,7 +191,7 @@ class AccountSync:
     def __init__(
         self,
         account: Account,
-        password: str,
+        auth: Authenticator,
         store: MailStore,
         options: SyncOptions | None = None,
         on_progress: Callable[[SyncProgress], None] | None = None,
@@ -200,7 +201,7 @@ class AccountSync:
         self.account = account
         self.store = store
         self.options = options or SyncOptions()
-        self._password = password
+        self._auth = auth
         self._on_progress = on_progress
         self._stop = stop or threading.Event()
         self._abort = abort  # cuts the connection from another thread (see open_client)
@@ -216,7 +217,7 @@ class AccountSync:
         if self._session is None:
             self._session = ImapSession.connect(
                 self.account,
-                self._password,
+                self._auth,
                 timeout=self.options.timeout,
                 use_extensions=self.options.use_extensions,
                 abort=self._abort,

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import mimetypes
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy as email_policy
 from email.errors import HeaderParseError, NonASCIILocalPartDefect
 from email.header import Header
 from email.headerregistry import Address, AddressHeader, HeaderRegistry
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
+from email.parser import BytesParser
 from email.utils import format_datetime, localtime, make_msgid
 from typing import cast
 
@@ -27,6 +28,7 @@ from mailclient.core.errors import InvalidInput
 from mailclient.core.files import read_regular_file
 from mailclient.core.outgoing import Attachment, BuiltMessage, OutgoingMessage
 from mailclient.mime.flowed import encode_flowed
+from mailclient.mime.recipients import RecipientItem, split_recipients
 
 # A guard for memory (the whole message is built, then kept in the outbox), not the
 # server's limit, which is mostly far lower and checked where it is known.
@@ -34,8 +36,10 @@ MAX_ATTACHMENT_SIZE = 100_000_000
 
 # Bodies are encoded to 7 bits (quoted-printable or base64) so that any server can carry
 # them; only UTF-8 headers, when an address needs them, make a message 8-bit.
-_ASCII_POLICY = email_policy.SMTP.clone(cte_type="7bit")
-_UTF8_POLICY = email_policy.SMTPUTF8.clone(cte_type="7bit")
+# Header lines that come from a source (those of a message forwarded as an attachment) are
+# kept as they are: refolding them would break the signatures they carry.
+_ASCII_POLICY = email_policy.SMTP.clone(cte_type="7bit", refold_source="none")
+_UTF8_POLICY = email_policy.SMTPUTF8.clone(cte_type="7bit", refold_source="none")
 
 # Everything below space but TAB, DEL, the C1 controls (NEL, U+0085, is a line break to
 # Python's email package and to str.splitlines), and the Unicode line and paragraph
@@ -44,6 +48,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 _LOCAL_PART = re.compile(r"^[^\s\x00-\x1f\x7f()<>\[\]\\,;:@\"]+$")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _MSG_ID = re.compile(r"^<[^<>\s@]+@[^<>\s@]+>$")
+RFC822 = "message/rfc822"
 # Compressed files: mimetypes reports the content's type and the compression apart.
 _COMPRESSED_TYPES = {
     "gzip": "application/gzip",
@@ -81,22 +86,37 @@ def check_header_value(field: str, value: str) -> str:
 
 
 def parse_addresses(field: str, text: str) -> list[Mailbox]:
-    """Parse a comma-separated address list as a person types it, refusing bad entries."""
+    """Parse a recipient list as a person types it, refusing it at its first bad item."""
     check_header_value(field, text)
-    if not text.strip():
-        return []
-    refusal = InvalidInput(
-        field, f"{text.strip()!r} is not a list of addresses like ann@example.org"
-    )
+    return [mailbox for item in split_recipients(text) for mailbox in _parse_item(field, item)]
+
+
+def check_recipients(field: str, text: str) -> list[RecipientItem]:
+    """Each item of a typed recipient list with why it is not an address ("" if it is)."""
+    check_header_value(field, text)
+    items = []
+    for item in split_recipients(text):
+        try:
+            _parse_item(field, item)
+        except InvalidInput as error:
+            items.append(RecipientItem(item, error.reason))
+        else:
+            items.append(RecipientItem(item))
+    return items
+
+
+def _parse_item(field: str, item: str) -> list[Mailbox]:
+    refusal = InvalidInput(field, f"{item!r} is not an address like ann@example.org")
     try:
         # Any address-list header parses alike; the registry builds an AddressHeader.
-        header = HeaderRegistry()("To", text)
+        header = HeaderRegistry()("To", item)
     except (HeaderParseError, IndexError, ValueError):
         raise refusal from None
     addresses = cast(AddressHeader, header).addresses
     # A UTF-8 local part is allowed (RFC 6531): it only makes the message need SMTPUTF8.
     defects = [d for d in header.defects if not isinstance(d, NonASCIILocalPartDefect)]
-    if defects or not addresses:
+    is_group = any(group.display_name is not None for group in cast(AddressHeader, header).groups)
+    if defects or not (addresses or is_group):
         raise refusal
     return [_mailbox(field, a) for a in addresses]
 
@@ -181,6 +201,12 @@ def build_message(draft: OutgoingMessage, *, date: datetime | None = None) -> Bu
         if mailbox.addr.lower() not in seen:
             seen.add(mailbox.addr.lower())
             recipients.append(mailbox.addr)
+    sent_headers = b""
+    if bcc:
+        # Only for the Sent folder's copy: the bytes sent to the server never carry it.
+        message["Bcc"] = [_header_address(m) for m in bcc]
+        sent_headers = message.policy.fold_binary("Bcc", message["Bcc"])
+        del message["Bcc"]
     return BuiltMessage(
         raw=message.as_bytes(),
         message_id=message_id,
@@ -188,6 +214,7 @@ def build_message(draft: OutgoingMessage, *, date: datetime | None = None) -> Bu
         recipients=tuple(recipients),
         subject=subject,
         smtputf8=smtputf8,
+        sent_headers=sent_headers,
     )
 
 
@@ -206,13 +233,31 @@ def _set_body(
     if draft.html is not None:
         message.add_alternative(_text(draft.html), subtype="html", charset="utf-8")
     for filename, content_type, data in attachments:
+        if content_type == RFC822:
+            _attach_message(message, filename, data)
+            continue
         maintype, subtype = content_type.split("/", 1)
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-    for part in message.walk():
-        # add_alternative/add_attachment repeat MIME-Version in every part; it belongs
-        # only at the top (RFC 2045 §4).
-        if part is not message:
-            del part["MIME-Version"]
+    # add_alternative/add_attachment repeat MIME-Version in every part; it belongs only at
+    # the top (RFC 2045 §4), and in a forwarded message, which is left as it is.
+    for part in _own_parts(message):
+        del part["MIME-Version"]
+
+
+def _own_parts(message: MIMEPart) -> Iterator[MIMEPart]:
+    """The parts below ``message``, not descending into attached messages."""
+    for part in message.iter_parts():
+        yield part
+        if part.get_content_maintype() == "multipart":
+            yield from _own_parts(part)
+
+
+def _attach_message(message: EmailMessage, filename: str, raw: bytes) -> None:
+    """Attach a whole (7-bit) message as message/rfc822, its header lines kept as they are."""
+    inner = BytesParser(policy=email_policy.compat32).parsebytes(raw)
+    message.add_attachment(inner, filename=filename)
+    *_, part = message.iter_parts()
+    part.replace_header("Content-Transfer-Encoding", "7bit")
 
 
 def build_draft(
@@ -286,10 +331,14 @@ def _load(attachment: Attachment) -> tuple[str, str, bytes]:
             ) from error
     else:
         raise InvalidInput("attachment", f"{filename!r} has neither data nor a path")
-    content_type = attachment.content_type or guess_content_type(filename)
+    content_type = (attachment.content_type or guess_content_type(filename)).lower()
     if not re.match(r"^[\w.+-]+/[\w.+-]+$", content_type) or content_type.startswith("multipart/"):
         raise InvalidInput("attachment type", f"{content_type!r} is not a MIME type")
-    return filename, content_type.lower(), data
+    if content_type.startswith("message/") and (content_type != RFC822 or not data.isascii()):
+        # message/* may not be base64-encoded (RFC 2046 §5.2.1): a forwarded message with
+        # 8-bit bytes would need 8BITMIME on every hop, so it goes as opaque data instead.
+        content_type = "application/octet-stream"
+    return filename, content_type, data
 
 
 def guess_content_type(filename: str) -> str:

@@ -19,6 +19,8 @@ from email.utils import getaddresses
 
 from mailclient.core.draft import Draft, DraftKind
 from mailclient.core.outgoing import Attachment
+from mailclient.mime.compose import RFC822
+from mailclient.mime.filename import safe_filename
 from mailclient.mime.flowed import SIGNATURE_SEPARATOR
 from mailclient.mime.html_text import html_to_text
 from mailclient.mime.parse import attachment_data, header_text, parse_message
@@ -308,6 +310,22 @@ def make_forward(original: Original, *, account: str, sender: str, signature: st
         subject=forward_subject(original.subject),
         body=body,
         attachments=original.attachments,
+        kind=DraftKind.FORWARD,
+        original=original.message_id,
+    )
+
+
+def make_forward_as_attachment(
+    original: Original, raw: bytes, *, account: str, sender: str, signature: str = ""
+) -> Draft:
+    """A forward that attaches the whole message (message/rfc822), as it was received."""
+    name = safe_filename(f"{original.subject.strip() or 'message'}.eml", "message.eml")
+    return Draft(
+        account=account,
+        sender=sender,
+        subject=forward_subject(original.subject),
+        body=new_body(signature),
+        attachments=(Attachment(filename=name, data=raw, content_type=RFC822),),
         kind=DraftKind.FORWARD,
         original=original.message_id,
     )

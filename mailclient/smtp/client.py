@@ -10,14 +10,24 @@ from __future__ import annotations
 import contextlib
 import smtplib
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from mailclient.accounts.model import Account, Security
+from mailclient.accounts.model import Account, AuthMethod, Security
+from mailclient.accounts.signin import (
+    Authenticator,
+    Mechanism,
+    Secret,
+    choose_mechanism,
+    sasl_error_reply,
+    sasl_response,
+)
 from mailclient.core.errors import (
     AuthenticationFailed,
     CannotConnect,
     MailclientError,
     ProtocolError,
+    SignInExpired,
 )
 from mailclient.core.tls import (
     check_pinned,
@@ -64,6 +74,11 @@ def translate_error(account: Account, error: BaseException) -> Exception:
         return CannotConnect(
             f"The SMTP server {where} cannot check passwords at the moment ({_reply_text(error)})."
         )
+    if isinstance(error, smtplib.SMTPAuthenticationError) and account.auth is AuthMethod.OAUTH2:
+        return SignInExpired(
+            account.name,
+            f"the SMTP server {account.smtp_host} did not accept the token: {_reply_text(error)}",
+        )
     if isinstance(error, smtplib.SMTPAuthenticationError):
         # 535 (credentials invalid) and the other 5xx refusals of AUTH, such as 534 "use
         # an application password": the user has to give another password.
@@ -103,8 +118,12 @@ def max_message_size(smtp: smtplib.SMTP) -> int | None:
     return int(value) if value.isdigit() and int(value) > 0 else None
 
 
-def open_smtp(account: Account, password: str, timeout: float = DEFAULT_TIMEOUT) -> smtplib.SMTP:
+def open_smtp(
+    account: Account, auth: Authenticator, timeout: float = DEFAULT_TIMEOUT
+) -> smtplib.SMTP:
     """Connect, secure and authenticate a submission connection."""
+    # Asked first: without a password or sign-in there is nothing to connect for.
+    secret = auth.secret("smtp")
     pinned = account.pinned_pem(account.smtp_host, account.smtp_port)
     context = client_context(account.ca_file, pinned)
     smtp: smtplib.SMTP | None = None
@@ -127,7 +146,7 @@ def open_smtp(account: Account, password: str, timeout: float = DEFAULT_TIMEOUT)
                 f"The SMTP server {_where(account)} does not offer authentication on this "
                 "port; a submission port (587 or 465) usually does."
             )
-        smtp.login(account.login, password)
+        _sign_in(smtp, account, auth, secret)
     except Exception as error:
         if smtp is not None:
             _close_quietly(smtp)
@@ -137,14 +156,49 @@ def open_smtp(account: Account, password: str, timeout: float = DEFAULT_TIMEOUT)
     return smtp
 
 
+def _sign_in(smtp: smtplib.SMTP, account: Account, auth: Authenticator, secret: Secret) -> None:
+    """AUTH (RFC 4954): smtplib's PLAIN/LOGIN/CRAM-MD5 choice for a password; XOAUTH2 or
+    OAUTHBEARER for a token, once more with a fresh token when the server refuses ``secret``."""
+    if auth.method is AuthMethod.PASSWORD:
+        smtp.login(account.login, secret.value)
+        return
+    offered = smtp.esmtp_features.get("auth", "").split()
+    mechanism = choose_mechanism(offered, auth.mechanism, f"SMTP server {_where(account)}")
+    for attempt in range(2):
+        if attempt:
+            secret = auth.secret("smtp")
+        response = sasl_response(mechanism, secret, account.smtp_host, account.smtp_port)
+        try:
+            smtp.auth(mechanism.value, _answers(response, mechanism), initial_response_ok=True)
+            return
+        except smtplib.SMTPAuthenticationError as error:
+            if not 500 <= error.smtp_code < 600 or attempt:
+                raise
+            if not auth.rejected("smtp", secret):
+                raise
+            # smtplib counts challenges per connection; a new AUTH starts afresh.
+            smtp._auth_challenge_count = 0  # type: ignore[attr-defined]
+
+
+def _answers(response: bytes, mechanism: Mechanism) -> Callable[..., str]:
+    """smtplib's authobject: the initial response first; asked again only with the
+    server's error details (a 334), answered so that its final refusal follows."""
+    answers = iter([response.decode("utf-8")])
+
+    def answer(challenge: bytes | None = None) -> str:
+        return next(answers, sasl_error_reply(mechanism).decode("ascii"))
+
+    return answer
+
+
 def _close_quietly(smtp: smtplib.SMTP) -> None:
     with contextlib.suppress(Exception):
         smtp.close()
 
 
-def probe(account: Account, password: str, timeout: float = DEFAULT_TIMEOUT) -> SmtpInfo:
+def probe(account: Account, auth: Authenticator, timeout: float = DEFAULT_TIMEOUT) -> SmtpInfo:
     """Log in and log out: the SMTP half of ``account test``."""
-    smtp = open_smtp(account, password, timeout)
+    smtp = open_smtp(account, auth, timeout)
     try:
         extensions = frozenset(k.upper() for k in smtp.esmtp_features)
         max_size = max_message_size(smtp)

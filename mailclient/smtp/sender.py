@@ -23,23 +23,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from mailclient.accounts.credentials import Service
 from mailclient.accounts.model import Account
+from mailclient.accounts.signin import Authenticator, Authenticators
 from mailclient.core.errors import AccountNotFound, MailclientError, NetworkError
 from mailclient.core.outgoing import OutboxItem, OutgoingMessage, Refusal
 from mailclient.mime.compose import build_message
 from mailclient.smtp.client import open_smtp
 from mailclient.smtp.submit import ConnectionLost, MessageRefused, submit
-from mailclient.store.db import connect
-from mailclient.store.outbox import Outbox, SenderLock
+from mailclient.store.outbox import Outbox, OutboxRescue, SenderLock
 
 log = logging.getLogger(__name__)
-
-
-class Passwords(Protocol):
-    """Where passwords come from (the CredentialStore)."""
-
-    def get_password(self, account: str, service: Service) -> str: ...
 
 
 class SentFolder(Protocol):
@@ -50,8 +43,8 @@ class SentFolder(Protocol):
     def close(self) -> None: ...
 
 
-OpenSentFolder = Callable[[Account, str], SentFolder]
-ConnectSmtp = Callable[[Account, str], smtplib.SMTP]
+OpenSentFolder = Callable[[Account, Authenticator], SentFolder]
+ConnectSmtp = Callable[[Account, Authenticator], smtplib.SMTP]
 
 
 class Outcome(StrEnum):
@@ -98,7 +91,7 @@ class OutboxSender:
     """Queues what a person wrote and delivers the outbox.
 
     ``accounts`` looks an account up by name (AccountStore.get). ``open_sent_folder``
-    opens an account's Sent folder with its IMAP password (SentFolder.open from the IMAP
+    opens an account's Sent folder with its authenticator (SentFolder.open from the IMAP
     module: this module may not import it, the composition root hands it in).
     """
 
@@ -106,7 +99,7 @@ class OutboxSender:
         self,
         store_path: Path,
         accounts: Callable[[str], Account],
-        passwords: Passwords,
+        sign_in: Authenticators,
         open_sent_folder: OpenSentFolder,
         *,
         connect_smtp: ConnectSmtp = open_smtp,
@@ -114,27 +107,48 @@ class OutboxSender:
     ) -> None:
         self._store_path = store_path
         self._accounts = accounts
-        self._passwords = passwords
+        self._sign_in = sign_in
         self._open_sent_folder = open_sent_folder
         self._connect_smtp = connect_smtp
         self._clock = clock
+        # Damaged outbox files this sender set aside (and what it saved), to tell the user.
+        self.rescues: list[OutboxRescue] = []
 
     def _outbox(self) -> Outbox:
-        return Outbox(connect(self._store_path), self._store_path, self._clock)
+        outbox = Outbox.open(self._store_path, self._clock)
+        if outbox.rescue is not None:
+            self.rescues.append(outbox.rescue)
+        return outbox
 
     # -- what the compose window and the command line call ---------------------------
 
-    def enqueue(self, account_name: str, draft: OutgoingMessage) -> OutboxItem:
+    def enqueue(
+        self,
+        account_name: str,
+        draft: OutgoingMessage,
+        *,
+        send_at: float | None = None,
+        scheduled: bool = False,
+    ) -> OutboxItem:
         """Build ``draft`` and write it to the outbox; no network. Raises InvalidInput.
 
         When this returns the message is safe on disk; call flush() to send it. It reads
-        attachment files and waits for the disk: call it off the GUI thread.
+        attachment files and waits for the disk: call it off the GUI thread. ``send_at``:
+        not before this time (Unix); ``scheduled``: a time the user chose (Send Later).
         """
         self._accounts(account_name)  # refuse an unknown account before storing anything
         built = build_message(draft)
         outbox = self._outbox()
         try:
-            return outbox.add(account_name, built)
+            return outbox.add(account_name, built, send_at=send_at, scheduled=scheduled)
+        finally:
+            outbox.close()
+
+    def release(self, item_id: int) -> bool:
+        """Let a message held back until a time go now; False if it no longer waits."""
+        outbox = self._outbox()
+        try:
+            return outbox.release(item_id)
         finally:
             outbox.close()
 
@@ -244,7 +258,7 @@ class OutboxSender:
             self._fail_all(outbox, item_ids, text, record, transient=False)
             return
         try:
-            smtp = self._connect_smtp(account, self._passwords.get_password(account_name, "smtp"))
+            smtp = self._connect_smtp(account, self._sign_in.authenticator(account))
         except MailclientError as error:
             # Authentication and certificate problems need the user; the network, a 4xx
             # greeting or a locked keyring may pass by themselves.
@@ -298,7 +312,7 @@ class OutboxSender:
                 message.envelope_from,
                 item.recipients,
                 smtputf8=message.smtputf8,
-                data_starting=functools.partial(outbox.mark_data_started, item_id),
+                data_ending=functools.partial(outbox.mark_data_ending, item_id),
             )
         except MessageRefused as error:
             permanent = [r for r in error.refused if not r.transient]
@@ -394,9 +408,7 @@ class OutboxSender:
                 for item in items:
                     outbox.mark_copy_saved(item.id)
                 return [CopyResult(item.id, True, account=account_name) for item in items]
-            folder = self._open_sent_folder(
-                account, self._passwords.get_password(account_name, "imap")
-            )
+            folder = self._open_sent_folder(account, self._sign_in.authenticator(account))
         except MailclientError as error:
             text = f"The copy for the Sent folder was not saved: {error}"
             for item in items:
@@ -407,7 +419,7 @@ class OutboxSender:
             for item in items:
                 may_exist = outbox.start_copy_attempt(item.id)
                 try:
-                    folder.append(outbox.raw(item.id), item.message_id, may_exist=may_exist)
+                    folder.append(outbox.sent_copy(item.id), item.message_id, may_exist=may_exist)
                 except MailclientError as error:
                     text = f"The copy for the Sent folder was not saved: {error}"
                     outbox.mark_copy_failed(item.id, text)

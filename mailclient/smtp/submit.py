@@ -71,13 +71,17 @@ def _reset(smtp: smtplib.SMTP) -> None:
         smtp.rset()
 
 
+_END_OF_DATA = b".\r\n"
+
+
 def _dot_stuffed(raw: bytes) -> bytes:
-    """The data with CRLF line ends, leading dots doubled and the final dot (§4.5.2)."""
+    """The data with CRLF line ends and leading dots doubled (§4.5.2), without the final
+    dot: the caller sends that on its own."""
     data = re.sub(rb"\r\n|\r|\n", b"\r\n", raw)
     data = re.sub(rb"(?m)^\.", b"..", data)
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
-    return data + b".\r\n"
+    return data
 
 
 def submit(
@@ -88,11 +92,12 @@ def submit(
     recipients: Sequence[str],
     *,
     smtputf8: bool = False,
-    data_starting: Callable[[], None] = lambda: None,
+    data_ending: Callable[[], None] = lambda: None,
 ) -> Delivery:
     """Send one message over ``smtp`` (already secured and logged in).
 
-    ``data_starting`` is called right before the end of the data goes out. Raises
+    ``data_ending`` is called once the message data is written, right before the final
+    dot goes out: a connection lost earlier cannot have delivered anything. Raises
     MessageRefused (the connection stays usable) or ConnectionLost / another NetworkError
     (the connection is gone).
     """
@@ -153,13 +158,14 @@ def submit(
             if data is not None and data[0] == 354:
                 # A pipelining server that said "go ahead" anyway gets an empty message
                 # ended at once (RFC 2920 §3.1), and then the transaction is reset.
-                smtp.send(b".\r\n")
+                smtp.send(_END_OF_DATA)
                 smtp.getreply()
             _reset(smtp)
             raise refusal
-        data_starting()
-        after_data = True
         smtp.send(_dot_stuffed(raw))
+        data_ending()
+        after_data = True
+        smtp.send(_END_OF_DATA)
         code, reply = smtp.getreply()
         _check_closing(code, reply, server)
         if code != 250:

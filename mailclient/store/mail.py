@@ -41,7 +41,8 @@ from mailclient.core.models import SEEN, Folder, MessageSummary, SpecialUse
 from mailclient.core.query import Query, parse_as_typed
 from mailclient.store import search as fts
 from mailclient.store import threads
-from mailclient.store.db import StoreError, connect, describe
+from mailclient.store.db import StoreError, store_error
+from mailclient.store.repair import StoreRescue, open_checked
 
 # SQLite accepts 32,766 parameters per statement since 3.32; stay well below.
 _CHUNK = 900
@@ -290,11 +291,20 @@ class MailStore:
     def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         self._db = db
         self._path = path
+        self.rescue: StoreRescue | None = None
 
     @classmethod
-    def open(cls, path: Path) -> MailStore:
-        """Open (creating or upgrading) the store file at ``path`` for this thread."""
-        return cls(connect(path), path)
+    def open(cls, path: Path, *, thorough: bool = False) -> MailStore:
+        """Open (creating or upgrading) the store file at ``path`` for this thread.
+
+        It is checked first (in full with ``thorough``, at most once a day); a damaged
+        store is set aside and a new one started, and ``rescue`` says what was kept
+        (store/repair.py). Raises StoreError.
+        """
+        db, rescued = open_checked(path, thorough=thorough)
+        store = cls(db, path)
+        store.rescue = rescued
+        return store
 
     @property
     def path(self) -> Path:
@@ -326,7 +336,7 @@ class MailStore:
                 self._db.execute("ROLLBACK")
                 raise
         except sqlite3.Error as error:
-            raise StoreError(describe(self._path, error)) from error
+            raise store_error(self._path, error) from error
 
     def _bump(self, touched: _Touched) -> int:
         seq: int = self._db.execute(
@@ -346,7 +356,7 @@ class MailStore:
         try:
             return self._db.execute(sql, params).fetchall()
         except sqlite3.Error as error:
-            raise StoreError(describe(self._path, error)) from error
+            raise store_error(self._path, error) from error
 
     # -- change signal ----------------------------------------------------------------------
 
@@ -587,7 +597,7 @@ class MailStore:
             # this list takes while it is built.
             return [r[0] for r in self._db.execute(sql, params)]
         except sqlite3.Error as error:
-            raise StoreError(describe(self._path, error)) from error
+            raise store_error(self._path, error) from error
 
     def summaries(self, ids: Sequence[int]) -> list[MessageSummary]:
         """The summaries of messages ``ids``, in that order; ids no longer stored are left out."""
@@ -723,14 +733,14 @@ class MailStore:
         try:
             return fts.find(self._db, query, folder_ids, limit, server_hits)
         except sqlite3.Error as error:
-            raise StoreError(describe(self._path, error)) from error
+            raise store_error(self._path, error) from error
 
     def folders_not_all_local(self, folder_ids: Sequence[int]) -> list[int]:
         """Those of ``folder_ids`` with a message whose body is not stored here."""
         try:
             return fts.folders_not_all_local(self._db, folder_ids)
         except sqlite3.Error as error:
-            raise StoreError(describe(self._path, error)) from error
+            raise store_error(self._path, error) from error
 
     def queued_bodies(self) -> int:
         """How many stored bodies wait for index_queued_bodies()."""
@@ -746,7 +756,7 @@ class MailStore:
         try:
             queued = fts.take_queued(self._db, limit)
         except sqlite3.Error as error:
-            raise StoreError(describe(self._path, error)) from error
+            raise store_error(self._path, error) from error
         texts = [(message_id, to_text(raw)) for message_id, raw in queued]
         with self._write():
             fts.store_texts(self._db, texts)
@@ -760,7 +770,7 @@ class MailStore:
         try:
             rows = fts.bodies_wanted(self._db, account, since, max_size, limit)
         except sqlite3.Error as error:
-            raise StoreError(describe(self._path, error)) from error
+            raise store_error(self._path, error) from error
         return [MessageLocation(*r) for r in rows]
 
     def bodies_waiting(self, account: str, since: int | None, max_size: int) -> int:
@@ -768,7 +778,7 @@ class MailStore:
         try:
             return fts.bodies_waiting(self._db, account, since, max_size)
         except sqlite3.Error as error:
-            raise StoreError(describe(self._path, error)) from error
+            raise store_error(self._path, error) from error
 
     def threaded(self, folder_ids: Sequence[int]) -> list[threads.ThreadedMessage]:
         """The visible messages of ``folder_ids`` grouped in threads (see store.threads)."""
@@ -779,7 +789,7 @@ class MailStore:
                     threads.thread_new_messages(self._db)
             return threads.threaded(self._db, folder_ids)
         except sqlite3.Error as error:
-            raise StoreError(describe(self._path, error)) from error
+            raise store_error(self._path, error) from error
 
     # -- local changes waiting for the server -----------------------------------------------
 
@@ -1219,7 +1229,7 @@ class MailStore:
         except sqlite3.Error as error:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
-            raise StoreError(describe(self._path, error)) from error
+            raise store_error(self._path, error) from error
         return True
 
     def restore_sort_indexes(self) -> None:
@@ -1241,7 +1251,7 @@ class MailStore:
         except sqlite3.Error as error:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
-            raise StoreError(describe(self._path, error)) from error
+            raise store_error(self._path, error) from error
 
     def set_attachments(self, folder_id: int, found: Mapping[int, bool]) -> int:
         """Correct has-attachments by UID (from the message structure); returns the seq."""

@@ -5,7 +5,7 @@ Append new migrations; never edit one that has been released.
 
 from __future__ import annotations
 
-from mailclient.store import outbox, search, threads
+from mailclient.store import search, threads
 
 # 1: the mail cache. Folders of every account, message headers and flags, fetched bodies,
 # and a change counter the window polls. Folder counts are kept by triggers so that the
@@ -89,6 +89,42 @@ BEGIN
 END;
 """
 
+# 2: the outbox, as it was until it moved to a file of its own (store/outbox.py): kept so
+# that older profiles upgrade the same way; its rows are moved to the new file on its
+# first opening, and the tables stay empty.
+OUTBOX = """
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: people name messages by id
+    account TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    subject TEXT NOT NULL DEFAULT '',
+    envelope_from TEXT NOT NULL,
+    recipients TEXT NOT NULL,              -- JSON list: those still to deliver to
+    smtputf8 INTEGER NOT NULL DEFAULT 0,
+    size INTEGER NOT NULL,                 -- of the message bytes
+    state TEXT NOT NULL DEFAULT 'queued'
+        CHECK (state IN ('queued', 'sending', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,                 -- Unix time
+    next_attempt REAL NOT NULL,
+    data_started INTEGER NOT NULL DEFAULT 0,  -- the current attempt got as far as DATA
+    maybe_sent INTEGER NOT NULL DEFAULT 0,
+    refused TEXT NOT NULL DEFAULT '[]',    -- JSON: recipients refused for good
+    sent_copy TEXT NOT NULL DEFAULT 'none' CHECK (sent_copy IN ('none', 'pending', 'done')),
+    copy_attempts INTEGER NOT NULL DEFAULT 0,
+    copy_error TEXT NOT NULL DEFAULT '',
+    copy_next_attempt REAL NOT NULL DEFAULT 0
+);
+CREATE INDEX outbox_due ON outbox (state, next_attempt);
+-- The bytes apart: SQLite rewrites a whole row on every UPDATE, and the state changes
+-- several times per message; a message with attachments would be rewritten each time.
+CREATE TABLE outbox_raw (
+    id INTEGER PRIMARY KEY REFERENCES outbox (id) ON DELETE CASCADE,
+    raw BLOB NOT NULL
+);
+"""
+
 # 3: local changes (flags, moves, deletes) the server has not confirmed yet, kept across
 # restarts and replayed in order. A change names the messages it touches with their UID
 # and flags before the change (to undo it if the server refuses). It names its folders by
@@ -163,13 +199,13 @@ CREATE INDEX IF NOT EXISTS pending_folder_changes_by_account
     ON pending_folder_changes (account, id);
 """
 
-# 1: MAIL_TABLES; 2: the outbox (its SQL lives with the code that uses it); 3: PENDING_CHANGES;
+# 1: MAIL_TABLES; 2: OUTBOX (the outbox has its own file now); 3: PENDING_CHANGES;
 # 4: SORT_INDEXES; 5: UNFETCHED; 6: search.SCHEMA (the full-text index, filled for the
 # stored mail); 7: threads.SCHEMA (conversations; the stored mail is threaded on first use);
 # 8: FOLDER_CHANGES.
 MIGRATIONS: list[str] = [
     MAIL_TABLES,
-    outbox.SCHEMA,
+    OUTBOX,
     PENDING_CHANGES,
     SORT_INDEXES,
     UNFETCHED,

@@ -35,8 +35,9 @@ from PySide6.QtWidgets import (
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.lifecycle import add_account
 from mailclient.accounts.model import Account, validate_email
+from mailclient.accounts.signin import SignIn
 from mailclient.accounts.store import AccountStore
-from mailclient.core.errors import AccountExists, InvalidInput
+from mailclient.core.errors import AccountExists, AccountNotFound, InvalidInput, MailclientError
 from mailclient.discovery import (
     METHOD_TITLES,
     Cancelled,
@@ -47,7 +48,19 @@ from mailclient.discovery import (
     StepState,
     discover,
 )
-from mailclient.ui.account_form import AccountForm, CheckResult, ConnectionCheck
+from mailclient.discovery.providers import (
+    Provider,
+    ProviderDatabase,
+    with_provider_oauth,
+    with_provider_servers,
+)
+from mailclient.ui.account_form import (
+    AccountForm,
+    CheckResult,
+    ConnectionCheck,
+    typed_password,
+)
+from mailclient.ui.oauth_sign_in import BrowserSignIn
 from mailclient.workers.tasks import Task, error_text
 
 _STATE_MARKS = {
@@ -119,6 +132,18 @@ class IdentityPage(QWidget):
         form.addRow("&Password:", self.password_edit)
         form.addRow("", self.show_password)
         layout.addLayout(form)
+        # Shown when the address belongs to a provider that signs in with OAuth2.
+        self.oauth_button = QPushButton(self)
+        self.oauth_button.setObjectName("oauthSignIn")
+        self.oauth_button.hide()
+        self.oauth_hint = QLabel(self)
+        self.oauth_hint.setObjectName("oauthHint")
+        self.oauth_hint.setWordWrap(True)
+        self.oauth_hint.hide()
+        oauth_row = QHBoxLayout()
+        oauth_row.addWidget(self.oauth_button)
+        oauth_row.addWidget(self.oauth_hint, 1)
+        layout.addLayout(oauth_row)
         self.error_label = _error_label(self)
         self.error_label.setObjectName("identityError")
         layout.addWidget(self.error_label)
@@ -149,6 +174,24 @@ class IdentityPage(QWidget):
         self.error_label.setText(text)
         self.error_label.setVisible(bool(text))
 
+    def offer_oauth(self, provider: Provider | None) -> None:
+        """Offer "Sign in with <provider>" for its addresses; where the provider takes
+        no passwords at all, the password field goes."""
+        oauth = provider.oauth if provider is not None else None
+        self.oauth_button.setVisible(oauth is not None)
+        self.oauth_hint.setVisible(oauth is not None)
+        required = oauth is not None and oauth.required
+        self.password_edit.setEnabled(not required)
+        self.show_password.setEnabled(not required)
+        if provider is None or oauth is None:
+            return
+        self.oauth_button.setText(f"Sign in with {provider.name}")
+        self.oauth_hint.setText(
+            f"{provider.name} takes no passwords from mail programs: sign in in your browser."
+            if required
+            else "in your browser, or enter an app password above and Continue."
+        )
+
 
 class SearchPage(QWidget):
     """Progress of the search, one line per method, with Cancel."""
@@ -161,7 +204,14 @@ class SearchPage(QWidget):
         self.heading = _heading("Looking for your settings", self)
         layout.addWidget(self.heading)
         layout.addSpacing(12)
-        grid = QGridLayout()
+        self.browser_label = QLabel(self)
+        self.browser_label.setObjectName("waitingForBrowser")
+        self.browser_label.setWordWrap(True)
+        self.browser_label.hide()
+        layout.addWidget(self.browser_label)
+        self.steps = QWidget(self)
+        grid = QGridLayout(self.steps)
+        grid.setContentsMargins(0, 0, 0, 0)
         self._marks: dict[Method, QLabel] = {}
         self._texts: dict[Method, QLabel] = {}
         for row, method in enumerate(Method):
@@ -184,7 +234,7 @@ class SearchPage(QWidget):
         grid.setColumnStretch(2, 1)
         grid.setHorizontalSpacing(12)
         grid.setVerticalSpacing(10)
-        layout.addLayout(grid)
+        layout.addWidget(self.steps)
         layout.addSpacing(12)
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 0)
@@ -200,6 +250,8 @@ class SearchPage(QWidget):
 
     def reset(self, domain: str) -> None:
         self.heading.setText(f"Looking for the settings of {domain}")
+        self.steps.show()
+        self.browser_label.hide()
         for method in Method:
             self._marks[method].clear()
             self._texts[method].setText("Waiting.")
@@ -211,6 +263,15 @@ class SearchPage(QWidget):
 
     def step_text(self, method: Method) -> str:
         return self._texts[method].text()
+
+    def waiting_for_browser(self, provider: str) -> None:
+        self.heading.setText(f"Signing in with {provider}")
+        self.steps.hide()
+        self.browser_label.setText(
+            f"Finish signing in on {provider}'s page, which opened in your browser. "
+            "mailclient waits here and never sees your password there."
+        )
+        self.browser_label.show()
 
 
 class SettingsPage(QWidget):
@@ -289,7 +350,7 @@ class AddAccountDialog(QDialog):
     def __init__(
         self,
         accounts: AccountStore,
-        credentials: CredentialStore,
+        credentials: SignIn | CredentialStore,
         parent: QWidget | None = None,
         *,
         first_run: bool = False,
@@ -300,7 +361,8 @@ class AddAccountDialog(QDialog):
         self.setObjectName("addAccountDialog")
         self.setWindowTitle("Add account")
         self._accounts = accounts
-        self._credentials = credentials
+        self._sign_in = credentials if isinstance(credentials, SignIn) else SignIn(credentials)
+        self._credentials = self._sign_in.credentials
         self._network = network
         self._extra_provider_files = tuple(extra_provider_files)
         self._search: Task | None = None
@@ -320,6 +382,12 @@ class AddAccountDialog(QDialog):
         self._on_page_changed()
         self.check = ConnectionCheck(self)
 
+        self._providers = ProviderDatabase.load(self._extra_provider_files)
+        self.browser = BrowserSignIn(self._sign_in, self)
+        self.browser.signed_in.connect(self._on_stored)
+        self.browser.failed.connect(self._on_browser_failed)
+        self.identity.email_edit.textChanged.connect(self._email_changed)
+        self.identity.oauth_button.clicked.connect(self.sign_in_with_provider)
         self.identity.continue_button.clicked.connect(self.start_search)
         self.identity.manual_button.clicked.connect(self.set_up_manually)
         self.identity.cancel_button.clicked.connect(self.reject)
@@ -372,7 +440,48 @@ class AddAccountDialog(QDialog):
         )
         self._search = task
 
+    def _provider_of(self, email: str) -> Provider | None:
+        domain = email.rpartition("@")[2].strip()
+        return self._providers.lookup(domain) if domain else None
+
+    def _email_changed(self, text: str) -> None:
+        self.identity.offer_oauth(self._provider_of(text))
+
+    def sign_in_with_provider(self) -> None:
+        """The provider's page in the browser; the account is stored once signed in."""
+        try:
+            email = self.identity.email()
+        except InvalidInput:
+            return
+        provider = self._provider_of(email)
+        if provider is None or provider.oauth is None:
+            return
+        account = with_provider_oauth(with_provider_servers(self._draft(email), provider), provider)
+        try:
+            account = account.validated()
+            self._sign_in.client_for(account)
+            self._accounts.get(account.name)
+        except AccountNotFound:
+            pass
+        except MailclientError as error:
+            self.identity.show_error(str(error))
+            return
+        else:
+            self.identity.show_error(f"Another account is already called {account.name!r}.")
+            return
+        self.identity.show_error("")
+        self.search.reset(email.rsplit("@", 1)[1])
+        self.search.waiting_for_browser(provider.name)
+        self.pages.setCurrentWidget(self.search)
+        accounts = self._accounts
+        self.browser.start(account, lambda: accounts.add(account))
+
+    def _on_browser_failed(self, error: object) -> None:
+        self.pages.setCurrentWidget(self.identity)
+        self.identity.show_error(error_text(error))
+
     def cancel_search(self) -> None:
+        self.browser.cancel()
         if self._search is not None:
             self._search.cancel()
             self._search = None
@@ -449,7 +558,7 @@ class AddAccountDialog(QDialog):
             return
         password = self.settings.form.password()
         self.settings.set_busy(True)
-        self.check.start(account, lambda: (password, password))
+        self.check.start(account, typed_password(password, account))
 
     def _on_checked(self, result: CheckResult) -> None:
         self.settings.form.keep_pins(result.account)
@@ -487,7 +596,9 @@ class AddAccountDialog(QDialog):
         )
 
     def done(self, result: int) -> None:
-        # Closing stops the search and any check; a save in flight still completes.
+        # Closing stops the search, a browser sign-in and any check; a save in flight
+        # still completes.
+        self.browser.cancel()
         if self._search is not None:
             self._search.cancel()
         self.check.cancel()

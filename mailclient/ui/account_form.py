@@ -24,12 +24,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mailclient.accounts.model import DEFAULT_IMAP_PORT, DEFAULT_SMTP_PORT, Account, Security
+from mailclient.accounts.model import (
+    DEFAULT_IMAP_PORT,
+    DEFAULT_SMTP_PORT,
+    Account,
+    AuthMethod,
+    Security,
+)
+from mailclient.accounts.signin import Authenticator, FixedPassword
 from mailclient.core.errors import CertificateNotTrusted, InvalidInput, MailclientError
 from mailclient.discovery import Endpoint, Network, Protocol, ServerCertificate, fetch_certificate
 from mailclient.imap import client as imap_client
 from mailclient.smtp import client as smtp_client
 from mailclient.ui.certificate_dialog import CertificateDialog
+from mailclient.ui.oauth_sign_in import provider_name
 from mailclient.workers.tasks import Task, error_text
 
 CHECK_TIMEOUT = 20.0
@@ -57,6 +65,7 @@ class AccountForm(QWidget):
         self.display_edit = self._line("displayName", "shown to the people you write to")
         self.email_edit = self._line("email", "you@example.org")
         self.username_edit = self._line("username", "the address, unless your provider says")
+        self._password_hint = password_hint
         self.password_edit = self._line("password", password_hint)
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         if with_name:
@@ -67,6 +76,16 @@ class AccountForm(QWidget):
         form.addRow("&Email address:", self.email_edit)
         form.addRow("&User name:", self.username_edit)
         form.addRow("&Password:", self.password_edit)
+        # How the account signs in; OAuth2 accounts have no password to edit here.
+        self.method_label = QLabel("Password", you)
+        self.method_label.setObjectName("signInMethod")
+        self.sign_in_again_button = QPushButton("Sign &in again…", you)
+        self.sign_in_again_button.setObjectName("signInAgain")
+        self.sign_in_again_button.hide()
+        method_row = QHBoxLayout()
+        method_row.addWidget(self.method_label, 1)
+        method_row.addWidget(self.sign_in_again_button)
+        form.addRow("Sign-in:", method_row)
         layout.addWidget(you)
 
         servers = QGroupBox("Servers", self)
@@ -178,6 +197,15 @@ class AccountForm(QWidget):
         self.smtp_port.setValue(account.smtp_port)
         _select(self.smtp_security, account.smtp_security)
         self.ca_file_edit.setText(account.ca_file or "")
+        oauth = account.auth is AuthMethod.OAUTH2
+        self.password_edit.setEnabled(not oauth)
+        self.password_edit.setPlaceholderText(
+            "none: signs in in the browser" if oauth else self._password_hint
+        )
+        self.sign_in_again_button.setVisible(oauth)
+        self.method_label.setText(
+            f"OAuth2 with {provider_name(account)}, in the browser" if oauth else "Password"
+        )
         for widget, was in zip(self._signal_widgets(), blocked, strict=True):
             widget.blockSignals(was)
         self._on_edited()
@@ -270,14 +298,21 @@ def _outcome_row(outcome: ServerOutcome) -> str:
     )
 
 
-Passwords = Callable[[], tuple[str, str]]
+# The credentials to check with, for IMAP and SMTP: called on the worker thread.
+Credentials = Callable[[], tuple[Authenticator, Authenticator]]
 
 
-def probe_both(account: Account, passwords: Passwords) -> tuple[ServerOutcome, ServerOutcome]:
+def typed_password(password: str, account: Account) -> Credentials:
+    """Both servers with a password typed in the form (not stored yet)."""
+    typed = FixedPassword(password, account.login)
+    return lambda: (typed, typed)
+
+
+def probe_both(account: Account, credentials: Credentials) -> tuple[ServerOutcome, ServerOutcome]:
     """Log in to both servers (blocking; run off the GUI thread) and say what happened."""
-    imap_password, smtp_password = passwords()
+    imap_auth, smtp_auth = credentials()
     try:
-        imap = imap_client.probe(account, imap_password, timeout=CHECK_TIMEOUT)
+        imap = imap_client.probe(account, imap_auth, timeout=CHECK_TIMEOUT)
         features = [f for f in _IMAP_FEATURES if f in imap.capabilities]
         extra = f"; it supports {', '.join(features)}" if features else ""
         folders = "1 folder" if imap.folder_count == 1 else f"{imap.folder_count} folders"
@@ -290,7 +325,7 @@ def probe_both(account: Account, passwords: Passwords) -> tuple[ServerOutcome, S
     except MailclientError as error:
         imap_outcome = ServerOutcome(Protocol.IMAP, False, str(error), error)
     try:
-        smtp = smtp_client.probe(account, smtp_password, timeout=CHECK_TIMEOUT)
+        smtp = smtp_client.probe(account, smtp_auth, timeout=CHECK_TIMEOUT)
         size = (
             f"messages up to {smtp.max_size / 1_000_000:.0f} MB"
             if smtp.max_size
@@ -321,7 +356,7 @@ class ConnectionCheck(QObject):
         super().__init__(window)
         self._window = window
         self._account: Account | None = None
-        self._passwords: Passwords = lambda: ("", "")
+        self._passwords: Credentials = typed_password("", Account("", "", "", ""))
         self._asked: set[Endpoint] = set()
         self._trusted: set[str] = set()  # fingerprints the user trusted during this check
         self._task: Task | None = None
@@ -332,7 +367,7 @@ class ConnectionCheck(QObject):
     def running(self) -> bool:
         return self._account is not None
 
-    def start(self, account: Account, passwords: Passwords) -> None:
+    def start(self, account: Account, passwords: Credentials) -> None:
         self.cancel()
         self._account = account
         self._passwords = passwords

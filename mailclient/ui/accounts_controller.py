@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Signal
 
 from mailclient.accounts.credentials import CredentialStore, Service
 from mailclient.accounts.model import Account
+from mailclient.accounts.signin import SignIn
 from mailclient.accounts.store import AccountStore
 from mailclient.core.errors import AuthenticationFailed, CertificateNotTrusted, PasswordMissing
 from mailclient.store.mail import MailStore
@@ -55,7 +56,7 @@ class AccountsController(QObject):
         self,
         window: MainWindow,
         accounts: AccountStore,
-        credentials: CredentialStore,
+        credentials: SignIn | CredentialStore,
         mail: MailWorkers | None,
         store_path: Path,
         *,
@@ -66,7 +67,9 @@ class AccountsController(QObject):
         super().__init__(window)
         self._window = window
         self._accounts = accounts
-        self._credentials = credentials
+        # The window's SignIn is shared with the workers: a new sign-in reaches them.
+        self._sign_in = credentials if isinstance(credentials, SignIn) else SignIn(credentials)
+        self._credentials = self._sign_in.credentials
         self._mail = mail
         self._store_path = store_path
         self._network = network
@@ -89,7 +92,7 @@ class AccountsController(QObject):
         if self._passwords is None:
             from mailclient.ui.password_prompt import PasswordPrompter
 
-            self._passwords = PasswordPrompter(self._accounts, self._credentials, self._window)
+            self._passwords = PasswordPrompter(self._accounts, self._sign_in, self._window)
             self._passwords.password_saved.connect(self._password_saved)
         return self._passwords
 
@@ -114,7 +117,7 @@ class AccountsController(QObject):
 
         dialog = AddAccountDialog(
             self._accounts,
-            self._credentials,
+            self._sign_in,
             self._window,
             first_run=not self._accounts.accounts(),
             network=self._network,
@@ -140,13 +143,14 @@ class AccountsController(QObject):
 
         dialog = ManageAccountsDialog(
             self._accounts,
-            self._credentials,
+            self._sign_in,
             self._window,
             mail_store_path=self._store_path,
             network=self._network,
             extra_provider_files=self._extra_provider_files,
         )
         dialog.accounts_changed.connect(self.reload)
+        dialog.signed_in.connect(self._password_saved)
         dialog.finished.connect(lambda _result: self._manage_dialog_closed(dialog))
         self.manage_dialog = dialog
         dialog.open()

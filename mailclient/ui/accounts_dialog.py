@@ -35,12 +35,19 @@ from PySide6.QtWidgets import (
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.lifecycle import remove_account, set_passwords
 from mailclient.accounts.model import Account, PinnedCertificate
+from mailclient.accounts.signin import Authenticator, SignIn
 from mailclient.accounts.store import AccountStore
 from mailclient.core.errors import InvalidInput
 from mailclient.discovery import Network
 from mailclient.store.mail import MailStore
 from mailclient.ui.account_dialog import AddAccountDialog
-from mailclient.ui.account_form import AccountForm, CheckResult, ConnectionCheck
+from mailclient.ui.account_form import (
+    AccountForm,
+    CheckResult,
+    ConnectionCheck,
+    typed_password,
+)
+from mailclient.ui.oauth_sign_in import BrowserSignIn
 from mailclient.workers.tasks import Task, error_text
 
 SENDING_HELP = (
@@ -58,11 +65,12 @@ class ManageAccountsDialog(QDialog):
     """
 
     accounts_changed = Signal()
+    signed_in = Signal(str)  # an OAuth2 account signed in again: reconnect it
 
     def __init__(
         self,
         accounts: AccountStore,
-        credentials: CredentialStore,
+        credentials: SignIn | CredentialStore,
         parent: QWidget | None = None,
         *,
         mail_store_path: Path | None = None,
@@ -74,7 +82,8 @@ class ManageAccountsDialog(QDialog):
         self.setWindowTitle("Accounts")
         self.resize(980, 700)
         self._accounts = accounts
-        self._credentials = credentials
+        self._sign_in = credentials if isinstance(credentials, SignIn) else SignIn(credentials)
+        self._credentials = self._sign_in.credentials
         self._mail_store_path = mail_store_path
         self._network = network
         self._extra_provider_files = tuple(extra_provider_files)
@@ -87,6 +96,7 @@ class ManageAccountsDialog(QDialog):
 
         self.account_list = QListWidget(self)
         self.account_list.setObjectName("accountList")
+        self.account_list.setAccessibleName("Accounts")
         self.account_list.setMinimumWidth(240)
         self.account_list.setSpacing(3)
         self.account_list.currentRowChanged.connect(self._on_row_changed)
@@ -116,6 +126,10 @@ class ManageAccountsDialog(QDialog):
         self.tabs = QTabWidget(self)
         self.form = AccountForm(self, with_name=False, password_hint="unchanged")
         self.form.edited.connect(self._mark_dirty)
+        self.form.sign_in_again_button.clicked.connect(self.sign_in_again)
+        self.browser = BrowserSignIn(self._sign_in, self)
+        self.browser.signed_in.connect(self._signed_in)
+        self.browser.failed.connect(lambda error: self._show_error(error_text(error)))
         server_tab = QWidget(self)
         server_layout = QVBoxLayout(server_tab)
         server_layout.addWidget(self.form)
@@ -389,6 +403,21 @@ class ManageAccountsDialog(QDialog):
 
         self._run(write, saved)
 
+    def sign_in_again(self) -> None:
+        """The OAuth2 sign-in in the browser for the account shown; its workers use the
+        new sign-in at their next connection."""
+        if self._current is None:
+            return
+        self.form.sign_in_again_button.setEnabled(False)
+        self.result_label.setText("Waiting for the sign-in in your browser…")
+        self.browser.start(self._current)
+
+    def _signed_in(self, account: object) -> None:
+        self.form.sign_in_again_button.setEnabled(True)
+        self.result_label.setText("Signed in.")
+        if isinstance(account, Account):
+            self.signed_in.emit(account.name)
+
     def test_connection(self) -> None:
         if self._current is None:
             return
@@ -396,15 +425,14 @@ class ManageAccountsDialog(QDialog):
             account = self.edited_account()
         except InvalidInput:
             return
-        typed, credentials, name = self.form.password(), self._credentials, self._current.name
+        typed, sign_in = self.form.password(), self._sign_in
 
-        def passwords() -> tuple[str, str]:
-            if typed:
-                return typed, typed
-            return credentials.get_password(name, "imap"), credentials.get_password(name, "smtp")
+        def stored() -> tuple[Authenticator, Authenticator]:
+            auth = sign_in.authenticator(account)
+            return auth, auth
 
         self.test_button.setEnabled(False)
-        self.check.start(account, passwords)
+        self.check.start(account, typed_password(typed, account) if typed else stored)
 
     def _on_checked(self, result: CheckResult) -> None:
         self.test_button.setEnabled(True)
@@ -437,7 +465,7 @@ class ManageAccountsDialog(QDialog):
     def add_account(self) -> None:
         dialog = AddAccountDialog(
             self._accounts,
-            self._credentials,
+            self._sign_in,
             self,
             network=self._network,
             extra_provider_files=self._extra_provider_files,
@@ -533,4 +561,5 @@ class ManageAccountsDialog(QDialog):
             self._ask_discard(lambda: self.done(result))
             return
         self.check.cancel()
+        self.browser.cancel()
         super().done(result)

@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QMimeData, QObject, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
+    QActionGroup,
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
@@ -55,6 +57,14 @@ from mailclient.core.outgoing import Attachment
 from mailclient.mime.reply import signature_block
 from mailclient.ui.address_edit import AddressEdit
 from mailclient.ui.icons import icon
+from mailclient.ui.send_later import SendLaterDialog
+from mailclient.ui.spelling import (
+    OFF,
+    SpellHighlighter,
+    Spelling,
+    language_name,
+    words_to_check,
+)
 
 AUTOSAVE_MS = 3000
 TITLE_PREFIX = "Write: "
@@ -275,6 +285,7 @@ class ComposeWindow(QMainWindow):
     send_requested = Signal(object)  # Draft
     autosave_requested = Signal(object)  # Draft: keep it on this computer
     save_requested = Signal(object, bool)  # Draft, closing: keep it in the Drafts folder
+    send_later_requested = Signal(object, object)  # Draft, the datetime to send it at
     discarded = Signal(object)  # Draft: closed without keeping the changes
     closed = Signal()
 
@@ -286,12 +297,16 @@ class ComposeWindow(QMainWindow):
         size_limit: Callable[[str], int | None] = lambda account: None,
         unsaved: bool = False,
         on_server: bool = False,
+        spelling: Spelling | None = None,
         parent: QWidget | None = None,
     ) -> None:
         """``unsaved``: the draft itself is not kept anywhere yet (one recovered after a
         crash), so closing asks even without changes. ``on_server``: a version of it is in
-        the Drafts folder, which sending must remove."""
+        the Drafts folder, which sending must remove. ``spelling``: the dictionaries, when
+        the text is to be checked."""
         super().__init__(parent)
+        self._spelling = spelling
+        self._language = OFF
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setObjectName("composeWindow")
         self._draft = draft
@@ -300,6 +315,7 @@ class ComposeWindow(QMainWindow):
         self.on_server = on_server or bool(draft.replaces)
         self._finished = False  # sent or discarded: close without asking
         self._build(draft)
+        self._start_spelling()
         self._baseline: Draft | None = None if unsaved else self.draft()
         self._autosaved = self.draft()
         self._autosave = QTimer(self)
@@ -397,8 +413,9 @@ class ComposeWindow(QMainWindow):
         self.bcc_edit.setVisible(bool(draft.bcc))
         self.show_cc_action.setChecked(bool(draft.cc))
         self.show_bcc_action.setChecked(bool(draft.bcc))
-        for widget in (self.to_edit, self.cc_edit, self.bcc_edit, self.subject_edit):
+        for widget in (self.to_edit.editor, self.cc_edit.editor, self.bcc_edit.editor):
             widget.installEventFilter(self)
+        self.subject_edit.installEventFilter(self)
         self.body_edit.viewport().installEventFilter(self)
         self.attachment_list.list.viewport().installEventFilter(self)
         self.setAcceptDrops(True)
@@ -421,6 +438,13 @@ class ComposeWindow(QMainWindow):
         self.send_action = self._action("&Send", self.send, "Ctrl+Return", "sent")
         self.send_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
         self.send_action.setObjectName("sendAction")
+        self.send_later_action = self._action(
+            "Send &Later…", self.send_later, "Ctrl+Shift+Return", "sent"
+        )
+        self.send_later_action.setShortcuts(
+            [QKeySequence("Ctrl+Shift+Return"), QKeySequence("Ctrl+Shift+Enter")]
+        )
+        self.send_later_action.setObjectName("sendLaterAction")
         self.save_action = self._action("Sa&ve Draft", self.save, "Ctrl+S", "drafts")
         self.attach_action = self._action(
             "&Attach…", self.choose_files, "Ctrl+Shift+A", "attachment"
@@ -438,6 +462,10 @@ class ComposeWindow(QMainWindow):
         self.bullets_action = self._action("• List", lambda: self._list(numbered=False))
         self.numbers_action = self._action("1. List", lambda: self._list(numbered=True))
         self.link_action = self._action("Link…", self.insert_link, "Ctrl+K")
+        # Escape reaches the window only when no popup (completion, a menu) took it first.
+        self.close_action = self._action("&Close", self.close, "Ctrl+W")
+        self.close_action.setObjectName("closeAction")
+        self._action("Close", self._escape, "Escape").setObjectName("escapeAction")
         bold_font = QFont()
         bold_font.setBold(True)
         self.bold_action.setFont(bold_font)
@@ -451,6 +479,7 @@ class ComposeWindow(QMainWindow):
         toolbar.setIconSize(QSize(20, 20))
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.addAction(self.send_action)
+        toolbar.addAction(self.send_later_action)
         send_button = toolbar.widgetForAction(self.send_action)
         send_button.setObjectName("sendButton")
         send_button.setStyleSheet("QToolButton { font-weight: bold; padding: 3px 10px; }")
@@ -462,6 +491,17 @@ class ComposeWindow(QMainWindow):
         toolbar.addAction(self.show_bcc_action)
         toolbar.addSeparator()
         toolbar.addAction(self.rich_action)
+        self.language_menu = QMenu("Spelling", self)
+        self.language_menu.setObjectName("languageMenu")
+        self.language_button = QToolButton(self)
+        self.language_button.setObjectName("languageButton")
+        self.language_button.setAccessibleName("Spelling language")
+        self.language_button.setToolTip("The language the text is checked in")
+        self.language_button.setMenu(self.language_menu)
+        self.language_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.language_button.setVisible(self._spelling is not None)
+        toolbar.addSeparator()
+        toolbar.addWidget(self.language_button)
         self.addToolBar(toolbar)
         self.toolbar = toolbar
 
@@ -556,7 +596,22 @@ class ComposeWindow(QMainWindow):
         self.setWindowTitle(TITLE_PREFIX + (subject or "(no subject)"))
 
     def _identity_changed(self, index: int) -> None:
-        """Another From: its account's signature replaces the one in the text."""
+        """Another From: its account's signature replaces the one in the text.
+
+        Choosing another From in an untouched message is not a change worth a question
+        when the window closes."""
+        # The box shows the new From already: compare the rest with what was there.
+        baseline = self._baseline
+        untouched = baseline is not None and baseline == replace(
+            self.draft(), account=baseline.account, sender=baseline.sender
+        )
+        self._replace_signature()
+        if untouched:
+            self._baseline = self.draft()
+        if self._spelling is not None and self._spelling.ready:
+            self._use_language(self._spelling.language_for(self._current_identity().sender))
+
+    def _replace_signature(self) -> None:
         new = self._current_identity().signature
         old_block, new_block = signature_block(self._signature), signature_block(new)
         self._signature = new
@@ -578,6 +633,106 @@ class ComposeWindow(QMainWindow):
         cursor.setPosition(min(position, len(text)))
         self.body_edit.setTextCursor(cursor)
         self._check_size()
+
+    # -- spelling ---------------------------------------------------------------------------
+
+    def _start_spelling(self) -> None:
+        self.highlighter = SpellHighlighter(self.body_edit.document(), None)
+        self.body_edit.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.body_edit.customContextMenuRequested.connect(self._body_menu)
+        if self._spelling is None:
+            return
+        self._spelling.loaded.connect(self._dictionary_loaded)
+        if self._spelling.ready:
+            self._dictionary_loaded("")
+
+    def _dictionary_loaded(self, language: str) -> None:
+        spelling = self._spelling
+        if spelling is None:
+            return
+        if not language:  # the list of languages arrived
+            self._use_language(spelling.language_for(self._current_identity().sender))
+        elif language == self._language:
+            self._use_language(language)
+
+    def _use_language(self, language: str) -> None:
+        spelling = self._spelling
+        if spelling is None:
+            return
+        self._language = language
+        dictionary = spelling.dictionary(language)
+        self.highlighter.set_check(dictionary.check if dictionary else None)
+        self.language_button.setText(language_name(language) if language else "No spelling")
+        self.language_menu.clear()
+        group = QActionGroup(self.language_menu)
+        for code in [*spelling.languages, OFF]:
+            action = self.language_menu.addAction(language_name(code) if code else "Off")
+            action.setCheckable(True)
+            action.setChecked(code == language)
+            action.setData(code)
+            action.setActionGroup(group)
+            action.triggered.connect(lambda _=False, code=code: self.choose_language(code))
+        if not spelling.languages:
+            self.language_menu.actions()[0].setText("Off (no dictionaries installed)")
+
+    def choose_language(self, language: str) -> None:
+        """Check the text in ``language`` (OFF: not at all), and remember it for this From."""
+        if self._spelling is not None and self._identities:
+            self._spelling.remember(self._current_identity().sender, language)
+        self._use_language(language)
+
+    def spelling_actions(self, cursor: QTextCursor) -> list[QAction]:
+        """Suggestions and "Add to Dictionary" for a misspelled word at ``cursor``."""
+        spelling = self._spelling
+        dictionary = spelling.dictionary(self._language) if spelling else None
+        if spelling is None or dictionary is None:
+            return []
+        block, column = cursor.block(), cursor.positionInBlock()
+        for start, length in words_to_check(block.text()):
+            if start <= column <= start + length:
+                word = block.text()[start : start + length]
+                break
+        else:
+            return []
+        if not self.highlighter.is_misspelled(word):
+            return []
+        word_cursor = QTextCursor(block)
+        word_cursor.setPosition(block.position() + start)
+        word_cursor.setPosition(block.position() + start + length, QTextCursor.MoveMode.KeepAnchor)
+        actions = []
+        for suggestion in dictionary.suggest(word):
+            action = QAction(suggestion, self)
+            font = action.font()
+            font.setBold(True)
+            action.setFont(font)
+            action.triggered.connect(lambda _=False, text=suggestion: word_cursor.insertText(text))
+            actions.append(action)
+        if not actions:
+            none = QAction("(no suggestions)", self)
+            none.setEnabled(False)
+            actions.append(none)
+        add = QAction(f"Add “{word}” to Dictionary", self)
+        add.triggered.connect(lambda _=False: self._add_word(word))
+        actions.append(add)
+        return actions
+
+    def _add_word(self, word: str) -> None:
+        if self._spelling is not None:
+            self._spelling.add_word(word)
+            self.highlighter.rehighlight()
+
+    def _body_menu(self, position: QPoint) -> None:
+        menu = self.body_edit.createStandardContextMenu(position)
+        actions = self.spelling_actions(self.body_edit.cursorForPosition(position))
+        if actions:
+            first = menu.actions()[0] if menu.actions() else None
+            menu.insertActions(first, actions)  # type: ignore[arg-type]
+            menu.insertSeparator(first)  # type: ignore[arg-type]
+        if self._spelling is not None:
+            menu.addSeparator()
+            menu.addMenu(self.language_menu)
+        menu.exec(self.body_edit.viewport().mapToGlobal(position))
+        menu.deleteLater()
 
     # -- fields -----------------------------------------------------------------------------
 
@@ -763,6 +918,7 @@ class ComposeWindow(QMainWindow):
                 self._show_field(which)
             QMessageBox.warning(self, "Check the addresses", text)
             edit.setFocus()
+            edit.go_to_problem()
             return False
         if not (self.to_edit.addresses() or self.cc_edit.addresses() or self.bcc_edit.addresses()):
             QMessageBox.warning(self, "No recipient", "Add at least one recipient.")
@@ -779,16 +935,22 @@ class ComposeWindow(QMainWindow):
                 )
                 return False
         draft = self.draft()
-        if (
-            not draft.attachments
-            and mentions_attachment(draft.body)
-            and not self._ask(
+        if not draft.attachments and mentions_attachment(draft.body):
+            box = QMessageBox(
+                QMessageBox.Icon.Question,
                 "No attachment",
-                "The text mentions an attachment, but nothing is attached. Send anyway?",
-                "Send Without Attachment",
+                "The text mentions an attachment, but nothing is attached.",
+                parent=self,
             )
-        ):
-            return False
+            attach = box.addButton("&Attach…", QMessageBox.ButtonRole.ActionRole)
+            send = box.addButton("&Send Without Attachment", QMessageBox.ButtonRole.AcceptRole)
+            box.addButton("Keep Writing", QMessageBox.ButtonRole.RejectRole)
+            box.setDefaultButton(attach)
+            box.exec()
+            if box.clickedButton() is attach:
+                self.choose_files()
+            if box.clickedButton() is not send:
+                return False
         over = self._over_limit()
         if over is not None:
             size, limit = over
@@ -815,6 +977,18 @@ class ComposeWindow(QMainWindow):
         self.send_requested.emit(self.draft())
         self.close()
 
+    def send_later(self) -> None:
+        """Check, ask when, and hand the message over to wait in the outbox until then."""
+        if not self.check_before_sending():
+            return
+        dialog = SendLaterDialog(datetime.now().astimezone(), self)
+        if not dialog.exec() or dialog.chosen() is None:
+            return
+        self._finished = True
+        self._autosave.stop()
+        self.send_later_requested.emit(self.draft(), dialog.chosen())
+        self.close()
+
     def show_problem(self, message: str) -> None:
         """Something went wrong with this draft in the background (saving it, say)."""
         self.statusBar().showMessage(message)
@@ -827,6 +1001,14 @@ class ComposeWindow(QMainWindow):
         self.on_server = True
         self.save_requested.emit(draft, False)
         self.statusBar().showMessage("Draft saved", 3000)
+
+    def _escape(self) -> None:
+        """Escape closes an open list of suggestions first, then the window."""
+        for edit in (self.to_edit, self.cc_edit, self.bcc_edit):
+            if edit.completer_popup_visible():
+                edit.completion_popup().hide()
+                return
+        self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._finished and self.has_changes():

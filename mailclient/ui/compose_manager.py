@@ -11,17 +11,26 @@ import logging
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QStringListModel, QUrl, Signal, Slot
+from PySide6.QtCore import QObject, QStringListModel, Qt, QUrl, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from mailclient.accounts.model import Account
 from mailclient.core.draft import Draft
 from mailclient.core.errors import MailclientError
 from mailclient.mime.mailto import parse_mailto
-from mailclient.mime.reply import make_forward, make_reply, new_body, original_from_raw
-from mailclient.store.addresses import known_addresses
+from mailclient.mime.reply import (
+    make_forward,
+    make_forward_as_attachment,
+    make_reply,
+    new_body,
+    original_from_raw,
+)
+from mailclient.store.addresses import completions
+from mailclient.store.contacts import CONTACTS_FILE
 from mailclient.store.drafts import DraftStoreError
+from mailclient.ui.address_book import AddressBookWindow, Contacts
 from mailclient.ui.compose import ComposeWindow, Identity, choose_identity, identities_of
+from mailclient.ui.spelling import Spelling
 from mailclient.workers.sending import OutboxWorker, SendProblem
 from mailclient.workers.tasks import error_text, run_task
 
@@ -48,6 +57,13 @@ class ComposeManager(QObject):
         self._identities = identities_of(self._accounts)
         self.outbox = outbox
         self._store_path = store_path
+        self.spelling = Spelling(store_path.parent, self)
+        self.contacts = Contacts(store_path.parent / CONTACTS_FILE, self)
+        # The people just added or edited are offered at once.
+        self.contacts.changed.connect(self.refresh_completions)
+        self._address_book: AddressBookWindow | None = None
+        # Seconds a sent message waits for Undo (Preferences; the main window keeps it set).
+        self.undo_send_seconds = 0
         self.windows: list[ComposeWindow] = []
         self.completions = QStringListModel(self)
         self._completions_read = 0.0
@@ -135,13 +151,22 @@ class ComposeManager(QObject):
 
         run_task(self, job, self.open_draft, self._could_not_open)
 
-    def forward(self, account: str, raw: bytes) -> None:
-        """Open an inline forward of ``raw`` with its attachments; parsed off the GUI thread."""
+    def forward(self, account: str, raw: bytes, *, as_attachment: bool = False) -> None:
+        """Open a forward of ``raw``: inline with its attachments, or the whole message
+        attached (``as_attachment``); parsed off the GUI thread."""
         identities = [i for i in self._identities if i.account == account] or self._identities
 
         def job() -> Draft:
-            original = original_from_raw(raw, with_attachments=True)
+            original = original_from_raw(raw, with_attachments=not as_attachment)
             identity = choose_identity(identities, account, f"{original.to}, {original.cc}")
+            if as_attachment:
+                return make_forward_as_attachment(
+                    original,
+                    raw,
+                    account=identity.account,
+                    sender=identity.sender,
+                    signature=identity.signature,
+                )
             return make_forward(
                 original,
                 account=identity.account,
@@ -177,6 +202,7 @@ class ComposeManager(QObject):
             size_limit=self.outbox.limits.get,
             unsaved=unsaved,
             on_server=on_server,
+            spelling=self.spelling,
         )
         window.set_completion_model(self.completions)
         window.autosave_requested.connect(self.outbox.save_local)
@@ -184,8 +210,11 @@ class ComposeManager(QObject):
             lambda saved, closing: self.outbox.save_to_server(saved, keep_local=not closing)
         )
         window.discarded.connect(self.outbox.discard)
-        window.send_requested.connect(
-            lambda sent, w=window: self.outbox.send(sent, on_server=w.on_server)
+        window.send_requested.connect(lambda sent, w=window: self._send(sent, w.on_server))
+        window.send_later_requested.connect(
+            lambda sent, when, w=window: self.outbox.send(
+                sent, on_server=w.on_server, send_at=when.timestamp(), scheduled=True
+            )
         )
         window.closed.connect(lambda w=window: self._closed(w))
         self.windows.append(window)
@@ -194,6 +223,11 @@ class ComposeManager(QObject):
         window.activateWindow()
         self._refresh_completions()
         return window
+
+    def _send(self, draft: Draft, on_server: bool) -> None:
+        """Into the outbox; held back for the undo delay, when there is one."""
+        delay = self.undo_send_seconds
+        self.outbox.send(draft, on_server=on_server, send_at=time.time() + delay if delay else None)
 
     def _closed(self, window: ComposeWindow) -> None:
         if window in self.windows:
@@ -207,7 +241,27 @@ class ComposeManager(QObject):
             parent, "No account", "Add an account first: there is no address to send from."
         )
 
+    # -- the address book ------------------------------------------------------------------------
+
+    def open_address_book(self, parent: QWidget | None = None) -> AddressBookWindow:
+        """The address book window, opened or raised."""
+        book = self._address_book
+        if book is None:
+            book = AddressBookWindow(self.contacts, self._store_path, self.own_addresses(), parent)
+            book.destroyed.connect(lambda: setattr(self, "_address_book", None))
+            book.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            self._address_book = book
+        book.show()
+        book.raise_()
+        book.activateWindow()
+        return book
+
     # -- completion -----------------------------------------------------------------------------
+
+    def refresh_completions(self) -> None:
+        """Read the people to complete again now."""
+        self._completions_read = 0.0
+        self._refresh_completions()
 
     def _refresh_completions(self) -> None:
         now = time.monotonic()
@@ -215,9 +269,10 @@ class ComposeManager(QObject):
             return
         self._completions_read = now
         path, own = self._store_path, self.own_addresses()
+        contacts_path = self.contacts.path
         run_task(
             self,
-            lambda: [a.text() for a in known_addresses(path, own)],
+            lambda: completions(path, contacts_path, own),
             self.completions.setStringList,
             lambda error: log.warning("Address completion unavailable: %s", error_text(error)),
         )

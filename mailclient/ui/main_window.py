@@ -9,6 +9,7 @@ counter (StoreWatcher) tells the models when to re-read.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from email.utils import getaddresses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +83,7 @@ from mailclient.ui.message_view import MessageListView
 from mailclient.ui.message_window import LEAVING, MessageWindow
 from mailclient.ui.reading_pane import ReadingPane, load_job
 from mailclient.ui.shortcuts import MAIN_WINDOW, keys
+from mailclient.ui.undo_send import UndoSendBar
 from mailclient.workers.events import (
     BodyFailed,
     BodyFetched,
@@ -243,6 +245,7 @@ class MainWindow(QMainWindow):
         page_layout.setSpacing(0)
         self.error_bar = ErrorBar(mail_page)
         page_layout.addWidget(self.error_bar)
+        self._page_layout = page_layout
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, mail_page)
         self.splitter.setObjectName("mainSplitter")
@@ -749,6 +752,8 @@ class MainWindow(QMainWindow):
         """Show and use ``preferences`` (from the config or the Preferences dialog)."""
         plain_changed = preferences.prefer_plain_text != self._preferences.prefer_plain_text
         self._preferences = preferences
+        if self.compose is not None:
+            self.compose.undo_send_seconds = preferences.undo_send_seconds
         for action in self._mark_read_group.actions():
             action.setChecked(action.data() == preferences.mark_read_delay_ms)
         self.prefer_plain_action.blockSignals(True)
@@ -1843,6 +1848,12 @@ class MainWindow(QMainWindow):
         """Writing mail: New, Reply, Reply All, Forward, and the Outbox as a folder."""
         self.compose = compose
         self.outbox_view = outbox_view
+        compose.undo_send_seconds = self._preferences.undo_send_seconds
+        self.undo_send_bar = UndoSendBar(compose.outbox.edit, compose.outbox.send_now, self)
+        self._page_layout.insertWidget(0, self.undo_send_bar)
+        compose.outbox.held.connect(self.undo_send_bar.hold)
+        compose.outbox.released.connect(self.undo_send_bar.forget)
+        compose.outbox.notice.connect(lambda text: self.error_bar.show_error(ShownError(text)))
         new = self._action(
             "&New Message",
             lambda: self._new_message(),
@@ -1862,11 +1873,35 @@ class MainWindow(QMainWindow):
             "replyAll",
         )
         forward = self._action("For&ward", self._forward, "forward", "Forward (Ctrl+L)", "forward")
+        forward_attached = self._action(
+            "Forward as Attac&hment",
+            lambda: self._forward(as_attachment=True),
+            "forward",
+            "Forward the whole message as an attachment",
+            "forwardAsAttachment",
+        )
+        add_sender = self._action(
+            "Add Sender to Address &Book",
+            self._add_sender_to_address_book,
+            "",
+            "Keep the sender of the selected messages in the address book",
+            "addSenderToAddressBook",
+        )
+        address_book = self._action(
+            "&Address Book",
+            lambda: compose.open_address_book(self),
+            "",
+            "Address Book (Ctrl+Shift+B)",
+            "addressBook",
+        )
         self.compose_actions = [reply, reply_all, forward]
-        self.message_actions += self.compose_actions
+        self.message_actions += [*self.compose_actions, forward_attached, add_sender]
+        self.file_menu.insertAction(self.file_menu.actions()[0], address_book)
         self.file_menu.insertAction(self.file_menu.actions()[0], new)
         first = self.message_menu.actions()[0]
-        self.message_menu.insertActions(first, [new, *self.compose_actions])
+        self.message_menu.insertActions(
+            first, [new, *self.compose_actions, forward_attached, add_sender]
+        )
         self.message_menu.insertSeparator(first)
         toolbar_first = self.toolbar.actions()[0]
         self.toolbar.insertActions(toolbar_first, [new, *self.compose_actions])
@@ -1900,10 +1935,21 @@ class MainWindow(QMainWindow):
                 lambda s, raw: compose.reply(s.account, raw, reply_all=reply_all)
             )
 
-    def _forward(self) -> None:
+    def _add_sender_to_address_book(self) -> None:
+        compose = self.compose
+        if compose is None:
+            return
+        for name, address in getaddresses([s.sender for s in self.selected_summaries()]):
+            if "@" in address:
+                compose.contacts.add(name, address)
+        self.statusBar().showMessage("Added to the address book", 3000)
+
+    def _forward(self, *, as_attachment: bool = False) -> None:
         compose = self.compose
         if compose is not None:
-            self._with_current_raw(lambda s, raw: compose.forward(s.account, raw))
+            self._with_current_raw(
+                lambda s, raw: compose.forward(s.account, raw, as_attachment=as_attachment)
+            )
 
     def _with_current_raw(self, use: Any) -> None:
         """Call ``use(summary, raw)`` for the current message, reading it off this thread."""

@@ -49,6 +49,15 @@ def waiting(items: list[OutboxItem]) -> int:
     return sum(1 for i in items if i.state is not OutboxState.SENT)
 
 
+def is_held(item: OutboxItem) -> bool:
+    """Held back until a later time (the undo delay, or Send Later)."""
+    return (
+        item.state is OutboxState.QUEUED
+        and item.send_at is not None
+        and item.send_at > datetime.now(UTC)
+    )
+
+
 def _time(moment: datetime) -> str:
     local = moment.astimezone()
     today = datetime.now(UTC).astimezone().date()
@@ -63,6 +72,10 @@ def status_text(item: OutboxItem) -> str:
         return "Not sent: needs you"
     if item.state is OutboxState.SENT:
         return "Sent; Sent-folder copy pending"
+    if is_held(item) and item.send_at is not None:
+        if item.scheduled:
+            return f"Scheduled for {item.send_at.astimezone():%a %d %b %Y, %H:%M}"
+        return "Sending in a moment (Undo in the window)"
     if item.attempts == 0:
         return "Waiting to be sent"
     return f"Queued; next try {_time(item.next_attempt)}"
@@ -327,6 +340,8 @@ class OutboxView(QWidget):
         item = self.selected()
         busy = item is None or item.state is OutboxState.SENDING
         self.retry_button.setEnabled(not busy and item is not None)
+        held = item is not None and is_held(item)
+        self.retry_button.setText("Send &Now" if held else "&Retry Now")
         self.edit_button.setEnabled(
             not busy and item is not None and item.state is not OutboxState.SENT
         )
@@ -343,7 +358,9 @@ class OutboxView(QWidget):
 
     def retry_selected(self) -> None:
         item = self.selected()
-        if item is not None:
+        if item is not None and is_held(item):
+            self._worker.send_now(item.id)
+        elif item is not None:
             self._worker.retry(item.id)
 
     def edit_selected(self) -> None:

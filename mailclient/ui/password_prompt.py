@@ -25,11 +25,13 @@ from PySide6.QtWidgets import (
 
 from mailclient.accounts.credentials import CredentialStore, Service
 from mailclient.accounts.lifecycle import set_passwords
-from mailclient.accounts.model import Account
+from mailclient.accounts.model import Account, AuthMethod
+from mailclient.accounts.signin import FixedPassword, SignIn
 from mailclient.accounts.store import AccountStore
 from mailclient.core.errors import AccountNotFound, AuthenticationFailed
 from mailclient.imap import client as imap_client
 from mailclient.smtp import client as smtp_client
+from mailclient.ui.oauth_sign_in import SignInPrompt
 from mailclient.workers.tasks import Task, error_text
 
 _NAMES: dict[Service, str] = {"imap": "incoming mail (IMAP)", "smtp": "outgoing mail (SMTP)"}
@@ -45,10 +47,11 @@ def _verify_and_store(
     credentials: CredentialStore,
 ) -> None:
     """Sign in with ``password`` to the server that rejected the old one, then store it."""
+    typed = FixedPassword(password, account.login)
     if service == "imap":
-        imap_client.probe(account, password, timeout=CHECK_TIMEOUT)
+        imap_client.probe(account, typed, timeout=CHECK_TIMEOUT)
     else:
-        smtp_client.probe(account, password, timeout=CHECK_TIMEOUT)
+        smtp_client.probe(account, typed, timeout=CHECK_TIMEOUT)
     services: tuple[Service, ...] = (service, _OTHER[service]) if also_other else (service,)
     set_passwords(credentials, account.name, password, services)
 
@@ -176,14 +179,15 @@ class PasswordPrompter(QObject):
     def __init__(
         self,
         accounts: AccountStore,
-        credentials: CredentialStore,
+        credentials: SignIn | CredentialStore,
         window: QWidget,
     ) -> None:
         super().__init__(window)
         self._accounts = accounts
-        self._credentials = credentials
+        self._sign_in = credentials if isinstance(credentials, SignIn) else SignIn(credentials)
+        self._credentials = self._sign_in.credentials
         self._window = window
-        self.prompts: dict[str, PasswordPrompt] = {}
+        self.prompts: dict[str, PasswordPrompt | SignInPrompt] = {}
         self._declined: set[str] = set()
 
     def authentication_failed(self, account_name: str, service: Service, reason: str) -> bool:
@@ -205,7 +209,12 @@ class PasswordPrompter(QObject):
             account = self._accounts.get(account_name)
         except AccountNotFound:
             return False
-        prompt = PasswordPrompt(account, service, reason, self._credentials, self._window)
+        prompt: PasswordPrompt | SignInPrompt
+        if account.auth is AuthMethod.OAUTH2:
+            # Not a password: the account signs in again in the browser.
+            prompt = SignInPrompt(account, reason, self._sign_in, self._window)
+        else:
+            prompt = PasswordPrompt(account, service, reason, self._credentials, self._window)
         prompt.password_saved.connect(self.password_saved)
         prompt.finished.connect(lambda result: self._on_finished(account_name, result))
         self.prompts[account_name] = prompt

@@ -27,6 +27,7 @@ from mailclient.accounts.preferences import (
     MAX_MARK_READ_DELAY_MS,
     MIN_CHECK_MINUTES,
     NEVER,
+    UNDO_SEND_CHOICES,
     Preferences,
 )
 
@@ -96,7 +97,21 @@ class SettingsDialog(QDialog):
         arriving_form.addRow(self.tray_note)
         arriving_form.addRow("&Check other folders every:", self.check_minutes)
         arriving_form.addRow(check_help)
-        for form in (reading_form, arriving_form):
+        writing = QGroupBox("Writing", self)
+        self.undo_send = QComboBox(writing)
+        self.undo_send.setObjectName("undoSend")
+        for seconds in UNDO_SEND_CHOICES:
+            self.undo_send.addItem(f"{seconds} seconds" if seconds else "Off", seconds)
+        undo_help = QLabel(
+            "A sent message waits this long in the Outbox, while Undo can take it back.",
+            writing,
+        )
+        undo_help.setWordWrap(True)
+        undo_help.setStyleSheet("color: palette(placeholder-text);")
+        writing_form = QFormLayout(writing)
+        writing_form.addRow("&Undo send for:", self.undo_send)
+        writing_form.addRow(undo_help)
+        for form in (reading_form, arriving_form, writing_form):
             form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
             form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
 
@@ -110,6 +125,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(reading)
         layout.addWidget(arriving)
+        layout.addWidget(writing)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
         self.show_preferences(preferences)
@@ -128,6 +144,7 @@ class SettingsDialog(QDialog):
         self.notify.setChecked(preferences.notify_new_mail)
         self.tray.setChecked(preferences.tray_icon)
         self.check_minutes.setValue(preferences.check_interval_minutes)
+        self.undo_send.setCurrentIndex(UNDO_SEND_CHOICES.index(preferences.undo_send_seconds))
 
     def preferences(self) -> Preferences:
         """What the dialog shows now."""
@@ -144,6 +161,7 @@ class SettingsDialog(QDialog):
             notify_new_mail=self.notify.isChecked(),
             tray_icon=self.tray.isChecked(),
             check_interval_minutes=self.check_minutes.value(),
+            undo_send_seconds=int(self.undo_send.currentData()),
         ).validated()
 
     def _mark_read_mode_changed(self) -> None:

@@ -42,6 +42,7 @@ MAIN_WINDOW: dict[str, tuple[str, ...]] = {
     "reply": ("Ctrl+R",),
     "replyAll": ("Ctrl+Shift+R",),
     "forward": ("Ctrl+L",),
+    "addressBook": ("Ctrl+Shift+B",),
     "viewSource": ("Ctrl+U",),  # the reading pane's
 }
 

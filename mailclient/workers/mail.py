@@ -36,6 +36,7 @@ from PySide6.QtCore import QDeadlineTimer, QObject, QThread, QTimer, Signal
 
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.model import Account
+from mailclient.accounts.signin import SignIn
 from mailclient.core.abort import AbortSwitch
 from mailclient.core.errors import MailclientError, NetworkError
 from mailclient.core.models import MessageSummary
@@ -265,10 +266,11 @@ class _Lane(_QueueThread):
             # Imported here, on the lane's thread: the window starts without the engine.
             from mailclient.imap.sync import AccountSync
 
-            password = self._hub.credentials.get_password(self.account.name, "imap")
+            auth = self._hub.sign_in.authenticator(self.account)
+            auth.secret("imap")  # a missing password or sign-in fails here, as before
             self._engine = AccountSync(
                 self.account,
-                password,
+                auth,
                 store,
                 options=self._hub.options,  # None: the engine's defaults
                 on_progress=self._progressed,
@@ -498,14 +500,15 @@ class _Idle(QThread):
         from mailclient.imap.idle import IdleWatcher
 
         try:
-            password = self._hub.credentials.get_password(self.account.name, "imap")
+            auth = self._hub.sign_in.authenticator(self.account)
+            auth.secret("imap")
         except MailclientError as error:
             self._hub.failed.emit(WorkFailed(self.account.name, str(error), transient=False))
             return
         name = self.account.name
         watcher = IdleWatcher(
             self.account,
-            password,
+            auth,
             on_change=lambda: self._hub.idle_reported.emit(name),
             stop=self.stop_event,
             on_error=self._failed,
@@ -554,14 +557,16 @@ class MailWorkers(QObject):
     def __init__(
         self,
         accounts: Sequence[Account],
-        credentials: CredentialStore,
+        credentials: SignIn | CredentialStore,
         store_path: Path,
         options: SyncOptions | None = None,
         idle: bool = True,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.credentials = credentials
+        # A bare credential store serves password accounts (and tests); the window hands
+        # in the profile's SignIn, whose token accounts share their access tokens.
+        self.sign_in = credentials if isinstance(credentials, SignIn) else SignIn(credentials)
         self.store_path = store_path
         self.options = options
         self._use_idle = idle

@@ -9,7 +9,7 @@ Two single-thread pools keep the order that matters:
   or removes drafts in the account's Drafts folder.
 
 Results come back as signals (emitted from pool threads, delivered queued on the thread
-that owns the worker). Passwords are read on the pool threads, never on the GUI thread.
+that owns the worker). Credentials are read on the pool threads, never on the GUI thread.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from email.utils import getaddresses
@@ -25,8 +26,8 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
-from mailclient.accounts.credentials import Service
 from mailclient.accounts.model import Account
+from mailclient.accounts.signin import Authenticator, Authenticators
 from mailclient.core.atomic import write_atomic
 from mailclient.core.draft import Draft, DraftKind, new_draft_key
 from mailclient.core.errors import MailclientError
@@ -36,7 +37,6 @@ from mailclient.mime.drafts import draft_from_message, draft_message
 from mailclient.smtp.client import open_smtp
 from mailclient.smtp.sender import FlushReport, OutboxSender, Outcome, SendResult
 from mailclient.smtp.submit import max_message_size
-from mailclient.store.db import connect
 from mailclient.store.drafts import LocalDrafts
 from mailclient.store.outbox import Outbox, OutboxItemNotFound, SenderBusy
 
@@ -44,10 +44,8 @@ log = logging.getLogger(__name__)
 
 # How often queued messages whose retry time has come are tried again.
 FLUSH_INTERVAL_MS = 60_000
-
-
-class Passwords(Protocol):
-    def get_password(self, account: str, service: Service) -> str: ...
+# A scheduled message this late was due while mailclient was not running: say so.
+OVERDUE_SECONDS = 120.0
 
 
 class DraftsFolderLike(Protocol):
@@ -60,7 +58,7 @@ class DraftsFolderLike(Protocol):
     def close(self) -> None: ...
 
 
-OpenDraftsFolder = Callable[[Account, str], DraftsFolderLike]
+OpenDraftsFolder = Callable[[Account, Authenticator], DraftsFolderLike]
 
 
 @dataclass(frozen=True)
@@ -126,6 +124,15 @@ class SizeLimits:
             log.warning("Cannot remember the server's size limit: %s", error)
 
 
+@dataclass(frozen=True)
+class Held:
+    """A message the outbox holds back until ``send_at`` (Unix time) for Undo."""
+
+    item_id: int
+    subject: str
+    send_at: float
+
+
 class OutboxWorker(QObject):
     """Queues, sends and saves drafts off the GUI thread; lives on the GUI thread."""
 
@@ -142,6 +149,9 @@ class OutboxWorker(QObject):
     server_folder_changed = Signal(str, object)
     # A draft that is in the account's Drafts folder was sent (account, its Message-ID).
     draft_sent = Signal(str, str)
+    notice = Signal(str)  # something the user should know that is not a failure
+    held = Signal(object)  # Held: a sent message waits for its undo delay
+    released = Signal(int)  # an outbox id no longer held back (sent now, or taken back)
 
     def __init__(
         self,
@@ -149,7 +159,7 @@ class OutboxWorker(QObject):
         sender: OutboxSender,
         drafts: LocalDrafts,
         accounts: Callable[[str], Account],
-        passwords: Passwords,
+        sign_in: Authenticators,
         open_drafts_folder: OpenDraftsFolder,
         limits: SizeLimits,
         parent: QObject | None = None,
@@ -159,7 +169,7 @@ class OutboxWorker(QObject):
         self._sender = sender
         self.drafts = drafts
         self._accounts = accounts
-        self._passwords = passwords
+        self._sign_in = sign_in
         self._open_drafts_folder = open_drafts_folder
         self.limits = limits
         self._drafts_lane = QThreadPool(self)
@@ -173,11 +183,11 @@ class OutboxWorker(QObject):
         self._timer.timeout.connect(self.flush)
 
     @staticmethod
-    def connect_recording(limits: SizeLimits) -> Callable[[Account, str], Any]:
+    def connect_recording(limits: SizeLimits) -> Callable[[Account, Authenticator], Any]:
         """open_smtp that remembers the SIZE each server announces."""
 
-        def connect(account: Account, password: str) -> Any:
-            smtp = open_smtp(account, password)
+        def connect(account: Account, auth: Authenticator) -> Any:
+            smtp = open_smtp(account, auth)
             limits.record(account.name, max_message_size(smtp))
             return smtp
 
@@ -187,8 +197,27 @@ class OutboxWorker(QObject):
 
     def start(self) -> None:
         """Send what a previous run left queued, then keep trying on a timer."""
+        self._on_network_lane(self._tell_overdue)
         self.flush()
         self._timer.start(FLUSH_INTERVAL_MS)
+
+    def _tell_overdue(self) -> None:
+        """Messages scheduled for a time mailclient was not running at go now: say so."""
+        try:
+            items = self._sender.items()
+        except MailclientError as error:
+            self.failed.emit(str(error))
+            return
+        now = time.time()
+        for item in items:
+            if item.scheduled and item.send_at is not None:
+                late = now - item.send_at.timestamp()
+                if late > OVERDUE_SECONDS:
+                    when = item.send_at.astimezone().strftime("%a %d %b %H:%M")
+                    self.notice.emit(
+                        f"“{item.subject or 'No subject'}” was to be sent on {when}, while "
+                        "mailclient was not running: it is sent now."
+                    )
 
     def stop(self, wait_ms: int = 30_000) -> bool:
         """Stop the timer and wait for running jobs (what is queued stays in the outbox)."""
@@ -234,9 +263,7 @@ class OutboxWorker(QObject):
             try:
                 account = self._accounts(draft.account)
                 raw = draft_message(draft)
-                folder = self._open_drafts_folder(
-                    account, self._passwords.get_password(account.name, "imap")
-                )
+                folder = self._open_drafts_folder(account, self._sign_in.authenticator(account))
                 try:
                     folder.save(raw, draft.key, draft.replaces)
                 finally:
@@ -256,9 +283,7 @@ class OutboxWorker(QObject):
     def _remove_from_server(self, draft: Draft) -> None:
         try:
             account = self._accounts(draft.account)
-            folder = self._open_drafts_folder(
-                account, self._passwords.get_password(account.name, "imap")
-            )
+            folder = self._open_drafts_folder(account, self._sign_in.authenticator(account))
             try:
                 removed = folder.remove(draft.key, draft.replaces)
             finally:
@@ -271,20 +296,32 @@ class OutboxWorker(QObject):
 
     # -- sending ----------------------------------------------------------------------------
 
-    def send(self, draft: Draft, *, on_server: bool = False) -> None:
+    def send(
+        self,
+        draft: Draft,
+        *,
+        on_server: bool = False,
+        send_at: float | None = None,
+        scheduled: bool = False,
+    ) -> None:
         """Queue ``draft`` in the outbox and send it; the caller may close at once.
 
         ``on_server``: a version was saved in the Drafts folder and is removed once queued.
+        ``send_at``: held back until then (Unix time): the undo delay (``held`` says so),
+        or the time the user chose (``scheduled``).
         """
 
         def work() -> None:
             try:
                 self.drafts.save(draft)
-                item = self._sender.enqueue(draft.account, draft.outgoing())
+                item = self._sender.enqueue(
+                    draft.account, draft.outgoing(), send_at=send_at, scheduled=scheduled
+                )
             except MailclientError as error:
                 self.send_failed.emit(SendProblem(draft.key, draft.subject, str(error)))
                 return
             self.drafts.delete(draft.key)
+            self._tell_rescues()
             flag = {DraftKind.FORWARD: FORWARDED, DraftKind.NEW: ""}.get(draft.kind, ANSWERED)
             if flag and draft.original:
                 with self._lock:
@@ -294,13 +331,31 @@ class OutboxWorker(QObject):
                 self.draft_sent.emit(draft.account, draft.replaces)
             if on_server or draft.replaces:
                 self._on_network_lane(lambda: self._remove_from_server(draft))
-            self._on_network_lane(lambda: self._flush(ids=[item.id], ignore_schedule=True))
+            if send_at is not None and not scheduled:
+                self.held.emit(Held(item.id, draft.subject, send_at))
+            if send_at is None:
+                self._on_network_lane(lambda: self._flush(ids=[item.id], ignore_schedule=True))
 
         self._on_drafts_lane(work)
 
     def flush(self) -> None:
         """Send the queued messages whose time has come."""
         self._on_network_lane(lambda: self._flush())
+
+    def send_now(self, item_id: int) -> None:
+        """A message held back (undo delay, Send Later): send it now."""
+
+        def work() -> None:
+            try:
+                self._sender.release(item_id)
+            except MailclientError as error:
+                self.failed.emit(str(error))
+                return
+            finally:
+                self.released.emit(item_id)
+            self._flush(ids=[item_id], ignore_schedule=True)
+
+        self._on_network_lane(work)
 
     def retry(self, item_id: int) -> None:
         """A failed (or waiting) message: queue it again and try it now."""
@@ -358,13 +413,14 @@ class OutboxWorker(QObject):
                 return
             with self._lock:
                 self._to_flag.pop(item_id, None)
+            self.released.emit(item_id)
             self.outbox_changed.emit()
             self.edit_ready.emit(draft)
 
         self._on_network_lane(work)
 
     def _draft_of(self, item: OutboxItem) -> Draft:
-        outbox = Outbox(connect(self._store_path), self._store_path)
+        outbox = Outbox.open(self._store_path)
         try:
             raw = outbox.raw(item.id)
         finally:
@@ -390,9 +446,21 @@ class OutboxWorker(QObject):
             return
         self._report(report)
 
+    def _tell_rescues(self) -> None:
+        """A damaged outbox file was set aside: say where, and what was kept."""
+        while self._sender.rescues:
+            self.failed.emit(self._sender.rescues.pop(0).message())
+
     def _report(self, report: FlushReport) -> None:
+        self._tell_rescues()
         for result in report.results:
             self._flag_if_sent(result)
+            if result.maybe_sent and result.accepted:
+                self.failed.emit(
+                    f"“{result.subject or 'No subject'}” was sent, but an earlier attempt that "
+                    "was interrupted after the data may already have delivered it: its "
+                    "recipients may receive it twice."
+                )
         for account in sorted({c.account for c in report.copies if c.saved and c.account}):
             self.server_folder_changed.emit(account, SpecialUse.SENT)
         if report.results or report.recovered or report.copies:

@@ -37,6 +37,7 @@ import pytest
 from imapclient import IMAPClient
 
 from mailclient.accounts.model import Account, Security
+from mailclient.accounts.signin import FixedPassword
 from mailclient.imap.headers import SUMMARY_FIELDS
 from mailclient.imap.sync import AccountSync, SyncProgress
 from mailclient.store.mail import MailStore
@@ -298,7 +299,7 @@ def run_our_sync(config: dict[str, Any], results: Any) -> None:
             figures["headers_s"] = time.perf_counter() - start
             reported.append(figures["headers_s"])
 
-    engine = AccountSync(account, config["password"], store, on_progress=progress)
+    engine = AccountSync(account, FixedPassword(config["password"]), store, on_progress=progress)
     [initial] = engine.sync(["INBOX"])
     figures["initial_s"] = time.perf_counter() - start
     figures["initial_new"] = initial.new
@@ -338,7 +339,7 @@ def run_our_sync(config: dict[str, Any], results: Any) -> None:
     if not MILLION:
         with MailStore.open(Path(config["store"] + ".warm")) as warm_store:
             start = time.perf_counter()
-            warm = AccountSync(account, config["password"], warm_store)
+            warm = AccountSync(account, FixedPassword(config["password"]), warm_store)
             warm.sync(["INBOX"])
             figures["warm_s"] = time.perf_counter() - start
             warm.close()

@@ -21,7 +21,6 @@ from mailclient.accounts.model import Security
 from mailclient.core.outgoing import OutgoingMessage
 from mailclient.core.tls import client_context
 from mailclient.smtp.sender import Outcome, SendResult
-from mailclient.store.db import connect
 from mailclient.store.outbox import Outbox
 from tests.integration.sending import make_profile
 from tests.rig import MailServers, SecretService
@@ -54,7 +53,7 @@ def test_outbox_flush_vs_raw_smtplib(
         ).id
         for n in range(SIZE * ROUNDS)
     ]
-    outbox = Outbox(connect(profile.store_path), profile.store_path)
+    outbox = Outbox.open(profile.store_path)
     messages = {i: (outbox.submission(i), outbox.get(i).recipients) for i in ids}
     outbox.close()
     size = sum(len(m.raw) for m, _ in messages.values()) / len(messages)

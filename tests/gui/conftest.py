@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.store import AccountStore
 from mailclient.core.profile import Profile
+from mailclient.store import repair
 from tests.rig import MailServers
 from tests.support.self_signed import SelfSignedDovecot
 
@@ -30,6 +31,13 @@ def _delete_widgets_before_qt_exits(qapp: QApplication) -> Iterator[None]:
     for widget in QApplication.topLevelWidgets():
         widget.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+@pytest.fixture(autouse=True)
+def _store_set_aside_per_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    # gui.open_window holds the store open for the rest of the process (store/repair.py);
+    # each test is a new start of the window.
+    monkeypatch.setattr(repair, "_may_set_aside", True)
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import smtplib
 from collections.abc import Iterator
 from pathlib import Path
 
-from mailclient.accounts.credentials import Service
 from mailclient.accounts.model import Account
+from mailclient.accounts.signin import Authenticator, FixedPassword
 from mailclient.core.draft import Draft
 from mailclient.core.errors import AccountNotFound, CannotConnect
 from mailclient.smtp.sender import OutboxSender
@@ -20,8 +20,8 @@ WAIT = 10_000
 
 
 class Passwords:
-    def get_password(self, account: str, service: Service) -> str:
-        return "secret"
+    def authenticator(self, account: Account) -> FixedPassword:
+        return FixedPassword("secret", account.login)
 
 
 class FakeDraftsFolder:
@@ -72,7 +72,7 @@ class World:
             raise AccountNotFound(name)
         return ACCOUNT
 
-    def connect(self, account: Account, password: str) -> smtplib.SMTP:
+    def connect(self, account: Account, auth: Authenticator) -> smtplib.SMTP:
         smtp = smtplib.SMTP("127.0.0.1", self.server.port, timeout=10)
         smtp.ehlo()
         return smtp

@@ -19,6 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.model import Security
+from mailclient.accounts.signin import FixedPassword
 from mailclient.accounts.store import AccountStore
 from mailclient.core.errors import PasswordMissing
 from mailclient.discovery import Method, Network
@@ -104,7 +105,7 @@ def test_found_in_the_provider_list_then_created(
     assert (account.name, account.display_name) == (alice.address, "Test User")
     assert credentials.get_password(account.name, "smtp") == alice.password
     password = credentials.get_password(account.name, "imap")
-    assert imap_client.probe(account, password, timeout=10).folder_count >= 1
+    assert imap_client.probe(account, FixedPassword(password), timeout=10).folder_count >= 1
     assert "Signing in" not in dialog.settings.result_label.text()
     assert not dialog.isVisible()
 

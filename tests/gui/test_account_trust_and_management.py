@@ -17,6 +17,7 @@ from pytestqt.qtbot import QtBot
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.lifecycle import add_account
 from mailclient.accounts.model import Account
+from mailclient.accounts.signin import FixedPassword
 from mailclient.accounts.store import AccountStore
 from mailclient.core.errors import CertificateChanged, PasswordMissing
 from mailclient.core.tls import certificate_fingerprint, pem_to_der
@@ -87,12 +88,12 @@ def test_self_signed_refused_then_trusted_then_warned_again(
         and pinned.strip() == self_signed_dovecot.current.cert_pem.decode().strip()
     )
     assert accounts.get("selfhosted").pinned_certificates == account.pinned_certificates
-    assert imap_client.probe(account, alice.password, timeout=10).folder_count >= 1
+    assert imap_client.probe(account, FixedPassword(alice.password), timeout=10).folder_count >= 1
 
     # A new certificate is never accepted silently: the connection fails before the login.
     self_signed_dovecot.renew()
     with pytest.raises(CertificateChanged):
-        imap_client.probe(account, alice.password, timeout=10)
+        imap_client.probe(account, FixedPassword(alice.password), timeout=10)
 
     # The window asks again, saying the certificate changed; trusting it updates the pin.
     prompter = CertificatePrompter(accounts, dialog)
@@ -105,7 +106,7 @@ def test_self_signed_refused_then_trusted_then_warned_again(
         again.trust_button.click()
     renewed = AccountStore(accounts.path).get("selfhosted")
     assert renewed.pinned_pem("127.0.0.1", self_signed_dovecot.port) != pinned
-    assert imap_client.probe(renewed, alice.password, timeout=10).folder_count >= 1
+    assert imap_client.probe(renewed, FixedPassword(alice.password), timeout=10).folder_count >= 1
 
     # Refused in the window: no second question for this account until the user asks.
     self_signed_dovecot.renew()

@@ -16,17 +16,19 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent, QTextCursor
+from PySide6.QtGui import QAction, QDesktopServices, QDragEnterEvent, QDropEvent, QTextCursor
 from PySide6.QtWidgets import QApplication
 from pytestqt.exceptions import TimeoutError
 from pytestqt.qtbot import QtBot
 
 from mailclient.app.gui import open_window
 from mailclient.app.services import Services
+from mailclient.core.contact import Contact
 from mailclient.core.models import ANSWERED, FORWARDED
 from mailclient.core.outgoing import OutboxState
 from mailclient.core.profile import Profile
 from mailclient.store import outbox as outbox_table
+from mailclient.store.contacts import ContactBook
 from mailclient.ui.compose import ComposeWindow
 from mailclient.ui.folder_model import FolderRole
 from mailclient.ui.message_model import Column
@@ -258,6 +260,29 @@ def test_new_message_with_two_attachments(
     qtbot.waitUntil(lambda: app.outbox_rows() == 0, timeout=WAIT)
 
 
+def test_bcc_goes_to_its_recipient_and_shows_only_in_the_sent_copy(
+    qtbot: QtBot, app: App, servers: MailServers
+) -> None:
+    app.start()
+    window = app.press_in_main_window(Qt.Key.Key_N, CONTROL)
+    qtbot.keyClicks(window.to_edit, "Bob <bob@example.org>")
+    window.show_bcc_action.trigger()
+    qtbot.keyClicks(window.bcc_edit, "Carol Ünal <carol@example.org>")
+    qtbot.keyClicks(window.subject_edit, "Quietly")
+    qtbot.keyClicks(window.body_edit, "Carol reads along.")
+    app.send(window)
+
+    for user in ("bob", "carol"):
+        delivered = app.received(user, "Quietly")
+        assert delivered["Bcc"] is None, user
+        assert [a.addr_spec for a in delivered["To"].addresses] == ["bob@example.org"]
+    sent = app.received("alice", "Quietly", folder="Sent")
+    assert [(a.display_name, a.addr_spec) for a in sent["Bcc"].addresses] == [
+        ("Carol Ünal", "carol@example.org")
+    ]
+    assert sent["Message-ID"] == app.received("carol", "Quietly")["Message-ID"]
+
+
 def test_reply_quotes_and_threads_and_flags_the_original(
     qtbot: QtBot, app: App, servers: MailServers
 ) -> None:
@@ -345,6 +370,57 @@ def test_forward_carries_the_attachments_and_flags_the_original(
     assert attachment.get_content() == pdf
     app.received("alice", "Fwd: Minutes", folder="Sent")
     qtbot.waitUntil(lambda: FORWARDED in app.server_flags("Minutes"), timeout=WAIT)
+
+
+def test_forward_as_attachment_carries_the_whole_message(
+    qtbot: QtBot, app: App, servers: MailServers
+) -> None:
+    pdf = b"%PDF-1.4 minutes\n" + bytes(range(256)) * 50
+    servers.append("alice", "INBOX", original("Minutes", attachment=("minutes.pdf", pdf)))
+    app.start()
+    app.select("Minutes")
+    [stored] = [raw for raw in servers.fetch_all("alice") if b"Subject: Minutes" in raw]
+
+    before = len(app.compose.windows)
+    app.window.findChild(QAction, "forwardAsAttachment").trigger()
+    window = app.new_compose_window(before)
+    assert window.subject_edit.text() == "Fwd: Minutes"
+    assert window.attachment_list.attachments()[0].filename == "Minutes.eml"
+    qtbot.keyClicks(window.to_edit, "carol@example.org")
+    qtbot.keyClick(window.to_edit, Qt.Key.Key_Tab)
+    app.send(window)
+
+    forward = app.received("carol", "Fwd: Minutes")
+    [attachment] = list(forward.iter_attachments())
+    assert attachment.get_content_type() == "message/rfc822"
+    assert attachment.get_filename() == "Minutes.eml"
+    inner = attachment.get_content()
+    assert inner["Subject"] == "Minutes"
+    [pdf_part] = list(inner.iter_attachments())
+    assert pdf_part.get_content() == pdf
+    # Byte for byte as received: header lines and body unchanged (signatures stay valid).
+    [arrived] = [r for r in servers.fetch_all("carol") if b"Subject: Fwd: Minutes" in r]
+    assert stored.strip() in arrived
+    qtbot.waitUntil(lambda: FORWARDED in app.server_flags("Minutes"), timeout=WAIT)
+
+
+def test_the_sender_of_a_message_goes_into_the_address_book(
+    qtbot: QtBot, app: App, servers: MailServers
+) -> None:
+    servers.append("alice", "INBOX", original("Minutes"))
+    app.start()
+    app.select("Minutes")
+    app.window.findChild(QAction, "addSenderToAddressBook").trigger()
+
+    def kept() -> list[Contact]:
+        with ContactBook(app.compose.contacts.path) as book:
+            return book.contacts()
+
+    qtbot.waitUntil(lambda: bool(kept()), timeout=WAIT)
+    assert [(c.name, c.addresses) for c in kept()] == [("Bob", ("bob@example.org",))]
+    book = app.compose.open_address_book(app.window)
+    qtbot.waitUntil(lambda: book.list.count() == 1, timeout=WAIT)
+    book.close()
 
 
 def test_without_smtp_the_message_waits_in_the_outbox_then_goes(

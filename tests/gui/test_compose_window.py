@@ -6,16 +6,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QLabel, QToolButton
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QToolButton
 from pytestqt.qtbot import QtBot
 
 from mailclient.core.draft import Draft, DraftKind
 from mailclient.core.outgoing import Attachment
 from mailclient.mime.reply import new_body
 from mailclient.ui import compose
-from mailclient.ui.address_edit import completion_model
+from mailclient.ui.address_edit import AddressEdit, completion_model
 from mailclient.ui.compose import ComposeWindow, Identity, identities_of
 from tests.gui.compose_helpers import (
     DialogAnswerer,
@@ -60,6 +60,10 @@ def _open(qtbot: QtBot, draft: Draft | None = None, **options: object) -> Compos
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
     return window
+
+
+def chip_texts(edit: AddressEdit) -> list[str]:
+    return [chip.text for chip in edit.chips()]
 
 
 def test_identities_cover_every_account_and_address() -> None:
@@ -147,14 +151,91 @@ def test_completion_from_known_people(
     qtbot.keyClicks(window.to_edit, "dave@example.org, sing")
     wait_until(qtbot, window.to_edit.completer_popup_visible)
     qtbot.keyClick(window.to_edit.completion_popup(), Qt.Key.Key_Return)
-    assert window.to_edit.text() == "dave@example.org, Carol Singer <carol@example.org>, "
+    assert chip_texts(window.to_edit) == ["dave@example.org", "Carol Singer <carol@example.org>"]
+    assert window.to_edit.editor.text() == ""
     qtbot.keyClicks(window.to_edit, "bo")
     wait_until(qtbot, window.to_edit.completer_popup_visible)
     qtbot.keyClick(window.to_edit, Qt.Key.Key_Tab)
-    assert window.to_edit.text().endswith("Bob <bob@example.org>, ")
+    assert chip_texts(window.to_edit)[-1] == "Bob <bob@example.org>"
     assert window.to_edit.addresses() == (
         "dave@example.org, Carol Singer <carol@example.org>, Bob <bob@example.org>"
     )
+
+
+@pytest.mark.qt_log_ignore("does not support raise", "does not support grabbing the keyboard")
+def test_a_completed_person_can_be_sent_to(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow]
+) -> None:
+    window = open_window()
+    model = completion_model(['"Builder, Bob" <bob@example.test>', "Carol <carol@example.org>"])
+    window.set_completion_model(model)
+    qtbot.keyClicks(window.to_edit, "carol@example.org; bui")
+    wait_until(qtbot, window.to_edit.completer_popup_visible)
+    qtbot.keyClick(window.to_edit.completion_popup(), Qt.Key.Key_Return)
+    assert chip_texts(window.to_edit) == ["carol@example.org", '"Builder, Bob" <bob@example.test>']
+    qtbot.keyClicks(window.to_edit, "car")
+    wait_until(qtbot, window.to_edit.completer_popup_visible)
+    qtbot.keyClick(window.to_edit, Qt.Key.Key_Tab)
+    assert chip_texts(window.to_edit)[-1] == "Carol <carol@example.org>"
+    assert not any(chip.problem for chip in window.to_edit.chips())
+    qtbot.keyClick(window.to_edit, Qt.Key.Key_Tab)  # leaving the field checks it
+    assert not window.to_edit.is_marked_invalid()
+    qtbot.keyClicks(window.subject_edit, "Plans")
+    with qtbot.waitSignal(window.send_requested) as sent:
+        window.send_action.trigger()
+    assert sent.args[0].to == (
+        'carol@example.org, "Builder, Bob" <bob@example.test>, Carol <carol@example.org>'
+    )
+
+
+def test_each_recipient_is_a_chip_marked_on_its_own(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow]
+) -> None:
+    window = open_window()
+    edit = window.to_edit
+    qtbot.keyClicks(edit, '"Doe, J." <j@example.org>; bob@example, carol.example.org, da')
+    assert chip_texts(edit) == ['"Doe, J." <j@example.org>', "bob@example", "carol.example.org"]
+    assert edit.editor.text() == "da"
+    [bad] = [chip for chip in edit.chips() if chip.problem]
+    assert bad.text == "carol.example.org"
+    assert bad.label.text().startswith("\u26a0")  # a sign, not only a colour
+    assert bad.accessibleName() == "Not an address: carol.example.org"
+    assert "is not an address" in bad.toolTip()
+
+    qtbot.keyClicks(edit, "ve@example.org")
+    qtbot.keyClick(edit, Qt.Key.Key_Tab)  # leaving the field makes a chip of the rest
+    assert chip_texts(edit)[-1] == "dave@example.org" and edit.editor.text() == ""
+    assert edit.is_marked_invalid() and "'carol.example.org'" in edit.toolTip()
+
+    bad.remove_button.click()
+    wait_until(qtbot, lambda: "carol.example.org" not in chip_texts(edit))
+    assert not edit.is_marked_invalid()
+    assert edit.text() == '"Doe, J." <j@example.org>, bob@example, dave@example.org'
+
+    edit.editor.setFocus()
+    qtbot.keyClick(edit, Qt.Key.Key_Backspace)  # the last one comes back to be edited
+    assert edit.editor.text() == "dave@example.org"
+    assert chip_texts(edit) == ['"Doe, J." <j@example.org>', "bob@example"]
+
+    edit.selectAll()
+    qtbot.keyClicks(edit, "zoe@example.org")  # typing over everything replaces it
+    assert edit.text() == "zoe@example.org" and chip_texts(edit) == []
+
+
+def test_only_the_bad_address_is_named(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow]
+) -> None:
+    window = open_window()
+    window.to_edit.setText("bob@example.org, carol.example.org, dave@example.org")
+    qtbot.keyClicks(window.subject_edit, "x")
+    answers = DialogAnswerer(qtbot).answer("OK")
+    with qtbot.assertNotEmitted(window.send_requested):
+        window.send_action.trigger()
+    assert answers.done()
+    assert answers.seen == ["To: 'carol.example.org' is not an address like ann@example.org"]
+    # The bad one is taken back for editing; the good ones stay chips.
+    assert window.to_edit.editor.text() == "carol.example.org"
+    assert chip_texts(window.to_edit) == ["bob@example.org", "dave@example.org"]
 
 
 def test_reply_starts_in_the_body_above_the_quote(
@@ -348,6 +429,84 @@ def test_autosave_hands_out_changes_only(
     assert saved.args[0].subject == "Draft"
     with qtbot.assertNotEmitted(window.autosave_requested, wait=200):
         pass
+
+
+def test_mentioned_attachment_offers_attach_first(
+    qtbot: QtBot,
+    open_window: Callable[..., ComposeWindow],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    report = tmp_path / "report.pdf"
+    report.write_bytes(b"%PDF-1.4")
+    monkeypatch.setattr(
+        compose.QFileDialog, "getOpenFileNames", lambda *args, **kwargs: ([str(report)], "")
+    )
+    window = open_window()
+    window.to_edit.setText("bob@example.org")
+    window.subject_edit.setText("Report")
+    window.body_edit.setPlainText("The report is attached.")
+    defaults: list[str] = []
+
+    def press_return() -> None:
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, QMessageBox) and not defaults:
+            defaults.append(dialog.defaultButton().text().replace("&", ""))
+            qtbot.keyClick(dialog, Qt.Key.Key_Return)
+
+    timer = QTimer()
+    timer.timeout.connect(press_return)
+    timer.start(20)
+    with qtbot.assertNotEmitted(window.send_requested):
+        window.send()
+    timer.stop()
+    assert defaults == ["Attach…"]
+    assert [a.path for a in window.draft().attachments] == [report]
+    assert window.isVisible()
+
+
+def test_escape_and_ctrl_w_close(qtbot: QtBot, open_window: Callable[..., ComposeWindow]) -> None:
+    window = open_window()
+    window.body_edit.setFocus()
+    with qtbot.waitSignal(window.discarded):
+        qtbot.keyClick(window.body_edit, Qt.Key.Key_Escape)
+    assert is_closed(window)
+
+    window = open_window()
+    qtbot.keyClicks(window.subject_edit, "Unfinished")
+    answers = DialogAnswerer(qtbot).answer("Cancel")
+    qtbot.keyClick(window.subject_edit, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    assert answers.done() and answers.seen == ["Save this message as a draft before closing?"]
+    assert window.isVisible()
+
+
+@pytest.mark.qt_log_ignore("does not support raise", "does not support grabbing the keyboard")
+def test_escape_in_completion_closes_only_the_list(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow]
+) -> None:
+    window = open_window()
+    window.set_completion_model(completion_model(["Bob <bob@example.org>"]))
+    qtbot.keyClicks(window.to_edit, "bo")
+    wait_until(qtbot, window.to_edit.completer_popup_visible)
+    qtbot.keyClick(window.to_edit.completion_popup(), Qt.Key.Key_Escape)
+    wait_until(qtbot, lambda: not window.to_edit.completer_popup_visible())
+    assert window.isVisible()
+
+
+def test_choosing_only_another_sender_is_no_change(
+    qtbot: QtBot, open_window: Callable[..., ComposeWindow]
+) -> None:
+    window = open_window()
+    window.from_box.setCurrentIndex(2)  # another account, another signature
+    assert window.draft().account == "home"
+    assert not window.has_changes()
+    with qtbot.waitSignal(window.discarded):
+        window.close()
+
+    window = open_window()
+    qtbot.keyClicks(window.subject_edit, "Hello")
+    window.from_box.setCurrentIndex(2)
+    assert window.has_changes()  # a real change stays one
 
 
 def test_close_with_changes_asks(qtbot: QtBot, open_window: Callable[..., ComposeWindow]) -> None:

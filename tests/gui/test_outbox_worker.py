@@ -14,6 +14,9 @@ from pytestqt.qtbot import QtBot
 from mailclient.core.draft import DraftKind
 from mailclient.core.models import ANSWERED, FORWARDED
 from mailclient.core.outgoing import Attachment, OutboxState
+from mailclient.mime.compose import build_message
+from mailclient.store.db import damage_marker
+from mailclient.store.outbox import Outbox, outbox_path
 from mailclient.workers import sending
 from mailclient.workers.sending import OriginalToFlag, OutboxWorker, SendProblem, SizeLimits
 from tests.gui.outbox_world import ACCOUNT, WAIT, World, draft, running_world
@@ -164,3 +167,38 @@ def test_the_servers_size_limit_is_remembered(
     assert SizeLimits(tmp_path / "limits.json").get("work") == 1_000_000  # kept on disk
     (tmp_path / "broken.json").write_text("[not a dict")
     assert SizeLimits(tmp_path / "broken.json").get("work") is None
+
+
+def test_a_message_that_may_have_gone_warns_again_when_it_is_sent(
+    qtbot: QtBot, world: World
+) -> None:
+    outbox = Outbox.open(world.store_path)
+    try:
+        item = outbox.add("work", build_message(draft(subject="Twice?").outgoing()))
+        outbox.claim([item.id])
+        outbox.mark_data_ending(item.id)
+        (recovered,) = outbox.recover_interrupted()  # a sender died after the final dot
+    finally:
+        outbox.close()
+    assert recovered.maybe_sent
+    with qtbot.waitSignal(world.worker.failed, timeout=WAIT) as warned:
+        world.worker.flush()
+    assert warned.args[0] == (
+        "“Twice?” was sent, but an earlier attempt that was interrupted after the data may "
+        "already have delivered it: its recipients may receive it twice."
+    )
+    assert len(world.server.received) == 1
+
+
+def test_a_damaged_outbox_file_is_told_with_what_was_kept(qtbot: QtBot, world: World) -> None:
+    outbox = Outbox.open(world.store_path)
+    try:
+        outbox.add("work", build_message(draft(subject="Kept").outgoing()))
+    finally:
+        outbox.close()
+    damage_marker(outbox_path(world.store_path)).touch()  # as an error met in use leaves it
+    with qtbot.waitSignal(world.worker.failed, timeout=WAIT) as told:
+        world.worker.flush()
+    assert told.args[0].startswith("The outbox file was damaged. It was moved to ")
+    assert "1 message read from it is in the outbox again" in told.args[0]
+    qtbot.waitUntil(lambda: len(world.server.received) == 1, timeout=WAIT)

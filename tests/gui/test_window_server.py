@@ -247,7 +247,7 @@ def test_wrong_password_is_reported_with_retry(
     h = Harness(qtbot, servers, tmp_path, [account(servers, "work", "alice")])
     try:
         backend_password = "not-the-password"
-        h.mail.credentials.set_password("work", "imap", backend_password)
+        h.mail.sign_in.credentials.set_password("work", "imap", backend_password)
         h.window.start()
         qtbot.waitUntil(h.window.error_bar.isVisible, timeout=WAIT)
         assert "rejected the password" in h.window.error_bar.label.text()

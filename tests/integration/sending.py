@@ -12,6 +12,7 @@ from pathlib import Path
 
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.model import Account, Security
+from mailclient.accounts.signin import SignIn
 from mailclient.accounts.store import AccountStore
 from mailclient.core.profile import Profile
 from mailclient.imap.append import SentFolder
@@ -35,7 +36,9 @@ class SendingProfile:
         return Profile(self.root).store_path
 
     def sender(self) -> OutboxSender:
-        return OutboxSender(self.store_path, self.accounts.get, self.credentials, SentFolder.open)
+        return OutboxSender(
+            self.store_path, self.accounts.get, SignIn(self.credentials), SentFolder.open
+        )
 
     def cli(
         self, *args: str, stdin: str = "", timeout: float = 60

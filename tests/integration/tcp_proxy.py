@@ -11,17 +11,26 @@ class CuttableProxy:
     """Forwards 127.0.0.1:<port> to ``upstream``; can drop connections on demand.
 
     ``cut_after`` bytes sent from the server to the client on the next connection, the
-    proxy closes both sides (as a network failure would). ``refuse`` makes it close new
-    connections at once. ``connections`` counts what it accepted.
+    proxy closes both sides (as a network failure would); ``cut_upstream_after`` does the
+    same counting what the client sends. ``refuse`` makes it close new connections at
+    once. ``connections`` counts what it accepted. ``receive_buffer`` shrinks the proxy's
+    socket buffer for what clients send, so that a client cannot have much more in flight
+    than the proxy has read.
     """
 
-    def __init__(self, upstream: tuple[str, int]) -> None:
+    def __init__(self, upstream: tuple[str, int], *, receive_buffer: int | None = None) -> None:
         self.upstream = upstream
         self.cut_after: int | None = None
+        self.cut_upstream_after: int | None = None
         self.refuse = False
         self.connections = 0
         self.cuts = 0
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.socket()
+        if receive_buffer is not None:
+            # Set before listen(): accepted sockets inherit it, window scaling included.
+            self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen()
         self.port = self._listener.getsockname()[1]
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
@@ -40,10 +49,13 @@ class CuttableProxy:
                     client.close()
                     continue
                 budget, self.cut_after = self.cut_after, None
+                upstream_budget, self.cut_upstream_after = self.cut_upstream_after, None
             server = socket.create_connection(self.upstream)
             with self._lock:
                 self._sockets += [client, server]
-            threading.Thread(target=self._pump, args=(client, server, None), daemon=True).start()
+            threading.Thread(
+                target=self._pump, args=(client, server, upstream_budget), daemon=True
+            ).start()
             threading.Thread(target=self._pump, args=(server, client, budget), daemon=True).start()
 
     def _pump(self, source: socket.socket, sink: socket.socket, budget: int | None) -> None:

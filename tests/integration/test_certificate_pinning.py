@@ -16,6 +16,7 @@ import pytest
 import trustme
 
 from mailclient.accounts.model import Account, Security
+from mailclient.accounts.signin import FixedPassword
 from mailclient.core.errors import CertificateChanged, CertificateNotTrusted
 from mailclient.core.tls import pem_to_der
 from mailclient.discovery import Endpoint, Network, Protocol, fetch_certificate
@@ -53,7 +54,7 @@ def account(port: int, **changes: object) -> Account:
 
 def test_self_signed_is_refused_before_any_password(server: TlsImapServer) -> None:
     with pytest.raises(CertificateNotTrusted, match=r"self.signed") as info:
-        imap_client.probe(account(server.port), PASSWORD, timeout=5)
+        imap_client.probe(account(server.port), FixedPassword(PASSWORD), timeout=5)
     assert not isinstance(info.value, CertificateChanged)
     assert server.logins == []
 
@@ -79,13 +80,13 @@ def test_pinned_certificate_is_accepted_and_a_new_one_is_not(
     server: TlsImapServer, first_cert: CertKey, tmp_path: Path
 ) -> None:
     pinned = account(server.port).with_pin("127.0.0.1", server.port, first_cert.cert_pem.decode())
-    info = imap_client.probe(pinned, PASSWORD, timeout=5)
+    info = imap_client.probe(pinned, FixedPassword(PASSWORD), timeout=5)
     assert info.folder_count == 2
     assert server.logins == ["alice"]
 
     server.context = self_signed("127.0.0.1").server_context(tmp_path)
     with pytest.raises(CertificateChanged, match="not the one you trusted"):
-        imap_client.probe(pinned, PASSWORD, timeout=5)
+        imap_client.probe(pinned, FixedPassword(PASSWORD), timeout=5)
     assert server.logins == ["alice"]
 
 
@@ -100,7 +101,7 @@ def test_pin_is_compared_even_when_the_chain_verifies(tmp_path: Path) -> None:
             "127.0.0.1", server.port, ca.cert_pem.bytes().decode()
         )
         with pytest.raises(CertificateChanged):
-            imap_client.probe(pinned, PASSWORD, timeout=5)
+            imap_client.probe(pinned, FixedPassword(PASSWORD), timeout=5)
         assert server.logins == []
 
 
@@ -114,9 +115,11 @@ def test_wrong_name_is_refused_then_trusted_when_pinned(tmp_path: Path) -> None:
     with TlsImapServer(context, {"alice": PASSWORD}) as server:
         plain = account(server.port, ca_file=str(ca_file))
         with pytest.raises(CertificateNotTrusted, match=r"address mismatch"):
-            imap_client.probe(plain, PASSWORD, timeout=5)
+            imap_client.probe(plain, FixedPassword(PASSWORD), timeout=5)
         leaf_pem = leaf.cert_chain_pems[0].bytes().decode()
-        imap_client.probe(plain.with_pin("127.0.0.1", server.port, leaf_pem), PASSWORD, timeout=5)
+        imap_client.probe(
+            plain.with_pin("127.0.0.1", server.port, leaf_pem), FixedPassword(PASSWORD), timeout=5
+        )
         assert server.logins == ["alice"]
 
 
@@ -125,7 +128,7 @@ def test_expired_pinned_certificate_is_not_called_a_change(tmp_path: Path) -> No
     with TlsImapServer(expired.server_context(tmp_path), {"alice": PASSWORD}) as server:
         pinned = account(server.port).with_pin("127.0.0.1", server.port, expired.cert_pem.decode())
         with pytest.raises(CertificateNotTrusted, match="not valid at this date") as info:
-            imap_client.probe(pinned, PASSWORD, timeout=5)
+            imap_client.probe(pinned, FixedPassword(PASSWORD), timeout=5)
         assert not isinstance(info.value, CertificateChanged)
         assert server.logins == []
 
@@ -135,11 +138,11 @@ def test_smtp_pin_is_checked_before_authentication(tmp_path: Path) -> None:
     with TlsSmtpServer(first.server_context(tmp_path), {"alice": PASSWORD}) as server:
         plain = account(0, smtp_port=server.port, smtp_security=Security.SSL)
         with pytest.raises(CertificateNotTrusted):
-            smtp_client.probe(plain, PASSWORD, timeout=5)
+            smtp_client.probe(plain, FixedPassword(PASSWORD), timeout=5)
         pinned = plain.with_pin("127.0.0.1", server.port, first.cert_pem.decode())
-        assert smtp_client.probe(pinned, PASSWORD, timeout=5).max_size == 10_000_000
+        assert smtp_client.probe(pinned, FixedPassword(PASSWORD), timeout=5).max_size == 10_000_000
         assert server.logins == ["alice"]
         server.context = second.server_context(tmp_path)
         with pytest.raises(CertificateChanged, match=r"SMTP server 127\.0\.0\.1"):
-            smtp_client.probe(pinned, PASSWORD, timeout=5)
+            smtp_client.probe(pinned, FixedPassword(PASSWORD), timeout=5)
         assert server.logins == ["alice"]

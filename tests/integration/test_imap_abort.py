@@ -8,6 +8,7 @@ import time
 import pytest
 
 from mailclient.accounts.model import Account, Security
+from mailclient.accounts.signin import FixedPassword
 from mailclient.core.abort import AbortSwitch
 from mailclient.core.errors import CannotConnect
 from mailclient.imap.client import open_client
@@ -32,7 +33,7 @@ def test_trip_ends_a_blocked_login_and_refuses_new_connections(security: Securit
 
         def log_in() -> None:
             try:
-                open_client(account, "secret", timeout=600, abort=abort)
+                open_client(account, FixedPassword("secret"), timeout=600, abort=abort)
             except BaseException as error:
                 errors.append(error)
 

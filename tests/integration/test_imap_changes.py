@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from mailclient.accounts.signin import FixedPassword
 from mailclient.core.models import FLAGGED, SEEN
 from mailclient.imap import changes
 from mailclient.imap.sync import AccountSync, SyncOptions
@@ -45,7 +46,7 @@ def store(tmp_path: Path) -> Iterator[MailStore]:
 def engine(servers: MailServers, store: MailStore) -> Iterator[AccountSync]:
     servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 6)))
     servers.append(USER, "Trash", message(100, "Already trashed"))
-    sync = AccountSync(account(servers, USER), servers.user(USER).password, store)
+    sync = AccountSync(account(servers, USER), FixedPassword(servers.user(USER).password), store)
     sync.sync()
     yield sync
     sync.close()
@@ -95,7 +96,9 @@ def test_move_without_the_move_extension(
     servers: MailServers, store: MailStore, engine: AccountSync, no_move: Dovecot
 ) -> None:
     plain = AccountSync(
-        account(servers, USER, no_move.imaps_port), servers.user(USER).password, store
+        account(servers, USER, no_move.imaps_port),
+        FixedPassword(servers.user(USER).password),
+        store,
     )
     assert not plain.session.has("MOVE")
     ids = store.message_ids(folder_id(store, "INBOX"))[:2]
@@ -178,9 +181,12 @@ def test_a_refused_folder_creation_is_undone(
 
 def test_two_engines_share_one_store(servers: MailServers, store: MailStore) -> None:
     servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 4)))
-    first = AccountSync(account(servers, USER), servers.user(USER).password, store)
+    first = AccountSync(account(servers, USER), FixedPassword(servers.user(USER).password), store)
     second = AccountSync(
-        account(servers, USER), servers.user(USER).password, store, SyncOptions(first_batch=1)
+        account(servers, USER),
+        FixedPassword(servers.user(USER).password),
+        store,
+        SyncOptions(first_batch=1),
     )
     assert first.sync(["INBOX"])[0].new == 3
     assert second.sync(["INBOX"])[0].new == 0

@@ -8,6 +8,7 @@ import email.policy
 import pytest
 
 from mailclient.accounts.model import Account
+from mailclient.accounts.signin import FixedPassword
 from mailclient.core.draft import Draft
 from mailclient.core.models import DRAFT, SEEN
 from mailclient.imap.drafts import DraftsFolder
@@ -45,7 +46,7 @@ def drafts_in(servers: MailServers) -> list[tuple[Draft, set[bytes]]]:
 def test_each_save_replaces_the_previous_version(servers: MailServers) -> None:
     password = servers.user("alice").password
     draft = Draft(account="alice", sender="alice@example.org", to="bob@", subject="first")
-    folder = DraftsFolder.open(alice_account(servers), password)
+    folder = DraftsFolder.open(alice_account(servers), FixedPassword(password))
     try:
         assert folder.folder == "Drafts"
         folder.save(draft_message(draft), draft.key)
@@ -71,7 +72,9 @@ def test_a_draft_opened_from_the_folder_replaces_its_copy(servers: MailServers) 
 
     [opened] = [d for d, _ in drafts_in(servers) if d.subject == "written elsewhere"]
     assert opened.replaces == "<elsewhere@example.org>"
-    folder = DraftsFolder.open(alice_account(servers), servers.user("alice").password)
+    folder = DraftsFolder.open(
+        alice_account(servers), FixedPassword(servers.user("alice").password)
+    )
     try:
         folder.save(draft_message(opened), opened.key, opened.replaces)
         assert sorted(d.subject for d, _ in drafts_in(servers)) == [

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mailclient.accounts.model import Account
+from mailclient.accounts.signin import FixedPassword
 from mailclient.core.errors import AuthenticationFailed, MailclientError
 from mailclient.imap.idle import IdleWatcher
 from mailclient.imap.sync import AccountSync
@@ -59,7 +60,12 @@ class Watching:
         self._store_path, self._account, self._password = store_path, syncing or carol, password
         self._engine: AccountSync | None = None
         self.watcher = IdleWatcher(
-            carol, password, self._changed, self.stop, on_error=self.errors.append, **options
+            carol,
+            FixedPassword(password),
+            self._changed,
+            self.stop,
+            on_error=self.errors.append,
+            **options,
         )
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -75,7 +81,7 @@ class Watching:
     def _changed(self) -> None:
         if self._engine is None:
             store = MailStore.open(self._store_path)
-            self._engine = AccountSync(self._account, self._password, store)
+            self._engine = AccountSync(self._account, FixedPassword(self._password), store)
         self._engine.sync(["INBOX"])
         self.syncs += 1
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mailclient.accounts.signin import FixedPassword
 from mailclient.core.errors import CannotConnect
 from mailclient.core.models import SEEN
 from mailclient.imap import changes
@@ -44,7 +45,9 @@ def engine_for(
     servers: MailServers, store: MailStore, port: int, use_extensions: bool = True
 ) -> AccountSync:
     options = SyncOptions(use_extensions=use_extensions, attempts=1)
-    return AccountSync(account(servers, USER, port), servers.user(USER).password, store, options)
+    return AccountSync(
+        account(servers, USER, port), FixedPassword(servers.user(USER).password), store, options
+    )
 
 
 def go_offline(proxy: CuttableProxy) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mailclient.accounts.signin import FixedPassword
 from mailclient.core.errors import AuthenticationFailed
 from mailclient.core.models import FLAGGED, SEEN, SpecialUse
 from mailclient.imap.sync import AccountSync, SyncOptions, SyncProgress
@@ -94,7 +95,9 @@ def engine_for(
         "condstore": condstore_only.imaps_port,
         "plain": plain_imap.imaps_port,
     }[path]
-    engine = AccountSync(account(servers, USER, port), servers.user(USER).password, store)
+    engine = AccountSync(
+        account(servers, USER, port), FixedPassword(servers.user(USER).password), store
+    )
     session = engine.session
     assert (session.qresync, session.condstore) == {
         "qresync": (True, True),
@@ -109,7 +112,7 @@ def test_initial_sync_of_several_folders(servers: MailServers, store: MailStore)
     servers.fill_maildir(USER, "Archive", (message(n, minutes=-n) for n in range(1, 6)))
     servers.append(USER, "Projects/Zoë", message(1, "=?utf-8?Q?Caf=C3=A9_=E2=98=95?="))
     servers.append(USER, "Projects/Zoë", "Subject: Grüße aus Köln\r\n\r\nraw UTF-8\r\n".encode())
-    engine = AccountSync(account(servers, USER), servers.user(USER).password, store)
+    engine = AccountSync(account(servers, USER), FixedPassword(servers.user(USER).password), store)
     results = {r.folder: r for r in engine.sync()}
     engine.close()
 
@@ -194,7 +197,7 @@ def test_a_new_uidvalidity_of_an_empty_folder_is_not_announced(
 ) -> None:
     """Some servers give an empty folder a new UIDVALIDITY in every session: with nothing
     cached there is nothing renumbered to tell the user about."""
-    engine = AccountSync(account(servers, USER), servers.user(USER).password, store)
+    engine = AccountSync(account(servers, USER), FixedPassword(servers.user(USER).password), store)
     [first] = engine.sync(["Junk"])
     junk = store.folder_by_name("test", "Junk")
     assert junk is not None and first.new == 0
@@ -219,7 +222,7 @@ def test_a_connection_cut_mid_sync_resumes_without_duplicates_or_holes(
     proxy.cut_after = 400_000  # bytes from the server: a few batches into the headers
     engine = AccountSync(
         account(servers, USER, proxy.port),
-        servers.user(USER).password,
+        FixedPassword(servers.user(USER).password),
         store,
         SyncOptions(first_batch=100, batch=300, backoff=0.05),
     )
@@ -241,7 +244,10 @@ def test_a_sync_that_gave_up_resumes_later(servers: MailServers, store: MailStor
     proxy.cut_after = 150_000
     options = SyncOptions(first_batch=100, batch=200, attempts=1)
     engine = AccountSync(
-        account(servers, USER, proxy.port), servers.user(USER).password, store, options
+        account(servers, USER, proxy.port),
+        FixedPassword(servers.user(USER).password),
+        store,
+        options,
     )
     with pytest.raises(Exception, match="connection"):
         engine.sync(["INBOX"])
@@ -255,7 +261,10 @@ def test_a_sync_that_gave_up_resumes_later(servers: MailServers, store: MailStor
     assert partial == everything[-len(partial) :]
 
     engine = AccountSync(
-        account(servers, USER, proxy.port), servers.user(USER).password, store, options
+        account(servers, USER, proxy.port),
+        FixedPassword(servers.user(USER).password),
+        store,
+        options,
     )
     [result] = engine.sync(["INBOX"])
     engine.close()
@@ -343,7 +352,7 @@ def test_a_stopped_sync_keeps_and_counts_what_it_stored_then_resumes(
 def test_a_wrong_password_stops_at_once(servers: MailServers, store: MailStore) -> None:
     proxy = CuttableProxy((servers.host, servers.imaps_port))
     engine = AccountSync(
-        account(servers, USER, proxy.port), "wrong", store, SyncOptions(backoff=0.01)
+        account(servers, USER, proxy.port), FixedPassword("wrong"), store, SyncOptions(backoff=0.01)
     )
     with pytest.raises(AuthenticationFailed, match="rejected the password"):
         engine.sync()
@@ -361,7 +370,7 @@ def test_malformed_messages_never_stop_a_sync(servers: MailServers, store: MailS
         message(1, "A fine one"),
     ]
     servers.fill_maildir(USER, "INBOX", odd)
-    engine = AccountSync(account(servers, USER), servers.user(USER).password, store)
+    engine = AccountSync(account(servers, USER), FixedPassword(servers.user(USER).password), store)
     [result] = engine.sync(["INBOX"])
     engine.close()
     assert result.new == len(odd) and result.error is None
@@ -374,7 +383,7 @@ def test_bodies_are_fetched_without_marking_them_read(
 ) -> None:
     servers.append(USER, "INBOX", message(1, attachment=True))
     servers.append(USER, "INBOX", message(2))
-    engine = AccountSync(account(servers, USER), servers.user(USER).password, store)
+    engine = AccountSync(account(servers, USER), FixedPassword(servers.user(USER).password), store)
     engine.sync(["INBOX"])
     inbox = store.folder_by_name("test", "INBOX")
     assert inbox is not None
@@ -394,7 +403,7 @@ def test_attachments_are_told_by_the_structure(servers: MailServers, store: Mail
         b"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b--\r\n"
     )
     servers.fill_maildir(USER, "INBOX", [message(1, attachment=True), text_only_mixed])
-    engine = AccountSync(account(servers, USER), servers.user(USER).password, store)
+    engine = AccountSync(account(servers, USER), FixedPassword(servers.user(USER).password), store)
     engine.sync(["INBOX"])
     engine.close()
     inbox = store.folder_by_name("test", "INBOX")

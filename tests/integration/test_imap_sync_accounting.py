@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from mailclient.accounts.signin import FixedPassword
 from mailclient.imap.sync import AccountSync, SyncOptions
 from mailclient.store.mail import MailStore
 from tests.integration.fetch_dropping_proxy import FetchDroppingProxy
@@ -62,7 +63,7 @@ def engine(
 ) -> Iterator[AccountSync]:
     sync = AccountSync(
         account(servers, USER, port=proxy.port),
-        servers.user(USER).password,
+        FixedPassword(servers.user(USER).password),
         store,
         OPTIONS,
     )

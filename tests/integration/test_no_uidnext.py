@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mailclient.accounts.model import Account
+from mailclient.accounts.signin import FixedPassword
 from mailclient.core.errors import MailclientError
 from mailclient.imap.idle import IdleWatcher
 from mailclient.imap.sync import AccountSync
@@ -53,7 +54,9 @@ def test_a_sync_finds_new_mail_that_came_with_an_expunge(
     servers: MailServers, server: OtherServer, store: MailStore
 ) -> None:
     servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 6)))
-    engine = AccountSync(account(servers, USER, server.port), servers.user(USER).password, store)
+    engine = AccountSync(
+        account(servers, USER, server.port), FixedPassword(servers.user(USER).password), store
+    )
     try:
         assert not engine.session.condstore
         status = engine.session.select("INBOX", readonly=True)
@@ -94,7 +97,7 @@ class GatedWatching:
         self._account, self._password, self._store_path = carol, password, store_path
         self._engine: AccountSync | None = None
         self.watcher = IdleWatcher(
-            carol, password, self._changed, self.stop, on_error=self.errors.append
+            carol, FixedPassword(password), self._changed, self.stop, on_error=self.errors.append
         )
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -111,7 +114,7 @@ class GatedWatching:
         if self._engine is None:
             # The store belongs to the thread that opened it: this one.
             store = MailStore.open(self._store_path)
-            self._engine = AccountSync(self._account, self._password, store)
+            self._engine = AccountSync(self._account, FixedPassword(self._password), store)
         if self.syncs:
             self.heard.set()
             self.gate.wait(30)

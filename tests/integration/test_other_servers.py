@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mailclient.accounts.model import Account
+from mailclient.accounts.signin import FixedPassword
 from mailclient.core.draft import Draft
 from mailclient.core.models import SpecialUse
 from mailclient.imap import changes
@@ -81,7 +82,9 @@ def synced(servers: MailServers, server: OtherServer, store: MailStore) -> Accou
     assert server.user is not None
     for n in range(1, 4):
         servers.append(server.user, "INBOX", message(n), port=server.port)
-    engine = AccountSync(account_on(servers, server), password(servers, server), store)
+    engine = AccountSync(
+        account_on(servers, server), FixedPassword(password(servers, server)), store
+    )
     engine.sync()
     return engine
 
@@ -153,7 +156,7 @@ def test_the_sent_copy_goes_to_the_servers_sent_folder(
     servers: MailServers, server: OtherServer
 ) -> None:
     before = folder_names(servers, server)
-    sent = SentFolder.open(account_on(servers, server), password(servers, server))
+    sent = SentFolder.open(account_on(servers, server), FixedPassword(password(servers, server)))
     try:
         assert sent.folder == server.folder("\\Sent")
         sent.append(message(7, "Sent from here"), "<m7@example.org>")
@@ -166,7 +169,9 @@ def test_the_sent_copy_goes_to_the_servers_sent_folder(
 def test_drafts_go_to_the_servers_drafts_folder(servers: MailServers, server: OtherServer) -> None:
     before = folder_names(servers, server)
     draft = Draft(account="test", sender="me@example.org", subject="half written")
-    drafts = DraftsFolder.open(account_on(servers, server), password(servers, server))
+    drafts = DraftsFolder.open(
+        account_on(servers, server), FixedPassword(password(servers, server))
+    )
     try:
         assert drafts.folder == server.folder("\\Drafts")
         drafts.save(draft_message(draft), draft.key)

@@ -19,7 +19,6 @@ import pytest
 
 from mailclient.accounts.model import Security
 from mailclient.core.outgoing import OutgoingMessage
-from mailclient.store.db import connect
 from mailclient.store.outbox import Outbox, SenderLock
 from tests.integration.killproxy import KillProxy
 from tests.integration.sending import CLI, SendingProfile, by_message_id, make_profile
@@ -53,7 +52,7 @@ def recover(profile: SendingProfile) -> list[str]:
     """What the next sender does first; returns the Message-IDs flagged as maybe sent."""
     lock = SenderLock(profile.store_path)
     lock.acquire(wait=10)
-    outbox = Outbox(connect(profile.store_path), profile.store_path)
+    outbox = Outbox.open(profile.store_path)
     try:
         return [item.message_id for item in outbox.recover_interrupted() if item.maybe_sent]
     finally:

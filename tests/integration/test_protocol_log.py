@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from mailclient.accounts.model import Security
+from mailclient.accounts.signin import FixedPassword
 from mailclient.core import diagnostics
 from mailclient.core.tls import client_context
 from mailclient.imap.client import ImapSession
@@ -129,7 +130,7 @@ def test_a_debug_session_logs_the_conversation_without_a_secret(
 
     # IDLE, AUTH LOGIN and implicit TLS, in this process (the window's log).
     work = account(servers, USER)
-    session = ImapSession.connect(work, carol.password)
+    session = ImapSession.connect(work, FixedPassword(carol.password))
     try:
         session.select("INBOX", readonly=True)
         session.idle_start()
@@ -151,7 +152,7 @@ def test_a_debug_session_logs_the_conversation_without_a_secret(
     finally:
         smtp.close()
     implicit = replace(work, smtp_port=servers.smtps_port, smtp_security=Security.SSL)
-    open_smtp(implicit, carol.password).quit()
+    open_smtp(implicit, FixedPassword(carol.password)).quit()
     window_log = debug_log.read_text()
 
     captured = capfd.readouterr()

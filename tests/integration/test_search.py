@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from mailclient.accounts.signin import FixedPassword
 from mailclient.core.query import parse_query
 from mailclient.imap.bodies import BodyProgress, KeepPolicy, download_bodies
 from mailclient.imap.search import search_account
@@ -114,7 +115,7 @@ def store(tmp_path: Path) -> Iterator[MailStore]:
 
 @pytest.fixture
 def engine(servers: MailServers, store: MailStore) -> Iterator[AccountSync]:
-    sync = AccountSync(account(servers, USER), servers.user(USER).password, store)
+    sync = AccountSync(account(servers, USER), FixedPassword(servers.user(USER).password), store)
     yield sync
     sync.close()
 

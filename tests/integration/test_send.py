@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import smtplib
 import socket
 from dataclasses import replace
 from pathlib import Path
@@ -10,11 +11,15 @@ from pathlib import Path
 import pytest
 from imapclient import IMAPClient
 
-from mailclient.accounts.model import Security
+from mailclient.accounts.model import Account, Security
 from mailclient.core.models import SEEN
 from mailclient.core.outgoing import OutboxState, OutgoingMessage, SentCopy
-from mailclient.smtp.sender import Outcome
+from mailclient.imap.append import SentFolder
+from mailclient.smtp.client import open_smtp
+from mailclient.smtp.sender import OutboxSender, Outcome
+from mailclient.store.outbox import Outbox
 from tests.integration.sending import SendingProfile, by_message_id, make_profile, parse
+from tests.integration.tcp_proxy import CuttableProxy
 from tests.rig import MailServers, SecretService
 
 EXIT_QUEUED = 75
@@ -87,6 +92,9 @@ def test_message_with_attachments_reaches_every_recipient_and_sent(
     message_id = parse(copies["bob"][0])["Message-ID"]
     sent = servers.fetch_all("alice", "Sent")
     assert [parse(raw)["Message-ID"] for raw in sent] == [message_id]
+    # Only the sender's own copy says who got it in secret.
+    assert [a.addr_spec for a in parse(sent[0])["Bcc"].addresses] == ["alice@example.org"]
+    assert parse(sent[0])["Subject"] == subject and parse(sent[0]).is_multipart()
     with servers.imap("alice") as client:
         client.select_folder("Sent", readonly=True)
         flags = client.get_flags(client.search("ALL"))
@@ -280,3 +288,90 @@ def test_batch_over_implicit_tls_with_the_api(tmp_path: Path, servers: MailServe
         r.message_id: 1 for r in report.results
     }
     assert sender.items() == []
+
+
+def _small_send_buffer(account: Account, password: str) -> smtplib.SMTP:
+    """open_smtp with a small fixed send buffer: the kernel cannot take the whole message
+    ahead of the proxy, so a cut in the data is seen while the data is being written."""
+    smtp = open_smtp(account, password)
+    smtp.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16_384)
+    return smtp
+
+
+def test_a_cut_in_the_middle_of_the_data_is_not_taken_for_a_delivery(
+    tmp_path: Path, servers: MailServers
+) -> None:
+    proxy = CuttableProxy((servers.host, servers.submission_port), receive_buffer=16_384)
+    try:
+        profile = make_profile(tmp_path / "p", servers, smtp_port=proxy.port)
+        sender = OutboxSender(
+            profile.store_path,
+            profile.accounts.get,
+            profile.credentials,
+            SentFolder.open,
+            connect_smtp=_small_send_buffer,
+        )
+        body = "".join(f"line {n:06d} of a long report\n" for n in range(15_000))
+        item = sender.enqueue(
+            "alice",
+            OutgoingMessage(
+                sender=profile.account.sender, to=("bob@example.org",), subject="long", body=body
+            ),
+        )
+        assert item.size > 420_000
+        proxy.cut_upstream_after = 200_000
+        report = sender.flush()
+        assert proxy.cuts == 1
+        (result,) = report.results
+        assert (result.outcome, result.maybe_sent) == (Outcome.QUEUED, False), result.error
+        assert "may have been delivered" not in result.error
+        (waiting,) = sender.items()
+        assert waiting.state is OutboxState.QUEUED and not waiting.maybe_sent
+        assert servers.wait_for_messages("bob", 1, timeout=1.0) == []
+
+        again = sender.flush(ignore_schedule=True)
+        assert [(r.outcome, r.maybe_sent) for r in again.results] == [(Outcome.SENT, False)]
+        assert [parse(raw)["Subject"] for raw in servers.wait_for_messages("bob", 1)] == ["long"]
+    finally:
+        proxy.close()
+
+
+def test_a_message_that_may_have_gone_is_announced_again_when_it_is_sent(
+    alice: SendingProfile, servers: MailServers
+) -> None:
+    item = alice.sender().enqueue(
+        "alice",
+        OutgoingMessage(sender=alice.account.sender, to=("bob@example.org",), subject="twice?"),
+    )
+    # A sender died after the end of the data had gone out.
+    outbox = Outbox.open(alice.store_path)
+    try:
+        outbox.claim([item.id])
+        outbox.mark_data_ending(item.id)
+    finally:
+        outbox.close()
+
+    first = alice.cli("outbox", "list")
+    assert "may already have been sent" not in first.stdout  # still `sending` until recovered
+    flushed = alice.cli("outbox", "flush")
+    assert flushed.returncode == 0, flushed.stderr
+    assert "was accepted for bob@example.org" in flushed.stdout
+    assert flushed.stderr.count("may already have been sent") == 1, flushed.stderr
+
+    # Left waiting instead (the server is down), the warning is repeated when it goes.
+    item = alice.sender().enqueue(
+        "alice",
+        OutgoingMessage(sender=alice.account.sender, to=("bob@example.org",), subject="again?"),
+    )
+    outbox = Outbox.open(alice.store_path)
+    try:
+        outbox.claim([item.id])
+        outbox.mark_data_ending(item.id)
+        (recovered,) = outbox.recover_interrupted()
+        assert recovered.maybe_sent
+    finally:
+        outbox.close()
+    sent = alice.cli("outbox", "flush")
+    assert sent.returncode == 0, sent.stderr
+    assert f"Message {item.id} (again?) may already have been sent" in sent.stderr
+    assert "recipients may receive it twice" in sent.stderr

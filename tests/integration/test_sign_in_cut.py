@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mailclient.accounts.model import Account, Security
+from mailclient.accounts.signin import FixedPassword
 from mailclient.core.errors import AuthenticationFailed, CannotConnect
 from mailclient.imap import client as imap_client
 from mailclient.smtp import client as smtp_client
@@ -52,12 +53,14 @@ def test_imap_login_cut_off_is_a_network_failure(
     password = mail_servers.user("alice").password
     imap_proxy.cut_sign_ins = 1
     with pytest.raises(CannotConnect) as cut:
-        imap_client.open_client(account, password)
+        imap_client.open_client(account, FixedPassword(password))
     assert cut.value.transient
     assert "broke while logging in" in str(cut.value)
     assert "rejected" not in str(cut.value)
     assert imap_proxy.cuts == 1
-    imap_client.open_client(account, password).logout()  # the next attempt gets through
+    imap_client.open_client(
+        account, FixedPassword(password)
+    ).logout()  # the next attempt gets through
 
 
 def test_imap_login_refused_for_now_is_a_network_failure(
@@ -67,7 +70,8 @@ def test_imap_login_refused_for_now_is_a_network_failure(
     imap_proxy.answer = b"{tag} NO [UNAVAILABLE] Temporary authentication failure.\r\n"
     with pytest.raises(CannotConnect, match="cannot check passwords at the moment"):
         imap_client.open_client(
-            behind(mail_servers, imap_proxy, smtp_proxy), mail_servers.user("alice").password
+            behind(mail_servers, imap_proxy, smtp_proxy),
+            FixedPassword(mail_servers.user("alice").password),
         )
 
 
@@ -75,7 +79,9 @@ def test_imap_wrong_password_is_the_servers_refusal(
     mail_servers: MailServers, imap_proxy: SignInProxy, smtp_proxy: SignInProxy
 ) -> None:
     with pytest.raises(AuthenticationFailed) as refused:
-        imap_client.open_client(behind(mail_servers, imap_proxy, smtp_proxy), "wrong")
+        imap_client.open_client(
+            behind(mail_servers, imap_proxy, smtp_proxy), FixedPassword("wrong")
+        )
     assert "rejected the password for alice@example.org" in str(refused.value)
     assert "[AUTHENTICATIONFAILED]" in str(refused.value)
     assert not refused.value.transient
@@ -88,17 +94,17 @@ def test_smtp_auth_cut_off_or_deferred_is_a_network_failure_535_is_not(
     password = mail_servers.user("alice").password
     smtp_proxy.cut_sign_ins = 1
     with pytest.raises(CannotConnect) as cut:
-        smtp_client.open_smtp(account, password)
+        smtp_client.open_smtp(account, FixedPassword(password))
     assert cut.value.transient and smtp_proxy.cuts == 1
 
     smtp_proxy.answer = b"454 4.7.0 Temporary authentication failure\r\n"
     with pytest.raises(CannotConnect, match=r"454 4\.7\.0"):
-        smtp_client.open_smtp(account, password)
+        smtp_client.open_smtp(account, FixedPassword(password))
 
     smtp_proxy.answer = None
     with pytest.raises(AuthenticationFailed, match="535"):
-        smtp_client.open_smtp(account, "wrong")
-    smtp_client.open_smtp(account, password).quit()
+        smtp_client.open_smtp(account, FixedPassword("wrong"))
+    smtp_client.open_smtp(account, FixedPassword(password)).quit()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from dataclasses import replace
 import pytest
 
 from mailclient.accounts.model import Account, Security
+from mailclient.accounts.signin import FixedPassword
 from mailclient.core import tls
 from mailclient.core.errors import TlsError
 from mailclient.imap.client import open_client
@@ -34,26 +35,26 @@ def smtp(servers: MailServers, port: int, security: Security) -> Account:
 def test_ssl_on_an_imap_starttls_port_says_to_choose_starttls(mail_servers: MailServers) -> None:
     chosen = imap(mail_servers, mail_servers.imap_port, Security.SSL)
     with pytest.raises(TlsError, match="expects STARTTLS") as raised:
-        open_client(chosen, mail_servers.user(USER).password)
+        open_client(chosen, FixedPassword(mail_servers.user(USER).password))
     assert "WRONG_VERSION_NUMBER" not in str(raised.value)
 
 
 def test_starttls_on_an_imaps_port_says_to_choose_ssl(mail_servers: MailServers) -> None:
     chosen = imap(mail_servers, mail_servers.imaps_port, Security.STARTTLS)
     with pytest.raises(TlsError, match="expects SSL/TLS from the start"):
-        open_client(chosen, mail_servers.user(USER).password)
+        open_client(chosen, FixedPassword(mail_servers.user(USER).password))
 
 
 def test_ssl_on_the_submission_port_says_to_choose_starttls(mail_servers: MailServers) -> None:
     chosen = smtp(mail_servers, mail_servers.submission_port, Security.SSL)
     with pytest.raises(TlsError, match="expects STARTTLS"):
-        open_smtp(chosen, mail_servers.user(USER).password)
+        open_smtp(chosen, FixedPassword(mail_servers.user(USER).password))
 
 
 def test_starttls_on_the_smtps_port_says_to_choose_ssl(mail_servers: MailServers) -> None:
     chosen = smtp(mail_servers, mail_servers.smtps_port, Security.STARTTLS)
     with pytest.raises(TlsError, match="expects SSL/TLS from the start"):
-        open_smtp(chosen, mail_servers.user(USER).password)
+        open_smtp(chosen, FixedPassword(mail_servers.user(USER).password))
 
 
 class SlowGreeter:
@@ -105,7 +106,7 @@ def test_a_slow_greeting_is_still_awaited(
     slow = SlowGreeter((mail_servers.host, mail_servers.imap_port), delay=0.5)
     try:
         chosen = imap(mail_servers, slow.port, Security.STARTTLS)
-        client = open_client(chosen, mail_servers.user(USER).password)
+        client = open_client(chosen, FixedPassword(mail_servers.user(USER).password))
         client.logout()
     finally:
         slow.close()

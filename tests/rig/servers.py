@@ -40,6 +40,7 @@ from .dovecot import (
     ensure_vmail_user,
 )
 from .maildir import prepare_folder, write_messages
+from .oauth import AuthorizationServer
 from .smtp import Postfix
 from .util import ALT_LOOPBACK, LOOPBACK, RigError, ServerProcess, wait_reaped
 
@@ -87,6 +88,8 @@ class MailServers:
         self.ca_file = certs.ca_file
         self._extra_dovecots: list[Dovecot] = []
         self.notls_dovecot: Dovecot | None = None
+        # Dovecot (and through it Postfix) checks OAuth2 tokens with this server.
+        self.oauth: AuthorizationServer | None = None
         self.startup_seconds = 0.0  # of start(), for the curious
         self.directory = Path(tempfile.mkdtemp(prefix="mailclient-rig-", dir=_memory_temp_dir()))
         try:
@@ -118,12 +121,14 @@ class MailServers:
         self.postfix = Postfix(
             self.directory / "postfix", self.certs, [user.address for user in self.users.values()]
         )
+        self.oauth = AuthorizationServer()
         self.dovecot = Dovecot(
             self.directory / "dovecot",
             self.storage,
             self.certs,
             with_lmtp=True,
             auth_listener=self.postfix.auth_socket,
+            oauth_introspection=self.oauth.introspection_endpoint,
         )
 
     # --- life cycle -------------------------------------------------------------------
@@ -144,6 +149,9 @@ class MailServers:
         with ThreadPoolExecutor() as pool:
             list(pool.map(lambda server: server.stop(), servers))
         wait_reaped(groups)
+        if self.oauth is not None:
+            self.oauth.close()
+            self.oauth = None
 
     def save_logs(self, destination: Path) -> None:
         for log in self.directory.glob("*/*.log"):
@@ -172,6 +180,7 @@ class MailServers:
             self.certs,
             extra_config=extra_config,
             namespace=namespace,
+            oauth_introspection=self.oauth.introspection_endpoint if self.oauth else None,
         )
         self._extra_dovecots.append(dovecot)
         dovecot.start()

@@ -12,7 +12,11 @@ from mailclient.accounts.model import Account
 from mailclient.accounts.store import AccountStore
 from mailclient.app.cli import run
 from mailclient.core.diagnostics import PrivateLogFile
+from mailclient.core.outgoing import OutgoingMessage
 from mailclient.core.profile import Profile
+from mailclient.mime.compose import build_message
+from mailclient.store.db import damage_marker
+from mailclient.store.outbox import Outbox, outbox_path
 
 
 @pytest.fixture
@@ -100,3 +104,24 @@ def test_body_must_be_utf8(
 def test_unknown_outbox_message(profile: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["--profile", str(profile), "outbox", "delete", "7"]) == 1
     assert "no message 7 in the outbox" in capsys.readouterr().err
+
+
+def test_a_damaged_outbox_file_is_told_and_its_messages_kept(
+    profile: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store_path = Profile(profile).store_path
+    outbox = Outbox.open(store_path)
+    built = build_message(OutgoingMessage("ann@example.org", ("bob@example.org",), subject="Kept"))
+    item = outbox.add("work", built)
+    outbox.close()
+    damage_marker(outbox_path(store_path)).touch()  # as an error met in use leaves it
+
+    assert run(["--profile", str(profile), "outbox", "list"]) == 0
+    out, err = capsys.readouterr()
+    (rescued,) = profile.glob("rescued-*")
+    assert (
+        f"mailclient: The outbox file was damaged. It was moved to {rescued}; 1 message read "
+        "from it is in the outbox again (and in that folder as .eml files).\n"
+    ) in err
+    assert out.startswith(f"{item.id}\tqueued\twork\tKept\tto bob@example.org")
+    assert (rescued / f"outbox-{item.id}.eml").read_bytes() == built.raw

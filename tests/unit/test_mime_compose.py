@@ -82,6 +82,35 @@ def test_headers_and_envelope() -> None:
     assert built.raw.count(b"MIME-Version") == 1
 
 
+def test_the_sent_copy_alone_carries_bcc() -> None:
+    built = build_message(
+        draft(
+            to=("Bob <bob@example.org>",),
+            bcc=("Jörg Ünal <joerg@example.org>, hidden@example.org",),
+        )
+    )
+    assert b"Bcc" not in built.raw and b"joerg" not in built.raw
+    assert built.sent_copy == built.sent_headers + built.raw
+    copy = parsed(built.sent_copy)
+    assert [(a.display_name, a.addr_spec) for a in copy["Bcc"].addresses] == [
+        ("Jörg Ünal", "joerg@example.org"),
+        ("", "hidden@example.org"),
+    ]
+    assert built.sent_headers.isascii()  # encoded like the other fields (RFC 2047)
+    assert (
+        copy["To"] == "Bob <bob@example.org>"
+        and copy.get_content() == parsed(built.raw).get_content()
+    )
+    assert build_message(draft(to=("bob@example.org",))).sent_headers == b""
+
+
+def test_an_address_that_needs_smtputf8_stays_raw_in_the_bcc_of_the_copy() -> None:
+    built = build_message(draft(to=("bob@example.org",), bcc=("jörg@bücher.example",)))
+    assert built.smtputf8
+    assert built.sent_headers.decode("utf-8").startswith("Bcc: jörg@")
+    assert b"j\xc3\xb6rg" not in built.raw
+
+
 def test_every_build_gets_its_own_message_id() -> None:
     assert build_message(draft()).message_id != build_message(draft()).message_id
 
@@ -234,3 +263,33 @@ def test_parse_addresses() -> None:
         ("", "k@example.org"),
     ]
     assert parse_addresses("Cc", "  ") == []
+
+
+FORWARDED = (
+    b"From: Bob <bob@example.org>\r\nTo: alice@example.org\r\nSubject: Minutes\r\n"
+    b"X-Long: " + b"word " * 30 + b"\r\n"
+    b"DKIM-Signature: v=1; d=example.org;\r\n\tb=c2lnbmF0dXJl\r\n"
+    b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nSee you at noon.\r\n"
+)
+
+
+def test_a_message_attached_whole_keeps_its_bytes() -> None:
+    attachment = Attachment("Minutes.eml", data=FORWARDED, content_type="message/rfc822")
+    built = build_message(draft(attachments=(attachment,)))
+    assert FORWARDED.rstrip(b"\r\n") in built.raw  # nothing refolded, MIME-Version kept
+    [part] = list(parsed(built.raw).iter_attachments())
+    assert part.get_content_type() == "message/rfc822"
+    assert part["Content-Transfer-Encoding"] == "7bit"
+    assert part.get_filename() == "Minutes.eml"
+    assert part.get_content()["Subject"] == "Minutes"
+    assert built.raw.count(b"MIME-Version") == 2  # ours at the top, and the forwarded one's
+
+
+def test_an_8bit_message_is_attached_as_opaque_data() -> None:
+    raw = FORWARDED.replace(b"See you", "Bis später".encode())
+    attachment = Attachment("Minutes.eml", data=raw, content_type="message/rfc822")
+    built = build_message(draft(attachments=(attachment,)))
+    assert built.raw.isascii()
+    [part] = list(parsed(built.raw).iter_attachments())
+    assert part.get_content_type() == "application/octet-stream"
+    assert part.get_content() == raw

@@ -15,6 +15,7 @@ from mailclient.mime.reply import (
     attribution,
     forward_subject,
     make_forward,
+    make_forward_as_attachment,
     make_reply,
     original_from_raw,
     quote,
@@ -226,3 +227,28 @@ def test_html_to_text_structure() -> None:
         "</ul><blockquote><p>said</p></blockquote><p>end</p><script>x()</script>"
     )
     assert text == "Hi\nthere\n\n- one\n- two\n  1. a\n\n> said\n\nend"
+
+
+def test_forward_as_attachment_carries_the_message_whole() -> None:
+    raw = raw_with_attachment()
+    found = original_from_raw(raw)
+    draft = make_forward_as_attachment(
+        found, raw, account="work", sender="alice@example.org", signature="A."
+    )
+    assert draft.kind is DraftKind.FORWARD
+    assert draft.subject == "Fwd: Report"
+    assert draft.original == "<r1@example.org>"
+    assert draft.body == "\n\n-- \nA."
+    [attachment] = draft.attachments
+    assert (attachment.filename, attachment.data) == ("Report.eml", raw)
+    assert attachment.content_type == "message/rfc822"
+
+
+@pytest.mark.parametrize(
+    ("subject", "name"), [("", "message.eml"), ("../../etc/passwd", "passwd.eml")]
+)
+def test_forward_as_attachment_names_a_harmless_file(subject: str, name: str) -> None:
+    draft = make_forward_as_attachment(
+        Original(subject=subject), b"Subject: x\r\n\r\nx\r\n", account="w", sender="a@b.org"
+    )
+    assert draft.attachments[0].filename == name

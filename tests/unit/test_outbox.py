@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from mailclient.core.outgoing import BuiltMessage, OutboxState, Refusal, SentCopy
-from mailclient.store.db import connect
 from mailclient.store.outbox import (
     Outbox,
     OutboxItemBusy,
@@ -60,7 +59,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def outbox(path: Path, clock: Clock) -> Iterator[Outbox]:
-    box = Outbox(connect(path), path, clock)
+    box = Outbox.open(path, clock)
     yield box
     box.close()
 
@@ -68,7 +67,7 @@ def outbox(path: Path, clock: Clock) -> Iterator[Outbox]:
 def test_added_message_is_committed_with_its_envelope(outbox: Outbox, path: Path) -> None:
     built = BuiltMessage(b"raw\r\n", "<x@example.org>", "ann@example.org", ("b@x.org",), "S", True)
     item = outbox.add("work", built)
-    other = Outbox(connect(path), path)  # another connection sees it: it is committed
+    other = Outbox.open(path)  # another connection sees it: it is committed
     assert other.raw(item.id) == b"raw\r\n"
     assert other.submission(item.id) == Submission("ann@example.org", True, b"raw\r\n")
     assert other.get(item.id) == item
@@ -205,7 +204,7 @@ def test_crash_after_data_started_is_flagged(outbox: Outbox) -> None:
     item = outbox.add("work", message())
     other = outbox.add("work", message(2))
     outbox.claim([item.id])
-    outbox.mark_data_started(item.id)
+    outbox.mark_data_ending(item.id)
     (recovered,) = outbox.recover_interrupted()
     assert recovered.maybe_sent and recovered.state is OutboxState.QUEUED
     assert "interrupted" in recovered.last_error
@@ -286,3 +285,27 @@ def test_ids_are_never_reused(outbox: Outbox) -> None:
     first = outbox.add("work", message(1))
     outbox.delete(first.id)
     assert outbox.add("work", message(2)).id != first.id
+
+
+def test_a_held_message_waits_for_its_time_whatever_the_retry_schedule(
+    outbox: Outbox, clock: Clock
+) -> None:
+    held = outbox.add("work", message(1), send_at=T0 + 10)
+    later = outbox.add("work", message(2), send_at=T0 + 3600, scheduled=True)
+    now = outbox.add("work", message(3))
+    assert due(outbox, ignore_schedule=True) == [now.id]
+    assert later.scheduled and not held.scheduled
+    assert held.send_at == datetime.fromtimestamp(T0 + 10, UTC)
+    clock.now = T0 + 10
+    assert due(outbox) == [held.id, now.id]
+    assert outbox.release(later.id)  # Send Now
+    assert outbox.get(later.id).send_at is None
+    assert due(outbox) == [held.id, later.id, now.id]
+
+
+def test_retry_lets_a_scheduled_message_go_now(outbox: Outbox) -> None:
+    later = outbox.add("work", message(1), send_at=T0 + 3600, scheduled=True)
+    assert due(outbox) == []
+    outbox.retry(later.id)
+    assert due(outbox) == [later.id]
+    assert not outbox.get(later.id).scheduled

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mailclient.accounts.credentials import Service
+from mailclient.accounts.credentials import SERVICES, CredentialStore
 from mailclient.accounts.model import Account
+from mailclient.accounts.signin import Authenticator, PasswordAuthenticator
 from mailclient.core.errors import (
     AccountNotFound,
     AuthenticationFailed,
@@ -19,16 +20,22 @@ from mailclient.core.errors import (
 )
 from mailclient.core.outgoing import OutboxState, OutgoingMessage, SentCopy
 from mailclient.smtp.sender import OutboxSender, Outcome, SendResult
-from mailclient.store.db import connect
 from mailclient.store.outbox import Outbox, SenderBusy, SenderLock
+from tests.support.memory_keyring import MemoryKeyring
 from tests.unit.fake_smtp import FakeSmtpServer
 
 ACCOUNT = Account(name="work", email="ann@example.org", imap_host="h", smtp_host="smtp.test")
 
 
 class Passwords:
-    def get_password(self, account: str, service: Service) -> str:
-        return f"{account}-{service}-secret"
+    """Each account's stored passwords, one per server."""
+
+    def authenticator(self, account: Account) -> PasswordAuthenticator:
+        keyring = MemoryKeyring()
+        credentials = CredentialStore(keyring, profile_id="test")
+        for service in SERVICES:
+            credentials.set_password(account.name, service, f"{account.name}-{service}-secret")
+        return PasswordAuthenticator(account, credentials)
 
 
 class FakeSentFolder:
@@ -39,6 +46,7 @@ class FakeSentFolder:
         if self.world.sent_folder_down:
             raise CannotConnect("The IMAP server is down.")
         self.world.appended.append((message_id, may_exist))
+        self.world.copies.append(raw)
 
     def close(self) -> None:
         self.world.sent_folder_closed += 1
@@ -52,6 +60,7 @@ class World:
         self.server = server
         self.accounts = {"work": ACCOUNT}
         self.appended: list[tuple[str, bool]] = []
+        self.copies: list[bytes] = []
         self.sent_folder_down = False
         self.sent_folder_closed = 0
         self.connect_error: Exception | None = None
@@ -72,8 +81,8 @@ class World:
         except KeyError:
             raise AccountNotFound(name) from None
 
-    def connect(self, account: Account, password: str) -> smtplib.SMTP:
-        self.logins.append(password)
+    def connect(self, account: Account, auth: Authenticator) -> smtplib.SMTP:
+        self.logins.append(auth.secret("smtp").value)
         if self.connect_error is not None:
             raise self.connect_error
         smtp = smtplib.SMTP("127.0.0.1", self.server.port, timeout=10)
@@ -91,7 +100,7 @@ class World:
         return self.sender.enqueue("work", OutgoingMessage(**values)).id  # type: ignore[arg-type]
 
     def outbox(self) -> Outbox:
-        return Outbox(connect(self.path), self.path, lambda: self.now)
+        return Outbox.open(self.path, lambda: self.now)
 
 
 @pytest.fixture
@@ -254,7 +263,7 @@ def test_message_left_sending_by_a_crash_is_recovered(world: World) -> None:
     outbox = world.outbox()
     outbox.claim([first])
     outbox.claim([second])
-    outbox.mark_data_started(second)
+    outbox.mark_data_ending(second)
     outbox.close()
     report = world.sender.flush()
     assert {(i.id, i.maybe_sent) for i in report.recovered} == {(first, False), (second, True)}
@@ -304,3 +313,22 @@ def test_delete_recovers_what_a_crash_left(world: World) -> None:
     outbox.close()
     assert world.sender.delete(item_id).id == item_id
     assert world.sender.items() == []
+
+
+def test_the_sent_folder_gets_the_bcc_the_server_never_saw(world: World) -> None:
+    world.sender.enqueue(
+        "work",
+        OutgoingMessage(
+            sender="ann@example.org",
+            to=("bob@example.org",),
+            bcc=("Secret Sam <sam@example.org>",),
+            subject="between us",
+        ),
+    )
+    world.sender.flush()
+    [received] = world.server.received
+    assert received.recipients == ["bob@example.org", "sam@example.org"]
+    assert b"Bcc" not in received.data and b"Sam" not in received.data
+    [copy] = world.copies
+    assert copy.startswith(b"Bcc: Secret Sam <sam@example.org>\r\n")
+    assert copy.endswith(received.data.replace(b"\r\n..", b"\r\n."))

@@ -43,11 +43,11 @@ def test_message_goes_out_dot_stuffed_with_size(server: FakeSmtpServer) -> None:
         RAW,
         "ann@example.org",
         ["bob@example.org", "carol@example.org"],
-        data_starting=lambda: calls.append(len(server.received)),
+        data_ending=lambda: calls.append(len(server.received)),
     )
     assert delivery.accepted == ("bob@example.org", "carol@example.org")
     assert delivery.refused == ()
-    assert calls == [0]  # called once, before the data went out
+    assert calls == [0]  # called once, before the server had the end of the data
     (received,) = server.received
     assert received.mail_from == "ann@example.org"
     assert received.mail_options == [f"SIZE={len(RAW)}"]
@@ -143,6 +143,55 @@ def test_connection_lost_after_the_data_may_have_delivered(server: FakeSmtpServe
     with pytest.raises(ConnectionLost, match="may have been delivered") as caught:
         submit(connected(server), ACCOUNT, RAW, "ann@example.org", ["bob@example.org"])
     assert caught.value.maybe_sent and caught.value.transient
+
+
+def test_the_mark_comes_between_the_data_and_its_final_dot(server: FakeSmtpServer) -> None:
+    smtp = connected(server)
+    events: list[bytes] = []
+    send = smtp.send
+
+    def recording_send(data: bytes | str) -> None:
+        events.append(data if isinstance(data, bytes) else data.encode())
+        send(data)
+
+    smtp.send = recording_send  # type: ignore[method-assign]
+    submit(
+        smtp,
+        ACCOUNT,
+        RAW,
+        "ann@example.org",
+        ["bob@example.org"],
+        data_ending=lambda: events.append(b"<mark>"),
+    )
+    assert events[-3:] == [b"Subject: x\r\n\r\n..leading dot\r\nline\r\n", b"<mark>", b".\r\n"]
+
+
+def test_connection_lost_while_writing_the_data_delivered_nothing(
+    server: FakeSmtpServer,
+) -> None:
+    smtp = connected(server)
+    send = smtp.send
+    marks: list[str] = []
+
+    def failing_send(data: bytes | str) -> None:
+        if isinstance(data, bytes) and data.startswith(b"Subject"):
+            smtp.close()
+            raise BrokenPipeError(32, "Broken pipe")
+        send(data)
+
+    smtp.send = failing_send  # type: ignore[method-assign]
+    with pytest.raises(ConnectionLost) as caught:
+        submit(
+            smtp,
+            ACCOUNT,
+            RAW,
+            "ann@example.org",
+            ["bob@example.org"],
+            data_ending=lambda: marks.append("mark"),
+        )
+    assert not caught.value.maybe_sent and caught.value.transient
+    assert "may have been delivered" not in str(caught.value)
+    assert marks == []
 
 
 def test_service_closing_is_transient(server: FakeSmtpServer) -> None:

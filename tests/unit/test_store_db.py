@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 
 from mailclient.core.models import SpecialUse
 from mailclient.store import db, schema
-from mailclient.store.db import StoreError
+from mailclient.store.db import StoreBug, StoreError
 from mailclient.store.mail import MailStore, RemoteFolder, SortKey
 
 
@@ -28,14 +29,15 @@ def test_migrations_run_once_in_order(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_failed_migration_leaves_previous_version(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(schema, "MIGRATIONS", ["CREATE TABLE a (x);"])
     path = tmp_path / "s.sqlite3"
     db.connect(path).close()
     monkeypatch.setattr(schema, "MIGRATIONS", ["CREATE TABLE a (x);", "CREATE TABLE c (z); BAD;"])
-    with pytest.raises(StoreError, match="cannot be used"):
+    with pytest.raises(StoreBug, match="syntax error"):  # a mistake of ours
         db.connect(path)
+    assert "Traceback" in caplog.text and 'near "BAD"' in caplog.text
     raw = sqlite3.connect(path)
     assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
     tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -83,3 +85,26 @@ def test_sort_indexes_come_with_an_upgrade(tmp_path: Path, monkeypatch: pytest.M
     assert upgraded.execute("PRAGMA user_version").fetchone()[0] == len(schema.MIGRATIONS)
     assert {"messages_by_sender", "messages_by_subject"} <= names
     upgraded.close()
+
+
+def test_threads_opening_a_new_store_at_once_migrate_it_once(tmp_path: Path) -> None:
+    """A step that may run twice (CREATE ... IF NOT EXISTS) must not set the version back
+    while another connection is already past it: the next step would then run twice."""
+    errors: list[BaseException] = []
+
+    def open_it(path: Path) -> None:
+        try:
+            db.connect(path).close()
+        except BaseException as error:
+            errors.append(error)
+
+    for trial in range(4):
+        path = tmp_path / f"store{trial}.sqlite3"
+        threads = [threading.Thread(target=open_it, args=(path,)) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with sqlite3.connect(path) as check:
+            assert check.execute("PRAGMA user_version").fetchone()[0] == len(schema.MIGRATIONS)
+    assert errors == []
