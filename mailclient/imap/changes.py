@@ -17,22 +17,30 @@ Moves use MOVE where offered, else COPY + \\Deleted + UID EXPUNGE (RFC 6851, RFC
 a message deleted outside the Trash moves there, in the Trash it is expunged; without a
 Trash nothing is deleted.
 
-Folder changes (create, rename, delete) are Change objects the caller sends at once; if
-that fails they are undone.
+Folder changes (create, rename, delete) are made in the store and kept there too, and go to
+the server before the account's folder list is next read (or at once, with Change.send);
+a refusal undoes them.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from abc import ABC, abstractmethod
+import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 from mailclient.core.errors import InvalidInput, MailclientError
 from mailclient.core.models import Folder, SpecialUse
 from mailclient.imap.client import ImapSession
 from mailclient.imap.wire import CommandFailed
-from mailclient.store.mail import ChangeKind, MailStore, PendingChange
+from mailclient.store.mail import (
+    ChangeKind,
+    FolderChangeKind,
+    MailStore,
+    PendingChange,
+    PendingFolderChange,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +52,7 @@ _RESPONSE_CODE = re.compile(r"\[([A-Za-z-]+)")
 class ChangeRefused(MailclientError):
     """The server refused a local change for good; the store was set back."""
 
-    def __init__(self, change: PendingChange, message: str) -> None:
+    def __init__(self, change: PendingChange | None, message: str) -> None:
         super().__init__(message)
         self.change = change
 
@@ -100,6 +108,87 @@ def delete_messages(store: MailStore, ids: Sequence[int]) -> list[PendingChange]
         made += store.record_change(ChangeKind.MOVE, elsewhere, target_folder_id=trash.id)
     if in_trash:
         made += store.record_change(ChangeKind.EXPUNGE, in_trash)
+    return made
+
+
+def expunge_messages(store: MailStore, ids: Sequence[int]) -> list[PendingChange]:
+    """Delete messages for good, wherever they are (Shift+Del, after the user confirmed)."""
+    return store.record_change(ChangeKind.EXPUNGE, ids)
+
+
+@dataclass(frozen=True)
+class MovedMessage:
+    """A message a move (or a delete to the Trash) took away: its row and where it was."""
+
+    id: int
+    folder_id: int
+    message_id: str  # its Message-ID: found by it if the row was fetched anew in the target
+
+
+@dataclass(frozen=True)
+class FlagEdit:
+    """Flags to add to and remove from messages."""
+
+    ids: tuple[int, ...]
+    add: frozenset[str]
+    remove: frozenset[str]
+
+
+class StillSending(MailclientError):
+    """The change to undo is being sent to the server right now; Undo can be tried again."""
+
+
+def undo(
+    store: MailStore,
+    moved: Sequence[MovedMessage] = (),
+    target_folder_id: int | None = None,
+    flags: Sequence[FlagEdit] = (),
+    wait_seconds: float = 30.0,
+) -> list[PendingChange]:
+    """Take back a move to ``target_folder_id`` and flag changes, through the same path.
+
+    A move the server has not been told about yet is simply reverted in the store; one it
+    confirmed is moved back, a new change that uses the messages' UIDs in the target (the
+    rows took them from COPYUID; without it they are found by Message-ID once synced).
+    A move being sent right now is waited for (``wait_seconds`` at most, else StillSending).
+    The flag edits are made after the reverted moves showed their messages again and before
+    the moves back hide them.
+    """
+    ids = [m.id for m in moved]
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        holding = store.pending_moves_holding(ids)
+        if not any(holding.values()):
+            break
+        if time.monotonic() > deadline:
+            raise StillSending("The change is still being sent to the server; try Undo again.")
+        time.sleep(0.05)
+    for change_id in holding:
+        store.revert_pending(change_id)
+    made: list[PendingChange] = []
+    for edit in flags:
+        made += store.record_change(ChangeKind.FLAGS, edit.ids, add=edit.add, remove=edit.remove)
+    if target_folder_id is None or not moved:
+        return made
+    where = {loc.id: loc.folder_id for loc in store.locations(ids)}
+    back: dict[int, list[int]] = {}
+    target = store.folder(target_folder_id)
+    for message in moved:
+        found = where.get(message.id)
+        if found == target_folder_id:
+            back.setdefault(message.folder_id, []).append(message.id)
+        elif found is None and target is not None and message.message_id:
+            again = [
+                loc.id
+                for loc in store.locations(
+                    store.ids_with_message_id(target.account, message.message_id)
+                )
+                if loc.folder_id == target_folder_id
+            ]
+            back.setdefault(message.folder_id, []).extend(again[:1])
+    for source, source_ids in sorted(back.items()):
+        if source_ids and store.folder(source) is not None:
+            made += store.record_change(ChangeKind.MOVE, source_ids, target_folder_id=source)
     return made
 
 
@@ -211,90 +300,125 @@ def _folder(store: MailStore, folder_id: int) -> Folder:
 # -- folder changes -------------------------------------------------------------------------
 
 
-class Change(ABC):
-    """A folder change already made in the store that the server has not been told about."""
+class FolderChangeRefused(ChangeRefused):
+    """The server refused a folder change for good; the store was set back."""
 
-    description: str
+    def __init__(self, message: str) -> None:
+        super().__init__(None, message)
+
+
+class Change:
+    """A folder change made in the store and kept there until the server confirmed it.
+
+    ``send`` tells the server now (the caller's connection); otherwise the account's
+    worker sends it with the other waiting folder changes (send_folder_changes).
+    """
+
+    def __init__(self, store: MailStore, pending: PendingFolderChange, description: str) -> None:
+        self.pending = pending
+        self.description = description
+        folder = store.folder(pending.folder_id)
+        assert folder is not None
+        self.folder = folder
 
     def send(self, session: ImapSession, store: MailStore) -> None:
         """Tell the server; on any failure put the store back and raise."""
         try:
-            self._send(session, store)
+            _send_folder_change(session, store, self.pending)
         except BaseException as error:
             log.warning("Could not %s: %s", self.description, error)
-            self.revert(store)
+            _revert_folder_change(store, self.pending)
             raise
 
-    @abstractmethod
-    def _send(self, session: ImapSession, store: MailStore) -> None: ...
 
-    @abstractmethod
-    def revert(self, store: MailStore) -> None:
-        """Undo the store change (the server refused it)."""
-
-
-class CreateFolder(Change):
-    def __init__(self, store: MailStore, account: str, name: str) -> None:
-        self.description = f"create the folder {name}"
-        inbox = store.folder_by_use(account, SpecialUse.INBOX)
-        if store.folder_by_name(account, name) is not None:
-            raise InvalidInput("folder", f"a folder named {name!r} exists already")
-        self.folder = store.add_folder(account, name, inbox.delimiter if inbox else None)
-
-    def _send(self, session: ImapSession, store: MailStore) -> None:
-        session.create_folder(self.folder.name)
-
-    def revert(self, store: MailStore) -> None:
-        store.delete_folder(self.folder.id)
-
-
-class RenameFolder(Change):
-    def __init__(self, store: MailStore, folder_id: int, new_name: str) -> None:
-        folder = _folder(store, folder_id)
-        if folder.special_use is SpecialUse.INBOX:
-            raise InvalidInput("folder", "the INBOX cannot be renamed")
-        if store.folder_by_name(folder.account, new_name) is not None:
-            raise InvalidInput("folder", f"a folder named {new_name!r} exists already")
-        self.description = f"rename the folder {folder.name} to {new_name}"
-        self.folder_id, self.old, self.new = folder_id, folder.name, new_name
-        store.rename_folder(folder_id, new_name)
-
-    def _send(self, session: ImapSession, store: MailStore) -> None:
-        if session.selected == self.old:
+def _send_folder_change(
+    session: ImapSession, store: MailStore, change: PendingFolderChange
+) -> None:
+    if change.kind is FolderChangeKind.CREATE:
+        session.create_folder(change.new_name)
+    elif change.kind is FolderChangeKind.RENAME:
+        if session.selected == change.old_name:
             session.selected = None
-        session.rename_folder(self.old, self.new)
-
-    def revert(self, store: MailStore) -> None:
-        store.rename_folder(self.folder_id, self.old)
-
-
-class DeleteFolder(Change):
-    def __init__(self, store: MailStore, folder_id: int) -> None:
-        folder = _folder(store, folder_id)
-        if folder.special_use is SpecialUse.INBOX:
-            raise InvalidInput("folder", "the INBOX cannot be deleted")
-        self.description = f"delete the folder {folder.name}"
-        self.folder = folder
-        store.set_folder_hidden(folder_id, True)
-
-    def _send(self, session: ImapSession, store: MailStore) -> None:
-        session.delete_folder(self.folder.name)
-        store.delete_folder(self.folder.id)
-
-    def revert(self, store: MailStore) -> None:
-        store.set_folder_hidden(self.folder.id, False)
+        session.rename_folder(change.old_name, change.new_name)
+    else:
+        session.delete_folder(change.old_name)
+        store.delete_folder(change.folder_id)
+    store.finish_folder_change(change.id)
 
 
-def create_folder(store: MailStore, account: str, name: str) -> CreateFolder:
+def _revert_folder_change(store: MailStore, change: PendingFolderChange) -> None:
+    if change.kind is FolderChangeKind.CREATE:
+        store.delete_folder(change.folder_id)
+    elif change.kind is FolderChangeKind.RENAME:
+        store.rename_folder(change.folder_id, change.old_name)
+    else:
+        store.set_folder_hidden(change.folder_id, False)
+    store.finish_folder_change(change.id)
+
+
+def _describe_folder_change(change: PendingFolderChange) -> str:
+    if change.kind is FolderChangeKind.CREATE:
+        return f"Creating the folder {change.new_name}"
+    if change.kind is FolderChangeKind.RENAME:
+        return f"Renaming the folder {change.old_name} to {change.new_name}"
+    return f"Deleting the folder {change.old_name}"
+
+
+def send_folder_changes(
+    session: Callable[[], ImapSession], store: MailStore, account: str
+) -> list[FolderChangeRefused]:
+    """Send the account's waiting folder changes, oldest first (before the folder list is
+    read: a folder renamed here must not look deleted on the server).
+
+    A failure that trying again may cure leaves them waiting and is raised; a refusal
+    undoes the change in the store and is returned.
+    """
+    refused: list[FolderChangeRefused] = []
+    waiting = store.pending_folder_changes(account)
+    if not waiting:
+        return refused
+    connection = session()
+    for change in waiting:
+        try:
+            _send_folder_change(connection, store, change)
+        except Exception as error:
+            reason = _refusal(error)
+            if reason is None:
+                raise
+            _revert_folder_change(store, change)
+            message = f"{_describe_folder_change(change)} was undone: {reason}"
+            log.warning("%s: %s", account, message)
+            refused.append(FolderChangeRefused(message))
+    return refused
+
+
+def create_folder(store: MailStore, account: str, name: str) -> Change:
     """Create a folder; ``name`` is the full name, levels joined by the account's delimiter."""
-    return CreateFolder(store, account, name)
+    inbox = store.folder_by_use(account, SpecialUse.INBOX)
+    if store.folder_by_name(account, name) is not None:
+        raise InvalidInput("folder", f"a folder named {name!r} exists already")
+    folder = store.add_folder(account, name, inbox.delimiter if inbox else None)
+    pending = store.record_folder_change(FolderChangeKind.CREATE, folder.id, "", name)
+    return Change(store, pending, f"create the folder {name}")
 
 
-def rename_folder(store: MailStore, folder_id: int, new_name: str) -> RenameFolder:
+def rename_folder(store: MailStore, folder_id: int, new_name: str) -> Change:
     """Rename a folder (the full new name); folders below it move along."""
-    return RenameFolder(store, folder_id, new_name)
+    folder = _folder(store, folder_id)
+    if folder.special_use is SpecialUse.INBOX:
+        raise InvalidInput("folder", "the INBOX cannot be renamed")
+    if store.folder_by_name(folder.account, new_name) is not None:
+        raise InvalidInput("folder", f"a folder named {new_name!r} exists already")
+    store.rename_folder(folder_id, new_name)
+    pending = store.record_folder_change(FolderChangeKind.RENAME, folder_id, folder.name, new_name)
+    return Change(store, pending, f"rename the folder {folder.name} to {new_name}")
 
 
-def delete_folder(store: MailStore, folder_id: int) -> DeleteFolder:
+def delete_folder(store: MailStore, folder_id: int) -> Change:
     """Delete a folder and the messages in it."""
-    return DeleteFolder(store, folder_id)
+    folder = _folder(store, folder_id)
+    if folder.special_use is SpecialUse.INBOX:
+        raise InvalidInput("folder", "the INBOX cannot be deleted")
+    store.set_folder_hidden(folder_id, True)
+    pending = store.record_folder_change(FolderChangeKind.DELETE, folder_id, folder.name)
+    return Change(store, pending, f"delete the folder {folder.name}")

@@ -261,15 +261,33 @@ class AccountSync:
 
         Connects if need be; when that fails, the changes keep waiting and the error is
         raised. Returns the changes the server refused for good (undone in the store).
+        Folder changes go first (all of them, whatever ``folder_id``): the message changes
+        may name a folder by its new name.
         """
-        return changes.send_pending(lambda: self.session, self.store, self.account.name, folder_id)
+        refused: list[changes.ChangeRefused] = list(
+            changes.send_folder_changes(lambda: self.session, self.store, self.account.name)
+        )
+        return refused + changes.send_pending(
+            lambda: self.session, self.store, self.account.name, folder_id
+        )
 
     # -- syncing ----------------------------------------------------------------------------
 
     def sync(self, folder_names: Sequence[str] | None = None) -> list[FolderSyncResult]:
-        """Refresh the folder list, then sync the named folders (default: all, INBOX first)."""
+        """Refresh the folder list, then sync the named folders (default: all, INBOX first).
+
+        Folder changes made here go to the server first: a folder renamed here would
+        otherwise look deleted there. Their refusals come as the first result's.
+        """
         # A first fill that was cut short (the process died) left the sort indexes out.
         self.store.restore_sort_indexes()
+        refused: list[changes.ChangeRefused] = list(
+            self.retrying(
+                lambda: changes.send_folder_changes(
+                    lambda: self.session, self.store, self.account.name
+                )
+            )
+        )
         self.retrying(self.refresh_folders)
         folders = self.store.selectable_folders(self.account.name)
         if folder_names is not None:
@@ -284,7 +302,14 @@ class AccountSync:
         for folder in folders:
             if self._stop.is_set():
                 break
-            results.append(self.sync_folder(folder))
+            result = self.sync_folder(folder)
+            now = self.store.folder(folder.id)
+            if result.error and (now is None or now.name != folder.name):
+                # Renamed or deleted here while this sync ran: not a failure to report.
+                result.error = None
+            results.append(result)
+        if refused:
+            results.insert(0, FolderSyncResult("", refused=refused))
         return results
 
     def refresh_folders(self) -> list[Folder]:

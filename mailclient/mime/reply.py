@@ -162,8 +162,9 @@ def reply_recipients(
 ) -> tuple[str, str]:
     """(To, Cc) of a reply: to the Reply-To (else the sender); reply all adds the rest.
 
-    Our own addresses are dropped everywhere. Answering a message we sent ourselves goes
-    to its recipients again, not back to us.
+    ``own_addresses`` are those of the replying account: they are dropped everywhere, and
+    answering a message that account sent goes to its recipients again, not back to it.
+    Another account of the same person is just a correspondent here.
     """
     own = {a.lower() for a in own_addresses}
     author = _addresses(original.reply_to) or _addresses(original.sender)

@@ -74,6 +74,7 @@ class CopyResult:
     item_id: int
     saved: bool
     error: str = ""
+    account: str = ""  # whose Sent folder
 
 
 @dataclass
@@ -406,13 +407,13 @@ class OutboxSender:
             if account.server_saves_sent:  # switched on since: the server has its copy
                 for item in items:
                     outbox.mark_copy_saved(item.id)
-                return [CopyResult(item.id, True) for item in items]
+                return [CopyResult(item.id, True, account=account_name) for item in items]
             folder = self._open_sent_folder(account, self._sign_in.authenticator(account))
         except MailclientError as error:
             text = f"The copy for the Sent folder was not saved: {error}"
             for item in items:
                 outbox.mark_copy_failed(item.id, text)
-            return [CopyResult(item.id, False, text) for item in items]
+            return [CopyResult(item.id, False, text, account_name) for item in items]
         results: list[CopyResult] = []
         try:
             for item in items:
@@ -422,10 +423,10 @@ class OutboxSender:
                 except MailclientError as error:
                     text = f"The copy for the Sent folder was not saved: {error}"
                     outbox.mark_copy_failed(item.id, text)
-                    results.append(CopyResult(item.id, False, text))
+                    results.append(CopyResult(item.id, False, text, account_name))
                 else:
                     outbox.mark_copy_saved(item.id)
-                    results.append(CopyResult(item.id, True))
+                    results.append(CopyResult(item.id, True, account=account_name))
         finally:
             folder.close()
         return results

@@ -57,6 +57,8 @@ class SortKey(StrEnum):
     SENDER = "sender"
     SUBJECT = "subject"
     SIZE = "size"
+    FLAGGED = "flagged"
+    ATTACHMENTS = "attachments"
 
 
 _ORDER = {
@@ -64,6 +66,8 @@ _ORDER = {
     SortKey.SENDER: "sender COLLATE NOCASE {d}, date DESC, id DESC",
     SortKey.SUBJECT: "subject COLLATE NOCASE {d}, date DESC, id DESC",
     SortKey.SIZE: "size {d}, date DESC, id DESC",
+    SortKey.FLAGGED: "instr(flags, '\\Flagged') > 0 {d}, date DESC, id DESC",
+    SortKey.ATTACHMENTS: "has_attachments {d}, date DESC, id DESC",
 }
 
 
@@ -150,6 +154,26 @@ class ChangeKind(StrEnum):
     FLAGS = "flags"  # add and remove flags
     MOVE = "move"  # move to the target folder
     EXPUNGE = "expunge"  # delete for good
+
+
+class FolderChangeKind(StrEnum):
+    """What a waiting folder change asks of the server."""
+
+    CREATE = "create"
+    RENAME = "rename"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class PendingFolderChange:
+    """A folder created, renamed or deleted here that the server has not confirmed yet."""
+
+    id: int
+    account: str
+    kind: FolderChangeKind
+    folder_id: int
+    old_name: str
+    new_name: str
 
 
 @dataclass(frozen=True)
@@ -461,6 +485,13 @@ class MailStore:
             self._db.execute("DELETE FROM folders WHERE id = ?", (folder_id,))
             touched.folder_list = True
 
+    def _folder_changes_waiting(self, account: str) -> list[tuple[str, str, str]]:
+        """(kind, old name, new name) of the account's folder changes not yet sent."""
+        return self._db.execute(
+            "SELECT kind, old_name, new_name FROM pending_folder_changes WHERE account = ?",
+            (account,),
+        ).fetchall()
+
     def sync_folder_list(self, account: str, remote: Sequence[RemoteFolder]) -> list[Folder]:
         """Make the account's folders those the server listed; returns the folders now kept.
 
@@ -484,7 +515,25 @@ class MailStore:
                     int(f.selectable),
                     0,
                 )
-            gone = [name for name in before if name not in wanted]
+            # Folder changes made here that the server has not seen yet: the server still
+            # lists the old names and not the new ones; neither is taken from it.
+            waiting = self._folder_changes_waiting(account)
+            delimiters = {v[0] for v in before.values() if v[0]}
+
+            def below(name: str, top: str) -> bool:
+                return name == top or any(name.startswith(top + d) for d in delimiters)
+
+            local_only = [new for kind, _, new in waiting if kind != "delete" and new]
+            remote_stale = [old for kind, old, _ in waiting if kind != "create" and old]
+            for name in [n for n in wanted if any(below(n, old) for old in remote_stale)]:
+                del wanted[name]
+            gone = [
+                name
+                for name in before
+                if name not in wanted
+                and not any(below(name, new) for new in local_only)
+                and not any(below(name, old) for old in remote_stale)
+            ]
             for chunk in _chunks(gone):
                 self._db.execute(
                     f"DELETE FROM folders WHERE account = ? AND name IN ({_marks(len(chunk))})",
@@ -628,6 +677,17 @@ class MailStore:
             (*params, limit),
         )
         return count, self.summaries([r[0] for r in rows])
+
+    def unseen_ids(self, folder_ids: Sequence[int]) -> list[int]:
+        """The visible unread messages of ``folder_ids`` (Mark Folder Read)."""
+        if not folder_ids:
+            return []
+        rows = self._read(
+            f"SELECT id FROM messages WHERE folder_id IN ({_marks(len(folder_ids))}) "
+            "AND seen = 0 AND hidden = 0",
+            folder_ids,
+        )
+        return [r[0] for r in rows]
 
     def locations(self, ids: Sequence[int]) -> list[MessageLocation]:
         """Folder and UID of each stored message in ``ids`` (for telling the server)."""
@@ -819,6 +879,38 @@ class MailStore:
                 )
         return made
 
+    def record_folder_change(
+        self, kind: FolderChangeKind, folder_id: int, old_name: str, new_name: str = ""
+    ) -> PendingFolderChange:
+        """Keep a folder change (already made in the folders table) for the server."""
+        folder = self.folder(folder_id)
+        if folder is None:
+            raise ValueError(f"no folder {folder_id}")
+        with self._write():
+            change_id: int = self._db.execute(
+                "INSERT INTO pending_folder_changes (account, kind, folder_id, old_name, "
+                "new_name) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (folder.account, str(kind), folder_id, old_name, new_name),
+            ).fetchone()[0]
+        return PendingFolderChange(change_id, folder.account, kind, folder_id, old_name, new_name)
+
+    def pending_folder_changes(self, account: str | None = None) -> list[PendingFolderChange]:
+        """The folder changes waiting for the server (of one account, or all), oldest first."""
+        where, params = ("WHERE account = ?", (account,)) if account is not None else ("", ())
+        rows = self._read(
+            "SELECT id, account, kind, folder_id, old_name, new_name "
+            f"FROM pending_folder_changes {where} ORDER BY id",
+            params,
+        )
+        return [
+            PendingFolderChange(i, a, FolderChangeKind(k), f, o, n) for i, a, k, f, o, n in rows
+        ]
+
+    def finish_folder_change(self, change_id: int) -> None:
+        """The server carried the folder change out (or it was undone here): forget it."""
+        with self._write():
+            self._db.execute("DELETE FROM pending_folder_changes WHERE id = ?", (change_id,))
+
     def pending_changes(self, account: str | None = None) -> list[PendingChange]:
         """The changes waiting for the server (of one account, or all), oldest first."""
         where, params = ("WHERE account = ?", (account,)) if account is not None else ("", ())
@@ -829,6 +921,23 @@ class MailStore:
         """Whether any change of ``account`` (in ``folder_id``) waits for the server."""
         where, params = _pending_where(account, folder_id)
         return bool(self._read(f"SELECT 1 FROM pending_changes WHERE {where} LIMIT 1", params))
+
+    def pending_moves_holding(
+        self, ids: Sequence[int], now: float | None = None
+    ) -> dict[int, bool]:
+        """Waiting moves (and deletes to the Trash) of any of ``ids``: change id -> whether a
+        sender holds it now (it is being sent, and may finish or fail any moment)."""
+        now = time.time() if now is None else now
+        found: dict[int, bool] = {}
+        for chunk in _chunks(ids):
+            for change_id, claimed_until in self._read(
+                "SELECT DISTINCT c.id, c.claimed_until FROM pending_changes c "
+                "JOIN pending_messages p ON p.change_id = c.id "
+                f"WHERE c.kind = 'move' AND p.message_id IN ({_marks(len(chunk))})",
+                chunk,
+            ):
+                found[change_id] = claimed_until is not None and claimed_until > now
+        return found
 
     def claim_pending(
         self, account: str, folder_id: int | None = None, now: float | None = None

@@ -181,9 +181,28 @@ CREATE TABLE IF NOT EXISTS unfetched (
 ) WITHOUT ROWID;
 """
 
+# 8: folder changes made here (create, rename, delete) that wait for the server, oldest
+# first: made in the folders table at once, sent before the folder list is next read. The
+# folder's row id stays across a rename; a create or delete that the server refuses is
+# undone from old_name/new_name.
+FOLDER_CHANGES = """
+CREATE TABLE IF NOT EXISTS pending_folder_changes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account TEXT NOT NULL,
+    kind TEXT NOT NULL,                  -- 'create', 'rename' or 'delete'
+    folder_id INTEGER NOT NULL,
+    old_name TEXT NOT NULL DEFAULT '',
+    new_name TEXT NOT NULL DEFAULT ''
+);
+
+CREATE INDEX IF NOT EXISTS pending_folder_changes_by_account
+    ON pending_folder_changes (account, id);
+"""
+
 # 1: MAIL_TABLES; 2: OUTBOX (the outbox has its own file now); 3: PENDING_CHANGES;
 # 4: SORT_INDEXES; 5: UNFETCHED; 6: search.SCHEMA (the full-text index, filled for the
-# stored mail); 7: threads.SCHEMA (conversations; the stored mail is threaded on first use).
+# stored mail); 7: threads.SCHEMA (conversations; the stored mail is threaded on first use);
+# 8: FOLDER_CHANGES.
 MIGRATIONS: list[str] = [
     MAIL_TABLES,
     OUTBOX,
@@ -192,4 +211,5 @@ MIGRATIONS: list[str] = [
     UNFETCHED,
     search.SCHEMA,
     threads.SCHEMA,
+    FOLDER_CHANGES,
 ]

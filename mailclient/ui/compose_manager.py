@@ -133,7 +133,9 @@ class ComposeManager(QObject):
     def reply(self, account: str, raw: bytes, *, reply_all: bool = False) -> None:
         """Open a reply to ``raw`` (a message of ``account``); parsed off the GUI thread."""
         identities = [i for i in self._identities if i.account == account] or self._identities
-        own = self.own_addresses()
+        # The replying account's addresses only: a message from another of one's accounts
+        # is answered to its sender, as Thunderbird does.
+        own = [i.address for i in identities]
 
         def job() -> Draft:
             original = original_from_raw(raw)

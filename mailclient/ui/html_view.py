@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from PySide6.QtCore import QBuffer, QByteArray, QUrl, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
@@ -242,6 +243,10 @@ class HtmlView(QWidget):
 
         self.web_view = QWebEngineView(self)
         self.web_view.setObjectName("htmlBody")
+        if QGuiApplication.platformName() == "xcb":
+            # Native from the start: made native on its first show instead, it takes the
+            # window's activation on X11, and the keyboard with it (Down, Space in the list).
+            self.web_view.winId()
         self.web_view.setAccessibleName("Message body")
         self._page = Page(engine.profile, self.web_view)
         settings = self._page.settings()

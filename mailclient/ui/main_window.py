@@ -8,7 +8,7 @@ counter (StoreWatcher) tells the models when to re-read.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from email.utils import getaddresses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,16 +24,28 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QColor,
+    QIcon,
+    QPixmap,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
+    QFileDialog,
     QFrame,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -48,9 +60,11 @@ from PySide6.QtWidgets import (
 from mailclient import APP_NAME
 from mailclient.accounts.model import Account
 from mailclient.accounts.preferences import Preferences
+from mailclient.core.atomic import write_atomic
 from mailclient.core.models import FLAGGED, SEEN, Folder, MessageSummary, SpecialUse
 from mailclient.core.profile import create_private_file
 from mailclient.core.query import parse_as_typed
+from mailclient.mime.filename import safe_filename
 from mailclient.store.mail import MailStore, SortKey, StoreChanges
 from mailclient.ui.diagnostics import AboutDialog
 from mailclient.ui.error_bar import ErrorBar, ShownError
@@ -59,14 +73,16 @@ from mailclient.ui.folder_pane import FolderDelegate
 from mailclient.ui.icons import icon
 from mailclient.ui.message_model import (
     SORT_KEYS,
+    TAGS,
     Column,
     MessageListModel,
     MessageRole,
     star_icon,
 )
 from mailclient.ui.message_view import MessageListView
-from mailclient.ui.message_window import MessageWindow
+from mailclient.ui.message_window import LEAVING, MessageWindow
 from mailclient.ui.reading_pane import ReadingPane, load_job
+from mailclient.ui.shortcuts import MAIN_WINDOW, keys
 from mailclient.ui.undo_send import UndoSendBar
 from mailclient.workers.events import (
     BodyFailed,
@@ -75,15 +91,30 @@ from mailclient.workers.events import (
     SyncProgress,
     WorkFailed,
 )
-from mailclient.workers.mail import MailWorkers
+from mailclient.workers.mail import ChangeFolder, MailWorkers, SetFlags, UndoChanges
 from mailclient.workers.store_watcher import StoreWatcher
 from mailclient.workers.tasks import error_text, run_task
 
 if TYPE_CHECKING:
+    from mailclient.smtp.sender import FlushReport
     from mailclient.ui.compose_manager import ComposeManager
     from mailclient.ui.outbox_view import OutboxView
     from mailclient.workers.reading import PreparedMessage
     from mailclient.workers.sending import OriginalToFlag
+
+# Thunderbird's junk keywords (RFC 5788 registry).
+JUNK_KEYWORD = "$Junk"
+NOT_JUNK_KEYWORD = "$NotJunk"
+UNDO_DEPTH = 30
+
+
+@dataclass(frozen=True)
+class UndoStep:
+    """One user action as Edit ▸ Undo names it, and how to take it back per account."""
+
+    text: str
+    changes: list[UndoChanges]
+
 
 MARK_READ_CHOICES = (
     ("&Immediately", 0),
@@ -169,6 +200,7 @@ class MainWindow(QMainWindow):
         self._remote_allowed: set[int] = set()
         self._message_windows: list[MessageWindow] = []
         self._shown_folder_key: str = ""
+        self._current_before_reset: int | None = None
         self.compose: ComposeManager | None = None  # attach_compose() sets these
         self.outbox_view: OutboxView | None = None
         self.compose_actions: list[QAction] = []
@@ -234,6 +266,7 @@ class MainWindow(QMainWindow):
         self.folder_view.setMinimumWidth(160)
         self.folder_view.setFrameShape(QFrame.Shape.NoFrame)
         self.folder_view.setItemDelegate(FolderDelegate(self.folder_view))
+        self.folder_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
 
         self.right_splitter = QSplitter(Qt.Orientation.Vertical, self.splitter)
         self.right_splitter.setObjectName("listSplitter")
@@ -285,7 +318,10 @@ class MainWindow(QMainWindow):
         header.resizeSection(Column.SENDER, 200)
         header.resizeSection(Column.DATE, 140)
         header.resizeSection(Column.SIZE, 70)
+        header.resizeSection(Column.ACCOUNT, 110)
         header.setSortIndicator(Column.DATE, Qt.SortOrder.DescendingOrder)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._column_menu)
         for column in (Column.FOLDER, Column.ACCOUNT):
             header.resizeSection(column, 120)
             self.message_view.setColumnHidden(column, True)  # shown for search results
@@ -311,16 +347,15 @@ class MainWindow(QMainWindow):
         self,
         text: str,
         slot: Any,
-        shortcuts: list[QKeySequence | str] | None = None,
         icon_name: str = "",
         tip: str = "",
         name: str = "",
     ) -> QAction:
+        """An action of the window; its keys come from the table in mailclient.ui.shortcuts."""
         action = QAction(text, self)
         if icon_name:
             action.setIcon(icon(icon_name))
-        if shortcuts:
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        action.setShortcuts(keys(MAIN_WINDOW, name))
         if tip:
             action.setToolTip(tip)
             action.setStatusTip(tip)
@@ -332,11 +367,9 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_actions(self) -> None:
-        key = QKeySequence.StandardKey
         self.get_mail_action = self._action(
             "&Get Mail",
             self.get_mail,
-            ["F5"],
             "get-mail",
             "Check every account for new mail",
             "getMail",
@@ -350,30 +383,48 @@ class MainWindow(QMainWindow):
         self.preferences_action = self._action(
             "&Preferences…",
             self.preferences_requested.emit,
-            [QKeySequence(key.Preferences), "Ctrl+,"],
             name="preferences",
         )
         self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
-        self.quit_action = self._action(
-            "&Quit", self.close, [QKeySequence(key.Quit), "Ctrl+Q"], name="quit"
-        )
+        self.quit_action = self._action("&Quit", self.close, name="quit")
         self.delete_action = self._action(
-            "&Delete", self.delete_selected, ["Del"], "delete", "Move to Trash (Del)", "delete"
+            "&Delete", lambda: self.delete_selected(), "delete", "Move to Trash (Del)", "delete"
         )
         self.toggle_read_action = self._action(
             "Mark as &Read/Unread",
-            self.toggle_read,
-            ["M"],
+            lambda: self.toggle_read(),
             "mark-read",
             "Mark as read or unread (M)",
             "toggleRead",
         )
         self.toggle_flag_action = self._action(
-            "&Flag/Unflag", self.toggle_flag, ["S"], "", "Flag or unflag (S)", "toggleFlag"
+            "&Flag/Unflag", lambda: self.toggle_flag(), "", "Flag or unflag (S)", "toggleFlag"
         )
         self.toggle_flag_action.setIcon(star_icon())
+        self.undo_action = self._action("&Undo", self.undo, "", "Undo (Ctrl+Z)", "undo")
+        self.archive_action = self._action(
+            "&Archive", lambda: self.archive_selected(), "archive", "Archive (A)", "archive"
+        )
+        self.junk_action = self._action(
+            "Mark as &Junk", lambda: self.set_junk(True), "junk", "Mark as junk (J)", "junk"
+        )
+        self.not_junk_action = self._action(
+            "Mark as &Not Junk", lambda: self.set_junk(False), name="notJunk"
+        )
+        self.save_as_action = self._action(
+            "&Save As…",
+            lambda: self.save_as(),
+            name="saveAs",
+            tip="Save the message as a .eml file",
+        )
+        self.delete_for_good_action = self._action(
+            "Delete for &Good…", self.delete_for_good, name="deleteForGood"
+        )
+        self.mark_folder_read_action = self._action(
+            "Mark &Folder Read", lambda: self.mark_folder_read(), name="markFolderRead"
+        )
         self.open_window_action = self._action(
-            "&Open in New Window", self.open_in_window, ["Return", "Enter"], name="openWindow"
+            "&Open in New Window", self.open_in_window, name="openWindow"
         )
         self.open_window_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.message_view.addAction(self.open_window_action)
@@ -383,19 +434,17 @@ class MainWindow(QMainWindow):
         self.focus_filter_action = self._action(
             "&Quick Filter",
             self.focus_quick_filter,
-            ["Ctrl+Shift+K"],
             tip="Filter the messages of this folder (Ctrl+Shift+K)",
             name="quickFilter",
         )
         self.search_action = self._action(
             "&Search All Mail",
             self.focus_search,
-            ["Ctrl+K"],
             tip="Search every folder of every account (Ctrl+K)",
             name="searchAll",
         )
         self.end_search_action = self._action(
-            "Back to the Folder", self.end_search, ["Escape"], name="endSearch"
+            "Back to the Folder", self.end_search, name="endSearch"
         )
         self.end_search_action.setEnabled(False)
         self.threads_action = self._action(
@@ -404,34 +453,73 @@ class MainWindow(QMainWindow):
         self.threads_action.setCheckable(True)
         self.threads_action.toggled.connect(self._threads_toggled)
         # Thunderbird's keys for threads; in the list only, where Left and Right do nothing else.
-        for text, keys, slot in (
-            ("Collapse Thread", ["Left"], lambda: self._collapse_current(True)),
-            ("Expand Thread", ["Right"], lambda: self._collapse_current(False)),
-            ("Expand All Threads", ["*"], lambda: self.message_model.set_collapsed(None, False)),
-            ("Collapse All Threads", ["\\"], lambda: self.message_model.set_collapsed(None, True)),
+        for text, name, slot in (
+            ("Collapse Thread", "collapseThread", lambda: self._collapse_current(True)),
+            ("Expand Thread", "expandThread", lambda: self._collapse_current(False)),
+            (
+                "Expand All Threads",
+                "expandAllThreads",
+                lambda: self.message_model.set_collapsed(None, False),
+            ),
+            (
+                "Collapse All Threads",
+                "collapseAllThreads",
+                lambda: self.message_model.set_collapsed(None, True),
+            ),
         ):
-            action = self._action(text, slot, keys)
+            action = self._action(text, slot, name=name)
             action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
             self.message_view.addAction(action)
         self.prefer_plain_action = self._action("Prefer &Plain Text", None, name="preferPlain")
         self.prefer_plain_action.setCheckable(True)
         self.prefer_plain_action.toggled.connect(self.set_prefer_plain)
         self.about_action = self._action(f"&About {APP_NAME}", self.show_about, name="about")
+        self.tag_menu = QMenu("&Tag", self)
+        self.tag_menu.setObjectName("tagMenu")
+        self.tag_actions = []
+        for number, (keyword, name, colour) in enumerate(TAGS, start=1):
+            action = self._action(
+                f"&{number} {name}",
+                lambda _=False, k=keyword: self.toggle_tag(k),
+                name=f"tag{number}",
+            )
+            action.setCheckable(True)
+            action.setData(keyword)
+            swatch = QPixmap(12, 12)
+            swatch.fill(QColor(colour))
+            action.setIcon(QIcon(swatch))
+            self.tag_menu.addAction(action)
+            self.tag_actions.append(action)
+        self.tag_menu.addSeparator()
+        self.tag_menu.addAction(
+            self._action("&0 Remove All Tags", lambda: self.remove_tags(), name="tagNone")
+        )
+        self.tag_menu.aboutToShow.connect(self._check_tags)
         self.move_menu = QMenu("&Move To", self)
         self.move_menu.setObjectName("moveMenu")
         self.move_menu.setIcon(icon("folder"))
         self.move_menu.aboutToShow.connect(self._fill_move_menu)
         self.message_actions = [
+            self.save_as_action,
             self.delete_action,
+            self.delete_for_good_action,
+            self.archive_action,
+            self.junk_action,
+            self.not_junk_action,
             self.toggle_read_action,
             self.toggle_flag_action,
             self.open_window_action,
             self.move_menu.menuAction(),
+            self.tag_menu.menuAction(),
         ]
-        space = QShortcut(QKeySequence("Space"), self.message_view)
+        space = QShortcut(keys(MAIN_WINDOW, "pageDown")[0], self.message_view)
+        space.setObjectName("pageDown")
         space.setContext(Qt.ShortcutContext.WidgetShortcut)
         space.activated.connect(self.reading_pane.page_down)
         self._space_shortcut = space
+        self.escape_action = self._action("Escape", self._escape, name="escape")
+        self._undo_steps: list[UndoStep] = []
+        self._update_undo()
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -441,9 +529,14 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.add_account_action)
         file_menu.addAction(self.manage_accounts_action)
         file_menu.addSeparator()
+        file_menu.addAction(self.save_as_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addSeparator()
         edit_menu.addAction(self.delete_action)
+        edit_menu.addAction(self.delete_for_good_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.focus_filter_action)
         edit_menu.addAction(self.search_action)
@@ -462,8 +555,19 @@ class MainWindow(QMainWindow):
         message_menu.addSeparator()
         message_menu.addAction(self.toggle_read_action)
         message_menu.addAction(self.toggle_flag_action)
+        message_menu.addAction(self.mark_folder_read_action)
+        message_menu.addSeparator()
+        message_menu.addAction(self.archive_action)
+        message_menu.addAction(self.junk_action)
+        message_menu.addAction(self.not_junk_action)
+        message_menu.addMenu(self.tag_menu)
         message_menu.addMenu(self.move_menu)
         message_menu.addAction(self.delete_action)
+        self.folder_menu = bar.addMenu("F&older")
+        self.folder_menu.setObjectName("folderMenu")
+        self.folder_menu.aboutToShow.connect(
+            lambda: self._fill_folder_menu(self.folder_menu, self._current_folder())
+        )
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.about_action)
 
@@ -505,6 +609,8 @@ class MainWindow(QMainWindow):
         move_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         move_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.addWidget(move_button)
+        toolbar.addAction(self.archive_action)
+        toolbar.addAction(self.junk_action)
         toolbar.addAction(self.delete_action)
         self.toggle_read_action.setIconText("Read/Unread")
         self.toggle_flag_action.setIconText("Flag")
@@ -532,11 +638,13 @@ class MainWindow(QMainWindow):
         self.folder_model.modelAboutToBeReset.connect(self._remember_tree_state)
         self.folder_model.modelReset.connect(self._restore_tree_state)
         self.folder_model.messages_dropped.connect(self.move_messages)
+        self.folder_view.customContextMenuRequested.connect(self._folder_context_menu)
         self.message_view.selectionModel().currentRowChanged.connect(self._message_changed)
         self.message_view.selectionModel().selectionChanged.connect(self._update_actions)
         self.message_view.doubleClicked.connect(lambda *_: self.open_in_window())
         self.message_view.customContextMenuRequested.connect(self._context_menu)
         self.message_view.header().sortIndicatorChanged.connect(lambda *_: self._save_sort())
+        self.message_model.modelAboutToBeReset.connect(self._remember_current)
         self.message_model.modelReset.connect(self._list_reset)
         self.message_model.rowsInserted.connect(self._update_count)
         self.message_model.rowsRemoved.connect(self._update_count)
@@ -619,6 +727,8 @@ class MainWindow(QMainWindow):
         s.setValue("list/header", self.message_view.header().saveState())
         self._save_sort()
         s.setValue("folders/current", self._shown_folder_key)
+        current = self.message_view.currentIndex()
+        s.setValue("list/current", current.data(MessageRole.ID) if current.isValid() else 0)
         self._remember_tree_state()
         s.setValue("folders/expanded", sorted(self._expanded))
         s.sync()
@@ -711,6 +821,23 @@ class MainWindow(QMainWindow):
         self._restore_tree_state()
         if not self.folder_view.currentIndex().isValid():
             self._select_folder_key(str(self._settings.value("folders/current", "")))
+            # Once the window is built and the folder's list read.
+            QTimer.singleShot(0, self, self._restore_current_message)
+
+    def _restore_current_message(self) -> None:
+        """The message chosen when the window last closed, chosen again (if still listed)."""
+        if not self.isVisible() or self.message_view.currentIndex().isValid():
+            return
+        try:
+            message_id = int(str(self._settings.value("list/current", 0)))
+        except ValueError:
+            return
+        row = self.message_model.row_of(message_id) if message_id else None
+        if row is not None:
+            self.message_view.setCurrentIndex(self.message_model.index(row, Column.SUBJECT))
+            self.message_view.scrollTo(
+                self.message_view.currentIndex(), QAbstractItemView.ScrollHint.PositionAtCenter
+            )
 
     def request_add_account(self) -> None:
         """First run, or File ▸ Add Account: the account dialog answers this signal."""
@@ -803,15 +930,43 @@ class MainWindow(QMainWindow):
         self.filter_edit.clear()
         self.filter_edit.blockSignals(False)
         self.message_model.set_quick_filter("")
+        folder = current.data(FolderRole.FOLDER)
+        self.message_model.set_show_recipients(
+            isinstance(folder, Folder)
+            and folder.special_use in (SpecialUse.SENT, SpecialUse.DRAFTS)
+        )
         self.message_model.show_folders(ids, self._first_rows)
         self._first_rows = None
+        # The Account column where the folders of several accounts are listed together.
+        self.message_view.header().setSectionHidden(
+            Column.ACCOUNT, current.data(FolderRole.KIND) is not NodeKind.ALL_INBOXES
+        )
         title = current.data()
         self.setWindowTitle(f"{title} — {APP_NAME}")
 
     # -- message list -----------------------------------------------------------------------
 
+    def _remember_current(self) -> None:
+        index = self.message_view.currentIndex()
+        self._current_before_reset = index.data(MessageRole.ID) if index.isValid() else None
+
     def _list_reset(self) -> None:
-        self.reading_pane.show_placeholder(self._placeholder_text())
+        # A new filter or sort keeps the chosen message chosen, if it is still listed.
+        row = (
+            self.message_model.row_of(self._current_before_reset)
+            if self._current_before_reset is not None
+            else None
+        )
+        self._current_before_reset = None
+        if row is not None:
+            self.message_view.selectionModel().setCurrentIndex(
+                self.message_model.index(row, Column.SUBJECT),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+            self.message_view.scrollTo(self.message_view.currentIndex())
+        else:
+            self.reading_pane.show_placeholder(self._placeholder_text())
         self._update_count()
         self._update_actions()
 
@@ -830,6 +985,18 @@ class MainWindow(QMainWindow):
 
     def _filter_changed(self, text: str) -> None:
         self._filter_timer.start()
+
+    def _escape(self) -> None:
+        """Escape: out of a search, back to the folder; in the quick filter, clear it."""
+        if self._searching:
+            self.end_search()
+        elif self.filter_edit.hasFocus() or self.filter_edit.text():
+            self.clear_quick_filter()
+
+    def clear_quick_filter(self) -> None:
+        """Escape in the filter: every message again, the chosen one still chosen."""
+        self.filter_edit.clear()
+        self.message_view.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def focus_quick_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -1019,6 +1186,30 @@ class MainWindow(QMainWindow):
                     summary, f"The message could not be loaded. {event.message}"
                 )
 
+    def _column_menu(self, position: Any) -> None:
+        """Right-click on the list's header: which columns to show (the subject always)."""
+        header = self.message_view.header()
+        menu = QMenu(self)
+        menu.setObjectName("columnMenu")
+        self._fill_column_menu(menu)
+        menu.exec(header.viewport().mapToGlobal(position))
+
+    def _fill_column_menu(self, menu: QMenu) -> None:
+        header = self.message_view.header()
+        for column in Column:
+            if column is Column.SUBJECT:
+                continue
+            action = menu.addAction(
+                str(
+                    self.message_model.headerData(
+                        column, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole
+                    )
+                )
+            )
+            action.setCheckable(True)
+            action.setChecked(not header.isSectionHidden(column))
+            action.toggled.connect(lambda shown, c=column: header.setSectionHidden(c, not shown))
+
     def _context_menu(self, position: Any) -> None:
         if not self.message_view.indexAt(position).isValid():
             return
@@ -1030,6 +1221,10 @@ class MainWindow(QMainWindow):
             menu.addSeparator()
         menu.addAction(self.toggle_read_action)
         menu.addAction(self.toggle_flag_action)
+        menu.addAction(self.archive_action)
+        menu.addAction(self.junk_action)
+        menu.addAction(self.not_junk_action)
+        menu.addMenu(self.tag_menu)
         menu.addMenu(self.move_menu)
         menu.addAction(self.delete_action)
         menu.exec(self.message_view.viewport().mapToGlobal(position))
@@ -1045,47 +1240,382 @@ class MainWindow(QMainWindow):
         summaries: list[MessageSummary],
         add: frozenset[str] = frozenset(),
         remove: frozenset[str] = frozenset(),
+        undo_text: str = "",
     ) -> None:
         if self._mail is None or not summaries:
             return
         self._mail.set_flags([s.id for s in summaries], add, remove)
+        if undo_text:
+            self._push_undo(undo_text, summaries, flags=(add, remove))
 
-    def toggle_read(self) -> None:
-        summaries = self.selected_summaries()
+    def toggle_read(self, summaries: list[MessageSummary] | None = None) -> None:
+        summaries = self.selected_summaries() if summaries is None else summaries
         if not summaries:
             return
         self._mark_read_timer.stop()
         # Like Thunderbird: if any is unread, mark all read; else mark all unread.
         if any(not s.seen for s in summaries):
-            self._set_flags(summaries, add=frozenset({SEEN}))
+            self._set_flags(summaries, add=frozenset({SEEN}), undo_text="Mark as Read")
         else:
-            self._set_flags(summaries, remove=frozenset({SEEN}))
+            self._set_flags(summaries, remove=frozenset({SEEN}), undo_text="Mark as Unread")
 
-    def toggle_flag(self) -> None:
-        summaries = self.selected_summaries()
+    def toggle_flag(self, summaries: list[MessageSummary] | None = None) -> None:
+        summaries = self.selected_summaries() if summaries is None else summaries
         if any(not s.flagged for s in summaries):
-            self._set_flags(summaries, add=frozenset({FLAGGED}))
+            self._set_flags(summaries, add=frozenset({FLAGGED}), undo_text="Flag")
         else:
-            self._set_flags(summaries, remove=frozenset({FLAGGED}))
+            self._set_flags(summaries, remove=frozenset({FLAGGED}), undo_text="Unflag")
 
-    def delete_selected(self) -> None:
+    def toggle_tag(self, keyword: str, summaries: list[MessageSummary] | None = None) -> None:
+        """Keys 1 to 5: the tag on (or, if every chosen message has it, off), as an IMAP keyword."""
+        summaries = self.selected_summaries() if summaries is None else summaries
+        if not summaries:
+            return
+        name = next((n for k, n, _ in TAGS if k == keyword), keyword)
+        if all(keyword in s.flags for s in summaries):
+            self._set_flags(summaries, remove=frozenset({keyword}), undo_text=f"Untag {name}")
+        else:
+            self._set_flags(summaries, add=frozenset({keyword}), undo_text=f"Tag {name}")
+
+    def remove_tags(self) -> None:
+        """0: every tag off."""
         summaries = self.selected_summaries()
+        tags = frozenset(k for k, _, _ in TAGS) & frozenset().union(*(s.flags for s in summaries))
+        if summaries and tags:
+            self._set_flags(summaries, remove=tags, undo_text="Remove Tags")
+
+    def _check_tags(self) -> None:
+        summaries = self.selected_summaries()
+        for action in self.tag_actions:
+            keyword = action.data()
+            action.setChecked(bool(summaries) and all(keyword in s.flags for s in summaries))
+
+    def _special_folder(self, account: str, use: SpecialUse) -> Folder | None:
+        return next((f for f in self.folder_model.folders(account) if f.special_use is use), None)
+
+    def delete_selected(self, summaries: list[MessageSummary] | None = None) -> None:
+        """Del: to the Trash (undoable); in the Trash, for good after asking."""
+        summaries = self.selected_summaries() if summaries is None else summaries
         if not summaries or self._mail is None:
+            return
+        in_trash = [
+            s
+            for s in summaries
+            if (trash := self._special_folder(s.account, SpecialUse.TRASH)) is not None
+            and s.folder_id == trash.id
+        ]
+        if in_trash and not self._confirm_delete_for_good(len(in_trash)):
             return
         self._select_after(summaries)
         self._mail.delete([s.id for s in summaries])
+        leaving = [s for s in summaries if s not in in_trash]
+        by_account: dict[str, list[MessageSummary]] = {}
+        for summary in leaving:
+            by_account.setdefault(summary.account, []).append(summary)
+        for account, moved in by_account.items():
+            trash = self._special_folder(account, SpecialUse.TRASH)
+            if trash is not None:
+                self._push_undo("Delete", moved, target=trash)
 
-    def move_messages(self, ids: list[int], target: Folder) -> None:
-        if self._mail is None or not ids:
+    def delete_for_good(self) -> None:
+        """Shift+Del: delete for good, wherever the messages are, after asking."""
+        summaries = self.selected_summaries()
+        if not summaries or self._mail is None:
             return
-        moving = set(ids)
-        summaries = [s for s in self.selected_summaries() if s.id in moving]
+        if not self._confirm_delete_for_good(len(summaries)):
+            return
+        self._select_after(summaries)
+        self._mail.expunge([s.id for s in summaries])
+
+    def _confirm_delete_for_good(self, count: int) -> bool:
+        """Ask before deleting for good, unless the user said not to ask again."""
+        key = "confirm/delete_for_good"
+        if str(self._settings.value(key, "true")).lower() == "false":
+            return True
+        messages = "this message" if count == 1 else f"these {count:,} messages"
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Delete for good",
+            f"Delete {messages} for good? This cannot be undone.",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setObjectName("confirmDeleteForGood")
+        delete = box.addButton("&Delete", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        again = QCheckBox("Don't ask again", box)
+        again.setObjectName("dontAskAgain")
+        box.setCheckBox(again)
+        box.exec()
+        if box.clickedButton() is not delete:
+            return False
+        if again.isChecked():
+            self._settings.setValue(key, "false")
+        return True
+
+    def archive_selected(self, summaries: list[MessageSummary] | None = None) -> None:
+        """A: to the account's Archive folder."""
+        chosen = self.selected_summaries() if summaries is None else summaries
+        self._move_to_special(chosen, SpecialUse.ARCHIVE, "Archive", "has no Archive folder")
+
+    def _move_to_special(
+        self, summaries: list[MessageSummary], use: SpecialUse, undo_text: str, missing: str
+    ) -> None:
+        if not summaries or self._mail is None:
+            return
+        by_account: dict[str, list[MessageSummary]] = {}
+        for summary in summaries:
+            by_account.setdefault(summary.account, []).append(summary)
+        for account, chosen in by_account.items():
+            target = self._special_folder(account, use)
+            if target is None:
+                self.error_bar.show_error(ShownError(f"The account {account} {missing}."))
+                continue
+            self.move_messages(chosen, target, undo_text=undo_text)
+
+    def set_junk(self, junk: bool, summaries: list[MessageSummary] | None = None) -> None:
+        """J: mark as junk ($Junk) and move to Junk; Not Junk: $NotJunk, back to the Inbox."""
+        summaries = self.selected_summaries() if summaries is None else summaries
+        if not summaries or self._mail is None:
+            return
+        add, remove = (JUNK_KEYWORD, NOT_JUNK_KEYWORD) if junk else (NOT_JUNK_KEYWORD, JUNK_KEYWORD)
+        flags = (frozenset({add}), frozenset({remove}))
+        self._mail.set_flags([s.id for s in summaries], *flags)
+        text = "Mark as Junk" if junk else "Mark as Not Junk"
+        by_account: dict[str, list[MessageSummary]] = {}
+        for summary in summaries:
+            by_account.setdefault(summary.account, []).append(summary)
+        for account, chosen in by_account.items():
+            junk_folder = self._special_folder(account, SpecialUse.JUNK)
+            target = junk_folder if junk else self._special_folder(account, SpecialUse.INBOX)
+            moving = [
+                s
+                for s in chosen
+                if target is not None
+                and s.folder_id != target.id
+                and (junk or (junk_folder is not None and s.folder_id == junk_folder.id))
+            ]
+            if moving and target is not None:
+                self._select_after(moving)
+                self._mail.move([s.id for s in moving], target.id)
+            self._push_undo(text, chosen, flags=flags, target=target if moving else None)
+
+    def mark_folder_read(self, folder_ids: list[int] | None = None) -> None:
+        """Shift+C: every message of the shown folder(s) (or of ``folder_ids``) read."""
+        mail, path = self._mail, self._store.path
+        folder_ids = list(folder_ids if folder_ids is not None else self.message_model.folder_ids)
+        if mail is None or not folder_ids:
+            return
+
+        def find() -> list[MessageSummary]:
+            from mailclient.workers.reading import thread_store
+
+            store = thread_store(path)
+            return store.summaries(store.unseen_ids(folder_ids))
+
+        def found(summaries: list[MessageSummary]) -> None:
+            self._set_flags(summaries, add=frozenset({SEEN}), undo_text="Mark Folder Read")
+
+        run_task(self, find, found, pool=self._pool)
+
+    # -- folders ----------------------------------------------------------------------------
+
+    def _current_folder(self) -> Folder | None:
+        folder = self.folder_view.currentIndex().data(FolderRole.FOLDER)
+        return folder if isinstance(folder, Folder) else None
+
+    def _folder_context_menu(self, position: Any) -> None:
+        index = self.folder_view.indexAt(position)
+        folder = index.data(FolderRole.FOLDER) if index.isValid() else None
+        if not isinstance(folder, Folder):
+            return
+        menu = QMenu(self)
+        menu.setObjectName("folderContextMenu")
+        self._fill_folder_menu(menu, folder)
+        menu.exec(self.folder_view.viewport().mapToGlobal(position))
+
+    def _fill_folder_menu(self, menu: QMenu, folder: Folder | None) -> None:
+        """New, Rename, Delete, Empty Trash/Junk and Mark Folder Read, for ``folder``."""
+        menu.clear()
+        enabled = folder is not None and self._mail is not None
+        fixed = folder is not None and folder.special_use is not None
+        items: list[tuple[str, str, Any, bool]] = [
+            ("&New Folder…", "newFolder", lambda: self.new_folder(folder), enabled),
+            ("&Rename…", "renameFolder", lambda: self.rename_folder(folder), enabled and not fixed),
+            ("&Delete", "deleteFolder", lambda: self.delete_folder(folder), enabled and not fixed),
+        ]
+        if folder is not None and folder.special_use in (SpecialUse.TRASH, SpecialUse.JUNK):
+            text = "&Empty Trash" if folder.special_use is SpecialUse.TRASH else "&Empty Junk"
+            items.append((text, "emptyFolder", lambda: self.empty_folder(folder), enabled))
+        items.append(
+            (
+                "&Mark Folder Read",
+                "markThisFolderRead",
+                lambda: self.mark_folder_read([folder.id] if folder else None),
+                enabled,
+            )
+        )
+        for text, name, slot, on in items:
+            action = menu.addAction(text)
+            action.setObjectName(name)
+            action.setEnabled(on)
+            action.triggered.connect(slot)
+
+    def _ask_name(self, title: str, label: str, text: str = "") -> str:
+        name, ok = QInputDialog.getText(self, title, label, text=text)
+        return name.strip() if ok else ""
+
+    def new_folder(self, parent: Folder | None, name: str | None = None) -> None:
+        """A folder below ``parent`` (None: at the top of the account shown)."""
+        if self._mail is None or parent is None:
+            return
+        leaf = name if name is not None else self._ask_name("New Folder", "Name:")
+        if not leaf:
+            return
+        full = f"{parent.name}{parent.delimiter}{leaf}" if parent.delimiter else leaf
+        self._mail.change_folder(ChangeFolder(parent.account, "create", None, full))
+
+    def rename_folder(self, folder: Folder | None, leaf: str | None = None) -> None:
+        if self._mail is None or folder is None:
+            return
+        leaf = (
+            leaf if leaf is not None else self._ask_name("Rename Folder", "New name:", folder.leaf)
+        )
+        if not leaf or leaf == folder.leaf:
+            return
+        cut = len(folder.name) - len(folder.leaf)
+        self._mail.change_folder(
+            ChangeFolder(folder.account, "rename", folder.id, folder.name[:cut] + leaf)
+        )
+
+    def delete_folder(self, folder: Folder | None) -> None:
+        """To the Trash (renamed below it) where there is one, else for good after asking."""
+        if self._mail is None or folder is None:
+            return
+        trash = self._special_folder(folder.account, SpecialUse.TRASH)
+        in_trash = trash is not None and (
+            folder.id == trash.id or folder.name.startswith(f"{trash.name}{trash.delimiter}")
+        )
+        if trash is not None and trash.delimiter and not in_trash:
+            target = f"{trash.name}{trash.delimiter}{folder.leaf}"
+            self._mail.change_folder(ChangeFolder(folder.account, "rename", folder.id, target))
+            self.statusBar().showMessage(f"Moved the folder {folder.leaf} to the Trash", 4000)
+            return
+        answer = QMessageBox.question(
+            self,
+            "Delete Folder",
+            f"Delete the folder {folder.leaf} and the messages in it for good?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self._mail.change_folder(ChangeFolder(folder.account, "delete", folder.id))
+
+    def empty_folder(self, folder: Folder | None) -> None:
+        """Empty Trash / Empty Junk: every message in it deleted for good, after asking."""
+        mail, path = self._mail, self._store.path
+        if mail is None or folder is None:
+            return
+        answer = QMessageBox.question(
+            self,
+            f"Empty {folder.leaf}",
+            f"Delete every message in {folder.leaf} for good?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+
+        def find() -> list[int]:
+            from mailclient.workers.reading import thread_store
+
+            return thread_store(path).message_ids(folder.id)
+
+        run_task(self, find, lambda ids: mail.expunge(ids), pool=self._pool)
+
+    # -- undo -------------------------------------------------------------------------------
+
+    def _push_undo(
+        self,
+        text: str,
+        summaries: list[MessageSummary],
+        flags: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset()),
+        target: Folder | None = None,
+    ) -> None:
+        """Remember how to take back a change just asked of the workers."""
+        by_account: dict[str, list[MessageSummary]] = {}
+        for summary in summaries:
+            by_account.setdefault(summary.account, []).append(summary)
+        add, remove = flags
+        changes = []
+        for account, chosen in by_account.items():
+            inverse = [
+                *(
+                    SetFlags(ids, frozenset(), frozenset({flag}))
+                    for flag in sorted(add)
+                    if (ids := tuple(s.id for s in chosen if flag not in s.flags))
+                ),
+                *(
+                    SetFlags(ids, frozenset({flag}), frozenset())
+                    for flag in sorted(remove)
+                    if (ids := tuple(s.id for s in chosen if flag in s.flags))
+                ),
+            ]
+            moved = tuple(
+                (s.id, s.folder_id, s.message_id)
+                for s in chosen
+                if target is not None and target.account == account and s.folder_id != target.id
+            )
+            if inverse or moved:
+                changes.append(
+                    UndoChanges(
+                        account, moved, target.id if moved and target else None, tuple(inverse)
+                    )
+                )
+        if changes:
+            self._undo_steps = [*self._undo_steps[-(UNDO_DEPTH - 1) :], UndoStep(text, changes)]
+            self._update_undo()
+
+    def undo(self) -> None:
+        """Ctrl+Z: take back the last change of the stack."""
+        if not self._undo_steps or self._mail is None:
+            return
+        step = self._undo_steps.pop()
+        for change in step.changes:
+            self._mail.undo(change)
+        self._update_undo()
+        self.statusBar().showMessage(f"Undone: {step.text}", 4000)
+
+    def _update_undo(self) -> None:
+        if self._undo_steps:
+            text = self._undo_steps[-1].text
+            self.undo_action.setText(f"&Undo {text}")
+            self.undo_action.setToolTip(f"Undo {text} (Ctrl+Z)")
+        else:
+            self.undo_action.setText("&Undo")
+            self.undo_action.setToolTip("Nothing to undo")
+        self.undo_action.setEnabled(bool(self._undo_steps))
+
+    def move_messages(
+        self, moving: list[int] | list[MessageSummary], target: Folder, undo_text: str = ""
+    ) -> None:
+        """Move messages (ids dropped on a folder, or summaries) to ``target``."""
+        if self._mail is None or not moving:
+            return
+        if isinstance(moving[0], MessageSummary):
+            summaries = [s for s in moving if isinstance(s, MessageSummary)]
+        else:
+            wanted = set(moving)
+            summaries = [s for s in self.selected_summaries() if s.id in wanted]
+        ids = [s.id for s in summaries] or [i for i in moving if isinstance(i, int)]
         if summaries:
             self._select_after(summaries)
         self._mail.move(ids, target.id)
         self.statusBar().showMessage(
             f"Moving {len(ids)} message{'s' if len(ids) != 1 else ''} to {target.leaf}", 4000
         )
+        if summaries:
+            self._push_undo(undo_text or f"Move to {target.leaf}", summaries, target=target)
 
     def _select_after(self, leaving: list[MessageSummary]) -> None:
         """Before messages leave the list, move the cursor to the one after them."""
@@ -1145,13 +1675,93 @@ class MainWindow(QMainWindow):
             lambda w=window: self._message_windows.remove(w) if w in self._message_windows else None
         )
         window.fetch_requested.connect(self._fetch_for_window)
+        window.action_requested.connect(
+            lambda name, shown, w=window: self._window_action(w, name, shown)
+        )
         self._message_windows.append(window)
         window.show()
         window.load()
 
+    def _window_action(self, window: MessageWindow, name: str, summary: MessageSummary) -> None:
+        """An action of a message window, carried out here for its message."""
+        compose = self.compose
+        if name in ("reply", "replyAll", "forward"):
+            if compose is None:
+                return
+            prepared = window.pane.prepared
+            raw = (
+                prepared.raw if prepared is not None and prepared.message_id == summary.id else None
+            )
+            if raw is None:
+                window.statusBar().showMessage("The message is being downloaded; try again.", 5000)
+                return
+            if name == "forward":
+                compose.forward(summary.account, raw)
+            else:
+                compose.reply(summary.account, raw, reply_all=name == "replyAll")
+            return
+        after = self._summary_after(summary) if name in LEAVING else None
+        if name == "delete":
+            self.delete_selected([summary])
+        elif name == "archive":
+            self.archive_selected([summary])
+        elif name == "junk":
+            self.set_junk(True, [summary])
+        elif name == "toggleRead":
+            self.toggle_read([summary])
+        elif name == "toggleFlag":
+            self.toggle_flag([summary])
+        if name in LEAVING:
+            if after is not None:
+                window.show_summary(after)
+            else:
+                window.close()
+
+    def _summary_after(self, summary: MessageSummary) -> MessageSummary | None:
+        """The message listed after ``summary`` (else before it), as Thunderbird moves on."""
+        row = self.message_model.row_of(summary.id)
+        if row is None:
+            return None
+        for candidate in (row + 1, row - 1):
+            if 0 <= candidate < self.message_model.rowCount():
+                found = self.message_model.summary(candidate)
+                if found is not None:
+                    return found
+        return None
+
     def _fetch_for_window(self, summary: MessageSummary) -> None:
         if self._mail is not None:
             self._mail.fetch_body(summary)
+
+    def save_as(self, path: str | None = None) -> None:
+        """The current message as it came, in a .eml file (written off this thread)."""
+        index = self.message_view.currentIndex()
+        summary = self.message_model.summary(index.row()) if index.isValid() else None
+        if summary is None:
+            return
+        if path is None:
+            suggested = safe_filename(summary.subject or "message", "message") + ".eml"
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Save Message", str(Path.home() / suggested), "Mail messages (*.eml)"
+            )
+        if not path:
+            return
+        target = Path(path)
+
+        def save(summary: MessageSummary, raw: bytes) -> None:
+            def write() -> None:
+                write_atomic(target, raw, 0o600)
+
+            run_task(
+                self,
+                write,
+                lambda _: self.statusBar().showMessage(f"Saved {target.name}", 5000),
+                lambda error: self.error_bar.show_error(
+                    ShownError(f"The message could not be saved: {error_text(error)}")
+                ),
+            )
+
+        self._with_current_raw(save)
 
     def load_remote_content(self) -> None:
         message_id = self.reading_pane.message_id
@@ -1247,30 +1857,25 @@ class MainWindow(QMainWindow):
         new = self._action(
             "&New Message",
             lambda: self._new_message(),
-            ["Ctrl+N"],
             "write",
             "Write (Ctrl+N)",
             "new",
         )
         new.setIconText("Write")
         reply = self._action(
-            "&Reply", lambda: self._reply(False), ["Ctrl+R"], "reply", "Reply (Ctrl+R)", "reply"
+            "&Reply", lambda: self._reply(False), "reply", "Reply (Ctrl+R)", "reply"
         )
         reply_all = self._action(
             "Reply &All",
             lambda: self._reply(True),
-            ["Ctrl+Shift+R"],
             "reply-all",
             "Reply to all (Ctrl+Shift+R)",
             "replyAll",
         )
-        forward = self._action(
-            "For&ward", self._forward, ["Ctrl+L"], "forward", "Forward (Ctrl+L)", "forward"
-        )
+        forward = self._action("For&ward", self._forward, "forward", "Forward (Ctrl+L)", "forward")
         forward_attached = self._action(
             "Forward as Attac&hment",
             lambda: self._forward(as_attachment=True),
-            [],
             "forward",
             "Forward the whole message as an attachment",
             "forwardAsAttachment",
@@ -1278,7 +1883,6 @@ class MainWindow(QMainWindow):
         add_sender = self._action(
             "Add Sender to Address &Book",
             self._add_sender_to_address_book,
-            [],
             "",
             "Keep the sender of the selected messages in the address book",
             "addSenderToAddressBook",
@@ -1286,7 +1890,6 @@ class MainWindow(QMainWindow):
         address_book = self._action(
             "&Address Book",
             lambda: compose.open_address_book(self),
-            ["Ctrl+Shift+B"],
             "",
             "Address Book (Ctrl+Shift+B)",
             "addressBook",
@@ -1313,6 +1916,9 @@ class MainWindow(QMainWindow):
         compose.notice.connect(lambda text: self.error_bar.show_error(ShownError(text)))
         compose.outbox.failed.connect(lambda text: self.error_bar.show_error(ShownError(text)))
         compose.outbox.original_sent.connect(self._flag_original)
+        compose.outbox.server_folder_changed.connect(self._sync_special_folder)
+        compose.outbox.flushed.connect(self._outbox_flushed)
+        compose.outbox.draft_sent.connect(self._draft_sent)
         self._update_actions()
 
     def _new_message(self) -> None:
@@ -1374,6 +1980,52 @@ class MainWindow(QMainWindow):
             self, read, done, lambda error: self.error_bar.show_error(ShownError(error_text(error)))
         )
 
+    def _outbox_flushed(self, report: FlushReport) -> None:
+        """A message the server refused waits for the user: say so here, not only in the
+        Outbox (with Retry); one that went out clears what was said about it."""
+        from mailclient.smtp.sender import Outcome  # loaded by the outbox worker already
+
+        outbox = self.compose.outbox if self.compose is not None else None
+        for result in report.results:
+            key = f"outbox:{result.item_id}"
+            if result.outcome is Outcome.FAILED and outbox is not None:
+                subject = result.subject or "(no subject)"
+                reason = result.error or "; ".join(
+                    f"{r.recipient}: {r.code} {r.reply}" for r in result.refused
+                )
+                self.error_bar.show_error(
+                    ShownError(
+                        f"“{subject}” was not sent: {reason} It waits in the Outbox.",
+                        lambda i=result.item_id: outbox.retry(i),
+                        key=key,
+                    )
+                )
+            elif result.outcome is Outcome.SENT:
+                self.error_bar.clear_key(key)
+
+    def _sync_special_folder(self, account: str, use: SpecialUse) -> None:
+        """We appended to (or expunged from) this folder: show it as it is now."""
+        folder = self._special_folder(account, use)
+        if self._mail is not None and folder is not None:
+            self._mail.sync(account, [folder.name])
+
+    def _draft_sent(self, account: str, message_id: str) -> None:
+        """A draft from the Drafts folder went to the outbox: out of the list at once (the
+        outbox worker removes it from the server too; a second expunge finds nothing)."""
+        mail, path = self._mail, self._store.path
+        drafts = self._special_folder(account, SpecialUse.DRAFTS)
+        if mail is None or drafts is None:
+            return
+
+        def find() -> list[int]:
+            from mailclient.workers.reading import thread_store
+
+            store = thread_store(path)
+            ids = store.ids_with_message_id(account, message_id)
+            return [loc.id for loc in store.locations(ids) if loc.folder_id == drafts.id]
+
+        run_task(self, find, lambda ids: mail.expunge(ids) if ids else None, pool=self._pool)
+
     def _flag_original(self, target: OriginalToFlag) -> None:
         """A reply or forward went out: flag what it answered, here and on the server."""
         mail, path = self._mail, self._store.path
@@ -1402,6 +2054,8 @@ class MainWindow(QMainWindow):
             return
         self.save_state()
         self.hide()  # off the screen at once, while the threads below are stopped
+        self._show_timer.stop()
+        self._mark_read_timer.stop()
         for window in list(self._message_windows):
             window.close()
         self.watcher.stop()

@@ -23,6 +23,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import getaddresses
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,8 @@ HEADERS = {
     Column.ACCOUNT: "Account",
 }
 SORT_KEYS = {
+    Column.FLAG: SortKey.FLAGGED,
+    Column.ATTACHMENT: SortKey.ATTACHMENTS,
     Column.SUBJECT: SortKey.SUBJECT,
     Column.SENDER: SortKey.SENDER,
     Column.DATE: SortKey.DATE,
@@ -123,6 +126,32 @@ def sender_name(sender: str) -> str:
             return name
         return sender[sender.rfind("<") + 1 : -1].strip()
     return sender.strip()
+
+
+def recipient_names(to: str) -> str:
+    """The names (else addresses) of a To header, comma-separated (Sent and Drafts),
+    without the characters that reorder or hide text."""
+    found = getaddresses([without_invisible(to)])
+    return ", ".join(name or address for name, address in found if name or address)
+
+
+# Thunderbird's five tags: IMAP keywords, with its names and colours.
+TAGS = (
+    ("$label1", "Important", "#ff0000"),
+    ("$label2", "Work", "#ff9900"),
+    ("$label3", "Personal", "#009900"),
+    ("$label4", "To Do", "#3333ff"),
+    ("$label5", "Later", "#993399"),
+)
+_TAG_COLOURS = {keyword.casefold(): QColor(colour) for keyword, _, colour in TAGS}
+
+
+def tag_colour(flags: frozenset[str]) -> QColor | None:
+    """The colour a message's row is drawn in: that of its first tag, as Thunderbird."""
+    if not flags:
+        return None
+    lowered = {f.casefold() for f in flags}  # keywords are case-insensitive (RFC 3501)
+    return next((c for k, c in _TAG_COLOURS.items() if k in lowered), None)
 
 
 @functools.cache
@@ -178,6 +207,7 @@ def paperclip_icon() -> QIcon:
 
 _DISPLAY = Qt.ItemDataRole.DisplayRole.value
 _FONT = Qt.ItemDataRole.FontRole.value
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole.value
 _DECORATION = Qt.ItemDataRole.DecorationRole.value
 _ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole.value
 _ACCESSIBLE = Qt.ItemDataRole.AccessibleTextRole.value
@@ -197,19 +227,25 @@ _ROW_FLAGS = (
 class _Row:
     """One materialised row: the summary and its display texts, computed once."""
 
-    __slots__ = ("bold", "summary", "texts")
+    __slots__ = ("bold", "colour", "summary", "texts")
 
     def __init__(
-        self, summary: MessageSummary, now: datetime, folder: str = "", thread_mark: str = ""
+        self,
+        summary: MessageSummary,
+        now: datetime,
+        folder: str = "",
+        thread_mark: str = "",
+        recipients: bool = False,
     ) -> None:
         self.summary = summary
         self.bold = not summary.seen
+        self.colour = tag_colour(summary.flags)
         subject = without_invisible(summary.subject) or "(no subject)"
         self.texts = (
             "",
             "",
             thread_mark.replace("%s", subject) if thread_mark else subject,
-            sender_name(summary.sender),
+            recipient_names(summary.to) if recipients else sender_name(summary.sender),
             format_date(summary.date, now),
             format_size(summary.size),
             folder,
@@ -368,6 +404,7 @@ class MessageListModel(QAbstractTableModel):
         self._now = datetime.now().astimezone()
         self._bold = QFont()
         self._bold.setBold(True)
+        self._recipients = False  # Sent and Drafts: who it went to, not who wrote it
 
     # -- what is shown ----------------------------------------------------------------------
 
@@ -410,6 +447,21 @@ class MessageListModel(QAbstractTableModel):
         self.endResetModel()
         if first_rows is not None and len(self._ids) == first_rows:
             self._request(reset=False)
+
+    def set_show_recipients(self, recipients: bool) -> None:
+        """Show the recipients instead of the sender (Sent and Drafts, as Thunderbird)."""
+        if recipients != self._recipients:
+            self._recipients = recipients
+            self._forget_rows()
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, Column.SENDER, Column.SENDER)
+            if self._ids:
+                self.dataChanged.emit(
+                    self.index(0, Column.SENDER), self.index(len(self._ids) - 1, Column.SENDER)
+                )
+
+    @property
+    def show_recipients(self) -> bool:
+        return self._recipients
 
     def set_quick_filter(self, text: str) -> None:
         if text != self._filter:
@@ -646,6 +698,7 @@ class MessageListModel(QAbstractTableModel):
                 self._now,
                 names.get(found[id_].folder_id, ""),
                 self._thread_mark(id_) if self._threaded else "",
+                self._recipients,
             )
             if id_ in found
             else None
@@ -675,6 +728,8 @@ class MessageListModel(QAbstractTableModel):
             return None
         column = Column(section)
         if role == Qt.ItemDataRole.DisplayRole:
+            if column is Column.SENDER and self._recipients:
+                return "To"
             return "" if column in (Column.FLAG, Column.ATTACHMENT) else HEADERS[column]
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
             return HEADERS[column]
@@ -693,6 +748,9 @@ class MessageListModel(QAbstractTableModel):
         if role == _DISPLAY:
             row = self._row(index.row())
             return row.texts[index.column()] if row is not None else None
+        if role == _FOREGROUND:
+            row = self._row(index.row())
+            return row.colour if row is not None else None
         if role == _FONT:
             row = self._row(index.row())
             return self._bold if row is not None and row.bold else None
@@ -734,7 +792,7 @@ class MessageListModel(QAbstractTableModel):
         if column is Column.ATTACHMENT:
             return "has attachments" if summary.has_attachments else "no attachments"
         folder = self._folder_names.get(summary.folder_id, "")
-        text = _Row(summary, self._now, folder).texts[column]
+        text = _Row(summary, self._now, folder, recipients=self._recipients).texts[column]
         if column is Column.SUBJECT and not summary.seen:
             return f"unread: {text}"
         return text

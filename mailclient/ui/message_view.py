@@ -58,6 +58,18 @@ class MessageListView(QTableView):
         columns.setHighlightSections(False)
         columns.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 
+    def moveCursor(
+        self, action: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier
+    ) -> QModelIndex:
+        # A table's Home and End go to the first and last column; in a mail list they go
+        # to the first and last message, as Ctrl+Home and Ctrl+End do.
+        if action in (
+            QAbstractItemView.CursorAction.MoveHome,
+            QAbstractItemView.CursorAction.MoveEnd,
+        ):
+            modifiers |= Qt.KeyboardModifier.ControlModifier
+        return super().moveCursor(action, modifiers)
+
     def header(self) -> QHeaderView:
         """The column header (the name QTreeView uses)."""
         return self.horizontalHeader()

@@ -1,32 +1,54 @@
-"""A message in its own window (Enter in the message list)."""
+"""A message in its own window (Enter in the message list), with the main window's actions."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QThreadPool, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QMainWindow, QWidget
+from PySide6.QtCore import QSize, Qt, QThreadPool, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QShortcut
+from PySide6.QtWidgets import QMainWindow, QToolBar, QWidget
 
 from mailclient import APP_NAME
 from mailclient.core.models import MessageSummary
 from mailclient.mime.decode import without_invisible
+from mailclient.ui.icons import icon
+from mailclient.ui.message_model import star_icon
 from mailclient.ui.reading_pane import ReadingPane, load_job
+from mailclient.ui.shortcuts import MESSAGE_WINDOW, key_hint, keys
 from mailclient.workers.tasks import run_task
 
 if TYPE_CHECKING:
     from mailclient.workers.reading import PreparedMessage
+
+# (object name, menu text, icon, toolbar text): what the window offers, in toolbar order.
+ACTIONS = (
+    ("reply", "&Reply", "reply", "Reply"),
+    ("replyAll", "Reply &All", "reply-all", "Reply All"),
+    ("forward", "For&ward", "forward", "Forward"),
+    ("archive", "&Archive", "archive", "Archive"),
+    ("junk", "Mark as &Junk", "junk", "Junk"),
+    ("delete", "&Delete", "delete", "Delete"),
+    ("toggleRead", "Mark as &Read/Unread", "mark-read", ""),
+    ("toggleFlag", "&Flag/Unflag", "", ""),
+)
+# After these the message leaves its folder: the window moves on to the next one.
+LEAVING = frozenset({"archive", "junk", "delete"})
 
 
 _TITLE_CHARS = 200
 
 
 class MessageWindow(QMainWindow):
-    """Shows one message; the body is fetched by the main window's workers if needed."""
+    """Shows one message; the body is fetched by the main window's workers if needed.
+
+    Its actions are carried out by the main window (``action_requested``), which then
+    shows the next message here (show_summary) after the message left its folder.
+    """
 
     closed = Signal()
     fetch_requested = Signal(object)  # MessageSummary
+    action_requested = Signal(str, object)  # an action's object name, the MessageSummary
 
     def __init__(
         self,
@@ -42,17 +64,60 @@ class MessageWindow(QMainWindow):
         self.allow_remote = False
         self._store_path = store_path
         self._pool = pool
-        subject = without_invisible(summary.subject)
-        if len(subject) > _TITLE_CHARS:
-            subject = subject[:_TITLE_CHARS].rstrip() + "…"
-        self.setWindowTitle(f"{subject or '(no subject)'} — {APP_NAME}")
         self.pane = ReadingPane(pool, self)
         self.pane.load_remote_requested.connect(self._allow_remote)
         self.pane.link_hovered.connect(lambda target: self.statusBar().showMessage(target))
         self.setCentralWidget(self.pane)
         self.resize(860, 760)
-        QShortcut(QKeySequence("Escape"), self, activated=self.close)
-        QShortcut(QKeySequence("Space"), self, activated=self.pane.page_down)
+        self._build_actions()
+        for sequence in keys(MESSAGE_WINDOW, "close"):
+            QShortcut(sequence, self, activated=self.close).setObjectName("close")
+        space = QShortcut(keys(MESSAGE_WINDOW, "pageDown")[0], self, activated=self.pane.page_down)
+        space.setObjectName("pageDown")
+        self._show_title()
+
+    def _build_actions(self) -> None:
+        toolbar = QToolBar("Message", self)
+        toolbar.setObjectName("messageToolbar")
+        toolbar.setMovable(False)
+        toolbar.setIconSize(QSize(20, 20))
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        menu = self.menuBar().addMenu("&Message")
+        self.actions_by_name: dict[str, QAction] = {}
+        for name, text, icon_name, short in ACTIONS:
+            action = QAction(text, self)
+            action.setObjectName(name)
+            if icon_name:
+                action.setIcon(icon(icon_name))
+            elif name == "toggleFlag":
+                action.setIcon(star_icon())
+            action.setShortcuts(keys(MESSAGE_WINDOW, name))
+            hint = key_hint(MESSAGE_WINDOW, name)
+            action.setToolTip(f"{text.replace('&', '')} ({hint})" if hint else text)
+            action.triggered.connect(
+                lambda _=False, n=name: self.action_requested.emit(n, self.summary)
+            )
+            self.addAction(action)
+            menu.addAction(action)
+            if short:
+                action.setIconText(short)
+                toolbar.addAction(action)
+            self.actions_by_name[name] = action
+        self.addToolBar(toolbar)
+        self.toolbar = toolbar
+
+    def _show_title(self) -> None:
+        subject = without_invisible(self.summary.subject)
+        if len(subject) > _TITLE_CHARS:
+            subject = subject[:_TITLE_CHARS].rstrip() + "…"
+        self.setWindowTitle(f"{subject or '(no subject)'} — {APP_NAME}")
+
+    def show_summary(self, summary: MessageSummary) -> None:
+        """Show another message here (the next one, after Delete or Archive)."""
+        self.summary = summary
+        self.allow_remote = False
+        self._show_title()
+        self.load()
 
     def load(self) -> None:
         self.pane.show_loading(self.summary)
@@ -62,9 +127,12 @@ class MessageWindow(QMainWindow):
             prefer_plain=self.prefer_plain,
             allow_remote=self.allow_remote,
         )
-        run_task(self, job, self._loaded, pool=self._pool)
+        shown = self.summary.id
+        run_task(self, job, lambda prepared: self._loaded(shown, prepared), pool=self._pool)
 
-    def _loaded(self, prepared: PreparedMessage | None) -> None:
+    def _loaded(self, message_id: int, prepared: PreparedMessage | None) -> None:
+        if message_id != self.summary.id:
+            return  # the window moved on meanwhile
         if prepared is None:
             self.fetch_requested.emit(self.summary)
             return

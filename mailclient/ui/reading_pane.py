@@ -44,6 +44,7 @@ from mailclient.mime.decode import without_invisible
 from mailclient.ui.attachments import AttachmentPanel
 from mailclient.ui.html_view import HtmlContent, HtmlView, cid_base, new_token
 from mailclient.ui.plain_text import tooltip
+from mailclient.ui.shortcuts import MAIN_WINDOW, keys
 from mailclient.ui.source_view import SourceWindow
 from mailclient.workers.tasks import run_task
 
@@ -389,7 +390,8 @@ class ReadingPane(QWidget):
         self._summary_date: datetime | None = None
         self.source_windows: list[SourceWindow] = []
         self.view_source_action = QAction("View &Source", self)
-        self.view_source_action.setShortcut(QKeySequence("Ctrl+U"))
+        self.view_source_action.setObjectName("viewSource")
+        self.view_source_action.setShortcuts(keys(MAIN_WINDOW, "viewSource"))
         self.view_source_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.view_source_action.triggered.connect(self.view_source)
         self.addAction(self.view_source_action)

@@ -101,7 +101,37 @@ class DeleteMessages:
     ids: tuple[int, ...]
 
 
-LocalChange = SetFlags | MoveMessages | DeleteMessages
+@dataclass(frozen=True)
+class ExpungeMessages:
+    """Delete for good, wherever they are."""
+
+    ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ChangeFolder:
+    """Create a folder (``name``, the full name), rename one (to ``name``), or delete one."""
+
+    account: str
+    kind: str  # "create", "rename" or "delete"
+    folder_id: int | None
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class UndoChanges:
+    """Take back a move, delete, archive or junk (``moved``: id, old folder, Message-ID)
+    and flag changes (``flags``: the inverse SetFlags)."""
+
+    account: str
+    moved: tuple[tuple[int, int, str], ...]
+    target_folder_id: int | None
+    flags: tuple[SetFlags, ...]
+
+
+LocalChange = (
+    SetFlags | MoveMessages | DeleteMessages | ExpungeMessages | UndoChanges | ChangeFolder
+)
 
 
 @dataclass(frozen=True)
@@ -370,12 +400,20 @@ class _Writer(_QueueThread):
         from mailclient.imap import changes
 
         assert self.store is not None
+        if isinstance(command, UndoChanges):
+            self._undo(command)
+            return
+        if isinstance(command, ChangeFolder):
+            self._change_folder(command)
+            return
         for account, ids in self._by_account(command.ids).items():
             try:
                 if isinstance(command, SetFlags):
                     changes.set_flags(self.store, ids, command.add, command.remove)
                 elif isinstance(command, MoveMessages):
                     changes.move_messages(self.store, ids, command.target_folder_id)
+                elif isinstance(command, ExpungeMessages):
+                    changes.expunge_messages(self.store, ids)
                 else:
                     changes.delete_messages(self.store, ids)
             except Exception as error:
@@ -387,6 +425,46 @@ class _Writer(_QueueThread):
                 continue
             self._hub.committed.emit(0)
             self._hub.change_written.emit(account, SendPending())
+
+    def _change_folder(self, command: ChangeFolder) -> None:
+        from mailclient.imap import changes
+
+        assert self.store is not None
+        try:
+            if command.kind == "create":
+                changes.create_folder(self.store, command.account, command.name)
+            elif command.folder_id is None:
+                raise MailclientError("No folder was chosen.")
+            elif command.kind == "rename":
+                changes.rename_folder(self.store, command.folder_id, command.name)
+            else:
+                changes.delete_folder(self.store, command.folder_id)
+        except Exception as error:
+            if not isinstance(error, MailclientError):
+                log.exception("Changing a folder failed: %r", command)
+            self._hub.failed.emit(WorkFailed(command.account, str(_readable(error)), False))
+            return
+        self._hub.committed.emit(0)
+        self._hub.change_written.emit(command.account, SendPending())
+
+    def _undo(self, command: UndoChanges) -> None:
+        from mailclient.imap import changes
+
+        assert self.store is not None
+        try:
+            changes.undo(
+                self.store,
+                [changes.MovedMessage(*m) for m in command.moved],
+                command.target_folder_id,
+                [changes.FlagEdit(f.ids, f.add, f.remove) for f in command.flags],
+            )
+        except Exception as error:
+            if not isinstance(error, MailclientError):
+                log.exception("Undoing %r failed", command)
+            self._hub.failed.emit(WorkFailed(command.account, str(_readable(error)), True, command))
+            return
+        self._hub.committed.emit(0)
+        self._hub.change_written.emit(command.account, SendPending())
 
     def _by_account(self, ids: Sequence[int]) -> dict[str, list[int]]:
         assert self.store is not None
@@ -665,10 +743,23 @@ class MailWorkers(QObject):
         if ids:
             self._write(DeleteMessages(tuple(ids)))
 
+    def expunge(self, ids: Sequence[int]) -> None:
+        """Delete messages for good, wherever they are (the user confirmed it)."""
+        if ids:
+            self._write(ExpungeMessages(tuple(ids)))
+
+    def change_folder(self, change: ChangeFolder) -> None:
+        """Create, rename or delete a folder: the store at once, then the server."""
+        self._write(change)
+
+    def undo(self, change: UndoChanges) -> None:
+        """Take back earlier changes (Edit ▸ Undo): the store at once, then the server."""
+        self._write(change)
+
     def retry(self, failure: WorkFailed) -> None:
         """Do the failed command again (the error bar's Retry)."""
         command = failure.command
-        if isinstance(command, SetFlags | MoveMessages | DeleteMessages):
+        if isinstance(command, LocalChange):
             self._write(command)
         elif isinstance(command, SyncAccount | FetchBody | SendPending):
             self._submit(failure.account, command, not isinstance(command, SyncAccount))

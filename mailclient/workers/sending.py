@@ -31,7 +31,7 @@ from mailclient.accounts.signin import Authenticator, Authenticators
 from mailclient.core.atomic import write_atomic
 from mailclient.core.draft import Draft, DraftKind, new_draft_key
 from mailclient.core.errors import MailclientError
-from mailclient.core.models import ANSWERED, FORWARDED
+from mailclient.core.models import ANSWERED, FORWARDED, SpecialUse
 from mailclient.core.outgoing import Held, OutboxItem
 from mailclient.mime.drafts import draft_from_message, draft_message
 from mailclient.smtp.client import open_smtp
@@ -135,6 +135,11 @@ class OutboxWorker(QObject):
     original_sent = Signal(object)  # OriginalToFlag
     edit_ready = Signal(object)  # Draft: a message taken back from the outbox for editing
     failed = Signal(str)  # a sentence for the user (retry, delete, a flush that broke)
+    # We changed an account's Sent or Drafts folder on the server (account, SpecialUse):
+    # the window syncs that folder, so that it shows the change without waiting.
+    server_folder_changed = Signal(str, object)
+    # A draft that is in the account's Drafts folder was sent (account, its Message-ID).
+    draft_sent = Signal(str, str)
     notice = Signal(str)  # something the user should know that is not a failure
     held = Signal(object)  # Held: a sent message waits for its undo delay
     released = Signal(int)  # an outbox id no longer held back (sent now, or taken back)
@@ -262,6 +267,7 @@ class OutboxWorker(QObject):
             if not keep_local:
                 self._on_drafts_lane(lambda: self.drafts.delete(draft.key))
             self.draft_saved.emit(draft.key, True)
+            self.server_folder_changed.emit(draft.account, SpecialUse.DRAFTS)
 
         self._on_network_lane(work)
 
@@ -270,11 +276,14 @@ class OutboxWorker(QObject):
             account = self._accounts(draft.account)
             folder = self._open_drafts_folder(account, self._sign_in.authenticator(account))
             try:
-                folder.remove(draft.key, draft.replaces)
+                removed = folder.remove(draft.key, draft.replaces)
             finally:
                 folder.close()
         except MailclientError as error:
             self.failed.emit(f"The old draft could not be removed from the Drafts folder: {error}")
+            return
+        if removed:
+            self.server_folder_changed.emit(draft.account, SpecialUse.DRAFTS)
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -309,6 +318,8 @@ class OutboxWorker(QObject):
                 with self._lock:
                     self._to_flag[item.id] = OriginalToFlag(draft.account, draft.original, flag)
             self.outbox_changed.emit()
+            if draft.replaces:
+                self.draft_sent.emit(draft.account, draft.replaces)
             if on_server or draft.replaces:
                 self._on_network_lane(lambda: self._remove_from_server(draft))
             if send_at is not None and not scheduled:
@@ -441,6 +452,8 @@ class OutboxWorker(QObject):
                     "was interrupted after the data may already have delivered it: its "
                     "recipients may receive it twice."
                 )
+        for account in sorted({c.account for c in report.copies if c.saved and c.account}):
+            self.server_folder_changed.emit(account, SpecialUse.SENT)
         if report.results or report.recovered or report.copies:
             self.outbox_changed.emit()
         self.flushed.emit(report)

@@ -94,6 +94,35 @@ def test_reply_uses_the_identity_the_message_was_sent_to(
     assert window.body_edit.hasFocus() or window.body_edit.textCursor().position() == 0
 
 
+def test_reply_between_own_accounts_goes_to_the_sender(qtbot: QtBot, world: World) -> None:
+    """In bob's inbox, a reply to a message from ann (both accounts configured) goes to
+    ann: only the replying account's own messages are answered to their recipients."""
+    bob = account("home", "bob@example.org", display_name="Bob")
+    manager = ComposeManager([ALICE, bob], world.worker, world.store_path)
+    message = EmailMessage()
+    message["From"] = "Ann <ann@example.org>"
+    message["To"] = "Bob <bob@example.org>"
+    message["Cc"] = "ann@lists.example.org, Carol <carol@example.org>"
+    message["Subject"] = "Between us"
+    message["Message-ID"] = "<between@example.org>"
+    message.set_content("Hi Bob\n")
+    try:
+        manager.reply("home", message.as_bytes())
+        window = only_window(qtbot, manager)
+        assert window.draft().to == "Ann <ann@example.org>"
+        assert window.draft().sender == "Bob <bob@example.org>"
+        close_discarding(qtbot, window)
+        manager.reply("home", message.as_bytes(), reply_all=True)
+        window = only_window(qtbot, manager)
+        assert (window.draft().to, window.draft().cc) == (
+            "Ann <ann@example.org>",
+            "ann@lists.example.org, Carol <carol@example.org>",
+        )
+    finally:
+        for window in list(manager.windows):
+            close_discarding(qtbot, window)
+
+
 def test_forward_brings_the_attachments(qtbot: QtBot, manager: ComposeManager) -> None:
     manager.forward("work", received(to="ann@example.org"))
     window = only_window(qtbot, manager)

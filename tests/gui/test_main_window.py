@@ -67,6 +67,12 @@ class RecordingMail(QObject):
     def delete(self, ids: list[int]) -> None:
         self.calls.append(("delete", list(ids)))
 
+    def expunge(self, ids: list[int]) -> None:
+        self.calls.append(("expunge", list(ids)))
+
+    def undo(self, change: Any) -> None:
+        self.calls.append(("undo", change))
+
     def retry(self, failure: WorkFailed) -> None:
         self.calls.append(("retry", failure.command))
 
@@ -312,7 +318,8 @@ def test_search_all_mail_and_back(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.keyClick(window.message_view, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
     assert window.search_edit.hasFocus()
     header = window.message_view.header()
-    assert header.isSectionHidden(Column.FOLDER) and header.isSectionHidden(Column.ACCOUNT)
+    # All inboxes are shown: their Account column, no Folder column yet.
+    assert header.isSectionHidden(Column.FOLDER) and not header.isSectionHidden(Column.ACCOUNT)
 
     qtbot.keyClicks(window.search_edit, "garden OR lunch")
     qtbot.waitUntil(lambda: window.message_model.rowCount() == 0)

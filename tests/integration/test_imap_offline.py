@@ -187,3 +187,56 @@ def test_a_waiting_move_is_refused_once_a_sync_renumbered_its_folder(
         assert "renumbered" in str(refused) and store.pending_changes() == []
     assert len(server_state(servers, USER, "INBOX")) == 5
     assert len(server_state(servers, USER, "Trash")) == move.uids[0]
+
+
+def test_a_folder_renamed_offline_is_renamed_on_the_server_when_back(
+    servers: MailServers, proxy: CuttableProxy, path: Path
+) -> None:
+    servers.append(USER, "Projects", message(200, "Kickoff"))
+    with MailStore.open(path) as store:
+        engine = engine_for(servers, store, proxy.port)
+        engine.sync()
+        projects = folder_id(store, "Projects")
+        go_offline(proxy)
+        changes.rename_folder(store, projects, "Done")
+        changes.create_folder(store, "test", "Later")
+        with pytest.raises(CannotConnect):
+            engine.send_pending()
+        with pytest.raises(CannotConnect):
+            engine.sync()
+        engine.close()
+        # Kept as made: the folder (same row, same messages) has its new name.
+        assert folder_id(store, "Done") == projects
+        assert subjects(store, "test", "Done") == ["Kickoff"]
+        assert store.folder_by_name("test", "Projects") is None
+        assert [c.kind.value for c in store.pending_folder_changes("test")] == [
+            "rename",
+            "create",
+        ]
+
+    proxy.refuse = False
+    with MailStore.open(path) as store:  # a restart: the changes come from the store
+        engine = engine_for(servers, store, proxy.port)
+        engine.sync()
+        engine.close()
+        assert store.pending_folder_changes() == []
+        assert folder_id(store, "Done") == projects
+        assert subjects(store, "test", "Done") == ["Kickoff"]
+        assert store.folder_by_name("test", "Later") is not None
+    with servers.imap(USER) as client:
+        names = {name for _, _, name in client.list_folders()}
+    assert {"Done", "Later"} <= names and "Projects" not in names
+
+
+def test_a_folder_change_the_server_refuses_is_undone(
+    servers: MailServers, proxy: CuttableProxy, path: Path
+) -> None:
+    with MailStore.open(path) as store:
+        engine = engine_for(servers, store, proxy.port)
+        engine.sync()
+        changes.create_folder(store, "test", "/bad/")  # Dovecot refuses these names
+        [refused] = engine.send_pending()
+        assert "Creating the folder /bad/ was undone" in str(refused)
+        assert store.folder_by_name("test", "/bad/") is None
+        assert store.pending_folder_changes() == []
+        engine.close()

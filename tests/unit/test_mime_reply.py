@@ -97,6 +97,11 @@ def test_answering_our_own_message_goes_to_its_recipients() -> None:
     assert reply_recipients(sent, ME, reply_all=True) == ("bob@example.org", "eve@example.org")
 
 
+def test_a_message_from_another_own_account_is_answered_to_its_sender() -> None:
+    from_home = original(sender="Alice <alice@home.example>", to="alice@example.org")
+    assert reply_recipients(from_home, ME, reply_all=False) == ("Alice <alice@home.example>", "")
+
+
 def test_names_with_specials_stay_quoted() -> None:
     to, _ = reply_recipients(original(sender='"Smith, Bob" <bob@example.org>'), ME, reply_all=False)
     assert to == '"Smith, Bob" <bob@example.org>'

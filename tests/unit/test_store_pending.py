@@ -149,3 +149,27 @@ def test_migration_3_shows_rows_hidden_by_an_older_version(tmp_path: Path) -> No
     with MailStore.open(path) as store:
         assert len(store.message_ids(1)) == 1
         assert store.folder(1).total == 1
+
+
+def test_a_folder_list_read_before_a_folder_change_was_sent_does_not_undo_it(
+    store: MailStore,
+) -> None:
+    from mailclient.imap import changes
+
+    ids = setup_folders(store)
+    store.add_folder("work", "Projects", "/")
+    store.add_folder("work", "Projects/Plans", "/")
+    projects = store.folder_by_name("work", "Projects")
+    assert projects is not None
+    changes.rename_folder(store, projects.id, "Done")
+    changes.delete_folder(store, ids["Archive"])
+    changes.create_folder(store, "work", "New")
+    server = [
+        RemoteFolder("INBOX", "/", SpecialUse.INBOX),
+        RemoteFolder("Archive", "/", SpecialUse.ARCHIVE),
+        RemoteFolder("Projects", "/"),
+        RemoteFolder("Projects/Plans", "/"),
+    ]
+    names = {f.name for f in store.sync_folder_list("work", server)}
+    assert names == {"INBOX", "Done", "Done/Plans", "New"}  # Archive stays hidden
+    assert store.folder_by_name("work", "Done").id == projects.id  # type: ignore[union-attr]
