@@ -12,6 +12,7 @@ import pytest
 from imapclient import IMAPClient
 
 from mailclient.accounts.model import Account, Security
+from mailclient.accounts.signin import SignIn
 from mailclient.core.models import SEEN
 from mailclient.core.outgoing import OutboxState, OutgoingMessage, SentCopy
 from mailclient.imap.append import SentFolder
@@ -307,7 +308,7 @@ def test_a_cut_in_the_middle_of_the_data_is_not_taken_for_a_delivery(
         sender = OutboxSender(
             profile.store_path,
             profile.accounts.get,
-            profile.credentials,
+            SignIn(profile.credentials),
             SentFolder.open,
             connect_smtp=_small_send_buffer,
         )
