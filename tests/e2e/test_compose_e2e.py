@@ -218,6 +218,7 @@ def test_a_second_start_opens_the_link_in_the_running_window(
     wait_for("the message in bob's INBOX", lambda: received(servers, subject), first)
 
 
+@pytest.mark.flaky(reruns=2, reason="under a load of 8 the second start could not reach Xvfb")
 def test_a_draft_survives_sigkill_and_is_offered_at_the_next_start(
     start: StartApp, env: dict[str, str], servers: MailServers, tmp_path: Path
 ) -> None:
