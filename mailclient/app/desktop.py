@@ -19,13 +19,13 @@ from PySide6.QtWidgets import QWidget
 from mailclient.accounts.preferences import Preferences, load_preferences, save_preferences
 from mailclient.app.services import Services
 from mailclient.store.mail import MailStore
-from mailclient.ui.accounts_controller import AccountsController
-from mailclient.ui.error_bar import ShownError
-from mailclient.ui.folder_model import FolderRole
-from mailclient.ui.main_window import MainWindow
-from mailclient.ui.notifications import NewMailNotifier, Opening
-from mailclient.ui.settings_dialog import SettingsDialog
-from mailclient.ui.tray import UnreadTray
+from mailclient.ui.accounts.controller import AccountsController
+from mailclient.ui.mailbox.folder_model import FolderRole
+from mailclient.ui.widgets.error_bar import ShownError
+from mailclient.ui.window.main_window import MainWindow
+from mailclient.ui.window.notifications import NewMailNotifier, Opening
+from mailclient.ui.window.preferences import SettingsDialog
+from mailclient.ui.window.tray import UnreadTray
 from mailclient.workers.mail import MailWorkers
 from mailclient.workers.notification_bus import NotificationBus
 from mailclient.workers.tasks import Task, error_text

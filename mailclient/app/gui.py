@@ -18,14 +18,14 @@ from mailclient.app.single_instance import SingleInstance
 from mailclient.store.db import StoreError
 from mailclient.store.mail import MailStore
 from mailclient.store.repair import hold_open
-from mailclient.ui.diagnostics import CrashReporter, route_qt_messages
-from mailclient.ui.error_bar import ShownError
-from mailclient.ui.icons import app_icon
-from mailclient.ui.main_window import MainWindow, window_settings
+from mailclient.ui.widgets.error_bar import ShownError
+from mailclient.ui.widgets.icons import app_icon
+from mailclient.ui.window.diagnostics import CrashReporter, route_qt_messages
+from mailclient.ui.window.main_window import MainWindow, window_settings
 from mailclient.workers.mail import MailWorkers
 
 if TYPE_CHECKING:
-    from mailclient.ui.compose_manager import ComposeManager
+    from mailclient.ui.compose.manager import ComposeManager
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ def attach_writing(services: Services, window: MainWindow) -> ComposeManager:
     from mailclient.imap.drafts import DraftsFolder
     from mailclient.smtp.sender import OutboxSender
     from mailclient.store.drafts import LocalDrafts
-    from mailclient.ui.compose_manager import ComposeManager
-    from mailclient.ui.outbox_view import OutboxView
+    from mailclient.ui.compose.manager import ComposeManager
+    from mailclient.ui.outbox.view import OutboxView
     from mailclient.workers.sending import OutboxWorker, SizeLimits
 
     profile = services.profile

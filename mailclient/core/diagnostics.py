@@ -5,7 +5,7 @@ The window and the command line each keep a rotating log in the profile's ``logs
 (``mailclient.log`` and ``cli.log``; a few MB, rotated files kept a few days), at INFO, or
 DEBUG with ``--debug`` or ``MAILCLIENT_DEBUG=1``: then the IMAP and SMTP conversations are
 logged too, with every credential redacted. A record at ERROR or above that carries a
-traceback means a bug of ours: the window shows it to the user (mailclient.ui.diagnostics).
+traceback means a bug of ours: the window shows it to the user (mailclient.ui.window.diagnostics).
 """
 
 from __future__ import annotations

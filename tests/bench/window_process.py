@@ -76,7 +76,7 @@ def main_window(profile: Path, scroll: bool, drag: bool) -> dict[str, Any]:
     from mailclient.app.services import Services
     from mailclient.core.profile import Profile
     from mailclient.store.mail import MailStore, NewMessage
-    from mailclient.ui.message_model import Column
+    from mailclient.ui.mailbox.message_model import Column
 
     services = Services.open(Profile(profile))
     # As ``mailclient`` starts: what is not needed for the list comes after its first paint.

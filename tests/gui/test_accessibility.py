@@ -20,16 +20,16 @@ from mailclient.accounts.preferences import Preferences
 from mailclient.accounts.store import AccountStore
 from mailclient.core.draft import Draft
 from mailclient.discovery import Network
-from mailclient.ui.account_dialog import AddAccountDialog
-from mailclient.ui.accounts_dialog import ManageAccountsDialog
-from mailclient.ui.compose import ComposeWindow, identities_of
-from mailclient.ui.compose_manager import ComposeManager
-from mailclient.ui.diagnostics import AboutDialog, CrashDialog, Problem
-from mailclient.ui.main_window import MainWindow
-from mailclient.ui.message_window import MessageWindow
-from mailclient.ui.outbox_view import OutboxView
-from mailclient.ui.settings_dialog import SettingsDialog
-from mailclient.ui.spelling import Spelling
+from mailclient.ui.accounts.add_dialog import AddAccountDialog
+from mailclient.ui.accounts.manage_dialog import ManageAccountsDialog
+from mailclient.ui.compose.manager import ComposeManager
+from mailclient.ui.compose.spelling import Spelling
+from mailclient.ui.compose.window import ComposeWindow, identities_of
+from mailclient.ui.mailbox.message_window import MessageWindow
+from mailclient.ui.outbox.view import OutboxView
+from mailclient.ui.window.diagnostics import AboutDialog, CrashDialog, Problem
+from mailclient.ui.window.main_window import MainWindow
+from mailclient.ui.window.preferences import SettingsDialog
 from tests.gui.compose_helpers import account, wait_until
 from tests.gui.outbox_world import World, running_world
 from tests.gui.test_main_window import mail, profile, settings, store, window  # noqa: F401

@@ -24,7 +24,7 @@ from mailclient.accounts.store import AccountStore
 from mailclient.core.errors import PasswordMissing
 from mailclient.discovery import Method, Network
 from mailclient.imap import client as imap_client
-from mailclient.ui.account_dialog import AddAccountDialog
+from mailclient.ui.accounts.add_dialog import AddAccountDialog
 from tests.rig import MailServers
 from tests.support.loopback import HttpsServer, Response, loopback_route, no_srv_records
 

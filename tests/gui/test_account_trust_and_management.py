@@ -24,10 +24,10 @@ from mailclient.core.tls import certificate_fingerprint, pem_to_der
 from mailclient.discovery import Network, Protocol
 from mailclient.imap import client as imap_client
 from mailclient.store.mail import MailStore, RemoteFolder
-from mailclient.ui.account_dialog import AddAccountDialog
-from mailclient.ui.accounts_dialog import ManageAccountsDialog
-from mailclient.ui.certificate_dialog import CertificatePrompter
-from mailclient.ui.password_prompt import PasswordPrompter
+from mailclient.ui.accounts.add_dialog import AddAccountDialog
+from mailclient.ui.accounts.certificate_dialog import CertificatePrompter
+from mailclient.ui.accounts.manage_dialog import ManageAccountsDialog
+from mailclient.ui.accounts.password_prompt import PasswordPrompter
 from tests.rig import MailServers
 from tests.support.loopback import CertKey
 from tests.support.self_signed import SelfSignedDovecot

@@ -13,8 +13,8 @@ from mailclient.core.contact import Contact
 from mailclient.core.models import SpecialUse
 from mailclient.store.contacts import CONTACTS_FILE, ContactBook
 from mailclient.store.mail import MailStore, NewMessage
-from mailclient.ui.address_book import AddressBookWindow
-from mailclient.ui.compose_manager import ComposeManager
+from mailclient.ui.compose.address_book import AddressBookWindow
+from mailclient.ui.compose.manager import ComposeManager
 from tests.gui.compose_helpers import DialogAnswerer, account, wait_until
 from tests.gui.outbox_world import World, running_world
 

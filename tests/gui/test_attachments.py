@@ -14,8 +14,8 @@ from PySide6.QtGui import QDesktopServices
 from pytestqt.qtbot import QtBot
 
 from mailclient.mime.parse import parse_message
-from mailclient.ui import attachments
-from mailclient.ui.attachments import AttachmentPanel, open_copy, private_temp_dir, save_all
+from mailclient.ui.mailbox import attachments
+from mailclient.ui.mailbox.attachments import AttachmentPanel, open_copy, private_temp_dir, save_all
 
 
 def _raw() -> bytes:

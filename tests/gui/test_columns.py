@@ -12,8 +12,8 @@ from pytestqt.qtbot import QtBot
 
 from mailclient.imap import changes
 from mailclient.store.mail import MailStore, SortKey
-from mailclient.ui.main_window import MainWindow
-from mailclient.ui.message_model import Column, MessageRole
+from mailclient.ui.mailbox.message_model import Column, MessageRole
+from mailclient.ui.window.main_window import MainWindow
 from tests.gui.test_main_window import (  # noqa: F401 (fixtures)
     HOME,
     WORK,

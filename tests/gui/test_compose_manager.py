@@ -14,10 +14,10 @@ from pytestqt.qtbot import QtBot
 from mailclient.core.draft import DraftKind
 from mailclient.core.outgoing import Attachment
 from mailclient.store.mail import MailStore
-from mailclient.ui.compose import ComposeWindow
-from mailclient.ui.compose_manager import ComposeManager
-from mailclient.ui.main_window import MainWindow, window_settings
-from mailclient.ui.outbox_view import OutboxView
+from mailclient.ui.compose.manager import ComposeManager
+from mailclient.ui.compose.window import ComposeWindow
+from mailclient.ui.outbox.view import OutboxView
+from mailclient.ui.window.main_window import MainWindow, window_settings
 from tests.gui.compose_helpers import DialogAnswerer, account, close_discarding, is_closed
 from tests.gui.outbox_world import WAIT, World, draft, running_world
 
@@ -142,7 +142,7 @@ def test_the_same_draft_opens_once(qtbot: QtBot, manager: ComposeManager) -> Non
 def test_typing_is_saved_here_and_closing_unchanged_forgets_it(
     qtbot: QtBot, manager: ComposeManager, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mailclient.ui import compose
+    from mailclient.ui.compose import window as compose
 
     monkeypatch.setattr(compose, "AUTOSAVE_MS", 50)
     window = manager.new_message()

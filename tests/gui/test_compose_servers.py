@@ -29,9 +29,9 @@ from mailclient.core.outgoing import OutboxState
 from mailclient.core.profile import Profile
 from mailclient.store import outbox as outbox_table
 from mailclient.store.contacts import ContactBook
-from mailclient.ui.compose import ComposeWindow
-from mailclient.ui.folder_model import FolderRole
-from mailclient.ui.message_model import Column
+from mailclient.ui.compose.window import ComposeWindow
+from mailclient.ui.mailbox.folder_model import FolderRole
+from mailclient.ui.mailbox.message_model import Column
 from mailclient.workers import sending
 from tests.gui.compose_helpers import DialogAnswerer, close_discarding, is_closed
 from tests.integration.sending import make_profile

@@ -14,9 +14,9 @@ from pytestqt.qtbot import QtBot
 from mailclient.core.draft import Draft, DraftKind
 from mailclient.core.outgoing import Attachment
 from mailclient.mime.reply import new_body
-from mailclient.ui import compose
-from mailclient.ui.address_edit import AddressEdit, completion_model
-from mailclient.ui.compose import ComposeWindow, Identity, identities_of
+from mailclient.ui.compose import window as compose
+from mailclient.ui.compose.address_edit import AddressEdit, completion_model
+from mailclient.ui.compose.window import ComposeWindow, Identity, identities_of
 from tests.gui.compose_helpers import (
     DialogAnswerer,
     account,

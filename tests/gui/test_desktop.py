@@ -28,10 +28,10 @@ from mailclient.app.desktop import Desktop
 from mailclient.app.gui import open_window
 from mailclient.app.services import Services
 from mailclient.core.profile import Profile
-from mailclient.ui.account_dialog import AddAccountDialog
-from mailclient.ui.message_model import Column
-from mailclient.ui.password_prompt import PasswordPrompt
-from mailclient.ui.settings_dialog import AFTER_DELAY, NOT_BY_ITSELF
+from mailclient.ui.accounts.add_dialog import AddAccountDialog
+from mailclient.ui.accounts.password_prompt import PasswordPrompt
+from mailclient.ui.mailbox.message_model import Column
+from mailclient.ui.window.preferences import AFTER_DELAY, NOT_BY_ITSELF
 from mailclient.workers.mail import MailWorkers
 from tests.integration.sign_in_proxy import SignInProxy
 from tests.rig import MailServers, SecretService

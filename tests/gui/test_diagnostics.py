@@ -17,8 +17,13 @@ from mailclient.accounts.model import Account
 from mailclient.core import diagnostics
 from mailclient.core.errors import CannotConnect
 from mailclient.store.mail import MailStore
-from mailclient.ui.diagnostics import AboutDialog, CrashDialog, CrashReporter, route_qt_messages
-from mailclient.ui.main_window import MainWindow, window_settings
+from mailclient.ui.window.diagnostics import (
+    AboutDialog,
+    CrashDialog,
+    CrashReporter,
+    route_qt_messages,
+)
+from mailclient.ui.window.main_window import MainWindow, window_settings
 from mailclient.workers.events import WorkFailed
 from mailclient.workers.mail import MailWorkers
 from tests.gui.test_main_window import RecordingMail

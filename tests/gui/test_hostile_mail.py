@@ -26,9 +26,9 @@ from mailclient.core.models import SpecialUse
 from mailclient.imap.headers import summarize
 from mailclient.imap.wire import FetchResponse
 from mailclient.store.mail import MailStore, RemoteFolder
-from mailclient.ui import html_view
-from mailclient.ui.main_window import MainWindow, window_settings
-from mailclient.ui.message_model import MessageRole
+from mailclient.ui.mailbox import html_view
+from mailclient.ui.mailbox.message_model import MessageRole
+from mailclient.ui.window.main_window import MainWindow, window_settings
 from tests.gui.test_main_window import WORK, RecordingMail
 from tests.hostile.corpus import LARGEST, build
 

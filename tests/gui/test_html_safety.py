@@ -30,9 +30,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QDesktopServices, QImage
 from pytestqt.qtbot import QtBot
 
-from mailclient.ui import html_view
-from mailclient.ui.html_view import HtmlContent, HtmlView, cid_base, new_token
-from mailclient.ui.reading_pane import ReadingPane
+from mailclient.ui.mailbox import html_view
+from mailclient.ui.mailbox.html_view import HtmlContent, HtmlView, cid_base, new_token
+from mailclient.ui.mailbox.reading_pane import ReadingPane
 from mailclient.workers.reading import prepare
 
 

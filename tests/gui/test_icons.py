@@ -11,7 +11,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor, QIcon, QImage, QPalette
 from PySide6.QtWidgets import QApplication
 
-from mailclient.ui.icons import APP_ICON_SIZES, RESOURCES, THEME_NAMES, app_icon, icon
+from mailclient.ui.widgets.icons import APP_ICON_SIZES, RESOURCES, THEME_NAMES, app_icon, icon
 
 INDEX_THEME = """[Icon Theme]
 Name=Test

@@ -18,10 +18,10 @@ from pytestqt.qtbot import QtBot
 
 from mailclient.core.models import SEEN, SpecialUse
 from mailclient.store.mail import MailStore
-from mailclient.ui.main_window import MainWindow
-from mailclient.ui.message_model import Column, MessageRole
-from mailclient.ui.message_window import MessageWindow
-from mailclient.ui.shortcuts import MAIN_WINDOW, MESSAGE_WINDOW
+from mailclient.ui.mailbox.message_model import Column, MessageRole
+from mailclient.ui.mailbox.message_window import MessageWindow
+from mailclient.ui.widgets.shortcuts import MAIN_WINDOW, MESSAGE_WINDOW
+from mailclient.ui.window.main_window import MainWindow
 from tests.gui.test_main_window import (  # noqa: F401 (fixtures)
     RecordingMail,
     _open,

@@ -22,10 +22,10 @@ from mailclient.accounts.model import Account
 from mailclient.accounts.preferences import Preferences
 from mailclient.core.models import FLAGGED, SEEN, SpecialUse
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
-from mailclient.ui.folder_model import FolderRole
-from mailclient.ui.main_window import MainWindow, window_settings
-from mailclient.ui.message_model import Column, MessageRole
-from mailclient.ui.message_window import MessageWindow
+from mailclient.ui.mailbox.folder_model import FolderRole
+from mailclient.ui.mailbox.message_model import Column, MessageRole
+from mailclient.ui.mailbox.message_window import MessageWindow
+from mailclient.ui.window.main_window import MainWindow, window_settings
 from mailclient.workers.events import BodyFetched, SyncFinished, SyncProgress, WorkFailed
 
 WORK = Account(name="work", email="alice@example.org", imap_host="h", smtp_host="h")

@@ -13,9 +13,9 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from mailclient.store.mail import MailStore
-from mailclient.ui.main_window import MainWindow
-from mailclient.ui.message_model import MessageRole
-from mailclient.ui.message_window import MessageWindow
+from mailclient.ui.mailbox.message_model import MessageRole
+from mailclient.ui.mailbox.message_window import MessageWindow
+from mailclient.ui.window.main_window import MainWindow
 from tests.gui.test_main_window import (  # noqa: F401 (fixtures)
     RecordingMail,
     _open,

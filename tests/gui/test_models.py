@@ -15,8 +15,13 @@ from pytestqt.qtbot import QtBot
 from mailclient.accounts.model import Account
 from mailclient.core.models import FLAGGED, SEEN, SpecialUse
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
-from mailclient.ui.folder_model import FolderRole, FolderTreeModel, NodeKind, encode_message_ids
-from mailclient.ui.message_model import (
+from mailclient.ui.mailbox.folder_model import (
+    FolderRole,
+    FolderTreeModel,
+    NodeKind,
+    encode_message_ids,
+)
+from mailclient.ui.mailbox.message_model import (
     MAX_PAGES,
     PAGE_SIZE,
     Column,
@@ -401,7 +406,7 @@ def test_drag_carries_ids_of_one_account(store: MailStore) -> None:
     model = MessageListModel(store)
     model.show_folders([inbox])
     data = model.mimeData([model.index(0, 0), model.index(1, 2)])
-    from mailclient.ui.folder_model import decode_message_ids
+    from mailclient.ui.mailbox.folder_model import decode_message_ids
 
     assert decode_message_ids(data) == ("work", [model.message_id(0), model.message_id(1)])
 

@@ -13,8 +13,8 @@ from pytestqt.qtbot import QtBot
 from mailclient.core.models import DRAFT, SEEN
 from mailclient.imap.client import classify_folders
 from mailclient.store.mail import MailStore, NewMessage
-from mailclient.ui.main_window import MainWindow, window_settings
-from mailclient.ui.message_model import Column
+from mailclient.ui.mailbox.message_model import Column
+from mailclient.ui.window.main_window import MainWindow, window_settings
 from tests.gui.test_main_window import WORK, RecordingMail, plain_message
 
 

@@ -18,8 +18,8 @@ from pytestqt.qtbot import QtBot
 from mailclient.core.models import MessageSummary, SpecialUse
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
 from mailclient.store.new_mail import NewMail
-from mailclient.ui.notifications import NewMailNotifier, Opening, announce
-from mailclient.ui.tray import UnreadTray, badge_text, unread_icon
+from mailclient.ui.window.notifications import NewMailNotifier, Opening, announce
+from mailclient.ui.window.tray import UnreadTray, badge_text, unread_icon
 from mailclient.workers.notification_bus import Notification, NotificationBus
 from tests.rig import SecretService
 from tests.support.notifications import FakeNotificationService

@@ -22,10 +22,10 @@ from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.model import AuthMethod
 from mailclient.accounts.signin import SignIn
 from mailclient.accounts.store import AccountStore
-from mailclient.ui.account_dialog import AddAccountDialog
-from mailclient.ui.accounts_dialog import ManageAccountsDialog
-from mailclient.ui.oauth_sign_in import SignInPrompt
-from mailclient.ui.password_prompt import PasswordPrompter
+from mailclient.ui.accounts.add_dialog import AddAccountDialog
+from mailclient.ui.accounts.manage_dialog import ManageAccountsDialog
+from mailclient.ui.accounts.oauth_sign_in import SignInPrompt
+from mailclient.ui.accounts.password_prompt import PasswordPrompter
 from tests.rig import MailServers
 from tests.rig.oauth import browse
 from tests.support.memory_keyring import MemoryKeyring

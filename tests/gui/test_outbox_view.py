@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from mailclient.core.outgoing import OutboxItem, OutboxState, Refusal, SentCopy
-from mailclient.ui.outbox_view import (
+from mailclient.ui.outbox.view import (
     OutboxModel,
     OutboxView,
     plain_reason,

@@ -18,11 +18,11 @@ from pytestqt.qtbot import QtBot
 
 from mailclient.core.models import MessageSummary
 from mailclient.store.new_mail import NewMail
-from mailclient.ui.message_model import sender_name
-from mailclient.ui.message_window import MessageWindow
-from mailclient.ui.notifications import announce
-from mailclient.ui.reading_pane import ReadingPane, _format_full_date
-from mailclient.ui.source_view import SourceWindow
+from mailclient.ui.mailbox.message_model import sender_name
+from mailclient.ui.mailbox.message_window import MessageWindow
+from mailclient.ui.mailbox.reading_pane import ReadingPane, _format_full_date
+from mailclient.ui.mailbox.source_view import SourceWindow
+from mailclient.ui.window.notifications import announce
 from mailclient.workers import reading
 from mailclient.workers.reading import PreparedMessage, prepare
 from tests.hostile import corpus

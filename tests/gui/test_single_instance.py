@@ -21,7 +21,7 @@ from mailclient.app.single_instance import (
     server_name,
 )
 from mailclient.core.errors import ProfileInUse
-from mailclient.ui.main_window import SETTINGS_FILE, window_settings
+from mailclient.ui.window.main_window import SETTINGS_FILE, window_settings
 
 
 @pytest.fixture

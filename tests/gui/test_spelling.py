@@ -11,14 +11,14 @@ from PySide6.QtGui import QTextCursor
 from pytestqt.qtbot import QtBot
 
 from mailclient.core.draft import Draft
-from mailclient.ui.compose import ComposeWindow, identities_of
-from mailclient.ui.spelling import (
+from mailclient.ui.compose.spelling import (
     LANGUAGES_FILE,
     PERSONAL_DICTIONARY,
     Spelling,
     available_languages,
     words_to_check,
 )
+from mailclient.ui.compose.window import ComposeWindow, identities_of
 from tests.gui.compose_helpers import account, close_discarding, wait_until
 
 ACCOUNTS = [account(), account("home", "alice@home.example", display_name="Alice")]

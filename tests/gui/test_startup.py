@@ -19,11 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # notifications, the tray, writing mail, and the IMAP, SMTP and web engine modules.
 LATER = [
     "mailclient.app.desktop",
-    "mailclient.ui.accounts_controller",
-    "mailclient.ui.notifications",
-    "mailclient.ui.tray",
-    "mailclient.ui.compose_manager",
-    "mailclient.ui.compose",
+    "mailclient.ui.accounts.controller",
+    "mailclient.ui.window.notifications",
+    "mailclient.ui.window.tray",
+    "mailclient.ui.compose.manager",
+    "mailclient.ui.compose.window",
     "mailclient.smtp.sender",
     "mailclient.imap.client",
     "imapclient",

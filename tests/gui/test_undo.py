@@ -12,8 +12,8 @@ from pytestqt.qtbot import QtBot
 
 from mailclient.core.models import FLAGGED, SEEN
 from mailclient.store.mail import MailStore
-from mailclient.ui.main_window import MainWindow
-from mailclient.ui.message_model import Column, MessageRole
+from mailclient.ui.mailbox.message_model import Column, MessageRole
+from mailclient.ui.window.main_window import MainWindow
 from mailclient.workers.mail import SetFlags, UndoChanges
 from tests.gui.test_main_window import (  # noqa: F401 (fixtures)
     RecordingMail,

@@ -17,10 +17,10 @@ from pytestqt.qtbot import QtBot
 
 from mailclient.core.outgoing import Attachment, Held
 from mailclient.store.outbox import Outbox
-from mailclient.ui.compose import ComposeWindow, identities_of
-from mailclient.ui.outbox_view import OutboxView, status_text
-from mailclient.ui.send_later import SendLaterDialog
-from mailclient.ui.undo_send import UndoSendBar
+from mailclient.ui.compose.send_later import SendLaterDialog
+from mailclient.ui.compose.undo_send import UndoSendBar
+from mailclient.ui.compose.window import ComposeWindow, identities_of
+from mailclient.ui.outbox.view import OutboxView, status_text
 from mailclient.workers import sending
 from tests.gui.compose_helpers import account, wait_until
 from tests.gui.outbox_world import WAIT, World, draft, running_world

@@ -25,13 +25,13 @@ from mailclient.discovery import Endpoint, Protocol, ServerCertificate
 from mailclient.discovery.discover import Step, StepState
 from mailclient.discovery.model import Method
 from mailclient.store.mail import MailStore, RemoteFolder
-from mailclient.ui.account_dialog import SearchPage
-from mailclient.ui.account_form import AccountForm
-from mailclient.ui.certificate_dialog import CertificateDialog
-from mailclient.ui.folder_model import FolderRole
-from mailclient.ui.main_window import MainWindow
-from mailclient.ui.message_model import Column, MessageRole
-from mailclient.ui.password_prompt import PasswordPrompt
+from mailclient.ui.accounts.add_dialog import SearchPage
+from mailclient.ui.accounts.certificate_dialog import CertificateDialog
+from mailclient.ui.accounts.form import AccountForm
+from mailclient.ui.accounts.password_prompt import PasswordPrompt
+from mailclient.ui.mailbox.folder_model import FolderRole
+from mailclient.ui.mailbox.message_model import Column, MessageRole
+from mailclient.ui.window.main_window import MainWindow
 from mailclient.workers.events import BodyFailed, SyncProgress, WorkFailed
 from tests.gui.test_main_window import WORK, RecordingMail, _summary
 from tests.support.memory_keyring import PROFILE_ID, MemoryKeyring

@@ -19,9 +19,9 @@ from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.model import Account, Security
 from mailclient.core.models import SpecialUse
 from mailclient.store.mail import MailStore
-from mailclient.ui.folder_model import FolderRole
-from mailclient.ui.main_window import MainWindow, window_settings
-from mailclient.ui.message_model import Column, MessageRole
+from mailclient.ui.mailbox.folder_model import FolderRole
+from mailclient.ui.mailbox.message_model import Column, MessageRole
+from mailclient.ui.window.main_window import MainWindow, window_settings
 from mailclient.workers.mail import MailWorkers
 from tests.rig import MailServers
 from tests.support.memory_keyring import PROFILE_ID, MemoryKeyring

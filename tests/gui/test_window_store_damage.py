@@ -23,7 +23,7 @@ from mailclient.core.profile import Profile
 from mailclient.imap.sync import AccountSync
 from mailclient.store.mail import ChangeKind, MailStore
 from mailclient.store.repair import PENDING_FILE
-from mailclient.ui.message_model import Column
+from mailclient.ui.mailbox.message_model import Column
 from tests.integration.sending import make_profile
 from tests.integration.test_store_damage import empty_folder_list
 from tests.rig import MailServers, SecretService

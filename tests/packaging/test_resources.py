@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from mailclient.ui.icons import THEME_NAMES
+from mailclient.ui.widgets.icons import THEME_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 RESOURCES = ROOT / "resources"
@@ -28,7 +28,7 @@ import importlib.resources, json, sys
 import mailclient
 from PySide6.QtGui import QGuiApplication
 app = QGuiApplication([])
-from mailclient.ui.icons import THEME_NAMES, app_icon, icon
+from mailclient.ui.widgets.icons import THEME_NAMES, app_icon, icon
 print(json.dumps({
     "module": mailclient.__file__,
     "resources": str(importlib.resources.files("mailclient.resources")),

@@ -22,7 +22,7 @@ from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.model import Account, Security
 from mailclient.imap.sync import SyncOptions
 from mailclient.store.mail import MailStore
-from mailclient.ui.main_window import MainWindow, window_settings
+from mailclient.ui.window.main_window import MainWindow, window_settings
 from mailclient.workers.mail import MailWorkers
 
 

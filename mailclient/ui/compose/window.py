@@ -55,16 +55,16 @@ from mailclient.accounts.model import Account
 from mailclient.core.draft import Draft, DraftKind
 from mailclient.core.outgoing import Attachment
 from mailclient.mime.reply import signature_block
-from mailclient.ui.address_edit import AddressEdit
-from mailclient.ui.icons import icon
-from mailclient.ui.send_later import SendLaterDialog
-from mailclient.ui.spelling import (
+from mailclient.ui.compose.address_edit import AddressEdit
+from mailclient.ui.compose.send_later import SendLaterDialog
+from mailclient.ui.compose.spelling import (
     OFF,
     SpellHighlighter,
     Spelling,
     language_name,
     words_to_check,
 )
+from mailclient.ui.widgets.icons import icon
 
 AUTOSAVE_MS = 3000
 TITLE_PREFIX = "Write: "

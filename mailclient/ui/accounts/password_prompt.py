@@ -31,7 +31,7 @@ from mailclient.accounts.store import AccountStore
 from mailclient.core.errors import AccountNotFound, AuthenticationFailed
 from mailclient.imap import client as imap_client
 from mailclient.smtp import client as smtp_client
-from mailclient.ui.oauth_sign_in import SignInPrompt
+from mailclient.ui.accounts.oauth_sign_in import SignInPrompt
 from mailclient.workers.tasks import Task, error_text
 
 _NAMES: dict[Service, str] = {"imap": "incoming mail (IMAP)", "smtp": "outgoing mail (SMTP)"}

@@ -41,11 +41,11 @@ from PySide6.QtWidgets import (
 from mailclient.core.models import MessageSummary
 from mailclient.mime.addresses import AddressPreview, preview
 from mailclient.mime.decode import without_invisible
-from mailclient.ui.attachments import AttachmentPanel
-from mailclient.ui.html_view import HtmlContent, HtmlView, cid_base, new_token
-from mailclient.ui.plain_text import tooltip
-from mailclient.ui.shortcuts import MAIN_WINDOW, keys
-from mailclient.ui.source_view import SourceWindow
+from mailclient.ui.mailbox.attachments import AttachmentPanel
+from mailclient.ui.mailbox.html_view import HtmlContent, HtmlView, cid_base, new_token
+from mailclient.ui.mailbox.source_view import SourceWindow
+from mailclient.ui.widgets.plain_text import tooltip
+from mailclient.ui.widgets.shortcuts import MAIN_WINDOW, keys
 from mailclient.workers.tasks import run_task
 
 if TYPE_CHECKING:

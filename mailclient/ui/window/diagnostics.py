@@ -45,7 +45,7 @@ from mailclient import APP_NAME, __version__
 from mailclient.core import diagnostics
 from mailclient.core.errors import MailclientError
 from mailclient.store.version import sqlite_version
-from mailclient.ui.icons import app_icon
+from mailclient.ui.widgets.icons import app_icon
 
 # After the user closed the dialog, further problems wait this long before the next one.
 QUIET_SECONDS = 60.0

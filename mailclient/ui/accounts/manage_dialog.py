@@ -40,14 +40,14 @@ from mailclient.accounts.store import AccountStore
 from mailclient.core.errors import InvalidInput
 from mailclient.discovery import Network
 from mailclient.store.mail import MailStore
-from mailclient.ui.account_dialog import AddAccountDialog
-from mailclient.ui.account_form import (
+from mailclient.ui.accounts.add_dialog import AddAccountDialog
+from mailclient.ui.accounts.form import (
     AccountForm,
     CheckResult,
     ConnectionCheck,
     typed_password,
 )
-from mailclient.ui.oauth_sign_in import BrowserSignIn
+from mailclient.ui.accounts.oauth_sign_in import BrowserSignIn
 from mailclient.workers.tasks import Task, error_text
 
 SENDING_HELP = (

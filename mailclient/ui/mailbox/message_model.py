@@ -45,8 +45,8 @@ from mailclient.core.models import MessageSummary
 from mailclient.mime.decode import without_invisible
 from mailclient.store.mail import MailStore, SortKey
 from mailclient.store.threads import ThreadedMessage
-from mailclient.ui.folder_model import MESSAGE_IDS_MIME, encode_message_ids
-from mailclient.ui.plain_text import tooltip
+from mailclient.ui.mailbox.folder_model import MESSAGE_IDS_MIME, encode_message_ids
+from mailclient.ui.widgets.plain_text import tooltip
 from mailclient.workers.tasks import error_text
 
 PAGE_SIZE = 128

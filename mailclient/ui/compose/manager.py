@@ -28,9 +28,9 @@ from mailclient.mime.reply import (
 from mailclient.store.addresses import completions
 from mailclient.store.contacts import CONTACTS_FILE
 from mailclient.store.drafts import DraftStoreError
-from mailclient.ui.address_book import AddressBookWindow, Contacts
-from mailclient.ui.compose import ComposeWindow, Identity, choose_identity, identities_of
-from mailclient.ui.spelling import Spelling
+from mailclient.ui.compose.address_book import AddressBookWindow, Contacts
+from mailclient.ui.compose.spelling import Spelling
+from mailclient.ui.compose.window import ComposeWindow, Identity, choose_identity, identities_of
 from mailclient.workers.sending import OutboxWorker, SendProblem
 from mailclient.workers.tasks import error_text, run_task
 

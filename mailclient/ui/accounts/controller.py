@@ -26,17 +26,17 @@ from mailclient.accounts.signin import SignIn
 from mailclient.accounts.store import AccountStore
 from mailclient.core.errors import AuthenticationFailed, CertificateNotTrusted, PasswordMissing
 from mailclient.store.mail import MailStore
-from mailclient.ui.error_bar import ShownError
+from mailclient.ui.widgets.error_bar import ShownError
 from mailclient.workers.events import WorkFailed
 from mailclient.workers.tasks import error_text, run_task
 
 if TYPE_CHECKING:
     from mailclient.discovery import Network, Protocol
-    from mailclient.ui.account_dialog import AddAccountDialog
-    from mailclient.ui.accounts_dialog import ManageAccountsDialog
-    from mailclient.ui.certificate_dialog import CertificatePrompter
-    from mailclient.ui.main_window import MainWindow
-    from mailclient.ui.password_prompt import PasswordPrompter
+    from mailclient.ui.accounts.add_dialog import AddAccountDialog
+    from mailclient.ui.accounts.certificate_dialog import CertificatePrompter
+    from mailclient.ui.accounts.manage_dialog import ManageAccountsDialog
+    from mailclient.ui.accounts.password_prompt import PasswordPrompter
+    from mailclient.ui.window.main_window import MainWindow
     from mailclient.workers.mail import MailWorkers
 
 NO_PASSWORD = "The keyring holds no password for this account."
@@ -90,7 +90,7 @@ class AccountsController(QObject):
     @property
     def passwords(self) -> PasswordPrompter:
         if self._passwords is None:
-            from mailclient.ui.password_prompt import PasswordPrompter
+            from mailclient.ui.accounts.password_prompt import PasswordPrompter
 
             self._passwords = PasswordPrompter(self._accounts, self._sign_in, self._window)
             self._passwords.password_saved.connect(self._password_saved)
@@ -99,7 +99,7 @@ class AccountsController(QObject):
     @property
     def certificates(self) -> CertificatePrompter:
         if self._certificates is None:
-            from mailclient.ui.certificate_dialog import CertificatePrompter
+            from mailclient.ui.accounts.certificate_dialog import CertificatePrompter
 
             self._certificates = CertificatePrompter(self._accounts, self._window)
             self._certificates.certificate_trusted.connect(self._certificate_trusted)
@@ -113,7 +113,7 @@ class AccountsController(QObject):
             self.add_dialog.raise_()
             self.add_dialog.activateWindow()
             return self.add_dialog
-        from mailclient.ui.account_dialog import AddAccountDialog
+        from mailclient.ui.accounts.add_dialog import AddAccountDialog
 
         dialog = AddAccountDialog(
             self._accounts,
@@ -139,7 +139,7 @@ class AccountsController(QObject):
             self.manage_dialog.raise_()
             self.manage_dialog.activateWindow()
             return self.manage_dialog
-        from mailclient.ui.accounts_dialog import ManageAccountsDialog
+        from mailclient.ui.accounts.manage_dialog import ManageAccountsDialog
 
         dialog = ManageAccountsDialog(
             self._accounts,

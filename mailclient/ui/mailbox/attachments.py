@@ -35,8 +35,8 @@ from PySide6.QtWidgets import (
 )
 
 from mailclient.mime.filename import is_executable, safe_filename, unique_path_name
-from mailclient.ui.icons import icon
-from mailclient.ui.message_model import format_size
+from mailclient.ui.mailbox.message_model import format_size
+from mailclient.ui.widgets.icons import icon
 from mailclient.workers.tasks import error_text, run_task
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPainter
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
 from mailclient import APP_NAME
-from mailclient.ui.icons import APP_ICON_SIZES, app_icon
+from mailclient.ui.widgets.icons import APP_ICON_SIZES, app_icon
 
 BADGE_COLOR = "#d93025"
 

@@ -54,13 +54,13 @@ from mailclient.discovery.providers import (
     with_provider_oauth,
     with_provider_servers,
 )
-from mailclient.ui.account_form import (
+from mailclient.ui.accounts.form import (
     AccountForm,
     CheckResult,
     ConnectionCheck,
     typed_password,
 )
-from mailclient.ui.oauth_sign_in import BrowserSignIn
+from mailclient.ui.accounts.oauth_sign_in import BrowserSignIn
 from mailclient.workers.tasks import Task, error_text
 
 _STATE_MARKS = {

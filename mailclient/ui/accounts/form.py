@@ -36,8 +36,8 @@ from mailclient.core.errors import CertificateNotTrusted, InvalidInput, Mailclie
 from mailclient.discovery import Endpoint, Network, Protocol, ServerCertificate, fetch_certificate
 from mailclient.imap import client as imap_client
 from mailclient.smtp import client as smtp_client
-from mailclient.ui.certificate_dialog import CertificateDialog
-from mailclient.ui.oauth_sign_in import provider_name
+from mailclient.ui.accounts.certificate_dialog import CertificateDialog
+from mailclient.ui.accounts.oauth_sign_in import provider_name
 from mailclient.workers.tasks import Task, error_text
 
 CHECK_TIMEOUT = 20.0

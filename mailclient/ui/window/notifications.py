@@ -22,8 +22,8 @@ from mailclient.mime.decode import without_invisible
 from mailclient.store.db import StoreError
 from mailclient.store.mail import MailStore
 from mailclient.store.new_mail import NewMail, NewMailTracker
-from mailclient.ui.message_model import sender_name
-from mailclient.ui.tray import UnreadTray
+from mailclient.ui.mailbox.message_model import sender_name
+from mailclient.ui.window.tray import UnreadTray
 from mailclient.workers.notification_bus import Notification, NotificationBus
 
 log = logging.getLogger(__name__)

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from mailclient.core.outgoing import OutboxItem, OutboxState, SentCopy
-from mailclient.ui.icons import icon
+from mailclient.ui.widgets.icons import icon
 from mailclient.workers.sending import OutboxWorker
 
 POLL_MS = 5000

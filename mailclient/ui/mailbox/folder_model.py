@@ -27,8 +27,8 @@ from PySide6.QtGui import QFont
 from mailclient.accounts.model import Account
 from mailclient.core.models import Folder, SpecialUse
 from mailclient.store.mail import MailStore
-from mailclient.ui.icons import icon
-from mailclient.ui.plain_text import tooltip
+from mailclient.ui.widgets.icons import icon
+from mailclient.ui.widgets.plain_text import tooltip
 
 MESSAGE_IDS_MIME = "application/x-mailclient-message-ids"
 

@@ -6,7 +6,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from mailclient.ui.folder_model import FolderRole
+from mailclient.ui.mailbox.folder_model import FolderRole
 
 _BADGE_PADDING = 6
 _BADGE_MARGIN = 6

@@ -12,10 +12,10 @@ from PySide6.QtWidgets import QMainWindow, QToolBar, QWidget
 from mailclient import APP_NAME
 from mailclient.core.models import MessageSummary
 from mailclient.mime.decode import without_invisible
-from mailclient.ui.icons import icon
-from mailclient.ui.message_model import star_icon
-from mailclient.ui.reading_pane import ReadingPane, load_job
-from mailclient.ui.shortcuts import MESSAGE_WINDOW, key_hint, keys
+from mailclient.ui.mailbox.message_model import star_icon
+from mailclient.ui.mailbox.reading_pane import ReadingPane, load_job
+from mailclient.ui.widgets.icons import icon
+from mailclient.ui.widgets.shortcuts import MESSAGE_WINDOW, key_hint, keys
 from mailclient.workers.tasks import run_task
 
 if TYPE_CHECKING:

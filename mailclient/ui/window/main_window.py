@@ -66,12 +66,10 @@ from mailclient.core.profile import create_private_file
 from mailclient.core.query import parse_as_typed
 from mailclient.mime.filename import safe_filename
 from mailclient.store.mail import MailStore, SortKey, StoreChanges
-from mailclient.ui.diagnostics import AboutDialog
-from mailclient.ui.error_bar import ErrorBar, ShownError
-from mailclient.ui.folder_model import FolderRole, FolderTreeModel, NodeKind
-from mailclient.ui.folder_pane import FolderDelegate
-from mailclient.ui.icons import icon
-from mailclient.ui.message_model import (
+from mailclient.ui.compose.undo_send import UndoSendBar
+from mailclient.ui.mailbox.folder_model import FolderRole, FolderTreeModel, NodeKind
+from mailclient.ui.mailbox.folder_pane import FolderDelegate
+from mailclient.ui.mailbox.message_model import (
     SORT_KEYS,
     TAGS,
     Column,
@@ -79,11 +77,13 @@ from mailclient.ui.message_model import (
     MessageRole,
     star_icon,
 )
-from mailclient.ui.message_view import MessageListView
-from mailclient.ui.message_window import LEAVING, MessageWindow
-from mailclient.ui.reading_pane import ReadingPane, load_job
-from mailclient.ui.shortcuts import MAIN_WINDOW, keys
-from mailclient.ui.undo_send import UndoSendBar
+from mailclient.ui.mailbox.message_view import MessageListView
+from mailclient.ui.mailbox.message_window import LEAVING, MessageWindow
+from mailclient.ui.mailbox.reading_pane import ReadingPane, load_job
+from mailclient.ui.widgets.error_bar import ErrorBar, ShownError
+from mailclient.ui.widgets.icons import icon
+from mailclient.ui.widgets.shortcuts import MAIN_WINDOW, keys
+from mailclient.ui.window.diagnostics import AboutDialog
 from mailclient.workers.events import (
     BodyFailed,
     BodyFetched,
@@ -97,8 +97,8 @@ from mailclient.workers.tasks import error_text, run_task
 
 if TYPE_CHECKING:
     from mailclient.smtp.sender import FlushReport
-    from mailclient.ui.compose_manager import ComposeManager
-    from mailclient.ui.outbox_view import OutboxView
+    from mailclient.ui.compose.manager import ComposeManager
+    from mailclient.ui.outbox.view import OutboxView
     from mailclient.workers.reading import PreparedMessage
     from mailclient.workers.sending import OriginalToFlag
 
@@ -351,7 +351,7 @@ class MainWindow(QMainWindow):
         tip: str = "",
         name: str = "",
     ) -> QAction:
-        """An action of the window; its keys come from the table in mailclient.ui.shortcuts."""
+        """An action of the window; its keys come from the table in ui.widgets.shortcuts."""
         action = QAction(text, self)
         if icon_name:
             action.setIcon(icon(icon_name))

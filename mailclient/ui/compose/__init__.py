@@ -1,0 +1,1 @@
+"""Writing: the compose window, its address fields, spelling, Send Later and Undo Send."""

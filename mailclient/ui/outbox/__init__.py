@@ -1,0 +1,1 @@
+"""The outbox view: what waits to be sent, why, and what to do about it."""
