@@ -192,3 +192,31 @@ def test_every_lookup_reads_an_index(store: MailStore) -> None:
         for column in ("message_id", "subject"):
             if f"{column} =" in sql or f"{column} IN" in sql:
                 assert f"{column}=?" in plan, (sql, plan)
+
+
+def test_the_newest_threads_read_alone_begin_the_whole_list(store: MailStore) -> None:
+    # The first screenful of a threaded folder is read without threading the whole folder;
+    # it must be what the whole list starts with: threads whole, their order, the depths.
+    ids = folders(store)
+    inbox, sent = ids["INBOX"], ids["Sent"]
+    store.add_messages(
+        inbox,
+        [
+            msg(1, "a"),
+            msg(2, "b", "a", "a"),
+            msg(3),  # no Message-ID: a thread of its own
+            msg(4, "c"),
+            msg(5, "d", "missing", "missing"),  # its parent never came
+            msg(6, "e", "missing", "missing"),
+            msg(8, "g", "f", "a b f"),  # answers a message of Sent
+            msg(9, "h", "c", "c"),
+            msg(10, "i"),
+        ],
+    )
+    store.add_messages(sent, [msg(7, "f", "b", "a b")])
+    for folder_ids in ([inbox], [inbox, sent]):
+        whole = store.threaded(folder_ids)
+        for count in range(1, 8):
+            first = store.threaded(folder_ids, first_threads=count)
+            assert len({p.thread for p in first}) == min(count, len({p.thread for p in whole}))
+            assert first == whole[: len(first)], (folder_ids, count)

@@ -37,6 +37,7 @@ from PySide6.QtCore import (
     QRunnable,
     Qt,
     QThreadPool,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPixmap
@@ -50,6 +51,7 @@ from mailclient.ui.widgets.plain_text import tooltip
 from mailclient.workers.tasks import error_text
 
 PAGE_SIZE = 128
+FIRST_THREADS = 60  # read at once when a threaded folder is shown: a screenful and more
 # About 2,000 summaries: dozens of screens of scrolling back and forth. More cost memory
 # (2 KB a row) without a visible gain: a page is read again in well under a millisecond.
 MAX_PAGES = 16
@@ -301,12 +303,14 @@ def _read_ids(
 ) -> tuple[list[int], list[ThreadedMessage] | None]:
     """The ids to show, and in threaded mode the thread of every message.
 
-    ``limit``: only the first this many (the first screenful); threads are read whole."""
+    ``limit``: only the first this many (the first screenful); in threaded mode the first
+    this many threads, each whole."""
     if not request.threaded:
         args = (request.folder_ids, request.sort, request.descending, request.quick_filter)
         return store.message_ids(*args, limit=limit), None
-    places = store.threaded(request.folder_ids)
-    if request.quick_filter.strip():
+    filtered = bool(request.quick_filter.strip())
+    places = store.threaded(request.folder_ids, None if filtered else limit)
+    if filtered:
         hits = set(store.message_ids(request.folder_ids, quick_filter=request.quick_filter))
         places = [p for p in places if p.id in hits]
     return visible_ids(places, request.collapsed), places
@@ -439,13 +443,18 @@ class MessageListModel(QAbstractTableModel):
         self._folder_names = {f.id: f.name for f in self._store.folders()}
         self._generation += 1  # a list on its way answers the old choice
         self._reset_wanted = False
+        if first_rows is None and self._threaded:
+            # Threading a whole folder takes a second for 100,000 messages: the newest
+            # threads now, the rest from a thread.
+            first_rows = FIRST_THREADS
         self.beginResetModel()
         self._ids = self._query(first_rows)
         self._rows = None
         self._pages.clear()
         self._now = datetime.now().astimezone()
         self.endResetModel()
-        if first_rows is not None and len(self._ids) == first_rows:
+        read = len(self._thread_sizes) if self._threaded else len(self._ids)
+        if first_rows is not None and read >= first_rows:
             self._request(reset=False)
 
     def set_show_recipients(self, recipients: bool) -> None:
@@ -518,7 +527,15 @@ class MessageListModel(QAbstractTableModel):
         if threaded != self._threaded:
             self._threaded = threaded
             self._collapsed.clear()
-            self._request(reset=True)
+            self._generation += 1
+            self._reset_wanted = True
+            # Asked for on the next turn of the event loop: a folder shown right after this
+            # (as a folder change does) reads its own list, and none is read in vain.
+            QTimer.singleShot(0, self, self._read_if_wanted)
+
+    def _read_if_wanted(self) -> None:
+        if self._reset_wanted and self._folder_ids:
+            self._request(reset=False)
 
     def thread_of(self, row: int) -> int | None:
         message_id = self.message_id(row)
