@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from mailclient.core.models import MessageSummary
 from mailclient.mime.addresses import AddressPreview, preview
 from mailclient.mime.decode import without_invisible
+from mailclient.mime.highlight import HighlightTerm
 from mailclient.ui.mailbox.attachments import AttachmentPanel
 from mailclient.ui.mailbox.html_view import HtmlContent, HtmlView, cid_base, new_token
 from mailclient.ui.mailbox.source_view import SourceWindow
@@ -62,9 +63,15 @@ def give_back_memory() -> None:
 
 
 def load_job(
-    store_path: Path, message_id: int, *, prefer_plain: bool, allow_remote: bool
+    store_path: Path,
+    message_id: int,
+    *,
+    prefer_plain: bool,
+    allow_remote: bool,
+    highlight: Sequence[HighlightTerm] = (),
 ) -> Callable[[], PreparedMessage | None]:
-    """A job for the pool: read the stored body of ``message_id`` and prepare it to show.
+    """A job for the pool: read the stored body of ``message_id`` and prepare it to show,
+    with the words of ``highlight`` (a search's) marked.
 
     Parsing and sanitizing are imported on the pool thread when first needed, not at
     start-up.
@@ -81,6 +88,7 @@ def load_job(
             allow_remote=allow_remote,
             token=token,
             cid_base=cid_base(token),
+            highlight=highlight,
         )
 
     return job
@@ -498,6 +506,7 @@ class ReadingPane(QWidget):
                 token=token,
                 cid_base=base,
                 whole=True,
+                highlight=prepared.highlight,
             )
 
         def done(whole: PreparedMessage) -> None:

@@ -1133,6 +1133,8 @@ class MainWindow(QMainWindow):
             summary.id,
             prefer_plain=self.prefer_plain_action.isChecked(),
             allow_remote=summary.id in self._remote_allowed,
+            # Opened from a search or a filtered list: the words looked for, marked.
+            highlight=parse_as_typed(self.message_model.quick_filter)[0].highlights(),
         )
         run_task(
             self,

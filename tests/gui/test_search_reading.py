@@ -1,0 +1,92 @@
+"""Reading what a search found: its words marked in the reading pane, and conversations."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.policy import SMTP
+
+from pytestqt.qtbot import QtBot
+
+from mailclient.mime.highlight import HIT_CLASS, MARK_OPEN
+from mailclient.mime.search_text import indexed_text
+from mailclient.store.mail import MailStore
+from mailclient.ui.window.main_window import MainWindow
+from tests.gui import test_main_window as main_window_tests
+from tests.gui.test_main_window import _open
+
+# The main window's tests' fixtures: a store with two accounts, the window over it.
+profile = main_window_tests.profile
+store = main_window_tests.store
+settings = main_window_tests.settings
+mail = main_window_tests.mail
+window = main_window_tests.window
+
+
+def html_message(subject: str, html: str) -> bytes:
+    message = EmailMessage()
+    message["From"] = "Zoë <zoe@example.es>"
+    message["To"] = "alice@example.org"
+    message["Subject"] = subject
+    message["Date"] = "Fri, 07 Jun 2024 11:20:30 +0200"
+    message.set_content(html, subtype="html")
+    return message.as_bytes(policy=SMTP)
+
+
+def test_the_filter_words_are_marked_in_a_plain_text_message(
+    qtbot: QtBot, window: MainWindow, store: MailStore
+) -> None:
+    store.index_queued_bodies(indexed_text)
+    window.filter_edit.setText('from:bob "hi alice"')
+    qtbot.waitUntil(lambda: window.message_model.quick_filter == 'from:bob "hi alice"')
+    qtbot.waitUntil(lambda: not window.message_model.is_loading())
+    _open(qtbot, window, "Lunch on Friday?")
+    pane = window.reading_pane
+    qtbot.waitUntil(lambda: pane.prepared is not None)
+    assert pane.prepared is not None and pane.prepared.hits == 1
+    assert pane.shown_kind() == "text"
+    # Qt keeps the mark as a background colour on the words, not as the tag we gave it.
+    document = pane.text_view.document()
+    block = document.begin()
+    marked = []
+    while block.isValid():
+        iterator = block.begin()
+        while not iterator.atEnd():
+            fragment = iterator.fragment()
+            if fragment.charFormat().background().color().name() == "#ffe14d":
+                marked.append(fragment.text())
+            iterator += 1
+        block = block.next()
+    assert marked == ["Hi Alice"]
+    # from: is no word of the body: "bob" is not looked for there.
+    window.filter_edit.clear()
+    qtbot.waitUntil(lambda: window.message_model.quick_filter == "")
+    _open(qtbot, window, "Quarterly report")
+    _open(qtbot, window, "Lunch on Friday?")
+    qtbot.waitUntil(lambda: pane.prepared is not None and pane.prepared.hits == 0)
+
+
+def test_the_search_words_are_marked_in_an_html_message(
+    qtbot: QtBot, window: MainWindow, store: MailStore
+) -> None:
+    [quarterly] = store.message_ids(
+        [f.id for f in store.folders() if f.account == "work"], quick_filter="quarterly"
+    )
+    store.save_body(
+        quarterly,
+        html_message(
+            "Quarterly report",
+            "<p>The <b>Überschuss</b> grew; see the <a href='https://x.example/'>ueberschuss"
+            "</a> table.</p>",
+        ),
+    )
+    store.index_queued_bodies(indexed_text)
+    window.search_edit.setText("uberschuss")
+    qtbot.waitUntil(lambda: window.message_model.rowCount() == 1)
+    _open(qtbot, window, "Quarterly report")
+    pane = window.reading_pane
+    qtbot.waitUntil(lambda: pane.prepared is not None)
+    assert pane.prepared is not None and pane.shown_kind() == "html"
+    assert pane.prepared.safe_html is not None
+    document = pane.prepared.safe_html.document
+    assert f"<b>{MARK_OPEN}Überschuss</span></b>" in document
+    assert document.count(HIT_CLASS) == 1  # "ueberschuss" is another word to the index
