@@ -350,7 +350,7 @@ class _Lane(_QueueThread):
 
         stored = download_bodies(
             engine,
-            KeepPolicy(),
+            KeepPolicy.of(self.account),
             should_yield=lambda: not self._queue.empty() or self.stop_event.is_set(),
             on_progress=report,
         )
