@@ -110,7 +110,7 @@ def _mark_text(escaped: str, pattern: re.Pattern[str], most: int) -> tuple[str, 
     """The text of one HTML text node with its hits marked (entities read, not searched)."""
     text = html.unescape(escaped) if "&" in escaped else escaped
     folded, origin = fold(text)
-    spans = []
+    spans: list[tuple[int, int]] = []
     for match in pattern.finditer(folded):
         if len(spans) >= most:
             break

@@ -794,6 +794,14 @@ class MailStore:
         except sqlite3.Error as error:
             raise store_error(self._path, error) from error
 
+    def conversation(self, message_id: int) -> list[int]:
+        """The messages of ``message_id``'s thread over all folders of its account (your
+        replies in Sent too), oldest first, one of each Message-ID."""
+        try:
+            return threads.conversation(self._db, message_id)
+        except sqlite3.Error as error:
+            raise store_error(self._path, error) from error
+
     # -- local changes waiting for the server -----------------------------------------------
 
     def record_change(

@@ -446,3 +446,46 @@ def _arrange(
                 below = children.get(key_of[current], [])
                 stack.extend((r, depth + 1) for r in reversed(below))
     return ordered
+
+
+def conversation(db: sqlite3.Connection, row_id: int) -> list[int]:
+    """The messages of the thread of message ``row_id`` in every folder of its account,
+    oldest first: one for each Message-ID, the one with a stored body where there is one."""
+    found = db.execute(
+        "SELECT f.account, m.message_id FROM messages m JOIN folders f ON f.id = m.folder_id "
+        "WHERE m.id = ?",
+        (row_id,),
+    ).fetchone()
+    if found is None:
+        return []
+    account, key = found[0], message_key(found[1], row_id)
+    node = db.execute(
+        "SELECT thread FROM thread_nodes WHERE account = ? AND message_id = ?", (account, key)
+    ).fetchone()
+    if node is None:
+        return [row_id]
+    keys = [
+        r[0]
+        for r in db.execute(
+            "SELECT message_id FROM thread_nodes WHERE account = ? AND thread = ?",
+            (account, node[0]),
+        )
+    ]
+    named = [k for k in keys if not k.startswith("#")]
+    numbered = [int(k[1:]) for k in keys if k.startswith("#") and k[1:].isdigit()]
+    rows = db.execute(
+        "SELECT m.id, m.message_id, EXISTS (SELECT 1 FROM bodies b WHERE b.message_id = m.id) "
+        "FROM messages m JOIN folders f ON f.id = m.folder_id "
+        "WHERE f.account = ? AND m.hidden = 0 AND (m.message_id IN "
+        "(SELECT value FROM json_each(?)) OR m.id IN (SELECT value FROM json_each(?))) "
+        "ORDER BY m.date, m.id",
+        (account, json.dumps(named), json.dumps(numbered)),
+    ).fetchall()
+    chosen: dict[str, tuple[int, bool]] = {}
+    for message_row, message_id, has_body in rows:
+        key = message_key(message_id, message_row)
+        if key not in chosen or (has_body and not chosen[key][1]):
+            chosen[key] = (message_row, bool(has_body))
+    # In the order of the first copy of each: the date order of the conversation.
+    order = {message_key(r[1], r[0]): n for n, r in reversed(list(enumerate(rows)))}
+    return [chosen[k][0] for k in sorted(chosen, key=order.__getitem__)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 from email.policy import SMTP
 
+from PySide6.QtCore import QUrl
 from pytestqt.qtbot import QtBot
 
 from mailclient.mime.highlight import HIT_CLASS, MARK_OPEN
@@ -12,7 +13,7 @@ from mailclient.mime.search_text import indexed_text
 from mailclient.store.mail import MailStore
 from mailclient.ui.window.main_window import MainWindow
 from tests.gui import test_main_window as main_window_tests
-from tests.gui.test_main_window import _open
+from tests.gui.test_main_window import _open, _summary
 
 # The main window's tests' fixtures: a store with two accounts, the window over it.
 profile = main_window_tests.profile
@@ -90,3 +91,60 @@ def test_the_search_words_are_marked_in_an_html_message(
     document = pane.prepared.safe_html.document
     assert f"<b>{MARK_OPEN}Überschuss</span></b>" in document
     assert document.count(HIT_CLASS) == 1  # "ueberschuss" is another word to the index
+
+
+def test_a_thread_root_opens_the_whole_conversation_with_sent_replies(
+    qtbot: QtBot, window: MainWindow, store: MailStore
+) -> None:
+    inbox = store.folder_by_name("work", "INBOX")
+    sent = store.folder_by_name("work", "Sent")
+    assert inbox is not None and sent is not None
+    store.add_messages(
+        inbox.id,
+        [
+            _summary(11, "Plan", message_id="<p1@x>"),
+            _summary(13, "Re: Plan", message_id="<p3@x>", in_reply_to="<p2@x>"),
+        ],
+    )
+    store.add_messages(
+        sent.id,
+        [
+            _summary(
+                12,
+                "Re: Plan",
+                "Alice <alice@example.org>",
+                message_id="<p2@x>",
+                in_reply_to="<p1@x>",
+            )
+        ],
+    )
+    bodies = {
+        "<p1@x>": "Shall we meet on Monday?",
+        "<p2@x>": "Monday works.\n\n> Shall we meet on Monday?",
+        "<p3@x>": "See you then.",
+    }
+    for summary in store.summaries(store.message_ids(inbox.id) + store.message_ids(sent.id)):
+        if summary.message_id in bodies:
+            store.save_body(
+                summary.id,
+                main_window_tests.plain_message(summary.subject, bodies[summary.message_id]),
+            )
+    main_window_tests._select_folder(window, "work", "INBOX")
+    window.threads_action.trigger()
+    model = window.message_model
+    qtbot.waitUntil(lambda: model.index(0, 2).data() == "▾ Plan")
+    window.message_view.setCurrentIndex(model.index(0, 2))
+    pane = window.reading_pane
+    qtbot.waitUntil(lambda: pane.shown_kind() == "conversation")
+    text = pane.conversation_view.toPlainText()
+    assert "3 messages" in text
+    assert text.index("Shall we meet") < text.index("Monday works") < text.index("See you then")
+    assert "INBOX" in text and "Sent" in text
+    # The quote in the reply is folded away until asked for.
+    assert text.count("Shall we meet on Monday?") == 1
+    reply = next(e for e in pane.conversation_view.conversation.entries if e.own)
+    pane.conversation_view.anchorClicked.emit(QUrl(f"quote:{reply.message_id}"))
+    assert pane.conversation_view.toPlainText().count("Shall we meet on Monday?") == 2
+    # A reply alone shows alone.
+    window.message_view.setCurrentIndex(model.index(1, 2))
+    qtbot.waitUntil(lambda: pane.shown_kind() == "text")

@@ -220,3 +220,20 @@ def test_the_newest_threads_read_alone_begin_the_whole_list(store: MailStore) ->
             first = store.threaded(folder_ids, first_threads=count)
             assert len({p.thread for p in first}) == min(count, len({p.thread for p in whole}))
             assert first == whole[: len(first)], (folder_ids, count)
+
+
+def test_a_conversation_is_read_over_the_folders_of_its_account(store: MailStore) -> None:
+    ids = folders(store)
+    store.add_messages(ids["INBOX"], [msg(1, "a"), msg(3, "c", "b", "a b"), msg(9, "other")])
+    store.add_messages(ids["Sent"], [msg(2, "b", "a", "a"), msg(4, "a")])  # "a" twice
+    inbox = {s.subject: s.id for s in store.summaries(store.message_ids(ids["INBOX"]))}
+    sent = {s.subject: s.id for s in store.summaries(store.message_ids(ids["Sent"]))}
+    assert store.conversation(inbox["message 1"]) == [
+        inbox["message 1"],
+        sent["message 2"],
+        inbox["message 3"],
+    ]
+    # The copy whose body is here stands for its Message-ID.
+    store.save_body(sent["message 4"], b"Subject: a\r\n\r\nbody\r\n")
+    assert store.conversation(inbox["message 3"])[0] == sent["message 4"]
+    assert store.conversation(inbox["message 9"]) == [inbox["message 9"]]

@@ -542,6 +542,15 @@ class MessageListModel(QAbstractTableModel):
         place = self._place_of.get(message_id) if message_id is not None else None
         return place.thread if place is not None else None
 
+    def starts_conversation(self, message_id: int) -> bool:
+        """Whether ``message_id`` is listed as the first message of a thread of several."""
+        place = self._place_of.get(message_id) if self._threaded else None
+        return (
+            place is not None
+            and place.depth == 0
+            and self._thread_sizes.get(place.thread, (1, 0))[0] > 1
+        )
+
     def set_collapsed(self, threads: set[int] | None, collapsed: bool) -> None:
         """Collapse (or expand) ``threads``; None: all of them."""
         if not self._threaded:

@@ -43,6 +43,7 @@ from mailclient.mime.addresses import AddressPreview, preview
 from mailclient.mime.decode import without_invisible
 from mailclient.mime.highlight import HighlightTerm
 from mailclient.ui.mailbox.attachments import AttachmentPanel
+from mailclient.ui.mailbox.conversation import ConversationView
 from mailclient.ui.mailbox.html_view import HtmlContent, HtmlView, cid_base, new_token
 from mailclient.ui.mailbox.source_view import SourceWindow
 from mailclient.ui.widgets.plain_text import tooltip
@@ -50,6 +51,7 @@ from mailclient.ui.widgets.shortcuts import MAIN_WINDOW, keys
 from mailclient.workers.tasks import run_task
 
 if TYPE_CHECKING:
+    from mailclient.workers.conversation import Conversation
     from mailclient.workers.reading import PreparedMessage
 
 _LINK_SCHEMES = ("http", "https", "mailto")
@@ -390,6 +392,12 @@ class ReadingPane(QWidget):
         self.text_view.anchorClicked.connect(self._open_link)
         self.text_view.highlighted.connect(lambda url: self.link_hovered.emit(url.toString()))
         self.stack.addWidget(self.text_view)
+        self.conversation_view = ConversationView(self)
+        self.conversation_view.link_clicked.connect(self._open_link)
+        self.conversation_view.highlighted.connect(
+            lambda url: self.link_hovered.emit(url.toString())
+        )
+        self.stack.addWidget(self.conversation_view)
         self.html_view: HtmlView | None = None
         self.attachments = AttachmentPanel(pool, self)
         self.attachments.hide()
@@ -473,6 +481,21 @@ class ReadingPane(QWidget):
             self._release_html()
         self.attachments.show_attachments(prepared.raw, parsed)
 
+    def show_conversation(self, conversation: Conversation) -> bool:
+        """The whole conversation of the message shown, one message after the other.
+        False when the message is to be shown alone instead (its thread has no other)."""
+        if conversation.root != self.message_id or len(conversation.entries) < 2:
+            return conversation.root != self.message_id
+        self._let_go()
+        self.headers.hide()
+        self.remote_bar.hide()
+        self.notice_bar.hide()
+        self.attachments.hide()
+        self.conversation_view.show_conversation(conversation)
+        self.stack.setCurrentWidget(self.conversation_view)
+        self._release_html()
+        return True
+
     def _let_go(self) -> None:
         """Forget the message shown; after a big one, give its memory back to the system
         (the C library keeps freed memory for later otherwise: some 60 MB after a 30 MB
@@ -541,8 +564,9 @@ class ReadingPane(QWidget):
     def page_down(self) -> None:
         """Space in the message list: the next screenful of the body."""
         current = self.stack.currentWidget()
-        if current is self.text_view:
-            bar = self.text_view.verticalScrollBar()
+        if current in (self.text_view, self.conversation_view):
+            assert isinstance(current, QTextBrowser)
+            bar = current.verticalScrollBar()
             bar.triggerAction(bar.SliderAction.SliderPageStepAdd)
         elif self.html_view is not None and current is self.html_view:
             self.html_view.page_down()
@@ -572,10 +596,12 @@ class ReadingPane(QWidget):
         return box.clickedButton() is open_button
 
     def shown_kind(self) -> str:
-        """ "html", "text" or "placeholder": what the body area shows now."""
+        """ "html", "text", "conversation" or "placeholder": what the body area shows now."""
         current = self.stack.currentWidget()
         if current is self.text_view:
             return "text"
+        if current is self.conversation_view:
+            return "conversation"
         if self.html_view is not None and current is self.html_view:
             return "html"
         return "placeholder"

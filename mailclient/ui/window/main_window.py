@@ -67,6 +67,7 @@ from mailclient.core.query import parse_as_typed
 from mailclient.mime.filename import safe_filename
 from mailclient.store.mail import MailStore, SortKey, StoreChanges
 from mailclient.ui.compose.undo_send import UndoSendBar
+from mailclient.ui.mailbox.conversation import conversation_job
 from mailclient.ui.mailbox.folder_model import FolderRole, FolderTreeModel, NodeKind
 from mailclient.ui.mailbox.folder_pane import FolderDelegate
 from mailclient.ui.mailbox.message_model import (
@@ -1128,13 +1129,28 @@ class MainWindow(QMainWindow):
         self._load_message(summary)
 
     def _load_message(self, summary: MessageSummary) -> None:
+        # Opened from a search or a filtered list: the words looked for, marked.
+        highlight = parse_as_typed(self.message_model.quick_filter)[0].highlights()
+        if self.message_model.starts_conversation(summary.id):
+            # A thread's first message opens its whole conversation (one message alone
+            # when the rest are gone meanwhile).
+            run_task(
+                self,
+                conversation_job(self._store.path, summary.id, highlight),
+                lambda c: (
+                    self.reading_pane.show_conversation(c) or self._load_one(summary, highlight)
+                ),
+            )
+            return
+        self._load_one(summary, highlight)
+
+    def _load_one(self, summary: MessageSummary, highlight: list[tuple[str, bool]]) -> None:
         job = load_job(
             self._store.path,
             summary.id,
             prefer_plain=self.prefer_plain_action.isChecked(),
             allow_remote=summary.id in self._remote_allowed,
-            # Opened from a search or a filtered list: the words looked for, marked.
-            highlight=parse_as_typed(self.message_model.quick_filter)[0].highlights(),
+            highlight=highlight,
         )
         run_task(
             self,
