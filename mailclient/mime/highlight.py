@@ -8,7 +8,7 @@ them. Chinese and Japanese, written without spaces, match anywhere in a run.
 
 mark_hits() works on the HTML the reading pane shows (the sanitized document, or plain
 text rendered as HTML): only text between tags is searched, never inside a tag, an entity
-or a <style>, and what it adds is a <span> around each hit.
+or a <style>, and what it adds is a <span> around each hit and an anchor before the first.
 """
 
 from __future__ import annotations
@@ -24,8 +24,12 @@ HighlightTerm = tuple[str, bool]
 
 HIT_CLASS = "search-hit"
 # Inline, because the plain-text view (Qt's rich text) knows no style sheets for classes.
-MARK_OPEN = f'<span class="{HIT_CLASS}" style="background-color:#ffe14d; color:#000000;">'
+MARK_COLOUR = "#ffe14d"
+MARK_OPEN = f'<span class="{HIT_CLASS}" style="background-color:{MARK_COLOUR}; color:#000000;">'
 MARK_CLOSE = "</span>"
+# Before the first hit, so that a web view can scroll there (a URL fragment).
+FIRST_HIT = "search-hit"
+_FIRST_ANCHOR = f'<a name="{FIRST_HIT}"></a>'
 
 _TAG = re.compile(r"(<[^>]*>)")
 # Elements whose text is not shown as such: never searched.
@@ -101,7 +105,9 @@ def mark_hits(document: str, terms: Sequence[HighlightTerm]) -> tuple[str, int]:
             continue
         marked, found = _mark_text(piece, pattern, MAX_HITS - count)
         if found:
-            pieces[index] = marked
+            pieces[index] = (
+                marked if count else marked.replace(MARK_OPEN, _FIRST_ANCHOR + MARK_OPEN, 1)
+            )
             count += found
     return "".join(pieces), count
 

@@ -8,7 +8,7 @@ from email.policy import SMTP
 from PySide6.QtCore import QUrl
 from pytestqt.qtbot import QtBot
 
-from mailclient.mime.highlight import HIT_CLASS, MARK_OPEN
+from mailclient.mime.highlight import FIRST_HIT, HIT_CLASS, MARK_COLOUR, MARK_OPEN
 from mailclient.mime.search_text import indexed_text
 from mailclient.store.mail import MailStore
 from mailclient.ui.window.main_window import MainWindow
@@ -48,19 +48,21 @@ def test_the_filter_words_are_marked_in_a_plain_text_message(
     # Qt keeps the mark as a background colour on the words, not as the tag we gave it.
     document = pane.text_view.document()
     block = document.begin()
-    marked = []
+    marked, run = [], ""
     while block.isValid():
         iterator = block.begin()
         while not iterator.atEnd():
             fragment = iterator.fragment()
-            if fragment.charFormat().background().color().name() == "#ffe14d":
-                marked.append(fragment.text())
+            if fragment.charFormat().background().color().name() == MARK_COLOUR:
+                run += fragment.text()
+            elif run:
+                marked, run = [*marked, run], ""
             iterator += 1
         block = block.next()
     assert marked == ["Hi Alice"]
     # from: is no word of the body: "bob" is not looked for there.
     window.filter_edit.clear()
-    qtbot.waitUntil(lambda: window.message_model.quick_filter == "")
+    qtbot.waitUntil(lambda: window.message_model.rowCount() == 5)
     _open(qtbot, window, "Quarterly report")
     _open(qtbot, window, "Lunch on Friday?")
     qtbot.waitUntil(lambda: pane.prepared is not None and pane.prepared.hits == 0)
@@ -89,8 +91,8 @@ def test_the_search_words_are_marked_in_an_html_message(
     assert pane.prepared is not None and pane.shown_kind() == "html"
     assert pane.prepared.safe_html is not None
     document = pane.prepared.safe_html.document
-    assert f"<b>{MARK_OPEN}Überschuss</span></b>" in document
-    assert document.count(HIT_CLASS) == 1  # "ueberschuss" is another word to the index
+    assert f'<b><a name="{FIRST_HIT}"></a>{MARK_OPEN}Überschuss</span></b>' in document
+    assert document.count(f'class="{HIT_CLASS}"') == 1  # "ueberschuss" is another word to the index
 
 
 def test_a_thread_root_opens_the_whole_conversation_with_sent_replies(
@@ -148,3 +150,25 @@ def test_a_thread_root_opens_the_whole_conversation_with_sent_replies(
     # A reply alone shows alone.
     window.message_view.setCurrentIndex(model.index(1, 2))
     qtbot.waitUntil(lambda: pane.shown_kind() == "text")
+
+
+def test_a_long_message_opens_at_its_first_hit(
+    qtbot: QtBot, window: MainWindow, store: MailStore
+) -> None:
+    [quarterly] = store.message_ids(
+        [f.id for f in store.folders() if f.account == "work"], quick_filter="quarterly"
+    )
+    filler = "Nothing to see on this line.\n" * 300
+    store.save_body(
+        quarterly, main_window_tests.plain_message("Quarterly report", filler + "The zeppelin.")
+    )
+    store.index_queued_bodies(indexed_text)
+    window.filter_edit.setText("zeppelin")
+    qtbot.waitUntil(lambda: window.message_model.rowCount() == 1)
+    _open(qtbot, window, "Quarterly report")
+    view = window.reading_pane.text_view
+    bar = view.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.value() > 0)
+    # The hit is on screen: its line lies between the top and the bottom of the view.
+    cursor = view.document().find("zeppelin")
+    assert 0 <= view.cursorRect(cursor).top() < view.viewport().height()

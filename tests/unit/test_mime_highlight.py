@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from mailclient.mime.highlight import MARK_CLOSE, MARK_OPEN, mark_hits
+from mailclient.mime.highlight import FIRST_HIT, MARK_CLOSE, MARK_OPEN, mark_hits
 from mailclient.mime.plaintext import plain_to_html
+
+FIRST = f'<a name="{FIRST_HIT}"></a>'  # before the first hit only, for views to scroll to
 
 
 def marked(document: str, *terms: tuple[str, bool]) -> list[str]:
@@ -46,13 +48,14 @@ def test_tags_entities_and_styles_are_left_alone() -> None:
     assert count == 3
     assert "<style>.report { color: red }</style><title>report</title>" in out
     assert 'href="https://example.org/report" title="report"' in out
+    assert f"the {FIRST}{MARK_OPEN}report{MARK_CLOSE}</a>" in out
     assert f"AT&amp;T &lt;{MARK_OPEN}report{MARK_CLOSE}&gt; {MARK_OPEN}amp{MARK_CLOSE}" in out
 
 
 def test_marked_text_stays_escaped() -> None:
     out, _ = mark_hits(plain_to_html("a <b>bold</b> word"), [("bold", False)])
     assert "<b>" not in out
-    assert f"&lt;b&gt;{MARK_OPEN}bold{MARK_CLOSE}&lt;/b&gt;" in out
+    assert f"&lt;b&gt;{FIRST}{MARK_OPEN}bold{MARK_CLOSE}&lt;/b&gt;" in out
 
 
 def test_nothing_to_mark() -> None:

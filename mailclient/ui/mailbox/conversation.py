@@ -16,6 +16,8 @@ from pathlib import Path
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import QFrame, QTextBrowser, QWidget
 
+from mailclient.mime.addresses import preview
+from mailclient.mime.decode import without_invisible
 from mailclient.mime.highlight import HighlightTerm
 from mailclient.workers.conversation import Conversation, ConversationEntry
 
@@ -82,12 +84,15 @@ class ConversationView(QTextBrowser):
         head = (
             f"<table width='100%' cellpadding='6' style='background:{background}; "
             "margin-top:10px'><tr>"
-            f"<td><b>{_text(entry.sender)}</b><br>"
-            f"<span style='color:#666'>to {_text(entry.to)}</span></td>"
+            f"<td>{_people(entry.sender, bold=True)}<br>"
+            f"<span style='color:#666'>to {_people(entry.to, bold=False)}</span></td>"
             f"<td align='right' style='color:#666'>{_text(date)}{folder}</td></tr></table>"
         )
         if entry.body is None:
-            return head + "<p style='color:#777'><i>Not downloaded yet: open it alone.</i></p>"
+            return head + (
+                "<p style='color:#777; margin-left:8px'><i>Not downloaded yet: "
+                "open it alone to read it.</i></p>"
+            )
         body = entry.quoted if entry.message_id in self.unfolded else entry.body
         fold = ""
         if entry.quoted:
@@ -98,7 +103,7 @@ class ConversationView(QTextBrowser):
                 f"<p style='margin-top:4px'><a href='{_QUOTE_SCHEME}:{entry.message_id}' "
                 f"style='color:#666'>{label}</a></p>"
             )
-        return head + body + fold
+        return f"{head}<div style='margin-left:8px; margin-right:8px'>{body}{fold}</div>"
 
     def _clicked(self, url: QUrl) -> None:
         if url.scheme() == _QUOTE_SCHEME:
@@ -113,4 +118,19 @@ class ConversationView(QTextBrowser):
 
 
 def _text(value: str) -> str:
-    return html.escape(value, quote=False)
+    return html.escape(without_invisible(value), quote=False)
+
+
+def _people(value: str, *, bold: bool) -> str:
+    """Names (bold for the sender), each address dimmed after its name; the first few."""
+    shown = preview(value, whole=False)
+    parts = []
+    for name, address in shown.addresses:
+        if name:
+            name_html = f"<b>{_text(name)}</b>" if bold else _text(name)
+            parts.append(f"{name_html} <span style='color:#777'>{_text(address)}</span>")
+        else:
+            parts.append(f"<b>{_text(address)}</b>" if bold else _text(address))
+    if shown.more is None or shown.more:
+        parts.append("and more")
+    return ", ".join(parts) or _text(value)

@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 from mailclient.core.models import MessageSummary
 from mailclient.mime.addresses import AddressPreview, preview
 from mailclient.mime.decode import without_invisible
-from mailclient.mime.highlight import HighlightTerm
+from mailclient.mime.highlight import FIRST_HIT, MARK_COLOUR, HighlightTerm
 from mailclient.ui.mailbox.attachments import AttachmentPanel
 from mailclient.ui.mailbox.conversation import ConversationView
 from mailclient.ui.mailbox.html_view import HtmlContent, HtmlView, cid_base, new_token
@@ -470,6 +470,7 @@ class ReadingPane(QWidget):
                     prepared.safe_html.document,
                     parsed.inline_parts,
                     allow_remote=prepared.allow_remote,
+                    anchor=FIRST_HIT if prepared.hits else "",
                 )
             )
             self.stack.setCurrentWidget(view)
@@ -477,6 +478,9 @@ class ReadingPane(QWidget):
         else:
             self.text_view.setHtml(prepared.plain_html or "")
             self.stack.setCurrentWidget(self.text_view)
+            if prepared.hits:
+                # Once the attachments below have taken their room.
+                QTimer.singleShot(0, self, lambda: self._show_first_hit(prepared))
             self.remote_bar.hide()
             self._release_html()
         self.attachments.show_attachments(prepared.raw, parsed)
@@ -495,6 +499,35 @@ class ReadingPane(QWidget):
         self.stack.setCurrentWidget(self.conversation_view)
         self._release_html()
         return True
+
+    def _show_first_hit(self, prepared: PreparedMessage) -> None:
+        """Scroll the text so that the search's first hit stands a third down the view."""
+        if self.prepared is not prepared:
+            return
+        layout = self.layout()
+        assert layout is not None
+        layout.activate()  # the view's final height, with the attachments below it
+        document = self.text_view.document()
+        block = document.begin()
+        while block.isValid():
+            fragments = block.begin()
+            while not fragments.atEnd():
+                fragment = fragments.fragment()
+                background = fragment.charFormat().background()
+                if background.style() != Qt.BrushStyle.NoBrush and (
+                    background.color().name() == MARK_COLOUR
+                ):
+                    # A paragraph of plain text is one block: the line within it counts.
+                    line = block.layout().lineForTextPosition(
+                        fragment.position() - block.position()
+                    )
+                    top = document.documentLayout().blockBoundingRect(block).top()
+                    top += line.y() if line.isValid() else 0
+                    bar = self.text_view.verticalScrollBar()
+                    bar.setValue(int(top) - self.text_view.viewport().height() // 3)
+                    return
+                fragments += 1
+            block = block.next()
 
     def _let_go(self) -> None:
         """Forget the message shown; after a big one, give its memory back to the system
