@@ -198,7 +198,9 @@ class AttachmentList(QWidget):
         layout.addWidget(self.summary)
         self._entries: list[tuple[Attachment, int]] = []
         remove = QAction("Remove Attachment", self.list)
-        remove.setShortcuts([QKeySequence(QKeySequence.StandardKey.Delete), "Backspace"])
+        remove.setShortcuts(
+            [QKeySequence(QKeySequence.StandardKey.Delete), QKeySequence("Backspace")]
+        )
         remove.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         remove.triggered.connect(self.remove_selected)
         self.list.addAction(remove)
@@ -230,12 +232,12 @@ class AttachmentList(QWidget):
         if rows:
             self._rebuild()
 
-    def _context_menu(self, position: object) -> None:
+    def _context_menu(self, position: QPoint) -> None:
         if not self.list.selectedIndexes():
             return
         menu = QMenu(self)
         menu.addAction(self.remove_action)
-        menu.exec(self.list.viewport().mapToGlobal(position))  # type: ignore[arg-type]
+        menu.exec(self.list.viewport().mapToGlobal(position))
 
     def _rebuild(self) -> None:
         self.list.clear()
