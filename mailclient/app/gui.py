@@ -77,7 +77,7 @@ def attach_writing(services: Services, window: MainWindow) -> ComposeManager:
         parent=window,
     )
     compose = ComposeManager(services.accounts.accounts(), worker, profile.store_path, window)
-    window.attach_compose(compose, OutboxView(worker))
+    window.attach_compose(compose, OutboxView(worker, window.watcher))
     # mailto: links in messages open here, not in another mail program. PySide6 wants the
     # slot's name as a str (bytes are refused at run time); its stubs say bytes.
     QDesktopServices.setUrlHandler("mailto", compose, "open_mailto_url")  # type: ignore[arg-type]
