@@ -116,20 +116,20 @@ class OutboxWorker(QObject):
     """Queues, sends and saves drafts off the GUI thread; lives on the GUI thread."""
 
     outbox_changed = Signal()
-    flushed = Signal(object)  # FlushReport
-    send_failed = Signal(object)  # SendProblem
+    flushed = Signal(FlushReport)
+    send_failed = Signal(SendProblem)
     draft_saved = Signal(str, bool)  # key, and whether it is now in the Drafts folder
     draft_save_failed = Signal(str, str)  # key, a sentence for the user
-    original_sent = Signal(object)  # OriginalToFlag
-    edit_ready = Signal(object)  # Draft: a message taken back from the outbox for editing
+    original_sent = Signal(OriginalToFlag)
+    edit_ready = Signal(Draft)  # a message taken back from the outbox for editing
     failed = Signal(str)  # a sentence for the user (retry, delete, a flush that broke)
     # We changed an account's Sent or Drafts folder on the server (account, SpecialUse):
     # the window syncs that folder, so that it shows the change without waiting.
-    server_folder_changed = Signal(str, object)
+    server_folder_changed = Signal(str, SpecialUse)
     # A draft that is in the account's Drafts folder was sent (account, its Message-ID).
     draft_sent = Signal(str, str)
     notice = Signal(str)  # something the user should know that is not a failure
-    held = Signal(object)  # Held: a sent message waits for its undo delay
+    held = Signal(Held)  # a sent message waits for its undo delay
     released = Signal(int)  # an outbox id no longer held back (sent now, or taken back)
 
     def __init__(

@@ -140,7 +140,7 @@ class PasswordPrompt(QDialog):
         self.password_saved.emit(self.account.name)
         self.accept()
 
-    def _on_failed(self, error: object) -> None:
+    def _on_failed(self, error: Exception) -> None:
         self._task = None
         self._set_busy(False)
         self.password_edit.selectAll()

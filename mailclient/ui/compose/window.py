@@ -284,11 +284,11 @@ class AttachmentList(QWidget):
 class ComposeWindow(QMainWindow):
     """One message being written. See the module docstring for what leaves it, and how."""
 
-    send_requested = Signal(object)  # Draft
-    autosave_requested = Signal(object)  # Draft: keep it on this computer
-    save_requested = Signal(object, bool)  # Draft, closing: keep it in the Drafts folder
-    send_later_requested = Signal(object, object)  # Draft, the datetime to send it at
-    discarded = Signal(object)  # Draft: closed without keeping the changes
+    send_requested = Signal(Draft)
+    autosave_requested = Signal(Draft)  # keep it on this computer
+    save_requested = Signal(Draft, bool)  # closing: keep it in the Drafts folder
+    send_later_requested = Signal(Draft, datetime)  # the time to send it at
+    discarded = Signal(Draft)  # closed without keeping the changes
     closed = Signal()
 
     def __init__(

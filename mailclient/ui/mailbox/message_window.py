@@ -47,7 +47,7 @@ class MessageWindow(QMainWindow):
     """
 
     closed = Signal()
-    fetch_requested = Signal(object)  # MessageSummary
+    fetch_requested = Signal(MessageSummary)
     action_requested = Signal(str, object)  # an action's object name, the MessageSummary
 
     def __init__(
