@@ -73,7 +73,7 @@ def prepare(
     only its start when it is long, unless ``whole``; the words of ``highlight`` marked."""
     terms = tuple(highlight)
     parsed = parse_message(raw)
-    headers = {"to": preview(parsed.to), "cc": preview(parsed.cc)}
+    to, cc = preview(parsed.to), preview(parsed.cc)
     use_html = parsed.html is not None and not (prefer_plain and parsed.plain is not None)
     if use_html:
         assert parsed.html is not None
@@ -91,7 +91,8 @@ def prepare(
             body_chars=len(parsed.html),
             highlight=terms,
             hits=hits,
-            **headers,
+            to=to,
+            cc=cc,
         )
     text = parsed.plain if parsed.plain is not None else ""
     shown = text if whole else _start(text, PLAIN_SHOWN, "\n")
@@ -106,7 +107,8 @@ def prepare(
         body_chars=len(text),
         highlight=terms,
         hits=hits,
-        **headers,
+        to=to,
+        cc=cc,
     )
 
 

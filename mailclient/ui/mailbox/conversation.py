@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import QFrame, QTextBrowser, QWidget
@@ -19,7 +20,10 @@ from PySide6.QtWidgets import QFrame, QTextBrowser, QWidget
 from mailclient.mime.addresses import preview
 from mailclient.mime.decode import without_invisible
 from mailclient.mime.highlight import HighlightTerm
-from mailclient.workers.conversation import Conversation, ConversationEntry
+
+if TYPE_CHECKING:
+    # Parsing is imported on the pool thread when first needed, not at start-up.
+    from mailclient.workers.conversation import Conversation, ConversationEntry
 
 _QUOTE_SCHEME = "quote"
 _OWN_BACKGROUND = "#eef5ec"

@@ -8,6 +8,7 @@ counter (StoreWatcher) tells the models when to re-read.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from email.utils import getaddresses
 from pathlib import Path
@@ -85,6 +86,7 @@ from mailclient.ui.widgets.error_bar import ErrorBar, ShownError
 from mailclient.ui.widgets.icons import icon
 from mailclient.ui.widgets.shortcuts import MAIN_WINDOW, keys
 from mailclient.ui.window.diagnostics import AboutDialog
+from mailclient.workers.commands import ChangeFolder, SetFlags, UndoChanges
 from mailclient.workers.events import (
     BodyFailed,
     BodyFetched,
@@ -92,7 +94,7 @@ from mailclient.workers.events import (
     SyncProgress,
     WorkFailed,
 )
-from mailclient.workers.mail import ChangeFolder, MailWorkers, SetFlags, UndoChanges
+from mailclient.workers.mail import MailWorkers
 from mailclient.workers.store_watcher import StoreWatcher
 from mailclient.workers.tasks import error_text, run_task
 
@@ -100,6 +102,7 @@ if TYPE_CHECKING:
     from mailclient.smtp.sender import FlushReport
     from mailclient.ui.compose.manager import ComposeManager
     from mailclient.ui.outbox.view import OutboxView
+    from mailclient.workers.conversation import Conversation
     from mailclient.workers.reading import PreparedMessage
     from mailclient.workers.sending import OriginalToFlag
 
@@ -656,12 +659,12 @@ class MainWindow(QMainWindow):
         self._filter_timer.timeout.connect(
             lambda: self.message_model.set_quick_filter(self.filter_edit.text())
         )
-        self.search_edit.textChanged.connect(lambda _: self._search_timer.start())
-        self.search_edit.returnPressed.connect(self._run_search)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(250)
         self._search_timer.timeout.connect(self._run_search)
+        self.search_edit.textChanged.connect(lambda _: self._search_timer.start())
+        self.search_edit.returnPressed.connect(self._run_search)
         self.reading_pane.link_hovered.connect(self._link_hovered)
         self.reading_pane.load_remote_requested.connect(self.load_remote_content)
         self.reading_pane.attachments.saved.connect(
@@ -1134,13 +1137,11 @@ class MainWindow(QMainWindow):
         if self.message_model.starts_conversation(summary.id):
             # A thread's first message opens its whole conversation (one message alone
             # when the rest are gone meanwhile).
-            run_task(
-                self,
-                conversation_job(self._store.path, summary.id, highlight),
-                lambda c: (
-                    self.reading_pane.show_conversation(c) or self._load_one(summary, highlight)
-                ),
-            )
+            def read(conversation: Conversation) -> None:
+                if not self.reading_pane.show_conversation(conversation):
+                    self._load_one(summary, highlight)
+
+            run_task(self, conversation_job(self._store.path, summary.id, highlight), read)
             return
         self._load_one(summary, highlight)
 
@@ -2014,7 +2015,7 @@ class MainWindow(QMainWindow):
                 self.error_bar.show_error(
                     ShownError(
                         f"“{subject}” was not sent: {reason} It waits in the Outbox.",
-                        lambda i=result.item_id: outbox.retry(i),
+                        functools.partial(outbox.retry, result.item_id),
                         key=key,
                     )
                 )
