@@ -8,6 +8,7 @@ from email.policy import SMTP
 from PySide6.QtCore import QUrl
 from pytestqt.qtbot import QtBot
 
+from mailclient.core.models import SEEN
 from mailclient.mime.highlight import FIRST_HIT, HIT_CLASS, MARK_COLOUR, MARK_OPEN
 from mailclient.mime.search_text import indexed_text
 from mailclient.store.mail import MailStore
@@ -96,7 +97,7 @@ def test_the_search_words_are_marked_in_an_html_message(
 
 
 def test_a_thread_root_opens_the_whole_conversation_with_sent_replies(
-    qtbot: QtBot, window: MainWindow, store: MailStore
+    qtbot: QtBot, window: MainWindow, store: MailStore, mail: main_window_tests.RecordingMail
 ) -> None:
     inbox = store.folder_by_name("work", "INBOX")
     sent = store.folder_by_name("work", "Sent")
@@ -104,7 +105,7 @@ def test_a_thread_root_opens_the_whole_conversation_with_sent_replies(
     store.add_messages(
         inbox.id,
         [
-            _summary(11, "Plan", message_id="<p1@x>"),
+            _summary(11, "Plan", message_id="<p1@x>", flags=frozenset()),
             _summary(13, "Re: Plan", message_id="<p3@x>", in_reply_to="<p2@x>"),
         ],
     )
@@ -136,12 +137,15 @@ def test_a_thread_root_opens_the_whole_conversation_with_sent_replies(
     model = window.message_model
     qtbot.waitUntil(lambda: model.index(0, 2).data() == "▾ Plan")
     window.message_view.setCurrentIndex(model.index(0, 2))
+    root_id = model.message_id(0)
     pane = window.reading_pane
     qtbot.waitUntil(lambda: pane.shown_kind() == "conversation")
     text = pane.conversation_view.toPlainText()
     assert "3 messages" in text
     assert text.index("Shall we meet") < text.index("Monday works") < text.index("See you then")
     assert "INBOX" in text and "Sent" in text
+    # Opened is read, as a message shown alone (after the delay of the preferences).
+    qtbot.waitUntil(lambda: ("set_flags", [root_id], {SEEN}, set()) in mail.calls, timeout=5000)
     # The quote in the reply is folded away until asked for.
     assert text.count("Shall we meet on Monday?") == 1
     reply = next(e for e in pane.conversation_view.conversation.entries if e.own)

@@ -487,9 +487,9 @@ class ReadingPane(QWidget):
 
     def show_conversation(self, conversation: Conversation) -> bool:
         """The whole conversation of the message shown, one message after the other.
-        False when the message is to be shown alone instead (its thread has no other)."""
+        False (nothing shown) when it is another message's, or has no other message."""
         if conversation.root != self.message_id or len(conversation.entries) < 2:
-            return conversation.root != self.message_id
+            return False
         self._let_go()
         self.headers.hide()
         self.remote_bar.hide()

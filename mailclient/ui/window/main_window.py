@@ -1138,8 +1138,12 @@ class MainWindow(QMainWindow):
             # A thread's first message opens its whole conversation (one message alone
             # when the rest are gone meanwhile).
             def read(conversation: Conversation) -> None:
+                if conversation.root != self.reading_pane.message_id:
+                    return  # another message was chosen meanwhile
                 if not self.reading_pane.show_conversation(conversation):
                     self._load_one(summary, highlight)
+                elif not summary.seen and self.mark_read_delay_ms() >= 0:
+                    self._mark_read_timer.start(self.mark_read_delay_ms())
 
             run_task(self, conversation_job(self._store.path, summary.id, highlight), read)
             return
