@@ -94,6 +94,9 @@ def test_the_search_words_are_marked_in_an_html_message(
     document = pane.prepared.safe_html.document
     assert f'<b><a name="{FIRST_HIT}"></a>{MARK_OPEN}Überschuss</span></b>' in document
     assert document.count(f'class="{HIT_CLASS}"') == 1  # "ueberschuss" is another word to the index
+    # The page is loaded at the first hit.
+    assert pane.html_view is not None
+    qtbot.waitUntil(lambda: pane.html_view.page().url().fragment() == FIRST_HIT)
 
 
 def test_a_thread_root_opens_the_whole_conversation_with_sent_replies(
