@@ -21,7 +21,17 @@ import pytest
 
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.model import Account, AuthMethod, Security
-from mailclient.accounts.oauth2 import OAuth2Authenticator, SignInCancelled, sign_in_account
+from mailclient.accounts.oauth2 import (
+    Client,
+    LoopbackRedirect,
+    OAuth2Authenticator,
+    SignInCancelled,
+    authorization_url,
+    code_challenge,
+    exchange_code,
+    new_verifier,
+    sign_in_account,
+)
 from mailclient.accounts.signin import Mechanism, SignIn
 from mailclient.accounts.store import AccountStore
 from mailclient.core import diagnostics
@@ -265,6 +275,29 @@ def test_an_answer_with_a_wrong_state_is_refused(
     assert answers and answers[0][0] == 400
     assert "does not belong to the sign-in" in answers[0][1]
     assert keyring.secrets == {}
+
+
+def test_the_rig_refuses_a_code_without_its_pkce_verifier(
+    mail_servers: MailServers, oauth_server: AuthorizationServer
+) -> None:
+    account = oauth_account(mail_servers)
+    client = Client.of(account, (CLIENT_ID, ""))
+    verifier = new_verifier()
+    with LoopbackRedirect("s1") as redirect:
+        url = authorization_url(client, redirect.redirect_uri, "s1", code_challenge(verifier))
+        page = threading.Thread(target=browse, args=(url, mail_servers.user(USER).address))
+        page.start()
+        code = redirect.wait(20)
+        page.join(10)
+        uri = redirect.redirect_uri
+    refusals = oauth_server.pkce_refusals
+    for wrong in (new_verifier(), verifier[:-1] + ("A" if verifier[-1] != "A" else "B"), ""):
+        with pytest.raises(SignInExpired, match="code verifier"):
+            exchange_code(client, code, wrong, uri, "work")
+    assert oauth_server.pkce_refusals == refusals + 3
+    # The code itself was good: with its own verifier it yields tokens.
+    tokens = exchange_code(client, code, verifier, uri, "work")
+    assert tokens.access_token and tokens.refresh_token
 
 
 def test_no_token_reaches_a_profile_file_a_log_or_an_error(
