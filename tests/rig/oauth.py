@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import logging
 import os
 import secrets
@@ -127,6 +128,14 @@ class AuthorizationServer:
             return None
         self.pkce_refusals += 1
         return flask.jsonify({"error": "invalid_grant", "error_description": reason}), 400
+
+    def active(self, token: str) -> bool:
+        """Whether ``token`` is good now, asked the way Dovecot asks (RFC 7662)."""
+        request = urllib.request.Request(
+            self.introspection_endpoint, data=urllib.parse.urlencode({"token": token}).encode()
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return bool(json.load(answer)["active"])
 
     def revoke(self, user: str) -> None:
         """Revoke every access and refresh token of ``user`` (the provider's sub)."""
