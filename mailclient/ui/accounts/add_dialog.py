@@ -3,8 +3,10 @@
 Steps: who you are (name, address, password); the search for the servers, with progress
 and Cancel; the settings found, every field editable, with Test connection. Create account
 signs in to both servers first, then stores the password in the keyring and the account in
-the profile. Everything that touches the network, the keyring or the config file runs on a
-worker thread.
+the profile. An account that signs in with OAuth2 (a provider that needs it, servers whose
+autoconfig file says so, or the manual setting) is signed in in the browser instead, and
+stored once that worked. Everything that touches the network, the keyring or the config
+file runs on a worker thread.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.lifecycle import add_account
-from mailclient.accounts.model import Account, validate_email
+from mailclient.accounts.model import Account, AuthMethod, validate_email
 from mailclient.accounts.signin import SignIn
 from mailclient.accounts.store import AccountStore
 from mailclient.core.errors import AccountExists, AccountNotFound, InvalidInput, MailclientError
@@ -71,6 +73,12 @@ _STATE_MARKS = {
 }
 
 
+PASSWORD_INTRO = (
+    "Enter your email address and its password; mailclient finds your provider's "
+    "settings. The password is kept in your system's keyring, never in a file."
+)
+
+
 def _heading(text: str, parent: QWidget) -> QLabel:
     label = QLabel(text, parent)
     label.setObjectName("pageHeading")
@@ -103,13 +111,10 @@ class IdentityPage(QWidget):
         layout.addWidget(
             _heading("Welcome to mailclient" if first_run else "Add a mail account", self)
         )
-        intro = QLabel(
-            "Enter your email address and its password; mailclient finds your provider's "
-            "settings. The password is kept in your system's keyring, never in a file.",
-            self,
-        )
-        intro.setWordWrap(True)
-        layout.addWidget(intro)
+        self.intro = QLabel(PASSWORD_INTRO, self)
+        self.intro.setObjectName("intro")
+        self.intro.setWordWrap(True)
+        layout.addWidget(self.intro)
         layout.addSpacing(12)
         form = QFormLayout()
         self.display_edit = QLineEdit(self)
@@ -184,13 +189,29 @@ class IdentityPage(QWidget):
         self.password_edit.setEnabled(not required)
         self.show_password.setEnabled(not required)
         if provider is None or oauth is None:
+            self.intro.setText(PASSWORD_INTRO)
             return
         self.oauth_button.setText(f"Sign in with {provider.name}")
-        self.oauth_hint.setText(
-            f"{provider.name} takes no passwords from mail programs: sign in in your browser."
-            if required
-            else "in your browser, or enter an app password above and Continue."
-        )
+        if required:
+            self.intro.setText(
+                f"Enter your email address, then sign in with {provider.name} in your "
+                "browser. mailclient never sees your password there: it keeps only the "
+                "permission to read and send your mail, in your system's keyring."
+            )
+            self.oauth_hint.setText(
+                f"{provider.name} takes no passwords from mail programs: sign in in your browser."
+            )
+        else:
+            self.intro.setText(
+                f"Enter your email address, then sign in with {provider.name} in your "
+                "browser, or enter an app password and Continue. What lets mailclient in "
+                "is kept in your system's keyring, never in a file."
+            )
+            self.oauth_hint.setText("in your browser, or enter an app password above and Continue.")
+
+    def password_needed(self) -> bool:
+        """Whether Continue needs a password (not for a provider that takes none)."""
+        return self.password_edit.isEnabled()
 
 
 class SearchPage(QWidget):
@@ -329,6 +350,8 @@ class SettingsPage(QWidget):
             text = "Enter your provider's server settings. They usually appear on its help pages."
         else:
             text = html.escape(discovery.summary(), quote=False)
+            if discovery.sign_in_summary():
+                text += " " + html.escape(discovery.sign_in_summary(), quote=False)
             for note in discovery.notes:
                 text += f"<br><b>Note:</b> {html.escape(note, quote=False)}"
         self.found_label.setText(text)
@@ -337,9 +360,22 @@ class SettingsPage(QWidget):
         self.result_label.setText(text)
 
     def set_busy(self, busy: bool) -> None:
-        for button in (self.back_button, self.test_button, self.create_button):
+        for button in (self.back_button, self.create_button):
             button.setEnabled(not busy)
         self.form.setEnabled(not busy)
+        self.show_auth(busy)
+
+    def show_auth(self, busy: bool = False) -> None:
+        """An OAuth2 account is signed in in the browser by Create account; only then
+        is there a token to test the servers with."""
+        oauth = self.form.auth() is AuthMethod.OAUTH2
+        self.test_button.setEnabled(not busy and not oauth)
+        self.test_button.setToolTip(
+            "Create account signs you in first; test it then under Manage accounts."
+            if oauth
+            else ""
+        )
+        self.create_button.setText("Sign in and c&reate account" if oauth else "C&reate account")
 
 
 class AddAccountDialog(QDialog):
@@ -397,6 +433,7 @@ class AddAccountDialog(QDialog):
         self.settings.create_button.clicked.connect(self.create_account)
         self.settings.cancel_button.clicked.connect(self.reject)
         self.settings.form.edited.connect(lambda: self.settings.show_result(""))
+        self.settings.form.auth_combo.currentIndexChanged.connect(lambda: self.settings.show_auth())
         self.check.progressed.connect(self.settings.show_result)
         self.check.finished.connect(self._on_checked)
 
@@ -416,7 +453,7 @@ class AddAccountDialog(QDialog):
             email = self.identity.email()
         except InvalidInput:
             return
-        if not self.identity.password_edit.text():
+        if self.identity.password_needed() and not self.identity.password_edit.text():
             self.identity.show_error("Enter the password of this address.")
             self.identity.password_edit.setFocus()
             return
@@ -477,6 +514,12 @@ class AddAccountDialog(QDialog):
         self.browser.start(account, lambda: accounts.add(account))
 
     def _on_browser_failed(self, error: object) -> None:
+        if self.pages.currentWidget() is self.settings:
+            self.settings.set_busy(False)
+            self.settings.show_result(
+                f"<span style='color:#b00020'>{html.escape(error_text(error))}</span>"
+            )
+            return
         self.pages.setCurrentWidget(self.identity)
         self.identity.show_error(error_text(error))
 
@@ -525,6 +568,7 @@ class AddAccountDialog(QDialog):
         form.smtp_host.setPlaceholderText(f"smtp.{domain}")
         self.settings.show_found(discovery)
         self.settings.show_result("")
+        self.settings.set_busy(False)
         self.pages.setCurrentWidget(self.settings)
         empty = [e for e in (form.email_edit, form.imap_host, form.smtp_host) if not e.text()]
         (empty[0] if empty else self.settings.create_button).setFocus()
@@ -549,8 +593,39 @@ class AddAccountDialog(QDialog):
         self._run_check()
 
     def create_account(self) -> None:
+        if self.settings.form.auth() is AuthMethod.OAUTH2:
+            self._sign_in_and_store()
+            return
         self._create_after_check = True
         self._run_check()
+
+    def _sign_in_and_store(self) -> None:
+        """The browser sign-in for an OAuth2 account set up on the settings page."""
+        try:
+            account = self.settings.form.account()
+        except InvalidInput:
+            return
+        try:
+            self._sign_in.client_for(account)
+            self._accounts.get(account.name)
+        except AccountNotFound:
+            pass
+        except MailclientError as error:
+            self.settings.show_result(
+                f"<span style='color:#b00020'>{html.escape(str(error))}</span>"
+            )
+            return
+        else:
+            self.settings.form.show_error(
+                InvalidInput("name", f"another account is already called {account.name!r}")
+            )
+            return
+        self.settings.set_busy(True)
+        self.settings.show_result(
+            "Waiting for the sign-in in your browser… mailclient never sees your password there."
+        )
+        accounts = self._accounts
+        self.browser.start(account, lambda: accounts.add(account))
 
     def _run_check(self) -> None:
         account = self._checked_account()
