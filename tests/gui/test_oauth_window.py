@@ -92,7 +92,8 @@ def test_add_account_signs_in_with_the_provider(
     qtbot.keyClicks(identity.email_edit, "alice@example.org")
     assert identity.oauth_button.isVisible()
     assert identity.oauth_button.text() == "Sign in with Rig Mail"
-    assert not identity.password_edit.isEnabled()  # this provider takes no password
+    assert not identity.password_edit.isVisible()  # this provider takes no password
+    assert identity.oauth_button.isDefault()
     with qtbot.waitSignal(dialog.account_added, timeout=30_000) as added:
         identity.oauth_button.click()
         assert dialog.pages.currentWidget() is dialog.search
@@ -182,7 +183,8 @@ def test_manage_accounts_shows_the_method_and_signs_in_again(
     assert form.auth_combo.currentText() == "OAuth2"
     assert form.method_label.text() == "in your browser, with 127.0.0.1"
     assert form.sign_in_again_button.isVisible()
-    assert not form.password_edit.isVisible() and form.oauth_box.isVisible()
+    # A listed provider's sign-in needs no settings of its own.
+    assert not form.password_edit.isVisible() and not form.oauth_box.isVisible()
     with qtbot.waitSignal(dialog.signed_in, timeout=30_000) as signed:
         form.sign_in_again_button.click()
     assert signed.args == ["alice@example.org"]
@@ -227,11 +229,15 @@ def test_continue_for_a_provider_without_passwords_signs_in_from_the_settings(
     qtbot.waitUntil(lambda: dialog.pages.currentWidget() is dialog.settings, timeout=10_000)
     settings = dialog.settings
     assert settings.form.auth_combo.currentText() == "OAuth2"
+    assert settings.form.method_label.text() == "in your browser, with Rig Mail"
+    assert not settings.form.oauth_box.isVisible()  # the provider's own settings
     assert "you sign in in your browser" in settings.found_label.text()
     assert settings.create_button.text() == "Sign in and c&reate account"
     assert not settings.test_button.isEnabled()
     with qtbot.waitSignal(dialog.account_added, timeout=30_000) as added:
         settings.create_button.click()
+        assert dialog.pages.currentWidget() is dialog.search
+        assert "Finish signing in on Rig Mail's page" in dialog.search.browser_label.text()
     assert added.args[0].auth is AuthMethod.OAUTH2
     assert added.args[0].oauth_provider == "rig"
 

@@ -62,7 +62,7 @@ from mailclient.ui.accounts.form import (
     ConnectionCheck,
     typed_password,
 )
-from mailclient.ui.accounts.oauth_sign_in import BrowserSignIn
+from mailclient.ui.accounts.oauth_sign_in import BrowserSignIn, provider_name
 from mailclient.workers.tasks import Task, error_text
 
 _STATE_MARKS = {
@@ -136,6 +136,7 @@ class IdentityPage(QWidget):
         form.addRow("&Email address:", self.email_edit)
         form.addRow("&Password:", self.password_edit)
         form.addRow("", self.show_password)
+        self._form = form
         layout.addLayout(form)
         # Shown when the address belongs to a provider that signs in with OAuth2.
         self.oauth_button = QPushButton(self)
@@ -187,7 +188,12 @@ class IdentityPage(QWidget):
         self.oauth_hint.setVisible(oauth is not None)
         required = oauth is not None and oauth.required
         self.password_edit.setEnabled(not required)
-        self.show_password.setEnabled(not required)
+        self._form.setRowVisible(self.password_edit, not required)
+        self._form.setRowVisible(self.show_password, not required)
+        # Enter signs in where that is the only way in.
+        self.oauth_button.setDefault(required)
+        self.continue_button.setDefault(not required)
+        self.oauth_hint.setVisible(oauth is not None and not required)
         if provider is None or oauth is None:
             self.intro.setText(PASSWORD_INTRO)
             return
@@ -325,11 +331,11 @@ class SettingsPage(QWidget):
         content_layout.addWidget(self.form)
         content_layout.addWidget(self.result_label)
         content_layout.addStretch(1)
-        scroll = QScrollArea(self)
-        scroll.setWidget(content)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        layout.addWidget(scroll, 1)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidget(content)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        layout.addWidget(self.scroll, 1)
         buttons = QHBoxLayout()
         self.back_button = QPushButton("&Back", self)
         self.test_button = QPushButton("&Test connection", self)
@@ -358,6 +364,9 @@ class SettingsPage(QWidget):
 
     def show_result(self, text: str) -> None:
         self.result_label.setText(text)
+        if text:
+            # Below a long form (OAuth2's settings) it would otherwise go unseen.
+            self.scroll.ensureWidgetVisible(self.result_label)
 
     def set_busy(self, busy: bool) -> None:
         for button in (self.back_button, self.create_button):
@@ -404,6 +413,7 @@ class AddAccountDialog(QDialog):
         self._search: Task | None = None
         self._save: Task | None = None
         self._create_after_check = False
+        self._browser_from: QWidget | None = None  # the page a browser sign-in began on
         self.discovery: Discovery | None = None
 
         self.pages = QStackedWidget(self)
@@ -419,6 +429,9 @@ class AddAccountDialog(QDialog):
         self.check = ConnectionCheck(self)
 
         self._providers = ProviderDatabase.load(self._extra_provider_files)
+        self.settings.form.provider_names = functools.partial(
+            provider_name, providers=self._providers
+        )
         self.browser = BrowserSignIn(self._sign_in, self)
         self.browser.signed_in.connect(self._on_stored)
         self.browser.failed.connect(self._on_browser_failed)
@@ -507,15 +520,21 @@ class AddAccountDialog(QDialog):
             self.identity.show_error(f"Another account is already called {account.name!r}.")
             return
         self.identity.show_error("")
-        self.search.reset(email.rsplit("@", 1)[1])
-        self.search.waiting_for_browser(provider.name)
+        self._wait_for_browser(account, provider.name, self.identity)
+
+    def _wait_for_browser(self, account: Account, name: str, back_to: QWidget) -> None:
+        """Sign ``account`` in on ``name``'s page, then store it; Cancel or a failure
+        goes back to the page ``back_to``."""
+        self.search.reset(account.email.rsplit("@", 1)[1])
+        self.search.waiting_for_browser(name)
+        self._browser_from = back_to
         self.pages.setCurrentWidget(self.search)
         accounts = self._accounts
         self.browser.start(account, lambda: accounts.add(account))
 
     def _on_browser_failed(self, error: object) -> None:
-        if self.pages.currentWidget() is self.settings:
-            self.settings.set_busy(False)
+        if self._browser_from is self.settings:
+            self.pages.setCurrentWidget(self.settings)
             self.settings.show_result(
                 f"<span style='color:#b00020'>{html.escape(error_text(error))}</span>"
             )
@@ -524,11 +543,12 @@ class AddAccountDialog(QDialog):
         self.identity.show_error(error_text(error))
 
     def cancel_search(self) -> None:
+        back_to = self._browser_from if self.browser.running else None
         self.browser.cancel()
         if self._search is not None:
             self._search.cancel()
             self._search = None
-        self.pages.setCurrentWidget(self.identity)
+        self.pages.setCurrentWidget(back_to or self.identity)
 
     def _on_search_failed(self, error: object) -> None:
         self._search = None
@@ -620,12 +640,8 @@ class AddAccountDialog(QDialog):
                 InvalidInput("name", f"another account is already called {account.name!r}")
             )
             return
-        self.settings.set_busy(True)
-        self.settings.show_result(
-            "Waiting for the sign-in in your browser… mailclient never sees your password there."
-        )
-        accounts = self._accounts
-        self.browser.start(account, lambda: accounts.add(account))
+        self.settings.show_result("")
+        self._wait_for_browser(account, provider_name(account, self._providers), self.settings)
 
     def _run_check(self) -> None:
         account = self._checked_account()

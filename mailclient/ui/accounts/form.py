@@ -73,6 +73,8 @@ class AccountForm(QWidget):
         super().__init__(parent)
         self._base: Account | None = None
         self._offer_sign_in_again = sign_in_again
+        # The dialogs name providers from the same list (with any extra files) they use.
+        self.provider_names: Callable[[Account], str] = provider_name
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
 
@@ -109,7 +111,8 @@ class AccountForm(QWidget):
         method_row.addWidget(self.auth_combo)
         method_row.addWidget(self.method_label, 1)
         method_row.addWidget(self.sign_in_again_button)
-        form.addRow("&Authentication:", method_row)
+        # A row whose field is a layout has no buddy of its own: its label needs one.
+        form.addRow(_buddy_label("&Authentication:", self.auth_combo, you), method_row)
         form.addRow("&Password:", self.password_edit)
         self._you_form = form
         layout.addWidget(you)
@@ -134,7 +137,7 @@ class AccountForm(QWidget):
         self.lookup_label.setTextFormat(Qt.TextFormat.PlainText)
         self.lookup_label.setWordWrap(True)
         self.lookup_label.hide()
-        oauth_form.addRow("I&ssuer:", issuer_row)
+        oauth_form.addRow(_buddy_label("I&ssuer:", self.issuer_edit, self.oauth_box), issuer_row)
         oauth_form.addRow("", self.lookup_label)
         oauth_form.addRow("Au&thorization URL:", self.authorization_edit)
         oauth_form.addRow("T&oken URL:", self.token_edit)
@@ -262,7 +265,7 @@ class AccountForm(QWidget):
         self.token_edit.setText(account.oauth_token_endpoint)
         self.client_id_edit.setText(account.oauth_client_id)
         self.client_id_edit.setPlaceholderText(
-            f"the one configured for {provider_name(account)}"
+            f"the one configured for {self.provider_names(account)}"
             if account.oauth_provider
             else "registered with the sign-in server"
         )
@@ -291,18 +294,18 @@ class AccountForm(QWidget):
     def _show_auth(self) -> None:
         oauth = self.auth() is AuthMethod.OAUTH2
         self._you_form.setRowVisible(self.password_edit, not oauth)
-        self.oauth_box.setVisible(oauth)
+        base = self._base
+        # A listed provider's sign-in needs no settings: they come with the provider.
+        listed = base is not None and bool(base.oauth_provider)
+        self.oauth_box.setVisible(oauth and not listed)
         if not oauth:
             self.method_label.setText("kept in your system's keyring")
             return
-        base = self._base
-        known = (
-            base is not None
-            and base.oauth_provider
-            and (self.authorization_edit.text().strip() == base.oauth_authorization_endpoint)
-        )
-        name = provider_name(base) if base is not None and known else ""
-        host = QUrl(self.authorization_edit.text().strip()).host()
+        authorize = self.authorization_edit.text().strip()
+        name = ""
+        if base is not None and listed and authorize == base.oauth_authorization_endpoint:
+            name = self.provider_names(base)
+        host = QUrl(authorize).host()
         self.method_label.setText(f"in your browser, with {name or host or 'your sign-in server'}")
 
     def look_up_issuer(self) -> None:
@@ -423,6 +426,12 @@ class AccountForm(QWidget):
         """Adopt the certificates trusted during a check of ``account``."""
         if self._base is not None:
             self._base = replace(self._base, pinned_certificates=account.pinned_certificates)
+
+
+def _buddy_label(text: str, buddy: QWidget, parent: QWidget) -> QLabel:
+    label = QLabel(text, parent)
+    label.setBuddy(buddy)
+    return label
 
 
 def _select(combo: QComboBox, security: Security) -> None:

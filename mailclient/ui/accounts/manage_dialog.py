@@ -39,6 +39,7 @@ from mailclient.accounts.signin import Authenticator, SignIn
 from mailclient.accounts.store import AccountStore
 from mailclient.core.errors import InvalidInput
 from mailclient.discovery import Network
+from mailclient.discovery.providers import ProviderDatabase
 from mailclient.store.mail import MailStore
 from mailclient.ui.accounts.add_dialog import AddAccountDialog
 from mailclient.ui.accounts.form import (
@@ -47,7 +48,7 @@ from mailclient.ui.accounts.form import (
     ConnectionCheck,
     typed_password,
 )
-from mailclient.ui.accounts.oauth_sign_in import BrowserSignIn
+from mailclient.ui.accounts.oauth_sign_in import BrowserSignIn, provider_name
 from mailclient.workers.tasks import Task, error_text
 
 SENDING_HELP = (
@@ -126,6 +127,9 @@ class ManageAccountsDialog(QDialog):
         self.tabs = QTabWidget(self)
         self.form = AccountForm(
             self, with_name=False, password_hint="unchanged", sign_in_again=True
+        )
+        self.form.provider_names = functools.partial(
+            provider_name, providers=ProviderDatabase.load(self._extra_provider_files)
         )
         self.form.edited.connect(self._mark_dirty)
         self.form.sign_in_again_button.clicked.connect(self.sign_in_again)
