@@ -50,9 +50,9 @@ from mailclient.workers.tasks import Task, error_text
 CHECK_TIMEOUT = 20.0
 SECURITY_CHOICES = (("SSL/TLS", Security.SSL), ("STARTTLS", Security.STARTTLS))
 AUTH_CHOICES = (("Password", AuthMethod.PASSWORD), ("OAuth2", AuthMethod.OAUTH2))
-# What a server of one's own is asked for when no scopes are given: who the person is
-# (for the mail server to match the token to a mailbox) and a refresh token.
-DEFAULT_SCOPES = ("openid", "email", "offline_access")
+# What a server of one's own is asked for when no scopes are given (as by the command
+# line's --oauth-issuer): who the person is, for the mail server to find the mailbox.
+DEFAULT_SCOPES = ("openid", "email")
 # Interesting IMAP extensions, named in the check's report when the server has them.
 _IMAP_FEATURES = ("IDLE", "CONDSTORE", "QRESYNC", "MOVE")
 
