@@ -331,11 +331,11 @@ class SettingsPage(QWidget):
         content_layout.addWidget(self.form)
         content_layout.addWidget(self.result_label)
         content_layout.addStretch(1)
-        self.scroll = QScrollArea(self)
-        self.scroll.setWidget(content)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        layout.addWidget(self.scroll, 1)
+        self.scroll_area = QScrollArea(self)
+        self.scroll_area.setWidget(content)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        layout.addWidget(self.scroll_area, 1)
         buttons = QHBoxLayout()
         self.back_button = QPushButton("&Back", self)
         self.test_button = QPushButton("&Test connection", self)
@@ -366,7 +366,7 @@ class SettingsPage(QWidget):
         self.result_label.setText(text)
         if text:
             # Below a long form (OAuth2's settings) it would otherwise go unseen.
-            self.scroll.ensureWidgetVisible(self.result_label)
+            self.scroll_area.ensureWidgetVisible(self.result_label)
 
     def set_busy(self, busy: bool) -> None:
         for button in (self.back_button, self.create_button):
@@ -390,7 +390,7 @@ class SettingsPage(QWidget):
 class AddAccountDialog(QDialog):
     """Adds one account. ``account_added`` carries it once it and its password are stored."""
 
-    account_added = Signal(object)
+    account_added = Signal(Account)
 
     def __init__(
         self,
@@ -532,7 +532,7 @@ class AddAccountDialog(QDialog):
         accounts = self._accounts
         self.browser.start(account, lambda: accounts.add(account))
 
-    def _on_browser_failed(self, error: object) -> None:
+    def _on_browser_failed(self, error: Exception) -> None:
         if self._browser_from is self.settings:
             self.pages.setCurrentWidget(self.settings)
             self.settings.show_result(
@@ -550,7 +550,7 @@ class AddAccountDialog(QDialog):
             self._search = None
         self.pages.setCurrentWidget(back_to or self.identity)
 
-    def _on_search_failed(self, error: object) -> None:
+    def _on_search_failed(self, error: Exception) -> None:
         self._search = None
         if isinstance(error, Cancelled):
             return
@@ -674,7 +674,7 @@ class AddAccountDialog(QDialog):
         self.account_added.emit(account)
         self.accept()
 
-    def _on_store_failed(self, error: object) -> None:
+    def _on_store_failed(self, error: Exception) -> None:
         self._save = None
         self.settings.set_busy(False)
         if isinstance(error, AccountExists):

@@ -336,7 +336,7 @@ class AccountForm(QWidget):
         self._on_edited()
         self._show_auth()
 
-    def _on_lookup_failed(self, error: object) -> None:
+    def _on_lookup_failed(self, error: Exception) -> None:
         self._lookup = None
         self.lookup_button.setEnabled(True)
         self._show_lookup(error_text(error), error=True)
@@ -523,7 +523,7 @@ class ConnectionCheck(QObject):
     the check runs again. ``finished`` carries a CheckResult.
     """
 
-    finished = Signal(object)
+    finished = Signal(CheckResult)
     progressed = Signal(str)
 
     def __init__(self, window: QWidget) -> None:
@@ -613,7 +613,7 @@ class ConnectionCheck(QObject):
         self._account = account.with_pin(endpoint.host, endpoint.port, pem)
         self._probe()
 
-    def _on_task_failed(self, error: object) -> None:
+    def _on_task_failed(self, error: Exception) -> None:
         account = self._account
         assert account is not None
         text = error_text(error)
