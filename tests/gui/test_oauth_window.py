@@ -324,6 +324,7 @@ def test_manage_accounts_switches_a_password_account_to_oauth2_and_back(
         dialog.save()
     assert accounts.get("home").auth is AuthMethod.PASSWORD
     assert sign_in.credentials.get_password("home", "imap") == mail_servers.user("alice").password
+    assert [key for _, key in keyring.secrets if key.endswith("/oauth2")] == []
 
 
 def password_account(mail_servers: MailServers) -> Account:

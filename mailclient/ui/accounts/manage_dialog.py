@@ -405,6 +405,9 @@ class ManageAccountsDialog(QDialog):
 
         def write() -> Account:
             saved = accounts.update(name, account)
+            if switched:
+                # The sign-in it no longer uses must not stay behind in the keyring.
+                credentials.delete_account(name)
             if password:
                 set_passwords(credentials, name, password)
             return saved
