@@ -2,8 +2,8 @@
 
 Everything shown comes from the local store, read on this thread in small pieces (ordered
 ids, a page of summaries); bodies are read and parsed on a pool thread. Network work is
-asked of the MailWorkers hub and its results come back as signals; the store's change
-counter (StoreWatcher) tells the models when to re-read.
+asked of the mail hub (a MailHub: the MailWorkers) and its results come back as signals;
+the store's change counter (StoreWatcher) tells the models when to re-read.
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ from mailclient.ui.widgets.error_bar import ErrorBar, ShownError
 from mailclient.ui.widgets.icons import icon
 from mailclient.ui.widgets.shortcuts import MAIN_WINDOW, keys
 from mailclient.ui.window.diagnostics import AboutDialog
+from mailclient.ui.window.mail_hub import MailHub
 from mailclient.workers.events import (
     BodyFailed,
     BodyFetched,
@@ -91,7 +92,7 @@ from mailclient.workers.events import (
     SyncProgress,
     WorkFailed,
 )
-from mailclient.workers.mail import ChangeFolder, MailWorkers, SetFlags, UndoChanges
+from mailclient.workers.mail import ChangeFolder, SetFlags, UndoChanges
 from mailclient.workers.store_watcher import StoreWatcher
 from mailclient.workers.tasks import error_text, run_task
 
@@ -183,7 +184,7 @@ class MainWindow(QMainWindow):
         self,
         accounts: list[Account],
         store: MailStore,
-        mail: MailWorkers | None,
+        mail: MailHub,
         settings: QSettings,
         parent: QWidget | None = None,
     ) -> None:
@@ -676,13 +677,12 @@ class MainWindow(QMainWindow):
         self.message_model.load_failed.connect(
             lambda text: self.error_bar.show_error(ShownError(text, key="store"))
         )
-        if self._mail is not None:
-            self._mail.progressed.connect(self._sync_progressed)
-            self._mail.synced.connect(self._sync_finished)
-            self._mail.failed.connect(self._work_failed)
-            self._mail.body_fetched.connect(self._body_fetched)
-            self._mail.body_failed.connect(self._body_failed)
-            self._mail.committed.connect(self.watcher.poke)
+        self._mail.progressed.connect(self._sync_progressed)
+        self._mail.synced.connect(self._sync_finished)
+        self._mail.failed.connect(self._work_failed)
+        self._mail.body_fetched.connect(self._body_fetched)
+        self._mail.body_failed.connect(self._body_failed)
+        self._mail.committed.connect(self.watcher.poke)
         self._update_actions()
 
     # -- state kept between runs ------------------------------------------------------------
@@ -817,7 +817,7 @@ class MainWindow(QMainWindow):
                 action.setEnabled(False)
             return
         self.pages.setCurrentWidget(self.mail_page)
-        self.get_mail_action.setEnabled(self._mail is not None)
+        self.get_mail_action.setEnabled(True)
         self._restore_tree_state()
         if not self.folder_view.currentIndex().isValid():
             self._select_folder_key(str(self._settings.value("folders/current", "")))
@@ -1146,9 +1146,6 @@ class MainWindow(QMainWindow):
         if not current.isValid() or current.data(MessageRole.ID) != summary.id:
             return
         if prepared is None:
-            if self._mail is None:
-                self.reading_pane.show_loading(summary, "This message has not been downloaded.")
-                return
             self.reading_pane.show_loading(summary, "Loading message…")
             self._mail.fetch_body(summary)
             return
@@ -1232,8 +1229,7 @@ class MainWindow(QMainWindow):
     # -- actions ----------------------------------------------------------------------------
 
     def get_mail(self) -> None:
-        if self._mail is not None:
-            self._mail.sync_all()
+        self._mail.sync_all()
 
     def _set_flags(
         self,
@@ -1242,7 +1238,7 @@ class MainWindow(QMainWindow):
         remove: frozenset[str] = frozenset(),
         undo_text: str = "",
     ) -> None:
-        if self._mail is None or not summaries:
+        if not summaries:
             return
         self._mail.set_flags([s.id for s in summaries], add, remove)
         if undo_text:
@@ -1296,7 +1292,7 @@ class MainWindow(QMainWindow):
     def delete_selected(self, summaries: list[MessageSummary] | None = None) -> None:
         """Del: to the Trash (undoable); in the Trash, for good after asking."""
         summaries = self.selected_summaries() if summaries is None else summaries
-        if not summaries or self._mail is None:
+        if not summaries:
             return
         in_trash = [
             s
@@ -1320,7 +1316,7 @@ class MainWindow(QMainWindow):
     def delete_for_good(self) -> None:
         """Shift+Del: delete for good, wherever the messages are, after asking."""
         summaries = self.selected_summaries()
-        if not summaries or self._mail is None:
+        if not summaries:
             return
         if not self._confirm_delete_for_good(len(summaries)):
             return
@@ -1361,7 +1357,7 @@ class MainWindow(QMainWindow):
     def _move_to_special(
         self, summaries: list[MessageSummary], use: SpecialUse, undo_text: str, missing: str
     ) -> None:
-        if not summaries or self._mail is None:
+        if not summaries:
             return
         by_account: dict[str, list[MessageSummary]] = {}
         for summary in summaries:
@@ -1376,7 +1372,7 @@ class MainWindow(QMainWindow):
     def set_junk(self, junk: bool, summaries: list[MessageSummary] | None = None) -> None:
         """J: mark as junk ($Junk) and move to Junk; Not Junk: $NotJunk, back to the Inbox."""
         summaries = self.selected_summaries() if summaries is None else summaries
-        if not summaries or self._mail is None:
+        if not summaries:
             return
         add, remove = (JUNK_KEYWORD, NOT_JUNK_KEYWORD) if junk else (NOT_JUNK_KEYWORD, JUNK_KEYWORD)
         flags = (frozenset({add}), frozenset({remove}))
@@ -1402,9 +1398,9 @@ class MainWindow(QMainWindow):
 
     def mark_folder_read(self, folder_ids: list[int] | None = None) -> None:
         """Shift+C: every message of the shown folder(s) (or of ``folder_ids``) read."""
-        mail, path = self._mail, self._store.path
+        path = self._store.path
         folder_ids = list(folder_ids if folder_ids is not None else self.message_model.folder_ids)
-        if mail is None or not folder_ids:
+        if not folder_ids:
             return
 
         def find() -> list[MessageSummary]:
@@ -1437,7 +1433,7 @@ class MainWindow(QMainWindow):
     def _fill_folder_menu(self, menu: QMenu, folder: Folder | None) -> None:
         """New, Rename, Delete, Empty Trash/Junk and Mark Folder Read, for ``folder``."""
         menu.clear()
-        enabled = folder is not None and self._mail is not None
+        enabled = folder is not None
         fixed = folder is not None and folder.special_use is not None
         items: list[tuple[str, str, Any, bool]] = [
             ("&New Folder…", "newFolder", lambda: self.new_folder(folder), enabled),
@@ -1467,7 +1463,7 @@ class MainWindow(QMainWindow):
 
     def new_folder(self, parent: Folder | None, name: str | None = None) -> None:
         """A folder below ``parent`` (None: at the top of the account shown)."""
-        if self._mail is None or parent is None:
+        if parent is None:
             return
         leaf = name if name is not None else self._ask_name("New Folder", "Name:")
         if not leaf:
@@ -1476,7 +1472,7 @@ class MainWindow(QMainWindow):
         self._mail.change_folder(ChangeFolder(parent.account, "create", None, full))
 
     def rename_folder(self, folder: Folder | None, leaf: str | None = None) -> None:
-        if self._mail is None or folder is None:
+        if folder is None:
             return
         leaf = (
             leaf if leaf is not None else self._ask_name("Rename Folder", "New name:", folder.leaf)
@@ -1490,7 +1486,7 @@ class MainWindow(QMainWindow):
 
     def delete_folder(self, folder: Folder | None) -> None:
         """To the Trash (renamed below it) where there is one, else for good after asking."""
-        if self._mail is None or folder is None:
+        if folder is None:
             return
         trash = self._special_folder(folder.account, SpecialUse.TRASH)
         in_trash = trash is not None and (
@@ -1514,7 +1510,7 @@ class MainWindow(QMainWindow):
     def empty_folder(self, folder: Folder | None) -> None:
         """Empty Trash / Empty Junk: every message in it deleted for good, after asking."""
         mail, path = self._mail, self._store.path
-        if mail is None or folder is None:
+        if folder is None:
             return
         answer = QMessageBox.question(
             self,
@@ -1578,7 +1574,7 @@ class MainWindow(QMainWindow):
 
     def undo(self) -> None:
         """Ctrl+Z: take back the last change of the stack."""
-        if not self._undo_steps or self._mail is None:
+        if not self._undo_steps:
             return
         step = self._undo_steps.pop()
         for change in step.changes:
@@ -1600,7 +1596,7 @@ class MainWindow(QMainWindow):
         self, moving: list[int] | list[MessageSummary], target: Folder, undo_text: str = ""
     ) -> None:
         """Move messages (ids dropped on a folder, or summaries) to ``target``."""
-        if self._mail is None or not moving:
+        if not moving:
             return
         if isinstance(moving[0], MessageSummary):
             summaries = [s for s in moving if isinstance(s, MessageSummary)]
@@ -1730,8 +1726,7 @@ class MainWindow(QMainWindow):
         return None
 
     def _fetch_for_window(self, summary: MessageSummary) -> None:
-        if self._mail is not None:
-            self._mail.fetch_body(summary)
+        self._mail.fetch_body(summary)
 
     def save_as(self, path: str | None = None) -> None:
         """The current message as it came, in a .eml file (written off this thread)."""
@@ -1827,11 +1822,7 @@ class MainWindow(QMainWindow):
         self._progress.pop(failure.account, None)
         self._show_progress()
         mail = self._mail
-        retry = (
-            (lambda: mail.retry(failure))
-            if mail is not None and failure.command is not None
-            else None
-        )
+        retry = (lambda: mail.retry(failure)) if failure.command is not None else None
         self.error_bar.show_error(
             ShownError(failure.message, retry, key=f"account:{failure.account}")
         )
@@ -1973,8 +1964,7 @@ class MainWindow(QMainWindow):
                 use(summary, raw)
                 return
             self.statusBar().showMessage("The message is being downloaded; try again.", 5000)
-            if self._mail is not None:
-                self._mail.fetch_body(summary)
+            self._mail.fetch_body(summary)
 
         run_task(
             self, read, done, lambda error: self.error_bar.show_error(ShownError(error_text(error)))
@@ -2006,7 +1996,7 @@ class MainWindow(QMainWindow):
     def _sync_special_folder(self, account: str, use: SpecialUse) -> None:
         """We appended to (or expunged from) this folder: show it as it is now."""
         folder = self._special_folder(account, use)
-        if self._mail is not None and folder is not None:
+        if folder is not None:
             self._mail.sync(account, [folder.name])
 
     def _draft_sent(self, account: str, message_id: str) -> None:
@@ -2014,7 +2004,7 @@ class MainWindow(QMainWindow):
         outbox worker removes it from the server too; a second expunge finds nothing)."""
         mail, path = self._mail, self._store.path
         drafts = self._special_folder(account, SpecialUse.DRAFTS)
-        if mail is None or drafts is None:
+        if drafts is None:
             return
 
         def find() -> list[int]:
@@ -2029,8 +2019,6 @@ class MainWindow(QMainWindow):
     def _flag_original(self, target: OriginalToFlag) -> None:
         """A reply or forward went out: flag what it answered, here and on the server."""
         mail, path = self._mail, self._store.path
-        if mail is None:
-            return
 
         def find() -> list[int]:
             from mailclient.workers.reading import thread_store
@@ -2044,8 +2032,7 @@ class MainWindow(QMainWindow):
     def start(self) -> None:
         """After the window is shown with cached mail: watch the store, start the network."""
         self.watcher.start()
-        if self._mail is not None:
-            self._mail.start()
+        self._mail.start()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # Compose windows close first, each asking about unsaved text; Cancel keeps all open.
@@ -2059,7 +2046,6 @@ class MainWindow(QMainWindow):
         for window in list(self._message_windows):
             window.close()
         self.watcher.stop()
-        if self._mail is not None:
-            self._mail.stop()
+        self._mail.stop()
         self._pool.waitForDone(5000)
         super().closeEvent(event)
