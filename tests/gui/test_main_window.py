@@ -27,8 +27,8 @@ from mailclient.ui.mailbox.message_model import Column, MessageRole
 from mailclient.ui.mailbox.message_window import MessageWindow
 from mailclient.ui.window.mail_hub import OfflineMail
 from mailclient.ui.window.main_window import MainWindow, window_settings
+from mailclient.workers.commands import ChangeFolder
 from mailclient.workers.events import BodyFetched, SyncFinished, SyncProgress, WorkFailed
-from mailclient.workers.mail import ChangeFolder
 
 WORK = Account(name="work", email="alice@example.org", imap_host="h", smtp_host="h")
 HOME = Account(name="home", email="alice@home.example", imap_host="h", smtp_host="h")

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox
 
 from mailclient.core.models import Folder, SpecialUse
 from mailclient.ui.mailbox.folder_model import FolderRole
-from mailclient.workers.mail import ChangeFolder
+from mailclient.workers.commands import ChangeFolder
 from mailclient.workers.tasks import run_task
 
 if TYPE_CHECKING:

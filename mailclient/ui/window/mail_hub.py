@@ -13,8 +13,14 @@ from typing import Protocol
 from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from mailclient.core.models import MessageSummary
-from mailclient.workers.events import WorkFailed
-from mailclient.workers.mail import ChangeFolder, UndoChanges
+from mailclient.workers.commands import ChangeFolder, UndoChanges
+from mailclient.workers.events import (
+    BodyFailed,
+    BodyFetched,
+    SyncFinished,
+    SyncProgress,
+    WorkFailed,
+)
 
 
 class MailHub(Protocol):
@@ -74,11 +80,11 @@ class MailHub(Protocol):
 class OfflineMail(QObject):
     """A MailHub without servers: every request is dropped, no signal ever fires."""
 
-    progressed = Signal(object)
-    synced = Signal(object)
-    failed = Signal(object)
-    body_fetched = Signal(object)
-    body_failed = Signal(object)
+    progressed = Signal(SyncProgress)
+    synced = Signal(SyncFinished)
+    failed = Signal(WorkFailed)
+    body_fetched = Signal(BodyFetched)
+    body_failed = Signal(BodyFailed)
     committed = Signal(int)
 
     def start(self) -> None:

@@ -279,12 +279,12 @@ class MainWindow(
         self._filter_timer.timeout.connect(
             lambda: self.message_model.set_quick_filter(self.filter_edit.text())
         )
-        self.search_edit.textChanged.connect(lambda _: self._search_timer.start())
-        self.search_edit.returnPressed.connect(self._run_search)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(250)
         self._search_timer.timeout.connect(self._run_search)
+        self.search_edit.textChanged.connect(lambda _: self._search_timer.start())
+        self.search_edit.returnPressed.connect(self._run_search)
         self.reading_pane.link_hovered.connect(self._link_hovered)
         self.reading_pane.load_remote_requested.connect(self.load_remote_content)
         self.reading_pane.attachments.saved.connect(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mailclient.core.models import Folder, MessageSummary
-from mailclient.workers.mail import SetFlags, UndoChanges
+from mailclient.workers.commands import SetFlags, UndoChanges
 
 if TYPE_CHECKING:
     from mailclient.ui.window.main_window import MainWindow

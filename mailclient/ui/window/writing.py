@@ -3,6 +3,7 @@ sending tells the window (a refused message, a draft sent, an original to flag).
 
 from __future__ import annotations
 
+import functools
 from email.utils import getaddresses
 from typing import TYPE_CHECKING, Any
 
@@ -176,7 +177,7 @@ class Writing:
                 self.error_bar.show_error(
                     ShownError(
                         f"“{subject}” was not sent: {reason} It waits in the Outbox.",
-                        lambda i=result.item_id: outbox.retry(i),
+                        functools.partial(outbox.retry, result.item_id),
                         key=key,
                     )
                 )
