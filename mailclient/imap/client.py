@@ -229,7 +229,12 @@ def _login(client: Connection, account: Account, password: str) -> None:
     """
     where = _where(account)
     try:
-        status, data = command(client, "LOGIN", account.login, quote(client, password))
+        if password.isascii():
+            status, data = command(client, "LOGIN", account.login, quote(client, password))
+        else:
+            # imaplib would encode a quoted string as ASCII; a literal carries the
+            # password's UTF-8 bytes as they are (RFC 3501 §4.3).
+            status, data = command(client, "LOGIN", account.login, literal=password.encode("utf-8"))
     except (OSError, imaplib.IMAP4.abort) as error:
         found = translate_error(account, error)
         if isinstance(found, CannotConnect) and not isinstance(error, TimeoutError):

@@ -7,6 +7,7 @@ CA file, or the certificate the user pinned for this server.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import smtplib
 import socket
@@ -192,7 +193,10 @@ def _sign_in(smtp: smtplib.SMTP, account: Account, auth: Authenticator, secret: 
     """AUTH (RFC 4954): smtplib's PLAIN/LOGIN/CRAM-MD5 choice for a password; XOAUTH2 or
     OAUTHBEARER for a token, once more with a fresh token when the server refuses ``secret``."""
     if auth.method is AuthMethod.PASSWORD:
-        smtp.login(account.login, secret.value)
+        if secret.value.isascii():
+            smtp.login(account.login, secret.value)
+        else:
+            _auth_plain_utf8(smtp, account, secret.value)
         return
     offered = smtp.esmtp_features.get("auth", "").split()
     mechanism = choose_mechanism(offered, auth.mechanism, f"SMTP server {_where(account)}")
@@ -210,6 +214,22 @@ def _sign_in(smtp: smtplib.SMTP, account: Account, auth: Authenticator, secret: 
                 raise
             # smtplib counts challenges per connection; a new AUTH starts afresh.
             smtp._auth_challenge_count = 0  # type: ignore[attr-defined]
+
+
+def _auth_plain_utf8(smtp: smtplib.SMTP, account: Account, password: str) -> None:
+    """AUTH PLAIN with the password in UTF-8 (RFC 4616 §2), for a password that is not
+    ASCII: smtplib encodes every AUTH response as ASCII and would fail before sending."""
+    offered = smtp.esmtp_features.get("auth", "").upper().split()
+    if "PLAIN" not in offered:
+        raise ProtocolError(
+            f"The SMTP server {_where(account)} offers no AUTH PLAIN, the only way this "
+            "program sends a password with characters beyond ASCII "
+            f"(it offers {', '.join(offered) or 'nothing'})."
+        )
+    message = b"\0" + account.login.encode("utf-8") + b"\0" + password.encode("utf-8")
+    code, reply = smtp.docmd("AUTH", "PLAIN " + base64.b64encode(message).decode("ascii"))
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, reply)
 
 
 def _answers(response: bytes, mechanism: Mechanism) -> Callable[..., str]:
