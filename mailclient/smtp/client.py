@@ -1,8 +1,9 @@
 """SMTP submission connections (RFC 6409) with ``smtplib``.
 
 Implicit TLS (RFC 8314) or STARTTLS (RFC 3207); STARTTLS when chosen is required, never a
-plaintext fallback. Certificate verification is always on: the system CAs plus the account's
-CA file, or the certificate the user pinned for this server.
+plaintext fallback. Certificate verification is always on: the account's CA file, else the
+system CAs, or the certificate the user pinned for this server. The steps shared with IMAP
+(connect, secure, check the pin, sign in, translate errors) are in core.connect.
 """
 
 from __future__ import annotations
