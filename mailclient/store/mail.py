@@ -780,14 +780,25 @@ class MailStore:
         except sqlite3.Error as error:
             raise store_error(self._path, error) from error
 
-    def threaded(self, folder_ids: Sequence[int]) -> list[threads.ThreadedMessage]:
-        """The visible messages of ``folder_ids`` grouped in threads (see store.threads)."""
+    def threaded(
+        self, folder_ids: Sequence[int], first_threads: int | None = None
+    ) -> list[threads.ThreadedMessage]:
+        """The visible messages of ``folder_ids`` grouped in threads (see store.threads);
+        ``first_threads``: only the newest this many threads."""
         try:
             if threads.has_unthreaded(self._db):
                 # Messages stored before threads existed (after an upgrade): once.
                 with self._write():
                     threads.thread_new_messages(self._db)
-            return threads.threaded(self._db, folder_ids)
+            return threads.threaded(self._db, folder_ids, first_threads)
+        except sqlite3.Error as error:
+            raise store_error(self._path, error) from error
+
+    def conversation(self, message_id: int) -> list[int]:
+        """The messages of ``message_id``'s thread over all folders of its account (your
+        replies in Sent too), oldest first, one of each Message-ID."""
+        try:
+            return threads.conversation(self._db, message_id)
         except sqlite3.Error as error:
             raise store_error(self._path, error) from error
 

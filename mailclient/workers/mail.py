@@ -296,7 +296,7 @@ class _Lane(_QueueThread[LaneCommand]):
 
         stored = download_bodies(
             engine,
-            KeepPolicy(),
+            KeepPolicy.of(self.account),
             should_yield=lambda: not self._queue.empty() or self.stop_event.is_set(),
             on_progress=report,
         )
