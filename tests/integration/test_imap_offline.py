@@ -13,7 +13,8 @@ from mailclient.core.errors import CannotConnect
 from mailclient.core.models import SEEN
 from mailclient.imap import changes
 from mailclient.imap.sync import AccountSync, SyncOptions
-from mailclient.store.mail import ChangeKind, MailStore
+from mailclient.store.mail import MailStore
+from mailclient.store.pending import ChangeKind
 from tests.integration.imap_helpers import account, message, server_state, store_state, subjects
 from tests.integration.tcp_proxy import CuttableProxy
 from tests.rig import MailServers

@@ -15,7 +15,8 @@ from mailclient.core.query import parse_query
 from mailclient.imap.bodies import BodyProgress, KeepPolicy, download_bodies
 from mailclient.imap.search import search_account
 from mailclient.imap.sync import AccountSync
-from mailclient.store.mail import ChangeKind, MailStore
+from mailclient.store.mail import MailStore
+from mailclient.store.pending import ChangeKind
 from tests.integration.imap_helpers import account
 from tests.integration.test_mail_cli import Run, add_account, cli  # noqa: F401
 from tests.rig import MailServers

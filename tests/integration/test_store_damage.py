@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from mailclient.core.models import SEEN
-from mailclient.store.mail import ChangeKind, MailStore
+from mailclient.store.mail import MailStore
+from mailclient.store.pending import ChangeKind
 from mailclient.store.repair import PENDING_FILE
 from tests.integration.sending import SendingProfile, make_profile, parse
 from tests.rig import MailServers, SecretService
