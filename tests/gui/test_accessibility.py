@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from mailclient.accounts.credentials import CredentialStore
+from mailclient.accounts.identities import identities_of
 from mailclient.accounts.preferences import Preferences
 from mailclient.accounts.store import AccountStore
 from mailclient.core.draft import Draft
@@ -24,7 +25,7 @@ from mailclient.ui.accounts.add_dialog import AddAccountDialog
 from mailclient.ui.accounts.manage_dialog import ManageAccountsDialog
 from mailclient.ui.compose.manager import ComposeManager
 from mailclient.ui.compose.spelling import Spelling
-from mailclient.ui.compose.window import ComposeWindow, identities_of
+from mailclient.ui.compose.window import ComposeWindow
 from mailclient.ui.mailbox.message_window import MessageWindow
 from mailclient.ui.outbox.view import OutboxView
 from mailclient.ui.window.diagnostics import AboutDialog, CrashDialog, Problem

@@ -11,12 +11,13 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QToolButton
 from pytestqt.qtbot import QtBot
 
+from mailclient.accounts.identities import Identity, identities_of
 from mailclient.core.draft import Draft, DraftKind
 from mailclient.core.outgoing import Attachment
 from mailclient.mime.reply import new_body
 from mailclient.ui.compose import window as compose
 from mailclient.ui.compose.address_edit import AddressEdit, completion_model
-from mailclient.ui.compose.window import ComposeWindow, Identity, identities_of
+from mailclient.ui.compose.window import ComposeWindow
 from tests.gui.compose_helpers import (
     DialogAnswerer,
     account,
@@ -64,15 +65,6 @@ def _open(qtbot: QtBot, draft: Draft | None = None, **options: object) -> Compos
 
 def chip_texts(edit: AddressEdit) -> list[str]:
     return [chip.text for chip in edit.chips()]
-
-
-def test_identities_cover_every_account_and_address() -> None:
-    labels = [i.label for i in identities_of(ACCOUNTS)]
-    assert labels == [
-        "Alice Example <alice@example.org>  (work)",
-        "Alice Example <alice@example.net>  (work)",
-        "Alice <alice@home.example>  (home)",
-    ]
 
 
 def test_new_message_by_keyboard(qtbot: QtBot, open_window: Callable[..., ComposeWindow]) -> None:
@@ -344,11 +336,6 @@ def test_mentioned_attachment_asks_before_sending(
     answers.answer("Send Without Attachment")
     with qtbot.waitSignal(window.send_requested):
         window.send()
-
-
-def test_quoted_mentions_do_not_count() -> None:
-    assert not compose.mentions_attachment("Thanks!\n\n> see the attached file\n-- \nattached")
-    assert compose.mentions_attachment("Anbei der Bericht.")
 
 
 def test_size_above_the_servers_limit_warns(

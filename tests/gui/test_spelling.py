@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtGui import QTextCursor
 from pytestqt.qtbot import QtBot
 
+from mailclient.accounts.identities import identities_of
 from mailclient.core.draft import Draft
 from mailclient.ui.compose.spelling import (
     LANGUAGES_FILE,
@@ -18,7 +19,7 @@ from mailclient.ui.compose.spelling import (
     available_languages,
     words_to_check,
 )
-from mailclient.ui.compose.window import ComposeWindow, identities_of
+from mailclient.ui.compose.window import ComposeWindow
 from tests.gui.compose_helpers import account, close_discarding, wait_until
 
 ACCOUNTS = [account(), account("home", "alice@home.example", display_name="Alice")]

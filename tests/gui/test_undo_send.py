@@ -15,11 +15,12 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from mailclient.accounts.identities import identities_of
 from mailclient.core.outgoing import Attachment, Held
 from mailclient.store.outbox import Outbox
 from mailclient.ui.compose.send_later import SendLaterDialog
 from mailclient.ui.compose.undo_send import UndoSendBar
-from mailclient.ui.compose.window import ComposeWindow, identities_of
+from mailclient.ui.compose.window import ComposeWindow
 from mailclient.ui.outbox.view import OutboxView, status_text
 from mailclient.workers import sending
 from tests.gui.compose_helpers import account, wait_until
