@@ -10,27 +10,24 @@ from mailclient.accounts.identities import (
 )
 from mailclient.accounts.model import Account
 
-
-def account(name: str, email: str, **changes: object) -> Account:
-    values: dict[str, object] = {
-        "name": name,
-        "email": email,
-        "display_name": "Alice Example",
-        "imap_host": "imap.example.org",
-        "smtp_host": "smtp.example.org",
-    }
-    values.update(changes)
-    return Account(**values)  # type: ignore[arg-type]
-
-
 ACCOUNTS = [
-    account(
-        "work",
-        "alice@example.org",
+    Account(
+        name="work",
+        email="alice@example.org",
+        imap_host="h",
+        smtp_host="h",
+        display_name="Alice Example",
         signature="Alice",
         identities=("alice@example.net", "ALICE@example.org"),
     ),
-    account("home", "alice@home.example", display_name="Alice", signature="A."),
+    Account(
+        name="home",
+        email="alice@home.example",
+        imap_host="h",
+        smtp_host="h",
+        display_name="Alice",
+        signature="A.",
+    ),
 ]
 IDENTITIES = identities_of(ACCOUNTS)
 
