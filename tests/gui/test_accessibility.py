@@ -31,11 +31,12 @@ from mailclient.ui.outbox.view import OutboxView
 from mailclient.ui.window.diagnostics import AboutDialog, CrashDialog, Problem
 from mailclient.ui.window.main_window import MainWindow
 from mailclient.ui.window.preferences import SettingsDialog
-from tests.gui.compose_helpers import account, wait_until
+from tests.gui.compose_helpers import account
 from tests.gui.outbox_world import World, running_world
 from tests.gui.test_main_window import mail, profile, settings, store, window  # noqa: F401
 from tests.support.accessibility import unnamed_controls
 from tests.support.loopback import loopback_route, no_srv_records
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ def test_every_control_has_a_name(qtbot: QtBot, world: World, name: str) -> None
     qtbot.addWidget(shown)
     shown.show()
     qtbot.waitExposed(shown)
-    wait_until(qtbot, shown.isVisible)
+    wait_until(shown.isVisible, qtbot=qtbot)
     assert unnamed_controls(shown) == []
 
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
 from mailclient.accounts.lifecycle import add_account
-from mailclient.accounts.model import Account, Security
+from mailclient.accounts.model import Security
 from mailclient.accounts.preferences import NEVER, Preferences, load_preferences
 from mailclient.accounts.store import AccountStore
 from mailclient.app.desktop import Desktop
@@ -33,12 +33,16 @@ from mailclient.ui.accounts.password_prompt import PasswordPrompt
 from mailclient.ui.mailbox.message_model import Column
 from mailclient.ui.window.preferences import AFTER_DELAY, NOT_BY_ITSELF
 from mailclient.workers.mail import MailWorkers
+from tests.integration.imap_helpers import account as rig_account
 from tests.integration.sign_in_proxy import SignInProxy
 from tests.rig import MailServers, SecretService
 from tests.support.notifications import FakeNotificationService
 from tests.support.self_signed import SelfSignedDovecot
 
 WAIT = 30_000
+
+
+pytestmark = pytest.mark.mail_users("alice", "bob")
 
 
 def message(subject: str, sender: str = "Carol <carol@example.org>") -> bytes:
@@ -49,25 +53,6 @@ def message(subject: str, sender: str = "Carol <carol@example.org>") -> bytes:
     m["Date"] = "Mon, 03 Jun 2024 09:00:00 +0000"
     m.set_content(f"This is {subject}.\n")
     return m.as_bytes(policy=SMTP)
-
-
-def rig_account(servers: MailServers, user: str, name: str) -> Account:
-    return Account(
-        name=name,
-        email=servers.user(user).address,
-        imap_host="localhost",
-        imap_port=servers.imaps_port,
-        smtp_host="localhost",
-        smtp_port=servers.submission_port,
-        ca_file=str(servers.ca_file),
-    )
-
-
-@pytest.fixture
-def servers(mail_servers: MailServers) -> MailServers:
-    for user in ("alice", "bob"):
-        mail_servers.reset_user(user)
-    return mail_servers
 
 
 @pytest.fixture
@@ -139,7 +124,7 @@ def fill_add_dialog(dialog: AddAccountDialog, servers: MailServers, user: str, n
     dialog.identity.email_edit.setText(servers.user(user).address)
     dialog.identity.password_edit.setText(servers.user(user).password)
     dialog.identity.manual_button.click()
-    dialog.settings.form.set_account(rig_account(servers, user, name))
+    dialog.settings.form.set_account(rig_account(servers, user, name=name, host="localhost"))
     dialog.settings.form.password_edit.setText(servers.user(user).password)
 
 
@@ -215,7 +200,10 @@ def test_a_rejected_password_is_asked_once_then_the_account_syncs(
 ) -> None:
     alice = servers.user("alice")
     add_account(
-        services.accounts, services.credentials, rig_account(servers, "alice", "Work"), "old"
+        services.accounts,
+        services.credentials,
+        rig_account(servers, "alice", name="Work", host="localhost"),
+        "old",
     )
     servers.append("alice", "INBOX", message("Behind the password"))
     app = running()
@@ -249,7 +237,9 @@ def test_a_login_cut_off_is_tried_again_without_asking_for_the_password(
     try:
         # The first two logins (of the sync lane and IDLE, say) lose their connection.
         proxy.cut_sign_ins = 2
-        account = replace(rig_account(servers, "alice", "Work"), imap_port=proxy.port)
+        account = replace(
+            rig_account(servers, "alice", name="Work", host="localhost"), imap_port=proxy.port
+        )
         add_account(
             services.accounts, services.credentials, account, servers.user("alice").password
         )
@@ -277,7 +267,7 @@ def test_an_untrusted_certificate_is_shown_then_trusted_and_the_account_syncs(
 ) -> None:
     alice = servers.user("alice")
     account = replace(
-        rig_account(servers, "alice", "Work"),
+        rig_account(servers, "alice", name="Work", host="localhost"),
         imap_host="127.0.0.1",
         imap_port=self_signed_dovecot.port,
     )
@@ -325,7 +315,7 @@ def test_new_mail_over_idle_is_notified_and_the_click_opens_it(
     add_account(
         services.accounts,
         services.credentials,
-        rig_account(servers, "alice", "Work"),
+        rig_account(servers, "alice", name="Work", host="localhost"),
         alice.password,
     )
     servers.append("alice", "INBOX", message("Unread from before"))

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from mailclient.accounts.credentials import CredentialStore
-from mailclient.accounts.model import Account, AuthMethod, Security
+from mailclient.accounts.model import Account, AuthMethod
 from mailclient.accounts.oauth2 import OAuth2Authenticator, SignInCancelled, sign_in_account
 from mailclient.accounts.signin import Mechanism, SignIn
 from mailclient.accounts.store import AccountStore
@@ -35,10 +35,12 @@ from mailclient.imap.sync import AccountSync
 from mailclient.smtp import client as smtp_client
 from mailclient.smtp.sender import OutboxSender, Outcome
 from mailclient.store.mail import MailStore
+from tests.integration.imap_helpers import account as rig_account
 from tests.rig import MailServers
 from tests.rig.dovecot import Dovecot
 from tests.rig.oauth import AuthorizationServer, browse
 from tests.support.memory_keyring import MemoryKeyring
+from tests.support.waiting import wait_until
 
 USER = "alice"
 CLIENT_ID = "mailclient-test"
@@ -46,16 +48,11 @@ CLIENT_ID = "mailclient-test"
 
 def oauth_account(servers: MailServers, imap_port: int | None = None) -> Account:
     assert servers.oauth is not None
-    rig_user = servers.user(USER)
-    return Account(
+    return rig_account(
+        servers,
+        USER,
+        imap_port,
         name="work",
-        email=rig_user.address,
-        imap_host=servers.host,
-        imap_port=imap_port or servers.imaps_port,
-        smtp_host=servers.host,
-        smtp_port=servers.submission_port,
-        smtp_security=Security.STARTTLS,
-        ca_file=str(servers.ca_file),
         auth=AuthMethod.OAUTH2,
         oauth_authorization_endpoint=servers.oauth.authorization_endpoint,
         oauth_token_endpoint=servers.oauth.token_endpoint,
@@ -213,16 +210,20 @@ def test_a_token_the_server_refuses_is_refreshed_once_more(
     oauth_server.lifetime = 1
     signed_in.forget("work")
     stuck = OAuth2Authenticator(account, (CLIENT_ID, ""), signed_in.credentials, clock=lambda: 0)
-    stuck.secret("imap")  # a token that lives 1 s, made now
-    time.sleep(1.5)
+    token = stuck.secret("imap")  # a token that lives 1 s, made now
+    wait_until(
+        lambda: not oauth_server.active(token.value), what="the token to expire", interval=0.1
+    )
     requests = oauth_server.token_requests
     oauth_server.lifetime = 3600
     imap_client.probe(account, stuck, timeout=10)
     assert oauth_server.token_requests == requests + 1
     stuck.rejected("smtp", stuck.secret("smtp"))  # forget it: the next one is fresh
     oauth_server.lifetime = 1
-    stuck.secret("smtp")
-    time.sleep(1.5)
+    token = stuck.secret("smtp")
+    wait_until(
+        lambda: not oauth_server.active(token.value), what="the token to expire", interval=0.1
+    )
     oauth_server.lifetime = 3600
     smtp_client.probe(account, stuck, timeout=10)
     assert oauth_server.token_requests == requests + 3

@@ -29,6 +29,9 @@ HEAD = (
 )
 
 
+pytestmark = pytest.mark.mail_users(USER)
+
+
 def mail(subject: str, minute: int, rest: str | bytes) -> bytes:
     head = HEAD.format(subject=subject, minute=minute).encode()
     return head + (rest.encode() if isinstance(rest, str) else rest)
@@ -101,11 +104,11 @@ FINDS = [
 
 
 @pytest.fixture
-def servers(mail_servers: MailServers) -> MailServers:
-    mail_servers.reset_user(USER)
+def servers(servers: MailServers) -> MailServers:
+    """The shared servers, with this module's mail in place."""
     for raw in MESSAGES.values():
-        mail_servers.append(USER, "INBOX", raw)
-    return mail_servers
+        servers.append(USER, "INBOX", raw)
+    return servers
 
 
 @pytest.fixture

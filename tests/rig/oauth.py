@@ -15,6 +15,7 @@ against Authlib's own S256 computation instead.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -82,6 +83,12 @@ class AuthorizationServer:
         server._token_generators["default"].expires_generator = lambda *_: self.lifetime
         if flask.request.path == "/oauth2/token":
             self.token_requests += 1
+
+    def active(self, token: str) -> bool:
+        """Whether ``token`` is still good, as the mail servers ask it (RFC 7662)."""
+        data = urllib.parse.urlencode({"token": token}).encode()
+        with urllib.request.urlopen(self.introspection_endpoint, data, timeout=10) as response:
+            return bool(json.load(response)["active"])
 
     def revoke(self, user: str) -> None:
         """Revoke every access and refresh token of ``user`` (the provider's sub)."""
