@@ -218,7 +218,7 @@ def test_closing_the_main_window_closes_compose_windows_first(
 ) -> None:
     store = MailStore.open(world.store_path)
     main = MainWindow([ALICE], store, None, window_settings(tmp_path))
-    main.attach_compose(manager, OutboxView(world.worker))
+    main.attach_compose(manager, OutboxView(world.worker, main.watcher))
     main.show()
     try:
         writing = manager.new_message()

@@ -345,7 +345,7 @@ class SettingsPage(QWidget):
 class AddAccountDialog(QDialog):
     """Adds one account. ``account_added`` carries it once it and its password are stored."""
 
-    account_added = Signal(object)
+    account_added = Signal(Account)
 
     def __init__(
         self,
@@ -476,7 +476,7 @@ class AddAccountDialog(QDialog):
         accounts = self._accounts
         self.browser.start(account, lambda: accounts.add(account))
 
-    def _on_browser_failed(self, error: object) -> None:
+    def _on_browser_failed(self, error: Exception) -> None:
         self.pages.setCurrentWidget(self.identity)
         self.identity.show_error(error_text(error))
 
@@ -487,7 +487,7 @@ class AddAccountDialog(QDialog):
             self._search = None
         self.pages.setCurrentWidget(self.identity)
 
-    def _on_search_failed(self, error: object) -> None:
+    def _on_search_failed(self, error: Exception) -> None:
         self._search = None
         if isinstance(error, Cancelled):
             return
@@ -583,7 +583,7 @@ class AddAccountDialog(QDialog):
         self.account_added.emit(account)
         self.accept()
 
-    def _on_store_failed(self, error: object) -> None:
+    def _on_store_failed(self, error: Exception) -> None:
         self._save = None
         self.settings.set_busy(False)
         if isinstance(error, AccountExists):

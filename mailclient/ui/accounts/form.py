@@ -349,7 +349,7 @@ class ConnectionCheck(QObject):
     the check runs again. ``finished`` carries a CheckResult.
     """
 
-    finished = Signal(object)
+    finished = Signal(CheckResult)
     progressed = Signal(str)
 
     def __init__(self, window: QWidget) -> None:
@@ -439,7 +439,7 @@ class ConnectionCheck(QObject):
         self._account = account.with_pin(endpoint.host, endpoint.port, pem)
         self._probe()
 
-    def _on_task_failed(self, error: object) -> None:
+    def _on_task_failed(self, error: Exception) -> None:
         account = self._account
         assert account is not None
         text = error_text(error)

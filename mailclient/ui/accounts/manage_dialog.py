@@ -13,6 +13,7 @@ import html
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -50,6 +51,7 @@ from mailclient.ui.accounts.form import (
 from mailclient.ui.accounts.oauth_sign_in import BrowserSignIn
 from mailclient.workers.tasks import Task, error_text
 
+T = TypeVar("T")
 SENDING_HELP = (
     "Mail you send is normally copied to your Sent folder by mailclient. Some providers "
     "(Gmail, for example) already keep a copy of everything sent through them; tick this "
@@ -537,15 +539,15 @@ class ManageAccountsDialog(QDialog):
 
         self._run(functools.partial(accounts.reorder, names), moved_done)
 
-    def _run(self, work: Callable[[], object], done: Callable[[object], None]) -> None:
+    def _run(self, work: Callable[[], T], done: Callable[[T], object]) -> None:
         task = Task(self)
 
-        def finished(result: object) -> None:
+        def finished(result: T) -> None:
             self._task = None
             self._update_buttons()
             done(result)
 
-        def failed(error: object) -> None:
+        def failed(error: Exception) -> None:
             self._task = None
             self._update_buttons()
             self._show_error(error_text(error))

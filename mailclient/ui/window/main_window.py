@@ -8,6 +8,7 @@ counter (StoreWatcher) tells the models when to re-read.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from email.utils import getaddresses
 from pathlib import Path
@@ -84,6 +85,7 @@ from mailclient.ui.widgets.error_bar import ErrorBar, ShownError
 from mailclient.ui.widgets.icons import icon
 from mailclient.ui.widgets.shortcuts import MAIN_WINDOW, keys
 from mailclient.ui.window.diagnostics import AboutDialog
+from mailclient.workers.commands import ChangeFolder, SetFlags, UndoChanges
 from mailclient.workers.events import (
     BodyFailed,
     BodyFetched,
@@ -91,7 +93,7 @@ from mailclient.workers.events import (
     SyncProgress,
     WorkFailed,
 )
-from mailclient.workers.mail import ChangeFolder, MailWorkers, SetFlags, UndoChanges
+from mailclient.workers.mail import MailWorkers
 from mailclient.workers.store_watcher import StoreWatcher
 from mailclient.workers.tasks import error_text, run_task
 
@@ -655,12 +657,12 @@ class MainWindow(QMainWindow):
         self._filter_timer.timeout.connect(
             lambda: self.message_model.set_quick_filter(self.filter_edit.text())
         )
-        self.search_edit.textChanged.connect(lambda _: self._search_timer.start())
-        self.search_edit.returnPressed.connect(self._run_search)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(250)
         self._search_timer.timeout.connect(self._run_search)
+        self.search_edit.textChanged.connect(lambda _: self._search_timer.start())
+        self.search_edit.returnPressed.connect(self._run_search)
         self.reading_pane.link_hovered.connect(self._link_hovered)
         self.reading_pane.load_remote_requested.connect(self.load_remote_content)
         self.reading_pane.attachments.saved.connect(
@@ -1996,7 +1998,7 @@ class MainWindow(QMainWindow):
                 self.error_bar.show_error(
                     ShownError(
                         f"“{subject}” was not sent: {reason} It waits in the Outbox.",
-                        lambda i=result.item_id: outbox.retry(i),
+                        functools.partial(outbox.retry, result.item_id),
                         key=key,
                     )
                 )
