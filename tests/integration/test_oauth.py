@@ -52,6 +52,7 @@ from tests.integration.tcp_proxy import CuttableProxy
 from tests.rig import MailServers
 from tests.rig.dovecot import Dovecot
 from tests.rig.oauth import AuthorizationServer, browse
+from tests.support.idle_log import idle_log
 from tests.support.memory_keyring import MemoryKeyring
 from tests.support.waiting import wait_until
 
@@ -279,33 +280,35 @@ def test_a_token_that_expires_during_idle_is_refreshed_unseen(
                 engine.close()
                 engine.store.close()
 
-    watcher = IdleWatcher(
-        account, auth, changed, stop, on_error=errors.append, renew_after=0.5, backoff=0.1
-    )
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        assert watcher.connected.wait(15)
-        token, requests = auth.tokens[-1], oauth_server.token_requests
-        wait_until(lambda: not oauth_server.active(token), 20)
-        # IDLE goes on, renewed on the connection it logged in on.
-        idles = watcher.idles
-        wait_until(lambda: watcher.idles >= idles + 2, 20)
-        # The network drops (the watcher's and the sync's connections both go through the
-        # proxy): the watcher logs in again.
-        before = proxy.connections
-        proxy.cut_all()
-        wait_until(lambda: proxy.connections > before and watcher.connected.is_set(), 20)
-        assert oauth_server.token_requests >= requests + 1
-        assert auth.tokens[-1] != token and oauth_server.active(auth.tokens[-1])
-        subject = f"after the refresh {clock}"
-        mail_servers.append(USER, "INBOX", _message(account, subject))
-        with MailStore.open(tmp_path / "mail.sqlite3") as store:
-            wait_until(lambda: subject in _subjects(store, account), 20)
-    finally:
-        stop.set()
-        thread.join(30)
-        proxy.close()
+    with idle_log() as idle:
+        watcher = IdleWatcher(
+            account, auth, changed, stop, on_error=errors.append, renew_after=0.5, backoff=0.1
+        )
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        try:
+            assert idle.wait_started(account.name)
+            token, requests = auth.tokens[-1], oauth_server.token_requests
+            wait_until(lambda: not oauth_server.active(token), 20)
+            # IDLE goes on, renewed on the connection it logged in on.
+            idles = idle.started(account.name)
+            assert idle.wait_started(account.name, more_than=idles + 1, timeout=20)
+            # The network drops (the watcher's and the sync's connections both go through the
+            # proxy): the watcher logs in again.
+            before, started = proxy.connections, idle.started(account.name)
+            proxy.cut_all()
+            wait_until(lambda: proxy.connections > before, 20)
+            assert idle.wait_started(account.name, more_than=started, timeout=20)
+            assert oauth_server.token_requests >= requests + 1
+            assert auth.tokens[-1] != token and oauth_server.active(auth.tokens[-1])
+            subject = f"after the refresh {clock}"
+            mail_servers.append(USER, "INBOX", _message(account, subject))
+            with MailStore.open(tmp_path / "mail.sqlite3") as store:
+                wait_until(lambda: subject in _subjects(store, account), 20)
+        finally:
+            stop.set()
+            thread.join(30)
+            proxy.close()
     assert errors == []
     assert heard.count("INBOX") >= 3  # connected, reconnected, the new message
 
