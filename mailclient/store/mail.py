@@ -713,8 +713,9 @@ class MailStore:
         """The visible messages of ``folder_ids`` grouped in threads (see store.threads);
         ``first_threads``: only the newest this many threads."""
         try:
-            if threads.has_unthreaded(self._db):
-                # Messages stored before threads existed (after an upgrade): once.
+            if threads.has_unthreaded(self._db) and not self._filling():
+                # Messages stored before threads existed (after an upgrade): once. Those of
+                # a first fill get theirs when it ends.
                 with self._write():
                     threads.thread_new_messages(self._db)
             return threads.threaded(self._db, folder_ids, first_threads)
@@ -943,15 +944,30 @@ class MailStore:
             if messages:
                 touched.folders.add(folder_id)
             fts.index_new_messages(self._db)
-            threads.thread_new_messages(self._db)
+            if not self._filling():
+                threads.thread_new_messages(self._db)
         return touched.seq
+
+    def _filling(self) -> bool:
+        """Whether a first fill is under way: defer_sort_indexes() dropped the sort indexes.
+
+        Its messages are threaded in one pass when it ends (restore_sort_indexes()), not
+        batch by batch: the list shows them at once, each on its own until then.
+        """
+        present = self._db.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+            f"({marks(len(_SORT_INDEXES))})",
+            tuple(_SORT_INDEXES),
+        ).fetchone()[0]
+        return bool(present < len(_SORT_INDEXES))
 
     def defer_sort_indexes(self, incoming: int) -> bool:
         """Before storing ``incoming`` new messages: drop the sort indexes if that is cheaper
         than keeping them up (a first sync); restore_sort_indexes() builds them again.
 
-        Returns whether they were dropped. A crash in between loses no data: the next
-        restore_sort_indexes() (every sync starts with one) builds them.
+        Returns whether they were dropped; until they are back, stored messages wait to be
+        threaded (see _filling()). A crash in between loses no data: the next
+        restore_sort_indexes() (every sync starts with one) builds them and threads those.
         """
         if incoming < DEFER_INDEXES_FROM:
             return False
@@ -970,7 +986,8 @@ class MailStore:
         return True
 
     def restore_sort_indexes(self) -> None:
-        """Build the sort indexes that defer_sort_indexes() dropped (a no-op if all exist)."""
+        """Build the sort indexes that defer_sort_indexes() dropped and thread the messages
+        stored meanwhile, in one transaction (a no-op if all indexes exist)."""
         try:
             present = {
                 row[0]
@@ -981,13 +998,19 @@ class MailStore:
             missing = [name for name in _SORT_INDEXES if name not in present]
             if not missing:
                 return
-            self._db.execute("BEGIN IMMEDIATE")
-            for name in missing:
-                self._db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {_SORT_INDEXES[name]}")
-            self._db.execute("COMMIT")
+            with self._write() as touched:
+                for name in missing:
+                    self._db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {_SORT_INDEXES[name]}")
+                # The folders whose messages get threads, for the views to read them again.
+                touched.folders.update(
+                    row[0]
+                    for row in self._db.execute(
+                        "SELECT DISTINCT folder_id FROM messages "
+                        "WHERE id > (SELECT threaded_up_to FROM thread_state)"
+                    )
+                )
+                threads.thread_new_messages(self._db)
         except sqlite3.Error as error:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
             raise store_error(self._path, error) from error
 
     def set_attachments(self, folder_id: int, found: Mapping[int, bool]) -> int:
