@@ -13,6 +13,7 @@ from mailclient.core.models import FLAGGED, SEEN, SpecialUse
 from mailclient.core.query import parse_query
 from mailclient.mime.search_text import indexed_text
 from mailclient.store import db, schema, search, threads
+from mailclient.store import mail as mail_store
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
 from mailclient.store.pending import ChangeKind
 
@@ -73,6 +74,18 @@ def mail(store: MailStore) -> dict[str, int]:
         ids["Archive"], [msg(1, "annual report final", date=day("2024-03-10T00:30"))]
     )
     return ids
+
+
+def test_a_first_fill_is_searchable_before_its_indexes_are_built(
+    store: MailStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mail_store, "DEFER_INDEXES_FROM", 2)
+    inbox = folders(store)["INBOX"]
+    assert store.defer_sort_indexes(2)  # the narrow lookup index goes too, until the end
+    store.add_messages(inbox, [msg(2, "annual report final"), msg(1, "annual report draft")])
+    assert subjects(store, "report") == ["annual report final", "annual report draft"]
+    store.restore_sort_indexes()
+    assert subjects(store, "report -final") == ["annual report draft"]
 
 
 def test_words_match_all_text_newest_first(store: MailStore, mail: dict[str, int]) -> None:
