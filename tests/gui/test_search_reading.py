@@ -92,7 +92,7 @@ def test_the_search_words_are_marked_in_an_html_message(
     assert pane.prepared is not None and pane.shown_kind() == "html"
     assert pane.prepared.safe_html is not None
     document = pane.prepared.safe_html.document
-    assert f'<b><a name="{FIRST_HIT}"></a>{MARK_OPEN}Überschuss</span></b>' in document
+    assert f'<b><span id="{FIRST_HIT}"></span>{MARK_OPEN}Überschuss</span></b>' in document
     assert document.count(f'class="{HIT_CLASS}"') == 1  # "ueberschuss" is another word to the index
     # The page is loaded at the first hit.
     assert pane.html_view is not None
