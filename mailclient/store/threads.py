@@ -18,6 +18,9 @@ subject: a reply ("Re: ...") joins the newest thread started with that subject.
 thread_new_messages() links the messages stored since it last ran (their ids are higher),
 in the transaction of the batch that stored them (MailStore.add_messages calls it), so a
 crash loses nothing, and a migrated store is threaded on first use (MailStore.threaded).
+A big first fill is threaded in one pass when it ends (MailStore.restore_sort_indexes), in
+date order; until then its messages are listed each on its own, and after a crash the next
+sync's first step threads them.
 """
 
 from __future__ import annotations
