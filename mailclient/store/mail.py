@@ -195,6 +195,9 @@ _SORT_INDEXES = {
 }
 # A fill this big, into a store holding no more than it, builds the sort indexes afterwards.
 DEFER_INDEXES_FROM = 10_000
+# The messages of a first fill are threaded this many at a time (by id: newest first), so
+# that a million of them do not all sit in memory at once.
+THREAD_STEP = 20_000
 
 
 def _timestamp(value: int | None) -> datetime | None:
@@ -1012,7 +1015,8 @@ class MailStore:
                         "WHERE id > (SELECT threaded_up_to FROM thread_state)"
                     )
                 )
-                threads.thread_new_messages(self._db)
+                while threads.thread_new_messages(self._db, THREAD_STEP):
+                    pass
         except sqlite3.Error as error:
             raise store_error(self._path, error) from error
 

@@ -257,15 +257,16 @@ def has_unthreaded(db: sqlite3.Connection) -> bool:
     )
 
 
-def thread_new_messages(db: sqlite3.Connection) -> int:
+def thread_new_messages(db: sqlite3.Connection, limit: int = -1) -> int:
     """Link the messages stored since the last call into threads (in the caller's
-    transaction); returns how many."""
+    transaction); returns how many. ``limit``: only the first this many of them (by id),
+    so that a big fill is threaded in steps of bounded memory."""
     (up_to,) = db.execute("SELECT threaded_up_to FROM thread_state").fetchone()
     rows = db.execute(
         "SELECT m.id, f.account, m.message_id, m.in_reply_to, m.refs, m.subject "
-        "FROM messages m JOIN folders f ON f.id = m.folder_id WHERE m.id > ? "
-        "ORDER BY m.date, m.id",
-        (up_to,),
+        "FROM messages m JOIN folders f ON f.id = m.folder_id WHERE m.id IN "
+        "(SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?) ORDER BY m.date, m.id",
+        (up_to, limit),
     ).fetchall()
     if rows:
         linker = _Linker(db)

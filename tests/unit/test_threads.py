@@ -250,10 +250,12 @@ ALONE = [("message 5", 1, 0), ("message 4", 2, 0), ("message 2", 3, 0), ("messag
 THREADED = [("message 1", 1, 0), ("message 2", 1, 1), ("message 4", 1, 2), ("message 5", 1, 3)]
 
 
+@pytest.mark.parametrize("step", [mail.THREAD_STEP, 1])
 def test_a_first_fill_is_listed_at_once_and_threaded_when_it_ends(
-    store: MailStore, monkeypatch: pytest.MonkeyPatch
+    store: MailStore, monkeypatch: pytest.MonkeyPatch, step: int
 ) -> None:
     monkeypatch.setattr(mail, "DEFER_INDEXES_FROM", 4)
+    monkeypatch.setattr(mail, "THREAD_STEP", step)  # and in steps of one message
     inbox = folders(store)["INBOX"]
     fill_newest_first(store, inbox)
     assert layout(store, inbox) == ALONE  # and the list did not thread them meanwhile
