@@ -949,16 +949,18 @@ class MailStore:
             )
             if messages:
                 touched.folders.add(folder_id)
-            fts.index_new_messages(self._db)
             if not self._filling():
+                fts.index_new_messages(self._db)
                 threads.thread_new_messages(self._db)
         return touched.seq
 
     def _filling(self) -> bool:
         """Whether a first fill is under way: defer_sort_indexes() dropped the sort indexes.
 
-        Its messages are threaded in one pass when it ends (restore_sort_indexes()), not
-        batch by batch: the list shows them at once, each on its own until then.
+        Its messages are indexed for search and threaded when it ends
+        (restore_sort_indexes()), not batch by batch: the list shows them at once, each on
+        its own until then. Done batch by batch on the store writer's thread, the index's
+        SQL function and the linking held the GIL against the parsing of the next batch.
         """
         present = self._db.execute(
             "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
@@ -992,8 +994,8 @@ class MailStore:
         return True
 
     def restore_sort_indexes(self) -> None:
-        """Build the sort indexes that defer_sort_indexes() dropped and thread the messages
-        stored meanwhile, in one transaction (a no-op if all indexes exist)."""
+        """Build the sort indexes that defer_sort_indexes() dropped, index and thread the
+        messages stored meanwhile, in one transaction (a no-op if all indexes exist)."""
         try:
             present = {
                 row[0]
@@ -1015,6 +1017,7 @@ class MailStore:
                         "WHERE id > (SELECT threaded_up_to FROM thread_state)"
                     )
                 )
+                fts.index_new_messages(self._db)
                 while threads.thread_new_messages(self._db, THREAD_STEP):
                     pass
         except sqlite3.Error as error:
