@@ -5,8 +5,9 @@ the sender, the To and Cc recipients, the subject, the attachment file names, th
 text and, apart, the quoted lines of the body (so that ``body:`` can find both while a
 later ranking may weigh them lower). The header columns are kept current in the same
 transaction as every write: index_new_messages() after each stored batch of new
-messages, triggers for header updates and deletes (a move keeps the row id, so its text
-moves with it; removing a folder or an account deletes its messages and so their text).
+messages (after a big first fill, once at its end: MailStore.restore_sort_indexes),
+triggers for header updates and deletes (a move keeps the row id, so its text moves
+with it; removing a folder or an account deletes its messages and so their text).
 A stored body enters ``body_index_queue`` by trigger in the transaction that saved it;
 index_queued_bodies() turns queued bodies into text in batches (MIME parsing is work the
 store leaves to its caller, who passes the converter), so a migrated store or a big
