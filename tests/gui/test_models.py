@@ -214,6 +214,38 @@ def test_quick_filter(qtmodeltester: ModelTester, qtbot: QtBot, store: MailStore
     assert model.rowCount() == 3
 
 
+def test_a_keystroke_filters_the_list_read_until_the_store_changes(
+    qtbot: QtBot, store: MailStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = _folder_id(store, "work", "INBOX")
+    store.add_messages(inbox, [_message(1, subject="report 1"), _message(2, subject="memo")])
+    model = MessageListModel(store)
+    model.show_folders([inbox])
+    sorted_reads: list[str] = []
+    read = MailStore.message_ids
+
+    def counted(self: MailStore, *args: object, **kw: object) -> list[int]:
+        sorted_reads.append(str(kw.get("quick_filter", "")))
+        return read(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MailStore, "message_ids", counted)
+    # The list shown is filtered, and shown again when the filter is cleared: no new read.
+    for text in ("rep", "report", "", "memo"):
+        _settle(qtbot, model, lambda text=text: model.set_quick_filter(text))
+    assert sorted_reads == []
+    assert [model.index(0, Column.SUBJECT).data()] == ["memo"]
+    # After a change the list is read again, and the next keystroke filters the new one.
+    store.add_messages(inbox, [_message(3, subject="report 3")])
+    _settle(qtbot, model, lambda: model.refresh([inbox]))
+    _settle(qtbot, model, lambda: model.set_quick_filter("report"))
+    assert len(sorted_reads) == 1
+    assert [model.index(r, Column.SUBJECT).data() for r in range(2)] == ["report 3", "report 1"]
+    _settle(qtbot, model, lambda: model.sort(Column.SUBJECT, Qt.SortOrder.AscendingOrder))
+    assert [model.index(r, Column.SUBJECT).data() for r in range(2)] == ["report 1", "report 3"]
+    _settle(qtbot, model, lambda: model.set_quick_filter(""))
+    assert model.rowCount() == 3 and len(sorted_reads) == 2
+
+
 def test_markers_and_roles(store: MailStore) -> None:
     inbox = _folder_id(store, "work", "INBOX")
     store.add_messages(

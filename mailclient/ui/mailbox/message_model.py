@@ -12,7 +12,9 @@ changed filter or sort resets the view, and a store change is diffed against the
 and reported as removals, moves and insertions, so the selection and scroll position
 survive new mail. At most one query runs at a time; requests that come meanwhile are
 folded into one more query, and a result asked with an outdated filter, sort or folder
-choice is dropped.
+choice is dropped. The sorted list without the filter is kept until the store changes: a
+filter keystroke keeps its matches (a look-up in the full-text index) instead of reading
+and sorting every message again, and clearing the filter shows it as it is.
 """
 
 from __future__ import annotations
@@ -283,6 +285,7 @@ class _Answer:
     ids: list[int]
     diff: _Diff | None  # from the list shown when the query started, if it was given one
     places: list[ThreadedMessage] | None = None  # every message in thread order, if threaded
+    unfiltered: list[int] | None = None  # what ``ids`` were filtered from (not threaded)
 
 
 @dataclass(frozen=True)
@@ -293,22 +296,44 @@ class _Request:
     quick_filter: str
     threaded: bool = False
     collapsed: frozenset[int] = frozenset()  # threads shown as their first message only
+    # The folders' sorted list without the filter, if the store has not changed since it
+    # was read: filtered instead of read again (not threaded).
+    unfiltered: list[int] | None = None
 
 
-def _read_ids(
-    store: MailStore, request: _Request, limit: int | None = None
-) -> tuple[list[int], list[ThreadedMessage] | None]:
+@dataclass
+class _Read:
+    """What _read_ids() found."""
+
+    ids: list[int]
+    places: list[ThreadedMessage] | None = None  # every message in thread order, if threaded
+    unfiltered: list[int] | None = None  # the whole sorted list ``ids`` were filtered from
+
+
+def _read_ids(store: MailStore, request: _Request, limit: int | None = None) -> _Read:
     """The ids to show, and in threaded mode the thread of every message.
 
-    ``limit``: only the first this many (the first screenful); threads are read whole."""
+    ``limit``: only the first this many (the first screenful); threads are read whole.
+    The quick filter keeps the matches of the whole sorted list, read or given: a keystroke
+    costs a look-up in the full-text index, not reading and sorting every message again."""
+    matching = request.quick_filter.strip()
     if not request.threaded:
-        args = (request.folder_ids, request.sort, request.descending, request.quick_filter)
-        return store.message_ids(*args, limit=limit), None
+        unfiltered = request.unfiltered
+        if unfiltered is None:
+            args = (request.folder_ids, request.sort, request.descending)
+            unfiltered = store.message_ids(*args, limit=None if matching else limit)
+            if limit is not None and not matching:
+                return _Read(unfiltered)
+        if not matching:
+            return _Read(unfiltered, unfiltered=unfiltered)
+        hits = store.matching(request.folder_ids, request.quick_filter)
+        ids = [i for i in unfiltered if i in hits]
+        return _Read(ids if limit is None else ids[:limit], unfiltered=unfiltered)
     places = store.threaded(request.folder_ids)
-    if request.quick_filter.strip():
-        hits = set(store.message_ids(request.folder_ids, quick_filter=request.quick_filter))
+    if matching:
+        hits = store.matching(request.folder_ids, request.quick_filter)
         places = [p for p in places if p.id in hits]
-    return visible_ids(places, request.collapsed), places
+    return _Read(visible_ids(places, request.collapsed), places)
 
 
 def visible_ids(places: Sequence[ThreadedMessage], collapsed: frozenset[int]) -> list[int]:
@@ -330,13 +355,13 @@ def _query(path: Path, request: _Request, shown: list[int] | None) -> _Answer:
     """
     store = MailStore.open(path)
     try:
-        ids, places = _read_ids(store, request)
+        read = _read_ids(store, request)
     finally:
         store.close()
     diff = None
-    if shown is not None and ids != shown:
-        diff = _diff(shown, ids)
-    return _Answer(ids, diff, places)
+    if shown is not None and read.ids != shown:
+        diff = _diff(shown, read.ids)
+    return _Answer(read.ids, diff, read.places, read.unfiltered)
 
 
 class MessageListModel(QAbstractTableModel):
@@ -357,6 +382,12 @@ class MessageListModel(QAbstractTableModel):
         self._querying = False
         self._again = False  # something asked for a new list while a query ran
         self._reset_wanted = False  # the next list answers a new filter or sort
+        self._store_changes = 0  # bumped whenever the store says the shown folders changed
+        # The sorted list of the shown folders without the filter, and what it was read for
+        # (folders, sort, store changes): what the next filter keystroke filters.
+        self._unfiltered: list[int] | None = None
+        self._unfiltered_for: tuple[object, ...] = ()
+        self._query_for: tuple[object, ...] = ()  # the same, for the running query
         self._relay = Relay(self)
         self._relay.returned.connect(self._ids_read)
         self._relay.raised.connect(self._query_failed)
@@ -456,11 +487,18 @@ class MessageListModel(QAbstractTableModel):
     def _query(self, limit: int | None = None) -> list[int]:
         if not self._folder_ids:
             return []
-        ids, places = _read_ids(self._store, self._current_request(), limit)
-        self._keep_places(places)
-        return ids
+        read = _read_ids(self._store, self._current_request(), limit)
+        self._keep_places(read.places)
+        if read.unfiltered is not None and limit is None:
+            self._unfiltered, self._unfiltered_for = read.unfiltered, self._list_state()
+        return read.ids
+
+    def _list_state(self) -> tuple[object, ...]:
+        """What the unfiltered list depends on."""
+        return (tuple(self._folder_ids), self._sort_key, self._descending, self._store_changes)
 
     def _current_request(self) -> _Request:
+        known = self._unfiltered_for == self._list_state() and not self._threaded
         return _Request(
             list(self._folder_ids),
             self._sort_key,
@@ -468,6 +506,7 @@ class MessageListModel(QAbstractTableModel):
             self._filter,
             self._threaded,
             frozenset(self._collapsed),
+            self._unfiltered if known else None,
         )
 
     def _keep_places(self, places: list[ThreadedMessage] | None) -> None:
@@ -546,6 +585,7 @@ class MessageListModel(QAbstractTableModel):
         self._querying = True
         self._again = False
         self._query_generation = self._generation
+        self._query_for = self._list_state()
         request = self._current_request()
         # A list for a new filter or sort replaces the rows; one after a store change is
         # diffed against them, on the pool thread too. The rows cannot change meanwhile:
@@ -557,6 +597,8 @@ class MessageListModel(QAbstractTableModel):
 
     def _ids_read(self, answer: _Answer) -> None:
         self._querying = False
+        if answer.unfiltered is not None:
+            self._unfiltered, self._unfiltered_for = answer.unfiltered, self._query_for
         if self._query_generation != self._generation:
             self._again = True  # asked with a filter, sort or folders no longer shown
         elif self._reset_wanted:
@@ -591,6 +633,7 @@ class MessageListModel(QAbstractTableModel):
         """
         if folder_ids is not None and not set(folder_ids) & set(self._folder_ids):
             return
+        self._store_changes += 1
         if self._folder_ids:
             self._request(reset=False)
 
