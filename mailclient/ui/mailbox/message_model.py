@@ -264,19 +264,22 @@ class _Diff:
     inserted: list[tuple[int, int]]  # runs of rows of the new list
 
 
-def _diff(old: Sequence[int], new: Sequence[int]) -> _Diff:
-    """Work out removals, a new order and insertions (any thread: plain lists)."""
-    new_set = set(new)
-    gone = [row for row, id_ in enumerate(old) if id_ not in new_set]
-    remaining = [id_ for id_ in old if id_ in new_set] if gone else list(old)
-    kept = set(remaining)
-    ordered = [id_ for id_ in new if id_ in kept]
+def _diff(old: list[int], new: list[int]) -> _Diff:
+    """Work out removals, a new order and insertions (any thread: plain lists).
+
+    One set of the ids at a time, emptied in place down to the new ones: at 100,000 rows
+    a set is 4 MB, and this runs at every batch of a sync."""
+    added = set(new)
+    gone = [row for row, id_ in enumerate(old) if id_ not in added]
+    remaining = [id_ for id_ in old if id_ in added] if gone else old
+    added.difference_update(old)
+    ordered = [id_ for id_ in new if id_ not in added]
     reordered = ordered != remaining
     return _Diff(
         _runs(gone),
         ordered if reordered else None,
         {id_: row for row, id_ in enumerate(ordered)} if reordered else None,
-        _runs([row for row, id_ in enumerate(new) if id_ not in kept]),
+        _runs([row for row, id_ in enumerate(new) if id_ in added]),
     )
 
 
