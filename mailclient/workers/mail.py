@@ -445,7 +445,6 @@ class _Idle(QThread):
         self.account = account
         self.stop_event = threading.Event()
         self.abort = AbortSwitch()
-        self.watching = threading.Event()  # set while IDLE runs (tests wait for it)
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -471,7 +470,6 @@ class _Idle(QThread):
             timeout=self._hub.options.timeout if self._hub.options else DEFAULT_TIMEOUT,
             abort=self.abort,
         )
-        watcher.connected = self.watching
         watcher.run()
 
     def _failed(self, error: MailclientError) -> None:
@@ -665,11 +663,6 @@ class MailWorkers(QObject):
         lane = self._lane(account, interactive)
         if lane is not None:
             lane.submit(command)
-
-    def idle_watching(self, account: str) -> threading.Event | None:
-        """Set while the account's IDLE connection listens (for tests)."""
-        threads = self._threads.get(account)
-        return threads.idle.watching if threads and threads.idle else None
 
     # -- commands ---------------------------------------------------------------------------
 
