@@ -38,6 +38,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
     QThreadPool,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPixmap
@@ -51,6 +52,7 @@ from mailclient.ui.widgets.plain_text import tooltip
 from mailclient.workers.tasks import Relay, error_text, log_if_bug
 
 PAGE_SIZE = 128
+FIRST_THREADS = 60  # read at once when a threaded folder is shown: a screenful and more
 # About 2,000 summaries: dozens of screens of scrolling back and forth. More cost memory
 # (2 KB a row) without a visible gain: a page is read again in well under a millisecond.
 MAX_PAGES = 16
@@ -325,9 +327,10 @@ class _Read:
 def _read_ids(store: MailStore, request: _Request, limit: int | None = None) -> _Read:
     """The ids to show, and in threaded mode the thread of every message.
 
-    ``limit``: only the first this many (the first screenful); threads are read whole.
-    The quick filter keeps the matches of the whole sorted list, read or given: a keystroke
-    costs a look-up in the full-text index, not reading and sorting every message again."""
+    ``limit``: only the first this many (the first screenful); in threaded mode the first
+    this many threads, each whole. The quick filter keeps the matches of the whole sorted
+    list, read or given: a keystroke costs a look-up in the full-text index, not reading
+    and sorting every message again."""
     matching = request.quick_filter.strip()
     if not request.threaded:
         unfiltered = request.unfiltered
@@ -341,7 +344,7 @@ def _read_ids(store: MailStore, request: _Request, limit: int | None = None) -> 
         hits = store.matching(request.folder_ids, request.quick_filter)
         ids = [i for i in unfiltered if i in hits]
         return _Read(ids if limit is None else ids[:limit], unfiltered=unfiltered)
-    places = store.threaded(request.folder_ids)
+    places = store.threaded(request.folder_ids, None if matching else limit)
     if matching:
         hits = store.matching(request.folder_ids, request.quick_filter)
         places = [p for p in places if p.id in hits]
@@ -455,13 +458,18 @@ class MessageListModel(QAbstractTableModel):
         self._folder_names = {f.id: f.name for f in self._store.folders()}
         self._generation += 1  # a list on its way answers the old choice
         self._reset_wanted = False
+        if first_rows is None and self._threaded:
+            # Threading a whole folder takes a second for 100,000 messages: the newest
+            # threads now, the rest from a thread.
+            first_rows = FIRST_THREADS
         self.beginResetModel()
         self._ids = self._query(first_rows)
         self._rows = None
         self._pages.clear()
         self._now = datetime.now().astimezone()
         self.endResetModel()
-        if first_rows is not None and len(self._ids) == first_rows:
+        read = len(self._thread_sizes) if self._threaded else len(self._ids)
+        if first_rows is not None and read >= first_rows:
             self._request(reset=False)
 
     def set_show_recipients(self, recipients: bool) -> None:
@@ -542,12 +550,29 @@ class MessageListModel(QAbstractTableModel):
         if threaded != self._threaded:
             self._threaded = threaded
             self._collapsed.clear()
-            self._request(reset=True)
+            self._generation += 1
+            self._reset_wanted = True
+            # Asked for on the next turn of the event loop: a folder shown right after this
+            # (as a folder change does) reads its own list, and none is read in vain.
+            QTimer.singleShot(0, self, self._read_if_wanted)
+
+    def _read_if_wanted(self) -> None:
+        if self._reset_wanted and self._folder_ids:
+            self._request(reset=False)
 
     def thread_of(self, row: int) -> int | None:
         message_id = self.message_id(row)
         place = self._place_of.get(message_id) if message_id is not None else None
         return place.thread if place is not None else None
+
+    def starts_conversation(self, message_id: int) -> bool:
+        """Whether ``message_id`` is listed as the first message of a thread of several."""
+        place = self._place_of.get(message_id) if self._threaded else None
+        return (
+            place is not None
+            and place.depth == 0
+            and self._thread_sizes.get(place.thread, (1, 0))[0] > 1
+        )
 
     def set_collapsed(self, threads: set[int] | None, collapsed: bool) -> None:
         """Collapse (or expand) ``threads``; None: all of them."""
