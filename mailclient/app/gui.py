@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import linecache
 import logging
 import os
 import sys
@@ -117,6 +118,11 @@ def open_window(
 
         Desktop(window, services, mail, store)
         attach_writing(services, window)
+        # PySide6's import hook (shibokensupport.feature) reads the source of every module
+        # imported after it through inspect, which leaves every line of it in linecache:
+        # 4 MiB for the window's modules, held for good. A traceback reads again what it
+        # needs.
+        linecache.clearcache()
 
     if then is None:
         surround()

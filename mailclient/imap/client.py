@@ -727,9 +727,15 @@ class ImapSession:
                 following = self._guard(send_next)
                 batch = self._read_batch(*current)
                 asked = set(batch.uids)
-                arrived = early + batch.messages
-                early = [m for m in arrived if m.uid is not None and m.uid not in asked]
-                yield replace(batch, messages=[m for m in arrived if m not in early])
+                # In one pass: Dovecot runs pipelined FETCHes in parallel, so a whole batch
+                # may come early, and comparing each answer with every early one was
+                # quadratic (nine tenths of the CPU time of a 20,000-message first sync).
+                mine: list[wire.FetchResponse] = []
+                later: list[wire.FetchResponse] = []
+                for m in early + batch.messages:
+                    (later if m.uid is not None and m.uid not in asked else mine).append(m)
+                early = later
+                yield replace(batch, messages=mine)
                 current = following
             finished = True
         finally:

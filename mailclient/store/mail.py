@@ -512,9 +512,8 @@ class MailStore:
         order = _ORDER[sort].format(d="DESC" if descending else "ASC")
         sql = f"SELECT id FROM messages WHERE {' AND '.join(where)} ORDER BY {order}"
         if quick_filter.strip():
-            rows = self._read(sql, params)
-            hits = set(self.search(parse_as_typed(quick_filter)[0], ids))
-            found = [r[0] for r in rows if r[0] in hits]
+            hits = self.matching(ids, quick_filter)
+            found = [r[0] for r in self._read(sql, params) if r[0] in hits]
             return found if limit is None else found[:limit]
         if limit is not None:
             sql += " LIMIT ?"
@@ -523,6 +522,15 @@ class MailStore:
             # Row by row, not fetchall(): 100,000 row tuples at once would double the memory
             # this list takes while it is built.
             return [r[0] for r in self._db.execute(sql, params)]
+        except sqlite3.Error as error:
+            raise store_error(self._path, error) from error
+
+    def matching(self, folder_ids: Sequence[int], quick_filter: str) -> set[int]:
+        """Ids of the messages matching ``quick_filter`` (as message_ids() filters), in no
+        order: every match in ``folder_ids`` and perhaps others. For filtering a list of
+        those folders' messages already read, without reading it again."""
+        try:
+            return fts.matching(self._db, parse_as_typed(quick_filter)[0], folder_ids)
         except sqlite3.Error as error:
             raise store_error(self._path, error) from error
 
