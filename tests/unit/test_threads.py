@@ -161,6 +161,7 @@ def test_an_upgraded_store_is_threaded_on_first_use(
         patched.setattr(search, "index_new_messages", lambda db: None)
         patched.setattr(threads, "thread_new_messages", lambda db: 0)
         patched.setattr(MailStore, "_folder_changes_waiting", lambda store, account: [])
+        patched.setattr(MailStore, "_remember_message_keywords", lambda store, f, flags: None)
         with MailStore.open(path) as old:
             inbox = folders(old)["INBOX"]
             old.add_messages(inbox, [msg(1, "a"), msg(2, "b", "a", "a")])
@@ -237,3 +238,29 @@ def test_a_conversation_is_read_over_the_folders_of_its_account(store: MailStore
     store.save_body(sent["message 4"], b"Subject: a\r\n\r\nbody\r\n")
     assert store.conversation(inbox["message 3"])[0] == sent["message 4"]
     assert store.conversation(inbox["message 9"]) == [inbox["message 9"]]
+
+
+def test_a_conversation_leaves_out_junk_and_trash_unless_opened_there(store: MailStore) -> None:
+    listed = store.sync_folder_list(
+        "work",
+        [
+            RemoteFolder("INBOX", "/", SpecialUse.INBOX),
+            RemoteFolder("Junk", "/", SpecialUse.JUNK),
+            RemoteFolder("Trash", "/", SpecialUse.TRASH),
+        ],
+    )
+    ids = {f.name: f.id for f in listed}
+    # Spam reusing the Message-ID of the real "a", dated earlier, its body stored here.
+    store.add_messages(ids["Junk"], [msg(1, "a", subject="Cheap pills")])
+    store.add_messages(ids["INBOX"], [msg(2, "a"), msg(3, "b", "a", "a")])
+    store.add_messages(ids["Trash"], [msg(4, "c", "b", "a b", subject="deleted reply")])
+    junk = store.message_ids(ids["Junk"])[0]
+    store.save_body(junk, b"Subject: Cheap pills\r\n\r\nbuy\r\n")
+    inbox = {s.subject: s.id for s in store.summaries(store.message_ids(ids["INBOX"]))}
+    real = [inbox["message 2"], inbox["message 3"]]
+    assert store.conversation(inbox["message 3"]) == real
+    assert store.conversation(inbox["message 2"]) == real
+    # Opened from the Junk: the copy opened is shown, and the rest of its thread.
+    assert store.conversation(junk) == [junk, inbox["message 3"]]
+    trash = store.message_ids(ids["Trash"])[0]
+    assert store.conversation(trash) == [*real, trash]
