@@ -17,7 +17,8 @@ subject: a reply ("Re: ...") joins the newest thread started with that subject.
 
 thread_new_messages() links the messages stored since it last ran (their ids are higher),
 in the transaction of the batch that stored them (MailStore.add_messages calls it), so a
-crash loses nothing, and a migrated store is threaded on first use (MailStore.threaded).
+crash loses nothing; a migrated store is threaded once, off the GUI thread
+(MailStore.link_unthreaded).
 """
 
 from __future__ import annotations

@@ -152,7 +152,7 @@ def test_threads_go_with_the_account(store: MailStore) -> None:
     assert store._db.execute("SELECT count(*) FROM thread_nodes").fetchone() == (0,)
 
 
-def test_an_upgraded_store_is_threaded_on_first_use(
+def test_an_upgraded_store_is_threaded_by_one_write_and_never_by_a_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "old.sqlite3"
@@ -161,11 +161,16 @@ def test_an_upgraded_store_is_threaded_on_first_use(
         patched.setattr(search, "index_new_messages", lambda db: None)
         patched.setattr(threads, "thread_new_messages", lambda db: 0)
         patched.setattr(MailStore, "_folder_changes_waiting", lambda store, account: [])
-        patched.setattr(MailStore, "_remember_message_keywords", lambda store, f, flags: None)
         with MailStore.open(path) as old:
             inbox = folders(old)["INBOX"]
             old.add_messages(inbox, [msg(1, "a"), msg(2, "b", "a", "a")])
     with MailStore.open(path) as upgraded:
+        # Reading is all the GUI thread does: the messages not linked yet are listed alone.
+        assert upgraded.has_unthreaded()
+        assert [d for _, _, d in layout(upgraded, inbox)] == [0, 0]
+        assert upgraded.has_unthreaded()
+        assert upgraded.link_unthreaded() == 2
+        assert not upgraded.has_unthreaded() and upgraded.link_unthreaded() == 0
         assert layout(upgraded, inbox) == [("message 1", 1, 0), ("message 2", 1, 1)]
 
 
