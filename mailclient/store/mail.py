@@ -64,7 +64,8 @@ class SortKey(StrEnum):
 _ORDER = {
     SortKey.DATE: "date {d}, id {d}",
     SortKey.SENDER: "sender COLLATE NOCASE {d}, date DESC, id DESC",
-    SortKey.SUBJECT: "subject COLLATE NOCASE {d}, date DESC, id DESC",
+    # The expression of the subject index (schema migration 9), so that the sort reads it.
+    SortKey.SUBJECT: "mail_subject_key(subject) {d}, date DESC, id DESC",
     SortKey.SIZE: "size {d}, date DESC, id DESC",
     SortKey.FLAGGED: "instr(flags, '\\Flagged') > 0 {d}, date DESC, id DESC",
     SortKey.ATTACHMENTS: "has_attachments {d}, date DESC, id DESC",
@@ -246,7 +247,7 @@ ON CONFLICT (folder_id, uid) DO UPDATE SET
 # tenth of that. They only speed up sorting: while one is missing, every answer is the same.
 _SORT_INDEXES = {
     "messages_by_sender": "messages (folder_id, hidden, sender COLLATE NOCASE, date)",
-    "messages_by_subject": "messages (folder_id, hidden, subject COLLATE NOCASE, date)",
+    "messages_by_subject": "messages (folder_id, hidden, mail_subject_key(subject), date)",
 }
 # A fill this big, into a store holding no more than it, builds the sort indexes afterwards.
 DEFER_INDEXES_FROM = 10_000

@@ -199,10 +199,20 @@ CREATE INDEX IF NOT EXISTS pending_folder_changes_by_account
     ON pending_folder_changes (account, id);
 """
 
+# 9: the subject sort leaves out reply and forward prefixes ("Re:", "AW:", "Fwd:"), as
+# Thunderbird's does: the index holds the key (store/subjects.py), computed as each row is
+# written, so the sort reads it instead of working it out per row; the stored mail gets it
+# here. A first fill that deferred the index may have left it missing.
+SUBJECT_KEY = """
+DROP INDEX IF EXISTS messages_by_subject;
+CREATE INDEX messages_by_subject
+    ON messages (folder_id, hidden, mail_subject_key(subject), date);
+"""
+
 # 1: MAIL_TABLES; 2: OUTBOX (the outbox has its own file now); 3: PENDING_CHANGES;
 # 4: SORT_INDEXES; 5: UNFETCHED; 6: search.SCHEMA (the full-text index, filled for the
 # stored mail); 7: threads.SCHEMA (conversations; the stored mail is threaded on first use);
-# 8: FOLDER_CHANGES.
+# 8: FOLDER_CHANGES; 9: SUBJECT_KEY.
 MIGRATIONS: list[str] = [
     MAIL_TABLES,
     OUTBOX,
@@ -212,4 +222,5 @@ MIGRATIONS: list[str] = [
     search.SCHEMA,
     threads.SCHEMA,
     FOLDER_CHANGES,
+    SUBJECT_KEY,
 ]
