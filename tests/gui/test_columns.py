@@ -140,6 +140,8 @@ def test_the_subject_header_sorts_without_reply_and_forward_prefixes(
     qtbot.waitUntil(lambda: window.message_model.rowCount() == len(subjects))
     window.message_view.header().setSortIndicator(Column.SUBJECT, Qt.SortOrder.AscendingOrder)
     qtbot.waitUntil(
-        lambda: _subjects(window)
-        == ["Fwd: Agenda", "AW: WG: budget", "Re: Budget", "Re[2]: Minutes", "Zebra crossing"]
+        lambda: (
+            _subjects(window)
+            == ["Fwd: Agenda", "AW: WG: budget", "Re: Budget", "Re[2]: Minutes", "Zebra crossing"]
+        )
     )
