@@ -46,6 +46,9 @@ class MessageWindow(QMainWindow):
     shows the next message here (show_summary) after the message left its folder.
     """
 
+    # The actions this window offers (object names from ACTIONS); all, for a stored message.
+    offered: frozenset[str] = frozenset(name for name, *_ in ACTIONS)
+
     closed = Signal()
     fetch_requested = Signal(object)  # MessageSummary
     action_requested = Signal(str, object)  # an action's object name, the MessageSummary
@@ -85,6 +88,8 @@ class MessageWindow(QMainWindow):
         menu = self.menuBar().addMenu("&Message")
         self.actions_by_name: dict[str, QAction] = {}
         for name, text, icon_name, short in ACTIONS:
+            if name not in self.offered:
+                continue
             action = QAction(text, self)
             action.setObjectName(name)
             if icon_name:

@@ -69,6 +69,7 @@ from mailclient.store.mail import MailStore, SortKey, StoreChanges
 from mailclient.ui.compose.undo_send import UndoSendBar
 from mailclient.ui.mailbox.folder_model import FolderRole, FolderTreeModel, NodeKind
 from mailclient.ui.mailbox.folder_pane import FolderDelegate
+from mailclient.ui.mailbox.message_file import MessageFileWindow
 from mailclient.ui.mailbox.message_model import (
     SORT_KEYS,
     TAGS,
@@ -1669,8 +1670,15 @@ class MainWindow(QMainWindow):
             self._with_current_raw(lambda s, raw: compose.open_server_draft(s.account, raw))
             return
         window = MessageWindow(summary, self._store.path, self._pool, self)
-        window.prefer_plain = self.prefer_plain_action.isChecked()
         window.allow_remote = summary.id in self._remote_allowed
+        self._show_message_window(window)
+
+    def open_message_file(self, path: Path) -> None:
+        """Show the message saved in ``path`` (a .eml file) in a message window."""
+        self._show_message_window(MessageFileWindow(path, self._pool, self))
+
+    def _show_message_window(self, window: MessageWindow) -> None:
+        window.prefer_plain = self.prefer_plain_action.isChecked()
         window.closed.connect(
             lambda w=window: self._message_windows.remove(w) if w in self._message_windows else None
         )
