@@ -556,6 +556,16 @@ class MailStore:
             touched.folder_list = bool(gone or changed)
         return self.folders(account)
 
+    def rename_account(self, old: str, new: str) -> None:
+        """Let the folders, messages, conversations and waiting changes of account ``old``
+        belong to ``new`` (an account renamed), in one transaction. Row ids stay."""
+        with self._write() as touched:
+            # thread_nodes follow the folders by trigger (threads.SCHEMA).
+            self._db.execute("UPDATE folders SET account = ? WHERE account = ?", (new, old))
+            for table in ("pending_changes", "pending_folder_changes"):
+                self._db.execute(f"UPDATE {table} SET account = ? WHERE account = ?", (new, old))
+            touched.folder_list = True
+
     def forget_account(self, account: str) -> None:
         """Drop everything stored for ``account`` (when the account is removed)."""
         with self._write() as touched:

@@ -85,6 +85,7 @@ from mailclient.ui.widgets.error_bar import ErrorBar, ShownError
 from mailclient.ui.widgets.icons import icon
 from mailclient.ui.widgets.shortcuts import MAIN_WINDOW, keys
 from mailclient.ui.window.diagnostics import AboutDialog
+from mailclient.ui.window.renamed_account import rename_in_settings, renamed_key
 from mailclient.workers.events import (
     BodyFailed,
     BodyFetched,
@@ -803,6 +804,13 @@ class MainWindow(QMainWindow):
             self.folder_view.setCurrentIndex(index)
 
     # -- accounts ---------------------------------------------------------------------------
+
+    def account_renamed(self, old: str, new: str) -> None:
+        """What the window keeps of account ``old`` (open folders, the one shown), under
+        its new name ``new``, before set_accounts() shows it."""
+        self._expanded = {renamed_key(key, old, new) for key in self._expanded}
+        self._shown_folder_key = renamed_key(self._shown_folder_key, old, new)
+        rename_in_settings(self._settings, old, new)
 
     def set_accounts(self, accounts: list[Account]) -> None:
         self._accounts = list(accounts)
