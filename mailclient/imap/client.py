@@ -635,6 +635,10 @@ class ImapSession:
         self.run(b"RENAME " + quote_mailbox(old) + b" " + quote_mailbox(new))
         self.run(b"SUBSCRIBE " + quote_mailbox(new))
 
+    def subscribe_folder(self, name: str, subscribed: bool = True) -> None:
+        """SUBSCRIBE or UNSUBSCRIBE (RFC 3501 §6.3.6, §6.3.7)."""
+        self.run((b"SUBSCRIBE " if subscribed else b"UNSUBSCRIBE ") + quote_mailbox(name))
+
     def delete_folder(self, name: str) -> None:
         if self.selected == name:
             self.run(b"UNSELECT" if self.has("UNSELECT") else b"CLOSE")

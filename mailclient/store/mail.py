@@ -163,6 +163,8 @@ class FolderChangeKind(StrEnum):
     CREATE = "create"
     RENAME = "rename"
     DELETE = "delete"
+    SUBSCRIBE = "subscribe"  # old_name: the folder's name
+    UNSUBSCRIBE = "unsubscribe"
 
 
 @dataclass(frozen=True)
@@ -474,6 +476,14 @@ class MailStore:
                 )
             touched.folder_list = True
 
+    def set_folder_subscribed(self, folder_id: int, subscribed: bool) -> None:
+        """Mark a folder subscribed or not (before the server is told, or as it says)."""
+        with self._write() as touched:
+            self._db.execute(
+                "UPDATE folders SET subscribed = ? WHERE id = ?", (int(subscribed), folder_id)
+            )
+            touched.folder_list = True
+
     def set_folder_hidden(self, folder_id: int, hidden: bool) -> None:
         """Hide a folder while its deletion waits for the server (or show it again)."""
         with self._write() as touched:
@@ -524,8 +534,15 @@ class MailStore:
             def below(name: str, top: str) -> bool:
                 return name == top or any(name.startswith(top + d) for d in delimiters)
 
-            local_only = [new for kind, _, new in waiting if kind != "delete" and new]
-            remote_stale = [old for kind, old, _ in waiting if kind != "create" and old]
+            # A subscription changed here stays as it was made until the server has it.
+            subscriptions = (FolderChangeKind.SUBSCRIBE, FolderChangeKind.UNSUBSCRIBE)
+            for kind, name, _ in waiting:
+                if kind in subscriptions and name in wanted:
+                    subscribed = int(kind == FolderChangeKind.SUBSCRIBE)
+                    wanted[name] = (*wanted[name][:2], subscribed, *wanted[name][3:])
+            moves = [w for w in waiting if w[0] in ("create", "rename", "delete")]
+            local_only = [new for kind, _, new in moves if kind != "delete" and new]
+            remote_stale = [old for kind, old, _ in moves if kind != "create" and old]
             for name in [n for n in wanted if any(below(n, old) for old in remote_stale)]:
                 del wanted[name]
             gone = [

@@ -181,7 +181,8 @@ CREATE TABLE IF NOT EXISTS unfetched (
 ) WITHOUT ROWID;
 """
 
-# 8: folder changes made here (create, rename, delete) that wait for the server, oldest
+# 8: folder changes made here (create, rename, delete; later also subscribe and
+# unsubscribe, which name the folder in old_name) that wait for the server, oldest
 # first: made in the folders table at once, sent before the folder list is next read. The
 # folder's row id stays across a rename; a create or delete that the server refuses is
 # undone from old_name/new_name.

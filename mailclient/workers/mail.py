@@ -110,10 +110,11 @@ class ExpungeMessages:
 
 @dataclass(frozen=True)
 class ChangeFolder:
-    """Create a folder (``name``, the full name), rename one (to ``name``), or delete one."""
+    """Create a folder (``name``, the full name), rename one (to ``name``), delete one, or
+    subscribe to one or unsubscribe from it."""
 
     account: str
-    kind: str  # "create", "rename" or "delete"
+    kind: str  # "create", "rename", "delete", "subscribe" or "unsubscribe"
     folder_id: int | None
     name: str = ""
 
@@ -437,6 +438,8 @@ class _Writer(_QueueThread):
                 raise MailclientError("No folder was chosen.")
             elif command.kind == "rename":
                 changes.rename_folder(self.store, command.folder_id, command.name)
+            elif command.kind in ("subscribe", "unsubscribe"):
+                changes.subscribe_folder(self.store, command.folder_id, command.kind == "subscribe")
             else:
                 changes.delete_folder(self.store, command.folder_id)
         except Exception as error:

@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QPalette
 
 from mailclient.accounts.model import Account
 from mailclient.core.models import Folder, SpecialUse
@@ -119,6 +119,7 @@ class FolderTreeModel(QAbstractItemModel):
         self._by_folder_id: dict[int, _Node] = {}
         self._signature: tuple[Any, ...] = ()
         self._outbox: _Node | None = None  # shown once the outbox view is attached
+        self._show_unsubscribed = True
         self._build()
 
     # -- reading the store ------------------------------------------------------------------
@@ -126,6 +127,18 @@ class FolderTreeModel(QAbstractItemModel):
     def set_accounts(self, accounts: list[Account]) -> None:
         self._accounts = list(accounts)
         self.reload()
+
+    @property
+    def show_unsubscribed(self) -> bool:
+        return self._show_unsubscribed
+
+    def set_show_unsubscribed(self, show: bool) -> None:
+        """List the folders not subscribed to too (dimmed), or leave them out."""
+        if show != self._show_unsubscribed:
+            self._show_unsubscribed = show
+            self.beginResetModel()
+            self._build()
+            self.endResetModel()
 
     def reload(self) -> None:
         """Re-read the folders; counts change in place, a new folder list resets the model."""
@@ -139,7 +152,8 @@ class FolderTreeModel(QAbstractItemModel):
 
     def _structure(self, folders: list[Folder]) -> tuple[Any, ...]:
         names = tuple(a.name for a in self._accounts)
-        return (names, tuple((f.id, f.account, f.name, f.special_use) for f in folders))
+        shown = tuple((f.id, f.account, f.name, f.special_use, f.subscribed) for f in folders)
+        return (names, shown)
 
     def _build(self, folders: list[Folder] | None = None) -> None:
         if folders is None:
@@ -165,11 +179,20 @@ class FolderTreeModel(QAbstractItemModel):
             node = _Node(NodeKind.ACCOUNT, account.name, account=account.name, parent=self._root)
             node.selectable = False
             self._root.children.append(node)
-            own = [f for f in folders if f.account == account.name]
+            own = [f for f in folders if f.account == account.name and self._listed(f)]
             self._add_folders(node, own, selectable)
         if self._outbox is not None and self._accounts:
             self._outbox.parent = self._root
             self._root.children.append(self._outbox)
+
+    def _listed(self, folder: Folder) -> bool:
+        # Special folders are always listed: the app moves mail there.
+        return (
+            self._show_unsubscribed
+            or folder.subscribed
+            or folder.special_use is not None
+            or is_inbox(folder)
+        )
 
     # -- the outbox entry -------------------------------------------------------------------
 
@@ -368,10 +391,16 @@ class FolderTreeModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return self._icon(node)
         if role == Qt.ItemDataRole.FontRole:
-            if node.unread or node.kind is NodeKind.ACCOUNT:
+            unsubscribed = _unsubscribed(node)
+            if node.unread or node.kind is NodeKind.ACCOUNT or unsubscribed:
                 font = QFont()
-                font.setBold(True)
+                font.setBold(bool(node.unread) or node.kind is NodeKind.ACCOUNT)
+                font.setItalic(unsubscribed)
                 return font
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if _unsubscribed(node):
+                return QPalette().brush(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
             return tooltip(self._describe(node))
@@ -398,7 +427,8 @@ class FolderTreeModel(QAbstractItemModel):
             return f"Outbox, {count} waiting to be sent" if count else "Outbox, empty"
         unread = f", {node.unread} unread" if node.unread else ""
         if node.folder is not None:
-            return f"{node.title}{unread}, {node.folder.total} messages"
+            unsubscribed = ", not subscribed" if _unsubscribed(node) else ""
+            return f"{node.title}{unread}, {node.folder.total} messages{unsubscribed}"
         return f"{node.title}{unread}"
 
     @staticmethod
@@ -465,6 +495,11 @@ class FolderTreeModel(QAbstractItemModel):
         if node.kind is not NodeKind.FOLDER or not node.selectable:
             return None
         return node.folder
+
+
+def _unsubscribed(node: _Node) -> bool:
+    folder = node.folder
+    return folder is not None and not folder.subscribed and not is_inbox(folder)
 
 
 def encode_message_ids(account: str, ids: list[int]) -> QMimeData:

@@ -85,6 +85,7 @@ from mailclient.ui.widgets.error_bar import ErrorBar, ShownError
 from mailclient.ui.widgets.icons import icon
 from mailclient.ui.widgets.shortcuts import MAIN_WINDOW, keys
 from mailclient.ui.window.diagnostics import AboutDialog
+from mailclient.ui.window.folder_subscriptions import show_unsubscribed_action, subscription_item
 from mailclient.ui.window.renamed_account import rename_in_settings, renamed_key
 from mailclient.workers.events import (
     BodyFailed,
@@ -546,6 +547,10 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.preferences_action)
         view_menu = bar.addMenu("&View")
         view_menu.addAction(self.threads_action)
+        self.show_unsubscribed_action = show_unsubscribed_action(
+            self, self.folder_model, self._settings
+        )
+        view_menu.addAction(self.show_unsubscribed_action)
         view_menu.addSeparator()
         view_menu.addAction(self.prefer_plain_action)
         view_menu.addAction(self.load_remote_action)
@@ -1456,6 +1461,7 @@ class MainWindow(QMainWindow):
         if folder is not None and folder.special_use in (SpecialUse.TRASH, SpecialUse.JUNK):
             text = "&Empty Trash" if folder.special_use is SpecialUse.TRASH else "&Empty Junk"
             items.append((text, "emptyFolder", lambda: self.empty_folder(folder), enabled))
+        items.append(subscription_item(self._mail, folder, enabled))
         items.append(
             (
                 "&Mark Folder Read",
