@@ -411,6 +411,7 @@ _USE_BY_NAME = {
 }
 _SPECIAL_USES = {use.value.lower(): use for use in SpecialUse}
 _CODE = re.compile(rb"\[([A-Z-]+)(?: ([^\]]*))?\]")
+_FLAG_LIST = re.compile(rb"\(([^()]*)\)")
 _STATUS_ITEMS = re.compile(rb"\(([A-Z0-9 ]*)\)\s*$")
 _COPYUID = re.compile(rb"\[COPYUID (\d+) ([0-9:,]+) ([0-9:,]+)\]")
 
@@ -424,6 +425,17 @@ class MailboxStatus:
     uidnext: int
     exists: int
     highestmodseq: int | None = None
+    # Keywords the folder's FLAGS and PERMANENTFLAGS name (RFC 3501 §7.2.6, §7.1).
+    keywords: frozenset[str] = frozenset()
+
+
+def _keywords(text: bytes) -> set[str]:
+    """The keywords in a parenthesised flag list ("\\Seen $label1 \\*" gives $label1)."""
+    found = _FLAG_LIST.search(text)
+    if found is None:
+        return set()
+    words = found.group(1).decode("utf-8", "replace").split()
+    return {w for w in words if not w.startswith("\\")}
 
 
 @dataclass(frozen=True)
@@ -655,6 +667,7 @@ class ImapSession:
         """
         values: dict[bytes, int] = {}
         exists = 0
+        keywords: set[str] = set()
         self.selected = None
         verb = b"EXAMINE " if readonly else b"SELECT "
         for response in self._run(verb + quote_mailbox(name)):
@@ -662,9 +675,13 @@ class ImapSession:
                 continue
             if response.kind == b"EXISTS":
                 exists = int(response.line.split(b" ", 1)[0])
+            elif response.kind == b"FLAGS":
+                keywords |= _keywords(response.line)
             elif response.kind == b"OK":
                 code = _CODE.search(response.line)
-                if code and code.group(2) and code.group(2).isdigit():
+                if code and code.group(1) == b"PERMANENTFLAGS" and code.group(2):
+                    keywords |= _keywords(code.group(2))
+                elif code and code.group(2) and code.group(2).isdigit():
                     values[code.group(1)] = int(code.group(2))
         if b"UIDVALIDITY" not in values:
             raise ProtocolError(f"The IMAP server gave no UIDVALIDITY for the folder {name}.")
@@ -678,6 +695,7 @@ class ImapSession:
             uidnext=values.get(b"UIDNEXT", 0),
             exists=exists,
             highestmodseq=values.get(b"HIGHESTMODSEQ") if self.condstore else None,
+            keywords=frozenset(keywords),
         )
 
     def status(self, name: str) -> MailboxStatus:

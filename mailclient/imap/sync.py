@@ -350,6 +350,7 @@ class AccountSync:
             if plan_folder(cached, peek, session.condstore).nothing:
                 return
         status = session.select(folder.name, readonly=True)
+        store.add_keywords(self.account.name, status.keywords)
         plan = plan_folder(cached, status, session.condstore)
         log.debug("%s/%s: %s -> %s", self.account.name, folder.name, status, plan)
         if plan.nothing and not unfetched:

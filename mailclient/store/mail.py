@@ -219,6 +219,11 @@ def flags_text(flags: Iterable[str]) -> str:
     return " ".join(sorted(flags))
 
 
+def keywords_of(flags: Iterable[str]) -> set[str]:
+    """The keywords among ``flags``: those without a backslash (RFC 3501 §2.3.2)."""
+    return {f for f in flags if f and not f.startswith("\\")}
+
+
 def search_text(sender: str, subject: str) -> str:
     """What the quick filter searches: sender and subject, casefolded."""
     return f"{sender}\n{subject}".casefold()
@@ -573,13 +578,45 @@ class MailStore:
             touched.folder_list = bool(gone or changed)
         return self.folders(account)
 
+    def add_keywords(self, account: str, keywords: Iterable[str]) -> None:
+        """Remember keywords the account's server allows or uses (from SELECT's FLAGS)."""
+        found = keywords_of(keywords)
+        if found:
+            with self._write():
+                self._remember_keywords(account, found)
+
+    def _remember_keywords(self, account: str, keywords: Iterable[str]) -> None:
+        self._db.executemany(
+            "INSERT OR IGNORE INTO keywords (account, keyword) VALUES (?, ?)",
+            ((account, k) for k in sorted(keywords)),
+        )
+
+    def _remember_message_keywords(
+        self, folder_id: int, flag_sets: Iterable[frozenset[str]]
+    ) -> None:
+        """In the caller's transaction: the keywords on stored messages of ``folder_id``."""
+        found = keywords_of(frozenset().union(*flag_sets))
+        if found:
+            row = self._db.execute("SELECT account FROM folders WHERE id = ?", (folder_id,))
+            account = row.fetchone()
+            if account is not None:
+                self._remember_keywords(account[0], found)
+
+    def keywords(self, account: str) -> list[str]:
+        """The keywords known of ``account``'s folders and messages, sorted."""
+        rows = self._read(
+            "SELECT keyword FROM keywords WHERE account = ? ORDER BY keyword COLLATE NOCASE",
+            (account,),
+        )
+        return [r[0] for r in rows]
+
     def rename_account(self, old: str, new: str) -> None:
         """Let the folders, messages, conversations and waiting changes of account ``old``
         belong to ``new`` (an account renamed), in one transaction. Row ids stay."""
         with self._write() as touched:
             # thread_nodes follow the folders by trigger (threads.SCHEMA).
             self._db.execute("UPDATE folders SET account = ? WHERE account = ?", (new, old))
-            for table in ("pending_changes", "pending_folder_changes"):
+            for table in ("pending_changes", "pending_folder_changes", "keywords"):
                 self._db.execute(f"UPDATE {table} SET account = ? WHERE account = ?", (new, old))
             touched.folder_list = True
 
@@ -587,6 +624,7 @@ class MailStore:
         """Drop everything stored for ``account`` (when the account is removed)."""
         with self._write() as touched:
             self._db.execute("DELETE FROM folders WHERE account = ?", (account,))
+            self._db.execute("DELETE FROM keywords WHERE account = ?", (account,))
             touched.folder_list = True
 
     # -- messages: reading ------------------------------------------------------------------
@@ -1233,6 +1271,7 @@ class MailStore:
             )
             if messages:
                 touched.folders.add(folder_id)
+                self._remember_message_keywords(folder_id, [m.flags for m in messages])
             fts.index_new_messages(self._db)
             threads.thread_new_messages(self._db)
         return touched.seq
@@ -1324,6 +1363,8 @@ class MailStore:
                     ),
                 )
                 changed = max(cursor.rowcount, 0)
+                if changed:
+                    self._remember_message_keywords(folder_id, flags.values())
             ranges = list(vanished)
             if ranges:
                 cursor = self._db.executemany(

@@ -210,10 +210,32 @@ CREATE INDEX messages_by_subject
     ON messages (folder_id, hidden, mail_subject_key(subject), date);
 """
 
+# 10: the keywords (IMAP flags without a backslash, such as $label1 or "invoice") each
+# account's folders allow or use: from SELECT's FLAGS and PERMANENTFLAGS and from the flags
+# of stored messages, so that the tag menu offers them without reading every message. The
+# stored mail's are gathered here.
+KEYWORDS = """
+CREATE TABLE IF NOT EXISTS keywords (
+    account TEXT NOT NULL,
+    keyword TEXT NOT NULL,
+    PRIMARY KEY (account, keyword)
+) WITHOUT ROWID;
+
+WITH RECURSIVE split (account, word, rest) AS (
+    SELECT DISTINCT f.account, '', m.flags || ' '
+    FROM messages m JOIN folders f ON f.id = m.folder_id WHERE m.flags != ''
+    UNION ALL
+    SELECT account, substr(rest, 1, instr(rest, ' ') - 1), substr(rest, instr(rest, ' ') + 1)
+    FROM split WHERE rest != ''
+)
+INSERT OR IGNORE INTO keywords (account, keyword)
+SELECT DISTINCT account, word FROM split WHERE word != '' AND substr(word, 1, 1) != '\\';
+"""
+
 # 1: MAIL_TABLES; 2: OUTBOX (the outbox has its own file now); 3: PENDING_CHANGES;
 # 4: SORT_INDEXES; 5: UNFETCHED; 6: search.SCHEMA (the full-text index, filled for the
 # stored mail); 7: threads.SCHEMA (conversations; the stored mail is threaded on first use);
-# 8: FOLDER_CHANGES; 9: SUBJECT_KEY.
+# 8: FOLDER_CHANGES; 9: SUBJECT_KEY; 10: KEYWORDS.
 MIGRATIONS: list[str] = [
     MAIL_TABLES,
     OUTBOX,
@@ -224,4 +246,5 @@ MIGRATIONS: list[str] = [
     threads.SCHEMA,
     FOLDER_CHANGES,
     SUBJECT_KEY,
+    KEYWORDS,
 ]

@@ -87,6 +87,7 @@ from mailclient.ui.widgets.shortcuts import MAIN_WINDOW, keys
 from mailclient.ui.window.diagnostics import AboutDialog
 from mailclient.ui.window.folder_subscriptions import show_unsubscribed_action, subscription_item
 from mailclient.ui.window.renamed_account import rename_in_settings, renamed_key
+from mailclient.ui.window.server_tags import fill_server_tags, tags_on
 from mailclient.workers.events import (
     BodyFailed,
     BodyFetched,
@@ -494,9 +495,10 @@ class MainWindow(QMainWindow):
             self.tag_menu.addAction(action)
             self.tag_actions.append(action)
         self.tag_menu.addSeparator()
-        self.tag_menu.addAction(
-            self._action("&0 Remove All Tags", lambda: self.remove_tags(), name="tagNone")
+        self.remove_tags_action = self._action(
+            "&0 Remove All Tags", lambda: self.remove_tags(), name="tagNone"
         )
+        self.tag_menu.addAction(self.remove_tags_action)
         self.tag_menu.aboutToShow.connect(self._check_tags)
         self.move_menu = QMenu("&Move To", self)
         self.move_menu.setObjectName("moveMenu")
@@ -1294,7 +1296,7 @@ class MainWindow(QMainWindow):
     def remove_tags(self) -> None:
         """0: every tag off."""
         summaries = self.selected_summaries()
-        tags = frozenset(k for k, _, _ in TAGS) & frozenset().union(*(s.flags for s in summaries))
+        tags = tags_on(frozenset().union(*(s.flags for s in summaries)))
         if summaries and tags:
             self._set_flags(summaries, remove=tags, undo_text="Remove Tags")
 
@@ -1303,6 +1305,14 @@ class MainWindow(QMainWindow):
         for action in self.tag_actions:
             keyword = action.data()
             action.setChecked(bool(summaries) and all(keyword in s.flags for s in summaries))
+        accounts = sorted({s.account for s in summaries})
+        fill_server_tags(
+            self.tag_menu,
+            self.remove_tags_action,
+            self._store.keywords(accounts[0]) if len(accounts) == 1 else [],
+            lambda k: bool(summaries) and all(k in s.flags for s in summaries),
+            self.toggle_tag,
+        )
 
     def _special_folder(self, account: str, use: SpecialUse) -> Folder | None:
         return next((f for f in self.folder_model.folders(account) if f.special_use is use), None)
