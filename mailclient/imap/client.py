@@ -17,6 +17,7 @@ import socket
 import ssl
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import imapclient
@@ -439,6 +440,23 @@ def _keywords(text: bytes) -> set[str]:
 
 
 @dataclass(frozen=True)
+class AppendUid:
+    """Where an appended message went (RFC 4315 §3, APPENDUID)."""
+
+    uidvalidity: int
+    uid: int
+
+
+_APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]")
+
+
+def appenduid(text: bytes) -> AppendUid | None:
+    """The APPENDUID response code in a tagged OK, if there is one."""
+    found = _APPENDUID.search(text)
+    return AppendUid(int(found.group(1)), int(found.group(2))) if found else None
+
+
+@dataclass(frozen=True)
 class CopyUid:
     """Where copied or moved messages went (RFC 4315 §3, COPYUID)."""
 
@@ -759,6 +777,26 @@ class ImapSession:
             raise translate_error(self.account, error) from error
         return sorted(int(uid) for uid in found)
 
+    def append(
+        self,
+        folder: str,
+        raw: bytes,
+        flags: Iterable[str] = (),
+        internal_date: int | None = None,
+    ) -> AppendUid | None:
+        """APPEND ``raw`` to ``folder`` (RFC 3501 §6.3.11); where it went when the server
+        says (APPENDUID, RFC 4315 §3), else None."""
+        when = datetime.fromtimestamp(internal_date, UTC) if internal_date is not None else None
+        kept = [f for f in sorted(flags) if f.lower() not in ("\\recent", "\\deleted")]
+        try:
+            answer = self._client.append(folder, raw, flags=kept, msg_time=when)
+        except (OSError, imapclient.exceptions.IMAPClientAbortError) as error:
+            self.abort()
+            raise translate_error(self.account, error) from error
+        except imapclient.exceptions.IMAPClientError as error:
+            raise translate_error(self.account, error) from error
+        return appenduid(answer if isinstance(answer, bytes) else str(answer).encode())
+
     def fetch_summaries(self, batches: Iterable[Sequence[int]]) -> Iterator[FetchedBatch]:
         """Flags, size, dates and summary header fields, one answer per batch of UIDs.
 
@@ -883,10 +921,12 @@ class ImapSession:
 
     def fetch_body(self, uid: int) -> bytes | None:
         """The whole message, without setting \\Seen (BODY.PEEK[], RFC 3501 §6.4.5)."""
+        found = None
+        # Read to the end: the tagged OK left unread would meet imapclient's next command.
         for response in self._run(b"UID FETCH %d (UID BODY.PEEK[])" % uid):
             if isinstance(response, wire.FetchResponse) and response.uid == uid and response.body:
-                return response.body
-        return None
+                found = response.body
+        return found
 
     def store_flags(
         self, uids: Sequence[int], add: Iterable[str] = (), remove: Iterable[str] = ()

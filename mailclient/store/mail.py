@@ -179,6 +179,32 @@ class PendingFolderChange:
     new_name: str
 
 
+class TransferState(StrEnum):
+    """How far a copy or move to another account got."""
+
+    WAITING = "waiting"
+    APPENDING = "appending"  # an APPEND was sent: it may have reached the target
+    APPENDED = "appended"  # the target has it; a move still deletes the source
+
+
+@dataclass(frozen=True)
+class PendingTransfer:
+    """A message being copied or moved to a folder of another account."""
+
+    id: int
+    account: str  # the source's
+    message_id: int
+    folder_id: int
+    uid: int
+    uidvalidity: int | None
+    target_folder_id: int | None  # None once that folder is gone
+    copy: bool
+    header_id: str
+    state: TransferState
+    flags: frozenset[str]
+    internal_date: int | None
+
+
 @dataclass(frozen=True)
 class PendingMessage:
     """A message a waiting change touches: its UID, and its flags before the change."""
@@ -616,7 +642,12 @@ class MailStore:
         with self._write() as touched:
             # thread_nodes follow the folders by trigger (threads.SCHEMA).
             self._db.execute("UPDATE folders SET account = ? WHERE account = ?", (new, old))
-            for table in ("pending_changes", "pending_folder_changes", "keywords"):
+            for table in (
+                "pending_changes",
+                "pending_folder_changes",
+                "keywords",
+                "pending_transfers",
+            ):
                 self._db.execute(f"UPDATE {table} SET account = ? WHERE account = ?", (new, old))
             touched.folder_list = True
 
@@ -959,6 +990,117 @@ class MailStore:
                 (folder.account, str(kind), folder_id, old_name, new_name),
             ).fetchone()[0]
         return PendingFolderChange(change_id, folder.account, kind, folder_id, old_name, new_name)
+
+    # -- copies and moves to another account -----------------------------------------------
+
+    def record_transfer(self, ids: Sequence[int], target_folder_id: int, copy: bool) -> int:
+        """Copy or move messages to a folder of another account: kept until both servers
+        have done their part; a moved message is hidden here at once. Returns how many."""
+        target = self.folder(target_folder_id)
+        if target is None:
+            raise StoreError(f"Folder {target_folder_id} is not in the mail store.")
+        made = 0
+        with self._write() as touched:
+            for chunk in _chunks(ids):
+                rows = self._db.execute(
+                    "SELECT m.id, m.folder_id, m.uid, f.uidvalidity, f.account, m.message_id "
+                    "FROM messages m JOIN folders f ON f.id = m.folder_id "
+                    f"WHERE m.id IN ({_marks(len(chunk))}) AND m.hidden = 0",
+                    chunk,
+                ).fetchall()
+                for id_, folder_id, uid, uidvalidity, account, header_id in rows:
+                    if account == target.account:
+                        raise ValueError("a transfer goes to another account")
+                    self._db.execute(
+                        "INSERT INTO pending_transfers (account, message_id, folder_id, uid, "
+                        "uidvalidity, target_folder_id, copy, header_id) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            account,
+                            id_,
+                            folder_id,
+                            uid,
+                            uidvalidity,
+                            target_folder_id,
+                            copy,
+                            header_id,
+                        ),
+                    )
+                    if not copy:
+                        self._db.execute("UPDATE messages SET hidden = 1 WHERE id = ?", (id_,))
+                        touched.folders.add(folder_id)
+                    made += 1
+        return made
+
+    def pending_transfers(self, account: str | None = None) -> list[PendingTransfer]:
+        """The copies and moves to other accounts waiting (from ``account``), oldest first."""
+        where, params = ("WHERE t.account = ?", (account,)) if account is not None else ("", ())
+        rows = self._read(
+            "SELECT t.id, t.account, t.message_id, t.folder_id, t.uid, t.uidvalidity, "
+            "t.target_folder_id, t.copy, t.header_id, t.state, m.flags, m.internal_date "
+            f"FROM pending_transfers t JOIN messages m ON m.id = t.message_id {where} "
+            "ORDER BY t.id",
+            params,
+        )
+        return [
+            PendingTransfer(
+                id=r[0],
+                account=r[1],
+                message_id=r[2],
+                folder_id=r[3],
+                uid=r[4],
+                uidvalidity=r[5],
+                target_folder_id=r[6],
+                copy=bool(r[7]),
+                header_id=r[8],
+                state=TransferState(r[9]),
+                flags=frozenset(r[10].split()),
+                internal_date=r[11],
+            )
+            for r in rows
+        ]
+
+    def claim_transfer(self, transfer_id: int, now: float | None = None) -> bool:
+        """Take a transfer to send it (False: another sender has it now)."""
+        now = time.time() if now is None else now
+        with self._write():
+            claimed = self._db.execute(
+                "UPDATE pending_transfers SET claimed_until = ? WHERE id = ? "
+                "AND (claimed_until IS NULL OR claimed_until < ?)",
+                (now + CLAIM_SECONDS, transfer_id, now),
+            ).rowcount
+        return bool(claimed)
+
+    def release_transfer(self, transfer_id: int) -> None:
+        with self._write():
+            self._db.execute(
+                "UPDATE pending_transfers SET claimed_until = NULL WHERE id = ?", (transfer_id,)
+            )
+
+    def set_transfer_state(self, transfer_id: int, state: TransferState) -> None:
+        """Record how far a transfer got (committed before the next step starts)."""
+        with self._write():
+            self._db.execute(
+                "UPDATE pending_transfers SET state = ? WHERE id = ?", (str(state), transfer_id)
+            )
+
+    def finish_transfer(self, transfer: PendingTransfer) -> None:
+        """Both servers did their part: forget it, and a moved message's source row."""
+        with self._write() as touched:
+            self._db.execute("DELETE FROM pending_transfers WHERE id = ?", (transfer.id,))
+            if not transfer.copy:
+                self._db.execute("DELETE FROM messages WHERE id = ?", (transfer.message_id,))
+                touched.folders.add(transfer.folder_id)
+
+    def revert_transfer(self, transfer: PendingTransfer) -> None:
+        """It cannot be done (the target folder is gone, say): show the message again."""
+        with self._write() as touched:
+            self._db.execute("DELETE FROM pending_transfers WHERE id = ?", (transfer.id,))
+            if not transfer.copy:
+                self._db.execute(
+                    "UPDATE messages SET hidden = 0 WHERE id = ?", (transfer.message_id,)
+                )
+                touched.folders.add(transfer.folder_id)
 
     def pending_folder_changes(self, account: str | None = None) -> list[PendingFolderChange]:
         """The folder changes waiting for the server (of one account, or all), oldest first."""

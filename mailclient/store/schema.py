@@ -232,10 +232,35 @@ INSERT OR IGNORE INTO keywords (account, keyword)
 SELECT DISTINCT account, word FROM split WHERE word != '' AND substr(word, 1, 1) != '\\';
 """
 
+# 11: messages copied or moved to a folder of another account, until that server has them
+# (APPEND) and, for a move, this one deleted them. A moved message stays here, hidden, until
+# then. ``state`` records how far it got, so that a crash or a cut connection neither loses
+# the message nor appends it twice: 'appending' means an APPEND may have reached the server,
+# which is then asked for the Message-ID before appending again.
+TRANSFERS = """
+CREATE TABLE IF NOT EXISTS pending_transfers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account TEXT NOT NULL,               -- the source account: its worker sends it
+    message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    folder_id INTEGER NOT NULL REFERENCES folders (id) ON DELETE CASCADE,
+    uid INTEGER NOT NULL,
+    uidvalidity INTEGER,                 -- the source folder's, when it was made
+    target_folder_id INTEGER REFERENCES folders (id) ON DELETE SET NULL,
+    copy INTEGER NOT NULL DEFAULT 0,     -- 1: the source message stays
+    header_id TEXT NOT NULL DEFAULT '',  -- its Message-ID, to find an APPEND that got through
+    state TEXT NOT NULL DEFAULT 'waiting'
+        CHECK (state IN ('waiting', 'appending', 'appended')),
+    claimed_until REAL                   -- a sender is at work on it until then (Unix time)
+);
+
+CREATE INDEX IF NOT EXISTS pending_transfers_by_account ON pending_transfers (account, id);
+CREATE INDEX IF NOT EXISTS pending_transfers_by_message ON pending_transfers (message_id);
+"""
+
 # 1: MAIL_TABLES; 2: OUTBOX (the outbox has its own file now); 3: PENDING_CHANGES;
 # 4: SORT_INDEXES; 5: UNFETCHED; 6: search.SCHEMA (the full-text index, filled for the
 # stored mail); 7: threads.SCHEMA (conversations; the stored mail is threaded on first use);
-# 8: FOLDER_CHANGES; 9: SUBJECT_KEY; 10: KEYWORDS.
+# 8: FOLDER_CHANGES; 9: SUBJECT_KEY; 10: KEYWORDS; 11: TRANSFERS.
 MIGRATIONS: list[str] = [
     MAIL_TABLES,
     OUTBOX,
@@ -247,4 +272,5 @@ MIGRATIONS: list[str] = [
     FOLDER_CHANGES,
     SUBJECT_KEY,
     KEYWORDS,
+    TRANSFERS,
 ]

@@ -38,7 +38,7 @@ from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.model import Account
 from mailclient.accounts.signin import SignIn
 from mailclient.core.abort import AbortSwitch
-from mailclient.core.errors import MailclientError, NetworkError
+from mailclient.core.errors import AccountNotFound, MailclientError, NetworkError
 from mailclient.core.models import MessageSummary
 from mailclient.store.mail import MailStore
 from mailclient.workers.events import (
@@ -52,6 +52,7 @@ from mailclient.workers.events import (
 if TYPE_CHECKING:
     from mailclient.imap.bodies import BodyProgress
     from mailclient.imap.changes import ChangeRefused
+    from mailclient.imap.client import ImapSession
     from mailclient.imap.sync import AccountSync, SyncOptions
     from mailclient.imap.sync import SyncProgress as EngineProgress
 
@@ -95,6 +96,15 @@ class MoveMessages:
 
 
 @dataclass(frozen=True)
+class TransferMessages:
+    """Copy or move messages to a folder of another account (APPEND there, then delete)."""
+
+    ids: tuple[int, ...]
+    target_folder_id: int
+    copy: bool = False
+
+
+@dataclass(frozen=True)
 class DeleteMessages:
     """To the Trash; messages already in the Trash are expunged."""
 
@@ -131,7 +141,13 @@ class UndoChanges:
 
 
 LocalChange = (
-    SetFlags | MoveMessages | DeleteMessages | ExpungeMessages | UndoChanges | ChangeFolder
+    SetFlags
+    | MoveMessages
+    | TransferMessages
+    | DeleteMessages
+    | ExpungeMessages
+    | UndoChanges
+    | ChangeFolder
 )
 
 
@@ -277,8 +293,22 @@ class _Lane(_QueueThread):
                 on_progress=self._progressed,
                 stop=self.stop_event,
                 abort=self.abort,
+                connect_other=self._connect_other,
             )
         return self._engine
+
+    def _connect_other(self, name: str) -> ImapSession:
+        """A connection to another account, for copies and moves to its folders."""
+        from mailclient.imap.client import ImapSession
+
+        other = self._hub.account(name)
+        return ImapSession.connect(other, self._hub.sign_in.authenticator(other), abort=self.abort)
+
+    def _report_transfers(self, engine: AccountSync) -> None:
+        """The folders of other accounts that received messages from here: sync them."""
+        while engine.transferred_to:
+            account, folder = engine.transferred_to.pop()
+            self._hub.transferred.emit(account, folder)
 
     def _progressed(self, progress: EngineProgress) -> None:
         self._hub.committed.emit(progress.seq)
@@ -306,6 +336,7 @@ class _Lane(_QueueThread):
                 finally:
                     # Sent, or set back after a refusal: either way the store changed.
                     self._hub.committed.emit(0)
+                    self._report_transfers(engine)
         except Exception as error:
             if not isinstance(error, MailclientError):
                 log.exception("%s: %r failed", self.account.name, command)
@@ -328,6 +359,7 @@ class _Lane(_QueueThread):
                     command=command,
                 )
             )
+        self._report_transfers(engine)
         self._hub.synced.emit(SyncFinished(self.account.name))
         self._keep_bodies(engine)
 
@@ -413,6 +445,8 @@ class _Writer(_QueueThread):
                     changes.set_flags(self.store, ids, command.add, command.remove)
                 elif isinstance(command, MoveMessages):
                     changes.move_messages(self.store, ids, command.target_folder_id)
+                elif isinstance(command, TransferMessages):
+                    self.store.record_transfer(ids, command.target_folder_id, command.copy)
                 elif isinstance(command, ExpungeMessages):
                     changes.expunge_messages(self.store, ids)
                 else:
@@ -556,6 +590,8 @@ class MailWorkers(QObject):
     # Every thread of an account that was removed or changed has ended: nothing of that
     # account's old settings writes to the store any more.
     account_stopped = Signal(str)
+    # Messages were appended to this account's folder (from another account): sync it.
+    transferred = Signal(str, str)
 
     def __init__(
         self,
@@ -584,6 +620,7 @@ class MailWorkers(QObject):
         self._resync.timeout.connect(self.sync_all)
         self.change_written.connect(self._send_change)
         self.idle_reported.connect(self._idle_heard)
+        self.transferred.connect(lambda account, folder: self.sync(account, [folder]))
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -740,6 +777,19 @@ class MailWorkers(QObject):
         """Move messages to another folder of their account."""
         if ids:
             self._write(MoveMessages(tuple(ids), target_folder_id))
+
+    def transfer(self, ids: Sequence[int], target_folder_id: int, copy: bool = False) -> None:
+        """Copy or move messages to a folder of another account: recorded in the store at
+        once, carried out by their account's worker (imap/transfers.py)."""
+        if ids:
+            self._write(TransferMessages(tuple(ids), target_folder_id, copy))
+
+    def account(self, name: str) -> Account:
+        """The settings of account ``name`` (from any thread)."""
+        found = self._accounts.get(name)
+        if found is None:
+            raise AccountNotFound(name)
+        return found
 
     def delete(self, ids: Sequence[int]) -> None:
         """Move messages to the Trash (expunge those already there)."""

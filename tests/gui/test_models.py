@@ -156,19 +156,22 @@ def test_new_folder_resets_the_tree(qtmodeltester: ModelTester, store: MailStore
     assert "Receipts" in _titles(model, model.index_of_account("work"))
 
 
-def test_drop_accepts_messages_of_the_same_account_only(store: MailStore) -> None:
+def test_drop_accepts_messages_on_folders_of_any_account(store: MailStore) -> None:
     model = FolderTreeModel(store, [WORK, HOME])
     trash = model.index_of_folder(_folder_id(store, "work", "Trash"))
     home_inbox = model.index_of_folder(_folder_id(store, "home", "INBOX"))
     data = encode_message_ids("work", [1, 2])
     move = Qt.DropAction.MoveAction
     assert model.canDropMimeData(data, move, -1, -1, trash)
-    assert not model.canDropMimeData(data, move, -1, -1, home_inbox)
+    assert model.canDropMimeData(data, move, -1, -1, home_inbox)  # copied over by APPEND
     assert not model.canDropMimeData(data, move, -1, -1, model.index_of_account("work"))
     dropped: list[object] = []
-    model.messages_dropped.connect(lambda ids, folder: dropped.append((ids, folder.name)))
+    model.messages_dropped.connect(
+        lambda ids, folder: dropped.append((ids, folder.account, folder.name))
+    )
     model.dropMimeData(data, move, -1, -1, trash)
-    assert dropped == [([1, 2], "Trash")]
+    model.dropMimeData(data, move, -1, -1, home_inbox)
+    assert dropped == [([1, 2], "work", "Trash"), ([1, 2], "home", "INBOX")]
 
 
 def test_message_list_is_lazy_and_sorted(

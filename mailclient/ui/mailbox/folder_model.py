@@ -464,10 +464,11 @@ class FolderTreeModel(QAbstractItemModel):
     ) -> bool:
         target = self._drop_target(parent)
         payload = decode_message_ids(data)
+        # Another account's folder takes them too: a move there is an APPEND, then a
+        # delete here (imap/transfers.py).
         return (
             target is not None
             and payload is not None
-            and payload[0] == target.account
             and action in (Qt.DropAction.MoveAction, Qt.DropAction.CopyAction)
         )
 

@@ -86,6 +86,7 @@ from mailclient.ui.widgets.icons import icon
 from mailclient.ui.widgets.shortcuts import MAIN_WINDOW, keys
 from mailclient.ui.window.diagnostics import AboutDialog
 from mailclient.ui.window.folder_subscriptions import show_unsubscribed_action, subscription_item
+from mailclient.ui.window.other_accounts import add_other_accounts, folder_label
 from mailclient.ui.window.renamed_account import rename_in_settings, renamed_key
 from mailclient.ui.window.server_tags import fill_server_tags, tags_on
 from mailclient.workers.events import (
@@ -504,6 +505,9 @@ class MainWindow(QMainWindow):
         self.move_menu.setObjectName("moveMenu")
         self.move_menu.setIcon(icon("folder"))
         self.move_menu.aboutToShow.connect(self._fill_move_menu)
+        self.copy_menu = QMenu("&Copy To", self)
+        self.copy_menu.setObjectName("copyMenu")
+        self.copy_menu.aboutToShow.connect(self._fill_copy_menu)
         self.message_actions = [
             self.save_as_action,
             self.delete_action,
@@ -515,6 +519,7 @@ class MainWindow(QMainWindow):
             self.toggle_flag_action,
             self.open_window_action,
             self.move_menu.menuAction(),
+            self.copy_menu.menuAction(),
             self.tag_menu.menuAction(),
         ]
         space = QShortcut(keys(MAIN_WINDOW, "pageDown")[0], self.message_view)
@@ -571,6 +576,7 @@ class MainWindow(QMainWindow):
         message_menu.addAction(self.not_junk_action)
         message_menu.addMenu(self.tag_menu)
         message_menu.addMenu(self.move_menu)
+        message_menu.addMenu(self.copy_menu)
         message_menu.addAction(self.delete_action)
         self.folder_menu = bar.addMenu("F&older")
         self.folder_menu.setObjectName("folderMenu")
@@ -1242,6 +1248,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.not_junk_action)
         menu.addMenu(self.tag_menu)
         menu.addMenu(self.move_menu)
+        menu.addMenu(self.copy_menu)
         menu.addAction(self.delete_action)
         menu.exec(self.message_view.viewport().mapToGlobal(position))
 
@@ -1633,6 +1640,9 @@ class MainWindow(QMainWindow):
             wanted = set(moving)
             summaries = [s for s in self.selected_summaries() if s.id in wanted]
         ids = [s.id for s in summaries] or [i for i in moving if isinstance(i, int)]
+        if summaries and summaries[0].account != target.account:
+            self.transfer_messages(summaries, target)  # dropped on another account's folder
+            return
         if summaries:
             self._select_after(summaries)
         self._mail.move(ids, target.id)
@@ -1681,6 +1691,45 @@ class MainWindow(QMainWindow):
                     [s.id for s in self.selected_summaries() if s.account == f.account], f
                 )
             )
+        add_other_accounts(
+            self.move_menu,
+            self._accounts,
+            self.folder_model,
+            account,
+            lambda f: self.transfer_messages(self.selected_summaries(), f),
+        )
+
+    def _fill_copy_menu(self) -> None:
+        self.copy_menu.clear()
+        summaries = self.selected_summaries()
+        if summaries:
+            add_other_accounts(
+                self.copy_menu,
+                self._accounts,
+                self.folder_model,
+                summaries[0].account,
+                lambda f: self.transfer_messages(self.selected_summaries(), f, copy=True),
+            )
+        if not any(a.menu() for a in self.copy_menu.actions()):
+            self.copy_menu.clear()
+            self.copy_menu.addAction("No folder of another account").setEnabled(False)
+
+    def transfer_messages(
+        self, summaries: list[MessageSummary], target: Folder, copy: bool = False
+    ) -> None:
+        """Copy or move to a folder of another account (APPEND there, then delete here)."""
+        chosen = [s.id for s in summaries if s.account != target.account]
+        if self._mail is None or not chosen:
+            return
+        if not copy:
+            self._select_after([s for s in summaries if s.id in chosen])
+        self._mail.transfer(chosen, target.id, copy)
+        verb = "Copying" if copy else "Moving"
+        self.statusBar().showMessage(
+            f"{verb} {len(chosen)} message{'s' if len(chosen) != 1 else ''} to "
+            f"{target.account} ▸ {folder_label(target)}",
+            4000,
+        )
 
     def open_in_window(self) -> None:
         index = self.message_view.currentIndex()
