@@ -7,7 +7,7 @@ Trash, mark read; each made in the store first and sent by the account's worker.
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QMenu, QMessageBox
 from pytestqt.qtbot import QtBot
 
@@ -161,4 +161,53 @@ def test_subscribe_and_unsubscribe_reach_the_server_and_can_hide_folders(
     unsubscribe.trigger()
     qtbot.waitUntil(lambda: "Projects" not in _tree_names(harness), timeout=WAIT)
     qtbot.waitUntil(lambda: "Projects" not in _server_subscribed(harness), timeout=WAIT)
+    assert not window.error_bar.isVisible(), window.error_bar.errors()
+
+
+def _drop_folder(harness: Harness, folder: Folder, onto: QModelIndex) -> bool:
+    model = harness.window.folder_model
+    data = model.mimeData([model.index_of_folder(folder.id)])
+    move = Qt.DropAction.MoveAction
+    if not model.canDropMimeData(data, move, -1, -1, onto):
+        return False
+    model.dropMimeData(data, move, -1, -1, onto)
+    return True
+
+
+@pytest.mark.flaky(
+    reruns=2,
+    # The rename path of the folder menu, with the same race as the test above.
+    reason="seen once under load: a folder-list sync read before the rename reached the server",
+)
+def test_a_folder_dragged_onto_another_moves_there_on_the_server(
+    qtbot: QtBot, harness: Harness
+) -> None:
+    window = harness.window
+    window.start()
+    qtbot.waitUntil(lambda: "Projects" in _tree_names(harness), timeout=WAIT)
+    model = window.folder_model
+    projects = _folder(harness, "Projects")
+    archive = model.index_of_folder(_folder(harness, "Archive").id)
+    # Where it cannot go: onto itself, and the INBOX does not move at all.
+    assert not _drop_folder(harness, projects, model.index_of_folder(projects.id))
+    assert not _drop_folder(harness, _folder(harness, "INBOX"), archive)
+    assert not _drop_folder(harness, projects, model.index_of_account("bob"))
+
+    assert _drop_folder(harness, projects, archive)
+    qtbot.waitUntil(lambda: "Archive/Projects" in _server_folders(harness), timeout=WAIT)
+    assert "Projects" not in _server_folders(harness)
+    moved = _folder(harness, "Archive/Projects")
+    assert moved.id == projects.id  # the same folder, its messages kept
+    assert harness.server_subjects("alice", "Archive/Projects") == ["Project kickoff"]
+
+    # And back to the top, dropped on the account.
+    qtbot.waitUntil(
+        lambda: getattr(model.folder(projects.id), "name", "") == "Archive/Projects", timeout=WAIT
+    )
+    archive = model.index_of_folder(_folder(harness, "Archive").id)  # the tree was rebuilt
+    assert not _drop_folder(harness, moved, archive)  # already there
+    assert _drop_folder(harness, moved, model.index_of_account("work"))
+    qtbot.waitUntil(lambda: "Projects" in _server_folders(harness), timeout=WAIT)
+    qtbot.waitUntil(lambda: harness.store.pending_folder_changes() == [], timeout=WAIT)
+    assert _folder(harness, "Projects").id == projects.id
     assert not window.error_bar.isVisible(), window.error_bar.errors()

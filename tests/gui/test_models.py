@@ -447,3 +447,26 @@ def test_threaded_mode(qtmodeltester: ModelTester, qtbot: QtBot, store: MailStor
     assert [model.index(r, Column.SUBJECT).data() for r in range(model.rowCount())] == ["Alone"]
     _settle(qtbot, model, lambda: model.set_threaded(False))
     assert model.rowCount() == 1
+
+
+def test_folders_drag_onto_folders_of_their_account(store: MailStore) -> None:
+    model = FolderTreeModel(store, [WORK, HOME])
+    projects = store.folder_by_name("work", "Projects/Zoë")
+    inbox = store.folder_by_name("work", "INBOX")
+    assert projects is not None and inbox is not None
+    moving = model.index_of_folder(projects.id)
+    assert model.flags(moving) & Qt.ItemFlag.ItemIsDragEnabled
+    assert not model.flags(model.index_of_folder(inbox.id)) & Qt.ItemFlag.ItemIsDragEnabled
+    data = model.mimeData([moving])
+    move = Qt.DropAction.MoveAction
+    trash = model.index_of_folder(_folder_id(store, "work", "Trash"))
+    home_inbox = model.index_of_folder(_folder_id(store, "home", "INBOX"))
+    assert model.canDropMimeData(data, move, -1, -1, trash)
+    assert model.canDropMimeData(data, move, -1, -1, model.index_of_account("work"))
+    assert not model.canDropMimeData(data, move, -1, -1, home_inbox)  # another server
+    assert not model.canDropMimeData(data, move, -1, -1, moving)
+    dropped: list[tuple[int, str]] = []
+    model.folder_dropped.connect(lambda folder, name: dropped.append((folder.id, name)))
+    model.dropMimeData(data, move, -1, -1, trash)
+    model.dropMimeData(data, move, -1, -1, model.index_of_account("work"))
+    assert dropped == [(projects.id, "Trash/Zoë"), (projects.id, "Zoë")]

@@ -8,6 +8,7 @@ dragged from the message list can be dropped on a folder of the same account.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum, auto
 from typing import Any
@@ -31,6 +32,7 @@ from mailclient.ui.widgets.icons import icon
 from mailclient.ui.widgets.plain_text import tooltip
 
 MESSAGE_IDS_MIME = "application/x-mailclient-message-ids"
+FOLDER_MIME = "application/x-mailclient-folder"
 
 # Thunderbird's order of the special folders; the rest follow by name.
 _SPECIAL_ORDER = {
@@ -110,6 +112,7 @@ class FolderTreeModel(QAbstractItemModel):
     """Folders of every account, read from the store."""
 
     messages_dropped = Signal(list, object)  # message ids, the target Folder
+    folder_dropped = Signal(object, str)  # the Folder dragged, its new full name
 
     def __init__(self, store: MailStore, accounts: list[Account], parent: QObject | None = None):
         super().__init__(parent)
@@ -380,6 +383,10 @@ class FolderTreeModel(QAbstractItemModel):
             flags |= Qt.ItemFlag.ItemIsSelectable
         if node.kind is NodeKind.FOLDER and node.selectable:
             flags |= Qt.ItemFlag.ItemIsDropEnabled
+        if node.folder is not None and movable(node.folder):
+            flags |= Qt.ItemFlag.ItemIsDragEnabled | Qt.ItemFlag.ItemIsDropEnabled
+        if node.kind is NodeKind.ACCOUNT:
+            flags |= Qt.ItemFlag.ItemIsDropEnabled  # a folder dropped here goes to the top
         return flags
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -449,7 +456,38 @@ class FolderTreeModel(QAbstractItemModel):
     # -- drops ------------------------------------------------------------------------------
 
     def mimeTypes(self) -> list[str]:
-        return [MESSAGE_IDS_MIME]
+        return [MESSAGE_IDS_MIME, FOLDER_MIME]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        """A folder being dragged (onto another, to move it there)."""
+        folders = [self._node(i).folder for i in indexes if i.isValid()]
+        data = QMimeData()
+        chosen = next((f for f in folders if f is not None and movable(f)), None)
+        if chosen is not None:
+            data.setData(FOLDER_MIME, QByteArray(str(chosen.id).encode("ascii")))
+        return data
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.MoveAction
+
+    def _folder_drop(self, data: QMimeData, parent: Index) -> tuple[Folder, str] | None:
+        """The folder dragged and its new full name if it may go below ``parent``."""
+        if not data.hasFormat(FOLDER_MIME) or not parent.isValid():
+            return None
+        try:
+            folder = self.folder(int(bytes(data.data(FOLDER_MIME).data()).decode("ascii")))
+        except ValueError:
+            return None
+        node = self._node(parent)
+        if folder is None or not movable(folder) or node.account != folder.account:
+            return None
+        if node.kind is NodeKind.ACCOUNT:
+            name = moved_name(folder, None)
+        elif node.folder is not None:
+            name = moved_name(folder, node.folder)
+        else:
+            return None
+        return (folder, name) if name else None
 
     def supportedDropActions(self) -> Qt.DropAction:
         return Qt.DropAction.MoveAction
@@ -462,6 +500,10 @@ class FolderTreeModel(QAbstractItemModel):
         column: int,
         parent: Index,
     ) -> bool:
+        if data.hasFormat(FOLDER_MIME):
+            return (
+                action == Qt.DropAction.MoveAction and self._folder_drop(data, parent) is not None
+            )
         target = self._drop_target(parent)
         payload = decode_message_ids(data)
         # Another account's folder takes them too: a move there is an APPEND, then a
@@ -482,6 +524,11 @@ class FolderTreeModel(QAbstractItemModel):
     ) -> bool:
         if not self.canDropMimeData(data, action, row, column, parent):
             return False
+        moved = self._folder_drop(data, parent)
+        if moved is not None:
+            # A rename on the server, made in the store first; the tree follows from there.
+            self.folder_dropped.emit(*moved)
+            return False
         target = self._drop_target(parent)
         payload = decode_message_ids(data)
         assert target is not None and payload is not None
@@ -496,6 +543,26 @@ class FolderTreeModel(QAbstractItemModel):
         if node.kind is not NodeKind.FOLDER or not node.selectable:
             return None
         return node.folder
+
+
+def movable(folder: Folder) -> bool:
+    """Whether a folder may be dragged elsewhere (the INBOX and special folders stay)."""
+    return folder.special_use is None and not is_inbox(folder)
+
+
+def moved_name(folder: Folder, parent: Folder | None) -> str:
+    """``folder``'s full name below ``parent`` (None: the top), or "" where it cannot go:
+    onto itself, below itself, where it already is, or without a level delimiter."""
+    if parent is None:
+        new = folder.leaf
+    else:
+        delimiter = parent.delimiter
+        if not delimiter or parent.id == folder.id:
+            return ""
+        if parent.name.startswith(folder.name + delimiter):
+            return ""
+        new = f"{parent.name}{delimiter}{folder.leaf}"
+    return "" if new == folder.name else new
 
 
 def _unsubscribed(node: _Node) -> bool:
