@@ -13,6 +13,7 @@ from mailclient import APP_NAME
 from mailclient.core.models import MessageSummary
 from mailclient.mime.decode import without_invisible
 from mailclient.ui.mailbox.message_model import star_icon
+from mailclient.ui.mailbox.printing import ask_and_print
 from mailclient.ui.mailbox.reading_pane import ReadingPane, load_job
 from mailclient.ui.widgets.icons import icon
 from mailclient.ui.widgets.shortcuts import MESSAGE_WINDOW, key_hint, keys
@@ -110,6 +111,15 @@ class MessageWindow(QMainWindow):
             self.actions_by_name[name] = action
         self.addToolBar(toolbar)
         self.toolbar = toolbar
+        file_menu = self.menuBar().addMenu("&File")
+        self.print_action = QAction("&Print…", self)
+        self.print_action.setObjectName("print")
+        self.print_action.setShortcuts(keys(MESSAGE_WINDOW, "print"))
+        self.print_action.triggered.connect(lambda: ask_and_print(self, self.pane.prepared))
+        self.addAction(self.print_action)
+        file_menu.addAction(self.print_action)
+        # File comes first, as in every window.
+        self.menuBar().insertMenu(menu.menuAction(), file_menu)
 
     def _show_title(self) -> None:
         subject = without_invisible(self.summary.subject)

@@ -80,6 +80,7 @@ from mailclient.ui.mailbox.message_model import (
 )
 from mailclient.ui.mailbox.message_view import MessageListView
 from mailclient.ui.mailbox.message_window import LEAVING, MessageWindow
+from mailclient.ui.mailbox.printing import ask_and_print
 from mailclient.ui.mailbox.reading_pane import ReadingPane, load_job
 from mailclient.ui.widgets.error_bar import ErrorBar, ShownError
 from mailclient.ui.widgets.icons import icon
@@ -541,6 +542,10 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.manage_accounts_action)
         file_menu.addSeparator()
         file_menu.addAction(self.save_as_action)
+        self.print_action = self._action(
+            "&Print…", lambda: ask_and_print(self, self.reading_pane.prepared), name="print"
+        )
+        file_menu.addAction(self.print_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
