@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -64,7 +65,7 @@ def attach_writing(services: Services, window: MainWindow) -> ComposeManager:
         profile.store_path,
         services.accounts.get,
         services.sign_in,
-        SentFolder.open,
+        functools.partial(SentFolder.open, store_path=profile.store_path),
         connect_smtp=OutboxWorker.connect_recording(limits),
     )
     worker = OutboxWorker(
@@ -73,7 +74,7 @@ def attach_writing(services: Services, window: MainWindow) -> ComposeManager:
         LocalDrafts(profile.drafts_dir),
         services.accounts.get,
         services.sign_in,
-        DraftsFolder.open,
+        functools.partial(DraftsFolder.open, store_path=profile.store_path),
         limits,
         parent=window,
     )

@@ -1346,6 +1346,15 @@ class MailStore:
             )
             touched.folders.add(folder_id)
 
+    def ids_of_uids(self, folder_id: int, uids: Sequence[int]) -> list[int]:
+        """Row ids of the stored messages of ``folder_id`` with these UIDs."""
+        found: list[int] = []
+        for chunk in _chunks(uids):
+            marks = _marks(len(chunk))
+            sql = f"SELECT id FROM messages WHERE folder_id = ? AND uid IN ({marks})"
+            found += [r[0] for r in self._read(sql, (folder_id, *chunk))]
+        return found
+
     def stored_uids(self, folder_id: int, from_uid: int = 1) -> list[int]:
         """UIDs stored for the folder, at or above ``from_uid``, ascending."""
         rows = self._read(
