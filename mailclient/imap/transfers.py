@@ -12,7 +12,8 @@ migration 11), so that a crash, a cut connection or a time offline can only dela
   that is gone already does no harm).
 
 The source account's worker sends them (with its other waiting changes); only then, and
-only for a move, does the message leave the source folder for good. A target folder that
+only for a move, does the message leave the source folder for good. Where the target
+server says where it put the message (APPENDUID), it is stored there at once. A target folder that
 is gone, or a source folder renumbered meanwhile, refuses the transfer: a moved message is
 shown where it was again.
 """
@@ -23,6 +24,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from mailclient.imap.appended import store_appended
 from mailclient.imap.changes import ChangeRefused, _refusal, _Refused
 from mailclient.imap.client import ImapSession
 from mailclient.store.mail import MailStore, PendingTransfer, TransferState
@@ -42,7 +44,8 @@ class TransferResult:
     """What send_transfers() did."""
 
     refused: list[TransferRefused] = field(default_factory=list)
-    # (account, folder name) of each target that received messages: to sync.
+    # (account, folder name) of each target that received messages the store does not
+    # show yet (no APPENDUID): to sync.
     targets: set[tuple[str, str]] = field(default_factory=set)
 
 
@@ -65,7 +68,7 @@ def send_transfers(
             if not store.claim_transfer(transfer.id):
                 continue  # the other lane of this account is at it
             try:
-                _send(source, lambda name: _target(targets, connect, name), store, transfer)
+                shown = _send(source, lambda name: _target(targets, connect, name), store, transfer)
             except Exception as error:
                 reason = _refusal(error)
                 if reason is None:
@@ -77,7 +80,7 @@ def send_transfers(
                 result.refused.append(TransferRefused(message))
                 continue
             target = store.folder(transfer.target_folder_id or 0)
-            if target is not None:
+            if target is not None and not shown:
                 result.targets.add((target.account, target.name))
     finally:
         for session in targets.values():
@@ -99,7 +102,8 @@ def _send(
     target_session: Callable[[str], ImapSession],
     store: MailStore,
     transfer: PendingTransfer,
-) -> None:
+) -> bool:
+    """Carry one transfer out; True when the target's stored folder shows it already."""
     folder = store.folder(transfer.folder_id)
     target = store.folder(transfer.target_folder_id or 0)
     if folder is None:
@@ -107,6 +111,7 @@ def _send(
     if target is None:
         raise _Refused("the folder it was to go to no longer exists.")
     state = transfer.state
+    shown = False
     if state is not TransferState.APPENDED:
         known = store.sync_state(folder.id).uidvalidity
         if transfer.uidvalidity is not None and known != transfer.uidvalidity:
@@ -123,13 +128,23 @@ def _send(
             log.info("%s: found in %s after an unanswered APPEND", target.account, target.name)
         else:
             store.set_transfer_state(transfer.id, TransferState.APPENDING)
-            there.append(target.name, raw, transfer.flags, transfer.internal_date)
+            appended = there.append(target.name, raw, transfer.flags, transfer.internal_date)
+            shown = store_appended(
+                store.path,
+                target.account,
+                target.name,
+                appended,
+                raw,
+                transfer.flags,
+                transfer.internal_date,
+            )
         store.set_transfer_state(transfer.id, TransferState.APPENDED)
     if not transfer.copy:
         session = source()
         session.select(folder.name)
         session.expunge([transfer.uid])
     store.finish_transfer(transfer)
+    return shown
 
 
 def _holds(session: ImapSession, folder: str, header_id: str) -> bool:

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
-from mailclient.ui.mailbox.folder_model import encode_message_ids
+from mailclient.ui.mailbox.folder_model import encode_message_ids, is_inbox
 from tests.gui.test_window_server import (  # noqa: F401 (fixtures)
     WAIT,
     Harness,
@@ -35,7 +35,11 @@ def _stored_subjects(harness: Harness, account: str, folder: str) -> list[str]:
 def test_move_and_copy_to_another_accounts_folder(qtbot: QtBot, harness: Harness) -> None:
     window = harness.window
     window.start()
-    qtbot.waitUntil(lambda: harness.store.folder_by_name("bob", "INBOX") is not None, timeout=WAIT)
+    for account in ("work", "bob"):
+        qtbot.waitUntil(
+            lambda a=account: any(is_inbox(f) for f in window.folder_model.folders(a)),
+            timeout=WAIT,
+        )
     harness.show_folder("work", "INBOX")
     qtbot.waitUntil(lambda: "Quarterly report" in harness.subjects(), timeout=WAIT)
 
