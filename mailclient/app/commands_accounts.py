@@ -326,8 +326,8 @@ def cmd_remove(services: Services, args: argparse.Namespace) -> int:
 def cmd_rename(services: Services, args: argparse.Namespace) -> int:
     from mailclient.app.single_instance import SingleInstance
     from mailclient.store.renaming import rename_account_data
-    from mailclient.ui.window.main_window import window_settings
     from mailclient.ui.window.renamed_account import rename_in_settings
+    from mailclient.ui.window.state import window_settings
 
     profile = services.profile
     # The window keeps the account's name in its threads and its settings: it renames

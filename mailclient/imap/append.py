@@ -8,13 +8,13 @@ one with a usual name below the personal namespace, RFC 2342); only when there i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from mailclient.accounts.model import Account
 from mailclient.accounts.signin import Authenticator
 from mailclient.core.models import SEEN, SpecialUse
 from mailclient.imap.appended import store_appended
 from mailclient.imap.client import appenduid, close_quietly, open_special_folder, translate_error
+from mailclient.imap.connection import Connection
 
 DEFAULT_SENT_NAME = "Sent"
 
@@ -23,7 +23,7 @@ class SentFolder:
     """An IMAP connection with the Sent folder found; ``open`` it, ``append``, ``close``."""
 
     def __init__(
-        self, account: Account, client: Any, folder: str, store_path: Path | None = None
+        self, account: Account, client: Connection, folder: str, store_path: Path | None = None
     ) -> None:
         self._account = account
         self._client = client

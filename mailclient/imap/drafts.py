@@ -11,13 +11,13 @@ that nothing else marked deleted goes with them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from mailclient.accounts.model import Account
 from mailclient.accounts.signin import Authenticator
 from mailclient.core.models import DELETED, DRAFT, SEEN, SpecialUse
 from mailclient.imap.appended import store_appended
 from mailclient.imap.client import appenduid, close_quietly, open_special_folder, translate_error
+from mailclient.imap.connection import Connection
 from mailclient.mime.drafts import DRAFT_HEADER
 
 DEFAULT_DRAFTS_NAME = "Drafts"
@@ -27,7 +27,7 @@ class DraftsFolder:
     """An IMAP connection with the Drafts folder selected; ``open``, ``save``, ``close``."""
 
     def __init__(
-        self, account: Account, client: Any, folder: str, store_path: Path | None = None
+        self, account: Account, client: Connection, folder: str, store_path: Path | None = None
     ) -> None:
         self._account = account
         self._client = client

@@ -67,7 +67,7 @@ def prepare(
     """Parse ``raw`` and render the body the reader wants: HTML unless plain is preferred;
     only its start when it is long, unless ``whole``."""
     parsed = parse_message(raw)
-    headers = {"to": preview(parsed.to), "cc": preview(parsed.cc)}
+    to, cc = preview(parsed.to), preview(parsed.cc)
     use_html = parsed.html is not None and not (prefer_plain and parsed.plain is not None)
     if use_html:
         assert parsed.html is not None
@@ -82,7 +82,8 @@ def prepare(
             allow_remote=allow_remote,
             shown_chars=len(shown),
             body_chars=len(parsed.html),
-            **headers,
+            to=to,
+            cc=cc,
         )
     text = parsed.plain if parsed.plain is not None else ""
     shown = text if whole else _start(text, PLAIN_SHOWN, "\n")
@@ -94,7 +95,8 @@ def prepare(
         token=token,
         shown_chars=len(shown),
         body_chars=len(text),
-        **headers,
+        to=to,
+        cc=cc,
     )
 
 

@@ -26,7 +26,6 @@ from mailclient.ui.compose.manager import ComposeManager
 from mailclient.ui.compose.spelling import Spelling
 from mailclient.ui.compose.window import ComposeWindow, identities_of
 from mailclient.ui.mailbox.message_window import MessageWindow
-from mailclient.ui.outbox.view import OutboxView
 from mailclient.ui.window.diagnostics import AboutDialog, CrashDialog, Problem
 from mailclient.ui.window.main_window import MainWindow
 from mailclient.ui.window.preferences import SettingsDialog
@@ -63,7 +62,7 @@ WINDOWS: dict[str, Callable[[World], QWidget]] = {
     "preferences": lambda world: SettingsDialog(Preferences(), tray_available=True),
     "about": lambda world: AboutDialog(),
     "crash": crash_dialog,
-    "outbox": lambda world: OutboxView(world.worker),
+    "outbox": lambda world: world.outbox_view(),
 }
 
 

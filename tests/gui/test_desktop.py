@@ -35,6 +35,7 @@ from mailclient.ui.window.preferences import AFTER_DELAY, NOT_BY_ITSELF
 from mailclient.workers.mail import MailWorkers
 from tests.integration.sign_in_proxy import SignInProxy
 from tests.rig import MailServers, SecretService
+from tests.support.idle_log import IdleLog, idle_log
 from tests.support.notifications import FakeNotificationService
 from tests.support.self_signed import SelfSignedDovecot
 
@@ -61,6 +62,13 @@ def rig_account(servers: MailServers, user: str, name: str) -> Account:
         smtp_port=servers.submission_port,
         ca_file=str(servers.ca_file),
     )
+
+
+@pytest.fixture
+def idle() -> Iterator[IdleLog]:
+    """Counts the IDLE commands the account's watcher starts (see tests.support.idle_log)."""
+    with idle_log() as counted:
+        yield counted
 
 
 @pytest.fixture
@@ -211,7 +219,11 @@ def test_accounts_added_edited_and_removed_from_the_window(
 
 
 def test_a_rejected_password_is_asked_once_then_the_account_syncs(
-    qtbot: QtBot, servers: MailServers, services: Services, running: Callable[[], Running]
+    qtbot: QtBot,
+    servers: MailServers,
+    services: Services,
+    running: Callable[[], Running],
+    idle: IdleLog,
 ) -> None:
     alice = servers.user("alice")
     add_account(
@@ -235,15 +247,17 @@ def test_a_rejected_password_is_asked_once_then_the_account_syncs(
         prompt.ok_button.click()
     app.wait(lambda: "Behind the password" in app.subjects())
     assert services.credentials.get_password("Work", "imap") == alice.password
-    watching = app.mail.idle_watching("Work")
-    assert watching is not None
-    app.wait(watching.is_set)  # IDLE came back with the new password too
+    app.wait(lambda: idle.started("Work") > 0)  # IDLE came back with the new password too
     app.wait(lambda: not app.window.error_bar.isVisible())
     assert prompter.prompts == {}
 
 
 def test_a_login_cut_off_is_tried_again_without_asking_for_the_password(
-    qtbot: QtBot, servers: MailServers, services: Services, running: Callable[[], Running]
+    qtbot: QtBot,
+    servers: MailServers,
+    services: Services,
+    running: Callable[[], Running],
+    idle: IdleLog,
 ) -> None:
     proxy = SignInProxy((servers.host, servers.imaps_port), servers.certs)
     try:
@@ -257,9 +271,7 @@ def test_a_login_cut_off_is_tried_again_without_asking_for_the_password(
         app = running()
         app.start()
         app.wait(lambda: "Behind a cut" in app.subjects())
-        watching = app.mail.idle_watching("Work")
-        assert watching is not None
-        app.wait(watching.is_set)
+        app.wait(lambda: idle.started("Work") > 0)
         assert proxy.cuts == 2
         assert app.desktop.accounts.passwords.prompts == {}
         assert app.window.findChildren(PasswordPrompt) == []
@@ -320,6 +332,7 @@ def test_new_mail_over_idle_is_notified_and_the_click_opens_it(
     services: Services,
     secret_service: SecretService,
     running: Callable[[], Running],
+    idle: IdleLog,
 ) -> None:
     alice = servers.user("alice")
     add_account(
@@ -335,9 +348,7 @@ def test_new_mail_over_idle_is_notified_and_the_click_opens_it(
         window = app.window
         app.start()
         app.wait(lambda: "Unread from before" in app.subjects())
-        watching = app.mail.idle_watching("Work")
-        assert watching is not None
-        app.wait(watching.is_set)
+        app.wait(lambda: idle.started("Work") > 0)
         app.wait(lambda: "Work" in app.synced)
         qtbot.wait(300)
         # Mail that was there at start-up is not news.

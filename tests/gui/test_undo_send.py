@@ -20,7 +20,7 @@ from mailclient.store.outbox import Outbox
 from mailclient.ui.compose.send_later import SendLaterDialog
 from mailclient.ui.compose.undo_send import UndoSendBar
 from mailclient.ui.compose.window import ComposeWindow, identities_of
-from mailclient.ui.outbox.view import OutboxView, status_text
+from mailclient.ui.outbox.view import status_text
 from mailclient.workers import sending
 from tests.gui.compose_helpers import account, wait_until
 from tests.gui.outbox_world import WAIT, World, draft, running_world
@@ -152,7 +152,7 @@ def test_send_later_in_the_compose_window(qtbot: QtBot, monkeypatch: pytest.Monk
 
 
 def test_the_outbox_view_offers_send_now_for_a_held_message(qtbot: QtBot, world: World) -> None:
-    view = OutboxView(world.worker)
+    view = world.outbox_view()
     qtbot.addWidget(view)
     view.show()
     with qtbot.waitSignal(world.worker.outbox_changed, timeout=WAIT):

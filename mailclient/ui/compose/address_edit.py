@@ -83,10 +83,10 @@ class FlowLayout(QLayout):
     def count(self) -> int:
         return len(self._items)
 
-    def itemAt(self, index: int) -> QLayoutItem | None:  # type: ignore[override]
+    def itemAt(self, index: int) -> QLayoutItem | None:
         return self._items[index] if 0 <= index < len(self._items) else None
 
-    def takeAt(self, index: int) -> QLayoutItem | None:  # type: ignore[override]
+    def takeAt(self, index: int) -> QLayoutItem | None:
         return self._items.pop(index) if 0 <= index < len(self._items) else None
 
     def expandingDirections(self) -> Qt.Orientation:
@@ -340,7 +340,7 @@ class AddressEdit(QFrame):
 
     def _remove_chip(self, chip: QWidget) -> None:
         if chip in self._chips:
-            self._chips.remove(chip)  # type: ignore[arg-type]
+            self._chips.remove(chip)
             self._layout.removeWidget(chip)
             chip.deleteLater()
             self._after_change()
@@ -373,10 +373,12 @@ class AddressEdit(QFrame):
         self._completer.setModel(model)
 
     def completion_popup(self) -> QAbstractItemView:
-        return self._completer.popup()
+        popup = self._completer.popup()
+        assert popup is not None  # a QCompleter makes its popup when first asked
+        return popup
 
     def completer_popup_visible(self) -> bool:
-        return bool(self._completer.popup().isVisible())
+        return bool(self.completion_popup().isVisible())
 
     def _text_edited(self, text: str) -> None:
         selected = [chip for chip in self._chips if chip.selected]
@@ -393,13 +395,13 @@ class AddressEdit(QFrame):
             self.validate()
         entry = self.editor.text().strip()
         if len(entry) < MIN_COMPLETION_PREFIX or self._completer.model() is None:
-            self._completer.popup().hide()
+            self.completion_popup().hide()
             return
         self._completer.setCompletionPrefix(entry)
         if self._completer.completionCount() == 0:
-            self._completer.popup().hide()
+            self.completion_popup().hide()
             return
-        self._completer.popup().setCurrentIndex(self._completer.completionModel().index(0, 0))
+        self.completion_popup().setCurrentIndex(self._completer.completionModel().index(0, 0))
         self._completer.complete(self.editor.rect())
 
     def insert_completion(self, completion: str) -> None:

@@ -233,7 +233,7 @@ class ComposeManager(QObject):
         if window in self.windows:
             self.windows.remove(window)
 
-    def _could_not_open(self, error: object) -> None:
+    def _could_not_open(self, error: Exception) -> None:
         self.notice.emit(f"The compose window could not be opened: {error_text(error)}")
 
     def _no_account(self, parent: QWidget | None) -> None:

@@ -198,7 +198,9 @@ class AttachmentList(QWidget):
         layout.addWidget(self.summary)
         self._entries: list[tuple[Attachment, int]] = []
         remove = QAction("Remove Attachment", self.list)
-        remove.setShortcuts([QKeySequence(QKeySequence.StandardKey.Delete), "Backspace"])
+        remove.setShortcuts(
+            [QKeySequence(QKeySequence.StandardKey.Delete), QKeySequence("Backspace")]
+        )
         remove.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         remove.triggered.connect(self.remove_selected)
         self.list.addAction(remove)
@@ -230,12 +232,12 @@ class AttachmentList(QWidget):
         if rows:
             self._rebuild()
 
-    def _context_menu(self, position: object) -> None:
+    def _context_menu(self, position: QPoint) -> None:
         if not self.list.selectedIndexes():
             return
         menu = QMenu(self)
         menu.addAction(self.remove_action)
-        menu.exec(self.list.viewport().mapToGlobal(position))  # type: ignore[arg-type]
+        menu.exec(self.list.viewport().mapToGlobal(position))
 
     def _rebuild(self) -> None:
         self.list.clear()
@@ -282,11 +284,11 @@ class AttachmentList(QWidget):
 class ComposeWindow(QMainWindow):
     """One message being written. See the module docstring for what leaves it, and how."""
 
-    send_requested = Signal(object)  # Draft
-    autosave_requested = Signal(object)  # Draft: keep it on this computer
-    save_requested = Signal(object, bool)  # Draft, closing: keep it in the Drafts folder
-    send_later_requested = Signal(object, object)  # Draft, the datetime to send it at
-    discarded = Signal(object)  # Draft: closed without keeping the changes
+    send_requested = Signal(Draft)
+    autosave_requested = Signal(Draft)  # keep it on this computer
+    save_requested = Signal(Draft, bool)  # closing: keep it in the Drafts folder
+    send_later_requested = Signal(Draft, datetime)  # the time to send it at
+    discarded = Signal(Draft)  # closed without keeping the changes
     closed = Signal()
 
     def __init__(

@@ -238,7 +238,10 @@ class HtmlView(QWidget):
                     and kind == QWebEnginePage.NavigationType.NavigationTypeTyped
                 )
 
-            def createWindow(self, kind: QWebEnginePage.WebWindowType) -> None:
+            def createWindow(  # type: ignore[override]
+                self, kind: QWebEnginePage.WebWindowType
+            ) -> None:
+                # Qt allows None here (no new window opens); the stubs do not say so.
                 return None
 
         self.web_view = QWebEngineView(self)

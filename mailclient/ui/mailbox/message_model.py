@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import math
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import getaddresses
@@ -34,7 +34,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QRunnable,
     Qt,
     QThreadPool,
     Signal,
@@ -47,7 +46,7 @@ from mailclient.store.mail import MailStore, SortKey
 from mailclient.store.threads import ThreadedMessage
 from mailclient.ui.mailbox.folder_model import MESSAGE_IDS_MIME, encode_message_ids
 from mailclient.ui.widgets.plain_text import tooltip
-from mailclient.workers.tasks import error_text
+from mailclient.workers.tasks import Relay, error_text, log_if_bug
 
 PAGE_SIZE = 128
 # About 2,000 summaries: dozens of screens of scrolling back and forth. More cost memory
@@ -323,47 +322,21 @@ def visible_ids(places: Sequence[ThreadedMessage], collapsed: frozenset[int]) ->
     return shown
 
 
-class _Relay(QObject):
-    """Carries a query's answer from the pool thread to the model (queued)."""
-
-    read = Signal(object)  # _Answer
-    failed = Signal(object)  # the exception
-
-
-class _IdQuery(QRunnable):
+def _query(path: Path, request: _Request, shown: list[int] | None) -> _Answer:
     """The id query, on a pool thread, with a store connection of its own (< 1 ms to open).
 
     Given the list shown now (a copy), it also works out the diff to the new one, which
     for 100,000 rows costs tens of milliseconds the GUI thread is spared.
     """
-
-    def __init__(
-        self,
-        relay: _Relay,
-        path: Path,
-        request: _Request,
-        shown: list[int] | None,
-    ) -> None:
-        super().__init__()
-        self._relay = relay
-        self._path = path
-        self._request = request
-        self._shown = shown
-
-    def run(self) -> None:
-        try:
-            store = MailStore.open(self._path)
-            try:
-                ids, places = _read_ids(store, self._request)
-            finally:
-                store.close()
-            diff = None
-            if self._shown is not None and ids != self._shown:
-                diff = _diff(self._shown, ids)
-        except Exception as error:  # handed to the GUI thread, which tells the user
-            self._relay.failed.emit(error)
-        else:
-            self._relay.read.emit(_Answer(ids, diff, places))
+    store = MailStore.open(path)
+    try:
+        ids, places = _read_ids(store, request)
+    finally:
+        store.close()
+    diff = None
+    if shown is not None and ids != shown:
+        diff = _diff(shown, ids)
+    return _Answer(ids, diff, places)
 
 
 class MessageListModel(QAbstractTableModel):
@@ -384,9 +357,9 @@ class MessageListModel(QAbstractTableModel):
         self._querying = False
         self._again = False  # something asked for a new list while a query ran
         self._reset_wanted = False  # the next list answers a new filter or sort
-        self._relay = _Relay(self)
-        self._relay.read.connect(self._ids_read)
-        self._relay.failed.connect(self._query_failed)
+        self._relay = Relay(self)
+        self._relay.returned.connect(self._ids_read)
+        self._relay.raised.connect(self._query_failed)
         self._folder_ids: list[int] = []
         self._sort_key = SortKey.DATE
         self._descending = True
@@ -579,7 +552,8 @@ class MessageListModel(QAbstractTableModel):
         # only answers and show_folders() change them, and show_folders() makes this
         # query's answer outdated.
         shown = None if self._reset_wanted else list(self._ids)
-        self._pool.start(_IdQuery(self._relay, self._store.path, request, shown))
+        path = self._store.path
+        self._relay.start(lambda: _query(path, request, shown), self._pool)
 
     def _ids_read(self, answer: _Answer) -> None:
         self._querying = False
@@ -601,15 +575,16 @@ class MessageListModel(QAbstractTableModel):
         else:
             self.loaded.emit()
 
-    def _query_failed(self, error: object) -> None:
+    def _query_failed(self, error: Exception) -> None:
         self._querying = False
+        log_if_bug(error)
         self.load_failed.emit(error_text(error))
         if self._again:
             self._start_query()
 
     # -- following the store ----------------------------------------------------------------
 
-    def refresh(self, folder_ids: Sequence[int] | None = None) -> None:
+    def refresh(self, folder_ids: Collection[int] | None = None) -> None:
         """Re-read after the store changed (``folder_ids``: which folders; None = any).
 
         The list is read off the GUI thread; ``loaded`` tells when it is shown.

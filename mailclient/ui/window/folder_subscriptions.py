@@ -13,16 +13,16 @@ from PySide6.QtWidgets import QWidget
 
 from mailclient.core.models import Folder
 from mailclient.ui.mailbox.folder_model import FolderTreeModel, is_inbox
-from mailclient.workers.mail import ChangeFolder
+from mailclient.workers.commands import ChangeFolder
 
 if TYPE_CHECKING:
-    from mailclient.workers.mail import MailWorkers
+    from mailclient.ui.window.mail_hub import MailHub
 
 SHOW_UNSUBSCRIBED_KEY = "folders/show_unsubscribed"
 
 
 def subscription_item(
-    mail: MailWorkers | None, folder: Folder | None, enabled: bool
+    mail: MailHub, folder: Folder | None, enabled: bool
 ) -> tuple[str, str, Callable[[], None], bool]:
     """The folder menu's Subscribe or Unsubscribe entry: (text, object name, slot, enabled).
 
@@ -32,7 +32,7 @@ def subscription_item(
     kind = "unsubscribe" if subscribed else "subscribe"
 
     def change() -> None:
-        if mail is not None and folder is not None:
+        if folder is not None:
             mail.change_folder(ChangeFolder(folder.account, kind, folder.id))
 
     text = "Un&subscribe" if subscribed else "&Subscribe"
