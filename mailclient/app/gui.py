@@ -45,7 +45,7 @@ def prepare_qt() -> None:
         QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         # Chromium's sandbox cannot run as root and QtWebEngine would abort; HTML mail is
-        # still sanitized, script-free and cut off from the network (see ui/html_view.py).
+        # still sanitized, script-free and cut off from the network (see ui/mailbox/html_view.py).
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
 

@@ -3,7 +3,8 @@
 Per account there are two command lanes, each a thread with its own IMAP connection and
 store connection, fed from a queue:
 
-- the *sync* lane runs folder syncs (long: a first sync of 50,000 messages takes a while);
+- the *sync* lane runs folder syncs (long: a first sync of 50,000 messages takes a while),
+  then, while no command waits, downloads bodies for offline use (mailclient.imap.bodies);
 - the *interactive* lane fetches bodies and tells the server about flag changes, moves
   and deletes, so that none of these waits behind a long sync;
 
@@ -314,7 +315,7 @@ class _Lane(_QueueThread[LaneCommand]):
 
         stored = download_bodies(
             engine,
-            KeepPolicy(),
+            KeepPolicy.of(self.account),
             should_yield=lambda: not self._queue.empty() or self.stop_event.is_set(),
             on_progress=report,
         )

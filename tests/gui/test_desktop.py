@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
 from mailclient.accounts.lifecycle import add_account
-from mailclient.accounts.model import Account, Security
+from mailclient.accounts.model import Security
 from mailclient.accounts.preferences import NEVER, Preferences, load_preferences
 from mailclient.accounts.store import AccountStore
 from mailclient.app.desktop import Desktop
@@ -33,6 +33,7 @@ from mailclient.ui.accounts.password_prompt import PasswordPrompt
 from mailclient.ui.mailbox.message_model import Column
 from mailclient.ui.window.preferences import AFTER_DELAY, NOT_BY_ITSELF
 from mailclient.workers.mail import MailWorkers
+from tests.integration.imap_helpers import account as rig_account
 from tests.integration.sign_in_proxy import SignInProxy
 from tests.rig import MailServers, SecretService
 from tests.support.idle_log import IdleLog, idle_log
@@ -52,16 +53,7 @@ def message(subject: str, sender: str = "Carol <carol@example.org>") -> bytes:
     return m.as_bytes(policy=SMTP)
 
 
-def rig_account(servers: MailServers, user: str, name: str) -> Account:
-    return Account(
-        name=name,
-        email=servers.user(user).address,
-        imap_host="localhost",
-        imap_port=servers.imaps_port,
-        smtp_host="localhost",
-        smtp_port=servers.submission_port,
-        ca_file=str(servers.ca_file),
-    )
+pytestmark = pytest.mark.mail_users("alice", "bob")
 
 
 @pytest.fixture
@@ -69,13 +61,6 @@ def idle() -> Iterator[IdleLog]:
     """Counts the IDLE commands the account's watcher starts (see tests.support.idle_log)."""
     with idle_log() as counted:
         yield counted
-
-
-@pytest.fixture
-def servers(mail_servers: MailServers) -> MailServers:
-    for user in ("alice", "bob"):
-        mail_servers.reset_user(user)
-    return mail_servers
 
 
 @pytest.fixture
@@ -147,7 +132,7 @@ def fill_add_dialog(dialog: AddAccountDialog, servers: MailServers, user: str, n
     dialog.identity.email_edit.setText(servers.user(user).address)
     dialog.identity.password_edit.setText(servers.user(user).password)
     dialog.identity.manual_button.click()
-    dialog.settings.form.set_account(rig_account(servers, user, name))
+    dialog.settings.form.set_account(rig_account(servers, user, name=name, host="localhost"))
     dialog.settings.form.password_edit.setText(servers.user(user).password)
 
 
@@ -227,7 +212,10 @@ def test_a_rejected_password_is_asked_once_then_the_account_syncs(
 ) -> None:
     alice = servers.user("alice")
     add_account(
-        services.accounts, services.credentials, rig_account(servers, "alice", "Work"), "old"
+        services.accounts,
+        services.credentials,
+        rig_account(servers, "alice", name="Work", host="localhost"),
+        "old",
     )
     servers.append("alice", "INBOX", message("Behind the password"))
     app = running()
@@ -263,7 +251,9 @@ def test_a_login_cut_off_is_tried_again_without_asking_for_the_password(
     try:
         # The first two logins (of the sync lane and IDLE, say) lose their connection.
         proxy.cut_sign_ins = 2
-        account = replace(rig_account(servers, "alice", "Work"), imap_port=proxy.port)
+        account = replace(
+            rig_account(servers, "alice", name="Work", host="localhost"), imap_port=proxy.port
+        )
         add_account(
             services.accounts, services.credentials, account, servers.user("alice").password
         )
@@ -289,7 +279,7 @@ def test_an_untrusted_certificate_is_shown_then_trusted_and_the_account_syncs(
 ) -> None:
     alice = servers.user("alice")
     account = replace(
-        rig_account(servers, "alice", "Work"),
+        rig_account(servers, "alice", name="Work", host="localhost"),
         imap_host="127.0.0.1",
         imap_port=self_signed_dovecot.port,
     )
@@ -338,7 +328,7 @@ def test_new_mail_over_idle_is_notified_and_the_click_opens_it(
     add_account(
         services.accounts,
         services.credentials,
-        rig_account(servers, "alice", "Work"),
+        rig_account(servers, "alice", name="Work", host="localhost"),
         alice.password,
     )
     servers.append("alice", "INBOX", message("Unread from before"))

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from tests.integration.imap_helpers import account, message, subjects
 from tests.integration.tcp_proxy import CuttableProxy
 from tests.rig import Dovecot, MailServers
 from tests.support.idle_log import idle_log
+from tests.support.waiting import wait_until
 
 USER = "carol"
 WITHOUT_IDLE = (
@@ -28,10 +28,7 @@ WITHOUT_IDLE = (
 )
 
 
-@pytest.fixture
-def servers(mail_servers: MailServers) -> MailServers:
-    mail_servers.reset_user(USER)
-    return mail_servers
+pytestmark = pytest.mark.mail_users(USER)
 
 
 def send_over_smtp(servers: MailServers, subject: str) -> None:
@@ -84,22 +81,17 @@ class Watching:
         if self._engine is None:
             store = MailStore.open(self._store_path)
             self._engine = AccountSync(self._account, FixedPassword(self._password), store)
+        self.before_sync()
         self._engine.sync(["INBOX"])
         self.syncs += 1
+
+    def before_sync(self) -> None:
+        """Runs on the watcher's thread before each sync."""
 
     def close(self) -> None:
         self.stop.set()
         self.thread.join(timeout=30)
         assert not self.thread.is_alive()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 @pytest.fixture
@@ -117,7 +109,7 @@ def test_idle_brings_a_delivered_message_into_the_store(
             assert watching.syncs == 1  # the catch-up sync after connecting
             with MailStore.open(store_path) as store:
                 send_over_smtp(servers, "Pushed to you")
-                assert wait_until(
+                wait_until(
                     lambda: (
                         store.folder_by_name("test", "INBOX") is not None
                         and subjects(store, "test", "INBOX") == ["Pushed to you"]
@@ -142,11 +134,11 @@ def test_idle_is_renewed_and_survives_a_dropped_connection(
             assert watching.syncs == 1  # renewing is not a change
             before_cut = idle.started(watching.name)
             proxy.cut_all()
-            assert wait_until(lambda: proxy.connections >= 2)
+            wait_until(lambda: proxy.connections >= 2)
             assert idle.wait_started(watching.name, more_than=before_cut)
             send_over_smtp(servers, "After the outage")
             with MailStore.open(store_path) as store:
-                assert wait_until(lambda: "After the outage" in subjects(store, "test", "INBOX"))
+                wait_until(lambda: "After the outage" in subjects(store, "test", "INBOX"))
         finally:
             watching.close()
             proxy.close()
@@ -182,10 +174,10 @@ def test_a_server_without_idle_is_polled(
     with idle_log() as idle:
         watching = Watching(watched, password, store_path, syncing, poll_every=0.2, backoff=0.05)
         try:
-            assert wait_until(lambda: watching.syncs >= 3)
+            wait_until(lambda: watching.syncs >= 3)
             servers.append(USER, "INBOX", message(1, "Found by polling"))
             with MailStore.open(store_path) as store:
-                assert wait_until(lambda: "Found by polling" in subjects(store, "test", "INBOX"))
+                wait_until(lambda: "Found by polling" in subjects(store, "test", "INBOX"))
         finally:
             watching.close()
             proxy.close()

@@ -12,6 +12,7 @@ from mailclient.accounts.signin import FixedPassword
 from mailclient.core.errors import AuthenticationFailed
 from mailclient.imap import client as imap_client
 from mailclient.smtp import client as smtp_client
+from tests.integration.imap_helpers import account as rig_account
 from tests.integration.test_protocol_log import secret_forms
 from tests.rig import MailServers
 
@@ -20,16 +21,14 @@ USER = "frank"
 
 def frank(servers: MailServers, security: Security) -> Account:
     ssl = security is Security.SSL
-    return Account(
+    return rig_account(
+        servers,
+        USER,
+        servers.imaps_port if ssl else servers.imap_port,
         name="frank",
-        email=servers.user(USER).address,
-        imap_host=servers.host,
-        imap_port=servers.imaps_port if ssl else servers.imap_port,
         imap_security=security,
-        smtp_host=servers.host,
         smtp_port=servers.smtps_port if ssl else servers.submission_port,
         smtp_security=security,
-        ca_file=str(servers.ca_file),
     )
 
 

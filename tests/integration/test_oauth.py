@@ -13,14 +13,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from mailclient.accounts.credentials import CredentialStore, Service
-from mailclient.accounts.model import Account, AuthMethod, Security
+from mailclient.accounts.model import Account, AuthMethod
 from mailclient.accounts.oauth2 import (
     Client,
     LoopbackRedirect,
@@ -46,12 +46,15 @@ from mailclient.imap.sync import AccountSync
 from mailclient.smtp import client as smtp_client
 from mailclient.smtp.sender import OutboxSender, Outcome
 from mailclient.store.mail import MailStore
+from tests.integration.imap_helpers import account as rig_account
 from tests.integration.imap_helpers import subjects
 from tests.integration.tcp_proxy import CuttableProxy
 from tests.rig import MailServers
 from tests.rig.dovecot import Dovecot
 from tests.rig.oauth import AuthorizationServer, browse
+from tests.support.idle_log import idle_log
 from tests.support.memory_keyring import MemoryKeyring
+from tests.support.waiting import wait_until
 
 USER = "alice"
 CLIENT_ID = "mailclient-test"
@@ -59,16 +62,11 @@ CLIENT_ID = "mailclient-test"
 
 def oauth_account(servers: MailServers, imap_port: int | None = None) -> Account:
     assert servers.oauth is not None
-    rig_user = servers.user(USER)
-    return Account(
+    return rig_account(
+        servers,
+        USER,
+        imap_port,
         name="work",
-        email=rig_user.address,
-        imap_host=servers.host,
-        imap_port=imap_port or servers.imaps_port,
-        smtp_host=servers.host,
-        smtp_port=servers.submission_port,
-        smtp_security=Security.STARTTLS,
-        ca_file=str(servers.ca_file),
         auth=AuthMethod.OAUTH2,
         oauth_authorization_endpoint=servers.oauth.authorization_endpoint,
         oauth_token_endpoint=servers.oauth.token_endpoint,
@@ -236,15 +234,6 @@ class Recording:
         return self  # as a profile's SignIn, for the outbox
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def short_lived_sign_in(
     mail_servers: MailServers, oauth_server: AuthorizationServer, account: Account, clock: str
 ) -> Recording:
@@ -291,33 +280,35 @@ def test_a_token_that_expires_during_idle_is_refreshed_unseen(
                 engine.close()
                 engine.store.close()
 
-    watcher = IdleWatcher(
-        account, auth, changed, stop, on_error=errors.append, renew_after=0.5, backoff=0.1
-    )
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        assert watcher.connected.wait(15)
-        token, requests = auth.tokens[-1], oauth_server.token_requests
-        assert wait_until(lambda: not oauth_server.active(token))
-        # IDLE goes on, renewed on the connection it logged in on.
-        idles = watcher.idles
-        assert wait_until(lambda: watcher.idles >= idles + 2)
-        # The network drops (the watcher's and the sync's connections both go through the
-        # proxy): the watcher logs in again.
-        before = proxy.connections
-        proxy.cut_all()
-        assert wait_until(lambda: proxy.connections > before and watcher.connected.is_set())
-        assert oauth_server.token_requests >= requests + 1
-        assert auth.tokens[-1] != token and oauth_server.active(auth.tokens[-1])
-        subject = f"after the refresh {clock}"
-        mail_servers.append(USER, "INBOX", _message(account, subject))
-        with MailStore.open(tmp_path / "mail.sqlite3") as store:
-            assert wait_until(lambda: subject in _subjects(store, account))
-    finally:
-        stop.set()
-        thread.join(30)
-        proxy.close()
+    with idle_log() as idle:
+        watcher = IdleWatcher(
+            account, auth, changed, stop, on_error=errors.append, renew_after=0.5, backoff=0.1
+        )
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        try:
+            assert idle.wait_started(account.name)
+            token, requests = auth.tokens[-1], oauth_server.token_requests
+            wait_until(lambda: not oauth_server.active(token), 20)
+            # IDLE goes on, renewed on the connection it logged in on.
+            idles = idle.started(account.name)
+            assert idle.wait_started(account.name, more_than=idles + 1, timeout=20)
+            # The network drops (the watcher's and the sync's connections both go through the
+            # proxy): the watcher logs in again.
+            before, started = proxy.connections, idle.started(account.name)
+            proxy.cut_all()
+            wait_until(lambda: proxy.connections > before, 20)
+            assert idle.wait_started(account.name, more_than=started, timeout=20)
+            assert oauth_server.token_requests >= requests + 1
+            assert auth.tokens[-1] != token and oauth_server.active(auth.tokens[-1])
+            subject = f"after the refresh {clock}"
+            mail_servers.append(USER, "INBOX", _message(account, subject))
+            with MailStore.open(tmp_path / "mail.sqlite3") as store:
+                wait_until(lambda: subject in _subjects(store, account), 20)
+        finally:
+            stop.set()
+            thread.join(30)
+            proxy.close()
     assert errors == []
     assert heard.count("INBOX") >= 3  # connected, reconnected, the new message
 
@@ -334,7 +325,7 @@ def test_a_token_that_expires_during_a_flush_is_refreshed_unseen(
     def open_sent_after_expiry(account: Account, folder_auth: Authenticator) -> SentFolder:
         # Between sending and the Sent copy, the token used to send expires.
         used_for_sending.append(auth.tokens[-1])
-        assert wait_until(lambda: not oauth_server.active(used_for_sending[0]))
+        wait_until(lambda: not oauth_server.active(used_for_sending[0]), 20)
         return SentFolder.open(account, folder_auth)
 
     sender = OutboxSender(
@@ -346,7 +337,7 @@ def test_a_token_that_expires_during_a_flush_is_refreshed_unseen(
         OutgoingMessage(sender=account.sender, to=(account.email,), subject=subject, body="."),
     )
     first = auth.secret("smtp").value
-    assert wait_until(lambda: not oauth_server.active(first))  # before the flush begins
+    wait_until(lambda: not oauth_server.active(first), 20)  # before the flush begins
     requests = oauth_server.token_requests
     report = sender.flush()
     assert [r.outcome for r in report.results] == [Outcome.SENT], report
@@ -381,16 +372,20 @@ def test_a_token_the_server_refuses_is_refreshed_once_more(
     oauth_server.lifetime = 1
     signed_in.forget("work")
     stuck = OAuth2Authenticator(account, (CLIENT_ID, ""), signed_in.credentials, clock=lambda: 0)
-    stuck.secret("imap")  # a token that lives 1 s, made now
-    time.sleep(1.5)
+    token = stuck.secret("imap")  # a token that lives 1 s, made now
+    wait_until(
+        lambda: not oauth_server.active(token.value), what="the token to expire", interval=0.1
+    )
     requests = oauth_server.token_requests
     oauth_server.lifetime = 3600
     imap_client.probe(account, stuck, timeout=10)
     assert oauth_server.token_requests == requests + 1
     stuck.rejected("smtp", stuck.secret("smtp"))  # forget it: the next one is fresh
     oauth_server.lifetime = 1
-    stuck.secret("smtp")
-    time.sleep(1.5)
+    token = stuck.secret("smtp")
+    wait_until(
+        lambda: not oauth_server.active(token.value), what="the token to expire", interval=0.1
+    )
     oauth_server.lifetime = 3600
     smtp_client.probe(account, stuck, timeout=10)
     assert oauth_server.token_requests == requests + 3

@@ -293,6 +293,15 @@ class MailServers:
                 return messages
             time.sleep(0.05)
 
+    def wait_for_delivery(self, timeout: float = 10.0) -> None:
+        """Poll until Postfix holds no accepted message it has not delivered (or deferred):
+        after a client's SMTP conversation ended, whatever it sent is in the mailboxes."""
+        deadline = time.monotonic() + timeout
+        while self.postfix.in_flight():
+            if time.monotonic() > deadline:
+                raise RigError(f"Postfix still delivers after {timeout} s")
+            time.sleep(0.05)
+
     def fill_maildir(
         self, user: str, folder: str, messages: Iterable[bytes], flags: Sequence[str] = ()
     ) -> None:

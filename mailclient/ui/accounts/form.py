@@ -44,6 +44,7 @@ from mailclient.discovery import Endpoint, Network, Protocol, ServerCertificate,
 from mailclient.imap import client as imap_client
 from mailclient.smtp import client as smtp_client
 from mailclient.ui.accounts.certificate_dialog import CertificateDialog
+from mailclient.ui.accounts.keep_fields import KeepFields
 from mailclient.ui.accounts.oauth_sign_in import provider_name
 from mailclient.workers.tasks import Task, error_text
 
@@ -179,6 +180,9 @@ class AccountForm(QWidget):
         grid.addWidget(QLabel("CA certificate:", servers), 3, 0)
         grid.addLayout(ca_row, 3, 1, 1, 3)
         layout.addWidget(servers)
+        self.keep_fields = KeepFields(self)
+        self.keep_fields.edited.connect(self._on_edited)
+        layout.addWidget(self.keep_fields)
 
         self.error_label = QLabel(self)
         self.error_label.setObjectName("formError")
@@ -259,6 +263,7 @@ class AccountForm(QWidget):
         self.smtp_port.setValue(account.smtp_port)
         _select(self.smtp_security, account.smtp_security)
         self.ca_file_edit.setText(account.ca_file or "")
+        self.keep_fields.set_account(account)
         self.issuer_edit.clear()
         self.lookup_label.hide()
         self.authorization_edit.setText(account.oauth_authorization_endpoint)
@@ -376,6 +381,7 @@ class AccountForm(QWidget):
             ca_file=self.ca_file_edit.text().strip() or None,
             auth=self.auth(),
         )
+        account = self.keep_fields.applied(account)
         try:
             if account.auth is AuthMethod.OAUTH2:
                 account = self._with_oauth(account)

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 from mailclient.core.errors import InvalidInput
 from mailclient.mime.compose import check_recipients
 from mailclient.mime.recipients import current_item_start, split_recipients
+from mailclient.mime.writing import recipients_problem
 
 # Completing from the first letter floods the list; two letters narrow it usefully.
 MIN_COMPLETION_PREFIX = 2
@@ -416,16 +417,7 @@ class AddressEdit(QFrame):
         """Why the field does not hold valid addresses ("" when it does, or is empty).
 
         Each bad item is named by itself, not the whole field."""
-        try:
-            bad = [item for item in check_recipients(self.field, self.text()) if not item.valid]
-        except InvalidInput as error:
-            return str(error)
-        if not bad:
-            return ""
-        if len(bad) == 1:
-            return f"{self.field}: {bad[0].problem}"
-        names = ", ".join(repr(item.text) for item in bad)
-        return f"{self.field}: {names} are not addresses like ann@example.org"
+        return recipients_problem(self.field, self.text())
 
     def go_to_problem(self) -> None:
         """Take the first item that is not an address back into the entry, to fix it."""

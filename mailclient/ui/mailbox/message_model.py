@@ -36,6 +36,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
     QThreadPool,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPixmap
@@ -49,6 +50,7 @@ from mailclient.ui.widgets.plain_text import tooltip
 from mailclient.workers.tasks import Relay, error_text, log_if_bug
 
 PAGE_SIZE = 128
+FIRST_THREADS = 60  # read at once when a threaded folder is shown: a screenful and more
 # About 2,000 summaries: dozens of screens of scrolling back and forth. More cost memory
 # (2 KB a row) without a visible gain: a page is read again in well under a millisecond.
 MAX_PAGES = 16
@@ -300,12 +302,14 @@ def _read_ids(
 ) -> tuple[list[int], list[ThreadedMessage] | None]:
     """The ids to show, and in threaded mode the thread of every message.
 
-    ``limit``: only the first this many (the first screenful); threads are read whole."""
+    ``limit``: only the first this many (the first screenful); in threaded mode the first
+    this many threads, each whole."""
     if not request.threaded:
         args = (request.folder_ids, request.sort, request.descending, request.quick_filter)
         return store.message_ids(*args, limit=limit), None
-    places = store.threaded(request.folder_ids)
-    if request.quick_filter.strip():
+    filtered = bool(request.quick_filter.strip())
+    places = store.threaded(request.folder_ids, None if filtered else limit)
+    if filtered:
         hits = set(store.message_ids(request.folder_ids, quick_filter=request.quick_filter))
         places = [p for p in places if p.id in hits]
     return visible_ids(places, request.collapsed), places
@@ -412,13 +416,18 @@ class MessageListModel(QAbstractTableModel):
         self._folder_names = {f.id: f.name for f in self._store.folders()}
         self._generation += 1  # a list on its way answers the old choice
         self._reset_wanted = False
+        if first_rows is None and self._threaded:
+            # Threading a whole folder takes a second for 100,000 messages: the newest
+            # threads now, the rest from a thread.
+            first_rows = FIRST_THREADS
         self.beginResetModel()
         self._ids = self._query(first_rows)
         self._rows = None
         self._pages.clear()
         self._now = datetime.now().astimezone()
         self.endResetModel()
-        if first_rows is not None and len(self._ids) == first_rows:
+        read = len(self._thread_sizes) if self._threaded else len(self._ids)
+        if first_rows is not None and read >= first_rows:
             self._request(reset=False)
 
     def set_show_recipients(self, recipients: bool) -> None:
@@ -491,12 +500,29 @@ class MessageListModel(QAbstractTableModel):
         if threaded != self._threaded:
             self._threaded = threaded
             self._collapsed.clear()
-            self._request(reset=True)
+            self._generation += 1
+            self._reset_wanted = True
+            # Asked for on the next turn of the event loop: a folder shown right after this
+            # (as a folder change does) reads its own list, and none is read in vain.
+            QTimer.singleShot(0, self, self._read_if_wanted)
+
+    def _read_if_wanted(self) -> None:
+        if self._reset_wanted and self._folder_ids:
+            self._request(reset=False)
 
     def thread_of(self, row: int) -> int | None:
         message_id = self.message_id(row)
         place = self._place_of.get(message_id) if message_id is not None else None
         return place.thread if place is not None else None
+
+    def starts_conversation(self, message_id: int) -> bool:
+        """Whether ``message_id`` is listed as the first message of a thread of several."""
+        place = self._place_of.get(message_id) if self._threaded else None
+        return (
+            place is not None
+            and place.depth == 0
+            and self._thread_sizes.get(place.thread, (1, 0))[0] > 1
+        )
 
     def set_collapsed(self, threads: set[int] | None, collapsed: bool) -> None:
         """Collapse (or expand) ``threads``; None: all of them."""

@@ -8,6 +8,8 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
 from PySide6.QtWidgets import QMenu
 
 from mailclient.core.models import SEEN, MessageSummary
+from mailclient.core.query import parse_as_typed
+from mailclient.ui.mailbox.conversation import conversation_job
 from mailclient.ui.mailbox.message_model import Column, MessageRole
 from mailclient.ui.mailbox.reading_pane import load_job
 from mailclient.workers.events import BodyFailed, BodyFetched
@@ -15,6 +17,7 @@ from mailclient.workers.tasks import error_text, run_task
 
 if TYPE_CHECKING:
     from mailclient.ui.window.main_window import MainWindow
+    from mailclient.workers.conversation import Conversation
     from mailclient.workers.reading import PreparedMessage
 
 
@@ -96,11 +99,32 @@ class MessageList:
         self._load_message(summary)
 
     def _load_message(self: MainWindow, summary: MessageSummary) -> None:
+        # Opened from a search or a filtered list: the words looked for, marked.
+        highlight = parse_as_typed(self.message_model.quick_filter)[0].highlights()
+        if self.message_model.starts_conversation(summary.id):
+            # A thread's first message opens its whole conversation (one message alone
+            # when the rest are gone meanwhile).
+            def read(conversation: Conversation) -> None:
+                if conversation.root != self.reading_pane.message_id:
+                    return  # another message was chosen meanwhile
+                if not self.reading_pane.show_conversation(conversation):
+                    self._load_one(summary, highlight)
+                elif not summary.seen and self.mark_read_delay_ms() >= 0:
+                    self._mark_read_timer.start(self.mark_read_delay_ms())
+
+            run_task(self, conversation_job(self._store.path, summary.id, highlight), read)
+            return
+        self._load_one(summary, highlight)
+
+    def _load_one(
+        self: MainWindow, summary: MessageSummary, highlight: list[tuple[str, bool]]
+    ) -> None:
         job = load_job(
             self._store.path,
             summary.id,
             prefer_plain=self.prefer_plain_action.isChecked(),
             allow_remote=summary.id in self._remote_allowed,
+            highlight=highlight,
         )
         run_task(
             self,
