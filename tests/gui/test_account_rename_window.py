@@ -2,7 +2,6 @@
 the folders, messages and the shown folder stay, the worker goes on under the new name."""
 
 # The fixtures of test_window_server are imported, and the tests' arguments name them.
-# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -19,7 +18,8 @@ from mailclient.store.mail import MailStore
 from mailclient.ui.accounts.controller import AccountsController
 from mailclient.ui.window.main_window import MainWindow, window_settings
 from mailclient.workers.mail import MailWorkers
-from tests.gui.test_window_server import WAIT, account, message, servers  # noqa: F401
+from tests.gui.test_window_server import WAIT, message
+from tests.integration.imap_helpers import account as rig_account
 from tests.rig import MailServers
 from tests.support.memory_keyring import PROFILE_ID, MemoryKeyring
 
@@ -32,7 +32,7 @@ class World:
         self.keyring = MemoryKeyring()
         self.credentials = CredentialStore(self.keyring, profile_id=PROFILE_ID)
         for name, user in (("work", "alice"), ("home", "bob")):
-            self.accounts.add(account(servers, name, user))
+            self.accounts.add(rig_account(servers, user, name=name))
             self.credentials.set_password(name, "imap", servers.users[user].password)
         listed = self.accounts.accounts()
         self.store = MailStore.open(profile / "mail.sqlite3")
@@ -69,6 +69,9 @@ def world(qtbot: QtBot, servers: MailServers, tmp_path: Path) -> Iterator[World]
     w = World(qtbot, servers, tmp_path)
     yield w
     w.close()
+
+
+pytestmark = pytest.mark.mail_users("alice", "bob")
 
 
 def test_rename_in_manage_accounts_keeps_mail_and_the_shown_folder(

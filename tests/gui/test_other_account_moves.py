@@ -6,6 +6,7 @@ its workers against the real Dovecot."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
@@ -15,8 +16,9 @@ from tests.gui.test_window_server import (  # noqa: F401 (fixtures)
     WAIT,
     Harness,
     harness,
-    servers,
 )
+
+pytestmark = pytest.mark.mail_users("alice", "bob")
 
 
 def _submenu(menu: QMenu, title: str) -> QMenu:

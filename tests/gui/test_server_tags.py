@@ -6,14 +6,16 @@ Dovecot: those its FLAGS list and those on messages; set and removed like the la
 
 from __future__ import annotations
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from tests.gui.test_window_server import (  # noqa: F401 (fixtures)
     WAIT,
     Harness,
     harness,
-    servers,
 )
+
+pytestmark = pytest.mark.mail_users("alice", "bob")
 
 
 def _server_tag_texts(harness: Harness) -> list[str]:
