@@ -38,7 +38,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from mailclient.core.models import SEEN, Folder, MessageSummary, SpecialUse
+from mailclient.core.models import SEEN, Folder, MessageSummary, SpecialUse, showable_date
 from mailclient.core.query import Query, parse_as_typed
 from mailclient.store import pending, threads
 from mailclient.store import search as fts
@@ -230,7 +230,7 @@ def _timestamp(value: int | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.fromtimestamp(value, UTC)
+        return showable_date(datetime.fromtimestamp(value, UTC))
     except (OverflowError, OSError, ValueError):
         return None
 

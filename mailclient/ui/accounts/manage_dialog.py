@@ -414,10 +414,12 @@ class ManageAccountsDialog(QDialog):
         accounts, credentials = self._accounts, self._credentials
 
         def write() -> Account:
-            saved = accounts.update(name, account)
-            if switched:
-                # The sign-in it no longer uses must not stay behind in the keyring.
+            if switched or sign_in_after:
+                # The sign-in it no longer uses must not stay behind in the keyring; gone
+                # before the new settings are, so that no connection made with them sends
+                # a refresh token to a sign-in server that did not issue it.
                 credentials.delete_account(name)
+            saved = accounts.update(name, account)
             if password:
                 set_passwords(credentials, name, password)
             return saved
@@ -455,6 +457,14 @@ class ManageAccountsDialog(QDialog):
         try:
             account = self.edited_account()
         except InvalidInput:
+            return
+        if account.auth is AuthMethod.OAUTH2 and _sign_in_changed(self._current, account):
+            # The refresh token in the keyring is the old sign-in server's: never sent to
+            # another one.
+            self._show_error(
+                "Save first: the new sign-in server is signed in to in your browser, "
+                "then the connection can be tested."
+            )
             return
         typed, sign_in = self.form.password(), self._sign_in
 
