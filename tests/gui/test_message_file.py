@@ -65,6 +65,9 @@ def test_a_message_file_opens_read_only_and_can_be_answered(
     assert opened.windowTitle().startswith("Our offer, saved")
     assert opened.windowFilePath() == str(path)
     assert [a.iconText() for a in opened.toolbar.actions()] == ["Reply", "Reply All", "Forward"]
+    # The file has no Date: no empty Date row.
+    headers = opened.pane.headers
+    assert headers.values["From"].isVisible() and not headers.values["Date"].isVisible()
     names = {a.objectName() for a in opened.actions()}
     assert not names & {"delete", "archive", "junk", "toggleRead", "toggleFlag"}
     opened.activateWindow()
