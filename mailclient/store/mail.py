@@ -839,8 +839,9 @@ class MailStore:
             return threads.thread_new_messages(self._db)
 
     def conversation(self, message_id: int) -> list[int]:
-        """The messages of ``message_id``'s thread over all folders of its account (your
-        replies in Sent too), oldest first, one of each Message-ID."""
+        """The messages of ``message_id``'s thread over the folders of its account (your
+        replies in Sent too; Junk and Trash only if it is there), oldest first, one of
+        each Message-ID (see store.threads.conversation)."""
         try:
             return threads.conversation(self._db, message_id)
         except sqlite3.Error as error:
