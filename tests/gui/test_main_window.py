@@ -389,9 +389,13 @@ def test_a_search_is_read_off_the_gui_thread_and_keeps_the_chosen_message(
     window.message_view.setCurrentIndex(
         window.message_model.index(_row(window, "Lunch on Friday?"), 2)
     )
+    qtbot.waitUntil(lambda: not window.message_model.is_loading())
+    looked_up = len(looked_up_on_gui)
     window.search_edit.setText("from:bob -is:flagged")
     qtbot.keyClick(window.search_edit, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.message_model.rowCount() == 2)
+    qtbot.waitUntil(lambda: not window.message_model.is_loading())
+    assert len(looked_up_on_gui) == looked_up + 1  # one query for the new words, not two
     assert window.count_label.text() == "2 messages"
     assert window.message_view.currentIndex().data(MessageRole.SUMMARY).subject == (
         "Lunch on Friday?"
