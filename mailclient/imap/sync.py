@@ -313,8 +313,17 @@ class AccountSync:
         return results
 
     def refresh_folders(self) -> list[Folder]:
-        """Read the folder list from the server into the store."""
-        return self.store.sync_folder_list(self.account.name, self.session.list_folders())
+        """Read the folder list from the server into the store.
+
+        A list outdated by a folder change that another connection sent while it was read
+        is read again (see MailStore.sync_folder_list).
+        """
+        while True:
+            mark = self.store.folder_changes_mark()
+            listed = self.session.list_folders()
+            folders = self.store.sync_folder_list(self.account.name, listed, mark)
+            if folders is not None:
+                return folders
 
     def sync_folder(self, folder: Folder) -> FolderSyncResult:
         """Bring one folder up to date, reconnecting and resuming if the connection drops."""

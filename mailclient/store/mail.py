@@ -177,6 +177,16 @@ class PendingFolderChange:
 
 
 @dataclass(frozen=True)
+class FolderChangesMark:
+    """Where the folder changes made here stood when a folder list was asked for: the
+    highest change number given out so far, and the changes then waiting (see
+    MailStore.sync_folder_list)."""
+
+    last_id: int
+    waiting: frozenset[int]
+
+
+@dataclass(frozen=True)
 class PendingMessage:
     """A message a waiting change touches: its UID, and its flags before the change."""
 
@@ -492,12 +502,44 @@ class MailStore:
             (account,),
         ).fetchall()
 
-    def sync_folder_list(self, account: str, remote: Sequence[RemoteFolder]) -> list[Folder]:
+    def folder_changes_mark(self) -> FolderChangesMark:
+        """The folder changes given out and waiting now: taken before a folder list is
+        asked of the server, it lets sync_folder_list tell whether the list is outdated."""
+        rows = self._read("SELECT seq FROM sqlite_sequence WHERE name = 'pending_folder_changes'")
+        last_id = rows[0][0] if rows else 0
+        waiting = self._read("SELECT id FROM pending_folder_changes")
+        return FolderChangesMark(last_id, frozenset(r[0] for r in waiting))
+
+    def _folder_changes_done_since(self, mark: FolderChangesMark) -> bool:
+        """Whether a folder change was sent (or undone) after ``mark`` was taken."""
+        waiting = {r[0] for r in self._db.execute("SELECT id FROM pending_folder_changes")}
+        if mark.waiting - waiting:
+            return True
+        rows = self._db.execute(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'pending_folder_changes'"
+        ).fetchall()
+        given_since = (rows[0][0] if rows else 0) - mark.last_id
+        return given_since > sum(1 for i in waiting if i > mark.last_id)
+
+    def sync_folder_list(
+        self,
+        account: str,
+        remote: Sequence[RemoteFolder],
+        listed_after: FolderChangesMark | None = None,
+    ) -> list[Folder] | None:
         """Make the account's folders those the server listed; returns the folders now kept.
 
-        Folders the server no longer lists are removed with their messages.
+        Folders the server no longer lists are removed with their messages. The folder
+        changes still waiting are laid over the list. ``listed_after``: the mark taken
+        before the list was asked for. A folder change sent since (by another connection:
+        the window's interactive lane, the CLI) may be missing from the list while it no
+        longer waits, so the list would undo it (a renamed folder would vanish and come
+        back): then nothing is written and None is returned; ask for the list again.
+        Any account's change counts, which at worst costs one more list.
         """
         with self._write() as touched:
+            if listed_after is not None and self._folder_changes_done_since(listed_after):
+                return None
             before = {
                 r[0]: tuple(r[1:])
                 for r in self._db.execute(

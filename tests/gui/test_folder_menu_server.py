@@ -6,7 +6,6 @@ Trash, mark read; each made in the store first and sent by the account's worker.
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtWidgets import QMenu, QMessageBox
 from pytestqt.qtbot import QtBot
 
@@ -58,11 +57,6 @@ def test_folder_menu_lists_what_fits_the_folder(qtbot: QtBot, harness: Harness) 
     assert any(a.text() == "F&older" for a in window.menuBar().actions())
 
 
-@pytest.mark.flaky(
-    reruns=2,
-    # A folder-list sync read before a rename reached the server may be written after it.
-    reason="seen once under load: the renamed folder briefly missing from the store",
-)
 def test_new_rename_delete_and_empty_reach_the_server(
     qtbot: QtBot, harness: Harness, monkeypatch: object
 ) -> None:

@@ -12,7 +12,7 @@ from mailclient.core.models import FLAGGED, SEEN
 from mailclient.imap import changes
 from mailclient.imap.sync import AccountSync, SyncOptions
 from mailclient.imap.wire import CommandFailed
-from mailclient.store.mail import MailStore
+from mailclient.store.mail import MailStore, RemoteFolder
 from tests.integration.imap_helpers import account, message, server_state, store_state, subjects
 from tests.rig import Dovecot, MailServers
 
@@ -192,3 +192,38 @@ def test_two_engines_share_one_store(servers: MailServers, store: MailStore) -> 
     assert second.sync(["INBOX"])[0].new == 0
     first.close()
     second.close()
+
+
+def test_a_folder_list_read_before_a_rename_reached_the_server_does_not_undo_it(
+    servers: MailServers, store: MailStore, engine: AccountSync, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sync lane reads the folder list; the interactive lane sends a rename made here
+    before that list is written: the list, older than the rename, must not put the old
+    name back (the renamed folder would vanish until the next sync)."""
+    with servers.imap(USER) as client:
+        client.create_folder("Projects")
+    engine.refresh_folders()
+    projects = folder_id(store, "Projects")
+    changes.rename_folder(store, projects, "Done")
+    interactive = AccountSync(
+        account(servers, USER), FixedPassword(servers.user(USER).password), store
+    )
+    session = engine.session
+    list_folders = session.list_folders
+    lists: list[set[str]] = []
+
+    def list_then_rename() -> list[RemoteFolder]:
+        listed = list_folders()
+        lists.append({f.name for f in listed})
+        if len(lists) == 1:
+            assert interactive.send_pending() == []
+        return listed
+
+    monkeypatch.setattr(session, "list_folders", list_then_rename)
+    try:
+        engine.refresh_folders()
+    finally:
+        interactive.close()
+    assert "Projects" in lists[0] and "Done" not in lists[0]
+    assert store.folder_by_name("test", "Projects") is None
+    assert folder_id(store, "Done") == projects
