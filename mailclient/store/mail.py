@@ -948,6 +948,47 @@ class MailStore:
             PendingFolderChange(i, a, FolderChangeKind(k), f, o, n) for i, a, k, f, o, n in rows
         ]
 
+    def claim_folder_change(
+        self, account: str, now: float | None = None
+    ) -> PendingFolderChange | None:
+        """The oldest waiting folder change of ``account``, now held by the caller.
+
+        The caller ends the claim with finish_folder_change() or release_folder_change();
+        a caller that died lets go after CLAIM_SECONDS. None when none waits, or when
+        another sender (a thread or process) holds one: they go to the server one at a
+        time, in the order made, and never twice.
+        """
+        now = time.time() if now is None else now
+        with self._write():
+            busy = self._db.execute(
+                "SELECT 1 FROM pending_folder_changes WHERE account = ? AND claimed_until > ? "
+                "LIMIT 1",
+                (account, now),
+            ).fetchone()
+            if busy:
+                return None
+            row = self._db.execute(
+                "SELECT id, account, kind, folder_id, old_name, new_name "
+                "FROM pending_folder_changes WHERE account = ? ORDER BY id LIMIT 1",
+                (account,),
+            ).fetchone()
+            if row is None:
+                return None
+            self._db.execute(
+                "UPDATE pending_folder_changes SET claimed_until = ? WHERE id = ?",
+                (now + CLAIM_SECONDS, row[0]),
+            )
+        i, a, k, f, o, n = row
+        return PendingFolderChange(i, a, FolderChangeKind(k), f, o, n)
+
+    def release_folder_change(self, change_id: int) -> None:
+        """Give a claimed folder change back untouched: it could not be sent now, it waits."""
+        with self._write():
+            self._db.execute(
+                "UPDATE pending_folder_changes SET claimed_until = NULL WHERE id = ?",
+                (change_id,),
+            )
+
     def finish_folder_change(self, change_id: int) -> None:
         """The server carried the folder change out (or it was undone here): forget it."""
         with self._write():

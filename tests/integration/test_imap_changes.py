@@ -227,3 +227,35 @@ def test_a_folder_list_read_before_a_rename_reached_the_server_does_not_undo_it(
     assert "Projects" in lists[0] and "Done" not in lists[0]
     assert store.folder_by_name("test", "Projects") is None
     assert folder_id(store, "Done") == projects
+
+
+def test_a_folder_change_is_sent_by_one_sender_while_another_sends_it(
+    servers: MailServers, store: MailStore, engine: AccountSync, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interactive lane and the sync lane both send what waits: a rename one of them
+    is sending must not be sent again by the other, whose RENAME would be refused (the old
+    name is gone) and undo the rename here while the server made it."""
+    with servers.imap(USER) as client:
+        client.create_folder("Projects")
+    engine.refresh_folders()
+    projects = folder_id(store, "Projects")
+    changes.rename_folder(store, projects, "Done")
+    other = AccountSync(account(servers, USER), FixedPassword(servers.user(USER).password), store)
+    session = engine.session
+    rename = session.rename_folder
+    refused: list[changes.ChangeRefused] = []
+
+    def rename_while_the_other_sends(old: str, new: str) -> None:
+        refused.extend(other.send_pending())
+        rename(old, new)
+
+    monkeypatch.setattr(session, "rename_folder", rename_while_the_other_sends)
+    try:
+        assert engine.send_pending() == []
+    finally:
+        other.close()
+    assert refused == []
+    assert store.pending_folder_changes() == []
+    assert folder_id(store, "Done") == projects
+    with servers.imap(USER) as client:
+        assert client.folder_exists("Done") and not client.folder_exists("Projects")
