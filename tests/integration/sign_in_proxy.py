@@ -70,7 +70,11 @@ class SignInProxy:
         server.settimeout(None)
         with self._lock:
             self._sockets += [client, server]
-        threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
+        # Both this thread (answers) and the pump (the server's replies) write to the
+        # client. One TLS connection takes one write at a time: a second write while
+        # the first waits for the client to read fails (SSL BAD_LENGTH) and drops it.
+        writing = threading.Lock()
+        threading.Thread(target=self._pump, args=(server, client, writing), daemon=True).start()
         try:
             reader = client.makefile("rb")
             while line := reader.readline():
@@ -86,7 +90,8 @@ class SignInProxy:
                         break
                     if self.answer is not None:
                         tag = sign_in.group(1) or b""
-                        client.sendall(self.answer.replace(b"{tag}", tag))
+                        with writing:
+                            client.sendall(self.answer.replace(b"{tag}", tag))
                         continue
                 server.sendall(line)
         except OSError:
@@ -94,10 +99,11 @@ class SignInProxy:
         _drop(client)
         _drop(server)
 
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket, writing: threading.Lock) -> None:
         try:
             while data := source.recv(65536):
-                sink.sendall(data)
+                with writing:
+                    sink.sendall(data)
         except OSError:
             pass
         _drop(source)
