@@ -24,6 +24,7 @@ from tests.rig import (
     SecretService,
     create_test_ca,
 )
+from tests.rig.servers import USER_NAMES
 
 MAIL_SERVER_TOOLS = ("dovecot", "doveadm", "doveconf", "postconf", "useradd")
 SECRET_SERVICE_TOOLS = ("dbus-daemon", "gnome-keyring-daemon")
@@ -72,6 +73,20 @@ def mail_servers(
     request.addfinalizer(tear_down)
     servers.start()
     return servers
+
+
+@pytest.fixture
+def servers(request: pytest.FixtureRequest, mail_servers: MailServers) -> MailServers:
+    """The session's mail servers, with every user's mail reset for this test.
+
+    A module whose tests use fewer users names them, ``pytestmark =
+    pytest.mark.mail_users("carol")``: each reset costs a few doveadm runs. A module that
+    puts mail in place for each test overrides this fixture and asks for it by its name.
+    """
+    marker = request.node.get_closest_marker("mail_users")
+    for user in marker.args if marker is not None else USER_NAMES:
+        mail_servers.reset_user(user)
+    return mail_servers
 
 
 @pytest.fixture(scope="session")

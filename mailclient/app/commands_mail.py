@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from mailclient.accounts.model import Account
+from mailclient.app import listing
 from mailclient.app.commands_accounts import refusal_advice
 from mailclient.app.services import Services
-from mailclient.app.terminal import printable, printable_json
+from mailclient.app.terminal import printable
 from mailclient.core.errors import InvalidInput, MailclientError
 from mailclient.core.models import MessageSummary
 from mailclient.imap.bodies import KeepPolicy, download_bodies
@@ -140,30 +140,11 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
 
 def _as_json(folder: str, m: MessageSummary, place: ThreadedMessage | None = None) -> str:
     threading = {"thread": place.thread, "depth": place.depth} if place is not None else {}
-    return printable_json(
-        json.dumps(
-            {
-                **threading,
-                "uid": m.uid,
-                "date": m.date.isoformat() if m.date else None,
-                "from": m.sender,
-                "to": m.to,
-                "subject": m.subject,
-                "flags": sorted(m.flags),
-                "size": m.size,
-                "message_id": m.message_id,
-                "folder": folder,
-            },
-            ensure_ascii=False,
-        )
-    )
+    return listing.json_line(threading, m, {"folder": folder})
 
 
 def _as_text(m: MessageSummary, place: ThreadedMessage | None = None) -> str:
-    date = m.date.astimezone().strftime("%Y-%m-%d %H:%M") if m.date else "-" * 16
-    marks = ("" if m.seen else "N") + ("F" if m.flagged else "") + ("A" if m.answered else "")
-    indent = "  " * place.depth if place is not None else ""
-    return f"{m.uid}\t{date}\t{marks or '-'}\t{printable(m.sender)}\t{indent}{printable(m.subject)}"
+    return listing.text_line(m, "  " * place.depth if place is not None else "")
 
 
 def cmd_list(services: Services, args: argparse.Namespace) -> int:
@@ -183,10 +164,7 @@ def cmd_list(services: Services, args: argparse.Namespace) -> int:
         ids = list(places) if args.threads else store.message_ids(folder.id)
         if args.limit is not None:
             ids = ids[: args.limit]
-        for start in range(0, len(ids), 500):
-            for summary in store.summaries(ids[start : start + 500]):
-                place = places.get(summary.id)
-                print(
-                    _as_json(folder.name, summary, place) if args.json else _as_text(summary, place)
-                )
+        for summary in listing.summaries(store, ids):
+            place = places.get(summary.id)
+            print(_as_json(folder.name, summary, place) if args.json else _as_text(summary, place))
     return EXIT_OK

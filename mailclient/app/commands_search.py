@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from mailclient.accounts.model import Account
+from mailclient.app import listing
 from mailclient.app.services import Services
-from mailclient.app.terminal import printable, printable_json
+from mailclient.app.terminal import printable
 from mailclient.core.errors import InvalidInput, MailclientError
 from mailclient.core.models import Folder, MessageSummary
 from mailclient.core.query import Query, QueryError, parse_query
@@ -71,15 +71,12 @@ def cmd_search(services: Services, args: argparse.Namespace) -> int:
             from_server -= set(ids)
             ids = _newest_first(store, [*ids, *from_server], args.limit)
         names = {f.id: f for f in folders}
-        for start in range(0, len(ids), 500):
-            for summary in store.summaries(ids[start : start + 500]):
-                folder = names[summary.folder_id]
-                found = "server" if summary.id in from_server else "local"
-                print(
-                    _as_json(folder, summary, found)
-                    if args.json
-                    else _as_text(folder, summary, found)
-                )
+        for summary in listing.summaries(store, ids):
+            folder = names[summary.folder_id]
+            found = "server" if summary.id in from_server else "local"
+            print(
+                _as_json(folder, summary, found) if args.json else _as_text(folder, summary, found)
+            )
     return EXIT_HITS if ids else EXIT_NONE
 
 
@@ -150,32 +147,12 @@ def _newest_first(store: MailStore, ids: Sequence[int], limit: int | None) -> li
 
 
 def _as_json(folder: Folder, m: MessageSummary, found: str) -> str:
-    return printable_json(
-        json.dumps(
-            {
-                "account": folder.account,
-                "folder": folder.name,
-                "uid": m.uid,
-                "date": m.date.isoformat() if m.date else None,
-                "from": m.sender,
-                "to": m.to,
-                "subject": m.subject,
-                "flags": sorted(m.flags),
-                "size": m.size,
-                "message_id": m.message_id,
-                "found": found,
-            },
-            ensure_ascii=False,
-        )
+    return listing.json_line(
+        {"account": folder.account, "folder": folder.name}, m, {"found": found}
     )
 
 
 def _as_text(folder: Folder, m: MessageSummary, found: str) -> str:
-    date = m.date.astimezone().strftime("%Y-%m-%d %H:%M") if m.date else "-" * 16
-    marks = ("" if m.seen else "N") + ("F" if m.flagged else "") + ("A" if m.answered else "")
     where = printable(f"{folder.account}/{folder.name}")
     server = "\t(server)" if found == "server" else ""
-    return (
-        f"{where}\t{m.uid}\t{date}\t{marks or '-'}\t{printable(m.sender)}\t"
-        f"{printable(m.subject)}{server}"
-    )
+    return f"{where}\t{listing.text_line(m)}{server}"

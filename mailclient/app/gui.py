@@ -77,9 +77,10 @@ def attach_writing(services: Services, window: MainWindow) -> ComposeManager:
         parent=window,
     )
     compose = ComposeManager(services.accounts.accounts(), worker, profile.store_path, window)
-    window.attach_compose(compose, OutboxView(worker))
-    # mailto: links in messages open here, not in another mail program.
-    QDesktopServices.setUrlHandler("mailto", compose, "open_mailto_url")
+    window.attach_compose(compose, OutboxView(worker, window.watcher))
+    # mailto: links in messages open here, not in another mail program. PySide6 wants the
+    # slot's name as a str (bytes are refused at run time); its stubs say bytes.
+    QDesktopServices.setUrlHandler("mailto", compose, "open_mailto_url")  # type: ignore[arg-type]
     return compose
 
 
@@ -125,7 +126,13 @@ def open_window(
         # The list, or the welcome page of a profile without accounts.
         page = window.pages.currentWidget()
         first = window.message_view.viewport() if page is window.mail_page else page
-        after_first_paint(first, lambda: (surround(), then()))
+        assert first is not None
+
+        def surround_then() -> None:
+            surround()
+            then()
+
+        after_first_paint(first, surround_then)
     return app, window, store
 
 

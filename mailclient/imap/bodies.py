@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mailclient.accounts.model import DEFAULT_KEEP_DAYS, DEFAULT_KEEP_MAX_MB, Account
 from mailclient.imap import wire
 from mailclient.imap.headers import has_attachments
 from mailclient.imap.sync import AccountSync
@@ -25,6 +26,7 @@ from mailclient.store.mail import MessageLocation
 
 log = logging.getLogger(__name__)
 DAY = 86_400
+MB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,13 @@ class KeepPolicy:
     """Which bodies to keep: "Keep messages on this computer" and its limits."""
 
     enabled: bool = True
-    days: int | None = 365  # None: all
-    max_size: int = 20 * 1024 * 1024  # bytes per message; bigger ones are fetched when opened
+    days: int | None = DEFAULT_KEEP_DAYS  # None: all
+    max_size: int = DEFAULT_KEEP_MAX_MB * MB  # per message; bigger ones are fetched when opened
+
+    @classmethod
+    def of(cls, account: Account) -> KeepPolicy:
+        """The account's setting "Keep messages on this computer"."""
+        return cls(account.keep_messages, account.keep_days, account.keep_max_mb * MB)
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,10 @@ from mailclient.core.errors import InvalidInput, MailclientError
 from mailclient.core.models import Folder, SpecialUse
 from mailclient.imap.client import ImapSession
 from mailclient.imap.wire import CommandFailed
-from mailclient.store.mail import (
+from mailclient.store.mail import MailStore
+from mailclient.store.pending import (
     ChangeKind,
     FolderChangeKind,
-    MailStore,
     PendingChange,
     PendingFolderChange,
 )

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from mailclient.core.errors import MailclientError
 from mailclient.core.profile import create_private_file
-from mailclient.store import search
+from mailclient.store import schema, search
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,6 @@ class StoreBug(RuntimeError):
 
 def migrations() -> Sequence[str]:
     """Every migration of the mail cache in order, as SQL scripts."""
-    from mailclient.store import schema
-
     return schema.MIGRATIONS
 
 

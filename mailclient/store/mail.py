@@ -22,7 +22,8 @@ Changes the user makes (mark read, move, delete) show here at once and wait, kep
 store across restarts, until the server confirmed them (``record_change``, then
 ``finish_pending``) or refused them for good (``revert_pending``). Moved and deleted rows
 stay, hidden, until then; a sync lays waiting flag changes over what the server reports,
-so that it never undoes one the server has not heard of yet.
+so that it never undoes one the server has not heard of yet. The queue itself lives in
+store/pending.py; MailStore runs its steps in its own transactions.
 """
 
 from __future__ import annotations
@@ -39,15 +40,18 @@ from typing import Any, NamedTuple
 
 from mailclient.core.models import SEEN, Folder, MessageSummary, SpecialUse
 from mailclient.core.query import Query, parse_as_typed
+from mailclient.store import pending, threads
 from mailclient.store import search as fts
-from mailclient.store import threads
 from mailclient.store.db import StoreError, store_error
+from mailclient.store.pending import (
+    ChangeKind,
+    FolderChangeKind,
+    FolderChangesMark,
+    PendingChange,
+    PendingFolderChange,
+)
 from mailclient.store.repair import StoreRescue, open_checked
-
-# SQLite accepts 32,766 parameters per statement since 3.32; stay well below.
-_CHUNK = 900
-# A sender holds a claimed change this long at most: one that died lets go after it.
-CLAIM_SECONDS = 120.0
+from mailclient.store.rows import chunks, flags_text, marks
 
 
 class SortKey(StrEnum):
@@ -148,82 +152,11 @@ class NewMessage(NamedTuple):
     has_attachments: bool = False
 
 
-class ChangeKind(StrEnum):
-    """What a waiting local change asks of the server."""
-
-    FLAGS = "flags"  # add and remove flags
-    MOVE = "move"  # move to the target folder
-    EXPUNGE = "expunge"  # delete for good
-
-
-class FolderChangeKind(StrEnum):
-    """What a waiting folder change asks of the server."""
-
-    CREATE = "create"
-    RENAME = "rename"
-    DELETE = "delete"
-
-
-@dataclass(frozen=True)
-class PendingFolderChange:
-    """A folder created, renamed or deleted here that the server has not confirmed yet."""
-
-    id: int
-    account: str
-    kind: FolderChangeKind
-    folder_id: int
-    old_name: str
-    new_name: str
-
-
-@dataclass(frozen=True)
-class FolderChangesMark:
-    """Where the folder changes made here stood when a folder list was asked for: the
-    highest change number given out so far, and the changes then waiting (see
-    MailStore.sync_folder_list)."""
-
-    last_id: int
-    waiting: frozenset[int]
-
-
-@dataclass(frozen=True)
-class PendingMessage:
-    """A message a waiting change touches: its UID, and its flags before the change."""
-
-    id: int
-    uid: int
-    previous_flags: frozenset[str]
-
-
-@dataclass(frozen=True)
-class PendingChange:
-    """A change made here that the server has not confirmed yet, on one folder."""
-
-    id: int
-    account: str
-    kind: ChangeKind
-    folder_id: int
-    uidvalidity: int | None  # the folder's when the change was made
-    target_folder_id: int | None  # where a MOVE goes; None once that folder is gone
-    add: frozenset[str] = frozenset()
-    remove: frozenset[str] = frozenset()
-    messages: tuple[PendingMessage, ...] = ()  # those still where the change found them
-
-    @property
-    def uids(self) -> list[int]:
-        return [m.uid for m in self.messages]
-
-
 @dataclass
 class _Touched:
     folders: set[int] = field(default_factory=set)
     folder_list: bool = False
     seq: int = 0
-
-
-def flags_text(flags: Iterable[str]) -> str:
-    """The stored form of a flag set: sorted and space-separated."""
-    return " ".join(sorted(flags))
 
 
 def search_text(sender: str, subject: str) -> str:
@@ -260,30 +193,6 @@ _SORT_INDEXES = {
 }
 # A fill this big, into a store holding no more than it, builds the sort indexes afterwards.
 DEFER_INDEXES_FROM = 10_000
-
-
-def _edited(
-    flags: frozenset[str], edits: Iterable[tuple[frozenset[str], frozenset[str]]]
-) -> frozenset[str]:
-    """``flags`` after each (added, removed) pair in turn."""
-    for add, remove in edits:
-        flags = (flags | add) - remove
-    return flags
-
-
-def _pending_where(account: str, folder_id: int | None) -> tuple[str, tuple[Any, ...]]:
-    if folder_id is None:
-        return "account = ?", (account,)
-    return "account = ? AND folder_id = ?", (account, folder_id)
-
-
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _marks(count: int) -> str:
-    return ",".join("?" * count)
 
 
 def _timestamp(value: int | None) -> datetime | None:
@@ -355,12 +264,20 @@ class MailStore:
         if touched.folder_list:
             self._db.execute("UPDATE counters SET value = ? WHERE name = 'folder_list'", (seq,))
         ids = sorted(touched.folders)
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             self._db.execute(
-                f"UPDATE folders SET changed_seq = ? WHERE id IN ({_marks(len(chunk))})",
+                f"UPDATE folders SET changed_seq = ? WHERE id IN ({marks(len(chunk))})",
                 (seq, *chunk),
             )
         return seq
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection, for reads whose SQLite errors become StoreError."""
+        try:
+            yield self._db
+        except sqlite3.Error as error:
+            raise store_error(self._path, error) from error
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         try:
@@ -495,31 +412,15 @@ class MailStore:
             self._db.execute("DELETE FROM folders WHERE id = ?", (folder_id,))
             touched.folder_list = True
 
-    def _folder_changes_waiting(self, account: str) -> list[tuple[str, str, str]]:
-        """(kind, old name, new name) of the account's folder changes not yet sent."""
-        return self._db.execute(
-            "SELECT kind, old_name, new_name FROM pending_folder_changes WHERE account = ?",
-            (account,),
-        ).fetchall()
+    def _folder_changes_waiting(self, account: str) -> list[PendingFolderChange]:
+        """The account's folder changes not yet sent, inside the caller's transaction."""
+        return pending.folder_changes(self._db, account)
 
     def folder_changes_mark(self) -> FolderChangesMark:
         """The folder changes given out and waiting now: taken before a folder list is
         asked of the server, it lets sync_folder_list tell whether the list is outdated."""
-        rows = self._read("SELECT seq FROM sqlite_sequence WHERE name = 'pending_folder_changes'")
-        last_id = rows[0][0] if rows else 0
-        waiting = self._read("SELECT id FROM pending_folder_changes")
-        return FolderChangesMark(last_id, frozenset(r[0] for r in waiting))
-
-    def _folder_changes_done_since(self, mark: FolderChangesMark) -> bool:
-        """Whether a folder change was sent (or undone) after ``mark`` was taken."""
-        waiting = {r[0] for r in self._db.execute("SELECT id FROM pending_folder_changes")}
-        if mark.waiting - waiting:
-            return True
-        rows = self._db.execute(
-            "SELECT seq FROM sqlite_sequence WHERE name = 'pending_folder_changes'"
-        ).fetchall()
-        given_since = (rows[0][0] if rows else 0) - mark.last_id
-        return given_since > sum(1 for i in waiting if i > mark.last_id)
+        with self._reading() as db:
+            return pending.folder_changes_mark(db)
 
     def sync_folder_list(
         self,
@@ -538,7 +439,9 @@ class MailStore:
         Any account's change counts, which at worst costs one more list.
         """
         with self._write() as touched:
-            if listed_after is not None and self._folder_changes_done_since(listed_after):
+            if listed_after is not None and pending.folder_changes_done_since(
+                self._db, listed_after
+            ):
                 return None
             before = {
                 r[0]: tuple(r[1:])
@@ -565,8 +468,12 @@ class MailStore:
             def below(name: str, top: str) -> bool:
                 return name == top or any(name.startswith(top + d) for d in delimiters)
 
-            local_only = [new for kind, _, new in waiting if kind != "delete" and new]
-            remote_stale = [old for kind, old, _ in waiting if kind != "create" and old]
+            local_only = [
+                c.new_name for c in waiting if c.kind is not FolderChangeKind.DELETE and c.new_name
+            ]
+            remote_stale = [
+                c.old_name for c in waiting if c.kind is not FolderChangeKind.CREATE and c.old_name
+            ]
             for name in [n for n in wanted if any(below(n, old) for old in remote_stale)]:
                 del wanted[name]
             gone = [
@@ -576,9 +483,9 @@ class MailStore:
                 and not any(below(name, new) for new in local_only)
                 and not any(below(name, old) for old in remote_stale)
             ]
-            for chunk in _chunks(gone):
+            for chunk in chunks(gone):
                 self._db.execute(
-                    f"DELETE FROM folders WHERE account = ? AND name IN ({_marks(len(chunk))})",
+                    f"DELETE FROM folders WHERE account = ? AND name IN ({marks(len(chunk))})",
                     (account, *chunk),
                 )
             changed = [
@@ -622,7 +529,7 @@ class MailStore:
         ids = [folder_ids] if isinstance(folder_ids, int) else list(folder_ids)
         if not ids:
             return []
-        where = [f"folder_id IN ({_marks(len(ids))})", "hidden = 0"]
+        where = [f"folder_id IN ({marks(len(ids))})", "hidden = 0"]
         params: list[Any] = list(ids)
         order = _ORDER[sort].format(d="DESC" if descending else "ASC")
         sql = f"SELECT id FROM messages WHERE {' AND '.join(where)} ORDER BY {order}"
@@ -644,10 +551,10 @@ class MailStore:
     def summaries(self, ids: Sequence[int]) -> list[MessageSummary]:
         """The summaries of messages ``ids``, in that order; ids no longer stored are left out."""
         found: dict[int, MessageSummary] = {}
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             rows = self._read(
                 f"SELECT {_SUMMARY_COLUMNS} FROM messages m JOIN folders f ON f.id = m.folder_id "
-                f"WHERE m.id IN ({_marks(len(chunk))})",
+                f"WHERE m.id IN ({marks(len(chunk))})",
                 chunk,
             )
             for r in rows:
@@ -707,7 +614,7 @@ class MailStore:
         if not folder_ids or up_to_id <= after_id:
             return 0, []
         where = (
-            f"folder_id IN ({_marks(len(folder_ids))}) AND id > ? AND id <= ? "
+            f"folder_id IN ({marks(len(folder_ids))}) AND id > ? AND id <= ? "
             "AND seen = 0 AND hidden = 0"
         )
         params = (*folder_ids, after_id, up_to_id)
@@ -725,7 +632,7 @@ class MailStore:
         if not folder_ids:
             return []
         rows = self._read(
-            f"SELECT id FROM messages WHERE folder_id IN ({_marks(len(folder_ids))}) "
+            f"SELECT id FROM messages WHERE folder_id IN ({marks(len(folder_ids))}) "
             "AND seen = 0 AND hidden = 0",
             folder_ids,
         )
@@ -734,9 +641,9 @@ class MailStore:
     def locations(self, ids: Sequence[int]) -> list[MessageLocation]:
         """Folder and UID of each stored message in ``ids`` (for telling the server)."""
         result = []
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             rows = self._read(
-                f"SELECT id, folder_id, uid FROM messages WHERE id IN ({_marks(len(chunk))})",
+                f"SELECT id, folder_id, uid FROM messages WHERE id IN ({marks(len(chunk))})",
                 chunk,
             )
             result += [MessageLocation(*r) for r in rows]
@@ -822,18 +729,29 @@ class MailStore:
         except sqlite3.Error as error:
             raise store_error(self._path, error) from error
 
-    def threaded(self, folder_ids: Sequence[int]) -> list[threads.ThreadedMessage]:
-        """The visible messages of ``folder_ids`` grouped in threads (see store.threads)."""
+    def threaded(
+        self, folder_ids: Sequence[int], first_threads: int | None = None
+    ) -> list[threads.ThreadedMessage]:
+        """The visible messages of ``folder_ids`` grouped in threads (see store.threads);
+        ``first_threads``: only the newest this many threads."""
         try:
             if threads.has_unthreaded(self._db):
                 # Messages stored before threads existed (after an upgrade): once.
                 with self._write():
                     threads.thread_new_messages(self._db)
-            return threads.threaded(self._db, folder_ids)
+            return threads.threaded(self._db, folder_ids, first_threads)
         except sqlite3.Error as error:
             raise store_error(self._path, error) from error
 
-    # -- local changes waiting for the server -----------------------------------------------
+    def conversation(self, message_id: int) -> list[int]:
+        """The messages of ``message_id``'s thread over all folders of its account (your
+        replies in Sent too), oldest first, one of each Message-ID."""
+        try:
+            return threads.conversation(self._db, message_id)
+        except sqlite3.Error as error:
+            raise store_error(self._path, error) from error
+
+    # -- local changes waiting for the server (store/pending.py) ----------------------------
 
     def record_change(
         self,
@@ -850,75 +768,11 @@ class MailStore:
         confirmed (a MOVE leaves out messages already in the target). Messages hidden by an
         earlier change are left out. One change per folder, returned in sending order.
         """
-        add, remove = frozenset(add), frozenset(remove)
-        if (kind is ChangeKind.MOVE) != (target_folder_id is not None):
-            raise ValueError("a target folder belongs to a move, and only to a move")
-        made: list[PendingChange] = []
         with self._write() as touched:
-            by_folder: dict[int, list[tuple[int, int, str]]] = {}
-            for chunk in _chunks(ids):
-                for id_, folder_id, uid, text in self._db.execute(
-                    "SELECT id, folder_id, uid, flags FROM messages "
-                    f"WHERE id IN ({_marks(len(chunk))}) AND hidden = 0",
-                    chunk,
-                ):
-                    if folder_id != target_folder_id:
-                        by_folder.setdefault(folder_id, []).append((id_, uid, text))
-            for folder_id, rows in sorted(by_folder.items()):
-                account, uidvalidity = self._db.execute(
-                    "SELECT account, uidvalidity FROM folders WHERE id = ?", (folder_id,)
-                ).fetchone()
-                change_id: int = self._db.execute(
-                    "INSERT INTO pending_changes (account, kind, folder_id, uidvalidity, "
-                    "target_folder_id, add_flags, remove_flags) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                    "RETURNING id",
-                    (
-                        account,
-                        str(kind),
-                        folder_id,
-                        uidvalidity,
-                        target_folder_id,
-                        flags_text(add),
-                        flags_text(remove),
-                    ),
-                ).fetchone()[0]
-                self._db.executemany(
-                    "INSERT INTO pending_messages (change_id, message_id, uid, previous_flags) "
-                    "VALUES (?, ?, ?, ?)",
-                    ((change_id, id_, uid, text) for id_, uid, text in rows),
-                )
-                if kind is ChangeKind.FLAGS:
-                    updates = [
-                        (flags_text(new), SEEN in new, id_)
-                        for id_, _, text in rows
-                        if (new := (frozenset(text.split()) | add) - remove) != set(text.split())
-                    ]
-                    self._db.executemany(
-                        "UPDATE messages SET flags = ?, seen = ? WHERE id = ?", updates
-                    )
-                    if updates:
-                        touched.folders.add(folder_id)
-                else:
-                    for chunk in _chunks([r[0] for r in rows]):
-                        self._db.execute(
-                            f"UPDATE messages SET hidden = 1 WHERE id IN ({_marks(len(chunk))})",
-                            chunk,
-                        )
-                    touched.folders.add(folder_id)
-                messages = tuple(PendingMessage(i, u, frozenset(t.split())) for i, u, t in rows)
-                made.append(
-                    PendingChange(
-                        change_id,
-                        account,
-                        kind,
-                        folder_id,
-                        uidvalidity,
-                        target_folder_id,
-                        add,
-                        remove,
-                        messages,
-                    )
-                )
+            made, folders = pending.record(
+                self._db, kind, ids, frozenset(add), frozenset(remove), target_folder_id
+            )
+            touched.folders |= folders
         return made
 
     def record_folder_change(
@@ -929,24 +783,14 @@ class MailStore:
         if folder is None:
             raise ValueError(f"no folder {folder_id}")
         with self._write():
-            change_id: int = self._db.execute(
-                "INSERT INTO pending_folder_changes (account, kind, folder_id, old_name, "
-                "new_name) VALUES (?, ?, ?, ?, ?) RETURNING id",
-                (folder.account, str(kind), folder_id, old_name, new_name),
-            ).fetchone()[0]
-        return PendingFolderChange(change_id, folder.account, kind, folder_id, old_name, new_name)
+            return pending.record_folder(
+                self._db, folder.account, kind, folder_id, old_name, new_name
+            )
 
     def pending_folder_changes(self, account: str | None = None) -> list[PendingFolderChange]:
         """The folder changes waiting for the server (of one account, or all), oldest first."""
-        where, params = ("WHERE account = ?", (account,)) if account is not None else ("", ())
-        rows = self._read(
-            "SELECT id, account, kind, folder_id, old_name, new_name "
-            f"FROM pending_folder_changes {where} ORDER BY id",
-            params,
-        )
-        return [
-            PendingFolderChange(i, a, FolderChangeKind(k), f, o, n) for i, a, k, f, o, n in rows
-        ]
+        with self._reading() as db:
+            return pending.folder_changes(db, account)
 
     def claim_folder_change(
         self, account: str, now: float | None = None
@@ -958,69 +802,36 @@ class MailStore:
         another sender (a thread or process) holds one: they go to the server one at a
         time, in the order made, and never twice.
         """
-        now = time.time() if now is None else now
         with self._write():
-            busy = self._db.execute(
-                "SELECT 1 FROM pending_folder_changes WHERE account = ? AND claimed_until > ? "
-                "LIMIT 1",
-                (account, now),
-            ).fetchone()
-            if busy:
-                return None
-            row = self._db.execute(
-                "SELECT id, account, kind, folder_id, old_name, new_name "
-                "FROM pending_folder_changes WHERE account = ? ORDER BY id LIMIT 1",
-                (account,),
-            ).fetchone()
-            if row is None:
-                return None
-            self._db.execute(
-                "UPDATE pending_folder_changes SET claimed_until = ? WHERE id = ?",
-                (now + CLAIM_SECONDS, row[0]),
-            )
-        i, a, k, f, o, n = row
-        return PendingFolderChange(i, a, FolderChangeKind(k), f, o, n)
+            return pending.claim_folder(self._db, account, time.time() if now is None else now)
 
     def release_folder_change(self, change_id: int) -> None:
         """Give a claimed folder change back untouched: it could not be sent now, it waits."""
         with self._write():
-            self._db.execute(
-                "UPDATE pending_folder_changes SET claimed_until = NULL WHERE id = ?",
-                (change_id,),
-            )
+            pending.release_folder(self._db, change_id)
 
     def finish_folder_change(self, change_id: int) -> None:
         """The server carried the folder change out (or it was undone here): forget it."""
         with self._write():
-            self._db.execute("DELETE FROM pending_folder_changes WHERE id = ?", (change_id,))
+            pending.forget_folder_change(self._db, change_id)
 
     def pending_changes(self, account: str | None = None) -> list[PendingChange]:
         """The changes waiting for the server (of one account, or all), oldest first."""
-        where, params = ("WHERE account = ?", (account,)) if account is not None else ("", ())
-        rows = self._read(f"SELECT id FROM pending_changes {where} ORDER BY id", params)
-        return [c for (id_,) in rows if (c := self._pending(id_)) is not None]
+        with self._reading() as db:
+            return pending.changes(db, account)
 
     def has_pending(self, account: str, folder_id: int | None = None) -> bool:
         """Whether any change of ``account`` (in ``folder_id``) waits for the server."""
-        where, params = _pending_where(account, folder_id)
-        return bool(self._read(f"SELECT 1 FROM pending_changes WHERE {where} LIMIT 1", params))
+        with self._reading() as db:
+            return pending.waiting(db, account, folder_id)
 
     def pending_moves_holding(
         self, ids: Sequence[int], now: float | None = None
     ) -> dict[int, bool]:
         """Waiting moves (and deletes to the Trash) of any of ``ids``: change id -> whether a
         sender holds it now (it is being sent, and may finish or fail any moment)."""
-        now = time.time() if now is None else now
-        found: dict[int, bool] = {}
-        for chunk in _chunks(ids):
-            for change_id, claimed_until in self._read(
-                "SELECT DISTINCT c.id, c.claimed_until FROM pending_changes c "
-                "JOIN pending_messages p ON p.change_id = c.id "
-                f"WHERE c.kind = 'move' AND p.message_id IN ({_marks(len(chunk))})",
-                chunk,
-            ):
-                found[change_id] = claimed_until is not None and claimed_until > now
-        return found
+        with self._reading() as db:
+            return pending.moves_holding(db, ids, time.time() if now is None else now)
 
     def claim_pending(
         self, account: str, folder_id: int | None = None, now: float | None = None
@@ -1032,32 +843,13 @@ class MailStore:
         change waits, or when another sender (a thread or process) holds one of the
         account's changes: they go to the server one at a time, in the order made.
         """
-        now = time.time() if now is None else now
-        where, params = _pending_where(account, folder_id)
         with self._write():
-            busy = self._db.execute(
-                "SELECT 1 FROM pending_changes WHERE account = ? AND claimed_until > ? LIMIT 1",
-                (account, now),
-            ).fetchone()
-            if busy:
-                return None
-            row = self._db.execute(
-                f"SELECT id FROM pending_changes WHERE {where} ORDER BY id LIMIT 1", params
-            ).fetchone()
-            if row is None:
-                return None
-            self._db.execute(
-                "UPDATE pending_changes SET claimed_until = ? WHERE id = ?",
-                (now + CLAIM_SECONDS, row[0]),
-            )
-            return self._pending(row[0])
+            return pending.claim(self._db, account, folder_id, time.time() if now is None else now)
 
     def release_pending(self, change_id: int) -> None:
         """Give a claimed change back untouched: it could not be sent now, it waits."""
         with self._write():
-            self._db.execute(
-                "UPDATE pending_changes SET claimed_until = NULL WHERE id = ?", (change_id,)
-            )
+            pending.release(self._db, change_id)
 
     def finish_pending(self, change_id: int, new_uids: Mapping[int, int] | None = None) -> None:
         """The server carried the change out: forget it, and the messages that left.
@@ -1068,35 +860,7 @@ class MailStore:
         quicker) replace the moving ones.
         """
         with self._write() as touched:
-            change = self._pending(change_id)
-            if change is None:
-                return
-            if change.kind is not ChangeKind.FLAGS:
-                touched.folders.add(change.folder_id)
-                target = change.target_folder_id
-                moved = dict(new_uids or {}) if target is not None else {}
-                gone = []
-                for message in change.messages:
-                    uid = moved.get(message.id)
-                    if (
-                        uid is None
-                        or self._db.execute(
-                            "SELECT 1 FROM messages WHERE folder_id = ? AND uid = ?", (target, uid)
-                        ).fetchone()
-                    ):
-                        gone.append(message.id)
-                        continue
-                    self._db.execute(
-                        "UPDATE messages SET folder_id = ?, uid = ?, hidden = 0 WHERE id = ?",
-                        (target, uid, message.id),
-                    )
-                if target is not None and len(gone) < len(change.messages):
-                    touched.folders.add(target)
-                for chunk in _chunks(gone):
-                    self._db.execute(
-                        f"DELETE FROM messages WHERE id IN ({_marks(len(chunk))})", chunk
-                    )
-            self._db.execute("DELETE FROM pending_changes WHERE id = ?", (change_id,))
+            touched.folders |= pending.finish(self._db, change_id, new_uids)
 
     def revert_pending(self, change_id: int) -> None:
         """The server refused the change for good: undo it here and forget it.
@@ -1105,84 +869,14 @@ class MailStore:
         them, so that a later change to the same messages still shows.
         """
         with self._write() as touched:
-            change = self._pending(change_id)
-            if change is None:
-                return
-            ids = [m.id for m in change.messages]
-            if change.kind is ChangeKind.FLAGS:
-                later = self._flag_edits(change.folder_id, after=change_id)
-                updates = []
-                for message in change.messages:
-                    row = self._db.execute(
-                        "SELECT flags FROM messages WHERE id = ?", (message.id,)
-                    ).fetchone()
-                    added = change.add - message.previous_flags
-                    removed = change.remove & message.previous_flags
-                    flags = (frozenset(row[0].split()) - added) | removed
-                    flags = _edited(flags, later.get(message.uid, ()))
-                    updates.append((flags_text(flags), SEEN in flags, message.id))
-                self._db.executemany(
-                    "UPDATE messages SET flags = ?, seen = ? WHERE id = ?", updates
-                )
-            else:
-                for chunk in _chunks(ids):
-                    self._db.execute(
-                        f"UPDATE messages SET hidden = 0 WHERE id IN ({_marks(len(chunk))})",
-                        chunk,
-                    )
-            if ids:
-                touched.folders.add(change.folder_id)
-            self._db.execute("DELETE FROM pending_changes WHERE id = ?", (change_id,))
-
-    def _pending(self, change_id: int) -> PendingChange | None:
-        row = self._db.execute(
-            "SELECT account, kind, folder_id, uidvalidity, target_folder_id, add_flags, "
-            "remove_flags FROM pending_changes WHERE id = ?",
-            (change_id,),
-        ).fetchone()
-        if row is None:
-            return None
-        account, kind, folder_id, uidvalidity, target, add, remove = row
-        # Only the messages still where the change found them: a sync may have removed
-        # some (expunged elsewhere), or renumbered the folder (its rows were rebuilt).
-        messages = self._db.execute(
-            "SELECT p.message_id, p.uid, p.previous_flags FROM pending_messages p "
-            "JOIN messages m ON m.id = p.message_id AND m.folder_id = ? AND m.uid = p.uid "
-            "WHERE p.change_id = ? ORDER BY p.uid",
-            (folder_id, change_id),
-        ).fetchall()
-        return PendingChange(
-            change_id,
-            account,
-            ChangeKind(kind),
-            folder_id,
-            uidvalidity,
-            target,
-            frozenset(add.split()),
-            frozenset(remove.split()),
-            tuple(PendingMessage(i, u, frozenset(t.split())) for i, u, t in messages),
-        )
-
-    def _flag_edits(
-        self, folder_id: int, after: int = 0
-    ) -> dict[int, list[tuple[frozenset[str], frozenset[str]]]]:
-        """UID -> (added, removed) flags of the folder's waiting flag changes, in order."""
-        edits: dict[int, list[tuple[frozenset[str], frozenset[str]]]] = {}
-        for uid, add, remove in self._db.execute(
-            "SELECT p.uid, c.add_flags, c.remove_flags FROM pending_changes c "
-            "JOIN pending_messages p ON p.change_id = c.id "
-            "WHERE c.folder_id = ? AND c.kind = 'flags' AND c.id > ? ORDER BY c.id",
-            (folder_id, after),
-        ):
-            edits.setdefault(uid, []).append((frozenset(add.split()), frozenset(remove.split())))
-        return edits
+            touched.folders |= pending.revert(self._db, change_id)
 
     def remove_messages(self, ids: Sequence[int]) -> None:
         """Forget messages (with their bodies): the server expunged or moved them."""
         with self._write() as touched:
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 rows = self._db.execute(
-                    f"DELETE FROM messages WHERE id IN ({_marks(len(chunk))}) RETURNING folder_id",
+                    f"DELETE FROM messages WHERE id IN ({marks(len(chunk))}) RETURNING folder_id",
                     chunk,
                 ).fetchall()
                 touched.folders.update(r[0] for r in rows)
@@ -1256,10 +950,10 @@ class MailStore:
         Flag changes still waiting for the server are laid over the fetched flags.
         """
         with self._write() as touched:
-            edits = self._flag_edits(folder_id)
+            edits = pending.flag_edits(self._db, folder_id)
             if edits:
                 messages = [
-                    m._replace(flags=_edited(m.flags, edits[m.uid])) if m.uid in edits else m
+                    m._replace(flags=pending.edited(m.flags, edits[m.uid])) if m.uid in edits else m
                     for m in messages
                 ]
             self._db.executemany(
@@ -1366,9 +1060,12 @@ class MailStore:
         changed = removed = 0
         with self._write() as touched:
             if flags:
-                edits = self._flag_edits(folder_id)
+                edits = pending.flag_edits(self._db, folder_id)
                 if edits:
-                    flags = {u: _edited(f, edits[u]) if u in edits else f for u, f in flags.items()}
+                    flags = {
+                        u: pending.edited(f, edits[u]) if u in edits else f
+                        for u, f in flags.items()
+                    }
                 cursor = self._db.executemany(
                     "UPDATE messages SET flags = ?, seen = ? "
                     "WHERE folder_id = ? AND uid = ? AND flags != ?",

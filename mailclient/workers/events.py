@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mailclient.core.errors import MailclientError
+from mailclient.workers.commands import Command
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class WorkFailed:
     account: str
     message: str
     transient: bool = True  # retrying later may help (network) or not (password)
-    command: object = None  # what to re-queue on Retry
+    command: Command | None = None  # what to re-queue on Retry
     error: MailclientError | None = None  # to tell a rejected password from the rest
 
 

@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Generic, TypeVar, assert_never
 
 from PySide6.QtCore import QDeadlineTimer, QObject, QThread, QTimer, Signal
 
@@ -41,6 +41,20 @@ from mailclient.core.abort import AbortSwitch
 from mailclient.core.errors import MailclientError, NetworkError
 from mailclient.core.models import MessageSummary
 from mailclient.store.mail import MailStore
+from mailclient.workers.commands import (
+    ChangeFolder,
+    Command,
+    DeleteMessages,
+    ExpungeMessages,
+    FetchBody,
+    LaneCommand,
+    LocalChange,
+    MoveMessages,
+    SendPending,
+    SetFlags,
+    SyncAccount,
+    UndoChanges,
+)
 from mailclient.workers.events import (
     BodyFailed,
     BodyFetched,
@@ -66,84 +80,13 @@ KEEPING_LABEL = "messages for offline use"
 _INDEX_AFTER_OPEN = 20
 
 
-# -- commands --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SyncAccount:
-    """Sync the folder list and ``folders`` (None: every folder, INBOX first)."""
-
-    folders: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True)
-class FetchBody:
-    message_id: int
-
-
-@dataclass(frozen=True)
-class SetFlags:
-    ids: tuple[int, ...]
-    add: frozenset[str]
-    remove: frozenset[str]
-
-
-@dataclass(frozen=True)
-class MoveMessages:
-    ids: tuple[int, ...]
-    target_folder_id: int
-
-
-@dataclass(frozen=True)
-class DeleteMessages:
-    """To the Trash; messages already in the Trash are expunged."""
-
-    ids: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class ExpungeMessages:
-    """Delete for good, wherever they are."""
-
-    ids: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class ChangeFolder:
-    """Create a folder (``name``, the full name), rename one (to ``name``), or delete one."""
-
-    account: str
-    kind: str  # "create", "rename" or "delete"
-    folder_id: int | None
-    name: str = ""
-
-
-@dataclass(frozen=True)
-class UndoChanges:
-    """Take back a move, delete, archive or junk (``moved``: id, old folder, Message-ID)
-    and flag changes (``flags``: the inverse SetFlags)."""
-
-    account: str
-    moved: tuple[tuple[int, int, str], ...]
-    target_folder_id: int | None
-    flags: tuple[SetFlags, ...]
-
-
-LocalChange = (
-    SetFlags | MoveMessages | DeleteMessages | ExpungeMessages | UndoChanges | ChangeFolder
-)
-
-
-@dataclass(frozen=True)
-class SendPending:
-    """Send the account's local changes that wait in the store to the server."""
-
-
 class _Stop:
     """Ends a thread's loop."""
 
 
 _STOP = _Stop()
+# What one kind of thread runs: LaneCommand or LocalChange.
+C = TypeVar("C", bound=Command)
 
 
 def _transient(error: MailclientError) -> bool:
@@ -182,18 +125,18 @@ def _wait_for_stopping_threads() -> None:
     _stopping.clear()
 
 
-class _QueueThread(QThread):
+class _QueueThread(QThread, Generic[C]):
     """A thread with its own store connection that runs commands from a queue in order."""
 
     def __init__(self, hub: MailWorkers, name: str) -> None:
         super().__init__(hub)
         self.setObjectName(name)
         self._hub = hub
-        self._queue: queue.Queue[Any] = queue.Queue()
+        self._queue: queue.Queue[C | _Stop] = queue.Queue()
         self.stop_event = threading.Event()
         self.store: MailStore | None = None
 
-    def submit(self, command: Any) -> None:
+    def submit(self, command: C) -> None:
         self._queue.put(command)
 
     def stop(self) -> None:
@@ -218,17 +161,17 @@ class _QueueThread(QThread):
             self._finish()
             self.store.close()
 
-    def _taken(self, command: Any) -> None:
+    def _taken(self, command: C) -> None:
         """Called when ``command`` leaves the queue."""
 
-    def _execute(self, command: Any) -> None:
+    def _execute(self, command: C) -> None:
         raise NotImplementedError
 
     def _finish(self) -> None:
         """Called on the thread before it ends."""
 
 
-class _Lane(_QueueThread):
+class _Lane(_QueueThread[LaneCommand]):
     """One account's IMAP connection (opened on first use) and its commands."""
 
     def __init__(self, hub: MailWorkers, account: Account, name: str) -> None:
@@ -243,7 +186,7 @@ class _Lane(_QueueThread):
         super().stop()
         self.abort.trip()  # a connect or read blocked on a silent server ends now
 
-    def submit(self, command: Any) -> None:
+    def submit(self, command: LaneCommand) -> None:
         if isinstance(command, SyncAccount | SendPending):
             with self._lock:
                 # One already waiting will do everything this one would.
@@ -252,7 +195,7 @@ class _Lane(_QueueThread):
                 self._pending_syncs.add(command)
         super().submit(command)
 
-    def _taken(self, command: Any) -> None:
+    def _taken(self, command: LaneCommand) -> None:
         if isinstance(command, SyncAccount | SendPending):
             with self._lock:
                 self._pending_syncs.discard(command)
@@ -285,26 +228,29 @@ class _Lane(_QueueThread):
             SyncProgress(self.account.name, progress.folder, progress.fetched, progress.missing)
         )
 
-    def _execute(self, command: Any) -> None:
+    def _execute(self, command: LaneCommand) -> None:
         assert self.store is not None
         try:
             engine = self._engine_for(self.store)
-            if isinstance(command, SyncAccount):
-                self._sync(engine, command)
-            elif isinstance(command, FetchBody):
-                engine.fetch_body(command.message_id)
-                self._hub.committed.emit(0)
-                self._hub.body_fetched.emit(BodyFetched(command.message_id))
-                # For search, once the message is shown.
-                from mailclient.mime.search_text import indexed_text
-
-                self.store.index_queued_bodies(indexed_text, _INDEX_AFTER_OPEN)
-            elif isinstance(command, SendPending):
-                try:
-                    self._report_refused(engine.send_pending())
-                finally:
-                    # Sent, or set back after a refusal: either way the store changed.
+            match command:
+                case SyncAccount():
+                    self._sync(engine, command)
+                case FetchBody(message_id):
+                    engine.fetch_body(message_id)
                     self._hub.committed.emit(0)
+                    self._hub.body_fetched.emit(BodyFetched(message_id))
+                    # For search, once the message is shown.
+                    from mailclient.mime.search_text import indexed_text
+
+                    self.store.index_queued_bodies(indexed_text, _INDEX_AFTER_OPEN)
+                case SendPending():
+                    try:
+                        self._report_refused(engine.send_pending())
+                    finally:
+                        # Sent, or set back after a refusal: either way the store changed.
+                        self._hub.committed.emit(0)
+                case _:
+                    assert_never(command)
         except Exception as error:
             if not isinstance(error, MailclientError):
                 log.exception("%s: %r failed", self.account.name, command)
@@ -350,7 +296,7 @@ class _Lane(_QueueThread):
 
         stored = download_bodies(
             engine,
-            KeepPolicy(),
+            KeepPolicy.of(self.account),
             should_yield=lambda: not self._queue.empty() or self.stop_event.is_set(),
             on_progress=report,
         )
@@ -365,7 +311,7 @@ class _Lane(_QueueThread):
             message = f"{self.account.name}: {error}"
             self._hub.failed.emit(WorkFailed(self.account.name, message, False, None, error))
 
-    def _failed(self, command: Any, error: MailclientError) -> None:
+    def _failed(self, command: LaneCommand, error: MailclientError) -> None:
         if self.stop_event.is_set():
             # Stopping cut the connection: nothing the user should hear about.
             log.debug("%s: %r ended by stop: %s", self.account.name, command, error)
@@ -385,7 +331,7 @@ class _Lane(_QueueThread):
         self._hub.failed.emit(WorkFailed(self.account.name, message, transient, command, error))
 
 
-class _Writer(_QueueThread):
+class _Writer(_QueueThread[LocalChange]):
     """Writes the user's changes into the store at once, then hands them to the lanes."""
 
     def __init__(self, hub: MailWorkers) -> None:
@@ -396,26 +342,36 @@ class _Writer(_QueueThread):
         # changes, quick to make and kept in the store until the server has them.
         self._queue.put(_STOP)
 
-    def _execute(self, command: Any) -> None:
+    def _execute(self, command: LocalChange) -> None:
+        match command:
+            case UndoChanges():
+                self._undo(command)
+            case ChangeFolder():
+                self._change_folder(command)
+            case SetFlags() | MoveMessages() | DeleteMessages() | ExpungeMessages():
+                self._change_messages(command)
+            case _:
+                assert_never(command)
+
+    def _change_messages(
+        self, command: SetFlags | MoveMessages | DeleteMessages | ExpungeMessages
+    ) -> None:
         from mailclient.imap import changes
 
         assert self.store is not None
-        if isinstance(command, UndoChanges):
-            self._undo(command)
-            return
-        if isinstance(command, ChangeFolder):
-            self._change_folder(command)
-            return
         for account, ids in self._by_account(command.ids).items():
             try:
-                if isinstance(command, SetFlags):
-                    changes.set_flags(self.store, ids, command.add, command.remove)
-                elif isinstance(command, MoveMessages):
-                    changes.move_messages(self.store, ids, command.target_folder_id)
-                elif isinstance(command, ExpungeMessages):
-                    changes.expunge_messages(self.store, ids)
-                else:
-                    changes.delete_messages(self.store, ids)
+                match command:
+                    case SetFlags(_, add, remove):
+                        changes.set_flags(self.store, ids, add, remove)
+                    case MoveMessages(_, target_folder_id):
+                        changes.move_messages(self.store, ids, target_folder_id)
+                    case ExpungeMessages():
+                        changes.expunge_messages(self.store, ids)
+                    case DeleteMessages():
+                        changes.delete_messages(self.store, ids)
+                    case _:
+                        assert_never(command)
             except Exception as error:
                 if not isinstance(error, MailclientError):
                     log.exception("Writing %r failed", command)
@@ -489,7 +445,6 @@ class _Idle(QThread):
         self.account = account
         self.stop_event = threading.Event()
         self.abort = AbortSwitch()
-        self.watching = threading.Event()  # set while IDLE runs (tests wait for it)
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -515,7 +470,6 @@ class _Idle(QThread):
             timeout=self._hub.options.timeout if self._hub.options else DEFAULT_TIMEOUT,
             abort=self.abort,
         )
-        watcher.connected = self.watching
         watcher.run()
 
     def _failed(self, error: MailclientError) -> None:
@@ -541,14 +495,14 @@ class _AccountThreads:
 class MailWorkers(QObject):
     """Starts, feeds and stops the threads of every account. Lives on the GUI thread."""
 
-    progressed = Signal(object)  # SyncProgress
-    synced = Signal(object)  # SyncFinished
-    failed = Signal(object)  # WorkFailed
-    body_fetched = Signal(object)  # BodyFetched
-    body_failed = Signal(object)  # BodyFailed
+    progressed = Signal(SyncProgress)
+    synced = Signal(SyncFinished)
+    failed = Signal(WorkFailed)
+    body_fetched = Signal(BodyFetched)
+    body_failed = Signal(BodyFailed)
     committed = Signal(int)  # a store change counter value (0: unknown) after a write
     # From worker threads to this object (queued): a change to send, IDLE heard something.
-    change_written = Signal(str, object)
+    change_written = Signal(str, SendPending)
     idle_reported = Signal(str)
     # Every thread of an account that was removed or changed has ended: nothing of that
     # account's old settings writes to the store any more.
@@ -636,10 +590,10 @@ class MailWorkers(QObject):
         for retiring in self._retiring.values():
             threads += retiring
         deadline = QDeadlineTimer(wait_ms)
-        for thread in threads:
-            if not thread.wait(deadline):
-                log.warning("Thread %s did not stop in time", thread.objectName())
-                _keep_until_finished(thread)
+        for stopping in threads:
+            if not stopping.wait(deadline):
+                log.warning("Thread %s did not stop in time", stopping.objectName())
+                _keep_until_finished(stopping)
         self._threads.clear()
         self._retiring.clear()
         self._started = False
@@ -705,15 +659,10 @@ class MailWorkers(QObject):
         threads = self._threads.get(account) or self._start_account(self._accounts[account])
         return threads.interactive if interactive else threads.sync
 
-    def _submit(self, account: str, command: Any, interactive: bool) -> None:
+    def _submit(self, account: str, command: LaneCommand, interactive: bool) -> None:
         lane = self._lane(account, interactive)
         if lane is not None:
             lane.submit(command)
-
-    def idle_watching(self, account: str) -> threading.Event | None:
-        """Set while the account's IDLE connection listens (for tests)."""
-        threads = self._threads.get(account)
-        return threads.idle.watching if threads and threads.idle else None
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -759,12 +708,25 @@ class MailWorkers(QObject):
     def retry(self, failure: WorkFailed) -> None:
         """Do the failed command again (the error bar's Retry)."""
         command = failure.command
-        if isinstance(command, LocalChange):
-            self._write(command)
-        elif isinstance(command, SyncAccount | FetchBody | SendPending):
-            self._submit(failure.account, command, not isinstance(command, SyncAccount))
-            if isinstance(command, SyncAccount):
+        match command:
+            case None:
+                pass
+            case SyncAccount():
+                self._submit(failure.account, command, interactive=False)
                 self._restart_idle(failure.account)
+            case FetchBody() | SendPending():
+                self._submit(failure.account, command, interactive=True)
+            case (
+                SetFlags()
+                | MoveMessages()
+                | DeleteMessages()
+                | ExpungeMessages()
+                | UndoChanges()
+                | ChangeFolder()
+            ):
+                self._write(command)
+            case _:
+                assert_never(command)
 
     def _restart_idle(self, account: str) -> None:
         """After a failure IDLE gave up on (a password, say): try again with the sync."""

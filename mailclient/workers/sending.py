@@ -24,7 +24,7 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
 from mailclient.accounts.model import Account
 from mailclient.accounts.signin import Authenticator, Authenticators
@@ -34,11 +34,11 @@ from mailclient.core.errors import MailclientError
 from mailclient.core.models import ANSWERED, FORWARDED, SpecialUse
 from mailclient.core.outgoing import Held, OutboxItem
 from mailclient.mime.drafts import draft_from_message, draft_message
-from mailclient.smtp.client import open_smtp
+from mailclient.smtp.client import max_message_size, open_smtp
 from mailclient.smtp.sender import FlushReport, OutboxSender, Outcome, SendResult
-from mailclient.smtp.submit import max_message_size
 from mailclient.store.drafts import LocalDrafts
 from mailclient.store.outbox import Outbox, OutboxItemNotFound, SenderBusy
+from mailclient.workers.tasks import Relay, error_text, log_if_bug
 
 log = logging.getLogger(__name__)
 
@@ -79,18 +79,6 @@ class SendProblem:
     message: str
 
 
-class _Job(QRunnable):
-    def __init__(self, work: Callable[[], None]) -> None:
-        super().__init__()
-        self._work = work
-
-    def run(self) -> None:
-        try:
-            self._work()
-        except Exception:  # a bug: keep the lane alive and say so in the log
-            log.exception("A background job failed")
-
-
 class SizeLimits:
     """The largest message each account's SMTP server accepts (RFC 1870 SIZE), as last seen.
 
@@ -128,20 +116,20 @@ class OutboxWorker(QObject):
     """Queues, sends and saves drafts off the GUI thread; lives on the GUI thread."""
 
     outbox_changed = Signal()
-    flushed = Signal(object)  # FlushReport
-    send_failed = Signal(object)  # SendProblem
+    flushed = Signal(FlushReport)
+    send_failed = Signal(SendProblem)
     draft_saved = Signal(str, bool)  # key, and whether it is now in the Drafts folder
     draft_save_failed = Signal(str, str)  # key, a sentence for the user
-    original_sent = Signal(object)  # OriginalToFlag
-    edit_ready = Signal(object)  # Draft: a message taken back from the outbox for editing
+    original_sent = Signal(OriginalToFlag)
+    edit_ready = Signal(Draft)  # a message taken back from the outbox for editing
     failed = Signal(str)  # a sentence for the user (retry, delete, a flush that broke)
     # We changed an account's Sent or Drafts folder on the server (account, SpecialUse):
     # the window syncs that folder, so that it shows the change without waiting.
-    server_folder_changed = Signal(str, object)
+    server_folder_changed = Signal(str, SpecialUse)
     # A draft that is in the account's Drafts folder was sent (account, its Message-ID).
     draft_sent = Signal(str, str)
     notice = Signal(str)  # something the user should know that is not a failure
-    held = Signal(object)  # Held: a sent message waits for its undo delay
+    held = Signal(Held)  # a sent message waits for its undo delay
     released = Signal(int)  # an outbox id no longer held back (sent now, or taken back)
 
     def __init__(
@@ -167,6 +155,10 @@ class OutboxWorker(QObject):
         self._drafts_lane.setMaxThreadCount(1)
         self._network_lane = QThreadPool(self)
         self._network_lane.setMaxThreadCount(1)
+        # Jobs report through signals of their own; what reaches the relay is a bug, told
+        # to the user and logged, while the lane goes on with its next job.
+        self._relay = Relay(self)
+        self._relay.raised.connect(self._job_failed)
         # Outbox item -> the original to flag once that item went out (this session).
         self._to_flag: dict[int, OriginalToFlag] = {}
         self._lock = threading.Lock()
@@ -217,10 +209,14 @@ class OutboxWorker(QObject):
         return bool(self._network_lane.waitForDone(wait_ms) and drafts_done)
 
     def _on_drafts_lane(self, work: Callable[[], None]) -> None:
-        self._drafts_lane.start(_Job(work))
+        self._relay.start(work, self._drafts_lane)
 
     def _on_network_lane(self, work: Callable[[], None]) -> None:
-        self._network_lane.start(_Job(work))
+        self._relay.start(work, self._network_lane)
+
+    def _job_failed(self, error: Exception) -> None:
+        log_if_bug(error)
+        self.failed.emit(error_text(error))
 
     # -- drafts -----------------------------------------------------------------------------
 

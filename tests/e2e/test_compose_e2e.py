@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -24,9 +23,13 @@ from urllib.parse import quote
 import pytest
 
 from tests.integration.sending import make_profile, parse
-from tests.rig import MailServers, SecretService
+from tests.rig import MailServers
+from tests.support.waiting import wait_until
 
 TIMEOUT = 60.0  # seconds: two cores shared by several test runs; only a guard
+
+
+pytestmark = [pytest.mark.mail_users("alice", "bob"), pytest.mark.usefixtures("secret_service")]
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +69,6 @@ def display() -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-
-@pytest.fixture
-def servers(mail_servers: MailServers, secret_service: SecretService) -> MailServers:
-    for user in ("alice", "bob"):
-        mail_servers.reset_user(user)
-    return mail_servers
 
 
 @pytest.fixture
@@ -151,14 +147,22 @@ def xdotool(env: dict[str, str], *args: str) -> str:
 
 
 def wait_for(what: str, condition: Callable[[], object], app: App | None = None) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while not condition():
-        if app is not None and app.process.poll() is not None:
-            pytest.fail(f"mailclient exited while waiting for {what}:\n{app.text()}")
-        if time.monotonic() > deadline:
-            log = app.text() if app is not None else ""
-            pytest.fail(f"gave up waiting for {what}\n{log}")
-        time.sleep(0.2)
+    exited = False
+
+    def done() -> object:
+        nonlocal exited
+        exited = app is not None and app.process.poll() is not None
+        return exited or condition()
+
+    try:
+        wait_until(done, TIMEOUT, what=what, interval=0.2)
+    except pytest.fail.Exception:
+        if app is None:
+            raise
+        pytest.fail(f"gave up waiting for {what}\n{app.text()}")
+    if exited:
+        assert app is not None
+        pytest.fail(f"mailclient exited while waiting for {what}:\n{app.text()}")
 
 
 def window_named(env: dict[str, str], title: str, app: App) -> str:

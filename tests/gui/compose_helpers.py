@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import shiboken6
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QAbstractButton, QApplication, QMessageBox, QWidget
@@ -79,10 +77,6 @@ def _button(dialog: QWidget, text: str) -> QAbstractButton | None:
         if button.text().replace("&", "") == text:
             return button
     return None
-
-
-def wait_until(qtbot: QtBot, condition: Callable[[], object], timeout: int = 5000) -> None:
-    qtbot.waitUntil(lambda: bool(condition()), timeout=timeout)
 
 
 def is_closed(window: QWidget) -> bool:

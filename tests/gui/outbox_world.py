@@ -12,7 +12,10 @@ from mailclient.core.draft import Draft
 from mailclient.core.errors import AccountNotFound, CannotConnect
 from mailclient.smtp.sender import OutboxSender
 from mailclient.store.drafts import LocalDrafts
+from mailclient.store.mail import MailStore
+from mailclient.ui.outbox.view import OutboxView
 from mailclient.workers.sending import OutboxWorker, SizeLimits
+from mailclient.workers.store_watcher import StoreWatcher
 from tests.unit.fake_smtp import FakeSmtpServer
 
 ACCOUNT = Account(name="work", email="ann@example.org", imap_host="h", smtp_host="smtp.test")
@@ -48,6 +51,7 @@ class World:
         self.store_path = root / "mail.sqlite3"
         self.server_drafts: list[tuple[str, str, str]] = []
         self.imap_down = False
+        self.stores: list[MailStore] = []
         self.drafts = LocalDrafts(root / "drafts")
         sender = OutboxSender(
             self.store_path,
@@ -65,6 +69,16 @@ class World:
             lambda account, password: FakeDraftsFolder(self.server_drafts, self.imap_down),
             SizeLimits(root / "limits.json"),
         )
+
+    def outbox_view(self) -> OutboxView:
+        """The Outbox view as the window has it: told of changes by a store watcher."""
+        store = MailStore.open(self.store_path)
+        self.stores.append(store)
+        watcher = StoreWatcher(store)
+        view = OutboxView(self.worker, watcher)
+        watcher.setParent(view)
+        watcher.start()
+        return view
 
     @staticmethod
     def account(name: str) -> Account:
@@ -93,6 +107,8 @@ def running_world(tmp_path: Path) -> Iterator[World]:
     yield built
     assert built.worker.stop()
     server.close()
+    for store in built.stores:
+        store.close()
 
 
 def draft(**changes: object) -> Draft:

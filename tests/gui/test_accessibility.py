@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from mailclient.accounts.credentials import CredentialStore
+from mailclient.accounts.identities import identities_of
 from mailclient.accounts.preferences import Preferences
 from mailclient.accounts.store import AccountStore
 from mailclient.core.draft import Draft
@@ -24,17 +25,17 @@ from mailclient.ui.accounts.add_dialog import AddAccountDialog
 from mailclient.ui.accounts.manage_dialog import ManageAccountsDialog
 from mailclient.ui.compose.manager import ComposeManager
 from mailclient.ui.compose.spelling import Spelling
-from mailclient.ui.compose.window import ComposeWindow, identities_of
+from mailclient.ui.compose.window import ComposeWindow
 from mailclient.ui.mailbox.message_window import MessageWindow
-from mailclient.ui.outbox.view import OutboxView
 from mailclient.ui.window.diagnostics import AboutDialog, CrashDialog, Problem
 from mailclient.ui.window.main_window import MainWindow
 from mailclient.ui.window.preferences import SettingsDialog
-from tests.gui.compose_helpers import account, wait_until
+from tests.gui.compose_helpers import account
 from tests.gui.outbox_world import World, running_world
 from tests.gui.test_main_window import mail, profile, settings, store, window  # noqa: F401
 from tests.support.accessibility import unnamed_controls
 from tests.support.loopback import loopback_route, no_srv_records
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ WINDOWS: dict[str, Callable[[World], QWidget]] = {
     "preferences": lambda world: SettingsDialog(Preferences(), tray_available=True),
     "about": lambda world: AboutDialog(),
     "crash": crash_dialog,
-    "outbox": lambda world: OutboxView(world.worker),
+    "outbox": lambda world: world.outbox_view(),
 }
 
 
@@ -73,7 +74,7 @@ def test_every_control_has_a_name(qtbot: QtBot, world: World, name: str) -> None
     qtbot.addWidget(shown)
     shown.show()
     qtbot.waitExposed(shown)
-    wait_until(qtbot, shown.isVisible)
+    wait_until(shown.isVisible, qtbot=qtbot)
     assert unnamed_controls(shown) == []
 
 

@@ -28,6 +28,7 @@ from mailclient.ui.accounts.add_dialog import AddAccountDialog
 from mailclient.ui.accounts.certificate_dialog import CertificatePrompter
 from mailclient.ui.accounts.manage_dialog import ManageAccountsDialog
 from mailclient.ui.accounts.password_prompt import PasswordPrompter
+from tests.integration.imap_helpers import account as rig_account
 from tests.rig import MailServers
 from tests.support.loopback import CertKey
 from tests.support.self_signed import SelfSignedDovecot
@@ -122,18 +123,6 @@ def _fingerprint(cert: CertKey) -> str:
     return certificate_fingerprint(pem_to_der(cert.cert_pem.decode()))
 
 
-def _rig_account(servers: MailServers, user: str, name: str) -> Account:
-    return Account(
-        name=name,
-        email=servers.user(user).address,
-        imap_host="localhost",
-        imap_port=servers.imaps_port,
-        smtp_host="localhost",
-        smtp_port=servers.submission_port,
-        ca_file=str(servers.ca_file),
-    )
-
-
 def test_two_accounts_added_edited_reordered_removed(
     qtbot: QtBot,
     accounts: AccountStore,
@@ -154,7 +143,7 @@ def test_two_accounts_added_edited_reordered_removed(
         add.identity.email_edit.setText(mail_servers.user(user).address)
         add.identity.password_edit.setText(mail_servers.user(user).password)
         add.identity.manual_button.click()
-        add.settings.form.set_account(_rig_account(mail_servers, user, name))
+        add.settings.form.set_account(rig_account(mail_servers, user, name=name, host="localhost"))
         add.settings.form.password_edit.setText(mail_servers.user(user).password)
         with qtbot.waitSignal(dialog.accounts_changed, timeout=WAIT):
             add.settings.create_button.click()
@@ -221,8 +210,12 @@ def test_two_accounts_added_edited_reordered_removed(
 def test_unsaved_changes_are_not_lost_silently(
     qtbot: QtBot, accounts: AccountStore, credentials: CredentialStore, mail_servers: MailServers
 ) -> None:
-    add_account(accounts, credentials, _rig_account(mail_servers, "alice", "A"), "x")
-    add_account(accounts, credentials, _rig_account(mail_servers, "bob", "B"), "x")
+    add_account(
+        accounts, credentials, rig_account(mail_servers, "alice", name="A", host="localhost"), "x"
+    )
+    add_account(
+        accounts, credentials, rig_account(mail_servers, "bob", name="B", host="localhost"), "x"
+    )
     dialog = ManageAccountsDialog(accounts, credentials)
     qtbot.addWidget(dialog)
     dialog.show()
@@ -241,7 +234,12 @@ def test_password_prompt_checks_stores_and_does_not_loop(
     qtbot: QtBot, accounts: AccountStore, credentials: CredentialStore, mail_servers: MailServers
 ) -> None:
     alice = mail_servers.user("alice")
-    add_account(accounts, credentials, _rig_account(mail_servers, "alice", "Work"), "old")
+    add_account(
+        accounts,
+        credentials,
+        rig_account(mail_servers, "alice", name="Work", host="localhost"),
+        "old",
+    )
     window = QDialog()
     qtbot.addWidget(window)
     prompter = PasswordPrompter(accounts, credentials, window)

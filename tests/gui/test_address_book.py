@@ -15,8 +15,9 @@ from mailclient.store.contacts import CONTACTS_FILE, ContactBook
 from mailclient.store.mail import MailStore, NewMessage
 from mailclient.ui.compose.address_book import AddressBookWindow
 from mailclient.ui.compose.manager import ComposeManager
-from tests.gui.compose_helpers import DialogAnswerer, account, wait_until
+from tests.gui.compose_helpers import DialogAnswerer, account
 from tests.gui.outbox_world import World, running_world
+from tests.support.waiting import wait_until
 
 REAL_WORLD = Path(__file__).parent.parent / "data" / "contacts.vcf"
 
@@ -50,7 +51,7 @@ def stored(world: World) -> list[Contact]:
 
 def opened(qtbot: QtBot, manager: ComposeManager) -> AddressBookWindow:
     window = manager.open_address_book()
-    wait_until(qtbot, lambda: window.collected.count() == 2)
+    wait_until(lambda: window.collected.count() == 2, qtbot=qtbot)
     return window
 
 
@@ -64,7 +65,7 @@ def test_people_from_mail_are_added_edited_and_found(
     ]
     window.collected.setCurrentRow(0)
     window.add_collected_button.click()
-    wait_until(qtbot, lambda: window.list.count() == 1 and window.collected.count() == 1)
+    wait_until(lambda: window.list.count() == 1 and window.collected.count() == 1, qtbot=qtbot)
     assert stored(world) == [Contact("Carol Singer", ("carol@example.org",), "", 1)]
 
     window.list.setCurrentRow(0)
@@ -72,7 +73,7 @@ def test_people_from_mail_are_added_edited_and_found(
     window.addresses_edit.setPlainText("carol@example.org\ncarol.home@example")
     window.notes_edit.setPlainText("Choir on Tuesdays")
     window.save_button.click()
-    wait_until(qtbot, lambda: stored(world)[0].notes == "Choir on Tuesdays")
+    wait_until(lambda: stored(world)[0].notes == "Choir on Tuesdays", qtbot=qtbot)
     assert stored(world)[0].addresses == ("carol@example.org", "carol.home@example")
 
     window.addresses_edit.setPlainText("carol@example.org\nnot an address")
@@ -81,10 +82,10 @@ def test_people_from_mail_are_added_edited_and_found(
         "Addresses: 'not an address' is not an address like ann@example.org"
     )
     qtbot.keyClicks(window.search, "choir")
-    wait_until(qtbot, lambda: window.list.count() == 1 and window.collected.count() == 0)
+    wait_until(lambda: window.list.count() == 1 and window.collected.count() == 0, qtbot=qtbot)
     window.search.clear()
     qtbot.keyClicks(window.search, "nobody")
-    wait_until(qtbot, lambda: window.list.count() == 0)
+    wait_until(lambda: window.list.count() == 0, qtbot=qtbot)
 
 
 def test_merge_delete_import_and_export(
@@ -92,7 +93,7 @@ def test_merge_delete_import_and_export(
 ) -> None:
     window = opened(qtbot, manager)
     window.import_file(REAL_WORLD)
-    wait_until(qtbot, lambda: window.list.count() == 3)
+    wait_until(lambda: window.list.count() == 3, qtbot=qtbot)
     assert window.statusBar().currentMessage() == "Imported 3 contacts"
     texts = [window.list.item(i).text() for i in range(3)]
     assert texts[0] == "Ayşe Öztürk  <ayse@example.com.tr>"
@@ -101,21 +102,23 @@ def test_merge_delete_import_and_export(
     window.list.item(1).setSelected(True)
     assert window.merge_action.isEnabled()
     window.merge_action.trigger()
-    wait_until(qtbot, lambda: window.list.count() == 2)
+    wait_until(lambda: window.list.count() == 2, qtbot=qtbot)
     merged = next(c for c in stored(world) if c.name == "Ayşe Öztürk")
     assert merged.addresses == ("ayse@example.com.tr", "bob@work.example", "bob@home.example")
 
     exported = tmp_path / "out.vcf"
     window.list.clearSelection()
     window.export_file(exported)
-    wait_until(qtbot, lambda: exported.exists() and exported.read_text().count("BEGIN:VCARD") == 2)
+    wait_until(
+        lambda: exported.exists() and exported.read_text().count("BEGIN:VCARD") == 2, qtbot=qtbot
+    )
 
     window.list.setCurrentRow(0)
     window.list.item(0).setSelected(True)
     answers = DialogAnswerer(qtbot).answer("Yes")
     qtbot.keyClick(window.list, Qt.Key.Key_Delete)
     assert answers.done() and "Delete Ayşe Öztürk" in answers.seen[0]
-    wait_until(qtbot, lambda: window.list.count() == 1)
+    wait_until(lambda: window.list.count() == 1, qtbot=qtbot)
     assert [c.name for c in stored(world)] == ["Jörg Müller"]
 
 
@@ -123,10 +126,10 @@ def test_contacts_are_offered_first_in_address_fields(
     qtbot: QtBot, manager: ComposeManager, world: World
 ) -> None:
     manager.refresh_completions()
-    wait_until(qtbot, lambda: manager.completions.rowCount() == 2)
+    wait_until(lambda: manager.completions.rowCount() == 2, qtbot=qtbot)
     manager.contacts.add("Dave Davies", "dave@example.org")
     manager.contacts.add("Zoe", "zoe@example.org")
-    wait_until(qtbot, lambda: manager.completions.rowCount() == 3)
+    wait_until(lambda: manager.completions.rowCount() == 3, qtbot=qtbot)
     assert manager.completions.stringList() == [
         "Dave Davies <dave@example.org>",
         "Zoe <zoe@example.org>",

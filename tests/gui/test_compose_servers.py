@@ -35,12 +35,15 @@ from mailclient.ui.mailbox.message_model import Column
 from mailclient.workers import sending
 from tests.gui.compose_helpers import DialogAnswerer, close_discarding, is_closed
 from tests.integration.sending import make_profile
-from tests.rig import MailServers, SecretService
+from tests.rig import MailServers
 
 WAIT = 30_000  # ms: generous, the machine is shared
 CONTROL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
 SIGNATURE = "Alice Example\nExample Corp"
+
+
+pytestmark = pytest.mark.usefixtures("secret_service")
 
 
 def parse(raw: bytes) -> EmailMessage:
@@ -210,13 +213,6 @@ class App:
 
     def outbox_rows(self) -> int:
         return self.outbox_view.model.rowCount()
-
-
-@pytest.fixture
-def servers(mail_servers: MailServers, secret_service: SecretService) -> MailServers:
-    for user in mail_servers.users:
-        mail_servers.reset_user(user)
-    return mail_servers
 
 
 @pytest.fixture

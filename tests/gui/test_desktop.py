@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
 from mailclient.accounts.lifecycle import add_account
-from mailclient.accounts.model import Account, Security
+from mailclient.accounts.model import Security
 from mailclient.accounts.preferences import NEVER, Preferences, load_preferences
 from mailclient.accounts.store import AccountStore
 from mailclient.app.desktop import Desktop
@@ -33,8 +33,10 @@ from mailclient.ui.accounts.password_prompt import PasswordPrompt
 from mailclient.ui.mailbox.message_model import Column
 from mailclient.ui.window.preferences import AFTER_DELAY, NOT_BY_ITSELF
 from mailclient.workers.mail import MailWorkers
+from tests.integration.imap_helpers import account as rig_account
 from tests.integration.sign_in_proxy import SignInProxy
 from tests.rig import MailServers, SecretService
+from tests.support.idle_log import IdleLog, idle_log
 from tests.support.notifications import FakeNotificationService
 from tests.support.self_signed import SelfSignedDovecot
 
@@ -51,23 +53,14 @@ def message(subject: str, sender: str = "Carol <carol@example.org>") -> bytes:
     return m.as_bytes(policy=SMTP)
 
 
-def rig_account(servers: MailServers, user: str, name: str) -> Account:
-    return Account(
-        name=name,
-        email=servers.user(user).address,
-        imap_host="localhost",
-        imap_port=servers.imaps_port,
-        smtp_host="localhost",
-        smtp_port=servers.submission_port,
-        ca_file=str(servers.ca_file),
-    )
+pytestmark = pytest.mark.mail_users("alice", "bob")
 
 
 @pytest.fixture
-def servers(mail_servers: MailServers) -> MailServers:
-    for user in ("alice", "bob"):
-        mail_servers.reset_user(user)
-    return mail_servers
+def idle() -> Iterator[IdleLog]:
+    """Counts the IDLE commands the account's watcher starts (see tests.support.idle_log)."""
+    with idle_log() as counted:
+        yield counted
 
 
 @pytest.fixture
@@ -139,7 +132,7 @@ def fill_add_dialog(dialog: AddAccountDialog, servers: MailServers, user: str, n
     dialog.identity.email_edit.setText(servers.user(user).address)
     dialog.identity.password_edit.setText(servers.user(user).password)
     dialog.identity.manual_button.click()
-    dialog.settings.form.set_account(rig_account(servers, user, name))
+    dialog.settings.form.set_account(rig_account(servers, user, name=name, host="localhost"))
     dialog.settings.form.password_edit.setText(servers.user(user).password)
 
 
@@ -211,11 +204,18 @@ def test_accounts_added_edited_and_removed_from_the_window(
 
 
 def test_a_rejected_password_is_asked_once_then_the_account_syncs(
-    qtbot: QtBot, servers: MailServers, services: Services, running: Callable[[], Running]
+    qtbot: QtBot,
+    servers: MailServers,
+    services: Services,
+    running: Callable[[], Running],
+    idle: IdleLog,
 ) -> None:
     alice = servers.user("alice")
     add_account(
-        services.accounts, services.credentials, rig_account(servers, "alice", "Work"), "old"
+        services.accounts,
+        services.credentials,
+        rig_account(servers, "alice", name="Work", host="localhost"),
+        "old",
     )
     servers.append("alice", "INBOX", message("Behind the password"))
     app = running()
@@ -235,21 +235,25 @@ def test_a_rejected_password_is_asked_once_then_the_account_syncs(
         prompt.ok_button.click()
     app.wait(lambda: "Behind the password" in app.subjects())
     assert services.credentials.get_password("Work", "imap") == alice.password
-    watching = app.mail.idle_watching("Work")
-    assert watching is not None
-    app.wait(watching.is_set)  # IDLE came back with the new password too
+    app.wait(lambda: idle.started("Work") > 0)  # IDLE came back with the new password too
     app.wait(lambda: not app.window.error_bar.isVisible())
     assert prompter.prompts == {}
 
 
 def test_a_login_cut_off_is_tried_again_without_asking_for_the_password(
-    qtbot: QtBot, servers: MailServers, services: Services, running: Callable[[], Running]
+    qtbot: QtBot,
+    servers: MailServers,
+    services: Services,
+    running: Callable[[], Running],
+    idle: IdleLog,
 ) -> None:
     proxy = SignInProxy((servers.host, servers.imaps_port), servers.certs)
     try:
         # The first two logins (of the sync lane and IDLE, say) lose their connection.
         proxy.cut_sign_ins = 2
-        account = replace(rig_account(servers, "alice", "Work"), imap_port=proxy.port)
+        account = replace(
+            rig_account(servers, "alice", name="Work", host="localhost"), imap_port=proxy.port
+        )
         add_account(
             services.accounts, services.credentials, account, servers.user("alice").password
         )
@@ -257,9 +261,7 @@ def test_a_login_cut_off_is_tried_again_without_asking_for_the_password(
         app = running()
         app.start()
         app.wait(lambda: "Behind a cut" in app.subjects())
-        watching = app.mail.idle_watching("Work")
-        assert watching is not None
-        app.wait(watching.is_set)
+        app.wait(lambda: idle.started("Work") > 0)
         assert proxy.cuts == 2
         assert app.desktop.accounts.passwords.prompts == {}
         assert app.window.findChildren(PasswordPrompt) == []
@@ -277,7 +279,7 @@ def test_an_untrusted_certificate_is_shown_then_trusted_and_the_account_syncs(
 ) -> None:
     alice = servers.user("alice")
     account = replace(
-        rig_account(servers, "alice", "Work"),
+        rig_account(servers, "alice", name="Work", host="localhost"),
         imap_host="127.0.0.1",
         imap_port=self_signed_dovecot.port,
     )
@@ -320,12 +322,13 @@ def test_new_mail_over_idle_is_notified_and_the_click_opens_it(
     services: Services,
     secret_service: SecretService,
     running: Callable[[], Running],
+    idle: IdleLog,
 ) -> None:
     alice = servers.user("alice")
     add_account(
         services.accounts,
         services.credentials,
-        rig_account(servers, "alice", "Work"),
+        rig_account(servers, "alice", name="Work", host="localhost"),
         alice.password,
     )
     servers.append("alice", "INBOX", message("Unread from before"))
@@ -335,9 +338,7 @@ def test_new_mail_over_idle_is_notified_and_the_click_opens_it(
         window = app.window
         app.start()
         app.wait(lambda: "Unread from before" in app.subjects())
-        watching = app.mail.idle_watching("Work")
-        assert watching is not None
-        app.wait(watching.is_set)
+        app.wait(lambda: idle.started("Work") > 0)
         app.wait(lambda: "Work" in app.synced)
         qtbot.wait(300)
         # Mail that was there at start-up is not news.

@@ -6,6 +6,7 @@ Trash, mark read; each made in the store first and sent by the account's worker.
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtWidgets import QMenu, QMessageBox
 from pytestqt.qtbot import QtBot
 
@@ -14,8 +15,9 @@ from tests.gui.test_window_server import (  # noqa: F401 (fixtures)
     WAIT,
     Harness,
     harness,
-    servers,
 )
+
+pytestmark = pytest.mark.mail_users("alice", "bob")
 
 
 def _folder(harness: Harness, name: str) -> Folder:

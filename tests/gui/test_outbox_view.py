@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QThread
 from pytestqt.qtbot import QtBot
 
+from mailclient.accounts.store import AccountStore
 from mailclient.core.outgoing import OutboxItem, OutboxState, Refusal, SentCopy
+from mailclient.core.profile import Profile
+from mailclient.store.mail import MailStore
 from mailclient.ui.outbox.view import (
     OutboxModel,
     OutboxView,
@@ -19,8 +24,9 @@ from mailclient.ui.outbox.view import (
     status_text,
     waiting,
 )
+from mailclient.workers.store_watcher import StoreWatcher
 from tests.gui.compose_helpers import DialogAnswerer
-from tests.gui.outbox_world import WAIT, World, draft, running_world
+from tests.gui.outbox_world import ACCOUNT, WAIT, World, draft, running_world
 from tests.unit.fake_smtp import Script
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -104,19 +110,19 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 def test_the_view_follows_the_outbox_and_acts_on_it(qtbot: QtBot, world: World) -> None:
     world.server.script = Script(rcpt_replies={"bob@example.org": (550, "5.1.1 No such user")})
-    view = OutboxView(world.worker)
+    view = world.outbox_view()
     qtbot.addWidget(view)
     view.show()
     counts: list[int] = []
     view.count_changed.connect(counts.append)
-    assert "Nothing waits" in view.summary.text()
+    qtbot.waitUntil(lambda: "Nothing waits" in view.summary.text(), timeout=WAIT)
     assert not view.retry_button.isEnabled() and not view.delete_button.isEnabled()
 
     with qtbot.waitSignal(world.worker.flushed, timeout=WAIT):
         world.worker.send(draft(subject="Refused"))
-    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=WAIT)
-    assert counts[-1] == 1
-    assert "1 refused by the server" in view.summary.text()
+    # Read off the GUI thread: the queued row may show before its refusal does.
+    qtbot.waitUntil(lambda: "1 refused by the server" in view.summary.text(), timeout=WAIT)
+    assert view.model.rowCount() == 1 and counts[-1] == 1
     view.table.selectRow(0)
     assert view.retry_button.isEnabled() and view.edit_button.isEnabled()
     assert "The address does not exist." in view.detail.text()
@@ -139,3 +145,38 @@ def test_the_view_follows_the_outbox_and_acts_on_it(qtbot: QtBot, world: World) 
     qtbot.mouseClick(view.delete_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.model.rowCount() == 0, timeout=WAIT)
     assert "Unwanted" in answers.seen[0]
+
+
+def test_a_message_queued_by_mailclient_send_shows_read_off_the_gui_thread(
+    qtbot: QtBot, world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    gui = QThread.currentThread()
+    read_on: list[bool] = []
+    items = world.worker.items
+
+    def recorded_items() -> list[OutboxItem]:
+        read_on.append(QThread.currentThread() is gui)
+        return items()
+
+    monkeypatch.setattr(world.worker, "items", recorded_items)
+    store = MailStore.open(world.store_path)
+    watcher = StoreWatcher(store)
+    view = OutboxView(world.worker, watcher)
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.refreshed, timeout=WAIT):
+        watcher.start()
+    AccountStore(Profile(tmp_path).config_path).add(ACCOUNT)
+    at = datetime.now() + timedelta(hours=1)
+    with qtbot.waitSignal(watcher.outbox_changed, timeout=WAIT):
+        queued = subprocess.run(
+            [sys.executable, "-m", "mailclient", "--profile", str(tmp_path), "send",
+             "--account", ACCOUNT.name, "--to", "bob@example.org", "--subject", "From a terminal",
+             "--at", f"{at:%Y-%m-%d %H:%M}"],
+            input="Hello\n", capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert queued.returncode == 0, queued.stderr
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=WAIT)
+    assert view.model.index(0, OutboxModel.SUBJECT).data() == "From a terminal"
+    assert read_on and not any(read_on)
+    watcher.stop()
+    store.close()

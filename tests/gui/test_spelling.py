@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtGui import QTextCursor
 from pytestqt.qtbot import QtBot
 
+from mailclient.accounts.identities import identities_of
 from mailclient.core.draft import Draft
 from mailclient.ui.compose.spelling import (
     LANGUAGES_FILE,
@@ -18,8 +19,9 @@ from mailclient.ui.compose.spelling import (
     available_languages,
     words_to_check,
 )
-from mailclient.ui.compose.window import ComposeWindow, identities_of
-from tests.gui.compose_helpers import account, close_discarding, wait_until
+from mailclient.ui.compose.window import ComposeWindow
+from tests.gui.compose_helpers import account, close_discarding
+from tests.support.waiting import wait_until
 
 ACCOUNTS = [account(), account("home", "alice@home.example", display_name="Alice")]
 
@@ -49,7 +51,7 @@ def test_the_ci_machine_has_the_dictionaries() -> None:
 @pytest.fixture
 def spelling(qtbot: QtBot, tmp_path: Path) -> Spelling:
     loaded = Spelling(tmp_path)
-    wait_until(qtbot, lambda: loaded.ready)
+    wait_until(lambda: loaded.ready, qtbot=qtbot)
     return loaded
 
 
@@ -94,14 +96,14 @@ def test_misspelled_words_are_marked_and_corrected(
 ) -> None:
     window = open_window("I wrote helo to the teh team.\n\n> a quoted wrld\n\n-- \nAlice Exampel\n")
     window.choose_language("en_US")
-    wait_until(qtbot, lambda: marked(window) == ["helo", "teh"])
+    wait_until(lambda: marked(window) == ["helo", "teh"], qtbot=qtbot)
 
     actions = window.spelling_actions(cursor_in(window, "helo"))
     texts = [a.text() for a in actions]
     assert "hello" in texts and texts[-1] == "Add “helo” to Dictionary"
     next(a for a in actions if a.text() == "hello").trigger()
     assert window.body_edit.toPlainText().startswith("I wrote hello to the teh team.")
-    wait_until(qtbot, lambda: marked(window) == ["teh"])
+    wait_until(lambda: marked(window) == ["teh"], qtbot=qtbot)
     assert window.spelling_actions(cursor_in(window, "wrote")) == []
 
 
@@ -110,16 +112,16 @@ def test_added_words_are_kept_in_the_profile(
 ) -> None:
     window = open_window("Our product Zorblax ships today.")
     window.choose_language("en_US")
-    wait_until(qtbot, lambda: marked(window) == ["Zorblax"])
+    wait_until(lambda: marked(window) == ["Zorblax"], qtbot=qtbot)
     window.spelling_actions(cursor_in(window, "Zorblax"))[-1].trigger()
-    wait_until(qtbot, lambda: marked(window) == [])
+    wait_until(lambda: marked(window) == [], qtbot=qtbot)
     assert "Zorblax" in (tmp_path / PERSONAL_DICTIONARY).read_text()
     assert (tmp_path / PERSONAL_DICTIONARY).stat().st_mode & 0o077 == 0
 
     later = Spelling(tmp_path)  # the next start
-    wait_until(qtbot, lambda: later.ready)
+    wait_until(lambda: later.ready, qtbot=qtbot)
     later.dictionary("en_US")
-    wait_until(qtbot, lambda: later.dictionary("en_US") is not None)
+    wait_until(lambda: later.dictionary("en_US") is not None, qtbot=qtbot)
     dictionary = later.dictionary("en_US")
     assert dictionary is not None and dictionary.check("Zorblax")
 
@@ -129,9 +131,9 @@ def test_the_language_is_remembered_per_sender(
 ) -> None:
     window = open_window("Ich habe heute keine Zeit.")
     window.choose_language("en_US")
-    wait_until(qtbot, lambda: "keine" in marked(window))
+    wait_until(lambda: "keine" in marked(window), qtbot=qtbot)
     window.choose_language("de_DE")
-    wait_until(qtbot, lambda: marked(window) == [])
+    wait_until(lambda: marked(window) == [], qtbot=qtbot)
     assert window.language_button.text() == "German (Germany)"
     sender = identities_of(ACCOUNTS)[0].sender
 
@@ -139,14 +141,14 @@ def test_the_language_is_remembered_per_sender(
         path = tmp_path / LANGUAGES_FILE
         return str(json.loads(path.read_text())["languages"][sender]) if path.exists() else ""
 
-    wait_until(qtbot, lambda: saved() == "de_DE")
+    wait_until(lambda: saved() == "de_DE", qtbot=qtbot)
 
     again = open_window("Noch ein Brief.")  # the same sender: German at once
-    wait_until(qtbot, lambda: again.language_button.text() == "German (Germany)")
+    wait_until(lambda: again.language_button.text() == "German (Germany)", qtbot=qtbot)
     other = open_window("Another leter.", sender_index=1)  # another sender: the default
     assert spelling.language_for(identities_of(ACCOUNTS)[1].sender) != "de_DE"
     other.choose_language("en_US")
-    wait_until(qtbot, lambda: marked(other) == ["leter"])
+    wait_until(lambda: marked(other) == ["leter"], qtbot=qtbot)
     other.choose_language("")  # off
-    wait_until(qtbot, lambda: marked(other) == [])
+    wait_until(lambda: marked(other) == [], qtbot=qtbot)
     assert other.language_button.text() == "No spelling"

@@ -15,15 +15,17 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from mailclient.accounts.identities import identities_of
 from mailclient.core.outgoing import Attachment, Held
 from mailclient.store.outbox import Outbox
 from mailclient.ui.compose.send_later import SendLaterDialog
 from mailclient.ui.compose.undo_send import UndoSendBar
-from mailclient.ui.compose.window import ComposeWindow, identities_of
-from mailclient.ui.outbox.view import OutboxView, status_text
+from mailclient.ui.compose.window import ComposeWindow
+from mailclient.ui.outbox.view import status_text
 from mailclient.workers import sending
-from tests.gui.compose_helpers import account, wait_until
+from tests.gui.compose_helpers import account
 from tests.gui.outbox_world import WAIT, World, draft, running_world
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -106,7 +108,7 @@ def test_send_later_waits_for_its_time_and_says_when_it_was_late(
     with qtbot.waitSignal(again.worker.notice, timeout=WAIT) as notice:
         again.worker.start()
     assert "“Monday” was to be sent on" in notice.args[0]
-    wait_until(qtbot, lambda: len(world.server.received) == 1, timeout=WAIT)
+    wait_until(lambda: len(world.server.received) == 1, timeout=WAIT / 1000, qtbot=qtbot)
     assert again.worker.stop()
 
 
@@ -123,7 +125,7 @@ def test_the_bar_counts_down_undoes_and_lets_go(qtbot: QtBot) -> None:
     qtbot.mouseClick(bar.undo_button, Qt.MouseButton.LeftButton)
     assert undone == [8] and bar.label.text() == "Sending “Plans” in 10 s"
     now[0] = 1010.0
-    wait_until(qtbot, bar.isHidden)
+    wait_until(bar.isHidden, qtbot=qtbot)
     assert released == [7]
 
 
@@ -152,13 +154,13 @@ def test_send_later_in_the_compose_window(qtbot: QtBot, monkeypatch: pytest.Monk
 
 
 def test_the_outbox_view_offers_send_now_for_a_held_message(qtbot: QtBot, world: World) -> None:
-    view = OutboxView(world.worker)
+    view = world.outbox_view()
     qtbot.addWidget(view)
     view.show()
     with qtbot.waitSignal(world.worker.outbox_changed, timeout=WAIT):
         world.worker.send(draft(subject="Soon"), send_at=time.time() + 3600, scheduled=True)
     view.refresh()
-    wait_until(qtbot, lambda: view.model.rowCount() == 1)
+    wait_until(lambda: view.model.rowCount() == 1, qtbot=qtbot)
     view.table.selectRow(0)
     assert view.retry_button.text() == "Send &Now"
     with qtbot.waitSignal(world.worker.flushed, timeout=WAIT):

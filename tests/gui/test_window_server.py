@@ -16,17 +16,22 @@ from PySide6.QtCore import Qt, QThread
 from pytestqt.qtbot import QtBot
 
 from mailclient.accounts.credentials import CredentialStore
-from mailclient.accounts.model import Account, Security
+from mailclient.accounts.model import Account
 from mailclient.core.models import SpecialUse
 from mailclient.store.mail import MailStore
 from mailclient.ui.mailbox.folder_model import FolderRole
 from mailclient.ui.mailbox.message_model import Column, MessageRole
 from mailclient.ui.window.main_window import MainWindow, window_settings
 from mailclient.workers.mail import MailWorkers
+from tests.integration.imap_helpers import account as rig_account
 from tests.rig import MailServers
+from tests.support.idle_log import idle_log
 from tests.support.memory_keyring import PROFILE_ID, MemoryKeyring
 
 WAIT = 20_000  # ms: generous, the machine is shared
+
+
+pytestmark = pytest.mark.mail_users("alice", "bob")
 
 
 def message(subject: str, body: str, sender: str = "Bob <bob@example.org>") -> bytes:
@@ -37,19 +42,6 @@ def message(subject: str, body: str, sender: str = "Bob <bob@example.org>") -> b
     m["Date"] = "Mon, 03 Jun 2024 09:00:00 +0000"
     m.set_content(body)
     return m.as_bytes(policy=SMTP)
-
-
-def account(servers: MailServers, name: str, user: str) -> Account:
-    return Account(
-        name=name,
-        email=servers.users[user].address,
-        imap_host=servers.host,
-        imap_port=servers.imaps_port,
-        imap_security=Security.SSL,
-        smtp_host=servers.host,
-        smtp_port=servers.submission_port,
-        ca_file=str(servers.ca_file),
-    )
 
 
 class Harness:
@@ -121,13 +113,6 @@ class Harness:
 
 
 @pytest.fixture
-def servers(mail_servers: MailServers) -> MailServers:
-    for user in ("alice", "bob"):
-        mail_servers.reset_user(user)
-    return mail_servers
-
-
-@pytest.fixture
 def harness(qtbot: QtBot, servers: MailServers, tmp_path: Path) -> Iterator[Harness]:
     servers.append("alice", "INBOX", message("Lunch on Friday?", "Hi Alice,\nlunch?\n"))
     servers.append("alice", "INBOX", message("Quarterly report", "Numbers attached."))
@@ -143,7 +128,7 @@ def harness(qtbot: QtBot, servers: MailServers, tmp_path: Path) -> Iterator[Harn
         qtbot,
         servers,
         tmp_path,
-        [account(servers, "work", "alice"), account(servers, "bob", "bob")],
+        [rig_account(servers, "alice", name="work"), rig_account(servers, "bob", name="bob")],
     )
     yield h
     h.close()
@@ -202,6 +187,11 @@ def test_actions_reach_the_server(qtbot: QtBot, harness: Harness) -> None:
         lambda: r"\Flagged" in harness.server_flags("alice", "INBOX", "Lunch on Friday?"),
         timeout=WAIT,
     )
+    # M toggles by what the list shows: wait until the list has re-read the message.
+    qtbot.waitUntil(
+        lambda: [s.flags for s in window.selected_summaries()] == [{r"\Seen", r"\Flagged"}],
+        timeout=WAIT,
+    )
     qtbot.keyClick(view, Qt.Key.Key_M)
     qtbot.waitUntil(
         lambda: r"\Seen" not in harness.server_flags("alice", "INBOX", "Lunch on Friday?"),
@@ -231,11 +221,10 @@ def test_idle_brings_new_mail_into_the_list(
     qtbot: QtBot, harness: Harness, servers: MailServers
 ) -> None:
     window = harness.window
-    window.start()
-    qtbot.waitUntil(lambda: window.message_model.rowCount() == 4, timeout=WAIT)
-    watching = harness.mail.idle_watching("work")
-    assert watching is not None
-    qtbot.waitUntil(watching.is_set, timeout=WAIT)
+    with idle_log() as idle:
+        window.start()
+        qtbot.waitUntil(lambda: window.message_model.rowCount() == 4, timeout=WAIT)
+        qtbot.waitUntil(lambda: idle.started("work") > 0, timeout=WAIT)
     servers.append("alice", "INBOX", message("Pushed by IDLE", "New!"))
     qtbot.waitUntil(lambda: "Pushed by IDLE" in harness.subjects(), timeout=WAIT)
     assert harness.subjects()[0] == "Pushed by IDLE" or "Pushed by IDLE" in harness.subjects()
@@ -244,7 +233,7 @@ def test_idle_brings_new_mail_into_the_list(
 def test_wrong_password_is_reported_with_retry(
     qtbot: QtBot, servers: MailServers, tmp_path: Path
 ) -> None:
-    h = Harness(qtbot, servers, tmp_path, [account(servers, "work", "alice")])
+    h = Harness(qtbot, servers, tmp_path, [rig_account(servers, "alice", name="work")])
     try:
         backend_password = "not-the-password"
         h.mail.sign_in.credentials.set_password("work", "imap", backend_password)

@@ -21,7 +21,8 @@ from mailclient.core.models import SEEN
 from mailclient.core.outgoing import OutgoingMessage
 from mailclient.core.profile import Profile
 from mailclient.imap.sync import AccountSync
-from mailclient.store.mail import ChangeKind, MailStore
+from mailclient.store.mail import MailStore
+from mailclient.store.pending import ChangeKind
 from mailclient.store.repair import PENDING_FILE
 from mailclient.ui.mailbox.message_model import Column
 from tests.integration.sending import make_profile

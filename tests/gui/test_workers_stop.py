@@ -23,6 +23,7 @@ from mailclient.store.mail import MailStore
 from mailclient.workers.mail import MailWorkers
 from tests.support.memory_keyring import PROFILE_ID, MemoryKeyring
 from tests.support.silent_server import SilentServer
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 GUARD_MS = 60_000  # only against hanging forever: the machine is shared
@@ -90,7 +91,10 @@ def test_closing_the_window_returns_and_the_process_exits_cleanly(tmp_path: Path
         try:
             assert app.stdout is not None and app.stdin is not None
             assert app.stdout.readline().strip() == "started"
-            _wait(lambda: server.open_connections() == 2 or app.poll() is not None)
+            wait_until(
+                lambda: server.open_connections() == 2 or app.poll() is not None,
+                GUARD_MS / 1000,
+            )
             assert app.poll() is None, app.stderr.read() if app.stderr else ""
             app.stdin.write("close\n")
             app.stdin.flush()
@@ -104,13 +108,3 @@ def test_closing_the_window_returns_and_the_process_exits_cleanly(tmp_path: Path
         assert app.returncode == 0, stderr[-3000:]
         # Cut by the client while it closed, not by a timeout or the server.
         assert server.closed_by_client == server.accepted >= 2
-
-
-def _wait(condition: object) -> None:
-    import time
-
-    assert callable(condition)
-    deadline = time.monotonic() + GUARD_MS / 1000
-    while not condition():
-        assert time.monotonic() < deadline, "gave up waiting"
-        time.sleep(0.05)

@@ -8,20 +8,18 @@ FETCH responses of chosen UIDs. It also keeps the command lines the client sent.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import socket
-import ssl
-import threading
 from collections.abc import Callable
 
 from tests.rig.ca import CertificateFiles
+from tests.rig.tls_front import TlsFront
 
 _FETCH_UID = re.compile(rb"\* \d+ FETCH \(.*?\bUID (\d+)", re.IGNORECASE)
 _LITERAL_AT_END = re.compile(rb"\{(\d+)\+?\}\r\n\Z")
 
 
-class FetchDroppingProxy:
+class FetchDroppingProxy(TlsFront):
     """Forwards TLS on 127.0.0.1:<port> to plain IMAP at ``upstream``.
 
     ``drop`` holds the UIDs whose FETCH responses are left out; ``drop_once`` makes each of
@@ -31,83 +29,38 @@ class FetchDroppingProxy:
     """
 
     def __init__(self, upstream: tuple[str, int], certs: CertificateFiles) -> None:
-        self.upstream = upstream
         self.drop: set[int] = set()
         self.garble: set[int] = set()
         self.drop_once = False
         self.on_drop: Callable[[int], None] | None = None
         self.dropped: list[int] = []
         self.commands: list[bytes] = []
-        self._lock = threading.Lock()
-        self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self._context.load_cert_chain(str(certs.cert_file), str(certs.key_file))
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        self._sockets: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def close(self) -> None:
-        self._listener.close()
-        with self._lock:
-            sockets, self._sockets = self._sockets, []
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
+        super().__init__(upstream, certs)
 
     def commands_since(self, start: int) -> list[bytes]:
         with self._lock:
             return self.commands[start:]
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                raw, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
-
-    def _serve(self, raw: socket.socket) -> None:
-        try:
-            client = self._context.wrap_socket(raw, server_side=True)
-            server = socket.create_connection(self.upstream, timeout=30)
-        except OSError:
-            raw.close()
-            return
-        server.settimeout(None)
-        with self._lock:
-            self._sockets += [client, server]
-        threading.Thread(target=self._from_client, args=(client, server), daemon=True).start()
-        self._from_server(server, client)
-
-    def _from_client(self, client: socket.socket, server: socket.socket) -> None:
+    def to_server(self, client: socket.socket, server: socket.socket) -> None:
         pending = b""
-        try:
-            while data := client.recv(65536):
-                pending += data
-                *lines, pending = pending.split(b"\r\n")
-                with self._lock:
-                    self.commands += lines
-                server.sendall(data)
-        except OSError:
-            pass
-        _close(client, server)
+        while data := client.recv(65536):
+            pending += data
+            *lines, pending = pending.split(b"\r\n")
+            with self._lock:
+                self.commands += lines
+            server.sendall(data)
 
-    def _from_server(self, server: socket.socket, client: socket.socket) -> None:
+    def to_client(self, server: socket.socket, client: socket.socket) -> None:
         buffer = b""
-        try:
-            while data := server.recv(65536):
-                buffer += data
-                out = []
-                while (end := _response_end(buffer)) is not None:
-                    response, buffer = buffer[:end], buffer[end:]
-                    if not self._dropped(response):
-                        out.append(self._garbled(response))
-                if out:
-                    client.sendall(b"".join(out))
-        except OSError:
-            pass
-        _close(server, client)
+        while data := server.recv(65536):
+            buffer += data
+            out = []
+            while (end := _response_end(buffer)) is not None:
+                response, buffer = buffer[:end], buffer[end:]
+                if not self._dropped(response):
+                    out.append(self._garbled(response))
+            if out:
+                client.sendall(b"".join(out))
 
     def _garbled(self, response: bytes) -> bytes:
         if _fetch_uid(response) in self.garble:
@@ -148,10 +101,3 @@ def _response_end(buffer: bytes) -> int | None:
         start = line_end + int(m.group(1))
         if start > len(buffer):
             return None
-
-
-def _close(*sockets: socket.socket) -> None:
-    for sock in sockets:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-        sock.close()

@@ -14,20 +14,32 @@ EPOCH = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def account(
-    servers: MailServers, user: str, port: int | None = None, name: str = "test"
+    servers: MailServers,
+    user: str,
+    port: int | None = None,
+    name: str = "test",
+    *,
+    host: str | None = None,
+    **changes: object,
 ) -> Account:
-    """An account for ``user`` on the rig's Dovecot (IMAPS), or on another ``port``."""
-    mail_user = servers.user(user)
-    return Account(
-        name=name,
-        email=mail_user.address,
-        imap_host=servers.host,
-        imap_port=port or servers.imaps_port,
-        imap_security=Security.SSL,
-        smtp_host=servers.host,
-        smtp_port=servers.submission_port,
-        ca_file=str(servers.ca_file),
-    )
+    """An account for ``user`` of the rig: IMAPS on the rig's Dovecot (or on another
+    ``port``), submission with STARTTLS, certificates checked against the test CA.
+
+    ``host`` names both servers another way (the certificate also holds "localhost");
+    ``changes`` set any other field.
+    """
+    values: dict[str, object] = {
+        "name": name,
+        "email": servers.user(user).address,
+        "imap_host": host or servers.host,
+        "imap_port": port or servers.imaps_port,
+        "imap_security": Security.SSL,
+        "smtp_host": host or servers.host,
+        "smtp_port": servers.submission_port,
+        "ca_file": str(servers.ca_file),
+    }
+    values.update(changes)
+    return Account(**values)  # type: ignore[arg-type]
 
 
 def message(

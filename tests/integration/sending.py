@@ -17,6 +17,7 @@ from mailclient.accounts.store import AccountStore
 from mailclient.core.profile import Profile
 from mailclient.imap.append import SentFolder
 from mailclient.smtp.sender import OutboxSender
+from tests.integration.imap_helpers import account as rig_account
 from tests.rig import MailServers
 
 CLI = [sys.executable, "-m", "mailclient"]
@@ -66,19 +67,10 @@ def make_profile(
     port = smtp_port or (
         servers.submission_port if security is Security.STARTTLS else servers.smtps_port
     )
-    values: dict[str, object] = {
-        "name": user,
-        "email": rig_user.address,
-        "display_name": user.capitalize(),
-        "imap_host": servers.host,
-        "imap_port": servers.imaps_port,
-        "smtp_host": servers.host,
-        "smtp_port": port,
-        "smtp_security": security,
-        "ca_file": str(servers.ca_file),
-    }
-    values.update(changes)
-    account = Account(**values)  # type: ignore[arg-type]
+    changes.setdefault("display_name", user.capitalize())
+    account = rig_account(
+        servers, user, name=user, smtp_port=port, smtp_security=security, **changes
+    )
     profile = Profile(root).ensure()
     accounts = AccountStore(profile.config_path)
     accounts.add(account)

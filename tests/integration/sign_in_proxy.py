@@ -7,18 +7,17 @@ when a sign-in starts: an IMAP ``<tag> LOGIN`` or ``AUTHENTICATE``, an SMTP ``AU
 
 from __future__ import annotations
 
-import contextlib
 import re
 import socket
-import ssl
 import threading
 
 from tests.rig import CertificateFiles
+from tests.rig.tls_front import TlsFront
 
 _SIGN_IN = re.compile(rb"^(?:(\S+) (?:LOGIN|AUTHENTICATE)|AUTH) ", re.IGNORECASE)
 
 
-class SignInProxy:
+class SignInProxy(TlsFront):
     """Forwards 127.0.0.1:<port> to the TLS server at ``upstream``.
 
     While ``cut_sign_ins`` is above zero, each sign-in line counts it down and, instead of
@@ -28,89 +27,43 @@ class SignInProxy:
     """
 
     def __init__(self, upstream: tuple[str, int], certificates: CertificateFiles) -> None:
-        self.upstream = upstream
         self.cut_sign_ins = 0
         self.answer: bytes | None = None
         self.cuts = 0
         self.sign_ins = 0
-        self._server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self._server_context.load_cert_chain(certificates.cert_file, certificates.key_file)
-        self._client_context = ssl.create_default_context(cafile=str(certificates.ca_file))
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self._listener.getsockname()[1]
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        # Per client connection. Both directions write to the client: to_client the
+        # server's replies, to_server the answers. One TLS connection takes one write at
+        # a time: a second write while the first waits for the client to read fails (SSL
+        # BAD_LENGTH), and the client sees its connection closed.
+        self._writing: dict[socket.socket, threading.Lock] = {}
+        super().__init__(upstream, certificates, upstream_tls=True)
 
-    def close(self) -> None:
-        self._listener.close()
+    def _writing_to(self, client: socket.socket) -> threading.Lock:
         with self._lock:
-            sockets, self._sockets = self._sockets, []
-        for sock in sockets:
-            _drop(sock)
+            return self._writing.setdefault(client, threading.Lock())
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+    def to_client(self, server: socket.socket, client: socket.socket) -> None:
+        writing = self._writing_to(client)
+        while data := server.recv(65536):
+            with writing:
+                client.sendall(data)
 
-    def _serve(self, raw_client: socket.socket) -> None:
-        try:
-            client = self._server_context.wrap_socket(raw_client, server_side=True)
-            server = self._client_context.wrap_socket(
-                socket.create_connection(self.upstream, timeout=10),
-                server_hostname=self.upstream[0],
-            )
-        except OSError:
-            _drop(raw_client)
-            return
-        server.settimeout(None)
-        with self._lock:
-            self._sockets += [client, server]
-        # Both this thread (answers) and the pump (the server's replies) write to the
-        # client. One TLS connection takes one write at a time: a second write while
-        # the first waits for the client to read fails (SSL BAD_LENGTH) and drops it.
-        writing = threading.Lock()
-        threading.Thread(target=self._pump, args=(server, client, writing), daemon=True).start()
-        try:
-            reader = client.makefile("rb")
-            while line := reader.readline():
-                sign_in = _SIGN_IN.match(line)
-                if sign_in:
-                    with self._lock:
-                        self.sign_ins += 1
-                        cut = self.cut_sign_ins > 0
-                        if cut:
-                            self.cut_sign_ins -= 1
-                            self.cuts += 1
+    def to_server(self, client: socket.socket, server: socket.socket) -> None:
+        reader = client.makefile("rb")
+        while line := reader.readline():
+            sign_in = _SIGN_IN.match(line)
+            if sign_in:
+                with self._lock:
+                    self.sign_ins += 1
+                    cut = self.cut_sign_ins > 0
                     if cut:
-                        break
-                    if self.answer is not None:
-                        tag = sign_in.group(1) or b""
-                        with writing:
-                            client.sendall(self.answer.replace(b"{tag}", tag))
-                        continue
-                server.sendall(line)
-        except OSError:
-            pass
-        _drop(client)
-        _drop(server)
-
-    def _pump(self, source: socket.socket, sink: socket.socket, writing: threading.Lock) -> None:
-        try:
-            while data := source.recv(65536):
-                with writing:
-                    sink.sendall(data)
-        except OSError:
-            pass
-        _drop(source)
-        _drop(sink)
-
-
-def _drop(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-    sock.close()
+                        self.cut_sign_ins -= 1
+                        self.cuts += 1
+                if cut:
+                    return
+                if self.answer is not None:
+                    tag = sign_in.group(1) or b""
+                    with self._writing_to(client):
+                        client.sendall(self.answer.replace(b"{tag}", tag))
+                    continue
+            server.sendall(line)

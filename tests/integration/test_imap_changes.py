@@ -23,17 +23,14 @@ WITHOUT_MOVE = (
 )
 
 
+pytestmark = pytest.mark.mail_users(USER)
+
+
 @pytest.fixture(scope="module")
 def no_move(mail_servers: MailServers) -> Iterator[Dovecot]:
     dovecot = mail_servers.start_dovecot(WITHOUT_MOVE)
     yield dovecot
     dovecot.stop()
-
-
-@pytest.fixture
-def servers(mail_servers: MailServers) -> MailServers:
-    mail_servers.reset_user(USER)
-    return mail_servers
 
 
 @pytest.fixture

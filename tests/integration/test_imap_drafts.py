@@ -7,30 +7,15 @@ import email.policy
 
 import pytest
 
-from mailclient.accounts.model import Account
 from mailclient.accounts.signin import FixedPassword
 from mailclient.core.draft import Draft
 from mailclient.core.models import DRAFT, SEEN
 from mailclient.imap.drafts import DraftsFolder
 from mailclient.mime.drafts import draft_from_message, draft_message
+from tests.integration.imap_helpers import account as rig_account
 from tests.rig import MailServers
 
-
-@pytest.fixture
-def servers(mail_servers: MailServers) -> MailServers:
-    mail_servers.reset_user("alice")
-    return mail_servers
-
-
-def alice_account(servers: MailServers) -> Account:
-    return Account(
-        name="alice",
-        email="alice@example.org",
-        imap_host=servers.host,
-        imap_port=servers.imaps_port,
-        smtp_host=servers.host,
-        ca_file=str(servers.ca_file),
-    )
+pytestmark = pytest.mark.mail_users("alice")
 
 
 def drafts_in(servers: MailServers) -> list[tuple[Draft, set[bytes]]]:
@@ -46,7 +31,7 @@ def drafts_in(servers: MailServers) -> list[tuple[Draft, set[bytes]]]:
 def test_each_save_replaces_the_previous_version(servers: MailServers) -> None:
     password = servers.user("alice").password
     draft = Draft(account="alice", sender="alice@example.org", to="bob@", subject="first")
-    folder = DraftsFolder.open(alice_account(servers), FixedPassword(password))
+    folder = DraftsFolder.open(rig_account(servers, "alice", name="alice"), FixedPassword(password))
     try:
         assert folder.folder == "Drafts"
         folder.save(draft_message(draft), draft.key)
@@ -73,7 +58,7 @@ def test_a_draft_opened_from_the_folder_replaces_its_copy(servers: MailServers) 
     [opened] = [d for d, _ in drafts_in(servers) if d.subject == "written elsewhere"]
     assert opened.replaces == "<elsewhere@example.org>"
     folder = DraftsFolder.open(
-        alice_account(servers), FixedPassword(servers.user("alice").password)
+        rig_account(servers, "alice", name="alice"), FixedPassword(servers.user("alice").password)
     )
     try:
         folder.save(draft_message(opened), opened.key, opened.replaces)

@@ -13,7 +13,8 @@ from mailclient.core.errors import CannotConnect
 from mailclient.core.models import SEEN
 from mailclient.imap import changes
 from mailclient.imap.sync import AccountSync, SyncOptions
-from mailclient.store.mail import ChangeKind, MailStore
+from mailclient.store.mail import MailStore
+from mailclient.store.pending import ChangeKind
 from tests.integration.imap_helpers import account, message, server_state, store_state, subjects
 from tests.integration.tcp_proxy import CuttableProxy
 from tests.rig import MailServers
@@ -21,12 +22,15 @@ from tests.rig import MailServers
 USER = "carol"
 
 
+pytestmark = pytest.mark.mail_users(USER)
+
+
 @pytest.fixture
-def servers(mail_servers: MailServers) -> MailServers:
-    mail_servers.reset_user(USER)
-    mail_servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 6)))
-    mail_servers.append(USER, "Trash", message(100, "Already trashed"))
-    return mail_servers
+def servers(servers: MailServers) -> MailServers:
+    """The shared servers, with this module's mail in place."""
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 6)))
+    servers.append(USER, "Trash", message(100, "Already trashed"))
+    return servers
 
 
 @pytest.fixture

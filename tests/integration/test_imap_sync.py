@@ -36,6 +36,9 @@ BASE_CAPABILITIES = (
 )
 
 
+pytestmark = pytest.mark.mail_users(USER)
+
+
 @pytest.fixture(scope="module")
 def condstore_only(mail_servers: MailServers) -> Iterator[Dovecot]:
     """A second Dovecot on the same mail that offers CONDSTORE but not QRESYNC."""
@@ -52,12 +55,6 @@ def plain_imap(mail_servers: MailServers) -> Iterator[Dovecot]:
     dovecot = mail_servers.start_dovecot(f"imap_capability = {BASE_CAPABILITIES}")
     yield dovecot
     dovecot.stop()
-
-
-@pytest.fixture
-def servers(mail_servers: MailServers) -> MailServers:
-    mail_servers.reset_user(USER)
-    return mail_servers
 
 
 @pytest.fixture

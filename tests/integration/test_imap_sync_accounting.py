@@ -23,11 +23,14 @@ COUNT = 12
 OPTIONS = SyncOptions(first_batch=3, batch=4, attempts=1)
 
 
+pytestmark = pytest.mark.mail_users(USER)
+
+
 @pytest.fixture
-def servers(mail_servers: MailServers) -> MailServers:
-    mail_servers.reset_user(USER)
-    mail_servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, COUNT + 1)))
-    return mail_servers
+def servers(servers: MailServers) -> MailServers:
+    """The shared servers, with this module's mail in place."""
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, COUNT + 1)))
+    return servers
 
 
 @pytest.fixture

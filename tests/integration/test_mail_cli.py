@@ -18,6 +18,9 @@ USER = "carol"
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
+pytestmark = pytest.mark.mail_users(USER)
+
+
 @pytest.fixture
 def cli(tmp_path: Path, secret_service: object) -> Run:
     profile = tmp_path / "profile"
@@ -33,12 +36,6 @@ def cli(tmp_path: Path, secret_service: object) -> Run:
 
     run.profile = profile  # type: ignore[attr-defined]
     return run
-
-
-@pytest.fixture
-def servers(mail_servers: MailServers) -> MailServers:
-    mail_servers.reset_user(USER)
-    return mail_servers
 
 
 def add_account(cli: Run, servers: MailServers, name: str = "work") -> None:

@@ -12,21 +12,18 @@ import pytest
 
 from mailclient.accounts.model import Account
 from mailclient.accounts.signin import FixedPassword
-from mailclient.core.errors import MailclientError
-from mailclient.imap.idle import IdleWatcher
 from mailclient.imap.sync import AccountSync
 from mailclient.store.mail import MailStore
 from tests.integration.imap_helpers import account, message, server_state, store_state, subjects
-from tests.integration.test_imap_idle import wait_until
+from tests.integration.test_imap_idle import Watching
 from tests.rig import MailServers, OtherServer, OtherServers
+from tests.support.idle_log import idle_log
+from tests.support.waiting import wait_until
 
 USER = "carol"
 
 
-@pytest.fixture
-def servers(mail_servers: MailServers) -> MailServers:
-    mail_servers.reset_user(USER)
-    return mail_servers
+pytestmark = pytest.mark.mail_users(USER)
 
 
 @pytest.fixture
@@ -83,49 +80,23 @@ def test_a_sync_finds_new_mail_that_came_with_an_expunge(
         engine.close()
 
 
-class GatedWatching:
-    """IDLE in a thread that syncs the INBOX when it hears something, like the window's
-    worker; each sync after the first waits for ``gate``, so that a test can make several
-    changes on the server before the sync looks."""
+class GatedWatching(Watching):
+    """Watching whose each sync after the first waits for ``gate``, so that a test can make
+    several changes on the server before the sync looks."""
 
     def __init__(self, carol: Account, password: str, store_path: Path) -> None:
-        self.stop = threading.Event()
         self.gate = threading.Event()
-        self.errors: list[MailclientError] = []
-        self.syncs = 0
         self.heard = threading.Event()
-        self._account, self._password, self._store_path = carol, password, store_path
-        self._engine: AccountSync | None = None
-        self.watcher = IdleWatcher(
-            carol, FixedPassword(password), self._changed, self.stop, on_error=self.errors.append
-        )
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+        super().__init__(carol, password, store_path)
 
-    def _run(self) -> None:
-        try:
-            self.watcher.run()
-        finally:
-            if self._engine is not None:
-                self._engine.close()
-                self._engine.store.close()
-
-    def _changed(self) -> None:
-        if self._engine is None:
-            # The store belongs to the thread that opened it: this one.
-            store = MailStore.open(self._store_path)
-            self._engine = AccountSync(self._account, FixedPassword(self._password), store)
+    def before_sync(self) -> None:
         if self.syncs:
             self.heard.set()
             self.gate.wait(30)
-        self._engine.sync(["INBOX"])
-        self.syncs += 1
 
     def close(self) -> None:
-        self.stop.set()
         self.gate.set()
-        self.thread.join(timeout=30)
-        assert not self.thread.is_alive()
+        super().close()
 
 
 def test_idle_finds_new_mail_that_came_with_an_expunge(
@@ -134,16 +105,17 @@ def test_idle_finds_new_mail_that_came_with_an_expunge(
     servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 4)))
     path = tmp_path / "mail.sqlite3"
     carol = account(servers, USER, server.port)
-    watching = GatedWatching(carol, servers.user(USER).password, path)
-    try:
-        assert watching.watcher.connected.wait(15)
-        assert watching.syncs == 1
-        expunge_and_deliver(servers, expunged=1, delivered=4)
-        assert watching.heard.wait(15)
-        watching.gate.set()
-        with MailStore.open(path) as store:
-            assert wait_until(lambda: watching.syncs == 2)
-            assert subjects(store, "test", "INBOX") == ["Message 4", "Message 3", "Message 2"]
-    finally:
-        watching.close()
+    with idle_log() as idle:
+        watching = GatedWatching(carol, servers.user(USER).password, path)
+        try:
+            assert idle.wait_started(carol.name)
+            assert watching.syncs == 1
+            expunge_and_deliver(servers, expunged=1, delivered=4)
+            assert watching.heard.wait(15)
+            watching.gate.set()
+            with MailStore.open(path) as store:
+                wait_until(lambda: watching.syncs == 2)
+                assert subjects(store, "test", "INBOX") == ["Message 4", "Message 3", "Message 2"]
+        finally:
+            watching.close()
     assert watching.errors == []

@@ -19,13 +19,11 @@ from mailclient.imap.drafts import DraftsFolder
 from mailclient.imap.sync import AccountSync
 from mailclient.mime.drafts import draft_message
 from mailclient.store.mail import MailStore
+from tests.integration.imap_helpers import account as rig_account
 from tests.integration.imap_helpers import message, store_state, subjects
 from tests.rig import MailServers, OtherServer, OtherServers
 
-
-@pytest.fixture
-def servers(mail_servers: MailServers) -> MailServers:
-    return mail_servers
+pytestmark = pytest.mark.mail_users()
 
 
 @pytest.fixture(params=["namespace", "lowercase"])
@@ -43,15 +41,7 @@ def store(tmp_path: Path) -> Iterator[MailStore]:
 
 def account_on(servers: MailServers, server: OtherServer) -> Account:
     assert server.user is not None
-    user = servers.user(server.user)
-    return Account(
-        name="test",
-        email=user.address,
-        imap_host=server.host,
-        imap_port=server.port,
-        smtp_host=servers.host,
-        ca_file=str(servers.ca_file),
-    )
+    return rig_account(servers, server.user, server.port, imap_host=server.host)
 
 
 def password(servers: MailServers, server: OtherServer) -> str:

@@ -22,17 +22,13 @@ from mailclient.core.outgoing import OutgoingMessage
 from mailclient.store.outbox import Outbox, SenderLock
 from tests.integration.killproxy import KillProxy
 from tests.integration.sending import CLI, SendingProfile, by_message_id, make_profile
-from tests.rig import MailServers, SecretService
+from tests.rig import MailServers
 
 TRIALS = 24
 MESSAGES_PER_TRIAL = 2
 
 
-@pytest.fixture
-def servers(mail_servers: MailServers, secret_service: SecretService) -> MailServers:
-    for name in mail_servers.users:
-        mail_servers.reset_user(name)
-    return mail_servers
+pytestmark = pytest.mark.usefixtures("secret_service")
 
 
 def flush(profile: SendingProfile, proxy: KillProxy, kill_at: int = 0) -> int:

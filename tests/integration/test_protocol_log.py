@@ -33,6 +33,9 @@ USER = "carol"
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
+pytestmark = [pytest.mark.mail_users(USER), pytest.mark.usefixtures("secret_service")]
+
+
 def secret_forms(secret: str) -> list[str]:
     """``secret``, and what of it shows in any base64 text that contains it."""
     raw = secret.encode()
@@ -52,12 +55,6 @@ def test_secret_forms_find_the_password_in_auth_plain() -> None:
     for login in ("carol@example.org", "xcarol@example.org", "xxcarol@example.org"):
         blob = base64.b64encode(f"\0{login}\0carol-secret".encode()).decode()
         assert any(form in blob for form in secret_forms("carol-secret")[1:])
-
-
-@pytest.fixture
-def servers(mail_servers: MailServers, secret_service: object) -> MailServers:
-    mail_servers.reset_user(USER)
-    return mail_servers
 
 
 @pytest.fixture

@@ -31,14 +31,6 @@ def subjects(messages: list[bytes]) -> list[str]:
     return [BytesParser().parsebytes(raw, headersonly=True)["Subject"] for raw in messages]
 
 
-@pytest.fixture
-def servers(mail_servers: MailServers) -> MailServers:
-    """The session's servers, with alice's, bob's and carol's mail reset for this test."""
-    for name in mail_servers.users:
-        mail_servers.reset_user(name)
-    return mail_servers
-
-
 def test_imaps_verifies_against_the_test_ca(servers: MailServers) -> None:
     alice = servers.users["alice"]
     context = ssl.create_default_context(cafile=str(servers.ca_file))

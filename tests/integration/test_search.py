@@ -15,7 +15,8 @@ from mailclient.core.query import parse_query
 from mailclient.imap.bodies import BodyProgress, KeepPolicy, download_bodies
 from mailclient.imap.search import search_account
 from mailclient.imap.sync import AccountSync
-from mailclient.store.mail import ChangeKind, MailStore
+from mailclient.store.mail import MailStore
+from mailclient.store.pending import ChangeKind
 from tests.integration.imap_helpers import account
 from tests.integration.test_mail_cli import Run, add_account, cli  # noqa: F401
 from tests.rig import MailServers
@@ -26,6 +27,9 @@ HEAD = (
     "Date: Fri, 01 Mar 2024 12:{minute:02d}:00 +0000\r\nSubject: {subject}\r\n"
     "Message-ID: <{subject}@example.org>\r\nMIME-Version: 1.0\r\n"
 )
+
+
+pytestmark = pytest.mark.mail_users(USER)
 
 
 def mail(subject: str, minute: int, rest: str | bytes) -> bytes:
@@ -100,11 +104,11 @@ FINDS = [
 
 
 @pytest.fixture
-def servers(mail_servers: MailServers) -> MailServers:
-    mail_servers.reset_user(USER)
+def servers(servers: MailServers) -> MailServers:
+    """The shared servers, with this module's mail in place."""
     for raw in MESSAGES.values():
-        mail_servers.append(USER, "INBOX", raw)
-    return mail_servers
+        servers.append(USER, "INBOX", raw)
+    return servers
 
 
 @pytest.fixture

@@ -21,16 +21,12 @@ from mailclient.smtp.sender import OutboxSender, Outcome
 from mailclient.store.outbox import Outbox
 from tests.integration.sending import SendingProfile, by_message_id, make_profile, parse
 from tests.integration.tcp_proxy import CuttableProxy
-from tests.rig import MailServers, SecretService
+from tests.rig import MailServers
 
 EXIT_QUEUED = 75
 
 
-@pytest.fixture
-def servers(mail_servers: MailServers, secret_service: SecretService) -> MailServers:
-    for name in mail_servers.users:
-        mail_servers.reset_user(name)
-    return mail_servers
+pytestmark = pytest.mark.usefixtures("secret_service")
 
 
 @pytest.fixture

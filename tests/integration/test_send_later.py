@@ -17,14 +17,9 @@ from pathlib import Path
 import pytest
 
 from tests.integration.sending import SendingProfile, make_profile, parse
-from tests.rig import MailServers, SecretService
+from tests.rig import MailServers
 
-
-@pytest.fixture
-def servers(mail_servers: MailServers, secret_service: SecretService) -> MailServers:
-    for user in mail_servers.users:
-        mail_servers.reset_user(user)
-    return mail_servers
+pytestmark = pytest.mark.usefixtures("secret_service")
 
 
 @pytest.fixture
@@ -60,7 +55,7 @@ def test_a_message_sent_later_waits_across_restarts_and_goes_once(
     assert sent.returncode == 0, sent.stderr
     servers.wait_for_messages("bob", 1)
     assert alice.cli("outbox", "flush").returncode == 0
-    time.sleep(0.5)
+    servers.wait_for_delivery()
     assert subjects(servers, "bob") == ["Later"]  # once, not twice; the other still waits
     assert "Much later" in alice.cli("outbox", "list").stdout
 
@@ -110,9 +105,11 @@ def test_a_crash_while_a_message_is_held_back_loses_nothing_and_sends_once(
     assert died.returncode == -signal.SIGKILL and "queued" in died.stdout, died.stderr
     assert alice.cli("outbox", "flush").returncode == 0  # the next start, before the time
     assert "Held" in alice.cli("outbox", "list").stdout
+    servers.wait_for_delivery()
     assert "Held" not in subjects(servers, "bob")
     time.sleep(max(0.0, held_until - time.time()) + 0.5)
     assert alice.cli("outbox", "flush").returncode == 0
     servers.wait_for_messages("bob", 1)
     assert alice.cli("outbox", "flush").returncode == 0
+    servers.wait_for_delivery()
     assert subjects(servers, "bob") == ["Held"]

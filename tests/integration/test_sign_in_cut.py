@@ -13,6 +13,7 @@ from mailclient.accounts.signin import FixedPassword
 from mailclient.core.errors import AuthenticationFailed, CannotConnect
 from mailclient.imap import client as imap_client
 from mailclient.smtp import client as smtp_client
+from tests.integration.imap_helpers import account as rig_account
 from tests.integration.sign_in_proxy import SignInProxy
 from tests.integration.test_accounts_cli import Run, add, runner
 from tests.rig import MailServers
@@ -33,16 +34,8 @@ def smtp_proxy(mail_servers: MailServers) -> Iterator[SignInProxy]:
 
 
 def behind(servers: MailServers, imap: SignInProxy, smtp: SignInProxy) -> Account:
-    return Account(
-        name="work",
-        email="alice@example.org",
-        imap_host=servers.host,
-        imap_port=imap.port,
-        imap_security=Security.SSL,
-        smtp_host=servers.host,
-        smtp_port=smtp.port,
-        smtp_security=Security.SSL,
-        ca_file=str(servers.ca_file),
+    return rig_account(
+        servers, "alice", imap.port, name="work", smtp_port=smtp.port, smtp_security=Security.SSL
     )
 
 

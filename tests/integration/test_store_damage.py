@@ -19,12 +19,16 @@ from pathlib import Path
 import pytest
 
 from mailclient.core.models import SEEN
-from mailclient.store.mail import ChangeKind, MailStore
+from mailclient.store.mail import MailStore
+from mailclient.store.pending import ChangeKind
 from mailclient.store.repair import PENDING_FILE
 from tests.integration.sending import SendingProfile, make_profile, parse
-from tests.rig import MailServers, SecretService
+from tests.rig import MailServers
 
 EXIT_QUEUED = 75
+
+
+pytestmark = pytest.mark.usefixtures("secret_service")
 
 
 def message(subject: str) -> bytes:
@@ -35,13 +39,6 @@ def message(subject: str) -> bytes:
     m["Date"] = "Mon, 03 Jun 2024 09:00:00 +0000"
     m.set_content(f"About {subject}.\n" * 50)
     return m.as_bytes(policy=SMTP)
-
-
-@pytest.fixture
-def servers(mail_servers: MailServers, secret_service: SecretService) -> MailServers:
-    for name in mail_servers.users:
-        mail_servers.reset_user(name)
-    return mail_servers
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ from tests.integration.imap_helpers import message
 from tests.integration.test_mail_cli import USER, Run, add_account, cli  # noqa: F401
 from tests.rig import MailServers
 
+pytestmark = pytest.mark.mail_users(USER)
+
 
 def conversation(number: int) -> bytes:
     """Message ``number`` of a five-message conversation; each answers the one before."""
@@ -20,12 +22,6 @@ def conversation(number: int) -> bytes:
         else ""
     )
     return message(number, "Plan" if number == 1 else "Re: Plan", extra_headers=headers)
-
-
-@pytest.fixture
-def servers(mail_servers: MailServers) -> MailServers:
-    mail_servers.reset_user(USER)
-    return mail_servers
 
 
 def listed(cli: Run, folder: str) -> list[dict[str, object]]:  # noqa: F811

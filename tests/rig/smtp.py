@@ -112,6 +112,15 @@ class Postfix(ServerProcess):
         """Where Dovecot must create the SASL auth socket for smtpd."""
         return self.queue_dir / "private" / "auth"
 
+    def in_flight(self) -> int:
+        """How many accepted messages Postfix has not delivered (or deferred) yet."""
+        return sum(
+            1
+            for name in ("maildrop", "incoming", "active")
+            for _, _, files in os.walk(self.queue_dir / name)
+            for _ in files
+        )
+
     def _create_directories(self) -> None:
         postfix = pwd.getpwnam("postfix").pw_uid
         postdrop = grp.getgrnam("postdrop").gr_gid

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from mailclient.core.models import SEEN, SpecialUse
-from mailclient.store.mail import ChangeKind, MailStore, NewMessage, RemoteFolder
+from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
 from mailclient.store.new_mail import NewMailTracker
+from mailclient.store.pending import ChangeKind
 
 
 def _message(uid: int, subject: str = "", seen: bool = False) -> NewMessage:

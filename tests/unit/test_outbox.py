@@ -16,9 +16,11 @@ from mailclient.store.outbox import (
     Outbox,
     OutboxItemBusy,
     OutboxItemNotFound,
+    OutboxWatch,
     SenderBusy,
     SenderLock,
     Submission,
+    outbox_path,
     retry_delay,
 )
 
@@ -309,3 +311,37 @@ def test_retry_lets_a_scheduled_message_go_now(outbox: Outbox) -> None:
     outbox.retry(later.id)
     assert due(outbox) == [later.id]
     assert not outbox.get(later.id).scheduled
+
+
+def test_the_watch_sees_commits_of_any_connection_and_a_replaced_file(path: Path) -> None:
+    watch = OutboxWatch(path)
+    assert not watch.changed()  # no file yet: nothing to tell
+    outbox = Outbox.open(path)
+    assert watch.changed() and not watch.changed()
+    outbox.add("work", message())
+    assert watch.changed() and not watch.changed()
+    outbox.close()
+    subprocess.run(
+        [sys.executable, "-c", ADD_IN_ANOTHER_PROCESS, str(path)], check=True, timeout=60
+    )
+    assert watch.changed() and not watch.changed()
+    outbox_path(path).rename(path.with_name("set-aside.sqlite3"))
+    assert watch.changed()  # gone
+    Outbox.open(path).close()
+    assert watch.changed()  # a new file in its place
+    watch.close()
+
+
+ADD_IN_ANOTHER_PROCESS = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from mailclient.core.outgoing import BuiltMessage
+    from mailclient.store.outbox import Outbox
+
+    outbox = Outbox.open(Path(sys.argv[1]))
+    raw = b"Subject: m2\\r\\n\\r\\nbody\\r\\n"
+    outbox.add("work", BuiltMessage(raw, "<m2@x.org>", "ann@x.org", ("bob@x.org",), "m2"))
+    outbox.close()
+    """
+)

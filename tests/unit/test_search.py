@@ -13,7 +13,8 @@ from mailclient.core.models import FLAGGED, SEEN, SpecialUse
 from mailclient.core.query import parse_query
 from mailclient.mime.search_text import indexed_text
 from mailclient.store import db, schema, search, threads
-from mailclient.store.mail import ChangeKind, MailStore, NewMessage, RemoteFolder
+from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
+from mailclient.store.pending import ChangeKind
 
 
 @pytest.fixture

@@ -26,8 +26,9 @@ from mailclient.store.db import (
     damage_marker,
     store_error,
 )
-from mailclient.store.mail import ChangeKind, MailStore, NewMessage, RemoteFolder
+from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
 from mailclient.store.outbox import Outbox, outbox_path
+from mailclient.store.pending import ChangeKind
 from mailclient.store.repair import PENDING_FILE
 
 

@@ -12,7 +12,8 @@ import pytest
 
 from mailclient.core.models import FLAGGED, SEEN, SpecialUse
 from mailclient.store import mail
-from mailclient.store.mail import ChangeKind, MailStore, NewMessage, RemoteFolder, SortKey
+from mailclient.store.mail import MailStore, NewMessage, RemoteFolder, SortKey
+from mailclient.store.pending import ChangeKind
 
 
 @pytest.fixture

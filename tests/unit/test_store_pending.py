@@ -11,13 +11,8 @@ import pytest
 
 from mailclient.core.models import FLAGGED, SEEN, SpecialUse
 from mailclient.store import schema
-from mailclient.store.mail import (
-    CLAIM_SECONDS,
-    ChangeKind,
-    MailStore,
-    NewMessage,
-    RemoteFolder,
-)
+from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
+from mailclient.store.pending import CLAIM_SECONDS, ChangeKind
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ import pytest
 from mailclient.core.models import FLAGGED, SEEN, SpecialUse
 from mailclient.imap import changes
 from mailclient.imap.changes import FlagEdit, MovedMessage, StillSending
-from mailclient.store.mail import ChangeKind, MailStore, NewMessage, RemoteFolder
+from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
+from mailclient.store.pending import ChangeKind
 
 
 @pytest.fixture

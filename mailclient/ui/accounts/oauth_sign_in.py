@@ -25,16 +25,16 @@ from PySide6.QtWidgets import (
 from mailclient.accounts.model import Account
 from mailclient.accounts.oauth2 import SignInCancelled, sign_in_account
 from mailclient.accounts.signin import SignIn
+from mailclient.discovery.providers import ProviderDatabase
 from mailclient.workers.tasks import Task, error_text
 
 
-def provider_name(account: Account) -> str:
-    """The name to show on the button: the provider's, or the sign-in server's host."""
+def provider_name(account: Account, providers: ProviderDatabase | None = None) -> str:
+    """The name to show on the button: the provider's (in ``providers``, else the shipped
+    list), or the sign-in server's host."""
     from urllib.parse import urlsplit
 
-    from mailclient.discovery.providers import ProviderDatabase
-
-    provider = ProviderDatabase.load().by_id(account.oauth_provider)
+    provider = (providers or ProviderDatabase.load()).by_id(account.oauth_provider)
     if provider is not None:
         return provider.name
     return urlsplit(account.oauth_authorization_endpoint).hostname or "your provider"
@@ -47,8 +47,8 @@ class BrowserSignIn(QObject):
     account, say); its result is what ``signed_in`` carries.
     """
 
-    signed_in = Signal(object)
-    failed = Signal(object)  # the error; a cancelled sign-in is not reported
+    signed_in = Signal(object)  # what ``then`` returned: its receiver knows the type
+    failed = Signal(Exception)  # a cancelled sign-in is not reported
     _open_requested = Signal(str)
 
     def __init__(self, sign_in: SignIn, parent: QObject | None = None) -> None:
@@ -91,7 +91,7 @@ class BrowserSignIn(QObject):
         self._task = None
         self.signed_in.emit(result)
 
-    def _on_failed(self, error: object) -> None:
+    def _on_failed(self, error: Exception) -> None:
         self._task = None
         if not isinstance(error, SignInCancelled) or "timed out" in str(error):
             self.failed.emit(error)
@@ -152,7 +152,7 @@ class SignInPrompt(QDialog):
         self.password_saved.emit(self.account.name)
         self.accept()
 
-    def _on_failed(self, error: object) -> None:
+    def _on_failed(self, error: Exception) -> None:
         self.sign_in_button.setEnabled(True)
         self._show_status(error_text(error), error=True)
 

@@ -91,12 +91,12 @@ class PasswordPrompt(QDialog):
         self.password_edit = QLineEdit(self)
         self.password_edit.setObjectName("password")
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password_edit.textEdited.connect(lambda _: self.error_label.hide())
         self.also_other = QCheckBox(f"Use it for {_NAMES[_OTHER[service]]} too", self)
         self.also_other.setObjectName("alsoOther")
         self.also_other.setChecked(True)
         self.error_label = QLabel(self)
         self.error_label.setObjectName("promptError")
+        self.password_edit.textEdited.connect(lambda _: self.error_label.hide())
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #b00020;")
         self.error_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -140,7 +140,7 @@ class PasswordPrompt(QDialog):
         self.password_saved.emit(self.account.name)
         self.accept()
 
-    def _on_failed(self, error: object) -> None:
+    def _on_failed(self, error: Exception) -> None:
         self._task = None
         self._set_busy(False)
         self.password_edit.selectAll()

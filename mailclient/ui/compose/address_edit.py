@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 from mailclient.core.errors import InvalidInput
 from mailclient.mime.compose import check_recipients
 from mailclient.mime.recipients import current_item_start, split_recipients
+from mailclient.mime.writing import recipients_problem
 
 # Completing from the first letter floods the list; two letters narrow it usefully.
 MIN_COMPLETION_PREFIX = 2
@@ -83,10 +84,10 @@ class FlowLayout(QLayout):
     def count(self) -> int:
         return len(self._items)
 
-    def itemAt(self, index: int) -> QLayoutItem | None:  # type: ignore[override]
+    def itemAt(self, index: int) -> QLayoutItem | None:
         return self._items[index] if 0 <= index < len(self._items) else None
 
-    def takeAt(self, index: int) -> QLayoutItem | None:  # type: ignore[override]
+    def takeAt(self, index: int) -> QLayoutItem | None:
         return self._items.pop(index) if 0 <= index < len(self._items) else None
 
     def expandingDirections(self) -> Qt.Orientation:
@@ -340,7 +341,7 @@ class AddressEdit(QFrame):
 
     def _remove_chip(self, chip: QWidget) -> None:
         if chip in self._chips:
-            self._chips.remove(chip)  # type: ignore[arg-type]
+            self._chips.remove(chip)
             self._layout.removeWidget(chip)
             chip.deleteLater()
             self._after_change()
@@ -373,10 +374,12 @@ class AddressEdit(QFrame):
         self._completer.setModel(model)
 
     def completion_popup(self) -> QAbstractItemView:
-        return self._completer.popup()
+        popup = self._completer.popup()
+        assert popup is not None  # a QCompleter makes its popup when first asked
+        return popup
 
     def completer_popup_visible(self) -> bool:
-        return bool(self._completer.popup().isVisible())
+        return bool(self.completion_popup().isVisible())
 
     def _text_edited(self, text: str) -> None:
         selected = [chip for chip in self._chips if chip.selected]
@@ -393,13 +396,13 @@ class AddressEdit(QFrame):
             self.validate()
         entry = self.editor.text().strip()
         if len(entry) < MIN_COMPLETION_PREFIX or self._completer.model() is None:
-            self._completer.popup().hide()
+            self.completion_popup().hide()
             return
         self._completer.setCompletionPrefix(entry)
         if self._completer.completionCount() == 0:
-            self._completer.popup().hide()
+            self.completion_popup().hide()
             return
-        self._completer.popup().setCurrentIndex(self._completer.completionModel().index(0, 0))
+        self.completion_popup().setCurrentIndex(self._completer.completionModel().index(0, 0))
         self._completer.complete(self.editor.rect())
 
     def insert_completion(self, completion: str) -> None:
@@ -414,16 +417,7 @@ class AddressEdit(QFrame):
         """Why the field does not hold valid addresses ("" when it does, or is empty).
 
         Each bad item is named by itself, not the whole field."""
-        try:
-            bad = [item for item in check_recipients(self.field, self.text()) if not item.valid]
-        except InvalidInput as error:
-            return str(error)
-        if not bad:
-            return ""
-        if len(bad) == 1:
-            return f"{self.field}: {bad[0].problem}"
-        names = ", ".join(repr(item.text) for item in bad)
-        return f"{self.field}: {names} are not addresses like ann@example.org"
+        return recipients_problem(self.field, self.text())
 
     def go_to_problem(self) -> None:
         """Take the first item that is not an address back into the entry, to fix it."""

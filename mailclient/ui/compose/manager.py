@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QStringListModel, Qt, QUrl, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from mailclient.accounts.identities import Identity, choose_identity, identities_of
 from mailclient.accounts.model import Account
 from mailclient.core.draft import Draft
 from mailclient.core.errors import MailclientError
@@ -30,7 +31,7 @@ from mailclient.store.contacts import CONTACTS_FILE
 from mailclient.store.drafts import DraftStoreError
 from mailclient.ui.compose.address_book import AddressBookWindow, Contacts
 from mailclient.ui.compose.spelling import Spelling
-from mailclient.ui.compose.window import ComposeWindow, Identity, choose_identity, identities_of
+from mailclient.ui.compose.window import ComposeWindow
 from mailclient.workers.sending import OutboxWorker, SendProblem
 from mailclient.workers.tasks import error_text, run_task
 
@@ -233,7 +234,7 @@ class ComposeManager(QObject):
         if window in self.windows:
             self.windows.remove(window)
 
-    def _could_not_open(self, error: object) -> None:
+    def _could_not_open(self, error: Exception) -> None:
         self.notice.emit(f"The compose window could not be opened: {error_text(error)}")
 
     def _no_account(self, parent: QWidget | None) -> None:

@@ -41,8 +41,8 @@ class SendLaterDialog(QDialog):
         self.when_edit.setAccessibleName("Send at")
         self.when_edit.setCalendarPopup(True)
         self.when_edit.setDisplayFormat("ddd d MMM yyyy, HH:mm")
-        self.when_edit.setMinimumDateTime(QDateTime(self._now).addSecs(60))
-        self.when_edit.setDateTime(QDateTime(quick_times(self._now)[1][1]))
+        self.when_edit.setMinimumDateTime(_qt_time(self._now).addSecs(60))
+        self.when_edit.setDateTime(_qt_time(quick_times(self._now)[1][1]))
         other.setBuddy(self.when_edit)
         layout.addWidget(self.when_edit)
         buttons = QDialogButtonBox(
@@ -55,7 +55,9 @@ class SendLaterDialog(QDialog):
         self._chosen: datetime | None = None
 
     def _edited(self) -> datetime:
-        return self.when_edit.dateTime().toPython().astimezone()  # type: ignore[no-any-return]
+        return datetime.fromtimestamp(
+            self.when_edit.dateTime().toMSecsSinceEpoch() / 1000
+        ).astimezone()
 
     def _choose(self, when: datetime) -> None:
         self._chosen = when
@@ -63,3 +65,7 @@ class SendLaterDialog(QDialog):
 
     def chosen(self) -> datetime | None:
         return self._chosen
+
+
+def _qt_time(moment: datetime) -> QDateTime:
+    return QDateTime.fromMSecsSinceEpoch(round(moment.timestamp() * 1000))

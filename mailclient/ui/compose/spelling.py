@@ -147,7 +147,7 @@ class Spelling(QObject):
         self.ready = True
         self.loaded.emit("")
 
-    def _failed(self, error: object) -> None:
+    def _failed(self, error: Exception) -> None:
         log.warning("Spell checking is not available: %s", error)
 
     # -- languages ------------------------------------------------------------------------------

@@ -4,14 +4,14 @@ Each window is its own top-level window holding one Draft. What is typed is hand
 as a Draft value (``autosave_requested`` every few seconds when it changed; Save; Send);
 the window itself never touches the disk or the network, so it never waits. Checks run
 before Send: every address valid, at least one recipient, the size against the server's
-limit, and an attachment mentioned but missing.
+limit, and an attachment mentioned but missing. What they decide, and what counts as a
+change, are rules without Qt in mime/writing.py; the From addresses in accounts/identities.py.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -51,10 +51,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mailclient.accounts.model import Account
+from mailclient.accounts.identities import Identity, identity_index
 from mailclient.core.draft import Draft, DraftKind
 from mailclient.core.outgoing import Attachment
-from mailclient.mime.reply import signature_block
+from mailclient.mime.writing import (
+    ConcernKind,
+    attachment_size,
+    clean_html,
+    concerns,
+    estimated_size,
+    has_changes,
+    human_size,
+    link_target,
+    only_sender_changed,
+    over_limit,
+    replaced_signature,
+    size_warning,
+    window_title,
+    worth_autosaving,
+)
 from mailclient.ui.compose.address_edit import AddressEdit
 from mailclient.ui.compose.send_later import SendLaterDialog
 from mailclient.ui.compose.spelling import (
@@ -67,79 +82,6 @@ from mailclient.ui.compose.spelling import (
 from mailclient.ui.widgets.icons import icon
 
 AUTOSAVE_MS = 3000
-TITLE_PREFIX = "Write: "
-# Words that say something is attached, in the text the writer typed (not in quotes).
-_MENTIONS = re.compile(
-    r"\b(attach(ed|ing|ment|ments)?|enclosed|see the file|angehängt|anbei|anhang|pièce jointe|"
-    r"ci-joint|adjunto)\b",
-    re.IGNORECASE,
-)
-# Base64 makes attachments a third larger; headers and text add a little.
-_ENCODING_GROWTH = 4 / 3
-_OVERHEAD = 4096
-
-
-@dataclass(frozen=True)
-class Identity:
-    """One address the From field offers: an account's own, or one of its identities."""
-
-    account: str
-    sender: str  # "Name <address>"
-    address: str
-    signature: str = ""
-
-    @property
-    def label(self) -> str:
-        return f"{self.sender}  ({self.account})"
-
-
-def identities_of(accounts: Sequence[Account]) -> list[Identity]:
-    """Every account's main address, then its other identities, account by account."""
-    found = []
-    for account in accounts:
-        found.append(Identity(account.name, account.sender, account.email, account.signature))
-        for address in account.identities:
-            if address.lower() == account.email.lower():
-                continue
-            other = replace(account, email=address)
-            found.append(Identity(account.name, other.sender, address, account.signature))
-    return found
-
-
-def choose_identity(identities: Sequence[Identity], account: str, recipients: str) -> Identity:
-    """The identity of ``account`` the original was addressed to, else its main one."""
-    mine = [i for i in identities if i.account == account] or list(identities)
-    lowered = recipients.lower()
-    for identity in mine:
-        if identity.address.lower() in lowered:
-            return identity
-    return mine[0]
-
-
-def mentions_attachment(body: str) -> bool:
-    """Whether the writer's own text (quotes and signature aside) mentions an attachment."""
-    own = []
-    for line in body.split("\n"):
-        if line == "-- ":
-            break
-        if not line.startswith(">"):
-            own.append(line)
-    return bool(_MENTIONS.search("\n".join(own)))
-
-
-def human_size(size: int) -> str:
-    if size < 1000:
-        return f"{size} B"
-    if size < 1_000_000:
-        return f"{size / 1000:.0f} kB"
-    return f"{size / 1_000_000:.1f} MB"
-
-
-def estimated_size(body: str, attachment_sizes: Sequence[int]) -> int:
-    """About how large the message will be on the wire."""
-    return int(len(body.encode("utf-8")) * 1.1 + sum(attachment_sizes) * _ENCODING_GROWTH) + (
-        _OVERHEAD
-    )
 
 
 def local_files(mime: QMimeData) -> list[Path]:
@@ -198,7 +140,9 @@ class AttachmentList(QWidget):
         layout.addWidget(self.summary)
         self._entries: list[tuple[Attachment, int]] = []
         remove = QAction("Remove Attachment", self.list)
-        remove.setShortcuts([QKeySequence(QKeySequence.StandardKey.Delete), "Backspace"])
+        remove.setShortcuts(
+            [QKeySequence(QKeySequence.StandardKey.Delete), QKeySequence("Backspace")]
+        )
         remove.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         remove.triggered.connect(self.remove_selected)
         self.list.addAction(remove)
@@ -230,12 +174,12 @@ class AttachmentList(QWidget):
         if rows:
             self._rebuild()
 
-    def _context_menu(self, position: object) -> None:
+    def _context_menu(self, position: QPoint) -> None:
         if not self.list.selectedIndexes():
             return
         menu = QMenu(self)
         menu.addAction(self.remove_action)
-        menu.exec(self.list.viewport().mapToGlobal(position))  # type: ignore[arg-type]
+        menu.exec(self.list.viewport().mapToGlobal(position))
 
     def _rebuild(self) -> None:
         self.list.clear()
@@ -282,11 +226,11 @@ class AttachmentList(QWidget):
 class ComposeWindow(QMainWindow):
     """One message being written. See the module docstring for what leaves it, and how."""
 
-    send_requested = Signal(object)  # Draft
-    autosave_requested = Signal(object)  # Draft: keep it on this computer
-    save_requested = Signal(object, bool)  # Draft, closing: keep it in the Drafts folder
-    send_later_requested = Signal(object, object)  # Draft, the datetime to send it at
-    discarded = Signal(object)  # Draft: closed without keeping the changes
+    send_requested = Signal(Draft)
+    autosave_requested = Signal(Draft)  # keep it on this computer
+    save_requested = Signal(Draft, bool)  # closing: keep it in the Drafts folder
+    send_later_requested = Signal(Draft, datetime)  # the time to send it at
+    discarded = Signal(Draft)  # closed without keeping the changes
     closed = Signal()
 
     def __init__(
@@ -344,7 +288,7 @@ class ComposeWindow(QMainWindow):
         self.from_box.setAccessibleName("From")
         for identity in self._identities:
             self.from_box.addItem(identity.label, identity)
-        self.from_box.setCurrentIndex(self._identity_index(draft))
+        self.from_box.setCurrentIndex(identity_index(self._identities, draft.account, draft.sender))
         self._signature = self._current_identity().signature if self._identities else ""
         self.from_box.currentIndexChanged.connect(self._identity_changed)
         form.addRow("&From:", self.from_box)
@@ -376,7 +320,7 @@ class ComposeWindow(QMainWindow):
 
         self.attachment_list = AttachmentList(central)
         for attachment in draft.attachments:
-            self.attachment_list.add(attachment, _size_of(attachment))
+            self.attachment_list.add(attachment, attachment_size(attachment))
         self.attachment_list.changed.connect(self._check_size)
         layout.addWidget(self.attachment_list)
 
@@ -522,19 +466,6 @@ class ComposeWindow(QMainWindow):
         self.format_bar = format_bar
         self._set_rich_enabled(rich)
 
-    def _identity_index(self, draft: Draft) -> int:
-        for index, identity in enumerate(self._identities):
-            if identity.account == draft.account and identity.sender == draft.sender:
-                return index
-        sender = draft.sender.lower()
-        for index, identity in enumerate(self._identities):
-            if identity.account == draft.account and identity.address.lower() in sender:
-                return index
-        for index, identity in enumerate(self._identities):
-            if identity.account == draft.account:
-                return index
-        return 0
-
     def _place_focus(self, draft: Draft) -> None:
         if draft.kind in (DraftKind.REPLY, DraftKind.REPLY_ALL) and draft.to:
             cursor = self.body_edit.textCursor()
@@ -563,7 +494,7 @@ class ComposeWindow(QMainWindow):
         identity = self._current_identity() if self._identities else None
         html: str | None = None
         if self.is_rich():
-            html = _clean_html(self.body_edit.toHtml())
+            html = clean_html(self.body_edit.toHtml())
             body = plain_alternative(self.body_edit)
         else:
             body = self.body_edit.toPlainText()
@@ -582,18 +513,17 @@ class ComposeWindow(QMainWindow):
 
     def has_changes(self) -> bool:
         """Whether closing now would lose something."""
-        return self._baseline is None or self.draft() != self._baseline
+        return has_changes(self._baseline, self.draft())
 
     def _autosave_if_changed(self) -> None:
         current = self.draft()
-        if current == self._autosaved or (self._baseline is not None and current == self._baseline):
+        if not worth_autosaving(current, self._autosaved, self._baseline):
             return
         self._autosaved = current
         self.autosave_requested.emit(current)
 
     def _update_title(self) -> None:
-        subject = self.subject_edit.text().strip()
-        self.setWindowTitle(TITLE_PREFIX + (subject or "(no subject)"))
+        self.setWindowTitle(window_title(self.subject_edit.text()))
 
     def _identity_changed(self, index: int) -> None:
         """Another From: its account's signature replaces the one in the text.
@@ -601,10 +531,7 @@ class ComposeWindow(QMainWindow):
         Choosing another From in an untouched message is not a change worth a question
         when the window closes."""
         # The box shows the new From already: compare the rest with what was there.
-        baseline = self._baseline
-        untouched = baseline is not None and baseline == replace(
-            self.draft(), account=baseline.account, sender=baseline.sender
-        )
+        untouched = only_sender_changed(self._baseline, self.draft())
         self._replace_signature()
         if untouched:
             self._baseline = self.draft()
@@ -613,17 +540,13 @@ class ComposeWindow(QMainWindow):
 
     def _replace_signature(self) -> None:
         new = self._current_identity().signature
-        old_block, new_block = signature_block(self._signature), signature_block(new)
+        text = None
+        if not self.is_rich():
+            text = replaced_signature(
+                self.body_edit.toPlainText(), self._signature, new, self._draft.kind
+            )
         self._signature = new
-        if old_block == new_block or self.is_rich():
-            self._check_size()
-            return
-        text = self.body_edit.toPlainText()
-        if old_block and old_block in text:
-            text = text.replace(old_block, new_block, 1)
-        elif new_block and not old_block and self._draft.kind is DraftKind.NEW:
-            text = text.rstrip("\n") + "\n\n" + new_block
-        else:
+        if text is None:
             self._check_size()
             return
         cursor = self.body_edit.textCursor()
@@ -801,21 +724,16 @@ class ComposeWindow(QMainWindow):
     def message_size(self) -> int:
         return estimated_size(self.body_edit.toPlainText(), self.attachment_list.sizes())
 
-    def _over_limit(self) -> tuple[int, int] | None:
-        limit = self._size_limit(self._current_identity().account) if self._identities else None
-        size = self.message_size()
-        return (size, limit) if limit and size > limit else None
+    def _limit(self) -> int | None:
+        """The largest message the current account's server accepts, if it said."""
+        return self._size_limit(self._current_identity().account) if self._identities else None
 
     def _check_size(self) -> None:
-        over = self._over_limit()
-        if over is None:
+        size, limit = self.message_size(), self._limit()
+        if limit is None or not over_limit(size, limit):
             self.warning.hide()
             return
-        size, limit = over
-        self.warning.setText(
-            f"This message is about {human_size(size)}; the server accepts at most "
-            f"{human_size(limit)}. Remove attachments or share large files another way."
-        )
+        self.warning.setText(size_warning(size, limit))
         self.warning.show()
 
     # -- rich text ---------------------------------------------------------------------------
@@ -879,8 +797,7 @@ class ComposeWindow(QMainWindow):
         url = url.strip()
         if not ok or not url:
             return
-        if not re.match(r"^(https?|mailto):", url, re.IGNORECASE):
-            url = f"mailto:{url}" if "@" in url and "/" not in url else f"https://{url}"
+        url = link_target(url)
         fmt = QTextCharFormat()
         fmt.setAnchor(True)
         fmt.setAnchorHref(QUrl(url).toString())
@@ -907,6 +824,18 @@ class ComposeWindow(QMainWindow):
         box.exec()
         return box.clickedButton() is go
 
+    def _ask_about_attachment(self, title: str, text: str) -> bool:
+        """Attach now (then keep writing), send without, or keep writing; True to send."""
+        box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=self)
+        attach = box.addButton("&Attach…", QMessageBox.ButtonRole.ActionRole)
+        send = box.addButton("&Send Without Attachment", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Keep Writing", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(attach)
+        box.exec()
+        if box.clickedButton() is attach:
+            self.choose_files()
+        return box.clickedButton() is send
+
     def check_before_sending(self) -> bool:
         """Every check a person would want before the message leaves; True to send."""
         problem = self._problem_field()
@@ -920,52 +849,22 @@ class ComposeWindow(QMainWindow):
             edit.setFocus()
             edit.go_to_problem()
             return False
-        if not (self.to_edit.addresses() or self.cc_edit.addresses() or self.bcc_edit.addresses()):
-            QMessageBox.warning(self, "No recipient", "Add at least one recipient.")
-            self.to_edit.setFocus()
-            return False
-        for attachment, _ in zip(
-            self.attachment_list.attachments(), self.attachment_list.sizes(), strict=True
-        ):
-            if attachment.path is not None and not attachment.path.is_file():
-                QMessageBox.warning(
-                    self,
-                    "Attachment missing",
-                    f"{attachment.path} is no longer there. Remove it or attach it again.",
-                )
+        for concern in concerns(self.draft(), self.message_size(), self._limit()):
+            if concern.blocking:
+                QMessageBox.warning(self, concern.title, concern.text)
+                if concern.kind is ConcernKind.NO_RECIPIENT:
+                    self.to_edit.setFocus()
                 return False
-        draft = self.draft()
-        if not draft.attachments and mentions_attachment(draft.body):
-            box = QMessageBox(
-                QMessageBox.Icon.Question,
-                "No attachment",
-                "The text mentions an attachment, but nothing is attached.",
-                parent=self,
-            )
-            attach = box.addButton("&Attach…", QMessageBox.ButtonRole.ActionRole)
-            send = box.addButton("&Send Without Attachment", QMessageBox.ButtonRole.AcceptRole)
-            box.addButton("Keep Writing", QMessageBox.ButtonRole.RejectRole)
-            box.setDefaultButton(attach)
-            box.exec()
-            if box.clickedButton() is attach:
-                self.choose_files()
-            if box.clickedButton() is not send:
+            if concern.kind is ConcernKind.ATTACHMENT_FORGOTTEN:
+                go_on = self._ask_about_attachment(concern.title, concern.text)
+            elif concern.kind is ConcernKind.TOO_LARGE:
+                go_on = self._ask(concern.title, concern.text, "Send Anyway")
+            else:
+                go_on = self._ask(concern.title, concern.text, "Send Without Subject")
+                if not go_on:
+                    self.subject_edit.setFocus()
+            if not go_on:
                 return False
-        over = self._over_limit()
-        if over is not None:
-            size, limit = over
-            if not self._ask(
-                "Message too large",
-                f"This message is about {human_size(size)}, but the server accepts at most "
-                f"{human_size(limit)}. It will probably be refused. Send anyway?",
-                "Send Anyway",
-            ):
-                return False
-        if not draft.subject.strip() and not self._ask(
-            "No subject", "The message has no subject. Send it anyway?", "Send Without Subject"
-        ):
-            self.subject_edit.setFocus()
-            return False
         return True
 
     def send(self) -> None:
@@ -1037,22 +936,6 @@ class ComposeWindow(QMainWindow):
         self._autosave.stop()
         self.closed.emit()
         super().closeEvent(event)
-
-
-def _size_of(attachment: Attachment) -> int:
-    if attachment.data is not None:
-        return len(attachment.data)
-    if attachment.path is not None:
-        try:
-            return attachment.path.stat().st_size
-        except OSError:
-            return 0
-    return 0
-
-
-def _clean_html(html: str) -> str:
-    """Qt's HTML without the editor's own font on <body>: the reader's font applies."""
-    return re.sub(r"<body style=\"[^\"]*\">", "<body>", html, count=1)
 
 
 def plain_alternative(edit: QTextEdit) -> str:

@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QMimeDatabase, QStandardPaths, Qt, QThreadPool, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QIcon
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 _private_dir: Path | None = None
 _stale_checked = False
 # The folder of one run names the process: the next start knows which ones are left over.
+T = TypeVar("T")
 _OPEN_FOLDER = re.compile(r"mailclient-open-(\d+)-")
 
 
@@ -193,8 +194,9 @@ class AttachmentPanel(QWidget):
         self.title.setText(
             f"<b>{count} attachment{'s' if count != 1 else ''}</b> ({format_size(total)})"
         )
-        if count:
-            self.list.setCurrentItem(self.list.topLevelItem(0))
+        first = self.list.topLevelItem(0)
+        if first is not None:
+            self.list.setCurrentItem(first)
         rows = min(count, 4)
         row_height = self.list.sizeHintForRow(0) if count else 20
         self.list.setFixedHeight(self.list.header().sizeHint().height() + rows * row_height + 6)
@@ -205,11 +207,8 @@ class AttachmentPanel(QWidget):
         return list(self._attachments)
 
     def _selected(self) -> AttachmentInfo | None:
-        row = (
-            self.list.indexOfTopLevelItem(self.list.currentItem())
-            if self.list.currentItem()
-            else -1
-        )
+        current = self.list.currentItem()
+        row = self.list.indexOfTopLevelItem(current) if current is not None else -1
         return self._attachments[row] if 0 <= row < len(self._attachments) else None
 
     def open_selected(self) -> None:
@@ -271,8 +270,8 @@ class AttachmentPanel(QWidget):
             "Could not save the attachments",
         )
 
-    def _run(self, job: Callable[[], object], done: Callable[[object], None], what: str) -> None:
-        def failed(error: object) -> None:
+    def _run(self, job: Callable[[], T], done: Callable[[T], object], what: str) -> None:
+        def failed(error: Exception) -> None:
             if isinstance(error, OSError) and error.strerror:
                 self.failed.emit(f"{what}: {error.strerror}.")
             else:

@@ -145,7 +145,7 @@ class FolderTreeModel(QAbstractItemModel):
         if folders is None:
             folders = self._store.folders()
         self._signature = self._structure(folders)
-        selectable = set()
+        selectable: set[int] = set()
         for account in self._accounts:
             selectable.update(f.id for f in self._store.selectable_folders(account.name))
         self._root = _Node(NodeKind.ACCOUNT, "")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import math
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import getaddresses
@@ -34,9 +34,9 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QRunnable,
     Qt,
     QThreadPool,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPixmap
@@ -47,9 +47,10 @@ from mailclient.store.mail import MailStore, SortKey
 from mailclient.store.threads import ThreadedMessage
 from mailclient.ui.mailbox.folder_model import MESSAGE_IDS_MIME, encode_message_ids
 from mailclient.ui.widgets.plain_text import tooltip
-from mailclient.workers.tasks import error_text
+from mailclient.workers.tasks import Relay, error_text, log_if_bug
 
 PAGE_SIZE = 128
+FIRST_THREADS = 60  # read at once when a threaded folder is shown: a screenful and more
 # About 2,000 summaries: dozens of screens of scrolling back and forth. More cost memory
 # (2 KB a row) without a visible gain: a page is read again in well under a millisecond.
 MAX_PAGES = 16
@@ -301,12 +302,14 @@ def _read_ids(
 ) -> tuple[list[int], list[ThreadedMessage] | None]:
     """The ids to show, and in threaded mode the thread of every message.
 
-    ``limit``: only the first this many (the first screenful); threads are read whole."""
+    ``limit``: only the first this many (the first screenful); in threaded mode the first
+    this many threads, each whole."""
     if not request.threaded:
         args = (request.folder_ids, request.sort, request.descending, request.quick_filter)
         return store.message_ids(*args, limit=limit), None
-    places = store.threaded(request.folder_ids)
-    if request.quick_filter.strip():
+    filtered = bool(request.quick_filter.strip())
+    places = store.threaded(request.folder_ids, None if filtered else limit)
+    if filtered:
         hits = set(store.message_ids(request.folder_ids, quick_filter=request.quick_filter))
         places = [p for p in places if p.id in hits]
     return visible_ids(places, request.collapsed), places
@@ -323,47 +326,21 @@ def visible_ids(places: Sequence[ThreadedMessage], collapsed: frozenset[int]) ->
     return shown
 
 
-class _Relay(QObject):
-    """Carries a query's answer from the pool thread to the model (queued)."""
-
-    read = Signal(object)  # _Answer
-    failed = Signal(object)  # the exception
-
-
-class _IdQuery(QRunnable):
+def _query(path: Path, request: _Request, shown: list[int] | None) -> _Answer:
     """The id query, on a pool thread, with a store connection of its own (< 1 ms to open).
 
     Given the list shown now (a copy), it also works out the diff to the new one, which
     for 100,000 rows costs tens of milliseconds the GUI thread is spared.
     """
-
-    def __init__(
-        self,
-        relay: _Relay,
-        path: Path,
-        request: _Request,
-        shown: list[int] | None,
-    ) -> None:
-        super().__init__()
-        self._relay = relay
-        self._path = path
-        self._request = request
-        self._shown = shown
-
-    def run(self) -> None:
-        try:
-            store = MailStore.open(self._path)
-            try:
-                ids, places = _read_ids(store, self._request)
-            finally:
-                store.close()
-            diff = None
-            if self._shown is not None and ids != self._shown:
-                diff = _diff(self._shown, ids)
-        except Exception as error:  # handed to the GUI thread, which tells the user
-            self._relay.failed.emit(error)
-        else:
-            self._relay.read.emit(_Answer(ids, diff, places))
+    store = MailStore.open(path)
+    try:
+        ids, places = _read_ids(store, request)
+    finally:
+        store.close()
+    diff = None
+    if shown is not None and ids != shown:
+        diff = _diff(shown, ids)
+    return _Answer(ids, diff, places)
 
 
 class MessageListModel(QAbstractTableModel):
@@ -384,9 +361,9 @@ class MessageListModel(QAbstractTableModel):
         self._querying = False
         self._again = False  # something asked for a new list while a query ran
         self._reset_wanted = False  # the next list answers a new filter or sort
-        self._relay = _Relay(self)
-        self._relay.read.connect(self._ids_read)
-        self._relay.failed.connect(self._query_failed)
+        self._relay = Relay(self)
+        self._relay.returned.connect(self._ids_read)
+        self._relay.raised.connect(self._query_failed)
         self._folder_ids: list[int] = []
         self._sort_key = SortKey.DATE
         self._descending = True
@@ -439,13 +416,18 @@ class MessageListModel(QAbstractTableModel):
         self._folder_names = {f.id: f.name for f in self._store.folders()}
         self._generation += 1  # a list on its way answers the old choice
         self._reset_wanted = False
+        if first_rows is None and self._threaded:
+            # Threading a whole folder takes a second for 100,000 messages: the newest
+            # threads now, the rest from a thread.
+            first_rows = FIRST_THREADS
         self.beginResetModel()
         self._ids = self._query(first_rows)
         self._rows = None
         self._pages.clear()
         self._now = datetime.now().astimezone()
         self.endResetModel()
-        if first_rows is not None and len(self._ids) == first_rows:
+        read = len(self._thread_sizes) if self._threaded else len(self._ids)
+        if first_rows is not None and read >= first_rows:
             self._request(reset=False)
 
     def set_show_recipients(self, recipients: bool) -> None:
@@ -518,12 +500,29 @@ class MessageListModel(QAbstractTableModel):
         if threaded != self._threaded:
             self._threaded = threaded
             self._collapsed.clear()
-            self._request(reset=True)
+            self._generation += 1
+            self._reset_wanted = True
+            # Asked for on the next turn of the event loop: a folder shown right after this
+            # (as a folder change does) reads its own list, and none is read in vain.
+            QTimer.singleShot(0, self, self._read_if_wanted)
+
+    def _read_if_wanted(self) -> None:
+        if self._reset_wanted and self._folder_ids:
+            self._request(reset=False)
 
     def thread_of(self, row: int) -> int | None:
         message_id = self.message_id(row)
         place = self._place_of.get(message_id) if message_id is not None else None
         return place.thread if place is not None else None
+
+    def starts_conversation(self, message_id: int) -> bool:
+        """Whether ``message_id`` is listed as the first message of a thread of several."""
+        place = self._place_of.get(message_id) if self._threaded else None
+        return (
+            place is not None
+            and place.depth == 0
+            and self._thread_sizes.get(place.thread, (1, 0))[0] > 1
+        )
 
     def set_collapsed(self, threads: set[int] | None, collapsed: bool) -> None:
         """Collapse (or expand) ``threads``; None: all of them."""
@@ -579,7 +578,8 @@ class MessageListModel(QAbstractTableModel):
         # only answers and show_folders() change them, and show_folders() makes this
         # query's answer outdated.
         shown = None if self._reset_wanted else list(self._ids)
-        self._pool.start(_IdQuery(self._relay, self._store.path, request, shown))
+        path = self._store.path
+        self._relay.start(lambda: _query(path, request, shown), self._pool)
 
     def _ids_read(self, answer: _Answer) -> None:
         self._querying = False
@@ -601,15 +601,16 @@ class MessageListModel(QAbstractTableModel):
         else:
             self.loaded.emit()
 
-    def _query_failed(self, error: object) -> None:
+    def _query_failed(self, error: Exception) -> None:
         self._querying = False
+        log_if_bug(error)
         self.load_failed.emit(error_text(error))
         if self._again:
             self._start_query()
 
     # -- following the store ----------------------------------------------------------------
 
-    def refresh(self, folder_ids: Sequence[int] | None = None) -> None:
+    def refresh(self, folder_ids: Collection[int] | None = None) -> None:
         """Re-read after the store changed (``folder_ids``: which folders; None = any).
 
         The list is read off the GUI thread; ``loaded`` tells when it is shown.

@@ -47,7 +47,7 @@ class MessageWindow(QMainWindow):
     """
 
     closed = Signal()
-    fetch_requested = Signal(object)  # MessageSummary
+    fetch_requested = Signal(MessageSummary)
     action_requested = Signal(str, object)  # an action's object name, the MessageSummary
 
     def __init__(
@@ -71,8 +71,8 @@ class MessageWindow(QMainWindow):
         self.resize(860, 760)
         self._build_actions()
         for sequence in keys(MESSAGE_WINDOW, "close"):
-            QShortcut(sequence, self, activated=self.close).setObjectName("close")
-        space = QShortcut(keys(MESSAGE_WINDOW, "pageDown")[0], self, activated=self.pane.page_down)
+            QShortcut(sequence, self, self.close).setObjectName("close")
+        space = QShortcut(keys(MESSAGE_WINDOW, "pageDown")[0], self, self.pane.page_down)
         space.setObjectName("pageDown")
         self._show_title()
 

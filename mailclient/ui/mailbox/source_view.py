@@ -61,5 +61,5 @@ class SourceWindow(QMainWindow):
         self.text.setPlainText("Loading…")
         self.setCentralWidget(self.text)
         self.resize(860, 640)
-        QShortcut(QKeySequence("Escape"), self, activated=self.close)
+        QShortcut(QKeySequence("Escape"), self, self.close)
         run_task(self, lambda: source_text(raw), self.text.setPlainText, pool=pool)

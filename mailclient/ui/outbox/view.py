@@ -2,8 +2,9 @@
 
 Shown in the main window like a folder. Each message has its recipients, subject, how
 often sending was tried and the server's last answer; Retry Now, Edit (back into a compose
-window) and Delete act on the selection. The list is re-read when the outbox worker
-reports a change, and every few seconds for other processes (``mailclient send``).
+window) and Delete act on the selection. The list is re-read, off the GUI thread, when
+the outbox worker or the store watcher reports a change (the watcher sees those of other
+processes too: ``mailclient send``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
-    QTimer,
+    QThreadPool,
     Signal,
 )
 from PySide6.QtGui import QColor, QFont
@@ -37,8 +38,9 @@ from PySide6.QtWidgets import (
 from mailclient.core.outgoing import OutboxItem, OutboxState, SentCopy
 from mailclient.ui.widgets.icons import icon
 from mailclient.workers.sending import OutboxWorker
+from mailclient.workers.store_watcher import StoreWatcher
+from mailclient.workers.tasks import error_text, run_task
 
-POLL_MS = 5000
 Index = QModelIndex | QPersistentModelIndex
 _TOP = QModelIndex()
 _FAILED_COLOUR = QColor("#b71c1c")
@@ -225,13 +227,21 @@ class OutboxView(QWidget):
     """The outbox page of the main window."""
 
     count_changed = Signal(int)  # messages waiting
+    refreshed = Signal()  # the list read last is shown
 
-    def __init__(self, worker: OutboxWorker, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, worker: OutboxWorker, watcher: StoreWatcher, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("outboxView")
         self.setAccessibleName("Outbox")
         self._worker = worker
         self._count = -1
+        # One read at a time, in order: a list read later is never replaced by an older one.
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._reading = False
+        self._again = False  # a change was reported while a read ran
         self.model = OutboxModel(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 12, 10)
@@ -298,19 +308,32 @@ class OutboxView(QWidget):
         self.model.modelReset.connect(self._selection_changed)
         self.model.dataChanged.connect(self._selection_changed)
         worker.outbox_changed.connect(self.refresh)
-        self._timer = QTimer(self)
-        self._timer.setInterval(POLL_MS)
-        self._timer.timeout.connect(self.refresh)
-        self._timer.start()
+        watcher.outbox_changed.connect(self.refresh)
         self.refresh()
 
     def refresh(self) -> None:
-        """Read the outbox again (a small table: a few rows, no message bytes)."""
-        try:
-            items = self._worker.items()
-        except Exception as error:  # a damaged store: say so instead of a stale list
-            self.summary.setText(f"The outbox cannot be read: {error}")
+        """Read the outbox again off the GUI thread (a few rows, no message bytes);
+        ``refreshed`` tells when the list is shown."""
+        if self._reading:
+            self._again = True
             return
+        self._reading = True
+        self._again = False
+        run_task(self, self._worker.items, self._show, self._read_failed, self._pool)
+
+    def _read_done(self) -> None:
+        self._reading = False
+        if self._again:
+            self.refresh()
+        else:
+            self.refreshed.emit()
+
+    def _read_failed(self, error: Exception) -> None:
+        # A damaged store: say so instead of a stale list.
+        self.summary.setText(f"The outbox cannot be read: {error_text(error)}")
+        self._read_done()
+
+    def _show(self, items: list[OutboxItem]) -> None:
         selected = self.selected()
         self.model.set_items(items)
         if selected is not None:
@@ -331,6 +354,7 @@ class OutboxView(QWidget):
             self._count = count
             self.count_changed.emit(count)
         self._selection_changed()
+        self._read_done()
 
     def selected(self) -> OutboxItem | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []

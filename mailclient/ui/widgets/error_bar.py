@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolBut
 @dataclass(frozen=True)
 class ShownError:
     message: str
-    retry: Callable[[], None] | None = None
+    retry: Callable[[], object] | None = None
     key: str = ""  # errors with the same key replace each other (one per account, say)
 
 

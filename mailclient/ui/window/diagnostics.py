@@ -260,7 +260,7 @@ class CrashReporter(QObject):
     bury the window in dialogs.
     """
 
-    found = Signal(object)  # Problem, emitted on any thread, handled on the GUI thread
+    found = Signal(Problem)  # emitted on any thread, handled on the GUI thread
 
     def __init__(self, window: QWidget, quiet: float = QUIET_SECONDS) -> None:
         super().__init__(window)

@@ -79,7 +79,7 @@ def announce(new: NewMail) -> Announcement | None:
 class NewMailNotifier(QObject):
     """Watches the store for new mail in the inboxes and tells the desktop about it."""
 
-    open_requested = Signal(object)  # Opening
+    open_requested = Signal(Opening)
 
     def __init__(
         self,

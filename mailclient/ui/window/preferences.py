@@ -37,7 +37,7 @@ IMMEDIATELY, AFTER_DELAY, NOT_BY_ITSELF = range(3)
 class SettingsDialog(QDialog):
     """Edits ``preferences``; OK emits ``preferences_chosen`` with the edited value."""
 
-    preferences_chosen = Signal(object)  # Preferences
+    preferences_chosen = Signal(Preferences)
 
     def __init__(
         self, preferences: Preferences, tray_available: bool, parent: QWidget | None = None
