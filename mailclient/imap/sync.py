@@ -328,8 +328,16 @@ class AccountSync:
     def sync_folder(self, folder: Folder) -> FolderSyncResult:
         """Bring one folder up to date, reconnecting and resuming if the connection drops."""
         result = FolderSyncResult(folder.name)
+
+        def attempt() -> None:
+            # Renamed here since ``folder`` was read (the rename goes to the server first):
+            # the server knows it by its name now. Deleted here: nothing to sync.
+            now = self.store.folder(folder.id)
+            if now is not None:
+                self._sync_folder(now, result)
+
         try:
-            self.retrying(lambda: self._sync_folder(folder, result))
+            self.retrying(attempt)
         except _Stopped:
             result.complete = False
         except (wire.CommandFailed, wire.MalformedResponse) as error:

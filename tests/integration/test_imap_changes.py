@@ -256,3 +256,35 @@ def test_a_folder_change_is_sent_by_one_sender_while_another_sends_it(
     assert folder_id(store, "Done") == projects
     with servers.imap(USER) as client:
         assert client.folder_exists("Done") and not client.folder_exists("Projects")
+
+
+def test_a_folder_renamed_while_a_sync_goes_through_the_folders_is_synced_by_its_new_name(
+    servers: MailServers, store: MailStore, engine: AccountSync
+) -> None:
+    """The sync lane took the folders before the rename; the interactive lane sent the
+    rename. Asking the server for the old name would be refused until the retries give up
+    (the sync lane stuck meanwhile): the folder is synced under its name now."""
+    with servers.imap(USER) as client:
+        client.create_folder("Projects")
+    servers.append(USER, "Projects", message(200, "Project kickoff"))
+    engine.refresh_folders()
+    listed = store.folder_by_name("test", "Projects")
+    assert listed is not None
+    changes.rename_folder(store, listed.id, "Done")
+    other = AccountSync(account(servers, USER), FixedPassword(servers.user(USER).password), store)
+    try:
+        assert other.send_pending() == []
+    finally:
+        other.close()
+    patient = AccountSync(
+        account(servers, USER),
+        FixedPassword(servers.user(USER).password),
+        store,
+        SyncOptions(attempts=2, backoff=0),
+    )
+    try:
+        result = patient.sync_folder(listed)
+    finally:
+        patient.close()
+    assert result.error is None
+    assert subjects(store, "test", "Done") == ["Project kickoff"]
