@@ -5,7 +5,9 @@ One way to speak IMAP: imapclient owns the connection, our reader owns the hot p
 - imapclient (over imaplib) makes the connection (mailclient.imap.connection), does
   STARTTLS, signs in, and speaks the commands whose answers are small and irregular:
   CAPABILITY, LIST and LSUB, NAMESPACE, SEARCH with a charset (its literals), APPEND, IDLE
-  and LOGOUT. mailclient.imap.connection.Connection types what of it we call.
+  and LOGOUT; and, on the connections that save into the Sent and Drafts folders (append,
+  drafts), the few commands those need: CREATE and SUBSCRIBE, SELECT, SEARCH HEADER, STORE
+  and EXPUNGE. mailclient.imap.connection.Connection types what of it we call.
 - Everything a sync repeats per folder and per message (SELECT/EXAMINE, STATUS, UID FETCH
   pipelined, UID SEARCH, STORE, MOVE/COPY, EXPUNGE, ENABLE, CREATE/RENAME/DELETE) is
   written and read by wire.ResponseReader on the same socket. It gets imaplib's buffered

@@ -4,9 +4,10 @@ download_bodies() fetches, in small batches, the bodies the store lacks within t
 account's limits (the last N days, a size cap per message), newest first, and indexes
 them for search, then any stored body still waiting for the index. Each batch is
 committed on its own, so stopping anywhere loses nothing and the next run resumes with
-what is still missing. It runs on a connection of its own and asks ``should_yield``
-between batches, so a sync, IDLE or a message the user opens never waits for more than
-one small batch.
+what is still missing. It runs on the sync engine's connection (in the window: the
+account's sync lane, after each sync; IDLE and the messages the user opens have
+connections of their own) and asks ``should_yield`` between batches, so a sync asked for
+meanwhile never waits for more than one small batch.
 """
 
 from __future__ import annotations

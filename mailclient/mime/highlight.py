@@ -8,7 +8,8 @@ them. Chinese and Japanese, written without spaces, match anywhere in a run.
 
 mark_hits() works on the HTML the reading pane shows (the sanitized document, or plain
 text rendered as HTML): only text between tags is searched, never inside a tag, an entity
-or a <style>, and what it adds is a <span> around each hit and an anchor before the first.
+or a <style>, and what it adds is a <span> around each hit and an empty one with an id
+before the first.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ HIT_CLASS = "search-hit"
 MARK_COLOUR = "#ffe14d"
 MARK_OPEN = f'<span class="{HIT_CLASS}" style="background-color:{MARK_COLOUR}; color:#000000;">'
 MARK_CLOSE = "</span>"
-# Before the first hit, so that a web view can scroll there (a URL fragment).
+# Before the first hit, so that a web view can scroll there (a URL fragment). A <span>,
+# not an <a name>: an <a> opened inside a link closes the link.
 FIRST_HIT = "search-hit"
-_FIRST_ANCHOR = f'<a name="{FIRST_HIT}"></a>'
+_FIRST_ANCHOR = f'<span id="{FIRST_HIT}"></span>'
 
 _TAG = re.compile(r"(<[^>]*>)")
 # Elements whose text is not shown as such: never searched.

@@ -25,6 +25,7 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from typing import Any, AnyStr
 
+from mailclient.core.models import showable_date
 from mailclient.mime import decode
 
 MAX_DEPTH = 30  # nested multiparts opened; real mail rarely goes past 5
@@ -290,7 +291,7 @@ def _header_date(message: Message) -> datetime | None:
     if not text:
         return None
     try:
-        return email.utils.parsedate_to_datetime(text)
+        return showable_date(email.utils.parsedate_to_datetime(text))
     except (TypeError, ValueError, IndexError):
         return None
 

@@ -10,6 +10,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.model import Account, AuthMethod
 from mailclient.accounts.signin import SignIn
 from mailclient.accounts.store import AccountStore
+from mailclient.core.errors import SignInExpired
 from mailclient.imap import client as imap_client
 from mailclient.ui.accounts.add_dialog import AddAccountDialog
 from mailclient.ui.accounts.manage_dialog import ManageAccountsDialog
@@ -338,3 +340,105 @@ def password_account(mail_servers: MailServers) -> Account:
         smtp_port=mail_servers.submission_port,
         ca_file=str(mail_servers.ca_file),
     )
+
+
+class TokenServer:
+    """A token endpoint on loopback that refuses every grant and keeps what it was sent:
+    another sign-in server than the one an account's refresh token comes from."""
+
+    def __init__(self) -> None:
+        self.received: list[str] = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                received.append(self.rfile.read(length).decode("utf-8", "replace"))
+                body = b'{"error": "invalid_grant"}'
+                self.send_response(400)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/token"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def other_token_server() -> Iterator[TokenServer]:
+    server = TokenServer()
+    yield server
+    server.close()
+
+
+def signed_in_oauth_account(
+    tmp_path: Path, mail_servers: MailServers
+) -> tuple[AccountStore, SignIn]:
+    """The account "home" signed in at the rig's sign-in server, its refresh token kept."""
+    assert mail_servers.oauth is not None
+    accounts = AccountStore(tmp_path / "config.json")
+    sign_in = SignIn(CredentialStore(MemoryKeyring(), profile_id="gui"))
+    accounts.add(
+        replace(
+            password_account(mail_servers),
+            auth=AuthMethod.OAUTH2,
+            oauth_authorization_endpoint=mail_servers.oauth.authorization_endpoint,
+            oauth_token_endpoint=mail_servers.oauth.token_endpoint,
+            oauth_client_id=CLIENT[0],
+            oauth_scopes=("openid", "email"),
+        )
+    )
+    sign_in.credentials.set_password("home", "oauth2", REFRESH_TOKEN)
+    return accounts, sign_in
+
+
+REFRESH_TOKEN = "refresh-token-of-the-rig-sign-in-server"
+
+
+def test_a_new_token_endpoint_never_receives_the_old_refresh_token_after_saving(
+    qtbot: QtBot,
+    tmp_path: Path,
+    mail_servers: MailServers,
+    browser: Browser,
+    other_token_server: TokenServer,
+) -> None:
+    accounts, sign_in = signed_in_oauth_account(tmp_path, mail_servers)
+    dialog = ManageAccountsDialog(accounts, sign_in, mail_store_path=tmp_path / "mail.sqlite3")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.form.token_edit.setText(other_token_server.url)
+    with qtbot.waitSignal(dialog.accounts_changed, timeout=10_000):
+        dialog.save()
+    saved = accounts.get("home")
+    assert saved.oauth_token_endpoint == other_token_server.url
+    # What the account's workers do at their next connection, as the dialog said it saved.
+    with pytest.raises(SignInExpired):
+        sign_in.authenticator(saved).secret("imap")
+    # The browser sign-in that follows the save trades its code there, nothing else.
+    qtbot.waitUntil(lambda: "Waiting" not in dialog.result_label.text(), timeout=30_000)
+    assert not any(REFRESH_TOKEN in body for body in other_token_server.received)
+
+
+def test_testing_a_new_token_endpoint_does_not_send_it_the_old_refresh_token(
+    qtbot: QtBot, tmp_path: Path, mail_servers: MailServers, other_token_server: TokenServer
+) -> None:
+    accounts, sign_in = signed_in_oauth_account(tmp_path, mail_servers)
+    dialog = ManageAccountsDialog(accounts, sign_in, mail_store_path=tmp_path / "mail.sqlite3")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.form.token_edit.setText(other_token_server.url)
+    dialog.test_connection()
+    qtbot.waitUntil(lambda: not dialog.check.running, timeout=30_000)
+    assert "Save" in dialog.result_label.text()
+    assert not any(REFRESH_TOKEN in body for body in other_token_server.received)
+    assert sign_in.credentials.get_password("home", "oauth2") == REFRESH_TOKEN

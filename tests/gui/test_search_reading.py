@@ -13,6 +13,7 @@ from mailclient.mime.highlight import FIRST_HIT, HIT_CLASS, MARK_COLOUR, MARK_OP
 from mailclient.mime.search_text import indexed_text
 from mailclient.store.mail import MailStore
 from mailclient.ui.window.main_window import MainWindow
+from mailclient.workers.events import BodyFetched
 from tests.gui import test_main_window as main_window_tests
 from tests.gui.test_main_window import _open, _summary
 
@@ -92,7 +93,7 @@ def test_the_search_words_are_marked_in_an_html_message(
     assert pane.prepared is not None and pane.shown_kind() == "html"
     assert pane.prepared.safe_html is not None
     document = pane.prepared.safe_html.document
-    assert f'<b><a name="{FIRST_HIT}"></a>{MARK_OPEN}Überschuss</span></b>' in document
+    assert f'<b><span id="{FIRST_HIT}"></span>{MARK_OPEN}Überschuss</span></b>' in document
     assert document.count(f'class="{HIT_CLASS}"') == 1  # "ueberschuss" is another word to the index
     # The page is loaded at the first hit.
     assert pane.html_view is not None
@@ -179,3 +180,36 @@ def test_a_long_message_opens_at_its_first_hit(
     # The hit is on screen: its line lies between the top and the bottom of the view.
     cursor = view.document().find("zeppelin")
     assert 0 <= view.cursorRect(cursor).top() < view.viewport().height()
+
+
+def test_a_thread_root_not_downloaded_is_fetched_before_its_conversation_shows(
+    qtbot: QtBot, window: MainWindow, store: MailStore, mail: main_window_tests.RecordingMail
+) -> None:
+    inbox = store.folder_by_name("work", "INBOX")
+    assert inbox is not None
+    store.add_messages(
+        inbox.id,
+        [
+            _summary(21, "Trip", message_id="<t1@x>", flags=frozenset()),
+            _summary(22, "Re: Trip", message_id="<t2@x>", in_reply_to="<t1@x>"),
+        ],
+    )
+    [reply] = [s for s in store.summaries(store.message_ids(inbox.id)) if s.message_id == "<t2@x>"]
+    store.save_body(reply.id, main_window_tests.plain_message("Re: Trip", "Booked."))
+    main_window_tests._select_folder(window, "work", "INBOX")
+    window.threads_action.trigger()
+    model = window.message_model
+    qtbot.waitUntil(lambda: model.index(0, 2).data() == "▾ Trip")
+    root_id = model.message_id(0)
+    window.message_view.setCurrentIndex(model.index(0, 2))
+    # Its body is asked of the server, as for a message opened alone ...
+    qtbot.waitUntil(lambda: ("fetch_body", root_id) in mail.calls, timeout=5000)
+    pane = window.reading_pane
+    assert pane.shown_kind() != "conversation"
+    # ... and it is not marked read while nothing of it could be shown.
+    qtbot.wait(window.mark_read_delay_ms() + 200)
+    assert not any(c[0] == "set_flags" and root_id in c[1] for c in mail.calls)
+    store.save_body(root_id, main_window_tests.plain_message("Trip", "Where shall we go?"))
+    mail.body_fetched.emit(BodyFetched(root_id))
+    qtbot.waitUntil(lambda: pane.shown_kind() == "conversation")
+    assert "Where shall we go?" in pane.conversation_view.toPlainText()

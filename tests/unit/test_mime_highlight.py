@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
+import nh3
+
 from mailclient.mime.highlight import FIRST_HIT, MARK_CLOSE, MARK_OPEN, mark_hits
 from mailclient.mime.plaintext import plain_to_html
 
-FIRST = f'<a name="{FIRST_HIT}"></a>'  # before the first hit only, for views to scroll to
+FIRST = f'<span id="{FIRST_HIT}"></span>'  # before the first hit only, for views to scroll to
 
 
 def marked(document: str, *terms: tuple[str, bool]) -> list[str]:
@@ -62,3 +66,20 @@ def test_nothing_to_mark() -> None:
     assert mark_hits("<p>text</p>", []) == ("<p>text</p>", 0)
     assert mark_hits("<p>text</p>", [("--", False)]) == ("<p>text</p>", 0)
     assert mark_hits("<p>text</p>", [("other", False)]) == ("<p>text</p>", 0)
+
+
+def test_a_hit_in_a_link_leaves_the_whole_text_in_the_link() -> None:
+    document = '<p>Pay <a href="https://pay.example/may">the invoice of May</a> today.</p>'
+    out, count = mark_hits(document, [("invoice", False)])
+    assert count == 1
+    # As a browser builds the page (html5ever, nh3's parser): an <a> opened inside a
+    # link would close it, and the rest of its text would be no link any more.
+    parsed = nh3.clean(
+        out,
+        tags={"p", "a", "span"},
+        attributes={"a": {"href", "name"}, "span": {"id", "class", "style"}},
+        link_rel=None,
+    )
+    link = re.search(r'<a href="https://pay.example/may">(.*?)</a>', parsed)
+    assert link is not None
+    assert re.sub(r"<[^>]*>", "", link.group(1)) == "the invoice of May"

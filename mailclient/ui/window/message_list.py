@@ -107,7 +107,10 @@ class MessageList:
             def read(conversation: Conversation) -> None:
                 if conversation.root != self.reading_pane.message_id:
                     return  # another message was chosen meanwhile
-                if not self.reading_pane.show_conversation(conversation):
+                if any(e.message_id == summary.id and e.body is None for e in conversation.entries):
+                    # Not downloaded: alone, it is fetched (and its conversation follows).
+                    self._load_one(summary, highlight)
+                elif not self.reading_pane.show_conversation(conversation):
                     self._load_one(summary, highlight)
                 elif not summary.seen and self.mark_read_delay_ms() >= 0:
                     self._mark_read_timer.start(self.mark_read_delay_ms())
@@ -217,6 +220,7 @@ class MessageList:
         menu.addAction(self.not_junk_action)
         menu.addMenu(self.tag_menu)
         menu.addMenu(self.move_menu)
+        menu.addMenu(self.copy_menu)
         menu.addAction(self.delete_action)
         menu.exec(self.message_view.viewport().mapToGlobal(position))
 
