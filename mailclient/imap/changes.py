@@ -382,24 +382,28 @@ def send_folder_changes(
     read: a folder renamed here must not look deleted on the server).
 
     A failure that trying again may cure leaves them waiting and is raised; a refusal
-    undoes the change in the store and is returned.
+    undoes the change in the store and is returned. Changes another thread or process is
+    sending are left to it.
     """
     refused: list[FolderChangeRefused] = []
-    waiting = store.pending_folder_changes(account)
-    if not waiting:
+    if not store.pending_folder_changes(account):
         return refused
     connection = session()
-    for change in waiting:
+    while (change := store.claim_folder_change(account)) is not None:
         try:
             _send_folder_change(connection, store, change)
         except Exception as error:
             reason = _refusal(error)
             if reason is None:
+                store.release_folder_change(change.id)
                 raise
             _revert_folder_change(store, change)
             message = f"{_describe_folder_change(change)} was undone: {reason}"
             log.warning("%s: %s", account, message)
             refused.append(FolderChangeRefused(message))
+        except BaseException:
+            store.release_folder_change(change.id)
+            raise
     return refused
 
 

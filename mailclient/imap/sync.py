@@ -339,14 +339,31 @@ class AccountSync:
         return results
 
     def refresh_folders(self) -> list[Folder]:
-        """Read the folder list from the server into the store."""
-        return self.store.sync_folder_list(self.account.name, self.session.list_folders())
+        """Read the folder list from the server into the store.
+
+        A list outdated by a folder change that another connection sent while it was read
+        is read again (see MailStore.sync_folder_list).
+        """
+        while True:
+            mark = self.store.folder_changes_mark()
+            listed = self.session.list_folders()
+            folders = self.store.sync_folder_list(self.account.name, listed, mark)
+            if folders is not None:
+                return folders
 
     def sync_folder(self, folder: Folder) -> FolderSyncResult:
         """Bring one folder up to date, reconnecting and resuming if the connection drops."""
         result = FolderSyncResult(folder.name)
+
+        def attempt() -> None:
+            # Renamed here since ``folder`` was read (the rename goes to the server first):
+            # the server knows it by its name now. Deleted here: nothing to sync.
+            now = self.store.folder(folder.id)
+            if now is not None:
+                self._sync_folder(now, result)
+
         try:
-            self.retrying(lambda: self._sync_folder(folder, result))
+            self.retrying(attempt)
         except _Stopped:
             result.complete = False
         except (wire.CommandFailed, wire.MalformedResponse) as error:

@@ -46,6 +46,7 @@ from mailclient.store.db import StoreError, store_error
 from mailclient.store.pending import (
     ChangeKind,
     FolderChangeKind,
+    FolderChangesMark,
     PendingChange,
     PendingFolderChange,
 )
@@ -455,12 +456,33 @@ class MailStore:
         """The account's folder changes not yet sent, inside the caller's transaction."""
         return pending.folder_changes(self._db, account)
 
-    def sync_folder_list(self, account: str, remote: Sequence[RemoteFolder]) -> list[Folder]:
+    def folder_changes_mark(self) -> FolderChangesMark:
+        """The folder changes given out and waiting now: taken before a folder list is
+        asked of the server, it lets sync_folder_list tell whether the list is outdated."""
+        with self._reading() as db:
+            return pending.folder_changes_mark(db)
+
+    def sync_folder_list(
+        self,
+        account: str,
+        remote: Sequence[RemoteFolder],
+        listed_after: FolderChangesMark | None = None,
+    ) -> list[Folder] | None:
         """Make the account's folders those the server listed; returns the folders now kept.
 
-        Folders the server no longer lists are removed with their messages.
+        Folders the server no longer lists are removed with their messages. The folder
+        changes still waiting are laid over the list. ``listed_after``: the mark taken
+        before the list was asked for. A folder change sent since (by another connection:
+        the window's interactive lane, the CLI) may be missing from the list while it no
+        longer waits, so the list would undo it (a renamed folder would vanish and come
+        back): then nothing is written and None is returned; ask for the list again.
+        Any account's change counts, which at worst costs one more list.
         """
         with self._write() as touched:
+            if listed_after is not None and pending.folder_changes_done_since(
+                self._db, listed_after
+            ):
+                return None
             before = {
                 r[0]: tuple(r[1:])
                 for r in self._db.execute(
@@ -998,6 +1020,24 @@ class MailStore:
         """The folder changes waiting for the server (of one account, or all), oldest first."""
         with self._reading() as db:
             return pending.folder_changes(db, account)
+
+    def claim_folder_change(
+        self, account: str, now: float | None = None
+    ) -> PendingFolderChange | None:
+        """The oldest waiting folder change of ``account``, now held by the caller.
+
+        The caller ends the claim with finish_folder_change() or release_folder_change();
+        a caller that died lets go after CLAIM_SECONDS. None when none waits, or when
+        another sender (a thread or process) holds one: they go to the server one at a
+        time, in the order made, and never twice.
+        """
+        with self._write():
+            return pending.claim_folder(self._db, account, time.time() if now is None else now)
+
+    def release_folder_change(self, change_id: int) -> None:
+        """Give a claimed folder change back untouched: it could not be sent now, it waits."""
+        with self._write():
+            pending.release_folder(self._db, change_id)
 
     def finish_folder_change(self, change_id: int) -> None:
         """The server carried the folder change out (or it was undone here): forget it."""

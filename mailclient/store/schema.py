@@ -257,10 +257,16 @@ CREATE INDEX IF NOT EXISTS pending_transfers_by_account ON pending_transfers (ac
 CREATE INDEX IF NOT EXISTS pending_transfers_by_message ON pending_transfers (message_id);
 """
 
+# 12: a folder change is sent by one sender at a time (the window's two lanes, the CLI):
+# another one sending it again would be refused (the old name is gone) and undo it here.
+FOLDER_CHANGE_CLAIMS = """
+ALTER TABLE pending_folder_changes ADD COLUMN claimed_until REAL;  -- as in pending_changes
+"""
+
 # 1: MAIL_TABLES; 2: OUTBOX (the outbox has its own file now); 3: PENDING_CHANGES;
 # 4: SORT_INDEXES; 5: UNFETCHED; 6: search.SCHEMA (the full-text index, filled for the
 # stored mail); 7: threads.SCHEMA (conversations; the stored mail is threaded on first use);
-# 8: FOLDER_CHANGES; 9: SUBJECT_KEY; 10: KEYWORDS; 11: TRANSFERS.
+# 8: FOLDER_CHANGES; 9: SUBJECT_KEY; 10: KEYWORDS; 11: TRANSFERS; 12: FOLDER_CHANGE_CLAIMS.
 MIGRATIONS: list[str] = [
     MAIL_TABLES,
     OUTBOX,
@@ -273,4 +279,5 @@ MIGRATIONS: list[str] = [
     SUBJECT_KEY,
     KEYWORDS,
     TRANSFERS,
+    FOLDER_CHANGE_CLAIMS,
 ]

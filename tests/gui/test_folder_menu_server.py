@@ -64,11 +64,6 @@ def test_folder_menu_lists_what_fits_the_folder(qtbot: QtBot, harness: Harness) 
     assert any(a.text() == "F&older" for a in window.menuBar().actions())
 
 
-@pytest.mark.flaky(
-    reruns=2,
-    # A folder-list sync read before a rename reached the server may be written after it.
-    reason="seen once under load: the renamed folder briefly missing from the store",
-)
 def test_new_rename_delete_and_empty_reach_the_server(
     qtbot: QtBot, harness: Harness, monkeypatch: object
 ) -> None:
@@ -175,11 +170,6 @@ def _drop_folder(harness: Harness, folder: Folder, onto: QModelIndex) -> bool:
     return True
 
 
-@pytest.mark.flaky(
-    reruns=2,
-    # The rename path of the folder menu, with the same race as the test above.
-    reason="seen once under load: a folder-list sync read before the rename reached the server",
-)
 def test_a_folder_dragged_onto_another_moves_there_on_the_server(
     qtbot: QtBot, harness: Harness
 ) -> None:
