@@ -837,19 +837,33 @@ class MailStore:
         self, folder_ids: Sequence[int], first_threads: int | None = None
     ) -> list[threads.ThreadedMessage]:
         """The visible messages of ``folder_ids`` grouped in threads (see store.threads);
-        ``first_threads``: only the newest this many threads."""
+        ``first_threads``: only the newest this many threads. Only reads: messages not
+        linked yet (see link_unthreaded) are listed alone."""
         try:
-            if threads.has_unthreaded(self._db):
-                # Messages stored before threads existed (after an upgrade): once.
-                with self._write():
-                    threads.thread_new_messages(self._db)
             return threads.threaded(self._db, folder_ids, first_threads)
         except sqlite3.Error as error:
             raise store_error(self._path, error) from error
 
+    def has_unthreaded(self) -> bool:
+        """Whether messages wait for link_unthreaded() (a quick look-up)."""
+        try:
+            return threads.has_unthreaded(self._db)
+        except sqlite3.Error as error:
+            raise store_error(self._path, error) from error
+
+    def link_unthreaded(self) -> int:
+        """Link into threads the messages stored before threads existed (after an upgrade);
+        returns how many. Once, but then a write over every message: a second at 100,000,
+        never on the GUI thread's connection."""
+        if not self.has_unthreaded():
+            return 0
+        with self._write():
+            return threads.thread_new_messages(self._db)
+
     def conversation(self, message_id: int) -> list[int]:
-        """The messages of ``message_id``'s thread over all folders of its account (your
-        replies in Sent too), oldest first, one of each Message-ID."""
+        """The messages of ``message_id``'s thread over the folders of its account (your
+        replies in Sent too; Junk and Trash only if it is there), oldest first, one of
+        each Message-ID (see store.threads.conversation)."""
         try:
             return threads.conversation(self._db, message_id)
         except sqlite3.Error as error:
