@@ -340,10 +340,15 @@ def _send_folder_change(
         if session.selected == change.old_name:
             session.selected = None
         session.rename_folder(change.old_name, change.new_name)
+    elif change.kind in _SUBSCRIPTIONS:
+        session.subscribe_folder(change.old_name, change.kind is FolderChangeKind.SUBSCRIBE)
     else:
         session.delete_folder(change.old_name)
         store.delete_folder(change.folder_id)
     store.finish_folder_change(change.id)
+
+
+_SUBSCRIPTIONS = (FolderChangeKind.SUBSCRIBE, FolderChangeKind.UNSUBSCRIBE)
 
 
 def _revert_folder_change(store: MailStore, change: PendingFolderChange) -> None:
@@ -351,6 +356,8 @@ def _revert_folder_change(store: MailStore, change: PendingFolderChange) -> None
         store.delete_folder(change.folder_id)
     elif change.kind is FolderChangeKind.RENAME:
         store.rename_folder(change.folder_id, change.old_name)
+    elif change.kind in _SUBSCRIPTIONS:
+        store.set_folder_subscribed(change.folder_id, change.kind is FolderChangeKind.UNSUBSCRIBE)
     else:
         store.set_folder_hidden(change.folder_id, False)
     store.finish_folder_change(change.id)
@@ -361,6 +368,10 @@ def _describe_folder_change(change: PendingFolderChange) -> str:
         return f"Creating the folder {change.new_name}"
     if change.kind is FolderChangeKind.RENAME:
         return f"Renaming the folder {change.old_name} to {change.new_name}"
+    if change.kind is FolderChangeKind.SUBSCRIBE:
+        return f"Subscribing to the folder {change.old_name}"
+    if change.kind is FolderChangeKind.UNSUBSCRIBE:
+        return f"Unsubscribing from the folder {change.old_name}"
     return f"Deleting the folder {change.old_name}"
 
 
@@ -371,24 +382,28 @@ def send_folder_changes(
     read: a folder renamed here must not look deleted on the server).
 
     A failure that trying again may cure leaves them waiting and is raised; a refusal
-    undoes the change in the store and is returned.
+    undoes the change in the store and is returned. Changes another thread or process is
+    sending are left to it.
     """
     refused: list[FolderChangeRefused] = []
-    waiting = store.pending_folder_changes(account)
-    if not waiting:
+    if not store.pending_folder_changes(account):
         return refused
     connection = session()
-    for change in waiting:
+    while (change := store.claim_folder_change(account)) is not None:
         try:
             _send_folder_change(connection, store, change)
         except Exception as error:
             reason = _refusal(error)
             if reason is None:
+                store.release_folder_change(change.id)
                 raise
             _revert_folder_change(store, change)
             message = f"{_describe_folder_change(change)} was undone: {reason}"
             log.warning("%s: %s", account, message)
             refused.append(FolderChangeRefused(message))
+        except BaseException:
+            store.release_folder_change(change.id)
+            raise
     return refused
 
 
@@ -422,3 +437,16 @@ def delete_folder(store: MailStore, folder_id: int) -> Change:
     store.set_folder_hidden(folder_id, True)
     pending = store.record_folder_change(FolderChangeKind.DELETE, folder_id, folder.name)
     return Change(store, pending, f"delete the folder {folder.name}")
+
+
+def subscribe_folder(store: MailStore, folder_id: int, subscribed: bool) -> Change:
+    """Subscribe to a folder or unsubscribe from it (what other programs and the folder
+    list show); the folder and its messages stay either way."""
+    folder = _folder(store, folder_id)
+    if folder.special_use is SpecialUse.INBOX:
+        raise InvalidInput("folder", "the INBOX is always subscribed")
+    store.set_folder_subscribed(folder_id, subscribed)
+    kind = FolderChangeKind.SUBSCRIBE if subscribed else FolderChangeKind.UNSUBSCRIBE
+    pending = store.record_folder_change(kind, folder_id, folder.name)
+    verb = "subscribe to" if subscribed else "unsubscribe from"
+    return Change(store, pending, f"{verb} the folder {folder.name}")

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from mailclient.core.errors import MailclientError
 from mailclient.core.profile import create_private_file
-from mailclient.store import schema, search
+from mailclient.store import schema, search, subjects
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +82,12 @@ def connect(path: Path, steps: Sequence[str] | None = None) -> sqlite3.Connectio
         ) from error
     try:
         db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=True)
-        db.execute("PRAGMA journal_mode = WAL")
+        _use_wal(db)
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA busy_timeout = 30000")
         search.register_functions(db)
+        subjects.register_functions(db)
         _migrate(db, path, migrations() if steps is None else steps)
     except sqlite3.Error as error:
         if db is not None:
@@ -97,6 +98,26 @@ def connect(path: Path, steps: Sequence[str] | None = None) -> sqlite3.Connectio
             db.close()
         raise
     return db
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Put the database in WAL mode (a lasting property of the file), waiting for others.
+
+    A connection switching a new file to WAL needs its exclusive lock. While another
+    connection holds the write lock (the window and the CLI opening a new store at once
+    both switch it), SQLite refuses at once instead of waiting, as waiting while holding
+    the read lock could deadlock. Then wait for that lock holding none (BEGIN IMMEDIATE
+    waits up to the busy timeout) and try again: the file is WAL by then, or free.
+    """
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if _primary_code(error) != "SQLITE_BUSY":
+                raise
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("ROLLBACK")
 
 
 def _migrate(db: sqlite3.Connection, path: Path, steps: Sequence[str]) -> None:

@@ -41,6 +41,8 @@ class FolderChangeKind(StrEnum):
     CREATE = "create"
     RENAME = "rename"
     DELETE = "delete"
+    SUBSCRIBE = "subscribe"  # old_name: the folder's name
+    UNSUBSCRIBE = "unsubscribe"
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,15 @@ class PendingFolderChange:
     folder_id: int
     old_name: str
     new_name: str
+
+
+@dataclass(frozen=True)
+class FolderChangesMark:
+    """Where the folder changes stood when a folder list was asked of the server: the
+    highest change number given out so far, and the changes then waiting."""
+
+    last_id: int
+    waiting: frozenset[int]
 
 
 @dataclass(frozen=True)
@@ -378,6 +389,59 @@ def folder_changes(db: sqlite3.Connection, account: str | None) -> list[PendingF
         params,
     ).fetchall()
     return [PendingFolderChange(i, a, FolderChangeKind(k), f, o, n) for i, a, k, f, o, n in rows]
+
+
+def claim_folder(db: sqlite3.Connection, account: str, now: float) -> PendingFolderChange | None:
+    """The oldest waiting folder change of ``account``, held until ``now`` + CLAIM_SECONDS;
+    None when none waits or another sender holds one of the account's."""
+    busy = db.execute(
+        "SELECT 1 FROM pending_folder_changes WHERE account = ? AND claimed_until > ? LIMIT 1",
+        (account, now),
+    ).fetchone()
+    if busy:
+        return None
+    row = db.execute(
+        "SELECT id, account, kind, folder_id, old_name, new_name "
+        "FROM pending_folder_changes WHERE account = ? ORDER BY id LIMIT 1",
+        (account,),
+    ).fetchone()
+    if row is None:
+        return None
+    db.execute(
+        "UPDATE pending_folder_changes SET claimed_until = ? WHERE id = ?",
+        (now + CLAIM_SECONDS, row[0]),
+    )
+    i, a, k, f, o, n = row
+    return PendingFolderChange(i, a, FolderChangeKind(k), f, o, n)
+
+
+def release_folder(db: sqlite3.Connection, change_id: int) -> None:
+    """Give a claimed folder change back untouched."""
+    db.execute("UPDATE pending_folder_changes SET claimed_until = NULL WHERE id = ?", (change_id,))
+
+
+def _last_folder_change_id(db: sqlite3.Connection) -> int:
+    row = db.execute(
+        "SELECT seq FROM sqlite_sequence WHERE name = 'pending_folder_changes'"
+    ).fetchone()
+    return row[0] if row else 0
+
+
+def folder_changes_mark(db: sqlite3.Connection) -> FolderChangesMark:
+    """The folder changes given out and waiting now (of every account)."""
+    last_id = _last_folder_change_id(db)
+    waiting = db.execute("SELECT id FROM pending_folder_changes").fetchall()
+    return FolderChangesMark(last_id, frozenset(r[0] for r in waiting))
+
+
+def folder_changes_done_since(db: sqlite3.Connection, mark: FolderChangesMark) -> bool:
+    """Whether a folder change was sent (or undone) after ``mark`` was taken: one that
+    waited then and waits no more, or one given out since that waits no more."""
+    waiting = {r[0] for r in db.execute("SELECT id FROM pending_folder_changes")}
+    if mark.waiting - waiting:
+        return True
+    given_since = _last_folder_change_id(db) - mark.last_id
+    return given_since > sum(1 for i in waiting if i > mark.last_id)
 
 
 def forget_folder_change(db: sqlite3.Connection, change_id: int) -> None:

@@ -17,10 +17,10 @@ subject: a reply ("Re: ...") joins the newest thread started with that subject.
 
 thread_new_messages() links the messages stored since it last ran (their ids are higher),
 in the transaction of the batch that stored them (MailStore.add_messages calls it), so a
-crash loses nothing, and a migrated store is threaded on first use (MailStore.threaded).
-A big first fill is threaded in one pass when it ends (MailStore.restore_sort_indexes), in
-date order; until then its messages are listed each on its own, and after a crash the next
-sync's first step threads them.
+crash loses nothing; a migrated store is threaded once, off the GUI thread
+(MailStore.link_unthreaded). A big first fill is threaded in steps when it ends
+(MailStore.restore_sort_indexes), in date order; until then its messages are listed each
+on its own, and after a crash the next sync's first step threads them.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from mailclient.core.models import SpecialUse
 
 SCHEMA = """
 CREATE TABLE thread_nodes (
@@ -460,15 +462,21 @@ def _arrange(
 
 def conversation(db: sqlite3.Connection, row_id: int) -> list[int]:
     """The messages of the thread of message ``row_id`` in every folder of its account,
-    oldest first: one for each Message-ID, the one with a stored body where there is one."""
+    oldest first, one for each Message-ID.
+
+    Junk and Trash are left out unless ``row_id`` is there: anyone can send a message
+    with the Message-ID of another, and spam reusing one must not stand for the real
+    message. Of the copies of one Message-ID the one chosen is ``row_id`` itself, else one
+    outside Junk and Trash, else one whose body is stored here, else one in the folder
+    opened."""
     found = db.execute(
-        "SELECT f.account, m.message_id FROM messages m JOIN folders f ON f.id = m.folder_id "
-        "WHERE m.id = ?",
+        "SELECT f.account, m.message_id, m.folder_id "
+        "FROM messages m JOIN folders f ON f.id = m.folder_id WHERE m.id = ?",
         (row_id,),
     ).fetchone()
     if found is None:
         return []
-    account, key = found[0], message_key(found[1], row_id)
+    account, key, opened = found[0], message_key(found[1], row_id), found[2]
     node = db.execute(
         "SELECT thread FROM thread_nodes WHERE account = ? AND message_id = ?", (account, key)
     ).fetchone()
@@ -484,18 +492,28 @@ def conversation(db: sqlite3.Connection, row_id: int) -> list[int]:
     named = [k for k in keys if not k.startswith("#")]
     numbered = [int(k[1:]) for k in keys if k.startswith("#") and k[1:].isdigit()]
     rows = db.execute(
-        "SELECT m.id, m.message_id, EXISTS (SELECT 1 FROM bodies b WHERE b.message_id = m.id) "
+        "SELECT m.id, m.message_id, m.folder_id, "
+        "coalesce(f.special_use IN (?, ?), 0), "
+        "EXISTS (SELECT 1 FROM bodies b WHERE b.message_id = m.id) "
         "FROM messages m JOIN folders f ON f.id = m.folder_id "
         "WHERE f.account = ? AND m.hidden = 0 AND (m.message_id IN "
         "(SELECT value FROM json_each(?)) OR m.id IN (SELECT value FROM json_each(?))) "
         "ORDER BY m.date, m.id",
-        (account, json.dumps(named), json.dumps(numbered)),
+        (
+            str(SpecialUse.JUNK),
+            str(SpecialUse.TRASH),
+            account,
+            json.dumps(named),
+            json.dumps(numbered),
+        ),
     ).fetchall()
-    chosen: dict[str, tuple[int, bool]] = {}
-    for message_row, message_id, has_body in rows:
-        key = message_key(message_id, message_row)
-        if key not in chosen or (has_body and not chosen[key][1]):
-            chosen[key] = (message_row, bool(has_body))
+    rows = [r for r in rows if not r[3] or r[2] == opened]
+    chosen: dict[str, tuple[tuple[bool, bool, bool, bool], int]] = {}
+    for message_row, message_id, folder_id, set_aside, has_body in rows:
+        rank = (message_row == row_id, not set_aside, bool(has_body), folder_id == opened)
+        copy_key = message_key(message_id, message_row)
+        if copy_key not in chosen or rank > chosen[copy_key][0]:
+            chosen[copy_key] = (rank, message_row)
     # In the order of the first copy of each: the date order of the conversation.
     order = {message_key(r[1], r[0]): n for n, r in reversed(list(enumerate(rows)))}
-    return [chosen[k][0] for k in sorted(chosen, key=order.__getitem__)]
+    return [chosen[k][1] for k in sorted(chosen, key=order.__getitem__)]

@@ -34,12 +34,26 @@ pytestmark = [pytest.mark.mail_users("alice", "bob"), pytest.mark.usefixtures("s
 
 @pytest.fixture(scope="module")
 def display() -> Iterator[str]:
-    """A private X server; it picks a free display number itself (-displayfd)."""
+    """A private X server; it picks a free display number itself (-displayfd).
+
+    -noreset: it stays up, unchanged, when its last client leaves (a test kills the app);
+    a reset would turn away the app started again at once.
+    """
     if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
         pytest.fail("the end-to-end tests need Xvfb and xdotool (tools/apt-packages.txt)")
     read_end, write_end = os.pipe()
     server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        [
+            "Xvfb",
+            "-displayfd",
+            str(write_end),
+            "-screen",
+            "0",
+            "1280x800x24",
+            "-nolisten",
+            "tcp",
+            "-noreset",
+        ],
         pass_fds=(write_end,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -178,6 +192,23 @@ def received(servers: MailServers, subject: str) -> list[bytes]:
     return [r for r in servers.fetch_all("bob") if parse(r)["Subject"] == subject]
 
 
+def test_the_display_does_not_reset_when_its_last_client_leaves(env: dict[str, str]) -> None:
+    """An X server resets when its last client leaves, as when a test kills the app: a
+    client connecting meanwhile cannot open the display, so the app started again at
+    once may not come up. A reset also drops what was set on the root window."""
+    name = "_MAILCLIENT_TEST_MARK"
+    xprop = ["xprop", "-root"]
+    subprocess.run(
+        [*xprop, "-f", name, "8s", "-set", name, "kept"], env=env, check=True, timeout=TIMEOUT
+    )
+    # That xprop was the display's only client.
+    shown = subprocess.run(
+        [*xprop, name], env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == f'{name}(STRING) = "kept"'
+
+
 def test_mailto_start_opens_a_compose_window_and_ctrl_return_sends(
     start: StartApp, env: dict[str, str], servers: MailServers, tmp_path: Path
 ) -> None:
@@ -222,7 +253,6 @@ def test_a_second_start_opens_the_link_in_the_running_window(
     wait_for("the message in bob's INBOX", lambda: received(servers, subject), first)
 
 
-@pytest.mark.flaky(reruns=2, reason="under a load of 8 the second start could not reach Xvfb")
 def test_a_draft_survives_sigkill_and_is_offered_at_the_next_start(
     start: StartApp, env: dict[str, str], servers: MailServers, tmp_path: Path
 ) -> None:

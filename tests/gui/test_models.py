@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 from pytestqt.modeltest import ModelTester
@@ -27,6 +30,7 @@ from mailclient.ui.mailbox.message_model import (
     Column,
     MessageListModel,
     MessageRole,
+    _diff,
 )
 
 WORK = Account(name="work", email="alice@example.org", imap_host="h", smtp_host="h")
@@ -156,19 +160,22 @@ def test_new_folder_resets_the_tree(qtmodeltester: ModelTester, store: MailStore
     assert "Receipts" in _titles(model, model.index_of_account("work"))
 
 
-def test_drop_accepts_messages_of_the_same_account_only(store: MailStore) -> None:
+def test_drop_accepts_messages_on_folders_of_any_account(store: MailStore) -> None:
     model = FolderTreeModel(store, [WORK, HOME])
     trash = model.index_of_folder(_folder_id(store, "work", "Trash"))
     home_inbox = model.index_of_folder(_folder_id(store, "home", "INBOX"))
     data = encode_message_ids("work", [1, 2])
     move = Qt.DropAction.MoveAction
     assert model.canDropMimeData(data, move, -1, -1, trash)
-    assert not model.canDropMimeData(data, move, -1, -1, home_inbox)
+    assert model.canDropMimeData(data, move, -1, -1, home_inbox)  # copied over by APPEND
     assert not model.canDropMimeData(data, move, -1, -1, model.index_of_account("work"))
     dropped: list[object] = []
-    model.messages_dropped.connect(lambda ids, folder: dropped.append((ids, folder.name)))
+    model.messages_dropped.connect(
+        lambda ids, folder: dropped.append((ids, folder.account, folder.name))
+    )
     model.dropMimeData(data, move, -1, -1, trash)
-    assert dropped == [([1, 2], "Trash")]
+    model.dropMimeData(data, move, -1, -1, home_inbox)
+    assert dropped == [([1, 2], "work", "Trash"), ([1, 2], "home", "INBOX")]
 
 
 def test_message_list_is_lazy_and_sorted(
@@ -212,6 +219,38 @@ def test_quick_filter(qtmodeltester: ModelTester, qtbot: QtBot, store: MailStore
     assert model.index(0, Column.SENDER).data() == "Zoë Ñandú"
     _settle(qtbot, model, lambda: model.set_quick_filter(""))
     assert model.rowCount() == 3
+
+
+def test_a_keystroke_filters_the_list_read_until_the_store_changes(
+    qtbot: QtBot, store: MailStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = _folder_id(store, "work", "INBOX")
+    store.add_messages(inbox, [_message(1, subject="report 1"), _message(2, subject="memo")])
+    model = MessageListModel(store)
+    model.show_folders([inbox])
+    sorted_reads: list[str] = []
+    read = MailStore.message_ids
+
+    def counted(self: MailStore, *args: object, **kw: object) -> list[int]:
+        sorted_reads.append(str(kw.get("quick_filter", "")))
+        return read(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MailStore, "message_ids", counted)
+    # The list shown is filtered, and shown again when the filter is cleared: no new read.
+    for text in ("rep", "report", "", "memo"):
+        _settle(qtbot, model, lambda text=text: model.set_quick_filter(text))
+    assert sorted_reads == []
+    assert [model.index(0, Column.SUBJECT).data()] == ["memo"]
+    # After a change the list is read again, and the next keystroke filters the new one.
+    store.add_messages(inbox, [_message(3, subject="report 3")])
+    _settle(qtbot, model, lambda: model.refresh([inbox]))
+    _settle(qtbot, model, lambda: model.set_quick_filter("report"))
+    assert len(sorted_reads) == 1
+    assert [model.index(r, Column.SUBJECT).data() for r in range(2)] == ["report 3", "report 1"]
+    _settle(qtbot, model, lambda: model.sort(Column.SUBJECT, Qt.SortOrder.AscendingOrder))
+    assert [model.index(r, Column.SUBJECT).data() for r in range(2)] == ["report 1", "report 3"]
+    _settle(qtbot, model, lambda: model.set_quick_filter(""))
+    assert model.rowCount() == 3 and len(sorted_reads) == 2
 
 
 def test_markers_and_roles(store: MailStore) -> None:
@@ -382,10 +421,11 @@ def test_only_the_newest_filter_is_applied(
     assert resets[-1] == 1 and model.rowCount() == 1
     assert len(resets) <= 2  # the first query may land; stale ones are dropped
     assert model.index(0, Column.SUBJECT).data() == "report 7"
-    # Choosing folders answers at once (with the filter) and drops what was on its way.
+    # Choosing folders with a filter reads off the GUI thread too (a full-text look-up)
+    # and drops what was on its way: the rows shown stay until the new list comes.
     model.set_quick_filter("memo")
     model.show_folders([inbox])
-    assert model.rowCount() == 4
+    assert model.rowCount() == 1 and model.is_loading()
     qtbot.waitUntil(lambda: not model.is_loading(), timeout=10_000)
     assert model.rowCount() == 4 and resets[-1] == 4
 
@@ -444,3 +484,61 @@ def test_threaded_mode(qtmodeltester: ModelTester, qtbot: QtBot, store: MailStor
     assert [model.index(r, Column.SUBJECT).data() for r in range(model.rowCount())] == ["Alone"]
     _settle(qtbot, model, lambda: model.set_threaded(False))
     assert model.rowCount() == 1
+
+
+def _applied(old: list[int], new: list[int]) -> list[int]:
+    """What a view sees: ``old`` after the removals, the new order and the insertions."""
+    diff = _diff(list(old), new)
+    rows = list(old)
+    for first, last in reversed(diff.removed):
+        del rows[first : last + 1]
+    if diff.ordered is not None:
+        assert diff.position == {id_: row for row, id_ in enumerate(diff.ordered)}
+        assert sorted(diff.ordered) == sorted(rows)
+        rows = list(diff.ordered)
+    for first, last in diff.inserted:
+        rows[first:first] = new[first : last + 1]
+    return rows
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(0, 60), unique=True),
+    st.lists(st.integers(0, 90), unique=True),
+    st.randoms(use_true_random=False),
+)
+def test_a_store_change_is_diffed_into_steps_that_give_the_new_list(
+    old: list[int], extra: list[int], rng: random.Random
+) -> None:
+    # The new list: some old ids kept (mostly in their order), some new ones among them.
+    new = [i for i in old if rng.random() < 0.8]
+    if new and rng.random() < 0.3:
+        a, b = rng.randrange(len(new)), rng.randrange(len(new))
+        new[a], new[b] = new[b], new[a]
+    for id_ in extra:
+        if id_ not in old and id_ not in new:
+            new.insert(rng.randrange(len(new) + 1), id_)
+    assert _applied(old, new) == new
+
+
+def test_folders_drag_onto_folders_of_their_account(store: MailStore) -> None:
+    model = FolderTreeModel(store, [WORK, HOME])
+    projects = store.folder_by_name("work", "Projects/Zoë")
+    inbox = store.folder_by_name("work", "INBOX")
+    assert projects is not None and inbox is not None
+    moving = model.index_of_folder(projects.id)
+    assert model.flags(moving) & Qt.ItemFlag.ItemIsDragEnabled
+    assert not model.flags(model.index_of_folder(inbox.id)) & Qt.ItemFlag.ItemIsDragEnabled
+    data = model.mimeData([moving])
+    move = Qt.DropAction.MoveAction
+    trash = model.index_of_folder(_folder_id(store, "work", "Trash"))
+    home_inbox = model.index_of_folder(_folder_id(store, "home", "INBOX"))
+    assert model.canDropMimeData(data, move, -1, -1, trash)
+    assert model.canDropMimeData(data, move, -1, -1, model.index_of_account("work"))
+    assert not model.canDropMimeData(data, move, -1, -1, home_inbox)  # another server
+    assert not model.canDropMimeData(data, move, -1, -1, moving)
+    dropped: list[tuple[int, str]] = []
+    model.folder_dropped.connect(lambda folder, name: dropped.append((folder.id, name)))
+    model.dropMimeData(data, move, -1, -1, trash)
+    model.dropMimeData(data, move, -1, -1, model.index_of_account("work"))
+    assert dropped == [(projects.id, "Trash/Zoë"), (projects.id, "Zoë")]

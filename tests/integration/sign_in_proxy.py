@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
 
 from tests.rig import CertificateFiles
 from tests.rig.tls_front import TlsFront
@@ -30,7 +31,22 @@ class SignInProxy(TlsFront):
         self.answer: bytes | None = None
         self.cuts = 0
         self.sign_ins = 0
+        # Per client connection. Both directions write to the client: to_client the
+        # server's replies, to_server the answers. One TLS connection takes one write at
+        # a time: a second write while the first waits for the client to read fails (SSL
+        # BAD_LENGTH), and the client sees its connection closed.
+        self._writing: dict[socket.socket, threading.Lock] = {}
         super().__init__(upstream, certificates, upstream_tls=True)
+
+    def _writing_to(self, client: socket.socket) -> threading.Lock:
+        with self._lock:
+            return self._writing.setdefault(client, threading.Lock())
+
+    def to_client(self, server: socket.socket, client: socket.socket) -> None:
+        writing = self._writing_to(client)
+        while data := server.recv(65536):
+            with writing:
+                client.sendall(data)
 
     def to_server(self, client: socket.socket, server: socket.socket) -> None:
         reader = client.makefile("rb")
@@ -47,6 +63,7 @@ class SignInProxy(TlsFront):
                     return
                 if self.answer is not None:
                     tag = sign_in.group(1) or b""
-                    client.sendall(self.answer.replace(b"{tag}", tag))
+                    with self._writing_to(client):
+                        client.sendall(self.answer.replace(b"{tag}", tag))
                     continue
             server.sendall(line)

@@ -12,7 +12,7 @@ from mailclient.core.models import FLAGGED, SEEN
 from mailclient.imap import changes
 from mailclient.imap.sync import AccountSync, SyncOptions
 from mailclient.imap.wire import CommandFailed
-from mailclient.store.mail import MailStore
+from mailclient.store.mail import MailStore, RemoteFolder
 from tests.integration.imap_helpers import account, message, server_state, store_state, subjects
 from tests.rig import Dovecot, MailServers
 
@@ -189,3 +189,102 @@ def test_two_engines_share_one_store(servers: MailServers, store: MailStore) -> 
     assert second.sync(["INBOX"])[0].new == 0
     first.close()
     second.close()
+
+
+def test_a_folder_list_read_before_a_rename_reached_the_server_does_not_undo_it(
+    servers: MailServers, store: MailStore, engine: AccountSync, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sync lane reads the folder list; the interactive lane sends a rename made here
+    before that list is written: the list, older than the rename, must not put the old
+    name back (the renamed folder would vanish until the next sync)."""
+    with servers.imap(USER) as client:
+        client.create_folder("Projects")
+    engine.refresh_folders()
+    projects = folder_id(store, "Projects")
+    changes.rename_folder(store, projects, "Done")
+    interactive = AccountSync(
+        account(servers, USER), FixedPassword(servers.user(USER).password), store
+    )
+    session = engine.session
+    list_folders = session.list_folders
+    lists: list[set[str]] = []
+
+    def list_then_rename() -> list[RemoteFolder]:
+        listed = list_folders()
+        lists.append({f.name for f in listed})
+        if len(lists) == 1:
+            assert interactive.send_pending() == []
+        return listed
+
+    monkeypatch.setattr(session, "list_folders", list_then_rename)
+    try:
+        engine.refresh_folders()
+    finally:
+        interactive.close()
+    assert "Projects" in lists[0] and "Done" not in lists[0]
+    assert store.folder_by_name("test", "Projects") is None
+    assert folder_id(store, "Done") == projects
+
+
+def test_a_folder_change_is_sent_by_one_sender_while_another_sends_it(
+    servers: MailServers, store: MailStore, engine: AccountSync, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interactive lane and the sync lane both send what waits: a rename one of them
+    is sending must not be sent again by the other, whose RENAME would be refused (the old
+    name is gone) and undo the rename here while the server made it."""
+    with servers.imap(USER) as client:
+        client.create_folder("Projects")
+    engine.refresh_folders()
+    projects = folder_id(store, "Projects")
+    changes.rename_folder(store, projects, "Done")
+    other = AccountSync(account(servers, USER), FixedPassword(servers.user(USER).password), store)
+    session = engine.session
+    rename = session.rename_folder
+    refused: list[changes.ChangeRefused] = []
+
+    def rename_while_the_other_sends(old: str, new: str) -> None:
+        refused.extend(other.send_pending())
+        rename(old, new)
+
+    monkeypatch.setattr(session, "rename_folder", rename_while_the_other_sends)
+    try:
+        assert engine.send_pending() == []
+    finally:
+        other.close()
+    assert refused == []
+    assert store.pending_folder_changes() == []
+    assert folder_id(store, "Done") == projects
+    with servers.imap(USER) as client:
+        assert client.folder_exists("Done") and not client.folder_exists("Projects")
+
+
+def test_a_folder_renamed_while_a_sync_goes_through_the_folders_is_synced_by_its_new_name(
+    servers: MailServers, store: MailStore, engine: AccountSync
+) -> None:
+    """The sync lane took the folders before the rename; the interactive lane sent the
+    rename. Asking the server for the old name would be refused until the retries give up
+    (the sync lane stuck meanwhile): the folder is synced under its name now."""
+    with servers.imap(USER) as client:
+        client.create_folder("Projects")
+    servers.append(USER, "Projects", message(200, "Project kickoff"))
+    engine.refresh_folders()
+    listed = store.folder_by_name("test", "Projects")
+    assert listed is not None
+    changes.rename_folder(store, listed.id, "Done")
+    other = AccountSync(account(servers, USER), FixedPassword(servers.user(USER).password), store)
+    try:
+        assert other.send_pending() == []
+    finally:
+        other.close()
+    patient = AccountSync(
+        account(servers, USER),
+        FixedPassword(servers.user(USER).password),
+        store,
+        SyncOptions(attempts=2, backoff=0),
+    )
+    try:
+        result = patient.sync_folder(listed)
+    finally:
+        patient.close()
+    assert result.error is None
+    assert subjects(store, "test", "Done") == ["Project kickoff"]

@@ -80,10 +80,6 @@ def test_imap_wrong_password_is_the_servers_refusal(
     assert not refused.value.transient
 
 
-@pytest.mark.flaky(
-    reruns=2,
-    reason="once in three loaded runs: closed where the proxy answers 454",
-)
 def test_smtp_auth_cut_off_or_deferred_is_a_network_failure_535_is_not(
     mail_servers: MailServers, imap_proxy: SignInProxy, smtp_proxy: SignInProxy
 ) -> None:

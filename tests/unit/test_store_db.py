@@ -87,6 +87,54 @@ def test_sort_indexes_come_with_an_upgrade(tmp_path: Path, monkeypatch: pytest.M
     upgraded.close()
 
 
+def test_opening_a_new_store_while_another_opener_holds_its_lock_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Switching a new file to WAL while another connection holds its write lock (as one
+    does while it makes the same switch) is refused by SQLite at once, without waiting."""
+    path = tmp_path / "new.sqlite3"
+    path.touch()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    switched = threading.Event()
+    past_switch = threading.Event()
+    connect = sqlite3.connect
+
+    def traced_connect(*args: object, **kwargs: object) -> sqlite3.Connection:
+        connection = connect(*args, **kwargs)
+
+        def trace(statement: str) -> None:
+            if switched.is_set():
+                past_switch.set()
+            elif "journal_mode" in statement:
+                switched.set()
+
+        connection.set_trace_callback(trace)
+        return connection
+
+    monkeypatch.setattr(db.sqlite3, "connect", traced_connect)
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            db.connect(path).close()
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            past_switch.set()
+
+    opener = threading.Thread(target=open_it)
+    opener.start()
+    past_switch.wait()
+    other.execute("ROLLBACK")
+    other.close()
+    opener.join()
+    assert errors == []
+    with connect(path) as check:
+        assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert check.execute("PRAGMA user_version").fetchone()[0] == len(schema.MIGRATIONS)
+
+
 def test_threads_opening_a_new_store_at_once_migrate_it_once(tmp_path: Path) -> None:
     """A step that may run twice (CREATE ... IF NOT EXISTS) must not set the version back
     while another connection is already past it: the next step would then run twice."""

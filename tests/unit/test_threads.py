@@ -152,7 +152,7 @@ def test_threads_go_with_the_account(store: MailStore) -> None:
     assert store._db.execute("SELECT count(*) FROM thread_nodes").fetchone() == (0,)
 
 
-def test_an_upgraded_store_is_threaded_on_first_use(
+def test_an_upgraded_store_is_threaded_by_one_write_and_never_by_a_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "old.sqlite3"
@@ -161,10 +161,17 @@ def test_an_upgraded_store_is_threaded_on_first_use(
         patched.setattr(search, "index_new_messages", lambda db: None)
         patched.setattr(threads, "thread_new_messages", lambda db: 0)
         patched.setattr(MailStore, "_folder_changes_waiting", lambda store, account: [])
+        patched.setattr(MailStore, "_remember_message_keywords", lambda store, f, flags: None)
         with MailStore.open(path) as old:
             inbox = folders(old)["INBOX"]
             old.add_messages(inbox, [msg(1, "a"), msg(2, "b", "a", "a")])
     with MailStore.open(path) as upgraded:
+        # Reading is all the GUI thread does: the messages not linked yet are listed alone.
+        assert upgraded.has_unthreaded()
+        assert [d for _, _, d in layout(upgraded, inbox)] == [0, 0]
+        assert upgraded.has_unthreaded()
+        assert upgraded.link_unthreaded() == 2
+        assert not upgraded.has_unthreaded() and upgraded.link_unthreaded() == 0
         assert layout(upgraded, inbox) == [("message 1", 1, 0), ("message 2", 1, 1)]
 
 
@@ -258,7 +265,8 @@ def test_a_first_fill_is_listed_at_once_and_threaded_when_it_ends(
     monkeypatch.setattr(mail, "THREAD_STEP", step)  # and in steps of one message
     inbox = folders(store)["INBOX"]
     fill_newest_first(store, inbox)
-    assert layout(store, inbox) == ALONE  # and the list did not thread them meanwhile
+    assert layout(store, inbox) == ALONE
+    assert store.link_unthreaded() == 0  # the list's loader leaves them to the fill's end
     assert store._db.execute("SELECT count(*) FROM thread_nodes").fetchone() == (0,)
     before = store.change_seq()
     store.restore_sort_indexes()
@@ -303,3 +311,29 @@ def test_a_fill_threads_as_batch_by_batch_threading_does(
             placed.append(layout(each, inbox))
     assert placed[0] == placed[1]
     assert len({thread for _, thread, _ in placed[0]}) == 3  # a, g, h, i; b, c, d; e, f
+
+
+def test_a_conversation_leaves_out_junk_and_trash_unless_opened_there(store: MailStore) -> None:
+    listed = store.sync_folder_list(
+        "work",
+        [
+            RemoteFolder("INBOX", "/", SpecialUse.INBOX),
+            RemoteFolder("Junk", "/", SpecialUse.JUNK),
+            RemoteFolder("Trash", "/", SpecialUse.TRASH),
+        ],
+    )
+    ids = {f.name: f.id for f in listed}
+    # Spam reusing the Message-ID of the real "a", dated earlier, its body stored here.
+    store.add_messages(ids["Junk"], [msg(1, "a", subject="Cheap pills")])
+    store.add_messages(ids["INBOX"], [msg(2, "a"), msg(3, "b", "a", "a")])
+    store.add_messages(ids["Trash"], [msg(4, "c", "b", "a b", subject="deleted reply")])
+    junk = store.message_ids(ids["Junk"])[0]
+    store.save_body(junk, b"Subject: Cheap pills\r\n\r\nbuy\r\n")
+    inbox = {s.subject: s.id for s in store.summaries(store.message_ids(ids["INBOX"]))}
+    real = [inbox["message 2"], inbox["message 3"]]
+    assert store.conversation(inbox["message 3"]) == real
+    assert store.conversation(inbox["message 2"]) == real
+    # Opened from the Junk: the copy opened is shown, and the rest of its thread.
+    assert store.conversation(junk) == [junk, inbox["message 3"]]
+    trash = store.message_ids(ids["Trash"])[0]
+    assert store.conversation(trash) == [*real, trash]

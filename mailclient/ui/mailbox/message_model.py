@@ -7,12 +7,16 @@ Choosing folders reads the id list at once (the user waits for the folder anyway
 store answers in tens of milliseconds), or only its first screenful at once when asked to
 (the window's first paint). Everything after that reads it on a thread of its own, off
 the GUI thread: the rest of that list, the store changing (every batch of a sync), the
-quick filter (every keystroke) and the sort. The rows shown stay until the new list arrives; then a
+quick filter (every keystroke) and the sort; and the whole list of folders chosen with a
+filter (a search over every folder), whose full-text look-up takes a second at 100,000
+messages. The rows shown stay until the new list arrives; then a
 changed filter or sort resets the view, and a store change is diffed against the old list
 and reported as removals, moves and insertions, so the selection and scroll position
 survive new mail. At most one query runs at a time; requests that come meanwhile are
 folded into one more query, and a result asked with an outdated filter, sort or folder
-choice is dropped.
+choice is dropped. The sorted list without the filter is kept until the store changes: a
+filter keystroke keeps its matches (a look-up in the full-text index) instead of reading
+and sorting every message again, and clearing the filter shows it as it is.
 """
 
 from __future__ import annotations
@@ -264,19 +268,31 @@ class _Diff:
     inserted: list[tuple[int, int]]  # runs of rows of the new list
 
 
-def _diff(old: Sequence[int], new: Sequence[int]) -> _Diff:
-    """Work out removals, a new order and insertions (any thread: plain lists)."""
-    new_set = set(new)
-    gone = [row for row, id_ in enumerate(old) if id_ not in new_set]
-    remaining = [id_ for id_ in old if id_ in new_set] if gone else list(old)
-    kept = set(remaining)
-    ordered = [id_ for id_ in new if id_ in kept]
-    reordered = ordered != remaining
+def _diff(old: list[int], new: list[int]) -> _Diff:
+    """Work out removals, a new order and insertions (any thread: plain lists).
+
+    Only the part between the longest common head and tail is compared through a set: a
+    sync batch changes the list in a few places, and at 100,000 rows a set of them all is
+    4 MB more at every batch."""
+    head, shortest = 0, min(len(old), len(new))
+    while head < shortest and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < shortest - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    old_part, new_part = old[head : len(old) - tail], new[head : len(new) - tail]
+    added = set(new_part)
+    gone = [head + row for row, id_ in enumerate(old_part) if id_ not in added]
+    remaining = [id_ for id_ in old_part if id_ in added] if gone else old_part
+    added.difference_update(old_part)
+    ordered_part = [id_ for id_ in new_part if id_ not in added]
+    reordered = ordered_part != remaining
+    ordered = old[:head] + ordered_part + old[len(old) - tail :] if reordered else None
     return _Diff(
         _runs(gone),
-        ordered if reordered else None,
-        {id_: row for row, id_ in enumerate(ordered)} if reordered else None,
-        _runs([row for row, id_ in enumerate(new) if id_ not in kept]),
+        ordered,
+        {id_: row for row, id_ in enumerate(ordered)} if ordered is not None else None,
+        _runs([head + row for row, id_ in enumerate(new_part) if id_ in added]),
     )
 
 
@@ -285,6 +301,7 @@ class _Answer:
     ids: list[int]
     diff: _Diff | None  # from the list shown when the query started, if it was given one
     places: list[ThreadedMessage] | None = None  # every message in thread order, if threaded
+    unfiltered: list[int] | None = None  # what ``ids`` were filtered from (not threaded)
 
 
 @dataclass(frozen=True)
@@ -295,24 +312,45 @@ class _Request:
     quick_filter: str
     threaded: bool = False
     collapsed: frozenset[int] = frozenset()  # threads shown as their first message only
+    # The folders' sorted list without the filter, if the store has not changed since it
+    # was read: filtered instead of read again (not threaded).
+    unfiltered: list[int] | None = None
 
 
-def _read_ids(
-    store: MailStore, request: _Request, limit: int | None = None
-) -> tuple[list[int], list[ThreadedMessage] | None]:
+@dataclass
+class _Read:
+    """What _read_ids() found."""
+
+    ids: list[int]
+    places: list[ThreadedMessage] | None = None  # every message in thread order, if threaded
+    unfiltered: list[int] | None = None  # the whole sorted list ``ids`` were filtered from
+
+
+def _read_ids(store: MailStore, request: _Request, limit: int | None = None) -> _Read:
     """The ids to show, and in threaded mode the thread of every message.
 
     ``limit``: only the first this many (the first screenful); in threaded mode the first
-    this many threads, each whole."""
+    this many threads, each whole. The quick filter keeps the matches of the whole sorted
+    list, read or given: a keystroke costs a look-up in the full-text index, not reading
+    and sorting every message again."""
+    matching = request.quick_filter.strip()
     if not request.threaded:
-        args = (request.folder_ids, request.sort, request.descending, request.quick_filter)
-        return store.message_ids(*args, limit=limit), None
-    filtered = bool(request.quick_filter.strip())
-    places = store.threaded(request.folder_ids, None if filtered else limit)
-    if filtered:
-        hits = set(store.message_ids(request.folder_ids, quick_filter=request.quick_filter))
+        unfiltered = request.unfiltered
+        if unfiltered is None:
+            args = (request.folder_ids, request.sort, request.descending)
+            unfiltered = store.message_ids(*args, limit=None if matching else limit)
+            if limit is not None and not matching:
+                return _Read(unfiltered)
+        if not matching:
+            return _Read(unfiltered, unfiltered=unfiltered)
+        hits = store.matching(request.folder_ids, request.quick_filter)
+        ids = [i for i in unfiltered if i in hits]
+        return _Read(ids if limit is None else ids[:limit], unfiltered=unfiltered)
+    places = store.threaded(request.folder_ids, None if matching else limit)
+    if matching:
+        hits = store.matching(request.folder_ids, request.quick_filter)
         places = [p for p in places if p.id in hits]
-    return visible_ids(places, request.collapsed), places
+    return _Read(visible_ids(places, request.collapsed), places)
 
 
 def visible_ids(places: Sequence[ThreadedMessage], collapsed: frozenset[int]) -> list[int]:
@@ -334,13 +372,15 @@ def _query(path: Path, request: _Request, shown: list[int] | None) -> _Answer:
     """
     store = MailStore.open(path)
     try:
-        ids, places = _read_ids(store, request)
+        if request.threaded:
+            store.link_unthreaded()  # after an upgrade, once: a write over every message
+        read = _read_ids(store, request)
     finally:
         store.close()
     diff = None
-    if shown is not None and ids != shown:
-        diff = _diff(shown, ids)
-    return _Answer(ids, diff, places)
+    if shown is not None and read.ids != shown:
+        diff = _diff(shown, read.ids)
+    return _Answer(read.ids, diff, read.places, read.unfiltered)
 
 
 class MessageListModel(QAbstractTableModel):
@@ -361,6 +401,12 @@ class MessageListModel(QAbstractTableModel):
         self._querying = False
         self._again = False  # something asked for a new list while a query ran
         self._reset_wanted = False  # the next list answers a new filter or sort
+        self._store_changes = 0  # bumped whenever the store says the shown folders changed
+        # The sorted list of the shown folders without the filter, and what it was read for
+        # (folders, sort, store changes): what the next filter keystroke filters.
+        self._unfiltered: list[int] | None = None
+        self._unfiltered_for: tuple[object, ...] = ()
+        self._query_for: tuple[object, ...] = ()  # the same, for the running query
         self._relay = Relay(self)
         self._relay.returned.connect(self._ids_read)
         self._relay.raised.connect(self._query_failed)
@@ -410,11 +456,19 @@ class MessageListModel(QAbstractTableModel):
 
         With ``first_rows``, only that many are read at once (a screenful: the window paints
         sooner); the rest follow from a thread, as rows inserted below, and ``loaded`` tells
-        when they are there.
+        when they are there. With a quick filter (or in threaded mode, before an upgraded
+        store is linked into threads) nothing is read at once: the list replaces the rows
+        shown when it comes, as after a filter keystroke.
         """
         self._folder_ids = list(folder_ids)
         self._folder_names = {f.id: f.name for f in self._store.folders()}
         self._generation += 1  # a list on its way answers the old choice
+        if self._filter.strip() or (self._threaded and self._store.has_unthreaded()):
+            # The full-text look-up over the folders, threading them whole, or linking
+            # the messages of an upgraded store take about a second at 100,000 messages:
+            # the list comes from the pool thread, and the rows shown stay until then.
+            self._request(reset=True)
+            return
         self._reset_wanted = False
         if first_rows is None and self._threaded:
             # Threading a whole folder takes a second for 100,000 messages: the newest
@@ -465,11 +519,18 @@ class MessageListModel(QAbstractTableModel):
     def _query(self, limit: int | None = None) -> list[int]:
         if not self._folder_ids:
             return []
-        ids, places = _read_ids(self._store, self._current_request(), limit)
-        self._keep_places(places)
-        return ids
+        read = _read_ids(self._store, self._current_request(), limit)
+        self._keep_places(read.places)
+        if read.unfiltered is not None and limit is None:
+            self._unfiltered, self._unfiltered_for = read.unfiltered, self._list_state()
+        return read.ids
+
+    def _list_state(self) -> tuple[object, ...]:
+        """What the unfiltered list depends on."""
+        return (tuple(self._folder_ids), self._sort_key, self._descending, self._store_changes)
 
     def _current_request(self) -> _Request:
+        known = self._unfiltered_for == self._list_state() and not self._threaded
         return _Request(
             list(self._folder_ids),
             self._sort_key,
@@ -477,6 +538,7 @@ class MessageListModel(QAbstractTableModel):
             self._filter,
             self._threaded,
             frozenset(self._collapsed),
+            self._unfiltered if known else None,
         )
 
     def _keep_places(self, places: list[ThreadedMessage] | None) -> None:
@@ -572,6 +634,7 @@ class MessageListModel(QAbstractTableModel):
         self._querying = True
         self._again = False
         self._query_generation = self._generation
+        self._query_for = self._list_state()
         request = self._current_request()
         # A list for a new filter or sort replaces the rows; one after a store change is
         # diffed against them, on the pool thread too. The rows cannot change meanwhile:
@@ -583,6 +646,8 @@ class MessageListModel(QAbstractTableModel):
 
     def _ids_read(self, answer: _Answer) -> None:
         self._querying = False
+        if answer.unfiltered is not None:
+            self._unfiltered, self._unfiltered_for = answer.unfiltered, self._query_for
         if self._query_generation != self._generation:
             self._again = True  # asked with a filter, sort or folders no longer shown
         elif self._reset_wanted:
@@ -596,6 +661,10 @@ class MessageListModel(QAbstractTableModel):
             self.endResetModel()
         else:
             self._follow_store(answer)
+            if answer.unfiltered is answer.ids:
+                # The rows hold these ids now: one list of them kept, not two (4 MiB of
+                # ints at 100,000 rows).
+                self._unfiltered = self._ids
         if self._again:
             self._start_query()
         else:
@@ -617,6 +686,7 @@ class MessageListModel(QAbstractTableModel):
         """
         if folder_ids is not None and not set(folder_ids) & set(self._folder_ids):
             return
+        self._store_changes += 1
         if self._folder_ids:
             self._request(reset=False)
 
