@@ -18,12 +18,13 @@ subject: a reply ("Re: ...") joins the newest thread started with that subject.
 thread_new_messages() links the messages stored since it last ran (their ids are higher),
 in the transaction of the batch that stored them (MailStore.add_messages calls it), so a
 crash loses nothing; a migrated store is threaded once, off the GUI thread
-(MailStore.link_unthreaded).
+(MailStore.link_unthreaded). A big first fill is threaded in steps when it ends
+(MailStore.restore_sort_indexes), in date order; until then its messages are listed each
+on its own, and after a crash the next sync's first step threads them.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import sqlite3
@@ -87,6 +88,8 @@ def base_subject(subject: str) -> tuple[str, bool]:
 
 def references(in_reply_to: str, refs: str) -> list[str]:
     """The ids a message refers to, oldest first, its parent last."""
+    if not refs and not in_reply_to:
+        return []
     chain = _ID.findall(refs)[-_MAX_REFS:]
     replied = _ID.findall(in_reply_to)
     if replied and (not chain or chain[-1] != replied[0]):
@@ -161,38 +164,42 @@ class _Linker:
         return False
 
     def link(self, account: str, key: str, chain: Sequence[str], subject: str) -> None:
-        keys = [*chain, key]
-        threads = {
-            int(n[1])  # type: ignore[arg-type]
-            for k in keys
-            if (n := self.node(account, k)) is not None
-        }
+        found = [self.node(account, k) for k in chain]
+        own = self.node(account, key)
+        threads = {int(n[1]) for n in (*found, own) if n is not None}  # type: ignore[arg-type]
         if not chain:
             base, is_reply = base_subject(subject)
             if base and is_reply:
-                found = self.thread_of_subject(account, base)
-                if found is not None:
-                    threads.add(found)
-            elif base and self.node(account, key) is None:
+                started = self.thread_of_subject(account, base)
+                if started is not None:
+                    threads.add(started)
+            elif base and own is None:
                 self.subjects[(account, key)] = base
                 self.started[(account, base)] = key
         thread = min(threads) if threads else self.new_thread()
-        for k in keys:
-            if self.node(account, k) is None:
-                self._cache(account, k, None, thread)
+        # A node made here has no children yet, so no link to it can close a loop.
+        fresh: set[str] = set()
+        nodes = []
+        for k, node in zip(chain, found, strict=True):
+            if node is None:
+                node = self._cache(account, k, None, thread)
                 self.dirty.add((account, k))
-        for older, newer in itertools.pairwise(chain):
-            node = self.node(account, newer)
-            assert node is not None
-            if node[0] is None and not self.is_ancestor(account, newer, older):
+                fresh.add(k)
+            nodes.append(node)
+        if own is None:
+            own = self._cache(account, key, None, thread)
+            self.dirty.add((account, key))
+            fresh.add(key)
+        for n in range(1, len(chain)):
+            older, newer = chain[n - 1], chain[n]
+            node = nodes[n]
+            if node[0] is None and (newer in fresh or not self.is_ancestor(account, newer, older)):
                 node[0] = older
                 self.dirty.add((account, newer))
         if chain:
-            node = self.node(account, key)
-            assert node is not None
             parent = chain[-1]
-            if node[0] != parent and not self.is_ancestor(account, key, parent):
-                node[0] = parent
+            if own[0] != parent and (key in fresh or not self.is_ancestor(account, key, parent)):
+                own[0] = parent
                 self.dirty.add((account, key))
         merged = threads - {thread}
         if merged:
@@ -236,7 +243,8 @@ class _Linker:
             "parent = excluded.parent, thread = excluded.thread",
             (
                 (acc, key, node[0], node[1], self.subjects.get((acc, key), ""))
-                for (acc, key) in self.dirty
+                # In key order: the rows go to neighbouring pages of the table's B-tree.
+                for (acc, key) in sorted(self.dirty)
                 for node in (self.nodes[(acc, key)],)
             ),
         )
@@ -251,15 +259,16 @@ def has_unthreaded(db: sqlite3.Connection) -> bool:
     )
 
 
-def thread_new_messages(db: sqlite3.Connection) -> int:
+def thread_new_messages(db: sqlite3.Connection, limit: int = -1) -> int:
     """Link the messages stored since the last call into threads (in the caller's
-    transaction); returns how many."""
+    transaction); returns how many. ``limit``: only the first this many of them (by id),
+    so that a big fill is threaded in steps of bounded memory."""
     (up_to,) = db.execute("SELECT threaded_up_to FROM thread_state").fetchone()
     rows = db.execute(
         "SELECT m.id, f.account, m.message_id, m.in_reply_to, m.refs, m.subject "
-        "FROM messages m JOIN folders f ON f.id = m.folder_id WHERE m.id > ? "
-        "ORDER BY m.date, m.id",
-        (up_to,),
+        "FROM messages m JOIN folders f ON f.id = m.folder_id WHERE m.id IN "
+        "(SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?) ORDER BY m.date, m.id",
+        (up_to, limit),
     ).fetchall()
     if rows:
         linker = _Linker(db)
