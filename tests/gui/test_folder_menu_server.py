@@ -15,8 +15,9 @@ from tests.gui.test_window_server import (  # noqa: F401 (fixtures)
     WAIT,
     Harness,
     harness,
-    servers,
 )
+
+pytestmark = pytest.mark.mail_users("alice", "bob")
 
 
 def _folder(harness: Harness, name: str) -> Folder:

@@ -7,6 +7,7 @@ five-minute check: IDLE watches only the INBOX)."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -16,9 +17,10 @@ from tests.gui.test_compose_servers import (  # noqa: F401 (fixtures)
     WAIT,
     App,
     app,
-    servers,
 )
 from tests.rig import MailServers
+
+pytestmark = pytest.mark.usefixtures("secret_service")
 
 
 def _show(qtbot: QtBot, app: App, name: str) -> None:

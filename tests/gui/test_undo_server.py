@@ -6,6 +6,7 @@ confirmed them (the new UIDs from MOVE's COPYUID name the messages to move back)
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -13,9 +14,9 @@ from tests.gui.test_window_server import (  # noqa: F401 (fixtures)
     WAIT,
     Harness,
     harness,
-    servers,
 )
 
+pytestmark = pytest.mark.mail_users("alice", "bob")
 CTRL = Qt.KeyboardModifier.ControlModifier
 
 
