@@ -42,6 +42,12 @@ def _require(tools: tuple[str, ...], needs_root: bool) -> None:
         pytest.fail(reason)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` first: parallel workers hand out tests in this order, and one
+    that starts late would keep the whole run waiting for it."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def _alone_when_marked(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

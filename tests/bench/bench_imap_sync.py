@@ -357,6 +357,7 @@ def run_our_sync(config: dict[str, Any], results: Any) -> None:
     results.put(figures)
 
 
+@pytest.mark.slow
 @pytest.mark.bench
 def test_initial_sync_against_the_naive_way(
     mail_servers: MailServers, tmp_path: Path, secret_service: object

@@ -13,9 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.xserver import private_display
 
 
+@pytest.mark.slow
 def test_keys_keep_working_after_an_html_message_on_x11() -> None:
     with private_display("1280x900x24") as display:
         env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
