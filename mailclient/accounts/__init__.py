@@ -1,4 +1,4 @@
-"""Accounts and their credentials: the account store and the keyring-backed secrets."""
+"""Accounts and how they sign in: the account store, the keyring-backed secrets, OAuth2."""
 
 from mailclient.accounts.model import Account, Security
 from mailclient.accounts.store import AccountStore

@@ -27,6 +27,11 @@ class AuthMethod(StrEnum):
 
 DEFAULT_IMAP_PORT = {Security.SSL: 993, Security.STARTTLS: 143}
 DEFAULT_SMTP_PORT = {Security.SSL: 465, Security.STARTTLS: 587}
+# "Keep messages on this computer": bodies downloaded in the background (imap.bodies).
+DEFAULT_KEEP_DAYS = 365
+DEFAULT_KEEP_MAX_MB = 20  # bigger messages are fetched when opened
+MAX_KEEP_DAYS = 100 * 365
+MAX_KEEP_MAX_MB = 1024
 
 _NAME_MAX = 64
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -78,6 +83,12 @@ class Account:
     oauth_scopes: tuple[str, ...] = field(default_factory=tuple)
     oauth_client_id: str = ""
     oauth_mechanism: str = ""
+    # Keep messages on this computer: bodies of the last keep_days days (None: all), each
+    # of at most keep_max_mb megabytes, downloaded in the background for offline reading
+    # and search.
+    keep_messages: bool = True
+    keep_days: int | None = DEFAULT_KEEP_DAYS
+    keep_max_mb: int = DEFAULT_KEEP_MAX_MB
 
     @property
     def login(self) -> str:
@@ -180,6 +191,10 @@ class Account:
                 raise InvalidInput("CA file", f"{ca_file} is not a readable file")
             ca_file = str(path.resolve())
         identities = tuple(validate_email("identity", i) for i in self.identities)
+        if self.keep_days is not None and not 1 <= self.keep_days <= MAX_KEEP_DAYS:
+            raise InvalidInput("days to keep", f"use 1 to {MAX_KEEP_DAYS:,} days, or all")
+        if not 1 <= self.keep_max_mb <= MAX_KEEP_MAX_MB:
+            raise InvalidInput("largest message to keep", f"use 1 to {MAX_KEEP_MAX_MB} MB")
         if self.auth is AuthMethod.OAUTH2:
             validate_endpoint("authorization endpoint", self.oauth_authorization_endpoint)
             validate_endpoint("token endpoint", self.oauth_token_endpoint)
@@ -237,6 +252,9 @@ _FIELD_KINDS: dict[str, type | tuple[type, type]] = {
     "oauth_scopes": list,
     "oauth_client_id": str,
     "oauth_mechanism": str,
+    "keep_messages": bool,
+    "keep_days": (int, _NULL),
+    "keep_max_mb": int,
 }
 _KIND_NAMES: dict[type | tuple[type, type], str] = {
     str: "text",
@@ -244,6 +262,7 @@ _KIND_NAMES: dict[type | tuple[type, type], str] = {
     bool: "true or false",
     list: "a list",
     (str, _NULL): "text or null",
+    (int, _NULL): "a number or null",
 }
 
 

@@ -1,4 +1,4 @@
-"""The user's preferences: what the Settings dialog edits, kept in the profile's config.json.
+"""The user's preferences: what the Preferences dialog edits, kept in the profile's config.json.
 
 Stored as plain JSON values under the config's "settings", one key per preference, so that
 an older or newer mailclient reading the same profile keeps what it does not know about.

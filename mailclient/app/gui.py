@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import linecache
 import logging
 import os
 import sys
@@ -43,7 +44,7 @@ def prepare_qt() -> None:
         QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         # Chromium's sandbox cannot run as root and QtWebEngine would abort; HTML mail is
-        # still sanitized, script-free and cut off from the network (see ui/html_view.py).
+        # still sanitized, script-free and cut off from the network (see ui/mailbox/html_view.py).
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
 
@@ -117,6 +118,11 @@ def open_window(
 
         Desktop(window, services, mail, store)
         attach_writing(services, window)
+        # PySide6's import hook (shibokensupport.feature) reads the source of every module
+        # imported after it through inspect, which leaves every line of it in linecache:
+        # 4 MiB for the window's modules, held for good. A traceback reads again what it
+        # needs.
+        linecache.clearcache()
 
     if then is None:
         surround()

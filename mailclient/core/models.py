@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 SEEN = "\\Seen"
@@ -12,6 +12,23 @@ ANSWERED = "\\Answered"
 DELETED = "\\Deleted"
 DRAFT = "\\Draft"
 FORWARDED = "$Forwarded"
+
+
+# A day inside datetime's range, so that every time zone (-12:00 to +14:00) can show it.
+_SHOWN_FROM = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
+_SHOWN_UNTIL = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
+
+
+def showable_date(value: datetime | None) -> datetime | None:
+    """``value``, or None when a time zone could not show it: a Date header of 9999-12-31
+    at -14:00 is the year 10000 in UTC, and views show dates in local time."""
+    if value is None:
+        return None
+    try:
+        utc = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    return value if _SHOWN_FROM <= utc <= _SHOWN_UNTIL else None
 
 
 class SpecialUse(StrEnum):

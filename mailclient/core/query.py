@@ -112,13 +112,14 @@ class Query:
                 return False
         return True
 
-    def highlights(self) -> list[str]:
-        """The words to mark in a shown message: those of positive text terms."""
-        words: list[str] = []
-        for term in self.text_terms:
-            if not term.negated and term.field is not Field.FILENAME:
-                words += term.value.split() if not term.phrase else [term.value]
-        return words
+    def highlights(self) -> list[tuple[str, bool]]:
+        """What to mark in a shown message: the free words and phrases (and ``body:``
+        terms) that must match, each with whether it is a quoted phrase."""
+        marked: list[tuple[str, bool]] = []
+        for term in self.terms:
+            if term.field in (Field.TEXT, Field.BODY) and not term.negated:
+                marked.append((term.value, term.phrase))
+        return marked
 
 
 def parse_query(text: str) -> Query:

@@ -4,6 +4,10 @@ Tried at ``https://autoconfig.<domain>/mail/config-v1.1.xml?emailaddress=<addres
 ``https://<domain>/.well-known/autoconfig/mail/config-v1.1.xml``. Only HTTPS with a verified
 certificate is used: a document that could be tampered with must not choose where a
 password goes. The XML is parsed with defusedxml, which refuses DTDs and entities.
+
+A server announced with ``<authentication>OAuth2</authentication>`` signs in with a token;
+Thunderbird's ``<oAuth2>`` element, where the document has one, names the sign-in server's
+endpoints and scopes.
 """
 
 from __future__ import annotations
@@ -17,15 +21,16 @@ from xml.etree.ElementTree import Element
 import defusedxml.ElementTree
 from defusedxml import DefusedXmlException
 
-from mailclient.accounts.model import Security, validate_host, validate_port
+from mailclient.accounts.model import Security, validate_endpoint, validate_host, validate_port
 from mailclient.core.errors import CannotConnect, InvalidInput, ProtocolError
 from mailclient.discovery.network import Network
 
 MAX_DOCUMENT_BYTES = 1_000_000
 MAX_REDIRECTS = 3
 _SOCKET_TYPES = {"SSL": Security.SSL, "STARTTLS": Security.STARTTLS}
-# Methods that send the account's password; OAuth2 or Kerberos alone cannot be used here.
+# Methods that send the account's password; Kerberos or NTLM alone cannot be used here.
 _PASSWORD_AUTH = {"password-cleartext", "password-encrypted", "plain", "secure"}
+_OAUTH2_AUTH = "oauth2"
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,18 @@ class AutoconfigServer:
     port: int
     security: Security
     username: str
+    password: bool = True  # takes the account's password
+    oauth2: bool = False  # takes an OAuth2 access token
+
+
+@dataclass(frozen=True)
+class AutoconfigOAuth:
+    """Thunderbird's <oAuth2> element: the sign-in server, its endpoints and scopes."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    scopes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -42,6 +59,7 @@ class AutoconfigResult:
     imap: AutoconfigServer | None
     smtp: AutoconfigServer | None
     provider_name: str
+    oauth: AutoconfigOAuth | None = None
 
 
 def autoconfig_urls(email: str) -> list[str]:
@@ -121,27 +139,51 @@ def parse(document: bytes, email: str, url: str) -> AutoconfigResult:
     if imap is None and smtp is None:
         raise ProtocolError(f"The configuration file at {url} names no usable IMAP or SMTP server.")
     name = (provider.findtext("displayName") or provider.get("id") or "").strip()
-    return AutoconfigResult(url, imap, smtp, name)
+    return AutoconfigResult(url, imap, smtp, name, _oauth(root.find("oAuth2")))
+
+
+def _oauth(element: Element | None) -> AutoconfigOAuth | None:
+    """The <oAuth2> element, or None when it is missing or names no usable endpoints."""
+    if element is None:
+        return None
+    try:
+        authorize = validate_endpoint("authURL", (element.findtext("authURL") or "").strip())
+        token = validate_endpoint("tokenURL", (element.findtext("tokenURL") or "").strip())
+    except InvalidInput:
+        return None
+    return AutoconfigOAuth(
+        (element.findtext("issuer") or "").strip(),
+        authorize,
+        token,
+        tuple((element.findtext("scope") or "").split()),
+    )
 
 
 def _first_server(elements: list[Element], kind: str, email: str) -> AutoconfigServer | None:
-    for element in elements:
-        if element.get("type") != kind:
-            continue
-        security = _SOCKET_TYPES.get((element.findtext("socketType") or "").strip().upper())
-        if security is None:
-            continue  # "plain" would send the password unencrypted
-        methods = {(m.text or "").strip().lower() for m in element.findall("authentication")}
-        if methods and not methods & _PASSWORD_AUTH:
-            continue
-        try:
-            host = validate_host("host", _substitute(element.findtext("hostname") or "", email))
-            port = validate_port("port", int((element.findtext("port") or "").strip()))
-        except (InvalidInput, ValueError):
-            continue
-        username = _substitute(element.findtext("username") or "%EMAILADDRESS%", email)
-        return AutoconfigServer(host, port, security, username.strip())
-    return None
+    """The first usable server that takes a password, else the first that takes a token:
+    the person has typed a password, and a server that takes it needs nothing more."""
+    usable = [s for s in (_server(e, kind, email) for e in elements) if s is not None]
+    return next((s for s in usable if s.password), usable[0] if usable else None)
+
+
+def _server(element: Element, kind: str, email: str) -> AutoconfigServer | None:
+    if element.get("type") != kind:
+        return None
+    security = _SOCKET_TYPES.get((element.findtext("socketType") or "").strip().upper())
+    if security is None:
+        return None  # "plain" would send the password or token unencrypted
+    methods = {(m.text or "").strip().lower() for m in element.findall("authentication")}
+    password = not methods or bool(methods & _PASSWORD_AUTH)
+    oauth2 = _OAUTH2_AUTH in methods
+    if not password and not oauth2:
+        return None
+    try:
+        host = validate_host("host", _substitute(element.findtext("hostname") or "", email))
+        port = validate_port("port", int((element.findtext("port") or "").strip()))
+    except (InvalidInput, ValueError):
+        return None
+    username = _substitute(element.findtext("username") or "%EMAILADDRESS%", email)
+    return AutoconfigServer(host, port, security, username.strip(), password, oauth2)
 
 
 def _substitute(text: str, email: str) -> str:

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from mailclient.accounts.model import validate_email
+from mailclient.accounts.model import AuthMethod, validate_email
 from mailclient.core.errors import MailclientError
 from mailclient.discovery import autoconfig, guess, srv
 from mailclient.discovery.guess import Cancelled
 from mailclient.discovery.handshake import Protocol
 from mailclient.discovery.model import Discovery, FoundServer, Method
 from mailclient.discovery.network import Network
-from mailclient.discovery.providers import ProviderDatabase
+from mailclient.discovery.providers import OAuthSettings, Provider, ProviderDatabase
 
 
 class StepState(StrEnum):
@@ -51,10 +51,14 @@ class _Search:
     network: Network
     report: Report
     cancelled: threading.Event
+    providers: ProviderDatabase
     imap: FoundServer | None = None
     smtp: FoundServer | None = None
     username: str = ""
     notes: tuple[str, ...] = ()
+    auth: AuthMethod = AuthMethod.PASSWORD
+    oauth: OAuthSettings | None = None
+    oauth_provider: str = ""
 
     @property
     def complete(self) -> bool:
@@ -65,7 +69,23 @@ class _Search:
             raise Cancelled
 
     def result(self) -> Discovery:
-        return Discovery(self.email, self.imap, self.smtp, self.username, self.notes)
+        return Discovery(
+            self.email,
+            self.imap,
+            self.smtp,
+            self.username,
+            self.notes,
+            self.auth,
+            self.oauth,
+            self.oauth_provider,
+        )
+
+    def sign_in_with(self, provider: Provider) -> None:
+        """Sign in the way ``provider`` does, when it knows OAuth2."""
+        if provider.oauth is not None:
+            self.oauth, self.oauth_provider = provider.oauth, provider.id
+            if provider.oauth.required:
+                self.auth = AuthMethod.OAUTH2
 
 
 def discover(
@@ -87,9 +107,10 @@ def discover(
         network=network or Network(),
         report=report,
         cancelled=cancelled or threading.Event(),
+        providers=ProviderDatabase.load(extra_provider_files),
     )
     steps: tuple[tuple[Method, Callable[[], None]], ...] = (
-        (Method.PROVIDERS, lambda: _providers(search, extra_provider_files)),
+        (Method.PROVIDERS, lambda: _providers(search)),
         (Method.AUTOCONFIG, lambda: _autoconfig(search)),
         (Method.SRV, lambda: _srv(search)),
         (Method.GUESS, lambda: _guess(search)),
@@ -103,13 +124,13 @@ def discover(
     return search.result()
 
 
-def _providers(search: _Search, extra_files: Sequence[Path]) -> None:
+def _providers(search: _Search) -> None:
     search.report(
         Step(
             Method.PROVIDERS, StepState.TRYING, f"Looking up {search.domain} among known providers…"
         )
     )
-    provider = ProviderDatabase.load(extra_files).lookup(search.domain)
+    provider = search.providers.lookup(search.domain)
     if provider is None:
         search.report(
             Step(Method.PROVIDERS, StepState.NOTHING, f"{search.domain} is not a known provider.")
@@ -131,6 +152,7 @@ def _providers(search: _Search, extra_files: Sequence[Path]) -> None:
     )
     search.username = provider.username_for(search.email)
     search.notes = (provider.note,) if provider.note else ()
+    search.sign_in_with(provider)
     search.report(Step(Method.PROVIDERS, StepState.FOUND, f"Found: {provider.name}."))
 
 
@@ -156,11 +178,47 @@ def _autoconfig(search: _Search) -> None:
                 found.smtp.host, found.smtp.port, found.smtp.security, Method.AUTOCONFIG, source
             )
             search.username = search.username or found.smtp.username
+        _autoconfig_sign_in(search, found)
         search.report(Step(Method.AUTOCONFIG, StepState.FOUND, f"Found at {host}."))
         return
     search.report(
         Step(Method.AUTOCONFIG, StepState.NOTHING, "No configuration file: " + " ".join(problems))
     )
+
+
+def _autoconfig_sign_in(search: _Search, found: autoconfig.AutoconfigResult) -> None:
+    """OAuth2 for the servers an autoconfig file announces with it.
+
+    The endpoints come from the provider list when one of its providers runs the IMAP
+    server (its client ID is then the one configured for that provider), else from the
+    file's <oAuth2> element; where neither knows them they are left for the person.
+    """
+    servers = [s for s in (found.imap, found.smtp) if s is not None]
+    if not any(s.oauth2 for s in servers):
+        return
+    provider = _provider_running(search.providers, found.imap.host if found.imap else "")
+    if provider is not None:
+        search.sign_in_with(provider)
+    elif found.oauth is not None:
+        search.oauth = OAuthSettings(
+            found.oauth.authorization_endpoint,
+            found.oauth.token_endpoint,
+            found.oauth.scopes,
+            mechanism="",
+            required=False,
+        )
+    if any(not s.password for s in servers):
+        search.auth = AuthMethod.OAUTH2
+
+
+def _provider_running(providers: ProviderDatabase, imap_host: str) -> Provider | None:
+    """The OAuth2 provider whose IMAP server is ``imap_host``. Autoconfig only runs for a
+    domain the list does not name, so where several providers share the server the one
+    that serves other people's domains (listing none of its own) is meant: Microsoft 365
+    work accounts rather than Outlook.com."""
+    running = [p for p in providers.oauth_providers() if p.imap.host == imap_host]
+    running.sort(key=lambda p: bool(p.domains))
+    return running[0] if running else None
 
 
 def _srv(search: _Search) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from mailclient.accounts.model import Account, Security
+from mailclient.accounts.model import Account, AuthMethod, Security
+from mailclient.discovery.providers import OAuthSettings
 
 
 class Method(StrEnum):
@@ -49,6 +50,12 @@ class Discovery:
     smtp: FoundServer | None = None
     username: str = ""  # empty: log in with the address
     notes: tuple[str, ...] = ()
+    # OAUTH2 when the servers found take no password. ``oauth``: how they sign in with a
+    # token, where known (the provider list, or the autoconfig file's <oAuth2>);
+    # ``oauth_provider`` the provider list's id for it, which picks the client ID.
+    auth: AuthMethod = AuthMethod.PASSWORD
+    oauth: OAuthSettings | None = None
+    oauth_provider: str = ""
 
     @property
     def complete(self) -> bool:
@@ -73,6 +80,17 @@ class Discovery:
             text += " Enter the missing one below."
         return text[0].upper() + text[1:]
 
+    def sign_in_summary(self) -> str:
+        """How the servers found sign in, when it is not with a password."""
+        if self.auth is not AuthMethod.OAUTH2:
+            return ""
+        if self.oauth is None:
+            return (
+                "These servers take no password: they sign in with OAuth2. Enter the sign-in "
+                "server's issuer or endpoints and a client ID below."
+            )
+        return "These servers take no password: you sign in in your browser (OAuth2)."
+
     def apply(self, account: Account) -> Account:
         """``account`` with the found servers and username filled in."""
         if self.imap is not None:
@@ -90,7 +108,16 @@ class Discovery:
                 smtp_security=self.smtp.security,
             )
         username = "" if self.username == self.email else self.username
-        return replace(account, username=username)
+        if self.oauth is not None:
+            account = replace(
+                account,
+                oauth_provider=self.oauth_provider,
+                oauth_authorization_endpoint=self.oauth.authorization_endpoint,
+                oauth_token_endpoint=self.oauth.token_endpoint,
+                oauth_scopes=self.oauth.scopes,
+                oauth_mechanism=self.oauth.mechanism,
+            )
+        return replace(account, username=username, auth=self.auth)
 
 
 def _describe(server: FoundServer) -> str:

@@ -90,5 +90,5 @@ class Network:
         return self.https_context or client_context()
 
     def mail_context(self) -> ssl.SSLContext:
-        """The verifying context for mail servers: system CAs plus the CA file, if any."""
+        """The verifying context for mail servers: the CA file if any, else the system CAs."""
         return client_context(self.ca_file)

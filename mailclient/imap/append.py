@@ -7,12 +7,11 @@ one with a usual name below the personal namespace, RFC 2342); only when there i
 
 from __future__ import annotations
 
-from typing import Any
-
 from mailclient.accounts.model import Account
 from mailclient.accounts.signin import Authenticator
 from mailclient.core.models import SEEN, SpecialUse
 from mailclient.imap.client import close_quietly, open_special_folder, translate_error
+from mailclient.imap.connection import Connection
 
 DEFAULT_SENT_NAME = "Sent"
 
@@ -20,7 +19,7 @@ DEFAULT_SENT_NAME = "Sent"
 class SentFolder:
     """An IMAP connection with the Sent folder found; ``open`` it, ``append``, ``close``."""
 
-    def __init__(self, account: Account, client: Any, folder: str) -> None:
+    def __init__(self, account: Account, client: Connection, folder: str) -> None:
         self._account = account
         self._client = client
         self.folder = folder

@@ -4,9 +4,10 @@ download_bodies() fetches, in small batches, the bodies the store lacks within t
 account's limits (the last N days, a size cap per message), newest first, and indexes
 them for search, then any stored body still waiting for the index. Each batch is
 committed on its own, so stopping anywhere loses nothing and the next run resumes with
-what is still missing. It runs on a connection of its own and asks ``should_yield``
-between batches, so a sync, IDLE or a message the user opens never waits for more than
-one small batch.
+what is still missing. It runs on the sync engine's connection (in the window: the
+account's sync lane, after each sync; IDLE and the messages the user opens have
+connections of their own) and asks ``should_yield`` between batches, so a sync asked for
+meanwhile never waits for more than one small batch.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mailclient.accounts.model import DEFAULT_KEEP_DAYS, DEFAULT_KEEP_MAX_MB, Account
 from mailclient.imap import wire
 from mailclient.imap.headers import has_attachments
 from mailclient.imap.sync import AccountSync
@@ -25,6 +27,7 @@ from mailclient.store.mail import MessageLocation
 
 log = logging.getLogger(__name__)
 DAY = 86_400
+MB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,13 @@ class KeepPolicy:
     """Which bodies to keep: "Keep messages on this computer" and its limits."""
 
     enabled: bool = True
-    days: int | None = 365  # None: all
-    max_size: int = 20 * 1024 * 1024  # bytes per message; bigger ones are fetched when opened
+    days: int | None = DEFAULT_KEEP_DAYS  # None: all
+    max_size: int = DEFAULT_KEEP_MAX_MB * MB  # per message; bigger ones are fetched when opened
+
+    @classmethod
+    def of(cls, account: Account) -> KeepPolicy:
+        """The account's setting "Keep messages on this computer"."""
+        return cls(account.keep_messages, account.keep_days, account.keep_max_mb * MB)
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,11 @@ that nothing else marked deleted goes with them.
 
 from __future__ import annotations
 
-from typing import Any
-
 from mailclient.accounts.model import Account
 from mailclient.accounts.signin import Authenticator
 from mailclient.core.models import DELETED, DRAFT, SEEN, SpecialUse
 from mailclient.imap.client import close_quietly, open_special_folder, translate_error
+from mailclient.imap.connection import Connection
 from mailclient.mime.drafts import DRAFT_HEADER
 
 DEFAULT_DRAFTS_NAME = "Drafts"
@@ -24,7 +23,7 @@ DEFAULT_DRAFTS_NAME = "Drafts"
 class DraftsFolder:
     """An IMAP connection with the Drafts folder selected; ``open``, ``save``, ``close``."""
 
-    def __init__(self, account: Account, client: Any, folder: str) -> None:
+    def __init__(self, account: Account, client: Connection, folder: str) -> None:
         self._account = account
         self._client = client
         self.folder = folder

@@ -10,6 +10,9 @@ up on what happened while it was away. IDLE is renewed well before servers drop 
 A server without IDLE (no IDLE capability) is polled instead: ``on_change`` every
 ``poll_every`` seconds, without holding a connection (the sync has its own).
 
+Each IDLE command it starts is logged at INFO (LISTENING): the trace a bug report needs
+of whether push was on, and how the tests see that it is.
+
 A dropped connection is reopened with exponential backoff. A rejected password or an
 untrusted certificate stops the loop and is passed to ``on_error``: retrying would only
 lock the account.
@@ -35,6 +38,8 @@ RENEW_AFTER = 25 * 60.0
 POLL_EVERY = 2 * 60.0
 # What IDLE reports that means the folder changed (RFC 3501 §7.3-7.4, RFC 7162 §3.2.10).
 _CHANGES = {b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED"}
+# Logged with the account's name and the folder whenever an IDLE command starts.
+LISTENING = "%s: listening for changes in %s (IDLE)"
 
 
 class IdleWatcher:
@@ -69,8 +74,6 @@ class IdleWatcher:
         self._max_backoff = max_backoff
         self._timeout = timeout
         self._abort = abort  # cuts the connection from another thread (see open_client)
-        self.connected = threading.Event()  # set while IDLE runs
-        self.idles = 0  # IDLE commands issued (each renewal is one more)
 
     def run(self) -> None:
         """Watch until the stop event is set or an error that retrying cannot fix."""
@@ -90,7 +93,6 @@ class IdleWatcher:
                 self._on_change()
                 self._idle(session)
             except NetworkError as error:
-                self.connected.clear()
                 if self._stop.is_set():
                     return  # asked to stop (and the connection cut): not a failure
                 if not error.transient:
@@ -102,7 +104,6 @@ class IdleWatcher:
                 self._stop.wait(delay)
                 delay = min(delay * 2, self._max_backoff)
             finally:
-                self.connected.clear()
                 if session is not None:
                     session.close()
 
@@ -122,8 +123,7 @@ class IdleWatcher:
     def _idle(self, session: ImapSession) -> None:
         while not self._stop.is_set():
             session.idle_start()
-            self.idles += 1
-            self.connected.set()
+            log.info(LISTENING, self.account.name, self.folder)
             started = time.monotonic()
             changed = False
             while not self._stop.is_set():
@@ -142,7 +142,6 @@ class IdleWatcher:
                     # Woken with nothing to read: the connection may have closed. Ending
                     # IDLE sends DONE and reads the answer, which raises if it is gone.
                     break
-            self.connected.clear()
             # What arrived between the last wait and DONE counts too.
             if _CHANGES.intersection(session.idle_done()):
                 changed = True

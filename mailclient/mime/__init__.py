@@ -1,1 +1,1 @@
-"""MIME: building, parsing and sanitizing messages."""
+"""MIME: building, parsing and sanitizing messages, and the rules of writing one."""

@@ -1,15 +1,18 @@
 """SMTP submission connections (RFC 6409) with ``smtplib``.
 
 Implicit TLS (RFC 8314) or STARTTLS (RFC 3207); STARTTLS when chosen is required, never a
-plaintext fallback. Certificate verification is always on: the system CAs plus the account's
-CA file, or the certificate the user pinned for this server.
+plaintext fallback. Certificate verification is always on: the account's CA file, else the
+system CAs, or the certificate the user pinned for this server. The steps shared with IMAP
+(connect, secure, check the pin, sign in, translate errors) are in core.connect.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import smtplib
 import socket
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,20 +25,15 @@ from mailclient.accounts.signin import (
     sasl_error_reply,
     sasl_response,
 )
+from mailclient.core import connect
+from mailclient.core.connect import Endpoint
 from mailclient.core.errors import (
     AuthenticationFailed,
     CannotConnect,
-    MailclientError,
     ProtocolError,
     SignInExpired,
 )
-from mailclient.core.tls import (
-    check_pinned,
-    client_context,
-    connection_error,
-    expect_greeting,
-    starttls_unavailable,
-)
+from mailclient.core.tls import expect_greeting
 from mailclient.smtp.conversation import LoggedSmtp, LoggedSmtpSsl
 
 DEFAULT_TIMEOUT = 30.0
@@ -62,13 +60,26 @@ def _reply_text(error: smtplib.SMTPResponseException) -> str:
     return f"{error.smtp_code} {text}".strip()
 
 
+def endpoint(account: Account) -> Endpoint:
+    """The account's submission server, with what its connection trusts."""
+    return Endpoint(
+        service="SMTP",
+        host=account.smtp_host,
+        port=account.smtp_port,
+        implicit_tls=account.smtp_security is Security.SSL,
+        implicit_tls_port=465,
+        ca_file=account.ca_file,
+        pinned_pem=account.pinned_pem(account.smtp_host, account.smtp_port),
+    )
+
+
 def translate_error(account: Account, error: BaseException) -> Exception:
     """Turn a socket, TLS or smtplib error into one of our readable errors."""
+    return connect.translate_error(endpoint(account), error, lambda e: _smtp_error(account, e))
+
+
+def _smtp_error(account: Account, error: BaseException) -> Exception | None:
     where = _where(account)
-    pinned = account.pinned_pem(account.smtp_host, account.smtp_port) is not None
-    found = connection_error(error, "SMTP", account.smtp_host, account.smtp_port, pinned)
-    if found is not None:
-        return found
     if isinstance(error, smtplib.SMTPAuthenticationError) and 400 <= error.smtp_code < 500:
         # 454 (RFC 4954 §6): the server cannot check passwords just now; try again later.
         return CannotConnect(
@@ -93,9 +104,7 @@ def translate_error(account: Account, error: BaseException) -> Exception:
         return ProtocolError(f"The SMTP server {where} answered: {_reply_text(error)}.")
     if isinstance(error, smtplib.SMTPException):
         return ProtocolError(f"The SMTP server {where} failed: {error}.")
-    if isinstance(error, OSError):
-        return CannotConnect(f"The connection to the SMTP server {where} failed: {error}.")
-    return error if isinstance(error, Exception) else RuntimeError(str(error))
+    return None
 
 
 class _PlainSmtp(LoggedSmtp):
@@ -124,43 +133,71 @@ def open_smtp(
     """Connect, secure and authenticate a submission connection."""
     # Asked first: without a password or sign-in there is nothing to connect for.
     secret = auth.secret("smtp")
-    pinned = account.pinned_pem(account.smtp_host, account.smtp_port)
-    context = client_context(account.ca_file, pinned)
-    smtp: smtplib.SMTP | None = None
-    try:
-        if account.smtp_security is Security.SSL:
-            smtp = LoggedSmtpSsl(
-                account.smtp_host, account.smtp_port, timeout=timeout, context=context
-            )
+    return connect.open_connection(endpoint(account), _SmtpSteps(account, auth, secret, timeout))
+
+
+@dataclass
+class _SmtpSteps:
+    """Opening a submission connection with smtplib (see connect.Steps)."""
+
+    account: Account
+    auth: Authenticator
+    secret: Secret
+    timeout: float
+
+    def connect_tls(self, context: ssl.SSLContext) -> smtplib.SMTP:
+        account = self.account
+        smtp = LoggedSmtpSsl(
+            account.smtp_host, account.smtp_port, timeout=self.timeout, context=context
+        )
+        self._ehlo(smtp)
+        return smtp
+
+    def connect_plain(self) -> smtplib.SMTP:
+        smtp = _PlainSmtp(self.account.smtp_host, self.account.smtp_port, timeout=self.timeout)
+        self._ehlo(smtp)
+        return smtp
+
+    def _ehlo(self, smtp: smtplib.SMTP) -> None:
+        try:
             smtp.ehlo()
-        else:
-            smtp = _PlainSmtp(account.smtp_host, account.smtp_port, timeout=timeout)
-            smtp.ehlo()
-            if not smtp.has_extn("starttls"):
-                raise starttls_unavailable("SMTP", _where(account), 465)
-            smtp.starttls(context=context)
-            smtp.ehlo()
-        check_pinned(smtp.sock, pinned, f"SMTP server {_where(account)}")
-        if not smtp.has_extn("auth"):
-            raise ProtocolError(
-                f"The SMTP server {_where(account)} does not offer authentication on this "
-                "port; a submission port (587 or 465) usually does."
-            )
-        _sign_in(smtp, account, auth, secret)
-    except Exception as error:
-        if smtp is not None:
+        except BaseException:
             _close_quietly(smtp)
-        if isinstance(error, MailclientError):
             raise
-        raise translate_error(account, error) from error
-    return smtp
+
+    def offers_starttls(self, connection: smtplib.SMTP) -> bool:
+        return connection.has_extn("starttls")
+
+    def starttls(self, connection: smtplib.SMTP, context: ssl.SSLContext) -> None:
+        connection.starttls(context=context)
+        connection.ehlo()
+
+    def socket(self, connection: smtplib.SMTP) -> socket.socket | None:
+        return connection.sock
+
+    def sign_in(self, connection: smtplib.SMTP) -> None:
+        if not connection.has_extn("auth"):
+            raise ProtocolError(
+                f"The SMTP server {_where(self.account)} does not offer authentication on "
+                "this port; a submission port (587 or 465) usually does."
+            )
+        _sign_in(connection, self.account, self.auth, self.secret)
+
+    def close(self, connection: smtplib.SMTP) -> None:
+        _close_quietly(connection)
+
+    def translate(self, error: BaseException) -> Exception:
+        return translate_error(self.account, error)
 
 
 def _sign_in(smtp: smtplib.SMTP, account: Account, auth: Authenticator, secret: Secret) -> None:
     """AUTH (RFC 4954): smtplib's PLAIN/LOGIN/CRAM-MD5 choice for a password; XOAUTH2 or
     OAUTHBEARER for a token, once more with a fresh token when the server refuses ``secret``."""
     if auth.method is AuthMethod.PASSWORD:
-        smtp.login(account.login, secret.value)
+        if secret.value.isascii():
+            smtp.login(account.login, secret.value)
+        else:
+            _auth_plain_utf8(smtp, account, secret.value)
         return
     offered = smtp.esmtp_features.get("auth", "").split()
     mechanism = choose_mechanism(offered, auth.mechanism, f"SMTP server {_where(account)}")
@@ -178,6 +215,22 @@ def _sign_in(smtp: smtplib.SMTP, account: Account, auth: Authenticator, secret: 
                 raise
             # smtplib counts challenges per connection; a new AUTH starts afresh.
             smtp._auth_challenge_count = 0  # type: ignore[attr-defined]
+
+
+def _auth_plain_utf8(smtp: smtplib.SMTP, account: Account, password: str) -> None:
+    """AUTH PLAIN with the password in UTF-8 (RFC 4616 §2), for a password that is not
+    ASCII: smtplib encodes every AUTH response as ASCII and would fail before sending."""
+    offered = smtp.esmtp_features.get("auth", "").upper().split()
+    if "PLAIN" not in offered:
+        raise ProtocolError(
+            f"The SMTP server {_where(account)} offers no AUTH PLAIN, the only way this "
+            "program sends a password with characters beyond ASCII "
+            f"(it offers {', '.join(offered) or 'nothing'})."
+        )
+    message = b"\0" + account.login.encode("utf-8") + b"\0" + password.encode("utf-8")
+    code, reply = smtp.docmd("AUTH", "PLAIN " + base64.b64encode(message).decode("ascii"))
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, reply)
 
 
 def _answers(response: bytes, mechanism: Mechanism) -> Callable[..., str]:

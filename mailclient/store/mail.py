@@ -38,7 +38,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from mailclient.core.models import SEEN, Folder, MessageSummary, SpecialUse
+from mailclient.core.models import SEEN, Folder, MessageSummary, SpecialUse, showable_date
 from mailclient.core.query import Query, parse_as_typed
 from mailclient.store import pending, threads
 from mailclient.store import search as fts
@@ -198,7 +198,7 @@ def _timestamp(value: int | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.fromtimestamp(value, UTC)
+        return showable_date(datetime.fromtimestamp(value, UTC))
     except (OverflowError, OSError, ValueError):
         return None
 
@@ -512,9 +512,8 @@ class MailStore:
         order = _ORDER[sort].format(d="DESC" if descending else "ASC")
         sql = f"SELECT id FROM messages WHERE {' AND '.join(where)} ORDER BY {order}"
         if quick_filter.strip():
-            rows = self._read(sql, params)
-            hits = set(self.search(parse_as_typed(quick_filter)[0], ids))
-            found = [r[0] for r in rows if r[0] in hits]
+            hits = self.matching(ids, quick_filter)
+            found = [r[0] for r in self._read(sql, params) if r[0] in hits]
             return found if limit is None else found[:limit]
         if limit is not None:
             sql += " LIMIT ?"
@@ -523,6 +522,15 @@ class MailStore:
             # Row by row, not fetchall(): 100,000 row tuples at once would double the memory
             # this list takes while it is built.
             return [r[0] for r in self._db.execute(sql, params)]
+        except sqlite3.Error as error:
+            raise store_error(self._path, error) from error
+
+    def matching(self, folder_ids: Sequence[int], quick_filter: str) -> set[int]:
+        """Ids of the messages matching ``quick_filter`` (as message_ids() filters), in no
+        order: every match in ``folder_ids`` and perhaps others. For filtering a list of
+        those folders' messages already read, without reading it again."""
+        try:
+            return fts.matching(self._db, parse_as_typed(quick_filter)[0], folder_ids)
         except sqlite3.Error as error:
             raise store_error(self._path, error) from error
 
@@ -707,14 +715,25 @@ class MailStore:
         except sqlite3.Error as error:
             raise store_error(self._path, error) from error
 
-    def threaded(self, folder_ids: Sequence[int]) -> list[threads.ThreadedMessage]:
-        """The visible messages of ``folder_ids`` grouped in threads (see store.threads)."""
+    def threaded(
+        self, folder_ids: Sequence[int], first_threads: int | None = None
+    ) -> list[threads.ThreadedMessage]:
+        """The visible messages of ``folder_ids`` grouped in threads (see store.threads);
+        ``first_threads``: only the newest this many threads."""
         try:
             if threads.has_unthreaded(self._db):
                 # Messages stored before threads existed (after an upgrade): once.
                 with self._write():
                     threads.thread_new_messages(self._db)
-            return threads.threaded(self._db, folder_ids)
+            return threads.threaded(self._db, folder_ids, first_threads)
+        except sqlite3.Error as error:
+            raise store_error(self._path, error) from error
+
+    def conversation(self, message_id: int) -> list[int]:
+        """The messages of ``message_id``'s thread over all folders of its account (your
+        replies in Sent too), oldest first, one of each Message-ID."""
+        try:
+            return threads.conversation(self._db, message_id)
         except sqlite3.Error as error:
             raise store_error(self._path, error) from error
 

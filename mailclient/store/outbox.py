@@ -91,7 +91,7 @@ CREATE TABLE outbox_raw (
     sent_headers BLOB NOT NULL DEFAULT x''  -- on top of raw in the Sent copy (Bcc)
 );
 CREATE TABLE taken_over (source TEXT PRIMARY KEY) WITHOUT ROWID;
-"""
+""",
     # 2: a time before which a message is not sent (0: at once): the undo delay after
     # Send, or the time chosen with Send Later (scheduled = 1). Retries never move it.
     """
@@ -765,6 +765,7 @@ def _connect_checked(path: Path) -> sqlite3.Connection:
 
     The whole file is checked, once per process: it holds only what waits to be sent.
     """
+    _count_joined_steps(path)
     db = connect(path, MIGRATIONS)
     with _checked_lock:
         if path in _checked:
@@ -782,6 +783,33 @@ def _connect_checked(path: Path) -> sqlite3.Connection:
     with _checked_lock:
         _checked.add(path)
     return db
+
+
+def _count_joined_steps(path: Path) -> None:
+    """Mark a file whose first two steps ran as one as being at step 2.
+
+    The versions that brought Send Later ran steps 1 and 2 as a single step and left
+    version 1 on a file that has step 2's columns; step 2 must not run on it again. A file
+    that cannot be read is left to connect(), which says what is wrong with it.
+    """
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    except sqlite3.Error:
+        return
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
+        if version == 1 and "send_at" in columns:
+            db.execute("PRAGMA user_version = 2")
+        db.execute("COMMIT")
+    except sqlite3.Error:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+    finally:
+        db.close()
 
 
 def _sequence(db: sqlite3.Connection) -> int:

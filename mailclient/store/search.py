@@ -175,6 +175,28 @@ def _condition(term: Term) -> tuple[str, list[Any]]:
     raise ValueError(f"not a condition: {term.field}")
 
 
+def matching(db: sqlite3.Connection, query: Query, folder_ids: Sequence[int]) -> set[int]:
+    """Ids of messages matching ``query``, in no order: those of ``folder_ids`` and perhaps
+    others (to filter a list of those folders' messages, as the quick filter does).
+
+    A query of words only is answered by the index alone, without looking each hit up in
+    ``messages``: 15 ms instead of 40 for 50,000 hits.
+    """
+    if query.terms and all(t.field in _COLUMNS and not t.negated for t in query.terms):
+        rows = db.execute(
+            "SELECT rowid FROM message_text WHERE message_text MATCH ?",
+            (fts_expression(_findable(query.terms)),),
+        )
+        return {r[0] for r in rows}
+    return set(find(db, query, folder_ids))
+
+
+def _findable(terms: Sequence[Term]) -> Sequence[Term]:
+    """A word without a letter or digit ("!!!", "--") has nothing to find: beside other
+    words it is left out; alone it finds nothing."""
+    return [t for t in terms if any(c.isalnum() for c in t.value)] or terms
+
+
 def find(
     db: sqlite3.Connection,
     query: Query,
@@ -196,10 +218,7 @@ def find(
         where.append(f"m.folder_id IN ({', '.join('?' * len(folder_ids))})")
         params += folder_ids
     text = query.text_terms
-    wanted = [t for t in text if not t.negated]
-    # A word without a letter or digit ("!!!", "--") has nothing to find: beside other
-    # words it is left out; alone it finds nothing.
-    wanted = [t for t in wanted if any(c.isalnum() for c in t.value)] or wanted
+    wanted = _findable([t for t in text if not t.negated])
     if server_hits is not None:
         pairs = [(f, u) for f, uids in server_hits.items() for u in uids]
         if not pairs:

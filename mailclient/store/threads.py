@@ -23,10 +23,12 @@ crash loses nothing, and a migrated store is threaded on first use (MailStore.th
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE thread_nodes (
@@ -286,15 +288,20 @@ class ThreadedMessage:
     unread: bool = False
 
 
-def threaded(db: sqlite3.Connection, folder_ids: Sequence[int]) -> list[ThreadedMessage]:
+def threaded(
+    db: sqlite3.Connection, folder_ids: Sequence[int], first_threads: int | None = None
+) -> list[ThreadedMessage]:
     """The visible messages of ``folder_ids`` as threads, newest thread first.
 
     Within a thread, replies follow what they answer, oldest first. A reply whose
     parent is not among the listed messages (missing, or in another folder) hangs under
-    its nearest listed ancestor.
+    its nearest listed ancestor. ``first_threads``: only the newest this many threads,
+    read without going through the whole folder (the first screenful of the list).
     """
     if not folder_ids:
         return []
+    if first_threads is not None:
+        return _first_threads(db, folder_ids, first_threads)
     marks = ", ".join("?" * len(folder_ids))
     rows = db.execute(
         "SELECT m.id, coalesce(m.date, 0), m.message_id, f.account, m.seen = 0 "
@@ -308,6 +315,84 @@ def threaded(db: sqlite3.Connection, folder_ids: Sequence[int]) -> list[Threaded
             "SELECT message_id, parent, thread FROM thread_nodes WHERE account = ?", (account,)
         ):
             nodes[(account, key)] = (parent, thread)
+    return _arrange(rows, nodes)
+
+
+_NEWEST_CHUNK = 200
+
+
+def _first_threads(
+    db: sqlite3.Connection, folder_ids: Sequence[int], count: int
+) -> list[ThreadedMessage]:
+    """The newest ``count`` threads of ``folder_ids``: the messages are walked newest first
+    until that many threads are seen, then those threads are read whole."""
+    marks = ", ".join("?" * len(folder_ids))
+    account_of = dict(
+        db.execute(f"SELECT id, account FROM folders WHERE id IN ({marks})", list(folder_ids))
+    )
+    threads: dict[str, list[int]] = {}  # account -> threads, newest first
+    alone: list[int] = []  # messages not threaded yet: each a thread of its own
+    seen: set[tuple[str, int]] = set()
+    offset = 0
+    while len(seen) + len(alone) < count:
+        chunk = db.execute(
+            f"SELECT id, message_id, folder_id FROM messages WHERE folder_id IN ({marks}) "
+            "AND hidden = 0 ORDER BY date DESC, id DESC LIMIT ? OFFSET ?",
+            [*folder_ids, _NEWEST_CHUNK, offset],
+        ).fetchall()
+        offset += len(chunk)
+        by_account: dict[str, dict[str, int]] = {}
+        for row_id, message_id, folder_id in chunk:
+            by_account.setdefault(account_of[folder_id], {})[message_key(message_id, row_id)] = (
+                row_id
+            )
+        found: dict[tuple[str, str], int] = {}
+        for account, keys in by_account.items():
+            for key, thread in db.execute(
+                "SELECT message_id, thread FROM thread_nodes WHERE account = ? AND "
+                "message_id IN (SELECT value FROM json_each(?))",
+                (account, json.dumps(list(keys))),
+            ):
+                found[(account, key)] = thread
+        for row_id, message_id, folder_id in chunk:
+            if len(seen) + len(alone) >= count:
+                break
+            account = account_of[folder_id]
+            thread = found.get((account, message_key(message_id, row_id)))
+            if thread is None:
+                alone.append(row_id)
+            elif (account, thread) not in seen:
+                seen.add((account, thread))
+                threads.setdefault(account, []).append(thread)
+        if len(chunk) < _NEWEST_CHUNK:
+            break
+    nodes: dict[tuple[str, str], tuple[str | None, int]] = {}
+    keys_wanted: list[str] = []
+    for account, numbers in threads.items():
+        for key, parent, thread in db.execute(
+            "SELECT message_id, parent, thread FROM thread_nodes WHERE account = ? AND "
+            f"thread IN ({', '.join('?' * len(numbers))})",
+            [account, *numbers],
+        ):
+            nodes[(account, key)] = (parent, thread)
+            keys_wanted.append(key)
+    named = [k for k in keys_wanted if not k.startswith("#")]
+    numbered = [int(k[1:]) for k in keys_wanted if k.startswith("#") and k[1:].isdigit()]
+    rows = db.execute(
+        "SELECT m.id, coalesce(m.date, 0), m.message_id, f.account, m.seen = 0 "
+        "FROM messages m JOIN folders f ON f.id = m.folder_id "
+        f"WHERE m.folder_id IN ({marks}) AND m.hidden = 0 AND (m.message_id IN "
+        "(SELECT value FROM json_each(?)) OR m.id IN (SELECT value FROM json_each(?))) "
+        "ORDER BY m.date, m.id",
+        [*folder_ids, json.dumps(named), json.dumps(numbered + alone)],
+    ).fetchall()
+    return _arrange(rows, nodes)
+
+
+def _arrange(
+    rows: Sequence[Sequence[Any]], nodes: dict[tuple[str, str], tuple[str | None, int]]
+) -> list[ThreadedMessage]:
+    """Rows (id, date, Message-ID, account, unread), oldest first, as ordered threads."""
     # The first listed message of a Message-ID holds its replies; a copy is a leaf.
     keyed = [(r[0], r[1], (r[3], message_key(r[2], r[0]))) for r in rows]
     unread = {r[0] for r in rows if r[4]}
@@ -361,3 +446,46 @@ def threaded(db: sqlite3.Connection, folder_ids: Sequence[int]) -> list[Threaded
                 below = children.get(key_of[current], [])
                 stack.extend((r, depth + 1) for r in reversed(below))
     return ordered
+
+
+def conversation(db: sqlite3.Connection, row_id: int) -> list[int]:
+    """The messages of the thread of message ``row_id`` in every folder of its account,
+    oldest first: one for each Message-ID, the one with a stored body where there is one."""
+    found = db.execute(
+        "SELECT f.account, m.message_id FROM messages m JOIN folders f ON f.id = m.folder_id "
+        "WHERE m.id = ?",
+        (row_id,),
+    ).fetchone()
+    if found is None:
+        return []
+    account, key = found[0], message_key(found[1], row_id)
+    node = db.execute(
+        "SELECT thread FROM thread_nodes WHERE account = ? AND message_id = ?", (account, key)
+    ).fetchone()
+    if node is None:
+        return [row_id]
+    keys = [
+        r[0]
+        for r in db.execute(
+            "SELECT message_id FROM thread_nodes WHERE account = ? AND thread = ?",
+            (account, node[0]),
+        )
+    ]
+    named = [k for k in keys if not k.startswith("#")]
+    numbered = [int(k[1:]) for k in keys if k.startswith("#") and k[1:].isdigit()]
+    rows = db.execute(
+        "SELECT m.id, m.message_id, EXISTS (SELECT 1 FROM bodies b WHERE b.message_id = m.id) "
+        "FROM messages m JOIN folders f ON f.id = m.folder_id "
+        "WHERE f.account = ? AND m.hidden = 0 AND (m.message_id IN "
+        "(SELECT value FROM json_each(?)) OR m.id IN (SELECT value FROM json_each(?))) "
+        "ORDER BY m.date, m.id",
+        (account, json.dumps(named), json.dumps(numbered)),
+    ).fetchall()
+    chosen: dict[str, tuple[int, bool]] = {}
+    for message_row, message_id, has_body in rows:
+        key = message_key(message_id, message_row)
+        if key not in chosen or (has_body and not chosen[key][1]):
+            chosen[key] = (message_row, bool(has_body))
+    # In the order of the first copy of each: the date order of the conversation.
+    order = {message_key(r[1], r[0]): n for n, r in reversed(list(enumerate(rows)))}
+    return [chosen[k][0] for k in sorted(chosen, key=order.__getitem__)]

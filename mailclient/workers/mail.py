@@ -3,7 +3,8 @@
 Per account there are two command lanes, each a thread with its own IMAP connection and
 store connection, fed from a queue:
 
-- the *sync* lane runs folder syncs (long: a first sync of 50,000 messages takes a while);
+- the *sync* lane runs folder syncs (long: a first sync of 50,000 messages takes a while),
+  then, while no command waits, downloads bodies for offline use (mailclient.imap.bodies);
 - the *interactive* lane fetches bodies and tells the server about flag changes, moves
   and deletes, so that none of these waits behind a long sync;
 
@@ -296,7 +297,7 @@ class _Lane(_QueueThread[LaneCommand]):
 
         stored = download_bodies(
             engine,
-            KeepPolicy(),
+            KeepPolicy.of(self.account),
             should_yield=lambda: not self._queue.empty() or self.stop_event.is_set(),
             on_progress=report,
         )
@@ -445,7 +446,6 @@ class _Idle(QThread):
         self.account = account
         self.stop_event = threading.Event()
         self.abort = AbortSwitch()
-        self.watching = threading.Event()  # set while IDLE runs (tests wait for it)
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -471,7 +471,6 @@ class _Idle(QThread):
             timeout=self._hub.options.timeout if self._hub.options else DEFAULT_TIMEOUT,
             abort=self.abort,
         )
-        watcher.connected = self.watching
         watcher.run()
 
     def _failed(self, error: MailclientError) -> None:
@@ -665,11 +664,6 @@ class MailWorkers(QObject):
         lane = self._lane(account, interactive)
         if lane is not None:
             lane.submit(command)
-
-    def idle_watching(self, account: str) -> threading.Event | None:
-        """Set while the account's IDLE connection listens (for tests)."""
-        threads = self._threads.get(account)
-        return threads.idle.watching if threads and threads.idle else None
 
     # -- commands ---------------------------------------------------------------------------
 

@@ -8,10 +8,12 @@ to 1.8 GB); the reader can ask for the rest.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mailclient.mime.addresses import AddressPreview, preview
+from mailclient.mime.highlight import HighlightTerm, mark_hits
 from mailclient.mime.parse import ParsedMessage, parse_message
 from mailclient.mime.plaintext import plain_to_html
 from mailclient.mime.sanitize import SafeHtml, sanitize_html
@@ -38,6 +40,8 @@ class PreparedMessage:
     cc: AddressPreview = field(default_factory=AddressPreview)
     shown_chars: int = 0  # of the body shown ...
     body_chars: int = 0  # ... of the whole body: less when it was cut
+    highlight: tuple[HighlightTerm, ...] = ()  # the search's words, marked in the body
+    hits: int = 0  # how many places they were marked at
 
     @property
     def cut(self) -> bool:
@@ -63,9 +67,11 @@ def prepare(
     token: str,
     cid_base: str,
     whole: bool = False,
+    highlight: Sequence[HighlightTerm] = (),
 ) -> PreparedMessage:
     """Parse ``raw`` and render the body the reader wants: HTML unless plain is preferred;
-    only its start when it is long, unless ``whole``."""
+    only its start when it is long, unless ``whole``; the words of ``highlight`` marked."""
+    terms = tuple(highlight)
     parsed = parse_message(raw)
     to, cc = preview(parsed.to), preview(parsed.cc)
     use_html = parsed.html is not None and not (prefer_plain and parsed.plain is not None)
@@ -73,28 +79,34 @@ def prepare(
         assert parsed.html is not None
         shown = parsed.html if whole else _start(parsed.html, HTML_SHOWN, "<")
         safe = sanitize_html(shown, cid_base=cid_base, allow_remote=allow_remote)
+        document, hits = mark_hits(safe.document, terms)
         return PreparedMessage(
             message_id,
             raw,
             parsed,
-            safe_html=safe,
+            safe_html=replace(safe, document=document),
             token=token,
             allow_remote=allow_remote,
             shown_chars=len(shown),
             body_chars=len(parsed.html),
+            highlight=terms,
+            hits=hits,
             to=to,
             cc=cc,
         )
     text = parsed.plain if parsed.plain is not None else ""
     shown = text if whole else _start(text, PLAIN_SHOWN, "\n")
+    plain_html, hits = mark_hits(plain_to_html(shown), terms)
     return PreparedMessage(
         message_id,
         raw,
         parsed,
-        plain_html=plain_to_html(shown),
+        plain_html=plain_html,
         token=token,
         shown_chars=len(shown),
         body_chars=len(text),
+        highlight=terms,
+        hits=hits,
         to=to,
         cc=cc,
     )
@@ -117,6 +129,7 @@ def load_prepared(
     allow_remote: bool,
     token: str,
     cid_base: str,
+    highlight: Sequence[HighlightTerm] = (),
 ) -> PreparedMessage | None:
     """The stored body of ``message_id``, prepared; None when it was not fetched yet."""
     raw = thread_store(store_path).body(message_id)
@@ -129,4 +142,5 @@ def load_prepared(
         allow_remote=allow_remote,
         token=token,
         cid_base=cid_base,
+        highlight=highlight,
     )

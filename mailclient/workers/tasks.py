@@ -1,10 +1,12 @@
 """One blocking call on a thread pool, its result or error posted back to the GUI thread.
 
-Relay is the only way mailclient runs a function off the GUI thread: the window and the
-dialogs (through Task and run_task) for everything that may wait (DNS, sockets, the
-keyring, the config file, the message list's id query), and the outbox worker for its
-two single-thread lanes. A Task can be cancelled: the call is told through
-``cancel_event`` and, whatever it does next, no signal reaches the window afterwards.
+Apart from the threads that do one job each (the mail workers' lanes, IDLE and store
+writers, the notification bus, the OAuth2 redirect server), Relay is the only way
+mailclient runs a function off the GUI thread: the window and the dialogs (through Task
+and run_task) for everything that may wait (DNS, sockets, the keyring, the config file,
+the message list's id query), and the outbox worker for its two single-thread lanes. A
+Task can be cancelled: the call is told through ``cancel_event`` and, whatever it does
+next, no signal reaches the window afterwards.
 """
 
 from __future__ import annotations

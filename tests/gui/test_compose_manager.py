@@ -17,6 +17,7 @@ from mailclient.store.mail import MailStore
 from mailclient.ui.compose.manager import ComposeManager
 from mailclient.ui.compose.window import ComposeWindow
 from mailclient.ui.outbox.view import OutboxView
+from mailclient.ui.window.mail_hub import OfflineMail
 from mailclient.ui.window.main_window import MainWindow, window_settings
 from tests.gui.compose_helpers import DialogAnswerer, account, close_discarding, is_closed
 from tests.gui.outbox_world import WAIT, World, draft, running_world
@@ -217,7 +218,7 @@ def test_closing_the_main_window_closes_compose_windows_first(
     qtbot: QtBot, manager: ComposeManager, world: World, tmp_path: Path
 ) -> None:
     store = MailStore.open(world.store_path)
-    main = MainWindow([ALICE], store, None, window_settings(tmp_path))
+    main = MainWindow([ALICE], store, OfflineMail(), window_settings(tmp_path))
     main.attach_compose(manager, OutboxView(world.worker, main.watcher))
     main.show()
     try:

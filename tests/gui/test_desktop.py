@@ -36,13 +36,11 @@ from mailclient.workers.mail import MailWorkers
 from tests.integration.imap_helpers import account as rig_account
 from tests.integration.sign_in_proxy import SignInProxy
 from tests.rig import MailServers, SecretService
+from tests.support.idle_log import IdleLog, idle_log
 from tests.support.notifications import FakeNotificationService
 from tests.support.self_signed import SelfSignedDovecot
 
 WAIT = 30_000
-
-
-pytestmark = pytest.mark.mail_users("alice", "bob")
 
 
 def message(subject: str, sender: str = "Carol <carol@example.org>") -> bytes:
@@ -53,6 +51,16 @@ def message(subject: str, sender: str = "Carol <carol@example.org>") -> bytes:
     m["Date"] = "Mon, 03 Jun 2024 09:00:00 +0000"
     m.set_content(f"This is {subject}.\n")
     return m.as_bytes(policy=SMTP)
+
+
+pytestmark = pytest.mark.mail_users("alice", "bob")
+
+
+@pytest.fixture
+def idle() -> Iterator[IdleLog]:
+    """Counts the IDLE commands the account's watcher starts (see tests.support.idle_log)."""
+    with idle_log() as counted:
+        yield counted
 
 
 @pytest.fixture
@@ -196,7 +204,11 @@ def test_accounts_added_edited_and_removed_from_the_window(
 
 
 def test_a_rejected_password_is_asked_once_then_the_account_syncs(
-    qtbot: QtBot, servers: MailServers, services: Services, running: Callable[[], Running]
+    qtbot: QtBot,
+    servers: MailServers,
+    services: Services,
+    running: Callable[[], Running],
+    idle: IdleLog,
 ) -> None:
     alice = servers.user("alice")
     add_account(
@@ -223,15 +235,17 @@ def test_a_rejected_password_is_asked_once_then_the_account_syncs(
         prompt.ok_button.click()
     app.wait(lambda: "Behind the password" in app.subjects())
     assert services.credentials.get_password("Work", "imap") == alice.password
-    watching = app.mail.idle_watching("Work")
-    assert watching is not None
-    app.wait(watching.is_set)  # IDLE came back with the new password too
+    app.wait(lambda: idle.started("Work") > 0)  # IDLE came back with the new password too
     app.wait(lambda: not app.window.error_bar.isVisible())
     assert prompter.prompts == {}
 
 
 def test_a_login_cut_off_is_tried_again_without_asking_for_the_password(
-    qtbot: QtBot, servers: MailServers, services: Services, running: Callable[[], Running]
+    qtbot: QtBot,
+    servers: MailServers,
+    services: Services,
+    running: Callable[[], Running],
+    idle: IdleLog,
 ) -> None:
     proxy = SignInProxy((servers.host, servers.imaps_port), servers.certs)
     try:
@@ -247,9 +261,7 @@ def test_a_login_cut_off_is_tried_again_without_asking_for_the_password(
         app = running()
         app.start()
         app.wait(lambda: "Behind a cut" in app.subjects())
-        watching = app.mail.idle_watching("Work")
-        assert watching is not None
-        app.wait(watching.is_set)
+        app.wait(lambda: idle.started("Work") > 0)
         assert proxy.cuts == 2
         assert app.desktop.accounts.passwords.prompts == {}
         assert app.window.findChildren(PasswordPrompt) == []
@@ -310,6 +322,7 @@ def test_new_mail_over_idle_is_notified_and_the_click_opens_it(
     services: Services,
     secret_service: SecretService,
     running: Callable[[], Running],
+    idle: IdleLog,
 ) -> None:
     alice = servers.user("alice")
     add_account(
@@ -325,9 +338,7 @@ def test_new_mail_over_idle_is_notified_and_the_click_opens_it(
         window = app.window
         app.start()
         app.wait(lambda: "Unread from before" in app.subjects())
-        watching = app.mail.idle_watching("Work")
-        assert watching is not None
-        app.wait(watching.is_set)
+        app.wait(lambda: idle.started("Work") > 0)
         app.wait(lambda: "Work" in app.synced)
         qtbot.wait(300)
         # Mail that was there at start-up is not news.

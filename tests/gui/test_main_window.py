@@ -6,7 +6,7 @@ real servers (test_window_server.py) cover what reaches Dovecot.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -25,7 +25,9 @@ from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
 from mailclient.ui.mailbox.folder_model import FolderRole
 from mailclient.ui.mailbox.message_model import Column, MessageRole
 from mailclient.ui.mailbox.message_window import MessageWindow
+from mailclient.ui.window.mail_hub import OfflineMail
 from mailclient.ui.window.main_window import MainWindow, window_settings
+from mailclient.workers.commands import ChangeFolder
 from mailclient.workers.events import BodyFetched, SyncFinished, SyncProgress, WorkFailed
 
 WORK = Account(name="work", email="alice@example.org", imap_host="h", smtp_host="h")
@@ -33,7 +35,7 @@ HOME = Account(name="home", email="alice@home.example", imap_host="h", smtp_host
 
 
 class RecordingMail(QObject):
-    """MailWorkers' signals and methods; records what the window asks for."""
+    """A MailHub that records what the window asks for."""
 
     progressed = Signal(object)
     synced = Signal(object)
@@ -55,6 +57,9 @@ class RecordingMail(QObject):
     def sync_all(self) -> None:
         self.calls.append(("sync_all",))
 
+    def sync(self, account: str, folders: Sequence[str] | None = None) -> None:
+        self.calls.append(("sync", account, folders))
+
     def fetch_body(self, summary: Any) -> None:
         self.calls.append(("fetch_body", summary.id))
 
@@ -69,6 +74,9 @@ class RecordingMail(QObject):
 
     def expunge(self, ids: list[int]) -> None:
         self.calls.append(("expunge", list(ids)))
+
+    def change_folder(self, change: ChangeFolder) -> None:
+        self.calls.append(("change_folder", change))
 
     def undo(self, change: Any) -> None:
         self.calls.append(("undo", change))
@@ -184,7 +192,7 @@ def _open(qtbot: QtBot, window: MainWindow, subject: str) -> None:
 
 
 def test_no_accounts_offers_to_add_one(qtbot: QtBot, store: MailStore, settings: QSettings) -> None:
-    window = MainWindow([], store, None, settings)
+    window = MainWindow([], store, OfflineMail(), settings)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)

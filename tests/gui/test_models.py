@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 from pytestqt.modeltest import ModelTester
@@ -27,6 +30,7 @@ from mailclient.ui.mailbox.message_model import (
     Column,
     MessageListModel,
     MessageRole,
+    _diff,
 )
 
 WORK = Account(name="work", email="alice@example.org", imap_host="h", smtp_host="h")
@@ -212,6 +216,38 @@ def test_quick_filter(qtmodeltester: ModelTester, qtbot: QtBot, store: MailStore
     assert model.index(0, Column.SENDER).data() == "Zoë Ñandú"
     _settle(qtbot, model, lambda: model.set_quick_filter(""))
     assert model.rowCount() == 3
+
+
+def test_a_keystroke_filters_the_list_read_until_the_store_changes(
+    qtbot: QtBot, store: MailStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = _folder_id(store, "work", "INBOX")
+    store.add_messages(inbox, [_message(1, subject="report 1"), _message(2, subject="memo")])
+    model = MessageListModel(store)
+    model.show_folders([inbox])
+    sorted_reads: list[str] = []
+    read = MailStore.message_ids
+
+    def counted(self: MailStore, *args: object, **kw: object) -> list[int]:
+        sorted_reads.append(str(kw.get("quick_filter", "")))
+        return read(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MailStore, "message_ids", counted)
+    # The list shown is filtered, and shown again when the filter is cleared: no new read.
+    for text in ("rep", "report", "", "memo"):
+        _settle(qtbot, model, lambda text=text: model.set_quick_filter(text))
+    assert sorted_reads == []
+    assert [model.index(0, Column.SUBJECT).data()] == ["memo"]
+    # After a change the list is read again, and the next keystroke filters the new one.
+    store.add_messages(inbox, [_message(3, subject="report 3")])
+    _settle(qtbot, model, lambda: model.refresh([inbox]))
+    _settle(qtbot, model, lambda: model.set_quick_filter("report"))
+    assert len(sorted_reads) == 1
+    assert [model.index(r, Column.SUBJECT).data() for r in range(2)] == ["report 3", "report 1"]
+    _settle(qtbot, model, lambda: model.sort(Column.SUBJECT, Qt.SortOrder.AscendingOrder))
+    assert [model.index(r, Column.SUBJECT).data() for r in range(2)] == ["report 1", "report 3"]
+    _settle(qtbot, model, lambda: model.set_quick_filter(""))
+    assert model.rowCount() == 3 and len(sorted_reads) == 2
 
 
 def test_markers_and_roles(store: MailStore) -> None:
@@ -444,3 +480,38 @@ def test_threaded_mode(qtmodeltester: ModelTester, qtbot: QtBot, store: MailStor
     assert [model.index(r, Column.SUBJECT).data() for r in range(model.rowCount())] == ["Alone"]
     _settle(qtbot, model, lambda: model.set_threaded(False))
     assert model.rowCount() == 1
+
+
+def _applied(old: list[int], new: list[int]) -> list[int]:
+    """What a view sees: ``old`` after the removals, the new order and the insertions."""
+    diff = _diff(list(old), new)
+    rows = list(old)
+    for first, last in reversed(diff.removed):
+        del rows[first : last + 1]
+    if diff.ordered is not None:
+        assert diff.position == {id_: row for row, id_ in enumerate(diff.ordered)}
+        assert sorted(diff.ordered) == sorted(rows)
+        rows = list(diff.ordered)
+    for first, last in diff.inserted:
+        rows[first:first] = new[first : last + 1]
+    return rows
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(0, 60), unique=True),
+    st.lists(st.integers(0, 90), unique=True),
+    st.randoms(use_true_random=False),
+)
+def test_a_store_change_is_diffed_into_steps_that_give_the_new_list(
+    old: list[int], extra: list[int], rng: random.Random
+) -> None:
+    # The new list: some old ids kept (mostly in their order), some new ones among them.
+    new = [i for i in old if rng.random() < 0.8]
+    if new and rng.random() < 0.3:
+        a, b = rng.randrange(len(new)), rng.randrange(len(new))
+        new[a], new[b] = new[b], new[a]
+    for id_ in extra:
+        if id_ not in old and id_ not in new:
+            new.insert(rng.randrange(len(new) + 1), id_)
+    assert _applied(old, new) == new

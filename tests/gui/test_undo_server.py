@@ -16,8 +16,10 @@ from tests.gui.test_window_server import (  # noqa: F401 (fixtures)
     harness,
 )
 
-pytestmark = pytest.mark.mail_users("alice", "bob")
 CTRL = Qt.KeyboardModifier.ControlModifier
+
+
+pytestmark = pytest.mark.mail_users("alice", "bob")
 
 
 def _started(qtbot: QtBot, harness: Harness) -> None:

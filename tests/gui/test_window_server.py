@@ -25,6 +25,7 @@ from mailclient.ui.window.main_window import MainWindow, window_settings
 from mailclient.workers.mail import MailWorkers
 from tests.integration.imap_helpers import account as rig_account
 from tests.rig import MailServers
+from tests.support.idle_log import idle_log
 from tests.support.memory_keyring import PROFILE_ID, MemoryKeyring
 
 WAIT = 20_000  # ms: generous, the machine is shared
@@ -186,6 +187,11 @@ def test_actions_reach_the_server(qtbot: QtBot, harness: Harness) -> None:
         lambda: r"\Flagged" in harness.server_flags("alice", "INBOX", "Lunch on Friday?"),
         timeout=WAIT,
     )
+    # M toggles by what the list shows: wait until the list has re-read the message.
+    qtbot.waitUntil(
+        lambda: [s.flags for s in window.selected_summaries()] == [{r"\Seen", r"\Flagged"}],
+        timeout=WAIT,
+    )
     qtbot.keyClick(view, Qt.Key.Key_M)
     qtbot.waitUntil(
         lambda: r"\Seen" not in harness.server_flags("alice", "INBOX", "Lunch on Friday?"),
@@ -215,11 +221,10 @@ def test_idle_brings_new_mail_into_the_list(
     qtbot: QtBot, harness: Harness, servers: MailServers
 ) -> None:
     window = harness.window
-    window.start()
-    qtbot.waitUntil(lambda: window.message_model.rowCount() == 4, timeout=WAIT)
-    watching = harness.mail.idle_watching("work")
-    assert watching is not None
-    qtbot.waitUntil(watching.is_set, timeout=WAIT)
+    with idle_log() as idle:
+        window.start()
+        qtbot.waitUntil(lambda: window.message_model.rowCount() == 4, timeout=WAIT)
+        qtbot.waitUntil(lambda: idle.started("work") > 0, timeout=WAIT)
     servers.append("alice", "INBOX", message("Pushed by IDLE", "New!"))
     qtbot.waitUntil(lambda: "Pushed by IDLE" in harness.subjects(), timeout=WAIT)
     assert harness.subjects()[0] == "Pushed by IDLE" or "Pushed by IDLE" in harness.subjects()

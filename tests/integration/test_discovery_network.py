@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from mailclient.accounts.model import Security
+from mailclient.accounts.model import Account, AuthMethod, Security
 from mailclient.discovery import Method, Network, Step, StepState, discover, dns_srv
 from tests.support.loopback import (
     DnsServer,
@@ -103,6 +103,70 @@ def test_well_known_location_on_the_domain(ca: trustme.CA, trusting: ssl.SSLCont
         found = discover("alice@example.org", network=network)
     assert found.smtp is not None and found.smtp.method is Method.AUTOCONFIG
     assert found.smtp.source == f"https://example.org{WELL_KNOWN}"
+
+
+OAUTH_AUTOCONFIG = b"""<?xml version="1.0"?>
+<clientConfig version="1.1"><emailProvider id="example.org">
+  <incomingServer type="imap">
+    <hostname>%s</hostname><port>993</port><socketType>SSL</socketType>
+    <authentication>OAuth2</authentication>
+  </incomingServer>
+  <outgoingServer type="smtp">
+    <hostname>%s</hostname><port>587</port><socketType>STARTTLS</socketType>
+    <authentication>OAuth2</authentication>
+  </outgoingServer>
+</emailProvider>%s</clientConfig>"""
+OAUTH2_ELEMENT = b"""<oAuth2><issuer>sso.example.org</issuer><scope>openid email</scope>
+  <authURL>https://sso.example.org/auth</authURL><tokenURL>https://sso.example.org/token</tokenURL>
+</oAuth2>"""
+
+
+def _discover_with(ca: trustme.CA, trusting: ssl.SSLContext, document: bytes) -> Account:
+    with https_server(ca, ("autoconfig.example.org",), {PATH: Response(body=document)}) as s:
+        network = Network(
+            route=loopback_route({("autoconfig.example.org", 443): s.port}),
+            https_context=trusting,
+            srv_lookup=no_srv_records,
+        )
+        found = discover("alice@example.org", network=network)
+    assert found.complete
+    assert "sign in" in found.sign_in_summary()
+    draft = Account(name="a", email="alice@example.org", imap_host="", smtp_host="")
+    return found.apply(draft)
+
+
+def test_an_autoconfig_file_announcing_oauth2_makes_an_oauth2_account(
+    ca: trustme.CA, trusting: ssl.SSLContext
+) -> None:
+    document = OAUTH_AUTOCONFIG % (b"mail.example.org", b"mail.example.org", OAUTH2_ELEMENT)
+    account = _discover_with(ca, trusting, document)
+    assert account.auth is AuthMethod.OAUTH2
+    assert account.imap_host == "mail.example.org"
+    assert account.oauth_provider == ""
+    assert account.oauth_authorization_endpoint == "https://sso.example.org/auth"
+    assert account.oauth_token_endpoint == "https://sso.example.org/token"
+    assert account.oauth_scopes == ("openid", "email")
+
+
+def test_an_autoconfig_file_on_a_known_providers_servers_signs_in_with_that_provider(
+    ca: trustme.CA, trusting: ssl.SSLContext
+) -> None:
+    # A company's own domain on Microsoft 365: the file names Microsoft's servers only.
+    document = OAUTH_AUTOCONFIG % (b"outlook.office365.com", b"smtp.office365.com", b"")
+    account = _discover_with(ca, trusting, document)
+    assert account.auth is AuthMethod.OAUTH2
+    assert account.oauth_provider == "microsoft-work"
+    assert account.oauth_token_endpoint.startswith("https://login.microsoftonline.com/")
+    assert "offline_access" in account.oauth_scopes
+
+
+def test_an_oauth2_only_autoconfig_file_without_endpoints_leaves_them_to_fill_in(
+    ca: trustme.CA, trusting: ssl.SSLContext
+) -> None:
+    document = OAUTH_AUTOCONFIG % (b"mail.example.org", b"mail.example.org", b"")
+    account = _discover_with(ca, trusting, document)
+    assert account.auth is AuthMethod.OAUTH2
+    assert account.oauth_authorization_endpoint == ""
 
 
 def test_untrusted_https_certificate_is_not_used(trusting: ssl.SSLContext) -> None:

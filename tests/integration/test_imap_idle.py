@@ -18,6 +18,7 @@ from mailclient.store.mail import MailStore
 from tests.integration.imap_helpers import account, message, subjects
 from tests.integration.tcp_proxy import CuttableProxy
 from tests.rig import Dovecot, MailServers
+from tests.support.idle_log import idle_log
 from tests.support.waiting import wait_until
 
 USER = "carol"
@@ -54,6 +55,7 @@ class Watching:
         self.stop = threading.Event()
         self.errors: list[MailclientError] = []
         self.syncs = 0
+        self.name = carol.name
         self._store_path, self._account, self._password = store_path, syncing or carol, password
         self._engine: AccountSync | None = None
         self.watcher = IdleWatcher(
@@ -100,20 +102,21 @@ def store_path(tmp_path: Path) -> Iterator[Path]:
 def test_idle_brings_a_delivered_message_into_the_store(
     servers: MailServers, store_path: Path
 ) -> None:
-    watching = Watching(account(servers, USER), servers.user(USER).password, store_path)
-    try:
-        assert watching.watcher.connected.wait(15)
-        assert watching.syncs == 1  # the catch-up sync after connecting
-        with MailStore.open(store_path) as store:
-            send_over_smtp(servers, "Pushed to you")
-            wait_until(
-                lambda: (
-                    store.folder_by_name("test", "INBOX") is not None
-                    and subjects(store, "test", "INBOX") == ["Pushed to you"]
+    with idle_log() as idle:
+        watching = Watching(account(servers, USER), servers.user(USER).password, store_path)
+        try:
+            assert idle.wait_started(watching.name)
+            assert watching.syncs == 1  # the catch-up sync after connecting
+            with MailStore.open(store_path) as store:
+                send_over_smtp(servers, "Pushed to you")
+                wait_until(
+                    lambda: (
+                        store.folder_by_name("test", "INBOX") is not None
+                        and subjects(store, "test", "INBOX") == ["Pushed to you"]
+                    )
                 )
-            )
-    finally:
-        watching.close()
+        finally:
+            watching.close()
     assert watching.errors == []
 
 
@@ -122,21 +125,23 @@ def test_idle_is_renewed_and_survives_a_dropped_connection(
 ) -> None:
     proxy = CuttableProxy((servers.host, servers.imaps_port))
     carol = account(servers, USER, proxy.port)
-    watching = Watching(
-        carol, servers.user(USER).password, store_path, renew_after=0.3, backoff=0.1
-    )
-    try:
-        assert watching.watcher.connected.wait(15)
-        wait_until(lambda: watching.watcher.idles >= 3)
-        assert watching.syncs == 1  # renewing is not a change
-        proxy.cut_all()
-        wait_until(lambda: proxy.connections >= 2 and watching.watcher.connected.is_set())
-        send_over_smtp(servers, "After the outage")
-        with MailStore.open(store_path) as store:
-            wait_until(lambda: "After the outage" in subjects(store, "test", "INBOX"))
-    finally:
-        watching.close()
-        proxy.close()
+    with idle_log() as idle:
+        watching = Watching(
+            carol, servers.user(USER).password, store_path, renew_after=0.3, backoff=0.1
+        )
+        try:
+            assert idle.wait_started(watching.name, more_than=2)  # renewed twice
+            assert watching.syncs == 1  # renewing is not a change
+            before_cut = idle.started(watching.name)
+            proxy.cut_all()
+            wait_until(lambda: proxy.connections >= 2)
+            assert idle.wait_started(watching.name, more_than=before_cut)
+            send_over_smtp(servers, "After the outage")
+            with MailStore.open(store_path) as store:
+                wait_until(lambda: "After the outage" in subjects(store, "test", "INBOX"))
+        finally:
+            watching.close()
+            proxy.close()
     assert watching.errors == []
 
 
@@ -166,14 +171,15 @@ def test_a_server_without_idle_is_polled(
     watched = account(servers, USER, proxy.port)
     syncing = account(servers, USER, no_idle.imaps_port)
     password = servers.user(USER).password
-    watching = Watching(watched, password, store_path, syncing, poll_every=0.2, backoff=0.05)
-    try:
-        wait_until(lambda: watching.syncs >= 3)
-        servers.append(USER, "INBOX", message(1, "Found by polling"))
-        with MailStore.open(store_path) as store:
-            wait_until(lambda: "Found by polling" in subjects(store, "test", "INBOX"))
-    finally:
-        watching.close()
-        proxy.close()
+    with idle_log() as idle:
+        watching = Watching(watched, password, store_path, syncing, poll_every=0.2, backoff=0.05)
+        try:
+            wait_until(lambda: watching.syncs >= 3)
+            servers.append(USER, "INBOX", message(1, "Found by polling"))
+            with MailStore.open(store_path) as store:
+                wait_until(lambda: "Found by polling" in subjects(store, "test", "INBOX"))
+        finally:
+            watching.close()
+            proxy.close()
     assert watching.errors == []
-    assert (proxy.connections, watching.watcher.idles) == (1, 0)
+    assert (proxy.connections, idle.started(watching.name)) == (1, 0)

@@ -17,6 +17,7 @@ from mailclient.store.mail import MailStore
 from tests.integration.imap_helpers import account, message, server_state, store_state, subjects
 from tests.integration.test_imap_idle import Watching
 from tests.rig import MailServers, OtherServer, OtherServers
+from tests.support.idle_log import idle_log
 from tests.support.waiting import wait_until
 
 USER = "carol"
@@ -104,16 +105,17 @@ def test_idle_finds_new_mail_that_came_with_an_expunge(
     servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 4)))
     path = tmp_path / "mail.sqlite3"
     carol = account(servers, USER, server.port)
-    watching = GatedWatching(carol, servers.user(USER).password, path)
-    try:
-        assert watching.watcher.connected.wait(15)
-        assert watching.syncs == 1
-        expunge_and_deliver(servers, expunged=1, delivered=4)
-        assert watching.heard.wait(15)
-        watching.gate.set()
-        with MailStore.open(path) as store:
-            wait_until(lambda: watching.syncs == 2)
-            assert subjects(store, "test", "INBOX") == ["Message 4", "Message 3", "Message 2"]
-    finally:
-        watching.close()
+    with idle_log() as idle:
+        watching = GatedWatching(carol, servers.user(USER).password, path)
+        try:
+            assert idle.wait_started(carol.name)
+            assert watching.syncs == 1
+            expunge_and_deliver(servers, expunged=1, delivered=4)
+            assert watching.heard.wait(15)
+            watching.gate.set()
+            with MailStore.open(path) as store:
+                wait_until(lambda: watching.syncs == 2)
+                assert subjects(store, "test", "INBOX") == ["Message 4", "Message 3", "Message 2"]
+        finally:
+            watching.close()
     assert watching.errors == []

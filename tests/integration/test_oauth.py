@@ -19,26 +19,40 @@ from pathlib import Path
 
 import pytest
 
-from mailclient.accounts.credentials import CredentialStore
+from mailclient.accounts.credentials import CredentialStore, Service
 from mailclient.accounts.model import Account, AuthMethod
-from mailclient.accounts.oauth2 import OAuth2Authenticator, SignInCancelled, sign_in_account
-from mailclient.accounts.signin import Mechanism, SignIn
+from mailclient.accounts.oauth2 import (
+    Client,
+    LoopbackRedirect,
+    OAuth2Authenticator,
+    SignInCancelled,
+    authorization_url,
+    code_challenge,
+    exchange_code,
+    new_verifier,
+    sign_in_account,
+)
+from mailclient.accounts.signin import Authenticator, Mechanism, Secret, SignIn
 from mailclient.accounts.store import AccountStore
 from mailclient.core import diagnostics
-from mailclient.core.errors import SignInExpired
+from mailclient.core.errors import MailclientError, SignInExpired
 from mailclient.core.outgoing import OutgoingMessage
 from mailclient.core.profile import Profile
 from mailclient.imap import client as imap_client
 from mailclient.imap.append import SentFolder
 from mailclient.imap.client import ImapSession
+from mailclient.imap.idle import IdleWatcher
 from mailclient.imap.sync import AccountSync
 from mailclient.smtp import client as smtp_client
 from mailclient.smtp.sender import OutboxSender, Outcome
 from mailclient.store.mail import MailStore
 from tests.integration.imap_helpers import account as rig_account
+from tests.integration.imap_helpers import subjects
+from tests.integration.tcp_proxy import CuttableProxy
 from tests.rig import MailServers
 from tests.rig.dovecot import Dovecot
 from tests.rig.oauth import AuthorizationServer, browse
+from tests.support.idle_log import idle_log
 from tests.support.memory_keyring import MemoryKeyring
 from tests.support.waiting import wait_until
 
@@ -199,6 +213,154 @@ def test_an_expired_access_token_is_refreshed_without_a_word(
     smtp_client.probe(account, auth, timeout=10)
 
 
+class Recording:
+    """An account's authenticator that remembers each token it handed out."""
+
+    def __init__(self, inner: Authenticator) -> None:
+        self.inner = inner
+        self.method = inner.method
+        self.mechanism = inner.mechanism
+        self.tokens: list[str] = []
+
+    def secret(self, service: Service) -> Secret:
+        secret = self.inner.secret(service)
+        self.tokens.append(secret.value)
+        return secret
+
+    def rejected(self, service: Service, secret: Secret) -> bool:
+        return self.inner.rejected(service, secret)
+
+    def authenticator(self, account: Account) -> Authenticator:
+        return self  # as a profile's SignIn, for the outbox
+
+
+def short_lived_sign_in(
+    mail_servers: MailServers, oauth_server: AuthorizationServer, account: Account, clock: str
+) -> Recording:
+    """Sign ``account`` in with access tokens that live 3 s. With the real clock the
+    authenticator refreshes a token when due; a stuck clock never sees one due, so the
+    server's refusal is what makes it refresh."""
+    sign_in = SignIn(CredentialStore(MemoryKeyring(), profile_id=f"oauth-{clock}"))
+    oauth_server.lifetime = 3
+    browser = Browser(mail_servers.user(USER).address)
+    sign_in_account(sign_in, account, browser, timeout=20)
+    browser.join()
+    if clock == "real":
+        return Recording(sign_in.authenticator(account))
+    return Recording(
+        OAuth2Authenticator(account, (CLIENT_ID, ""), sign_in.credentials, clock=lambda: 0)
+    )
+
+
+@pytest.mark.parametrize("clock", ["real", "stuck"])
+def test_a_token_that_expires_during_idle_is_refreshed_unseen(
+    mail_servers: MailServers, oauth_server: AuthorizationServer, tmp_path: Path, clock: str
+) -> None:
+    mail_servers.reset_user(USER)
+    proxy = CuttableProxy((mail_servers.host, mail_servers.imaps_port))
+    account = oauth_account(mail_servers, proxy.port)
+    auth = short_lived_sign_in(mail_servers, oauth_server, account, clock)
+    errors: list[MailclientError] = []
+    heard: list[str] = []
+    stop = threading.Event()
+    engines: list[AccountSync] = []
+
+    def changed() -> None:
+        # What the account's worker does when IDLE hears something: a sync (on a store
+        # connection of this thread's own).
+        if not engines:
+            engines.append(AccountSync(account, auth, MailStore.open(tmp_path / "mail.sqlite3")))
+        heard.extend(r.folder for r in engines[0].sync(["INBOX"]))
+
+    def run() -> None:
+        try:
+            watcher.run()
+        finally:
+            for engine in engines:
+                engine.close()
+                engine.store.close()
+
+    with idle_log() as idle:
+        watcher = IdleWatcher(
+            account, auth, changed, stop, on_error=errors.append, renew_after=0.5, backoff=0.1
+        )
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        try:
+            assert idle.wait_started(account.name)
+            token, requests = auth.tokens[-1], oauth_server.token_requests
+            wait_until(lambda: not oauth_server.active(token), 20)
+            # IDLE goes on, renewed on the connection it logged in on.
+            idles = idle.started(account.name)
+            assert idle.wait_started(account.name, more_than=idles + 1, timeout=20)
+            # The network drops (the watcher's and the sync's connections both go through the
+            # proxy): the watcher logs in again.
+            before, started = proxy.connections, idle.started(account.name)
+            proxy.cut_all()
+            wait_until(lambda: proxy.connections > before, 20)
+            assert idle.wait_started(account.name, more_than=started, timeout=20)
+            assert oauth_server.token_requests >= requests + 1
+            assert auth.tokens[-1] != token and oauth_server.active(auth.tokens[-1])
+            subject = f"after the refresh {clock}"
+            mail_servers.append(USER, "INBOX", _message(account, subject))
+            with MailStore.open(tmp_path / "mail.sqlite3") as store:
+                wait_until(lambda: subject in _subjects(store, account), 20)
+        finally:
+            stop.set()
+            thread.join(30)
+            proxy.close()
+    assert errors == []
+    assert heard.count("INBOX") >= 3  # connected, reconnected, the new message
+
+
+@pytest.mark.parametrize("clock", ["real", "stuck"])
+def test_a_token_that_expires_during_a_flush_is_refreshed_unseen(
+    mail_servers: MailServers, oauth_server: AuthorizationServer, tmp_path: Path, clock: str
+) -> None:
+    mail_servers.reset_user(USER)
+    account = oauth_account(mail_servers)
+    auth = short_lived_sign_in(mail_servers, oauth_server, account, clock)
+    used_for_sending: list[str] = []
+
+    def open_sent_after_expiry(account: Account, folder_auth: Authenticator) -> SentFolder:
+        # Between sending and the Sent copy, the token used to send expires.
+        used_for_sending.append(auth.tokens[-1])
+        wait_until(lambda: not oauth_server.active(used_for_sending[0]), 20)
+        return SentFolder.open(account, folder_auth)
+
+    sender = OutboxSender(
+        tmp_path / "mail.sqlite3", lambda name: account, auth, open_sent_after_expiry
+    )
+    subject = f"flushed {clock} {time.monotonic_ns()}"
+    sender.enqueue(
+        "work",
+        OutgoingMessage(sender=account.sender, to=(account.email,), subject=subject, body="."),
+    )
+    first = auth.secret("smtp").value
+    wait_until(lambda: not oauth_server.active(first), 20)  # before the flush begins
+    requests = oauth_server.token_requests
+    report = sender.flush()
+    assert [r.outcome for r in report.results] == [Outcome.SENT], report
+    assert [c.saved for c in report.copies] == [True], report
+    # A new token to send with, and another for the Sent copy.
+    assert oauth_server.token_requests == requests + 2
+    assert any(subject.encode() in raw for raw in mail_servers.wait_for_messages(USER, 1))
+    assert any(subject.encode() in raw for raw in mail_servers.fetch_all(USER, "Sent"))
+
+
+def _message(account: Account, subject: str) -> bytes:
+    return (
+        f"From: {account.email}\r\nTo: {account.email}\r\nSubject: {subject}\r\n"
+        f"Message-ID: <{time.monotonic_ns()}@example.org>\r\n\r\nHello.\r\n"
+    ).encode()
+
+
+def _subjects(store: MailStore, account: Account) -> list[str]:
+    if store.folder_by_name(account.name, "INBOX") is None:
+        return []
+    return subjects(store, account.name, "INBOX")
+
+
 def test_a_token_the_server_refuses_is_refreshed_once_more(
     mail_servers: MailServers, signed_in: SignIn, oauth_server: AuthorizationServer
 ) -> None:
@@ -266,6 +428,29 @@ def test_an_answer_with_a_wrong_state_is_refused(
     assert answers and answers[0][0] == 400
     assert "does not belong to the sign-in" in answers[0][1]
     assert keyring.secrets == {}
+
+
+def test_the_rig_refuses_a_code_without_its_pkce_verifier(
+    mail_servers: MailServers, oauth_server: AuthorizationServer
+) -> None:
+    account = oauth_account(mail_servers)
+    client = Client.of(account, (CLIENT_ID, ""))
+    verifier = new_verifier()
+    with LoopbackRedirect("s1") as redirect:
+        url = authorization_url(client, redirect.redirect_uri, "s1", code_challenge(verifier))
+        page = threading.Thread(target=browse, args=(url, mail_servers.user(USER).address))
+        page.start()
+        code = redirect.wait(20)
+        page.join(10)
+        uri = redirect.redirect_uri
+    refusals = oauth_server.pkce_refusals
+    for wrong in (new_verifier(), verifier[:-1] + ("A" if verifier[-1] != "A" else "B"), ""):
+        with pytest.raises(SignInExpired, match="code verifier"):
+            exchange_code(client, code, wrong, uri, "work")
+    assert oauth_server.pkce_refusals == refusals + 3
+    # The code itself was good: with its own verifier it yields tokens.
+    tokens = exchange_code(client, code, verifier, uri, "work")
+    assert tokens.access_token and tokens.refresh_token
 
 
 def test_no_token_reaches_a_profile_file_a_log_or_an_error(

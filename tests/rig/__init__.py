@@ -6,8 +6,8 @@ tests/conftest.py builds the session fixtures from these pieces:
   ``mail_servers.ca_file``);
 - ``mail_servers`` (:class:`MailServers`): Dovecot (IMAPS, IMAP+STARTTLS, and a second
   instance without TLS) and Postfix (SMTPS, submission+STARTTLS, and a listener without
-  TLS), users alice, bob and carol @example.org, plus helpers to put mail in place and
-  read it back;
+  TLS), users alice, bob, carol and frank (whose password is not ASCII) @example.org, plus
+  helpers to put mail in place and read it back;
 - ``other_servers`` (:class:`OtherServers`): Dovecots configured like other servers (a
   personal namespace prefix without SPECIAL-USE, lower-case special-use flags, no
   UIDNEXT), started on first use, with users dave and erin of their own;

@@ -120,7 +120,7 @@ class MailStorage:
             lines.append(
                 f"{address}:{{PLAIN}}{password}:{self.vmail.uid}:{self.vmail.gid}::{home}::\n"
             )
-        self.users_file.write_text("".join(lines))
+        self.users_file.write_text("".join(lines), encoding="utf-8")
         # The auth process runs as the "dovecot" user and must read it; nobody else may.
         shutil.chown(self.users_file, "root", grp.getgrnam("dovecot").gr_gid)
         self.users_file.chmod(0o640)

@@ -7,17 +7,20 @@ endpoint, and revokes a user's tokens on request. What it lacks is added here wi
 touching its code: token introspection (RFC 7662), which is how the rig's Dovecot checks
 tokens (dovecot.py); public clients (token endpoint auth method "none", as native apps
 are, RFC 8252 §8.4); a lifetime of new access tokens that a test can change while it runs
-(``lifetime``); and no insecure-transport check, as it speaks plain HTTP on 127.0.0.1.
-
-It does not check PKCE: the code challenge mailclient sends is checked by the unit tests
-against Authlib's own S256 computation instead.
+(``lifetime``); no insecure-transport check, as it speaks plain HTTP on 127.0.0.1; and
+PKCE (RFC 7636), which it ignores: a thin layer in front of it keeps the S256 challenge of
+each authorization request with the code it yields and refuses a code whose token
+request lacks the matching verifier, as a public client's provider must (RFC 8252 §8.1).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
 import os
+import secrets
 import threading
 import urllib.error
 import urllib.parse
@@ -48,11 +51,16 @@ class AuthorizationServer:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.lifetime = DEFAULT_LIFETIME
         self.token_requests = 0
+        self.pkce_refusals = 0
+        # Authorization code -> the S256 challenge of the request that yielded it.
+        self._challenges: dict[str, str] = {}
+        self._challenges_lock = threading.Lock()
         for grant in (provider.AuthorizationCodeGrant, provider.RefreshTokenGrant):
             if "none" not in grant.TOKEN_ENDPOINT_AUTH_METHODS:
                 grant.TOKEN_ENDPOINT_AUTH_METHODS = [*grant.TOKEN_ENDPOINT_AUTH_METHODS, "none"]
         app = provider.app(access_token_max_age=timedelta(seconds=DEFAULT_LIFETIME))
         app.before_request(self._before_request)
+        app.after_request(self._after_request)
         app.add_url_rule("/introspect", view_func=_introspect, methods=["POST"])
         self.port = port if port is not None else free_ports(1, (LOOPBACK,))[0]
         self._server = werkzeug.serving.make_server(LOOPBACK, self.port, app, threaded=True)
@@ -77,18 +85,57 @@ class AuthorizationServer:
     def introspection_endpoint(self) -> str:
         return f"{self.issuer}/introspect"
 
-    def _before_request(self) -> None:
+    def _before_request(self) -> Any:
         # Each token is made by the server's bearer token generator; its lifetime is ours.
         server: Any = flask.g._authlib_authorization_server
         server._token_generators["default"].expires_generator = lambda *_: self.lifetime
         if flask.request.path == "/oauth2/token":
             self.token_requests += 1
+            if flask.request.form.get("grant_type") == "authorization_code":
+                return self._check_verifier()
+        return None
+
+    def _after_request(self, response: flask.Response) -> flask.Response:
+        """Keep the challenge of an authorization request with the code it was answered with."""
+        if flask.request.path == "/oauth2/authorize" and response.status_code in (302, 303):
+            location = urllib.parse.urlsplit(response.headers.get("Location", ""))
+            code = urllib.parse.parse_qs(location.query).get("code", [""])[0]
+            if code:
+                args = flask.request.args
+                method = args.get("code_challenge_method", "")
+                challenge = args.get("code_challenge", "") if method == "S256" else ""
+                with self._challenges_lock:
+                    self._challenges[code] = challenge
+        return response
+
+    def _check_verifier(self) -> Any:
+        """RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) must equal the challenge."""
+        form = flask.request.form
+        with self._challenges_lock:
+            challenge = self._challenges.get(form.get("code", ""), "")
+        verifier = form.get("code_verifier", "")
+        digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
+        computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+        if not challenge:
+            reason = "the authorization request carried no S256 code challenge"
+        elif not 43 <= len(verifier) <= 128:
+            reason = "the code verifier is missing or not 43 to 128 characters long"
+        elif not secrets.compare_digest(computed, challenge):
+            reason = "the code verifier does not match the code challenge"
+        else:
+            with self._challenges_lock:
+                self._challenges.pop(form["code"], None)
+            return None
+        self.pkce_refusals += 1
+        return flask.jsonify({"error": "invalid_grant", "error_description": reason}), 400
 
     def active(self, token: str) -> bool:
-        """Whether ``token`` is still good, as the mail servers ask it (RFC 7662)."""
-        data = urllib.parse.urlencode({"token": token}).encode()
-        with urllib.request.urlopen(self.introspection_endpoint, data, timeout=10) as response:
-            return bool(json.load(response)["active"])
+        """Whether ``token`` is good now, asked the way Dovecot asks (RFC 7662)."""
+        request = urllib.request.Request(
+            self.introspection_endpoint, data=urllib.parse.urlencode({"token": token}).encode()
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return bool(json.load(answer)["active"])
 
     def revoke(self, user: str) -> None:
         """Revoke every access and refresh token of ``user`` (the provider's sub)."""

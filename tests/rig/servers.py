@@ -45,7 +45,9 @@ from .smtp import Postfix
 from .util import ALT_LOOPBACK, LOOPBACK, RigError, ServerProcess, wait_reaped
 
 DOMAIN = "example.org"
-USER_NAMES = ("alice", "bob", "carol")
+USER_NAMES = ("alice", "bob", "carol", "frank")
+# Passwords other than "<name>-secret": frank's is not ASCII (IMAP LOGIN, SMTP AUTH in UTF-8).
+PASSWORDS = {"frank": "fränk-pässwörd€"}
 # Users of the servers configured unlike the rig's Dovecot (tests/rig/variants.py): their
 # folders are only ever seen through that server, which creates its own special folders.
 OTHER_SERVER_USERS = ("dave", "erin")
@@ -110,7 +112,7 @@ class MailServers:
             return MailUser(
                 address=f"{name}@{DOMAIN}",
                 username=f"{name}@{DOMAIN}",
-                password=f"{name}-secret",
+                password=PASSWORDS.get(name, f"{name}-secret"),
                 maildir=mail_root / DOMAIN / name / "Maildir",
             )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import timedelta, timezone
 from email.message import EmailMessage
 from email.policy import SMTP
 
@@ -40,6 +41,17 @@ def test_plain_message_headers_and_body() -> None:
     assert parsed.plain == "Hallo Bob,\nwie geht's?\n"
     assert parsed.html is None
     assert parsed.attachments == ()
+
+
+def test_a_date_no_time_zone_can_show_is_no_date() -> None:
+    raw = (
+        b"From: mallory@example.net\r\nDate: Fri, 31 Dec 9999 23:59:59 -1400\r\n"
+        b"Subject: Forever\r\n\r\nhi\r\n"
+    )
+    date = parse_message(raw).date
+    # The reading pane shows it in local time: the year 10000 anywhere east of -14:00.
+    for hours in (-12, 0, 14):
+        assert date is None or date.astimezone(timezone(timedelta(hours=hours)))
 
 
 def test_alternative_keeps_plain_and_richest_html() -> None:

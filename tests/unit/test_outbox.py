@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -13,6 +14,7 @@ import pytest
 
 from mailclient.core.outgoing import BuiltMessage, OutboxState, Refusal, SentCopy
 from mailclient.store.outbox import (
+    MIGRATIONS,
     Outbox,
     OutboxItemBusy,
     OutboxItemNotFound,
@@ -345,3 +347,40 @@ ADD_IN_ANOTHER_PROCESS = textwrap.dedent(
     outbox.close()
     """
 )
+
+
+def _first_version_file(path: Path, joined: bool) -> None:
+    """An outbox file as an older mailclient left it: schema version 1, holding one
+    queued message; ``joined``: written by the versions whose two migration steps ran as
+    one (send_at already there, version still 1)."""
+    steps = "\n".join(MIGRATIONS)
+    first = steps[: steps.index("ALTER TABLE outbox ADD COLUMN send_at")]
+    if joined:
+        first += (
+            "ALTER TABLE outbox ADD COLUMN send_at REAL NOT NULL DEFAULT 0;\n"
+            "ALTER TABLE outbox ADD COLUMN scheduled INTEGER NOT NULL DEFAULT 0;\n"
+        )
+    db = sqlite3.connect(outbox_path(path))
+    db.executescript(first + "\nPRAGMA user_version = 1;")
+    db.execute(
+        "INSERT INTO outbox (account, message_id, envelope_from, recipients, size, created,"
+        " next_attempt) VALUES ('work', '<old@example.org>', 'ann@example.org',"
+        " '[\"bob@example.org\"]', 10, 1, 1)"
+    )
+    db.execute("INSERT INTO outbox_raw (id, raw) VALUES (1, x'00')")
+    db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize("joined", [False, True], ids=["before-send-later", "joined-steps"])
+def test_an_outbox_file_of_an_older_version_is_upgraded_and_its_message_kept(
+    path: Path, clock: Clock, joined: bool
+) -> None:
+    _first_version_file(path, joined)
+    box = Outbox.open(path, clock)
+    try:
+        assert [item.message_id for item in box.items()] == ["<old@example.org>"]
+        assert due(box) == [1]
+        assert box._db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    finally:
+        box.close()

@@ -119,9 +119,9 @@ def test_sql_and_fts_syntax_is_only_text(text: str) -> None:
     assert all(t.field in (Field.TEXT, Field.SUBJECT, Field.BODY, Field.FROM) for t in query.terms)
 
 
-def test_words_to_highlight_leave_out_negated_terms_and_file_names() -> None:
-    query = parse_query('plan "annual report" -draft filename:x.pdf from:bob is:unread')
-    assert query.highlights() == ["plan", "annual report", "bob"]
+def test_words_to_highlight_are_the_free_words_and_phrases_that_must_match() -> None:
+    query = parse_query('plan "annual report" -draft filename:x.pdf from:bob is:unread body:q3')
+    assert query.highlights() == [("plan", False), ("annual report", True), ("q3", False)]
 
 
 def test_folder_and_account_terms_choose_folders() -> None:

@@ -321,3 +321,25 @@ def html_message(markup: str) -> bytes:
         "From: a@example.org\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
         "Content-Type: text/html; charset=utf-8\r\n\r\n" + markup
     ).encode()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "report",
+        "annual rep",
+        '"report final"',
+        "report -draft",
+        "is:unread",
+        "report has:attachment",
+        "!!!",
+        "from:bob after:2024-03-10",
+    ],
+)
+def test_matching_holds_every_match_of_the_folders(
+    store: MailStore, mail: dict[str, int], text: str
+) -> None:
+    inbox = [mail["INBOX"]]
+    listed = set(store.message_ids(inbox))
+    found = set(store.search(parse_query(text), inbox))
+    assert store.matching(inbox, text) & listed == found

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -187,6 +187,16 @@ def test_date_falls_back_to_the_internal_date(store: MailStore) -> None:
     store.add_messages(inbox, [NewMessage(uid=1, flags=frozenset(), internal_date=1000)])
     s = store.summaries(store.message_ids(inbox))[0]
     assert s.date == datetime.fromtimestamp(1000, UTC)
+
+
+def test_a_date_no_time_zone_can_show_is_no_date(store: MailStore) -> None:
+    # "Fri, 31 Dec 9999 23:59:59 -1400" is the year 10000 in UTC; 23:59 UTC on the same
+    # day is 10000 east of Greenwich. Every view shows dates in local time.
+    inbox = folders(store)["INBOX"]
+    store.add_messages(inbox, [msg(1, date=253_402_351_199), msg(2, date=253_402_300_700)])
+    for summary in store.summaries(store.message_ids(inbox)):
+        for hours in (-12, 14):
+            assert summary.date is None or summary.date.astimezone(timezone(timedelta(hours=hours)))
 
 
 def test_a_refused_flag_change_is_taken_back_as_far_as_it_went(store: MailStore) -> None:

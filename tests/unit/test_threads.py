@@ -192,3 +192,48 @@ def test_every_lookup_reads_an_index(store: MailStore) -> None:
         for column in ("message_id", "subject"):
             if f"{column} =" in sql or f"{column} IN" in sql:
                 assert f"{column}=?" in plan, (sql, plan)
+
+
+def test_the_newest_threads_read_alone_begin_the_whole_list(store: MailStore) -> None:
+    # The first screenful of a threaded folder is read without threading the whole folder;
+    # it must be what the whole list starts with: threads whole, their order, the depths.
+    ids = folders(store)
+    inbox, sent = ids["INBOX"], ids["Sent"]
+    store.add_messages(
+        inbox,
+        [
+            msg(1, "a"),
+            msg(2, "b", "a", "a"),
+            msg(3),  # no Message-ID: a thread of its own
+            msg(4, "c"),
+            msg(5, "d", "missing", "missing"),  # its parent never came
+            msg(6, "e", "missing", "missing"),
+            msg(8, "g", "f", "a b f"),  # answers a message of Sent
+            msg(9, "h", "c", "c"),
+            msg(10, "i"),
+        ],
+    )
+    store.add_messages(sent, [msg(7, "f", "b", "a b")])
+    for folder_ids in ([inbox], [inbox, sent]):
+        whole = store.threaded(folder_ids)
+        for count in range(1, 8):
+            first = store.threaded(folder_ids, first_threads=count)
+            assert len({p.thread for p in first}) == min(count, len({p.thread for p in whole}))
+            assert first == whole[: len(first)], (folder_ids, count)
+
+
+def test_a_conversation_is_read_over_the_folders_of_its_account(store: MailStore) -> None:
+    ids = folders(store)
+    store.add_messages(ids["INBOX"], [msg(1, "a"), msg(3, "c", "b", "a b"), msg(9, "other")])
+    store.add_messages(ids["Sent"], [msg(2, "b", "a", "a"), msg(4, "a")])  # "a" twice
+    inbox = {s.subject: s.id for s in store.summaries(store.message_ids(ids["INBOX"]))}
+    sent = {s.subject: s.id for s in store.summaries(store.message_ids(ids["Sent"]))}
+    assert store.conversation(inbox["message 1"]) == [
+        inbox["message 1"],
+        sent["message 2"],
+        inbox["message 3"],
+    ]
+    # The copy whose body is here stands for its Message-ID.
+    store.save_body(sent["message 4"], b"Subject: a\r\n\r\nbody\r\n")
+    assert store.conversation(inbox["message 3"])[0] == sent["message 4"]
+    assert store.conversation(inbox["message 9"]) == [inbox["message 9"]]

@@ -3,8 +3,10 @@
 Steps: who you are (name, address, password); the search for the servers, with progress
 and Cancel; the settings found, every field editable, with Test connection. Create account
 signs in to both servers first, then stores the password in the keyring and the account in
-the profile. Everything that touches the network, the keyring or the config file runs on a
-worker thread.
+the profile. An account that signs in with OAuth2 (a provider that needs it, servers whose
+autoconfig file says so, or the manual setting) is signed in in the browser instead, and
+stored once that worked. Everything that touches the network, the keyring or the config
+file runs on a worker thread.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.lifecycle import add_account
-from mailclient.accounts.model import Account, validate_email
+from mailclient.accounts.model import Account, AuthMethod, validate_email
 from mailclient.accounts.signin import SignIn
 from mailclient.accounts.store import AccountStore
 from mailclient.core.errors import AccountExists, AccountNotFound, InvalidInput, MailclientError
@@ -60,7 +62,7 @@ from mailclient.ui.accounts.form import (
     ConnectionCheck,
     typed_password,
 )
-from mailclient.ui.accounts.oauth_sign_in import BrowserSignIn
+from mailclient.ui.accounts.oauth_sign_in import BrowserSignIn, provider_name
 from mailclient.workers.tasks import Task, error_text
 
 _STATE_MARKS = {
@@ -69,6 +71,12 @@ _STATE_MARKS = {
     StepState.NOTHING: ("\u2013", "#777777"),
     StepState.SKIPPED: ("·", "#777777"),
 }
+
+
+PASSWORD_INTRO = (
+    "Enter your email address and its password; mailclient finds your provider's "
+    "settings. The password is kept in your system's keyring, never in a file."
+)
 
 
 def _heading(text: str, parent: QWidget) -> QLabel:
@@ -103,13 +111,10 @@ class IdentityPage(QWidget):
         layout.addWidget(
             _heading("Welcome to mailclient" if first_run else "Add a mail account", self)
         )
-        intro = QLabel(
-            "Enter your email address and its password; mailclient finds your provider's "
-            "settings. The password is kept in your system's keyring, never in a file.",
-            self,
-        )
-        intro.setWordWrap(True)
-        layout.addWidget(intro)
+        self.intro = QLabel(PASSWORD_INTRO, self)
+        self.intro.setObjectName("intro")
+        self.intro.setWordWrap(True)
+        layout.addWidget(self.intro)
         layout.addSpacing(12)
         form = QFormLayout()
         self.display_edit = QLineEdit(self)
@@ -131,6 +136,7 @@ class IdentityPage(QWidget):
         form.addRow("&Email address:", self.email_edit)
         form.addRow("&Password:", self.password_edit)
         form.addRow("", self.show_password)
+        self._form = form
         layout.addLayout(form)
         # Shown when the address belongs to a provider that signs in with OAuth2.
         self.oauth_button = QPushButton(self)
@@ -182,15 +188,36 @@ class IdentityPage(QWidget):
         self.oauth_hint.setVisible(oauth is not None)
         required = oauth is not None and oauth.required
         self.password_edit.setEnabled(not required)
-        self.show_password.setEnabled(not required)
+        self._form.setRowVisible(self.password_edit, not required)
+        self._form.setRowVisible(self.show_password, not required)
+        # Enter signs in where that is the only way in.
+        self.oauth_button.setDefault(required)
+        self.continue_button.setDefault(not required)
+        self.oauth_hint.setVisible(oauth is not None and not required)
         if provider is None or oauth is None:
+            self.intro.setText(PASSWORD_INTRO)
             return
         self.oauth_button.setText(f"Sign in with {provider.name}")
-        self.oauth_hint.setText(
-            f"{provider.name} takes no passwords from mail programs: sign in in your browser."
-            if required
-            else "in your browser, or enter an app password above and Continue."
-        )
+        if required:
+            self.intro.setText(
+                f"Enter your email address, then sign in with {provider.name} in your "
+                "browser. mailclient never sees your password there: it keeps only the "
+                "permission to read and send your mail, in your system's keyring."
+            )
+            self.oauth_hint.setText(
+                f"{provider.name} takes no passwords from mail programs: sign in in your browser."
+            )
+        else:
+            self.intro.setText(
+                f"Enter your email address, then sign in with {provider.name} in your "
+                "browser, or enter an app password and Continue. What lets mailclient in "
+                "is kept in your system's keyring, never in a file."
+            )
+            self.oauth_hint.setText("in your browser, or enter an app password above and Continue.")
+
+    def password_needed(self) -> bool:
+        """Whether Continue needs a password (not for a provider that takes none)."""
+        return self.password_edit.isEnabled()
 
 
 class SearchPage(QWidget):
@@ -304,11 +331,11 @@ class SettingsPage(QWidget):
         content_layout.addWidget(self.form)
         content_layout.addWidget(self.result_label)
         content_layout.addStretch(1)
-        scroll = QScrollArea(self)
-        scroll.setWidget(content)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        layout.addWidget(scroll, 1)
+        self.scroll_area = QScrollArea(self)
+        self.scroll_area.setWidget(content)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        layout.addWidget(self.scroll_area, 1)
         buttons = QHBoxLayout()
         self.back_button = QPushButton("&Back", self)
         self.test_button = QPushButton("&Test connection", self)
@@ -329,17 +356,35 @@ class SettingsPage(QWidget):
             text = "Enter your provider's server settings. They usually appear on its help pages."
         else:
             text = html.escape(discovery.summary(), quote=False)
+            if discovery.sign_in_summary():
+                text += " " + html.escape(discovery.sign_in_summary(), quote=False)
             for note in discovery.notes:
                 text += f"<br><b>Note:</b> {html.escape(note, quote=False)}"
         self.found_label.setText(text)
 
     def show_result(self, text: str) -> None:
         self.result_label.setText(text)
+        if text:
+            # Below a long form (OAuth2's settings) it would otherwise go unseen.
+            self.scroll_area.ensureWidgetVisible(self.result_label)
 
     def set_busy(self, busy: bool) -> None:
-        for button in (self.back_button, self.test_button, self.create_button):
+        for button in (self.back_button, self.create_button):
             button.setEnabled(not busy)
         self.form.setEnabled(not busy)
+        self.show_auth(busy)
+
+    def show_auth(self, busy: bool = False) -> None:
+        """An OAuth2 account is signed in in the browser by Create account; only then
+        is there a token to test the servers with."""
+        oauth = self.form.auth() is AuthMethod.OAUTH2
+        self.test_button.setEnabled(not busy and not oauth)
+        self.test_button.setToolTip(
+            "Create account signs you in first; test it then under Manage accounts."
+            if oauth
+            else ""
+        )
+        self.create_button.setText("Sign in and c&reate account" if oauth else "C&reate account")
 
 
 class AddAccountDialog(QDialog):
@@ -368,6 +413,7 @@ class AddAccountDialog(QDialog):
         self._search: Task | None = None
         self._save: Task | None = None
         self._create_after_check = False
+        self._browser_from: QWidget | None = None  # the page a browser sign-in began on
         self.discovery: Discovery | None = None
 
         self.pages = QStackedWidget(self)
@@ -383,6 +429,9 @@ class AddAccountDialog(QDialog):
         self.check = ConnectionCheck(self)
 
         self._providers = ProviderDatabase.load(self._extra_provider_files)
+        self.settings.form.provider_names = functools.partial(
+            provider_name, providers=self._providers
+        )
         self.browser = BrowserSignIn(self._sign_in, self)
         self.browser.signed_in.connect(self._on_stored)
         self.browser.failed.connect(self._on_browser_failed)
@@ -397,6 +446,7 @@ class AddAccountDialog(QDialog):
         self.settings.create_button.clicked.connect(self.create_account)
         self.settings.cancel_button.clicked.connect(self.reject)
         self.settings.form.edited.connect(lambda: self.settings.show_result(""))
+        self.settings.form.auth_combo.currentIndexChanged.connect(lambda: self.settings.show_auth())
         self.check.progressed.connect(self.settings.show_result)
         self.check.finished.connect(self._on_checked)
 
@@ -416,7 +466,7 @@ class AddAccountDialog(QDialog):
             email = self.identity.email()
         except InvalidInput:
             return
-        if not self.identity.password_edit.text():
+        if self.identity.password_needed() and not self.identity.password_edit.text():
             self.identity.show_error("Enter the password of this address.")
             self.identity.password_edit.setFocus()
             return
@@ -470,22 +520,35 @@ class AddAccountDialog(QDialog):
             self.identity.show_error(f"Another account is already called {account.name!r}.")
             return
         self.identity.show_error("")
-        self.search.reset(email.rsplit("@", 1)[1])
-        self.search.waiting_for_browser(provider.name)
+        self._wait_for_browser(account, provider.name, self.identity)
+
+    def _wait_for_browser(self, account: Account, name: str, back_to: QWidget) -> None:
+        """Sign ``account`` in on ``name``'s page, then store it; Cancel or a failure
+        goes back to the page ``back_to``."""
+        self.search.reset(account.email.rsplit("@", 1)[1])
+        self.search.waiting_for_browser(name)
+        self._browser_from = back_to
         self.pages.setCurrentWidget(self.search)
         accounts = self._accounts
         self.browser.start(account, lambda: accounts.add(account))
 
     def _on_browser_failed(self, error: Exception) -> None:
+        if self._browser_from is self.settings:
+            self.pages.setCurrentWidget(self.settings)
+            self.settings.show_result(
+                f"<span style='color:#b00020'>{html.escape(error_text(error))}</span>"
+            )
+            return
         self.pages.setCurrentWidget(self.identity)
         self.identity.show_error(error_text(error))
 
     def cancel_search(self) -> None:
+        back_to = self._browser_from if self.browser.running else None
         self.browser.cancel()
         if self._search is not None:
             self._search.cancel()
             self._search = None
-        self.pages.setCurrentWidget(self.identity)
+        self.pages.setCurrentWidget(back_to or self.identity)
 
     def _on_search_failed(self, error: Exception) -> None:
         self._search = None
@@ -525,6 +588,7 @@ class AddAccountDialog(QDialog):
         form.smtp_host.setPlaceholderText(f"smtp.{domain}")
         self.settings.show_found(discovery)
         self.settings.show_result("")
+        self.settings.set_busy(False)
         self.pages.setCurrentWidget(self.settings)
         empty = [e for e in (form.email_edit, form.imap_host, form.smtp_host) if not e.text()]
         (empty[0] if empty else self.settings.create_button).setFocus()
@@ -549,8 +613,35 @@ class AddAccountDialog(QDialog):
         self._run_check()
 
     def create_account(self) -> None:
+        if self.settings.form.auth() is AuthMethod.OAUTH2:
+            self._sign_in_and_store()
+            return
         self._create_after_check = True
         self._run_check()
+
+    def _sign_in_and_store(self) -> None:
+        """The browser sign-in for an OAuth2 account set up on the settings page."""
+        try:
+            account = self.settings.form.account()
+        except InvalidInput:
+            return
+        try:
+            self._sign_in.client_for(account)
+            self._accounts.get(account.name)
+        except AccountNotFound:
+            pass
+        except MailclientError as error:
+            self.settings.show_result(
+                f"<span style='color:#b00020'>{html.escape(str(error))}</span>"
+            )
+            return
+        else:
+            self.settings.form.show_error(
+                InvalidInput("name", f"another account is already called {account.name!r}")
+            )
+            return
+        self.settings.show_result("")
+        self._wait_for_browser(account, provider_name(account, self._providers), self.settings)
 
     def _run_check(self) -> None:
         account = self._checked_account()

@@ -1,5 +1,11 @@
 """The account settings form (every field, editable) and the connection check behind its
-"Test connection" button, shared by the Add account and Manage accounts dialogs."""
+"Test connection" button, shared by the Add account and Manage accounts dialogs.
+
+Authentication is a password or OAuth2. An OAuth2 account of a listed provider signs in
+with that provider's endpoints and client ID; one of a server of one's own (a company's
+Keycloak, say) names its sign-in server: an issuer whose endpoints "Look up" finds (on a
+worker thread), or the endpoints themselves, and the client ID registered there.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from html import escape
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QUrl, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -31,17 +37,23 @@ from mailclient.accounts.model import (
     AuthMethod,
     Security,
 )
+from mailclient.accounts.oauth2 import discover as discover_endpoints
 from mailclient.accounts.signin import Authenticator, FixedPassword
 from mailclient.core.errors import CertificateNotTrusted, InvalidInput, MailclientError
 from mailclient.discovery import Endpoint, Network, Protocol, ServerCertificate, fetch_certificate
 from mailclient.imap import client as imap_client
 from mailclient.smtp import client as smtp_client
 from mailclient.ui.accounts.certificate_dialog import CertificateDialog
+from mailclient.ui.accounts.keep_fields import KeepFields
 from mailclient.ui.accounts.oauth_sign_in import provider_name
 from mailclient.workers.tasks import Task, error_text
 
 CHECK_TIMEOUT = 20.0
 SECURITY_CHOICES = (("SSL/TLS", Security.SSL), ("STARTTLS", Security.STARTTLS))
+AUTH_CHOICES = (("Password", AuthMethod.PASSWORD), ("OAuth2", AuthMethod.OAUTH2))
+# What a server of one's own is asked for when no scopes are given (as by the command
+# line's --oauth-issuer): who the person is, for the mail server to find the mailbox.
+DEFAULT_SCOPES = ("openid", "email")
 # Interesting IMAP extensions, named in the check's report when the server has them.
 _IMAP_FEATURES = ("IDLE", "CONDSTORE", "QRESYNC", "MOVE")
 
@@ -52,10 +64,18 @@ class AccountForm(QWidget):
     edited = Signal()
 
     def __init__(
-        self, parent: QWidget | None = None, *, with_name: bool = True, password_hint: str = ""
+        self,
+        parent: QWidget | None = None,
+        *,
+        with_name: bool = True,
+        password_hint: str = "",
+        sign_in_again: bool = False,
     ) -> None:
         super().__init__(parent)
         self._base: Account | None = None
+        self._offer_sign_in_again = sign_in_again
+        # The dialogs name providers from the same list (with any extra files) they use.
+        self.provider_names: Callable[[Account], str] = provider_name
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
 
@@ -75,18 +95,58 @@ class AccountForm(QWidget):
         form.addRow("&Your name:", self.display_edit)
         form.addRow("&Email address:", self.email_edit)
         form.addRow("&User name:", self.username_edit)
-        form.addRow("&Password:", self.password_edit)
-        # How the account signs in; OAuth2 accounts have no password to edit here.
-        self.method_label = QLabel("Password", you)
+        # How the account signs in: a password, or OAuth2 in the browser.
+        self.auth_combo = QComboBox(you)
+        self.auth_combo.setObjectName("authentication")
+        for text, method in AUTH_CHOICES:
+            self.auth_combo.addItem(text, method)
+        self.auth_combo.currentIndexChanged.connect(self._on_auth_changed)
+        self.method_label = QLabel(you)
         self.method_label.setObjectName("signInMethod")
+        self.method_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.method_label.setStyleSheet("color: palette(placeholder-text);")
         self.sign_in_again_button = QPushButton("Sign &in again…", you)
         self.sign_in_again_button.setObjectName("signInAgain")
         self.sign_in_again_button.hide()
         method_row = QHBoxLayout()
+        method_row.addWidget(self.auth_combo)
         method_row.addWidget(self.method_label, 1)
         method_row.addWidget(self.sign_in_again_button)
-        form.addRow("Sign-in:", method_row)
+        # A row whose field is a layout has no buddy of its own: its label needs one.
+        form.addRow(_buddy_label("&Authentication:", self.auth_combo, you), method_row)
+        form.addRow("&Password:", self.password_edit)
+        self._you_form = form
         layout.addWidget(you)
+
+        self.oauth_box = QGroupBox("OAuth2 sign-in server", self)
+        self.oauth_box.setObjectName("oauthBox")
+        oauth_form = QFormLayout(self.oauth_box)
+        self.issuer_edit = self._line("oauthIssuer", "https://sso.example.org/realms/staff")
+        self.lookup_button = QPushButton("&Look up", self.oauth_box)
+        self.lookup_button.setObjectName("oauthLookUp")
+        self.lookup_button.setToolTip("Find the endpoints this issuer announces")
+        self.lookup_button.clicked.connect(self.look_up_issuer)
+        issuer_row = QHBoxLayout()
+        issuer_row.addWidget(self.issuer_edit, 1)
+        issuer_row.addWidget(self.lookup_button)
+        self.authorization_edit = self._line("oauthAuthorization", "https://…/authorize")
+        self.token_edit = self._line("oauthToken", "https://…/token")
+        self.client_id_edit = self._line("oauthClientId", "registered with the sign-in server")
+        self.scopes_edit = self._line("oauthScopes", " ".join(DEFAULT_SCOPES))
+        self.lookup_label = QLabel(self.oauth_box)
+        self.lookup_label.setObjectName("oauthLookUpResult")
+        self.lookup_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.lookup_label.setWordWrap(True)
+        self.lookup_label.hide()
+        oauth_form.addRow(_buddy_label("I&ssuer:", self.issuer_edit, self.oauth_box), issuer_row)
+        oauth_form.addRow("", self.lookup_label)
+        oauth_form.addRow("Au&thorization URL:", self.authorization_edit)
+        oauth_form.addRow("T&oken URL:", self.token_edit)
+        oauth_form.addRow("&Client ID:", self.client_id_edit)
+        oauth_form.addRow("Sco&pes:", self.scopes_edit)
+        self.oauth_box.hide()
+        self._lookup: Task | None = None
+        layout.addWidget(self.oauth_box)
 
         servers = QGroupBox("Servers", self)
         grid = QGridLayout(servers)
@@ -120,6 +180,9 @@ class AccountForm(QWidget):
         grid.addWidget(QLabel("CA certificate:", servers), 3, 0)
         grid.addLayout(ca_row, 3, 1, 1, 3)
         layout.addWidget(servers)
+        self.keep_fields = KeepFields(self)
+        self.keep_fields.edited.connect(self._on_edited)
+        layout.addWidget(self.keep_fields)
 
         self.error_label = QLabel(self)
         self.error_label.setObjectName("formError")
@@ -136,6 +199,9 @@ class AccountForm(QWidget):
             "IMAP host": self.imap_host,
             "SMTP host": self.smtp_host,
             "CA file": self.ca_file_edit,
+            "authorization endpoint": self.authorization_edit,
+            "token endpoint": self.token_edit,
+            "client ID": self.client_id_edit,
         }
 
     def _line(self, name: str, placeholder: str) -> QLineEdit:
@@ -197,18 +263,93 @@ class AccountForm(QWidget):
         self.smtp_port.setValue(account.smtp_port)
         _select(self.smtp_security, account.smtp_security)
         self.ca_file_edit.setText(account.ca_file or "")
-        oauth = account.auth is AuthMethod.OAUTH2
-        self.password_edit.setEnabled(not oauth)
-        self.password_edit.setPlaceholderText(
-            "none: signs in in the browser" if oauth else self._password_hint
+        self.keep_fields.set_account(account)
+        self.issuer_edit.clear()
+        self.lookup_label.hide()
+        self.authorization_edit.setText(account.oauth_authorization_endpoint)
+        self.token_edit.setText(account.oauth_token_endpoint)
+        self.client_id_edit.setText(account.oauth_client_id)
+        self.client_id_edit.setPlaceholderText(
+            f"the one configured for {self.provider_names(account)}"
+            if account.oauth_provider
+            else "registered with the sign-in server"
         )
-        self.sign_in_again_button.setVisible(oauth)
-        self.method_label.setText(
-            f"OAuth2 with {provider_name(account)}, in the browser" if oauth else "Password"
+        self.scopes_edit.setText(" ".join(account.oauth_scopes))
+        self.auth_combo.setCurrentIndex(max(0, self.auth_combo.findData(account.auth)))
+        self._show_auth()
+        # Signing in again only makes sense for what is saved (Manage accounts).
+        self.sign_in_again_button.setVisible(
+            account.auth is AuthMethod.OAUTH2 and self._offer_sign_in_again
         )
         for widget, was in zip(self._signal_widgets(), blocked, strict=True):
             widget.blockSignals(was)
         self._on_edited()
+
+    def auth(self) -> AuthMethod:
+        return AuthMethod(self.auth_combo.currentData())
+
+    def _on_auth_changed(self) -> None:
+        self._show_auth()
+        saved = self._base is not None and self._base.auth is self.auth()
+        self.sign_in_again_button.setVisible(
+            saved and self.auth() is AuthMethod.OAUTH2 and self._offer_sign_in_again
+        )
+        self._on_edited()
+
+    def _show_auth(self) -> None:
+        oauth = self.auth() is AuthMethod.OAUTH2
+        self._you_form.setRowVisible(self.password_edit, not oauth)
+        base = self._base
+        # A listed provider's sign-in needs no settings: they come with the provider.
+        listed = base is not None and bool(base.oauth_provider)
+        self.oauth_box.setVisible(oauth and not listed)
+        if not oauth:
+            self.method_label.setText("kept in your system's keyring")
+            return
+        authorize = self.authorization_edit.text().strip()
+        name = ""
+        if base is not None and listed and authorize == base.oauth_authorization_endpoint:
+            name = self.provider_names(base)
+        host = QUrl(authorize).host()
+        self.method_label.setText(f"in your browser, with {name or host or 'your sign-in server'}")
+
+    def look_up_issuer(self) -> None:
+        """Fill in the endpoints the issuer announces (OpenID Connect Discovery or RFC
+        8414), fetched on a worker thread."""
+        issuer = self.issuer_edit.text().strip()
+        if not issuer:
+            self._show_lookup("Enter the issuer's address first.", error=True)
+            return
+        if "://" not in issuer:
+            issuer = "https://" + issuer
+        if self._lookup is not None:
+            self._lookup.cancel()
+        self.lookup_button.setEnabled(False)
+        self._show_lookup(f"Asking {QUrl(issuer).host() or issuer}…", error=False)
+        task = Task(self)
+        task.succeeded.connect(self._on_looked_up)
+        task.failed.connect(self._on_lookup_failed)
+        task.start(functools.partial(discover_endpoints, issuer))
+        self._lookup = task
+
+    def _on_looked_up(self, endpoints: tuple[str, str]) -> None:
+        self._lookup = None
+        self.lookup_button.setEnabled(True)
+        self.authorization_edit.setText(endpoints[0])
+        self.token_edit.setText(endpoints[1])
+        self._show_lookup("Found its endpoints.", error=False)
+        self._on_edited()
+        self._show_auth()
+
+    def _on_lookup_failed(self, error: Exception) -> None:
+        self._lookup = None
+        self.lookup_button.setEnabled(True)
+        self._show_lookup(error_text(error), error=True)
+
+    def _show_lookup(self, text: str, *, error: bool) -> None:
+        self.lookup_label.setText(text)
+        self.lookup_label.setStyleSheet("color: #b00020;" if error else "")
+        self.lookup_label.show()
 
     def _signal_widgets(self) -> list[QWidget]:
         return [
@@ -217,6 +358,8 @@ class AccountForm(QWidget):
             self.smtp_port,
             self.imap_security,
             self.smtp_security,
+            self.auth_combo,
+            self.issuer_edit,
         ]
 
     def account(self) -> Account:
@@ -236,12 +379,43 @@ class AccountForm(QWidget):
             smtp_port=self.smtp_port.value(),
             smtp_security=Security(self.smtp_security.currentData()),
             ca_file=self.ca_file_edit.text().strip() or None,
+            auth=self.auth(),
         )
+        account = self.keep_fields.applied(account)
         try:
+            if account.auth is AuthMethod.OAUTH2:
+                account = self._with_oauth(account)
             return account.validated()
         except InvalidInput as error:
             self.show_error(error)
             raise
+
+    def _with_oauth(self, account: Account) -> Account:
+        authorize = self.authorization_edit.text().strip()
+        token = self.token_edit.text().strip()
+        if not authorize and not token:
+            hint = "press Look up" if self.issuer_edit.text().strip() else "enter an issuer"
+            raise InvalidInput(
+                "authorization endpoint", f"{hint} to find the sign-in server's endpoints"
+            )
+        scopes = tuple(self.scopes_edit.text().replace(",", " ").split())
+        # Endpoints changed by hand are no longer the listed provider's.
+        same = authorize == account.oauth_authorization_endpoint and (
+            token == account.oauth_token_endpoint
+        )
+        provider = account.oauth_provider if same else ""
+        client_id = self.client_id_edit.text().strip()
+        if not provider and not client_id:
+            raise InvalidInput("client ID", "enter the one registered with the sign-in server")
+        return replace(
+            account,
+            oauth_provider=provider,
+            oauth_authorization_endpoint=authorize,
+            oauth_token_endpoint=token,
+            oauth_scopes=scopes or (account.oauth_scopes if provider else DEFAULT_SCOPES),
+            oauth_client_id=client_id,
+            oauth_mechanism=account.oauth_mechanism if same else "",
+        )
 
     def show_error(self, error: InvalidInput) -> None:
         self.error_label.setText(str(error))
@@ -258,6 +432,12 @@ class AccountForm(QWidget):
         """Adopt the certificates trusted during a check of ``account``."""
         if self._base is not None:
             self._base = replace(self._base, pinned_certificates=account.pinned_certificates)
+
+
+def _buddy_label(text: str, buddy: QWidget, parent: QWidget) -> QLabel:
+    label = QLabel(text, parent)
+    label.setBuddy(buddy)
+    return label
 
 
 def _select(combo: QComboBox, security: Security) -> None:

@@ -35,11 +35,12 @@ from PySide6.QtWidgets import (
 
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.lifecycle import remove_account, set_passwords
-from mailclient.accounts.model import Account, PinnedCertificate
+from mailclient.accounts.model import Account, AuthMethod, PinnedCertificate
 from mailclient.accounts.signin import Authenticator, SignIn
 from mailclient.accounts.store import AccountStore
 from mailclient.core.errors import InvalidInput
 from mailclient.discovery import Network
+from mailclient.discovery.providers import ProviderDatabase
 from mailclient.store.mail import MailStore
 from mailclient.ui.accounts.add_dialog import AddAccountDialog
 from mailclient.ui.accounts.form import (
@@ -48,7 +49,7 @@ from mailclient.ui.accounts.form import (
     ConnectionCheck,
     typed_password,
 )
-from mailclient.ui.accounts.oauth_sign_in import BrowserSignIn
+from mailclient.ui.accounts.oauth_sign_in import BrowserSignIn, provider_name
 from mailclient.workers.tasks import Task, error_text
 
 T = TypeVar("T")
@@ -126,7 +127,12 @@ class ManageAccountsDialog(QDialog):
         left.addLayout(row2)
 
         self.tabs = QTabWidget(self)
-        self.form = AccountForm(self, with_name=False, password_hint="unchanged")
+        self.form = AccountForm(
+            self, with_name=False, password_hint="unchanged", sign_in_again=True
+        )
+        self.form.provider_names = functools.partial(
+            provider_name, providers=ProviderDatabase.load(self._extra_provider_files)
+        )
         self.form.edited.connect(self._mark_dirty)
         self.form.sign_in_again_button.clicked.connect(self.sign_in_again)
         self.browser = BrowserSignIn(self._sign_in, self)
@@ -387,9 +393,22 @@ class ManageAccountsDialog(QDialog):
         except InvalidInput:
             return
         name, password = self._current.name, self.form.password()
+        before = self._current
+        switched = account.auth is AuthMethod.PASSWORD and before.auth is not AuthMethod.PASSWORD
+        if switched and not password:
+            self._show_error("Enter the password to sign in with from now on.")
+            self.form.password_edit.setFocus()
+            return
+        # A new sign-in server (or a first one) needs signing in there once saved.
+        sign_in_after = account.auth is AuthMethod.OAUTH2 and _sign_in_changed(before, account)
         accounts, credentials = self._accounts, self._credentials
 
         def write() -> Account:
+            if switched or sign_in_after:
+                # The sign-in it no longer uses must not stay behind in the keyring; gone
+                # before the new settings are, so that no connection made with them sends
+                # a refresh token to a sign-in server that did not issue it.
+                credentials.delete_account(name)
             saved = accounts.update(name, account)
             if password:
                 set_passwords(credentials, name, password)
@@ -400,6 +419,8 @@ class ManageAccountsDialog(QDialog):
             self.reload(select=account.name)
             self.result_label.setText("Saved.")
             self.accounts_changed.emit()
+            if sign_in_after:
+                self.sign_in_again()
             if then is not None:
                 then()
 
@@ -426,6 +447,14 @@ class ManageAccountsDialog(QDialog):
         try:
             account = self.edited_account()
         except InvalidInput:
+            return
+        if account.auth is AuthMethod.OAUTH2 and _sign_in_changed(self._current, account):
+            # The refresh token in the keyring is the old sign-in server's: never sent to
+            # another one.
+            self._show_error(
+                "Save first: the new sign-in server is signed in to in your browser, "
+                "then the connection can be tested."
+            )
             return
         typed, sign_in = self.form.password(), self._sign_in
 
@@ -565,3 +594,20 @@ class ManageAccountsDialog(QDialog):
         self.check.cancel()
         self.browser.cancel()
         super().done(result)
+
+
+def _sign_in_changed(before: Account, after: Account) -> bool:
+    """Whether ``after`` signs in somewhere ``before`` did not (as another client)."""
+    return (
+        before.auth,
+        before.oauth_authorization_endpoint,
+        before.oauth_token_endpoint,
+        before.oauth_client_id,
+        before.oauth_scopes,
+    ) != (
+        after.auth,
+        after.oauth_authorization_endpoint,
+        after.oauth_token_endpoint,
+        after.oauth_client_id,
+        after.oauth_scopes,
+    )

@@ -25,16 +25,16 @@ from PySide6.QtWidgets import (
 from mailclient.accounts.model import Account
 from mailclient.accounts.oauth2 import SignInCancelled, sign_in_account
 from mailclient.accounts.signin import SignIn
+from mailclient.discovery.providers import ProviderDatabase
 from mailclient.workers.tasks import Task, error_text
 
 
-def provider_name(account: Account) -> str:
-    """The name to show on the button: the provider's, or the sign-in server's host."""
+def provider_name(account: Account, providers: ProviderDatabase | None = None) -> str:
+    """The name to show on the button: the provider's (in ``providers``, else the shipped
+    list), or the sign-in server's host."""
     from urllib.parse import urlsplit
 
-    from mailclient.discovery.providers import ProviderDatabase
-
-    provider = ProviderDatabase.load().by_id(account.oauth_provider)
+    provider = (providers or ProviderDatabase.load()).by_id(account.oauth_provider)
     if provider is not None:
         return provider.name
     return urlsplit(account.oauth_authorization_endpoint).hostname or "your provider"

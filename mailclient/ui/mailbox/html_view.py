@@ -66,6 +66,7 @@ class HtmlContent:
     document: str
     inline_parts: Mapping[str, InlinePart]
     allow_remote: bool = False
+    anchor: str = ""  # where in the document to scroll to once loaded (a search's first hit)
 
 
 class _Policy:
@@ -289,7 +290,10 @@ class HtmlView(QWidget):
         _policy.add(content)
         self._token_holder[0] = content.token
         self.showing = bool(content.document)
-        self._page.load(QUrl(f"{SCHEME}:{content.token}/body"))
+        url = QUrl(f"{SCHEME}:{content.token}/body")
+        if content.anchor:
+            url.setFragment(content.anchor)
+        self._page.load(url)
 
     def clear(self) -> None:
         """Show nothing; the page's document and its parts are let go."""

@@ -12,7 +12,9 @@ changed filter or sort resets the view, and a store change is diffed against the
 and reported as removals, moves and insertions, so the selection and scroll position
 survive new mail. At most one query runs at a time; requests that come meanwhile are
 folded into one more query, and a result asked with an outdated filter, sort or folder
-choice is dropped.
+choice is dropped. The sorted list without the filter is kept until the store changes: a
+filter keystroke keeps its matches (a look-up in the full-text index) instead of reading
+and sorting every message again, and clearing the filter shows it as it is.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
     QThreadPool,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPixmap
@@ -49,6 +52,7 @@ from mailclient.ui.widgets.plain_text import tooltip
 from mailclient.workers.tasks import Relay, error_text, log_if_bug
 
 PAGE_SIZE = 128
+FIRST_THREADS = 60  # read at once when a threaded folder is shown: a screenful and more
 # About 2,000 summaries: dozens of screens of scrolling back and forth. More cost memory
 # (2 KB a row) without a visible gain: a page is read again in well under a millisecond.
 MAX_PAGES = 16
@@ -262,19 +266,31 @@ class _Diff:
     inserted: list[tuple[int, int]]  # runs of rows of the new list
 
 
-def _diff(old: Sequence[int], new: Sequence[int]) -> _Diff:
-    """Work out removals, a new order and insertions (any thread: plain lists)."""
-    new_set = set(new)
-    gone = [row for row, id_ in enumerate(old) if id_ not in new_set]
-    remaining = [id_ for id_ in old if id_ in new_set] if gone else list(old)
-    kept = set(remaining)
-    ordered = [id_ for id_ in new if id_ in kept]
-    reordered = ordered != remaining
+def _diff(old: list[int], new: list[int]) -> _Diff:
+    """Work out removals, a new order and insertions (any thread: plain lists).
+
+    Only the part between the longest common head and tail is compared through a set: a
+    sync batch changes the list in a few places, and at 100,000 rows a set of them all is
+    4 MB more at every batch."""
+    head, shortest = 0, min(len(old), len(new))
+    while head < shortest and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < shortest - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    old_part, new_part = old[head : len(old) - tail], new[head : len(new) - tail]
+    added = set(new_part)
+    gone = [head + row for row, id_ in enumerate(old_part) if id_ not in added]
+    remaining = [id_ for id_ in old_part if id_ in added] if gone else old_part
+    added.difference_update(old_part)
+    ordered_part = [id_ for id_ in new_part if id_ not in added]
+    reordered = ordered_part != remaining
+    ordered = old[:head] + ordered_part + old[len(old) - tail :] if reordered else None
     return _Diff(
         _runs(gone),
-        ordered if reordered else None,
-        {id_: row for row, id_ in enumerate(ordered)} if reordered else None,
-        _runs([row for row, id_ in enumerate(new) if id_ not in kept]),
+        ordered,
+        {id_: row for row, id_ in enumerate(ordered)} if ordered is not None else None,
+        _runs([head + row for row, id_ in enumerate(new_part) if id_ in added]),
     )
 
 
@@ -283,6 +299,7 @@ class _Answer:
     ids: list[int]
     diff: _Diff | None  # from the list shown when the query started, if it was given one
     places: list[ThreadedMessage] | None = None  # every message in thread order, if threaded
+    unfiltered: list[int] | None = None  # what ``ids`` were filtered from (not threaded)
 
 
 @dataclass(frozen=True)
@@ -293,22 +310,45 @@ class _Request:
     quick_filter: str
     threaded: bool = False
     collapsed: frozenset[int] = frozenset()  # threads shown as their first message only
+    # The folders' sorted list without the filter, if the store has not changed since it
+    # was read: filtered instead of read again (not threaded).
+    unfiltered: list[int] | None = None
 
 
-def _read_ids(
-    store: MailStore, request: _Request, limit: int | None = None
-) -> tuple[list[int], list[ThreadedMessage] | None]:
+@dataclass
+class _Read:
+    """What _read_ids() found."""
+
+    ids: list[int]
+    places: list[ThreadedMessage] | None = None  # every message in thread order, if threaded
+    unfiltered: list[int] | None = None  # the whole sorted list ``ids`` were filtered from
+
+
+def _read_ids(store: MailStore, request: _Request, limit: int | None = None) -> _Read:
     """The ids to show, and in threaded mode the thread of every message.
 
-    ``limit``: only the first this many (the first screenful); threads are read whole."""
+    ``limit``: only the first this many (the first screenful); in threaded mode the first
+    this many threads, each whole. The quick filter keeps the matches of the whole sorted
+    list, read or given: a keystroke costs a look-up in the full-text index, not reading
+    and sorting every message again."""
+    matching = request.quick_filter.strip()
     if not request.threaded:
-        args = (request.folder_ids, request.sort, request.descending, request.quick_filter)
-        return store.message_ids(*args, limit=limit), None
-    places = store.threaded(request.folder_ids)
-    if request.quick_filter.strip():
-        hits = set(store.message_ids(request.folder_ids, quick_filter=request.quick_filter))
+        unfiltered = request.unfiltered
+        if unfiltered is None:
+            args = (request.folder_ids, request.sort, request.descending)
+            unfiltered = store.message_ids(*args, limit=None if matching else limit)
+            if limit is not None and not matching:
+                return _Read(unfiltered)
+        if not matching:
+            return _Read(unfiltered, unfiltered=unfiltered)
+        hits = store.matching(request.folder_ids, request.quick_filter)
+        ids = [i for i in unfiltered if i in hits]
+        return _Read(ids if limit is None else ids[:limit], unfiltered=unfiltered)
+    places = store.threaded(request.folder_ids, None if matching else limit)
+    if matching:
+        hits = store.matching(request.folder_ids, request.quick_filter)
         places = [p for p in places if p.id in hits]
-    return visible_ids(places, request.collapsed), places
+    return _Read(visible_ids(places, request.collapsed), places)
 
 
 def visible_ids(places: Sequence[ThreadedMessage], collapsed: frozenset[int]) -> list[int]:
@@ -330,13 +370,13 @@ def _query(path: Path, request: _Request, shown: list[int] | None) -> _Answer:
     """
     store = MailStore.open(path)
     try:
-        ids, places = _read_ids(store, request)
+        read = _read_ids(store, request)
     finally:
         store.close()
     diff = None
-    if shown is not None and ids != shown:
-        diff = _diff(shown, ids)
-    return _Answer(ids, diff, places)
+    if shown is not None and read.ids != shown:
+        diff = _diff(shown, read.ids)
+    return _Answer(read.ids, diff, read.places, read.unfiltered)
 
 
 class MessageListModel(QAbstractTableModel):
@@ -357,6 +397,12 @@ class MessageListModel(QAbstractTableModel):
         self._querying = False
         self._again = False  # something asked for a new list while a query ran
         self._reset_wanted = False  # the next list answers a new filter or sort
+        self._store_changes = 0  # bumped whenever the store says the shown folders changed
+        # The sorted list of the shown folders without the filter, and what it was read for
+        # (folders, sort, store changes): what the next filter keystroke filters.
+        self._unfiltered: list[int] | None = None
+        self._unfiltered_for: tuple[object, ...] = ()
+        self._query_for: tuple[object, ...] = ()  # the same, for the running query
         self._relay = Relay(self)
         self._relay.returned.connect(self._ids_read)
         self._relay.raised.connect(self._query_failed)
@@ -412,13 +458,18 @@ class MessageListModel(QAbstractTableModel):
         self._folder_names = {f.id: f.name for f in self._store.folders()}
         self._generation += 1  # a list on its way answers the old choice
         self._reset_wanted = False
+        if first_rows is None and self._threaded:
+            # Threading a whole folder takes a second for 100,000 messages: the newest
+            # threads now, the rest from a thread.
+            first_rows = FIRST_THREADS
         self.beginResetModel()
         self._ids = self._query(first_rows)
         self._rows = None
         self._pages.clear()
         self._now = datetime.now().astimezone()
         self.endResetModel()
-        if first_rows is not None and len(self._ids) == first_rows:
+        read = len(self._thread_sizes) if self._threaded else len(self._ids)
+        if first_rows is not None and read >= first_rows:
             self._request(reset=False)
 
     def set_show_recipients(self, recipients: bool) -> None:
@@ -456,11 +507,18 @@ class MessageListModel(QAbstractTableModel):
     def _query(self, limit: int | None = None) -> list[int]:
         if not self._folder_ids:
             return []
-        ids, places = _read_ids(self._store, self._current_request(), limit)
-        self._keep_places(places)
-        return ids
+        read = _read_ids(self._store, self._current_request(), limit)
+        self._keep_places(read.places)
+        if read.unfiltered is not None and limit is None:
+            self._unfiltered, self._unfiltered_for = read.unfiltered, self._list_state()
+        return read.ids
+
+    def _list_state(self) -> tuple[object, ...]:
+        """What the unfiltered list depends on."""
+        return (tuple(self._folder_ids), self._sort_key, self._descending, self._store_changes)
 
     def _current_request(self) -> _Request:
+        known = self._unfiltered_for == self._list_state() and not self._threaded
         return _Request(
             list(self._folder_ids),
             self._sort_key,
@@ -468,6 +526,7 @@ class MessageListModel(QAbstractTableModel):
             self._filter,
             self._threaded,
             frozenset(self._collapsed),
+            self._unfiltered if known else None,
         )
 
     def _keep_places(self, places: list[ThreadedMessage] | None) -> None:
@@ -491,12 +550,29 @@ class MessageListModel(QAbstractTableModel):
         if threaded != self._threaded:
             self._threaded = threaded
             self._collapsed.clear()
-            self._request(reset=True)
+            self._generation += 1
+            self._reset_wanted = True
+            # Asked for on the next turn of the event loop: a folder shown right after this
+            # (as a folder change does) reads its own list, and none is read in vain.
+            QTimer.singleShot(0, self, self._read_if_wanted)
+
+    def _read_if_wanted(self) -> None:
+        if self._reset_wanted and self._folder_ids:
+            self._request(reset=False)
 
     def thread_of(self, row: int) -> int | None:
         message_id = self.message_id(row)
         place = self._place_of.get(message_id) if message_id is not None else None
         return place.thread if place is not None else None
+
+    def starts_conversation(self, message_id: int) -> bool:
+        """Whether ``message_id`` is listed as the first message of a thread of several."""
+        place = self._place_of.get(message_id) if self._threaded else None
+        return (
+            place is not None
+            and place.depth == 0
+            and self._thread_sizes.get(place.thread, (1, 0))[0] > 1
+        )
 
     def set_collapsed(self, threads: set[int] | None, collapsed: bool) -> None:
         """Collapse (or expand) ``threads``; None: all of them."""
@@ -546,6 +622,7 @@ class MessageListModel(QAbstractTableModel):
         self._querying = True
         self._again = False
         self._query_generation = self._generation
+        self._query_for = self._list_state()
         request = self._current_request()
         # A list for a new filter or sort replaces the rows; one after a store change is
         # diffed against them, on the pool thread too. The rows cannot change meanwhile:
@@ -557,6 +634,8 @@ class MessageListModel(QAbstractTableModel):
 
     def _ids_read(self, answer: _Answer) -> None:
         self._querying = False
+        if answer.unfiltered is not None:
+            self._unfiltered, self._unfiltered_for = answer.unfiltered, self._query_for
         if self._query_generation != self._generation:
             self._again = True  # asked with a filter, sort or folders no longer shown
         elif self._reset_wanted:
@@ -570,6 +649,10 @@ class MessageListModel(QAbstractTableModel):
             self.endResetModel()
         else:
             self._follow_store(answer)
+            if answer.unfiltered is answer.ids:
+                # The rows hold these ids now: one list of them kept, not two (4 MiB of
+                # ints at 100,000 rows).
+                self._unfiltered = self._ids
         if self._again:
             self._start_query()
         else:
@@ -591,6 +674,7 @@ class MessageListModel(QAbstractTableModel):
         """
         if folder_ids is not None and not set(folder_ids) & set(self._folder_ids):
             return
+        self._store_changes += 1
         if self._folder_ids:
             self._request(reset=False)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,7 +41,9 @@ from PySide6.QtWidgets import (
 from mailclient.core.models import MessageSummary
 from mailclient.mime.addresses import AddressPreview, preview
 from mailclient.mime.decode import without_invisible
+from mailclient.mime.highlight import FIRST_HIT, MARK_COLOUR, HighlightTerm
 from mailclient.ui.mailbox.attachments import AttachmentPanel
+from mailclient.ui.mailbox.conversation import ConversationView
 from mailclient.ui.mailbox.html_view import HtmlContent, HtmlView, cid_base, new_token
 from mailclient.ui.mailbox.source_view import SourceWindow
 from mailclient.ui.widgets.plain_text import tooltip
@@ -49,6 +51,7 @@ from mailclient.ui.widgets.shortcuts import MAIN_WINDOW, keys
 from mailclient.workers.tasks import run_task
 
 if TYPE_CHECKING:
+    from mailclient.workers.conversation import Conversation
     from mailclient.workers.reading import PreparedMessage
 
 _LINK_SCHEMES = ("http", "https", "mailto")
@@ -62,9 +65,15 @@ def give_back_memory() -> None:
 
 
 def load_job(
-    store_path: Path, message_id: int, *, prefer_plain: bool, allow_remote: bool
+    store_path: Path,
+    message_id: int,
+    *,
+    prefer_plain: bool,
+    allow_remote: bool,
+    highlight: Sequence[HighlightTerm] = (),
 ) -> Callable[[], PreparedMessage | None]:
-    """A job for the pool: read the stored body of ``message_id`` and prepare it to show.
+    """A job for the pool: read the stored body of ``message_id`` and prepare it to show,
+    with the words of ``highlight`` (a search's) marked.
 
     Parsing and sanitizing are imported on the pool thread when first needed, not at
     start-up.
@@ -81,6 +90,7 @@ def load_job(
             allow_remote=allow_remote,
             token=token,
             cid_base=cid_base(token),
+            highlight=highlight,
         )
 
     return job
@@ -382,6 +392,12 @@ class ReadingPane(QWidget):
         self.text_view.anchorClicked.connect(self._open_link)
         self.text_view.highlighted.connect(lambda url: self.link_hovered.emit(url.toString()))
         self.stack.addWidget(self.text_view)
+        self.conversation_view = ConversationView(self)
+        self.conversation_view.link_clicked.connect(self._open_link)
+        self.conversation_view.highlighted.connect(
+            lambda url: self.link_hovered.emit(url.toString())
+        )
+        self.stack.addWidget(self.conversation_view)
         self.html_view: HtmlView | None = None
         self.attachments = AttachmentPanel(pool, self)
         self.attachments.hide()
@@ -454,6 +470,7 @@ class ReadingPane(QWidget):
                     prepared.safe_html.document,
                     parsed.inline_parts,
                     allow_remote=prepared.allow_remote,
+                    anchor=FIRST_HIT if prepared.hits else "",
                 )
             )
             self.stack.setCurrentWidget(view)
@@ -461,9 +478,56 @@ class ReadingPane(QWidget):
         else:
             self.text_view.setHtml(prepared.plain_html or "")
             self.stack.setCurrentWidget(self.text_view)
+            if prepared.hits:
+                # Once the attachments below have taken their room.
+                QTimer.singleShot(0, self, lambda: self._show_first_hit(prepared))
             self.remote_bar.hide()
             self._release_html()
         self.attachments.show_attachments(prepared.raw, parsed)
+
+    def show_conversation(self, conversation: Conversation) -> bool:
+        """The whole conversation of the message shown, one message after the other.
+        False (nothing shown) when it is another message's, or has no other message."""
+        if conversation.root != self.message_id or len(conversation.entries) < 2:
+            return False
+        self._let_go()
+        self.headers.hide()
+        self.remote_bar.hide()
+        self.notice_bar.hide()
+        self.attachments.hide()
+        self.conversation_view.show_conversation(conversation)
+        self.stack.setCurrentWidget(self.conversation_view)
+        self._release_html()
+        return True
+
+    def _show_first_hit(self, prepared: PreparedMessage) -> None:
+        """Scroll the text so that the search's first hit stands a third down the view."""
+        if self.prepared is not prepared:
+            return
+        layout = self.layout()
+        assert layout is not None
+        layout.activate()  # the view's final height, with the attachments below it
+        document = self.text_view.document()
+        block = document.begin()
+        while block.isValid():
+            fragments = block.begin()
+            while not fragments.atEnd():
+                fragment = fragments.fragment()
+                background = fragment.charFormat().background()
+                if background.style() != Qt.BrushStyle.NoBrush and (
+                    background.color().name() == MARK_COLOUR
+                ):
+                    # A paragraph of plain text is one block: the line within it counts.
+                    line = block.layout().lineForTextPosition(
+                        fragment.position() - block.position()
+                    )
+                    top = document.documentLayout().blockBoundingRect(block).top()
+                    top += line.y() if line.isValid() else 0
+                    bar = self.text_view.verticalScrollBar()
+                    bar.setValue(int(top) - self.text_view.viewport().height() // 3)
+                    return
+                fragments += 1
+            block = block.next()
 
     def _let_go(self) -> None:
         """Forget the message shown; after a big one, give its memory back to the system
@@ -498,6 +562,7 @@ class ReadingPane(QWidget):
                 token=token,
                 cid_base=base,
                 whole=True,
+                highlight=prepared.highlight,
             )
 
         def done(whole: PreparedMessage) -> None:
@@ -532,8 +597,9 @@ class ReadingPane(QWidget):
     def page_down(self) -> None:
         """Space in the message list: the next screenful of the body."""
         current = self.stack.currentWidget()
-        if current is self.text_view:
-            bar = self.text_view.verticalScrollBar()
+        if current in (self.text_view, self.conversation_view):
+            assert isinstance(current, QTextBrowser)
+            bar = current.verticalScrollBar()
             bar.triggerAction(bar.SliderAction.SliderPageStepAdd)
         elif self.html_view is not None and current is self.html_view:
             self.html_view.page_down()
@@ -563,10 +629,12 @@ class ReadingPane(QWidget):
         return box.clickedButton() is open_button
 
     def shown_kind(self) -> str:
-        """ "html", "text" or "placeholder": what the body area shows now."""
+        """ "html", "text", "conversation" or "placeholder": what the body area shows now."""
         current = self.stack.currentWidget()
         if current is self.text_view:
             return "text"
+        if current is self.conversation_view:
+            return "conversation"
         if self.html_view is not None and current is self.html_view:
             return "html"
         return "placeholder"

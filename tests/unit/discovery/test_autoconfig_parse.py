@@ -92,3 +92,54 @@ def test_urls_carry_the_address() -> None:
         "https://autoconfig.example.org/mail/config-v1.1.xml?emailaddress=a%2Bb@Example.org",
         "https://example.org/.well-known/autoconfig/mail/config-v1.1.xml",
     ]
+
+
+OAUTH_DOCUMENT = b"""<?xml version="1.0"?>
+<clientConfig version="1.1">
+  <emailProvider id="example.com">
+    <displayName>Example Company</displayName>
+    <incomingServer type="imap">
+      <hostname>mail.example.com</hostname><port>993</port><socketType>SSL</socketType>
+      <authentication>OAuth2</authentication><username>%EMAILADDRESS%</username>
+    </incomingServer>
+    <outgoingServer type="smtp">
+      <hostname>mail.example.com</hostname><port>465</port><socketType>SSL</socketType>
+      <authentication>OAuth2</authentication>
+      <authentication>password-cleartext</authentication>
+    </outgoingServer>
+  </emailProvider>
+  <oAuth2>
+    <issuer>sso.example.com</issuer>
+    <scope>openid email offline_access</scope>
+    <authURL>https://sso.example.com/realms/staff/protocol/openid-connect/auth</authURL>
+    <tokenURL>https://sso.example.com/realms/staff/protocol/openid-connect/token</tokenURL>
+  </oAuth2>
+</clientConfig>
+"""
+
+
+def test_oauth2_servers_are_taken_with_their_sign_in_server() -> None:
+    result = parse(OAUTH_DOCUMENT, "bob@example.com", URL)
+    assert result.imap is not None and result.smtp is not None
+    assert result.imap.host == "mail.example.com"
+    assert (result.imap.password, result.imap.oauth2) == (False, True)
+    assert (result.smtp.password, result.smtp.oauth2) == (True, True)
+    assert result.oauth is not None
+    assert result.oauth.issuer == "sso.example.com"
+    assert result.oauth.authorization_endpoint.endswith("/openid-connect/auth")
+    assert result.oauth.token_endpoint.endswith("/openid-connect/token")
+    assert result.oauth.scopes == ("openid", "email", "offline_access")
+
+
+def test_a_server_taking_a_password_comes_before_one_taking_only_a_token() -> None:
+    result = parse(DOCUMENT, "alice@example.org", URL)
+    assert result.imap is not None
+    assert result.imap.host == "imap.example.org" and result.imap.password
+    assert result.oauth is None
+
+
+def test_an_oauth2_element_with_plain_http_endpoints_is_not_used() -> None:
+    document = OAUTH_DOCUMENT.replace(b"https://sso", b"http://sso")
+    result = parse(document, "bob@example.com", URL)
+    assert result.imap is not None and result.imap.oauth2
+    assert result.oauth is None
