@@ -173,6 +173,28 @@ class CredentialStore:
         except _errors().PasswordDeleteError:
             pass  # not there: nothing to remove
 
+    def copy_account(self, old: str, new: str) -> list[Kind]:
+        """Store the secrets of account ``old`` under account ``new`` too (the account being
+        renamed; delete_account(old) once it is); returns the kinds there were."""
+        copied: list[Kind] = []
+        for kind in KINDS:
+            source, target = self.key(old, kind).username, self.key(new, kind).username
+            secret = self._read(source)
+            if secret is None:
+                continue
+            self._store(target, secret)
+            copied.append(kind)
+        return copied
+
+    def _read(self, username: str) -> str | None:
+        return self._call(lambda b: b.get_password(KEYRING_SERVICE, username), "could not be read")
+
+    def _store(self, username: str, secret: str) -> None:
+        self._call(
+            lambda b: b.set_password(KEYRING_SERVICE, username, secret),
+            "refused to store the password",
+        )
+
     def delete_account(self, account: str) -> None:
         """Remove every secret of ``account`` in this profile; missing ones are not an error.
 

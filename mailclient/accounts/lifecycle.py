@@ -1,9 +1,13 @@
-"""Adding and removing an account together with its passwords, so neither is left behind.
+"""Adding, renaming and removing an account together with its passwords, so that neither is
+left behind.
 
 Blocking (config file, keyring): call from a worker thread or the command line.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
 
 from mailclient.accounts.credentials import SERVICES, CredentialStore, Service
 from mailclient.accounts.model import Account
@@ -44,6 +48,45 @@ def remove_account(accounts: AccountStore, credentials: CredentialStore, name: s
     account = accounts.get(name)
     credentials.delete_account(account.name)
     return accounts.remove(account.name)
+
+
+def rename_account(
+    accounts: AccountStore,
+    credentials: CredentialStore,
+    old: str,
+    new: str,
+    move_data: Callable[[str, str], None],
+) -> Account:
+    """Rename account ``old`` to ``new``: its secrets, its data (``move_data(old, new)``:
+    the stored mail, the outbox, drafts), then the config, which makes it final.
+
+    A step that fails undoes the ones before it, so the account is either renamed with
+    everything that belongs to it or not at all; the secrets under the old name go last.
+    """
+    account = accounts.get(old)
+    renamed = replace(account, name=new).validated()
+    if new == old:
+        return account
+    try:
+        accounts.get(new)
+    except AccountNotFound:
+        pass
+    else:
+        raise AccountExists(new)
+    credentials.copy_account(old, new)
+    try:
+        move_data(old, new)
+    except BaseException:
+        credentials.delete_account(new)
+        raise
+    try:
+        accounts.update(old, renamed)
+    except BaseException:
+        move_data(new, old)
+        credentials.delete_account(new)
+        raise
+    credentials.delete_account(old)
+    return renamed
 
 
 def set_passwords(

@@ -6,6 +6,8 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from mailclient import APP_NAME, __version__
 from mailclient.app import commands_accounts, commands_mail, commands_search, commands_send
@@ -25,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mailclient",
         description=f"{APP_NAME}: a fast, safe desktop email client. With no command it "
-        "opens the window; a mailto: link as argument opens a compose window.",
+        "opens the window; a mailto: link as argument opens a compose window, a .eml file "
+        "a message window.",
     )
     parser.add_argument("--version", action="version", version=f"mailclient {__version__}")
     parser.add_argument(
@@ -49,19 +52,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def split_url(argv: Sequence[str]) -> tuple[list[str], str | None]:
-    """Take a ``mailto:`` argument out of argv (argparse cannot mix it with subcommands)."""
-    rest, url = [], None
+def split_url(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Take what the window is to open out of argv (argparse cannot mix it with
+    subcommands): ``mailto:`` links, and message files (``.eml`` paths or ``file:`` URLs, as
+    a file manager passes them) made absolute, for a running window started elsewhere.
+    Arguments after a command are the command's."""
+    rest: list[str] = []
+    targets: list[str] = []
+    commands = _command_names()
     for arg in argv:
-        if url is None and arg.lower().startswith("mailto:"):
-            url = arg
+        if rest and any(a in commands for a in rest):
+            rest.append(arg)
+        elif arg.lower().startswith("mailto:") and not any(
+            t.startswith("mailto:") for t in targets
+        ):
+            targets.append(arg)
+        elif arg.lower().startswith("file:") or (
+            not arg.startswith("-") and arg.lower().endswith(".eml")
+        ):
+            targets.append(str(message_file_path(arg)))
         else:
             rest.append(arg)
-    return rest, url
+    return rest, targets
+
+
+def message_file_path(argument: str) -> Path:
+    """The absolute path a message file argument names (a path or a ``file:`` URL)."""
+    if argument.lower().startswith("file:"):
+        parsed = urlsplit(argument)
+        return Path(unquote(parsed.path))
+    return Path(argument).expanduser().absolute()
+
+
+def _command_names() -> set[str]:
+    subparsers = (a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return {name for action in subparsers for name in action.choices}
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    args_list, url = split_url(list(sys.argv[1:] if argv is None else argv))
+    args_list, targets = split_url(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     args = parser.parse_args(args_list)
     debug = diagnostics.debug_requested(args.debug)
@@ -82,7 +111,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             from mailclient.app.gui import run_gui
 
-            return run_gui(services, url)
+            return run_gui(services, targets)
         result: int = args.func(services, args)
         return result
     except MailclientError as error:

@@ -13,7 +13,12 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from mailclient.accounts.credentials import SERVICES, Service
-from mailclient.accounts.lifecycle import add_account, remove_account, set_passwords
+from mailclient.accounts.lifecycle import (
+    add_account,
+    remove_account,
+    rename_account,
+    set_passwords,
+)
 from mailclient.accounts.model import (
     DEFAULT_IMAP_PORT,
     DEFAULT_SMTP_PORT,
@@ -111,6 +116,14 @@ def register(commands: Any) -> None:
 
     listing = actions.add_parser("list", help="one line per account: name, address, servers")
     listing.set_defaults(func=cmd_list)
+
+    rename = actions.add_parser(
+        "rename",
+        help="give an account a new name, keeping its passwords, mail and unsent messages",
+    )
+    rename.add_argument("name")
+    rename.add_argument("new_name", metavar="NEW")
+    rename.set_defaults(func=cmd_rename)
 
     remove = actions.add_parser(
         "remove", help="remove an account, its stored passwords and its cached mail"
@@ -307,6 +320,36 @@ def cmd_remove(services: Services, args: argparse.Namespace) -> int:
     with MailStore.open(services.profile.store_path) as store:
         store.forget_account(account.name)
     print(f"Removed account {account.name}, its stored passwords and its cached mail.")
+    return EXIT_OK
+
+
+def cmd_rename(services: Services, args: argparse.Namespace) -> int:
+    from mailclient.app.single_instance import SingleInstance
+    from mailclient.store.renaming import rename_account_data
+    from mailclient.ui.window.renamed_account import rename_in_settings
+    from mailclient.ui.window.state import window_settings
+
+    profile = services.profile
+    # The window keeps the account's name in its threads and its settings: it renames
+    # accounts itself (Manage accounts), while it runs nothing else may.
+    instance = SingleInstance(profile.root)
+    if not instance.claim():
+        raise MailclientError(
+            "The mailclient window of this profile is open: rename the account there "
+            "(Accounts ▸ Manage accounts) or close it first."
+        )
+    try:
+        account = rename_account(
+            services.accounts,
+            services.credentials,
+            args.name,
+            args.new_name,
+            lambda old, new: rename_account_data(profile.store_path, profile.drafts_dir, old, new),
+        )
+        rename_in_settings(window_settings(profile.root), args.name, account.name)
+    finally:
+        instance.release()
+    print(printable(f"Renamed account {args.name} to {account.name}."))
     return EXIT_OK
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import linecache
 import logging
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
@@ -64,7 +66,7 @@ def attach_writing(services: Services, window: MainWindow) -> ComposeManager:
         profile.store_path,
         services.accounts.get,
         services.sign_in,
-        SentFolder.open,
+        functools.partial(SentFolder.open, store_path=profile.store_path),
         connect_smtp=OutboxWorker.connect_recording(limits),
     )
     worker = OutboxWorker(
@@ -73,7 +75,7 @@ def attach_writing(services: Services, window: MainWindow) -> ComposeManager:
         LocalDrafts(profile.drafts_dir),
         services.accounts.get,
         services.sign_in,
-        DraftsFolder.open,
+        functools.partial(DraftsFolder.open, store_path=profile.store_path),
         limits,
         parent=window,
     )
@@ -171,8 +173,8 @@ def after_first_paint(widget: QWidget, callback: Callable[[], object]) -> None:
     _FirstPaint(widget, callback)
 
 
-def run_gui(services: Services, url: str | None = None) -> int:
-    arguments = [url] if url else []
+def run_gui(services: Services, arguments: list[str] | None = None) -> int:
+    arguments = list(arguments or [])
     instance = SingleInstance(services.profile.root)
     if not instance.claim():
         # A window of this profile is running: it takes over, no second copy of the store.
@@ -220,12 +222,15 @@ def run_gui(services: Services, url: str | None = None) -> int:
 
 def open_arguments(window: MainWindow, arguments: list[str]) -> None:
     """Bring the window to the front for what a start was given; a mailto: URL opens a
-    compose window filled from it."""
+    compose window filled from it, a message file (an absolute path) a message window."""
     window.setWindowState(window.windowState() & ~Qt.WindowState.WindowMinimized)
     window.show()
     window.raise_()
     window.activateWindow()
     for argument in arguments:
         log.info("Asked to open %s", argument)
-        if argument.lower().startswith("mailto:") and window.compose is not None:
-            window.compose.open_mailto(argument, window)
+        if argument.lower().startswith("mailto:"):
+            if window.compose is not None:
+                window.compose.open_mailto(argument, window)
+        elif os.path.isabs(argument):
+            window.open_message_file(Path(argument))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,5 +55,8 @@ class Services:
         from mailclient.smtp.sender import OutboxSender
 
         return OutboxSender(
-            self.profile.store_path, self.accounts.get, self.sign_in, SentFolder.open
+            self.profile.store_path,
+            self.accounts.get,
+            self.sign_in,
+            functools.partial(SentFolder.open, store_path=self.profile.store_path),
         )

@@ -91,6 +91,10 @@ class SingleInstance(QObject):
         )
         raise ProfileLockFailed(str(self.profile_root), reason)
 
+    def release(self) -> None:
+        """Give the profile up again (after ``claim()``): a command that needed it alone."""
+        self._lock.unlock()
+
     def listen(self) -> None:
         """Accept later starts (after ``claim()``, once the QApplication exists)."""
         # We hold the lock, so a socket found here was left by a run that crashed.

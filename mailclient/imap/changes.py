@@ -340,10 +340,15 @@ def _send_folder_change(
         if session.selected == change.old_name:
             session.selected = None
         session.rename_folder(change.old_name, change.new_name)
+    elif change.kind in _SUBSCRIPTIONS:
+        session.subscribe_folder(change.old_name, change.kind is FolderChangeKind.SUBSCRIBE)
     else:
         session.delete_folder(change.old_name)
         store.delete_folder(change.folder_id)
     store.finish_folder_change(change.id)
+
+
+_SUBSCRIPTIONS = (FolderChangeKind.SUBSCRIBE, FolderChangeKind.UNSUBSCRIBE)
 
 
 def _revert_folder_change(store: MailStore, change: PendingFolderChange) -> None:
@@ -351,6 +356,8 @@ def _revert_folder_change(store: MailStore, change: PendingFolderChange) -> None
         store.delete_folder(change.folder_id)
     elif change.kind is FolderChangeKind.RENAME:
         store.rename_folder(change.folder_id, change.old_name)
+    elif change.kind in _SUBSCRIPTIONS:
+        store.set_folder_subscribed(change.folder_id, change.kind is FolderChangeKind.UNSUBSCRIBE)
     else:
         store.set_folder_hidden(change.folder_id, False)
     store.finish_folder_change(change.id)
@@ -361,6 +368,10 @@ def _describe_folder_change(change: PendingFolderChange) -> str:
         return f"Creating the folder {change.new_name}"
     if change.kind is FolderChangeKind.RENAME:
         return f"Renaming the folder {change.old_name} to {change.new_name}"
+    if change.kind is FolderChangeKind.SUBSCRIBE:
+        return f"Subscribing to the folder {change.old_name}"
+    if change.kind is FolderChangeKind.UNSUBSCRIBE:
+        return f"Unsubscribing from the folder {change.old_name}"
     return f"Deleting the folder {change.old_name}"
 
 
@@ -422,3 +433,16 @@ def delete_folder(store: MailStore, folder_id: int) -> Change:
     store.set_folder_hidden(folder_id, True)
     pending = store.record_folder_change(FolderChangeKind.DELETE, folder_id, folder.name)
     return Change(store, pending, f"delete the folder {folder.name}")
+
+
+def subscribe_folder(store: MailStore, folder_id: int, subscribed: bool) -> Change:
+    """Subscribe to a folder or unsubscribe from it (what other programs and the folder
+    list show); the folder and its messages stay either way."""
+    folder = _folder(store, folder_id)
+    if folder.special_use is SpecialUse.INBOX:
+        raise InvalidInput("folder", "the INBOX is always subscribed")
+    store.set_folder_subscribed(folder_id, subscribed)
+    kind = FolderChangeKind.SUBSCRIBE if subscribed else FolderChangeKind.UNSUBSCRIBE
+    pending = store.record_folder_change(kind, folder_id, folder.name)
+    verb = "subscribe to" if subscribed else "unsubscribe from"
+    return Change(store, pending, f"{verb} the folder {folder.name}")

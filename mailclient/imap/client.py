@@ -19,6 +19,7 @@ import socket
 import ssl
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import imapclient.exceptions
@@ -358,6 +359,7 @@ _USE_BY_NAME = {
 }
 _SPECIAL_USES = {use.value.lower(): use for use in SpecialUse}
 _CODE = re.compile(rb"\[([A-Z-]+)(?: ([^\]]*))?\]")
+_FLAG_LIST = re.compile(rb"\(([^()]*)\)")
 _STATUS_ITEMS = re.compile(rb"\(([A-Z0-9 ]*)\)\s*$")
 _COPYUID = re.compile(rb"\[COPYUID (\d+) ([0-9:,]+) ([0-9:,]+)\]")
 
@@ -371,6 +373,34 @@ class MailboxStatus:
     uidnext: int
     exists: int
     highestmodseq: int | None = None
+    # Keywords the folder's FLAGS and PERMANENTFLAGS name (RFC 3501 §7.2.6, §7.1).
+    keywords: frozenset[str] = frozenset()
+
+
+def _keywords(text: bytes) -> set[str]:
+    """The keywords in a parenthesised flag list ("\\Seen $label1 \\*" gives $label1)."""
+    found = _FLAG_LIST.search(text)
+    if found is None:
+        return set()
+    words = found.group(1).decode("utf-8", "replace").split()
+    return {w for w in words if not w.startswith("\\")}
+
+
+@dataclass(frozen=True)
+class AppendUid:
+    """Where an appended message went (RFC 4315 §3, APPENDUID)."""
+
+    uidvalidity: int
+    uid: int
+
+
+_APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]")
+
+
+def appenduid(text: bytes) -> AppendUid | None:
+    """The APPENDUID response code in a tagged OK, if there is one."""
+    found = _APPENDUID.search(text)
+    return AppendUid(int(found.group(1)), int(found.group(2))) if found else None
 
 
 @dataclass(frozen=True)
@@ -579,6 +609,10 @@ class ImapSession:
         self.run(b"RENAME " + quote_mailbox(old) + b" " + quote_mailbox(new))
         self.run(b"SUBSCRIBE " + quote_mailbox(new))
 
+    def subscribe_folder(self, name: str, subscribed: bool = True) -> None:
+        """SUBSCRIBE or UNSUBSCRIBE (RFC 3501 §6.3.6, §6.3.7)."""
+        self.run((b"SUBSCRIBE " if subscribed else b"UNSUBSCRIBE ") + quote_mailbox(name))
+
     def delete_folder(self, name: str) -> None:
         if self.selected == name:
             self.run(b"UNSELECT" if self.has("UNSELECT") else b"CLOSE")
@@ -595,6 +629,7 @@ class ImapSession:
         """
         values: dict[bytes, int] = {}
         exists = 0
+        keywords: set[str] = set()
         self.selected = None
         verb = b"EXAMINE " if readonly else b"SELECT "
         for response in self._run(verb + quote_mailbox(name)):
@@ -602,9 +637,13 @@ class ImapSession:
                 continue
             if response.kind == b"EXISTS":
                 exists = int(response.line.split(b" ", 1)[0])
+            elif response.kind == b"FLAGS":
+                keywords |= _keywords(response.line)
             elif response.kind == b"OK":
                 code = _CODE.search(response.line)
-                if code and code.group(2) and code.group(2).isdigit():
+                if code and code.group(1) == b"PERMANENTFLAGS" and code.group(2):
+                    keywords |= _keywords(code.group(2))
+                elif code and code.group(2) and code.group(2).isdigit():
                     values[code.group(1)] = int(code.group(2))
         if b"UIDVALIDITY" not in values:
             raise ProtocolError(f"The IMAP server gave no UIDVALIDITY for the folder {name}.")
@@ -618,6 +657,7 @@ class ImapSession:
             uidnext=values.get(b"UIDNEXT", 0),
             exists=exists,
             highestmodseq=values.get(b"HIGHESTMODSEQ") if self.condstore else None,
+            keywords=frozenset(keywords),
         )
 
     def status(self, name: str) -> MailboxStatus:
@@ -680,6 +720,26 @@ class ImapSession:
             # A NO or BAD (a charset the server lacks, say): the connection is still fine.
             raise translate_error(self.account, error) from error
         return sorted(int(uid) for uid in found)
+
+    def append(
+        self,
+        folder: str,
+        raw: bytes,
+        flags: Iterable[str] = (),
+        internal_date: int | None = None,
+    ) -> AppendUid | None:
+        """APPEND ``raw`` to ``folder`` (RFC 3501 §6.3.11); where it went when the server
+        says (APPENDUID, RFC 4315 §3), else None."""
+        when = datetime.fromtimestamp(internal_date, UTC) if internal_date is not None else None
+        kept = [f for f in sorted(flags) if f.lower() not in ("\\recent", "\\deleted")]
+        try:
+            answer = self._client.append(folder, raw, flags=kept, msg_time=when)
+        except (OSError, imapclient.exceptions.IMAPClientAbortError) as error:
+            self.abort()
+            raise translate_error(self.account, error) from error
+        except imapclient.exceptions.IMAPClientError as error:
+            raise translate_error(self.account, error) from error
+        return appenduid(answer if isinstance(answer, bytes) else str(answer).encode())
 
     def fetch_summaries(self, batches: Iterable[Sequence[int]]) -> Iterator[FetchedBatch]:
         """Flags, size, dates and summary header fields, one answer per batch of UIDs.
@@ -811,10 +871,12 @@ class ImapSession:
 
     def fetch_body(self, uid: int) -> bytes | None:
         """The whole message, without setting \\Seen (BODY.PEEK[], RFC 3501 §6.4.5)."""
+        found = None
+        # Read to the end: the tagged OK left unread would meet imapclient's next command.
         for response in self._run(b"UID FETCH %d (UID BODY.PEEK[])" % uid):
             if isinstance(response, wire.FetchResponse) and response.uid == uid and response.body:
-                return response.body
-        return None
+                found = response.body
+        return found
 
     def store_flags(
         self, uids: Sequence[int], add: Iterable[str] = (), remove: Iterable[str] = ()

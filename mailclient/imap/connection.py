@@ -18,6 +18,7 @@ import imaplib
 import socket
 import ssl
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 import imapclient
@@ -52,7 +53,13 @@ class Connection(Protocol):
     def subscribe_folder(self, folder: str) -> bytes: ...
     def select_folder(self, folder: str, readonly: bool = False) -> Mapping[bytes, Any]: ...
     def search(self, criteria: Sequence[str], charset: str | None = None) -> list[int]: ...
-    def append(self, folder: str, msg: bytes, flags: Sequence[str] = ()) -> bytes: ...
+    def append(
+        self,
+        folder: str,
+        msg: bytes,
+        flags: Sequence[str] = (),
+        msg_time: datetime | None = None,
+    ) -> bytes: ...
     def add_flags(
         self, messages: Sequence[int], flags: Sequence[str], silent: bool = False
     ) -> object: ...

@@ -10,10 +10,13 @@ that nothing else marked deleted goes with them.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from mailclient.accounts.model import Account
 from mailclient.accounts.signin import Authenticator
 from mailclient.core.models import DELETED, DRAFT, SEEN, SpecialUse
-from mailclient.imap.client import close_quietly, open_special_folder, translate_error
+from mailclient.imap.appended import store_appended
+from mailclient.imap.client import appenduid, close_quietly, open_special_folder, translate_error
 from mailclient.imap.connection import Connection
 from mailclient.mime.drafts import DRAFT_HEADER
 
@@ -23,16 +26,24 @@ DEFAULT_DRAFTS_NAME = "Drafts"
 class DraftsFolder:
     """An IMAP connection with the Drafts folder selected; ``open``, ``save``, ``close``."""
 
-    def __init__(self, account: Account, client: Connection, folder: str) -> None:
+    def __init__(
+        self, account: Account, client: Connection, folder: str, store_path: Path | None = None
+    ) -> None:
         self._account = account
         self._client = client
         self.folder = folder
+        self._store_path = store_path
 
     @classmethod
-    def open(cls, account: Account, auth: Authenticator) -> DraftsFolder:
-        """Log in and find (or create) the Drafts folder. Raises our NetworkErrors."""
+    def open(
+        cls, account: Account, auth: Authenticator, store_path: Path | None = None
+    ) -> DraftsFolder:
+        """Log in and find (or create) the Drafts folder. Raises our NetworkErrors.
+
+        With ``store_path``, a saved version replaces the older ones in that store at once
+        where the server says where it went (APPENDUID)."""
         client, folder = open_special_folder(account, auth, SpecialUse.DRAFTS, DEFAULT_DRAFTS_NAME)
-        return cls(account, client, folder)
+        return cls(account, client, folder, store_path)
 
     def _copies(self, key: str, message_id: str) -> set[int]:
         self._client.select_folder(self.folder)
@@ -52,14 +63,28 @@ class DraftsFolder:
         else:
             self._client.expunge()
 
-    def save(self, raw: bytes, key: str, replaces: str = "") -> None:
-        """Store this version of draft ``key``; earlier ones (and ``replaces``) go away."""
+    def save(self, raw: bytes, key: str, replaces: str = "") -> bool:
+        """Store this version of draft ``key``; earlier ones (and ``replaces``) go away.
+
+        Returns whether the store shows the folder so already (else it wants a sync)."""
         try:
             older = self._copies(key, replaces)
-            self._client.append(self.folder, raw, flags=[DRAFT, SEEN])
+            answer = self._client.append(self.folder, raw, flags=[DRAFT, SEEN])
             self._expunge(older)
         except Exception as error:
             raise translate_error(self._account, error) from error
+        if self._store_path is None:
+            return False
+        appended = appenduid(answer if isinstance(answer, bytes) else str(answer).encode())
+        return store_appended(
+            self._store_path,
+            self._account.name,
+            self.folder,
+            appended,
+            raw,
+            [DRAFT, SEEN],
+            removed_uids=older,
+        )
 
     def remove(self, key: str, replaces: str = "") -> int:
         """Remove every version of draft ``key`` (and ``replaces``); returns how many."""

@@ -33,7 +33,7 @@ from mailclient.accounts.signin import Authenticator
 from mailclient.core.abort import AbortSwitch
 from mailclient.core.errors import MailclientError, NetworkError
 from mailclient.core.models import Folder
-from mailclient.imap import changes, wire
+from mailclient.imap import changes, transfers, wire
 from mailclient.imap.client import DEFAULT_TIMEOUT, FetchedBatch, ImapSession
 from mailclient.imap.headers import has_attachments, structure_has_attachments, summarize_batch
 from mailclient.imap.planner import FlagSync, plan_folder
@@ -197,8 +197,14 @@ class AccountSync:
         on_progress: Callable[[SyncProgress], None] | None = None,
         stop: threading.Event | None = None,
         abort: AbortSwitch | None = None,
+        connect_other: Callable[[str], ImapSession] | None = None,
     ) -> None:
+        """``connect_other(name)`` opens a connection to another account of the profile,
+        for copies and moves to its folders; without it those wait."""
         self.account = account
+        self._connect_other = connect_other
+        # (account, folder) that received messages from here: the caller syncs them.
+        self.transferred_to: set[tuple[str, str]] = set()
         self.store = store
         self.options = options or SyncOptions()
         self._auth = auth
@@ -262,14 +268,27 @@ class AccountSync:
         Connects if need be; when that fails, the changes keep waiting and the error is
         raised. Returns the changes the server refused for good (undone in the store).
         Folder changes go first (all of them, whatever ``folder_id``): the message changes
-        may name a folder by its new name.
+        may name a folder by its new name. Copies and moves to other accounts go last,
+        without ``folder_id`` only.
         """
         refused: list[changes.ChangeRefused] = list(
             changes.send_folder_changes(lambda: self.session, self.store, self.account.name)
         )
-        return refused + changes.send_pending(
+        refused += changes.send_pending(
             lambda: self.session, self.store, self.account.name, folder_id
         )
+        if folder_id is not None:
+            return refused  # the sync of one folder: copies to other accounts go after all
+        return refused + self._send_transfers()
+
+    def _send_transfers(self) -> list[changes.ChangeRefused]:
+        if self._connect_other is None or not self.store.pending_transfers(self.account.name):
+            return []
+        sent = transfers.send_transfers(
+            lambda: self.session, self._connect_other, self.store, self.account.name
+        )
+        self.transferred_to |= sent.targets
+        return list(sent.refused)
 
     # -- syncing ----------------------------------------------------------------------------
 
@@ -308,6 +327,13 @@ class AccountSync:
                 # Renamed or deleted here while this sync ran: not a failure to report.
                 result.error = None
             results.append(result)
+        if not self._stop.is_set():
+            # Copies and moves to other accounts that waited (offline, say) go now; one
+            # whose other server cannot be reached waits on without failing this sync.
+            try:
+                refused += self._send_transfers()
+            except MailclientError as error:
+                log.warning("%s: copies to other accounts wait: %s", self.account.name, error)
         if refused:
             results.insert(0, FolderSyncResult("", refused=refused))
         return results
@@ -350,6 +376,7 @@ class AccountSync:
             if plan_folder(cached, peek, session.condstore).nothing:
                 return
         status = session.select(folder.name, readonly=True)
+        store.add_keywords(self.account.name, status.keywords)
         plan = plan_folder(cached, status, session.condstore)
         log.debug("%s/%s: %s -> %s", self.account.name, folder.name, status, plan)
         if plan.nothing and not unfetched:

@@ -38,7 +38,9 @@ log = logging.getLogger(__name__)
 class SentFolder(Protocol):
     """An open connection to an account's Sent folder (mailclient.imap.append.SentFolder)."""
 
-    def append(self, raw: bytes, message_id: str, *, may_exist: bool = False) -> None: ...
+    def append(self, raw: bytes, message_id: str, *, may_exist: bool = False) -> bool:
+        """Returns whether the store shows the copy already (APPENDUID)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -75,6 +77,7 @@ class CopyResult:
     saved: bool
     error: str = ""
     account: str = ""  # whose Sent folder
+    shown: bool = False  # in the store already (APPENDUID): the folder needs no sync
 
 
 @dataclass
@@ -419,14 +422,16 @@ class OutboxSender:
             for item in items:
                 may_exist = outbox.start_copy_attempt(item.id)
                 try:
-                    folder.append(outbox.sent_copy(item.id), item.message_id, may_exist=may_exist)
+                    shown = folder.append(
+                        outbox.sent_copy(item.id), item.message_id, may_exist=may_exist
+                    )
                 except MailclientError as error:
                     text = f"The copy for the Sent folder was not saved: {error}"
                     outbox.mark_copy_failed(item.id, text)
                     results.append(CopyResult(item.id, False, text, account_name))
                 else:
                     outbox.mark_copy_saved(item.id)
-                    results.append(CopyResult(item.id, True, account=account_name))
+                    results.append(CopyResult(item.id, True, account=account_name, shown=shown))
         finally:
             folder.close()
         return results

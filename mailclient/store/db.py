@@ -28,7 +28,7 @@ from pathlib import Path
 
 from mailclient.core.errors import MailclientError
 from mailclient.core.profile import create_private_file
-from mailclient.store import schema, search
+from mailclient.store import schema, search, subjects
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,7 @@ def connect(path: Path, steps: Sequence[str] | None = None) -> sqlite3.Connectio
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA busy_timeout = 30000")
         search.register_functions(db)
+        subjects.register_functions(db)
         _migrate(db, path, migrations() if steps is None else steps)
     except sqlite3.Error as error:
         if db is not None:

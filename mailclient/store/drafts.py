@@ -14,7 +14,7 @@ import contextlib
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -181,6 +181,16 @@ class LocalDrafts:
             with contextlib.suppress(DraftStoreError):
                 found.append(self.load(key))
         return found
+
+    def rename_account(self, old: str, new: str) -> int:
+        """Let the drafts written from account ``old`` belong to ``new`` (the account
+        renamed); returns how many there were. Unreadable drafts are left as they are."""
+        moved = 0
+        for saved in self.all():
+            if saved.draft.account == old:
+                self.save(replace(saved.draft, account=new), upload_error=saved.upload_error)
+                moved += 1
+        return moved
 
     def delete(self, key: str) -> None:
         """Forget a draft and its attachment files (nothing happens if it is not there)."""

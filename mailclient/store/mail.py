@@ -67,7 +67,8 @@ class SortKey(StrEnum):
 _ORDER = {
     SortKey.DATE: "date {d}, id {d}",
     SortKey.SENDER: "sender COLLATE NOCASE {d}, date DESC, id DESC",
-    SortKey.SUBJECT: "subject COLLATE NOCASE {d}, date DESC, id DESC",
+    # The expression of the subject index (schema migration 9), so that the sort reads it.
+    SortKey.SUBJECT: "mail_subject_key(subject) {d}, date DESC, id DESC",
     SortKey.SIZE: "size {d}, date DESC, id DESC",
     SortKey.FLAGGED: "instr(flags, '\\Flagged') > 0 {d}, date DESC, id DESC",
     SortKey.ATTACHMENTS: "has_attachments {d}, date DESC, id DESC",
@@ -123,6 +124,32 @@ class MessageLocation:
     uid: int
 
 
+class TransferState(StrEnum):
+    """How far a copy or move to another account got."""
+
+    WAITING = "waiting"
+    APPENDING = "appending"  # an APPEND was sent: it may have reached the target
+    APPENDED = "appended"  # the target has it; a move still deletes the source
+
+
+@dataclass(frozen=True)
+class PendingTransfer:
+    """A message being copied or moved to a folder of another account."""
+
+    id: int
+    account: str  # the source's
+    message_id: int
+    folder_id: int
+    uid: int
+    uidvalidity: int | None
+    target_folder_id: int | None  # None once that folder is gone
+    copy: bool
+    header_id: str
+    state: TransferState
+    flags: frozenset[str]
+    internal_date: int | None
+
+
 @dataclass(frozen=True)
 class InboxState:
     """How far the sync of one inbox got: a first sync or a new UIDVALIDITY brings old mail."""
@@ -158,6 +185,11 @@ class _Touched:
     seq: int = 0
 
 
+def keywords_of(flags: Iterable[str]) -> set[str]:
+    """The keywords among ``flags``: those without a backslash (RFC 3501 §2.3.2)."""
+    return {f for f in flags if f and not f.startswith("\\")}
+
+
 def search_text(sender: str, subject: str) -> str:
     """What the quick filter searches: sender and subject, casefolded."""
     return f"{sender}\n{subject}".casefold()
@@ -188,7 +220,7 @@ ON CONFLICT (folder_id, uid) DO UPDATE SET
 # tenth of that. They only speed up sorting: while one is missing, every answer is the same.
 _SORT_INDEXES = {
     "messages_by_sender": "messages (folder_id, hidden, sender COLLATE NOCASE, date)",
-    "messages_by_subject": "messages (folder_id, hidden, subject COLLATE NOCASE, date)",
+    "messages_by_subject": "messages (folder_id, hidden, mail_subject_key(subject), date)",
 }
 # A fill this big, into a store holding no more than it, builds the sort indexes afterwards.
 DEFER_INDEXES_FROM = 10_000
@@ -399,6 +431,14 @@ class MailStore:
                 )
             touched.folder_list = True
 
+    def set_folder_subscribed(self, folder_id: int, subscribed: bool) -> None:
+        """Mark a folder subscribed or not (before the server is told, or as it says)."""
+        with self._write() as touched:
+            self._db.execute(
+                "UPDATE folders SET subscribed = ? WHERE id = ?", (int(subscribed), folder_id)
+            )
+            touched.folder_list = True
+
     def set_folder_hidden(self, folder_id: int, hidden: bool) -> None:
         """Hide a folder while its deletion waits for the server (or show it again)."""
         with self._write() as touched:
@@ -446,11 +486,19 @@ class MailStore:
             def below(name: str, top: str) -> bool:
                 return name == top or any(name.startswith(top + d) for d in delimiters)
 
+            # A subscription changed here stays as it was made until the server has it.
+            subscriptions = (FolderChangeKind.SUBSCRIBE, FolderChangeKind.UNSUBSCRIBE)
+            for change in waiting:
+                if change.kind in subscriptions and change.old_name in wanted:
+                    subscribed = int(change.kind is FolderChangeKind.SUBSCRIBE)
+                    values = wanted[change.old_name]
+                    wanted[change.old_name] = (*values[:2], subscribed, *values[3:])
+            moves = [c for c in waiting if c.kind not in subscriptions]
             local_only = [
-                c.new_name for c in waiting if c.kind is not FolderChangeKind.DELETE and c.new_name
+                c.new_name for c in moves if c.kind is not FolderChangeKind.DELETE and c.new_name
             ]
             remote_stale = [
-                c.old_name for c in waiting if c.kind is not FolderChangeKind.CREATE and c.old_name
+                c.old_name for c in moves if c.kind is not FolderChangeKind.CREATE and c.old_name
             ]
             for name in [n for n in wanted if any(below(n, old) for old in remote_stale)]:
                 del wanted[name]
@@ -482,10 +530,58 @@ class MailStore:
             touched.folder_list = bool(gone or changed)
         return self.folders(account)
 
+    def add_keywords(self, account: str, keywords: Iterable[str]) -> None:
+        """Remember keywords the account's server allows or uses (from SELECT's FLAGS)."""
+        found = keywords_of(keywords)
+        if found:
+            with self._write():
+                self._remember_keywords(account, found)
+
+    def _remember_keywords(self, account: str, keywords: Iterable[str]) -> None:
+        self._db.executemany(
+            "INSERT OR IGNORE INTO keywords (account, keyword) VALUES (?, ?)",
+            ((account, k) for k in sorted(keywords)),
+        )
+
+    def _remember_message_keywords(
+        self, folder_id: int, flag_sets: Iterable[frozenset[str]]
+    ) -> None:
+        """In the caller's transaction: the keywords on stored messages of ``folder_id``."""
+        found = keywords_of(frozenset().union(*flag_sets))
+        if found:
+            row = self._db.execute("SELECT account FROM folders WHERE id = ?", (folder_id,))
+            account = row.fetchone()
+            if account is not None:
+                self._remember_keywords(account[0], found)
+
+    def keywords(self, account: str) -> list[str]:
+        """The keywords known of ``account``'s folders and messages, sorted."""
+        rows = self._read(
+            "SELECT keyword FROM keywords WHERE account = ? ORDER BY keyword COLLATE NOCASE",
+            (account,),
+        )
+        return [r[0] for r in rows]
+
+    def rename_account(self, old: str, new: str) -> None:
+        """Let the folders, messages, conversations and waiting changes of account ``old``
+        belong to ``new`` (an account renamed), in one transaction. Row ids stay."""
+        with self._write() as touched:
+            # thread_nodes follow the folders by trigger (threads.SCHEMA).
+            self._db.execute("UPDATE folders SET account = ? WHERE account = ?", (new, old))
+            for table in (
+                "pending_changes",
+                "pending_folder_changes",
+                "keywords",
+                "pending_transfers",
+            ):
+                self._db.execute(f"UPDATE {table} SET account = ? WHERE account = ?", (new, old))
+            touched.folder_list = True
+
     def forget_account(self, account: str) -> None:
         """Drop everything stored for ``account`` (when the account is removed)."""
         with self._write() as touched:
             self._db.execute("DELETE FROM folders WHERE account = ?", (account,))
+            self._db.execute("DELETE FROM keywords WHERE account = ?", (account,))
             touched.folder_list = True
 
     # -- messages: reading ------------------------------------------------------------------
@@ -773,6 +869,117 @@ class MailStore:
                 self._db, folder.account, kind, folder_id, old_name, new_name
             )
 
+    # -- copies and moves to another account -----------------------------------------------
+
+    def record_transfer(self, ids: Sequence[int], target_folder_id: int, copy: bool) -> int:
+        """Copy or move messages to a folder of another account: kept until both servers
+        have done their part; a moved message is hidden here at once. Returns how many."""
+        target = self.folder(target_folder_id)
+        if target is None:
+            raise StoreError(f"Folder {target_folder_id} is not in the mail store.")
+        made = 0
+        with self._write() as touched:
+            for chunk in chunks(ids):
+                rows = self._db.execute(
+                    "SELECT m.id, m.folder_id, m.uid, f.uidvalidity, f.account, m.message_id "
+                    "FROM messages m JOIN folders f ON f.id = m.folder_id "
+                    f"WHERE m.id IN ({marks(len(chunk))}) AND m.hidden = 0",
+                    chunk,
+                ).fetchall()
+                for id_, folder_id, uid, uidvalidity, account, header_id in rows:
+                    if account == target.account:
+                        raise ValueError("a transfer goes to another account")
+                    self._db.execute(
+                        "INSERT INTO pending_transfers (account, message_id, folder_id, uid, "
+                        "uidvalidity, target_folder_id, copy, header_id) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            account,
+                            id_,
+                            folder_id,
+                            uid,
+                            uidvalidity,
+                            target_folder_id,
+                            copy,
+                            header_id,
+                        ),
+                    )
+                    if not copy:
+                        self._db.execute("UPDATE messages SET hidden = 1 WHERE id = ?", (id_,))
+                        touched.folders.add(folder_id)
+                    made += 1
+        return made
+
+    def pending_transfers(self, account: str | None = None) -> list[PendingTransfer]:
+        """The copies and moves to other accounts waiting (from ``account``), oldest first."""
+        where, params = ("WHERE t.account = ?", (account,)) if account is not None else ("", ())
+        rows = self._read(
+            "SELECT t.id, t.account, t.message_id, t.folder_id, t.uid, t.uidvalidity, "
+            "t.target_folder_id, t.copy, t.header_id, t.state, m.flags, m.internal_date "
+            f"FROM pending_transfers t JOIN messages m ON m.id = t.message_id {where} "
+            "ORDER BY t.id",
+            params,
+        )
+        return [
+            PendingTransfer(
+                id=r[0],
+                account=r[1],
+                message_id=r[2],
+                folder_id=r[3],
+                uid=r[4],
+                uidvalidity=r[5],
+                target_folder_id=r[6],
+                copy=bool(r[7]),
+                header_id=r[8],
+                state=TransferState(r[9]),
+                flags=frozenset(r[10].split()),
+                internal_date=r[11],
+            )
+            for r in rows
+        ]
+
+    def claim_transfer(self, transfer_id: int, now: float | None = None) -> bool:
+        """Take a transfer to send it (False: another sender has it now)."""
+        now = time.time() if now is None else now
+        with self._write():
+            claimed = self._db.execute(
+                "UPDATE pending_transfers SET claimed_until = ? WHERE id = ? "
+                "AND (claimed_until IS NULL OR claimed_until < ?)",
+                (now + pending.CLAIM_SECONDS, transfer_id, now),
+            ).rowcount
+        return bool(claimed)
+
+    def release_transfer(self, transfer_id: int) -> None:
+        with self._write():
+            self._db.execute(
+                "UPDATE pending_transfers SET claimed_until = NULL WHERE id = ?", (transfer_id,)
+            )
+
+    def set_transfer_state(self, transfer_id: int, state: TransferState) -> None:
+        """Record how far a transfer got (committed before the next step starts)."""
+        with self._write():
+            self._db.execute(
+                "UPDATE pending_transfers SET state = ? WHERE id = ?", (str(state), transfer_id)
+            )
+
+    def finish_transfer(self, transfer: PendingTransfer) -> None:
+        """Both servers did their part: forget it, and a moved message's source row."""
+        with self._write() as touched:
+            self._db.execute("DELETE FROM pending_transfers WHERE id = ?", (transfer.id,))
+            if not transfer.copy:
+                self._db.execute("DELETE FROM messages WHERE id = ?", (transfer.message_id,))
+                touched.folders.add(transfer.folder_id)
+
+    def revert_transfer(self, transfer: PendingTransfer) -> None:
+        """It cannot be done (the target folder is gone, say): show the message again."""
+        with self._write() as touched:
+            self._db.execute("DELETE FROM pending_transfers WHERE id = ?", (transfer.id,))
+            if not transfer.copy:
+                self._db.execute(
+                    "UPDATE messages SET hidden = 0 WHERE id = ?", (transfer.message_id,)
+                )
+                touched.folders.add(transfer.folder_id)
+
     def pending_folder_changes(self, account: str | None = None) -> list[PendingFolderChange]:
         """The folder changes waiting for the server (of one account, or all), oldest first."""
         with self._reading() as db:
@@ -883,6 +1090,14 @@ class MailStore:
             )
             touched.folders.add(folder_id)
 
+    def ids_of_uids(self, folder_id: int, uids: Sequence[int]) -> list[int]:
+        """Row ids of the stored messages of ``folder_id`` with these UIDs."""
+        found: list[int] = []
+        for chunk in chunks(uids):
+            sql = f"SELECT id FROM messages WHERE folder_id = ? AND uid IN ({marks(len(chunk))})"
+            found += [r[0] for r in self._read(sql, (folder_id, *chunk))]
+        return found
+
     def stored_uids(self, folder_id: int, from_uid: int = 1) -> list[int]:
         """UIDs stored for the folder, at or above ``from_uid``, ascending."""
         rows = self._read(
@@ -950,6 +1165,7 @@ class MailStore:
             )
             if messages:
                 touched.folders.add(folder_id)
+                self._remember_message_keywords(folder_id, [m.flags for m in messages])
             fts.index_new_messages(self._db)
             threads.thread_new_messages(self._db)
         return touched.seq
@@ -1044,6 +1260,8 @@ class MailStore:
                     ),
                 )
                 changed = max(cursor.rowcount, 0)
+                if changed:
+                    self._remember_message_keywords(folder_id, flags.values())
             ranges = list(vanished)
             if ranges:
                 cursor = self._db.executemany(

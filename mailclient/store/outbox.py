@@ -690,6 +690,11 @@ class Outbox:
             )
         )
 
+    def rename_account(self, old: str, new: str) -> int:
+        """Let the messages waiting for account ``old`` be sent by ``new`` (the account
+        renamed); returns how many there were."""
+        return self._write("UPDATE outbox SET account = ? WHERE account = ?", (new, old))
+
     def delete(self, item_id: int) -> OutboxItem:
         """Remove a message from the outbox; refused while a sender has it."""
         item = self.get(item_id)

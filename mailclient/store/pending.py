@@ -41,6 +41,8 @@ class FolderChangeKind(StrEnum):
     CREATE = "create"
     RENAME = "rename"
     DELETE = "delete"
+    SUBSCRIBE = "subscribe"  # old_name: the folder's name
+    UNSUBSCRIBE = "unsubscribe"
 
 
 @dataclass(frozen=True)

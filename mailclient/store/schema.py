@@ -181,7 +181,8 @@ CREATE TABLE IF NOT EXISTS unfetched (
 ) WITHOUT ROWID;
 """
 
-# 8: folder changes made here (create, rename, delete) that wait for the server, oldest
+# 8: folder changes made here (create, rename, delete; later also subscribe and
+# unsubscribe, which name the folder in old_name) that wait for the server, oldest
 # first: made in the folders table at once, sent before the folder list is next read. The
 # folder's row id stays across a rename; a create or delete that the server refuses is
 # undone from old_name/new_name.
@@ -199,10 +200,67 @@ CREATE INDEX IF NOT EXISTS pending_folder_changes_by_account
     ON pending_folder_changes (account, id);
 """
 
+# 9: the subject sort leaves out reply and forward prefixes ("Re:", "AW:", "Fwd:"), as
+# Thunderbird's does: the index holds the key (store/subjects.py), computed as each row is
+# written, so the sort reads it instead of working it out per row; the stored mail gets it
+# here. A first fill that deferred the index may have left it missing.
+SUBJECT_KEY = """
+DROP INDEX IF EXISTS messages_by_subject;
+CREATE INDEX messages_by_subject
+    ON messages (folder_id, hidden, mail_subject_key(subject), date);
+"""
+
+# 10: the keywords (IMAP flags without a backslash, such as $label1 or "invoice") each
+# account's folders allow or use: from SELECT's FLAGS and PERMANENTFLAGS and from the flags
+# of stored messages, so that the tag menu offers them without reading every message. The
+# stored mail's are gathered here.
+KEYWORDS = """
+CREATE TABLE IF NOT EXISTS keywords (
+    account TEXT NOT NULL,
+    keyword TEXT NOT NULL,
+    PRIMARY KEY (account, keyword)
+) WITHOUT ROWID;
+
+WITH RECURSIVE split (account, word, rest) AS (
+    SELECT DISTINCT f.account, '', m.flags || ' '
+    FROM messages m JOIN folders f ON f.id = m.folder_id WHERE m.flags != ''
+    UNION ALL
+    SELECT account, substr(rest, 1, instr(rest, ' ') - 1), substr(rest, instr(rest, ' ') + 1)
+    FROM split WHERE rest != ''
+)
+INSERT OR IGNORE INTO keywords (account, keyword)
+SELECT DISTINCT account, word FROM split WHERE word != '' AND substr(word, 1, 1) != '\\';
+"""
+
+# 11: messages copied or moved to a folder of another account, until that server has them
+# (APPEND) and, for a move, this one deleted them. A moved message stays here, hidden, until
+# then. ``state`` records how far it got, so that a crash or a cut connection neither loses
+# the message nor appends it twice: 'appending' means an APPEND may have reached the server,
+# which is then asked for the Message-ID before appending again.
+TRANSFERS = """
+CREATE TABLE IF NOT EXISTS pending_transfers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account TEXT NOT NULL,               -- the source account: its worker sends it
+    message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    folder_id INTEGER NOT NULL REFERENCES folders (id) ON DELETE CASCADE,
+    uid INTEGER NOT NULL,
+    uidvalidity INTEGER,                 -- the source folder's, when it was made
+    target_folder_id INTEGER REFERENCES folders (id) ON DELETE SET NULL,
+    copy INTEGER NOT NULL DEFAULT 0,     -- 1: the source message stays
+    header_id TEXT NOT NULL DEFAULT '',  -- its Message-ID, to find an APPEND that got through
+    state TEXT NOT NULL DEFAULT 'waiting'
+        CHECK (state IN ('waiting', 'appending', 'appended')),
+    claimed_until REAL                   -- a sender is at work on it until then (Unix time)
+);
+
+CREATE INDEX IF NOT EXISTS pending_transfers_by_account ON pending_transfers (account, id);
+CREATE INDEX IF NOT EXISTS pending_transfers_by_message ON pending_transfers (message_id);
+"""
+
 # 1: MAIL_TABLES; 2: OUTBOX (the outbox has its own file now); 3: PENDING_CHANGES;
 # 4: SORT_INDEXES; 5: UNFETCHED; 6: search.SCHEMA (the full-text index, filled for the
 # stored mail); 7: threads.SCHEMA (conversations; the stored mail is threaded on first use);
-# 8: FOLDER_CHANGES.
+# 8: FOLDER_CHANGES; 9: SUBJECT_KEY; 10: KEYWORDS; 11: TRANSFERS.
 MIGRATIONS: list[str] = [
     MAIL_TABLES,
     OUTBOX,
@@ -212,4 +270,7 @@ MIGRATIONS: list[str] = [
     search.SCHEMA,
     threads.SCHEMA,
     FOLDER_CHANGES,
+    SUBJECT_KEY,
+    KEYWORDS,
+    TRANSFERS,
 ]

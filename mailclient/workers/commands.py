@@ -37,6 +37,15 @@ class MoveMessages:
 
 
 @dataclass(frozen=True)
+class TransferMessages:
+    """Copy or move messages to a folder of another account (APPEND there, then delete)."""
+
+    ids: tuple[int, ...]
+    target_folder_id: int
+    copy: bool = False
+
+
+@dataclass(frozen=True)
 class DeleteMessages:
     """To the Trash; messages already in the Trash are expunged."""
 
@@ -52,10 +61,11 @@ class ExpungeMessages:
 
 @dataclass(frozen=True)
 class ChangeFolder:
-    """Create a folder (``name``, the full name), rename one (to ``name``), or delete one."""
+    """Create a folder (``name``, the full name), rename one (to ``name``), delete one, or
+    subscribe to one or unsubscribe from it."""
 
     account: str
-    kind: str  # "create", "rename" or "delete"
+    kind: str  # "create", "rename", "delete", "subscribe" or "unsubscribe"
     folder_id: int | None
     name: str = ""
 
@@ -78,7 +88,13 @@ class SendPending:
 
 # Written into the store by the writer thread, then sent by the interactive lane.
 LocalChange = (
-    SetFlags | MoveMessages | DeleteMessages | ExpungeMessages | UndoChanges | ChangeFolder
+    SetFlags
+    | MoveMessages
+    | TransferMessages
+    | DeleteMessages
+    | ExpungeMessages
+    | UndoChanges
+    | ChangeFolder
 )
 # Run by an account's lane on its IMAP connection.
 LaneCommand = SyncAccount | FetchBody | SendPending

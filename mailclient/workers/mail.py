@@ -39,7 +39,7 @@ from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.model import Account
 from mailclient.accounts.signin import SignIn
 from mailclient.core.abort import AbortSwitch
-from mailclient.core.errors import MailclientError, NetworkError
+from mailclient.core.errors import AccountNotFound, MailclientError, NetworkError
 from mailclient.core.models import MessageSummary
 from mailclient.store.mail import MailStore
 from mailclient.workers.commands import (
@@ -54,6 +54,7 @@ from mailclient.workers.commands import (
     SendPending,
     SetFlags,
     SyncAccount,
+    TransferMessages,
     UndoChanges,
 )
 from mailclient.workers.events import (
@@ -67,6 +68,7 @@ from mailclient.workers.events import (
 if TYPE_CHECKING:
     from mailclient.imap.bodies import BodyProgress
     from mailclient.imap.changes import ChangeRefused
+    from mailclient.imap.client import ImapSession
     from mailclient.imap.sync import AccountSync, SyncOptions
     from mailclient.imap.sync import SyncProgress as EngineProgress
 
@@ -220,8 +222,22 @@ class _Lane(_QueueThread[LaneCommand]):
                 on_progress=self._progressed,
                 stop=self.stop_event,
                 abort=self.abort,
+                connect_other=self._connect_other,
             )
         return self._engine
+
+    def _connect_other(self, name: str) -> ImapSession:
+        """A connection to another account, for copies and moves to its folders."""
+        from mailclient.imap.client import ImapSession
+
+        other = self._hub.account(name)
+        return ImapSession.connect(other, self._hub.sign_in.authenticator(other), abort=self.abort)
+
+    def _report_transfers(self, engine: AccountSync) -> None:
+        """The folders of other accounts that received messages from here: sync them."""
+        while engine.transferred_to:
+            account, folder = engine.transferred_to.pop()
+            self._hub.transferred.emit(account, folder)
 
     def _progressed(self, progress: EngineProgress) -> None:
         self._hub.committed.emit(progress.seq)
@@ -250,6 +266,7 @@ class _Lane(_QueueThread[LaneCommand]):
                     finally:
                         # Sent, or set back after a refusal: either way the store changed.
                         self._hub.committed.emit(0)
+                        self._report_transfers(engine)
                 case _:
                     assert_never(command)
         except Exception as error:
@@ -274,6 +291,7 @@ class _Lane(_QueueThread[LaneCommand]):
                     command=command,
                 )
             )
+        self._report_transfers(engine)
         self._hub.synced.emit(SyncFinished(self.account.name))
         self._keep_bodies(engine)
 
@@ -349,13 +367,20 @@ class _Writer(_QueueThread[LocalChange]):
                 self._undo(command)
             case ChangeFolder():
                 self._change_folder(command)
-            case SetFlags() | MoveMessages() | DeleteMessages() | ExpungeMessages():
+            case (
+                SetFlags()
+                | MoveMessages()
+                | TransferMessages()
+                | DeleteMessages()
+                | ExpungeMessages()
+            ):
                 self._change_messages(command)
             case _:
                 assert_never(command)
 
     def _change_messages(
-        self, command: SetFlags | MoveMessages | DeleteMessages | ExpungeMessages
+        self,
+        command: SetFlags | MoveMessages | TransferMessages | DeleteMessages | ExpungeMessages,
     ) -> None:
         from mailclient.imap import changes
 
@@ -367,6 +392,8 @@ class _Writer(_QueueThread[LocalChange]):
                         changes.set_flags(self.store, ids, add, remove)
                     case MoveMessages(_, target_folder_id):
                         changes.move_messages(self.store, ids, target_folder_id)
+                    case TransferMessages(_, target_folder_id, copy):
+                        self.store.record_transfer(ids, target_folder_id, copy)
                     case ExpungeMessages():
                         changes.expunge_messages(self.store, ids)
                     case DeleteMessages():
@@ -394,6 +421,8 @@ class _Writer(_QueueThread[LocalChange]):
                 raise MailclientError("No folder was chosen.")
             elif command.kind == "rename":
                 changes.rename_folder(self.store, command.folder_id, command.name)
+            elif command.kind in ("subscribe", "unsubscribe"):
+                changes.subscribe_folder(self.store, command.folder_id, command.kind == "subscribe")
             else:
                 changes.delete_folder(self.store, command.folder_id)
         except Exception as error:
@@ -508,6 +537,8 @@ class MailWorkers(QObject):
     # Every thread of an account that was removed or changed has ended: nothing of that
     # account's old settings writes to the store any more.
     account_stopped = Signal(str)
+    # Messages were appended to this account's folder (from another account): sync it.
+    transferred = Signal(str, str)
 
     def __init__(
         self,
@@ -536,6 +567,7 @@ class MailWorkers(QObject):
         self._resync.timeout.connect(self.sync_all)
         self.change_written.connect(self._send_change)
         self.idle_reported.connect(self._idle_heard)
+        self.transferred.connect(lambda account, folder: self.sync(account, [folder]))
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -688,6 +720,19 @@ class MailWorkers(QObject):
         if ids:
             self._write(MoveMessages(tuple(ids), target_folder_id))
 
+    def transfer(self, ids: Sequence[int], target_folder_id: int, copy: bool = False) -> None:
+        """Copy or move messages to a folder of another account: recorded in the store at
+        once, carried out by their account's worker (imap/transfers.py)."""
+        if ids:
+            self._write(TransferMessages(tuple(ids), target_folder_id, copy))
+
+    def account(self, name: str) -> Account:
+        """The settings of account ``name`` (from any thread)."""
+        found = self._accounts.get(name)
+        if found is None:
+            raise AccountNotFound(name)
+        return found
+
     def delete(self, ids: Sequence[int]) -> None:
         """Move messages to the Trash (expunge those already there)."""
         if ids:
@@ -720,6 +765,7 @@ class MailWorkers(QObject):
             case (
                 SetFlags()
                 | MoveMessages()
+                | TransferMessages()
                 | DeleteMessages()
                 | ExpungeMessages()
                 | UndoChanges()

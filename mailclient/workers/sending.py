@@ -51,7 +51,9 @@ OVERDUE_SECONDS = 120.0
 class DraftsFolderLike(Protocol):
     """An open Drafts folder (mailclient.imap.drafts.DraftsFolder)."""
 
-    def save(self, raw: bytes, key: str, replaces: str = "") -> None: ...
+    def save(self, raw: bytes, key: str, replaces: str = "") -> bool:
+        """Returns whether the store shows the new version already (APPENDUID)."""
+        ...
 
     def remove(self, key: str, replaces: str = "") -> int: ...
 
@@ -252,7 +254,7 @@ class OutboxWorker(QObject):
                 raw = draft_message(draft)
                 folder = self._open_drafts_folder(account, self._sign_in.authenticator(account))
                 try:
-                    folder.save(raw, draft.key, draft.replaces)
+                    shown = folder.save(raw, draft.key, draft.replaces)
                 finally:
                     folder.close()
             except MailclientError as error:
@@ -263,7 +265,8 @@ class OutboxWorker(QObject):
             if not keep_local:
                 self._on_drafts_lane(lambda: self.drafts.delete(draft.key))
             self.draft_saved.emit(draft.key, True)
-            self.server_folder_changed.emit(draft.account, SpecialUse.DRAFTS)
+            if not shown:
+                self.server_folder_changed.emit(draft.account, SpecialUse.DRAFTS)
 
         self._on_network_lane(work)
 
@@ -448,7 +451,9 @@ class OutboxWorker(QObject):
                     "was interrupted after the data may already have delivered it: its "
                     "recipients may receive it twice."
                 )
-        for account in sorted({c.account for c in report.copies if c.saved and c.account}):
+        # A copy the store shows already (APPENDUID) needs no sync of the folder.
+        unseen = {c.account for c in report.copies if c.saved and c.account and not c.shown}
+        for account in sorted(unseen):
             self.server_folder_changed.emit(account, SpecialUse.SENT)
         if report.results or report.recovered or report.copies:
             self.outbox_changed.emit()

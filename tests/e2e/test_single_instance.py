@@ -115,6 +115,30 @@ def test_second_start_hands_its_mailto_url_to_the_first_and_exits(
     assert first.process.poll() is None
 
 
+def test_second_start_hands_a_message_file_by_its_absolute_path(
+    start: StartApp, env: dict[str, str], tmp_path: Path
+) -> None:
+    profile = tmp_path / "profile"
+    first = start(profile)
+    first.wait_for(LISTENING)
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    (saved / "offer.eml").write_bytes(b"Subject: offer\r\n\r\nHi\r\n")
+    # Started from another folder than the first, with a path relative to its own.
+    second = subprocess.run(
+        [sys.executable, "-m", "mailclient", "--profile", str(profile), "saved/offer.eml"],
+        env=env,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_TIMEOUT,
+    )
+    assert second.returncode == 0, second.stderr
+    first.wait_for(f"Asked to open {saved / 'offer.eml'}")
+    assert first.process.poll() is None
+
+
 def test_two_profiles_run_side_by_side(
     start: StartApp, env: dict[str, str], tmp_path: Path
 ) -> None:

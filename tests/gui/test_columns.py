@@ -127,3 +127,21 @@ def test_tags_are_keywords_with_thunderbirds_names_and_colours(
     )
     colour = window.message_model.index(row, Column.SUBJECT).data(Qt.ItemDataRole.ForegroundRole)
     assert colour.name() == "#3333ff"
+
+
+def test_the_subject_header_sorts_without_reply_and_forward_prefixes(
+    qtbot: QtBot, window: MainWindow, store: MailStore
+) -> None:
+    archive = store.folder_by_name("work", "Archive")
+    assert archive is not None
+    subjects = ["Re: Budget", "Zebra crossing", "AW: WG: budget", "Fwd: Agenda", "Re[2]: Minutes"]
+    store.add_messages(archive.id, [_summary(u, s) for u, s in enumerate(subjects, 1)])
+    _select_folder(window, "work", "Archive")
+    qtbot.waitUntil(lambda: window.message_model.rowCount() == len(subjects))
+    window.message_view.header().setSortIndicator(Column.SUBJECT, Qt.SortOrder.AscendingOrder)
+    qtbot.waitUntil(
+        lambda: (
+            _subjects(window)
+            == ["Fwd: Agenda", "AW: WG: budget", "Re: Budget", "Re[2]: Minutes", "Zebra crossing"]
+        )
+    )

@@ -415,8 +415,10 @@ def test_move_menu_lists_the_accounts_folders(
     _select_folder(window, "work", "INBOX")
     _open(qtbot, window, "Quarterly report")
     window.move_menu.aboutToShow.emit()
-    entries = {a.text(): a for a in window.move_menu.actions()}
-    assert set(entries) == {"Inbox", "Sent", "Archive", "Trash"}
+    entries = {a.text(): a for a in window.move_menu.actions() if not a.isSeparator()}
+    # The account's folders, then the other accounts' as submenus (APPEND there).
+    assert set(entries) == {"Inbox", "Sent", "Archive", "Trash", "home"}
+    assert entries["home"].menu() is not None
     assert not entries["Inbox"].isEnabled()  # where it is already
     entries["Trash"].trigger()
     trash = store.folder_by_name("work", "Trash")

@@ -160,19 +160,22 @@ def test_new_folder_resets_the_tree(qtmodeltester: ModelTester, store: MailStore
     assert "Receipts" in _titles(model, model.index_of_account("work"))
 
 
-def test_drop_accepts_messages_of_the_same_account_only(store: MailStore) -> None:
+def test_drop_accepts_messages_on_folders_of_any_account(store: MailStore) -> None:
     model = FolderTreeModel(store, [WORK, HOME])
     trash = model.index_of_folder(_folder_id(store, "work", "Trash"))
     home_inbox = model.index_of_folder(_folder_id(store, "home", "INBOX"))
     data = encode_message_ids("work", [1, 2])
     move = Qt.DropAction.MoveAction
     assert model.canDropMimeData(data, move, -1, -1, trash)
-    assert not model.canDropMimeData(data, move, -1, -1, home_inbox)
+    assert model.canDropMimeData(data, move, -1, -1, home_inbox)  # copied over by APPEND
     assert not model.canDropMimeData(data, move, -1, -1, model.index_of_account("work"))
     dropped: list[object] = []
-    model.messages_dropped.connect(lambda ids, folder: dropped.append((ids, folder.name)))
+    model.messages_dropped.connect(
+        lambda ids, folder: dropped.append((ids, folder.account, folder.name))
+    )
     model.dropMimeData(data, move, -1, -1, trash)
-    assert dropped == [([1, 2], "Trash")]
+    model.dropMimeData(data, move, -1, -1, home_inbox)
+    assert dropped == [([1, 2], "work", "Trash"), ([1, 2], "home", "INBOX")]
 
 
 def test_message_list_is_lazy_and_sorted(
@@ -515,3 +518,26 @@ def test_a_store_change_is_diffed_into_steps_that_give_the_new_list(
         if id_ not in old and id_ not in new:
             new.insert(rng.randrange(len(new) + 1), id_)
     assert _applied(old, new) == new
+
+
+def test_folders_drag_onto_folders_of_their_account(store: MailStore) -> None:
+    model = FolderTreeModel(store, [WORK, HOME])
+    projects = store.folder_by_name("work", "Projects/Zoë")
+    inbox = store.folder_by_name("work", "INBOX")
+    assert projects is not None and inbox is not None
+    moving = model.index_of_folder(projects.id)
+    assert model.flags(moving) & Qt.ItemFlag.ItemIsDragEnabled
+    assert not model.flags(model.index_of_folder(inbox.id)) & Qt.ItemFlag.ItemIsDragEnabled
+    data = model.mimeData([moving])
+    move = Qt.DropAction.MoveAction
+    trash = model.index_of_folder(_folder_id(store, "work", "Trash"))
+    home_inbox = model.index_of_folder(_folder_id(store, "home", "INBOX"))
+    assert model.canDropMimeData(data, move, -1, -1, trash)
+    assert model.canDropMimeData(data, move, -1, -1, model.index_of_account("work"))
+    assert not model.canDropMimeData(data, move, -1, -1, home_inbox)  # another server
+    assert not model.canDropMimeData(data, move, -1, -1, moving)
+    dropped: list[tuple[int, str]] = []
+    model.folder_dropped.connect(lambda folder, name: dropped.append((folder.id, name)))
+    model.dropMimeData(data, move, -1, -1, trash)
+    model.dropMimeData(data, move, -1, -1, model.index_of_account("work"))
+    assert dropped == [(projects.id, "Trash/Zoë"), (projects.id, "Zoë")]

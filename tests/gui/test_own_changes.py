@@ -95,3 +95,47 @@ def test_a_refused_message_is_shown_in_the_error_bar(
     assert text.startswith("“Wrong address” was not sent:") and "550" in text
     assert "It waits in the Outbox." in text
     assert bar.isVisible() and bar.retry_button.isVisible()
+
+
+def test_our_copies_go_into_the_store_from_appenduid_without_a_sync(
+    qtbot: QtBot, app: App, servers: MailServers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mail = app.window._mail
+    assert mail is not None
+    asked: list[tuple[str, object]] = []
+    real_sync = mail.sync
+
+    def sync(account: str, folders: object = None) -> None:
+        asked.append((account, folders))
+        real_sync(account, folders)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mail, "sync", sync)
+    app.start()
+    _show(qtbot, app, "Drafts")
+    window = _write(qtbot, app, "Kept by APPENDUID")
+    qtbot.keyClick(window.body_edit, Qt.Key.Key_S, CONTROL)  # type: ignore[attr-defined]
+    app.wait_for_list("Kept by APPENDUID")
+    qtbot.keyClicks(window.body_edit, " More.")  # type: ignore[attr-defined]
+    qtbot.keyClick(window.body_edit, Qt.Key.Key_S, CONTROL)  # type: ignore[attr-defined]
+    # The new version replaced the old one in the store and the list, as on the server.
+    drafts = app.store.folder_by_name("alice", "Drafts")
+    assert drafts is not None
+
+    def kept() -> list[bytes]:
+        return [app.store.body(i) or b"" for i in app.store.message_ids([drafts.id])]
+
+    qtbot.waitUntil(lambda: len(kept()) == 1 and b"More." in kept()[0], timeout=WAIT)
+    assert len(servers.fetch_all("alice", "Drafts")) == 1
+    qtbot.waitUntil(lambda: app.subjects().count("Kept by APPENDUID") == 1, timeout=WAIT)
+    assert not [f for _, f in asked if f and "Drafts" in f], asked  # no sync was needed
+
+    _show(qtbot, app, "Sent")
+    app.send(window)  # type: ignore[arg-type]
+    app.received("alice", "Kept by APPENDUID", folder="Sent")
+    app.wait_for_list("Kept by APPENDUID")
+    sent = app.store.folder_by_name("alice", "Sent")
+    assert sent is not None
+    [copy] = app.store.message_ids([sent.id])
+    assert b"Text." in (app.store.body(copy) or b"")  # the bytes we appended
+    # (Drafts is synced once more: the sent draft left it, which is not an APPEND.)
+    assert not [f for _, f in asked if f and "Sent" in f], asked

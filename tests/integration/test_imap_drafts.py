@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email
 import email.policy
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +13,9 @@ from mailclient.accounts.signin import FixedPassword
 from mailclient.core.draft import Draft
 from mailclient.core.models import DRAFT, SEEN
 from mailclient.imap.drafts import DraftsFolder
+from mailclient.imap.sync import AccountSync
 from mailclient.mime.drafts import draft_from_message, draft_message
+from mailclient.store.mail import MailStore
 from tests.integration.imap_helpers import account as rig_account
 from tests.rig import MailServers
 
@@ -70,3 +74,41 @@ def test_a_draft_opened_from_the_folder_replaces_its_copy(servers: MailServers) 
     finally:
         folder.close()
     assert [d.subject for d, _ in drafts_in(servers)] == ["keep me"]
+
+
+def test_appenduid_puts_the_copy_into_a_synced_store_only(
+    servers: MailServers, tmp_path: Path
+) -> None:
+    password = FixedPassword(servers.user("alice").password)
+    account = rig_account(servers, "alice", name="alice")
+    store_path = tmp_path / "mail.sqlite3"
+    draft = Draft(account="alice", sender="alice@example.org", to="bob@", subject="kept")
+    folder = DraftsFolder.open(account, password, store_path=store_path)
+    try:
+        # A store that never synced the folder: nothing to lay it over, a sync brings it.
+        assert not folder.save(draft_message(draft), draft.key)
+    finally:
+        folder.close()
+    with MailStore.open(store_path) as store:
+        engine = AccountSync(account, password, store)
+        engine.sync(["Drafts"])
+        engine.close()
+        drafts = store.folder_by_name("alice", "Drafts")
+        assert drafts is not None
+        [first] = store.message_ids([drafts.id])
+    folder = DraftsFolder.open(account, password, store_path=store_path)
+    try:
+        assert folder.save(draft_message(replace(draft, subject="kept, again")), draft.key)
+    finally:
+        folder.close()
+    with MailStore.open(store_path) as store:
+        [again] = store.summaries(store.message_ids([drafts.id]))
+        assert again.id != first and again.subject == "kept, again"
+        assert again.flags == {DRAFT, SEEN}
+        assert b"kept, again" in (store.body(again.id) or b"")
+        # What the next sync finds is what the store has already: nothing new, nothing gone.
+        engine = AccountSync(account, password, store)
+        [result] = engine.sync(["Drafts"])
+        engine.close()
+        assert (result.new, result.removed) == (0, 0)
+        assert store.message_ids([drafts.id]) == [again.id]

@@ -244,3 +244,60 @@ def test_a_folder_change_the_server_refuses_is_undone(
         assert store.folder_by_name("test", "/bad/") is None
         assert store.pending_folder_changes() == []
         engine.close()
+
+
+def _server_subscribed(servers: MailServers) -> set[str]:
+    with servers.imap(USER) as client:
+        return {str(name) for _, _, name in client.list_sub_folders()}
+
+
+def test_subscriptions_changed_offline_reach_the_server_when_back(
+    servers: MailServers, proxy: CuttableProxy, path: Path
+) -> None:
+    servers.append(USER, "Projects", message(200, "Kickoff"))  # made, not subscribed
+    servers.append(USER, "Lists", message(201, "Digest"))
+    with servers.imap(USER) as client:
+        client.subscribe_folder("Lists")
+    with MailStore.open(path) as store:
+        engine = engine_for(servers, store, proxy.port)
+        engine.sync()
+        projects = store.folder_by_name("test", "Projects")
+        lists = store.folder_by_name("test", "Lists")
+        assert projects is not None and not projects.subscribed
+        assert lists is not None and lists.subscribed
+        go_offline(proxy)
+        changes.subscribe_folder(store, projects.id, True)
+        changes.subscribe_folder(store, lists.id, False)
+        with pytest.raises(CannotConnect):
+            engine.send_pending()
+        engine.close()
+        kinds = [c.kind.value for c in store.pending_folder_changes("test")]
+        assert kinds == ["subscribe", "unsubscribe"]
+
+    proxy.refuse = False
+    with MailStore.open(path) as store:  # a restart: the changes come from the store
+        engine = engine_for(servers, store, proxy.port)
+        engine.sync()
+        engine.close()
+        assert store.pending_folder_changes() == []
+        assert store.folder(projects.id).subscribed  # type: ignore[union-attr]
+        assert not store.folder(lists.id).subscribed  # type: ignore[union-attr]
+    subscribed = _server_subscribed(servers)
+    assert "Projects" in subscribed and "Lists" not in subscribed
+
+
+def test_a_folder_list_read_before_the_server_has_a_subscription_keeps_it(
+    servers: MailServers, proxy: CuttableProxy, path: Path
+) -> None:
+    servers.append(USER, "Projects", message(200, "Kickoff"))
+    with MailStore.open(path) as store:
+        engine = engine_for(servers, store, proxy.port)
+        engine.sync()
+        projects = folder_id(store, "Projects")
+        changes.subscribe_folder(store, projects, True)
+        # The server still lists it unsubscribed: the change made here wins until sent.
+        with servers.imap(USER) as client:
+            assert "Projects" not in {str(n) for _, _, n in client.list_sub_folders()}
+        store.sync_folder_list("test", engine.session.list_folders())
+        assert store.folder(projects).subscribed  # type: ignore[union-attr]
+        engine.close()

@@ -55,13 +55,13 @@ def test_metainfo_passes_appstreamcli_validate() -> None:
     assert [line for line in output.splitlines() if line[:2] in ("E:", "W:")] == [], output
 
 
-def test_desktop_entry_opens_mailto_links_with_our_command_and_icon() -> None:
+def test_desktop_entry_opens_mailto_links_and_message_files_with_our_command_and_icon() -> None:
     entry = desktop_entry()
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     command, field = entry["Exec"].split()
     assert command in scripts
     assert field == "%u"
-    assert "x-scheme-handler/mailto" in entry["MimeType"].split(";")
+    assert {"x-scheme-handler/mailto", "message/rfc822"} <= set(entry["MimeType"].split(";"))
     assert {"Network", "Email"} <= set(entry["Categories"].split(";"))
     assert entry["Icon"] == APP_ID
     assert (ICONS / "scalable" / "apps" / f"{APP_ID}.svg").is_file()

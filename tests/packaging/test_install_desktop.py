@@ -51,6 +51,7 @@ def test_installs_entry_metainfo_and_icons_and_claims_mailto(tmp_path: Path) -> 
     # update-desktop-database indexed the entry as a mailto: handler ...
     cache = (share / "applications" / "mimeinfo.cache").read_text()
     assert f"x-scheme-handler/mailto={APP_ID}.desktop;" in cache
+    assert f"message/rfc822={APP_ID}.desktop;" in cache  # offered for .eml files
     # ... and xdg-mime made it the default one.
     log = (tmp_path / "xdg-mime.log").read_text()
     assert log == f"default {APP_ID}.desktop x-scheme-handler/mailto\n"

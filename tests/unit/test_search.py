@@ -282,6 +282,7 @@ def test_migration_indexes_an_existing_store(
         patched.setattr(search, "index_new_messages", lambda db: None)
         patched.setattr(threads, "thread_new_messages", lambda db: 0)
         patched.setattr(MailStore, "_folder_changes_waiting", lambda store, account: [])
+        patched.setattr(MailStore, "_remember_message_keywords", lambda store, f, flags: None)
         with MailStore.open(path) as old:
             inbox = folders(old)["INBOX"]
             old.add_messages(inbox, [msg(1, "Grüße vom Walross"), msg(2, "other")])

@@ -161,6 +161,7 @@ def test_an_upgraded_store_is_threaded_on_first_use(
         patched.setattr(search, "index_new_messages", lambda db: None)
         patched.setattr(threads, "thread_new_messages", lambda db: 0)
         patched.setattr(MailStore, "_folder_changes_waiting", lambda store, account: [])
+        patched.setattr(MailStore, "_remember_message_keywords", lambda store, f, flags: None)
         with MailStore.open(path) as old:
             inbox = folders(old)["INBOX"]
             old.add_messages(inbox, [msg(1, "a"), msg(2, "b", "a", "a")])

@@ -149,6 +149,7 @@ class AccountsController(QObject):
             network=self._network,
             extra_provider_files=self._extra_provider_files,
         )
+        dialog.account_renamed.connect(self._window.account_renamed)
         dialog.accounts_changed.connect(self.reload)
         dialog.signed_in.connect(self._password_saved)
         dialog.finished.connect(lambda _result: self._manage_dialog_closed(dialog))

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -34,14 +35,16 @@ from PySide6.QtWidgets import (
 )
 
 from mailclient.accounts.credentials import CredentialStore
-from mailclient.accounts.lifecycle import remove_account, set_passwords
+from mailclient.accounts.lifecycle import remove_account, rename_account, set_passwords
 from mailclient.accounts.model import Account, AuthMethod, PinnedCertificate
 from mailclient.accounts.signin import Authenticator, SignIn
 from mailclient.accounts.store import AccountStore
 from mailclient.core.errors import InvalidInput
+from mailclient.core.profile import Profile
 from mailclient.discovery import Network
 from mailclient.discovery.providers import ProviderDatabase
 from mailclient.store.mail import MailStore
+from mailclient.store.renaming import rename_account_data
 from mailclient.ui.accounts.add_dialog import AddAccountDialog
 from mailclient.ui.accounts.form import (
     AccountForm,
@@ -68,6 +71,7 @@ class ManageAccountsDialog(QDialog):
     """
 
     accounts_changed = Signal()
+    account_renamed = Signal(str, str)  # old name, new name: before accounts_changed
     signed_in = Signal(str)  # an OAuth2 account signed in again: reconnect it
 
     def __init__(
@@ -96,6 +100,7 @@ class ManageAccountsDialog(QDialog):
         self._task: Task | None = None
         self.add_dialog: AddAccountDialog | None = None
         self.confirm_box: QMessageBox | None = None
+        self.rename_box: QInputDialog | None = None
 
         self.account_list = QListWidget(self)
         self.account_list.setObjectName("accountList")
@@ -107,18 +112,22 @@ class ManageAccountsDialog(QDialog):
         self.add_button.setObjectName("addAccount")
         self.remove_button = QPushButton("&Remove…", self)
         self.remove_button.setObjectName("removeAccount")
+        self.rename_button = QPushButton("Re&name…", self)
+        self.rename_button.setObjectName("renameAccount")
         self.up_button = QPushButton("Move &up", self)
         self.up_button.setObjectName("moveUp")
         self.down_button = QPushButton("Move &down", self)
         self.down_button.setObjectName("moveDown")
         self.add_button.clicked.connect(self.add_account)
         self.remove_button.clicked.connect(self.confirm_remove)
+        self.rename_button.clicked.connect(self.ask_rename)
         self.up_button.clicked.connect(lambda: self.move_account(-1))
         self.down_button.clicked.connect(lambda: self.move_account(1))
         left = QVBoxLayout()
         left.addWidget(self.account_list, 1)
         row1 = QHBoxLayout()
         row1.addWidget(self.add_button)
+        row1.addWidget(self.rename_button)
         row1.addWidget(self.remove_button)
         row2 = QHBoxLayout()
         row2.addWidget(self.up_button)
@@ -319,6 +328,7 @@ class ManageAccountsDialog(QDialog):
         row, count = self.account_list.currentRow(), self.account_list.count()
         busy = self._task is not None
         self.remove_button.setEnabled(row >= 0 and not busy)
+        self.rename_button.setEnabled(row >= 0 and not busy)
         self.up_button.setEnabled(row > 0 and not busy)
         self.down_button.setEnabled(0 <= row < count - 1 and not busy)
         self.add_button.setEnabled(not busy)
@@ -534,6 +544,46 @@ class ManageAccountsDialog(QDialog):
         )
         self.confirm_box = box
         box.open()
+
+    def ask_rename(self) -> None:
+        if self._current is None:
+            return
+        old = self._current.name
+        box = QInputDialog(self)
+        box.setObjectName("renameAccountBox")
+        box.setWindowTitle("Rename account")
+        box.setLabelText(
+            f"New name for the account {old}. Its passwords, its mail kept here and its "
+            "unsent messages go with it; the server does not see the name."
+        )
+        box.setTextValue(old)
+        box.textValueSelected.connect(lambda new: self.rename(old, new.strip()))
+        self.rename_box = box
+        box.open()
+
+    def rename(self, old: str, new: str) -> None:
+        """Rename account ``old`` (config, keyring, stored mail, outbox, drafts)."""
+        if new == old:
+            return
+        accounts, credentials, store_path = self._accounts, self._credentials, self._mail_store_path
+
+        def move_data(source: str, target: str) -> None:
+            if store_path is not None:
+                drafts = Profile(store_path.parent).drafts_dir
+                rename_account_data(store_path, drafts, source, target)
+
+        def work() -> Account:
+            return rename_account(accounts, credentials, old, new, move_data)
+
+        def renamed(result: object) -> None:
+            assert isinstance(result, Account)
+            self._current = None
+            self._dirty = False
+            self.reload(select=result.name)
+            self.account_renamed.emit(old, result.name)
+            self.accounts_changed.emit()
+
+        self._run(work, renamed)
 
     def remove(self, name: str) -> None:
         accounts, credentials, store_path = self._accounts, self._credentials, self._mail_store_path

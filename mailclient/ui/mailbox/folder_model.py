@@ -8,6 +8,7 @@ dragged from the message list can be dropped on a folder of the same account.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum, auto
 from typing import Any
@@ -22,7 +23,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QPalette
 
 from mailclient.accounts.model import Account
 from mailclient.core.models import Folder, SpecialUse
@@ -31,6 +32,7 @@ from mailclient.ui.widgets.icons import icon
 from mailclient.ui.widgets.plain_text import tooltip
 
 MESSAGE_IDS_MIME = "application/x-mailclient-message-ids"
+FOLDER_MIME = "application/x-mailclient-folder"
 
 # Thunderbird's order of the special folders; the rest follow by name.
 _SPECIAL_ORDER = {
@@ -110,6 +112,7 @@ class FolderTreeModel(QAbstractItemModel):
     """Folders of every account, read from the store."""
 
     messages_dropped = Signal(list, object)  # message ids, the target Folder
+    folder_dropped = Signal(object, str)  # the Folder dragged, its new full name
 
     def __init__(self, store: MailStore, accounts: list[Account], parent: QObject | None = None):
         super().__init__(parent)
@@ -119,6 +122,7 @@ class FolderTreeModel(QAbstractItemModel):
         self._by_folder_id: dict[int, _Node] = {}
         self._signature: tuple[Any, ...] = ()
         self._outbox: _Node | None = None  # shown once the outbox view is attached
+        self._show_unsubscribed = True
         self._build()
 
     # -- reading the store ------------------------------------------------------------------
@@ -126,6 +130,18 @@ class FolderTreeModel(QAbstractItemModel):
     def set_accounts(self, accounts: list[Account]) -> None:
         self._accounts = list(accounts)
         self.reload()
+
+    @property
+    def show_unsubscribed(self) -> bool:
+        return self._show_unsubscribed
+
+    def set_show_unsubscribed(self, show: bool) -> None:
+        """List the folders not subscribed to too (dimmed), or leave them out."""
+        if show != self._show_unsubscribed:
+            self._show_unsubscribed = show
+            self.beginResetModel()
+            self._build()
+            self.endResetModel()
 
     def reload(self) -> None:
         """Re-read the folders; counts change in place, a new folder list resets the model."""
@@ -139,7 +155,8 @@ class FolderTreeModel(QAbstractItemModel):
 
     def _structure(self, folders: list[Folder]) -> tuple[Any, ...]:
         names = tuple(a.name for a in self._accounts)
-        return (names, tuple((f.id, f.account, f.name, f.special_use) for f in folders))
+        shown = tuple((f.id, f.account, f.name, f.special_use, f.subscribed) for f in folders)
+        return (names, shown)
 
     def _build(self, folders: list[Folder] | None = None) -> None:
         if folders is None:
@@ -165,11 +182,20 @@ class FolderTreeModel(QAbstractItemModel):
             node = _Node(NodeKind.ACCOUNT, account.name, account=account.name, parent=self._root)
             node.selectable = False
             self._root.children.append(node)
-            own = [f for f in folders if f.account == account.name]
+            own = [f for f in folders if f.account == account.name and self._listed(f)]
             self._add_folders(node, own, selectable)
         if self._outbox is not None and self._accounts:
             self._outbox.parent = self._root
             self._root.children.append(self._outbox)
+
+    def _listed(self, folder: Folder) -> bool:
+        # Special folders are always listed: the app moves mail there.
+        return (
+            self._show_unsubscribed
+            or folder.subscribed
+            or folder.special_use is not None
+            or is_inbox(folder)
+        )
 
     # -- the outbox entry -------------------------------------------------------------------
 
@@ -357,6 +383,10 @@ class FolderTreeModel(QAbstractItemModel):
             flags |= Qt.ItemFlag.ItemIsSelectable
         if node.kind is NodeKind.FOLDER and node.selectable:
             flags |= Qt.ItemFlag.ItemIsDropEnabled
+        if node.folder is not None and movable(node.folder):
+            flags |= Qt.ItemFlag.ItemIsDragEnabled | Qt.ItemFlag.ItemIsDropEnabled
+        if node.kind is NodeKind.ACCOUNT:
+            flags |= Qt.ItemFlag.ItemIsDropEnabled  # a folder dropped here goes to the top
         return flags
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -368,10 +398,16 @@ class FolderTreeModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return self._icon(node)
         if role == Qt.ItemDataRole.FontRole:
-            if node.unread or node.kind is NodeKind.ACCOUNT:
+            unsubscribed = _unsubscribed(node)
+            if node.unread or node.kind is NodeKind.ACCOUNT or unsubscribed:
                 font = QFont()
-                font.setBold(True)
+                font.setBold(bool(node.unread) or node.kind is NodeKind.ACCOUNT)
+                font.setItalic(unsubscribed)
                 return font
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if _unsubscribed(node):
+                return QPalette().brush(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
             return tooltip(self._describe(node))
@@ -398,7 +434,8 @@ class FolderTreeModel(QAbstractItemModel):
             return f"Outbox, {count} waiting to be sent" if count else "Outbox, empty"
         unread = f", {node.unread} unread" if node.unread else ""
         if node.folder is not None:
-            return f"{node.title}{unread}, {node.folder.total} messages"
+            unsubscribed = ", not subscribed" if _unsubscribed(node) else ""
+            return f"{node.title}{unread}, {node.folder.total} messages{unsubscribed}"
         return f"{node.title}{unread}"
 
     @staticmethod
@@ -419,7 +456,38 @@ class FolderTreeModel(QAbstractItemModel):
     # -- drops ------------------------------------------------------------------------------
 
     def mimeTypes(self) -> list[str]:
-        return [MESSAGE_IDS_MIME]
+        return [MESSAGE_IDS_MIME, FOLDER_MIME]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        """A folder being dragged (onto another, to move it there)."""
+        folders = [self._node(i).folder for i in indexes if i.isValid()]
+        data = QMimeData()
+        chosen = next((f for f in folders if f is not None and movable(f)), None)
+        if chosen is not None:
+            data.setData(FOLDER_MIME, QByteArray(str(chosen.id).encode("ascii")))
+        return data
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.MoveAction
+
+    def _folder_drop(self, data: QMimeData, parent: Index) -> tuple[Folder, str] | None:
+        """The folder dragged and its new full name if it may go below ``parent``."""
+        if not data.hasFormat(FOLDER_MIME) or not parent.isValid():
+            return None
+        try:
+            folder = self.folder(int(bytes(data.data(FOLDER_MIME).data()).decode("ascii")))
+        except ValueError:
+            return None
+        node = self._node(parent)
+        if folder is None or not movable(folder) or node.account != folder.account:
+            return None
+        if node.kind is NodeKind.ACCOUNT:
+            name = moved_name(folder, None)
+        elif node.folder is not None:
+            name = moved_name(folder, node.folder)
+        else:
+            return None
+        return (folder, name) if name else None
 
     def supportedDropActions(self) -> Qt.DropAction:
         return Qt.DropAction.MoveAction
@@ -432,12 +500,17 @@ class FolderTreeModel(QAbstractItemModel):
         column: int,
         parent: Index,
     ) -> bool:
+        if data.hasFormat(FOLDER_MIME):
+            return (
+                action == Qt.DropAction.MoveAction and self._folder_drop(data, parent) is not None
+            )
         target = self._drop_target(parent)
         payload = decode_message_ids(data)
+        # Another account's folder takes them too: a move there is an APPEND, then a
+        # delete here (imap/transfers.py).
         return (
             target is not None
             and payload is not None
-            and payload[0] == target.account
             and action in (Qt.DropAction.MoveAction, Qt.DropAction.CopyAction)
         )
 
@@ -450,6 +523,11 @@ class FolderTreeModel(QAbstractItemModel):
         parent: Index,
     ) -> bool:
         if not self.canDropMimeData(data, action, row, column, parent):
+            return False
+        moved = self._folder_drop(data, parent)
+        if moved is not None:
+            # A rename on the server, made in the store first; the tree follows from there.
+            self.folder_dropped.emit(*moved)
             return False
         target = self._drop_target(parent)
         payload = decode_message_ids(data)
@@ -465,6 +543,31 @@ class FolderTreeModel(QAbstractItemModel):
         if node.kind is not NodeKind.FOLDER or not node.selectable:
             return None
         return node.folder
+
+
+def movable(folder: Folder) -> bool:
+    """Whether a folder may be dragged elsewhere (the INBOX and special folders stay)."""
+    return folder.special_use is None and not is_inbox(folder)
+
+
+def moved_name(folder: Folder, parent: Folder | None) -> str:
+    """``folder``'s full name below ``parent`` (None: the top), or "" where it cannot go:
+    onto itself, below itself, where it already is, or without a level delimiter."""
+    if parent is None:
+        new = folder.leaf
+    else:
+        delimiter = parent.delimiter
+        if not delimiter or parent.id == folder.id:
+            return ""
+        if parent.name.startswith(folder.name + delimiter):
+            return ""
+        new = f"{parent.name}{delimiter}{folder.leaf}"
+    return "" if new == folder.name else new
+
+
+def _unsubscribed(node: _Node) -> bool:
+    folder = node.folder
+    return folder is not None and not folder.subscribed and not is_inbox(folder)
 
 
 def encode_message_ids(account: str, ids: list[int]) -> QMimeData:

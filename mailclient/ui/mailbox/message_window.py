@@ -13,6 +13,7 @@ from mailclient import APP_NAME
 from mailclient.core.models import MessageSummary
 from mailclient.mime.decode import without_invisible
 from mailclient.ui.mailbox.message_model import star_icon
+from mailclient.ui.mailbox.printing import ask_and_print
 from mailclient.ui.mailbox.reading_pane import ReadingPane, load_job
 from mailclient.ui.widgets.icons import icon
 from mailclient.ui.widgets.shortcuts import MESSAGE_WINDOW, key_hint, keys
@@ -45,6 +46,9 @@ class MessageWindow(QMainWindow):
     Its actions are carried out by the main window (``action_requested``), which then
     shows the next message here (show_summary) after the message left its folder.
     """
+
+    # The actions this window offers (object names from ACTIONS); all, for a stored message.
+    offered: frozenset[str] = frozenset(name for name, *_ in ACTIONS)
 
     closed = Signal()
     fetch_requested = Signal(MessageSummary)
@@ -85,6 +89,8 @@ class MessageWindow(QMainWindow):
         menu = self.menuBar().addMenu("&Message")
         self.actions_by_name: dict[str, QAction] = {}
         for name, text, icon_name, short in ACTIONS:
+            if name not in self.offered:
+                continue
             action = QAction(text, self)
             action.setObjectName(name)
             if icon_name:
@@ -105,6 +111,15 @@ class MessageWindow(QMainWindow):
             self.actions_by_name[name] = action
         self.addToolBar(toolbar)
         self.toolbar = toolbar
+        file_menu = self.menuBar().addMenu("&File")
+        self.print_action = QAction("&Print…", self)
+        self.print_action.setObjectName("print")
+        self.print_action.setShortcuts(keys(MESSAGE_WINDOW, "print"))
+        self.print_action.triggered.connect(lambda: ask_and_print(self, self.pane.prepared))
+        self.addAction(self.print_action)
+        file_menu.addAction(self.print_action)
+        # File comes first, as in every window.
+        self.menuBar().insertMenu(menu.menuAction(), file_menu)
 
     def _show_title(self) -> None:
         subject = without_invisible(self.summary.subject)

@@ -236,10 +236,8 @@ class HeaderView(QFrame):
             self.values[field].setText(
                 format_addresses(value) if field != "Date" else _escape(str(value))
             )
-            visible = bool(value if isinstance(value, str) else value.addresses) or field in (
-                "From",
-                "Date",
-            )
+            # A message without a Date (a saved file, a broken header) shows no empty row.
+            visible = bool(value if isinstance(value, str) else value.addresses) or field == "From"
             self.values[field].setVisible(visible)
             self._names[field].setVisible(visible)
 

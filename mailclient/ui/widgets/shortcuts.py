@@ -44,6 +44,7 @@ MAIN_WINDOW: dict[str, tuple[str, ...]] = {
     "forward": ("Ctrl+L",),
     "addressBook": ("Ctrl+Shift+B",),
     "viewSource": ("Ctrl+U",),  # the reading pane's
+    "print": ("Ctrl+P",),
 }
 
 # A message in its own window: the main window's message keys, and Escape closes it.
@@ -59,6 +60,7 @@ MESSAGE_WINDOW: dict[str, tuple[str, ...]] = {
     "replyAll": ("Ctrl+Shift+R",),
     "forward": ("Ctrl+L",),
     "viewSource": ("Ctrl+U",),  # the reading pane's
+    "print": ("Ctrl+P",),
 }
 
 

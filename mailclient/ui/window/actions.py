@@ -10,8 +10,10 @@ from PySide6.QtWidgets import QMenu, QToolBar, QToolButton
 
 from mailclient import APP_NAME
 from mailclient.ui.mailbox.message_model import TAGS, star_icon
+from mailclient.ui.mailbox.printing import ask_and_print
 from mailclient.ui.widgets.icons import icon
 from mailclient.ui.widgets.shortcuts import MAIN_WINDOW, keys
+from mailclient.ui.window.folder_subscriptions import show_unsubscribed_action
 
 if TYPE_CHECKING:
     from mailclient.ui.window.main_window import MainWindow
@@ -177,14 +179,18 @@ class WindowActions:
             self.tag_menu.addAction(action)
             self.tag_actions.append(action)
         self.tag_menu.addSeparator()
-        self.tag_menu.addAction(
-            self._action("&0 Remove All Tags", lambda: self.remove_tags(), name="tagNone")
+        self.remove_tags_action = self._action(
+            "&0 Remove All Tags", lambda: self.remove_tags(), name="tagNone"
         )
+        self.tag_menu.addAction(self.remove_tags_action)
         self.tag_menu.aboutToShow.connect(self._check_tags)
         self.move_menu = QMenu("&Move To", self)
         self.move_menu.setObjectName("moveMenu")
         self.move_menu.setIcon(icon("folder"))
         self.move_menu.aboutToShow.connect(self._fill_move_menu)
+        self.copy_menu = QMenu("&Copy To", self)
+        self.copy_menu.setObjectName("copyMenu")
+        self.copy_menu.aboutToShow.connect(self._fill_copy_menu)
         self.message_actions = [
             self.save_as_action,
             self.delete_action,
@@ -196,6 +202,7 @@ class WindowActions:
             self.toggle_flag_action,
             self.open_window_action,
             self.move_menu.menuAction(),
+            self.copy_menu.menuAction(),
             self.tag_menu.menuAction(),
         ]
         space = QShortcut(keys(MAIN_WINDOW, "pageDown")[0], self.message_view)
@@ -216,6 +223,10 @@ class WindowActions:
         file_menu.addAction(self.manage_accounts_action)
         file_menu.addSeparator()
         file_menu.addAction(self.save_as_action)
+        self.print_action = self._action(
+            "&Print…", lambda: ask_and_print(self, self.reading_pane.prepared), name="print"
+        )
+        file_menu.addAction(self.print_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
@@ -230,6 +241,10 @@ class WindowActions:
         edit_menu.addAction(self.preferences_action)
         view_menu = bar.addMenu("&View")
         view_menu.addAction(self.threads_action)
+        self.show_unsubscribed_action = show_unsubscribed_action(
+            self, self.folder_model, self._settings
+        )
+        view_menu.addAction(self.show_unsubscribed_action)
         view_menu.addSeparator()
         view_menu.addAction(self.prefer_plain_action)
         view_menu.addAction(self.load_remote_action)
@@ -248,6 +263,7 @@ class WindowActions:
         message_menu.addAction(self.not_junk_action)
         message_menu.addMenu(self.tag_menu)
         message_menu.addMenu(self.move_menu)
+        message_menu.addMenu(self.copy_menu)
         message_menu.addAction(self.delete_action)
         self.folder_menu = bar.addMenu("F&older")
         self.folder_menu.setObjectName("folderMenu")

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox
 
 from mailclient.core.models import Folder, SpecialUse
 from mailclient.ui.mailbox.folder_model import FolderRole
+from mailclient.ui.window.folder_subscriptions import subscription_item
 from mailclient.workers.commands import ChangeFolder
 from mailclient.workers.tasks import run_task
 
@@ -45,6 +46,7 @@ class FolderActions:
         if folder is not None and folder.special_use in (SpecialUse.TRASH, SpecialUse.JUNK):
             text = "&Empty Trash" if folder.special_use is SpecialUse.TRASH else "&Empty Junk"
             items.append((text, "emptyFolder", lambda: self.empty_folder(folder), enabled))
+        items.append(subscription_item(self._mail, folder, enabled))
         items.append(
             (
                 "&Mark Folder Read",
@@ -85,6 +87,10 @@ class FolderActions:
         self._mail.change_folder(
             ChangeFolder(folder.account, "rename", folder.id, folder.name[:cut] + leaf)
         )
+
+    def move_folder(self: MainWindow, folder: Folder, new_name: str) -> None:
+        """A folder dragged onto another (or its account): a rename, kept while offline."""
+        self._mail.change_folder(ChangeFolder(folder.account, "rename", folder.id, new_name))
 
     def delete_folder(self: MainWindow, folder: Folder | None) -> None:
         """To the Trash (renamed below it) where there is one, else for good after asking."""

@@ -66,6 +66,9 @@ class MailHub(Protocol):
 
     def move(self, ids: Sequence[int], target_folder_id: int) -> None: ...
 
+    def transfer(self, ids: Sequence[int], target_folder_id: int, copy: bool = False) -> None:
+        """Copy or move to a folder of another account (APPEND there, then delete here)."""
+
     def delete(self, ids: Sequence[int]) -> None: ...
 
     def expunge(self, ids: Sequence[int]) -> None: ...
@@ -106,6 +109,9 @@ class OfflineMail(QObject):
         """Changes go nowhere."""
 
     def move(self, ids: Sequence[int], target_folder_id: int) -> None:
+        """Changes go nowhere."""
+
+    def transfer(self, ids: Sequence[int], target_folder_id: int, copy: bool = False) -> None:
         """Changes go nowhere."""
 
     def delete(self, ids: Sequence[int]) -> None:

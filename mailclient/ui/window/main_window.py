@@ -171,7 +171,8 @@ class MainWindow(
         self.folder_view.setIconSize(QSize(18, 18))
         self.folder_view.setAcceptDrops(True)
         self.folder_view.setDropIndicatorShown(True)
-        self.folder_view.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
+        # Messages are dropped here; folders are dragged onto others to move them.
+        self.folder_view.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
         self.folder_view.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.folder_view.setMinimumWidth(160)
         self.folder_view.setFrameShape(QFrame.Shape.NoFrame)
@@ -262,6 +263,7 @@ class MainWindow(
         self.folder_model.modelAboutToBeReset.connect(self._remember_tree_state)
         self.folder_model.modelReset.connect(self._restore_tree_state)
         self.folder_model.messages_dropped.connect(self.move_messages)
+        self.folder_model.folder_dropped.connect(self.move_folder)
         self.folder_view.customContextMenuRequested.connect(self._folder_context_menu)
         self.message_view.selectionModel().currentRowChanged.connect(self._message_changed)
         self.message_view.selectionModel().selectionChanged.connect(self._update_actions)

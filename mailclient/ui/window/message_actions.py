@@ -13,6 +13,8 @@ from mailclient.core.models import FLAGGED, SEEN, Folder, MessageSummary, Specia
 from mailclient.mime.filename import safe_filename
 from mailclient.ui.mailbox.message_model import TAGS, Column
 from mailclient.ui.widgets.error_bar import ShownError
+from mailclient.ui.window.other_accounts import add_other_accounts, folder_label
+from mailclient.ui.window.server_tags import fill_server_tags, tags_on
 from mailclient.workers.tasks import error_text, run_task
 
 if TYPE_CHECKING:
@@ -76,7 +78,7 @@ class MessageActions:
     def remove_tags(self: MainWindow) -> None:
         """0: every tag off."""
         summaries = self.selected_summaries()
-        tags = frozenset(k for k, _, _ in TAGS) & frozenset().union(*(s.flags for s in summaries))
+        tags = tags_on(frozenset().union(*(s.flags for s in summaries)))
         if summaries and tags:
             self._set_flags(summaries, remove=tags, undo_text="Remove Tags")
 
@@ -85,6 +87,14 @@ class MessageActions:
         for action in self.tag_actions:
             keyword = action.data()
             action.setChecked(bool(summaries) and all(keyword in s.flags for s in summaries))
+        accounts = sorted({s.account for s in summaries})
+        fill_server_tags(
+            self.tag_menu,
+            self.remove_tags_action,
+            self._store.keywords(accounts[0]) if len(accounts) == 1 else [],
+            lambda k: bool(summaries) and all(k in s.flags for s in summaries),
+            self.toggle_tag,
+        )
 
     def _special_folder(self: MainWindow, account: str, use: SpecialUse) -> Folder | None:
         return next((f for f in self.folder_model.folders(account) if f.special_use is use), None)
@@ -235,6 +245,9 @@ class MessageActions:
             wanted = set(moving)
             summaries = [s for s in self.selected_summaries() if s.id in wanted]
         ids = [s.id for s in summaries] or [i for i in moving if isinstance(i, int)]
+        if summaries and summaries[0].account != target.account:
+            self.transfer_messages(summaries, target)  # dropped on another account's folder
+            return
         if summaries:
             self._select_after(summaries)
         self._mail.move(ids, target.id)
@@ -283,6 +296,45 @@ class MessageActions:
                     [s.id for s in self.selected_summaries() if s.account == f.account], f
                 )
             )
+        add_other_accounts(
+            self.move_menu,
+            self._accounts,
+            self.folder_model,
+            account,
+            lambda f: self.transfer_messages(self.selected_summaries(), f),
+        )
+
+    def _fill_copy_menu(self: MainWindow) -> None:
+        self.copy_menu.clear()
+        summaries = self.selected_summaries()
+        if summaries:
+            add_other_accounts(
+                self.copy_menu,
+                self._accounts,
+                self.folder_model,
+                summaries[0].account,
+                lambda f: self.transfer_messages(self.selected_summaries(), f, copy=True),
+            )
+        if not any(a.menu() for a in self.copy_menu.actions()):
+            self.copy_menu.clear()
+            self.copy_menu.addAction("No folder of another account").setEnabled(False)
+
+    def transfer_messages(
+        self: MainWindow, summaries: list[MessageSummary], target: Folder, copy: bool = False
+    ) -> None:
+        """Copy or move to a folder of another account (APPEND there, then delete here)."""
+        chosen = [s.id for s in summaries if s.account != target.account]
+        if not chosen:
+            return
+        if not copy:
+            self._select_after([s for s in summaries if s.id in chosen])
+        self._mail.transfer(chosen, target.id, copy)
+        verb = "Copying" if copy else "Moving"
+        self.statusBar().showMessage(
+            f"{verb} {len(chosen)} message{'s' if len(chosen) != 1 else ''} to "
+            f"{target.account} ▸ {folder_label(target)}",
+            4000,
+        )
 
     def save_as(self: MainWindow, path: str | None = None) -> None:
         """The current message as it came, in a .eml file (written off this thread)."""

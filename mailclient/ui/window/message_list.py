@@ -220,6 +220,7 @@ class MessageList:
         menu.addAction(self.not_junk_action)
         menu.addMenu(self.tag_menu)
         menu.addMenu(self.move_menu)
+        menu.addMenu(self.copy_menu)
         menu.addAction(self.delete_action)
         menu.exec(self.message_view.viewport().mapToGlobal(position))
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mailclient.core.models import MessageSummary, SpecialUse
+from mailclient.ui.mailbox.message_file import MessageFileWindow
 from mailclient.ui.mailbox.message_window import LEAVING, MessageWindow
 
 if TYPE_CHECKING:
@@ -26,8 +28,15 @@ class MessageWindows:
             self._with_current_raw(lambda s, raw: compose.open_server_draft(s.account, raw))
             return
         window = MessageWindow(summary, self._store.path, self._pool, self)
-        window.prefer_plain = self.prefer_plain_action.isChecked()
         window.allow_remote = summary.id in self._remote_allowed
+        self._show_message_window(window)
+
+    def open_message_file(self: MainWindow, path: Path) -> None:
+        """Show the message saved in ``path`` (a .eml file) in a message window."""
+        self._show_message_window(MessageFileWindow(path, self._pool, self))
+
+    def _show_message_window(self: MainWindow, window: MessageWindow) -> None:
+        window.prefer_plain = self.prefer_plain_action.isChecked()
         window.closed.connect(
             lambda w=window: self._message_windows.remove(w) if w in self._message_windows else None
         )

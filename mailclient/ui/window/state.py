@@ -17,6 +17,7 @@ from mailclient.core.profile import create_private_file
 from mailclient.store.mail import SortKey
 from mailclient.ui.mailbox.folder_model import FolderRole, NodeKind
 from mailclient.ui.mailbox.message_model import SORT_KEYS, Column, MessageRole
+from mailclient.ui.window.renamed_account import rename_in_settings, renamed_key
 
 if TYPE_CHECKING:
     from mailclient.ui.window.main_window import MainWindow
@@ -65,6 +66,13 @@ class WindowState:
         order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
         self.message_view.header().setSortIndicator(column, order)
         self._expanded = set(str(v) for v in (s.value("folders/expanded") or []))
+
+    def account_renamed(self: MainWindow, old: str, new: str) -> None:
+        """What the window keeps of account ``old`` (open folders, the one shown), under
+        its new name ``new``, before set_accounts() shows it."""
+        self._expanded = {renamed_key(key, old, new) for key in self._expanded}
+        self._shown_folder_key = renamed_key(self._shown_folder_key, old, new)
+        rename_in_settings(self._settings, old, new)
 
     def save_state(self: MainWindow) -> None:
         s = self._settings

@@ -1,0 +1,201 @@
+"""Copies and moves to a folder of another account against the real Dovecot: APPEND there,
+then delete here; never lost, never twice, across a lost answer, a time offline and a
+restart."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mailclient.accounts.model import Account
+from mailclient.accounts.signin import FixedPassword
+from mailclient.core.errors import CannotConnect
+from mailclient.imap.client import ImapSession
+from mailclient.imap.sync import AccountSync, SyncOptions
+from mailclient.store.mail import MailStore, TransferState
+from tests.integration.imap_helpers import account, message, server_state, subjects
+from tests.integration.tcp_proxy import CuttableProxy
+from tests.rig import MailServers
+
+SOURCE, TARGET = "carol", "bob"
+
+
+@pytest.fixture
+def servers(mail_servers: MailServers) -> MailServers:
+    for user in (SOURCE, TARGET):
+        mail_servers.reset_user(user)
+    mail_servers.fill_maildir(SOURCE, "INBOX", (message(n) for n in range(1, 4)))
+    mail_servers.append(SOURCE, "INBOX", message(9, "Flagged one"), ["\\Flagged", "Invoice"])
+    mail_servers.append(TARGET, "Archive", message(100, "Already there"))
+    return mail_servers
+
+
+@pytest.fixture
+def proxy(servers: MailServers) -> Iterator[CuttableProxy]:
+    """The target account's server, reachable or not."""
+    proxy = CuttableProxy((servers.host, servers.imaps_port))
+    yield proxy
+    proxy.close()
+
+
+class Profile:
+    """Two accounts in one store: "src" (carol) and "dst" (bob, behind the proxy)."""
+
+    def __init__(self, servers: MailServers, proxy: CuttableProxy, path: Path) -> None:
+        self.servers = servers
+        self.store = MailStore.open(path)
+        self.accounts = {
+            "src": account(servers, SOURCE, name="src"),
+            "dst": account(servers, TARGET, proxy.port, name="dst"),
+        }
+        self.source = self.engine("src")
+        self.target = self.engine("dst")
+
+    def engine(self, name: str) -> AccountSync:
+        user = SOURCE if name == "src" else TARGET
+        return AccountSync(
+            self.accounts[name],
+            FixedPassword(self.servers.user(user).password),
+            self.store,
+            SyncOptions(attempts=1),
+            connect_other=self.connect,
+        )
+
+    def connect(self, name: str) -> ImapSession:
+        other: Account = self.accounts[name]
+        user = SOURCE if name == "src" else TARGET
+        return ImapSession.connect(other, FixedPassword(self.servers.user(user).password))
+
+    def folder(self, account_name: str, name: str) -> int:
+        found = self.store.folder_by_name(account_name, name)
+        assert found is not None
+        return found.id
+
+    def close(self) -> None:
+        self.source.close()
+        self.target.close()
+        self.store.close()
+
+
+@pytest.fixture
+def profile(servers: MailServers, proxy: CuttableProxy, tmp_path: Path) -> Iterator[Profile]:
+    p = Profile(servers, proxy, tmp_path / "mail.sqlite3")
+    p.source.sync()
+    p.target.sync()
+    yield p
+    p.close()
+
+
+def _server_subjects(servers: MailServers, user: str, folder: str) -> list[str]:
+    with servers.imap(user) as client:
+        client.select_folder(folder, readonly=True)
+        uids = client.search("ALL")
+        found = client.fetch(uids, ["BODY.PEEK[HEADER.FIELDS (SUBJECT)]"]) if uids else {}
+    return sorted(
+        v[b"BODY[HEADER.FIELDS (SUBJECT)]"].decode().split(":", 1)[1].strip()
+        for v in found.values()
+    )
+
+
+def test_a_move_appends_there_with_its_flags_then_deletes_here(profile: Profile) -> None:
+    store, servers = profile.store, profile.servers
+    inbox, archive = profile.folder("src", "INBOX"), profile.folder("dst", "Archive")
+    flagged = next(s for s in store.summaries(store.message_ids(inbox)) if s.uid == 4)
+    assert store.record_transfer([flagged.id], archive, copy=False) == 1
+    # Gone from the list at once, still on the server until the move is done.
+    assert "Flagged one" not in subjects(store, "src", "INBOX")
+    assert "Flagged one" in _server_subjects(servers, SOURCE, "INBOX")
+    assert profile.source.send_pending() == []
+    # Stored in the target folder from APPENDUID: no sync of it is asked for.
+    assert profile.source.transferred_to == set()
+    assert sorted(subjects(store, "dst", "Archive")) == ["Already there", "Flagged one"]
+    assert _server_subjects(servers, TARGET, "Archive") == ["Already there", "Flagged one"]
+    assert "Flagged one" not in _server_subjects(servers, SOURCE, "INBOX")
+    moved = max(server_state(servers, TARGET, "Archive").items())[1]
+    assert {"\\Flagged", "Invoice"} <= moved
+    assert store.pending_transfers() == [] and store.locations([flagged.id]) == []
+    [result] = profile.target.sync(["Archive"])
+    assert result.new == 0  # the sync finds the store as the server is
+    assert sorted(subjects(store, "dst", "Archive")) == ["Already there", "Flagged one"]
+
+
+def test_a_copy_keeps_the_message_here(profile: Profile) -> None:
+    store, servers = profile.store, profile.servers
+    inbox, target_inbox = profile.folder("src", "INBOX"), profile.folder("dst", "INBOX")
+    ids = store.message_ids(inbox)
+    store.record_transfer(ids[:2], target_inbox, copy=True)
+    assert len(subjects(store, "src", "INBOX")) == 4
+    profile.source.send_pending()
+    assert len(_server_subjects(servers, TARGET, "INBOX")) == 2
+    assert len(_server_subjects(servers, SOURCE, "INBOX")) == 4
+    assert store.pending_transfers() == []
+
+
+def test_an_append_whose_answer_was_lost_is_not_made_twice(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, servers = profile.store, profile.servers
+    inbox, archive = profile.folder("src", "INBOX"), profile.folder("dst", "Archive")
+    [newest] = store.message_ids(inbox)[:1]
+    store.record_transfer([newest], archive, copy=False)
+    real_append = ImapSession.append
+
+    def append_then_lose_the_answer(self: ImapSession, *args: object, **kw: object) -> None:
+        real_append(self, *args, **kw)  # type: ignore[arg-type]
+        self.abort()
+        raise CannotConnect("the connection broke before the answer")
+
+    monkeypatch.setattr(ImapSession, "append", append_then_lose_the_answer)
+    with pytest.raises(CannotConnect):
+        profile.source.send_pending()
+    [waiting] = store.pending_transfers()
+    assert waiting.state is TransferState.APPENDING
+    monkeypatch.setattr(ImapSession, "append", real_append)
+    # As after a restart: a new store connection and engine read where it got to.
+    profile.source.close()
+    profile.source = profile.engine("src")
+    assert profile.source.send_pending() == []
+    assert _server_subjects(servers, TARGET, "Archive").count("Flagged one") == 1
+    assert "Flagged one" not in _server_subjects(servers, SOURCE, "INBOX")
+    assert store.pending_transfers() == []
+
+
+def test_while_the_other_server_is_away_the_move_waits_then_goes(
+    profile: Profile, proxy: CuttableProxy
+) -> None:
+    store, servers = profile.store, profile.servers
+    inbox, archive = profile.folder("src", "INBOX"), profile.folder("dst", "Archive")
+    ids = store.message_ids(inbox)[:2]
+    store.record_transfer(ids, archive, copy=False)
+    proxy.refuse = True
+    proxy.cut_all()
+    with pytest.raises(CannotConnect):
+        profile.source.send_pending()
+    # Nothing lost: still on the source server, waiting in the store.
+    assert len(_server_subjects(servers, SOURCE, "INBOX")) == 4
+    assert [t.state for t in store.pending_transfers()] == [TransferState.WAITING] * 2
+    # A sync of the source account meanwhile neither fails nor brings them back.
+    results = profile.source.sync()
+    assert not any(r.error for r in results)
+    assert len(subjects(store, "src", "INBOX")) == 2
+    proxy.refuse = False
+    profile.source.sync()
+    assert store.pending_transfers() == []
+    assert len(_server_subjects(servers, SOURCE, "INBOX")) == 2
+    assert len(_server_subjects(servers, TARGET, "Archive")) == 3
+
+
+def test_a_target_folder_that_went_refuses_and_shows_the_message_again(
+    profile: Profile,
+) -> None:
+    store = profile.store
+    inbox, archive = profile.folder("src", "INBOX"), profile.folder("dst", "Archive")
+    [newest] = store.message_ids(inbox)[:1]
+    store.record_transfer([newest], archive, copy=False)
+    store.delete_folder(archive)
+    [refused] = profile.source.send_pending()
+    assert "no longer exists" in str(refused)
+    assert newest in store.message_ids(inbox)
+    assert len(_server_subjects(profile.servers, SOURCE, "INBOX")) == 4
