@@ -398,6 +398,7 @@ def _nothing(*args: object) -> int:
     return 0
 
 
+@pytest.mark.slow
 @pytest.mark.bench
 def test_initial_sync_against_the_naive_way(
     mail_servers: MailServers, tmp_path: Path, secret_service: object
