@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QApplication
+from pytestqt.wait_signal import SignalBlocker
 
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.store import AccountStore
@@ -31,6 +32,23 @@ def _delete_widgets_before_qt_exits(qapp: QApplication) -> Iterator[None]:
     for widget in QApplication.topLevelWidgets():
         widget.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+# PySide6 holds the object of a connected bound method weakly, and still delivers a queued
+# emission that was in flight when the connection was cut: if that object was freed by then,
+# the call reads freed memory and the process dies (SIGSEGV). A waitSignal blocker is such an
+# object, and a worker thread may emit its signal once more just as the wait ends; so every
+# blocker is kept as long as the process runs.
+_BLOCKERS_KEPT: list[SignalBlocker] = []
+_connect_blocker = SignalBlocker.connect
+
+
+def _connect_and_keep(blocker: SignalBlocker, signal: object) -> None:
+    _BLOCKERS_KEPT.append(blocker)
+    _connect_blocker(blocker, signal)
+
+
+SignalBlocker.connect = _connect_and_keep  # type: ignore[method-assign]
 
 
 @pytest.fixture(autouse=True)
