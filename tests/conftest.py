@@ -25,6 +25,7 @@ from tests.rig import (
     create_test_ca,
 )
 from tests.rig.servers import USER_NAMES
+from tests.support import alone
 
 MAIL_SERVER_TOOLS = ("dovecot", "doveadm", "doveconf", "postconf", "useradd")
 SECRET_SERVICE_TOOLS = ("dbus-daemon", "gnome-keyring-daemon")
@@ -39,6 +40,26 @@ def _require(tools: tuple[str, ...], needs_root: bool) -> None:
         reason = "the mail server rig runs Dovecot and Postfix and must run as root"
     if reason:
         pytest.fail(reason)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` first: parallel workers hand out tests in this order, and one
+    that starts late would keep the whole run waiting for it."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture(autouse=True)
+def _alone_when_marked(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Parallel workers (pytest-xdist) run an ``alone`` test while no other test runs."""
+    if not hasattr(request.config, "workerinput"):  # no workers: one test at a time anyway
+        yield
+        return
+    # Each worker's basetemp is a folder of the run's own, shared by all its workers.
+    shared = tmp_path_factory.getbasetemp().parent
+    with alone.turn(shared, request.node.get_closest_marker("alone") is not None):
+        yield
 
 
 @pytest.fixture(scope="session")

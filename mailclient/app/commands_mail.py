@@ -160,6 +160,8 @@ def cmd_list(services: Services, args: argparse.Namespace) -> int:
                     f"Nothing of {account.name} is stored yet. Run: mailclient sync {account.name}"
                 )
             raise MailclientError(f"The account {account.name} has no folder {args.folder!r}.")
+        if args.threads:
+            store.link_unthreaded()
         places = {p.id: p for p in store.threaded([folder.id])} if args.threads else {}
         ids = list(places) if args.threads else store.message_ids(folder.id)
         if args.limit is not None:

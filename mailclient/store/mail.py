@@ -216,15 +216,21 @@ ON CONFLICT (folder_id, uid) DO UPDATE SET
 """
 
 
-# The sort indexes of schema migration 4. A big first fill drops them and builds them once
-# at its end: kept up row by row they cost twice the rest of the insert, built at once a
-# tenth of that. They only speed up sorting: while one is missing, every answer is the same.
+# The sort indexes of schema migration 4, and the search's narrow index of migration 6. A
+# big first fill drops them and builds them once at its end: kept up row by row they cost
+# twice the rest of the insert (the narrow one a third of what the header index costs),
+# built at once a tenth of that. They only speed up reading: while one is missing, every
+# answer is the same.
 _SORT_INDEXES = {
     "messages_by_sender": "messages (folder_id, hidden, sender COLLATE NOCASE, date)",
     "messages_by_subject": "messages (folder_id, hidden, mail_subject_key(subject), date)",
+    fts.LOOKUP_INDEX: fts.LOOKUP_COLUMNS,
 }
 # A fill this big, into a store holding no more than it, builds the sort indexes afterwards.
 DEFER_INDEXES_FROM = 10_000
+# The messages of a first fill are threaded this many at a time (by id: newest first), so
+# that a million of them do not all sit in memory at once.
+THREAD_STEP = 20_000
 
 
 def _timestamp(value: int | None) -> datetime | None:
@@ -854,19 +860,34 @@ class MailStore:
         self, folder_ids: Sequence[int], first_threads: int | None = None
     ) -> list[threads.ThreadedMessage]:
         """The visible messages of ``folder_ids`` grouped in threads (see store.threads);
-        ``first_threads``: only the newest this many threads."""
+        ``first_threads``: only the newest this many threads. Only reads: messages not
+        linked yet (see link_unthreaded) are listed alone."""
         try:
-            if threads.has_unthreaded(self._db):
-                # Messages stored before threads existed (after an upgrade): once.
-                with self._write():
-                    threads.thread_new_messages(self._db)
             return threads.threaded(self._db, folder_ids, first_threads)
         except sqlite3.Error as error:
             raise store_error(self._path, error) from error
 
+    def has_unthreaded(self) -> bool:
+        """Whether messages wait for link_unthreaded() (a quick look-up)."""
+        try:
+            return threads.has_unthreaded(self._db)
+        except sqlite3.Error as error:
+            raise store_error(self._path, error) from error
+
+    def link_unthreaded(self) -> int:
+        """Link into threads the messages stored before threads existed (after an upgrade);
+        returns how many. Once, but then a write over every message: a second at 100,000,
+        never on the GUI thread's connection. Not during a first fill: that is threaded
+        when it ends (see _filling)."""
+        if not self.has_unthreaded() or self._filling():
+            return 0
+        with self._write():
+            return threads.thread_new_messages(self._db)
+
     def conversation(self, message_id: int) -> list[int]:
-        """The messages of ``message_id``'s thread over all folders of its account (your
-        replies in Sent too), oldest first, one of each Message-ID."""
+        """The messages of ``message_id``'s thread over the folders of its account (your
+        replies in Sent too; Junk and Trash only if it is there), oldest first, one of
+        each Message-ID (see store.threads.conversation)."""
         try:
             return threads.conversation(self._db, message_id)
         except sqlite3.Error as error:
@@ -1223,16 +1244,33 @@ class MailStore:
             if messages:
                 touched.folders.add(folder_id)
                 self._remember_message_keywords(folder_id, [m.flags for m in messages])
-            fts.index_new_messages(self._db)
-            threads.thread_new_messages(self._db)
+            if not self._filling():
+                fts.index_new_messages(self._db)
+                threads.thread_new_messages(self._db)
         return touched.seq
+
+    def _filling(self) -> bool:
+        """Whether a first fill is under way: defer_sort_indexes() dropped the sort indexes.
+
+        Its messages are indexed for search and threaded when it ends
+        (restore_sort_indexes()), not batch by batch: the list shows them at once, each on
+        its own until then. Done batch by batch on the store writer's thread, the index's
+        SQL function and the linking held the GIL against the parsing of the next batch.
+        """
+        present = self._db.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+            f"({marks(len(_SORT_INDEXES))})",
+            tuple(_SORT_INDEXES),
+        ).fetchone()[0]
+        return bool(present < len(_SORT_INDEXES))
 
     def defer_sort_indexes(self, incoming: int) -> bool:
         """Before storing ``incoming`` new messages: drop the sort indexes if that is cheaper
         than keeping them up (a first sync); restore_sort_indexes() builds them again.
 
-        Returns whether they were dropped. A crash in between loses no data: the next
-        restore_sort_indexes() (every sync starts with one) builds them.
+        Returns whether they were dropped; until they are back, stored messages wait to be
+        threaded (see _filling()). A crash in between loses no data: the next
+        restore_sort_indexes() (every sync starts with one) builds them and threads those.
         """
         if incoming < DEFER_INDEXES_FROM:
             return False
@@ -1251,7 +1289,8 @@ class MailStore:
         return True
 
     def restore_sort_indexes(self) -> None:
-        """Build the sort indexes that defer_sort_indexes() dropped (a no-op if all exist)."""
+        """Build the sort indexes that defer_sort_indexes() dropped, index and thread the
+        messages stored meanwhile, in one transaction (a no-op if all indexes exist)."""
         try:
             present = {
                 row[0]
@@ -1262,13 +1301,21 @@ class MailStore:
             missing = [name for name in _SORT_INDEXES if name not in present]
             if not missing:
                 return
-            self._db.execute("BEGIN IMMEDIATE")
-            for name in missing:
-                self._db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {_SORT_INDEXES[name]}")
-            self._db.execute("COMMIT")
+            with self._write() as touched:
+                for name in missing:
+                    self._db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {_SORT_INDEXES[name]}")
+                # The folders whose messages get threads, for the views to read them again.
+                touched.folders.update(
+                    row[0]
+                    for row in self._db.execute(
+                        "SELECT DISTINCT folder_id FROM messages "
+                        "WHERE id > (SELECT threaded_up_to FROM thread_state)"
+                    )
+                )
+                fts.index_new_messages(self._db)
+                while threads.thread_new_messages(self._db, THREAD_STEP):
+                    pass
         except sqlite3.Error as error:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
             raise store_error(self._path, error) from error
 
     def set_attachments(self, folder_id: int, found: Mapping[int, bool]) -> int:

@@ -5,8 +5,9 @@ the sender, the To and Cc recipients, the subject, the attachment file names, th
 text and, apart, the quoted lines of the body (so that ``body:`` can find both while a
 later ranking may weigh them lower). The header columns are kept current in the same
 transaction as every write: index_new_messages() after each stored batch of new
-messages, triggers for header updates and deletes (a move keeps the row id, so its text
-moves with it; removing a folder or an account deletes its messages and so their text).
+messages (after a big first fill, once at its end: MailStore.restore_sort_indexes),
+triggers for header updates and deletes (a move keeps the row id, so its text moves
+with it; removing a folder or an account deletes its messages and so their text).
 A stored body enters ``body_index_queue`` by trigger in the transaction that saved it;
 index_queued_bodies() turns queued bodies into text in batches (MIME parsing is work the
 store leaves to its caller, who passes the converter), so a migrated store or a big
@@ -82,6 +83,10 @@ INSERT INTO search_state (indexed_up_to) SELECT coalesce(max(id), 0) FROM messag
 
 INSERT INTO body_index_queue (message_id) SELECT message_id FROM bodies;
 """
+
+# The narrow index above, by name and definition (MailStore builds it after a big first fill).
+LOOKUP_INDEX = "messages_for_search"
+LOOKUP_COLUMNS = "messages (id, folder_id, hidden, date, seen, has_attachments)"
 
 # What a body becomes in the index: its text, its quoted lines, its attachments' names.
 BodyText = tuple[str, str, str]
@@ -240,8 +245,10 @@ def find(
         sql, values = _condition(term)
         where.append(f"NOT ({sql})" if term.negated else sql)
         params += values
-    # With words to find, the planner looks each hit up by id: in the narrow index.
-    hint = "INDEXED BY messages_for_search" if server_hits is None and wanted else ""
+    # With words to find, the planner looks each hit up by id: in the narrow index (when it
+    # is there: a big first fill builds it at its end).
+    narrow = server_hits is None and wanted and _has_index(db, LOOKUP_INDEX)
+    hint = f"INDEXED BY {LOOKUP_INDEX}" if narrow else ""
     sql = (
         f"SELECT m.id FROM messages m {hint} JOIN folders f ON f.id = m.folder_id "
         f"WHERE {' AND '.join(where)} ORDER BY m.date DESC, m.id DESC"
@@ -250,6 +257,11 @@ def find(
         sql += " LIMIT ?"
         params.append(limit)
     return [r[0] for r in db.execute(sql, params)]
+
+
+def _has_index(db: sqlite3.Connection, name: str) -> bool:
+    found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,))
+    return found.fetchone() is not None
 
 
 def _json_pairs(pairs: Sequence[tuple[int, int]]) -> str:

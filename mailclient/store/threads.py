@@ -17,18 +17,22 @@ subject: a reply ("Re: ...") joins the newest thread started with that subject.
 
 thread_new_messages() links the messages stored since it last ran (their ids are higher),
 in the transaction of the batch that stored them (MailStore.add_messages calls it), so a
-crash loses nothing, and a migrated store is threaded on first use (MailStore.threaded).
+crash loses nothing; a migrated store is threaded once, off the GUI thread
+(MailStore.link_unthreaded). A big first fill is threaded in steps when it ends
+(MailStore.restore_sort_indexes), in date order; until then its messages are listed each
+on its own, and after a crash the next sync's first step threads them.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from mailclient.core.models import SpecialUse
 
 SCHEMA = """
 CREATE TABLE thread_nodes (
@@ -84,6 +88,8 @@ def base_subject(subject: str) -> tuple[str, bool]:
 
 def references(in_reply_to: str, refs: str) -> list[str]:
     """The ids a message refers to, oldest first, its parent last."""
+    if not refs and not in_reply_to:
+        return []
     chain = _ID.findall(refs)[-_MAX_REFS:]
     replied = _ID.findall(in_reply_to)
     if replied and (not chain or chain[-1] != replied[0]):
@@ -158,38 +164,42 @@ class _Linker:
         return False
 
     def link(self, account: str, key: str, chain: Sequence[str], subject: str) -> None:
-        keys = [*chain, key]
-        threads = {
-            int(n[1])  # type: ignore[arg-type]
-            for k in keys
-            if (n := self.node(account, k)) is not None
-        }
+        found = [self.node(account, k) for k in chain]
+        own = self.node(account, key)
+        threads = {int(n[1]) for n in (*found, own) if n is not None}  # type: ignore[arg-type]
         if not chain:
             base, is_reply = base_subject(subject)
             if base and is_reply:
-                found = self.thread_of_subject(account, base)
-                if found is not None:
-                    threads.add(found)
-            elif base and self.node(account, key) is None:
+                started = self.thread_of_subject(account, base)
+                if started is not None:
+                    threads.add(started)
+            elif base and own is None:
                 self.subjects[(account, key)] = base
                 self.started[(account, base)] = key
         thread = min(threads) if threads else self.new_thread()
-        for k in keys:
-            if self.node(account, k) is None:
-                self._cache(account, k, None, thread)
+        # A node made here has no children yet, so no link to it can close a loop.
+        fresh: set[str] = set()
+        nodes = []
+        for k, node in zip(chain, found, strict=True):
+            if node is None:
+                node = self._cache(account, k, None, thread)
                 self.dirty.add((account, k))
-        for older, newer in itertools.pairwise(chain):
-            node = self.node(account, newer)
-            assert node is not None
-            if node[0] is None and not self.is_ancestor(account, newer, older):
+                fresh.add(k)
+            nodes.append(node)
+        if own is None:
+            own = self._cache(account, key, None, thread)
+            self.dirty.add((account, key))
+            fresh.add(key)
+        for n in range(1, len(chain)):
+            older, newer = chain[n - 1], chain[n]
+            node = nodes[n]
+            if node[0] is None and (newer in fresh or not self.is_ancestor(account, newer, older)):
                 node[0] = older
                 self.dirty.add((account, newer))
         if chain:
-            node = self.node(account, key)
-            assert node is not None
             parent = chain[-1]
-            if node[0] != parent and not self.is_ancestor(account, key, parent):
-                node[0] = parent
+            if own[0] != parent and (key in fresh or not self.is_ancestor(account, key, parent)):
+                own[0] = parent
                 self.dirty.add((account, key))
         merged = threads - {thread}
         if merged:
@@ -233,7 +243,8 @@ class _Linker:
             "parent = excluded.parent, thread = excluded.thread",
             (
                 (acc, key, node[0], node[1], self.subjects.get((acc, key), ""))
-                for (acc, key) in self.dirty
+                # In key order: the rows go to neighbouring pages of the table's B-tree.
+                for (acc, key) in sorted(self.dirty)
                 for node in (self.nodes[(acc, key)],)
             ),
         )
@@ -248,15 +259,16 @@ def has_unthreaded(db: sqlite3.Connection) -> bool:
     )
 
 
-def thread_new_messages(db: sqlite3.Connection) -> int:
+def thread_new_messages(db: sqlite3.Connection, limit: int = -1) -> int:
     """Link the messages stored since the last call into threads (in the caller's
-    transaction); returns how many."""
+    transaction); returns how many. ``limit``: only the first this many of them (by id),
+    so that a big fill is threaded in steps of bounded memory."""
     (up_to,) = db.execute("SELECT threaded_up_to FROM thread_state").fetchone()
     rows = db.execute(
         "SELECT m.id, f.account, m.message_id, m.in_reply_to, m.refs, m.subject "
-        "FROM messages m JOIN folders f ON f.id = m.folder_id WHERE m.id > ? "
-        "ORDER BY m.date, m.id",
-        (up_to,),
+        "FROM messages m JOIN folders f ON f.id = m.folder_id WHERE m.id IN "
+        "(SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?) ORDER BY m.date, m.id",
+        (up_to, limit),
     ).fetchall()
     if rows:
         linker = _Linker(db)
@@ -450,15 +462,21 @@ def _arrange(
 
 def conversation(db: sqlite3.Connection, row_id: int) -> list[int]:
     """The messages of the thread of message ``row_id`` in every folder of its account,
-    oldest first: one for each Message-ID, the one with a stored body where there is one."""
+    oldest first, one for each Message-ID.
+
+    Junk and Trash are left out unless ``row_id`` is there: anyone can send a message
+    with the Message-ID of another, and spam reusing one must not stand for the real
+    message. Of the copies of one Message-ID the one chosen is ``row_id`` itself, else one
+    outside Junk and Trash, else one whose body is stored here, else one in the folder
+    opened."""
     found = db.execute(
-        "SELECT f.account, m.message_id FROM messages m JOIN folders f ON f.id = m.folder_id "
-        "WHERE m.id = ?",
+        "SELECT f.account, m.message_id, m.folder_id "
+        "FROM messages m JOIN folders f ON f.id = m.folder_id WHERE m.id = ?",
         (row_id,),
     ).fetchone()
     if found is None:
         return []
-    account, key = found[0], message_key(found[1], row_id)
+    account, key, opened = found[0], message_key(found[1], row_id), found[2]
     node = db.execute(
         "SELECT thread FROM thread_nodes WHERE account = ? AND message_id = ?", (account, key)
     ).fetchone()
@@ -474,18 +492,28 @@ def conversation(db: sqlite3.Connection, row_id: int) -> list[int]:
     named = [k for k in keys if not k.startswith("#")]
     numbered = [int(k[1:]) for k in keys if k.startswith("#") and k[1:].isdigit()]
     rows = db.execute(
-        "SELECT m.id, m.message_id, EXISTS (SELECT 1 FROM bodies b WHERE b.message_id = m.id) "
+        "SELECT m.id, m.message_id, m.folder_id, "
+        "coalesce(f.special_use IN (?, ?), 0), "
+        "EXISTS (SELECT 1 FROM bodies b WHERE b.message_id = m.id) "
         "FROM messages m JOIN folders f ON f.id = m.folder_id "
         "WHERE f.account = ? AND m.hidden = 0 AND (m.message_id IN "
         "(SELECT value FROM json_each(?)) OR m.id IN (SELECT value FROM json_each(?))) "
         "ORDER BY m.date, m.id",
-        (account, json.dumps(named), json.dumps(numbered)),
+        (
+            str(SpecialUse.JUNK),
+            str(SpecialUse.TRASH),
+            account,
+            json.dumps(named),
+            json.dumps(numbered),
+        ),
     ).fetchall()
-    chosen: dict[str, tuple[int, bool]] = {}
-    for message_row, message_id, has_body in rows:
-        key = message_key(message_id, message_row)
-        if key not in chosen or (has_body and not chosen[key][1]):
-            chosen[key] = (message_row, bool(has_body))
+    rows = [r for r in rows if not r[3] or r[2] == opened]
+    chosen: dict[str, tuple[tuple[bool, bool, bool, bool], int]] = {}
+    for message_row, message_id, folder_id, set_aside, has_body in rows:
+        rank = (message_row == row_id, not set_aside, bool(has_body), folder_id == opened)
+        copy_key = message_key(message_id, message_row)
+        if copy_key not in chosen or rank > chosen[copy_key][0]:
+            chosen[copy_key] = (rank, message_row)
     # In the order of the first copy of each: the date order of the conversation.
     order = {message_key(r[1], r[0]): n for n, r in reversed(list(enumerate(rows)))}
-    return [chosen[k][0] for k in sorted(chosen, key=order.__getitem__)]
+    return [chosen[k][1] for k in sorted(chosen, key=order.__getitem__)]

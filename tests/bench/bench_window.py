@@ -100,6 +100,7 @@ def launch(*args: str) -> dict[str, Any]:
     return result
 
 
+@pytest.mark.slow
 @pytest.mark.bench
 def test_window_start_scroll_and_memory(tmp_path: Path) -> None:
     profile = tmp_path / "profile"

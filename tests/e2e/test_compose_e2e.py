@@ -25,6 +25,7 @@ import pytest
 from tests.integration.sending import make_profile, parse
 from tests.rig import MailServers
 from tests.support.waiting import wait_until
+from tests.support.xserver import private_display
 
 TIMEOUT = 60.0  # seconds: two cores shared by several test runs; only a guard
 
@@ -34,41 +35,10 @@ pytestmark = [pytest.mark.mail_users("alice", "bob"), pytest.mark.usefixtures("s
 
 @pytest.fixture(scope="module")
 def display() -> Iterator[str]:
-    """A private X server; it picks a free display number itself (-displayfd).
-
-    -noreset: it stays up, unchanged, when its last client leaves (a test kills the app);
-    a reset would turn away the app started again at once.
-    """
-    if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
+    if shutil.which("xdotool") is None:
         pytest.fail("the end-to-end tests need Xvfb and xdotool (tools/apt-packages.txt)")
-    read_end, write_end = os.pipe()
-    server = subprocess.Popen(
-        [
-            "Xvfb",
-            "-displayfd",
-            str(write_end),
-            "-screen",
-            "0",
-            "1280x800x24",
-            "-nolisten",
-            "tcp",
-            "-noreset",
-        ],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    with os.fdopen(read_end) as announced:
-        number = announced.readline().strip()
-    if not number:
-        server.kill()
-        pytest.fail("Xvfb did not start")
-    try:
-        yield f":{number}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with private_display() as name:
+        yield name
 
 
 @pytest.fixture

@@ -143,6 +143,8 @@ def _screen_width() -> int:
     return screen.availableGeometry().width()
 
 
+# The stalls measured would be those of other tests running beside it.
+@pytest.mark.alone
 def test_hostile_mail_in_the_main_window(
     qtbot: QtBot,
     tmp_path: Path,

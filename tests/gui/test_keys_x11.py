@@ -9,43 +9,39 @@ platform.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.xserver import private_display
 
+
+@pytest.mark.slow
 def test_keys_keep_working_after_an_html_message_on_x11() -> None:
-    xvfb = shutil.which("xvfb-run")
-    if xvfb is None:
-        pytest.fail("this test needs xvfb-run (the xvfb package, tools/apt-packages.txt)")
-    env = {**os.environ, "QT_QPA_PLATFORM": "xcb"}
-    result = subprocess.run(
-        [
-            xvfb,
-            "-a",
-            "-s",
-            "-screen 0 1280x900x24",
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            # Xvfb has no GPU: the web engine warns about Vulkan and the GPU vendor.
-            "-o",
-            "qt_log_level_fail=CRITICAL",
-            str(Path(__file__).with_name("test_keys.py")),
-            "-k",
-            "fast_key_repeats or space_keeps_paging",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    with private_display("1280x900x24") as display:
+        env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                # Xvfb has no GPU: the web engine warns about Vulkan and the GPU vendor.
+                "-o",
+                "qt_log_level_fail=CRITICAL",
+                str(Path(__file__).with_name("test_keys.py")),
+                "-k",
+                "fast_key_repeats or space_keeps_paging",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "2 passed" in result.stdout

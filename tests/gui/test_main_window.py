@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtCore import QObject, QSettings, Qt, QThread, Signal
 from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
 
@@ -396,6 +396,39 @@ def test_search_all_mail_and_back(qtbot: QtBot, window: MainWindow) -> None:
     assert header.isSectionHidden(Column.FOLDER) and window.filter_edit.isEnabled()
     assert not window.windowTitle().startswith("Search")
     assert window.message_view.hasFocus()
+
+
+def test_a_search_is_read_off_the_gui_thread_and_keeps_the_chosen_message(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gui = QThread.currentThread()
+    looked_up_on_gui: list[bool] = []
+    matching = MailStore.matching
+
+    def recorded(store: MailStore, folder_ids: Sequence[int], quick_filter: str) -> set[int]:
+        looked_up_on_gui.append(QThread.currentThread() is gui)
+        return matching(store, folder_ids, quick_filter)
+
+    monkeypatch.setattr(MailStore, "matching", recorded)
+    window.search_edit.setText("from:bob")
+    qtbot.keyClick(window.search_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.message_model.rowCount() == 3)
+    assert window.count_label.text() == "3 messages"
+    window.message_view.setCurrentIndex(
+        window.message_model.index(_row(window, "Lunch on Friday?"), 2)
+    )
+    qtbot.waitUntil(lambda: not window.message_model.is_loading())
+    looked_up = len(looked_up_on_gui)
+    window.search_edit.setText("from:bob -is:flagged")
+    qtbot.keyClick(window.search_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.message_model.rowCount() == 2)
+    qtbot.waitUntil(lambda: not window.message_model.is_loading())
+    assert len(looked_up_on_gui) == looked_up + 1  # one query for the new words, not two
+    assert window.count_label.text() == "2 messages"
+    assert window.message_view.currentIndex().data(MessageRole.SUMMARY).subject == (
+        "Lunch on Friday?"
+    )
+    assert looked_up_on_gui and not any(looked_up_on_gui)
 
 
 def test_space_pages_through_the_body(qtbot: QtBot, window: MainWindow, store: MailStore) -> None:

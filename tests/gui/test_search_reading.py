@@ -5,14 +5,18 @@ from __future__ import annotations
 from email.message import EmailMessage
 from email.policy import SMTP
 
+import pytest
 from PySide6.QtCore import QUrl
 from pytestqt.qtbot import QtBot
 
+from mailclient.core.errors import MailclientError
 from mailclient.core.models import SEEN
 from mailclient.mime.highlight import FIRST_HIT, HIT_CLASS, MARK_COLOUR, MARK_OPEN
 from mailclient.mime.search_text import indexed_text
 from mailclient.store.mail import MailStore
 from mailclient.ui.window.main_window import MainWindow
+from mailclient.workers import conversation as conversation_worker
+from mailclient.workers.conversation import Conversation
 from mailclient.workers.events import BodyFetched
 from tests.gui import test_main_window as main_window_tests
 from tests.gui.test_main_window import _open, _summary
@@ -213,3 +217,36 @@ def test_a_thread_root_not_downloaded_is_fetched_before_its_conversation_shows(
     mail.body_fetched.emit(BodyFetched(root_id))
     qtbot.waitUntil(lambda: pane.shown_kind() == "conversation")
     assert "Where shall we go?" in pane.conversation_view.toPlainText()
+
+
+def test_a_conversation_that_cannot_be_read_says_so_in_the_pane(
+    qtbot: QtBot,
+    window: MainWindow,
+    store: MailStore,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    inbox = store.folder_by_name("work", "INBOX")
+    assert inbox is not None
+    store.add_messages(
+        inbox.id,
+        [
+            _summary(31, "Tea", message_id="<c1@x>"),
+            _summary(32, "Re: Tea", message_id="<c2@x>", in_reply_to="<c1@x>"),
+        ],
+    )
+
+    def unreadable(*args: object) -> Conversation:
+        raise MailclientError("The mail store could not be read.")
+
+    monkeypatch.setattr(conversation_worker, "load_conversation", unreadable)
+    main_window_tests._select_folder(window, "work", "INBOX")
+    window.threads_action.trigger()
+    model = window.message_model
+    qtbot.waitUntil(lambda: model.index(0, 2).data() == "▾ Tea")
+    window.message_view.setCurrentIndex(model.index(0, 2))
+    pane = window.reading_pane
+    qtbot.waitUntil(lambda: "could not be loaded" in pane.placeholder.text())
+    assert "The mail store could not be read." in pane.placeholder.text()
+    assert pane.headers.subject.text() == "Tea"
+    assert any("could not be read" in r.getMessage() for r in caplog.records)

@@ -22,6 +22,9 @@ from mailclient.ui.window.main_window import window_settings
 from tests.integration.test_accounts_cli import Run, add, runner
 from tests.rig import MailServers
 
+# The tests count the mail they put in place: start from empty mailboxes.
+pytestmark = pytest.mark.usefixtures("servers")
+
 
 @pytest.fixture
 def profile(tmp_path: Path, secret_service: object) -> Path:

@@ -56,6 +56,7 @@ def recover(profile: SendingProfile) -> list[str]:
         lock.release()
 
 
+@pytest.mark.slow
 def test_sigkill_during_smtp_loses_no_message(tmp_path: Path, servers: MailServers) -> None:
     proxy = KillProxy(servers.smtps_port)
     profile = make_profile(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import imaplib
 import smtplib
 import ssl
+import threading
 import uuid
 from email.message import EmailMessage
 from email.parser import BytesParser
+from pathlib import Path
 
 import keyring
 import pytest
@@ -15,6 +18,8 @@ from imapclient import IMAPClient
 
 from tests.rig import MailServers, SecretService
 from tests.rig.imap_proxy import without_uidnext
+from tests.support import alone
+from tests.support.waiting import wait_until
 
 
 def make_message(sender: str, recipient: str, subject: str, body: str = "Hello.\n") -> bytes:
@@ -213,3 +218,45 @@ def test_the_rewriting_proxy_takes_uidnext_out() -> None:
     )
     for kept in (b"* 3 EXISTS\r\n", b"* OK [UIDVALIDITY 9] Ok\r\n", b"a1 OK done\r\n"):
         assert without_uidnext(kept) == kept
+
+
+def test_an_alone_test_waits_for_the_running_ones_and_holds_back_new_ones(
+    tmp_path: Path,
+) -> None:
+    """tests/support/alone.py, with threads standing in for parallel workers."""
+    entered = {name: threading.Event() for name in ("first", "alone", "later")}
+    release = {name: threading.Event() for name in entered}
+
+    def run(name: str, is_alone: bool) -> threading.Thread:
+        def test() -> None:
+            with alone.turn(tmp_path, is_alone):
+                entered[name].set()
+                release[name].wait(30)
+
+        thread = threading.Thread(target=test, daemon=True)
+        thread.start()
+        return thread
+
+    def gate_taken() -> bool:
+        with (tmp_path / "alone-gate.lock").open("a") as gate:
+            try:
+                fcntl.flock(gate, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(gate, fcntl.LOCK_UN)
+            return False
+
+    threads = [run("first", is_alone=False)]
+    assert entered["first"].wait(10)
+    threads.append(run("alone", is_alone=True))
+    wait_until(gate_taken, what="the alone test at the gate")
+    threads.append(run("later", is_alone=False))
+    assert not entered["alone"].wait(0.3)  # the first test still runs
+    release["first"].set()
+    assert entered["alone"].wait(10)
+    assert not entered["later"].wait(0.3)  # started while the alone test waited
+    release["alone"].set()
+    assert entered["later"].wait(10)
+    release["later"].set()
+    for thread in threads:
+        thread.join(10)

@@ -201,6 +201,7 @@ def test_a_deleted_message_is_gone_from_results(
     assert subjects(store, "kakapo") == ["latin-1"]
 
 
+@pytest.mark.slow
 def test_search_on_the_command_line(cli: Run, servers: MailServers, tmp_path: Path) -> None:  # noqa: F811
     add_account(cli, servers)
     assert cli("sync", "work").returncode == 0

@@ -134,6 +134,7 @@ def test_sync_tries_again_after_a_login_cut_off(
     assert imap_proxy.cuts == 1 and imap_proxy.sign_ins == 2
 
 
+@pytest.mark.slow
 def test_account_test_tries_again_and_says_what_happened(
     cli: Run, mail_servers: MailServers, imap_proxy: SignInProxy, smtp_proxy: SignInProxy
 ) -> None:
@@ -156,6 +157,7 @@ def test_account_test_tries_again_and_says_what_happened(
     assert imap_proxy.cuts == smtp_proxy.cuts == 1 + 3
 
 
+@pytest.mark.slow
 def test_send_keeps_the_message_when_auth_is_cut_and_fails_it_on_535(
     cli: Run, mail_servers: MailServers, imap_proxy: SignInProxy, smtp_proxy: SignInProxy
 ) -> None:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from tests.integration.imap_helpers import message
+from mailclient.accounts.signin import FixedPassword
+from mailclient.imap.sync import AccountSync, SyncOptions
+from mailclient.store import mail
+from mailclient.store.mail import MailStore
+from tests.integration.imap_helpers import account, message
 from tests.integration.test_mail_cli import USER, Run, add_account, cli  # noqa: F401
 from tests.rig import MailServers
 
@@ -61,3 +66,35 @@ def test_a_conversation_over_inbox_and_sent_is_one_thread(
     text = cli("list", "work", "--folder", "INBOX", "--threads")
     lines = text.stdout.splitlines()
     assert lines[1].endswith("\tPlan") and lines[2].endswith("\t  Re: Plan")
+
+
+def test_a_first_fill_threaded_at_its_end_holds_the_conversation_together(
+    servers: MailServers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Big enough to count as a first fill (threaded when it ends), in batches of two, newest
+    # first; message 3 is missing.
+    monkeypatch.setattr(mail, "DEFER_INDEXES_FROM", 3)
+    for number in (1, 2, 4, 5):
+        servers.append(USER, "INBOX", conversation(number))
+    servers.append(USER, "INBOX", message(9, "Something else", minutes=99))
+    with MailStore.open(tmp_path / "mail.sqlite3") as store:
+        engine = AccountSync(
+            account(servers, USER),
+            FixedPassword(servers.user(USER).password),
+            store,
+            SyncOptions(first_batch=2, batch=2),
+        )
+        [result] = engine.sync(["INBOX"])
+        engine.close()
+        inbox = store.folder_by_name("test", "INBOX")
+        assert result.new == 5 and inbox is not None
+        placed = store.threaded([inbox.id])
+        subjects = {s.id: s.subject for s in store.summaries([p.id for p in placed])}
+    assert [(subjects[p.id], p.depth) for p in placed] == [
+        ("Something else", 0),
+        ("Plan", 0),
+        ("Re: Plan", 1),
+        ("Re: Plan", 2),
+        ("Re: Plan", 3),
+    ]
+    assert len({p.thread for p in placed}) == 2

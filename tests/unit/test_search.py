@@ -13,6 +13,7 @@ from mailclient.core.models import FLAGGED, SEEN, SpecialUse
 from mailclient.core.query import parse_query
 from mailclient.mime.search_text import indexed_text
 from mailclient.store import db, schema, search, threads
+from mailclient.store import mail as mail_store
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
 from mailclient.store.pending import ChangeKind
 
@@ -73,6 +74,23 @@ def mail(store: MailStore) -> dict[str, int]:
         ids["Archive"], [msg(1, "annual report final", date=day("2024-03-10T00:30"))]
     )
     return ids
+
+
+def test_a_first_fill_is_indexed_when_it_ends_also_after_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mail_store, "DEFER_INDEXES_FROM", 2)
+    path = tmp_path / "mail.sqlite3"
+    with MailStore.open(path) as crashed:
+        ids = folders(crashed)
+        assert crashed.defer_sort_indexes(3)  # the narrow lookup index goes too
+        crashed.add_messages(ids["INBOX"], [msg(3, "annual report final")])
+        crashed.add_messages(ids["Sent"], [msg(1, "annual report draft")])
+        assert subjects(crashed, "report") == []  # a search meanwhile: no error, no hits yet
+    with MailStore.open(path) as reopened:
+        reopened.restore_sort_indexes()  # every sync starts with it
+        assert subjects(reopened, "report") == ["annual report final", "annual report draft"]
+        assert subjects(reopened, "report -final") == ["annual report draft"]
 
 
 def test_words_match_all_text_newest_first(store: MailStore, mail: dict[str, int]) -> None:

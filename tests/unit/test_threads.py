@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mailclient.core.models import SpecialUse
-from mailclient.store import schema, search, threads
+from mailclient.store import mail, schema, search, threads
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
 from mailclient.store.threads import base_subject, references
 
@@ -152,7 +152,7 @@ def test_threads_go_with_the_account(store: MailStore) -> None:
     assert store._db.execute("SELECT count(*) FROM thread_nodes").fetchone() == (0,)
 
 
-def test_an_upgraded_store_is_threaded_on_first_use(
+def test_an_upgraded_store_is_threaded_by_one_write_and_never_by_a_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "old.sqlite3"
@@ -166,6 +166,12 @@ def test_an_upgraded_store_is_threaded_on_first_use(
             inbox = folders(old)["INBOX"]
             old.add_messages(inbox, [msg(1, "a"), msg(2, "b", "a", "a")])
     with MailStore.open(path) as upgraded:
+        # Reading is all the GUI thread does: the messages not linked yet are listed alone.
+        assert upgraded.has_unthreaded()
+        assert [d for _, _, d in layout(upgraded, inbox)] == [0, 0]
+        assert upgraded.has_unthreaded()
+        assert upgraded.link_unthreaded() == 2
+        assert not upgraded.has_unthreaded() and upgraded.link_unthreaded() == 0
         assert layout(upgraded, inbox) == [("message 1", 1, 0), ("message 2", 1, 1)]
 
 
@@ -238,3 +244,96 @@ def test_a_conversation_is_read_over_the_folders_of_its_account(store: MailStore
     store.save_body(sent["message 4"], b"Subject: a\r\n\r\nbody\r\n")
     assert store.conversation(inbox["message 3"])[0] == sent["message 4"]
     assert store.conversation(inbox["message 9"]) == [inbox["message 9"]]
+
+
+def fill_newest_first(store: MailStore, inbox: int) -> None:
+    """A first fill as the sync stores it, newest batch first; "c" is missing."""
+    assert store.defer_sort_indexes(4)
+    store.add_messages(inbox, [msg(5, "e", "d", "a b d"), msg(4, "d", "b", "a b")])
+    store.add_messages(inbox, [msg(2, "b", "a", "a"), msg(1, "a")])
+
+
+ALONE = [("message 5", 1, 0), ("message 4", 2, 0), ("message 2", 3, 0), ("message 1", 4, 0)]
+THREADED = [("message 1", 1, 0), ("message 2", 1, 1), ("message 4", 1, 2), ("message 5", 1, 3)]
+
+
+@pytest.mark.parametrize("step", [mail.THREAD_STEP, 1])
+def test_a_first_fill_is_listed_at_once_and_threaded_when_it_ends(
+    store: MailStore, monkeypatch: pytest.MonkeyPatch, step: int
+) -> None:
+    monkeypatch.setattr(mail, "DEFER_INDEXES_FROM", 4)
+    monkeypatch.setattr(mail, "THREAD_STEP", step)  # and in steps of one message
+    inbox = folders(store)["INBOX"]
+    fill_newest_first(store, inbox)
+    assert layout(store, inbox) == ALONE
+    assert store.link_unthreaded() == 0  # the list's loader leaves them to the fill's end
+    assert store._db.execute("SELECT count(*) FROM thread_nodes").fetchone() == (0,)
+    before = store.change_seq()
+    store.restore_sort_indexes()
+    assert layout(store, inbox) == THREADED
+    assert store.changes_since(before).folder_ids == {inbox}  # the views read them again
+    store.add_messages(inbox, [msg(6, "f", "e", "a b d e")])  # after the fill: at once
+    assert layout(store, inbox)[-1] == ("message 6", 1, 4)
+
+
+def test_a_crash_between_a_fill_and_its_threads_is_mended_by_the_next_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mail, "DEFER_INDEXES_FROM", 4)
+    path = tmp_path / "mail.sqlite3"
+    with MailStore.open(path) as crashed:
+        inbox = folders(crashed)["INBOX"]
+        fill_newest_first(crashed, inbox)
+    # The process died before restore_sort_indexes(): every message is there, unthreaded.
+    with MailStore.open(path) as reopened:
+        assert layout(reopened, inbox) == ALONE
+        reopened.restore_sort_indexes()  # every sync starts with it
+        assert layout(reopened, inbox) == THREADED
+
+
+def test_a_fill_threads_as_batch_by_batch_threading_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mail, "DEFER_INDEXES_FROM", 4)
+    batches = [
+        [msg(9, "i", "h", "a h", subject="Re: Plan"), msg(8, "h", "g", "a g")],
+        [msg(7, "g", "a", "a"), msg(6, "f", subject="Re: Plan"), msg(5, "e", subject="Plan")],
+        [msg(4, "d", "c", "c b"), msg(3, "c", "d", "d"), msg(2, "b", "x", "x"), msg(1, "a")],
+    ]
+    placed = []
+    for deferred in (True, False):
+        with MailStore.open(tmp_path / f"{deferred}.sqlite3") as each:
+            inbox = folders(each)["INBOX"]
+            assert each.defer_sort_indexes(9 if deferred else 3) is deferred
+            for batch in batches:
+                each.add_messages(inbox, batch)
+            each.restore_sort_indexes()
+            placed.append(layout(each, inbox))
+    assert placed[0] == placed[1]
+    assert len({thread for _, thread, _ in placed[0]}) == 3  # a, g, h, i; b, c, d; e, f
+
+
+def test_a_conversation_leaves_out_junk_and_trash_unless_opened_there(store: MailStore) -> None:
+    listed = store.sync_folder_list(
+        "work",
+        [
+            RemoteFolder("INBOX", "/", SpecialUse.INBOX),
+            RemoteFolder("Junk", "/", SpecialUse.JUNK),
+            RemoteFolder("Trash", "/", SpecialUse.TRASH),
+        ],
+    )
+    ids = {f.name: f.id for f in listed}
+    # Spam reusing the Message-ID of the real "a", dated earlier, its body stored here.
+    store.add_messages(ids["Junk"], [msg(1, "a", subject="Cheap pills")])
+    store.add_messages(ids["INBOX"], [msg(2, "a"), msg(3, "b", "a", "a")])
+    store.add_messages(ids["Trash"], [msg(4, "c", "b", "a b", subject="deleted reply")])
+    junk = store.message_ids(ids["Junk"])[0]
+    store.save_body(junk, b"Subject: Cheap pills\r\n\r\nbuy\r\n")
+    inbox = {s.subject: s.id for s in store.summaries(store.message_ids(ids["INBOX"]))}
+    real = [inbox["message 2"], inbox["message 3"]]
+    assert store.conversation(inbox["message 3"]) == real
+    assert store.conversation(inbox["message 2"]) == real
+    # Opened from the Junk: the copy opened is shown, and the rest of its thread.
+    assert store.conversation(junk) == [junk, inbox["message 3"]]
+    trash = store.message_ids(ids["Trash"])[0]
+    assert store.conversation(trash) == [*real, trash]

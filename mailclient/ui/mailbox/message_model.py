@@ -7,7 +7,9 @@ Choosing folders reads the id list at once (the user waits for the folder anyway
 store answers in tens of milliseconds), or only its first screenful at once when asked to
 (the window's first paint). Everything after that reads it on a thread of its own, off
 the GUI thread: the rest of that list, the store changing (every batch of a sync), the
-quick filter (every keystroke) and the sort. The rows shown stay until the new list arrives; then a
+quick filter (every keystroke) and the sort; and the whole list of folders chosen with a
+filter (a search over every folder), whose full-text look-up takes a second at 100,000
+messages. The rows shown stay until the new list arrives; then a
 changed filter or sort resets the view, and a store change is diffed against the old list
 and reported as removals, moves and insertions, so the selection and scroll position
 survive new mail. At most one query runs at a time; requests that come meanwhile are
@@ -370,6 +372,8 @@ def _query(path: Path, request: _Request, shown: list[int] | None) -> _Answer:
     """
     store = MailStore.open(path)
     try:
+        if request.threaded:
+            store.link_unthreaded()  # after an upgrade, once: a write over every message
         read = _read_ids(store, request)
     finally:
         store.close()
@@ -452,11 +456,19 @@ class MessageListModel(QAbstractTableModel):
 
         With ``first_rows``, only that many are read at once (a screenful: the window paints
         sooner); the rest follow from a thread, as rows inserted below, and ``loaded`` tells
-        when they are there.
+        when they are there. With a quick filter (or in threaded mode, before an upgraded
+        store is linked into threads) nothing is read at once: the list replaces the rows
+        shown when it comes, as after a filter keystroke.
         """
         self._folder_ids = list(folder_ids)
         self._folder_names = {f.id: f.name for f in self._store.folders()}
         self._generation += 1  # a list on its way answers the old choice
+        if self._filter.strip() or (self._threaded and self._store.has_unthreaded()):
+            # The full-text look-up over the folders, threading them whole, or linking
+            # the messages of an upgraded store take about a second at 100,000 messages:
+            # the list comes from the pool thread, and the rows shown stay until then.
+            self._request(reset=True)
+            return
         self._reset_wanted = False
         if first_rows is None and self._threaded:
             # Threading a whole folder takes a second for 100,000 messages: the newest

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
 from PySide6.QtWidgets import QMenu
 
+from mailclient.core.errors import MailclientError
 from mailclient.core.models import SEEN, MessageSummary
 from mailclient.core.query import parse_as_typed
 from mailclient.ui.mailbox.conversation import conversation_job
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
     from mailclient.ui.window.main_window import MainWindow
     from mailclient.workers.conversation import Conversation
     from mailclient.workers.reading import PreparedMessage
+
+log = logging.getLogger(__name__)
 
 
 class MessageList:
@@ -115,7 +119,12 @@ class MessageList:
                 elif not summary.seen and self.mark_read_delay_ms() >= 0:
                     self._mark_read_timer.start(self.mark_read_delay_ms())
 
-            run_task(self, conversation_job(self._store.path, summary.id, highlight), read)
+            run_task(
+                self,
+                conversation_job(self._store.path, summary.id, highlight),
+                read,
+                lambda error: self._conversation_failed(summary, error),
+            )
             return
         self._load_one(summary, highlight)
 
@@ -151,6 +160,16 @@ class MessageList:
         delay = self.mark_read_delay_ms()
         if not summary.seen and delay >= 0:
             self._mark_read_timer.start(delay)
+
+    def _conversation_failed(self: MainWindow, summary: MessageSummary, error: Exception) -> None:
+        # A bug is logged with its traceback by the task; our errors (the store unreadable)
+        # are logged here, and shown in the pane as a message's own failure is.
+        if isinstance(error, MailclientError):
+            log.warning("The conversation of message %d could not be read: %s", summary.id, error)
+        if self.reading_pane.message_id == summary.id:
+            self.reading_pane.show_loading(
+                summary, f"The conversation could not be loaded. {error_text(error)}"
+            )
 
     def _mark_current_read(self: MainWindow) -> None:
         index = self.message_view.currentIndex()

@@ -67,8 +67,12 @@ class SearchAndFilter:
             self.setWindowTitle(f"Search — {APP_NAME}")
         self.message_model.set_threaded(False)  # hits come newest first, from anywhere
         self.message_view.setSortingEnabled(True)
+        folder_ids = [f.id for f in self._store.folders()]
+        # Both read off the GUI thread; the same folders again: the filter's query alone,
+        # not a second one over every folder.
         self.message_model.set_quick_filter(text)
-        self.message_model.show_folders([f.id for f in self._store.folders()])
+        if folder_ids != self.message_model.folder_ids:
+            self.message_model.show_folders(folder_ids)
 
     def end_search(self: MainWindow) -> None:
         """Escape: back to the folder shown before the search."""
