@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mailclient.accounts.credentials import CredentialStore
-from mailclient.accounts.lifecycle import finish_rename, rename_account
+from mailclient.accounts.lifecycle import RENAME_JOURNAL, finish_rename, rename_account
 from mailclient.accounts.store import AccountStore
 from mailclient.core.draft import Draft
 from mailclient.core.errors import AccountExists, ConfigError, InvalidInput
@@ -221,3 +221,29 @@ def test_a_failure_in_the_middle_of_moving_the_data_moves_it_all_back(setup: Set
     with pytest.raises(ConfigError):
         rename_account(accounts, credentials, "work", "job", half)
     assert where == {"outbox": "work", "store": "work"}
+
+
+def test_the_start_after_a_rename_killed_once_it_was_made_finishes_it(tmp_path: Path) -> None:
+    """Killed after the config took the new name: the old secrets go and the window's
+    state follows, at the next start (as run_gui and the rename command do it)."""
+    from mailclient.accounts.signin import SignIn
+    from mailclient.app.services import Services
+    from mailclient.ui.window.state import window_settings
+
+    profile = Profile(tmp_path / "profile").ensure()
+    accounts = AccountStore(profile.config_path)
+    accounts.add(make("job"))
+    keyring = MemoryKeyring()
+    credentials = CredentialStore(keyring, profile_id=PROFILE_ID)
+    for name in ("work", "job"):
+        credentials.set_password(name, "imap", "secret-i")
+    settings = window_settings(profile.root)
+    settings.setValue("folders/current", "folder:work:INBOX")
+    settings.sync()
+    (profile.root / RENAME_JOURNAL).write_text('{"old": "work", "new": "job"}')
+
+    services = Services(profile, accounts, credentials, SignIn(credentials, lambda _: None))
+    services.finish_account_rename()
+    assert _names(keyring) == {"job/imap"}
+    assert window_settings(profile.root).value("folders/current") == "folder:job:INBOX"
+    assert not (profile.root / RENAME_JOURNAL).exists()
