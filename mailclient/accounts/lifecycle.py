@@ -130,13 +130,13 @@ def finish_rename(
     journal = _journal(accounts)
     try:
         entry = json.loads(journal.read_bytes())
+        old, new = str(entry["old"]), str(entry["new"])
     except FileNotFoundError:
         return None
-    except ValueError:
-        # Half-written: killed before the rename's first step, nothing to finish.
+    except (ValueError, KeyError, TypeError):
+        # Not one of ours (it is written whole before the first step): nothing to finish.
         journal.unlink()
         return None
-    old, new = str(entry["old"]), str(entry["new"])
     names = {a.name for a in accounts.accounts()}
     if new in names and old not in names:
         _forget_old(credentials, journal, old)

@@ -247,3 +247,13 @@ def test_the_start_after_a_rename_killed_once_it_was_made_finishes_it(tmp_path: 
     assert _names(keyring) == {"job/imap"}
     assert window_settings(profile.root).value("folders/current") == "folder:job:INBOX"
     assert not (profile.root / RENAME_JOURNAL).exists()
+
+
+@pytest.mark.parametrize("text", ["", "{", "[]", '{"old": "work"}'])
+def test_a_journal_that_is_not_one_is_dropped(setup: Setup, text: str) -> None:
+    accounts, credentials, keyring = setup
+    journal = accounts.path.with_name(RENAME_JOURNAL)
+    journal.write_text(text)
+    assert finish_rename(accounts, credentials, lambda o, n: None) is None
+    assert not journal.exists()
+    assert _names(keyring) == {"work/imap", "work/smtp"}
