@@ -6,13 +6,19 @@ Blocking (config file, keyring): call from a worker thread or the command line.
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from mailclient.accounts.credentials import SERVICES, CredentialStore, Service
 from mailclient.accounts.model import Account
 from mailclient.accounts.store import AccountStore
+from mailclient.core.atomic import write_atomic
 from mailclient.core.errors import AccountExists, AccountNotFound, MailclientError
+
+log = logging.getLogger(__name__)
 
 
 def add_account(
@@ -50,6 +56,20 @@ def remove_account(accounts: AccountStore, credentials: CredentialStore, name: s
     return accounts.remove(account.name)
 
 
+# Next to the config while an account is renamed: which rename a killed process left
+# part-done, for finish_rename() at the next start.
+RENAME_JOURNAL = "account-rename.json"
+
+
+@dataclass(frozen=True)
+class FinishedRename:
+    """A rename that a killed process left part-done, finished by finish_rename()."""
+
+    old: str
+    new: str
+    renamed: bool  # False: undone, the account keeps its old name
+
+
 def rename_account(
     accounts: AccountStore,
     credentials: CredentialStore,
@@ -62,6 +82,9 @@ def rename_account(
 
     A step that fails undoes the ones before it, so the account is either renamed with
     everything that belongs to it or not at all; the secrets under the old name go last.
+    A journal next to the config names the rename until it is over: a process killed on
+    the way leaves it for finish_rename() at the next start. ``move_data`` must be
+    idempotent (it runs again then).
     """
     account = accounts.get(old)
     renamed = replace(account, name=new).validated()
@@ -73,20 +96,71 @@ def rename_account(
         pass
     else:
         raise AccountExists(new)
-    credentials.copy_account(old, new)
+    # An earlier rename's journal must not be overwritten before it is acted on.
+    finish_rename(accounts, credentials, move_data)
+    journal = _journal(accounts)
+    write_atomic(journal, json.dumps({"old": old, "new": new}).encode())
     try:
+        credentials.copy_account(old, new)
         move_data(old, new)
-    except BaseException:
-        credentials.delete_account(new)
-        raise
-    try:
         accounts.update(old, renamed)
     except BaseException:
+        # The data back to the name the config keeps; if that fails too, the journal
+        # stays and the next start moves it.
+        try:
+            move_data(new, old)
+        finally:
+            credentials.delete_account(new)
+        journal.unlink()
+        raise
+    _forget_old(credentials, journal, old)
+    return renamed
+
+
+def finish_rename(
+    accounts: AccountStore, credentials: CredentialStore, move_data: Callable[[str, str], None]
+) -> FinishedRename | None:
+    """Finish the rename a killed process left part-done, if there is one.
+
+    The config decides: naming the new name, the rename was made and only the old secrets
+    are left to remove; naming the old one, it is undone (data moved back, copied secrets
+    removed). Call it where no rename can be running: holding the profile's instance lock.
+    Raises what a step raises (a keyring that cannot be reached); the journal stays then.
+    """
+    journal = _journal(accounts)
+    try:
+        entry = json.loads(journal.read_bytes())
+        old, new = str(entry["old"]), str(entry["new"])
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError):
+        # Not one of ours (it is written whole before the first step): nothing to finish.
+        journal.unlink()
+        return None
+    names = {a.name for a in accounts.accounts()}
+    if new in names and old not in names:
+        _forget_old(credentials, journal, old)
+        return FinishedRename(old, new, renamed=True)
+    if old in names and new not in names:
         move_data(new, old)
         credentials.delete_account(new)
-        raise
-    credentials.delete_account(old)
-    return renamed
+    journal.unlink()
+    return FinishedRename(old, new, renamed=False)
+
+
+def _journal(accounts: AccountStore) -> Path:
+    return accounts.path.with_name(RENAME_JOURNAL)
+
+
+def _forget_old(credentials: CredentialStore, journal: Path, old: str) -> None:
+    """The rename is made: the secrets under the old name go, then the journal."""
+    try:
+        credentials.delete_account(old)
+    except MailclientError as error:
+        # Renamed all the same; the next start removes them.
+        log.warning("The old secrets of %s stay until the next start: %s", old, error)
+        return
+    journal.unlink()
 
 
 def set_passwords(

@@ -325,7 +325,6 @@ def cmd_remove(services: Services, args: argparse.Namespace) -> int:
 
 def cmd_rename(services: Services, args: argparse.Namespace) -> int:
     from mailclient.app.single_instance import SingleInstance
-    from mailclient.store.renaming import rename_account_data
     from mailclient.ui.window.renamed_account import rename_in_settings
     from mailclient.ui.window.state import window_settings
 
@@ -339,12 +338,13 @@ def cmd_rename(services: Services, args: argparse.Namespace) -> int:
             "(Accounts ▸ Manage accounts) or close it first."
         )
     try:
+        services.finish_account_rename()
         account = rename_account(
             services.accounts,
             services.credentials,
             args.name,
             args.new_name,
-            lambda old, new: rename_account_data(profile.store_path, profile.drafts_dir, old, new),
+            services.move_account_data,
         )
         rename_in_settings(window_settings(profile.root), args.name, account.name)
     finally:

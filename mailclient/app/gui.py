@@ -182,6 +182,9 @@ def run_gui(services: Services, arguments: list[str] | None = None) -> int:
         return 0
     # Before the QApplication, so that what Qt says while starting is in the log too.
     restore_qt_messages = route_qt_messages()
+    # Before anything reads the accounts or the store: a rename killed half-way is
+    # finished or undone (a keyring call, made before any window exists to freeze).
+    services.finish_account_rename()
 
     def started() -> None:
         from mailclient.app.desktop import Desktop

@@ -409,44 +409,50 @@ def send_folder_changes(
 
 def create_folder(store: MailStore, account: str, name: str) -> Change:
     """Create a folder; ``name`` is the full name, levels joined by the account's delimiter."""
-    inbox = store.folder_by_use(account, SpecialUse.INBOX)
-    if store.folder_by_name(account, name) is not None:
-        raise InvalidInput("folder", f"a folder named {name!r} exists already")
-    folder = store.add_folder(account, name, inbox.delimiter if inbox else None)
-    pending = store.record_folder_change(FolderChangeKind.CREATE, folder.id, "", name)
+    with store.transaction():
+        inbox = store.folder_by_use(account, SpecialUse.INBOX)
+        if store.folder_by_name(account, name) is not None:
+            raise InvalidInput("folder", f"a folder named {name!r} exists already")
+        folder = store.add_folder(account, name, inbox.delimiter if inbox else None)
+        pending = store.record_folder_change(FolderChangeKind.CREATE, folder.id, "", name)
     return Change(store, pending, f"create the folder {name}")
 
 
 def rename_folder(store: MailStore, folder_id: int, new_name: str) -> Change:
     """Rename a folder (the full new name); folders below it move along."""
-    folder = _folder(store, folder_id)
-    if folder.special_use is SpecialUse.INBOX:
-        raise InvalidInput("folder", "the INBOX cannot be renamed")
-    if store.folder_by_name(folder.account, new_name) is not None:
-        raise InvalidInput("folder", f"a folder named {new_name!r} exists already")
-    store.rename_folder(folder_id, new_name)
-    pending = store.record_folder_change(FolderChangeKind.RENAME, folder_id, folder.name, new_name)
+    with store.transaction():
+        folder = _folder(store, folder_id)
+        if folder.special_use is SpecialUse.INBOX:
+            raise InvalidInput("folder", "the INBOX cannot be renamed")
+        if store.folder_by_name(folder.account, new_name) is not None:
+            raise InvalidInput("folder", f"a folder named {new_name!r} exists already")
+        store.rename_folder(folder_id, new_name)
+        pending = store.record_folder_change(
+            FolderChangeKind.RENAME, folder_id, folder.name, new_name
+        )
     return Change(store, pending, f"rename the folder {folder.name} to {new_name}")
 
 
 def delete_folder(store: MailStore, folder_id: int) -> Change:
     """Delete a folder and the messages in it."""
-    folder = _folder(store, folder_id)
-    if folder.special_use is SpecialUse.INBOX:
-        raise InvalidInput("folder", "the INBOX cannot be deleted")
-    store.set_folder_hidden(folder_id, True)
-    pending = store.record_folder_change(FolderChangeKind.DELETE, folder_id, folder.name)
+    with store.transaction():
+        folder = _folder(store, folder_id)
+        if folder.special_use is SpecialUse.INBOX:
+            raise InvalidInput("folder", "the INBOX cannot be deleted")
+        store.set_folder_hidden(folder_id, True)
+        pending = store.record_folder_change(FolderChangeKind.DELETE, folder_id, folder.name)
     return Change(store, pending, f"delete the folder {folder.name}")
 
 
 def subscribe_folder(store: MailStore, folder_id: int, subscribed: bool) -> Change:
     """Subscribe to a folder or unsubscribe from it (what other programs and the folder
     list show); the folder and its messages stay either way."""
-    folder = _folder(store, folder_id)
-    if folder.special_use is SpecialUse.INBOX:
-        raise InvalidInput("folder", "the INBOX is always subscribed")
-    store.set_folder_subscribed(folder_id, subscribed)
     kind = FolderChangeKind.SUBSCRIBE if subscribed else FolderChangeKind.UNSUBSCRIBE
-    pending = store.record_folder_change(kind, folder_id, folder.name)
+    with store.transaction():
+        folder = _folder(store, folder_id)
+        if folder.special_use is SpecialUse.INBOX:
+            raise InvalidInput("folder", "the INBOX is always subscribed")
+        store.set_folder_subscribed(folder_id, subscribed)
+        pending = store.record_folder_change(kind, folder_id, folder.name)
     verb = "subscribe to" if subscribed else "unsubscribe from"
     return Change(store, pending, f"{verb} the folder {folder.name}")

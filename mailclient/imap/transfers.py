@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 from mailclient.imap.appended import store_appended
 from mailclient.imap.changes import ChangeRefused, _refusal, _Refused
 from mailclient.imap.client import ImapSession
+from mailclient.imap.headers import summarize
 from mailclient.store.mail import MailStore, PendingTransfer, TransferState
+from mailclient.store.rows import chunks
 
 log = logging.getLogger(__name__)
 
@@ -148,11 +150,22 @@ def _send(
 
 
 def _holds(session: ImapSession, folder: str, header_id: str) -> bool:
-    """Whether ``folder`` holds a message with this Message-ID (False without one)."""
+    """Whether ``folder`` holds a message with this Message-ID (False without one).
+
+    SEARCH HEADER matches a part of the header (RFC 3501 §6.4.4): what it finds is read
+    and compared whole, or a message whose Message-ID merely contains this one (a sender
+    writes what it likes there: "100" is in "<m100@example.org>") would pass for it and
+    the move would delete the message here with no copy there.
+    """
     if not header_id:
         return False
     session.select(folder, readonly=True)
-    return bool(session.search_text(["HEADER", "Message-ID", header_id]))
+    found = session.search_text(["HEADER", "Message-ID", header_id])
+    return bool(found) and any(
+        summarize(response).message_id == header_id
+        for batch in session.fetch_summaries(chunks(found))
+        for response in batch.messages
+    )
 
 
 def _describe(store: MailStore, transfer: PendingTransfer) -> str:

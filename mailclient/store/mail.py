@@ -249,6 +249,7 @@ class MailStore:
         self._db = db
         self._path = path
         self.rescue: StoreRescue | None = None
+        self._outer: _Touched | None = None  # the transaction() the writes join
 
     @classmethod
     def open(cls, path: Path, *, thorough: bool = False) -> MailStore:
@@ -279,8 +280,24 @@ class MailStore:
     # -- plumbing ---------------------------------------------------------------------------
 
     @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Several writes as one: another connection sees all of them or none, and between
+        them it writes nothing (as a folder list that would undo a folder change not yet
+        kept for the server). An exception undoes them all."""
+        with self._write() as touched:
+            self._outer = touched
+            try:
+                yield
+            finally:
+                self._outer = None
+
+    @contextmanager
     def _write(self) -> Iterator[_Touched]:
-        """One write transaction; bumps the change counter if it touched a folder."""
+        """One write transaction; bumps the change counter if it touched a folder.
+        Inside transaction(), a part of that one."""
+        if self._outer is not None:
+            yield self._outer
+            return
         touched = _Touched()
         try:
             self._db.execute("BEGIN IMMEDIATE")

@@ -367,13 +367,12 @@ class _Writer(_QueueThread[LocalChange]):
                 self._undo(command)
             case ChangeFolder():
                 self._change_folder(command)
-            case (
-                SetFlags()
-                | MoveMessages()
-                | TransferMessages()
-                | DeleteMessages()
-                | ExpungeMessages()
-            ):
+            case SetFlags():
+                try:
+                    self._change_messages(command)
+                finally:
+                    self._hub.flags_written.emit(command.ids)
+            case MoveMessages() | TransferMessages() | DeleteMessages() | ExpungeMessages():
                 self._change_messages(command)
             case _:
                 assert_never(command)
@@ -531,6 +530,7 @@ class MailWorkers(QObject):
     body_fetched = Signal(BodyFetched)
     body_failed = Signal(BodyFailed)
     committed = Signal(int)  # a store change counter value (0: unknown) after a write
+    flags_written = Signal(object)  # the ids of a SetFlags, in the store now (or failed)
     # From worker threads to this object (queued): a change to send, IDLE heard something.
     change_written = Signal(str, SendPending)
     idle_reported = Signal(str)

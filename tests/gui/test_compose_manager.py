@@ -234,3 +234,17 @@ def test_closing_the_main_window_closes_compose_windows_first(
     finally:
         main.close()
         store.close()
+
+
+def test_an_open_compose_window_follows_its_account_renamed(
+    qtbot: QtBot, manager: ComposeManager
+) -> None:
+    """Written on while the account was renamed: it is saved and sent under the new name,
+    not queued for an account that no longer exists."""
+    manager.new_message("work")
+    window = only_window(qtbot, manager)
+    window.from_box.setCurrentIndex(1)  # the list identity
+    manager.account_renamed("work", "job")
+    assert window.draft().account == "job"
+    assert window.draft().sender == "Ann <ann@lists.example.org>"
+    assert window.from_box.currentText().endswith("(job)")

@@ -21,7 +21,7 @@ from pytestqt.qtbot import QtBot
 from mailclient.accounts.model import Account
 from mailclient.accounts.preferences import Preferences
 from mailclient.core.models import FLAGGED, SEEN, SpecialUse
-from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
+from mailclient.store.mail import ChangeKind, MailStore, NewMessage, RemoteFolder
 from mailclient.ui.mailbox.folder_model import FolderRole
 from mailclient.ui.mailbox.message_model import Column, MessageRole
 from mailclient.ui.mailbox.message_window import MessageWindow
@@ -43,6 +43,7 @@ class RecordingMail(QObject):
     body_fetched = Signal(object)
     body_failed = Signal(object)
     committed = Signal(int)
+    flags_written = Signal(object)
 
     def __init__(self) -> None:
         super().__init__()
@@ -259,6 +260,33 @@ def test_message_without_body_is_fetched(
     store.save_body(message_id, plain_message("Not downloaded yet", "Now it is here."))
     mail.body_fetched.emit(BodyFetched(message_id))
     qtbot.waitUntil(lambda: "Now it is here." in window.reading_pane.text_view.toPlainText())
+
+
+def test_a_toggle_pressed_again_before_the_list_caught_up_takes_turns(
+    qtbot: QtBot, window: MainWindow, mail: RecordingMail, store: MailStore
+) -> None:
+    """M, S and the tag keys decide from what was asked before, not from a list (or a
+    store) that has not caught up with it yet; then from the store."""
+    _open(qtbot, window, "Quarterly report")
+    view = window.message_view
+    message_id = view.currentIndex().data(MessageRole.ID)
+    for key in (Qt.Key.Key_M, Qt.Key.Key_M, Qt.Key.Key_M, Qt.Key.Key_S, Qt.Key.Key_S):
+        qtbot.keyClick(view, key)
+    assert [c[2:] for c in mail.calls if c[0] == "set_flags"] == [
+        (set(), {SEEN}),
+        ({SEEN}, set()),
+        (set(), {SEEN}),
+        ({FLAGGED}, set()),
+        (set(), {FLAGGED}),
+    ]
+    # The writes are done (the stand-in made none); the store has it unread, the list
+    # has not read that yet.
+    for _ in range(5):
+        mail.flags_written.emit((message_id,))
+    store.record_change(ChangeKind.FLAGS, [message_id], remove={SEEN})
+    mail.calls.clear()
+    qtbot.keyClick(view, Qt.Key.Key_M)
+    assert [c[2:] for c in mail.calls if c[0] == "set_flags"] == [({SEEN}, set())]
 
 
 def test_keyboard_actions(qtbot: QtBot, window: MainWindow, mail: RecordingMail) -> None:

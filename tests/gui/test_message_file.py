@@ -6,6 +6,8 @@ moved or deleted; and the command line that hands such a file to the window."""
 
 from __future__ import annotations
 
+import os
+import threading
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from pytestqt.qtbot import QtBot
 
 from mailclient.app.cli import split_url
 from mailclient.app.gui import open_arguments
-from mailclient.ui.mailbox.message_file import MessageFileWindow
+from mailclient.ui.mailbox.message_file import MessageFileWindow, read_message_file
 from mailclient.ui.window.main_window import MainWindow
 from tests.gui.test_main_window import (  # noqa: F401 (fixtures)
     RecordingMail,
@@ -103,3 +105,26 @@ def test_the_command_line_takes_message_files_as_absolute_paths(
     rest, targets = split_url(["account", "add", "x.eml", "--email", "x@example.org"])
     assert targets == []
     assert rest == ["account", "add", "x.eml", "--email", "x@example.org"]
+
+
+def test_a_message_file_that_is_a_pipe_is_refused_without_waiting(tmp_path: Path) -> None:
+    """A named pipe called offer.eml (unpacked from an archive, say) would hold one of the
+    window's two reading threads until something writes to it: it is refused at once."""
+    path = tmp_path / "offer.eml"
+    os.mkfifo(path)
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            read_message_file(path)
+        except OSError as error:
+            errors.append(error)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join(10)
+    if reader.is_alive():
+        with open(path, "wb"):  # lets the blocked reader go
+            pass
+        reader.join()
+    assert [str(e) for e in errors] == ["it is not a file"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import keyring
 import pytest
 
+from mailclient.accounts.lifecycle import RENAME_JOURNAL
 from mailclient.core.draft import Draft
 from mailclient.core.models import SEEN
 from mailclient.core.outgoing import BuiltMessage
@@ -123,3 +124,32 @@ def test_rename_keeps_mail_changes_passwords_outbox_drafts_and_window_state(
     assert _accounts_in(store_path, "pending_changes") == set()
     listed = cli("list", "job")
     assert "kept" in listed.stdout
+
+
+def test_a_rename_killed_half_way_is_undone_by_the_next_rename(
+    cli: Run, mail_servers: MailServers, profile: Path
+) -> None:
+    """As a rename killed after moving the unsent message left it: the journal, the
+    secrets copied, the outbox under the new name, the config under the old one."""
+    assert add(cli, mail_servers, "work", "alice").returncode == 0
+    assert add(cli, mail_servers, "home", "bob").returncode == 0
+    store_path = Profile(profile).store_path
+    profile_id = Profile(profile).id()
+    alice = mail_servers.users["alice"].password
+    for service in ("imap", "smtp"):
+        keyring.set_password("mailclient", f"{profile_id}/job/{service}", alice)
+    outbox = Outbox.open(store_path)
+    built = BuiltMessage(b"Subject: S\r\n\r\nx\r\n", "<y@x.org>", "a@x.org", ("b@x.org",), "S")
+    outbox.add("job", built)
+    outbox.close()
+    (profile / RENAME_JOURNAL).write_text('{"old": "work", "new": "job"}')
+
+    renamed = cli("account", "rename", "home", "house")
+    assert renamed.returncode == 0, renamed.stderr
+    outbox = Outbox.open(store_path)
+    assert [item.account for item in outbox.items()] == ["work"]
+    outbox.close()
+    for service in ("imap", "smtp"):
+        assert keyring.get_password("mailclient", f"{profile_id}/job/{service}") is None
+        assert keyring.get_password("mailclient", f"{profile_id}/work/{service}") == alice
+    assert not (profile / RENAME_JOURNAL).exists()

@@ -164,6 +164,37 @@ def test_an_append_whose_answer_was_lost_is_not_made_twice(
     assert store.pending_transfers() == []
 
 
+def test_a_lost_append_is_made_again_when_only_another_message_id_holds_its_own(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SEARCH HEADER matches parts of a header: a message whose Message-ID is "100" (a
+    sender writes what it likes there) is not taken for the one whose Message-ID holds
+    "100" (<m100@example.org>), or the move would delete it here without a copy there."""
+    store, servers = profile.store, profile.servers
+    servers.append(
+        SOURCE,
+        "INBOX",
+        b"From: x@example.org\r\nSubject: Odd id\r\nMessage-ID: 100\r\n\r\nHi\r\n",
+    )
+    profile.source.sync(["INBOX"])
+    inbox, archive = profile.folder("src", "INBOX"), profile.folder("dst", "Archive")
+    [odd] = [s.id for s in store.summaries(store.message_ids(inbox)) if s.subject == "Odd id"]
+    store.record_transfer([odd], archive, copy=False)
+    real_append = ImapSession.append
+
+    def cut_before_the_append(self: ImapSession, *args: object, **kw: object) -> None:
+        self.abort()
+        raise CannotConnect("the connection broke before the answer")
+
+    monkeypatch.setattr(ImapSession, "append", cut_before_the_append)
+    with pytest.raises(CannotConnect):
+        profile.source.send_pending()
+    monkeypatch.setattr(ImapSession, "append", real_append)
+    assert profile.source.send_pending() == []
+    assert _server_subjects(servers, TARGET, "Archive") == ["Already there", "Odd id"]
+    assert "Odd id" not in _server_subjects(servers, SOURCE, "INBOX")
+
+
 def test_while_the_other_server_is_away_the_move_waits_then_goes(
     profile: Profile, proxy: CuttableProxy
 ) -> None:

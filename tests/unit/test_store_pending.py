@@ -6,13 +6,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mailclient.core.models import FLAGGED, SEEN, SpecialUse
 from mailclient.store import schema
+from mailclient.store.db import StoreUnavailable
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
-from mailclient.store.pending import CLAIM_SECONDS, ChangeKind
+from mailclient.store.pending import CLAIM_SECONDS, ChangeKind, PendingFolderChange
 
 
 @pytest.fixture
@@ -168,3 +170,49 @@ def test_a_folder_list_read_before_a_folder_change_was_sent_does_not_undo_it(
     names = {f.name for f in store.sync_folder_list("work", server)}
     assert names == {"INBOX", "Done", "Done/Plans", "New"}  # Archive stays hidden
     assert store.folder_by_name("work", "Done").id == projects.id  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("kind", ["create", "rename", "delete"])
+def test_no_folder_list_is_written_between_a_folder_change_and_its_record(
+    tmp_path: Path, kind: str
+) -> None:
+    """The change is made in the folders table and kept for the server in one transaction:
+    a folder list written between the two (a sync's, read before) would drop the created
+    or renamed folder, or show the deleted one, as nothing waited for the server yet."""
+    from mailclient.imap import changes
+
+    path = tmp_path / "mail.sqlite3"
+    store = MailStore.open(path)
+    ids = setup_folders(store)
+    server = [
+        RemoteFolder("INBOX", "/", SpecialUse.INBOX),
+        RemoteFolder("Archive", "/", SpecialUse.ARCHIVE),
+    ]
+    sync = MailStore.open(path)
+    sync._db.execute("PRAGMA busy_timeout = 0")
+    real_record = store.record_folder_change
+    locked_out: list[bool] = []
+
+    def record_after_a_list(*args: Any, **kwargs: Any) -> PendingFolderChange:
+        try:
+            sync.sync_folder_list("work", server)
+        except StoreUnavailable:
+            locked_out.append(True)  # it waits for the change to be recorded
+        return real_record(*args, **kwargs)
+
+    store.record_folder_change = record_after_a_list  # type: ignore[method-assign]
+    if kind == "create":
+        changes.create_folder(store, "work", "New")
+    elif kind == "rename":
+        changes.rename_folder(store, ids["Archive"], "Old")
+    else:
+        changes.delete_folder(store, ids["Archive"])
+    assert locked_out == [True]
+    sync._db.execute("PRAGMA busy_timeout = 30000")
+    names = {f.name for f in sync.sync_folder_list("work", server) or []}
+    assert names == {"create": {"INBOX", "Archive", "New"}, "rename": {"INBOX", "Old"}}.get(
+        kind, {"INBOX"}
+    )
+    assert len(store.pending_folder_changes("work")) == 1
+    sync.close()
+    store.close()

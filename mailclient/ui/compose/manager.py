@@ -78,6 +78,12 @@ class ComposeManager(QObject):
         self._accounts = list(accounts)
         self._identities = identities_of(self._accounts)
 
+    def account_renamed(self, old: str, new: str) -> None:
+        """The open windows of account ``old`` save and send as ``new`` from now on (its
+        drafts and outbox were renamed with it; set_accounts() follows)."""
+        for window in self.windows:
+            window.account_renamed(old, new)
+
     def own_addresses(self) -> list[str]:
         return [i.address for i in self._identities]
 

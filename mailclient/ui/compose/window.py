@@ -477,6 +477,17 @@ class ComposeWindow(QMainWindow):
 
     # -- the draft --------------------------------------------------------------------------
 
+    def account_renamed(self, old: str, new: str) -> None:
+        """Offer account ``old``'s addresses under its new name ``new``, the chosen one kept."""
+        self._identities = [
+            replace(i, account=new) if i.account == old else i for i in self._identities
+        ]
+        for index, identity in enumerate(self._identities):
+            self.from_box.setItemData(index, identity)
+            self.from_box.setItemText(index, identity.label)
+        if self._draft.account == old:
+            self._draft = replace(self._draft, account=new)
+
     def _current_identity(self) -> Identity:
         identity = self.from_box.currentData()
         assert isinstance(identity, Identity)

@@ -7,6 +7,8 @@ moves or deletes it.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +31,12 @@ FILE_MESSAGE_ID = 0  # no stored message has this id (row ids start at 1)
 
 def read_message_file(path: Path) -> bytes:
     """The bytes of the message file at ``path``; OSError says why not."""
-    with path.open("rb") as file:
+    # Without waiting: a named pipe or a device would hold the reading thread until
+    # something writes to it. Only a plain file is read.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("it is not a file")
         raw = file.read(LARGEST_FILE + 1)
     if len(raw) > LARGEST_FILE:
         raise OSError(f"it is larger than {LARGEST_FILE // (1024 * 1024)} MB")

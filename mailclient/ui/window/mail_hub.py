@@ -50,6 +50,11 @@ class MailHub(Protocol):
     def committed(self) -> SignalInstance:
         """A store change counter value (0: unknown) after a write."""
 
+    @property
+    def flags_written(self) -> SignalInstance:
+        """The ids (a tuple) of a flag change asked with set_flags(), now in the store or
+        failed."""
+
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
@@ -89,6 +94,7 @@ class OfflineMail(QObject):
     body_fetched = Signal(BodyFetched)
     body_failed = Signal(BodyFailed)
     committed = Signal(int)
+    flags_written = Signal(object)
 
     def start(self) -> None:
         """Nothing to start."""

@@ -132,6 +132,9 @@ class MainWindow(
         self._first_rows: int | None = FIRST_SCREEN_ROWS
         self._show_accounts_state()
 
+        # Flag changes asked of the workers and not yet in the store: how many, and the
+        # flags the message has after them (MessageActions._as_asked).
+        self._flags_asked: dict[int, tuple[int, frozenset[str]]] = {}
         self._mark_read_timer = QTimer(self)
         self._mark_read_timer.setSingleShot(True)
         self._mark_read_timer.timeout.connect(self._mark_current_read)
@@ -308,6 +311,7 @@ class MainWindow(
         self._mail.body_fetched.connect(self._body_fetched)
         self._mail.body_failed.connect(self._body_failed)
         self._mail.committed.connect(self.watcher.poke)
+        self._mail.flags_written.connect(self._flags_written)
         self._update_actions()
 
     # -- preferences (kept in the profile's config by the caller) ---------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +13,7 @@ from PySide6.QtWidgets import QCheckBox, QFileDialog, QMessageBox
 from mailclient.core.atomic import write_atomic
 from mailclient.core.models import FLAGGED, SEEN, Folder, MessageSummary, SpecialUse
 from mailclient.mime.filename import safe_filename
+from mailclient.store.db import StoreError
 from mailclient.ui.mailbox.message_model import TAGS, Column
 from mailclient.ui.widgets.error_bar import ShownError
 from mailclient.ui.window.other_accounts import add_other_accounts, folder_label
@@ -40,15 +43,49 @@ class MessageActions:
     ) -> None:
         if not summaries:
             return
-        self._mail.set_flags([s.id for s in summaries], add, remove)
+        summaries = self._as_asked(summaries)
+        self._ask_flags(summaries, add, remove)
         if undo_text:
             self._push_undo(undo_text, summaries, flags=(add, remove))
+
+    def _ask_flags(
+        self: MainWindow,
+        summaries: list[MessageSummary],
+        add: frozenset[str],
+        remove: frozenset[str],
+    ) -> None:
+        """Ask the workers for a flag change, remembered until the store has it: the list
+        shows it only once it re-read the store."""
+        for summary in summaries:
+            count, _ = self._flags_asked.get(summary.id, (0, summary.flags))
+            self._flags_asked[summary.id] = (count + 1, (summary.flags | add) - remove)
+        self._mail.set_flags([s.id for s in summaries], add, remove)
+
+    def _flags_written(self: MainWindow, ids: tuple[int, ...]) -> None:
+        """The store has a flag change asked before (or it failed): one less to lay over."""
+        for message_id in ids:
+            count, flags = self._flags_asked.pop(message_id, (0, frozenset()))
+            if count > 1:
+                self._flags_asked[message_id] = (count - 1, flags)
+
+    def _as_asked(self: MainWindow, summaries: list[MessageSummary]) -> list[MessageSummary]:
+        """The chosen messages with their flags as the store has them, or will have once
+        the changes asked are written: what a toggle decides from, pressed again before
+        the list caught up."""
+        # Closed while the window shuts down: the list's flags will do.
+        with contextlib.suppress(StoreError):
+            summaries = self._store.summaries([s.id for s in summaries]) or summaries
+        return [
+            replace(s, flags=asked[1]) if (asked := self._flags_asked.get(s.id)) else s
+            for s in summaries
+        ]
 
     def toggle_read(self: MainWindow, summaries: list[MessageSummary] | None = None) -> None:
         summaries = self.selected_summaries() if summaries is None else summaries
         if not summaries:
             return
         self._mark_read_timer.stop()
+        summaries = self._as_asked(summaries)
         # Like Thunderbird: if any is unread, mark all read; else mark all unread.
         if any(not s.seen for s in summaries):
             self._set_flags(summaries, add=frozenset({SEEN}), undo_text="Mark as Read")
@@ -57,6 +94,9 @@ class MessageActions:
 
     def toggle_flag(self: MainWindow, summaries: list[MessageSummary] | None = None) -> None:
         summaries = self.selected_summaries() if summaries is None else summaries
+        if not summaries:
+            return
+        summaries = self._as_asked(summaries)
         if any(not s.flagged for s in summaries):
             self._set_flags(summaries, add=frozenset({FLAGGED}), undo_text="Flag")
         else:
@@ -69,6 +109,7 @@ class MessageActions:
         summaries = self.selected_summaries() if summaries is None else summaries
         if not summaries:
             return
+        summaries = self._as_asked(summaries)
         name = next((n for k, n, _ in TAGS if k == keyword), keyword)
         if all(keyword in s.flags for s in summaries):
             self._set_flags(summaries, remove=frozenset({keyword}), undo_text=f"Untag {name}")
@@ -192,7 +233,7 @@ class MessageActions:
             return
         add, remove = (JUNK_KEYWORD, NOT_JUNK_KEYWORD) if junk else (NOT_JUNK_KEYWORD, JUNK_KEYWORD)
         flags = (frozenset({add}), frozenset({remove}))
-        self._mail.set_flags([s.id for s in summaries], *flags)
+        self._ask_flags(self._as_asked(summaries), *flags)
         text = "Mark as Junk" if junk else "Mark as Not Junk"
         by_account: dict[str, list[MessageSummary]] = {}
         for summary in summaries:

@@ -68,11 +68,13 @@ class WindowState:
         self._expanded = set(str(v) for v in (s.value("folders/expanded") or []))
 
     def account_renamed(self: MainWindow, old: str, new: str) -> None:
-        """What the window keeps of account ``old`` (open folders, the one shown), under
-        its new name ``new``, before set_accounts() shows it."""
+        """What the window keeps of account ``old`` (open folders, the one shown, the
+        compose windows open), under its new name ``new``, before set_accounts() shows it."""
         self._expanded = {renamed_key(key, old, new) for key in self._expanded}
         self._shown_folder_key = renamed_key(self._shown_folder_key, old, new)
         rename_in_settings(self._settings, old, new)
+        if self.compose is not None:
+            self.compose.account_renamed(old, new)
 
     def save_state(self: MainWindow) -> None:
         s = self._settings
