@@ -1,13 +1,14 @@
 """GUI tests run offscreen; QtWebEngine (for HTML mail) needs a few settings before Qt starts."""
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QApplication
-from pytestqt.wait_signal import SignalBlocker
+from pytestqt.wait_signal import SignalBlocker, SignalEmittedSpy
 
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.store import AccountStore
@@ -36,19 +37,22 @@ def _delete_widgets_before_qt_exits(qapp: QApplication) -> Iterator[None]:
 
 # PySide6 holds the object of a connected bound method weakly, and still delivers a queued
 # emission that was in flight when the connection was cut: if that object was freed by then,
-# the call reads freed memory and the process dies (SIGSEGV). A waitSignal blocker is such an
-# object, and a worker thread may emit its signal once more just as the wait ends; so every
-# blocker is kept as long as the process runs.
-_BLOCKERS_KEPT: list[SignalBlocker] = []
-_connect_blocker = SignalBlocker.connect
+# the call reads freed memory and the process dies (SIGSEGV). pytest-qt's waitSignal and
+# assertNotEmitted connect such objects, and a worker thread may emit once more just as the
+# wait ends; so each of them is kept as long as the process runs.
+_WAITERS_KEPT: list[object] = []
 
 
-def _connect_and_keep(blocker: SignalBlocker, signal: object) -> None:
-    _BLOCKERS_KEPT.append(blocker)
-    _connect_blocker(blocker, signal)
+def _keeping(connect: Callable[..., Any]) -> Callable[..., Any]:
+    def connect_and_keep(waiter: object, *args: object) -> Any:
+        _WAITERS_KEPT.append(waiter)
+        return connect(waiter, *args)
+
+    return connect_and_keep
 
 
-SignalBlocker.connect = _connect_and_keep  # type: ignore[method-assign]
+SignalBlocker.connect = _keeping(SignalBlocker.connect)  # type: ignore[method-assign]
+SignalEmittedSpy.__enter__ = _keeping(SignalEmittedSpy.__enter__)  # type: ignore[method-assign]
 
 
 @pytest.fixture(autouse=True)
