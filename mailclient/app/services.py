@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 from dataclasses import dataclass
@@ -81,9 +80,8 @@ class Services:
         from mailclient.imap.append import SentFolder
         from mailclient.smtp.sender import OutboxSender
 
+        # The command line never writes the mail cache (a damaged one would be set aside
+        # without a word, a busy one waited for): its Sent copies come with the next sync.
         return OutboxSender(
-            self.profile.store_path,
-            self.accounts.get,
-            self.sign_in,
-            functools.partial(SentFolder.open, store_path=self.profile.store_path),
+            self.profile.store_path, self.accounts.get, self.sign_in, SentFolder.open
         )
