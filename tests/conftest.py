@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 import trustme
+from hypothesis import settings
 
 from tests.rig import (
     CertificateFiles,
@@ -26,6 +27,12 @@ from tests.rig import (
 )
 from tests.rig.servers import USER_NAMES
 from tests.support import alone
+
+# Property-based tests run the same examples on every run, kept nowhere: a run fails on
+# what changed, never on an example drawn for the first time (a test module may search
+# further on request, as tests/unit/test_imap_wire_fuzz.py does).
+settings.register_profile("suite", derandomize=True, database=None)
+settings.load_profile("suite")
 
 MAIL_SERVER_TOOLS = ("dovecot", "doveadm", "doveconf", "postconf", "useradd")
 SECRET_SERVICE_TOOLS = ("dbus-daemon", "gnome-keyring-daemon")

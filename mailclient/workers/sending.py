@@ -224,16 +224,16 @@ class OutboxWorker(QObject):
 
     def save_local(self, draft: Draft, upload_error: str = "") -> None:
         """Save ``draft`` on this computer (the autosave of a compose window)."""
+        self._on_drafts_lane(lambda: self._save_here(draft, upload_error))
 
-        def work() -> None:
-            try:
-                self.drafts.save(draft, upload_error=upload_error)
-            except MailclientError as error:
-                self.draft_save_failed.emit(draft.key, str(error))
-                return
-            self.draft_saved.emit(draft.key, False)
-
-        self._on_drafts_lane(work)
+    def _save_here(self, draft: Draft, upload_error: str = "") -> None:
+        """On the drafts lane: write the local copy and say how that went."""
+        try:
+            self.drafts.save(draft, upload_error=upload_error)
+        except MailclientError as error:
+            self.draft_save_failed.emit(draft.key, str(error))
+            return
+        self.draft_saved.emit(draft.key, False)
 
     def discard(self, draft: Draft) -> None:
         """Forget the local copy; a version saved in the Drafts folder stays there."""
@@ -244,11 +244,15 @@ class OutboxWorker(QObject):
 
         Without ``keep_local`` (the window closed with Save) the local copy goes once the
         server has it; if the server cannot be reached it stays, and is offered again at
-        the next start.
+        the next start. The upload starts once the local save is done, so that
+        ``draft_saved`` tells first of the local copy and then of the server's.
         """
-        self.save_local(draft)
 
-        def work() -> None:
+        def save_here_then_there() -> None:
+            self._save_here(draft)
+            self._on_network_lane(upload)
+
+        def upload() -> None:
             try:
                 account = self._accounts(draft.account)
                 raw = draft_message(draft)
@@ -268,7 +272,7 @@ class OutboxWorker(QObject):
             if not shown:
                 self.server_folder_changed.emit(draft.account, SpecialUse.DRAFTS)
 
-        self._on_network_lane(work)
+        self._on_drafts_lane(save_here_then_there)
 
     def _remove_from_server(self, draft: Draft) -> None:
         try:

@@ -1,12 +1,14 @@
 """GUI tests run offscreen; QtWebEngine (for HTML mail) needs a few settings before Qt starts."""
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QApplication
+from pytestqt.wait_signal import SignalBlocker, SignalEmittedSpy
 
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.store import AccountStore
@@ -31,6 +33,26 @@ def _delete_widgets_before_qt_exits(qapp: QApplication) -> Iterator[None]:
     for widget in QApplication.topLevelWidgets():
         widget.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+# PySide6 holds the object of a connected bound method weakly, and still delivers a queued
+# emission that was in flight when the connection was cut: if that object was freed by then,
+# the call reads freed memory and the process dies (SIGSEGV). pytest-qt's waitSignal and
+# assertNotEmitted connect such objects, and a worker thread may emit once more just as the
+# wait ends; so each of them is kept as long as the process runs.
+_WAITERS_KEPT: list[object] = []
+
+
+def _keeping(connect: Callable[..., Any]) -> Callable[..., Any]:
+    def connect_and_keep(waiter: object, *args: object) -> Any:
+        _WAITERS_KEPT.append(waiter)
+        return connect(waiter, *args)
+
+    return connect_and_keep
+
+
+SignalBlocker.connect = _keeping(SignalBlocker.connect)  # type: ignore[method-assign]
+SignalEmittedSpy.__enter__ = _keeping(SignalEmittedSpy.__enter__)  # type: ignore[method-assign]
 
 
 @pytest.fixture(autouse=True)

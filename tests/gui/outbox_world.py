@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from mailclient.accounts.model import Account
@@ -28,13 +28,17 @@ class Passwords:
 
 
 class FakeDraftsFolder:
-    def __init__(self, log: list[tuple[str, str, str]], down: bool) -> None:
+    def __init__(
+        self, log: list[tuple[str, str, str]], down: bool, on_save: Callable[[str], None]
+    ) -> None:
         self.log = log
         self.down = down
+        self.on_save = on_save
 
     def save(self, raw: bytes, key: str, replaces: str = "") -> None:
         if self.down:
             raise CannotConnect("The IMAP server is down.")
+        self.on_save(key)
         self.log.append(("save", key, replaces))
 
     def remove(self, key: str, replaces: str = "") -> int:
@@ -51,6 +55,8 @@ class World:
         self.store_path = root / "mail.sqlite3"
         self.server_drafts: list[tuple[str, str, str]] = []
         self.imap_down = False
+        # Called on the network lane with a draft's key as it is saved in the Drafts folder.
+        self.on_server_save: Callable[[str], None] = lambda key: None
         self.stores: list[MailStore] = []
         self.drafts = LocalDrafts(root / "drafts")
         sender = OutboxSender(
@@ -66,7 +72,9 @@ class World:
             self.drafts,
             self.account,
             Passwords(),
-            lambda account, password: FakeDraftsFolder(self.server_drafts, self.imap_down),
+            lambda account, password: FakeDraftsFolder(
+                self.server_drafts, self.imap_down, self.on_server_save
+            ),
             SizeLimits(root / "limits.json"),
         )
 

@@ -519,7 +519,7 @@ def test_save_to_drafts_then_finish_it_from_the_drafts_folder(
     qtbot.keyClick(window.subject_edit, Qt.Key.Key_Tab)
     qtbot.keyClicks(window.body_edit, "First half.")
     qtbot.keyClick(window.body_edit, Qt.Key.Key_S, CONTROL)
-    app.received("alice", "Half written", folder="Drafts")
+    first_version = app.received("alice", "Half written", folder="Drafts")["Message-ID"]
     qtbot.keyClicks(window.body_edit, " More.")
     answers = DialogAnswerer(qtbot).answer("Save")
     window.close()
@@ -530,6 +530,8 @@ def test_save_to_drafts_then_finish_it_from_the_drafts_folder(
         return len(drafts) == 1 and "First half. More." in text_of(drafts[0])
 
     qtbot.waitUntil(saved_version, timeout=WAIT)  # the second save replaced the first
+    second_version = parse(servers.fetch_all("alice", "Drafts")[0])["Message-ID"]
+    assert second_version != first_version
     drafts_dir = app.services.profile.drafts_dir
     qtbot.waitUntil(lambda: not list(drafts_dir.glob("*.json")), timeout=WAIT)
 
@@ -537,6 +539,14 @@ def test_save_to_drafts_then_finish_it_from_the_drafts_folder(
     assert drafts is not None
     app.window.folder_view.setCurrentIndex(app.window.folder_model.index_of_folder(drafts.id))
     app.window.get_mail()
+    model = app.window.message_model
+
+    def listed() -> list[str]:
+        ids = [model.message_id(row) for row in range(model.rowCount())]
+        return [s.message_id for s in app.store.summaries([i for i in ids if i is not None])]
+
+    # Until the sync ends, the list may still show the first version, under the same subject.
+    qtbot.waitUntil(lambda: listed() == [second_version], timeout=WAIT)
     app.select("Half written")
     before = len(app.compose.windows)
     app.window.open_window_action.trigger()  # Enter or a double click on a draft

@@ -5,17 +5,19 @@ The real OutboxSender and outbox table, a scripted SMTP server and a fake Drafts
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
-from mailclient.core.draft import DraftKind
+from mailclient.core.draft import Draft, DraftKind
 from mailclient.core.models import ANSWERED, FORWARDED
 from mailclient.core.outgoing import Attachment, OutboxState
 from mailclient.mime.compose import build_message
 from mailclient.store.db import damage_marker
+from mailclient.store.drafts import LocalDrafts
 from mailclient.store.outbox import Outbox, outbox_path
 from mailclient.workers import sending
 from mailclient.workers.sending import OriginalToFlag, OutboxWorker, SendProblem, SizeLimits
@@ -92,6 +94,40 @@ def test_save_to_the_server_then_forget_the_local_copy(qtbot: QtBot, world: Worl
         world.worker.save_to_server(typed, keep_local=False)
     assert ("save", typed.key, "") in world.server_drafts
     qtbot.waitUntil(lambda: world.drafts.saved_keys() == [], timeout=WAIT)
+
+
+class SlowDisk(LocalDrafts):
+    """Local drafts whose save waits until the upload of the same draft started (or a
+    while has passed): the Drafts folder must not receive a draft not yet saved here."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.uploading = threading.Event()
+
+    def save(self, draft: Draft, *, upload_error: str = "") -> None:
+        self.uploading.wait(2)
+        super().save(draft, upload_error=upload_error)
+
+
+def test_a_draft_is_saved_here_before_it_goes_to_the_server(
+    qtbot: QtBot, world: World, tmp_path: Path
+) -> None:
+    disk = SlowDisk(tmp_path / "slow-drafts")
+    world.worker.drafts = disk
+    saved_here_at_upload: list[bool] = []
+
+    def upload_started(key: str) -> None:
+        saved_here_at_upload.append(key in disk.saved_keys())
+        disk.uploading.set()
+
+    world.on_server_save = upload_started
+    told: list[bool] = []
+    world.worker.draft_saved.connect(lambda key, on_server: told.append(on_server))
+    typed = draft(body="for later")
+    world.worker.save_to_server(typed, keep_local=True)
+    qtbot.waitUntil(lambda: len(told) == 2, timeout=WAIT)
+    assert saved_here_at_upload == [True]
+    assert told == [False, True]  # in the order it happened: here, then on the server
 
 
 def test_a_server_that_cannot_be_reached_keeps_the_draft_here(qtbot: QtBot, world: World) -> None:
