@@ -82,7 +82,10 @@ def test_rename_in_manage_accounts_keeps_mail_and_the_shown_folder(
     qtbot.waitUntil(lambda: len(world.ids("work", "INBOX")) == 2, timeout=WAIT)
     inbox = world.store.folder_by_name("work", "INBOX")
     assert inbox is not None
+    # The folder tree follows the store on the watcher's next tick.
+    qtbot.waitUntil(lambda: window.folder_model.index_of_folder(inbox.id).isValid(), timeout=WAIT)
     window.folder_view.setCurrentIndex(window.folder_model.index_of_folder(inbox.id))
+    assert window.folder_view.currentIndex().data() == "Inbox"
     qtbot.waitUntil(lambda: window.message_model.rowCount() == 2, timeout=WAIT)
     before = world.ids("work", "INBOX")
 
