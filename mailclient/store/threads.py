@@ -94,8 +94,12 @@ def message_key(message_id: str, row_id: int) -> str:
 def base_subject(subject: str) -> tuple[str, bool]:
     """The subject without reply and forward prefixes, casefolded; and whether it had one."""
     prefix = _REPLY.match(subject)
-    stripped = subject[prefix.end() :] if prefix else subject
-    return " ".join(stripped.split()).casefold(), prefix is not None
+    if prefix:
+        subject = subject[prefix.end() :]
+    # Mostly there is no whitespace to squeeze: printable text has none but the space.
+    if not subject.isprintable() or "  " in subject or subject[:1] == " " or subject[-1:] == " ":
+        subject = " ".join(subject.split())
+    return subject.casefold(), prefix is not None
 
 
 def references(in_reply_to: str, refs: str) -> list[str]:
@@ -394,26 +398,27 @@ def thread_new_messages(db: sqlite3.Connection, limit: int = -1) -> int:
     transaction); returns how many. ``limit``: only the first this many of them (by id),
     so that a big fill is threaded in steps of bounded memory."""
     (up_to,) = db.execute("SELECT threaded_up_to FROM thread_state").fetchone()
-    linker: _Linker | None = None
-    account_of: dict[int, str] = {}
+    count, last = db.execute(
+        "SELECT count(*), max(id) FROM (SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?)",
+        (up_to, limit),
+    ).fetchone()
+    if not count:
+        return 0
+    linker = _Linker(db)
+    account_of: dict[int, str] = dict(db.execute("SELECT id, account FROM folders"))
     accounts: dict[str, _Account] = {}
     by_folder: dict[int, _Account] = {}
     # Messages of an account with stored nodes wait until a few hundred can have those
     # read at once, and so does everything after them: each is linked in date order.
     waiting: list[tuple[_Account, str, Sequence[str], str]] = []
-    count = last = 0
-    # By id range, then date: the rows come in date order without joining the folders.
+    # Empty headers come as None: cheaper to read.
     for row_id, folder_id, message_id, in_reply_to, refs, subject in db.execute(
-        "SELECT id, folder_id, message_id, in_reply_to, refs, subject FROM messages "
-        "WHERE id > ?1 AND id <= (SELECT max(id) FROM "
-        "(SELECT id FROM messages WHERE id > ?1 ORDER BY id LIMIT ?2)) ORDER BY date, id",
-        (up_to, limit),
+        "SELECT id, folder_id, message_id, nullif(in_reply_to, ''), nullif(refs, ''), subject "
+        "FROM messages WHERE id > ? AND id <= ? ORDER BY date, id",
+        (up_to, last),
     ):
         account = by_folder.get(folder_id)
         if account is None:
-            if linker is None:
-                linker = _Linker(db)
-                account_of = dict(db.execute("SELECT id, account FROM folders"))
             name = account_of[folder_id]
             if name not in accounts:
                 accounts[name] = _Account(linker, name)
@@ -421,7 +426,7 @@ def thread_new_messages(db: sqlite3.Connection, limit: int = -1) -> int:
         key = message_key(message_id, row_id)
         chain: Sequence[str] = ()
         if in_reply_to or refs:
-            chain = references(in_reply_to, refs)
+            chain = references(in_reply_to or "", refs or "")
             if key in chain:
                 chain = [ref for ref in chain if ref != key]
         if waiting or account.stored:
@@ -430,14 +435,10 @@ def thread_new_messages(db: sqlite3.Connection, limit: int = -1) -> int:
                 _link_waiting(waiting)
         else:
             account.link(key, chain, subject)
-        count += 1
-        if row_id > last:
-            last = row_id
-    if linker is not None:
-        _link_waiting(waiting)
-        linker.flush(accounts.values())
-        db.execute("UPDATE thread_state SET threaded_up_to = ?", (last,))
-    return count
+    _link_waiting(waiting)
+    linker.flush(accounts.values())
+    db.execute("UPDATE thread_state SET threaded_up_to = ?", (last,))
+    return int(count)
 
 
 @dataclass(frozen=True, slots=True)
