@@ -36,7 +36,6 @@ from mailclient.store.db import (
     mark_damaged,
     store_error,
 )
-from mailclient.store.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +169,10 @@ def set_aside(path: Path, clock: Callable[[], float] = time.time) -> StoreRescue
         if not marker.exists():
             return None
         # An older profile's unsent messages are in the cache: into the outbox file first.
+        # (Imported here: every opening of the cache imports this module, and only this
+        # rare step needs the outbox.)
+        from mailclient.store.outbox import Outbox
+
         Outbox.open(path, clock).close()
         changes, complete = _pending_changes(path)
         folder = rescue.rescue_folder(path, clock)

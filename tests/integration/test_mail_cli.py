@@ -163,15 +163,17 @@ def test_list_shows_no_bidi_or_invisible_characters(cli: Run, servers: MailServe
         assert not {"\u202e", "\u200b", "\u2066"} & set(output)
 
 
-# What a command's process may not load: the other commands' modules (server discovery and
-# its DNS and X.509 libraries, the SMTP module, the MIME parsing that keeping bodies needs),
-# the window, and the keyring backends that keyring looks through to choose one.
+# What a sync's process may not load: the other commands' modules (server discovery and
+# its DNS and X.509 libraries, the SMTP module and the outbox, the MIME parsing that keeping
+# bodies needs), the window, and the keyring backends that keyring looks through to choose.
 NOT_FOR_SYNC = (
     "mailclient.app.commands_accounts",
     "mailclient.app.commands_send",
     "mailclient.app.commands_search",
     "mailclient.discovery",
     "mailclient.smtp",
+    "mailclient.store.outbox",
+    "mailclient.core.outgoing",
     "mailclient.imap.bodies",
     "mailclient.ui",
     "mailclient.accounts.oauth2",
