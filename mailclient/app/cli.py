@@ -36,8 +36,8 @@ COMMAND_MODULES = {
 }
 
 
-def build_parser(modules: Iterable[str] = COMMAND_MODULES.values()) -> argparse.ArgumentParser:
-    """The parser, with the commands of ``modules`` (default: all of them)."""
+def build_parser(modules: Iterable[str]) -> argparse.ArgumentParser:
+    """The parser, with the commands of ``modules`` (see modules_needed)."""
     parser = argparse.ArgumentParser(
         prog="mailclient",
         description=f"{APP_NAME}: a fast, safe desktop email client. With no command it "
@@ -47,7 +47,7 @@ def build_parser(modules: Iterable[str] = COMMAND_MODULES.values()) -> argparse.
     parser.add_argument("--version", action="version", version=f"mailclient {__version__}")
     _add_global_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in dict.fromkeys(modules):
+    for module in modules:
         importlib.import_module(module).register(commands)
     return parser
 
@@ -80,7 +80,7 @@ def modules_needed(args: Sequence[str]) -> list[str]:
         return []
     if rest[0] in COMMAND_MODULES:
         return [COMMAND_MODULES[rest[0]]]
-    return list(COMMAND_MODULES.values())
+    return list(dict.fromkeys(COMMAND_MODULES.values()))
 
 
 def split_url(argv: Sequence[str]) -> tuple[list[str], list[str]]:
