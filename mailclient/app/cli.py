@@ -72,15 +72,19 @@ def modules_needed(args: Sequence[str]) -> list[str]:
     """The modules whose commands parsing ``args`` needs: the module of the command they
     give; none for ``--version`` or without a command (the window); all of them for
     ``--help`` or a command that is none (argparse then lists them all)."""
-    global_options = argparse.ArgumentParser(add_help=False)
+    every = list(dict.fromkeys(COMMAND_MODULES.values()))
+    global_options = argparse.ArgumentParser(add_help=False, exit_on_error=False)
     global_options.add_argument("--version", action="store_true")
     _add_global_options(global_options)
-    known, rest = global_options.parse_known_args(args)
+    try:
+        known, rest = global_options.parse_known_args(args)
+    except argparse.ArgumentError:
+        return every  # "--profile" without a folder, say: the whole parser says what
     if known.version or not rest:
         return []
     if rest[0] in COMMAND_MODULES:
         return [COMMAND_MODULES[rest[0]]]
-    return list(dict.fromkeys(COMMAND_MODULES.values()))
+    return every
 
 
 def split_url(argv: Sequence[str]) -> tuple[list[str], list[str]]:

@@ -36,6 +36,7 @@ def test_each_module_registers_the_commands_the_table_gives_it(module: str) -> N
         (["--help"], ALL),
         (["-h", "sync"], ALL),
         (["bogus"], ALL),  # argparse names every command in its error
+        (["--profile"], ALL),  # and says what is missing
     ],
 )
 def test_the_modules_a_command_line_needs(args: list[str], needed: list[str]) -> None:
