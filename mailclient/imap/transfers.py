@@ -16,6 +16,12 @@ only for a move, does the message leave the source folder for good. Where the ta
 server says where it put the message (APPENDUID), it is stored there at once. A target folder that
 is gone, or a source folder renumbered meanwhile, refuses the transfer: a moved message is
 shown where it was again.
+
+Other senders of the account (the window's other lane, the command line) may be at the
+same list: each transfer is claimed by one of them and read afresh as the claim is taken.
+The claim is renewed for as long as its sender works on it (store/claims.py), so that an
+APPEND outlasting CLAIM_SECONDS is not made a second time by another sender; a sender
+that died lets go after CLAIM_SECONDS.
 """
 
 from __future__ import annotations
@@ -66,11 +72,15 @@ def send_transfers(
     result = TransferResult()
     targets: dict[str, ImapSession] = {}
     try:
-        for transfer in store.pending_transfers(account):
-            if not store.claim_transfer(transfer.id):
-                continue  # the other lane of this account is at it
+        for listed in store.pending_transfers(account):
+            transfer = store.claim_transfer(listed.id)
+            if transfer is None:
+                continue  # another sender of this account is at it, or was
             try:
-                shown = _send(source, lambda name: _target(targets, connect, name), store, transfer)
+                with store.holding_transfer(transfer.id):
+                    shown = _send(
+                        source, lambda name: _target(targets, connect, name), store, transfer
+                    )
             except Exception as error:
                 reason = _refusal(error)
                 if reason is None:

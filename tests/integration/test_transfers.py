@@ -4,6 +4,9 @@ restart."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from mailclient.accounts.signin import FixedPassword
 from mailclient.core.errors import CannotConnect
 from mailclient.imap.client import ImapSession
 from mailclient.imap.sync import AccountSync, SyncOptions
+from mailclient.store import pending
 from mailclient.store.mail import MailStore, TransferState
 from tests.integration.imap_helpers import account, message, server_state, subjects
 from tests.integration.tcp_proxy import CuttableProxy
@@ -232,3 +236,68 @@ def test_a_target_folder_that_went_refuses_and_shows_the_message_again(
     assert "no longer exists" in str(refused)
     assert newest in store.message_ids(inbox)
     assert len(_server_subjects(profile.servers, SOURCE, "INBOX")) == 4
+
+
+def _claimed_until(store: MailStore) -> float:
+    with sqlite3.connect(store.path) as db:
+        [(until,)] = db.execute("SELECT claimed_until FROM pending_transfers").fetchall()
+    assert until is not None
+    return float(until)
+
+
+def test_an_append_that_outlasts_the_claim_time_is_not_made_again_by_the_other_sender(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big message on a slow line: the APPEND runs longer than a claim lasts. The other
+    sender of the account (the window's other lane, the command line) must not take the
+    transfer meanwhile and append it a second time."""
+    store, servers = profile.store, profile.servers
+    monkeypatch.setattr(pending, "CLAIM_SECONDS", 3.0)
+    inbox, archive = profile.folder("src", "INBOX"), profile.folder("dst", "Archive")
+    [newest] = store.message_ids(inbox)[:1]
+    subject = store.summaries([newest])[0].subject
+    store.record_transfer([newest], archive, copy=False)
+    appending, go_on = threading.Event(), threading.Event()
+    real_append = ImapSession.append
+
+    def slow_on_the_first_lane(self: ImapSession, *args: object, **kw: object) -> object:
+        if threading.current_thread() is first_lane:
+            appending.set()
+            go_on.wait(60)
+        return real_append(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ImapSession, "append", slow_on_the_first_lane)
+    failures: list[BaseException] = []
+
+    def send_on_the_first_lane() -> None:
+        own = MailStore.open(store.path)  # a lane has its own connection to the store
+        engine = AccountSync(
+            profile.accounts["src"],
+            FixedPassword(servers.user(SOURCE).password),
+            own,
+            SyncOptions(attempts=1),
+            connect_other=profile.connect,
+        )
+        try:
+            engine.send_pending()
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            engine.close()
+            own.close()
+
+    first_lane = threading.Thread(target=send_on_the_first_lane)
+    first_lane.start()
+    try:
+        assert appending.wait(60)
+        first_claim = _claimed_until(store)
+        while time.time() <= first_claim + 0.5:  # the claim first taken has run out
+            time.sleep(0.1)
+        assert profile.source.send_pending() == []  # the second lane
+    finally:
+        go_on.set()
+        first_lane.join(60)
+    assert failures == []
+    assert _server_subjects(servers, TARGET, "Archive").count(subject) == 1
+    assert subject not in _server_subjects(servers, SOURCE, "INBOX")
+    assert store.pending_transfers() == []
