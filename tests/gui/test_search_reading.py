@@ -7,6 +7,7 @@ from email.policy import SMTP
 
 import pytest
 from PySide6.QtCore import QUrl
+from PySide6.QtGui import QTextDocument
 from pytestqt.qtbot import QtBot
 
 from mailclient.core.errors import MailclientError
@@ -39,6 +40,26 @@ def html_message(subject: str, html: str) -> bytes:
     return message.as_bytes(policy=SMTP)
 
 
+def marked_runs(document: QTextDocument) -> list[str]:
+    """The runs of text marked in ``document``: Qt keeps a mark as a background colour on
+    the words, not as the tag we gave it."""
+    runs, run = [], ""
+    block = document.begin()
+    while block.isValid():
+        iterator = block.begin()
+        while not iterator.atEnd():
+            fragment = iterator.fragment()
+            if fragment.charFormat().background().color().name() == MARK_COLOUR:
+                run += fragment.text()
+            elif run:
+                runs, run = [*runs, run], ""
+            iterator += 1
+        if run:
+            runs, run = [*runs, run], ""
+        block = block.next()
+    return runs
+
+
 def test_the_filter_words_are_marked_in_a_plain_text_message(
     qtbot: QtBot, window: MainWindow, store: MailStore
 ) -> None:
@@ -51,21 +72,7 @@ def test_the_filter_words_are_marked_in_a_plain_text_message(
     qtbot.waitUntil(lambda: pane.prepared is not None)
     assert pane.prepared is not None and pane.prepared.hits == 1
     assert pane.shown_kind() == "text"
-    # Qt keeps the mark as a background colour on the words, not as the tag we gave it.
-    document = pane.text_view.document()
-    block = document.begin()
-    marked, run = [], ""
-    while block.isValid():
-        iterator = block.begin()
-        while not iterator.atEnd():
-            fragment = iterator.fragment()
-            if fragment.charFormat().background().color().name() == MARK_COLOUR:
-                run += fragment.text()
-            elif run:
-                marked, run = [*marked, run], ""
-            iterator += 1
-        block = block.next()
-    assert marked == ["Hi Alice"]
+    assert marked_runs(pane.text_view.document()) == ["Hi Alice"]
     # from: is no word of the body: "bob" is not looked for there.
     window.filter_edit.clear()
     qtbot.waitUntil(lambda: window.message_model.rowCount() == 5)
@@ -250,3 +257,4 @@ def test_a_conversation_that_cannot_be_read_says_so_in_the_pane(
     assert "The mail store could not be read." in pane.placeholder.text()
     assert pane.headers.subject.text() == "Tea"
     assert any("could not be read" in r.getMessage() for r in caplog.records)
+
