@@ -191,11 +191,6 @@ def keywords_of(flags: Iterable[str]) -> set[str]:
     return {f for f in flags if f and not f.startswith("\\")}
 
 
-def search_text(sender: str, subject: str) -> str:
-    """What the quick filter searches: sender and subject, casefolded."""
-    return f"{sender}\n{subject}".casefold()
-
-
 _SUMMARY_COLUMNS = (
     "m.id, f.account, m.folder_id, m.uid, m.flags, m.size, m.date, m.sender, m.recipients, "
     "m.cc, m.subject, m.message_id, m.in_reply_to, m.refs, m.has_attachments"
@@ -204,15 +199,14 @@ _SUMMARY_COLUMNS = (
 _UPSERT = """
 INSERT INTO messages (folder_id, uid, flags, seen, size, internal_date, date, sender,
                       recipients, cc, subject, message_id, in_reply_to, refs,
-                      has_attachments, search)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      has_attachments)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (folder_id, uid) DO UPDATE SET
     flags = excluded.flags, seen = excluded.seen, size = excluded.size,
     internal_date = excluded.internal_date, date = excluded.date, sender = excluded.sender,
     recipients = excluded.recipients, cc = excluded.cc, subject = excluded.subject,
     message_id = excluded.message_id, in_reply_to = excluded.in_reply_to,
-    refs = excluded.refs, has_attachments = excluded.has_attachments,
-    search = excluded.search
+    refs = excluded.refs, has_attachments = excluded.has_attachments
 """
 
 
@@ -1236,7 +1230,6 @@ class MailStore:
                         m.in_reply_to,
                         m.references,
                         m.has_attachments,
-                        search_text(m.sender, m.subject),
                     )
                     for m in messages
                 ),
