@@ -521,6 +521,7 @@ class AccountSync:
         missing += [u for u in reversed(unfetched) if u not in asked]
         if not missing:
             return []
+        log.debug("%s/%s: %d headers to fetch", self.account.name, folder.name, len(missing))
         deferred = store.defer_sort_indexes(len(missing))
         try:
             with _StoreWriter(store.path) as writer:
@@ -599,6 +600,12 @@ class AccountSync:
                 still += store_batch(batch, wait=False)
         stored(writer.wait())  # every header is in: the last progress report says so
         self._account_for(folder, still, vanished, refusals, recorded, result)
+        log.debug(
+            "%s/%s: headers stored; %d structures to ask for",
+            self.account.name,
+            folder.name,
+            len(unsure),
+        )
         if deferred:
             # Built by the writer while the structures below come in: that is mostly waiting
             # for the server, and SQLite builds indexes without holding the GIL.
