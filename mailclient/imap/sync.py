@@ -390,7 +390,13 @@ class AccountSync:
                 known[folder.name] = (folder.id, cached)
         if not known:
             return {}
-        found = self.session.statuses(list(known))
+        try:
+            found = self.session.statuses(list(known))
+        except wire.MalformedResponse as error:
+            # A shortcut only: each folder asks on its own, and one whose answer cannot
+            # be read fails alone (see sync_folder); the connection was dropped.
+            log.warning("%s: %s", self.account.name, error)
+            return {}
         return {known[name][0]: (known[name][1], status) for name, status in found.items()}
 
     def _status(self, folder: Folder, cached: FolderSyncState) -> MailboxStatus:

@@ -31,6 +31,7 @@ from tests.integration.imap_helpers import (
 )
 from tests.integration.tcp_proxy import CuttableProxy
 from tests.rig import Dovecot, MailServers
+from tests.rig.imap_proxy import RewritingProxy
 
 USER = "carol"
 # Dovecot 2.3's default capabilities, minus the extensions each path must do without.
@@ -540,3 +541,29 @@ def test_a_resync_asks_every_folders_status_at_once_before_the_folder_list(
     assert writes.index(batch) < listing
     # Only the folders that changed are opened.
     assert examined == {b'"INBOX"', b'"Archive"'}
+
+
+def test_a_status_answer_that_cannot_be_read_fails_only_its_folder(
+    servers: MailServers, store: MailStore
+) -> None:
+    """A server whose STATUS answer for Junk is garbage: the batch of STATUS is given up,
+    each folder asks on its own, and only Junk fails."""
+
+    def garble_junk(line: bytes) -> bytes:
+        return b"* 1 FETCH garbage\r\n" if line.startswith(b"* STATUS Junk ") else line
+
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 4)))
+    proxy = RewritingProxy((servers.host, servers.imap_port), servers.certs, garble_junk)
+    try:
+        engine = AccountSync(
+            account(servers, USER, proxy.port), FixedPassword(servers.user(USER).password), store
+        )
+        engine.sync()  # the first: no STATUS, every folder is examined
+        servers.append(USER, "INBOX", message(4))
+        results = {r.folder: r for r in engine.sync()}
+        engine.close()
+    finally:
+        proxy.close()
+    assert results["INBOX"].new == 1 and results["INBOX"].error is None
+    assert results["Junk"].error is not None and "FETCH" in results["Junk"].error
+    assert all(r.error is None for name, r in results.items() if name != "Junk")
