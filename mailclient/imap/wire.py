@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from mailclient.core.errors import ProtocolError
@@ -135,36 +135,42 @@ def read_value(
     the (index, pos) just after it. Raises MalformedResponse when there is no whole value.
     """
     stack: list[list[Value]] = []
+    current: list[Value] | None = None  # the innermost open list
     while index < len(texts):
         text = texts[index]
         for m in _TOKEN.finditer(text, pos):
-            opened, closed, quoted, literal, atom, junk = m.groups()
+            # One group per kind of token; which one matched is the cheapest thing to ask.
+            kind = m.lastindex
             value: Value
-            if opened is not None:
+            if kind == 1:  # (
                 if len(stack) >= MAX_DEPTH:
                     raise MalformedResponse("lists nested too deep", text, m.start())
-                stack.append([])
+                current = []
+                stack.append(current)
                 continue
-            if closed is not None:
-                if not stack:
+            if kind == 2:  # )
+                if current is None:
                     raise MalformedResponse("a ')' where a value belongs", text, m.start())
                 value = stack.pop()
-            elif quoted is not None:
-                value = _unquote(quoted)
-            elif literal is not None:
+                current = stack[-1] if stack else None
+            elif kind == 3:  # a quoted string
+                value = _unquote(m[3])
+            elif kind == 4:  # a literal ends the line
                 value = literals[index]
-                if not stack:
+                if current is None:
                     return value, index + 1, 0
-                stack[-1].append(value)
+                current.append(value)
                 break
-            elif atom is not None:
+            elif kind == 5:  # an atom, a number or NIL
+                atom = m[5]
                 value = None if atom.upper() == b"NIL" else atom
             else:
+                junk = m[6]
                 what = _JUNK.get(junk, f"the character {junk!r}")
                 raise MalformedResponse(what, text, m.start())
-            if not stack:
+            if current is None:
                 return value, index, m.end()
-            stack[-1].append(value)
+            current.append(value)
         else:
             break
         index, pos = index + 1, 0
@@ -268,11 +274,17 @@ class ResponseReader:
 
     def send_command(self, command: bytes) -> bytes:
         """Send one command line (no literals); returns its tag."""
-        if b"\r" in command or b"\n" in command:
-            raise ValueError("an IMAP command line cannot contain CR or LF")
-        tag = b"MC%d" % next(self._tags)
-        self._send(tag + b" " + command + b"\r\n")
+        [tag] = self.send_commands([command])
         return tag
+
+    def send_commands(self, commands: Sequence[bytes]) -> list[bytes]:
+        """Send command lines (no literals) in one write, before any answer is read
+        (pipelining, RFC 3501 §5.5); returns their tags in order."""
+        if any(b"\r" in command or b"\n" in command for command in commands):
+            raise ValueError("an IMAP command line cannot contain CR or LF")
+        tags = [b"MC%d" % next(self._tags) for _ in commands]
+        self._send(b"".join(t + b" " + c + b"\r\n" for t, c in zip(tags, commands, strict=True)))
+        return tags
 
     def run(self, command: bytes) -> Iterator[Response]:
         """Send ``command`` and yield its untagged responses until it completed."""
