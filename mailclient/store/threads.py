@@ -205,8 +205,7 @@ class _Account:
     def link(self, key: str, chain: Sequence[str], subject: str) -> None:
         """Hang message ``key`` under its references ``chain`` (JWZ), or by ``subject``."""
         linker, threads, dirty = self.linker, self.threads, self.dirty
-        known = self._read if self.stored else threads.get
-        own = known(key)
+        own = self._read(key) if self.stored else threads.get(key)
         if not chain:
             # Nothing to link: a thread of its own, unless a reply's subject places it.
             base, is_reply = base_subject(subject)
@@ -226,7 +225,7 @@ class _Account:
             elif placed is not None:
                 linker.merge(self.name, {placed, linker.find(own)})
             return
-        found = list(map(known, chain))
+        found = list(map(self._read if self.stored else threads.get, chain))
         joined = linker.joined
         numbers = set()
         for number in found:
@@ -274,7 +273,9 @@ class _Account:
     def values(self) -> list[Any]:
         """The nodes to write, in key order (they go to neighbouring pages of the B-tree),
         as the flat values of _insert()."""
-        keys = sorted(self.dirty)
+        # Without stored nodes all are to be written: in the order made (by date), ids
+        # that begin with a date or a counter are partly sorted already.
+        keys = sorted(self.dirty if self.stored else self.threads)
         numbers = list(map(self.threads.__getitem__, keys))
         joined, find = self.linker.joined, self.linker.find
         if joined:
