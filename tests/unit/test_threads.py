@@ -478,10 +478,12 @@ def tangled_mail(seed: int, count: int = 300) -> list[tuple[str, NewMessage]]:
 
 
 @pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("read_ahead", [threads._READ_AHEAD, 7])
 def test_linking_in_memory_and_with_lookups_make_the_same_nodes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int, read_ahead: int
 ) -> None:
     monkeypatch.setattr(mail, "DEFER_INDEXES_FROM", 1)
+    monkeypatch.setattr(threads, "_READ_AHEAD", read_ahead)  # and a few at a time
     nodes = {}
     for unrelated in ("home", "work"):
         store, _ = store_mail(tmp_path / unrelated, tangled_mail(seed), "fill", unrelated)
