@@ -289,10 +289,11 @@ class _Account:
 
 
 class _Linker:
-    """Links the queued messages of one transaction, caching the nodes it touched.
+    """The thread numbers of one linking (its _Account objects hold the nodes), and the
+    writing of the nodes.
 
     When a message links two threads, the higher numbered one joins the lower: its stored
-    nodes are renumbered at once, those held here by find() when they are next used."""
+    nodes are renumbered at once, those held in memory by find() when they are next used."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
@@ -329,17 +330,21 @@ class _Linker:
         values: list[Any] = []
         for account in accounts:
             values += account.values()
-        # Many rows a statement: one row a statement costs half as much again.
-        whole = len(values) - len(values) % (5 * _ROWS_PER_INSERT)
-        self.db.executemany(
-            _insert(_ROWS_PER_INSERT),
-            (values[n : n + 5 * _ROWS_PER_INSERT] for n in range(0, whole, 5 * _ROWS_PER_INSERT)),
-        )
-        if whole < len(values):
-            self.db.execute(_insert((len(values) - whole) // 5), values[whole:])
+        # Many rows a statement (one row a statement costs half as much again), in sizes
+        # that are powers of two: few statements for SQLite to prepare and keep.
+        rows, done, size = len(values) // 5, 0, _ROWS_PER_INSERT
+        while done < rows:
+            while size > rows - done:
+                size //= 2
+            times = (rows - done) // size
+            self.db.executemany(
+                _insert(size),
+                (values[5 * (done + n * size) : 5 * (done + (n + 1) * size)] for n in range(times)),
+            )
+            done += times * size
 
 
-_ROWS_PER_INSERT = 1000
+_ROWS_PER_INSERT = 1024
 
 
 def _insert(rows: int) -> str:

@@ -495,3 +495,13 @@ def test_linking_in_memory_and_with_lookups_make_the_same_nodes(
     assert nodes["home"] == nodes["work"]
     assert len({thread for _, _, thread, _ in nodes["home"]}) > 1
     assert any(parent for _, parent, _, _ in nodes["home"])
+
+
+@pytest.mark.parametrize("count", [1, 3, 1_500])
+def test_every_node_is_written(store: MailStore, count: int) -> None:
+    # Written many to a statement: each message and the missing one it answers.
+    inbox = folders(store)["INBOX"]
+    store.add_messages(inbox, [msg(n, f"m{n}", f"gone{n}", f"gone{n}") for n in range(count)])
+    assert store._db.execute(
+        "SELECT count(*), count(parent), count(DISTINCT thread) FROM thread_nodes"
+    ).fetchone() == (2 * count, count, count)
