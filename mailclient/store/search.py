@@ -27,6 +27,7 @@ interpreted. Free words also match as the start of a longer word (``invoice`` fi
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -110,7 +111,14 @@ def register_functions(db: sqlite3.Connection) -> None:
 
 
 def _index_value(value: str | None) -> str | None:
-    return index_text(value) if isinstance(value, str) else value
+    if not isinstance(value, str) or value.isascii():
+        return value
+    return _header_text(value)
+
+
+# Senders and recipients repeat from message to message (the owner's address, a list's),
+# and so do the subjects of a thread: each distinct header value is prepared once.
+_header_text = functools.lru_cache(maxsize=4096)(index_text)
 
 
 def index_new_messages(db: sqlite3.Connection) -> None:
