@@ -266,7 +266,8 @@ ALTER TABLE pending_folder_changes ADD COLUMN claimed_until REAL;  -- as in pend
 # 1: MAIL_TABLES; 2: OUTBOX (the outbox has its own file now); 3: PENDING_CHANGES;
 # 4: SORT_INDEXES; 5: UNFETCHED; 6: search.SCHEMA (the full-text index, filled for the
 # stored mail); 7: threads.SCHEMA (conversations; the stored mail is threaded on first use);
-# 8: FOLDER_CHANGES; 9: SUBJECT_KEY; 10: KEYWORDS; 11: TRANSFERS; 12: FOLDER_CHANGE_CLAIMS.
+# 8: FOLDER_CHANGES; 9: SUBJECT_KEY; 10: KEYWORDS; 11: TRANSFERS; 12: FOLDER_CHANGE_CLAIMS;
+# 13: search.TEXT_FROM_MESSAGES (the index reads its text from the messages: rebuilt).
 MIGRATIONS: list[str] = [
     MAIL_TABLES,
     OUTBOX,
@@ -280,4 +281,5 @@ MIGRATIONS: list[str] = [
     KEYWORDS,
     TRANSFERS,
     FOLDER_CHANGE_CLAIMS,
+    search.TEXT_FROM_MESSAGES,
 ]
