@@ -88,7 +88,7 @@ INSERT INTO search_state (indexed_up_to) SELECT coalesce(max(id), 0) FROM messag
 INSERT INTO body_index_queue (message_id) SELECT message_id FROM bodies;
 """
 
-# 13: the index keeps no copy of the text it indexes (an FTS5 table with external
+# 15: the index keeps no copy of the text it indexes (an FTS5 table with external
 # content): a copy of every header was half of what FTS5 wrote in a first sync. It reads a
 # message's text from message_text_source when the message enters the index, and again
 # when it leaves, to know which words to take out; so a message leaves the index before
