@@ -205,8 +205,9 @@ _header_text = functools.lru_cache(maxsize=4096)(index_text)
 
 
 def index_new_messages(db: sqlite3.Connection) -> None:
-    """Index the headers of the messages stored since the last call (in the caller's
-    transaction: MailStore.add_messages calls it after each batch).
+    """Index the messages stored since the last call: their headers, and the text of a
+    body indexed meanwhile (in the caller's transaction: MailStore.add_messages calls it
+    after each batch).
 
     One INSERT ... SELECT per batch rather than a trigger per row: FTS5 writes its
     pending terms out at every statement boundary, which a trigger makes one per

@@ -17,6 +17,7 @@ from mailclient.store import db, schema, search, threads
 from mailclient.store import mail as mail_store
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
 from mailclient.store.pending import ChangeKind
+from mailclient.store.tokens import index_text
 
 
 @pytest.fixture
@@ -417,6 +418,33 @@ def test_the_index_of_a_store_before_version_15_keeps_its_bodies(
         assert subjects(upgraded, "walross") == ["new walross", "Grüße vom Walross"]
         assert subjects(upgraded, "subject:x") == ["x"]
     assert index_entries(path) == rebuilt_entries(path)
+
+
+def test_only_header_values_that_are_not_ascii_are_prepared_in_python(
+    store: MailStore,
+) -> None:
+    values = [
+        "",
+        "Bob <bob@example.org>",
+        "plain ASCII, then é",
+        "a\x00b",
+        "a\x00é",
+        "Grüße",
+        "東京都",
+        "mail 📬 here",
+    ]
+    inbox = folders(store)["INBOX"]
+    store.add_messages(inbox, [msg(uid, value) for uid, value in enumerate(values, 1)])
+    prepared: list[str] = []
+
+    def counted(value: str) -> str | None:
+        prepared.append(value)
+        return search._index_value(value)
+
+    store._db.create_function("mail_index_text", 1, counted, deterministic=True)
+    rows = store._db.execute("SELECT subject FROM message_text_source ORDER BY id").fetchall()
+    assert [r[0] for r in rows] == [index_text(v) for v in values]
+    assert sorted(prepared) == sorted(v for v in values if not v.isascii() or "\x00" in v)
 
 
 def test_every_connection_can_write_indexed_rows(tmp_path: Path) -> None:
