@@ -125,12 +125,12 @@ class _StoreWriter:
 
     _QUEUED = 2
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, name: str = "sync-writer") -> None:
         self._path = path
         self._jobs: queue.Queue[_Write | None] = queue.Queue(self._QUEUED)
         self._done: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def __enter__(self) -> _StoreWriter:
         self._thread.start()
@@ -473,7 +473,7 @@ class AccountSync:
         log.debug("%s/%s: %d headers to fetch", self.account.name, folder.name, len(missing))
         deferred = store.defer_sort_indexes(len(missing))
         try:
-            with _StoreWriter(store.path) as writer:
+            with _StoreWriter(store.path, f"{self.account.name}-sync-writer") as writer:
                 fetched = 0
 
                 def stored(counts: list[tuple[int, int]]) -> None:

@@ -552,10 +552,10 @@ def _child(config: dict[str, Any], results: Any) -> None:
     if MILLION:
         # Where a long run spends its time: each phase of the sync logs when it starts.
         logging.basicConfig(
-            level=logging.DEBUG,
-            format="%(relativeCreated)9.0f ms %(threadName)s %(message)s",
-            stream=sys.stderr,
+            format="%(relativeCreated)9.0f ms %(threadName)s %(message)s", stream=sys.stderr
         )
+        for name in ("mailclient.imap.sync", "mailclient.store.mail"):
+            logging.getLogger(name).setLevel(logging.DEBUG)
 
     config["context"] = ssl.create_default_context(cafile=config["account"]["ca_file"])
     run_our_sync(config, results)

@@ -459,7 +459,7 @@ def test_a_big_first_fill_builds_its_indexes_while_structures_come_and_loses_non
     assert inbox is not None
     found = {s.subject: s.has_attachments for s in store.summaries(store.message_ids(inbox.id))}
     assert result.new == 200
-    assert builders == ["store-writer"]
+    assert builders == ["test-sync-writer"]
     assert indexes(store) >= SORT_INDEXES
     assert found == {
         (f"Message {n}" if n % 2 else f"mixed {n}"): bool(n % 2) for n in range(1, 201)
