@@ -858,7 +858,7 @@ class MailStore:
 
     def threaded(
         self, folder_ids: Sequence[int], first_threads: int | None = None
-    ) -> list[threads.ThreadedMessage]:
+    ) -> threads.ThreadedList:
         """The visible messages of ``folder_ids`` grouped in threads (see store.threads);
         ``first_threads``: only the newest this many threads. Only reads: messages not
         linked yet (see link_unthreaded) are listed alone."""

@@ -486,6 +486,55 @@ def test_threaded_mode(qtmodeltester: ModelTester, qtbot: QtBot, store: MailStor
     assert model.rowCount() == 1
 
 
+def test_threaded_marks_follow_replies_arriving_in_an_open_thread(
+    qtmodeltester: ModelTester, qtbot: QtBot, store: MailStore
+) -> None:
+    inbox = _folder_id(store, "work", "INBOX")
+    store.add_messages(
+        inbox,
+        [
+            _message(1, message_id="<a@x>", subject="Plan"),
+            _message(2, subject="Alone"),
+            _message(3, message_id="<b@x>", in_reply_to="<a@x>", subject="Re: Plan"),
+        ],
+    )
+    model = MessageListModel(store)
+    model.show_folders([inbox])
+    _settle(qtbot, model, lambda: model.set_threaded(True))
+    texts = [model.index(r, Column.SUBJECT).data() for r in range(model.rowCount())]
+    assert texts == ["▾ Plan", "    Re: Plan", "Alone"]
+    # Replies in the middle of the list, and a message alone: rows inserted, marks moved.
+    store.add_messages(
+        inbox,
+        [
+            _message(4, message_id="<c@x>", in_reply_to="<a@x>", subject="Re: Plan"),
+            _message(5, message_id="<d@x>", in_reply_to="<c@x>", subject="Re: Re: Plan"),
+            _message(6, subject="Later"),
+        ],
+    )
+    _settle(qtbot, model, lambda: model.refresh([inbox]))
+    qtmodeltester.check(model)
+    texts = [model.index(r, Column.SUBJECT).data() for r in range(model.rowCount())]
+    assert texts == [
+        "Later",
+        "▾ Plan",
+        "    Re: Plan",
+        "    Re: Plan",
+        "        Re: Re: Plan",
+        "Alone",
+    ]
+    ids = [model.message_id(r) for r in range(model.rowCount())]
+    assert [model.starts_conversation(i) for i in ids if i is not None] == [
+        False,
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]
+    assert model.thread_of(1) == model.thread_of(4) != model.thread_of(5)
+
+
 def _applied(old: list[int], new: list[int]) -> list[int]:
     """What a view sees: ``old`` after the removals, the new order and the insertions."""
     diff = _diff(list(old), new)
