@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import linecache
 import logging
 import os
 import sys
@@ -16,6 +15,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from mailclient import APP_ID, APP_NAME
+from mailclient.app import pyside_hook  # noqa: F401  (before the window's modules)
 from mailclient.app.services import Services
 from mailclient.app.single_instance import SingleInstance
 from mailclient.store.db import StoreError
@@ -120,11 +120,6 @@ def open_window(
 
         Desktop(window, services, mail, store)
         attach_writing(services, window)
-        # PySide6's import hook (shibokensupport.feature) reads the source of every module
-        # imported after it through inspect, which leaves every line of it in linecache:
-        # 4 MiB for the window's modules, held for good. A traceback reads again what it
-        # needs.
-        linecache.clearcache()
 
     if then is None:
         surround()
