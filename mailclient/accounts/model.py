@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mailclient.core.errors import InvalidInput
-from mailclient.core.tls import certificate_fingerprint, pem_to_der
 
 
 class Security(StrEnum):
@@ -50,6 +49,8 @@ class PinnedCertificate:
 
     @property
     def fingerprint(self) -> str:
+        from mailclient.core.tls import certificate_fingerprint, pem_to_der
+
         return certificate_fingerprint(pem_to_der(self.pem))
 
 
@@ -308,6 +309,9 @@ def _pin(value: object) -> PinnedCertificate:
 
 
 def validate_pin(pin: PinnedCertificate) -> PinnedCertificate:
+    # Imported here: ssl and OpenSSL (5 MiB) wait for the first connection, or a pin.
+    from mailclient.core.tls import pem_to_der
+
     try:
         pem_to_der(pin.pem)
     except ValueError:
