@@ -281,6 +281,12 @@ def _diff(old: list[int], new: list[int]) -> _Diff:
     tail = 0
     while tail < shortest - head and old[-1 - tail] == new[-1 - tail]:
         tail += 1
+    # One run inserted (the rest of the list below its first screenful, new mail at the
+    # top) or removed: no set of the 100,000 ids, no list of their rows.
+    if head + tail == len(old):
+        return _Diff([], None, None, [(head, len(new) - tail - 1)] if len(new) > len(old) else [])
+    if head + tail == len(new):
+        return _Diff([(head, len(old) - tail - 1)], None, None, [])
     old_part, new_part = old[head : len(old) - tail], new[head : len(new) - tail]
     added = set(new_part)
     gone = [head + row for row, id_ in enumerate(old_part) if id_ not in added]
