@@ -269,7 +269,7 @@ class _Diff:
     inserted: list[tuple[int, int]]  # runs of rows of the new list
 
 
-def _diff(old: list[int], new: list[int]) -> _Diff:
+def _diff(old: Sequence[int], new: Sequence[int]) -> _Diff:
     """Work out removals, a new order and insertions (any thread: plain lists).
 
     Only the part between the longest common head and tail is compared through a set: a
@@ -294,7 +294,7 @@ def _diff(old: list[int], new: list[int]) -> _Diff:
     added.difference_update(old_part)
     ordered_part = [id_ for id_ in new_part if id_ not in added]
     reordered = ordered_part != remaining
-    ordered = old[:head] + ordered_part + old[len(old) - tail :] if reordered else None
+    ordered = [*old[:head], *ordered_part, *old[len(old) - tail :]] if reordered else None
     return _Diff(
         _runs(gone),
         ordered,
@@ -305,11 +305,11 @@ def _diff(old: list[int], new: list[int]) -> _Diff:
 
 @dataclass(frozen=True)
 class _Answer:
-    ids: list[int]
+    ids: array[int]
     diff: _Diff | None  # from the list shown when the query started, if it was given one
     places: ThreadedList | None = None  # every message in thread order, if threaded
     row_places: array[int] | None = None  # the place of each row, if not every one is shown
-    unfiltered: list[int] | None = None  # what ``ids`` were filtered from (not threaded)
+    unfiltered: array[int] | None = None  # what ``ids`` were filtered from (not threaded)
 
 
 @dataclass(frozen=True)
@@ -322,17 +322,17 @@ class _Request:
     collapsed: frozenset[int] = frozenset()  # threads shown as their first message only
     # The folders' sorted list without the filter, if the store has not changed since it
     # was read: filtered instead of read again (not threaded).
-    unfiltered: list[int] | None = None
+    unfiltered: array[int] | None = None
 
 
 @dataclass
 class _Read:
     """What _read_ids() found."""
 
-    ids: list[int]
+    ids: array[int]
     places: ThreadedList | None = None  # every message in thread order, if threaded
     row_places: array[int] | None = None  # the place of each row, if not every one is shown
-    unfiltered: list[int] | None = None  # the whole sorted list ``ids`` were filtered from
+    unfiltered: array[int] | None = None  # the whole sorted list ``ids`` were filtered from
 
 
 def _read_ids(store: MailStore, request: _Request, limit: int | None = None) -> _Read:
@@ -341,19 +341,19 @@ def _read_ids(store: MailStore, request: _Request, limit: int | None = None) -> 
     ``limit``: only the first this many (the first screenful); in threaded mode the first
     this many threads, each whole. The quick filter keeps the matches of the whole sorted
     list, read or given: a keystroke costs a look-up in the full-text index, not reading
-    and sorting every message again."""
+    and sorting every message again. Ids are kept in arrays: 8 bytes each, not 36."""
     matching = request.quick_filter.strip()
     if not request.threaded:
         unfiltered = request.unfiltered
         if unfiltered is None:
             args = (request.folder_ids, request.sort, request.descending)
-            unfiltered = store.message_ids(*args, limit=None if matching else limit)
+            unfiltered = store.message_id_array(*args, limit=None if matching else limit)
             if limit is not None and not matching:
                 return _Read(unfiltered)
         if not matching:
             return _Read(unfiltered, unfiltered=unfiltered)
         hits = store.matching(request.folder_ids, request.quick_filter)
-        ids = [i for i in unfiltered if i in hits]
+        ids = array("q", (i for i in unfiltered if i in hits))
         return _Read(ids if limit is None else ids[:limit], unfiltered=unfiltered)
     places = store.threaded(request.folder_ids, None if matching else limit)
     if matching:
@@ -364,12 +364,12 @@ def _read_ids(store: MailStore, request: _Request, limit: int | None = None) -> 
 
 def visible_rows(
     places: ThreadedList, collapsed: Collection[int]
-) -> tuple[list[int], array[int] | None]:
+) -> tuple[array[int], array[int] | None]:
     """The ids shown (every message, but only the first of a collapsed thread) and the
     place of each (None when every place is shown)."""
     if not collapsed:
-        return places.ids.tolist(), None
-    shown: list[int] = []
+        return places.ids[:], None
+    shown = array("q")
     row_places = array("i")
     last_thread = None
     for position, (id_, thread) in enumerate(zip(places.ids, places.threads, strict=True)):
@@ -380,7 +380,7 @@ def visible_rows(
     return shown, row_places
 
 
-def _query(path: Path, request: _Request, shown: list[int] | None) -> _Answer:
+def _query(path: Path, request: _Request, shown: array[int] | None) -> _Answer:
     """The id query, on a pool thread, with a store connection of its own (< 1 ms to open).
 
     Given the list shown now (a copy), it also works out the diff to the new one, which
@@ -420,7 +420,7 @@ class MessageListModel(QAbstractTableModel):
         self._store_changes = 0  # bumped whenever the store says the shown folders changed
         # The sorted list of the shown folders without the filter, and what it was read for
         # (folders, sort, store changes): what the next filter keystroke filters.
-        self._unfiltered: list[int] | None = None
+        self._unfiltered: array[int] | None = None
         self._unfiltered_for: tuple[object, ...] = ()
         self._query_for: tuple[object, ...] = ()  # the same, for the running query
         self._relay = Relay(self)
@@ -435,7 +435,7 @@ class MessageListModel(QAbstractTableModel):
         self._collapsed: set[int] = set()
         self._places = ThreadedList()  # in threaded mode: all, in thread order
         self._row_places: array[int] | None = None  # each row's place, if not every one's
-        self._ids: list[int] = []
+        self._ids = array("q")  # the row ids, in the order shown
         self._rows: dict[int, int] | None = None  # id -> row, built when first asked
         self._pages: OrderedDict[int, list[_Row | None]] = OrderedDict()
         self._last_page = -1
@@ -531,9 +531,9 @@ class MessageListModel(QAbstractTableModel):
         if key is not None:
             self.set_sort(key, order == Qt.SortOrder.DescendingOrder)
 
-    def _query(self, limit: int | None = None) -> list[int]:
+    def _query(self, limit: int | None = None) -> array[int]:
         if not self._folder_ids:
-            return []
+            return array("q")
         read = _read_ids(self._store, self._current_request(), limit)
         self._keep_places(read.places, read.row_places)
         if read.unfiltered is not None and limit is None:
@@ -665,7 +665,7 @@ class MessageListModel(QAbstractTableModel):
         # diffed against them, on the pool thread too. The rows cannot change meanwhile:
         # only answers and show_folders() change them, and show_folders() makes this
         # query's answer outdated.
-        shown = None if self._reset_wanted else list(self._ids)
+        shown = None if self._reset_wanted else self._ids[:]
         path = self._store.path
         self._relay.start(lambda: _query(path, request, shown), self._pool)
 
@@ -687,8 +687,7 @@ class MessageListModel(QAbstractTableModel):
         else:
             self._follow_store(answer)
             if answer.unfiltered is answer.ids:
-                # The rows hold these ids now: one list of them kept, not two (4 MiB of
-                # ints at 100,000 rows).
+                # The rows hold these ids now: one array of them kept, not two.
                 self._unfiltered = self._ids
         if self._again:
             self._start_query()
@@ -729,7 +728,7 @@ class MessageListModel(QAbstractTableModel):
             if first <= last:
                 self.dataChanged.emit(self.index(first, 0), self.index(last, len(Column) - 1))
 
-    def _apply(self, new: list[int], diff: _Diff) -> None:
+    def _apply(self, new: array[int], diff: _Diff) -> None:
         # 1. Removals, in runs from the bottom so earlier row numbers stay valid.
         for first, last in reversed(diff.removed):
             self.beginRemoveRows(QModelIndex(), first, last)
@@ -743,7 +742,7 @@ class MessageListModel(QAbstractTableModel):
             for index in self.persistentIndexList():
                 new_row = diff.position[old_ids[index.row()]]
                 self.changePersistentIndex(index, self.index(new_row, index.column()))
-            self._ids = list(diff.ordered)
+            self._ids = array("q", diff.ordered)
             self._forget_rows()
             self.layoutChanged.emit()
         # 3. Insertions, top to bottom: each run lands where the new list has it.
