@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
-from email.headerregistry import Address
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -102,6 +101,9 @@ class Account:
         A name with a comma or other specials is quoted ("Smith, Ann" <ann@example.org>),
         so that the value parses back as one address.
         """
+        # Imported here: the email header parser is not needed to show the window.
+        from email.headerregistry import Address
+
         username, _, domain = self.email.rpartition("@")
         return str(Address(self.display_name, username, domain))
 
