@@ -509,7 +509,9 @@ class _Row(NamedTuple):
     id: int
     unread: int
     account: str
-    key: str | None  # the node's name (a message without a node: its message_key()), or
+    # The node's name, or for a message without a node its message_key(); None until
+    # _found() names it, for a Message-ID that may not be a node name as stored.
+    key: str | None
     parent: str | None
     thread: int
     message_id: str | None  # if ``key`` is None: the Message-ID as stored, to name its node
@@ -536,6 +538,7 @@ def _arrange(
         only = (
             "AND (n.thread IN (SELECT value FROM json_each(:threads)) "
             "OR m.id IN (SELECT value FROM json_each(:alone)) "
+            # Their node is found by message_key(): those of other threads are left out then.
             f"OR n.thread IS NULL AND {_IRREGULAR})"
         )
         params.update(threads=json.dumps(list(threads)), alone=json.dumps(list(alone)))
