@@ -61,13 +61,24 @@ def split_header_block(block: bytes) -> dict[bytes, bytes]:
     """Lower-case field name -> raw value (first occurrence), after unfolding."""
     if b"\n " in block or b"\n\t" in block:
         block = _FOLD.sub(b"", block)
-    fields: dict[bytes, bytes] = {}
     # One findall splits lines and names off in C; a line without a colon matches nothing.
-    for name, value in _FIELD.findall(block):
-        key = name.strip().lower()
-        if key not in fields:
-            fields[key] = value.strip()
-    return fields
+    # Built from the last field to the first, so that the first occurrence is kept.
+    keys = _FIELD_KEYS
+    return {
+        keys.get(name) or _field_key(name): value.strip()
+        for name, value in reversed(_FIELD.findall(block))
+    }
+
+
+# The names as servers send them ("Message-ID", "Message-Id") -> lower case, stripped.
+_FIELD_KEYS: dict[bytes, bytes] = {}
+
+
+def _field_key(name: bytes) -> bytes:
+    key = name.strip().lower()
+    if len(_FIELD_KEYS) < 1000:
+        _FIELD_KEYS[name] = key
+    return key
 
 
 def format_mailbox(text: str) -> str:
@@ -193,7 +204,8 @@ def has_attachments(raw: bytes) -> bool:
 
 
 def _ids(raw: bytes) -> str:
-    return one_line(raw.decode("ascii", "replace"))
+    # Most messages have no In-Reply-To and no References.
+    return one_line(raw.decode("ascii", "replace")) if raw else ""
 
 
 # Senders, recipients and content types repeat from message to message (the owner's own

@@ -165,6 +165,15 @@ class _StoreWriter:
         self._raise()
         self._jobs.put((write, count))
 
+    def offer(self, write: Callable[[MailStore], int]) -> bool:
+        """Queue ``write(store)``, which stores no new messages, if there is room now."""
+        self._raise()
+        try:
+            self._jobs.put_nowait((write, 0))
+        except queue.Full:
+            return False
+        return True
+
     def done(self) -> list[tuple[int, int]]:
         """(messages, seq) of each write of messages finished since the last call."""
         self._raise()
@@ -183,6 +192,11 @@ class _StoreWriter:
     def _raise(self) -> None:
         if self._error is not None:
             raise self._error
+
+
+def _restore_sort_indexes(store: MailStore) -> int:
+    store.restore_sort_indexes()
+    return 0
 
 
 class AccountSync:
@@ -456,6 +470,7 @@ class AccountSync:
         missing += [u for u in reversed(unfetched) if u not in asked]
         if not missing:
             return []
+        log.debug("%s/%s: %d headers to fetch", self.account.name, folder.name, len(missing))
         deferred = store.defer_sort_indexes(len(missing))
         try:
             with _StoreWriter(store.path) as writer:
@@ -473,7 +488,7 @@ class AccountSync:
 
                 try:
                     return self._fetch_into(
-                        writer, stored, folder, missing, bool(unfetched), result
+                        writer, stored, folder, missing, bool(unfetched), result, deferred
                     )
                 finally:
                     # What came before a stop or a dropped connection is stored and counted:
@@ -491,10 +506,12 @@ class AccountSync:
         missing: list[int],
         recorded: bool,
         result: FolderSyncResult,
+        deferred: bool,
     ) -> list[tuple[int, int]]:
         """Fetch the headers of ``missing`` into the store through ``writer``, ask once
         more for what a batch left out, and account for the rest (``recorded``: the folder
-        had unfetched messages before). Returns the UID ranges reported vanished."""
+        had unfetched messages before; ``deferred``: the sort indexes wait to be built).
+        Returns the UID ranges reported vanished."""
         session = self.session
         unsure: list[int] = []
         vanished: list[tuple[int, int]] = []
@@ -532,15 +549,37 @@ class AccountSync:
                 still += store_batch(batch, wait=False)
         stored(writer.wait())  # every header is in: the last progress report says so
         self._account_for(folder, still, vanished, refusals, recorded, result)
+        log.debug(
+            "%s/%s: headers stored; %d structures to ask for",
+            self.account.name,
+            folder.name,
+            len(unsure),
+        )
+        if deferred:
+            # Built by the writer while the structures below come in: that is mostly waiting
+            # for the server, and SQLite builds indexes without holding the GIL.
+            writer.submit(_restore_sort_indexes, 0)
         # Headers first, so mail is readable at once; then the structure of the messages
         # whose attachments the Content-Type cannot tell (RFC 3501 BODYSTRUCTURE).
+        # What the writer has no room for yet is handed on with a later batch: waiting for
+        # it would stall the pipelined FETCH behind the index build.
+        found: dict[int, bool] = {}
         structure_batches = _batches(unsure, _STRUCTURE_BATCH, _STRUCTURE_BATCH)
-        for structures in session.fetch_structures(structure_batches):
-            found = {uid: structure_has_attachments(s) for uid, s in structures.items()}
-            writer.submit(partial(MailStore.set_attachments, folder_id=folder.id, found=found), 0)
-            stored(writer.done())
-            if self._stop.is_set():
-                raise _Stopped()
+        try:
+            for structures in session.fetch_structures(structure_batches):
+                found.update((uid, structure_has_attachments(s)) for uid, s in structures.items())
+                if writer.offer(
+                    partial(MailStore.set_attachments, folder_id=folder.id, found=found)
+                ):
+                    found = {}
+                stored(writer.done())
+                if self._stop.is_set():
+                    raise _Stopped()
+        finally:
+            if found:
+                writer.submit(
+                    partial(MailStore.set_attachments, folder_id=folder.id, found=found), 0
+                )
         return vanished
 
     def _account_for(

@@ -7,7 +7,8 @@ migration 11), so that a crash, a cut connection or a time offline can only dela
 
 - ``waiting``: nothing reached the target; start from the beginning.
 - ``appending``: an APPEND was sent and its answer may have been lost. Before appending
-  again, the target folder is searched for the Message-ID; found, it is not appended twice.
+  again, the target folder is searched for the Message-ID (for a message without one: for
+  messages of its size, compared byte for byte); found, it is not appended twice.
 - ``appended``: the target has it; a move still deletes the source (expunging a message
   that is gone already does no harm).
 
@@ -16,11 +17,18 @@ only for a move, does the message leave the source folder for good. Where the ta
 server says where it put the message (APPENDUID), it is stored there at once. A target folder that
 is gone, or a source folder renumbered meanwhile, refuses the transfer: a moved message is
 shown where it was again.
+
+Other senders of the account (the window's other lane, the command line) may be at the
+same list: each transfer is claimed by one of them and read afresh as the claim is taken.
+The claim is renewed for as long as its sender works on it (store/claims.py), so that an
+APPEND outlasting CLAIM_SECONDS is not made a second time by another sender; a sender
+that died lets go after CLAIM_SECONDS.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -32,6 +40,9 @@ from mailclient.store.mail import MailStore, PendingTransfer, TransferState
 from mailclient.store.rows import chunks
 
 log = logging.getLogger(__name__)
+
+# A line end as senders write it: CRLF, or a bare LF.
+_CRLF = re.compile(rb"\r?\n")
 
 
 class TransferRefused(ChangeRefused):
@@ -66,11 +77,15 @@ def send_transfers(
     result = TransferResult()
     targets: dict[str, ImapSession] = {}
     try:
-        for transfer in store.pending_transfers(account):
-            if not store.claim_transfer(transfer.id):
-                continue  # the other lane of this account is at it
+        for listed in store.pending_transfers(account):
+            transfer = store.claim_transfer(listed.id)
+            if transfer is None:
+                continue  # another sender of this account is at it, or was
             try:
-                shown = _send(source, lambda name: _target(targets, connect, name), store, transfer)
+                with store.holding_transfer(transfer.id):
+                    shown = _send(
+                        source, lambda name: _target(targets, connect, name), store, transfer
+                    )
             except Exception as error:
                 reason = _refusal(error)
                 if reason is None:
@@ -126,7 +141,7 @@ def _send(
             if raw is None:
                 raise _Refused(f"the message is no longer in {folder.name} on the server.")
         there = target_session(target.account)
-        if state is TransferState.APPENDING and _holds(there, target.name, transfer.header_id):
+        if state is TransferState.APPENDING and _holds(there, target.name, transfer.header_id, raw):
             log.info("%s: found in %s after an unanswered APPEND", target.account, target.name)
         else:
             store.set_transfer_state(transfer.id, TransferState.APPENDING)
@@ -149,22 +164,49 @@ def _send(
     return shown
 
 
-def _holds(session: ImapSession, folder: str, header_id: str) -> bool:
-    """Whether ``folder`` holds a message with this Message-ID (False without one).
+def _holds(session: ImapSession, folder: str, header_id: str, raw: bytes) -> bool:
+    """Whether ``folder`` holds the message ``raw``: by its Message-ID, or, for a message
+    without one, by its content."""
+    session.select(folder, readonly=True)
+    if header_id:
+        return _holds_message_id(session, header_id)
+    return _holds_copy(session, raw)
+
+
+def _holds_message_id(session: ImapSession, header_id: str) -> bool:
+    """Whether the selected folder holds a message with this Message-ID.
 
     SEARCH HEADER matches a part of the header (RFC 3501 §6.4.4): what it finds is read
     and compared whole, or a message whose Message-ID merely contains this one (a sender
     writes what it likes there: "100" is in "<m100@example.org>") would pass for it and
     the move would delete the message here with no copy there.
     """
-    if not header_id:
-        return False
-    session.select(folder, readonly=True)
     found = session.search_text(["HEADER", "Message-ID", header_id])
     return bool(found) and any(
         summarize(response).message_id == header_id
         for batch in session.fetch_summaries(chunks(found))
         for response in batch.messages
+    )
+
+
+def _holds_copy(session: ImapSession, raw: bytes) -> bool:
+    """Whether the selected folder holds a message with the content of ``raw``.
+
+    Only the same bytes count: a look-alike (a notice sent every day, of the same sender,
+    subject and size) taken for it would let the move delete the message here with no copy
+    there. An identical copy that was there before loses nothing. The candidates are those
+    of its size (RFC 3501 §6.4.4 LARGER, SMALLER): a server counts line ends as CRLF, one
+    that stored them as sent may count them as LF. Line ends are compared as CRLF.
+    """
+    crlf = _CRLF.sub(b"\r\n", raw)
+    smallest = len(_CRLF.sub(b"\n", raw))
+    found = session.search_text(
+        ["LARGER", str(max(smallest - 1, 0)), "SMALLER", str(len(crlf) + 1)]
+    )
+    # Newest first: after a lost answer, the APPEND's message is the newest.
+    return any(
+        (body := session.fetch_body(uid)) is not None and _CRLF.sub(b"\r\n", body) == crlf
+        for uid in reversed(found)
     )
 
 

@@ -135,36 +135,42 @@ def read_value(
     the (index, pos) just after it. Raises MalformedResponse when there is no whole value.
     """
     stack: list[list[Value]] = []
+    current: list[Value] | None = None  # the innermost open list
     while index < len(texts):
         text = texts[index]
         for m in _TOKEN.finditer(text, pos):
-            opened, closed, quoted, literal, atom, junk = m.groups()
+            # One group per kind of token; which one matched is the cheapest thing to ask.
+            kind = m.lastindex
             value: Value
-            if opened is not None:
+            if kind == 1:  # (
                 if len(stack) >= MAX_DEPTH:
                     raise MalformedResponse("lists nested too deep", text, m.start())
-                stack.append([])
+                current = []
+                stack.append(current)
                 continue
-            if closed is not None:
-                if not stack:
+            if kind == 2:  # )
+                if current is None:
                     raise MalformedResponse("a ')' where a value belongs", text, m.start())
                 value = stack.pop()
-            elif quoted is not None:
-                value = _unquote(quoted)
-            elif literal is not None:
+                current = stack[-1] if stack else None
+            elif kind == 3:  # a quoted string
+                value = _unquote(m[3])
+            elif kind == 4:  # a literal ends the line
                 value = literals[index]
-                if not stack:
+                if current is None:
                     return value, index + 1, 0
-                stack[-1].append(value)
+                current.append(value)
                 break
-            elif atom is not None:
+            elif kind == 5:  # an atom, a number or NIL
+                atom = m[5]
                 value = None if atom.upper() == b"NIL" else atom
             else:
+                junk = m[6]
                 what = _JUNK.get(junk, f"the character {junk!r}")
                 raise MalformedResponse(what, text, m.start())
-            if not stack:
+            if current is None:
                 return value, index, m.end()
-            stack[-1].append(value)
+            current.append(value)
         else:
             break
         index, pos = index + 1, 0

@@ -23,7 +23,8 @@ from typing import Any
 from mailclient.core.models import SEEN
 from mailclient.store.rows import chunks, flags_text, marks
 
-# A sender holds a claimed change this long at most: one that died lets go after it.
+# A sender holds a claimed change this long at most: one that died lets go after it. (A
+# transfer's sender renews its claim while it works on it: store/claims.py.)
 CLAIM_SECONDS = 120.0
 
 

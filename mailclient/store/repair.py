@@ -10,10 +10,11 @@ mark the file damaged too (db.store_error).
 
 A damaged cache is set aside, never repaired in place: unsent messages first go to the
 outbox file (store/outbox.py, for profiles that still kept them in the cache), changes the
-server has not confirmed yet are written to a JSON file, then the file moves into a rescue
-folder (store/rescue.py) and a new, empty cache is filled again from the servers. A process
-that keeps the store open (the window, after hold_open()) never moves it away under its
-own feet: there, damage found later is reported, and set aside at the next start.
+servers have not confirmed yet (of messages and folders, copies and moves to other accounts)
+are written to a JSON file, then the file moves into a rescue folder (store/rescue.py) and
+a new, empty cache is filled again from the servers. A process that keeps the store open
+(the window, after hold_open()) never moves it away under its own feet: there, damage found
+later is reported, and set aside at the next start.
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ class StoreRescue:
     """A damaged mail cache was set aside into ``folder`` and a new one started."""
 
     folder: Path
-    changes: int  # changes not yet on the server, saved in ``folder``/PENDING_FILE
+    # Changes not yet on the server (of messages and folders, copies and moves to other
+    # accounts), saved in ``folder``/PENDING_FILE.
+    changes: int
     unreadable_changes: bool  # the list of changes could not be read (some may be missing)
 
     def message(self) -> str:
@@ -76,7 +79,8 @@ class StoreRescue:
         if self.changes:
             text += (
                 f" {self.changes} change{'' if self.changes == 1 else 's'} made here that "
-                "the server had not confirmed yet (read marks, flags, moves, deletions) "
+                "the server had not confirmed yet (read marks, flags, moves, deletions, "
+                "folders created, renamed or deleted, copies and moves to other accounts) "
                 f"{'was' if self.changes == 1 else 'were'} saved in "
                 f"{self.folder / PENDING_FILE} and not made again."
             )
@@ -171,53 +175,113 @@ def set_aside(path: Path, clock: Callable[[], float] = time.time) -> StoreRescue
             return None
         # An older profile's unsent messages are in the cache: into the outbox file first.
         Outbox.open(path, clock).close()
-        changes, complete = _pending_changes(path)
+        work, complete = _waiting_work(path)
+        saved = sum(len(items) for items in work.values())
         folder = rescue.rescue_folder(path, clock)
-        if changes:
+        if saved:
             rescue.write_private(
                 folder / PENDING_FILE,
-                json.dumps(changes, indent=2, ensure_ascii=False).encode("utf-8"),
+                json.dumps(work, indent=2, ensure_ascii=False).encode("utf-8"),
             )
         rescue.move_aside(path, folder)
         marker.unlink()
-        found = StoreRescue(folder, len(changes), not complete)
+        found = StoreRescue(folder, saved, not complete)
         log.warning("%s", found.message())
         return found
 
 
-def _pending_changes(path: Path) -> tuple[list[dict[str, Any]], bool]:
-    """The changes waiting for the server, read from a damaged store as far as it goes;
-    and whether they could all be read."""
+# What each table of waiting work keeps in the rescue file, read with the names of the
+# folders it points to and the subjects of its messages (NULL where their rows cannot be
+# read). The folder ids come last, after the columns written out.
+_CHANGES = (
+    "SELECT c.id, c.account, c.kind, f.name, c.uidvalidity, t.name, c.add_flags, "
+    "c.remove_flags, c.folder_id, c.target_folder_id FROM pending_changes c "
+    "LEFT JOIN folders f ON f.id = c.folder_id "
+    "LEFT JOIN folders t ON t.id = c.target_folder_id ORDER BY c.id"
+)
+_FOLDER_CHANGES = (
+    "SELECT c.account, c.kind, f.name, c.old_name, c.new_name, c.folder_id "
+    "FROM pending_folder_changes c LEFT JOIN folders f ON f.id = c.folder_id ORDER BY c.id"
+)
+_TRANSFERS = (
+    "SELECT x.account, CASE WHEN x.copy THEN 'copy' ELSE 'move' END, f.name, x.uid, "
+    "x.uidvalidity, t.account, t.name, x.header_id, m.subject, x.state, "
+    "x.folder_id, x.target_folder_id FROM pending_transfers x "
+    "LEFT JOIN folders f ON f.id = x.folder_id "
+    "LEFT JOIN folders t ON t.id = x.target_folder_id "
+    "LEFT JOIN messages m ON m.id = x.message_id ORDER BY x.id"
+)
+
+
+def _waiting_work(path: Path) -> tuple[dict[str, list[dict[str, Any]]], bool]:
+    """The work waiting for the servers, read from a damaged store as far as it goes:
+    message changes, folder changes, copies and moves to other accounts; and whether it
+    could all be read.
+
+    Folders are named as the store knew them. Where their rows cannot be read, their ids
+    stand in their place (meaningless to the next store, but not lost) and the log says
+    which.
+    """
     try:
         db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
     except sqlite3.Error:
-        return [], False
+        return {}, False
+    unmapped: list[str] = []
+    work: dict[str, list[dict[str, Any]]] = {}
+    complete = True
     try:
-        changes = [
-            {
-                "account": row[1],
-                "kind": row[2],
-                "folder": row[3],
-                "uidvalidity": row[4],
-                "target_folder": row[5],
-                "add_flags": row[6].split(),
-                "remove_flags": row[7].split(),
-                "messages": [],
-                "_id": row[0],
-            }
-            for row in db.execute(
-                "SELECT c.id, c.account, c.kind, f.name, c.uidvalidity, t.name, c.add_flags, "
-                "c.remove_flags FROM pending_changes c "
-                "LEFT JOIN folders f ON f.id = c.folder_id "
-                "LEFT JOIN folders t ON t.id = c.target_folder_id ORDER BY c.id"
-            )
-        ]
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
     except sqlite3.Error as error:
         log.warning("The changes waiting in %s cannot be read: %s", path, error)
         db.close()
-        return [], False
+        return {}, False
+    for key, table, read in (
+        ("changes", "pending_changes", _message_changes),
+        ("folder_changes", "pending_folder_changes", _folder_changes),
+        ("transfers", "pending_transfers", _transfers),
+    ):
+        if table not in tables:
+            continue  # a store older than the table
+        try:
+            work[key], whole = read(db, path, unmapped)
+        except sqlite3.Error as error:
+            log.warning(
+                "The %s waiting in %s cannot be read: %s", key.replace("_", " "), path, error
+            )
+            work[key], whole = [], False
+        complete = complete and whole
+    db.close()
+    if unmapped:
+        log.warning(
+            "Changes waiting in %s name folders whose rows could not be read; they were "
+            "saved with the folders' ids instead: %s",
+            path,
+            "; ".join(unmapped),
+        )
+    return work, complete
+
+
+def _message_changes(
+    db: sqlite3.Connection, path: Path, unmapped: list[str]
+) -> tuple[list[dict[str, Any]], bool]:
+    changes = []
+    for row in db.execute(_CHANGES).fetchall():
+        change: dict[str, Any] = {
+            "account": row[1],
+            "kind": row[2],
+            "folder": row[3],
+            "uidvalidity": row[4],
+            "target_folder": row[5],
+            "add_flags": row[6].split(),
+            "remove_flags": row[7].split(),
+            "messages": [],
+        }
+        lost = _by_id(change, {"folder": row[8], "target_folder": row[9]})
+        if lost:
+            unmapped.append(f"a {row[2]} change of {row[1]} ({lost})")
+        changes.append((row[0], change))
     complete = True
-    for change in changes:
+    for change_id, change in changes:
         try:
             change["messages"] = [
                 {
@@ -230,12 +294,71 @@ def _pending_changes(path: Path) -> tuple[list[dict[str, Any]], bool]:
                     "SELECT p.uid, p.previous_flags, m.message_id, m.subject "
                     "FROM pending_messages p LEFT JOIN messages m ON m.id = p.message_id "
                     "WHERE p.change_id = ? ORDER BY p.uid",
-                    (change["_id"],),
+                    (change_id,),
                 )
             ]
         except sqlite3.Error as error:
             log.warning("Messages of a waiting change in %s cannot be read: %s", path, error)
             complete = False
-        del change["_id"]
-    db.close()
-    return changes, complete
+    return [change for _, change in changes], complete
+
+
+def _folder_changes(
+    db: sqlite3.Connection, path: Path, unmapped: list[str]
+) -> tuple[list[dict[str, Any]], bool]:
+    changes = []
+    for account, kind, name, old_name, new_name, folder_id in db.execute(_FOLDER_CHANGES):
+        change = {
+            "account": account,
+            "kind": kind,
+            "folder": name,
+            "old_name": old_name,
+            "new_name": new_name,
+        }
+        lost = _by_id(change, {"folder": folder_id})
+        if lost:
+            unmapped.append(f"a folder {kind} of {account}, {old_name or new_name} ({lost})")
+        changes.append(change)
+    return changes, True
+
+
+def _transfers(
+    db: sqlite3.Connection, path: Path, unmapped: list[str]
+) -> tuple[list[dict[str, Any]], bool]:
+    transfers = []
+    for row in db.execute(_TRANSFERS):
+        transfer = dict(
+            zip(
+                (
+                    "account",
+                    "kind",
+                    "folder",
+                    "uid",
+                    "uidvalidity",
+                    "target_account",
+                    "target_folder",
+                    "message_id",
+                    "subject",
+                    "state",
+                ),
+                row[:10],
+                strict=True,
+            )
+        )
+        # A target folder deleted meanwhile left no id (the transfer waits to be undone).
+        lost = _by_id(transfer, {"folder": row[10], "target_folder": row[11]})
+        if lost:
+            unmapped.append(f"a {row[1]} to another account from {row[0]} ({lost})")
+        transfers.append(transfer)
+    return transfers, True
+
+
+def _by_id(item: dict[str, Any], ids: dict[str, int | None]) -> str:
+    """Put the id of each folder ``item`` names where its name could not be read (key
+    ``<name>_id``); says which, for the log."""
+    lost = []
+    for key, folder_id in ids.items():
+        if item[key] is None and folder_id is not None:
+            item[f"{key}_id"] = folder_id
+            lost.append(f"{key.replace('_', ' ')} {folder_id}")
+    return ", ".join(lost)

@@ -263,10 +263,23 @@ FOLDER_CHANGE_CLAIMS = """
 ALTER TABLE pending_folder_changes ADD COLUMN claimed_until REAL;  -- as in pending_changes
 """
 
+# 13: the quick filter reads the full-text index; the casefolded copy of sender and subject
+# that it searched before (MAIL_TABLES' ``search`` column) is written no more.
+DROP_QUICK_FILTER_TEXT = """
+ALTER TABLE messages DROP COLUMN search;
+"""
+
+# 14: a sender renews its claim on a transfer while it works on it (store/claims.py), and
+# only the sender that claimed it may: the claim names it.
+TRANSFER_CLAIM_SENDERS = """
+ALTER TABLE pending_transfers ADD COLUMN claimed_by TEXT;
+"""
+
 # 1: MAIL_TABLES; 2: OUTBOX (the outbox has its own file now); 3: PENDING_CHANGES;
 # 4: SORT_INDEXES; 5: UNFETCHED; 6: search.SCHEMA (the full-text index, filled for the
 # stored mail); 7: threads.SCHEMA (conversations; the stored mail is threaded on first use);
-# 8: FOLDER_CHANGES; 9: SUBJECT_KEY; 10: KEYWORDS; 11: TRANSFERS; 12: FOLDER_CHANGE_CLAIMS.
+# 8: FOLDER_CHANGES; 9: SUBJECT_KEY; 10: KEYWORDS; 11: TRANSFERS; 12: FOLDER_CHANGE_CLAIMS;
+# 13: DROP_QUICK_FILTER_TEXT; 14: TRANSFER_CLAIM_SENDERS.
 MIGRATIONS: list[str] = [
     MAIL_TABLES,
     OUTBOX,
@@ -280,4 +293,6 @@ MIGRATIONS: list[str] = [
     KEYWORDS,
     TRANSFERS,
     FOLDER_CHANGE_CLAIMS,
+    DROP_QUICK_FILTER_TEXT,
+    TRANSFER_CLAIM_SENDERS,
 ]

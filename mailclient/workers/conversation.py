@@ -1,6 +1,7 @@
 """A whole conversation read for the reading pane, one message after the other (off the GUI
 thread): every message of a thread in the folders of its account, your replies in Sent
-included, each as simple HTML with its quoted lines apart so that the view can fold them."""
+included, each as simple HTML with its quoted lines apart so that the view can fold them,
+and the words of a search marked."""
 
 from __future__ import annotations
 
@@ -30,12 +31,14 @@ class ConversationEntry:
     own: bool  # from Sent: written by the account's owner
     body: str | None  # the text as HTML, quoted lines left out; None: not downloaded
     quoted: str  # the whole text as HTML, quoted lines too ("" when it has none)
+    hit_in_quote: bool = False  # the search's words are marked in its quoted lines only
 
 
 @dataclass(frozen=True)
 class Conversation:
     root: int  # the message opened to show it
     entries: tuple[ConversationEntry, ...]
+    hits: int = 0  # how many places the search's words are marked at, as first shown
 
 
 def load_conversation(
@@ -46,18 +49,23 @@ def load_conversation(
     ids = store.conversation(message_id)
     folders = {f.id: f for f in store.folders()}
     entries = []
+    hits = 0
     for summary in store.summaries(ids):
         folder = folders.get(summary.folder_id)
         raw = store.body(summary.id)
         body = quoted = None
+        body_hits = quoted_hits = 0
         if raw is not None:
             parsed = parse_message(raw)
             text = parsed.plain if parsed.plain is not None else html_to_text(parsed.html or "")
             text = text[:PLAIN_SHOWN]
             own_lines = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
-            body = mark_hits(plain_to_html("\n".join(own_lines).strip("\n")), highlight)[0]
+            body, body_hits = mark_hits(plain_to_html("\n".join(own_lines).strip("\n")), highlight)
             if len(own_lines) < len(text.splitlines()):
-                quoted = mark_hits(plain_to_html(text), highlight)[0]
+                quoted, quoted_hits = mark_hits(plain_to_html(text), highlight)
+        # Found through its quoted lines alone: the view shows them (see ConversationView).
+        hit_in_quote = body_hits == 0 and quoted_hits > 0
+        hits += quoted_hits if hit_in_quote else body_hits
         entries.append(
             ConversationEntry(
                 summary.id,
@@ -69,6 +77,7 @@ def load_conversation(
                 folder is not None and folder.special_use is SpecialUse.SENT,
                 body,
                 quoted or "",
+                hit_in_quote,
             )
         )
-    return Conversation(message_id, tuple(entries))
+    return Conversation(message_id, tuple(entries), hits)

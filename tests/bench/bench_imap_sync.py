@@ -546,7 +546,16 @@ def _verdict(met: bool, target: str) -> str:
 
 
 def _child(config: dict[str, Any], results: Any) -> None:
+    import logging
     import ssl
+
+    if MILLION:
+        # Where a long run spends its time: each phase of the sync logs when it starts.
+        logging.basicConfig(
+            format="%(relativeCreated)9.0f ms %(threadName)s %(message)s", stream=sys.stderr
+        )
+        for name in ("mailclient.imap.sync", "mailclient.store.mail"):
+            logging.getLogger(name).setLevel(logging.DEBUG)
 
     config["context"] = ssl.create_default_context(cafile=config["account"]["ca_file"])
     run_our_sync(config, results)

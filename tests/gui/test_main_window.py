@@ -398,6 +398,46 @@ def test_search_all_mail_and_back(qtbot: QtBot, window: MainWindow) -> None:
     assert window.message_view.hasFocus()
 
 
+def test_search_results_stay_those_of_every_folder_when_the_store_changes(
+    qtbot: QtBot, window: MainWindow, store: MailStore
+) -> None:
+    archive = store.folder_by_name("work", "Archive")
+    inbox = store.folder_by_name("work", "INBOX")
+    assert archive is not None and inbox is not None
+    store.add_messages(archive.id, [_summary(7, "Lunch recap")])
+    window.search_edit.setText("lunch")
+    qtbot.keyClick(window.search_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.message_model.rowCount() == 2)
+    # New mail while the results are shown (or a result marked read, or a body kept): the
+    # results stay those of every folder, not of the folder chosen before the search.
+    store.add_messages(inbox.id, [_summary(9, "Lunch again", flags=frozenset())])
+    window.watcher.poke()
+    qtbot.waitUntil(lambda: window.message_model.rowCount() == 3)
+    # A folder new on the server is searched too.
+    store.sync_folder_list(
+        "work",
+        [
+            RemoteFolder("INBOX", "/", SpecialUse.INBOX),
+            RemoteFolder("Sent", "/", SpecialUse.SENT),
+            RemoteFolder("Trash", "/", SpecialUse.TRASH),
+            RemoteFolder("Archive", "/", SpecialUse.ARCHIVE),
+            RemoteFolder("Lunches", "/"),
+        ],
+    )
+    lunches = store.folder_by_name("work", "Lunches")
+    assert lunches is not None
+    store.add_messages(lunches.id, [_summary(1, "Lunch menu")])
+    window.watcher.poke()
+    qtbot.waitUntil(lambda: window.message_model.rowCount() == 4)
+    model = window.message_model
+    assert sorted(model.index(r, Column.SUBJECT).data() for r in range(4)) == [
+        "Lunch again",
+        "Lunch menu",
+        "Lunch on Friday?",
+        "Lunch recap",
+    ]
+
+
 def test_a_search_is_read_off_the_gui_thread_and_keeps_the_chosen_message(
     qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,6 +7,7 @@ from email.policy import SMTP
 
 import pytest
 from PySide6.QtCore import QUrl
+from PySide6.QtGui import QTextDocument
 from pytestqt.qtbot import QtBot
 
 from mailclient.core.errors import MailclientError
@@ -39,6 +40,26 @@ def html_message(subject: str, html: str) -> bytes:
     return message.as_bytes(policy=SMTP)
 
 
+def marked_runs(document: QTextDocument) -> list[str]:
+    """The runs of text marked in ``document``: Qt keeps a mark as a background colour on
+    the words, not as the tag we gave it."""
+    runs, run = [], ""
+    block = document.begin()
+    while block.isValid():
+        iterator = block.begin()
+        while not iterator.atEnd():
+            fragment = iterator.fragment()
+            if fragment.charFormat().background().color().name() == MARK_COLOUR:
+                run += fragment.text()
+            elif run:
+                runs, run = [*runs, run], ""
+            iterator += 1
+        if run:
+            runs, run = [*runs, run], ""
+        block = block.next()
+    return runs
+
+
 def test_the_filter_words_are_marked_in_a_plain_text_message(
     qtbot: QtBot, window: MainWindow, store: MailStore
 ) -> None:
@@ -51,21 +72,7 @@ def test_the_filter_words_are_marked_in_a_plain_text_message(
     qtbot.waitUntil(lambda: pane.prepared is not None)
     assert pane.prepared is not None and pane.prepared.hits == 1
     assert pane.shown_kind() == "text"
-    # Qt keeps the mark as a background colour on the words, not as the tag we gave it.
-    document = pane.text_view.document()
-    block = document.begin()
-    marked, run = [], ""
-    while block.isValid():
-        iterator = block.begin()
-        while not iterator.atEnd():
-            fragment = iterator.fragment()
-            if fragment.charFormat().background().color().name() == MARK_COLOUR:
-                run += fragment.text()
-            elif run:
-                marked, run = [*marked, run], ""
-            iterator += 1
-        block = block.next()
-    assert marked == ["Hi Alice"]
+    assert marked_runs(pane.text_view.document()) == ["Hi Alice"]
     # from: is no word of the body: "bob" is not looked for there.
     window.filter_edit.clear()
     qtbot.waitUntil(lambda: window.message_model.rowCount() == 5)
@@ -250,3 +257,72 @@ def test_a_conversation_that_cannot_be_read_says_so_in_the_pane(
     assert "The mail store could not be read." in pane.placeholder.text()
     assert pane.headers.subject.text() == "Tea"
     assert any("could not be read" in r.getMessage() for r in caplog.records)
+
+
+def test_a_conversation_opened_from_a_filter_marks_its_words_at_the_first_hit(
+    qtbot: QtBot, window: MainWindow, store: MailStore
+) -> None:
+    inbox = store.folder_by_name("work", "INBOX")
+    sent = store.folder_by_name("work", "Sent")
+    assert inbox is not None and sent is not None
+    store.add_messages(
+        inbox.id,
+        [
+            _summary(11, "Plan", message_id="<p1@x>"),
+            _summary(13, "Re: Plan", message_id="<p3@x>", in_reply_to="<p2@x>"),
+        ],
+    )
+    store.add_messages(
+        sent.id,
+        [
+            _summary(
+                12,
+                "Re: Plan",
+                "Alice <alice@example.org>",
+                message_id="<p2@x>",
+                in_reply_to="<p1@x>",
+            )
+        ],
+    )
+    bodies = {
+        "<p1@x>": "Nothing to see on this line.\n" * 300 + "Shall we meet on Monday?",
+        "<p2@x>": "Monday works.\n\n> Shall we meet on Monday?",
+        "<p3@x>": "See you then; we meet at noon.\n\n> Shall we meet on Monday?",
+    }
+    for summary in store.summaries(store.message_ids(inbox.id) + store.message_ids(sent.id)):
+        if summary.message_id in bodies:
+            store.save_body(
+                summary.id,
+                main_window_tests.plain_message(summary.subject, bodies[summary.message_id]),
+            )
+    store.index_queued_bodies(indexed_text)
+    main_window_tests._select_folder(window, "work", "INBOX")
+    window.threads_action.trigger()
+    window.filter_edit.setText("meet")
+    model = window.message_model
+    qtbot.waitUntil(lambda: model.rowCount() == 2 and model.index(0, 2).data() == "▾ Plan")
+    window.message_view.setCurrentIndex(model.index(0, 2))
+    pane = window.reading_pane
+    qtbot.waitUntil(lambda: pane.shown_kind() == "conversation")
+    view = pane.conversation_view
+    # The reply in Sent has the word in its quoted lines only: they are shown. The last
+    # message has it in its own text: its quote stays folded away.
+    assert marked_runs(view.document()) == ["meet", "meet", "meet"]
+    text = view.toPlainText()
+    assert text.count("Shall we meet on Monday?") == 2
+    assert text.count("Hide quoted text") == 1 and text.count("Show quoted text") == 1
+    # It opens at the first hit, 300 lines down the first message.
+    qtbot.waitUntil(lambda: view.verticalScrollBar().value() > 0)
+    cursor = view.document().find("Shall we meet")
+    assert 0 <= view.cursorRect(cursor).top() < view.viewport().height()
+    # Without the filter, the same conversation opens at its top, quotes folded.
+    window.filter_edit.clear()
+    qtbot.waitUntil(lambda: model.rowCount() == 4 + 2)
+    window.message_view.setCurrentIndex(model.index(1, 2))
+    qtbot.waitUntil(lambda: pane.shown_kind() != "conversation")
+    window.message_view.setCurrentIndex(model.index(0, 2))
+    qtbot.waitUntil(lambda: pane.shown_kind() == "conversation")
+    assert marked_runs(view.document()) == []
+    assert view.toPlainText().count("Shall we meet on Monday?") == 1
+    assert "Hide quoted text" not in view.toPlainText()
+    assert view.verticalScrollBar().value() == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -14,6 +15,8 @@ import pytest
 from mailclient.accounts.signin import FixedPassword
 from mailclient.core.errors import AuthenticationFailed
 from mailclient.core.models import FLAGGED, SEEN, SpecialUse
+from mailclient.core.query import parse_query
+from mailclient.imap import sync
 from mailclient.imap.sync import AccountSync, SyncOptions, SyncProgress
 from mailclient.store import mail
 from mailclient.store.mail import MailStore
@@ -417,3 +420,48 @@ def test_attachments_are_told_by_the_structure(servers: MailServers, store: Mail
     assert inbox is not None
     found = {s.subject: s.has_attachments for s in store.summaries(store.message_ids(inbox.id))}
     assert found == {"Message 1": True, "mixed, text only": False}
+
+
+def test_a_big_first_fill_builds_its_indexes_while_structures_come_and_loses_none(
+    servers: MailServers, store: MailStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sort indexes, the header index and the threads of a big first fill are built on
+    the writer's thread while the structures are fetched; structures that come while the
+    writer is busy wait for it and are all written."""
+    monkeypatch.setattr(mail, "DEFER_INDEXES_FROM", 100)
+    monkeypatch.setattr(sync, "_STRUCTURE_BATCH", 10)
+
+    def text_only_mixed(n: int) -> bytes:
+        return (
+            f"Subject: mixed {n}\r\nMessage-ID: <{n}@mixed.example>\r\n"
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+            "--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b--\r\n"
+        ).encode()
+
+    servers.fill_maildir(
+        USER,
+        "INBOX",
+        (message(n, attachment=True) if n % 2 else text_only_mixed(n) for n in range(1, 201)),
+    )
+    builders: list[str] = []
+
+    def slow_restore(self: MailStore, restore=MailStore.restore_sort_indexes) -> None:
+        if not indexes(self) >= SORT_INDEXES:
+            builders.append(threading.current_thread().name)
+            time.sleep(0.5)  # the structures of all 100 text-only messages come meanwhile
+        restore(self)
+
+    monkeypatch.setattr(MailStore, "restore_sort_indexes", slow_restore)
+    engine = AccountSync(account(servers, USER), FixedPassword(servers.user(USER).password), store)
+    [result] = engine.sync(["INBOX"])
+    engine.close()
+    inbox = store.folder_by_name("test", "INBOX")
+    assert inbox is not None
+    found = {s.subject: s.has_attachments for s in store.summaries(store.message_ids(inbox.id))}
+    assert result.new == 200
+    assert builders == ["store-writer"]
+    assert indexes(store) >= SORT_INDEXES
+    assert found == {
+        (f"Message {n}" if n % 2 else f"mixed {n}"): bool(n % 2) for n in range(1, 201)
+    }
+    assert len(store.search(parse_query("subject:mixed"))) == 100

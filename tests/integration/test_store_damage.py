@@ -110,7 +110,7 @@ def rescue_folder(profile: SendingProfile) -> Path:
 
 
 def assert_change_kept(folder: Path) -> None:
-    (change,) = json.loads((folder / PENDING_FILE).read_text())
+    (change,) = json.loads((folder / PENDING_FILE).read_text())["changes"]
     assert (change["account"], change["kind"], change["add_flags"]) == ("alice", "flags", [SEEN])
     assert len(change["messages"]) == 2
 

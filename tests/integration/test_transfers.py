@@ -4,6 +4,9 @@ restart."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +17,9 @@ from mailclient.accounts.signin import FixedPassword
 from mailclient.core.errors import CannotConnect
 from mailclient.imap.client import ImapSession
 from mailclient.imap.sync import AccountSync, SyncOptions
+from mailclient.store import pending
 from mailclient.store.mail import MailStore, TransferState
+from tests.integration.answer_cutting_proxy import AnswerCuttingProxy
 from tests.integration.imap_helpers import account, message, server_state, subjects
 from tests.integration.tcp_proxy import CuttableProxy
 from tests.rig import MailServers
@@ -41,14 +46,14 @@ def proxy(servers: MailServers) -> Iterator[CuttableProxy]:
 
 
 class Profile:
-    """Two accounts in one store: "src" (carol) and "dst" (bob, behind the proxy)."""
+    """Two accounts in one store: "src" (carol) and "dst" (bob, behind a proxy)."""
 
-    def __init__(self, servers: MailServers, proxy: CuttableProxy, path: Path) -> None:
+    def __init__(self, servers: MailServers, target_port: int, path: Path) -> None:
         self.servers = servers
         self.store = MailStore.open(path)
         self.accounts = {
             "src": account(servers, SOURCE, name="src"),
-            "dst": account(servers, TARGET, proxy.port, name="dst"),
+            "dst": account(servers, TARGET, target_port, name="dst"),
         }
         self.source = self.engine("src")
         self.target = self.engine("dst")
@@ -81,7 +86,7 @@ class Profile:
 
 @pytest.fixture
 def profile(servers: MailServers, proxy: CuttableProxy, tmp_path: Path) -> Iterator[Profile]:
-    p = Profile(servers, proxy, tmp_path / "mail.sqlite3")
+    p = Profile(servers, proxy.port, tmp_path / "mail.sqlite3")
     p.source.sync()
     p.target.sync()
     yield p
@@ -232,3 +237,146 @@ def test_a_target_folder_that_went_refuses_and_shows_the_message_again(
     assert "no longer exists" in str(refused)
     assert newest in store.message_ids(inbox)
     assert len(_server_subjects(profile.servers, SOURCE, "INBOX")) == 4
+
+
+def _claimed_until(store: MailStore) -> float:
+    with sqlite3.connect(store.path) as db:
+        [(until,)] = db.execute("SELECT claimed_until FROM pending_transfers").fetchall()
+    assert until is not None
+    return float(until)
+
+
+def test_an_append_that_outlasts_the_claim_time_is_not_made_again_by_the_other_sender(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big message on a slow line: the APPEND runs longer than a claim lasts. The other
+    sender of the account (the window's other lane, the command line) must not take the
+    transfer meanwhile and append it a second time."""
+    store, servers = profile.store, profile.servers
+    monkeypatch.setattr(pending, "CLAIM_SECONDS", 3.0)
+    inbox, archive = profile.folder("src", "INBOX"), profile.folder("dst", "Archive")
+    [newest] = store.message_ids(inbox)[:1]
+    subject = store.summaries([newest])[0].subject
+    store.record_transfer([newest], archive, copy=False)
+    appending, go_on = threading.Event(), threading.Event()
+    real_append = ImapSession.append
+
+    def slow_on_the_first_lane(self: ImapSession, *args: object, **kw: object) -> object:
+        if threading.current_thread() is first_lane:
+            appending.set()
+            go_on.wait(60)
+        return real_append(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ImapSession, "append", slow_on_the_first_lane)
+    failures: list[BaseException] = []
+
+    def send_on_the_first_lane() -> None:
+        own = MailStore.open(store.path)  # a lane has its own connection to the store
+        engine = AccountSync(
+            profile.accounts["src"],
+            FixedPassword(servers.user(SOURCE).password),
+            own,
+            SyncOptions(attempts=1),
+            connect_other=profile.connect,
+        )
+        try:
+            engine.send_pending()
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            engine.close()
+            own.close()
+
+    first_lane = threading.Thread(target=send_on_the_first_lane)
+    first_lane.start()
+    try:
+        assert appending.wait(60)
+        first_claim = _claimed_until(store)
+        while time.time() <= first_claim + 0.5:  # the claim first taken has run out
+            time.sleep(0.1)
+        assert profile.source.send_pending() == []  # the second lane
+    finally:
+        go_on.set()
+        first_lane.join(60)
+    assert failures == []
+    assert _server_subjects(servers, TARGET, "Archive").count(subject) == 1
+    assert subject not in _server_subjects(servers, SOURCE, "INBOX")
+    assert store.pending_transfers() == []
+
+
+NO_ID = (
+    b"From: Ann <ann@example.org>\r\nTo: carol@example.org\r\nSubject: No id\r\n"
+    b"Date: Mon, 03 Jun 2024 09:00:00 +0000\r\n\r\nA message without a Message-ID.\r\n"
+)
+
+
+@pytest.fixture
+def cutting(servers: MailServers) -> Iterator[AnswerCuttingProxy]:
+    """The target account's server, whose answers to chosen commands can be lost."""
+    proxy = AnswerCuttingProxy((servers.host, servers.imap_port), servers.certs)
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
+def no_id_profile(
+    servers: MailServers, cutting: AnswerCuttingProxy, tmp_path: Path
+) -> Iterator[Profile]:
+    """The profile, with a message without a Message-ID in the source's INBOX."""
+    servers.append(SOURCE, "INBOX", NO_ID)
+    p = Profile(servers, cutting.port, tmp_path / "mail.sqlite3")
+    p.source.sync()
+    p.target.sync()
+    yield p
+    p.close()
+
+
+def _record_no_id_move(profile: Profile) -> None:
+    store = profile.store
+    inbox, archive = profile.folder("src", "INBOX"), profile.folder("dst", "Archive")
+    [no_id] = [s for s in store.summaries(store.message_ids(inbox)) if s.subject == "No id"]
+    assert no_id.message_id == ""
+    store.record_transfer([no_id.id], archive, copy=False)
+
+
+def test_an_append_without_message_id_whose_answer_was_lost_is_not_made_twice(
+    no_id_profile: Profile, cutting: AnswerCuttingProxy
+) -> None:
+    """Nothing to search the target for by Message-ID: the message itself is looked for."""
+    profile, servers = no_id_profile, no_id_profile.servers
+    _record_no_id_move(profile)
+    cutting.cut_at = b"APPEND"
+    with pytest.raises(CannotConnect):
+        profile.source.send_pending()
+    assert cutting.cuts == 1
+    assert _server_subjects(servers, TARGET, "Archive") == ["Already there", "No id"]
+    [waiting] = profile.store.pending_transfers()
+    assert waiting.state is TransferState.APPENDING
+    assert profile.source.send_pending() == []
+    assert _server_subjects(servers, TARGET, "Archive") == ["Already there", "No id"]
+    assert "No id" not in _server_subjects(servers, SOURCE, "INBOX")
+    assert profile.store.pending_transfers() == []
+
+
+def test_a_lost_append_without_message_id_is_made_again_when_only_a_look_alike_is_there(
+    no_id_profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message of the same size, sender, subject and date (a notice sent every day, say)
+    is not taken for the one whose APPEND never arrived: the move would delete it here with
+    no copy there."""
+    profile, servers = no_id_profile, no_id_profile.servers
+    servers.append(TARGET, "Archive", NO_ID.replace(b"without", b"wishout"))
+    _record_no_id_move(profile)
+    real_append = ImapSession.append
+
+    def cut_before_the_append(self: ImapSession, *args: object, **kw: object) -> None:
+        self.abort()
+        raise CannotConnect("the connection broke before the answer")
+
+    monkeypatch.setattr(ImapSession, "append", cut_before_the_append)
+    with pytest.raises(CannotConnect):
+        profile.source.send_pending()
+    monkeypatch.setattr(ImapSession, "append", real_append)
+    assert profile.source.send_pending() == []
+    assert _server_subjects(servers, TARGET, "Archive") == ["Already there", "No id", "No id"]
+    assert "No id" not in _server_subjects(servers, SOURCE, "INBOX")

@@ -15,6 +15,7 @@ import pytest
 
 from mailclient.core.models import SEEN, SpecialUse
 from mailclient.core.outgoing import OutgoingMessage
+from mailclient.imap import changes
 from mailclient.mime.compose import build_message
 from mailclient.store import repair, schema
 from mailclient.store.db import (
@@ -26,7 +27,7 @@ from mailclient.store.db import (
     damage_marker,
     store_error,
 )
-from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
+from mailclient.store.mail import MailStore, NewMessage, RemoteFolder, TransferState
 from mailclient.store.outbox import Outbox, outbox_path
 from mailclient.store.pending import ChangeKind
 from mailclient.store.repair import PENDING_FILE
@@ -140,9 +141,11 @@ def test_a_folder_list_overwritten_with_an_empty_page_is_found_and_set_aside(
     assert (folder / "mail.sqlite3").exists() and not damage_marker(store_path).exists()
     assert folder.stat().st_mode & 0o777 == 0o700
     saved = json.loads((folder / PENDING_FILE).read_text())
-    assert [(c["account"], c["kind"], c["add_flags"]) for c in saved] == [("work", "flags", [SEEN])]
-    assert [m["uid"] for m in saved[0]["messages"]] == [2998, 2999, 3000]
-    assert [m["message_id"] for m in saved[0]["messages"]] == [
+    assert (saved["folder_changes"], saved["transfers"]) == ([], [])
+    [change] = saved["changes"]
+    assert (change["account"], change["kind"], change["add_flags"]) == ("work", "flags", [SEEN])
+    assert [m["uid"] for m in change["messages"]] == [2998, 2999, 3000]
+    assert [m["message_id"] for m in change["messages"]] == [
         "<2998@example.org>",
         "<2999@example.org>",
         "<3000@example.org>",
@@ -393,3 +396,141 @@ def test_a_process_that_holds_the_store_open_reports_damage_and_leaves_it(
     again = MailStore.open(store_path)
     assert again.rescue is not None
     again.close()
+
+
+def store_with_waiting_work(path: Path) -> None:
+    """A synced store of two accounts with work waiting for the servers: a flag change,
+    folder changes, and a move and a copy to the other account (one of them appending)."""
+    filled_store(path)
+    with MailStore.open(path) as store:
+        [home_inbox, archive] = store.sync_folder_list(
+            "home",
+            [RemoteFolder("INBOX", "/", SpecialUse.INBOX), RemoteFolder("Archive", "/")],
+        )
+        trash = store.folder_by_name("work", "Trash")
+        inbox = store.folder_by_name("work", "INBOX")
+        assert trash is not None and inbox is not None
+        changes.rename_folder(store, trash.id, "Bin")
+        changes.create_folder(store, "home", "Plans")
+        newest, second = store.message_ids(inbox.id)[3:5]
+        store.record_transfer([newest], archive.id, copy=False)
+        store.record_transfer([second], home_inbox.id, copy=True)
+        moving = store.pending_transfers("work")[0]
+        store.claim_transfer(moving.id)
+        store.set_transfer_state(moving.id, TransferState.APPENDING)
+    checkpoint(path)
+
+
+def test_waiting_folder_changes_and_transfers_are_kept_with_names_for_ids(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "profile" / "mail.sqlite3"
+    path.parent.mkdir()
+    store_with_waiting_work(path)
+    size = page_size(path)
+    with sqlite3.connect(path) as db:
+        leaves = [
+            int(r[0])
+            for r in db.execute(
+                "SELECT pageno FROM dbstat WHERE name = 'messages' AND pagetype = 'leaf' "
+                "ORDER BY pageno"
+            )
+        ]
+    # The oldest messages: those the waiting work names stay readable.
+    for page in leaves[2:5]:
+        overwrite(path, page, random.Random(5).randbytes(size))
+    with MailStore.open(path) as store, pytest.raises(StoreDamaged):
+        inbox = store.folder_by_name("work", "INBOX")
+        assert inbox is not None
+        store.summaries(store.message_ids(inbox.id))
+
+    store = MailStore.open(path)
+    rescued = store.rescue
+    store.close()
+    assert rescued is not None and not rescued.unreadable_changes
+    saved = json.loads((rescued.folder / PENDING_FILE).read_text())
+    assert [(c["account"], c["kind"], c["folder"]) for c in saved["changes"]] == [
+        ("work", "flags", "INBOX")
+    ]
+    assert saved["folder_changes"] == [
+        {
+            "account": "work",
+            "kind": "rename",
+            "folder": "Bin",
+            "old_name": "Trash",
+            "new_name": "Bin",
+        },
+        {
+            "account": "home",
+            "kind": "create",
+            "folder": "Plans",
+            "old_name": "",
+            "new_name": "Plans",
+        },
+    ]
+    assert saved["transfers"] == [
+        {
+            "account": "work",
+            "kind": "move",
+            "folder": "INBOX",
+            "uid": 2997,
+            "uidvalidity": None,
+            "target_account": "home",
+            "target_folder": "Archive",
+            "message_id": "<2997@example.org>",
+            "subject": "Message number 2997 about something",
+            "state": "appending",
+        },
+        {
+            "account": "work",
+            "kind": "copy",
+            "folder": "INBOX",
+            "uid": 2996,
+            "uidvalidity": None,
+            "target_account": "home",
+            "target_folder": "INBOX",
+            "message_id": "<2996@example.org>",
+            "subject": "Message number 2996 about something",
+            "state": "waiting",
+        },
+    ]
+    assert rescued.changes == 5
+    assert "5 changes made here" in rescued.message()
+
+
+def test_waiting_work_whose_folders_are_unreadable_is_kept_by_id_and_said_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "profile" / "mail.sqlite3"
+    path.parent.mkdir()
+    store_with_waiting_work(path)
+    with sqlite3.connect(path) as db:
+        folder_ids = dict(db.execute("SELECT account || '/' || name, id FROM folders"))
+    pages = roots(path)
+    overwrite(path, pages["folders"], page_of(path, "outbox"))
+    overwrite(path, pages["sqlite_autoindex_folders_1"], page_of(path, "outbox_due"))
+
+    with caplog.at_level(logging.WARNING, logger="mailclient.store.repair"):
+        store = MailStore.open(path)
+    rescued = store.rescue
+    store.close()
+    assert rescued is not None and rescued.changes == 5
+    saved = json.loads((rescued.folder / PENDING_FILE).read_text())
+    [change] = saved["changes"]
+    assert change["folder"] is None and change["folder_id"] == folder_ids["work/INBOX"]
+    assert [(c["kind"], c["folder"], c["folder_id"]) for c in saved["folder_changes"]] == [
+        ("rename", None, folder_ids["work/Bin"]),
+        ("create", None, folder_ids["home/Plans"]),
+    ]
+    move = saved["transfers"][0]
+    assert (move["folder"], move["folder_id"]) == (None, folder_ids["work/INBOX"])
+    assert (move["target_account"], move["target_folder"], move["target_folder_id"]) == (
+        None,
+        None,
+        folder_ids["home/Archive"],
+    )
+    assert move["subject"] == "Message number 2997 about something"
+    unmapped = [r.getMessage() for r in caplog.records if "could not be read" in r.getMessage()]
+    assert len(unmapped) == 1
+    for name in ("work/INBOX", "work/Bin", "home/Plans", "home/Archive"):
+        assert f"folder {folder_ids[name]}" in unmapped[0]

@@ -87,6 +87,27 @@ def test_sort_indexes_come_with_an_upgrade(tmp_path: Path, monkeypatch: pytest.M
     upgraded.close()
 
 
+def test_an_upgrade_drops_the_quick_filter_copy_and_keeps_the_messages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "mail.sqlite3"
+    with monkeypatch.context() as patched:
+        patched.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:12])
+        old = db.connect(path)
+        old.execute("INSERT INTO folders (account, name) VALUES ('work', 'INBOX')")
+        old.execute(
+            "INSERT INTO messages (folder_id, uid, sender, subject, search) "
+            "VALUES (1, 7, 'Jörg', 'Grüße', 'jörg\ngrüße')"
+        )
+        old.close()
+    upgraded = MailStore.open(path)
+    columns = {row[1] for row in upgraded._db.execute("PRAGMA table_info(messages)")}
+    [summary] = upgraded.summaries(upgraded.message_ids(1))
+    upgraded.close()
+    assert "search" not in columns
+    assert (summary.uid, summary.sender, summary.subject) == (7, "Jörg", "Grüße")
+
+
 def test_opening_a_new_store_while_another_opener_holds_its_lock_waits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

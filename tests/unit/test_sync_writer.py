@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -63,3 +64,25 @@ def test_a_failed_write_is_raised_at_the_end_of_the_block_at_the_latest(tmp_path
     path = tmp_path / "mail.sqlite3"
     with pytest.raises(StoreError, match="full"), _StoreWriter(path) as writer:
         writer.submit(failing, 5)
+
+
+def test_an_offer_is_taken_only_while_the_writer_has_room(tmp_path: Path) -> None:
+    path = tmp_path / "mail.sqlite3"
+    inbox = inbox_of(path)
+    release = threading.Event()
+
+    def busy(store: MailStore) -> int:
+        release.wait(10)
+        return 0
+
+    with _StoreWriter(path) as writer:
+        writer.submit(busy, 0)
+        taken = [writer.offer(adding(inbox, range(n, n + 1))) for n in range(1, 6)]
+        release.set()
+        writer.wait()
+        assert writer.offer(adding(inbox, range(9, 10)))
+    with MailStore.open(path) as store:
+        stored = store.stored_uids(inbox)
+    # The busy write may or may not have left the queue yet: one or two offers fit beside it.
+    assert taken[0] and not taken[-1]
+    assert stored == [n for n, took in zip(range(1, 6), taken, strict=True) if took] + [9]

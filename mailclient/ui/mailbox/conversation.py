@@ -2,7 +2,9 @@
 them, in the reading pane when a thread's first message is opened in the threaded list.
 
 Each message has its sender, date, recipients and folder above its text; quoted lines are
-folded away behind a link that shows them (they repeat what the messages above say).
+folded away behind a link that shows them (they repeat what the messages above say), unless
+the words of the search that listed the thread are marked there and nowhere else in that
+message: they are why it was found.
 Everything is prepared on a pool thread (mailclient.workers.conversation); this view only
 joins the pieces, and again when a quote is shown or hidden.
 """
@@ -62,7 +64,8 @@ class ConversationView(QTextBrowser):
 
     def show_conversation(self, conversation: Conversation) -> None:
         self.conversation = conversation
-        self.unfolded = set()
+        # A message found through its quoted lines alone shows them.
+        self.unfolded = {e.message_id for e in conversation.entries if e.hit_in_quote}
         self._render()
         self.verticalScrollBar().setValue(0)
 

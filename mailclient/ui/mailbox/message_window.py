@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import QMainWindow, QToolBar, QWidget
 from mailclient import APP_NAME
 from mailclient.core.models import MessageSummary
 from mailclient.mime.decode import without_invisible
+from mailclient.mime.highlight import HighlightTerm
 from mailclient.ui.mailbox.message_model import star_icon
 from mailclient.ui.mailbox.printing import ask_and_print
 from mailclient.ui.mailbox.reading_pane import ReadingPane, load_job
@@ -45,6 +47,10 @@ class MessageWindow(QMainWindow):
 
     Its actions are carried out by the main window (``action_requested``), which then
     shows the next message here (show_summary) after the message left its folder.
+
+    Opened from a search or a filtered list, it marks the words looked for (``highlight``)
+    as the reading pane does, and keeps marking them after the search is left: it was
+    opened for them.
     """
 
     # The actions this window offers (object names from ACTIONS); all, for a stored message.
@@ -60,10 +66,12 @@ class MessageWindow(QMainWindow):
         store_path: Path,
         pool: QThreadPool,
         parent: QWidget | None = None,
+        highlight: Sequence[HighlightTerm] = (),
     ) -> None:
         super().__init__(parent)
         self.setObjectName("messageWindow")
         self.summary = summary
+        self.highlight = tuple(highlight)
         self.prefer_plain = False
         self.allow_remote = False
         self._store_path = store_path
@@ -141,6 +149,7 @@ class MessageWindow(QMainWindow):
             self.summary.id,
             prefer_plain=self.prefer_plain,
             allow_remote=self.allow_remote,
+            highlight=self.highlight,
         )
         shown = self.summary.id
         run_task(self, job, lambda prepared: self._loaded(shown, prepared), pool=self._pool)

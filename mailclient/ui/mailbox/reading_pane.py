@@ -477,8 +477,14 @@ class ReadingPane(QWidget):
             self.text_view.setHtml(prepared.plain_html or "")
             self.stack.setCurrentWidget(self.text_view)
             if prepared.hits:
+
+                def still_shown() -> bool:
+                    return self.prepared is prepared
+
                 # Once the attachments below have taken their room.
-                QTimer.singleShot(0, self, lambda: self._show_first_hit(prepared))
+                QTimer.singleShot(
+                    0, self, lambda: self._show_first_hit(self.text_view, still_shown)
+                )
             self.remote_bar.hide()
             self._release_html()
         self.attachments.show_attachments(prepared.raw, parsed)
@@ -493,19 +499,27 @@ class ReadingPane(QWidget):
         self.remote_bar.hide()
         self.notice_bar.hide()
         self.attachments.hide()
-        self.conversation_view.show_conversation(conversation)
-        self.stack.setCurrentWidget(self.conversation_view)
+        view = self.conversation_view
+        view.show_conversation(conversation)
+        self.stack.setCurrentWidget(view)
         self._release_html()
+        if conversation.hits:
+
+            def still_shown() -> bool:
+                return view.conversation is conversation and self.stack.currentWidget() is view
+
+            QTimer.singleShot(0, self, lambda: self._show_first_hit(view, still_shown))
         return True
 
-    def _show_first_hit(self, prepared: PreparedMessage) -> None:
-        """Scroll the text so that the search's first hit stands a third down the view."""
-        if self.prepared is not prepared:
+    def _show_first_hit(self, view: QTextBrowser, still_shown: Callable[[], bool]) -> None:
+        """Scroll ``view`` so that the search's first hit stands a third down it, unless
+        it shows something else by now."""
+        if not still_shown():
             return
         layout = self.layout()
         assert layout is not None
         layout.activate()  # the view's final height, with the attachments below it
-        document = self.text_view.document()
+        document = view.document()
         block = document.begin()
         while block.isValid():
             fragments = block.begin()
@@ -521,8 +535,8 @@ class ReadingPane(QWidget):
                     )
                     top = document.documentLayout().blockBoundingRect(block).top()
                     top += line.y() if line.isValid() else 0
-                    bar = self.text_view.verticalScrollBar()
-                    bar.setValue(int(top) - self.text_view.viewport().height() // 3)
+                    bar = view.verticalScrollBar()
+                    bar.setValue(int(top) - view.viewport().height() // 3)
                     return
                 fragments += 1
             block = block.next()

@@ -459,11 +459,16 @@ class MainWindow(
 
     def _store_changed(self, changes: StoreChanges) -> None:
         self.folder_model.reload()
-        current = self.folder_view.currentIndex()
-        ids = current.data(FolderRole.FOLDER_IDS) if current.isValid() else None
+        if self._searching:
+            # A search's results are those of every folder, a new one's too; not those of
+            # the folder chosen before it.
+            ids = [f.id for f in self._store.folders()] if changes.folder_list_changed else None
+        else:
+            current = self.folder_view.currentIndex()
+            ids = current.data(FolderRole.FOLDER_IDS) if current.isValid() else None
         if ids and sorted(ids) != sorted(self.message_model.folder_ids):
-            # The shown node now stands for other folders ("All inboxes" after the first
-            # sync found the inboxes): show those.
+            # The list now stands for other folders ("All inboxes" after the first sync
+            # found the inboxes, a folder new on the server during a search): show those.
             self.message_model.show_folders(ids)
             return
         self.message_model.refresh(None if changes.folder_list_changed else changes.folder_ids)

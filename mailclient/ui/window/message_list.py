@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMenu
 from mailclient.core.errors import MailclientError
 from mailclient.core.models import SEEN, MessageSummary
 from mailclient.core.query import parse_as_typed
+from mailclient.mime.highlight import HighlightTerm
 from mailclient.ui.mailbox.conversation import conversation_job
 from mailclient.ui.mailbox.message_model import Column, MessageRole
 from mailclient.ui.mailbox.reading_pane import load_job
@@ -102,9 +103,13 @@ class MessageList:
             return
         self._load_message(summary)
 
+    def _search_words(self: MainWindow) -> list[HighlightTerm]:
+        """What a message opened now marks: the words of the search or the filter that
+        lists it (none without either)."""
+        return parse_as_typed(self.message_model.quick_filter)[0].highlights()
+
     def _load_message(self: MainWindow, summary: MessageSummary) -> None:
-        # Opened from a search or a filtered list: the words looked for, marked.
-        highlight = parse_as_typed(self.message_model.quick_filter)[0].highlights()
+        highlight = self._search_words()
         if self.message_model.starts_conversation(summary.id):
             # A thread's first message opens its whole conversation (one message alone
             # when the rest are gone meanwhile).
@@ -129,7 +134,7 @@ class MessageList:
         self._load_one(summary, highlight)
 
     def _load_one(
-        self: MainWindow, summary: MessageSummary, highlight: list[tuple[str, bool]]
+        self: MainWindow, summary: MessageSummary, highlight: list[HighlightTerm]
     ) -> None:
         job = load_job(
             self._store.path,

@@ -27,7 +27,9 @@ class MessageWindows:
             # A draft opens where it can be finished: in a compose window.
             self._with_current_raw(lambda s, raw: compose.open_server_draft(s.account, raw))
             return
-        window = MessageWindow(summary, self._store.path, self._pool, self)
+        window = MessageWindow(
+            summary, self._store.path, self._pool, self, highlight=self._search_words()
+        )
         window.allow_remote = summary.id in self._remote_allowed
         self._show_message_window(window)
 
