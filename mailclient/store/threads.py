@@ -436,9 +436,10 @@ def _first_threads(db: sqlite3.Connection, folder_ids: Sequence[int], count: int
     account_of = dict(
         db.execute(f"SELECT id, account FROM folders WHERE id IN ({marks})", list(folder_ids))
     )
-    threads: list[int] = []  # newest first (numbers are unique over the accounts)
+    threads: dict[str, list[int]] = {}  # account -> threads, newest first
     alone: list[int] = []  # messages not threaded yet: each a thread of its own
-    seen: set[int] = set()
+    odd: list[int] = []  # messages whose node is not named by their Message-ID as stored
+    seen: set[int] = set()  # thread numbers are unique over the accounts
     offset = 0
     while len(seen) + len(alone) < count:
         chunk = db.execute(
@@ -463,58 +464,79 @@ def _first_threads(db: sqlite3.Connection, folder_ids: Sequence[int], count: int
         for row_id, message_id, folder_id in chunk:
             if len(seen) + len(alone) >= count:
                 break
-            thread = found.get((account_of[folder_id], message_key(message_id, row_id)))
+            key = message_key(message_id, row_id)
+            thread = found.get((account_of[folder_id], key))
             if thread is None:
                 alone.append(row_id)
-            elif thread not in seen:
+                continue
+            if key != _looked_for(message_id, row_id):
+                odd.append(row_id)
+            if thread not in seen:
                 seen.add(thread)
-                threads.append(thread)
+                threads.setdefault(account_of[folder_id], []).append(thread)
         if len(chunk) < _NEWEST_CHUNK:
             break
-    return _arrange(db, folder_ids, threads, alone)
+    named: list[str] = []
+    numbered: list[int] = []
+    for account, numbers in threads.items():
+        for (key,) in db.execute(
+            "SELECT message_id FROM thread_nodes WHERE account = ? AND "
+            f"thread IN ({', '.join('?' * len(numbers))})",
+            [account, *numbers],
+        ):
+            if key.startswith("#"):
+                numbered.extend([int(key[1:])] if key[1:].isdigit() else [])
+            else:
+                named.append(key)
+    wanted = seen | {-row_id for row_id in alone}
+    return _arrange(db, folder_ids, _Only(wanted, named, [*numbered, *alone, *odd]))
 
 
 # Every listed message with its thread node, the threads newest first, each thread's
 # messages oldest first: SQLite groups the whole folder (its sorter spills to a temporary
 # file), so that only one thread at a time is arranged here. The node is looked for by the
-# Message-ID as stored, or by the row id when there is none. A message whose Message-ID is
-# perhaps not a node name as message_key() makes them ("<a@b> (comment)", "<a b>") and
-# that no node was found for comes with its Message-ID instead of a key, for message_key()
-# to name its node; the threads of those found so come in :fixed (JSON: id -> thread).
-_LOOKED_FOR = "CASE WHEN m.message_id GLOB '<*>' THEN m.message_id ELSE '#' || m.id END"
-_IRREGULAR = (
-    "(instr(m.message_id, '<') > 0 AND (m.message_id NOT GLOB '<*>' "
-    "OR length(m.message_id) <= 2 "
-    # Anything but printable ASCII without < and >: a space, perhaps.
-    "OR substr(m.message_id, 2, length(m.message_id) - 2) GLOB '*[^!-;=?-~]*'))"
-)
+# Message-ID as stored (_looked_for), and a message that no node was found for comes with
+# its Message-ID, for message_key() to name its node: "<a@b> (comment)" is found as
+# "<a@b>". The threads of those found so come in :fixed (JSON: id -> thread).
 _THREAD = "coalesce(n.thread, json_extract(:fixed, '$.\"' || m.id || '\"'), -m.id)"
 _GROUPED = f"""
 SELECT id, unread, account, key, parent, thread, message_id FROM (
     SELECT m.id AS id, coalesce(m.date, 0) AS date, m.seen = 0 AS unread, f.account AS account,
-        coalesce(n.message_id, CASE WHEN NOT {_IRREGULAR} THEN {_LOOKED_FOR} END) AS key,
-        n.parent AS parent,
-        CASE WHEN n.thread IS NULL AND {_IRREGULAR} THEN m.message_id END AS message_id,
+        n.message_id AS key, n.parent AS parent,
+        CASE WHEN n.thread IS NULL THEN m.message_id END AS message_id,
         {_THREAD} AS thread,
         max(coalesce(m.date, 0)) OVER (PARTITION BY {_THREAD}) AS newest
     -- By date: the rows are read in the table's order, not scattered as by another index.
     FROM messages m INDEXED BY messages_by_date JOIN folders f ON f.id = m.folder_id
-    LEFT JOIN thread_nodes n ON n.account = f.account AND n.message_id = {_LOOKED_FOR}
+    LEFT JOIN thread_nodes n ON n.account = f.account AND n.message_id =
+        CASE WHEN m.message_id GLOB '<*>' THEN m.message_id ELSE '#' || m.id END
     WHERE m.folder_id IN ({{folders}}) AND m.hidden = 0 {{only}}
 ) ORDER BY newest DESC, thread, date, id
 """
+
+
+def _looked_for(message_id: str, row_id: int) -> str:
+    """The node name _GROUPED looks for (message_key() itself, for a usual Message-ID)."""
+    return message_id if message_id[:1] == "<" and message_id[-1:] == ">" else f"#{row_id}"
+
+
+class _Only(NamedTuple):
+    """Some threads of the folders: their numbers (a message alone: minus its id), and
+    the messages that may be in them, by Message-ID and by id."""
+
+    threads: set[int]
+    message_ids: list[str]
+    ids: list[int]
 
 
 class _Row(NamedTuple):
     id: int
     unread: int
     account: str
-    # The node's name, or for a message without a node its message_key(); None until
-    # _found() names it, for a Message-ID that may not be a node name as stored.
-    key: str | None
+    key: str | None  # the node's name, or for a message without a node its message_key()
     parent: str | None
     thread: int
-    message_id: str | None  # if ``key`` is None: the Message-ID as stored, to name its node
+    message_id: str | None  # without a node found: the Message-ID as stored
 
 
 class _Columns(NamedTuple):
@@ -525,25 +547,23 @@ class _Columns(NamedTuple):
 
 
 def _arrange(
-    db: sqlite3.Connection,
-    folder_ids: Sequence[int],
-    threads: Sequence[int] | None = None,
-    alone: Collection[int] = (),
+    db: sqlite3.Connection, folder_ids: Sequence[int], only: _Only | None = None
 ) -> ThreadedList:
-    """The messages of ``folder_ids`` (only those of ``threads`` and ``alone``, if given)
-    as ordered threads."""
-    only = ""
+    """The messages of ``folder_ids`` (of the threads ``only`` names, if given) as
+    ordered threads."""
     params: dict[str, object] = {f"f{n}": folder for n, folder in enumerate(folder_ids)}
-    if threads is not None:
-        only = (
-            "AND (n.thread IN (SELECT value FROM json_each(:threads)) "
-            "OR m.id IN (SELECT value FROM json_each(:alone)) "
-            # Their node is found by message_key(): those of other threads are left out then.
-            f"OR n.thread IS NULL AND {_IRREGULAR})"
+    restriction = ""
+    if only is not None:
+        # On the message alone, before its node is looked up: a look-up for every message
+        # of a big folder would take longer than the first screenful may.
+        restriction = (
+            "AND (m.message_id IN (SELECT value FROM json_each(:message_ids)) "
+            "OR m.id IN (SELECT value FROM json_each(:ids)))"
         )
-        params.update(threads=json.dumps(list(threads)), alone=json.dumps(list(alone)))
-    wanted, alone = set(threads or ()), set(alone)
-    sql = _GROUPED.format(folders=", ".join(f":f{n}" for n in range(len(folder_ids))), only=only)
+        params.update(message_ids=json.dumps(only.message_ids), ids=json.dumps(only.ids))
+    sql = _GROUPED.format(
+        folders=", ".join(f":f{n}" for n in range(len(folder_ids))), only=restriction
+    )
     fixed: dict[int, tuple[str, str | None, int]] = {}  # id -> key, parent, thread
     while True:
         params["fixed"] = json.dumps({str(i): thread for i, (_, _, thread) in fixed.items()})
@@ -554,8 +574,8 @@ def _arrange(
             row = _Row(*values)
             if row.key is None:
                 row = _found(db, row, fixed, misplaced)
-                if threads is not None and row.thread not in wanted and row.id not in alone:
-                    continue  # of another thread
+            if only is not None and row.thread not in only.threads:
+                continue  # another account's copy of a Message-ID, say
             if thread and thread[0].thread != row.thread:
                 _place_thread(db, thread, placed)
                 thread = []
@@ -581,8 +601,7 @@ def _found(
         return row._replace(key=key, parent=parent, thread=thread)
     stored = row.message_id or ""
     key = message_key(stored, row.id)
-    looked_for = stored if stored[:1] == "<" and stored[-1:] == ">" else f"#{row.id}"
-    if key != looked_for:
+    if key != _looked_for(stored, row.id):
         node = db.execute(
             "SELECT parent, thread FROM thread_nodes WHERE account = ? AND message_id = ?",
             (row.account, key),
