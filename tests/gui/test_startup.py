@@ -16,7 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 # What the first paint of the list does not need: account dialogs, preferences,
-# notifications, the tray, writing mail, and the IMAP, SMTP, TLS and web engine modules.
+# notifications, the tray, writing mail, and the IMAP, SMTP, TLS, network (the socket
+# later starts talk to) and web engine modules.
 LATER = [
     "mailclient.app.desktop",
     "mailclient.ui.accounts.controller",
@@ -29,6 +30,7 @@ LATER = [
     "imapclient",
     "keyring",
     "ssl",
+    "PySide6.QtNetwork",
     "PySide6.QtWebEngineCore",
 ]
 # What a start does not load at all, until it is asked for: spelling (Enchant), vCards,
