@@ -353,7 +353,7 @@ def _read_ids(store: MailStore, request: _Request, limit: int | None = None) -> 
         if not matching:
             return _Read(unfiltered, unfiltered=unfiltered)
         hits = store.matching(request.folder_ids, request.quick_filter)
-        ids = array("q", (i for i in unfiltered if i in hits))
+        ids = array("q", [i for i in unfiltered if i in hits])  # a list of the hits: faster
         return _Read(ids if limit is None else ids[:limit], unfiltered=unfiltered)
     places = store.threaded(request.folder_ids, None if matching else limit)
     if matching:
