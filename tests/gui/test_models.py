@@ -194,7 +194,7 @@ def test_message_list_is_lazy_and_sorted(
     assert model.index(1999, Column.SUBJECT).data() == "message 1"
     assert model.cached_pages() == 2
     _settle(qtbot, model, lambda: model.sort(Column.SIZE, Qt.SortOrder.AscendingOrder))
-    assert model.index(0, Column.SIZE).data() == "1 KB"
+    assert model.index(0, Column.SIZE).data() == "1 kB"
     assert model.index(0, Column.SUBJECT).data() == "message 1"
     _settle(qtbot, model, lambda: model.sort(Column.SENDER, Qt.SortOrder.DescendingOrder))
     assert model.index(0, Column.SENDER).data() == "Sender 999"

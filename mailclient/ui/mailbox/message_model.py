@@ -47,6 +47,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPixmap
 
 from mailclient.core.models import MessageSummary
+from mailclient.core.units import human_size
 from mailclient.mime.decode import without_invisible
 from mailclient.store.mail import MailStore, SortKey
 from mailclient.store.threads import ThreadedList
@@ -100,14 +101,6 @@ class MessageRole:
 
     ID = Qt.ItemDataRole.UserRole + 1
     SUMMARY = Qt.ItemDataRole.UserRole + 2
-
-
-def format_size(size: int) -> str:
-    if size < 1000:
-        return f"{size} B"
-    if size < 1_000_000:
-        return f"{size / 1000:.0f} KB"
-    return f"{size / 1_000_000:.1f} MB"
 
 
 def format_date(value: datetime | None, now: datetime) -> str:
@@ -253,7 +246,7 @@ class _Row:
             thread_mark.replace("%s", subject) if thread_mark else subject,
             recipient_names(summary.to) if recipients else sender_name(summary.sender),
             format_date(summary.date, now),
-            format_size(summary.size),
+            human_size(summary.size),
             folder,
             summary.account,
         )
