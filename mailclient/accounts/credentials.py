@@ -9,16 +9,27 @@ Every entry is the keyring service ``mailclient`` with the user name
 same name, and their secrets never meet. Entries of older versions (``<account>/<kind>``,
 without a profile) are moved under the profile's key the first time the profile asks for
 them.
+
+Which backend keyring uses is its own choice: the one its configuration names
+(``PYTHON_KEYRING_BACKEND``, its config file), else the best of all it can find. Finding
+them loads every backend keyring knows, one of which (macOS') looks for its libraries on
+Linux by running ldconfig, gcc and ld: about 0.1 s at each start of the command line. So
+the profile remembers which of keyring's own backends keyring chose for it (the file
+``keyring-backend``, a class name, no secret) and asks that one directly as long as it
+can run and nothing is configured; otherwise keyring chooses again.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Literal, Protocol, TypeVar
 
+from mailclient.core.atomic import write_atomic
 from mailclient.core.errors import CredentialError, NoKeyringBackend, PasswordMissing
 
 log = logging.getLogger(__name__)
@@ -41,6 +52,9 @@ NO_BACKEND_HELP = (
 
 # Backends that keep secrets in a plain or weakly protected file: never acceptable.
 _REFUSED_MODULE_PREFIXES = ("keyrings.alt", "keyring.backends.null", "keyring.backends.fail")
+# The backends a profile may remember: keyring's own. The name is imported when read back,
+# so a plugin's (or anything else a changed file names) is left to keyring's choice.
+_REMEMBERED_MODULE_PREFIX = "keyring.backends."
 
 
 class SecretBackend(Protocol):
@@ -74,38 +88,95 @@ class CredentialKey:
 class CredentialStore:
     """Secrets of the accounts of one profile, shared by the IMAP and SMTP modules and the UI.
 
-    ``profile_id`` is the profile's stable id (Profile.id()).
+    ``profile_id`` is the profile's stable id (Profile.id()). Without a ``backend``, keyring
+    chooses one, and ``remembered`` (a file in the profile) keeps that choice for the next
+    start (see the module docstring).
     """
 
-    def __init__(self, backend: SecretBackend | None = None, *, profile_id: str) -> None:
+    def __init__(
+        self,
+        backend: SecretBackend | None = None,
+        *,
+        profile_id: str,
+        remembered: Path | None = None,
+    ) -> None:
         if not profile_id or "/" in profile_id:
             raise ValueError(f"{profile_id!r} is not a profile id")
         self._backend = backend
         self.profile_id = profile_id
+        self._remembered = remembered
 
     def key(self, account: str, service: Kind) -> CredentialKey:
         return CredentialKey(self.profile_id, account, service)
 
     def _keyring(self) -> SecretBackend:
-        import keyring
         from keyring.backends import chainer, fail
 
         if self._backend is None:
             try:
-                found: SecretBackend = keyring.get_keyring()
+                found, detected = self._choose()
             except Exception as error:
                 # A backend chosen in keyring's configuration (PYTHON_KEYRING_BACKEND, its
                 # config file) that cannot start: the Secret Service without a D-Bus session.
                 log.debug("No keyring backend", exc_info=True)
                 raise NoKeyringBackend(f"{NO_BACKEND_HELP} ({error})") from error
         else:
-            found = self._backend
+            found, detected = self._backend, False
         candidates = found.backends if isinstance(found, chainer.ChainerBackend) else [found]
         usable = [b for b in candidates if not _is_refused(b)]
         if not usable or isinstance(found, fail.Keyring):
             raise NoKeyringBackend(NO_BACKEND_HELP)
         self._backend = usable[0]
+        if detected:
+            self._remember(self._backend)
         return self._backend
+
+    def _choose(self) -> tuple[SecretBackend, bool]:
+        """keyring's backend for this profile, and whether keyring had to look for the best
+        of all it knows (a choice worth remembering)."""
+        import keyring
+        import keyring.core
+
+        if "PYTHON_KEYRING_BACKEND" in os.environ:
+            return keyring.get_keyring(), False
+        configured: SecretBackend | None = keyring.core.load_config()
+        if configured is not None:
+            return configured, False
+        remembered = self._recall()
+        if remembered is not None:
+            return remembered, False
+        return keyring.get_keyring(), True
+
+    def _recall(self) -> SecretBackend | None:
+        """The remembered backend, if there is one and it can run now."""
+        import keyring.core
+
+        if self._remembered is None:
+            return None
+        try:
+            name = self._remembered.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        if not name.startswith(_REMEMBERED_MODULE_PREFIX):
+            return None
+        try:
+            # Raises when the backend cannot run here now (its service is gone, it is
+            # another platform's).
+            backend: SecretBackend = keyring.core.load_keyring(name)
+        except Exception as error:
+            log.info("The keyring backend %s cannot be used now (%s); keyring chooses", name, error)
+            return None
+        return backend
+
+    def _remember(self, backend: SecretBackend) -> None:
+        name = f"{type(backend).__module__}.{type(backend).__qualname__}"
+        if self._remembered is None or not name.startswith(_REMEMBERED_MODULE_PREFIX):
+            return
+        try:
+            write_atomic(self._remembered, f"{name}\n".encode())
+        except OSError as error:
+            # Only the next start is slower: keyring chooses again.
+            log.warning("Cannot remember the keyring backend in %s: %s", self._remembered, error)
 
     def _call(self, action: Callable[[SecretBackend], T], failed: str) -> T:
         """Run ``action`` on the backend; its failures become a CredentialError saying

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from mailclient import APP_NAME, __version__
-from mailclient.app import commands_accounts, commands_mail, commands_search, commands_send
 from mailclient.app.services import Services, resolve_profile
 from mailclient.app.terminal import printable
 from mailclient.core import diagnostics
@@ -22,8 +22,22 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): a bug of ours
 
+# The module that defines each command (its register() adds the command's parser). Only
+# the module of the command given is imported: between them they bring in the IMAP and
+# SMTP modules, the store and server discovery, which one command, or the window, does
+# not all need and would wait for at every start.
+COMMAND_MODULES = {
+    "account": "mailclient.app.commands_accounts",
+    "sync": "mailclient.app.commands_mail",
+    "list": "mailclient.app.commands_mail",
+    "send": "mailclient.app.commands_send",
+    "outbox": "mailclient.app.commands_send",
+    "search": "mailclient.app.commands_search",
+}
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(modules: Iterable[str]) -> argparse.ArgumentParser:
+    """The parser, with the commands of ``modules`` (see modules_needed)."""
     parser = argparse.ArgumentParser(
         prog="mailclient",
         description=f"{APP_NAME}: a fast, safe desktop email client. With no command it "
@@ -31,6 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
         "a message window.",
     )
     parser.add_argument("--version", action="version", version=f"mailclient {__version__}")
+    _add_global_options(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in modules:
+        importlib.import_module(module).register(commands)
+    return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--profile",
         metavar="DIR",
@@ -44,12 +66,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="log in detail, with the IMAP and SMTP conversations (passwords left out); "
         f"also ${diagnostics.DEBUG_ENV}=1",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands_accounts.register(commands)
-    commands_mail.register(commands)
-    commands_send.register(commands)
-    commands_search.register(commands)
-    return parser
+
+
+def modules_needed(args: Sequence[str]) -> list[str]:
+    """The modules whose commands parsing ``args`` needs: the module of the command they
+    give; none for ``--version`` or without a command (the window); all of them for
+    ``--help`` or a command that is none (argparse then lists them all)."""
+    every = list(dict.fromkeys(COMMAND_MODULES.values()))
+    global_options = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    global_options.add_argument("--version", action="store_true")
+    _add_global_options(global_options)
+    try:
+        known, rest = global_options.parse_known_args(args)
+    except argparse.ArgumentError:
+        return every  # "--profile" without a folder, say: the whole parser says what
+    if known.version or not rest:
+        return []
+    if rest[0] in COMMAND_MODULES:
+        return [COMMAND_MODULES[rest[0]]]
+    return every
 
 
 def split_url(argv: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -59,9 +94,8 @@ def split_url(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     Arguments after a command are the command's."""
     rest: list[str] = []
     targets: list[str] = []
-    commands = _command_names()
     for arg in argv:
-        if rest and any(a in commands for a in rest):
+        if rest and any(a in COMMAND_MODULES for a in rest):
             rest.append(arg)
         elif arg.lower().startswith("mailto:") and not any(
             t.startswith("mailto:") for t in targets
@@ -84,14 +118,9 @@ def message_file_path(argument: str) -> Path:
     return Path(argument).expanduser().absolute()
 
 
-def _command_names() -> set[str]:
-    subparsers = (a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    return {name for action in subparsers for name in action.choices}
-
-
 def run(argv: Sequence[str] | None = None) -> int:
     args_list, targets = split_url(list(sys.argv[1:] if argv is None else argv))
-    parser = build_parser()
+    parser = build_parser(modules_needed(args_list))
     args = parser.parse_args(args_list)
     debug = diagnostics.debug_requested(args.debug)
     stderr_level = logging.WARNING

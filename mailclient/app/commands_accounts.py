@@ -28,15 +28,13 @@ from mailclient.accounts.model import (
 )
 from mailclient.accounts.oauth2 import SIGN_IN_TIMEOUT, discover, sign_in_account
 from mailclient.app.services import Services
-from mailclient.app.terminal import printable
+from mailclient.app.terminal import printable, refusal_advice
 from mailclient.core.errors import (
     AccountExists,
     AccountNotFound,
-    AuthenticationFailed,
     InvalidInput,
     MailclientError,
     NetworkError,
-    SignInExpired,
     password_command,
 )
 from mailclient.discovery.providers import (
@@ -380,13 +378,6 @@ def _patiently(action: Callable[[], T]) -> T:
             time.sleep(delay)
             delay *= 2
     raise AssertionError("unreachable")
-
-
-def refusal_advice(account: str, error: MailclientError) -> str:
-    """``error`` as the CLI prints it: a refused password comes with the command to fix it."""
-    if isinstance(error, AuthenticationFailed) and not isinstance(error, SignInExpired):
-        return f"{error} Enter the current password with: {password_command(account)}"
-    return str(error)
 
 
 def cmd_test(services: Services, args: argparse.Namespace) -> int:

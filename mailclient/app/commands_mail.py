@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mailclient.accounts.model import Account
 from mailclient.app import listing
-from mailclient.app.commands_accounts import refusal_advice
 from mailclient.app.services import Services
-from mailclient.app.terminal import printable
+from mailclient.app.terminal import printable, refusal_advice
 from mailclient.core.errors import InvalidInput, MailclientError
 from mailclient.core.models import MessageSummary
-from mailclient.imap.bodies import KeepPolicy, download_bodies
 from mailclient.imap.sync import AccountSync, FolderSyncResult, SyncProgress
 from mailclient.store.mail import MailStore
 from mailclient.store.threads import ThreadedMessage
+
+if TYPE_CHECKING:
+    from mailclient.imap.bodies import KeepPolicy
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -92,11 +93,21 @@ def _summary_line(account: Account, result: FolderSyncResult) -> str:
 
 
 def _keep_policy(days: str) -> KeepPolicy:
+    # Imported when --bodies asks for it (so in _keep_bodies): keeping the messages
+    # themselves needs the MIME modules, which a sync of headers does not.
+    from mailclient.imap.bodies import KeepPolicy
+
     if days == "all":
         return KeepPolicy(days=None)
     if not days.isdigit() or int(days) < 1:
         raise InvalidInput("--bodies", "give a number of days (1 or more) or 'all'")
     return KeepPolicy(days=int(days))
+
+
+def _keep_bodies(engine: AccountSync, policy: KeepPolicy) -> int:
+    from mailclient.imap.bodies import download_bodies
+
+    return download_bodies(engine, policy)
 
 
 def cmd_sync(services: Services, args: argparse.Namespace) -> int:
@@ -120,7 +131,7 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
                 )
                 try:
                     results = engine.sync(args.folder)
-                    stored = download_bodies(engine, policy) if policy is not None else None
+                    stored = _keep_bodies(engine, policy) if policy is not None else None
                 finally:
                     engine.close()
             except MailclientError as error:

@@ -41,7 +41,9 @@ class Services:
     @classmethod
     def open(cls, profile: Profile) -> Services:
         accounts = AccountStore(profile.config_path)
-        credentials = CredentialStore(profile_id=profile.id())
+        credentials = CredentialStore(
+            profile_id=profile.id(), remembered=profile.keyring_backend_path
+        )
 
         def clients(provider: str) -> tuple[str, str] | None:
             # Imported at first use: the window starts without server discovery.

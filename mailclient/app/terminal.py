@@ -11,6 +11,13 @@ from __future__ import annotations
 
 import re
 
+from mailclient.core.errors import (
+    AuthenticationFailed,
+    MailclientError,
+    SignInExpired,
+    password_command,
+)
+
 # C0 controls but tab and line feed, DEL, and C1 controls (0x9B is an 8-bit CSI); the
 # line and paragraph separators; bidi embeddings, overrides and isolates, which
 # make "\u202egnp.exe" show as "exe.png"; characters that show nothing (zero-width space,
@@ -37,3 +44,10 @@ def printable(text: str) -> str:
 def printable_json(text: str) -> str:
     """A JSON document with the characters json.dumps lets through escaped (``\\u009b``)."""
     return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def refusal_advice(account: str, error: MailclientError) -> str:
+    """``error`` as the CLI prints it: a refused password comes with the command to fix it."""
+    if isinstance(error, AuthenticationFailed) and not isinstance(error, SignInExpired):
+        return f"{error} Enter the current password with: {password_command(account)}"
+    return str(error)

@@ -39,6 +39,11 @@ class Profile:
         return self.root / "mail.sqlite3"
 
     @property
+    def keyring_backend_path(self) -> Path:
+        """Which keyring backend holds the profile's secrets (accounts/credentials.py)."""
+        return self.root / "keyring-backend"
+
+    @property
     def drafts_dir(self) -> Path:
         """Drafts of open compose windows, saved every few seconds (store/drafts.py)."""
         return self.root / "drafts"

@@ -8,12 +8,13 @@ One way to speak IMAP: imapclient owns the connection, our reader owns the hot p
   and LOGOUT; and, on the connections that save into the Sent and Drafts folders (append,
   drafts), the few commands those need: CREATE and SUBSCRIBE, SELECT, SEARCH HEADER, STORE
   and EXPUNGE. mailclient.imap.connection.Connection types what of it we call.
-- Everything a sync repeats per folder and per message (SELECT/EXAMINE, STATUS, UID FETCH
-  pipelined, UID SEARCH, STORE, MOVE/COPY, EXPUNGE, ENABLE, CREATE/RENAME/DELETE) is
-  written and read by wire.ResponseReader on the same socket. It gets imaplib's buffered
-  ``readline``/``read`` and ``send`` through one seam, connection.wire_io(). The two never
-  interleave: each command is read to its tagged completion before the next is sent, and
-  the reader's tags (MC1, MC2, ...) cannot be taken for imaplib's.
+- Everything a sync repeats per folder and per message (SELECT/EXAMINE, STATUS (a
+  resync's all in one write), UID FETCH pipelined, UID SEARCH, STORE, MOVE/COPY, EXPUNGE,
+  ENABLE, CREATE/RENAME/DELETE) is written and read by wire.ResponseReader on the same
+  socket. It gets imaplib's buffered ``readline``/``read`` and ``send`` through one seam,
+  connection.wire_io(). The two never interleave: what one sends is read to its tagged
+  completion before the other sends, and the reader's tags (MC1, MC2, ...) cannot be
+  taken for imaplib's.
 - Every use of a private part of imapclient or imaplib (the socket hook for the
   AbortSwitch, LOGIN/AUTHENTICATE with the tagged answer visible, the buffered reader) is
   in mailclient.imap.connection. pyproject.toml pins the imapclient releases they were

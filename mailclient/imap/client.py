@@ -20,6 +20,7 @@ import ssl
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import imapclient.exceptions
@@ -360,7 +361,12 @@ _USE_BY_NAME = {
 _SPECIAL_USES = {use.value.lower(): use for use in SpecialUse}
 _CODE = re.compile(rb"\[([A-Z-]+)(?: ([^\]]*))?\]")
 _FLAG_LIST = re.compile(rb"\(([^()]*)\)")
+# STATUS commands sent in one write by ImapSession.statuses().
+_STATUS_PIPELINE = 100
 _STATUS_ITEMS = re.compile(rb"\(([A-Z0-9 ]*)\)\s*$")
+# The folder a STATUS response names (RFC 3501 §7.2.4): an atom or a quoted string.
+_STATUS_MAILBOX = re.compile(rb'STATUS (?:"((?:[^"\\]|\\.)*)"|([^\s"({]+)) ', re.IGNORECASE)
+_QUOTED_PAIR = re.compile(rb"\\(.)")
 _COPYUID = re.compile(rb"\[COPYUID (\d+) ([0-9:,]+) ([0-9:,]+)\]")
 
 
@@ -375,6 +381,40 @@ class MailboxStatus:
     highestmodseq: int | None = None
     # Keywords the folder's FLAGS and PERMANENTFLAGS name (RFC 3501 §7.2.6, §7.1).
     keywords: frozenset[str] = frozenset()
+
+
+def _status_items(line: bytes) -> dict[bytes, int]:
+    """The numbers of a STATUS response: {b"UIDNEXT": 12, ...}."""
+    m = _STATUS_ITEMS.search(line)
+    if m is None:
+        return {}
+    words = m.group(1).split()
+    return dict(zip(words[::2], map(int, words[1::2]), strict=False))
+
+
+def _status_mailbox(line: bytes) -> bytes | None:
+    """The folder a STATUS response names, as sent (modified UTF-7); None for a literal."""
+    m = _STATUS_MAILBOX.match(line)
+    if m is None:
+        return None
+    if m.group(1) is not None:
+        return _QUOTED_PAIR.sub(rb"\1", m.group(1))
+    return m.group(2)
+
+
+def _status_key(encoded: bytes | None) -> bytes | None:
+    # INBOX is INBOX in any case (RFC 3501 §5.1).
+    return b"INBOX" if encoded is not None and encoded.upper() == b"INBOX" else encoded
+
+
+def _mailbox_status(name: str, values: dict[bytes, int]) -> MailboxStatus:
+    return MailboxStatus(
+        name=name,
+        uidvalidity=values[b"UIDVALIDITY"],
+        uidnext=values.get(b"UIDNEXT", 0),
+        exists=values.get(b"MESSAGES", 0),
+        highestmodseq=values.get(b"HIGHESTMODSEQ"),
+    )
 
 
 def _keywords(text: bytes) -> set[str]:
@@ -662,27 +702,52 @@ class ImapSession:
 
     def status(self, name: str) -> MailboxStatus:
         """A folder's state without selecting it (RFC 3501 §6.3.10, RFC 7162 §3.1.7)."""
-        if self.selected == name:
+        self._leave_if_selected([name])
+        values: dict[bytes, int] = {}
+        for response in self._run(self._status_command(name)):
+            if isinstance(response, wire.Untagged) and response.kind == b"STATUS":
+                values.update(_status_items(response.line))
+        if b"UIDVALIDITY" not in values:
+            raise ProtocolError(f"The IMAP server gave no UIDVALIDITY for the folder {name}.")
+        return _mailbox_status(name, values)
+
+    def statuses(self, names: Sequence[str]) -> dict[str, MailboxStatus]:
+        """STATUS of each folder of ``names``, the commands sent all at once (RFC 3501 §5.5):
+        one round trip however many folders. Each answer goes to the folder it names; a
+        folder the server refused (deleted meanwhile), or whose answer names it in a way
+        not told apart here (a literal), is left out: ask status() for it."""
+        self._leave_if_selected(names)
+        wanted = {_status_key(imap_utf7.encode(name)): name for name in names}
+        found: dict[str, dict[bytes, int]] = {}
+        # A few KB at a time: a server that stops reading while we do not read its answers
+        # would otherwise leave both sides waiting once the socket buffers are full.
+        for start in range(0, len(names), _STATUS_PIPELINE):
+            commands = [self._status_command(n) for n in names[start : start + _STATUS_PIPELINE]]
+            tags = self._guard(partial(self._reader.send_commands, commands))
+            for tag in tags:
+                try:
+                    for response in self._guard_iter(self._reader.responses(tag, "STATUS")):
+                        if isinstance(response, wire.Untagged) and response.kind == b"STATUS":
+                            named = wanted.get(_status_key(_status_mailbox(response.line)))
+                            if named is not None:
+                                found.setdefault(named, {}).update(_status_items(response.line))
+                except wire.CommandFailed as error:
+                    log.debug("%s: %s", self.account.name, error)
+        return {
+            name: _mailbox_status(name, values)
+            for name, values in found.items()
+            if b"UIDVALIDITY" in values
+        }
+
+    def _status_command(self, name: str) -> bytes:
+        items = b"MESSAGES UIDNEXT UIDVALIDITY" + (b" HIGHESTMODSEQ" if self.condstore else b"")
+        return b"STATUS " + quote_mailbox(name) + b" (" + items + b")"
+
+    def _leave_if_selected(self, names: Sequence[str]) -> None:
+        if self.selected in names:
             # STATUS of the selected folder is discouraged (RFC 3501); leave it first.
             self.run(b"UNSELECT" if self.has("UNSELECT") else b"CLOSE")
             self.selected = None
-        items = b"MESSAGES UIDNEXT UIDVALIDITY" + (b" HIGHESTMODSEQ" if self.condstore else b"")
-        values: dict[bytes, int] = {}
-        for response in self._run(b"STATUS " + quote_mailbox(name) + b" (" + items + b")"):
-            if isinstance(response, wire.Untagged) and response.kind == b"STATUS":
-                m = _STATUS_ITEMS.search(response.line)
-                if m:
-                    words = m.group(1).split()
-                    values.update(zip(words[::2], map(int, words[1::2]), strict=False))
-        if b"UIDVALIDITY" not in values:
-            raise ProtocolError(f"The IMAP server gave no UIDVALIDITY for the folder {name}.")
-        return MailboxStatus(
-            name=name,
-            uidvalidity=values[b"UIDVALIDITY"],
-            uidnext=values.get(b"UIDNEXT", 0),
-            exists=values.get(b"MESSAGES", 0),
-            highestmodseq=values.get(b"HIGHESTMODSEQ"),
-        )
 
     # -- messages in the selected folder ----------------------------------------------------
 

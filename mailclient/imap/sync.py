@@ -34,10 +34,10 @@ from mailclient.core.abort import AbortSwitch
 from mailclient.core.errors import MailclientError, NetworkError
 from mailclient.core.models import Folder
 from mailclient.imap import changes, transfers, wire
-from mailclient.imap.client import DEFAULT_TIMEOUT, FetchedBatch, ImapSession
+from mailclient.imap.client import DEFAULT_TIMEOUT, FetchedBatch, ImapSession, MailboxStatus
 from mailclient.imap.headers import has_attachments, structure_has_attachments, summarize_batch
 from mailclient.imap.planner import FlagSync, plan_folder
-from mailclient.store.mail import MailStore
+from mailclient.store.mail import FolderSyncState, MailStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -125,12 +125,12 @@ class _StoreWriter:
 
     _QUEUED = 2
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, name: str = "sync-writer") -> None:
         self._path = path
         self._jobs: queue.Queue[_Write | None] = queue.Queue(self._QUEUED)
         self._done: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def __enter__(self) -> _StoreWriter:
         self._thread.start()
@@ -226,6 +226,9 @@ class AccountSync:
         self._stop = stop or threading.Event()
         self._abort = abort  # cuts the connection from another thread (see open_client)
         self._session: ImapSession | None = None
+        # STATUS of folders read at the start of sync(), by folder id, with the state the
+        # store had then (see _peek).
+        self._peeked: dict[int, tuple[FolderSyncState, MailboxStatus]] = {}
 
     # -- connection -------------------------------------------------------------------------
 
@@ -321,6 +324,24 @@ class AccountSync:
                 )
             )
         )
+        try:
+            self._peeked = self.retrying(lambda: self._peek(folder_names))
+            results = self._sync_listed(folder_names)
+        finally:
+            self._peeked = {}
+        if not self._stop.is_set():
+            # Copies and moves to other accounts that waited (offline, say) go now; one
+            # whose other server cannot be reached waits on without failing this sync.
+            try:
+                refused += self._send_transfers()
+            except MailclientError as error:
+                log.warning("%s: copies to other accounts wait: %s", self.account.name, error)
+        if refused:
+            results.insert(0, FolderSyncResult("", refused=refused))
+        return results
+
+    def _sync_listed(self, folder_names: Sequence[str] | None) -> list[FolderSyncResult]:
+        """Read the folder list, then sync the named folders (default: all)."""
         self.retrying(self.refresh_folders)
         folders = self.store.selectable_folders(self.account.name)
         if folder_names is not None:
@@ -341,16 +362,49 @@ class AccountSync:
                 # Renamed or deleted here while this sync ran: not a failure to report.
                 result.error = None
             results.append(result)
-        if not self._stop.is_set():
-            # Copies and moves to other accounts that waited (offline, say) go now; one
-            # whose other server cannot be reached waits on without failing this sync.
-            try:
-                refused += self._send_transfers()
-            except MailclientError as error:
-                log.warning("%s: copies to other accounts wait: %s", self.account.name, error)
-        if refused:
-            results.insert(0, FolderSyncResult("", refused=refused))
         return results
+
+    def _peek(
+        self, folder_names: Sequence[str] | None
+    ) -> dict[int, tuple[FolderSyncState, MailboxStatus]]:
+        """STATUS of each known folder that its STATUS may show unchanged (see
+        _sync_folder), all in one round trip, with the state the store has now.
+
+        Asked before the folder list: Dovecot answers a STATUS that follows a LIST by
+        reading the folder's whole index of Maildir file names (30 ms for 50,000 messages),
+        one that comes first from its index header.
+        """
+        if not self.session.condstore:
+            return {}
+        store, account = self.store, self.account.name
+        known: dict[str, tuple[int, FolderSyncState]] = {}
+        for folder in store.selectable_folders(account):
+            if folder_names is not None and folder.name not in folder_names:
+                continue
+            cached = store.sync_state(folder.id)
+            if (
+                cached.uidnext is not None
+                and not store.unfetched_uids(folder.id)
+                and not store.has_pending(account, folder.id)
+            ):
+                known[folder.name] = (folder.id, cached)
+        if not known:
+            return {}
+        try:
+            found = self.session.statuses(list(known))
+        except wire.MalformedResponse as error:
+            # A shortcut only: each folder asks on its own, and one whose answer cannot
+            # be read fails alone (see sync_folder); the connection was dropped.
+            log.warning("%s: %s", self.account.name, error)
+            return {}
+        return {known[name][0]: (known[name][1], status) for name, status in found.items()}
+
+    def _status(self, folder: Folder, cached: FolderSyncState) -> MailboxStatus:
+        """The folder's STATUS: the one _peek read if still good, else asked now."""
+        peeked = self._peeked.pop(folder.id, None)
+        if peeked is not None and peeked[0] == cached and peeked[1].name == folder.name:
+            return peeked[1]
+        return self.session.status(folder.name)
 
     def refresh_folders(self) -> list[Folder]:
         """Read the folder list from the server into the store.
@@ -388,6 +442,9 @@ class AccountSync:
         return result
 
     def _sync_folder(self, folder: Folder, result: FolderSyncResult) -> None:
+        if self.store.has_pending(self.account.name, folder.id):
+            # Sent now, they move the server's state past what _peek saw.
+            self._peeked.pop(folder.id, None)
         try:
             # First, so that the sync reads a server that knows of them.
             result.refused += self.send_pending(folder.id)
@@ -403,7 +460,7 @@ class AccountSync:
         if session.condstore and cached.uidnext is not None and not unfetched:
             # STATUS answers from the server's index; SELECT of a big folder costs tens of
             # milliseconds more. Unchanged under CONDSTORE means nothing to do.
-            peek = session.status(folder.name)
+            peek = self._status(folder, cached)
             if plan_folder(cached, peek, session.condstore).nothing:
                 return
         status = session.select(folder.name, readonly=True)
@@ -473,7 +530,7 @@ class AccountSync:
         log.debug("%s/%s: %d headers to fetch", self.account.name, folder.name, len(missing))
         deferred = store.defer_sort_indexes(len(missing))
         try:
-            with _StoreWriter(store.path) as writer:
+            with _StoreWriter(store.path, f"{self.account.name}-sync-writer") as writer:
                 fetched = 0
 
                 def stored(counts: list[tuple[int, int]]) -> None:

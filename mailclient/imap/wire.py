@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from mailclient.core.errors import ProtocolError
@@ -274,11 +274,17 @@ class ResponseReader:
 
     def send_command(self, command: bytes) -> bytes:
         """Send one command line (no literals); returns its tag."""
-        if b"\r" in command or b"\n" in command:
-            raise ValueError("an IMAP command line cannot contain CR or LF")
-        tag = b"MC%d" % next(self._tags)
-        self._send(tag + b" " + command + b"\r\n")
+        [tag] = self.send_commands([command])
         return tag
+
+    def send_commands(self, commands: Sequence[bytes]) -> list[bytes]:
+        """Send command lines (no literals) in one write, before any answer is read
+        (pipelining, RFC 3501 §5.5); returns their tags in order."""
+        if any(b"\r" in command or b"\n" in command for command in commands):
+            raise ValueError("an IMAP command line cannot contain CR or LF")
+        tags = [b"MC%d" % next(self._tags) for _ in commands]
+        self._send(b"".join(t + b" " + c + b"\r\n" for t, c in zip(tags, commands, strict=True)))
+        return tags
 
     def run(self, command: bytes) -> Iterator[Response]:
         """Send ``command`` and yield its untagged responses until it completed."""

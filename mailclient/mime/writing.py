@@ -17,6 +17,7 @@ from enum import StrEnum
 from mailclient.core.draft import Draft, DraftKind
 from mailclient.core.errors import InvalidInput
 from mailclient.core.outgoing import Attachment
+from mailclient.core.units import human_size
 from mailclient.mime.compose import check_recipients
 from mailclient.mime.reply import signature_block
 
@@ -143,14 +144,6 @@ def mentions_attachment(body: str) -> bool:
 
 
 # -- size -----------------------------------------------------------------------------------
-
-
-def human_size(size: int) -> str:
-    if size < 1000:
-        return f"{size} B"
-    if size < 1_000_000:
-        return f"{size / 1000:.0f} kB"
-    return f"{size / 1_000_000:.1f} MB"
 
 
 def estimated_size(body: str, attachment_sizes: Sequence[int]) -> int:

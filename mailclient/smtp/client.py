@@ -213,8 +213,6 @@ def _sign_in(smtp: smtplib.SMTP, account: Account, auth: Authenticator, secret: 
                 raise
             if not auth.rejected("smtp", secret):
                 raise
-            # smtplib counts challenges per connection; a new AUTH starts afresh.
-            smtp._auth_challenge_count = 0  # type: ignore[attr-defined]
 
 
 def _auth_plain_utf8(smtp: smtplib.SMTP, account: Account, password: str) -> None:

@@ -37,7 +37,6 @@ from mailclient.store.db import (
     mark_damaged,
     store_error,
 )
-from mailclient.store.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +173,10 @@ def set_aside(path: Path, clock: Callable[[], float] = time.time) -> StoreRescue
         if not marker.exists():
             return None
         # An older profile's unsent messages are in the cache: into the outbox file first.
+        # (Imported here: every opening of the cache imports this module, and only this
+        # rare step needs the outbox.)
+        from mailclient.store.outbox import Outbox
+
         Outbox.open(path, clock).close()
         work, complete = _waiting_work(path)
         saved = sum(len(items) for items in work.values())

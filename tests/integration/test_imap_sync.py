@@ -3,6 +3,8 @@ UIDVALIDITY changes, dropped connections, odd headers and names."""
 
 from __future__ import annotations
 
+import ast
+import logging
 import sqlite3
 import threading
 import time
@@ -29,6 +31,7 @@ from tests.integration.imap_helpers import (
 )
 from tests.integration.tcp_proxy import CuttableProxy
 from tests.rig import Dovecot, MailServers
+from tests.rig.imap_proxy import RewritingProxy
 
 USER = "carol"
 # Dovecot 2.3's default capabilities, minus the extensions each path must do without.
@@ -459,9 +462,108 @@ def test_a_big_first_fill_builds_its_indexes_while_structures_come_and_loses_non
     assert inbox is not None
     found = {s.subject: s.has_attachments for s in store.summaries(store.message_ids(inbox.id))}
     assert result.new == 200
-    assert builders == ["store-writer"]
+    assert builders == ["test-sync-writer"]
     assert indexes(store) >= SORT_INDEXES
     assert found == {
         (f"Message {n}" if n % 2 else f"mixed {n}"): bool(n % 2) for n in range(1, 201)
     }
     assert len(store.search(parse_query("subject:mixed"))) == 100
+
+
+def sent_commands(records: list[logging.LogRecord]) -> list[list[bytes]]:
+    """What the engine wrote, one list of command lines (without tags) per write: its own
+    reader's writes (mailclient.imap.conversation) and imaplib's (imapclient.imaplib)."""
+    writes = []
+    for record in records:
+        text = record.getMessage()
+        if record.name == "mailclient.imap.conversation" and " > b" in text:
+            raw = ast.literal_eval(text.split(" > ", 1)[1])
+            writes.append([line.split(b" ", 1)[1] for line in raw.split(b"\r\n") if line])
+        elif record.name == "imapclient.imaplib" and text.startswith("> b'"):
+            # Logged as "> b'TAG COMMAND ...", some of them shortened or redacted.
+            writes.append([text[4:].removesuffix("'").split(" ", 1)[1].encode()])
+    return writes
+
+
+def test_a_resync_asks_every_folders_status_at_once_before_the_folder_list(
+    servers: MailServers,
+    store: MailStore,
+    path: str,
+    condstore_only: Dovecot,
+    plain_imap: Dovecot,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 6)))
+    servers.fill_maildir(USER, "Archive", (message(n) for n in range(6, 9)))
+    servers.append(USER, "Old", message(9))
+    caplog.set_level(logging.DEBUG)  # before the connection: it logs from the start then
+    engine = engine_for(path, servers, store, condstore_only, plain_imap)
+    engine.sync()
+    folders = {f.name for f in store.selectable_folders("test")}
+    assert {"INBOX", "Archive", "Old", "Trash"} <= folders
+
+    # Meanwhile another client: new mail, a flag in Archive, the folder Old deleted.
+    servers.append(USER, "INBOX", message(10))
+    with servers.imap(USER) as client:
+        client.select_folder("Archive")
+        client.add_flags(client.search("ALL")[:1], [FLAGGED])
+        client.close_folder()
+        client.delete_folder("Old")
+    caplog.clear()
+    results = {r.folder: r for r in engine.sync()}
+    engine.close()
+
+    assert (results["INBOX"].new, results["Archive"].changed) == (1, 1)
+    unchanged = folders - {"INBOX", "Archive", "Old"}
+    assert all(
+        (results[f].new, results[f].changed, results[f].removed) == (0, 0, 0) for f in unchanged
+    )
+    assert all(r.error is None for r in results.values())
+    assert "Old" not in {f.name for f in store.selectable_folders("test")}
+    for folder in ("INBOX", "Archive"):
+        assert store_state(store, "test", folder) == server_state(servers, USER, folder)
+
+    writes = sent_commands(caplog.records)
+    statuses = [w for w in writes if w[0].startswith(b"STATUS ")]
+    listing = writes.index([b'LIST "" "*"'])
+    examined = {c.split(b" ", 1)[1] for w in writes for c in w if c.startswith(b"EXAMINE ")}
+    if path == "plain":
+        # Without CONDSTORE a STATUS cannot show that flags did not change: each folder
+        # is examined and its flags compared, as before.
+        assert statuses == []
+        assert examined == {f'"{f}"'.encode() for f in folders - {"Old"}}
+        return
+    # One write with the STATUS of every folder known, sent before the folder list.
+    [batch] = statuses
+    assert sorted(batch) == sorted(
+        f'STATUS "{f}" (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)'.encode() for f in folders
+    )
+    assert writes.index(batch) < listing
+    # Only the folders that changed are opened.
+    assert examined == {b'"INBOX"', b'"Archive"'}
+
+
+def test_a_status_answer_that_cannot_be_read_fails_only_its_folder(
+    servers: MailServers, store: MailStore
+) -> None:
+    """A server whose STATUS answer for Junk is garbage: the batch of STATUS is given up,
+    each folder asks on its own, and only Junk fails."""
+
+    def garble_junk(line: bytes) -> bytes:
+        return b"* 1 FETCH garbage\r\n" if line.startswith(b"* STATUS Junk ") else line
+
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 4)))
+    proxy = RewritingProxy((servers.host, servers.imap_port), servers.certs, garble_junk)
+    try:
+        engine = AccountSync(
+            account(servers, USER, proxy.port), FixedPassword(servers.user(USER).password), store
+        )
+        engine.sync()  # the first: no STATUS, every folder is examined
+        servers.append(USER, "INBOX", message(4))
+        results = {r.folder: r for r in engine.sync()}
+        engine.close()
+    finally:
+        proxy.close()
+    assert results["INBOX"].new == 1 and results["INBOX"].error is None
+    assert results["Junk"].error is not None and "FETCH" in results["Junk"].error
+    assert all(r.error is None for name, r in results.items() if name != "Junk")

@@ -161,3 +161,65 @@ def test_list_shows_no_bidi_or_invisible_characters(cli: Run, servers: MailServe
     assert json.loads(as_json.stdout)["subject"] == "Old \u202egnp.exe\u200b"
     for output in (listed.stdout, text.stdout, as_json.stdout):
         assert not {"\u202e", "\u200b", "\u2066"} & set(output)
+
+
+# What a sync's process may not load: the other commands' modules (server discovery and
+# its DNS and X.509 libraries, the SMTP module and the outbox, the MIME parsing that keeping
+# bodies needs), the window, and the keyring backends that keyring looks through to choose.
+NOT_FOR_SYNC = (
+    "mailclient.app.commands_accounts",
+    "mailclient.app.commands_send",
+    "mailclient.app.commands_search",
+    "mailclient.discovery",
+    "mailclient.smtp",
+    "mailclient.store.outbox",
+    "mailclient.core.outgoing",
+    "mailclient.imap.bodies",
+    "mailclient.ui",
+    "mailclient.accounts.oauth2",
+    "dns",
+    "cryptography.x509",
+    "PySide6",
+    "keyring.backends.macOS",
+    "keyring.backends.Windows",
+    "keyring.backends.kwallet",
+    "keyring.backends.libsecret",
+)
+
+
+def loaded_by(cli: Run, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run the command in a process of its own; what it printed and the modules it loaded."""
+    code = (
+        "import json, sys\nfrom mailclient.app.cli import run\n"
+        "try:\n    sys.exit(run(sys.argv[1:]))\n"
+        "finally:\n    print(json.dumps(sorted(sys.modules)))"
+    )
+    profile = cli.profile  # type: ignore[attr-defined]
+    done = subprocess.run(
+        [sys.executable, "-c", code, "--profile", str(profile), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    *output, modules = done.stdout.splitlines()
+    done.stdout = "\n".join(output)
+    return done, set(json.loads(modules))
+
+
+def test_a_sync_loads_only_what_it_uses(cli: Run, servers: MailServers) -> None:
+    servers.append(USER, "INBOX", message(1, "Hello"))
+    add_account(cli, servers)  # keyring chooses the Secret Service; the profile remembers
+    assert (cli.profile / "keyring-backend").read_text().strip() == (  # type: ignore[attr-defined]
+        "keyring.backends.SecretService.Keyring"
+    )
+    for _ in range(2):  # the first sync fills the store, the second finds nothing new
+        synced, loaded = loaded_by(cli, "sync")
+        assert synced.returncode == 0, synced.stderr
+        assert "work/INBOX: 1 new" in synced.stdout or "work/INBOX: 0 new" in synced.stdout
+        assert "mailclient.imap.sync" in loaded and "keyring.backends.SecretService" in loaded
+        assert sorted(m for m in loaded if m.startswith(NOT_FOR_SYNC)) == []
+
+    version, loaded = loaded_by(cli, "--version")
+    assert version.returncode == 0
+    assert sorted(m for m in loaded if m.startswith(("mailclient.imap", "mailclient.store"))) == []
+    assert sorted(m for m in loaded if m.startswith("mailclient.app.commands")) == []

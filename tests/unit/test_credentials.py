@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keyring
+import keyring.core
 import pytest
 from keyring.backends import fail
 from keyring.errors import PasswordDeleteError
@@ -143,3 +146,118 @@ def test_a_configured_backend_that_cannot_start_is_no_backend(
     store = CredentialStore(profile_id=A)
     with pytest.raises(NoKeyringBackend, match=r"Secret Service.*no session bus"):
         store.get_password("work", "imap")
+
+
+class SecretServiceLike(MemoryKeyring):
+    """Stands for keyring's own Secret Service backend, by the name a profile remembers."""
+
+
+SecretServiceLike.__module__ = "keyring.backends.SecretService"
+SecretServiceLike.__qualname__ = "Keyring"
+
+
+class KWalletLike(MemoryKeyring):
+    """Stands for keyring's KWallet backend."""
+
+
+KWalletLike.__module__ = "keyring.backends.kwallet"
+KWalletLike.__qualname__ = "DBusKeyring"
+
+
+class KeyringChoice:
+    """keyring's ways to a backend, as the tests set them: the search of every backend
+    (get_keyring), its configuration file, and the loading of one backend by name."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.found: SecretBackend | None = None  # what a search finds; None: no search
+        self.configured: SecretBackend | None = None
+        self.loadable: dict[str, SecretBackend] = {}
+        self.loaded: list[str] = []
+        monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+        monkeypatch.setattr(keyring, "get_keyring", self.get_keyring)
+        monkeypatch.setattr(keyring.core, "load_config", lambda: self.configured)
+        monkeypatch.setattr(keyring.core, "load_keyring", self.load_keyring)
+
+    def get_keyring(self) -> SecretBackend:
+        assert self.found is not None, "keyring searched its backends"
+        return self.found
+
+    def load_keyring(self, name: str) -> SecretBackend:
+        self.loaded.append(name)
+        if name not in self.loadable:
+            raise RuntimeError(f"{name} cannot run here")
+        return self.loadable[name]
+
+
+SECRET_SERVICE = "keyring.backends.SecretService.Keyring"
+
+
+@pytest.fixture
+def choice(monkeypatch: pytest.MonkeyPatch) -> KeyringChoice:
+    return KeyringChoice(monkeypatch)
+
+
+def test_the_backend_keyring_found_is_remembered_and_asked_directly_next_time(
+    choice: KeyringChoice, tmp_path: Path
+) -> None:
+    remembered = tmp_path / "keyring-backend"
+    backend = choice.found = SecretServiceLike()
+    CredentialStore(profile_id=A, remembered=remembered).set_password("work", "imap", "pw")
+    assert remembered.read_text() == f"{SECRET_SERVICE}\n"
+
+    choice.found = None  # the next process must not search again
+    choice.loadable[SECRET_SERVICE] = backend
+    assert CredentialStore(profile_id=A, remembered=remembered).get_password("work", "imap") == "pw"
+    assert choice.loaded == [SECRET_SERVICE]
+
+
+def test_a_remembered_backend_that_cannot_run_now_leaves_the_choice_to_keyring(
+    choice: KeyringChoice, tmp_path: Path
+) -> None:
+    remembered = tmp_path / "keyring-backend"
+    remembered.write_text(f"{SECRET_SERVICE}\n")  # not in choice.loadable: it cannot run
+    kwallet = choice.found = KWalletLike()
+    kwallet.set_password(KEYRING_SERVICE, f"{A}/work/imap", "pw")
+    assert CredentialStore(profile_id=A, remembered=remembered).get_password("work", "imap") == "pw"
+    assert choice.loaded == [SECRET_SERVICE]
+    assert remembered.read_text() == "keyring.backends.kwallet.DBusKeyring\n"
+
+
+def test_keyrings_configuration_wins_over_the_remembered_backend(
+    choice: KeyringChoice, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remembered = tmp_path / "keyring-backend"
+    remembered.write_text(f"{SECRET_SERVICE}\n")
+    choice.loadable[SECRET_SERVICE] = SecretServiceLike()
+    configured = choice.configured = KWalletLike()
+    store = CredentialStore(profile_id=A, remembered=remembered)
+    store.set_password("work", "imap", "in the configured one")
+    assert configured.items == {(KEYRING_SERVICE, f"{A}/work/imap"): "in the configured one"}
+
+    choice.configured = None
+    from_environment = choice.found = KWalletLike()  # keyring reads PYTHON_KEYRING_BACKEND
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.kwallet.DBusKeyring")
+    CredentialStore(profile_id=A, remembered=remembered).set_password("work", "imap", "env")
+    assert from_environment.items == {(KEYRING_SERVICE, f"{A}/work/imap"): "env"}
+    assert choice.loaded == []
+    assert remembered.read_text() == f"{SECRET_SERVICE}\n"  # a configured choice is not kept
+
+
+@pytest.mark.parametrize("name", ["keyrings.alt.file.PlaintextKeyring", "os.system", "", "\udcff"])
+def test_only_keyrings_own_backends_are_loaded_by_their_remembered_name(
+    choice: KeyringChoice, tmp_path: Path, name: str
+) -> None:
+    remembered = tmp_path / "keyring-backend"
+    remembered.write_text(f"{name}\n", errors="surrogateescape")
+    choice.found = SecretServiceLike()
+    CredentialStore(profile_id=A, remembered=remembered).set_password("work", "imap", "pw")
+    assert choice.loaded == []
+    assert remembered.read_text() == f"{SECRET_SERVICE}\n"
+
+
+def test_a_refused_backend_is_never_remembered(choice: KeyringChoice, tmp_path: Path) -> None:
+    remembered = tmp_path / "keyring-backend"
+    choice.found = PlaintextKeyring()
+    with pytest.raises(NoKeyringBackend):
+        CredentialStore(profile_id=A, remembered=remembered).set_password("work", "imap", "pw")
+    assert not remembered.exists()

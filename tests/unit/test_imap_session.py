@@ -6,7 +6,7 @@ import io
 
 from mailclient.accounts.model import Account, Security
 from mailclient.core.models import FLAGGED, SEEN
-from mailclient.imap.client import ImapSession
+from mailclient.imap.client import ImapSession, MailboxStatus
 from mailclient.imap.headers import summarize_batch
 from mailclient.imap.wire import FetchResponse, ResponseReader
 
@@ -120,3 +120,29 @@ def test_answers_to_the_pipelined_next_fetch_that_come_early_go_to_its_batch() -
     first, second = list(ImapSession(ACCOUNT, client).fetch_summaries([[7], [12, 13]]))
     assert ([m.uid for m in first.messages], first.absent()) == ([7], [])
     assert ([m.uid for m in second.messages], second.absent()) == ([12, 13], [])
+
+
+def test_pipelined_statuses_go_to_the_folder_each_answer_names() -> None:
+    # The answer for "Sent Items" comes before the first command completed (a server may
+    # answer pipelined commands in any order), INBOX in lower case; "Gone" was deleted;
+    # "Odd" is named by a literal, which is not told apart: left out, asked on its own.
+    client = ScriptedClient(
+        b'* STATUS "Sent Items" (MESSAGES 2 UIDNEXT 9 UIDVALIDITY 7)\r\n'
+        b"* STATUS inbox (MESSAGES 5 UIDNEXT 6 UIDVALIDITY 3)\r\n"
+        b"MC1 OK Status completed.\r\n"
+        b"MC2 OK Status completed.\r\n"
+        b"MC3 NO Mailbox doesn't exist: Gone\r\n"
+        b"* STATUS {3}\r\nOdd (MESSAGES 1 UIDNEXT 2 UIDVALIDITY 1)\r\n"
+        b"MC4 OK Status completed.\r\n"
+    )
+    session = ImapSession(ACCOUNT, client)
+    found = session.statuses(["INBOX", "Sent Items", "Gone", "Odd"])
+    assert found == {
+        "INBOX": MailboxStatus("INBOX", uidvalidity=3, uidnext=6, exists=5),
+        "Sent Items": MailboxStatus("Sent Items", uidvalidity=7, uidnext=9, exists=2),
+    }
+    items = b" (MESSAGES UIDNEXT UIDVALIDITY)\r\n"
+    assert client._imap.sent == [  # one write
+        b'MC1 STATUS "INBOX"' + items + b'MC2 STATUS "Sent Items"' + items
+        + b'MC3 STATUS "Gone"' + items + b'MC4 STATUS "Odd"' + items
+    ]  # fmt: skip

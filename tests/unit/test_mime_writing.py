@@ -10,6 +10,7 @@ import pytest
 
 from mailclient.core.draft import Draft, DraftKind
 from mailclient.core.outgoing import Attachment
+from mailclient.core.units import human_size
 from mailclient.mime.writing import (
     ConcernKind,
     attachment_size,
@@ -17,7 +18,6 @@ from mailclient.mime.writing import (
     concerns,
     estimated_size,
     has_changes,
-    human_size,
     link_target,
     mentions_attachment,
     only_sender_changed,

@@ -54,6 +54,7 @@ from PySide6.QtWidgets import (
 from mailclient.accounts.identities import Identity, identity_index
 from mailclient.core.draft import Draft, DraftKind
 from mailclient.core.outgoing import Attachment
+from mailclient.core.units import human_size
 from mailclient.mime.writing import (
     ConcernKind,
     attachment_size,
@@ -61,7 +62,6 @@ from mailclient.mime.writing import (
     concerns,
     estimated_size,
     has_changes,
-    human_size,
     link_target,
     only_sender_changed,
     over_limit,

@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mailclient.core.units import human_size
 from mailclient.mime.filename import is_executable, safe_filename, unique_path_name
-from mailclient.ui.mailbox.message_model import format_size
 from mailclient.ui.widgets.icons import icon
 from mailclient.workers.tasks import error_text, run_task
 
@@ -184,7 +184,7 @@ class AttachmentPanel(QWidget):
         self.list.clear()
         for attachment in self._attachments:
             item = QTreeWidgetItem(
-                [display_name(attachment), attachment.content_type, format_size(attachment.size)]
+                [display_name(attachment), attachment.content_type, human_size(attachment.size)]
             )
             item.setIcon(0, _type_icon(attachment.content_type))
             item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -192,7 +192,7 @@ class AttachmentPanel(QWidget):
         count = len(self._attachments)
         total = sum(a.size for a in self._attachments)
         self.title.setText(
-            f"<b>{count} attachment{'s' if count != 1 else ''}</b> ({format_size(total)})"
+            f"<b>{count} attachment{'s' if count != 1 else ''}</b> ({human_size(total)})"
         )
         first = self.list.topLevelItem(0)
         if first is not None:
