@@ -5,14 +5,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
-from email.headerregistry import Address
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from mailclient.core.errors import InvalidInput
-from mailclient.core.tls import certificate_fingerprint, pem_to_der
 
 
 class Security(StrEnum):
@@ -50,6 +48,8 @@ class PinnedCertificate:
 
     @property
     def fingerprint(self) -> str:
+        from mailclient.core.tls import certificate_fingerprint, pem_to_der
+
         return certificate_fingerprint(pem_to_der(self.pem))
 
 
@@ -101,6 +101,9 @@ class Account:
         A name with a comma or other specials is quoted ("Smith, Ann" <ann@example.org>),
         so that the value parses back as one address.
         """
+        # Imported here: the email header parser is not needed to show the window.
+        from email.headerregistry import Address
+
         username, _, domain = self.email.rpartition("@")
         return str(Address(self.display_name, username, domain))
 
@@ -308,6 +311,9 @@ def _pin(value: object) -> PinnedCertificate:
 
 
 def validate_pin(pin: PinnedCertificate) -> PinnedCertificate:
+    # Imported here: ssl and OpenSSL (5 MiB) wait for the first connection, or a pin.
+    from mailclient.core.tls import pem_to_der
+
     try:
         pem_to_der(pin.pem)
     except ValueError:

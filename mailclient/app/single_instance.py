@@ -16,12 +16,15 @@ import logging
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QLockFile, QObject, Signal
-from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 from mailclient.core.errors import ProfileInUse, ProfileLockFailed
 from mailclient.core.profile import FILE_MODE
+
+if TYPE_CHECKING:
+    from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +100,9 @@ class SingleInstance(QObject):
 
     def listen(self) -> None:
         """Accept later starts (after ``claim()``, once the QApplication exists)."""
+        # Qt's network module is loaded here, after the window's first paint.
+        from PySide6.QtNetwork import QLocalServer
+
         # We hold the lock, so a socket found here was left by a run that crashed.
         QLocalServer.removeServer(self.server_name)
         server = QLocalServer(self)
@@ -139,6 +145,8 @@ class SingleInstance(QObject):
 
     def send(self, arguments: list[str], timeout: float = SEND_TIMEOUT_SECONDS) -> None:
         """Hand ``arguments`` to the running instance (blocking; no QApplication needed)."""
+        from PySide6.QtNetwork import QLocalSocket
+
         deadline = time.monotonic() + timeout
 
         def remaining_ms() -> int:

@@ -18,7 +18,6 @@ import logging.handlers
 import os
 import platform
 import re
-import ssl
 import sys
 import threading
 import time
@@ -287,6 +286,8 @@ def _enable_faulthandler() -> None:
 
 def versions(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The versions a bug report needs; ``extra`` adds the upper layers' (Qt, SQLite)."""
+    import ssl  # here: OpenSSL (4 MiB) is loaded by the first connection, not at start
+
     return {
         "mailclient": __version__,
         "Python": platform.python_version(),

@@ -32,6 +32,7 @@ import logging
 import sqlite3
 import time
 import uuid
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -78,6 +79,18 @@ _ORDER = {
     SortKey.FLAGGED: "instr(flags, '\\Flagged') > 0 {d}, date DESC, id DESC",
     SortKey.ATTACHMENTS: "has_attachments {d}, date DESC, id DESC",
 }
+
+
+def _ordered_ids(
+    folder_ids: Sequence[int], sort: SortKey, descending: bool
+) -> tuple[str, list[Any]]:
+    """The statement reading the visible ids of ``folder_ids`` in that order."""
+    order = _ORDER[sort].format(d="DESC" if descending else "ASC")
+    sql = (
+        f"SELECT id FROM messages WHERE folder_id IN ({marks(len(folder_ids))}) AND hidden = 0 "
+        f"ORDER BY {order}"
+    )
+    return sql, list(folder_ids)
 
 
 @dataclass(frozen=True)
@@ -675,21 +688,31 @@ class MailStore:
         ids = [folder_ids] if isinstance(folder_ids, int) else list(folder_ids)
         if not ids:
             return []
-        where = [f"folder_id IN ({marks(len(ids))})", "hidden = 0"]
-        params: list[Any] = list(ids)
-        order = _ORDER[sort].format(d="DESC" if descending else "ASC")
-        sql = f"SELECT id FROM messages WHERE {' AND '.join(where)} ORDER BY {order}"
+        sql, params = _ordered_ids(ids, sort, descending)
         if quick_filter.strip():
             hits = self.matching(ids, quick_filter)
             found = [r[0] for r in self._read(sql, params) if r[0] in hits]
             return found if limit is None else found[:limit]
+        return list(self.message_id_array(ids, sort, descending, limit))
+
+    def message_id_array(
+        self,
+        folder_ids: Sequence[int],
+        sort: SortKey = SortKey.DATE,
+        descending: bool = True,
+        limit: int | None = None,
+    ) -> array[int]:
+        """message_ids() without a filter, as an array: 8 bytes an id, where a list of
+        Python ints takes 36 (100,000 ids: 0.8 MB instead of 3.6; a million: 8 instead of
+        36). Read row by row, not fetchall(): no list of row tuples at all."""
+        if not folder_ids:
+            return array("q")
+        sql, params = _ordered_ids(folder_ids, sort, descending)
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
         try:
-            # Row by row, not fetchall(): 100,000 row tuples at once would double the memory
-            # this list takes while it is built.
-            return [r[0] for r in self._db.execute(sql, params)]
+            return array("q", (r[0] for r in self._db.execute(sql, params)))
         except sqlite3.Error as error:
             raise store_error(self._path, error) from error
 
@@ -885,7 +908,7 @@ class MailStore:
 
     def threaded(
         self, folder_ids: Sequence[int], first_threads: int | None = None
-    ) -> list[threads.ThreadedMessage]:
+    ) -> threads.ThreadedList:
         """The visible messages of ``folder_ids`` grouped in threads (see store.threads);
         ``first_threads``: only the newest this many threads. Only reads: messages not
         linked yet (see link_unthreaded) are listed alone."""

@@ -279,7 +279,8 @@ ALTER TABLE pending_transfers ADD COLUMN claimed_by TEXT;
 # 4: SORT_INDEXES; 5: UNFETCHED; 6: search.SCHEMA (the full-text index, filled for the
 # stored mail); 7: threads.SCHEMA (conversations; the stored mail is threaded on first use);
 # 8: FOLDER_CHANGES; 9: SUBJECT_KEY; 10: KEYWORDS; 11: TRANSFERS; 12: FOLDER_CHANGE_CLAIMS;
-# 13: DROP_QUICK_FILTER_TEXT; 14: TRANSFER_CLAIM_SENDERS.
+# 13: DROP_QUICK_FILTER_TEXT; 14: TRANSFER_CLAIM_SENDERS; 15: search.TEXT_FROM_MESSAGES (the
+# index reads its text from the messages: rebuilt).
 MIGRATIONS: list[str] = [
     MAIL_TABLES,
     OUTBOX,
@@ -295,4 +296,5 @@ MIGRATIONS: list[str] = [
     FOLDER_CHANGE_CLAIMS,
     DROP_QUICK_FILTER_TEXT,
     TRANSFER_CLAIM_SENDERS,
+    search.TEXT_FROM_MESSAGES,
 ]

@@ -3,9 +3,11 @@
 The index ``message_text`` has one row per message (its rowid is the message's id) with
 the sender, the To and Cc recipients, the subject, the attachment file names, the body
 text and, apart, the quoted lines of the body (so that ``body:`` can find both while a
-later ranking may weigh them lower). The header columns are kept current in the same
-transaction as every write: index_new_messages() after each stored batch of new
-messages (after a big first fill, once at its end: MailStore.restore_sort_indexes),
+later ranking may weigh them lower). It keeps no copy of that text: FTS5 reads it from
+the view ``message_text_source`` (see TEXT_FROM_MESSAGES), header text made from the
+message's row as it is read, body text from ``body_text``. The index is kept current in
+the same transaction as every write: index_new_messages() after each stored batch of
+new messages (after a big first fill, once at its end: MailStore.restore_sort_indexes),
 triggers for header updates and deletes (a move keeps the row id, so its text moves
 with it; removing a folder or an account deletes its messages and so their text).
 A stored body enters ``body_index_queue`` by trigger in the transaction that saved it;
@@ -27,6 +29,8 @@ interpreted. Free words also match as the start of a longer word (``invoice`` fi
 
 from __future__ import annotations
 
+import functools
+import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -84,9 +88,89 @@ INSERT INTO search_state (indexed_up_to) SELECT coalesce(max(id), 0) FROM messag
 INSERT INTO body_index_queue (message_id) SELECT message_id FROM bodies;
 """
 
+# 15: the index keeps no copy of the text it indexes (an FTS5 table with external
+# content): a copy of every header was half of what FTS5 wrote in a first sync. It reads a
+# message's text from message_text_source when the message enters the index, and again
+# when it leaves, to know which words to take out; so a message leaves the index before
+# its text changes (BEFORE triggers, or store_texts()) and enters it again after. The
+# header text is made from the message's row: an ASCII value, most of them, as it is,
+# without a call into Python; any other through mail_index_text(), which every
+# connection registers (mailclient.store.db) and which must give the text it gave when
+# the message entered: a change to mailclient.store.tokens needs a migration that
+# rebuilds the index. The body text, which took MIME parsing to make, is kept in
+# body_text. Messages above search_state.indexed_up_to are not in the index yet: they
+# neither leave it nor enter it before index_new_messages() takes them in.
+TEXT_FROM_MESSAGES = """
+CREATE TABLE body_text (
+    message_id INTEGER PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
+    filenames TEXT NOT NULL,
+    body TEXT NOT NULL,
+    quoted TEXT NOT NULL
+);
+INSERT INTO body_text (message_id, filenames, body, quoted)
+SELECT rowid, coalesce(filenames, ''), body, coalesce(quoted, '') FROM message_text
+WHERE body IS NOT NULL AND rowid IN (SELECT id FROM messages);
+
+DROP TRIGGER messages_reindexed;
+DROP TRIGGER messages_unindexed;
+DROP TABLE message_text;
+
+CREATE VIEW message_text_source AS
+SELECT m.id,
+    CASE WHEN length(m.sender) = length(CAST(m.sender AS BLOB)) THEN m.sender
+        ELSE mail_index_text(m.sender) END AS sender,
+    CASE WHEN length(m.recipients) = length(CAST(m.recipients AS BLOB)) THEN m.recipients
+        ELSE mail_index_text(m.recipients) END AS recipients,
+    CASE WHEN length(m.cc) = length(CAST(m.cc AS BLOB)) THEN m.cc
+        ELSE mail_index_text(m.cc) END AS cc,
+    CASE WHEN length(m.subject) = length(CAST(m.subject AS BLOB)) THEN m.subject
+        ELSE mail_index_text(m.subject) END AS subject,
+    b.filenames, b.body, b.quoted
+FROM messages m LEFT JOIN body_text b ON b.message_id = m.id;
+
+CREATE VIRTUAL TABLE message_text USING fts5 (
+    sender, recipients, cc, subject, filenames, body, quoted,
+    tokenize = 'unicode61 remove_diacritics 2',
+    columnsize = 0,
+    content = 'message_text_source',
+    content_rowid = 'id'
+);
+
+CREATE TRIGGER messages_unindexed BEFORE DELETE ON messages
+WHEN OLD.id <= (SELECT indexed_up_to FROM search_state)
+BEGIN
+    DELETE FROM message_text WHERE rowid = OLD.id;
+END;
+
+CREATE TRIGGER messages_reindexing BEFORE UPDATE OF sender, recipients, cc, subject ON messages
+WHEN (OLD.sender IS NOT NEW.sender OR OLD.recipients IS NOT NEW.recipients
+    OR OLD.cc IS NOT NEW.cc OR OLD.subject IS NOT NEW.subject)
+    AND OLD.id <= (SELECT indexed_up_to FROM search_state)
+BEGIN
+    DELETE FROM message_text WHERE rowid = OLD.id;
+END;
+
+CREATE TRIGGER messages_reindexed AFTER UPDATE OF sender, recipients, cc, subject ON messages
+WHEN (OLD.sender IS NOT NEW.sender OR OLD.recipients IS NOT NEW.recipients
+    OR OLD.cc IS NOT NEW.cc OR OLD.subject IS NOT NEW.subject)
+    AND NEW.id <= (SELECT indexed_up_to FROM search_state)
+BEGIN
+    INSERT INTO message_text (rowid, sender, recipients, cc, subject, filenames, body, quoted)
+    SELECT id, sender, recipients, cc, subject, filenames, body, quoted
+    FROM message_text_source WHERE id = NEW.id;
+END;
+
+INSERT INTO message_text (rowid, sender, recipients, cc, subject, filenames, body, quoted)
+SELECT id, sender, recipients, cc, subject, filenames, body, quoted
+FROM message_text_source WHERE id <= (SELECT indexed_up_to FROM search_state);
+"""
+
 # The narrow index above, by name and definition (MailStore builds it after a big first fill).
 LOOKUP_INDEX = "messages_for_search"
 LOOKUP_COLUMNS = "messages (id, folder_id, hidden, date, seen, has_attachments)"
+
+# The index's columns, as message_text_source gives them.
+_TEXT = "sender, recipients, cc, subject, filenames, body, quoted"
 
 # What a body becomes in the index: its text, its quoted lines, its attachments' names.
 BodyText = tuple[str, str, str]
@@ -105,17 +189,25 @@ _COLUMNS = {
 
 
 def register_functions(db: sqlite3.Connection) -> None:
-    """Make the SQL functions the index triggers call known to ``db``."""
+    """Make the SQL functions the index's source calls known to ``db``."""
     db.create_function("mail_index_text", 1, _index_value, deterministic=True)
 
 
 def _index_value(value: str | None) -> str | None:
-    return index_text(value) if isinstance(value, str) else value
+    if not isinstance(value, str) or value.isascii():
+        return value
+    return _header_text(value)
+
+
+# Senders and recipients repeat from message to message (the owner's address, a list's),
+# and so do the subjects of a thread: each distinct header value is prepared once.
+_header_text = functools.lru_cache(maxsize=4096)(index_text)
 
 
 def index_new_messages(db: sqlite3.Connection) -> None:
-    """Index the headers of the messages stored since the last call (in the caller's
-    transaction: MailStore.add_messages calls it after each batch).
+    """Index the messages stored since the last call: their headers, and the text of a
+    body indexed meanwhile (in the caller's transaction: MailStore.add_messages calls it
+    after each batch).
 
     One INSERT ... SELECT per batch rather than a trigger per row: FTS5 writes its
     pending terms out at every statement boundary, which a trigger makes one per
@@ -123,9 +215,8 @@ def index_new_messages(db: sqlite3.Connection) -> None:
     """
     (up_to,) = db.execute("SELECT indexed_up_to FROM search_state").fetchone()
     db.execute(
-        "INSERT INTO message_text (rowid, sender, recipients, cc, subject) "
-        "SELECT id, mail_index_text(sender), mail_index_text(recipients), mail_index_text(cc), "
-        "mail_index_text(subject) FROM messages WHERE id > ?",
+        f"INSERT INTO message_text (rowid, {_TEXT}) "
+        f"SELECT id, {_TEXT} FROM message_text_source WHERE id > ?",
         (up_to,),
     )
     db.execute(
@@ -298,13 +389,37 @@ def take_queued(db: sqlite3.Connection, limit: int) -> list[tuple[int, bytes]]:
 
 
 def store_texts(db: sqlite3.Connection, texts: Sequence[tuple[int, BodyText]]) -> None:
-    """Write converted bodies into the index and take them off the queue (in a transaction)."""
+    """Write converted bodies into the index and take them off the queue (in a transaction).
+
+    The indexed messages leave the index while their body text changes (see
+    TEXT_FROM_MESSAGES), all in one statement and back in another: FTS5 writes out what
+    it has gathered at the end of every statement, and a statement per message would
+    make as many small pieces of index to merge. A message not indexed yet enters the
+    index with its body text, later; one deleted since its body was taken is passed over.
+    """
+    (up_to,) = db.execute("SELECT indexed_up_to FROM search_state").fetchone()
+    indexed = json.dumps([id_ for id_, _ in texts if id_ <= up_to])
+    db.execute(
+        "DELETE FROM message_text WHERE rowid IN (SELECT value FROM json_each(?))", (indexed,)
+    )
     db.executemany(
-        "UPDATE message_text SET body = ?, quoted = ?, filenames = ? WHERE rowid = ?",
+        "INSERT OR REPLACE INTO body_text (message_id, body, quoted, filenames) "
+        "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM messages WHERE id = ?)",
         (
-            (index_text(body[:MAX_TEXT]), index_text(quoted[:MAX_TEXT]), index_text(names), id_)
+            (
+                id_,
+                index_text(body[:MAX_TEXT]),
+                index_text(quoted[:MAX_TEXT]),
+                index_text(names),
+                id_,
+            )
             for id_, (body, quoted, names) in texts
         ),
+    )
+    db.execute(
+        f"INSERT INTO message_text (rowid, {_TEXT}) SELECT id, {_TEXT} "
+        "FROM message_text_source WHERE id IN (SELECT value FROM json_each(?))",
+        (indexed,),
     )
     db.executemany(
         "DELETE FROM body_index_queue WHERE message_id = ?", ((id_,) for id_, _ in texts)

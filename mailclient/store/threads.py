@@ -34,10 +34,12 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from array import array
+from bisect import bisect_right
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Any
+from typing import Any, NamedTuple, overload
 
 from mailclient.core.models import SpecialUse
 
@@ -457,9 +459,116 @@ class ThreadedMessage:
     unread: bool = False
 
 
+class ThreadedList(Sequence[ThreadedMessage]):
+    """The threaded list (what threaded() returns), kept in arrays.
+
+    Each thread's messages are neighbours: a thread is one run of the list, and its size
+    is found by bisection. For 100,000 messages these arrays take 2.5 MB, where a list of
+    ThreadedMessage with the dictionaries a view needs over it would take 25 MB.
+    """
+
+    __slots__ = ("_starts", "_unread_in", "depths", "ids", "threads", "unread")
+
+    def __init__(
+        self,
+        ids: array[int] | None = None,
+        threads: array[int] | None = None,
+        depths: array[int] | None = None,
+        unread: array[int] | None = None,
+    ) -> None:
+        self.ids = ids if ids is not None else array("q")
+        self.threads = threads if threads is not None else array("q")
+        self.depths = depths if depths is not None else array("i")
+        self.unread = unread if unread is not None else array("b")
+        self._starts = array("i")  # the first position of each run
+        self._unread_in = array("i")  # unread messages of each run
+        previous = None
+        for position, (thread, unread_here) in enumerate(
+            zip(self.threads, self.unread, strict=True)
+        ):
+            if thread != previous:
+                self._starts.append(position)
+                self._unread_in.append(0)
+                previous = thread
+            if unread_here:
+                self._unread_in[-1] += 1
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, index: int) -> ThreadedMessage: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> ThreadedList: ...
+
+    def __getitem__(self, index: int | slice) -> ThreadedMessage | ThreadedList:
+        if isinstance(index, slice):
+            return ThreadedList(
+                self.ids[index], self.threads[index], self.depths[index], self.unread[index]
+            )
+        return ThreadedMessage(
+            self.ids[index], self.threads[index], self.depths[index], bool(self.unread[index])
+        )
+
+    def __iter__(self) -> Iterator[ThreadedMessage]:
+        for id_, thread, depth, unread in zip(
+            self.ids, self.threads, self.depths, self.unread, strict=True
+        ):
+            yield ThreadedMessage(id_, thread, depth, bool(unread))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ThreadedList):
+            return (self.ids, self.threads, self.depths, self.unread) == (
+                other.ids,
+                other.threads,
+                other.depths,
+                other.unread,
+            )
+        if isinstance(other, Sequence):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ThreadedList({list(self)!r})"
+
+    @property
+    def thread_count(self) -> int:
+        return len(self._starts)
+
+    def thread_size(self, position: int) -> tuple[int, int]:
+        """The messages and the unread messages of the thread at ``position``."""
+        run = bisect_right(self._starts, position) - 1
+        return self._run_end(run) - self._starts[run], self._unread_in[run]
+
+    def _run_end(self, run: int) -> int:
+        return self._starts[run + 1] if run + 1 < len(self._starts) else len(self.ids)
+
+    def threads_of_several(self, among: Collection[int] | None = None) -> set[int]:
+        """The threads of more than one message (of those ``among``, if given)."""
+        several = set()
+        for run, start in enumerate(self._starts):
+            thread = self.threads[start]
+            if self._run_end(run) - start > 1 and (among is None or thread in among):
+                several.add(thread)
+        return several
+
+    def only(self, ids: Collection[int]) -> ThreadedList:
+        """The messages of ``ids``, in this order (their threads counted anew)."""
+        kept = [position for position, id_ in enumerate(self.ids) if id_ in ids]
+        return ThreadedList(
+            array("q", (self.ids[p] for p in kept)),
+            array("q", (self.threads[p] for p in kept)),
+            array("i", (self.depths[p] for p in kept)),
+            array("b", (self.unread[p] for p in kept)),
+        )
+
+
 def threaded(
     db: sqlite3.Connection, folder_ids: Sequence[int], first_threads: int | None = None
-) -> list[ThreadedMessage]:
+) -> ThreadedList:
     """The visible messages of ``folder_ids`` as threads, newest thread first.
 
     Within a thread, replies follow what they answer, oldest first. A reply whose
@@ -468,31 +577,16 @@ def threaded(
     read without going through the whole folder (the first screenful of the list).
     """
     if not folder_ids:
-        return []
+        return ThreadedList()
     if first_threads is not None:
         return _first_threads(db, folder_ids, first_threads)
-    marks = ", ".join("?" * len(folder_ids))
-    rows = db.execute(
-        "SELECT m.id, coalesce(m.date, 0), m.message_id, f.account, m.seen = 0 "
-        "FROM messages m JOIN folders f ON f.id = m.folder_id "
-        f"WHERE m.folder_id IN ({marks}) AND m.hidden = 0 ORDER BY m.date, m.id",
-        list(folder_ids),
-    ).fetchall()
-    nodes: dict[tuple[str, str], tuple[str | None, int]] = {}
-    for account in {r[3] for r in rows}:
-        for key, parent, thread in db.execute(
-            "SELECT message_id, parent, thread FROM thread_nodes WHERE account = ?", (account,)
-        ):
-            nodes[(account, key)] = (parent, thread)
-    return _arrange(rows, nodes)
+    return _arrange(db, folder_ids)
 
 
 _NEWEST_CHUNK = 200
 
 
-def _first_threads(
-    db: sqlite3.Connection, folder_ids: Sequence[int], count: int
-) -> list[ThreadedMessage]:
+def _first_threads(db: sqlite3.Connection, folder_ids: Sequence[int], count: int) -> ThreadedList:
     """The newest ``count`` threads of ``folder_ids``: the messages are walked newest first
     until that many threads are seen, then those threads are read whole."""
     marks = ", ".join("?" * len(folder_ids))
@@ -501,7 +595,8 @@ def _first_threads(
     )
     threads: dict[str, list[int]] = {}  # account -> threads, newest first
     alone: list[int] = []  # messages not threaded yet: each a thread of its own
-    seen: set[tuple[str, int]] = set()
+    odd: list[int] = []  # messages whose node is not named by their Message-ID as stored
+    seen: set[int] = set()  # thread numbers are unique over the accounts
     offset = 0
     while len(seen) + len(alone) < count:
         chunk = db.execute(
@@ -526,95 +621,199 @@ def _first_threads(
         for row_id, message_id, folder_id in chunk:
             if len(seen) + len(alone) >= count:
                 break
-            account = account_of[folder_id]
-            thread = found.get((account, message_key(message_id, row_id)))
+            key = message_key(message_id, row_id)
+            thread = found.get((account_of[folder_id], key))
             if thread is None:
                 alone.append(row_id)
-            elif (account, thread) not in seen:
-                seen.add((account, thread))
-                threads.setdefault(account, []).append(thread)
+                continue
+            if key != _looked_for(message_id, row_id):
+                odd.append(row_id)
+            if thread not in seen:
+                seen.add(thread)
+                threads.setdefault(account_of[folder_id], []).append(thread)
         if len(chunk) < _NEWEST_CHUNK:
             break
-    nodes: dict[tuple[str, str], tuple[str | None, int]] = {}
-    keys_wanted: list[str] = []
+    named: list[str] = []
+    numbered: list[int] = []
     for account, numbers in threads.items():
-        for key, parent, thread in db.execute(
-            "SELECT message_id, parent, thread FROM thread_nodes WHERE account = ? AND "
+        for (key,) in db.execute(
+            "SELECT message_id FROM thread_nodes WHERE account = ? AND "
             f"thread IN ({', '.join('?' * len(numbers))})",
             [account, *numbers],
         ):
-            nodes[(account, key)] = (parent, thread)
-            keys_wanted.append(key)
-    named = [k for k in keys_wanted if not k.startswith("#")]
-    numbered = [int(k[1:]) for k in keys_wanted if k.startswith("#") and k[1:].isdigit()]
-    rows = db.execute(
-        "SELECT m.id, coalesce(m.date, 0), m.message_id, f.account, m.seen = 0 "
-        "FROM messages m JOIN folders f ON f.id = m.folder_id "
-        f"WHERE m.folder_id IN ({marks}) AND m.hidden = 0 AND (m.message_id IN "
-        "(SELECT value FROM json_each(?)) OR m.id IN (SELECT value FROM json_each(?))) "
-        "ORDER BY m.date, m.id",
-        [*folder_ids, json.dumps(named), json.dumps(numbered + alone)],
-    ).fetchall()
-    return _arrange(rows, nodes)
+            if key.startswith("#"):
+                numbered.extend([int(key[1:])] if key[1:].isdigit() else [])
+            else:
+                named.append(key)
+    wanted = seen | {-row_id for row_id in alone}
+    return _arrange(db, folder_ids, _Only(wanted, named, [*numbered, *alone, *odd]))
+
+
+# Every listed message with its thread node, the threads newest first, each thread's
+# messages oldest first: SQLite groups the whole folder (its sorter spills to a temporary
+# file), so that only one thread at a time is arranged here. The node is looked for by the
+# Message-ID as stored (_looked_for), and a message that no node was found for comes with
+# its Message-ID, for message_key() to name its node: "<a@b> (comment)" is found as
+# "<a@b>". The threads of those found so come in :fixed (JSON: id -> thread).
+_THREAD = "coalesce(n.thread, json_extract(:fixed, '$.\"' || m.id || '\"'), -m.id)"
+_GROUPED = f"""
+SELECT id, unread, account, key, parent, thread, message_id FROM (
+    SELECT m.id AS id, coalesce(m.date, 0) AS date, m.seen = 0 AS unread, f.account AS account,
+        n.message_id AS key, n.parent AS parent,
+        CASE WHEN n.thread IS NULL THEN m.message_id END AS message_id,
+        {_THREAD} AS thread,
+        max(coalesce(m.date, 0)) OVER (PARTITION BY {_THREAD}) AS newest
+    -- By date: the rows are read in the table's order, not scattered as by another index.
+    FROM messages m INDEXED BY messages_by_date JOIN folders f ON f.id = m.folder_id
+    LEFT JOIN thread_nodes n ON n.account = f.account AND n.message_id =
+        CASE WHEN m.message_id GLOB '<*>' THEN m.message_id ELSE '#' || m.id END
+    WHERE m.folder_id IN ({{folders}}) AND m.hidden = 0 {{only}}
+) ORDER BY newest DESC, thread, date, id
+"""
+
+
+def _looked_for(message_id: str, row_id: int) -> str:
+    """The node name _GROUPED looks for (message_key() itself, for a usual Message-ID)."""
+    return message_id if message_id[:1] == "<" and message_id[-1:] == ">" else f"#{row_id}"
+
+
+class _Only(NamedTuple):
+    """Some threads of the folders: their numbers (a message alone: minus its id), and
+    the messages that may be in them, by Message-ID and by id."""
+
+    threads: set[int]
+    message_ids: list[str]
+    ids: list[int]
+
+
+class _Row(NamedTuple):
+    id: int
+    unread: int
+    account: str
+    key: str | None  # the node's name, or for a message without a node its message_key()
+    parent: str | None
+    thread: int
+    message_id: str | None  # without a node found: the Message-ID as stored
+
+
+class _Columns(NamedTuple):
+    ids: array[int]
+    threads: array[int]
+    depths: array[int]
+    unread: array[int]
 
 
 def _arrange(
-    rows: Sequence[Sequence[Any]], nodes: dict[tuple[str, str], tuple[str | None, int]]
-) -> list[ThreadedMessage]:
-    """Rows (id, date, Message-ID, account, unread), oldest first, as ordered threads."""
+    db: sqlite3.Connection, folder_ids: Sequence[int], only: _Only | None = None
+) -> ThreadedList:
+    """The messages of ``folder_ids`` (of the threads ``only`` names, if given) as
+    ordered threads."""
+    params: dict[str, object] = {f"f{n}": folder for n, folder in enumerate(folder_ids)}
+    restriction = ""
+    if only is not None:
+        # On the message alone, before its node is looked up: a look-up for every message
+        # of a big folder would take longer than the first screenful may.
+        restriction = (
+            "AND (m.message_id IN (SELECT value FROM json_each(:message_ids)) "
+            "OR m.id IN (SELECT value FROM json_each(:ids)))"
+        )
+        params.update(message_ids=json.dumps(only.message_ids), ids=json.dumps(only.ids))
+    sql = _GROUPED.format(
+        folders=", ".join(f":f{n}" for n in range(len(folder_ids))), only=restriction
+    )
+    fixed: dict[int, tuple[str, str | None, int]] = {}  # id -> key, parent, thread
+    while True:
+        params["fixed"] = json.dumps({str(i): thread for i, (_, _, thread) in fixed.items()})
+        placed = _Columns(array("q"), array("q"), array("i"), array("b"))
+        misplaced: dict[int, tuple[str, str | None, int]] = {}
+        thread: list[_Row] = []
+        for values in db.execute(sql, params):
+            row = _Row(*values)
+            if row.key is None:
+                row = _found(db, row, fixed, misplaced)
+            if only is not None and row.thread not in only.threads:
+                continue  # another account's copy of a Message-ID, say
+            if thread and thread[0].thread != row.thread:
+                _place_thread(db, thread, placed)
+                thread = []
+            thread.append(row)
+        if thread:
+            _place_thread(db, thread, placed)
+        if not misplaced:
+            return ThreadedList(*placed)
+        # Rare: read again with their threads, so that SQLite groups them where they belong.
+        fixed.update(misplaced)
+
+
+def _found(
+    db: sqlite3.Connection,
+    row: _Row,
+    fixed: dict[int, tuple[str, str | None, int]],
+    misplaced: dict[int, tuple[str, str | None, int]],
+) -> _Row:
+    """``row``, which no node was found for by its Message-ID as stored, with its
+    message_key() and the node of that, if there is one."""
+    if row.id in fixed:
+        key, parent, thread = fixed[row.id]
+        return row._replace(key=key, parent=parent, thread=thread)
+    stored = row.message_id or ""
+    key = message_key(stored, row.id)
+    if key != _looked_for(stored, row.id):
+        node = db.execute(
+            "SELECT parent, thread FROM thread_nodes WHERE account = ? AND message_id = ?",
+            (row.account, key),
+        ).fetchone()
+        if node is not None:
+            misplaced[row.id] = (key, node[0], node[1])
+    return row._replace(key=key)
+
+
+def _place_thread(db: sqlite3.Connection, rows: list[_Row], placed: _Columns) -> None:
+    """Append one thread's rows (oldest first) to ``placed``: replies under what they
+    answer, oldest first, and the roots oldest first."""
+    if len(rows) == 1:  # most threads: no replies to place
+        placed.ids.append(rows[0].id)
+        placed.threads.append(rows[0].thread)
+        placed.depths.append(0)
+        placed.unread.append(1 if rows[0].unread else 0)
+        return
     # The first listed message of a Message-ID holds its replies; a copy is a leaf.
-    keyed = [(r[0], r[1], (r[3], message_key(r[2], r[0]))) for r in rows]
-    unread = {r[0] for r in rows if r[4]}
-    owner: dict[tuple[str, str], int] = {}
-    for row_id, _, key in keyed:
-        owner.setdefault(key, row_id)
+    owner: dict[str | None, int] = {}
+    for row in rows:
+        owner.setdefault(row.key, row.id)
+    above: dict[str, str | None] = {}  # the parents of nodes not listed, as looked up
 
     def listed_ancestor(account: str, parent: str | None) -> str | None:
         for _ in range(1000):
-            if parent is None or (account, parent) in owner:
+            if parent is None or parent in owner:
                 return parent
-            node = nodes.get((account, parent))
-            parent = node[0] if node is not None else None
+            if parent not in above:
+                node = db.execute(
+                    "SELECT parent FROM thread_nodes WHERE account = ? AND message_id = ?",
+                    (account, parent),
+                ).fetchone()
+                above[parent] = node[0] if node is not None else None
+            parent = above[parent]
         return None
 
-    children: dict[tuple[str, str], list[int]] = {}
-    roots: list[int] = []
-    thread_of: dict[int, int] = {}
-    key_of: dict[int, tuple[str, str]] = {}
-    newest: dict[int, int] = {}
-    date_of: dict[int, int] = {}
-    for row_id, date, key in keyed:
-        node = nodes.get(key)
-        if node is None:  # not threaded yet (it is, with the next stored batch): alone
-            thread, above = -row_id, None
+    children: dict[str, list[_Row]] = {}
+    roots: list[_Row] = []
+    for row in rows:
+        parent = listed_ancestor(row.account, row.parent)
+        if parent is None:
+            roots.append(row)
         else:
-            thread = node[1]
-            parent = node[0]
-            above = (
-                parent
-                if parent is None or (key[0], parent) in owner
-                else (listed_ancestor(key[0], parent))
-            )
-        if above is None:
-            roots.append(row_id)
-        else:
-            children.setdefault((key[0], above), []).append(row_id)
-        thread_of[row_id] = thread
-        key_of[row_id] = key
-        date_of[row_id] = date
-        # Rows come oldest first: the last one seen of a thread is its newest.
-        newest[thread] = date
-    roots.sort(key=lambda r: (-newest[thread_of[r]], thread_of[r], date_of[r], r))
-    ordered: list[ThreadedMessage] = []
+            children.setdefault(parent, []).append(row)
     for root in roots:
         stack = [(root, 0)]
         while stack:
             current, depth = stack.pop()
-            ordered.append(ThreadedMessage(current, thread_of[current], depth, current in unread))
-            if owner[key_of[current]] == current:
-                below = children.get(key_of[current], [])
-                stack.extend((r, depth + 1) for r in reversed(below))
-    return ordered
+            placed.ids.append(current.id)
+            placed.threads.append(current.thread)
+            placed.depths.append(depth)
+            placed.unread.append(1 if current.unread else 0)
+            if owner[current.key] == current.id and current.key in children:
+                stack.extend((r, depth + 1) for r in reversed(children[current.key]))
 
 
 def conversation(db: sqlite3.Connection, row_id: int) -> list[int]:

@@ -28,6 +28,7 @@ from mailclient.accounts.model import Account
 from mailclient.accounts.store import AccountStore
 from mailclient.core.models import FLAGGED, SEEN, SpecialUse
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
+from mailclient.ui.window.state import SETTINGS_FILE
 
 # BENCH_SIZE=million is for a run by hand: the list is not scrolled a screen at a time
 # (80,000 screens), only dragged through by its thumb.
@@ -85,6 +86,10 @@ def fill_profile(profile: Path, size: int) -> None:
 
 
 def launch(*args: str) -> dict[str, Any]:
+    if args[0] == "window":
+        # Every start as the first: a window saves its view when it closes, and the last
+        # one ended in View ▸ Threads.
+        (Path(args[1]) / SETTINGS_FILE).unlink(missing_ok=True)
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", BENCH_LAUNCHED=repr(time.time()))
     done = subprocess.run(
         [sys.executable, "-m", "tests.bench.window_process", *args],
@@ -149,8 +154,9 @@ def test_window_start_scroll_and_memory(tmp_path: Path) -> None:
         ("  every thread in the list, ms", best["threads_all_ms"]),
         ("  longest the window was busy, ms", best["threads_gui_ms"]),
         ("RSS after start, MiB", best["start_VmRSS"] / 1024),
-        ("RSS after scrolling everything, MiB", scrolled["end_VmRSS"] / 1024),
-        ("peak RSS, MiB", scrolled["end_VmHWM"] / 1024),
+        ("peak RSS, scrolled all (target <= 120), MiB", scrolled["scrolled_VmHWM"] / 1024),
+        ("RSS at the end (filter, sorts, threads), MiB", scrolled["end_VmRSS"] / 1024),
+        ("peak RSS at the end, MiB", scrolled["end_VmHWM"] / 1024),
         ("baseline: empty QMainWindow RSS, MiB", empty["VmRSS"] / 1024),
     ]
     for name, value in rows:

@@ -127,6 +127,7 @@ def main_window(profile: Path, scroll: bool, drag: bool) -> dict[str, Any]:
             drag_longest_ms=max(steps) * 1000,
             cached_pages=window.message_model.cached_pages(),
         )
+    figures.update({f"scrolled_{k}": v for k, v in _rss_kib().items()})
 
     model = window.message_model
 

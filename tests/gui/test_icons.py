@@ -77,6 +77,18 @@ def test_without_a_theme_icon_our_drawing_takes_the_text_colour(
         assert colors_in(image) == {text_color.name()}, name
 
 
+def test_our_drawing_is_drawn_at_each_size_asked_and_greyed_when_disabled(
+    icon_theme: Path, text_color: QColor
+) -> None:
+    drawn = icon("delete")
+    for size in (16, 24, 37, 64):
+        image = drawn.pixmap(size).toImage()
+        assert image.size() == QSize(size, size)
+        assert colors_in(image) == {text_color.name()}
+    disabled = drawn.pixmap(QSize(24, 24), QIcon.Mode.Disabled).toImage()
+    assert colors_in(disabled) and text_color.name() not in colors_in(disabled)
+
+
 def test_a_palette_change_redraws_in_the_new_colour(
     qapp: QApplication, icon_theme: Path, text_color: QColor
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+from array import array
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -228,14 +229,14 @@ def test_a_keystroke_filters_the_list_read_until_the_store_changes(
     store.add_messages(inbox, [_message(1, subject="report 1"), _message(2, subject="memo")])
     model = MessageListModel(store)
     model.show_folders([inbox])
-    sorted_reads: list[str] = []
-    read = MailStore.message_ids
+    sorted_reads: list[tuple[object, ...]] = []
+    read = MailStore.message_id_array
 
-    def counted(self: MailStore, *args: object, **kw: object) -> list[int]:
-        sorted_reads.append(str(kw.get("quick_filter", "")))
+    def counted(self: MailStore, *args: object, **kw: object) -> array[int]:
+        sorted_reads.append(args)
         return read(self, *args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(MailStore, "message_ids", counted)
+    monkeypatch.setattr(MailStore, "message_id_array", counted)
     # The list shown is filtered, and shown again when the filter is cleared: no new read.
     for text in ("rep", "report", "", "memo"):
         _settle(qtbot, model, lambda text=text: model.set_quick_filter(text))
@@ -376,13 +377,13 @@ def test_store_changes_are_read_off_the_gui_thread(
     model.show_folders([inbox])
     qtmodeltester.check(model)
     readers: list[int] = []
-    original = MailStore.message_ids
+    original = MailStore.message_id_array
 
-    def recorded(self: MailStore, *args: object, **kwargs: object) -> list[int]:
+    def recorded(self: MailStore, *args: object, **kwargs: object) -> array[int]:
         readers.append(threading.get_ident())
         return original(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(MailStore, "message_ids", recorded)
+    monkeypatch.setattr(MailStore, "message_id_array", recorded)
     assert model.index(0, Column.SUBJECT).data() == "message 2000"  # the first page is read
     store.add_messages(inbox, [_message(2001)])
     changed: list[tuple[int, int]] = []
@@ -486,19 +487,69 @@ def test_threaded_mode(qtmodeltester: ModelTester, qtbot: QtBot, store: MailStor
     assert model.rowCount() == 1
 
 
+def test_threaded_marks_follow_replies_arriving_in_an_open_thread(
+    qtmodeltester: ModelTester, qtbot: QtBot, store: MailStore
+) -> None:
+    inbox = _folder_id(store, "work", "INBOX")
+    store.add_messages(
+        inbox,
+        [
+            _message(1, message_id="<a@x>", subject="Plan"),
+            _message(2, subject="Alone"),
+            _message(3, message_id="<b@x>", in_reply_to="<a@x>", subject="Re: Plan"),
+        ],
+    )
+    model = MessageListModel(store)
+    model.show_folders([inbox])
+    _settle(qtbot, model, lambda: model.set_threaded(True))
+    texts = [model.index(r, Column.SUBJECT).data() for r in range(model.rowCount())]
+    assert texts == ["▾ Plan", "    Re: Plan", "Alone"]
+    # Replies in the middle of the list, and a message alone: rows inserted, marks moved.
+    store.add_messages(
+        inbox,
+        [
+            _message(4, message_id="<c@x>", in_reply_to="<a@x>", subject="Re: Plan"),
+            _message(5, message_id="<d@x>", in_reply_to="<c@x>", subject="Re: Re: Plan"),
+            _message(6, subject="Later"),
+        ],
+    )
+    _settle(qtbot, model, lambda: model.refresh([inbox]))
+    qtmodeltester.check(model)
+    texts = [model.index(r, Column.SUBJECT).data() for r in range(model.rowCount())]
+    assert texts == [
+        "Later",
+        "▾ Plan",
+        "    Re: Plan",
+        "    Re: Plan",
+        "        Re: Re: Plan",
+        "Alone",
+    ]
+    ids = [model.message_id(r) for r in range(model.rowCount())]
+    assert [model.starts_conversation(i) for i in ids if i is not None] == [
+        False,
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]
+    assert model.thread_of(1) == model.thread_of(4) != model.thread_of(5)
+
+
 def _applied(old: list[int], new: list[int]) -> list[int]:
-    """What a view sees: ``old`` after the removals, the new order and the insertions."""
-    diff = _diff(list(old), new)
-    rows = list(old)
+    """What a view sees: ``old`` after the removals, the new order and the insertions
+    (the rows kept in an array, as the model keeps them)."""
+    diff = _diff(array("q", old), array("q", new))
+    rows = array("q", old)
     for first, last in reversed(diff.removed):
         del rows[first : last + 1]
     if diff.ordered is not None:
         assert diff.position == {id_: row for row, id_ in enumerate(diff.ordered)}
         assert sorted(diff.ordered) == sorted(rows)
-        rows = list(diff.ordered)
+        rows = array("q", diff.ordered)
     for first, last in diff.inserted:
-        rows[first:first] = new[first : last + 1]
-    return rows
+        rows[first:first] = array("q", new[first : last + 1])
+    return rows.tolist()
 
 
 @settings(max_examples=300, deadline=None)

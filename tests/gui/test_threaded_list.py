@@ -95,7 +95,7 @@ def test_a_threaded_folder_with_a_quick_filter_is_read_off_the_gui_thread(
     hits = store.matching([inbox], "lunch")
     wanted = [p.id for p in store.threaded([inbox]) if p.id in hits]
     assert 0 < len(wanted) < 4 * FIRST_THREADS
-    on_gui = _on_gui_thread(monkeypatch, "matching", "threaded", "message_ids")
+    on_gui = _on_gui_thread(monkeypatch, "matching", "threaded", "message_ids", "message_id_array")
     model = MessageListModel(store)
     model.set_threaded(True)
     model.set_quick_filter("lunch")

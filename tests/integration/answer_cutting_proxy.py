@@ -9,11 +9,11 @@ tags the client sends and the tagged answers the server gives.
 from __future__ import annotations
 
 import re
-import socket
 
 from tests.integration.fetch_dropping_proxy import _response_end
 from tests.rig.ca import CertificateFiles
-from tests.rig.tls_front import TlsFront, close_all
+from tests.rig.relay import Pipe, Relay
+from tests.rig.tls_front import TlsFront
 
 _COMMAND = re.compile(rb"(\S+) (?:UID )?([A-Za-z]+)")
 
@@ -32,9 +32,10 @@ class AnswerCuttingProxy(TlsFront):
         self._tags: set[bytes] = set()
         super().__init__(upstream, certs)
 
-    def to_server(self, client: socket.socket, server: socket.socket) -> None:
+    def to_server(self, link: Relay) -> Pipe:
         buffer = b""
-        while data := client.recv(65536):
+        while True:
+            data = yield
             buffer += data
             # Whole commands only, their literals (a message being appended) included.
             while (end := _response_end(buffer)) is not None:
@@ -44,12 +45,12 @@ class AnswerCuttingProxy(TlsFront):
                     if found and self.cut_at and found.group(2).upper() == self.cut_at:
                         self.cut_at = None
                         self._tags.add(found.group(1))
-            server.sendall(data)
+            link.to_server(data)
 
-    def to_client(self, server: socket.socket, client: socket.socket) -> None:
+    def to_client(self, link: Relay) -> Pipe:
         buffer = b""
-        while data := server.recv(65536):
-            buffer += data
+        while True:
+            buffer += yield
             out = []
             while (end := _response_end(buffer)) is not None:
                 response, buffer = buffer[:end], buffer[end:]
@@ -59,9 +60,7 @@ class AnswerCuttingProxy(TlsFront):
                         self._tags.clear()
                         self.cuts += 1
                 if cut:
-                    client.sendall(b"".join(out))
-                    close_all(client, server)
+                    link.to_client(b"".join(out))
                     return
                 out.append(response)
-            if out:
-                client.sendall(b"".join(out))
+            link.to_client(b"".join(out))

@@ -9,10 +9,10 @@ FETCH responses of chosen UIDs. It also keeps the command lines the client sent.
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Callable
 
 from tests.rig.ca import CertificateFiles
+from tests.rig.relay import Pipe, Relay
 from tests.rig.tls_front import TlsFront
 
 _FETCH_UID = re.compile(rb"\* \d+ FETCH \(.*?\bUID (\d+)", re.IGNORECASE)
@@ -23,9 +23,10 @@ class FetchDroppingProxy(TlsFront):
     """Forwards TLS on 127.0.0.1:<port> to plain IMAP at ``upstream``.
 
     ``drop`` holds the UIDs whose FETCH responses are left out; ``drop_once`` makes each of
-    them go missing only the first time. ``on_drop`` runs (on the proxy's thread) before a
-    response is dropped: the server has sent it, the client will never see it. The FETCH
-    responses of the UIDs in ``garble`` reach the client without their closing parenthesis.
+    them go missing only the first time. ``on_drop`` runs (on the thread that relays the
+    connection, which waits for it) before a response is dropped: the server has sent it,
+    the client will never see it. The FETCH responses of the UIDs in ``garble`` reach the
+    client without their closing parenthesis.
     """
 
     def __init__(self, upstream: tuple[str, int], certs: CertificateFiles) -> None:
@@ -41,26 +42,26 @@ class FetchDroppingProxy(TlsFront):
         with self._lock:
             return self.commands[start:]
 
-    def to_server(self, client: socket.socket, server: socket.socket) -> None:
+    def to_server(self, link: Relay) -> Pipe:
         pending = b""
-        while data := client.recv(65536):
+        while True:
+            data = yield
             pending += data
             *lines, pending = pending.split(b"\r\n")
             with self._lock:
                 self.commands += lines
-            server.sendall(data)
+            link.to_server(data)
 
-    def to_client(self, server: socket.socket, client: socket.socket) -> None:
+    def to_client(self, link: Relay) -> Pipe:
         buffer = b""
-        while data := server.recv(65536):
-            buffer += data
+        while True:
+            buffer += yield
             out = []
             while (end := _response_end(buffer)) is not None:
                 response, buffer = buffer[:end], buffer[end:]
                 if not self._dropped(response):
                     out.append(self._garbled(response))
-            if out:
-                client.sendall(b"".join(out))
+            link.to_client(b"".join(out))
 
     def _garbled(self, response: bytes) -> bytes:
         if _fetch_uid(response) in self.garble:

@@ -8,10 +8,9 @@ when a sign-in starts: an IMAP ``<tag> LOGIN`` or ``AUTHENTICATE``, an SMTP ``AU
 from __future__ import annotations
 
 import re
-import socket
-import threading
 
 from tests.rig import CertificateFiles
+from tests.rig.relay import Pipe, Relay
 from tests.rig.tls_front import TlsFront
 
 _SIGN_IN = re.compile(rb"^(?:(\S+) (?:LOGIN|AUTHENTICATE)|AUTH) ", re.IGNORECASE)
@@ -31,39 +30,29 @@ class SignInProxy(TlsFront):
         self.answer: bytes | None = None
         self.cuts = 0
         self.sign_ins = 0
-        # Per client connection. Both directions write to the client: to_client the
-        # server's replies, to_server the answers. One TLS connection takes one write at
-        # a time: a second write while the first waits for the client to read fails (SSL
-        # BAD_LENGTH), and the client sees its connection closed.
-        self._writing: dict[socket.socket, threading.Lock] = {}
         super().__init__(upstream, certificates, upstream_tls=True)
 
-    def _writing_to(self, client: socket.socket) -> threading.Lock:
-        with self._lock:
-            return self._writing.setdefault(client, threading.Lock())
-
-    def to_client(self, server: socket.socket, client: socket.socket) -> None:
-        writing = self._writing_to(client)
-        while data := server.recv(65536):
-            with writing:
-                client.sendall(data)
-
-    def to_server(self, client: socket.socket, server: socket.socket) -> None:
-        reader = client.makefile("rb")
-        while line := reader.readline():
-            sign_in = _SIGN_IN.match(line)
-            if sign_in:
-                with self._lock:
-                    self.sign_ins += 1
-                    cut = self.cut_sign_ins > 0
+    def to_server(self, link: Relay) -> Pipe:
+        buffer = b""
+        while True:
+            buffer += yield
+            *lines, buffer = buffer.split(b"\n")
+            out: list[bytes] = []
+            for line in lines:
+                sign_in = _SIGN_IN.match(line)
+                if sign_in:
+                    with self._lock:
+                        self.sign_ins += 1
+                        cut = self.cut_sign_ins > 0
+                        if cut:
+                            self.cut_sign_ins -= 1
+                            self.cuts += 1
                     if cut:
-                        self.cut_sign_ins -= 1
-                        self.cuts += 1
-                if cut:
-                    return
-                if self.answer is not None:
-                    tag = sign_in.group(1) or b""
-                    with self._writing_to(client):
-                        client.sendall(self.answer.replace(b"{tag}", tag))
-                    continue
-            server.sendall(line)
+                        link.to_server(b"".join(out))
+                        return
+                    if self.answer is not None:
+                        tag = sign_in.group(1) or b""
+                        link.to_client(self.answer.replace(b"{tag}", tag))
+                        continue
+                out.append(line + b"\n")
+            link.to_server(b"".join(out))

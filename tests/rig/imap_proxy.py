@@ -11,10 +11,10 @@ a line) are passed on untouched. What the client sends goes to the server as it 
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Callable
 
 from .ca import CertificateFiles
+from .relay import Pipe, Relay
 from .tls_front import TlsFront
 
 Rewrite = Callable[[bytes], bytes | None]
@@ -44,16 +44,28 @@ class RewritingProxy(TlsFront):
         self.rewrite = rewrite
         super().__init__(upstream, certs)
 
-    def to_client(self, server: socket.socket, client: socket.socket) -> None:
-        reader = server.makefile("rb")
-        try:
-            while line := reader.readline():
-                literal = _LITERAL.search(line)
+    def to_client(self, link: Relay) -> Pipe:
+        buffer = b""
+        literal = 0  # bytes of a literal still to pass on untouched
+        while True:
+            buffer += yield
+            out = []
+            while buffer:
                 if literal:
-                    client.sendall(line + reader.read(int(literal.group(1))))
+                    part, buffer = buffer[:literal], buffer[literal:]
+                    out.append(part)
+                    literal -= len(part)
+                    continue
+                end = buffer.find(b"\n") + 1
+                if not end:
+                    break
+                line, buffer = buffer[:end], buffer[end:]
+                found = _LITERAL.search(line)
+                if found:
+                    out.append(line)
+                    literal = int(found.group(1))
                     continue
                 changed = self.rewrite(line)
                 if changed is not None:
-                    client.sendall(changed)
-        finally:
-            reader.close()
+                    out.append(changed)
+            link.to_client(b"".join(out))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mailclient.core.models import SEEN, SpecialUse
-from mailclient.store import schema
+from mailclient.store import schema, search
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
 
 
@@ -46,6 +46,7 @@ def test_an_upgraded_store_knows_the_keywords_of_its_mail(
     path = tmp_path / "old.sqlite3"
     with monkeypatch.context() as patched:
         patched.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:9])
+        patched.setattr(search, "index_new_messages", lambda db: None)
         patched.setattr(MailStore, "_remember_message_keywords", lambda store, f, flags: None)
         with MailStore.open(path) as old:
             work = _folders(old, "work")

@@ -110,6 +110,13 @@ def test_message_ids_sorted_newest_first_and_by_other_keys(store: MailStore) -> 
     assert uids(store.message_ids(inbox, SortKey.SENDER, descending=False)) == [2, 3, 1]
     assert uids(store.message_ids(inbox, SortKey.SUBJECT, descending=False)) == [2, 1, 3]
     assert uids(store.message_ids(inbox, SortKey.SIZE)) == [2, 3, 1]
+    # The same ids as an array, as the message list keeps them (8 bytes an id).
+    for key in SortKey:
+        for descending in (True, False):
+            listed = store.message_ids(inbox, key, descending)
+            assert store.message_id_array([inbox], key, descending).tolist() == listed
+            assert store.message_id_array([inbox], key, descending, limit=2).tolist() == listed[:2]
+    assert store.message_id_array([]).tolist() == []
 
 
 def test_message_ids_of_several_folders_interleave_by_date(store: MailStore) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mailclient.core.models import SpecialUse
-from mailclient.store import schema
+from mailclient.store import schema, search
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder, SortKey
 from mailclient.store.subjects import subject_sort_key
 
@@ -116,6 +116,7 @@ def test_an_upgraded_store_sorts_its_mail_without_prefixes(
     with monkeypatch.context() as patched:
         # The store as the version before the subject key wrote it.
         patched.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:8])
+        patched.setattr(search, "index_new_messages", lambda db: None)
         patched.setattr(MailStore, "_remember_message_keywords", lambda store, f, flags: None)
         with MailStore.open(path) as old:
             inbox = _inbox(old)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -228,6 +229,138 @@ def test_the_newest_threads_read_alone_begin_the_whole_list(store: MailStore) ->
             first = store.threaded(folder_ids, first_threads=count)
             assert len({p.thread for p in first}) == min(count, len({p.thread for p in whole}))
             assert first == whole[: len(first)], (folder_ids, count)
+
+
+def odd_id(uid: int, message_id: str, irt: str = "", refs: str = "") -> NewMessage:
+    """A message whose Message-ID as stored is not just its id (a comment, a space)."""
+    return msg(uid, irt=irt, refs=refs)._replace(message_id=message_id)
+
+
+def test_a_message_id_that_is_not_a_node_name_is_threaded_by_the_id_in_it(
+    store: MailStore,
+) -> None:
+    inbox = folders(store)["INBOX"]
+    store.add_messages(
+        inbox,
+        [
+            msg(1, "a"),
+            msg(2, "b", "a", "a"),
+            odd_id(3, "<c @x>"),  # no id in it at all: a node of its own
+            odd_id(4, "<d@x> (added by the list)", "b", "a b"),
+            odd_id(5, "<e@x> <f@x>", "d", "a b d"),
+        ],
+    )
+    assert layout(store, inbox) == [
+        ("message 1", 1, 0),
+        ("message 2", 1, 1),
+        ("message 4", 1, 2),
+        ("message 5", 1, 3),
+        ("message 3", 2, 0),
+    ]
+    # The first threads read alone find such a message among the newest they look at.
+    whole = store.threaded([inbox])
+    assert store.threaded([inbox], first_threads=2) == whole
+
+
+def random_mailbox(store: MailStore, seed: int, odd_ids: bool) -> list[int]:
+    """Folders of two accounts with messages that answer each other at random: copies in
+    several folders, missing parents, no Message-ID (or odd ones), some not threaded yet."""
+    rng = random.Random(seed)
+    folder_ids = [*folders(store, "work").values(), *folders(store, "home").values()]
+    known = [f"m{n}" for n in range(rng.randrange(5, 40))]
+    dates = rng.sample(range(1000), 120)  # one date each: the order of threads is defined
+    uid = 0
+    for _ in range(rng.randrange(1, 5)):
+        batch: dict[int, list[NewMessage]] = {}
+        for _ in range(rng.randrange(1, 25)):
+            uid += 1
+            name = rng.choice(known)
+            odd = rng.random()
+            if odd < 0.1:
+                message_id = ""
+            elif odd < 0.2 and odd_ids:
+                message_id = f"<{name}@x> (comment)"  # its node is "<name@x>"
+            elif odd < 0.25:
+                message_id = f"<{name} x>"  # no id in it: a node of its own
+            else:
+                message_id = f"<{name}@x>"
+            batch.setdefault(rng.choice(folder_ids), []).append(
+                NewMessage(
+                    uid=uid,
+                    flags=frozenset({"\\Seen"}) if rng.random() < 0.5 else frozenset(),
+                    date=1_700_000_000 + dates.pop() * 60,
+                    subject=rng.choice(["Plan", "Re: Plan", "Other"]),
+                    message_id=message_id,
+                    in_reply_to=f"<{rng.choice(known)}@x>" if rng.random() < 0.5 else "",
+                    references=" ".join(f"<{r}@x>" for r in rng.sample(known, rng.randrange(4))),
+                )
+            )
+        for folder_id, messages in batch.items():
+            store.add_messages(folder_id, messages)
+    if rng.random() < 0.3:  # the newest ones stored but not linked yet (an upgrade, a fill)
+        store._db.execute("UPDATE thread_state SET threaded_up_to = ?", (rng.randrange(uid),))
+    return folder_ids
+
+
+def thread_runs(placed: threads.ThreadedList) -> list[int]:
+    """The thread of each run of neighbours of one thread."""
+    return [p.thread for n, p in enumerate(placed) if n == 0 or placed[n - 1].thread != p.thread]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_threads_are_whole_runs_and_the_first_threads_begin_the_whole_list(
+    store: MailStore, seed: int
+) -> None:
+    # With a Message-ID that is more than an id, the first threads lack those of its
+    # messages that are older than the newest ones walked: the whole list brings them.
+    odd_ids = seed % 2 == 1
+    folder_ids = random_mailbox(store, seed, odd_ids)
+    for shown in (folder_ids[:1], folder_ids[:2], folder_ids):
+        whole = store.threaded(shown)
+        assert sorted(p.id for p in whole) == sorted(store.message_ids(shown))
+        runs = thread_runs(whole)
+        assert len(runs) == len(set(runs)) == whole.thread_count
+        for before, place in zip([None, *whole], whole, strict=False):
+            assert place.depth == 0 or (
+                before is not None
+                and before.thread == place.thread
+                and place.depth <= before.depth + 1
+            )
+        for count in (1, 2, 5):
+            first = store.threaded(shown, first_threads=count)
+            first_runs = [
+                p.thread for n, p in enumerate(first) if n == 0 or first[n - 1].thread != p.thread
+            ]
+            assert first_runs == runs[: len(first_runs)] and len(first_runs) == min(
+                count, len(runs)
+            )
+            if odd_ids:
+                assert {p.id for p in first} <= {p.id for p in whole}
+            else:
+                assert first == whole[: len(first)]
+
+
+def test_threading_a_folder_keeps_a_few_bytes_a_message(store: MailStore) -> None:
+    # Arranging 100,000 messages in threads held 100 MB of Python objects at its peak;
+    # one thread at a time and arrays for the result, 3 MB.
+    inbox = folders(store)["INBOX"]
+    count = 5000
+    store.add_messages(
+        inbox,
+        [
+            msg(uid, f"m{uid}", *([f"m{uid - 1 - uid % 7}"] * 2 if uid % 3 == 0 else []))
+            for uid in range(1, count + 1)
+        ],
+    )
+    tracemalloc.start()
+    try:
+        placed = store.threaded([inbox])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(placed) == count
+    assert placed.thread_count < count
+    assert peak < 100 * count
 
 
 def test_a_conversation_is_read_over_the_folders_of_its_account(store: MailStore) -> None:

@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
 from mailclient.core.contact import Contact
 from mailclient.core.errors import InvalidInput
 from mailclient.mime.compose import parse_addresses
-from mailclient.mime.vcard import read_vcards, write_vcards
 from mailclient.store.addresses import KnownAddress, known_addresses
 from mailclient.store.contacts import ContactBook
 from mailclient.workers.tasks import error_text, run_task
@@ -341,6 +340,9 @@ class AddressBookWindow(QMainWindow):
 
     def import_file(self, path: Path) -> None:
         def job(book: ContactBook) -> int:
+            # vCards (vobject, dateutil, pytz: 3 MiB) are loaded when first asked for.
+            from mailclient.mime.vcard import read_vcards
+
             if not path.is_file() or path.stat().st_size > MAX_VCARD_BYTES:
                 raise InvalidInput("vCard", f"{path} is not a vCard file of a sensible size")
             text = path.read_bytes().decode("utf-8", errors="replace")
@@ -361,6 +363,8 @@ class AddressBookWindow(QMainWindow):
         chosen = self.selected_contacts()
 
         def job(book: ContactBook) -> int:
+            from mailclient.mime.vcard import write_vcards
+
             contacts = chosen or book.contacts()
             path.write_text(write_vcards(contacts), encoding="utf-8")
             return len(contacts)

@@ -58,7 +58,7 @@ class ComposeManager(QObject):
         self._identities = identities_of(self._accounts)
         self.outbox = outbox
         self._store_path = store_path
-        self.spelling = Spelling(store_path.parent, self)
+        self._spelling: Spelling | None = None
         self.contacts = Contacts(store_path.parent / CONTACTS_FILE, self)
         # The people just added or edited are offered at once.
         self.contacts.changed.connect(self.refresh_completions)
@@ -71,6 +71,14 @@ class ComposeManager(QObject):
         outbox.send_failed.connect(self._send_failed)
         outbox.draft_save_failed.connect(self._draft_save_failed)
         outbox.edit_ready.connect(lambda draft: self.open_draft(draft, unsaved=True))
+
+    @property
+    def spelling(self) -> Spelling:
+        """The spelling dictionaries, looked for when the first compose window opens: a
+        session that only reads mail does not load Enchant."""
+        if self._spelling is None:
+            self._spelling = Spelling(self._store_path.parent, self)
+        return self._spelling
 
     # -- accounts -----------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import math
+from array import array
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -49,7 +50,7 @@ from mailclient.core.models import MessageSummary
 from mailclient.core.units import human_size
 from mailclient.mime.decode import without_invisible
 from mailclient.store.mail import MailStore, SortKey
-from mailclient.store.threads import ThreadedMessage
+from mailclient.store.threads import ThreadedList
 from mailclient.ui.mailbox.folder_model import MESSAGE_IDS_MIME, encode_message_ids
 from mailclient.ui.widgets.plain_text import tooltip
 from mailclient.workers.tasks import Relay, error_text, log_if_bug
@@ -261,7 +262,7 @@ class _Diff:
     inserted: list[tuple[int, int]]  # runs of rows of the new list
 
 
-def _diff(old: list[int], new: list[int]) -> _Diff:
+def _diff(old: Sequence[int], new: Sequence[int]) -> _Diff:
     """Work out removals, a new order and insertions (any thread: plain lists).
 
     Only the part between the longest common head and tail is compared through a set: a
@@ -273,6 +274,12 @@ def _diff(old: list[int], new: list[int]) -> _Diff:
     tail = 0
     while tail < shortest - head and old[-1 - tail] == new[-1 - tail]:
         tail += 1
+    # One run inserted (the rest of the list below its first screenful, new mail at the
+    # top) or removed: no set of the 100,000 ids, no list of their rows.
+    if head + tail == len(old):
+        return _Diff([], None, None, [(head, len(new) - tail - 1)] if len(new) > len(old) else [])
+    if head + tail == len(new):
+        return _Diff([(head, len(old) - tail - 1)], None, None, [])
     old_part, new_part = old[head : len(old) - tail], new[head : len(new) - tail]
     added = set(new_part)
     gone = [head + row for row, id_ in enumerate(old_part) if id_ not in added]
@@ -280,7 +287,7 @@ def _diff(old: list[int], new: list[int]) -> _Diff:
     added.difference_update(old_part)
     ordered_part = [id_ for id_ in new_part if id_ not in added]
     reordered = ordered_part != remaining
-    ordered = old[:head] + ordered_part + old[len(old) - tail :] if reordered else None
+    ordered = [*old[:head], *ordered_part, *old[len(old) - tail :]] if reordered else None
     return _Diff(
         _runs(gone),
         ordered,
@@ -291,10 +298,11 @@ def _diff(old: list[int], new: list[int]) -> _Diff:
 
 @dataclass(frozen=True)
 class _Answer:
-    ids: list[int]
+    ids: array[int]
     diff: _Diff | None  # from the list shown when the query started, if it was given one
-    places: list[ThreadedMessage] | None = None  # every message in thread order, if threaded
-    unfiltered: list[int] | None = None  # what ``ids`` were filtered from (not threaded)
+    places: ThreadedList | None = None  # every message in thread order, if threaded
+    row_places: array[int] | None = None  # the place of each row, if not every one is shown
+    unfiltered: array[int] | None = None  # what ``ids`` were filtered from (not threaded)
 
 
 @dataclass(frozen=True)
@@ -307,16 +315,17 @@ class _Request:
     collapsed: frozenset[int] = frozenset()  # threads shown as their first message only
     # The folders' sorted list without the filter, if the store has not changed since it
     # was read: filtered instead of read again (not threaded).
-    unfiltered: list[int] | None = None
+    unfiltered: array[int] | None = None
 
 
 @dataclass
 class _Read:
     """What _read_ids() found."""
 
-    ids: list[int]
-    places: list[ThreadedMessage] | None = None  # every message in thread order, if threaded
-    unfiltered: list[int] | None = None  # the whole sorted list ``ids`` were filtered from
+    ids: array[int]
+    places: ThreadedList | None = None  # every message in thread order, if threaded
+    row_places: array[int] | None = None  # the place of each row, if not every one is shown
+    unfiltered: array[int] | None = None  # the whole sorted list ``ids`` were filtered from
 
 
 def _read_ids(store: MailStore, request: _Request, limit: int | None = None) -> _Read:
@@ -325,39 +334,46 @@ def _read_ids(store: MailStore, request: _Request, limit: int | None = None) -> 
     ``limit``: only the first this many (the first screenful); in threaded mode the first
     this many threads, each whole. The quick filter keeps the matches of the whole sorted
     list, read or given: a keystroke costs a look-up in the full-text index, not reading
-    and sorting every message again."""
+    and sorting every message again. Ids are kept in arrays: 8 bytes each, not 36."""
     matching = request.quick_filter.strip()
     if not request.threaded:
         unfiltered = request.unfiltered
         if unfiltered is None:
             args = (request.folder_ids, request.sort, request.descending)
-            unfiltered = store.message_ids(*args, limit=None if matching else limit)
+            unfiltered = store.message_id_array(*args, limit=None if matching else limit)
             if limit is not None and not matching:
                 return _Read(unfiltered)
         if not matching:
             return _Read(unfiltered, unfiltered=unfiltered)
         hits = store.matching(request.folder_ids, request.quick_filter)
-        ids = [i for i in unfiltered if i in hits]
+        ids = array("q", [i for i in unfiltered if i in hits])  # a list of the hits: faster
         return _Read(ids if limit is None else ids[:limit], unfiltered=unfiltered)
     places = store.threaded(request.folder_ids, None if matching else limit)
     if matching:
-        hits = store.matching(request.folder_ids, request.quick_filter)
-        places = [p for p in places if p.id in hits]
-    return _Read(visible_ids(places, request.collapsed), places)
+        places = places.only(store.matching(request.folder_ids, request.quick_filter))
+    ids, row_places = visible_rows(places, request.collapsed)
+    return _Read(ids, places, row_places)
 
 
-def visible_ids(places: Sequence[ThreadedMessage], collapsed: frozenset[int]) -> list[int]:
-    """The ids shown: every message, but only the first of a collapsed thread."""
-    shown: list[int] = []
+def visible_rows(
+    places: ThreadedList, collapsed: Collection[int]
+) -> tuple[array[int], array[int] | None]:
+    """The ids shown (every message, but only the first of a collapsed thread) and the
+    place of each (None when every place is shown)."""
+    if not collapsed:
+        return places.ids[:], None
+    shown = array("q")
+    row_places = array("i")
     last_thread = None
-    for place in places:
-        if place.thread not in collapsed or place.thread != last_thread:
-            shown.append(place.id)
-        last_thread = place.thread
-    return shown
+    for position, (id_, thread) in enumerate(zip(places.ids, places.threads, strict=True)):
+        if thread not in collapsed or thread != last_thread:
+            shown.append(id_)
+            row_places.append(position)
+        last_thread = thread
+    return shown, row_places
 
 
-def _query(path: Path, request: _Request, shown: list[int] | None) -> _Answer:
+def _query(path: Path, request: _Request, shown: array[int] | None) -> _Answer:
     """The id query, on a pool thread, with a store connection of its own (< 1 ms to open).
 
     Given the list shown now (a copy), it also works out the diff to the new one, which
@@ -373,7 +389,7 @@ def _query(path: Path, request: _Request, shown: list[int] | None) -> _Answer:
     diff = None
     if shown is not None and read.ids != shown:
         diff = _diff(shown, read.ids)
-    return _Answer(read.ids, diff, read.places, read.unfiltered)
+    return _Answer(read.ids, diff, read.places, read.row_places, read.unfiltered)
 
 
 class MessageListModel(QAbstractTableModel):
@@ -397,7 +413,7 @@ class MessageListModel(QAbstractTableModel):
         self._store_changes = 0  # bumped whenever the store says the shown folders changed
         # The sorted list of the shown folders without the filter, and what it was read for
         # (folders, sort, store changes): what the next filter keystroke filters.
-        self._unfiltered: list[int] | None = None
+        self._unfiltered: array[int] | None = None
         self._unfiltered_for: tuple[object, ...] = ()
         self._query_for: tuple[object, ...] = ()  # the same, for the running query
         self._relay = Relay(self)
@@ -410,10 +426,9 @@ class MessageListModel(QAbstractTableModel):
         self._folder_names: dict[int, str] = {}  # for the Folder column
         self._threaded = False
         self._collapsed: set[int] = set()
-        self._places: list[ThreadedMessage] = []  # in threaded mode: all, in thread order
-        self._place_of: dict[int, ThreadedMessage] = {}
-        self._thread_sizes: dict[int, tuple[int, int]] = {}  # thread -> messages, unread
-        self._ids: list[int] = []
+        self._places = ThreadedList()  # in threaded mode: all, in thread order
+        self._row_places: array[int] | None = None  # each row's place, if not every one's
+        self._ids = array("q")  # the row ids, in the order shown
         self._rows: dict[int, int] | None = None  # id -> row, built when first asked
         self._pages: OrderedDict[int, list[_Row | None]] = OrderedDict()
         self._last_page = -1
@@ -473,7 +488,7 @@ class MessageListModel(QAbstractTableModel):
         self._pages.clear()
         self._now = datetime.now().astimezone()
         self.endResetModel()
-        read = len(self._thread_sizes) if self._threaded else len(self._ids)
+        read = self._places.thread_count if self._threaded else len(self._ids)
         if first_rows is not None and read >= first_rows:
             self._request(reset=False)
 
@@ -509,11 +524,11 @@ class MessageListModel(QAbstractTableModel):
         if key is not None:
             self.set_sort(key, order == Qt.SortOrder.DescendingOrder)
 
-    def _query(self, limit: int | None = None) -> list[int]:
+    def _query(self, limit: int | None = None) -> array[int]:
         if not self._folder_ids:
-            return []
+            return array("q")
         read = _read_ids(self._store, self._current_request(), limit)
-        self._keep_places(read.places)
+        self._keep_places(read.places, read.row_places)
         if read.unfiltered is not None and limit is None:
             self._unfiltered, self._unfiltered_for = read.unfiltered, self._list_state()
         return read.ids
@@ -534,15 +549,23 @@ class MessageListModel(QAbstractTableModel):
             self._unfiltered if known else None,
         )
 
-    def _keep_places(self, places: list[ThreadedMessage] | None) -> None:
-        self._places = places or []
-        self._place_of = {p.id: p for p in self._places}
-        sizes: dict[int, list[int]] = {}
-        for p in self._places:
-            counts = sizes.setdefault(p.thread, [0, 0])
-            counts[0] += 1
-            counts[1] += p.unread
-        self._thread_sizes = {t: (c[0], c[1]) for t, c in sizes.items()}
+    def _keep_places(self, places: ThreadedList | None, row_places: array[int] | None) -> None:
+        self._places = places if places is not None else ThreadedList()
+        self._row_places = row_places
+
+    def _place(self, row: int) -> int | None:
+        """The place of ``row`` in the threaded list, if that lists it there: while a store
+        change is announced step by step, the rows are not yet all those of the list."""
+        if self._row_places is None:
+            place = row
+        elif 0 <= row < len(self._row_places):
+            place = self._row_places[row]
+        else:
+            return None
+        message_id = self.message_id(row)
+        if message_id is None or not 0 <= place < len(self._places):
+            return None
+        return place if self._places.ids[place] == message_id else None
 
     # -- threads ----------------------------------------------------------------------------
 
@@ -566,48 +589,50 @@ class MessageListModel(QAbstractTableModel):
             self._request(reset=False)
 
     def thread_of(self, row: int) -> int | None:
-        message_id = self.message_id(row)
-        place = self._place_of.get(message_id) if message_id is not None else None
-        return place.thread if place is not None else None
+        place = self._place(row)
+        return self._places.threads[place] if place is not None else None
 
     def starts_conversation(self, message_id: int) -> bool:
         """Whether ``message_id`` is listed as the first message of a thread of several."""
-        place = self._place_of.get(message_id) if self._threaded else None
-        return (
-            place is not None
-            and place.depth == 0
-            and self._thread_sizes.get(place.thread, (1, 0))[0] > 1
-        )
+        if not self._threaded:
+            return False
+        try:
+            place = self._places.ids.index(message_id)  # 100,000 places: a millisecond
+        except ValueError:
+            return False
+        return self._places.depths[place] == 0 and self._places.thread_size(place)[0] > 1
 
     def set_collapsed(self, threads: set[int] | None, collapsed: bool) -> None:
         """Collapse (or expand) ``threads``; None: all of them."""
         if not self._threaded:
             return
-        chosen = set(self._thread_sizes) if threads is None else threads
         before = set(self._collapsed)
         if collapsed:
-            self._collapsed |= {t for t in chosen if self._thread_sizes.get(t, (0, 0))[0] > 1}
+            self._collapsed |= self._places.threads_of_several(threads)
+        elif threads is None:
+            self._collapsed.clear()
         else:
-            self._collapsed -= chosen
+            self._collapsed -= threads
         if self._collapsed != before:
             self.beginResetModel()
-            self._ids = visible_ids(self._places, frozenset(self._collapsed))
+            self._ids, self._row_places = visible_rows(self._places, self._collapsed)
             self._rows = None
             self._pages.clear()
             self.endResetModel()
             self.loaded.emit()
 
-    def _thread_mark(self, message_id: int) -> str:
+    def _thread_mark(self, row: int) -> str:
         """The subject's indent and marks in threaded mode ("%s" stands for the subject)."""
-        place = self._place_of.get(message_id)
+        place = self._place(row)
         if place is None:
             return ""
-        count, unread = self._thread_sizes.get(place.thread, (1, 0))
-        if place.depth:
-            return "    " * place.depth + "%s"
+        depth = self._places.depths[place]
+        if depth:
+            return "    " * depth + "%s"
+        count, unread = self._places.thread_size(place)
         if count < 2:
             return "%s"
-        if place.thread in self._collapsed:
+        if self._places.threads[place] in self._collapsed:
             extra = f", {unread} unread" if unread else ""
             return f"▸ %s  ({count} messages{extra})"
         return "▾ %s"
@@ -633,7 +658,7 @@ class MessageListModel(QAbstractTableModel):
         # diffed against them, on the pool thread too. The rows cannot change meanwhile:
         # only answers and show_folders() change them, and show_folders() makes this
         # query's answer outdated.
-        shown = None if self._reset_wanted else list(self._ids)
+        shown = None if self._reset_wanted else self._ids[:]
         path = self._store.path
         self._relay.start(lambda: _query(path, request, shown), self._pool)
 
@@ -646,7 +671,7 @@ class MessageListModel(QAbstractTableModel):
         elif self._reset_wanted:
             self._reset_wanted = False
             self.beginResetModel()
-            self._keep_places(answer.places)
+            self._keep_places(answer.places, answer.row_places)
             self._ids = answer.ids
             self._rows = None
             self._pages.clear()
@@ -655,8 +680,7 @@ class MessageListModel(QAbstractTableModel):
         else:
             self._follow_store(answer)
             if answer.unfiltered is answer.ids:
-                # The rows hold these ids now: one list of them kept, not two (4 MiB of
-                # ints at 100,000 rows).
+                # The rows hold these ids now: one array of them kept, not two.
                 self._unfiltered = self._ids
         if self._again:
             self._start_query()
@@ -687,7 +711,7 @@ class MessageListModel(QAbstractTableModel):
         # Only the rows a view has asked for can be on screen: those pages are re-read.
         cached = sorted(self._pages)
         self._pages.clear()
-        self._keep_places(answer.places)
+        self._keep_places(answer.places, answer.row_places)
         self._now = datetime.now().astimezone()
         if answer.diff is not None:
             self._apply(answer.ids, answer.diff)
@@ -697,7 +721,7 @@ class MessageListModel(QAbstractTableModel):
             if first <= last:
                 self.dataChanged.emit(self.index(first, 0), self.index(last, len(Column) - 1))
 
-    def _apply(self, new: list[int], diff: _Diff) -> None:
+    def _apply(self, new: array[int], diff: _Diff) -> None:
         # 1. Removals, in runs from the bottom so earlier row numbers stay valid.
         for first, last in reversed(diff.removed):
             self.beginRemoveRows(QModelIndex(), first, last)
@@ -711,7 +735,7 @@ class MessageListModel(QAbstractTableModel):
             for index in self.persistentIndexList():
                 new_row = diff.position[old_ids[index.row()]]
                 self.changePersistentIndex(index, self.index(new_row, index.column()))
-            self._ids = list(diff.ordered)
+            self._ids = array("q", diff.ordered)
             self._forget_rows()
             self.layoutChanged.emit()
         # 3. Insertions, top to bottom: each run lands where the new list has it.
@@ -753,7 +777,8 @@ class MessageListModel(QAbstractTableModel):
         return page[row - number * PAGE_SIZE]
 
     def _load_page(self, number: int) -> list[_Row | None]:
-        ids = self._ids[number * PAGE_SIZE : (number + 1) * PAGE_SIZE]
+        first = number * PAGE_SIZE
+        ids = self._ids[first : first + PAGE_SIZE]
         found = {s.id: s for s in self._store.summaries(ids)}
         names = self._folder_names
         page = [
@@ -761,12 +786,12 @@ class MessageListModel(QAbstractTableModel):
                 found[id_],
                 self._now,
                 names.get(found[id_].folder_id, ""),
-                self._thread_mark(id_) if self._threaded else "",
+                self._thread_mark(first + n) if self._threaded else "",
                 self._recipients,
             )
             if id_ in found
             else None
-            for id_ in ids
+            for n, id_ in enumerate(ids)
         ]
         self._pages[number] = page
         while len(self._pages) > MAX_PAGES:

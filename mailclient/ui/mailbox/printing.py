@@ -11,12 +11,13 @@ import html
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QTextDocument
-from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QWidget
 
 from mailclient.mime.decode import without_invisible
 
 if TYPE_CHECKING:
+    from PySide6.QtPrintSupport import QPrinter
+
     from mailclient.workers.reading import PreparedMessage
 
 
@@ -53,6 +54,9 @@ def ask_and_print(parent: QWidget, prepared: PreparedMessage | None) -> bool:
     """The print dialog for the shown message; prints if the user says so."""
     if prepared is None:
         return False
+    # Qt's printing module is loaded when first asked for, not with the window.
+    from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     subject = prepared.parsed.subject or "message"
     printer.setDocName(without_invisible(subject)[:100])
