@@ -71,9 +71,10 @@ def test_the_tag_menu_offers_the_servers_keywords(qtbot: QtBot, harness: Harness
         timeout=WAIT,
     )
     assert "$Forwarded" in harness.server_flags("alice", "INBOX", "Lunch on Friday?")
-    # The bob account's server knows none of these.
+    # The bob account's server knows none of these (other tests on this rig may have left
+    # keywords of their own in its index: Dovecot keeps a folder's keywords after expunge).
     harness.show_folder("bob", "INBOX")
     qtbot.waitUntil(lambda: harness.subjects() == ["Hello Bob"], timeout=WAIT)
     harness.select("Hello Bob")
-    assert _server_tag_texts(harness) == []
+    assert not {"Invoice", "Q3&&Q4"} & set(_server_tag_texts(harness))
     assert not window.error_bar.isVisible(), window.error_bar.errors()
