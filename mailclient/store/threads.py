@@ -401,13 +401,17 @@ def has_unthreaded(db: sqlite3.Connection) -> bool:
     )
 
 
-# A step of this many messages or more links with a page cache of _STEP_CACHE_KB KiB.
-_SPILL_FROM = 10_000
-_STEP_CACHE_KB = 16_384
-
-
-def _link(db: sqlite3.Connection, up_to: int, last: int) -> None:
-    """Link the messages with ids above ``up_to`` up to ``last``, and write their nodes."""
+def thread_new_messages(db: sqlite3.Connection, limit: int = -1) -> int:
+    """Link the messages stored since the last call into threads (in the caller's
+    transaction); returns how many. ``limit``: only the first this many of them (by id),
+    so that a big fill is threaded in steps of bounded memory."""
+    (up_to,) = db.execute("SELECT threaded_up_to FROM thread_state").fetchone()
+    count, last = db.execute(
+        "SELECT count(*), max(id) FROM (SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?)",
+        (up_to, limit),
+    ).fetchone()
+    if not count:
+        return 0
     linker = _Linker(db)
     account_of: dict[int, str] = dict(db.execute("SELECT id, account FROM folders"))
     accounts: dict[str, _Account] = {}
@@ -441,30 +445,6 @@ def _link(db: sqlite3.Connection, up_to: int, last: int) -> None:
             account.link(key, chain, subject)
     _link_waiting(waiting)
     linker.flush(accounts.values())
-
-
-def thread_new_messages(db: sqlite3.Connection, limit: int = -1) -> int:
-    """Link the messages stored since the last call into threads (in the caller's
-    transaction); returns how many. ``limit``: only the first this many of them (by id),
-    so that a big fill is threaded in steps of bounded memory."""
-    (up_to,) = db.execute("SELECT threaded_up_to FROM thread_state").fetchone()
-    count, last = db.execute(
-        "SELECT count(*), max(id) FROM (SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?)",
-        (up_to, limit),
-    ).fetchone()
-    if not count:
-        return 0
-    if count < _SPILL_FROM:
-        _link(db, up_to, last)
-    else:
-        # A big step sorts its rows and holds the pages it writes in memory, where past
-        # the page cache (2 MB by default) SQLite would spill both to files.
-        (cache,) = db.execute("PRAGMA cache_size").fetchone()
-        db.execute(f"PRAGMA cache_size = {-_STEP_CACHE_KB}")
-        try:
-            _link(db, up_to, last)
-        finally:
-            db.execute(f"PRAGMA cache_size = {int(cache)}")
     db.execute("UPDATE thread_state SET threaded_up_to = ?", (last,))
     return int(count)
 

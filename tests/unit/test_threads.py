@@ -638,23 +638,3 @@ def test_every_node_is_written(store: MailStore, count: int) -> None:
     assert store._db.execute(
         "SELECT count(*), count(parent), count(DISTINCT thread) FROM thread_nodes"
     ).fetchone() == (2 * count, count, count)
-
-
-def test_a_big_step_gives_its_page_cache_back(
-    store: MailStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(threads, "_SPILL_FROM", 2)
-    inbox = folders(store)["INBOX"]
-    before = store._db.execute("PRAGMA cache_size").fetchone()
-    linked = threads._link
-    during = []
-
-    def link(*args: object) -> None:
-        during.append(store._db.execute("PRAGMA cache_size").fetchone())
-        linked(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(threads, "_link", link)
-    store.add_messages(inbox, [msg(1, "a"), msg(2, "b", "a", "a")])
-    assert during == [(-threads._STEP_CACHE_KB,)]
-    assert store._db.execute("PRAGMA cache_size").fetchone() == before
-    assert layout(store, inbox) == [("message 1", 1, 0), ("message 2", 1, 1)]
