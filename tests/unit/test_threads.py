@@ -12,7 +12,7 @@ import pytest
 from mailclient.core.models import SpecialUse
 from mailclient.store import mail, schema, search, threads
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
-from mailclient.store.threads import base_subject, references
+from mailclient.store.threads import base_subject, message_key, references
 
 
 @pytest.fixture
@@ -471,3 +471,170 @@ def test_a_conversation_leaves_out_junk_and_trash_unless_opened_there(store: Mai
     assert store.conversation(junk) == [junk, inbox["message 3"]]
     trash = store.message_ids(ids["Trash"])[0]
     assert store.conversation(trash) == [*real, trash]
+
+
+def test_a_message_id_is_what_has_no_whitespace_nor_angle_bracket() -> None:
+    # The pattern spells out the whitespace that str.isspace() (and \s) knows.
+    for code in range(0x110000):
+        char = chr(code)
+        written = f"<a{char}b@x>"
+        whole = char not in "<>" and not char.isspace()
+        assert (message_key(written, 7) == written) is whole, hex(code)
+
+
+# One account's mail over INBOX and Sent: a conversation whose middle message ("c") never
+# came, a loop in References, a reply without headers placed by its subject, two threads
+# that a later message merges, a message without Message-ID and a copy in Sent.
+CONVERSATIONS = [
+    ("INBOX", msg(1, "a", subject="Plan")),
+    ("Sent", msg(2, "b", "a", "a", subject="Re: Plan")),
+    ("INBOX", msg(4, "d", "c", "a b c", subject="Re: Plan")),
+    ("Sent", msg(5, "e", "d", "a b c d", subject="Re: Plan")),
+    ("INBOX", msg(6, "f", subject="Lunch")),
+    ("INBOX", msg(7, "g", subject="Re: Lunch")),
+    ("INBOX", msg(8, "h", "i", "i", subject="Loop")),
+    ("Sent", msg(9, "i", "h", "h", subject="Re: Loop")),
+    ("INBOX", msg(10, "j", subject="Trip")),
+    ("INBOX", msg(11, "k", "x", "x", subject="Re: Hotel")),
+    ("Sent", msg(12, "l", "k", "j x k", subject="Re: Trip")),
+    ("INBOX", msg(13, subject="No id")),
+    ("Sent", msg(14, "a", subject="Plan")),
+]
+
+
+def store_mail(
+    path: Path,
+    messages: list[tuple[str, NewMessage]],
+    how: str,
+    unrelated: str,
+    traced: list[str] | None = None,
+) -> tuple[MailStore, list[int]]:
+    """A store holding ``messages``: stored by a first fill (threaded when it ends) or one by
+    one as they come, after a message of account ``unrelated`` (work: the fill's account
+    has stored nodes, and its nodes are looked up; home: it has none). ``traced``: gets the
+    statements of the fill's threading."""
+    store = MailStore.open(path)
+    ids = {**folders(store), **{f"home {k}": v for k, v in folders(store, "home").items()}}
+    store.add_messages(ids["INBOX" if unrelated == "work" else "home INBOX"], [msg(99, "zz")])
+    if how == "fill":
+        assert store.defer_sort_indexes(len(messages))
+        for name in ("INBOX", "Sent"):
+            batch = [m for folder, m in messages if folder == name]
+            store.add_messages(ids[name], batch[::-1])  # newest first, as the sync stores
+        if traced is not None:
+            store._db.set_trace_callback(traced.append)
+        store.restore_sort_indexes()
+        store._db.set_trace_callback(None)
+    else:
+        for name, message in messages:
+            store.add_messages(ids[name], [message])
+    return store, [ids["INBOX"], ids["Sent"]]
+
+
+def test_a_first_fill_is_threaded_in_memory_as_one_by_one_with_lookups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mail, "DEFER_INDEXES_FROM", 1)
+    placed = {}
+    for how, unrelated in (("fill", "home"), ("fill", "work"), ("one by one", "work")):
+        store, folder_ids = store_mail(
+            tmp_path / f"{how}{unrelated}", CONVERSATIONS, how, unrelated
+        )
+        listed = [p for p in layout(store, *folder_ids) if p[0] != "message 99"]
+        names: dict[int, int] = {}
+        placed[how, unrelated] = [(s, names.setdefault(t, len(names)), d) for s, t, d in listed]
+        store.close()
+    assert placed["fill", "home"] == placed["fill", "work"] == placed["one by one", "work"]
+    assert placed["fill", "home"] == [
+        # b and a's copy in Sent; d under b through the missing c
+        ("Plan", 0, 0),
+        ("Re: Plan", 0, 1),
+        ("Re: Plan", 0, 2),
+        ("Re: Plan", 0, 3),
+        ("Plan", 0, 0),
+        ("No id", 1, 0),
+        # l (in Sent) merged j's thread and that of k (a reply to the missing x)
+        ("Trip", 2, 0),
+        ("Re: Hotel", 2, 1),
+        ("Re: Trip", 2, 2),
+        # h and i refer to each other: the link that closes the loop is left out
+        ("Re: Loop", 3, 0),
+        ("Loop", 3, 1),
+        # g has no headers: its subject places it
+        ("Lunch", 4, 0),
+        ("Re: Lunch", 4, 0),
+    ]
+
+
+def test_a_first_fill_looks_up_no_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mail, "DEFER_INDEXES_FROM", 1)
+    lookups = {}
+    for unrelated in ("home", "work"):
+        statements: list[str] = []
+        store, _ = store_mail(tmp_path / unrelated, CONVERSATIONS, "fill", unrelated, statements)
+        store.close()
+        lookups[unrelated] = [
+            s for s in statements if "thread_nodes" in s and ("message_id" in s or "subject" in s)
+        ]
+    # Into an account with nodes, each message's are read; into one without, none.
+    assert any(s.lstrip().upper().startswith("SELECT") for s in lookups["work"])
+    assert all(s.lstrip().upper().startswith("INSERT") for s in lookups["home"])
+    assert lookups["home"]
+
+
+def tangled_mail(seed: int, count: int = 300) -> list[tuple[str, NewMessage]]:
+    """Messages whose headers go wrong in every way the linking has a rule for: ids seen
+    twice, missing, referring to themselves or in loops, unreadable, absent; replies with
+    only a subject."""
+    rng = random.Random(seed)
+    mail_ = []
+    for uid in range(1, count + 1):
+        # Ids near one another: many threads, some of them merged.
+        near = [f"m{n}" for n in range(max(0, uid // 2 - 6), uid // 2 + 2)]
+        refs = rng.choices(near, k=rng.choice([0, 0, 0, 1, 2, 3, 6]))
+        own = rng.choice(near)
+        if rng.random() < 0.1:
+            refs.append(own if rng.random() < 0.5 else refs[0] if refs else own)
+        message = msg(
+            uid,
+            own,
+            rng.choice(["", "", refs[-1] if refs else "", rng.choice(near)]),
+            " ".join(refs),
+            rng.choice(["Plan", "Re: Plan", "AW: plan", "Lunch", "Re: Lunch", "Fwd: Trip", "Re:"]),
+        )
+        if rng.random() < 0.08:
+            message = message._replace(message_id=rng.choice(["", "garbage", "x <y@x> z"]))
+        if rng.random() < 0.05:
+            message = message._replace(in_reply_to="not an id", references="<broken")
+        mail_.append((rng.choice(["INBOX", "Sent"]), message))
+    return mail_
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("read_ahead", [threads._READ_AHEAD, 7])
+def test_linking_in_memory_and_with_lookups_make_the_same_nodes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int, read_ahead: int
+) -> None:
+    monkeypatch.setattr(mail, "DEFER_INDEXES_FROM", 1)
+    monkeypatch.setattr(threads, "_READ_AHEAD", read_ahead)  # and a few at a time
+    nodes = {}
+    for unrelated in ("home", "work"):
+        store, _ = store_mail(tmp_path / unrelated, tangled_mail(seed), "fill", unrelated)
+        nodes[unrelated] = store._db.execute(
+            "SELECT message_id, parent, thread, subject FROM thread_nodes "
+            "WHERE account = 'work' AND message_id != '<zz@x>' ORDER BY message_id"
+        ).fetchall()
+        store.close()
+    assert nodes["home"] == nodes["work"]
+    assert len({thread for _, _, thread, _ in nodes["home"]}) > 1
+    assert any(parent for _, parent, _, _ in nodes["home"])
+
+
+@pytest.mark.parametrize("count", [1, 3, 1_500])
+def test_every_node_is_written(store: MailStore, count: int) -> None:
+    # Written many to a statement: each message and the missing one it answers.
+    inbox = folders(store)["INBOX"]
+    store.add_messages(inbox, [msg(n, f"m{n}", f"gone{n}", f"gone{n}") for n in range(count)])
+    assert store._db.execute(
+        "SELECT count(*), count(parent), count(DISTINCT thread) FROM thread_nodes"
+    ).fetchone() == (2 * count, count, count)
