@@ -621,22 +621,22 @@ class AccountSync:
         # What the writer has no room for yet is handed on with a later batch: waiting for
         # it would stall the pipelined FETCH behind the index build.
         found: dict[int, bool] = {}
+
+        def write(found: dict[int, bool]) -> Callable[[MailStore], int]:
+            return partial(MailStore.set_attachments, folder_id=folder.id, found=found)
+
         structure_batches = _batches(unsure, _STRUCTURE_BATCH, _STRUCTURE_BATCH)
         try:
             for structures in session.fetch_structures(structure_batches):
                 found.update((uid, structure_has_attachments(s)) for uid, s in structures.items())
-                if writer.offer(
-                    partial(MailStore.set_attachments, folder_id=folder.id, found=found)
-                ):
+                if writer.offer(write(found)):
                     found = {}
                 stored(writer.done())
                 if self._stop.is_set():
                     raise _Stopped()
         finally:
             if found:
-                writer.submit(
-                    partial(MailStore.set_attachments, folder_id=folder.id, found=found), 0
-                )
+                writer.submit(write(found), 0)
         return vanished
 
     def _account_for(
