@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import imapclient.exceptions
 from imapclient import imap_utf7
@@ -55,8 +55,11 @@ from mailclient.imap.connection import (
     wire_io,
 )
 from mailclient.imap.connection import connect as connect_imap
-from mailclient.imap.headers import SUMMARY_FIELDS
-from mailclient.store.mail import RemoteFolder
+
+if TYPE_CHECKING:
+    # Imported where used: a connection opens without the store and the header parsing
+    # (the command line opens one while another thread loads those, see app.ahead).
+    from mailclient.store.mail import RemoteFolder
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -502,6 +505,8 @@ def classify_folders(
     goes to the folder with a usual name right below a personal namespace prefix
     (RFC 2342: "INBOX.Trash" under "INBOX."), never to one nested deeper.
     """
+    from mailclient.store.mail import RemoteFolder
+
     folders = []
     for name, delimiter, flags in listed:
         lowered = {f.lower() for f in flags}
@@ -813,6 +818,8 @@ class ImapSession:
         kept, without header fields: leaving it out would leave it out for good, since
         the folder's UIDNEXT moves past it.
         """
+        from mailclient.imap.headers import SUMMARY_FIELDS
+
         fields = " ".join(SUMMARY_FIELDS).encode("ascii")
         items = b" (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (" + fields + b")])"
         for batch in self._pipelined(batches, items):
