@@ -211,9 +211,11 @@ class AccountSync:
         stop: threading.Event | None = None,
         abort: AbortSwitch | None = None,
         connect_other: Callable[[str], ImapSession] | None = None,
+        session: ImapSession | None = None,
     ) -> None:
         """``connect_other(name)`` opens a connection to another account of the profile,
-        for copies and moves to its folders; without it those wait."""
+        for copies and moves to its folders; without it those wait. ``session`` is this
+        account's, opened already (the command line opens it while it loads the rest)."""
         self.account = account
         self._connect_other = connect_other
         # (account, folder) that received messages from here: the caller syncs them.
@@ -224,7 +226,7 @@ class AccountSync:
         self._on_progress = on_progress
         self._stop = stop or threading.Event()
         self._abort = abort  # cuts the connection from another thread (see open_client)
-        self._session: ImapSession | None = None
+        self._session = session
         # STATUS of folders read at the start of sync(), by folder id, with the state the
         # store had then (see _peek).
         self._peeked: dict[int, tuple[FolderSyncState, MailboxStatus]] = {}

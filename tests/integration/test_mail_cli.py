@@ -12,6 +12,7 @@ import pytest
 
 from mailclient.store.mail import MailStore, NewMessage
 from tests.integration.imap_helpers import message
+from tests.integration.tcp_proxy import CuttableProxy
 from tests.rig import MailServers
 
 USER = "carol"
@@ -38,12 +39,18 @@ def cli(tmp_path: Path, secret_service: object) -> Run:
     return run
 
 
-def add_account(cli: Run, servers: MailServers, name: str = "work") -> None:
+def add_account(
+    cli: Run,
+    servers: MailServers,
+    name: str = "work",
+    port: int | None = None,
+    password: str | None = None,
+) -> None:
     carol = servers.user(USER)
     added = cli(
         "account", "add", name, "--email", carol.address, "--imap-host", servers.host,
-        "--imap-port", str(servers.imaps_port), "--ca-file", str(servers.ca_file),
-        "--password-stdin", stdin=carol.password + "\n",
+        "--imap-port", str(port or servers.imaps_port), "--ca-file", str(servers.ca_file),
+        "--password-stdin", stdin=(password or carol.password) + "\n",
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
 
@@ -238,3 +245,20 @@ def test_a_sync_loads_only_what_it_uses(cli: Run, servers: MailServers) -> None:
     assert version.returncode == 0
     assert sorted(m for m in loaded if m.startswith(("mailclient.imap", "mailclient.store"))) == []
     assert sorted(m for m in loaded if m.startswith("mailclient.app.commands")) == []
+
+
+def test_a_refused_password_is_tried_once(cli: Run, servers: MailServers) -> None:
+    # The connection opened ahead of the sync signs in; a refusal is not retried by the
+    # sync engine (a second one could lock the account).
+    proxy = CuttableProxy((servers.host, servers.imaps_port))
+    try:
+        add_account(cli, servers, port=proxy.port, password="not-the-password")
+        synced = cli("sync")
+    finally:
+        proxy.close()
+    assert synced.returncode == 1
+    assert synced.stderr.startswith(
+        "work: The IMAP server 127.0.0.1 rejected the password for carol@example.org"
+    )
+    assert "Enter the current password with: mailclient account password work" in synced.stderr
+    assert proxy.connections == 1
