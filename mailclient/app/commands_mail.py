@@ -1,8 +1,8 @@
 """``mailclient sync`` and ``mailclient list``: the sync engine and the store from a shell.
 
 The sync engine and the store are imported by the commands that use them, not with this
-module: ``sync`` starts opening the first account's connection before it loads them (see
-mailclient.app.ahead).
+module: ``sync`` starts reading the password and opening the first account's connection
+before it loads them (see mailclient.app.ahead).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from mailclient.accounts.model import Account
 from mailclient.app import listing
-from mailclient.app.ahead import SessionAhead
+from mailclient.app.ahead import PasswordAhead, SessionAhead
 from mailclient.app.cli import loading
 from mailclient.app.services import Services
 from mailclient.app.terminal import printable, refusal_advice
@@ -127,7 +127,11 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
     policy = _keep_policy(args.bodies) if args.bodies is not None else None
     first = accounts[0]
     with loading():
-        ahead = SessionAhead(first, services.sign_in.authenticator(first))
+        # The child that reads the password first: no thread may run when it is forked.
+        auth = PasswordAhead.start(
+            first, services.credentials, services.sign_in.authenticator(first)
+        )
+        ahead = SessionAhead(first, auth)
         from mailclient.imap.sync import AccountSync
         from mailclient.store.mail import MailStore
 

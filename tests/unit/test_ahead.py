@@ -1,8 +1,11 @@
-"""What `mailclient sync` starts ahead: the session opened on a thread hands over what it
-got, or the error, as if opened in place."""
+"""What `mailclient sync` starts ahead: the password read by a child process, the session
+opened on a thread; each hands over what it got, or the error, as if done in place."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -16,6 +19,90 @@ from mailclient.imap.client import ImapSession
 ACCOUNT = Account(
     name="work", email="me@example.org", imap_host="imap.example.org", smtp_host="smtp.example.org"
 )
+
+# Run in a process of its own: the child is forked only while no other thread runs, and
+# pytest's may. The credential store stand-in counts its reads in the process that makes
+# them; the parent's count says whether the child read.
+CHILD_READS = """
+import json, sys, threading
+from mailclient.accounts.model import Account
+from mailclient.accounts.signin import FixedPassword
+from mailclient.app.ahead import PasswordAhead
+from mailclient.core.errors import MailclientError, PasswordMissing
+
+class Credentials:
+    reads = 0
+
+    def reads_directly(self):
+        return sys.argv[1] != "indirect"
+
+    def get_password(self, account, service):
+        Credentials.reads += 1
+        if sys.argv[1] == "missing":
+            raise PasswordMissing(account, service)
+        if sys.argv[1] == "bug":
+            raise RuntimeError("a bug")
+        return "from the keyring"
+
+if sys.argv[2] == "thread":
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
+account = Account("work", "me@example.org", imap_host="imap.example", smtp_host="smtp.example")
+fallback = FixedPassword("from the fallback", "me@example.org")
+auth = PasswordAhead.start(account, Credentials(), fallback)
+result = {"forked": isinstance(auth, PasswordAhead)}
+try:
+    result["imap"] = auth.secret("imap").value
+except MailclientError as error:
+    result["error"] = f"{type(error).__name__}: {error}"
+result["smtp"] = auth.secret("smtp").value
+result["reads_here"] = Credentials.reads
+print(json.dumps(result))
+"""
+
+
+def child_reads(outcome: str, threads: str = "none") -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD_READS, outcome, threads],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def test_the_child_reads_the_password() -> None:
+    assert child_reads("found") == {
+        "forked": True,
+        "imap": "from the keyring",
+        "smtp": "from the fallback",  # only the IMAP password is read ahead
+        "reads_here": 0,
+    }
+
+
+def test_what_the_keyring_refused_is_said_as_the_keyring_said_it() -> None:
+    result = child_reads("missing")
+    assert result["error"] == (
+        "CredentialError: No IMAP password is stored for account 'work'. "
+        "Enter it with: mailclient account password work"
+    )
+    assert result["reads_here"] == 0  # not asked again
+
+
+def test_a_child_that_ended_without_an_answer_leaves_the_reading_to_the_fallback() -> None:
+    result = child_reads("bug")
+    assert result["imap"] == "from the fallback" and result["reads_here"] == 0
+
+
+def test_no_child_is_forked_while_another_thread_runs() -> None:
+    result = child_reads("found", threads="thread")
+    assert result["forked"] is False and result["imap"] == "from the fallback"
+
+
+def test_no_child_reads_what_is_not_read_from_the_secret_service_directly() -> None:
+    result = child_reads("indirect")
+    assert result["forked"] is False and result["imap"] == "from the fallback"
 
 
 class Opened:
