@@ -274,18 +274,25 @@ def test_what_the_keyring_says_of_a_sync_s_password(cli: Run, servers: MailServe
     assert keyring.get_password("mailclient", key) == carol.password
 
 
-def test_a_refused_password_is_tried_once(cli: Run, servers: MailServers) -> None:
-    # The connection opened ahead of the sync signs in; a refusal is not retried by the
-    # sync engine (a second one could lock the account).
+def test_a_sync_signs_in_once(cli: Run, servers: MailServers) -> None:
+    # The connection opened ahead of the sync is the one the sync engine uses; a refused
+    # password is not tried again by the engine (a second refusal could lock the account).
     proxy = CuttableProxy((servers.host, servers.imaps_port))
     try:
         add_account(cli, servers, port=proxy.port, password="not-the-password")
+        refused = cli("sync")
+        assert proxy.connections == 1
+        password = servers.user(USER).password
+        stored = cli("account", "password", "work", "--password-stdin", stdin=password + "\n")
+        assert stored.returncode == 0, stored.stderr
         synced = cli("sync")
+        assert proxy.connections == 2
     finally:
         proxy.close()
-    assert synced.returncode == 1
-    assert synced.stderr.startswith(
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(
         "work: The IMAP server 127.0.0.1 rejected the password for carol@example.org"
     )
-    assert "Enter the current password with: mailclient account password work" in synced.stderr
-    assert proxy.connections == 1
+    assert "Enter the current password with: mailclient account password work" in refused.stderr
+    assert synced.returncode == 0, synced.stderr
+    assert "work/INBOX: 0 new, 0 changed, 0 removed" in synced.stdout
