@@ -549,9 +549,11 @@ def find_special(folders: Iterable[RemoteFolder], use: SpecialUse) -> RemoteFold
 class ImapSession:
     """One logged-in IMAP connection, spoken to in our own types.
 
-    Belongs to the thread that made it. Every method raises our errors (CannotConnect
-    when the connection broke, CommandFailed when the server said NO). The bulk data of a
-    sync (FETCH, SEARCH) goes through wire.ResponseReader, not imapclient's parser.
+    Belongs to one thread at a time: the one that made it, or one it was handed to once
+    that one was done with it (``mailclient sync`` opens it on a thread of its own while
+    it loads the sync engine). Every method raises our errors (CannotConnect when the
+    connection broke, CommandFailed when the server said NO). The bulk data of a sync
+    (FETCH, SEARCH) goes through wire.ResponseReader, not imapclient's parser.
     """
 
     def __init__(self, account: Account, client: Connection, use_extensions: bool = True) -> None:
