@@ -354,8 +354,12 @@ class SecretServiceReads:
                 collection = secretstorage.get_default_collection(connection)
                 _unlock(collection)
                 for item in collection.search_items({"username": username, "service": service}):
-                    _unlock(item)
-                    return item.get_secret().decode("utf-8")
+                    try:
+                        secret = item.get_secret()  # asks whether the item is locked first
+                    except LockedException:
+                        _unlock(item)
+                        secret = item.get_secret()
+                    return secret.decode("utf-8")
         except SecretServiceNotAvailableException as error:
             raise ServiceUnavailable(str(error) or type(error).__name__) from error
         except LockedException as error:

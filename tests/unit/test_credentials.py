@@ -7,6 +7,8 @@ from pathlib import Path
 import keyring
 import keyring.core
 import pytest
+import secretstorage
+import secretstorage.exceptions
 from keyring.backends import fail
 from keyring.errors import PasswordDeleteError
 
@@ -414,3 +416,48 @@ def test_a_locked_collection_or_item_is_unlocked_or_said_to_be_locked() -> None:
     assert unlocked.asked == 1
     with pytest.raises(CredentialError, match=LOCKED_HELP):
         credentials._unlock(Lockable(locked=True, unlocks=False))
+
+
+class LockedItem(Lockable):
+    """An item of the Secret Service whose secret can be read once it is unlocked."""
+
+    def get_secret(self) -> bytes:
+        if self.locked:
+            raise secretstorage.exceptions.LockedException("Item is locked!")
+        return "pässword".encode()
+
+
+class Collection(Lockable):
+    def __init__(self, items: list[LockedItem]) -> None:
+        super().__init__(locked=False, unlocks=True)
+        self.items = items
+        self.searched: list[dict[str, str]] = []
+
+    def search_items(self, attributes: dict[str, str]) -> list[LockedItem]:
+        self.searched.append(attributes)
+        return self.items
+
+
+@pytest.mark.parametrize("unlocks", [True, False])
+def test_a_locked_item_is_unlocked_before_its_secret_is_read(
+    monkeypatch: pytest.MonkeyPatch, unlocks: bool
+) -> None:
+    item = LockedItem(locked=True, unlocks=unlocks)
+    collection = Collection([item])
+    closed: list[bool] = []
+
+    class Connection:
+        def close(self) -> None:
+            closed.append(True)
+
+    monkeypatch.setattr(secretstorage, "dbus_init", Connection)
+    monkeypatch.setattr(secretstorage, "get_default_collection", lambda connection: collection)
+    reads = SecretServiceReads()
+    if unlocks:
+        assert reads.get_password(KEYRING_SERVICE, f"{A}/work/imap") == "pässword"
+    else:
+        with pytest.raises(CredentialError, match=LOCKED_HELP):
+            reads.get_password(KEYRING_SERVICE, f"{A}/work/imap")
+    assert item.asked == 1
+    assert collection.searched == [{"username": f"{A}/work/imap", "service": KEYRING_SERVICE}]
+    assert closed == [True]
