@@ -121,6 +121,8 @@ def open_window(
     def surround() -> None:
         from mailclient.app.desktop import Desktop
 
+        # What the first message is shown in, so that it shows as fast as the next.
+        window.reading_pane.build()
         Desktop(window, services, mail, store)
         attach_writing(services, window)
         if owns_process:

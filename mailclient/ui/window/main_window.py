@@ -292,10 +292,10 @@ class MainWindow(
         self.search_edit.returnPressed.connect(self._run_search)
         self.reading_pane.link_hovered.connect(self._link_hovered)
         self.reading_pane.load_remote_requested.connect(self.load_remote_content)
-        self.reading_pane.attachments.saved.connect(
+        self.reading_pane.attachment_saved.connect(
             lambda text: self.statusBar().showMessage(text, 5000)
         )
-        self.reading_pane.attachments.failed.connect(
+        self.reading_pane.attachment_failed.connect(
             lambda text: self.error_bar.show_error(ShownError(text))
         )
         self.watcher.changed.connect(self._store_changed)
