@@ -12,19 +12,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from mailclient import APP_ID, APP_NAME
 from mailclient.app import pyside_hook  # noqa: F401  (before the window's modules)
 from mailclient.app.services import Services
-from mailclient.app.single_instance import SingleInstance
 from mailclient.store.db import StoreError
 from mailclient.store.mail import MailStore
 from mailclient.store.repair import hold_open
 from mailclient.ui.widgets.error_bar import ShownError
 from mailclient.ui.widgets.icons import app_icon
-from mailclient.ui.window.diagnostics import CrashReporter, route_qt_messages
 from mailclient.ui.window.main_window import MainWindow, window_settings
 from mailclient.workers.mail import MailWorkers
 
@@ -53,6 +50,8 @@ def prepare_qt() -> None:
 
 def attach_writing(services: Services, window: MainWindow) -> ComposeManager:
     """Compose windows, the outbox worker and the Outbox entry of ``window``."""
+    from PySide6.QtGui import QDesktopServices
+
     from mailclient.imap.append import SentFolder
     from mailclient.imap.drafts import DraftsFolder
     from mailclient.smtp.sender import OutboxSender
@@ -180,6 +179,11 @@ def after_first_paint(widget: QWidget, callback: Callable[[], object]) -> None:
 
 
 def run_gui(services: Services, arguments: list[str] | None = None) -> int:
+    # What a running application needs and open_window() does not: not imported with this
+    # module, whose import the first paint of the list waits for.
+    from mailclient.app.single_instance import SingleInstance
+    from mailclient.ui.window.diagnostics import CrashReporter, route_qt_messages
+
     arguments = list(arguments or [])
     instance = SingleInstance(services.profile.root)
     if not instance.claim():
@@ -212,6 +216,8 @@ def run_gui(services: Services, arguments: list[str] | None = None) -> int:
         app, window, store = open_window(services, then=started)
     except StoreError as error:
         # Started from a desktop, nobody reads the terminal: say it in a window too.
+        from PySide6.QtWidgets import QMessageBox
+
         QMessageBox.critical(None, APP_NAME, str(error))
         raise
     reporter = CrashReporter(window)
@@ -219,8 +225,10 @@ def run_gui(services: Services, arguments: list[str] | None = None) -> int:
         return app.exec()
     finally:
         reporter.uninstall()
-        QDesktopServices.unsetUrlHandler("mailto")
         if window.compose is not None:
+            from PySide6.QtGui import QDesktopServices
+
+            QDesktopServices.unsetUrlHandler("mailto")
             window.compose.outbox.stop()
         # Web pages must be gone before the application (which owns their profile) is.
         window.deleteLater()
