@@ -9,6 +9,7 @@ the store's change counter (StoreWatcher) tells the models when to re-read.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QSettings, QSize, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent
@@ -36,11 +37,9 @@ from mailclient.ui.mailbox.folder_model import FolderRole, FolderTreeModel, Node
 from mailclient.ui.mailbox.folder_pane import FolderDelegate
 from mailclient.ui.mailbox.message_model import Column, MessageListModel
 from mailclient.ui.mailbox.message_view import MessageListView
-from mailclient.ui.mailbox.message_window import MessageWindow
 from mailclient.ui.mailbox.reading_pane import ReadingPane
 from mailclient.ui.widgets.error_bar import ErrorBar, ShownError
 from mailclient.ui.window.actions import WindowActions
-from mailclient.ui.window.diagnostics import AboutDialog
 from mailclient.ui.window.folder_actions import FolderActions
 from mailclient.ui.window.mail_hub import MailHub
 from mailclient.ui.window.message_actions import MessageActions
@@ -54,6 +53,9 @@ from mailclient.ui.window.undo import UndoHistory
 from mailclient.ui.window.welcome import WelcomePage
 from mailclient.ui.window.writing import Writing
 from mailclient.workers.store_watcher import StoreWatcher
+
+if TYPE_CHECKING:
+    from mailclient.ui.mailbox.message_window import MessageWindow
 
 __all__ = ["SETTINGS_FILE", "MainWindow", "window_settings"]
 
@@ -345,6 +347,8 @@ class MainWindow(
         self._user_changed(replace(self._preferences, prefer_plain_text=checked))
 
     def show_about(self) -> None:
+        from mailclient.ui.window.diagnostics import AboutDialog
+
         dialog = AboutDialog(self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()

@@ -4,11 +4,9 @@ sending tells the window (a refused message, a draft sent, an original to flag).
 from __future__ import annotations
 
 import functools
-from email.utils import getaddresses
 from typing import TYPE_CHECKING, Any
 
 from mailclient.core.models import SpecialUse
-from mailclient.ui.compose.undo_send import UndoSendBar
 from mailclient.ui.widgets.error_bar import ShownError
 from mailclient.workers.tasks import error_text, run_task
 
@@ -28,6 +26,8 @@ class Writing:
 
     def attach_compose(self: MainWindow, compose: ComposeManager, outbox_view: OutboxView) -> None:
         """Writing mail: New, Reply, Reply All, Forward, and the Outbox as a folder."""
+        from mailclient.ui.compose.undo_send import UndoSendBar
+
         self.compose = compose
         self.outbox_view = outbox_view
         compose.undo_send_seconds = self._preferences.undo_send_seconds
@@ -121,6 +121,8 @@ class Writing:
         compose = self.compose
         if compose is None:
             return
+        from email.utils import getaddresses
+
         for name, address in getaddresses([s.sender for s in self.selected_summaries()]):
             if "@" in address:
                 compose.contacts.add(name, address)
