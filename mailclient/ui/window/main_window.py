@@ -149,9 +149,7 @@ class MainWindow(
 
     def _build_central(self) -> None:
         self.pages = QStackedWidget(self)
-        self.welcome = WelcomePage(self.pages)
-        self.welcome.add_account_clicked.connect(self.request_add_account)
-        self.pages.addWidget(self.welcome)
+        self._welcome: WelcomePage | None = None
 
         mail_page = QWidget(self.pages)
         mail_page.setObjectName("mailPage")
@@ -258,6 +256,16 @@ class MainWindow(
         self.pages.addWidget(mail_page)
         self.mail_page = mail_page
         self.setCentralWidget(self.pages)
+
+    @property
+    def welcome(self) -> WelcomePage:
+        """The first-run page, built when first shown: a window with accounts paints
+        sooner without it (its fonts, its default button)."""
+        if self._welcome is None:
+            self._welcome = WelcomePage(self.pages)
+            self._welcome.add_account_clicked.connect(self.request_add_account)
+            self.pages.addWidget(self._welcome)
+        return self._welcome
 
     def set_mark_read_delay(self, delay_ms: int) -> None:
         """0: at once; -1: never; else after that many milliseconds."""
