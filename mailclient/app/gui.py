@@ -94,8 +94,9 @@ def open_window(
 
     Without ``then``, the window comes with everything around it: the account dialogs,
     preferences, notifications, the tray (app.desktop) and writing mail. With ``then``,
-    those are imported and built only after the message list first painted, and ``then``
-    runs after them: the list is on screen sooner. Nothing touches the network (or the
+    those are imported and built only after the message list first painted (or before the
+    first key or click, if that comes sooner), and ``then`` runs after them: the list is on
+    screen sooner. Nothing touches the network (or the
     keyring) until ``window.start()``.
     """
     prepare_qt()
@@ -143,38 +144,70 @@ def open_window(
 
         def surround_then() -> None:
             surround()
-            then()
+            # On a turn of its own: surround() may have run for a key that waits to be
+            # handled, and then() may open a dialog (drafts a crash left behind).
+            QTimer.singleShot(0, then)
 
         after_first_paint(first, surround_then)
     return app, window, store
 
 
+# What a person does to the application: a key, a click, the wheel, a drop.
+INPUT_EVENTS = frozenset(
+    {
+        QEvent.Type.ShortcutOverride,
+        QEvent.Type.KeyPress,
+        QEvent.Type.InputMethod,
+        QEvent.Type.MouseButtonPress,
+        QEvent.Type.MouseButtonDblClick,
+        QEvent.Type.NonClientAreaMouseButtonPress,
+        QEvent.Type.Wheel,
+        QEvent.Type.ContextMenu,
+        QEvent.Type.TouchBegin,
+        QEvent.Type.TabletPress,
+        QEvent.Type.DragEnter,
+    }
+)
+
+
 class _FirstPaint(QObject):
-    """Calls back once, on the turn of the event loop after ``widget`` first painted."""
+    """Calls back once: on the turn of the event loop after ``widget`` first painted, or
+    before the application handles its first input, whichever comes first."""
 
     def __init__(self, widget: QWidget, callback: Callable[[], object]) -> None:
         super().__init__(widget)
         self._widget = widget
         self._callback: Callable[[], object] | None = callback
-        widget.installEventFilter(self)
+        application = QCoreApplication.instance()
+        assert application is not None
+        self._application = application
+        # Input goes to whichever widget has the focus or the mouse: watched for all of them.
+        application.installEventFilter(self)
         # A window that starts minimized or on another desktop may not paint for a while.
         QTimer.singleShot(PAINT_WAIT_MS, self, self._run)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Paint and self._callback is not None:
-            QTimer.singleShot(0, self, self._run)
+        if self._callback is not None:
+            kind = event.type()
+            if kind in INPUT_EVENTS:
+                self._run()
+            elif kind == QEvent.Type.Paint and watched is self._widget:
+                QTimer.singleShot(0, self, self._run)
         return False
 
     def _run(self) -> None:
         callback, self._callback = self._callback, None
         if callback is not None:
-            self._widget.removeEventFilter(self)
+            self._application.removeEventFilter(self)
             self.deleteLater()
             callback()
 
 
 def after_first_paint(widget: QWidget, callback: Callable[[], object]) -> None:
-    """Run ``callback`` once ``widget`` painted (at the latest after PAINT_WAIT_MS)."""
+    """Run ``callback`` once ``widget`` painted (at the latest after PAINT_WAIT_MS), and in
+    any case before the application handles a key or a click: the actions, menu entries
+    and dialogs it builds are there for the first one (a shortcut pressed as the window
+    appears is not lost)."""
     _FirstPaint(widget, callback)
 
 
