@@ -115,6 +115,8 @@ def open_window(
     hold_open()
     mail = MailWorkers(accounts, services.sign_in, services.profile.store_path)
     window = MainWindow(accounts, store, mail, window_settings(services.profile.root))
+    # attach_writing() comes after the first paint; its Outbox entry is listed from the start.
+    window.folder_model.show_outbox()
     if store.rescue is not None:
         window.error_bar.show_error(ShownError(store.rescue.message(), key="store-rescue"))
 

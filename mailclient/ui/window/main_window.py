@@ -125,6 +125,7 @@ class MainWindow(
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
+        self._build_writing_actions()
         self._build_status_bar()
         self._connect()
         self._restore_state()
