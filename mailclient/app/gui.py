@@ -174,42 +174,49 @@ INPUT_EVENTS = frozenset(
 
 class _FirstPaint(QObject):
     """Calls back once: on the turn of the event loop after ``widget`` first painted, or
-    before the application handles its first input, whichever comes first."""
+    before the application handles an input that comes sooner."""
 
     def __init__(self, widget: QWidget, callback: Callable[[], object]) -> None:
         super().__init__(widget)
         self._widget = widget
         self._callback: Callable[[], object] | None = callback
-        application = QCoreApplication.instance()
-        assert application is not None
-        self._application = application
-        # Input goes to whichever widget has the focus or the mouse: watched for all of them.
-        application.installEventFilter(self)
+        self._application: QCoreApplication | None = None
+        widget.installEventFilter(self)
         # A window that starts minimized or on another desktop may not paint for a while.
         QTimer.singleShot(PAINT_WAIT_MS, self, self._run)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if self._callback is not None:
-            kind = event.type()
-            if kind in INPUT_EVENTS:
-                self._run()
-            elif kind == QEvent.Type.Paint and watched is self._widget:
-                QTimer.singleShot(0, self, self._run)
+        if self._callback is None:
+            return False
+        kind = event.type()
+        if kind in INPUT_EVENTS:
+            self._run()
+        elif kind == QEvent.Type.Paint and watched is self._widget and self._application is None:
+            # On screen from now on: a key or a click may be handled before the next turn.
+            # Input goes to whichever widget has the focus or the mouse, so it is watched
+            # application-wide, but only from here: a filter on every event slowed the
+            # first paint by a tenth.
+            self._application = QCoreApplication.instance()
+            if self._application is not None:
+                self._application.installEventFilter(self)
+            QTimer.singleShot(0, self, self._run)
         return False
 
     def _run(self) -> None:
         callback, self._callback = self._callback, None
         if callback is not None:
-            self._application.removeEventFilter(self)
+            self._widget.removeEventFilter(self)
+            if self._application is not None:
+                self._application.removeEventFilter(self)
             self.deleteLater()
             callback()
 
 
 def after_first_paint(widget: QWidget, callback: Callable[[], object]) -> None:
-    """Run ``callback`` once ``widget`` painted (at the latest after PAINT_WAIT_MS), and in
-    any case before the application handles a key or a click: the actions, menu entries
-    and dialogs it builds are there for the first one (a shortcut pressed as the window
-    appears is not lost)."""
+    """Run ``callback`` once ``widget`` painted (at the latest after PAINT_WAIT_MS), and
+    before the application handles a key or a click that comes once it painted: the
+    actions, menu entries and dialogs ``callback`` builds are there for the first one (a
+    shortcut pressed as the window appears is not lost)."""
     _FirstPaint(widget, callback)
 
 
