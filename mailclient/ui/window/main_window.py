@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QSettings, QSize, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -214,6 +214,14 @@ class MainWindow(
         list_layout.addLayout(filter_row)
 
         self.message_view = MessageListView(list_area)
+        # A viewport made here, as Qt makes its own: PySide6 names a widget that Qt made
+        # only after making the Python class of every QWidget subclass (17 ms), and the
+        # first paint waited for that (open_window() watches the viewport for it).
+        viewport = QWidget()
+        viewport.setObjectName("qt_scrollarea_viewport")
+        viewport.setBackgroundRole(QPalette.ColorRole.Base)
+        viewport.setAutoFillBackground(True)
+        self.message_view.setViewport(viewport)
         self.message_view.setObjectName("messageList")
         self.message_view.setAccessibleName("Messages")
         self.message_view.setModel(self.message_model)
