@@ -16,17 +16,12 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from mailclient import APP_ID, APP_NAME
 from mailclient.app import pyside_hook  # noqa: F401  (before the window's modules)
-from mailclient.app.services import Services
-from mailclient.store.db import StoreError
-from mailclient.store.mail import MailStore
-from mailclient.store.repair import hold_open
-from mailclient.ui.widgets.error_bar import ShownError
-from mailclient.ui.widgets.icons import app_icon
-from mailclient.ui.window.main_window import MainWindow, window_settings
-from mailclient.workers.mail import MailWorkers
 
 if TYPE_CHECKING:
+    from mailclient.app.services import Services
+    from mailclient.store.mail import MailStore
     from mailclient.ui.compose.manager import ComposeManager
+    from mailclient.ui.window.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +98,32 @@ def open_window(
     existing = QApplication.instance()
     # The application made here: this process runs the window (tests make theirs first).
     owns_process = not isinstance(existing, QApplication)
+    if owns_process:
+        # What start-up makes until the list has painted (modules, classes, the window's
+        # widgets) lives as long as the process: the collector would look through it in
+        # vain, 5-10 ms of passes. surround() collects once and enables it again.
+        gc.disable()
+    try:
+        return _open_window(services, then, existing, owns_process)
+    except BaseException:
+        gc.enable()
+        raise
+
+
+def _open_window(
+    services: Services,
+    then: Callable[[], None] | None,
+    existing: QCoreApplication | None,
+    owns_process: bool,
+) -> tuple[QApplication, MainWindow, MailStore]:
+    # Imported here, with the collector off (see open_window()).
+    from mailclient.store.mail import MailStore
+    from mailclient.store.repair import hold_open
+    from mailclient.ui.widgets.error_bar import ShownError
+    from mailclient.ui.widgets.icons import app_icon
+    from mailclient.ui.window.main_window import MainWindow, window_settings
+    from mailclient.workers.mail import MailWorkers
+
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("mailclient")
@@ -133,6 +154,7 @@ def open_window(
             # full passes, which took 15-30 ms, long enough to drop a frame of scrolling.
             gc.collect()
             gc.freeze()
+            gc.enable()
 
     if then is None:
         surround()
@@ -253,6 +275,8 @@ def run_gui(services: Services, arguments: list[str] | None = None) -> int:
         QTimer.singleShot(0, window.start)
         QTimer.singleShot(0, Desktop.of(window).start)
         QTimer.singleShot(0, compose.outbox.start)
+
+    from mailclient.store.db import StoreError
 
     try:
         app, window, store = open_window(services, then=started)
