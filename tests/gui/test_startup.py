@@ -22,10 +22,19 @@ from mailclient.app.gui import after_first_paint
 ROOT = Path(__file__).resolve().parents[2]
 
 # What the first paint of the list does not need: account dialogs, preferences,
-# notifications, the tray, writing mail, and the IMAP, SMTP, TLS, network (the socket
-# later starts talk to) and web engine modules.
+# notifications, the tray, writing mail, the reading pane's parts, message windows, the
+# crash dialog, the outbox, and the IMAP, SMTP, TLS, network (the socket later starts
+# talk to) and web engine modules.
 LATER = [
     "mailclient.app.desktop",
+    "mailclient.ui.mailbox.message_headers",
+    "mailclient.ui.mailbox.attachments",
+    "mailclient.ui.mailbox.conversation",
+    "mailclient.ui.mailbox.message_window",
+    "mailclient.ui.compose.undo_send",
+    "mailclient.ui.window.diagnostics",
+    "mailclient.store.outbox",
+    "mailclient.core.outgoing",
     "mailclient.ui.accounts.controller",
     "mailclient.ui.window.notifications",
     "mailclient.ui.window.tray",
