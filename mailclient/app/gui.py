@@ -89,10 +89,9 @@ def open_window(
 
     Without ``then``, the window comes with everything around it: the account dialogs,
     preferences, notifications, the tray (app.desktop) and writing mail. With ``then``,
-    those are imported and built only after the message list first painted (or before the
-    first key or click, if that comes sooner), and ``then`` runs after them: the list is on
-    screen sooner. Nothing touches the network (or the
-    keyring) until ``window.start()``.
+    those are imported and built only after the message list first painted (or before a
+    key or click that comes sooner), and ``then`` runs after them: the list is on screen
+    sooner. Nothing touches the network (or the keyring) until ``window.start()``.
     """
     prepare_qt()
     existing = QApplication.instance()
