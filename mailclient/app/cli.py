@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import importlib
 import logging
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -34,6 +36,26 @@ COMMAND_MODULES = {
     "outbox": "mailclient.app.commands_send",
     "search": "mailclient.app.commands_search",
 }
+
+
+@contextlib.contextmanager
+def loading() -> Iterator[None]:
+    """Around code that imports modules: no cyclic garbage collection while it runs, and
+    what it made is frozen (gc.freeze) when it ends.
+
+    Modules live as long as the process. Each full collection walks all their objects to
+    find nothing, and the interpreter walks them once more in its collections at exit:
+    some 20 ms of CPU time for a sync that finds nothing new, a fifth of its own. Frozen,
+    they are left out of every later collection.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def build_parser(modules: Iterable[str]) -> argparse.ArgumentParser:
@@ -120,7 +142,8 @@ def message_file_path(argument: str) -> Path:
 
 def run(argv: Sequence[str] | None = None) -> int:
     args_list, targets = split_url(list(sys.argv[1:] if argv is None else argv))
-    parser = build_parser(modules_needed(args_list))
+    with loading():
+        parser = build_parser(modules_needed(args_list))
     args = parser.parse_args(args_list)
     debug = diagnostics.debug_requested(args.debug)
     stderr_level = logging.WARNING

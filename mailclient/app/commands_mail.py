@@ -1,4 +1,9 @@
-"""``mailclient sync`` and ``mailclient list``: the sync engine and the store from a shell."""
+"""``mailclient sync`` and ``mailclient list``: the sync engine and the store from a shell.
+
+The sync engine and the store are imported by the commands that use them, not with this
+module: ``sync`` starts reading the password and opening the first account's connection
+before it loads them (see mailclient.app.ahead).
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 from mailclient.accounts.model import Account
 from mailclient.app import listing
+from mailclient.app.ahead import PasswordAhead, SessionAhead
+from mailclient.app.cli import loading
 from mailclient.app.services import Services
 from mailclient.app.terminal import printable, refusal_advice
 from mailclient.core.errors import InvalidInput, MailclientError
-from mailclient.core.models import MessageSummary
-from mailclient.imap.sync import AccountSync, FolderSyncResult, SyncProgress
-from mailclient.store.mail import MailStore
-from mailclient.store.threads import ThreadedMessage
 
 if TYPE_CHECKING:
+    from mailclient.core.models import MessageSummary
     from mailclient.imap.bodies import KeepPolicy
+    from mailclient.imap.sync import AccountSync, FolderSyncResult, SyncProgress
+    from mailclient.store.mail import MailStore
+    from mailclient.store.threads import ThreadedMessage
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -118,6 +125,16 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
         print("No accounts. Add one with: mailclient account add NAME --email ADDR ...")
         return EXIT_OK
     policy = _keep_policy(args.bodies) if args.bodies is not None else None
+    first = accounts[0]
+    with loading():
+        # The child that reads the password first: no thread may run when it is forked.
+        auth = PasswordAhead.start(
+            first, services.credentials, services.sign_in.authenticator(first)
+        )
+        ahead = SessionAhead(first, auth)
+        from mailclient.imap.sync import AccountSync
+        from mailclient.store.mail import MailStore
+
     failed = False
     show_progress = sys.stderr.isatty()
     # Sync writes much: the whole file is checked first (at most once a day).
@@ -125,9 +142,16 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
         tell_rescue(store)
         for account in accounts:
             try:
-                auth = services.sign_in.authenticator(account)
+                if account is ahead.account:
+                    auth, session = ahead.auth, ahead.take()
+                else:
+                    auth, session = services.sign_in.authenticator(account), None
                 engine = AccountSync(
-                    account, auth, store, on_progress=_progress if show_progress else None
+                    account,
+                    auth,
+                    store,
+                    on_progress=_progress if show_progress else None,
+                    session=session,
                 )
                 try:
                     results = engine.sync(args.folder)
@@ -159,6 +183,8 @@ def _as_text(m: MessageSummary, place: ThreadedMessage | None = None) -> str:
 
 
 def cmd_list(services: Services, args: argparse.Namespace) -> int:
+    from mailclient.store.mail import MailStore
+
     account = services.accounts.get(args.name)
     if args.limit is not None and args.limit < 0:
         raise InvalidInput("--limit", "must be 0 or more")

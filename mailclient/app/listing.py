@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mailclient.app.terminal import printable, printable_json
-from mailclient.core.models import MessageSummary
-from mailclient.store.mail import MailStore
+
+if TYPE_CHECKING:
+    from mailclient.core.models import MessageSummary
+    from mailclient.store.mail import MailStore
 
 _BATCH = 500
 

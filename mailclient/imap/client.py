@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import imapclient.exceptions
 from imapclient import imap_utf7
@@ -55,8 +55,11 @@ from mailclient.imap.connection import (
     wire_io,
 )
 from mailclient.imap.connection import connect as connect_imap
-from mailclient.imap.headers import SUMMARY_FIELDS
-from mailclient.store.mail import RemoteFolder
+
+if TYPE_CHECKING:
+    # Imported where used: a connection opens without the store and the header parsing
+    # (the command line opens one while another thread loads those, see app.ahead).
+    from mailclient.store.mail import RemoteFolder
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -502,6 +505,8 @@ def classify_folders(
     goes to the folder with a usual name right below a personal namespace prefix
     (RFC 2342: "INBOX.Trash" under "INBOX."), never to one nested deeper.
     """
+    from mailclient.store.mail import RemoteFolder
+
     folders = []
     for name, delimiter, flags in listed:
         lowered = {f.lower() for f in flags}
@@ -544,9 +549,11 @@ def find_special(folders: Iterable[RemoteFolder], use: SpecialUse) -> RemoteFold
 class ImapSession:
     """One logged-in IMAP connection, spoken to in our own types.
 
-    Belongs to the thread that made it. Every method raises our errors (CannotConnect
-    when the connection broke, CommandFailed when the server said NO). The bulk data of a
-    sync (FETCH, SEARCH) goes through wire.ResponseReader, not imapclient's parser.
+    Belongs to one thread at a time: the one that made it, or one it was handed to once
+    that one was done with it (``mailclient sync`` opens it on a thread of its own while
+    it loads the sync engine). Every method raises our errors (CannotConnect when the
+    connection broke, CommandFailed when the server said NO). The bulk data of a sync
+    (FETCH, SEARCH) goes through wire.ResponseReader, not imapclient's parser.
     """
 
     def __init__(self, account: Account, client: Connection, use_extensions: bool = True) -> None:
@@ -813,6 +820,8 @@ class ImapSession:
         kept, without header fields: leaving it out would leave it out for good, since
         the folder's UIDNEXT moves past it.
         """
+        from mailclient.imap.headers import SUMMARY_FIELDS
+
         fields = " ".join(SUMMARY_FIELDS).encode("ascii")
         items = b" (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (" + fields + b")])"
         for batch in self._pipelined(batches, items):

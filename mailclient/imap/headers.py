@@ -12,9 +12,6 @@ import functools
 import logging
 import re
 from collections.abc import Iterable
-from email.message import Message
-from email.parser import BytesParser
-from email.policy import compat32
 from email.utils import mktime_tz, parsedate_tz
 
 from mailclient.imap.wire import FetchResponse, Value, days_from_civil
@@ -182,8 +179,13 @@ def has_attachments(raw: bytes) -> bool:
     message, or a named non-text part that is not shown inline (an inline image of an HTML
     mail is not one).
     """
+    # Imported here: a sync that only fetches headers never parses a whole message, and
+    # the parser with its policies is a good part of what it would load.
+    from email.parser import BytesParser
+    from email.policy import compat32
+
     try:
-        message: Message = BytesParser(policy=compat32).parsebytes(raw)
+        message = BytesParser(policy=compat32).parsebytes(raw)
         for part in message.walk():
             if part.get_content_type() == "message/rfc822":
                 return True

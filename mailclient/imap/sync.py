@@ -33,9 +33,8 @@ from mailclient.accounts.signin import Authenticator
 from mailclient.core.abort import AbortSwitch
 from mailclient.core.errors import MailclientError, NetworkError
 from mailclient.core.models import Folder
-from mailclient.imap import changes, transfers, wire
+from mailclient.imap import changes, wire
 from mailclient.imap.client import DEFAULT_TIMEOUT, FetchedBatch, ImapSession, MailboxStatus
-from mailclient.imap.headers import has_attachments, structure_has_attachments, summarize_batch
 from mailclient.imap.planner import FlagSync, plan_folder
 from mailclient.store.mail import FolderSyncState, MailStore
 
@@ -212,9 +211,11 @@ class AccountSync:
         stop: threading.Event | None = None,
         abort: AbortSwitch | None = None,
         connect_other: Callable[[str], ImapSession] | None = None,
+        session: ImapSession | None = None,
     ) -> None:
         """``connect_other(name)`` opens a connection to another account of the profile,
-        for copies and moves to its folders; without it those wait."""
+        for copies and moves to its folders; without it those wait. ``session`` is this
+        account's, opened already (the command line opens it while it loads the rest)."""
         self.account = account
         self._connect_other = connect_other
         # (account, folder) that received messages from here: the caller syncs them.
@@ -225,7 +226,7 @@ class AccountSync:
         self._on_progress = on_progress
         self._stop = stop or threading.Event()
         self._abort = abort  # cuts the connection from another thread (see open_client)
-        self._session: ImapSession | None = None
+        self._session = session
         # STATUS of folders read at the start of sync(), by folder id, with the state the
         # store had then (see _peek).
         self._peeked: dict[int, tuple[FolderSyncState, MailboxStatus]] = {}
@@ -301,6 +302,10 @@ class AccountSync:
     def _send_transfers(self) -> list[changes.ChangeRefused]:
         if self._connect_other is None or not self.store.pending_transfers(self.account.name):
             return []
+        # Imported when there is something to send, as the header parsing below is when
+        # there is something to fetch: a sync that finds nothing new loads neither.
+        from mailclient.imap import transfers
+
         sent = transfers.send_transfers(
             lambda: self.session, self._connect_other, self.store, self.account.name
         )
@@ -569,6 +574,8 @@ class AccountSync:
         more for what a batch left out, and account for the rest (``recorded``: the folder
         had unfetched messages before; ``deferred``: the sort indexes wait to be built).
         Returns the UID ranges reported vanished."""
+        from mailclient.imap.headers import structure_has_attachments, summarize_batch
+
         session = self.session
         unsure: list[int] = []
         vanished: list[tuple[int, int]] = []
@@ -683,6 +690,8 @@ class AccountSync:
         return self.retrying(lambda: self._fetch_body(message_id))
 
     def _fetch_body(self, message_id: int) -> bytes:
+        from mailclient.imap.headers import has_attachments
+
         locations = self.store.locations([message_id])
         folder = self.store.folder(locations[0].folder_id) if locations else None
         if not locations or folder is None:

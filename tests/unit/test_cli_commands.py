@@ -1,12 +1,14 @@
-"""The command line imports the module of the command given, and only that one."""
+"""The command line imports the module of the command given, and only that one, and
+collects no garbage while it loads."""
 
 from __future__ import annotations
 
 import argparse
+import gc
 
 import pytest
 
-from mailclient.app.cli import COMMAND_MODULES, build_parser, modules_needed
+from mailclient.app.cli import COMMAND_MODULES, build_parser, loading, modules_needed
 
 ALL = list(dict.fromkeys(COMMAND_MODULES.values()))
 
@@ -41,3 +43,20 @@ def test_each_module_registers_the_commands_the_table_gives_it(module: str) -> N
 )
 def test_the_modules_a_command_line_needs(args: list[str], needed: list[str]) -> None:
     assert modules_needed(args) == needed
+
+
+def test_loading_collects_nothing_and_freezes_what_it_made() -> None:
+    before = gc.get_freeze_count()
+    with loading():
+        assert not gc.isenabled()
+        made = [[] for _ in range(1000)]
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= before + len(made)
+
+    gc.disable()  # a caller that had collection off gets it back off
+    try:
+        with loading():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
