@@ -449,7 +449,10 @@ class MessageListModel(QAbstractTableModel):
         self._row_places: array[int] | None = None  # each row's place, if not every one's
         self._ids = array("q")  # the row ids, in the order shown
         self._rows: dict[int, int] | None = None  # id -> row, built when first asked
-        self._pages: OrderedDict[int, list[_Row | None]] = OrderedDict()
+        # Each page's summaries, each replaced by its row's texts when a view first asks
+        # for them: a screen shows a fraction of a page (a tenth, a step of a dragged
+        # thumb), and the texts cost twice what reading the summary does.
+        self._pages: OrderedDict[int, list[_Row | MessageSummary | None]] = OrderedDict()
         self._last_page = -1
         self._now = datetime.now().astimezone()
         self._bold = QFont()
@@ -795,10 +798,25 @@ class MessageListModel(QAbstractTableModel):
         return self._rows.get(message_id)
 
     def summary(self, row: int) -> MessageSummary | None:
-        found = self._row(row)
-        return found.summary if found is not None else None
+        found = self._entry(row)
+        return found.summary if isinstance(found, _Row) else found
 
     def _row(self, row: int) -> _Row | None:
+        found = self._entry(row)
+        if found is None or isinstance(found, _Row):
+            return found
+        made = _Row(
+            found,
+            self._now,
+            self._folder_names.get(found.folder_id, ""),
+            self._thread_mark(row) if self._threaded else "",
+            self._recipients,
+        )
+        self._pages[row // PAGE_SIZE][row % PAGE_SIZE] = made
+        return made
+
+    def _entry(self, row: int) -> _Row | MessageSummary | None:
+        """What the page of ``row`` holds for it (read now if it is not cached)."""
         if not 0 <= row < len(self._ids):
             return None
         number = row // PAGE_SIZE
@@ -810,23 +828,11 @@ class MessageListModel(QAbstractTableModel):
         self._last_page = number
         return page[row - number * PAGE_SIZE]
 
-    def _load_page(self, number: int) -> list[_Row | None]:
+    def _load_page(self, number: int) -> list[_Row | MessageSummary | None]:
         first = number * PAGE_SIZE
         ids = self._ids[first : first + PAGE_SIZE]
         found = {s.id: s for s in self._store.summaries(ids)}
-        names = self._folder_names
-        page = [
-            _Row(
-                found[id_],
-                self._now,
-                names.get(found[id_].folder_id, ""),
-                self._thread_mark(first + n) if self._threaded else "",
-                self._recipients,
-            )
-            if id_ in found
-            else None
-            for n, id_ in enumerate(ids)
-        ]
+        page: list[_Row | MessageSummary | None] = [found.get(id_) for id_ in ids]
         self._pages[number] = page
         while len(self._pages) > MAX_PAGES:
             self._pages.popitem(last=False)
