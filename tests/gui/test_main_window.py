@@ -643,6 +643,23 @@ def test_preferences_from_outside_and_from_the_view_menu(qtbot: QtBot, window: M
     assert changed.args[0] == replace(chosen, mark_read_delay_ms=-1, prefer_plain_text=False)
 
 
+def test_show_message_in_a_threaded_folder_chooses_it_once_listed(
+    qtbot: QtBot, window: MainWindow, store: MailStore
+) -> None:
+    work_inbox = store.folder_by_name("work", "INBOX")
+    assert work_inbox is not None
+    _select_folder(window, "work", "INBOX")
+    window.threads_action.trigger()  # remembered for this folder
+    qtbot.waitUntil(lambda: not window.message_model.is_loading())
+    _select_folder(window, "home", "INBOX")
+    target = store.message_ids(work_inbox.id)[-1]
+    # The threads are read on a thread: the message is chosen when they are listed.
+    assert window.show_message(target)
+    qtbot.waitUntil(lambda: window.message_view.currentIndex().data(MessageRole.ID) == target)
+    assert window.message_model.threaded
+    assert window.folder_view.currentIndex().data(FolderRole.ACCOUNT) == "work"
+
+
 def test_show_message_switches_folder_and_selects_it(
     qtbot: QtBot, window: MainWindow, store: MailStore
 ) -> None:

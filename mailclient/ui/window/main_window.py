@@ -111,6 +111,7 @@ class MainWindow(
         self._message_windows: list[MessageWindow] = []
         self._shown_folder_key: str = ""
         self._current_before_reset: int | None = None
+        self._wanted_message: int | None = None  # chosen when the list on its way lists it
         self.compose = None  # attach_compose() sets these
         self.outbox_view = None
         self.compose_actions: list[QAction] = []
@@ -276,6 +277,9 @@ class MainWindow(
         self.message_model.modelAboutToBeReset.connect(self._remember_current)
         self.message_model.modelReset.connect(self._list_reset)
         self.message_model.rowsInserted.connect(self._update_count)
+        for listed in (self.message_model.modelReset, self.message_model.rowsInserted):
+            listed.connect(self._choose_wanted)
+        self.message_model.loaded.connect(self._choose_wanted)
         self.message_model.rowsRemoved.connect(self._update_count)
         self.filter_edit.textChanged.connect(self._filter_changed)
         self._filter_timer = QTimer(self)
@@ -367,6 +371,10 @@ class MainWindow(
             return False
         self.folder_view.setCurrentIndex(index)
         row = self.message_model.row_of(message_id)
+        if row is None and self.message_model.is_loading():
+            # A threaded list comes from a thread: the message is chosen when it is listed.
+            self._wanted_message = message_id
+            return True
         if row is None:
             # Stored after the list last looked (the store watcher polls).
             self.message_model.refresh()
@@ -412,6 +420,7 @@ class MainWindow(
         self.add_account_requested.emit()
 
     def _folder_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        self._wanted_message = None
         if not current.isValid():
             return
         if not current.flags() & Qt.ItemFlag.ItemIsSelectable:
