@@ -306,6 +306,23 @@ def test_the_first_screenful_comes_at_once_and_the_rest_below_it(
     assert model.rowCount() == 0 and not model.is_loading()
 
 
+def test_a_folder_chosen_again_lists_mail_stored_since_it_was_last_shown(
+    qtbot: QtBot, store: MailStore
+) -> None:
+    inbox, trash = _folder_id(store, "work", "INBOX"), _folder_id(store, "work", "Trash")
+    store.add_messages(inbox, [_message(1)])
+    model = MessageListModel(store)
+    _settle(qtbot, model, lambda: model.show_folders([inbox], first_rows=1))
+    model.show_folders([trash], first_rows=50)
+    # Stored before the store watcher told the list: the inbox chosen again shows it.
+    store.add_messages(inbox, [_message(2)])
+    model.show_folders([inbox], first_rows=50)
+    assert [model.index(r, Column.SUBJECT).data() for r in range(model.rowCount())] == [
+        "message 2",
+        "message 1",
+    ]
+
+
 def test_refresh_inserts_removes_and_keeps_the_selection(
     qtmodeltester: ModelTester, qtbot: QtBot, store: MailStore
 ) -> None:

@@ -492,6 +492,9 @@ class MessageListModel(QAbstractTableModel):
         """
         self._folder_ids = list(folder_ids)
         self._folder_names = {f.id: f.name for f in self._store.folders()}
+        # Read anew: a list kept from when these folders were last shown may miss mail
+        # stored since (the store watcher polls), and a screenful is read in a millisecond.
+        self._unfiltered, self._unfiltered_for = None, ()
         if self._filter.strip() or self._threaded:
             # The full-text look-up over the folders, threading them (the newest threads
             # of a million messages: a third of a second) or linking the messages of an
