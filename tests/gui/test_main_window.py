@@ -660,6 +660,33 @@ def test_show_message_in_a_threaded_folder_chooses_it_once_listed(
     assert window.folder_view.currentIndex().data(FolderRole.ACCOUNT) == "work"
 
 
+def test_a_big_folder_is_read_a_screenful_at_once_and_the_rest_off_the_gui_thread(
+    qtbot: QtBot, window: MainWindow, store: MailStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = store.folder_by_name("work", "Archive")
+    assert archive is not None
+    store.add_messages(archive.id, [_summary(uid, f"old {uid}") for uid in range(1, 1001)])
+    oldest = store.message_ids(archive.id)[-1]
+    gui = QThread.currentThread()
+    read_on_gui: list[int | None] = []
+    original = MailStore.message_id_array
+
+    def recorded(self: MailStore, *args: Any, **kwargs: Any) -> Any:
+        if QThread.currentThread() is gui:
+            read_on_gui.append(kwargs.get("limit"))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(MailStore, "message_id_array", recorded)
+    _select_folder(window, "work", "Archive")
+    assert 0 < window.message_model.rowCount() < 1000
+    qtbot.waitUntil(lambda: window.message_model.rowCount() == 1000)
+    # Chosen again from elsewhere, to show its oldest message: chosen once listed.
+    _select_folder(window, "home", "INBOX")
+    assert window.show_message(oldest)
+    qtbot.waitUntil(lambda: window.message_view.currentIndex().data(MessageRole.ID) == oldest)
+    assert read_on_gui and all(limit is not None and limit < 1000 for limit in read_on_gui)
+
+
 def test_show_message_switches_folder_and_selects_it(
     qtbot: QtBot, window: MainWindow, store: MailStore
 ) -> None:

@@ -127,10 +127,6 @@ class MainWindow(
         self._build_status_bar()
         self._connect()
         self._restore_state()
-        # The folder shown at start-up reads its first screenful before the rest: the
-        # window paints sooner. Later choices read the whole list at once (show_message()
-        # looks for its row right after).
-        self._first_rows: int | None = FIRST_SCREEN_ROWS
         self._show_accounts_state()
 
         # Flag changes asked of the workers and not yet in the store: how many, and the
@@ -452,8 +448,9 @@ class MainWindow(
             isinstance(folder, Folder)
             and folder.special_use in (SpecialUse.SENT, SpecialUse.DRAFTS)
         )
-        self.message_model.show_folders(ids, self._first_rows)
-        self._first_rows = None
+        # Its first screenful at once, the rest from a thread: a million ids take a third
+        # of a second to read (show_message() chooses its message once it is listed).
+        self.message_model.show_folders(ids, FIRST_SCREEN_ROWS)
         # The Account column where the folders of several accounts are listed together.
         self.message_view.header().setSectionHidden(
             Column.ACCOUNT, current.data(FolderRole.KIND) is not NodeKind.ALL_INBOXES
