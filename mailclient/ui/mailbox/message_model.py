@@ -3,9 +3,9 @@
 The model holds the ordered row ids of the shown folders and materialises summaries only
 for the pages a view asks for, keeping a bounded cache. Nothing here touches the network.
 
-Choosing folders reads the id list at once (the user waits for the folder anyway, and the
-store answers in tens of milliseconds), or only its first screenful at once when asked to
-(the window's first paint). Everything after that reads it on a thread of its own, off
+Choosing folders reads the id list at once (the user waits for the folder anyway), or only
+its first screenful at once when asked to, as the window does (a million ids take a third
+of a second). Everything after that reads it on a thread of its own, off
 the GUI thread: the rest of that list, the store changing (every batch of a sync), the
 quick filter (every keystroke) and the sort; the whole list of folders chosen with a
 filter (a search over every folder), whose full-text look-up takes a second at 100,000

@@ -368,7 +368,8 @@ class MainWindow(
         self.folder_view.setCurrentIndex(index)
         row = self.message_model.row_of(message_id)
         if row is None and self.message_model.is_loading():
-            # A threaded list comes from a thread: the message is chosen when it is listed.
+            # All but the first screenful (all of a threaded list) comes from a thread:
+            # the message is chosen when it is listed.
             self._wanted_message = message_id
             return True
         if row is None:
