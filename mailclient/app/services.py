@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import platformdirs
-
 from mailclient.accounts.credentials import CredentialStore
 from mailclient.accounts.signin import SignIn
 from mailclient.accounts.store import AccountStore
@@ -27,7 +25,12 @@ PROFILE_ENV = "MAILCLIENT_PROFILE"
 def resolve_profile(option: str | None) -> Profile:
     """``--profile`` beats ``$MAILCLIENT_PROFILE`` beats the platform's data folder."""
     chosen = option or os.environ.get(PROFILE_ENV)
-    root = Path(chosen).expanduser() if chosen else Path(platformdirs.user_data_dir("mailclient"))
+    if chosen:
+        root = Path(chosen).expanduser()
+    else:
+        import platformdirs  # not with this module, which every start imports
+
+        root = Path(platformdirs.user_data_dir("mailclient"))
     return Profile(root.absolute()).ensure()
 
 

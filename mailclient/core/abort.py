@@ -13,9 +13,12 @@ reaches the connection at every stage (connecting, handshake, STARTTLS, reading)
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import socket
 
 
 class AbortSwitch:
@@ -36,6 +39,10 @@ class AbortSwitch:
         with self._lock:
             self._tripped = True
             watched = list(self._watched.values())
+        if not watched:
+            return
+        import socket  # with the first connection made, not when the window starts
+
         for duplicate in watched:
             # Fails harmlessly on a socket that is not connected yet (see connect()).
             with contextlib.suppress(OSError):
@@ -49,6 +56,8 @@ class AbortSwitch:
         Returns the connected socket and a function to call once it is closed (it stops
         the watching). Raises ConnectionAbortedError once the switch was tripped.
         """
+        import socket
+
         error: OSError | None = None
         for family, kind, proto, _, address in socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM

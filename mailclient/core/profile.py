@@ -8,7 +8,6 @@ import os
 import re
 import stat
 import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +103,8 @@ class Profile:
             text = path.read_text(encoding="ascii").strip()
         except FileNotFoundError:
             try:
+                import uuid  # once per profile: not for every start
+
                 text = _create_once(path, uuid.uuid4().hex + "\n")
             except OSError as error:
                 raise ConfigError(

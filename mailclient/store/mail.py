@@ -29,9 +29,9 @@ store/pending.py; MailStore runs its steps in its own transactions.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
-import uuid
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -289,7 +289,7 @@ class MailStore:
         self.rescue: StoreRescue | None = None
         self._outer: _Touched | None = None  # the transaction() the writes join
         # Names this connection's claims on transfers: only it renews or releases them.
-        self._sender = uuid.uuid4().hex
+        self._sender = os.urandom(16).hex()
 
     @classmethod
     def open(cls, path: Path, *, thorough: bool = False) -> MailStore:

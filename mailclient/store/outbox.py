@@ -49,10 +49,9 @@ from mailclient.store.db import (
     mark_damaged,
     store_error,
 )
+from mailclient.store.outbox_watch import outbox_path
 
 log = logging.getLogger(__name__)
-
-OUTBOX_FILE = "outbox.sqlite3"
 
 # The outbox file's migrations. 1: the tables the outbox had in the mail cache (schema.py,
 # migration 2), with the header lines of the Sent copy beside the bytes, and a note of
@@ -175,11 +174,6 @@ class OutboxItemBusy(MailclientError):
             f"Message {item_id} is being sent right now; try again when the sending is over."
         )
         self.item_id = item_id
-
-
-def outbox_path(store_path: Path) -> Path:
-    """The outbox file of the profile whose mail cache is ``store_path``."""
-    return store_path.with_name(OUTBOX_FILE)
 
 
 @dataclass(frozen=True)
@@ -715,54 +709,6 @@ _ROW_COLUMNS = (
 # Outbox files this process found whole: checked once, then errors in use tell.
 _checked: set[Path] = set()
 _checked_lock = threading.Lock()
-
-
-class OutboxWatch:
-    """Tells whether the outbox file changed, by this process or another (``mailclient
-    send``), without opening the outbox: no migration, no check, no take-over.
-
-    One read-only connection, opened once the file exists, asks SQLite's data_version,
-    which moves with every commit made on any other connection; the file's identity
-    catches a damaged file set aside and replaced. Cheap enough to ask every second on
-    the GUI thread.
-    """
-
-    def __init__(self, store_path: Path) -> None:
-        self._path = outbox_path(store_path)
-        self._db: sqlite3.Connection | None = None
-        self._inode: int | None = None
-        self._last = self._version()
-
-    def changed(self) -> bool:
-        """Whether a change was committed since the last call (or since this was made)."""
-        version = self._version()
-        if version == self._last:
-            return False
-        self._last = version
-        return True
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
-    def _version(self) -> tuple[int, int] | None:
-        try:
-            inode = self._path.stat().st_ino
-        except OSError:
-            self.close()
-            return None
-        try:
-            if self._db is None or inode != self._inode:
-                self.close()
-                uri = f"{self._path.as_uri()}?mode=ro"
-                self._db = sqlite3.connect(uri, uri=True, timeout=1, check_same_thread=True)
-                self._inode = inode
-            return inode, int(self._db.execute("PRAGMA data_version").fetchone()[0])
-        except sqlite3.Error:
-            # Damaged or unreadable: whoever reads the outbox next says so.
-            self.close()
-            return None
 
 
 def _connect_checked(path: Path) -> sqlite3.Connection:

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from mailclient.store.db import StoreError
 from mailclient.store.mail import MailStore, StoreChanges
-from mailclient.store.outbox import OutboxWatch
+from mailclient.store.outbox_watch import OutboxWatch
 
 POLL_MS = 1000
 

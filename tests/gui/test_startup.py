@@ -12,14 +12,29 @@ import sys
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPaintEvent
+from PySide6.QtWidgets import QApplication, QPushButton, QWidget
+from pytestqt.qtbot import QtBot
+
+from mailclient.app.gui import after_first_paint
 
 ROOT = Path(__file__).resolve().parents[2]
 
 # What the first paint of the list does not need: account dialogs, preferences,
-# notifications, the tray, writing mail, and the IMAP, SMTP, TLS, network (the socket
-# later starts talk to) and web engine modules.
+# notifications, the tray, writing mail, the reading pane's parts, message windows, the
+# crash dialog, the outbox, and the IMAP, SMTP, TLS, network (the socket later starts
+# talk to) and web engine modules.
 LATER = [
     "mailclient.app.desktop",
+    "mailclient.ui.mailbox.message_headers",
+    "mailclient.ui.mailbox.attachments",
+    "mailclient.ui.mailbox.conversation",
+    "mailclient.ui.mailbox.message_window",
+    "mailclient.ui.compose.undo_send",
+    "mailclient.ui.window.diagnostics",
+    "mailclient.store.outbox",
+    "mailclient.core.outgoing",
     "mailclient.ui.accounts.controller",
     "mailclient.ui.window.notifications",
     "mailclient.ui.window.tray",
@@ -124,6 +139,99 @@ def test_the_window_paints_before_dialogs_notifications_tray_and_compose_load(
         "loaded_on_demand": [],
         "left_out_of_full_collections": True,
     }
+
+
+KEY_CHILD = r"""
+import json, sys
+from pathlib import Path
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+from mailclient.app.gui import open_window
+from mailclient.app.services import Services
+from mailclient.core.profile import Profile
+from tests.bench.bench_window import fill_profile
+
+profile = Path(sys.argv[1])
+profile.mkdir()
+fill_profile(profile, 50)
+seen = {}
+
+def press():
+    seen["attached_before"] = window.compose is not None
+    seen["active"] = QApplication.activeWindow() is window
+    QTest.keyClick(window.message_view, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    seen["compose_windows"] = len(window.compose.windows) if window.compose else 0
+    app.quit()
+
+class FirstPaint(QObject):
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Paint and watched is viewport and "painted" not in seen:
+            seen["painted"] = True
+            # Installed after open_window()'s own watch, this filter sees the paint first:
+            # the key comes before the turn of the loop that builds the rest.
+            QTimer.singleShot(0, press)
+        return False
+
+services = Services.open(Profile(profile).ensure())
+app, window, store = open_window(services, then=lambda: None)
+viewport = window.message_view.viewport()
+watcher = FirstPaint()
+app.installEventFilter(watcher)
+app.exec()
+for opened in list(window.compose.windows if window.compose else []):
+    opened.close()
+window.close()
+store.close()
+print("RESULT " + json.dumps(seen))
+"""
+
+
+def test_a_key_pressed_as_the_list_first_paints_is_not_lost(tmp_path: Path) -> None:
+    """Ctrl+N belongs to writing mail, attached after the first paint; pressed before
+    that, it is handled once writing is attached, and opens a compose window."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    done = subprocess.run(
+        [sys.executable, "-c", KEY_CHILD, str(tmp_path / "profile")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert done.returncode == 0 and lines, done.stderr[-3000:]
+    seen = json.loads(lines[-1][len("RESULT ") :])
+    assert seen == {
+        "painted": True,
+        "attached_before": False,
+        "active": True,
+        "compose_windows": 1,
+    }
+
+
+def test_work_left_for_after_the_first_paint_comes_before_a_click_that_comes_sooner(
+    qtbot: QtBot,
+) -> None:
+    """The work waits for the turn of the event loop after the first paint, unless a click
+    (on any widget) is handled before that turn: then it is done first."""
+    window = QWidget()
+    qtbot.addWidget(window)
+    button = QPushButton("Later", window)
+    list_view = QWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    built: list[str] = []
+    clicked_after: list[list[str]] = []
+    button.clicked.connect(lambda: clicked_after.append(list(built)))
+    after_first_paint(list_view, lambda: built.append("actions"))
+    # Painted now, as the first paint of a window paints it; the loop has not turned since.
+    QApplication.sendEvent(list_view, QPaintEvent(list_view.rect()))
+    assert built == []
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert clicked_after == [["actions"]]
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert built == ["actions"]  # once
 
 
 def test_pyside_learns_which_modules_use_it_without_keeping_their_source(

@@ -18,13 +18,13 @@ from mailclient.store.outbox import (
     Outbox,
     OutboxItemBusy,
     OutboxItemNotFound,
-    OutboxWatch,
     SenderBusy,
     SenderLock,
     Submission,
     outbox_path,
     retry_delay,
 )
+from mailclient.store.outbox_watch import OutboxWatch
 
 T0 = 1_700_000_000.0
 

@@ -33,7 +33,6 @@ from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import getaddresses
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -136,6 +135,9 @@ def sender_name(sender: str) -> str:
 def recipient_names(to: str) -> str:
     """The names (else addresses) of a To header, comma-separated (Sent and Drafts),
     without the characters that reorder or hide text."""
+    # Only Sent and Drafts need it: the email package is left out of the window's start.
+    from email.utils import getaddresses
+
     found = getaddresses([without_invisible(to)])
     return ", ".join(name or address for name, address in found if name or address)
 

@@ -1,56 +1,46 @@
 """The reading pane: headers, a remote-content bar, the body, the attachments.
 
 Plain text is shown in a QTextBrowser (links open in the system browser). HTML goes to the
-locked-down HtmlView, which is created the first time an HTML message is shown.
+locked-down HtmlView, which is created the first time an HTML message is shown. Until the
+first message, the pane is only its placeholder: the headers, the bars, the text views and
+the attachments are built then, or when the window first has time (build()), so that the
+window paints its message list without them.
 
-Everything here comes from a stranger. Header labels wrap anywhere and never ask for
-width (a 20,000-character subject made the window 32,767 pixels wide); long address lists
-show their first addresses and a count; a body cut for length or depth says so, with
-Show All and View Source; a link whose text is another address than where it leads asks
-before it opens.
+Everything here comes from a stranger: the headers are shown as message_headers makes
+received text fit for a label; a link whose text is another address than where it leads
+asks before it opens.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt, QThreadPool, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QFont, QKeySequence, QPalette
+from PySide6.QtCore import Qt, QThreadPool, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import (
-    QApplication,
     QFrame,
-    QGridLayout,
-    QHBoxLayout,
     QLabel,
-    QMessageBox,
-    QPushButton,
-    QSizePolicy,
     QStackedWidget,
     QTextBrowser,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
 from mailclient.core.models import MessageSummary
-from mailclient.mime.addresses import AddressPreview, preview
-from mailclient.mime.decode import without_invisible
-from mailclient.mime.highlight import FIRST_HIT, MARK_COLOUR, HighlightTerm
-from mailclient.ui.mailbox.attachments import AttachmentPanel
-from mailclient.ui.mailbox.conversation import ConversationView
-from mailclient.ui.mailbox.html_view import HtmlContent, HtmlView, cid_base, new_token
-from mailclient.ui.mailbox.source_view import SourceWindow
-from mailclient.ui.widgets.plain_text import tooltip
 from mailclient.ui.widgets.shortcuts import MAIN_WINDOW, keys
 from mailclient.workers.tasks import run_task
 
 if TYPE_CHECKING:
+    from mailclient.mime.highlight import HighlightTerm
+    from mailclient.ui.mailbox.attachments import AttachmentPanel
+    from mailclient.ui.mailbox.conversation import ConversationView
+    from mailclient.ui.mailbox.html_view import HtmlView
+    from mailclient.ui.mailbox.message_headers import HeaderView, NoticeBar, RemoteContentBar
+    from mailclient.ui.mailbox.source_view import SourceWindow
     from mailclient.workers.conversation import Conversation
     from mailclient.workers.reading import PreparedMessage
 
@@ -60,6 +50,8 @@ _BIG_MESSAGE = 8 * 2**20
 
 def give_back_memory() -> None:
     """Return the free memory of the C heap to the system (glibc only)."""
+    import ctypes
+
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).malloc_trim(0)
 
@@ -78,6 +70,8 @@ def load_job(
     Parsing and sanitizing are imported on the pool thread when first needed, not at
     start-up.
     """
+    from mailclient.ui.mailbox.html_view import cid_base, new_token
+
     token = new_token()
 
     def job() -> PreparedMessage | None:
@@ -96,247 +90,6 @@ def load_job(
     return job
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-SUBJECT_SHOWN = 400  # characters of a subject in the header; more in its tooltip
-_LONG_RUN = re.compile(r"[^\s\u200b]{30,}")
-
-
-def breakable(text: str) -> str:
-    """``text`` with a zero-width space every 12 characters of a run of 30 or more without
-    a break, so that a label wraps it anywhere rather than growing as wide as it is."""
-
-    def split(match: re.Match[str]) -> str:
-        run = match.group()
-        return "\u200b".join(run[i : i + 12] for i in range(0, len(run), 12))
-
-    return _LONG_RUN.sub(split, text)
-
-
-def shown_text(text: str, limit: int) -> str:
-    """Received text for a label: without bidi controls and invisible characters, at most
-    ``limit`` characters, breakable anywhere."""
-    text = without_invisible(text)
-    if len(text) > limit:
-        text = text[:limit].rstrip() + "…"
-    return breakable(text)
-
-
-def format_addresses(value: str | AddressPreview) -> str:
-    """Rich text for an address header: names in full, addresses dimmed after them, the
-    first few only and how many more ("and 19,990 more")."""
-    shown = preview(value, whole=False) if isinstance(value, str) else value
-    parts = []
-    for name, address in shown.addresses:
-        name, address = shown_text(name, 200), shown_text(address, 200)
-        if name and address:
-            parts.append(
-                f"{_escape(name)} <span style='color:#666'>&lt;{_escape(address)}&gt;</span>"
-            )
-        else:
-            parts.append(_escape(address or name))
-    text = ", ".join(p for p in parts if p)
-    if shown.more is None:
-        text += " <span style='color:#666'>and more…</span>"
-    elif shown.more:
-        text += f" <span style='color:#666'>and {shown.more:,} more</span>"
-    return text
-
-
-class HeaderLabel(QLabel):
-    """A header value: wraps anywhere (see breakable), never asks for width, and copies
-    the text without the zero-width spaces that let it wrap."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWordWrap(True)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        copy = QAction("&Copy", self)
-        copy.setShortcut(QKeySequence.StandardKey.Copy)
-        copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        copy.triggered.connect(self.copy_selection)
-        select_all = QAction("Select &All", self)
-        select_all.triggered.connect(lambda: self.setSelection(0, len(self.text())))
-        self.addActions([copy, select_all])
-
-    def copy_selection(self) -> None:
-        text = self.selectedText() or (
-            self.text() if self.textFormat() == Qt.TextFormat.PlainText else ""
-        )
-        QApplication.clipboard().setText(text.replace("\u200b", ""))
-
-
-class HeaderView(QFrame):
-    """Subject, From, To, Cc and Date of the shown message."""
-
-    _FIELDS = ("From", "To", "Cc", "Date")
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("messageHeaders")
-        self.setAccessibleName("Message headers")
-        self.setAutoFillBackground(True)
-        palette = self.palette()
-        palette.setColor(QPalette.ColorRole.Window, palette.color(QPalette.ColorRole.AlternateBase))
-        self.setPalette(palette)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        layout = QGridLayout(self)
-        layout.setContentsMargins(12, 8, 12, 8)
-        layout.setHorizontalSpacing(10)
-        layout.setVerticalSpacing(2)
-        self.subject = HeaderLabel(self)
-        self.subject.setObjectName("headerSubject")
-        # Received text: never let Qt take a subject for HTML (it would load <img> files).
-        self.subject.setTextFormat(Qt.TextFormat.PlainText)
-        self.subject.setAccessibleName("Subject")
-        font = QFont(self.subject.font())
-        font.setPointSizeF(font.pointSizeF() * 1.25)
-        font.setBold(True)
-        self.subject.setFont(font)
-        self.subject.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.subject, 0, 0, 1, 2)
-        self.values: dict[str, QLabel] = {}
-        self._names: dict[str, QLabel] = {}
-        for row, field in enumerate(self._FIELDS, start=1):
-            name = QLabel(f"{field}:", self)
-            name.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-            name.setStyleSheet("color: #555;")
-            value = HeaderLabel(self)
-            value.setObjectName(f"header{field}")
-            value.setAccessibleName(field)
-            value.setTextFormat(Qt.TextFormat.RichText)
-            value.setTextInteractionFlags(
-                Qt.TextInteractionFlag.TextSelectableByMouse
-                | Qt.TextInteractionFlag.TextSelectableByKeyboard
-            )
-            name.setBuddy(value)
-            layout.addWidget(name, row, 0)
-            layout.addWidget(value, row, 1)
-            self.values[field] = value
-            self._names[field] = name
-        layout.setColumnStretch(1, 1)
-
-    def show_headers(
-        self,
-        subject: str,
-        sender: str,
-        to: str | AddressPreview,
-        cc: str | AddressPreview,
-        date: str,
-    ) -> None:
-        """Show the headers; ``to`` and ``cc`` are previews made off the GUI thread, or
-        the whole value, of which only the start is read here."""
-        self.subject.setText(shown_text(subject, SUBJECT_SHOWN) or "(no subject)")
-        long = len(subject) > SUBJECT_SHOWN
-        self.subject.setToolTip(tooltip(shown_text(subject, 4 * SUBJECT_SHOWN)) if long else "")
-        for field, value in (("From", sender), ("To", to), ("Cc", cc), ("Date", date)):
-            self.values[field].setText(
-                format_addresses(value) if field != "Date" else _escape(str(value))
-            )
-            # A message without a Date (a saved file, a broken header) shows no empty row.
-            visible = bool(value if isinstance(value, str) else value.addresses) or field == "From"
-            self.values[field].setVisible(visible)
-            self._names[field].setVisible(visible)
-
-    def text(self, field: str) -> str:
-        """The rich text of a header's label, without the breaks added to wrap it."""
-        return self.values[field].text().replace("\u200b", "")
-
-    def add_actions(self, actions: list[QAction]) -> None:
-        """Buttons at the top right for what can be done with the message (Reply...)."""
-        bar = QToolBar(self)
-        bar.setObjectName("headerActions")
-        bar.setIconSize(QSize(16, 16))
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        bar.addActions(actions)
-        layout = self.layout()
-        assert isinstance(layout, QGridLayout)
-        layout.addWidget(bar, 0, 2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-
-
-class RemoteContentBar(QFrame):
-    """ "Remote content blocked — Load for this message"."""
-
-    load_requested = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("remoteContentBar")
-        self.setAccessibleName("Remote content blocked")
-        self.setStyleSheet(
-            "#remoteContentBar { background: #fff4ce; border-bottom: 1px solid #e0c868; }"
-        )
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(12, 4, 8, 4)
-        self.label = QLabel(
-            "Remote content blocked — this message wants to load images from the internet, "
-            "which tells the sender that you read it.",
-            self,
-        )
-        self.label.setWordWrap(True)
-        layout.addWidget(self.label, 1)
-        self.button = QPushButton("Load for this message", self)
-        self.button.setObjectName("loadRemoteContent")
-        self.button.clicked.connect(self.load_requested)
-        layout.addWidget(self.button)
-
-
-class NoticeBar(QFrame):
-    """What of the message is not shown, with Show All and View Source."""
-
-    show_all_requested = Signal()
-    source_requested = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("noticeBar")
-        self.setAccessibleName("Part of the message is not shown")
-        self.setStyleSheet("#noticeBar { background: #e8f0fb; border-bottom: 1px solid #a9c1e2; }")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(12, 4, 8, 4)
-        self.label = QLabel(self)
-        self.label.setObjectName("noticeText")
-        self.label.setTextFormat(Qt.TextFormat.PlainText)
-        self.label.setWordWrap(True)
-        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        layout.addWidget(self.label, 1)
-        self.show_all_button = QPushButton("Show All", self)
-        self.show_all_button.setObjectName("showWholeMessage")
-        self.show_all_button.clicked.connect(self.show_all_requested)
-        layout.addWidget(self.show_all_button)
-        self.source_button = QPushButton("View Source", self)
-        self.source_button.setObjectName("viewSource")
-        self.source_button.clicked.connect(self.source_requested)
-        layout.addWidget(self.source_button)
-
-    def show_notice(self, prepared: PreparedMessage) -> None:
-        """Say what of ``prepared`` is not shown; hidden when all of it is."""
-        from mailclient.mime.parse import MAX_DEPTH, MAX_PARTS
-
-        parsed = prepared.parsed
-        sentences = []
-        if prepared.cut:
-            sentences.append(
-                f"This message is long: the first {prepared.shown_chars:,} of its "
-                f"{prepared.body_chars:,} characters are shown."
-            )
-        if parsed.too_deep:
-            sentences.append(
-                f"Parts nested more than {MAX_DEPTH} levels deep are not shown "
-                "(they are listed as attachments)."
-            )
-        if parsed.too_many:
-            sentences.append(
-                f"{parsed.too_many:,} parts after the first {MAX_PARTS:,} are not shown."
-            )
-        self.label.setText(" ".join(sentences))
-        self.show_all_button.setVisible(prepared.cut)
-        self.setVisible(bool(sentences))
-
-
 def deceptive_link_question(text: str, target: str) -> str:
     """What the reader is asked before a link whose text is another address is opened."""
     return (
@@ -345,11 +98,59 @@ def deceptive_link_question(text: str, target: str) -> str:
     )
 
 
+class _Parts:
+    """What a message is shown in, below and around the placeholder (see ReadingPane.build)."""
+
+    def __init__(self, pane: ReadingPane, pool: QThreadPool) -> None:
+        from mailclient.ui.mailbox.attachments import AttachmentPanel
+        from mailclient.ui.mailbox.conversation import ConversationView
+        from mailclient.ui.mailbox.message_headers import HeaderView, NoticeBar, RemoteContentBar
+
+        layout = pane.layout()
+        assert isinstance(layout, QVBoxLayout)
+        # Above the body, in this order; the attachments below it.
+        self.headers = HeaderView(pane)
+        self.headers.hide()
+        layout.insertWidget(0, self.headers)
+        self.remote_bar = RemoteContentBar(pane)
+        self.remote_bar.load_requested.connect(pane.load_remote_requested)
+        self.remote_bar.hide()
+        layout.insertWidget(1, self.remote_bar)
+        self.notice_bar = NoticeBar(pane)
+        self.notice_bar.show_all_requested.connect(pane.show_whole_message)
+        self.notice_bar.source_requested.connect(pane.view_source)
+        self.notice_bar.hide()
+        layout.insertWidget(2, self.notice_bar)
+        self.text_view = QTextBrowser(pane)
+        self.text_view.setObjectName("textBody")
+        self.text_view.setAccessibleName("Message body")
+        self.text_view.setOpenLinks(False)
+        self.text_view.setOpenExternalLinks(False)
+        self.text_view.setFrameShape(QFrame.Shape.NoFrame)
+        self.text_view.document().setDocumentMargin(14)
+        self.text_view.anchorClicked.connect(pane._open_link)
+        self.text_view.highlighted.connect(lambda url: pane.link_hovered.emit(url.toString()))
+        pane.stack.addWidget(self.text_view)
+        self.conversation_view = ConversationView(pane)
+        self.conversation_view.link_clicked.connect(pane._open_link)
+        self.conversation_view.highlighted.connect(
+            lambda url: pane.link_hovered.emit(url.toString())
+        )
+        pane.stack.addWidget(self.conversation_view)
+        self.attachments = AttachmentPanel(pool, pane)
+        self.attachments.saved.connect(pane.attachment_saved)
+        self.attachments.failed.connect(pane.attachment_failed)
+        self.attachments.hide()
+        layout.addWidget(self.attachments)
+
+
 class ReadingPane(QWidget):
     """Shows one message; signals what the window should act on."""
 
     link_hovered = Signal(str)
     load_remote_requested = Signal()
+    attachment_saved = Signal(str)  # a sentence for the status bar
+    attachment_failed = Signal(str)
 
     def __init__(self, pool: QThreadPool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -360,17 +161,6 @@ class ReadingPane(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        self.headers = HeaderView(self)
-        layout.addWidget(self.headers)
-        self.remote_bar = RemoteContentBar(self)
-        self.remote_bar.load_requested.connect(self.load_remote_requested)
-        self.remote_bar.hide()
-        layout.addWidget(self.remote_bar)
-        self.notice_bar = NoticeBar(self)
-        self.notice_bar.show_all_requested.connect(self.show_whole_message)
-        self.notice_bar.source_requested.connect(self.view_source)
-        self.notice_bar.hide()
-        layout.addWidget(self.notice_bar)
         self.stack = QStackedWidget(self)
         layout.addWidget(self.stack, 1)
         self.placeholder = QLabel(self)
@@ -380,26 +170,8 @@ class ReadingPane(QWidget):
         self.placeholder.setWordWrap(True)
         self.placeholder.setStyleSheet("color: #777; font-size: 13pt;")
         self.stack.addWidget(self.placeholder)
-        self.text_view = QTextBrowser(self)
-        self.text_view.setObjectName("textBody")
-        self.text_view.setAccessibleName("Message body")
-        self.text_view.setOpenLinks(False)
-        self.text_view.setOpenExternalLinks(False)
-        self.text_view.setFrameShape(QFrame.Shape.NoFrame)
-        self.text_view.document().setDocumentMargin(14)
-        self.text_view.anchorClicked.connect(self._open_link)
-        self.text_view.highlighted.connect(lambda url: self.link_hovered.emit(url.toString()))
-        self.stack.addWidget(self.text_view)
-        self.conversation_view = ConversationView(self)
-        self.conversation_view.link_clicked.connect(self._open_link)
-        self.conversation_view.highlighted.connect(
-            lambda url: self.link_hovered.emit(url.toString())
-        )
-        self.stack.addWidget(self.conversation_view)
         self.html_view: HtmlView | None = None
-        self.attachments = AttachmentPanel(pool, self)
-        self.attachments.hide()
-        layout.addWidget(self.attachments)
+        self._parts: _Parts | None = None
         self._pool = pool
         self._summary_date: datetime | None = None
         self.source_windows: list[SourceWindow] = []
@@ -411,15 +183,52 @@ class ReadingPane(QWidget):
         self.addAction(self.view_source_action)
         self.show_placeholder("No message selected")
 
+    def build(self) -> None:
+        """Build what a message is shown in, if not built yet. The first message shown
+        builds it too; a window calls this once its list is on screen, so that the first
+        message is shown as fast as the next."""
+        if self._parts is None:
+            self._parts = _Parts(self, self._pool)
+
+    def _built(self) -> _Parts:
+        self.build()
+        assert self._parts is not None
+        return self._parts
+
+    @property
+    def headers(self) -> HeaderView:
+        return self._built().headers
+
+    @property
+    def remote_bar(self) -> RemoteContentBar:
+        return self._built().remote_bar
+
+    @property
+    def notice_bar(self) -> NoticeBar:
+        return self._built().notice_bar
+
+    @property
+    def text_view(self) -> QTextBrowser:
+        return self._built().text_view
+
+    @property
+    def conversation_view(self) -> ConversationView:
+        return self._built().conversation_view
+
+    @property
+    def attachments(self) -> AttachmentPanel:
+        return self._built().attachments
+
     # -- what is shown ----------------------------------------------------------------------
 
     def show_placeholder(self, text: str) -> None:
         self.message_id = None
         self._let_go()
-        self.headers.hide()
-        self.remote_bar.hide()
-        self.notice_bar.hide()
-        self.attachments.hide()
+        if self._parts is not None:
+            self._parts.headers.hide()
+            self._parts.remote_bar.hide()
+            self._parts.notice_bar.hide()
+            self._parts.attachments.hide()
         self.placeholder.setText(text)
         self.stack.setCurrentWidget(self.placeholder)
         if self.html_view is not None:
@@ -461,6 +270,9 @@ class ReadingPane(QWidget):
         self.headers.show()
         self.notice_bar.show_notice(prepared)
         if prepared.safe_html is not None:
+            from mailclient.mime.highlight import FIRST_HIT
+            from mailclient.ui.mailbox.html_view import HtmlContent
+
             view = self._html_view()
             view.show_content(
                 HtmlContent(
@@ -514,6 +326,8 @@ class ReadingPane(QWidget):
     def _show_first_hit(self, view: QTextBrowser, still_shown: Callable[[], bool]) -> None:
         """Scroll ``view`` so that the search's first hit stands a third down it, unless
         it shows something else by now."""
+        from mailclient.mime.highlight import MARK_COLOUR
+
         if not still_shown():
             return
         layout = self.layout()
@@ -559,6 +373,8 @@ class ReadingPane(QWidget):
         prepared = self.prepared
         if prepared is None or not prepared.cut:
             return
+        from mailclient.ui.mailbox.html_view import cid_base, new_token
+
         token = new_token()
         base = cid_base(token)
         prefer_plain = prepared.safe_html is None
@@ -588,6 +404,8 @@ class ReadingPane(QWidget):
         """The raw message in a window of its own (View Source, Ctrl+U)."""
         if self.prepared is None:
             return
+        from mailclient.ui.mailbox.source_view import SourceWindow
+
         window = SourceWindow(self.prepared.raw, self.prepared.parsed.subject, self._pool, self)
         self.source_windows.append(window)
         window.destroyed.connect(lambda *_: self.source_windows.remove(window))
@@ -595,6 +413,8 @@ class ReadingPane(QWidget):
 
     def _html_view(self) -> HtmlView:
         if self.html_view is None:
+            from mailclient.ui.mailbox.html_view import HtmlView
+
             self.html_view = HtmlView(self)
             self.html_view.link_hovered.connect(self.link_hovered)
             self.html_view.link_activated.connect(self._open_link)
@@ -609,8 +429,7 @@ class ReadingPane(QWidget):
     def page_down(self) -> None:
         """Space in the message list: the next screenful of the body."""
         current = self.stack.currentWidget()
-        if current in (self.text_view, self.conversation_view):
-            assert isinstance(current, QTextBrowser)
+        if isinstance(current, QTextBrowser):  # the text or the conversation
             bar = current.verticalScrollBar()
             bar.triggerAction(bar.SliderAction.SliderPageStepAdd)
         elif self.html_view is not None and current is self.html_view:
@@ -627,6 +446,10 @@ class ReadingPane(QWidget):
 
     def confirm_deceptive_link(self, text: str, target: str) -> bool:
         """Whether the reader opens ``target`` after being told its text says ``text``."""
+        from PySide6.QtWidgets import QMessageBox
+
+        from mailclient.ui.mailbox.message_headers import shown_text
+
         box = QMessageBox(
             QMessageBox.Icon.Warning,
             "Open this link?",
@@ -643,9 +466,10 @@ class ReadingPane(QWidget):
     def shown_kind(self) -> str:
         """ "html", "text", "conversation" or "placeholder": what the body area shows now."""
         current = self.stack.currentWidget()
-        if current is self.text_view:
+        parts = self._parts
+        if parts is not None and current is parts.text_view:
             return "text"
-        if current is self.conversation_view:
+        if parts is not None and current is parts.conversation_view:
             return "conversation"
         if self.html_view is not None and current is self.html_view:
             return "html"

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import QMenu, QToolBar, QToolButton
 
 from mailclient import APP_NAME
 from mailclient.ui.mailbox.message_model import TAGS, star_icon
-from mailclient.ui.mailbox.printing import ask_and_print
 from mailclient.ui.widgets.icons import icon
 from mailclient.ui.widgets.shortcuts import MAIN_WINDOW, keys
 from mailclient.ui.window.folder_subscriptions import show_unsubscribed_action
@@ -223,9 +222,7 @@ class WindowActions:
         file_menu.addAction(self.manage_accounts_action)
         file_menu.addSeparator()
         file_menu.addAction(self.save_as_action)
-        self.print_action = self._action(
-            "&Print…", lambda: ask_and_print(self, self.reading_pane.prepared), name="print"
-        )
+        self.print_action = self._action("&Print…", self._print, name="print")
         file_menu.addAction(self.print_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -272,6 +269,11 @@ class WindowActions:
         )
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.about_action)
+
+    def _print(self: MainWindow) -> None:
+        from mailclient.ui.mailbox.printing import ask_and_print
+
+        ask_and_print(self, self.reading_pane.prepared)
 
     def _mark_read_menu(self: MainWindow) -> QMenu:
         menu = QMenu("&Mark Shown Messages as Read", self)

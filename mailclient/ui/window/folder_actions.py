@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QMenu
 
 from mailclient.core.models import Folder, SpecialUse
 from mailclient.ui.mailbox.folder_model import FolderRole
@@ -61,9 +61,22 @@ class FolderActions:
             action.setEnabled(on)
             action.triggered.connect(slot)
 
+    # The dialogs' classes are made when first asked for, not at the window's start.
+
     def _ask_name(self: MainWindow, title: str, label: str, text: str = "") -> str:
+        from PySide6.QtWidgets import QInputDialog
+
         name, ok = QInputDialog.getText(self, title, label, text=text)
         return name.strip() if ok else ""
+
+    def _confirm(self: MainWindow, title: str, question: str) -> bool:
+        from PySide6.QtWidgets import QMessageBox
+
+        buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel
+        answer = QMessageBox.question(
+            self, title, question, buttons, QMessageBox.StandardButton.Cancel
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def new_folder(self: MainWindow, parent: Folder | None, name: str | None = None) -> None:
         """A folder below ``parent`` (None: at the top of the account shown)."""
@@ -105,14 +118,9 @@ class FolderActions:
             self._mail.change_folder(ChangeFolder(folder.account, "rename", folder.id, target))
             self.statusBar().showMessage(f"Moved the folder {folder.leaf} to the Trash", 4000)
             return
-        answer = QMessageBox.question(
-            self,
-            "Delete Folder",
-            f"Delete the folder {folder.leaf} and the messages in it for good?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+        if self._confirm(
+            "Delete Folder", f"Delete the folder {folder.leaf} and the messages in it for good?"
+        ):
             self._mail.change_folder(ChangeFolder(folder.account, "delete", folder.id))
 
     def empty_folder(self: MainWindow, folder: Folder | None) -> None:
@@ -120,14 +128,9 @@ class FolderActions:
         mail, path = self._mail, self._store.path
         if folder is None:
             return
-        answer = QMessageBox.question(
-            self,
-            f"Empty {folder.leaf}",
-            f"Delete every message in {folder.leaf} for good?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        if answer != QMessageBox.StandardButton.Yes:
+        if not self._confirm(
+            f"Empty {folder.leaf}", f"Delete every message in {folder.leaf} for good?"
+        ):
             return
 
         def find() -> list[int]:

@@ -9,9 +9,10 @@ the store's change counter (StoreWatcher) tells the models when to re-read.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QSettings, QSize, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -36,11 +37,9 @@ from mailclient.ui.mailbox.folder_model import FolderRole, FolderTreeModel, Node
 from mailclient.ui.mailbox.folder_pane import FolderDelegate
 from mailclient.ui.mailbox.message_model import Column, MessageListModel
 from mailclient.ui.mailbox.message_view import MessageListView
-from mailclient.ui.mailbox.message_window import MessageWindow
 from mailclient.ui.mailbox.reading_pane import ReadingPane
 from mailclient.ui.widgets.error_bar import ErrorBar, ShownError
 from mailclient.ui.window.actions import WindowActions
-from mailclient.ui.window.diagnostics import AboutDialog
 from mailclient.ui.window.folder_actions import FolderActions
 from mailclient.ui.window.mail_hub import MailHub
 from mailclient.ui.window.message_actions import MessageActions
@@ -54,6 +53,9 @@ from mailclient.ui.window.undo import UndoHistory
 from mailclient.ui.window.welcome import WelcomePage
 from mailclient.ui.window.writing import Writing
 from mailclient.workers.store_watcher import StoreWatcher
+
+if TYPE_CHECKING:
+    from mailclient.ui.mailbox.message_window import MessageWindow
 
 __all__ = ["SETTINGS_FILE", "MainWindow", "window_settings"]
 
@@ -124,6 +126,7 @@ class MainWindow(
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
+        self._build_writing_actions()
         self._build_status_bar()
         self._connect()
         self._restore_state()
@@ -144,9 +147,7 @@ class MainWindow(
 
     def _build_central(self) -> None:
         self.pages = QStackedWidget(self)
-        self.welcome = WelcomePage(self.pages)
-        self.welcome.add_account_clicked.connect(self.request_add_account)
-        self.pages.addWidget(self.welcome)
+        self._welcome: WelcomePage | None = None
 
         mail_page = QWidget(self.pages)
         mail_page.setObjectName("mailPage")
@@ -210,6 +211,14 @@ class MainWindow(
         list_layout.addLayout(filter_row)
 
         self.message_view = MessageListView(list_area)
+        # A viewport made here, as Qt makes its own: PySide6 names a widget that Qt made
+        # only after making the Python class of every QWidget subclass (17 ms), and the
+        # first paint waited for that (open_window() watches the viewport for it).
+        viewport = QWidget()
+        viewport.setObjectName("qt_scrollarea_viewport")
+        viewport.setBackgroundRole(QPalette.ColorRole.Base)
+        viewport.setAutoFillBackground(True)
+        self.message_view.setViewport(viewport)
         self.message_view.setObjectName("messageList")
         self.message_view.setAccessibleName("Messages")
         self.message_view.setModel(self.message_model)
@@ -254,6 +263,16 @@ class MainWindow(
         self.mail_page = mail_page
         self.setCentralWidget(self.pages)
 
+    @property
+    def welcome(self) -> WelcomePage:
+        """The first-run page, built when first shown: a window with accounts paints
+        sooner without it (its fonts, its default button)."""
+        if self._welcome is None:
+            self._welcome = WelcomePage(self.pages)
+            self._welcome.add_account_clicked.connect(self.request_add_account)
+            self.pages.addWidget(self._welcome)
+        return self._welcome
+
     def set_mark_read_delay(self, delay_ms: int) -> None:
         """0: at once; -1: never; else after that many milliseconds."""
         self._user_changed(replace(self._preferences, mark_read_delay_ms=delay_ms))
@@ -292,10 +311,10 @@ class MainWindow(
         self.search_edit.returnPressed.connect(self._run_search)
         self.reading_pane.link_hovered.connect(self._link_hovered)
         self.reading_pane.load_remote_requested.connect(self.load_remote_content)
-        self.reading_pane.attachments.saved.connect(
+        self.reading_pane.attachment_saved.connect(
             lambda text: self.statusBar().showMessage(text, 5000)
         )
-        self.reading_pane.attachments.failed.connect(
+        self.reading_pane.attachment_failed.connect(
             lambda text: self.error_bar.show_error(ShownError(text))
         )
         self.watcher.changed.connect(self._store_changed)
@@ -345,6 +364,8 @@ class MainWindow(
         self._user_changed(replace(self._preferences, prefer_plain_text=checked))
 
     def show_about(self) -> None:
+        from mailclient.ui.window.diagnostics import AboutDialog
+
         dialog = AboutDialog(self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()

@@ -8,11 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel
-from PySide6.QtWidgets import QCheckBox, QFileDialog, QMessageBox
 
 from mailclient.core.atomic import write_atomic
 from mailclient.core.models import FLAGGED, SEEN, Folder, MessageSummary, SpecialUse
-from mailclient.mime.filename import safe_filename
 from mailclient.store.db import StoreError
 from mailclient.ui.mailbox.message_model import TAGS, Column
 from mailclient.ui.widgets.error_bar import ShownError
@@ -179,6 +177,9 @@ class MessageActions:
         key = "confirm/delete_for_good"
         if str(self._settings.value(key, "true")).lower() == "false":
             return True
+        # The dialogs' classes are made when first asked for, not at the window's start.
+        from PySide6.QtWidgets import QCheckBox, QMessageBox
+
         messages = "this message" if count == 1 else f"these {count:,} messages"
         box = QMessageBox(
             QMessageBox.Icon.Warning,
@@ -384,6 +385,10 @@ class MessageActions:
         if summary is None:
             return
         if path is None:
+            from PySide6.QtWidgets import QFileDialog
+
+            from mailclient.mime.filename import safe_filename
+
             suggested = safe_filename(summary.subject or "message", "message") + ".eml"
             path, _ = QFileDialog.getSaveFileName(
                 self, "Save Message", str(Path.home() / suggested), "Mail messages (*.eml)"

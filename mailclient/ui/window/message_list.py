@@ -11,14 +11,13 @@ from PySide6.QtWidgets import QMenu
 from mailclient.core.errors import MailclientError
 from mailclient.core.models import SEEN, MessageSummary
 from mailclient.core.query import parse_as_typed
-from mailclient.mime.highlight import HighlightTerm
-from mailclient.ui.mailbox.conversation import conversation_job
 from mailclient.ui.mailbox.message_model import Column, MessageRole
 from mailclient.ui.mailbox.reading_pane import load_job
 from mailclient.workers.events import BodyFailed, BodyFetched
 from mailclient.workers.tasks import error_text, run_task
 
 if TYPE_CHECKING:
+    from mailclient.mime.highlight import HighlightTerm
     from mailclient.ui.window.main_window import MainWindow
     from mailclient.workers.conversation import Conversation
     from mailclient.workers.reading import PreparedMessage
@@ -125,6 +124,8 @@ class MessageList:
     def _load_message(self: MainWindow, summary: MessageSummary) -> None:
         highlight = self._search_words()
         if self.message_model.starts_conversation(summary.id):
+            from mailclient.ui.mailbox.conversation import conversation_job
+
             # A thread's first message opens its whole conversation (one message alone
             # when the rest are gone meanwhile).
             def read(conversation: Conversation) -> None:

@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mailclient.core.models import MessageSummary, SpecialUse
-from mailclient.ui.mailbox.message_file import MessageFileWindow
-from mailclient.ui.mailbox.message_window import LEAVING, MessageWindow
 
 if TYPE_CHECKING:
+    from mailclient.ui.mailbox.message_window import MessageWindow
     from mailclient.ui.window.main_window import MainWindow
 
 
@@ -27,6 +26,8 @@ class MessageWindows:
             # A draft opens where it can be finished: in a compose window.
             self._with_current_raw(lambda s, raw: compose.open_server_draft(s.account, raw))
             return
+        from mailclient.ui.mailbox.message_window import MessageWindow
+
         window = MessageWindow(
             summary, self._store.path, self._pool, self, highlight=self._search_words()
         )
@@ -35,6 +36,8 @@ class MessageWindows:
 
     def open_message_file(self: MainWindow, path: Path) -> None:
         """Show the message saved in ``path`` (a .eml file) in a message window."""
+        from mailclient.ui.mailbox.message_file import MessageFileWindow
+
         self._show_message_window(MessageFileWindow(path, self._pool, self))
 
     def _show_message_window(self: MainWindow, window: MessageWindow) -> None:
@@ -54,6 +57,8 @@ class MessageWindows:
         self: MainWindow, window: MessageWindow, name: str, summary: MessageSummary
     ) -> None:
         """An action of a message window, carried out here for its message."""
+        from mailclient.ui.mailbox.message_window import LEAVING
+
         compose = self.compose
         if name in ("reply", "replyAll", "forward"):
             if compose is None:

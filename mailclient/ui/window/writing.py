@@ -4,11 +4,9 @@ sending tells the window (a refused message, a draft sent, an original to flag).
 from __future__ import annotations
 
 import functools
-from email.utils import getaddresses
 from typing import TYPE_CHECKING, Any
 
 from mailclient.core.models import SpecialUse
-from mailclient.ui.compose.undo_send import UndoSendBar
 from mailclient.ui.widgets.error_bar import ShownError
 from mailclient.workers.tasks import error_text, run_task
 
@@ -26,16 +24,11 @@ class Writing:
     compose: ComposeManager | None
     outbox_view: OutboxView | None
 
-    def attach_compose(self: MainWindow, compose: ComposeManager, outbox_view: OutboxView) -> None:
-        """Writing mail: New, Reply, Reply All, Forward, and the Outbox as a folder."""
-        self.compose = compose
-        self.outbox_view = outbox_view
-        compose.undo_send_seconds = self._preferences.undo_send_seconds
-        self.undo_send_bar = UndoSendBar(compose.outbox.edit, compose.outbox.send_now, self)
-        self._page_layout.insertWidget(0, self.undo_send_bar)
-        compose.outbox.held.connect(self.undo_send_bar.hold)
-        compose.outbox.released.connect(self.undo_send_bar.forget)
-        compose.outbox.notice.connect(lambda text: self.error_bar.show_error(ShownError(text)))
+    def _build_writing_actions(self: MainWindow) -> None:
+        """New, Reply, Reply All, Forward... in the menus and the toolbar from the start, so
+        that the toolbar does not change under the user when compose is attached after the
+        first paint; they act once attach_compose() was called (before any input, in the
+        application: app.gui.after_first_paint)."""
         new = self._action(
             "&New Message",
             lambda: self._new_message(),
@@ -71,7 +64,7 @@ class Writing:
         )
         address_book = self._action(
             "&Address Book",
-            lambda: compose.open_address_book(self),
+            self._open_address_book,
             "",
             "Address Book (Ctrl+Shift+B)",
             "addressBook",
@@ -88,11 +81,26 @@ class Writing:
         toolbar_first = self.toolbar.actions()[0]
         self.toolbar.insertActions(toolbar_first, [new, *self.compose_actions])
         self.toolbar.insertSeparator(toolbar_first)
+
+    def attach_compose(self: MainWindow, compose: ComposeManager, outbox_view: OutboxView) -> None:
+        """Writing mail: what New, Reply, Reply All and Forward act with, the undo-send bar,
+        and the Outbox as a folder."""
+        from mailclient.ui.compose.undo_send import UndoSendBar
+
+        self.compose = compose
+        self.outbox_view = outbox_view
+        compose.undo_send_seconds = self._preferences.undo_send_seconds
+        self.undo_send_bar = UndoSendBar(compose.outbox.edit, compose.outbox.send_now, self)
+        self._page_layout.insertWidget(0, self.undo_send_bar)
+        compose.outbox.held.connect(self.undo_send_bar.hold)
+        compose.outbox.released.connect(self.undo_send_bar.forget)
+        compose.outbox.notice.connect(lambda text: self.error_bar.show_error(ShownError(text)))
         self.reading_pane.add_header_actions(self.compose_actions)
 
         self.splitter.addWidget(outbox_view)
         outbox_view.hide()
-        self.folder_model.show_outbox(outbox_view.model.rowCount())
+        self.folder_model.show_outbox()
+        self.folder_model.set_outbox_count(outbox_view.model.rowCount())
         outbox_view.count_changed.connect(self.folder_model.set_outbox_count)
         outbox_view.refresh()
         compose.notice.connect(lambda text: self.error_bar.show_error(ShownError(text)))
@@ -117,10 +125,16 @@ class Writing:
                 lambda s, raw: compose.reply(s.account, raw, reply_all=reply_all)
             )
 
+    def _open_address_book(self: MainWindow) -> None:
+        if self.compose is not None:
+            self.compose.open_address_book(self)
+
     def _add_sender_to_address_book(self: MainWindow) -> None:
         compose = self.compose
         if compose is None:
             return
+        from email.utils import getaddresses
+
         for name, address in getaddresses([s.sender for s in self.selected_summaries()]):
             if "@" in address:
                 compose.contacts.add(name, address)
