@@ -15,6 +15,8 @@ A database error becomes one of these exceptions:
   message says what to do; nothing is lost.
 - StoreClosed: the connection was closed while a late signal still read through it, as
   when the window shuts down; the caller's StoreError handling lets it pass.
+- ReadStopped: its reader stopped the read (MailStore.stop_reads_when): nobody waits for
+  the answer any more.
 - StoreBug: anything else is a mistake of ours; it is logged with its traceback.
 """
 
@@ -54,6 +56,10 @@ class StoreUnavailable(StoreError):
 
 class StoreClosed(StoreError):
     """The store was used after it was closed (the program is shutting down)."""
+
+
+class ReadStopped(StoreError):
+    """A read was stopped by whoever asked for it: its answer is wanted no more."""
 
 
 class StoreBug(RuntimeError):
@@ -159,6 +165,7 @@ _CODES = {
     5: "SQLITE_BUSY",
     6: "SQLITE_LOCKED",
     7: "SQLITE_NOMEM",
+    9: "SQLITE_INTERRUPT",
     8: "SQLITE_READONLY",
     10: "SQLITE_IOERR",
     11: "SQLITE_CORRUPT",
@@ -196,6 +203,8 @@ def store_error(path: Path, error: sqlite3.Error) -> Exception:
     name = path.name
     if isinstance(error, sqlite3.ProgrammingError) and "closed database" in str(error):
         return StoreClosed(f"{name} is closed: mailclient is shutting down.")
+    if code == "SQLITE_INTERRUPT":
+        return ReadStopped(f"A read of {name} was stopped: its answer is wanted no more.")
     if code in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
         mark_damaged(path)
         return StoreDamaged(damaged_text(path), path)

@@ -19,6 +19,7 @@ from pytestqt.qtbot import QtBot
 from mailclient.accounts.model import Account
 from mailclient.core.models import FLAGGED, SEEN, SpecialUse
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
+from mailclient.ui.mailbox import message_model
 from mailclient.ui.mailbox.folder_model import (
     FolderRole,
     FolderTreeModel,
@@ -305,6 +306,23 @@ def test_the_first_screenful_comes_at_once_and_the_rest_below_it(
     assert model.rowCount() == 0 and not model.is_loading()
 
 
+def test_a_folder_chosen_again_lists_mail_stored_since_it_was_last_shown(
+    qtbot: QtBot, store: MailStore
+) -> None:
+    inbox, trash = _folder_id(store, "work", "INBOX"), _folder_id(store, "work", "Trash")
+    store.add_messages(inbox, [_message(1)])
+    model = MessageListModel(store)
+    _settle(qtbot, model, lambda: model.show_folders([inbox], first_rows=1))
+    model.show_folders([trash], first_rows=50)
+    # Stored before the store watcher told the list: the inbox chosen again shows it.
+    store.add_messages(inbox, [_message(2)])
+    model.show_folders([inbox], first_rows=50)
+    assert [model.index(r, Column.SUBJECT).data() for r in range(model.rowCount())] == [
+        "message 2",
+        "message 1",
+    ]
+
+
 def test_refresh_inserts_removes_and_keeps_the_selection(
     qtmodeltester: ModelTester, qtbot: QtBot, store: MailStore
 ) -> None:
@@ -439,6 +457,27 @@ def test_page_cache_is_bounded(store: MailStore) -> None:
     for row in range(0, model.rowCount(), PAGE_SIZE):
         assert model.index(row, Column.SUBJECT).data()
     assert model.cached_pages() <= MAX_PAGES < 70
+
+
+def test_only_the_rows_asked_for_get_their_texts(
+    store: MailStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = _folder_id(store, "work", "INBOX")
+    store.add_messages(inbox, [_message(uid) for uid in range(1, PAGE_SIZE + 1)])
+    model = MessageListModel(store)
+    model.show_folders([inbox])
+    dated: list[object] = []
+    format_date = message_model.format_date
+    monkeypatch.setattr(
+        message_model, "format_date", lambda *a: dated.append(a[0]) or format_date(*a)
+    )
+    # A screen shows a few rows of a page: the page's summaries are read, and the texts
+    # made only for the rows shown, once each.
+    for _ in range(2):
+        for row in (0, 1, 2):
+            assert model.index(row, Column.DATE).data()
+    assert len(dated) == 3 and model.cached_pages() == 1
+    assert model.summary(PAGE_SIZE - 1) is not None and len(dated) == 3
 
 
 def test_drag_carries_ids_of_one_account(store: MailStore) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 
 import pytest
 from PySide6.QtCore import QThread
@@ -11,6 +12,7 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from mailclient.store import threads
+from mailclient.store.db import ReadStopped
 from mailclient.store.mail import MailStore
 from mailclient.ui.mailbox.message_model import FIRST_THREADS, Column, MessageListModel
 from tests.gui import test_models
@@ -36,17 +38,107 @@ def test_a_threaded_folder_shows_its_newest_threads_first_and_the_rest_below(
     qtmodeltester.check(model)
     model.set_threaded(True)
     events: list[str] = []
+    first: list[list[int | None]] = []
     model.modelReset.connect(lambda *a: events.append("reset"))
+    model.modelReset.connect(lambda *a: first.append(_shown(model)))
     model.rowsInserted.connect(lambda _p, first, last: events.append(f"inserted {first}-{last}"))
     with qtbot.waitSignal(model.loaded, timeout=10_000):
         model.show_folders([inbox])
-        # At once: the newest threads, whole, and no more.
-        assert model.rowCount() == 2 * FIRST_THREADS and model.is_loading()
-        assert [model.message_id(r) for r in range(model.rowCount())] == whole[: 2 * FIRST_THREADS]
-        assert model.index(0, Column.SUBJECT).data() == "▾ message 400"
-    # Then the rest, below what is shown; the switch to threads read nothing in vain.
+    # First the newest threads, whole, and no more; then the rest, below what is shown;
+    # the switch to threads read nothing in vain.
     assert events == ["reset", f"inserted {2 * FIRST_THREADS}-399"]
+    assert first == [whole[: 2 * FIRST_THREADS]]
     assert [model.message_id(r) for r in range(model.rowCount())] == whole
+    assert model.index(0, Column.SUBJECT).data() == "▾ message 400"
+
+
+def test_a_threaded_folder_is_read_off_the_gui_thread(
+    qtbot: QtBot, store: MailStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = _folder_id(store, "work", "INBOX")
+    _conversations(store, inbox, 2 * FIRST_THREADS)
+    whole = [p.id for p in store.threaded([inbox])]
+    readers = _readers(monkeypatch, "threaded")
+    model = MessageListModel(store)
+    model.set_threaded(True)
+    model.show_folders([inbox])
+    qtbot.waitUntil(lambda: _shown(model) == whole and not model.is_loading(), timeout=10_000)
+    # The newest threads, then all of them: both read, neither on the GUI thread.
+    assert [first for first, _ in readers] == [FIRST_THREADS, None]
+    assert all(thread is not QThread.currentThread() for _, thread in readers)
+
+
+def test_a_threaded_folder_read_for_a_folder_no_longer_shown_is_dropped(
+    qtbot: QtBot, store: MailStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, archive = _folder_id(store, "work", "INBOX"), _folder_id(store, "work", "Archive")
+    _conversations(store, inbox, 2 * FIRST_THREADS)
+    store.add_messages(archive, [_message(uid, message_id=f"<a{uid}@x>") for uid in range(1, 4)])
+    in_archive = [p.id for p in store.threaded([archive])]
+    inbox_read, go_on = threading.Event(), threading.Event()
+    original = MailStore.threaded
+
+    def held(self: MailStore, folder_ids: Sequence[int], first: int | None = None) -> object:
+        found = original(self, folder_ids, first)
+        if list(folder_ids) == [inbox]:
+            inbox_read.set()
+            go_on.wait(5)
+        return found
+
+    monkeypatch.setattr(MailStore, "threaded", held)
+    model = MessageListModel(store)
+    model.set_threaded(True)
+    resets: list[list[int | None]] = []
+    model.modelReset.connect(lambda: resets.append(_shown(model)))
+    model.show_folders([inbox])
+    assert inbox_read.wait(5)
+    # The user moves on before the inbox's threads reach the list: they never do.
+    model.show_folders([archive])
+    go_on.set()
+    qtbot.waitUntil(lambda: not model.is_loading(), timeout=10_000)
+    assert resets == [in_archive] and _shown(model) == in_archive
+
+
+def test_a_folder_chosen_while_threads_are_read_stops_that_read(
+    qtbot: QtBot, store: MailStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, archive = _folder_id(store, "work", "INBOX"), _folder_id(store, "work", "Archive")
+    _conversations(store, inbox, 2 * FIRST_THREADS)
+    store.add_messages(archive, [_message(1, message_id="<a1@x>")])
+    rest_asked, go_on = threading.Event(), threading.Event()
+    outcomes: list[str] = []
+    original = MailStore.threaded
+
+    def held(self: MailStore, folder_ids: Sequence[int], first: int | None = None) -> object:
+        if first is None and list(folder_ids) == [inbox]:
+            rest_asked.set()
+            go_on.wait(5)
+            try:
+                found = original(self, folder_ids, first)
+            except ReadStopped:
+                outcomes.append("stopped")
+                raise
+            outcomes.append("read")
+            return found
+        return original(self, folder_ids, first)
+
+    monkeypatch.setattr(MailStore, "threaded", held)
+    model = MessageListModel(store)
+    model.set_threaded(True)
+    failures: list[str] = []
+    model.load_failed.connect(failures.append)
+    model.show_folders([inbox])
+    qtbot.waitUntil(rest_asked.is_set, timeout=10_000)
+    # The newest threads are shown, the rest is on its way: another folder is chosen.
+    model.show_folders([archive])
+    go_on.set()
+    qtbot.waitUntil(lambda: not model.is_loading(), timeout=10_000)
+    # Nobody waits for the inbox's threads any more: their read stopped, without a word
+    # to the user, and the archive's list came after it.
+    assert outcomes == ["stopped"] and failures == []
+    assert [model.message_id(r) for r in range(model.rowCount())] == [
+        p.id for p in store.threaded([archive])
+    ]
 
 
 def _on_gui_thread(monkeypatch: pytest.MonkeyPatch, *names: str) -> list[str]:
@@ -65,6 +157,19 @@ def _on_gui_thread(monkeypatch: pytest.MonkeyPatch, *names: str) -> list[str]:
     for name in names:
         monkeypatch.setattr(MailStore, name, recorded(name, getattr(MailStore, name)))
     return seen
+
+
+def _readers(monkeypatch: pytest.MonkeyPatch, name: str) -> list[tuple[object, QThread]]:
+    """Each call of MailStore's ``name``: its last argument and the thread it ran on."""
+    calls: list[tuple[object, QThread]] = []
+    method = getattr(MailStore, name)
+
+    def recorded(self: MailStore, *args: object) -> object:
+        calls.append((args[-1] if len(args) > 1 else None, QThread.currentThread()))
+        return method(self, *args)
+
+    monkeypatch.setattr(MailStore, name, recorded)
+    return calls
 
 
 def _conversations(store: MailStore, inbox: int, threads: int) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from mailclient.core.models import SpecialUse
 from mailclient.store import mail, schema, search, threads
+from mailclient.store.db import ReadStopped
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
 from mailclient.store.threads import base_subject, message_key, references
 
@@ -229,6 +230,22 @@ def test_the_newest_threads_read_alone_begin_the_whole_list(store: MailStore) ->
             first = store.threaded(folder_ids, first_threads=count)
             assert len({p.thread for p in first}) == min(count, len({p.thread for p in whole}))
             assert first == whole[: len(first)], (folder_ids, count)
+
+
+def test_a_read_nobody_waits_for_any_more_is_stopped(store: MailStore) -> None:
+    inbox = folders(store)["INBOX"]
+    store.add_messages(inbox, [msg(uid, f"m{uid}", f"m{uid - 1}") for uid in range(1, 3001)])
+    wanted = True
+    store.stop_reads_when(lambda: not wanted)
+    assert len(store.threaded([inbox])) == len(store.message_id_array([inbox])) == 3000
+    wanted = False
+    with pytest.raises(ReadStopped):
+        store.threaded([inbox])
+    with pytest.raises(ReadStopped):
+        store.message_id_array([inbox])
+    # Only what was running is stopped: the connection reads on when asked again.
+    wanted = True
+    assert len(store.threaded([inbox], first_threads=1)) == 3000
 
 
 def odd_id(uid: int, message_id: str, irt: str = "", refs: str = "") -> NewMessage:

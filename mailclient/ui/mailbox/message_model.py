@@ -3,26 +3,31 @@
 The model holds the ordered row ids of the shown folders and materialises summaries only
 for the pages a view asks for, keeping a bounded cache. Nothing here touches the network.
 
-Choosing folders reads the id list at once (the user waits for the folder anyway, and the
-store answers in tens of milliseconds), or only its first screenful at once when asked to
-(the window's first paint). Everything after that reads it on a thread of its own, off
+Choosing folders reads the id list at once (the user waits for the folder anyway), or only
+its first screenful at once when asked to, as the window does (a million ids take a third
+of a second). Everything after that reads it on a thread of its own, off
 the GUI thread: the rest of that list, the store changing (every batch of a sync), the
-quick filter (every keystroke) and the sort; and the whole list of folders chosen with a
+quick filter (every keystroke) and the sort; the whole list of folders chosen with a
 filter (a search over every folder), whose full-text look-up takes a second at 100,000
-messages. The rows shown stay until the new list arrives; then a
-changed filter or sort resets the view, and a store change is diffed against the old list
-and reported as removals, moves and insertions, so the selection and scroll position
-survive new mail. At most one query runs at a time; requests that come meanwhile are
-folded into one more query, and a result asked with an outdated filter, sort or folder
-choice is dropped. The sorted list without the filter is kept until the store changes: a
-filter keystroke keeps its matches (a look-up in the full-text index) instead of reading
-and sorting every message again, and clearing the filter shows it as it is.
+messages; and threads, whose newest screenful takes a third of a second at a million
+messages, the rest seconds: those newest threads are read first and shown as soon as they
+come, the rest follows as rows inserted below them. The rows shown stay until the new list
+arrives; then a changed folder, filter, sort or mode resets the view, and a store change
+is diffed against the old list and reported as removals, moves and insertions, so the
+selection and scroll position survive new mail. At most one query runs at a time;
+requests that come meanwhile are folded into one more query. A query asked with an
+outdated folder choice, filter, sort or mode is stopped (it would only hold up the next
+one) and its answer, if it still comes, dropped. The sorted list without the filter is
+kept until the store changes: a filter keystroke keeps its matches (a look-up in the
+full-text index) instead of reading and sorting every message again, and clearing the
+filter shows it as it is.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import threading
 from array import array
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
@@ -48,6 +53,7 @@ from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPixmap
 from mailclient.core.models import MessageSummary
 from mailclient.core.units import human_size
 from mailclient.mime.decode import without_invisible
+from mailclient.store.db import ReadStopped
 from mailclient.store.mail import MailStore, SortKey
 from mailclient.store.threads import ThreadedList
 from mailclient.ui.mailbox.folder_model import MESSAGE_IDS_MIME, encode_message_ids
@@ -55,7 +61,7 @@ from mailclient.ui.widgets.plain_text import tooltip
 from mailclient.workers.tasks import Relay, error_text, log_if_bug
 
 PAGE_SIZE = 128
-FIRST_THREADS = 60  # read at once when a threaded folder is shown: a screenful and more
+FIRST_THREADS = 60  # read first when a threaded list is shown anew: a screenful and more
 # About 2,000 summaries: dozens of screens of scrolling back and forth. More cost memory
 # (2 KB a row) without a visible gain: a page is read again in well under a millisecond.
 MAX_PAGES = 16
@@ -305,6 +311,7 @@ class _Answer:
     places: ThreadedList | None = None  # every message in thread order, if threaded
     row_places: array[int] | None = None  # the place of each row, if not every one is shown
     unfiltered: array[int] | None = None  # what ``ids`` were filtered from (not threaded)
+    partial: bool = False  # the first rows or threads only: more may follow
 
 
 @dataclass(frozen=True)
@@ -318,6 +325,7 @@ class _Request:
     # The folders' sorted list without the filter, if the store has not changed since it
     # was read: filtered instead of read again (not threaded).
     unfiltered: array[int] | None = None
+    limit: int | None = None  # only the first this many rows (threads, if threaded)
 
 
 @dataclass
@@ -328,6 +336,7 @@ class _Read:
     places: ThreadedList | None = None  # every message in thread order, if threaded
     row_places: array[int] | None = None  # the place of each row, if not every one is shown
     unfiltered: array[int] | None = None  # the whole sorted list ``ids`` were filtered from
+    partial: bool = False  # only the first rows or threads were read: more may follow
 
 
 def _read_ids(store: MailStore, request: _Request, limit: int | None = None) -> _Read:
@@ -344,7 +353,7 @@ def _read_ids(store: MailStore, request: _Request, limit: int | None = None) -> 
             args = (request.folder_ids, request.sort, request.descending)
             unfiltered = store.message_id_array(*args, limit=None if matching else limit)
             if limit is not None and not matching:
-                return _Read(unfiltered)
+                return _Read(unfiltered, partial=len(unfiltered) >= limit)
         if not matching:
             return _Read(unfiltered, unfiltered=unfiltered)
         hits = store.matching(request.folder_ids, request.quick_filter)
@@ -354,7 +363,8 @@ def _read_ids(store: MailStore, request: _Request, limit: int | None = None) -> 
     if matching:
         places = places.only(store.matching(request.folder_ids, request.quick_filter))
     ids, row_places = visible_rows(places, request.collapsed)
-    return _Read(ids, places, row_places)
+    partial = limit is not None and not matching and places.thread_count >= limit
+    return _Read(ids, places, row_places, partial=partial)
 
 
 def visible_rows(
@@ -375,23 +385,31 @@ def visible_rows(
     return shown, row_places
 
 
-def _query(path: Path, request: _Request, shown: array[int] | None) -> _Answer:
+def _query(
+    path: Path, request: _Request, shown: array[int] | None, stop: threading.Event
+) -> _Answer | None:
     """The id query, on a pool thread, with a store connection of its own (< 1 ms to open).
 
     Given the list shown now (a copy), it also works out the diff to the new one, which
-    for 100,000 rows costs tens of milliseconds the GUI thread is spared.
+    for 100,000 rows costs tens of milliseconds the GUI thread is spared. None: ``stop``
+    was set (the list asked for is no longer wanted) and the read stopped.
     """
     store = MailStore.open(path)
     try:
         if request.threaded:
             store.link_unthreaded()  # after an upgrade, once: a write over every message
-        read = _read_ids(store, request)
+        store.stop_reads_when(stop.is_set)
+        read = _read_ids(store, request, request.limit)
+    except ReadStopped:
+        return None
     finally:
         store.close()
+    if stop.is_set():
+        return None
     diff = None
     if shown is not None and read.ids != shown:
         diff = _diff(shown, read.ids)
-    return _Answer(read.ids, diff, read.places, read.row_places, read.unfiltered)
+    return _Answer(read.ids, diff, read.places, read.row_places, read.unfiltered, read.partial)
 
 
 class MessageListModel(QAbstractTableModel):
@@ -407,9 +425,10 @@ class MessageListModel(QAbstractTableModel):
         # whose result then goes to a relay that still exists.
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._generation = 0  # bumped whenever the filter, sort or folders change
+        self._generation = 0  # bumped whenever the folders, filter, sort or mode change
         self._query_generation = 0  # what the running query was asked with
         self._querying = False
+        self._stop = threading.Event()  # set: the running query is no longer wanted
         self._again = False  # something asked for a new list while a query ran
         self._reset_wanted = False  # the next list answers a new filter or sort
         self._store_changes = 0  # bumped whenever the store says the shown folders changed
@@ -432,7 +451,10 @@ class MessageListModel(QAbstractTableModel):
         self._row_places: array[int] | None = None  # each row's place, if not every one's
         self._ids = array("q")  # the row ids, in the order shown
         self._rows: dict[int, int] | None = None  # id -> row, built when first asked
-        self._pages: OrderedDict[int, list[_Row | None]] = OrderedDict()
+        # Each page's summaries, each replaced by its row's texts when a view first asks
+        # for them: a screen shows a fraction of a page (a tenth, a step of a dragged
+        # thumb), and the texts cost twice what reading the summary does.
+        self._pages: OrderedDict[int, list[_Row | MessageSummary | None]] = OrderedDict()
         self._last_page = -1
         self._now = datetime.now().astimezone()
         self._bold = QFont()
@@ -466,32 +488,31 @@ class MessageListModel(QAbstractTableModel):
 
         With ``first_rows``, only that many are read at once (a screenful: the window paints
         sooner); the rest follow from a thread, as rows inserted below, and ``loaded`` tells
-        when they are there. With a quick filter (or in threaded mode, before an upgraded
-        store is linked into threads) nothing is read at once: the list replaces the rows
-        shown when it comes, as after a filter keystroke.
+        when they are there. With a quick filter, or in threaded mode, nothing is read at
+        once: the list replaces the rows shown when it comes, as after a filter keystroke
+        (threads: the newest first, the rest below them).
         """
         self._folder_ids = list(folder_ids)
         self._folder_names = {f.id: f.name for f in self._store.folders()}
-        self._generation += 1  # a list on its way answers the old choice
-        if self._filter.strip() or (self._threaded and self._store.has_unthreaded()):
-            # The full-text look-up over the folders, threading them whole, or linking
-            # the messages of an upgraded store take about a second at 100,000 messages:
-            # the list comes from the pool thread, and the rows shown stay until then.
+        # Read anew: a list kept from when these folders were last shown may miss mail
+        # stored since (the store watcher polls), and a screenful is read in a millisecond.
+        self._unfiltered, self._unfiltered_for = None, ()
+        if self._filter.strip() or self._threaded:
+            # The full-text look-up over the folders, threading them (the newest threads
+            # of a million messages: a third of a second) or linking the messages of an
+            # upgraded store: the list comes from the pool thread.
             self._request(reset=True)
             return
+        self._outdate()
         self._reset_wanted = False
-        if first_rows is None and self._threaded:
-            # Threading a whole folder takes a second for 100,000 messages: the newest
-            # threads now, the rest from a thread.
-            first_rows = FIRST_THREADS
         self.beginResetModel()
-        self._ids = self._query(first_rows)
+        read = self._query(first_rows)
+        self._ids = read.ids
         self._rows = None
         self._pages.clear()
         self._now = datetime.now().astimezone()
         self.endResetModel()
-        read = self._places.thread_count if self._threaded else len(self._ids)
-        if first_rows is not None and read >= first_rows:
+        if read.partial:
             self._request(reset=False)
 
     def set_show_recipients(self, recipients: bool) -> None:
@@ -526,20 +547,21 @@ class MessageListModel(QAbstractTableModel):
         if key is not None:
             self.set_sort(key, order == Qt.SortOrder.DescendingOrder)
 
-    def _query(self, limit: int | None = None) -> array[int]:
+    def _query(self, limit: int | None = None) -> _Read:
+        """The plain sorted list (or its first ``limit`` rows), read at once."""
         if not self._folder_ids:
-            return array("q")
+            return _Read(array("q"))
         read = _read_ids(self._store, self._current_request(), limit)
         self._keep_places(read.places, read.row_places)
         if read.unfiltered is not None and limit is None:
             self._unfiltered, self._unfiltered_for = read.unfiltered, self._list_state()
-        return read.ids
+        return read
 
     def _list_state(self) -> tuple[object, ...]:
         """What the unfiltered list depends on."""
         return (tuple(self._folder_ids), self._sort_key, self._descending, self._store_changes)
 
-    def _current_request(self) -> _Request:
+    def _current_request(self, limit: int | None = None) -> _Request:
         known = self._unfiltered_for == self._list_state() and not self._threaded
         return _Request(
             list(self._folder_ids),
@@ -549,6 +571,7 @@ class MessageListModel(QAbstractTableModel):
             self._threaded,
             frozenset(self._collapsed),
             self._unfiltered if known else None,
+            limit,
         )
 
     def _keep_places(self, places: ThreadedList | None, row_places: array[int] | None) -> None:
@@ -580,14 +603,15 @@ class MessageListModel(QAbstractTableModel):
         if threaded != self._threaded:
             self._threaded = threaded
             self._collapsed.clear()
-            self._generation += 1
+            self._outdate()
             self._reset_wanted = True
             # Asked for on the next turn of the event loop: a folder shown right after this
             # (as a folder change does) reads its own list, and none is read in vain.
             QTimer.singleShot(0, self, self._read_if_wanted)
 
     def _read_if_wanted(self) -> None:
-        if self._reset_wanted and self._folder_ids:
+        asked = self._querying and self._query_generation == self._generation
+        if self._reset_wanted and self._folder_ids and not asked:
             self._request(reset=False)
 
     def thread_of(self, row: int) -> int | None:
@@ -643,34 +667,53 @@ class MessageListModel(QAbstractTableModel):
 
     def _request(self, reset: bool) -> None:
         if reset:
-            self._generation += 1
+            self._outdate()
             self._reset_wanted = True
         if self._querying:
             self._again = True
             return
         self._start_query()
 
+    def _outdate(self) -> None:
+        """The folders, filter, sort or mode changed: the list being read is not wanted."""
+        self._generation += 1
+        self._stop.set()
+
     def _start_query(self) -> None:
         self._querying = True
         self._again = False
         self._query_generation = self._generation
         self._query_for = self._list_state()
-        request = self._current_request()
+        # Threads shown anew: the newest first, for a first paint in a fraction of the time
+        # the whole list takes; the rest is asked for when they are shown.
+        first = self._reset_wanted and self._threaded and not self._filter.strip()
+        request = self._current_request(FIRST_THREADS if first else None)
         # A list for a new filter or sort replaces the rows; one after a store change is
         # diffed against them, on the pool thread too. The rows cannot change meanwhile:
         # only answers and show_folders() change them, and show_folders() makes this
         # query's answer outdated.
         shown = None if self._reset_wanted else self._ids[:]
         path = self._store.path
-        self._relay.start(lambda: _query(path, request, shown), self._pool)
+        stop = self._stop = threading.Event()
+        self._relay.start(lambda: _query(path, request, shown, stop), self._pool)
 
-    def _ids_read(self, answer: _Answer) -> None:
+    def _ids_read(self, answer: _Answer | None) -> None:
         self._querying = False
+        if answer is not None:  # None: stopped, for a list no longer wanted
+            self._show_answer(answer)
+        if self._again:
+            self._start_query()
+        else:
+            self.loaded.emit()
+
+    def _show_answer(self, answer: _Answer) -> None:
         if answer.unfiltered is not None:
             self._unfiltered, self._unfiltered_for = answer.unfiltered, self._query_for
         if self._query_generation != self._generation:
-            self._again = True  # asked with a filter, sort or folders no longer shown
-        elif self._reset_wanted:
+            # Asked with folders, a filter, sort or mode no longer shown: dropped. What is
+            # shown now was read at once, or its query was asked for (``_again``).
+            return
+        if self._reset_wanted:
             self._reset_wanted = False
             self.beginResetModel()
             self._keep_places(answer.places, answer.row_places)
@@ -679,15 +722,12 @@ class MessageListModel(QAbstractTableModel):
             self._pages.clear()
             self._now = datetime.now().astimezone()
             self.endResetModel()
+            self._again = self._again or answer.partial  # the rest, below these rows
         else:
             self._follow_store(answer)
             if answer.unfiltered is answer.ids:
                 # The rows hold these ids now: one array of them kept, not two.
                 self._unfiltered = self._ids
-        if self._again:
-            self._start_query()
-        else:
-            self.loaded.emit()
 
     def _query_failed(self, error: Exception) -> None:
         self._querying = False
@@ -763,10 +803,25 @@ class MessageListModel(QAbstractTableModel):
         return self._rows.get(message_id)
 
     def summary(self, row: int) -> MessageSummary | None:
-        found = self._row(row)
-        return found.summary if found is not None else None
+        found = self._entry(row)
+        return found.summary if isinstance(found, _Row) else found
 
     def _row(self, row: int) -> _Row | None:
+        found = self._entry(row)
+        if found is None or isinstance(found, _Row):
+            return found
+        made = _Row(
+            found,
+            self._now,
+            self._folder_names.get(found.folder_id, ""),
+            self._thread_mark(row) if self._threaded else "",
+            self._recipients,
+        )
+        self._pages[row // PAGE_SIZE][row % PAGE_SIZE] = made
+        return made
+
+    def _entry(self, row: int) -> _Row | MessageSummary | None:
+        """What the page of ``row`` holds for it (read now if it is not cached)."""
         if not 0 <= row < len(self._ids):
             return None
         number = row // PAGE_SIZE
@@ -778,23 +833,11 @@ class MessageListModel(QAbstractTableModel):
         self._last_page = number
         return page[row - number * PAGE_SIZE]
 
-    def _load_page(self, number: int) -> list[_Row | None]:
+    def _load_page(self, number: int) -> list[_Row | MessageSummary | None]:
         first = number * PAGE_SIZE
         ids = self._ids[first : first + PAGE_SIZE]
         found = {s.id: s for s in self._store.summaries(ids)}
-        names = self._folder_names
-        page = [
-            _Row(
-                found[id_],
-                self._now,
-                names.get(found[id_].folder_id, ""),
-                self._thread_mark(first + n) if self._threaded else "",
-                self._recipients,
-            )
-            if id_ in found
-            else None
-            for n, id_ in enumerate(ids)
-        ]
+        page: list[_Row | MessageSummary | None] = [found.get(id_) for id_ in ids]
         self._pages[number] = page
         while len(self._pages) > MAX_PAGES:
             self._pages.popitem(last=False)

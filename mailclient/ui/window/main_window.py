@@ -113,6 +113,7 @@ class MainWindow(
         self._message_windows: list[MessageWindow] = []
         self._shown_folder_key: str = ""
         self._current_before_reset: int | None = None
+        self._wanted_message: int | None = None  # chosen when the list on its way lists it
         self.compose = None  # attach_compose() sets these
         self.outbox_view = None
         self.compose_actions: list[QAction] = []
@@ -129,10 +130,6 @@ class MainWindow(
         self._build_status_bar()
         self._connect()
         self._restore_state()
-        # The folder shown at start-up reads its first screenful before the rest: the
-        # window paints sooner. Later choices read the whole list at once (show_message()
-        # looks for its row right after).
-        self._first_rows: int | None = FIRST_SCREEN_ROWS
         self._show_accounts_state()
 
         # Flag changes asked of the workers and not yet in the store: how many, and the
@@ -295,6 +292,9 @@ class MainWindow(
         self.message_model.modelAboutToBeReset.connect(self._remember_current)
         self.message_model.modelReset.connect(self._list_reset)
         self.message_model.rowsInserted.connect(self._update_count)
+        for listed in (self.message_model.modelReset, self.message_model.rowsInserted):
+            listed.connect(self._choose_wanted)
+        self.message_model.loaded.connect(self._choose_wanted)
         self.message_model.rowsRemoved.connect(self._update_count)
         self.filter_edit.textChanged.connect(self._filter_changed)
         self._filter_timer = QTimer(self)
@@ -388,6 +388,11 @@ class MainWindow(
             return False
         self.folder_view.setCurrentIndex(index)
         row = self.message_model.row_of(message_id)
+        if row is None and self.message_model.is_loading():
+            # All but the first screenful (all of a threaded list) comes from a thread:
+            # the message is chosen when it is listed.
+            self._wanted_message = message_id
+            return True
         if row is None:
             # Stored after the list last looked (the store watcher polls).
             self.message_model.refresh()
@@ -433,6 +438,7 @@ class MainWindow(
         self.add_account_requested.emit()
 
     def _folder_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        self._wanted_message = None
         if not current.isValid():
             return
         if not current.flags() & Qt.ItemFlag.ItemIsSelectable:
@@ -464,8 +470,9 @@ class MainWindow(
             isinstance(folder, Folder)
             and folder.special_use in (SpecialUse.SENT, SpecialUse.DRAFTS)
         )
-        self.message_model.show_folders(ids, self._first_rows)
-        self._first_rows = None
+        # Its first screenful at once, the rest from a thread: a million ids take a third
+        # of a second to read (show_message() chooses its message once it is listed).
+        self.message_model.show_folders(ids, FIRST_SCREEN_ROWS)
         # The Account column where the folders of several accounts are listed together.
         self.message_view.header().setSectionHidden(
             Column.ACCOUNT, current.data(FolderRole.KIND) is not NodeKind.ALL_INBOXES

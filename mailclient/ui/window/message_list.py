@@ -52,6 +52,20 @@ class MessageList:
         self._update_count()
         self._update_actions()
 
+    def _choose_wanted(self: MainWindow) -> None:
+        """The message show_message() asked for while its list was on its way, once listed
+        (or forgotten when the whole list came without it)."""
+        if self._wanted_message is None:
+            return
+        row = self.message_model.row_of(self._wanted_message)
+        if row is None and self.message_model.is_loading():
+            return
+        self._wanted_message = None
+        if row is not None:
+            self.message_view.setFocus()
+            self.message_view.setCurrentIndex(self.message_model.index(row, Column.SUBJECT))
+            self.message_view.scrollTo(self.message_view.currentIndex())
+
     def _placeholder_text(self: MainWindow) -> str:
         if self.message_model.rowCount() == 0:
             if self._searching:
