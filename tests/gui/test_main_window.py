@@ -6,6 +6,8 @@ real servers (test_window_server.py) cover what reaches Dovecot.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from email.message import EmailMessage
@@ -22,6 +24,7 @@ from mailclient.accounts.model import Account
 from mailclient.accounts.preferences import Preferences
 from mailclient.core.models import FLAGGED, SEEN, SpecialUse
 from mailclient.store.mail import ChangeKind, MailStore, NewMessage, RemoteFolder
+from mailclient.ui.mailbox import message_model
 from mailclient.ui.mailbox.folder_model import FolderRole
 from mailclient.ui.mailbox.message_model import Column, MessageRole
 from mailclient.ui.mailbox.message_window import MessageWindow
@@ -752,3 +755,35 @@ def test_threaded_view_and_its_keys(qtbot: QtBot, window: MainWindow, store: Mai
     _select_folder(window, "work", "INBOX")
     assert window.threads_action.isChecked()
     qtbot.waitUntil(lambda: subjects()[:1] == ["▾ Plan"])
+
+
+def test_closing_the_window_stops_and_waits_for_the_list_read(
+    qtbot: QtBot,
+    store: MailStore,
+    mail: RecordingMail,
+    settings: QSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A list read still running when the window closes (all threads of a million take
+    seconds) is stopped and waited for: left running, it outlives the window and its model
+    and can bring the ending process down."""
+    reading = threading.Event()
+
+    def slow_query(*args: object) -> None:
+        stop = args[-1]
+        assert isinstance(stop, threading.Event)
+        reading.set()
+        stop.wait(30)  # as a long read that checks its stop now and then
+
+    w = MainWindow([WORK, HOME], store, mail, settings)  # type: ignore[arg-type]
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    monkeypatch.setattr(message_model, "_query", slow_query)
+    w.message_model.set_threaded(True)  # threads are read on the list's pool
+    _select_folder(w, "home", "INBOX")
+    qtbot.waitUntil(reading.is_set, timeout=10_000)
+    began = time.monotonic()
+    w.close()
+    assert w.message_model._pool.activeThreadCount() == 0
+    assert time.monotonic() - began < 10

@@ -108,7 +108,8 @@ def test_the_window_paints_before_dialogs_notifications_tray_and_compose_load(
     tmp_path: Path, first: str
 ) -> None:
     """With mail, the message list paints first; on a first run, the welcome page."""
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    # A crash says where.
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONFAULTHANDLER="1")
     done = subprocess.run(
         [
             sys.executable,
@@ -190,7 +191,8 @@ print("RESULT " + json.dumps(seen))
 def test_a_key_pressed_as_the_list_first_paints_is_not_lost(tmp_path: Path) -> None:
     """Ctrl+N belongs to writing mail, attached after the first paint; pressed before
     that, it is handled once writing is attached, and opens a compose window."""
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    # A crash says where.
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONFAULTHANDLER="1")
     done = subprocess.run(
         [sys.executable, "-c", KEY_CHILD, str(tmp_path / "profile")],
         cwd=ROOT,

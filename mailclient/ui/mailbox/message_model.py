@@ -674,6 +674,12 @@ class MessageListModel(QAbstractTableModel):
             return
         self._start_query()
 
+    def stop_reading(self) -> None:
+        """Stop the list being read and wait for its thread (the window is closing: a read
+        left running outlives the model, and a long one takes seconds)."""
+        self._outdate()
+        self._pool.waitForDone()
+
     def _outdate(self) -> None:
         """The folders, filter, sort or mode changed: the list being read is not wanted."""
         self._generation += 1

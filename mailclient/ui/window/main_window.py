@@ -521,5 +521,6 @@ class MainWindow(
             window.close()
         self.watcher.stop()
         self._mail.stop()
+        self.message_model.stop_reading()
         self._pool.waitForDone(5000)
         super().closeEvent(event)
