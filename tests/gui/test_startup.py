@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
@@ -103,23 +104,12 @@ print("RESULT " + json.dumps(seen))
 """
 
 
-@pytest.mark.parametrize("first", ["list", "welcome"])
-def test_the_window_paints_before_dialogs_notifications_tray_and_compose_load(
-    tmp_path: Path, first: str
-) -> None:
-    """With mail, the message list paints first; on a first run, the welcome page."""
+def run_child(source: str, *args: str) -> Any:
+    """Run ``source`` in a fresh offscreen process; what it printed after "RESULT "."""
     # A crash says where.
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONFAULTHANDLER="1")
     done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            CHILD,
-            str(tmp_path / "profile"),
-            json.dumps(LATER),
-            first,
-            json.dumps(ON_DEMAND),
-        ],
+        [sys.executable, "-c", source, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -128,7 +118,17 @@ def test_the_window_paints_before_dialogs_notifications_tray_and_compose_load(
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     assert done.returncode == 0 and lines, done.stderr[-3000:]
-    seen = json.loads(lines[-1][len("RESULT ") :])
+    return json.loads(lines[-1][len("RESULT ") :])
+
+
+@pytest.mark.parametrize("first", ["list", "welcome"])
+def test_the_window_paints_before_dialogs_notifications_tray_and_compose_load(
+    tmp_path: Path, first: str
+) -> None:
+    """With mail, the message list paints first; on a first run, the welcome page."""
+    seen = run_child(
+        CHILD, str(tmp_path / "profile"), json.dumps(LATER), first, json.dumps(ON_DEMAND)
+    )
     # PySide6's import hook would keep every module's source in linecache (10 MiB).
     assert seen == {
         "at_paint": [],
@@ -191,19 +191,7 @@ print("RESULT " + json.dumps(seen))
 def test_a_key_pressed_as_the_list_first_paints_is_not_lost(tmp_path: Path) -> None:
     """Ctrl+N belongs to writing mail, attached after the first paint; pressed before
     that, it is handled once writing is attached, and opens a compose window."""
-    # A crash says where.
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONFAULTHANDLER="1")
-    done = subprocess.run(
-        [sys.executable, "-c", KEY_CHILD, str(tmp_path / "profile")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    assert done.returncode == 0 and lines, done.stderr[-3000:]
-    seen = json.loads(lines[-1][len("RESULT ") :])
+    seen = run_child(KEY_CHILD, str(tmp_path / "profile"))
     assert seen == {
         "painted": True,
         "attached_before": False,
