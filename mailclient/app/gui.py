@@ -298,6 +298,9 @@ def run_gui(services: Services, arguments: list[str] | None = None) -> int:
         # Web pages must be gone before the application (which owns their profile) is.
         window.deleteLater()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        from mailclient.workers.tasks import wait_for_tasks
+
+        wait_for_tasks()
         store.close()
         restore_qt_messages()
 

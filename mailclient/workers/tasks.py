@@ -120,6 +120,16 @@ class Task(QObject):
             self.progressed.emit(value)
 
 
+def wait_for_tasks(seconds: float = 5.0) -> bool:
+    """Wait for the calls still running on the shared pool; whether all ended in time.
+
+    Before the process ends: a call left running would post its outcome while Python
+    shuts down, which brings the process down (a relay's owner being gone is fine until
+    then). Calls that wait on the network end with their time-out; the wait is bounded.
+    """
+    return bool(QThreadPool.globalInstance().waitForDone(int(seconds * 1000)))
+
+
 def _is_ours(error: object) -> bool:
     return isinstance(error, MailclientError)
 

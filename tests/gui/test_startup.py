@@ -60,6 +60,7 @@ from PySide6.QtCore import QEvent, QObject
 from mailclient.app.gui import open_window
 from mailclient.app.services import Services
 from mailclient.core.profile import Profile
+from mailclient.workers.tasks import wait_for_tasks
 
 later, on_demand = json.loads(sys.argv[2]), json.loads(sys.argv[4])
 seen = {}
@@ -99,6 +100,7 @@ watched = window.message_view.viewport() if sys.argv[3] == "list" else window.we
 watched.installEventFilter(watcher)
 app.exec()
 window.close()
+wait_for_tasks()  # as the application does before it ends
 store.close()
 print("RESULT " + json.dumps(seen))
 """
@@ -151,6 +153,7 @@ from PySide6.QtWidgets import QApplication
 from mailclient.app.gui import open_window
 from mailclient.app.services import Services
 from mailclient.core.profile import Profile
+from mailclient.workers.tasks import wait_for_tasks
 from tests.bench.bench_window import fill_profile
 
 profile = Path(sys.argv[1])
@@ -183,6 +186,7 @@ app.exec()
 for opened in list(window.compose.windows if window.compose else []):
     opened.close()
 window.close()
+wait_for_tasks()  # as the application does before it ends
 store.close()
 print("RESULT " + json.dumps(seen))
 """

@@ -8,7 +8,7 @@ from PySide6.QtCore import QThread, QThreadPool
 from pytestqt.qtbot import QtBot
 
 from mailclient.core.errors import CannotConnect
-from mailclient.workers.tasks import Task, error_text
+from mailclient.workers.tasks import Task, error_text, wait_for_tasks
 
 
 def test_result_and_progress_arrive_on_the_gui_thread(qtbot: QtBot) -> None:
@@ -50,3 +50,17 @@ def test_nothing_arrives_after_cancel(qtbot: QtBot) -> None:
     QThreadPool.globalInstance().waitForDone(10_000)
     qtbot.wait(50)
     assert arrived == []
+
+
+def test_the_calls_still_running_are_waited_for_before_the_end(qtbot: QtBot) -> None:
+    ended = threading.Event()
+
+    def slow() -> None:
+        ended.wait(0.3)
+        ended.set()
+
+    task = Task()
+    task.start(slow)
+    assert wait_for_tasks(10)
+    assert ended.is_set()
+    task.deleteLater()
