@@ -103,6 +103,14 @@ class IdleWatcher:
                 log.warning("%s: IDLE: %s Reconnecting in %.0f s.", self.account.name, error, delay)
                 self._stop.wait(delay)
                 delay = min(delay * 2, self._max_backoff)
+            except MailclientError as error:
+                # Nothing retrying mends: the keyring cannot be read any more, the server
+                # refuses the folder. Said, and IDLE stops (the window offers Retry).
+                if not self._stop.is_set():
+                    log.error("%s: IDLE stopped: %s", self.account.name, error)
+                    if self._on_error is not None:
+                        self._on_error(error)
+                return
             finally:
                 if session is not None:
                     session.close()

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from mailclient.accounts.credentials import Service
 from mailclient.accounts.model import Account
-from mailclient.accounts.signin import FixedPassword
-from mailclient.core.errors import AuthenticationFailed, MailclientError
+from mailclient.accounts.signin import FixedPassword, Secret
+from mailclient.core.errors import AuthenticationFailed, CredentialError, MailclientError
 from mailclient.imap.idle import IdleWatcher
 from mailclient.imap.sync import AccountSync
 from mailclient.store.mail import MailStore
@@ -183,3 +184,42 @@ def test_a_server_without_idle_is_polled(
             proxy.close()
     assert watching.errors == []
     assert (proxy.connections, idle.started(watching.name)) == (1, 0)
+
+
+class KeyringGoneAfterFirst(FixedPassword):
+    """The password the first time; then the keyring cannot be read (locked, its
+    collection gone, as a desktop's keyring can be at any time)."""
+
+    def __init__(self, password: str) -> None:
+        super().__init__(password)
+        self.asked = 0
+
+    def secret(self, service: Service) -> Secret:
+        self.asked += 1
+        if self.asked > 1:
+            raise CredentialError("The system keyring could not be read: it is locked.")
+        return super().secret(service)
+
+
+def test_a_keyring_that_cannot_be_read_on_reconnecting_stops_idle_with_its_error(
+    servers: MailServers,
+) -> None:
+    proxy = CuttableProxy((servers.host, servers.imaps_port))
+    auth = KeyringGoneAfterFirst(servers.user(USER).password)
+    errors: list[MailclientError] = []
+    stop = threading.Event()
+    watcher = IdleWatcher(
+        account(servers, USER, proxy.port),
+        auth,
+        on_change=lambda: proxy.cut_all(),  # connected and listening: cut, to reconnect
+        stop=stop,
+        on_error=errors.append,
+        backoff=0.01,
+    )
+    thread = threading.Thread(target=watcher.run)
+    thread.start()
+    thread.join(timeout=15)
+    stop.set()
+    proxy.close()
+    assert not thread.is_alive()
+    assert [type(e) for e in errors] == [CredentialError]
