@@ -315,7 +315,8 @@ class AccountSync:
     # -- syncing ----------------------------------------------------------------------------
 
     def sync(self, folder_names: Sequence[str] | None = None) -> list[FolderSyncResult]:
-        """Refresh the folder list, then sync the named folders (default: all, INBOX first).
+        """Refresh the folder list (unless the store knows every folder named), then sync
+        the named folders (default: all, INBOX first).
 
         Folder changes made here go to the server first: a folder renamed here would
         otherwise look deleted there. Their refusals come as the first result's.
@@ -346,8 +347,15 @@ class AccountSync:
         return results
 
     def _sync_listed(self, folder_names: Sequence[str] | None) -> list[FolderSyncResult]:
-        """Read the folder list, then sync the named folders (default: all)."""
-        self.retrying(self.refresh_folders)
+        """Read the folder list, then sync the named folders (default: all).
+
+        Folders the store knows already are synced without the list: new mail in INBOX
+        (IDLE) should not cost a LIST, which makes Dovecot slower to open a big folder on
+        the same connection (see ImapSession._renew_before_opening).
+        """
+        known = {f.name for f in self.store.selectable_folders(self.account.name)}
+        if folder_names is None or not known.issuperset(folder_names):
+            self.retrying(self.refresh_folders)
         folders = self.store.selectable_folders(self.account.name)
         if folder_names is not None:
             by_name = {f.name: f for f in folders}
@@ -375,9 +383,9 @@ class AccountSync:
         """STATUS of each known folder that its STATUS may show unchanged (see
         _sync_folder), all in one round trip, with the state the store has now.
 
-        Asked before the folder list: Dovecot answers a STATUS that follows a LIST by
-        reading the folder's whole index of Maildir file names (30 ms for 50,000 messages),
-        one that comes first from its index header.
+        Asked before the folder list: Dovecot answers a STATUS that follows a LIST on the
+        same connection by reading the folder's whole list of Maildir file names (45 ms
+        for 50,000 messages), one that comes first from its index header (2 ms).
         """
         if not self.session.condstore:
             return {}

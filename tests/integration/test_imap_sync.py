@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,8 @@ from mailclient.accounts.signin import FixedPassword
 from mailclient.core.errors import AuthenticationFailed
 from mailclient.core.models import FLAGGED, SEEN, SpecialUse
 from mailclient.core.query import parse_query
-from mailclient.imap import sync
+from mailclient.imap import client, sync
+from mailclient.imap.client import ImapSession
 from mailclient.imap.sync import AccountSync, SyncOptions, SyncProgress
 from mailclient.store import mail
 from mailclient.store.mail import MailStore
@@ -567,3 +569,107 @@ def test_a_status_answer_that_cannot_be_read_fails_only_its_folder(
     assert results["INBOX"].new == 1 and results["INBOX"].error is None
     assert results["Junk"].error is not None and "FETCH" in results["Junk"].error
     assert all(r.error is None for name, r in results.items() if name != "Junk")
+
+
+@pytest.fixture
+def connections(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per IMAP connection opened from here on; folders of 3 messages count as
+    big (client.RENEW_FROM)."""
+    opened: list[int] = []
+    real = client.open_client
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        opened.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(client, "open_client", counting)
+    monkeypatch.setattr(client, "RENEW_FROM", 3)
+    return opened
+
+
+def test_a_connection_that_listed_folders_opens_a_big_one_on_a_new_connection(
+    servers: MailServers, connections: list[int]
+) -> None:
+    """Dovecot opens a big folder slowly on a connection that has sent LIST (see
+    ImapSession._renew_before_opening): the session logs in again first."""
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 6)))
+    session = ImapSession.connect(
+        account(servers, USER), FixedPassword(servers.user(USER).password)
+    )
+    try:
+        assert session.statuses(["INBOX", "Sent"])["INBOX"].exists == 5
+        session.select("INBOX", readonly=True)
+        session.select("Sent", readonly=True)
+        assert len(connections) == 1  # nothing listed yet
+
+        session.list_folders()
+        session.select("Sent", readonly=True)  # small: the same connection
+        assert len(connections) == 1
+        status = session.select("INBOX", readonly=True)
+        assert len(connections) == 2
+        # The new connection is as the first was: QRESYNC on, the folder selected.
+        assert (session.qresync, session.selected, status.exists) == (True, "INBOX", 5)
+        assert status.highestmodseq is not None
+        assert len(session.search_uids()) == 5
+        session.select("Sent", readonly=True)
+        session.select("INBOX", readonly=True)  # not listed on this connection
+        assert len(connections) == 2
+
+        session.list_folders()
+        assert session.status("INBOX").exists == 5
+        assert len(connections) == 3
+    finally:
+        session.close()
+
+
+def test_new_mail_in_a_known_folder_is_synced_without_the_folder_list(
+    servers: MailServers, store: MailStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 4)))
+    caplog.set_level(logging.DEBUG)
+    engine = AccountSync(account(servers, USER), FixedPassword(servers.user(USER).password), store)
+    try:
+        engine.sync()
+        servers.append(USER, "INBOX", message(4))
+        caplog.clear()
+        [inbox] = engine.sync(["INBOX"])
+        assert inbox.new == 1
+        listing = [
+            c for w in sent_commands(caplog.records) for c in w if c[:4] in (b"LIST", b"LSUB")
+        ]
+        assert listing == []
+
+        # A folder the store does not know yet is looked for in the folder list.
+        servers.append(USER, "Projects", message(5))
+        caplog.clear()
+        [projects] = engine.sync(["Projects"])
+        assert projects.new == 1
+        assert [b'LIST "" "*"'] in sent_commands(caplog.records)
+    finally:
+        engine.close()
+
+
+def test_a_long_session_opens_big_folders_on_a_connection_that_has_not_listed(
+    servers: MailServers, store: MailStore, connections: list[int]
+) -> None:
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 6)))
+    engine = AccountSync(account(servers, USER), FixedPassword(servers.user(USER).password), store)
+    try:
+        engine.sync()
+        assert len(connections) == 1
+        servers.append(USER, "INBOX", message(6))
+        # The STATUS of every folder (INBOX is big) comes after the last sync's LIST: a
+        # new connection; INBOX changed, and is opened after this sync's LIST: another.
+        results = {r.folder: r for r in engine.sync()}
+        assert len(connections) == 3
+        assert results["INBOX"].new == 1
+        assert all(r.error is None for r in results.values())
+        assert store_state(store, "test", "INBOX") == server_state(servers, USER, "INBOX")
+        # That connection has not listed since it opened INBOX: the next STATUS goes on it.
+        engine.sync()
+        assert len(connections) == 3
+        # Now it has.
+        engine.sync()
+        assert len(connections) == 4
+    finally:
+        engine.close()
