@@ -190,6 +190,13 @@ def _row(window: MainWindow, subject: str) -> int:
     raise AssertionError(f"{subject!r} is not listed")
 
 
+def _message_windows() -> list[MessageWindow]:
+    """The message windows open now (one closed by an earlier test may await deletion)."""
+    return [
+        w for w in QApplication.topLevelWidgets() if isinstance(w, MessageWindow) and w.isVisible()
+    ]
+
+
 def _open(qtbot: QtBot, window: MainWindow, subject: str) -> None:
     window.message_view.setFocus()
     window.message_view.setCurrentIndex(window.message_model.index(_row(window, subject), 2))
@@ -381,7 +388,7 @@ def test_search_all_mail_and_back(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.keyClick(window.message_view, Qt.Key.Key_Down)
     qtbot.waitUntil(lambda: window.reading_pane.headers.subject.text() == "Garden party")
     qtbot.keyClick(window.message_view, Qt.Key.Key_Return)
-    opened = [w for w in QApplication.topLevelWidgets() if isinstance(w, MessageWindow)]
+    opened = _message_windows()
     assert len(opened) == 1
     opened[0].close()
 
@@ -493,7 +500,7 @@ def test_space_pages_through_the_body(qtbot: QtBot, window: MainWindow, store: M
 def test_enter_opens_the_message_in_its_own_window(qtbot: QtBot, window: MainWindow) -> None:
     _open(qtbot, window, "Lunch on Friday?")
     qtbot.keyClick(window.message_view, Qt.Key.Key_Return)
-    windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MessageWindow)]
+    windows = _message_windows()
     assert len(windows) == 1
     qtbot.waitUntil(lambda: "Hi Alice," in windows[0].pane.text_view.toPlainText())
     windows[0].close()
@@ -581,6 +588,35 @@ def test_state_is_remembered(
     assert second.splitter.sizes()[0] == 300
     assert second.folder_view.currentIndex().data() == "Inbox"
     assert second.folder_view.currentIndex().data(FolderRole.ACCOUNT) == "home"
+    second.close()
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_the_message_chosen_last_is_chosen_again_beyond_the_first_screenful(
+    qtbot: QtBot, store: MailStore, mail: RecordingMail, settings: QSettings, threaded: bool
+) -> None:
+    """Only the first rows (the newest threads) are read at once; the message chosen when
+    the window closed is chosen again once the rest of the list has come."""
+    inbox = store.folder_by_name("home", "INBOX")
+    assert inbox is not None
+    store.add_messages(inbox.id, [_summary(uid, f"old {uid}") for uid in range(100, 1100)])
+    first = MainWindow([WORK, HOME], store, mail, settings)  # type: ignore[arg-type]
+    qtbot.addWidget(first)
+    first.show()
+    _select_folder(first, "home", "INBOX")
+    if threaded:
+        first.threads_action.trigger()
+    qtbot.waitUntil(lambda: not first.message_model.is_loading())
+    _open(qtbot, first, "old 105")  # near the bottom: the list is newest first
+    assert _row(first, "old 105") > 900
+    first.close()
+
+    second = MainWindow([WORK, HOME], store, mail, settings)  # type: ignore[arg-type]
+    qtbot.addWidget(second)
+    second.show()
+    qtbot.waitUntil(lambda: not second.message_model.is_loading())
+    qtbot.waitUntil(lambda: second.message_view.currentIndex().isValid())
+    assert second.message_view.currentIndex().data(MessageRole.SUMMARY).subject == "old 105"
     second.close()
 
 

@@ -105,7 +105,13 @@ class WindowState:
             message_id = int(str(self._settings.value("list/current", 0)))
         except ValueError:
             return
-        row = self.message_model.row_of(message_id) if message_id else None
+        if not message_id:
+            return
+        row = self.message_model.row_of(message_id)
+        if row is None and self.message_model.is_loading():
+            # Below the first screenful, or in a threaded list: chosen once it is listed.
+            self._wanted_message = message_id
+            return
         if row is not None:
             self.message_view.setCurrentIndex(self.message_model.index(row, Column.SUBJECT))
             self.message_view.scrollTo(
