@@ -301,7 +301,7 @@ class MessageActions:
 
     def _select_after(self: MainWindow, leaving: list[MessageSummary]) -> None:
         """Before messages leave the list, move the cursor to the one after them."""
-        rows = [r for r in (self.message_model.row_of(s.id) for s in leaving) if r is not None]
+        rows = self.message_model.rows_of([s.id for s in leaving])
         if not rows:
             return
         leaving_ids = {s.id for s in leaving}
