@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QAbstractItemView, QMenu
 
 from mailclient.core.errors import MailclientError
 from mailclient.core.models import SEEN, MessageSummary
@@ -64,7 +64,10 @@ class MessageList:
         if row is not None:
             self.message_view.setFocus()
             self.message_view.setCurrentIndex(self.message_model.index(row, Column.SUBJECT))
-            self.message_view.scrollTo(self.message_view.currentIndex())
+            # In the middle: the list may still lose height to the reading pane's first build.
+            self.message_view.scrollTo(
+                self.message_view.currentIndex(), QAbstractItemView.ScrollHint.PositionAtCenter
+            )
 
     def _placeholder_text(self: MainWindow) -> str:
         if self.message_model.rowCount() == 0:
