@@ -620,6 +620,88 @@ def test_the_message_chosen_last_is_chosen_again_beyond_the_first_screenful(
     second.close()
 
 
+def _saved_choice(qtbot: QtBot, store: MailStore, mail: RecordingMail, settings: QSettings) -> None:
+    """1,000 more messages in home's INBOX, "old 105" near the bottom chosen as a window
+    closes."""
+    inbox = store.folder_by_name("home", "INBOX")
+    assert inbox is not None
+    store.add_messages(inbox.id, [_summary(uid, f"old {uid}") for uid in range(100, 1100)])
+    first = MainWindow([WORK, HOME], store, mail, settings)  # type: ignore[arg-type]
+    qtbot.addWidget(first)
+    first.show()
+    _select_folder(first, "home", "INBOX")
+    qtbot.waitUntil(lambda: not first.message_model.is_loading())
+    _open(qtbot, first, "old 105")
+    first.close()
+
+
+def test_a_message_chosen_while_the_list_comes_is_not_taken_back(
+    qtbot: QtBot,
+    store: MailStore,
+    mail: RecordingMail,
+    settings: QSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The message chosen last time waits for the rest of the list; one the user chose
+    meanwhile, and the keyboard in the filter field, stay as they are."""
+    _saved_choice(qtbot, store, mail, settings)
+    release = threading.Event()
+    query = message_model._query
+
+    def slow_query(*args: Any) -> Any:
+        release.wait(10)
+        return query(*args)
+
+    monkeypatch.setattr(message_model, "_query", slow_query)
+    second = MainWindow([WORK, HOME], store, mail, settings)  # type: ignore[arg-type]
+    qtbot.addWidget(second)
+    second.show()
+    qtbot.waitUntil(lambda: second.message_model.rowCount() > 0)
+    qtbot.wait(50)  # the window has looked for the message chosen last, in vain so far
+    assert second.message_model.is_loading()
+    assert not second.message_view.currentIndex().isValid()
+    _open(qtbot, second, "old 1099")
+    second.filter_edit.setFocus()
+    release.set()
+    qtbot.waitUntil(lambda: not second.message_model.is_loading())
+    qtbot.wait(50)
+    assert second.message_view.currentIndex().data(MessageRole.SUMMARY).subject == "old 1099"
+    assert second.filter_edit.hasFocus()
+    second.close()
+
+
+def test_new_mail_while_the_list_comes_does_not_lose_the_message_chosen_last(
+    qtbot: QtBot,
+    store: MailStore,
+    mail: RecordingMail,
+    settings: QSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """New mail stored while the rest of the list is read comes as rows above the ones
+    shown, one run of inserted rows before the run below them."""
+    _saved_choice(qtbot, store, mail, settings)
+    query = message_model._query
+    path = store.path
+
+    def with_new_mail(path_: Path, request: Any, *args: Any) -> Any:
+        if request.limit is None:
+            with MailStore.open(path) as other:
+                inbox = other.folder_by_name("home", "INBOX")
+                assert inbox is not None
+                other.add_messages(inbox.id, [_summary(5000, "Just in")])
+        return query(path_, request, *args)
+
+    monkeypatch.setattr(message_model, "_query", with_new_mail)
+    second = MainWindow([WORK, HOME], store, mail, settings)  # type: ignore[arg-type]
+    qtbot.addWidget(second)
+    second.show()
+    qtbot.waitUntil(lambda: not second.message_model.is_loading())
+    qtbot.waitUntil(lambda: second.message_view.currentIndex().isValid())
+    assert second.message_view.currentIndex().data(MessageRole.SUMMARY).subject == "old 105"
+    assert _row(second, "Just in") == 0
+    second.close()
+
+
 def test_prefer_plain_text(qtbot: QtBot, window: MainWindow, store: MailStore) -> None:
     folder = store.folder_by_name("work", "INBOX")
     assert folder is not None

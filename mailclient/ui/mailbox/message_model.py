@@ -716,11 +716,9 @@ class MessageListModel(QAbstractTableModel):
         self._relay.start(lambda: _query(path, request, shown, stop), self._pool)
 
     def _ids_read(self, answer: _Answer | None) -> None:
-        # The newest threads only: still loading while they are shown, the rest is next.
-        self._querying = answer is not None and answer.partial
+        self._querying = False
         if answer is not None:  # None: stopped, for a list no longer wanted
             self._show_answer(answer)
-        self._querying = False
         if self._again:
             self._start_query()
         else:

@@ -114,6 +114,7 @@ class MainWindow(
         self._shown_folder_key: str = ""
         self._current_before_reset: int | None = None
         self._wanted_message: int | None = None  # chosen when the list on its way lists it
+        self._wanted_takes_focus = False  # and the list takes the keyboard then
         self.compose = None  # attach_compose() sets these
         self.outbox_view = None
         self.compose_actions: list[QAction] = []
@@ -294,7 +295,7 @@ class MainWindow(
         self.message_model.rowsInserted.connect(self._update_count)
         for listed in (self.message_model.modelReset, self.message_model.rowsInserted):
             listed.connect(self._choose_wanted)
-        self.message_model.loaded.connect(self._choose_wanted)
+        self.message_model.loaded.connect(self._wanted_not_listed)
         self.message_model.rowsRemoved.connect(self._update_count)
         self.filter_edit.textChanged.connect(self._filter_changed)
         self._filter_timer = QTimer(self)
@@ -378,6 +379,12 @@ class MainWindow(
         self.raise_()
         self.activateWindow()
 
+    def want_message(self, message_id: int, takes_focus: bool) -> None:
+        """Choose ``message_id`` once the list on its way lists it (forgotten if the whole
+        list comes without it, or another message is chosen first)."""
+        self._wanted_message = message_id
+        self._wanted_takes_focus = takes_focus
+
     def show_message(self, message_id: int) -> bool:
         """Show the folder of the message with the message selected; False if it is gone."""
         summary = self._store.summary(message_id)
@@ -391,7 +398,7 @@ class MainWindow(
         if row is None and self.message_model.is_loading():
             # All but the first screenful (all of a threaded list) comes from a thread:
             # the message is chosen when it is listed.
-            self._wanted_message = message_id
+            self.want_message(message_id, takes_focus=True)
             return True
         if row is None:
             # Stored after the list last looked (the store watcher polls).

@@ -53,21 +53,27 @@ class MessageList:
         self._update_actions()
 
     def _choose_wanted(self: MainWindow) -> None:
-        """The message show_message() asked for while its list was on its way, once listed
-        (or forgotten when the whole list came without it)."""
+        """The message asked for while its list was on its way (by show_message(), or the
+        one chosen when the window last closed), as soon as it is listed."""
         if self._wanted_message is None:
             return
         row = self.message_model.row_of(self._wanted_message)
-        if row is None and self.message_model.is_loading():
+        if row is None:
             return
         self._wanted_message = None
-        if row is not None:
+        if self._wanted_takes_focus:
             self.message_view.setFocus()
-            self.message_view.setCurrentIndex(self.message_model.index(row, Column.SUBJECT))
-            # In the middle: the list may still lose height to the reading pane's first build.
-            self.message_view.scrollTo(
-                self.message_view.currentIndex(), QAbstractItemView.ScrollHint.PositionAtCenter
-            )
+        self.message_view.setCurrentIndex(self.message_model.index(row, Column.SUBJECT))
+        # In the middle: the list may still lose height to the reading pane's first build.
+        self.message_view.scrollTo(
+            self.message_view.currentIndex(), QAbstractItemView.ScrollHint.PositionAtCenter
+        )
+
+    def _wanted_not_listed(self: MainWindow) -> None:
+        """The whole list came: the message asked for is chosen, or forgotten if it is not
+        in it (rows inserted one run after another do not tell that the list is whole)."""
+        self._choose_wanted()
+        self._wanted_message = None
 
     def _placeholder_text(self: MainWindow) -> str:
         if self.message_model.rowCount() == 0:
@@ -101,6 +107,8 @@ class MessageList:
         )
 
     def _message_changed(self: MainWindow, current: QModelIndex, previous: QModelIndex) -> None:
+        if current.isValid() and current.data(MessageRole.ID) != self._wanted_message:
+            self._wanted_message = None  # another message was chosen meanwhile: it stays
         self._mark_read_timer.stop()
         self._update_actions()
         if not current.isValid():

@@ -110,7 +110,7 @@ class WindowState:
         row = self.message_model.row_of(message_id)
         if row is None and self.message_model.is_loading():
             # Below the first screenful, or in a threaded list: chosen once it is listed.
-            self._wanted_message = message_id
+            self.want_message(message_id, takes_focus=False)
             return
         if row is not None:
             self.message_view.setCurrentIndex(self.message_model.index(row, Column.SUBJECT))
