@@ -90,12 +90,23 @@ _INTERNALDATE = re.compile(
 
 
 class CommandFailed(ProtocolError):
-    """The server answered NO or BAD to a command."""
+    """The server answered NO or BAD to a command.
+
+    Asking again helps only when its response code says "not now" (RFC 5530: UNAVAILABLE,
+    INUSE, SERVERBUG); any other refusal would come again, and the connection is fine.
+    """
 
     def __init__(self, command: str, status: str, text: str) -> None:
         super().__init__(f"The IMAP server refused {command}: {status} {text}".strip() + ".")
         self.status = status
         self.text = text
+        code = _RESPONSE_CODE.match(text)
+        self.transient = code is not None and code.group(1).upper() in _TEMPORARY
+
+
+# The response code that opens the text of a tagged NO or BAD, and those meaning "not now".
+_RESPONSE_CODE = re.compile(r"\[([A-Za-z-]+)")
+_TEMPORARY = frozenset({"UNAVAILABLE", "INUSE", "SERVERBUG"})
 
 
 class MalformedResponse(ProtocolError):

@@ -94,6 +94,27 @@ def test_no_and_bad_raise_with_the_servers_text() -> None:
         list(r.run(b'UID MOVE 4 "Ghost"'))
 
 
+@pytest.mark.parametrize(
+    ("answer", "transient"),
+    [
+        (b"MC1 NO [UNAVAILABLE] Try again later", True),
+        (b"MC1 NO [inuse] Mailbox is locked", True),
+        (b"MC1 NO [SERVERBUG] Internal error occurred", True),
+        (b"MC1 NO [NONEXISTENT] Mailbox doesn't exist: Old", False),
+        (b"MC1 NO [NOPERM] Permission denied", False),
+        (b"MC1 NO Mailbox doesn't exist", False),
+        (b"MC1 BAD Error in IMAP command", False),
+    ],
+)
+def test_only_a_refusal_that_says_not_now_is_worth_asking_again(
+    answer: bytes, transient: bool
+) -> None:
+    r, _ = reader(answer + b"\r\n")
+    with pytest.raises(CommandFailed) as caught:
+        list(r.run(b"EXAMINE Old"))
+    assert caught.value.transient is transient
+
+
 def test_a_dropped_connection_is_a_connection_error() -> None:
     r, _ = reader(b"* 1 FETCH (UID 1 BODY[] {100}\r\nshort")
     with pytest.raises(ConnectionResetError):
