@@ -17,7 +17,7 @@ import logging
 import re
 import socket
 import ssl
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -583,6 +583,8 @@ class ImapSession:
         self.writable = False  # the selected folder was SELECTed, not EXAMINEd
         self.alive = True  # False once the connection failed or was dropped
         self._listed = False  # LIST was sent on this connection
+        # Dovecot opens a big folder slowly after a LIST (see _renew_before_opening).
+        self._slow_after_list = b"Dovecot" in (getattr(client, "welcome", None) or b"")
         self._reader = wire.ResponseReader(
             *conversation.logged_io(_where(self.account), *wire_io(client))
         )
@@ -656,17 +658,23 @@ class ImapSession:
 
     # -- folders ----------------------------------------------------------------------------
 
+    def expect_sizes(self, sizes: Mapping[str, int]) -> None:
+        """How many messages folders held when last synced, until the server tells."""
+        for name, size in sizes.items():
+            self._sizes.setdefault(name, size)
+
     def _renew_before_opening(self, names: Iterable[str]) -> None:
         """Log out and connect again before a folder of RENEW_FROM messages or more is
-        opened (SELECT, EXAMINE or STATUS) on a connection that has sent LIST.
+        opened (SELECT, EXAMINE or STATUS) on a Dovecot connection that has sent LIST.
 
         Dovecot (2.3, Maildir) answers every such command that follows a LIST on the same
         connection by reading the folder's whole list of file names (dovecot-uidlist):
         for a million messages about 1 s each time, for 50,000 45 ms, where a connection
         that has not listed answers in 17 and 2 ms. A new connection costs about 20 ms on
-        loopback, a few round trips elsewhere.
+        loopback, a few round trips elsewhere. Servers whose greeting does not name
+        Dovecot keep their connection.
         """
-        if not self._listed or self._reopen is None:
+        if not (self._listed and self._slow_after_list) or self._reopen is None:
             return
         if all(self._sizes.get(name, 0) < RENEW_FROM for name in names):
             return
@@ -675,6 +683,12 @@ class ImapSession:
         self._attach(self._reopen())
         try:
             self._enable()
+        except (wire.CommandFailed, ProtocolError) as error:
+            # Not the folder's fault, nor the change's that wanted it: the connection's.
+            self.abort()
+            raise CannotConnect(
+                f"The IMAP server {_where(self.account)} did not take the connection again: {error}"
+            ) from error
         except BaseException:
             self.close()
             raise

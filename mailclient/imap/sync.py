@@ -354,7 +354,8 @@ class AccountSync:
         the same connection (see ImapSession._renew_before_opening).
         """
         known = {f.name for f in self.store.selectable_folders(self.account.name)}
-        if folder_names is None or not known.issuperset(folder_names):
+        listed = folder_names is None or not known.issuperset(folder_names)
+        if listed:
             self.retrying(self.refresh_folders)
         folders = self.store.selectable_folders(self.account.name)
         if folder_names is not None:
@@ -370,9 +371,14 @@ class AccountSync:
             if self._stop.is_set():
                 break
             result = self.sync_folder(folder)
+            if result.error and not listed:
+                # Synced without the folder list: it may have gone from the server since.
+                self.retrying(self.refresh_folders)
+                listed = True
             now = self.store.folder(folder.id)
             if result.error and (now is None or now.name != folder.name):
-                # Renamed or deleted here while this sync ran: not a failure to report.
+                # Renamed or deleted (here while this sync ran, or on the server): not a
+                # failure to report.
                 result.error = None
             results.append(result)
         return results
@@ -387,11 +393,14 @@ class AccountSync:
         same connection by reading the folder's whole list of Maildir file names (45 ms
         for 50,000 messages), one that comes first from its index header (2 ms).
         """
+        store, account = self.store, self.account.name
+        folders = store.selectable_folders(account)
+        # Big folders are opened on a connection that has not listed (ImapSession).
+        self.session.expect_sizes({f.name: f.total for f in folders})
         if not self.session.condstore:
             return {}
-        store, account = self.store, self.account.name
         known: dict[str, tuple[int, FolderSyncState]] = {}
-        for folder in store.selectable_folders(account):
+        for folder in folders:
             if folder_names is not None and folder.name not in folder_names:
                 continue
             cached = store.sync_state(folder.id)

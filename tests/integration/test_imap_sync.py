@@ -673,3 +673,84 @@ def test_a_long_session_opens_big_folders_on_a_connection_that_has_not_listed(
         assert len(connections) == 4
     finally:
         engine.close()
+
+
+def test_a_server_that_is_not_dovecot_keeps_its_connection_after_a_list(
+    servers: MailServers, connections: list[int]
+) -> None:
+    def not_dovecot(line: bytes) -> bytes:
+        return line.replace(b"Dovecot (Debian) ready.", b"IMAP ready.")
+
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 6)))
+    proxy = RewritingProxy((servers.host, servers.imap_port), servers.certs, not_dovecot)
+    try:
+        password = FixedPassword(servers.user(USER).password)
+        session = ImapSession.connect(account(servers, USER, proxy.port), password)
+        try:
+            session.statuses(["INBOX"])
+            session.list_folders()
+            assert session.select("INBOX", readonly=True).exists == 5
+        finally:
+            session.close()
+    finally:
+        proxy.close()
+    assert len(connections) == 1
+
+
+def test_a_connection_not_taken_again_is_retried_and_fails_no_folder(
+    servers: MailServers, store: MailStore, connections: list[int]
+) -> None:
+    """The second connection's ENABLE is refused: that connection failed (and the sync
+    connects once more), not a folder."""
+    greetings = 0
+
+    def second_refuses_enable(line: bytes) -> bytes:
+        nonlocal greetings
+        if line.startswith(b"* OK [CAPABILITY"):
+            greetings += 1
+        if greetings == 2 and line.startswith(b"MC1 OK"):
+            return b"MC1 NO [UNAVAILABLE] Not now.\r\n"
+        return line
+
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 6)))
+    proxy = RewritingProxy((servers.host, servers.imap_port), servers.certs, second_refuses_enable)
+    options = SyncOptions(backoff=0.01)
+    try:
+        engine = AccountSync(
+            account(servers, USER, proxy.port),
+            FixedPassword(servers.user(USER).password),
+            store,
+            options,
+        )
+        try:
+            engine.sync()
+            servers.append(USER, "INBOX", message(6))
+            results = {r.folder: r for r in engine.sync()}
+        finally:
+            engine.close()
+    finally:
+        proxy.close()
+    assert greetings >= 3 and len(connections) >= 3
+    assert results["INBOX"].new == 1
+    assert all(r.error is None for r in results.values())
+
+
+def test_a_folder_gone_from_the_server_is_no_failure_of_a_sync_by_name(
+    servers: MailServers, store: MailStore, connections: list[int]
+) -> None:
+    """A sync of named folders reads no folder list unless one of them fails: then the
+    list says the folder is gone, and it leaves the store without an error. The server's
+    NO is not asked again (on new connections, after waiting): it would come again."""
+    servers.append(USER, "Old", message(1))
+    engine = AccountSync(account(servers, USER), FixedPassword(servers.user(USER).password), store)
+    try:
+        engine.sync()
+        assert "Old" in {f.name for f in store.selectable_folders("test")}
+        with servers.imap(USER) as client:
+            client.delete_folder("Old")
+        [result] = engine.sync(["Old"])
+    finally:
+        engine.close()
+    assert result.error is None
+    assert "Old" not in {f.name for f in store.selectable_folders("test")}
+    assert len(connections) == 1
