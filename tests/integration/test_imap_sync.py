@@ -709,7 +709,7 @@ def test_a_connection_not_taken_again_is_retried_and_fails_no_folder(
         if line.startswith(b"* OK [CAPABILITY"):
             greetings += 1
         if greetings == 2 and line.startswith(b"MC1 OK"):
-            return b"MC1 NO [UNAVAILABLE] Not now.\r\n"
+            return b"MC1 NO [CANNOT] Not on this connection.\r\n"
         return line
 
     servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 6)))
