@@ -197,6 +197,15 @@ def _message_windows() -> list[MessageWindow]:
     ]
 
 
+def _new_window(
+    qtbot: QtBot, store: MailStore, mail: RecordingMail, settings: QSettings
+) -> MainWindow:
+    window = MainWindow([WORK, HOME], store, mail, settings)  # type: ignore[arg-type]
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
 def _open(qtbot: QtBot, window: MainWindow, subject: str) -> None:
     window.message_view.setFocus()
     window.message_view.setCurrentIndex(window.message_model.index(_row(window, subject), 2))
@@ -570,18 +579,14 @@ def test_progress_and_errors(qtbot: QtBot, window: MainWindow, mail: RecordingMa
 def test_state_is_remembered(
     qtbot: QtBot, store: MailStore, mail: RecordingMail, settings: QSettings
 ) -> None:
-    first = MainWindow([WORK, HOME], store, mail, settings)  # type: ignore[arg-type]
-    qtbot.addWidget(first)
-    first.show()
+    first = _new_window(qtbot, store, mail, settings)
     _select_folder(first, "home", "INBOX")
     first.message_view.sortByColumn(Column.SUBJECT, Qt.SortOrder.AscendingOrder)
     first.message_view.header().resizeSection(Column.SENDER, 271)
     first.splitter.setSizes([300, 900])
     first.close()
 
-    second = MainWindow([WORK, HOME], store, mail, settings)  # type: ignore[arg-type]
-    qtbot.addWidget(second)
-    second.show()
+    second = _new_window(qtbot, store, mail, settings)
     assert second.message_view.header().sectionSize(Column.SENDER) == 271
     assert second.message_model.sort_key.value == "subject"
     assert not second.message_model.descending
@@ -591,18 +596,19 @@ def test_state_is_remembered(
     second.close()
 
 
-@pytest.mark.parametrize("threaded", [False, True])
-def test_the_message_chosen_last_is_chosen_again_beyond_the_first_screenful(
-    qtbot: QtBot, store: MailStore, mail: RecordingMail, settings: QSettings, threaded: bool
+def _saved_choice(
+    qtbot: QtBot,
+    store: MailStore,
+    mail: RecordingMail,
+    settings: QSettings,
+    threaded: bool = False,
 ) -> None:
-    """Only the first rows (the newest threads) are read at once; the message chosen when
-    the window closed is chosen again once the rest of the list has come."""
+    """1,000 more messages in home's INBOX, "old 105" near the bottom chosen as a window
+    closes."""
     inbox = store.folder_by_name("home", "INBOX")
     assert inbox is not None
     store.add_messages(inbox.id, [_summary(uid, f"old {uid}") for uid in range(100, 1100)])
-    first = MainWindow([WORK, HOME], store, mail, settings)  # type: ignore[arg-type]
-    qtbot.addWidget(first)
-    first.show()
+    first = _new_window(qtbot, store, mail, settings)
     _select_folder(first, "home", "INBOX")
     if threaded:
         first.threads_action.trigger()
@@ -611,28 +617,19 @@ def test_the_message_chosen_last_is_chosen_again_beyond_the_first_screenful(
     assert _row(first, "old 105") > 900
     first.close()
 
-    second = MainWindow([WORK, HOME], store, mail, settings)  # type: ignore[arg-type]
-    qtbot.addWidget(second)
-    second.show()
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_the_message_chosen_last_is_chosen_again_beyond_the_first_screenful(
+    qtbot: QtBot, store: MailStore, mail: RecordingMail, settings: QSettings, threaded: bool
+) -> None:
+    """Only the first rows (the newest threads) are read at once; the message chosen when
+    the window closed is chosen again once the rest of the list has come."""
+    _saved_choice(qtbot, store, mail, settings, threaded)
+    second = _new_window(qtbot, store, mail, settings)
     qtbot.waitUntil(lambda: not second.message_model.is_loading())
     qtbot.waitUntil(lambda: second.message_view.currentIndex().isValid())
     assert second.message_view.currentIndex().data(MessageRole.SUMMARY).subject == "old 105"
     second.close()
-
-
-def _saved_choice(qtbot: QtBot, store: MailStore, mail: RecordingMail, settings: QSettings) -> None:
-    """1,000 more messages in home's INBOX, "old 105" near the bottom chosen as a window
-    closes."""
-    inbox = store.folder_by_name("home", "INBOX")
-    assert inbox is not None
-    store.add_messages(inbox.id, [_summary(uid, f"old {uid}") for uid in range(100, 1100)])
-    first = MainWindow([WORK, HOME], store, mail, settings)  # type: ignore[arg-type]
-    qtbot.addWidget(first)
-    first.show()
-    _select_folder(first, "home", "INBOX")
-    qtbot.waitUntil(lambda: not first.message_model.is_loading())
-    _open(qtbot, first, "old 105")
-    first.close()
 
 
 def test_a_message_chosen_while_the_list_comes_is_not_taken_back(
@@ -653,9 +650,7 @@ def test_a_message_chosen_while_the_list_comes_is_not_taken_back(
         return query(*args)
 
     monkeypatch.setattr(message_model, "_query", slow_query)
-    second = MainWindow([WORK, HOME], store, mail, settings)  # type: ignore[arg-type]
-    qtbot.addWidget(second)
-    second.show()
+    second = _new_window(qtbot, store, mail, settings)
     qtbot.waitUntil(lambda: second.message_model.rowCount() > 0)
     qtbot.wait(50)  # the window has looked for the message chosen last, in vain so far
     assert second.message_model.is_loading()
@@ -692,9 +687,7 @@ def test_new_mail_while_the_list_comes_does_not_lose_the_message_chosen_last(
         return query(path_, request, *args)
 
     monkeypatch.setattr(message_model, "_query", with_new_mail)
-    second = MainWindow([WORK, HOME], store, mail, settings)  # type: ignore[arg-type]
-    qtbot.addWidget(second)
-    second.show()
+    second = _new_window(qtbot, store, mail, settings)
     qtbot.waitUntil(lambda: not second.message_model.is_loading())
     qtbot.waitUntil(lambda: second.message_view.currentIndex().isValid())
     assert second.message_view.currentIndex().data(MessageRole.SUMMARY).subject == "old 105"
