@@ -642,20 +642,17 @@ def test_a_message_chosen_while_the_list_comes_is_not_taken_back(
     """The message chosen last time waits for the rest of the list; one the user chose
     meanwhile, and the keyboard in the filter field, stay as they are."""
     _saved_choice(qtbot, store, mail, settings)
-    release = threading.Event()
-    query = message_model._query
-
-    def slow_query(*args: Any) -> Any:
-        release.wait(10)
-        return query(*args)
-
-    monkeypatch.setattr(message_model, "_query", slow_query)
+    release = _held_back_reads(monkeypatch)
     second = _new_window(qtbot, store, mail, settings)
     qtbot.waitUntil(lambda: second.message_model.rowCount() > 0)
     qtbot.wait(50)  # the window has looked for the message chosen last, in vain so far
     assert second.message_model.is_loading()
     assert not second.message_view.currentIndex().isValid()
-    _open(qtbot, second, "old 1099")
+    view = second.message_view
+    chosen = second.message_model.index(_row(second, "old 1099"), Column.SUBJECT)
+    qtbot.mouseClick(
+        view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(chosen).center()
+    )
     second.filter_edit.setFocus()
     release.set()
     qtbot.waitUntil(lambda: not second.message_model.is_loading())
@@ -663,6 +660,102 @@ def test_a_message_chosen_while_the_list_comes_is_not_taken_back(
     assert second.message_view.currentIndex().data(MessageRole.SUMMARY).subject == "old 1099"
     assert second.filter_edit.hasFocus()
     second.close()
+
+
+def _held_back_reads(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """The list's reads off the GUI thread wait until the returned event is set."""
+    release = threading.Event()
+    query = message_model._query
+
+    def held_back(*args: Any) -> Any:
+        release.wait(10)
+        return query(*args)
+
+    monkeypatch.setattr(message_model, "_query", held_back)
+    return release
+
+
+def test_the_list_taking_the_focus_does_not_end_the_wait_for_the_message_chosen_last(
+    qtbot: QtBot,
+    store: MailStore,
+    mail: RecordingMail,
+    settings: QSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A list that takes the focus with nothing chosen makes its first row current itself:
+    no choice of the person's."""
+    _saved_choice(qtbot, store, mail, settings)
+    release = _held_back_reads(monkeypatch)
+    second = _new_window(qtbot, store, mail, settings)
+    qtbot.waitUntil(lambda: second.message_model.rowCount() > 0)
+    qtbot.wait(50)
+    second.activateWindow()
+    second.message_view.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
+    release.set()
+    qtbot.waitUntil(lambda: not second.message_model.is_loading())
+    qtbot.waitUntil(
+        lambda: second.message_view.currentIndex().data(MessageRole.SUMMARY).subject == "old 105"
+    )
+    second.close()
+
+
+def test_a_list_that_could_not_be_read_forgets_the_message_waited_for(
+    qtbot: QtBot,
+    store: MailStore,
+    mail: RecordingMail,
+    settings: QSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not chosen minutes later by the next read that works, taking the keyboard."""
+    _saved_choice(qtbot, store, mail, settings)
+    query = message_model._query
+    release = threading.Event()
+    failures = [OSError("disk I/O error")]
+
+    def failing_once(*args: Any) -> Any:
+        release.wait(10)
+        if failures:
+            raise failures.pop()
+        return query(*args)
+
+    monkeypatch.setattr(message_model, "_query", failing_once)
+    second = _new_window(qtbot, store, mail, settings)
+    qtbot.waitUntil(lambda: second.message_model.rowCount() > 0)
+    qtbot.wait(50)  # the window waits for the message chosen last
+    with qtbot.waitSignal(second.message_model.load_failed):
+        release.set()
+    qtbot.waitUntil(lambda: not second.message_model.is_loading())
+    second.filter_edit.setFocus()
+    with qtbot.waitSignal(second.message_model.loaded):
+        second.message_model.refresh()
+    qtbot.wait(50)
+    assert not second.message_view.currentIndex().isValid()
+    assert second.filter_edit.hasFocus()
+    second.close()
+
+
+def test_a_notification_in_a_threaded_folder_wins_over_the_message_shown_before(
+    qtbot: QtBot, window: MainWindow, store: MailStore
+) -> None:
+    """The threaded list comes as a reset that chooses the message shown before again;
+    the message a notification asked for is chosen after it."""
+    work_inbox = store.folder_by_name("work", "INBOX")
+    assert work_inbox is not None
+    _select_folder(window, "work", "INBOX")
+    window.threads_action.trigger()
+    qtbot.waitUntil(lambda: not window.message_model.is_loading())
+    window.show_inboxes()
+    window.threads_action.trigger()
+    qtbot.waitUntil(lambda: not window.message_model.is_loading())
+    _open(qtbot, window, "Quarterly report")
+    store.add_messages(work_inbox.id, [_summary(77, "Just arrived")])
+    [new] = [
+        i for i in store.message_ids(work_inbox.id) if store.summary(i).subject == "Just arrived"
+    ]
+    assert window.show_message(new)
+    qtbot.waitUntil(lambda: window.message_view.currentIndex().data(MessageRole.ID) == new)
+    qtbot.wait(50)
+    assert window.message_view.currentIndex().data(MessageRole.ID) == new
 
 
 def test_new_mail_while_the_list_comes_does_not_lose_the_message_chosen_last(

@@ -7,8 +7,8 @@ row heights only ever looks at the rows on screen.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QPainter
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -42,6 +42,10 @@ _FOCUS = QStyle.StateFlag.State_HasFocus
 
 
 class MessageListView(QTableView):
+    # A click or a key in the list: the person chooses (Qt also moves the cursor itself,
+    # as when the list takes the focus with nothing chosen).
+    used = Signal()
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setShowGrid(False)
@@ -75,6 +79,14 @@ class MessageListView(QTableView):
         ):
             modifiers |= Qt.KeyboardModifier.ControlModifier
         return super().moveCursor(action, modifiers)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.used.emit()
+        super().mousePressEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        self.used.emit()
+        super().keyPressEvent(event)
 
     def header(self) -> QHeaderView:
         """The column header (the name QTreeView uses)."""

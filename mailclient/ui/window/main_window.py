@@ -296,6 +296,8 @@ class MainWindow(
         for listed in (self.message_model.modelReset, self.message_model.rowsInserted):
             listed.connect(self._choose_wanted)
         self.message_model.loaded.connect(self._wanted_not_listed)
+        self.message_model.load_failed.connect(self._forget_wanted)
+        self.message_view.used.connect(self._forget_wanted)
         self.message_model.rowsRemoved.connect(self._update_count)
         self.filter_edit.textChanged.connect(self._filter_changed)
         self._filter_timer = QTimer(self)
@@ -381,7 +383,7 @@ class MainWindow(
 
     def want_message(self, message_id: int, takes_focus: bool) -> None:
         """Choose ``message_id`` once the list on its way lists it (forgotten if the whole
-        list comes without it, or another message is chosen first)."""
+        list comes without it, or the person chooses in the list first)."""
         self._wanted_message = message_id
         self._wanted_takes_focus = takes_focus
 

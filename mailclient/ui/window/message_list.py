@@ -70,9 +70,15 @@ class MessageList:
         )
 
     def _wanted_not_listed(self: MainWindow) -> None:
-        """The whole list came: the message asked for is chosen, or forgotten if it is not
-        in it (rows inserted one run after another do not tell that the list is whole)."""
+        """The list is shown whole (a read ended, or threads were collapsed): the message
+        asked for is chosen, or forgotten if it is not in it. Rows inserted one run after
+        another do not tell that the list is whole."""
         self._choose_wanted()
+        self._forget_wanted()
+
+    def _forget_wanted(self: MainWindow, *args: object) -> None:
+        """No message waits to be chosen: the person chose in the list, or it could not be
+        read."""
         self._wanted_message = None
 
     def _placeholder_text(self: MainWindow) -> str:
@@ -107,8 +113,6 @@ class MessageList:
         )
 
     def _message_changed(self: MainWindow, current: QModelIndex, previous: QModelIndex) -> None:
-        if current.isValid() and current.data(MessageRole.ID) != self._wanted_message:
-            self._wanted_message = None  # another message was chosen meanwhile: it stays
         self._mark_read_timer.stop()
         self._update_actions()
         if not current.isValid():
