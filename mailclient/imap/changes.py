@@ -25,7 +25,6 @@ a refusal undoes them.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -43,10 +42,6 @@ from mailclient.store.pending import (
 )
 
 log = logging.getLogger(__name__)
-
-# Response codes of a NO that means "not now" rather than "never" (RFC 5530 §3).
-_NOT_NOW = frozenset({"UNAVAILABLE", "INUSE", "LIMIT", "SERVERBUG"})
-_RESPONSE_CODE = re.compile(r"\[([A-Za-z-]+)")
 
 
 class ChangeRefused(MailclientError):
@@ -231,10 +226,8 @@ def _refusal(error: Exception) -> str | None:
     """Why ``error`` means the change can never go through, or None if it may later."""
     if isinstance(error, _Refused):
         return str(error)
-    if isinstance(error, CommandFailed):
-        code = _RESPONSE_CODE.match(error.text)
-        if code is None or code.group(1).upper() not in _NOT_NOW:
-            return str(error)
+    if isinstance(error, CommandFailed) and not error.transient:
+        return str(error)
     return None
 
 

@@ -108,7 +108,11 @@ def _imap_error(account: Account, error: BaseException) -> Exception | None:
     if isinstance(error, imapclient.exceptions.IMAPClientAbortError):
         return CannotConnect(f"The connection to the IMAP server {where} failed: {error}.")
     if isinstance(error, imapclient.exceptions.IMAPClientError):
-        return ProtocolError(f"The IMAP server {where} answered with an error: {error}.")
+        # A NO or BAD to a command imapclient sent (LIST, APPEND, SEARCH...): worth asking
+        # again only when it says "not now", as wire.CommandFailed.
+        refused = ProtocolError(f"The IMAP server {where} answered with an error: {error}.")
+        refused.transient = wire.says_not_now(str(error))
+        return refused
     return None
 
 

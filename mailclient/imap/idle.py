@@ -28,7 +28,8 @@ from collections.abc import Callable
 from mailclient.accounts.model import Account
 from mailclient.accounts.signin import Authenticator
 from mailclient.core.abort import AbortSwitch
-from mailclient.core.errors import CannotConnect, MailclientError, NetworkError
+from mailclient.core.errors import CannotConnect, MailclientError, NetworkError, ProtocolError
+from mailclient.imap import wire
 from mailclient.imap.client import DEFAULT_TIMEOUT, ImapSession
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,10 @@ class IdleWatcher:
             except NetworkError as error:
                 if self._stop.is_set():
                     return  # asked to stop (and the connection cut): not a failure
-                if not error.transient:
+                # A refusal without a "not now" code is retried all the same: IDLE only
+                # watches, and some servers refuse for a while without saying so (a BAD
+                # "User is authenticated but not connected").
+                if not error.transient and not _refusal(error):
                     log.error("%s: IDLE stopped: %s", self.account.name, error)
                     if self._on_error is not None:
                         self._on_error(error)
@@ -155,3 +159,8 @@ class IdleWatcher:
                 changed = True
             if changed:
                 self._on_change()
+
+
+def _refusal(error: NetworkError) -> bool:
+    """A NO or BAD from the server (not an answer that cannot be read)."""
+    return isinstance(error, ProtocolError) and not isinstance(error, wire.MalformedResponse)

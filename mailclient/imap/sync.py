@@ -227,6 +227,7 @@ class AccountSync:
         self._stop = stop or threading.Event()
         self._abort = abort  # cuts the connection from another thread (see open_client)
         self._session = session
+        self._sized: ImapSession | None = None  # the session told the folders' sizes
         # STATUS of folders read at the start of sync(), by folder id, with the state the
         # store had then (see _peek).
         self._peeked: dict[int, tuple[FolderSyncState, MailboxStatus]] = {}
@@ -246,6 +247,11 @@ class AccountSync:
                 use_extensions=self.options.use_extensions,
                 abort=self._abort,
             )
+        if self._sized is not self._session:
+            # Big folders are opened on a connection that has not listed (ImapSession).
+            folders = self.store.selectable_folders(self.account.name)
+            self._session.expect_sizes({f.name: f.total for f in folders})
+            self._sized = self._session
         return self._session
 
     def close(self) -> None:
@@ -373,8 +379,11 @@ class AccountSync:
             result = self.sync_folder(folder)
             if result.error and not listed:
                 # Synced without the folder list: it may have gone from the server since.
-                self.retrying(self.refresh_folders)
                 listed = True
+                try:
+                    self.retrying(self.refresh_folders)
+                except MailclientError as error:
+                    log.warning("%s: the folder list: %s", self.account.name, error)
             now = self.store.folder(folder.id)
             if result.error and (now is None or now.name != folder.name):
                 # Renamed or deleted (here while this sync ran, or on the server): not a
@@ -393,14 +402,11 @@ class AccountSync:
         same connection by reading the folder's whole list of Maildir file names (45 ms
         for 50,000 messages), one that comes first from its index header (2 ms).
         """
-        store, account = self.store, self.account.name
-        folders = store.selectable_folders(account)
-        # Big folders are opened on a connection that has not listed (ImapSession).
-        self.session.expect_sizes({f.name: f.total for f in folders})
         if not self.session.condstore:
             return {}
+        store, account = self.store, self.account.name
         known: dict[str, tuple[int, FolderSyncState]] = {}
-        for folder in folders:
+        for folder in store.selectable_folders(account):
             if folder_names is not None and folder.name not in folder_names:
                 continue
             cached = store.sync_state(folder.id)

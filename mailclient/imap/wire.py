@@ -92,21 +92,25 @@ _INTERNALDATE = re.compile(
 class CommandFailed(ProtocolError):
     """The server answered NO or BAD to a command.
 
-    Asking again helps only when its response code says "not now" (RFC 5530: UNAVAILABLE,
-    INUSE, SERVERBUG); any other refusal would come again, and the connection is fine.
+    Asking again helps only when its response code says "not now" (see says_not_now());
+    any other refusal would come again, and the connection is fine.
     """
 
     def __init__(self, command: str, status: str, text: str) -> None:
         super().__init__(f"The IMAP server refused {command}: {status} {text}".strip() + ".")
         self.status = status
         self.text = text
-        code = _RESPONSE_CODE.match(text)
-        self.transient = code is not None and code.group(1).upper() in _TEMPORARY
+        self.transient = says_not_now(text)
 
 
-# The response code that opens the text of a tagged NO or BAD, and those meaning "not now".
-_RESPONSE_CODE = re.compile(r"\[([A-Za-z-]+)")
-_TEMPORARY = frozenset({"UNAVAILABLE", "INUSE", "SERVERBUG"})
+# Response codes of a NO or BAD that means "not now" rather than "never" (RFC 5530 §3).
+NOT_NOW = frozenset({"UNAVAILABLE", "INUSE", "LIMIT", "SERVERBUG"})
+_NOT_NOW_CODE = re.compile(r"\[(?:" + "|".join(sorted(NOT_NOW)) + r")\b", re.IGNORECASE)
+
+
+def says_not_now(text: str) -> bool:
+    """Whether a refusal's text carries a response code that means "not now"."""
+    return _NOT_NOW_CODE.search(text) is not None
 
 
 class MalformedResponse(ProtocolError):

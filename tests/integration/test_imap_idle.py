@@ -19,6 +19,7 @@ from mailclient.store.mail import MailStore
 from tests.integration.imap_helpers import account, message, subjects
 from tests.integration.tcp_proxy import CuttableProxy
 from tests.rig import Dovecot, MailServers
+from tests.rig.imap_proxy import RewritingProxy
 from tests.support.idle_log import idle_log
 from tests.support.waiting import wait_until
 
@@ -223,3 +224,38 @@ def test_a_keyring_that_cannot_be_read_on_reconnecting_stops_idle_with_its_error
     proxy.close()
     assert not thread.is_alive()
     assert [type(e) for e in errors] == [CredentialError]
+
+
+def test_a_refused_select_without_a_not_now_code_keeps_idle_trying(
+    servers: MailServers,
+) -> None:
+    """Some servers refuse for a while without saying it is for a while: IDLE only watches,
+    so it tries again rather than stop."""
+    refusals = [b"NO Temporary trouble, no code given."]
+
+    def refuse_first_examine(line: bytes) -> bytes:
+        if refusals and line.startswith(b"MC") and b" OK [READ-ONLY]" in line:
+            return line.split(b" ", 1)[0] + b" " + refusals.pop() + b"\r\n"
+        return line
+
+    proxy = RewritingProxy((servers.host, servers.imap_port), servers.certs, refuse_first_examine)
+    errors: list[MailclientError] = []
+    stop = threading.Event()
+    changes: list[int] = []
+    watcher = IdleWatcher(
+        account(servers, USER, proxy.port),
+        FixedPassword(servers.user(USER).password),
+        on_change=lambda: changes.append(1),
+        stop=stop,
+        on_error=errors.append,
+        backoff=0.01,
+    )
+    thread = threading.Thread(target=watcher.run)
+    thread.start()
+    try:
+        wait_until(lambda: changes, timeout=15)
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+        proxy.close()
+    assert not refusals and errors == []

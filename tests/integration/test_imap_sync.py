@@ -754,3 +754,35 @@ def test_a_folder_gone_from_the_server_is_no_failure_of_a_sync_by_name(
     assert result.error is None
     assert "Old" not in {f.name for f in store.selectable_folders("test")}
     assert len(connections) == 1
+
+
+def test_a_folder_list_refused_after_a_folder_failed_keeps_the_folders_result(
+    servers: MailServers, store: MailStore
+) -> None:
+    """The list read because a folder synced by name failed is refused too: the sync
+    still ends, with that folder's error, instead of losing its results."""
+    refuse = False
+
+    def refused_list(line: bytes) -> bytes:
+        tag, _, rest = line.partition(b" ")
+        if refuse and rest.startswith(b"OK List completed") and not tag.startswith(b"MC"):
+            return tag + b" NO Listing is off today.\r\n"
+        return line
+
+    servers.append(USER, "Old", message(1))
+    proxy = RewritingProxy((servers.host, servers.imap_port), servers.certs, refused_list)
+    try:
+        engine = AccountSync(
+            account(servers, USER, proxy.port), FixedPassword(servers.user(USER).password), store
+        )
+        try:
+            engine.sync()
+            with servers.imap(USER) as client:
+                client.delete_folder("Old")
+            refuse = True
+            [result] = engine.sync(["Old"])
+        finally:
+            engine.close()
+    finally:
+        proxy.close()
+    assert result.error is not None and "Old" in result.error

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import io
 
+import imapclient.exceptions
+import pytest
+
 from mailclient.accounts.model import Account, Security
+from mailclient.core.errors import ProtocolError
 from mailclient.core.models import FLAGGED, SEEN
-from mailclient.imap.client import ImapSession, MailboxStatus
+from mailclient.imap.client import ImapSession, MailboxStatus, translate_error
 from mailclient.imap.headers import summarize_batch
 from mailclient.imap.wire import FetchResponse, ResponseReader
 
@@ -146,3 +150,21 @@ def test_pipelined_statuses_go_to_the_folder_each_answer_names() -> None:
         b'MC1 STATUS "INBOX"' + items + b'MC2 STATUS "Sent Items"' + items
         + b'MC3 STATUS "Gone"' + items + b'MC4 STATUS "Odd"' + items
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "transient"),
+    [
+        ("select failed: [UNAVAILABLE] Try again later", True),
+        ("LIST command error: BAD [b'[SERVERBUG] Internal error occurred']", True),
+        ("select failed: [NONEXISTENT] Mailbox doesn't exist: Old", False),
+        ("SEARCH command error: NO [b'[BADCHARSET] (US-ASCII) Unsupported charset']", False),
+        ("APPEND command error: NO [b'Permission denied']", False),
+    ],
+)
+def test_a_refusal_through_imapclient_is_worth_asking_again_as_one_of_ours(
+    text: str, transient: bool
+) -> None:
+    error = translate_error(ACCOUNT, imapclient.exceptions.IMAPClientError(text))
+    assert isinstance(error, ProtocolError)
+    assert error.transient is transient
