@@ -699,6 +699,50 @@ def test_the_list_taking_the_focus_does_not_end_the_wait_for_the_message_chosen_
     second.close()
 
 
+def test_a_shortcut_during_the_wait_wins_over_the_message_chosen_last(
+    qtbot: QtBot,
+    store: MailStore,
+    mail: RecordingMail,
+    settings: QSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Delete is a shortcut, not a key the list sees: it moves the cursor on all the same."""
+    _saved_choice(qtbot, store, mail, settings)
+    release = _held_back_reads(monkeypatch)
+    second = _new_window(qtbot, store, mail, settings)
+    qtbot.waitUntil(lambda: second.message_model.rowCount() > 0)
+    qtbot.wait(50)
+    _open(qtbot, second, "old 1099")  # as Qt does when the list takes the focus
+    second.delete_action.trigger()
+    assert second.message_view.currentIndex().data(MessageRole.SUMMARY).subject == "old 1098"
+    release.set()
+    qtbot.waitUntil(lambda: not second.message_model.is_loading())
+    qtbot.wait(50)
+    assert second.message_view.currentIndex().data(MessageRole.SUMMARY).subject == "old 1098"
+    second.close()
+
+
+def test_a_notification_during_the_wait_wins_over_the_message_chosen_last(
+    qtbot: QtBot,
+    store: MailStore,
+    mail: RecordingMail,
+    settings: QSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _saved_choice(qtbot, store, mail, settings)
+    release = _held_back_reads(monkeypatch)
+    second = _new_window(qtbot, store, mail, settings)
+    qtbot.waitUntil(lambda: second.message_model.rowCount() > 0)
+    qtbot.wait(50)
+    listed = second.message_model.message_id(3)
+    assert listed is not None and second.show_message(listed)
+    release.set()
+    qtbot.waitUntil(lambda: not second.message_model.is_loading())
+    qtbot.wait(50)
+    assert second.message_view.currentIndex().data(MessageRole.ID) == listed
+    second.close()
+
+
 def test_a_list_that_could_not_be_read_forgets_the_message_waited_for(
     qtbot: QtBot,
     store: MailStore,

@@ -750,7 +750,9 @@ class MessageListModel(QAbstractTableModel):
     def _query_failed(self, error: Exception) -> None:
         self._querying = False
         log_if_bug(error)
-        self.load_failed.emit(error_text(error))
+        # Told only for the list wanted now: another one's failure has nothing to tell.
+        if self._query_generation == self._generation:
+            self.load_failed.emit(error_text(error))
         if self._again:
             self._start_query()
 

@@ -39,6 +39,10 @@ class _RowDelegate(QStyledItemDelegate):
 
 
 _FOCUS = QStyle.StateFlag.State_HasFocus
+# Pressed alone they choose nothing (Alt opens the menu bar, Ctrl begins Ctrl+C).
+_MODIFIER_KEYS = frozenset(
+    {Qt.Key.Key_Control, Qt.Key.Key_Shift, Qt.Key.Key_Alt, Qt.Key.Key_Meta, Qt.Key.Key_AltGr}
+)
 
 
 class MessageListView(QTableView):
@@ -85,7 +89,8 @@ class MessageListView(QTableView):
         super().mousePressEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        self.used.emit()
+        if event.key() not in _MODIFIER_KEYS:
+            self.used.emit()
         super().keyPressEvent(event)
 
     def header(self) -> QHeaderView:

@@ -408,6 +408,7 @@ class MainWindow(
             row = self.message_model.row_of(message_id)
         if row is None:
             return False
+        self._forget_wanted()
         self.message_view.setFocus()
         self.message_view.setCurrentIndex(self.message_model.index(row, Column.SUBJECT))
         self.message_view.scrollTo(self.message_view.currentIndex())

@@ -301,6 +301,7 @@ class MessageActions:
 
     def _select_after(self: MainWindow, leaving: list[MessageSummary]) -> None:
         """Before messages leave the list, move the cursor to the one after them."""
+        self._forget_wanted()  # chosen by the person: a message waited for gives way
         rows = self.message_model.rows_of([s.id for s in leaving])
         if not rows:
             return

@@ -21,6 +21,7 @@ class ThreadsView:
         self.message_view.setSortingEnabled(not threaded)
 
     def _collapse_current(self: MainWindow, collapsed: bool) -> None:
+        self._forget_wanted()  # a key of the person's, handled before the list sees it
         row = self.message_view.currentIndex().row()
         thread = self.message_model.thread_of(row)
         if thread is None:
