@@ -754,21 +754,22 @@ def test_a_list_that_could_not_be_read_forgets_the_message_waited_for(
     _saved_choice(qtbot, store, mail, settings)
     query = message_model._query
     release = threading.Event()
-    failures = [OSError("disk I/O error")]
+    failing = True
 
-    def failing_once(*args: Any) -> Any:
+    def failing_for_now(*args: Any) -> Any:
         release.wait(10)
-        if failures:
-            raise failures.pop()
+        if failing:
+            raise OSError("disk I/O error")
         return query(*args)
 
-    monkeypatch.setattr(message_model, "_query", failing_once)
+    monkeypatch.setattr(message_model, "_query", failing_for_now)
     second = _new_window(qtbot, store, mail, settings)
     qtbot.waitUntil(lambda: second.message_model.rowCount() > 0)
     qtbot.wait(50)  # the window waits for the message chosen last
     with qtbot.waitSignal(second.message_model.load_failed):
         release.set()
     qtbot.waitUntil(lambda: not second.message_model.is_loading())
+    failing = False
     second.filter_edit.setFocus()
     with qtbot.waitSignal(second.message_model.loaded):
         second.message_model.refresh()
