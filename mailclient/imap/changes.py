@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from mailclient.core.errors import InvalidInput, MailclientError
 from mailclient.core.models import Folder, SpecialUse
 from mailclient.imap.client import ImapSession
-from mailclient.imap.wire import CommandFailed
+from mailclient.imap.wire import CommandFailed, response_code
 from mailclient.store.mail import MailStore
 from mailclient.store.pending import (
     ChangeKind,
@@ -226,7 +226,12 @@ def _refusal(error: Exception) -> str | None:
     """Why ``error`` means the change can never go through, or None if it may later."""
     if isinstance(error, _Refused):
         return str(error)
-    if isinstance(error, CommandFailed) and not error.transient:
+    # LIMIT (a quota, too many folders) may lift: the change waits for the next sync.
+    if (
+        isinstance(error, CommandFailed)
+        and not error.transient
+        and response_code(error.text) != "LIMIT"
+    ):
         return str(error)
     return None
 

@@ -35,6 +35,8 @@ from mailclient.imap.client import DEFAULT_TIMEOUT, ImapSession
 log = logging.getLogger(__name__)
 
 RENEW_AFTER = 25 * 60.0
+# Refusals in a row (a NO or BAD without a "not now" code) before IDLE stops and says so.
+REFUSALS_TRIED = 3
 # How often a server without IDLE is asked for news.
 POLL_EVERY = 2 * 60.0
 # What IDLE reports that means the folder changed (RFC 3501 §7.3-7.4, RFC 7162 §3.2.10).
@@ -79,6 +81,7 @@ class IdleWatcher:
     def run(self) -> None:
         """Watch until the stop event is set or an error that retrying cannot fix."""
         delay = self._backoff
+        refusals = 0  # refusals in a row, since IDLE last ran its course
         while not self._stop.is_set():
             session: ImapSession | None = None
             try:
@@ -90,16 +93,20 @@ class IdleWatcher:
                     self._poll()
                     return
                 session.select(self.folder, readonly=True)
-                delay = self._backoff
+                if not refusals:
+                    delay = self._backoff
                 self._on_change()
                 self._idle(session)
+                refusals = 0
             except NetworkError as error:
                 if self._stop.is_set():
                     return  # asked to stop (and the connection cut): not a failure
-                # A refusal without a "not now" code is retried all the same: IDLE only
+                # A refusal without a "not now" code is tried again a few times: IDLE only
                 # watches, and some servers refuse for a while without saying so (a BAD
-                # "User is authenticated but not connected").
-                if not error.transient and not _refusal(error):
+                # "User is authenticated but not connected"). One that stays is said.
+                refused = _refusal(error) and not error.transient
+                refusals = refusals + 1 if refused else 0
+                if (not error.transient and not refused) or refusals > REFUSALS_TRIED:
                     log.error("%s: IDLE stopped: %s", self.account.name, error)
                     if self._on_error is not None:
                         self._on_error(error)

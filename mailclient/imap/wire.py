@@ -103,14 +103,22 @@ class CommandFailed(ProtocolError):
         self.transient = says_not_now(text)
 
 
-# Response codes of a NO or BAD that means "not now" rather than "never" (RFC 5530 §3).
-NOT_NOW = frozenset({"UNAVAILABLE", "INUSE", "LIMIT", "SERVERBUG"})
-_NOT_NOW_CODE = re.compile(r"\[(?:" + "|".join(sorted(NOT_NOW)) + r")\b", re.IGNORECASE)
+# Response codes of a NO or BAD that mean "not now, soon" (RFC 5530 §3): worth asking again.
+NOT_NOW = frozenset({"UNAVAILABLE", "INUSE", "SERVERBUG"})
+# The code that opens the server's text: ours ("[CODE] text"), or imapclient's message
+# around it ("select failed: [CODE] text", "... error: NO [b'[CODE] text']").
+_RESPONSE_CODE = re.compile(r"""(?:^|failed: |\[b['"])\[([A-Za-z-]+)""")
+
+
+def response_code(text: str) -> str | None:
+    """The response code (RFC 3501 §7.1) of a refusal's text, upper case, if it has one."""
+    found = _RESPONSE_CODE.search(text)
+    return found.group(1).upper() if found else None
 
 
 def says_not_now(text: str) -> bool:
     """Whether a refusal's text carries a response code that means "not now"."""
-    return _NOT_NOW_CODE.search(text) is not None
+    return response_code(text) in NOT_NOW
 
 
 class MalformedResponse(ProtocolError):

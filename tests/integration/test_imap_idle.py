@@ -13,7 +13,7 @@ from mailclient.accounts.credentials import Service
 from mailclient.accounts.model import Account
 from mailclient.accounts.signin import FixedPassword, Secret
 from mailclient.core.errors import AuthenticationFailed, CredentialError, MailclientError
-from mailclient.imap.idle import IdleWatcher
+from mailclient.imap.idle import REFUSALS_TRIED, IdleWatcher
 from mailclient.imap.sync import AccountSync
 from mailclient.store.mail import MailStore
 from tests.integration.imap_helpers import account, message, subjects
@@ -259,3 +259,32 @@ def test_a_refused_select_without_a_not_now_code_keeps_idle_trying(
         thread.join(timeout=15)
         proxy.close()
     assert not refusals and errors == []
+
+
+def test_a_select_refused_every_time_stops_idle_with_the_refusal(servers: MailServers) -> None:
+    """Tried again a few times, growing the wait, then said (the window offers Retry)."""
+    examined: list[bytes] = []
+
+    def refuse_every_examine(line: bytes) -> bytes:
+        if line.startswith(b"MC") and b" OK [READ-ONLY]" in line:
+            examined.append(line)
+            return line.split(b" ", 1)[0] + b" NO [NOPERM] Not for you.\r\n"
+        return line
+
+    proxy = RewritingProxy((servers.host, servers.imap_port), servers.certs, refuse_every_examine)
+    errors: list[MailclientError] = []
+    watcher = IdleWatcher(
+        account(servers, USER, proxy.port),
+        FixedPassword(servers.user(USER).password),
+        on_change=lambda: None,
+        stop=threading.Event(),
+        on_error=errors.append,
+        backoff=0.01,
+    )
+    thread = threading.Thread(target=watcher.run)
+    thread.start()
+    thread.join(timeout=15)
+    proxy.close()
+    assert not thread.is_alive()
+    assert len(examined) == REFUSALS_TRIED + 1
+    assert len(errors) == 1 and "NOPERM" in str(errors[0])

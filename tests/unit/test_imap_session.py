@@ -158,6 +158,7 @@ def test_pipelined_statuses_go_to_the_folder_each_answer_names() -> None:
         ("select failed: [UNAVAILABLE] Try again later", True),
         ("LIST command error: BAD [b'[SERVERBUG] Internal error occurred']", True),
         ("select failed: [NONEXISTENT] Mailbox doesn't exist: Old", False),
+        ("select failed: Mailbox doesn't exist: [Unavailable]", False),
         ("SEARCH command error: NO [b'[BADCHARSET] (US-ASCII) Unsupported charset']", False),
         ("APPEND command error: NO [b'Permission denied']", False),
     ],

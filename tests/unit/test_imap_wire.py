@@ -100,6 +100,8 @@ def test_no_and_bad_raise_with_the_servers_text() -> None:
         (b"MC1 NO [UNAVAILABLE] Try again later", True),
         (b"MC1 NO [inuse] Mailbox is locked", True),
         (b"MC1 NO [SERVERBUG] Internal error occurred", True),
+        (b"MC1 NO [LIMIT] Maximum number of mailboxes reached", False),
+        (b"MC1 NO Mailbox [Unavailable] does not exist", False),
         (b"MC1 NO [NONEXISTENT] Mailbox doesn't exist: Old", False),
         (b"MC1 NO [NOPERM] Permission denied", False),
         (b"MC1 NO Mailbox doesn't exist", False),
