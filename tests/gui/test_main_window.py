@@ -632,20 +632,36 @@ def test_the_message_chosen_last_is_chosen_again_beyond_the_first_screenful(
     second.close()
 
 
-def test_a_message_chosen_while_the_list_comes_is_not_taken_back(
+@pytest.fixture
+def waiting_window(
     qtbot: QtBot,
     store: MailStore,
     mail: RecordingMail,
     settings: QSettings,
     monkeypatch: pytest.MonkeyPatch,
+) -> tuple[MainWindow, threading.Event]:
+    """A window opened again after _saved_choice(), its first rows shown and the rest of
+    the list held back (until the event is set): it waits for "old 105"."""
+    _saved_choice(qtbot, store, mail, settings)
+    release = _held_back_reads(monkeypatch)
+    window = _new_window(qtbot, store, mail, settings)
+    qtbot.waitUntil(lambda: window.message_model.rowCount() > 0)
+    qtbot.wait(50)  # the window has looked for the message chosen last, in vain so far
+    return window, release
+
+
+def _let_the_list_come(qtbot: QtBot, window: MainWindow, release: threading.Event) -> None:
+    release.set()
+    qtbot.waitUntil(lambda: not window.message_model.is_loading())
+    qtbot.wait(50)
+
+
+def test_a_message_chosen_while_the_list_comes_is_not_taken_back(
+    qtbot: QtBot, waiting_window: tuple[MainWindow, threading.Event]
 ) -> None:
     """The message chosen last time waits for the rest of the list; one the user chose
     meanwhile, and the keyboard in the filter field, stay as they are."""
-    _saved_choice(qtbot, store, mail, settings)
-    release = _held_back_reads(monkeypatch)
-    second = _new_window(qtbot, store, mail, settings)
-    qtbot.waitUntil(lambda: second.message_model.rowCount() > 0)
-    qtbot.wait(50)  # the window has looked for the message chosen last, in vain so far
+    second, release = waiting_window
     assert second.message_model.is_loading()
     assert not second.message_view.currentIndex().isValid()
     view = second.message_view
@@ -654,9 +670,7 @@ def test_a_message_chosen_while_the_list_comes_is_not_taken_back(
         view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(chosen).center()
     )
     second.filter_edit.setFocus()
-    release.set()
-    qtbot.waitUntil(lambda: not second.message_model.is_loading())
-    qtbot.wait(50)
+    _let_the_list_come(qtbot, second, release)
     assert second.message_view.currentIndex().data(MessageRole.SUMMARY).subject == "old 1099"
     assert second.filter_edit.hasFocus()
     second.close()
@@ -676,19 +690,11 @@ def _held_back_reads(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
 
 
 def test_the_list_taking_the_focus_does_not_end_the_wait_for_the_message_chosen_last(
-    qtbot: QtBot,
-    store: MailStore,
-    mail: RecordingMail,
-    settings: QSettings,
-    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot, waiting_window: tuple[MainWindow, threading.Event]
 ) -> None:
     """A list that takes the focus with nothing chosen makes its first row current itself:
     no choice of the person's."""
-    _saved_choice(qtbot, store, mail, settings)
-    release = _held_back_reads(monkeypatch)
-    second = _new_window(qtbot, store, mail, settings)
-    qtbot.waitUntil(lambda: second.message_model.rowCount() > 0)
-    qtbot.wait(50)
+    second, release = waiting_window
     second.activateWindow()
     second.message_view.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
     release.set()
@@ -700,45 +706,25 @@ def test_the_list_taking_the_focus_does_not_end_the_wait_for_the_message_chosen_
 
 
 def test_a_shortcut_during_the_wait_wins_over_the_message_chosen_last(
-    qtbot: QtBot,
-    store: MailStore,
-    mail: RecordingMail,
-    settings: QSettings,
-    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot, waiting_window: tuple[MainWindow, threading.Event]
 ) -> None:
     """Delete is a shortcut, not a key the list sees: it moves the cursor on all the same."""
-    _saved_choice(qtbot, store, mail, settings)
-    release = _held_back_reads(monkeypatch)
-    second = _new_window(qtbot, store, mail, settings)
-    qtbot.waitUntil(lambda: second.message_model.rowCount() > 0)
-    qtbot.wait(50)
+    second, release = waiting_window
     _open(qtbot, second, "old 1099")  # as Qt does when the list takes the focus
     second.delete_action.trigger()
     assert second.message_view.currentIndex().data(MessageRole.SUMMARY).subject == "old 1098"
-    release.set()
-    qtbot.waitUntil(lambda: not second.message_model.is_loading())
-    qtbot.wait(50)
+    _let_the_list_come(qtbot, second, release)
     assert second.message_view.currentIndex().data(MessageRole.SUMMARY).subject == "old 1098"
     second.close()
 
 
 def test_a_notification_during_the_wait_wins_over_the_message_chosen_last(
-    qtbot: QtBot,
-    store: MailStore,
-    mail: RecordingMail,
-    settings: QSettings,
-    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot, waiting_window: tuple[MainWindow, threading.Event]
 ) -> None:
-    _saved_choice(qtbot, store, mail, settings)
-    release = _held_back_reads(monkeypatch)
-    second = _new_window(qtbot, store, mail, settings)
-    qtbot.waitUntil(lambda: second.message_model.rowCount() > 0)
-    qtbot.wait(50)
+    second, release = waiting_window
     listed = second.message_model.message_id(3)
     assert listed is not None and second.show_message(listed)
-    release.set()
-    qtbot.waitUntil(lambda: not second.message_model.is_loading())
-    qtbot.wait(50)
+    _let_the_list_come(qtbot, second, release)
     assert second.message_view.currentIndex().data(MessageRole.ID) == listed
     second.close()
 
