@@ -359,11 +359,11 @@ class AccountSync:
         (IDLE) should not cost a LIST, which makes Dovecot slower to open a big folder on
         the same connection (see ImapSession._renew_before_opening).
         """
-        known = {f.name for f in self.store.selectable_folders(self.account.name)}
-        listed = folder_names is None or not known.issuperset(folder_names)
+        folders = self.store.selectable_folders(self.account.name)
+        listed = folder_names is None or not {f.name for f in folders}.issuperset(folder_names)
         if listed:
             self.retrying(self.refresh_folders)
-        folders = self.store.selectable_folders(self.account.name)
+            folders = self.store.selectable_folders(self.account.name)
         if folder_names is not None:
             by_name = {f.name: f for f in folders}
             unknown = [n for n in folder_names if n not in by_name]
