@@ -448,7 +448,7 @@ class MainWindow(
         self.add_account_requested.emit()
 
     def _folder_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
-        self._wanted_message = None
+        self._forget_wanted()
         if not current.isValid():
             return
         if not current.flags() & Qt.ItemFlag.ItemIsSelectable:

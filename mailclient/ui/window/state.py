@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, Qt
-from PySide6.QtWidgets import QAbstractItemView
 
 from mailclient.core.models import Folder
 from mailclient.core.profile import create_private_file
@@ -107,16 +106,12 @@ class WindowState:
             return
         if not message_id:
             return
-        row = self.message_model.row_of(message_id)
-        if row is None and self.message_model.is_loading():
-            # Below the first screenful, or in a threaded list: chosen once it is listed.
-            self.want_message(message_id, takes_focus=False)
-            return
-        if row is not None:
-            self.message_view.setCurrentIndex(self.message_model.index(row, Column.SUBJECT))
-            self.message_view.scrollTo(
-                self.message_view.currentIndex(), QAbstractItemView.ScrollHint.PositionAtCenter
-            )
+        # Chosen now if listed; below the first screenful, or in a threaded list, once the
+        # rest of the list lists it.
+        self.want_message(message_id, takes_focus=False)
+        self._choose_wanted()
+        if not self.message_model.is_loading():
+            self._forget_wanted()
 
     @staticmethod
     def _node_key(index: QModelIndex) -> str:
