@@ -103,16 +103,34 @@ def translate_error(account: Account, error: BaseException) -> Exception:
     return connect.translate_error(endpoint(account), error, lambda e: _imap_error(account, e))
 
 
+# How imapclient words the server's NO or BAD to a command: its own "append failed:
+# <text>", or imaplib's "LIST command error: BAD [b'<text>']".
+_ANSWERED = re.compile(r"(\S+) (?:failed: |command error: (NO|BAD) )")
+
+
 def _imap_error(account: Account, error: BaseException) -> Exception | None:
     where = _where(account)
     if isinstance(error, imapclient.exceptions.IMAPClientAbortError):
         return CannotConnect(f"The connection to the IMAP server {where} failed: {error}.")
     if isinstance(error, imapclient.exceptions.IMAPClientError):
-        # A NO or BAD to a command imapclient sent (LIST, APPEND, SEARCH...): worth asking
-        # again only when it says "not now", as wire.CommandFailed.
-        refused = ProtocolError(f"The IMAP server {where} answered with an error: {error}.")
-        refused.transient = wire.says_not_now(str(error))
-        return refused
+        text = str(error)
+        answered = _ANSWERED.match(text)
+        # A NO or BAD to a command imapclient sent (LIST, APPEND, SEARCH...) is raised as
+        # the base class itself; its subclasses (CapabilityError, LoginError...) and the
+        # rest (a line too long, an unexpected answer to IDLE) are the library's own
+        # findings. A refusal is a CommandFailed like our reader's, so that the callers
+        # that undo a change the server refuses for good know it (changes._refusal).
+        if type(error) is imapclient.exceptions.IMAPClientError and answered is not None:
+            return wire.CommandFailed(
+                answered.group(1).upper(),
+                answered.group(2) or "NO",
+                text,
+                f"The IMAP server {where} answered with an error: {text.rstrip('.')}.",
+            )
+        # Worth asking again only when it says "not now", as a CommandFailed.
+        failed = ProtocolError(f"The IMAP server {where} answered with an error: {error}.")
+        failed.transient = wire.says_not_now(text)
+        return failed
     return None
 
 

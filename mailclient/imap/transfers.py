@@ -15,8 +15,8 @@ migration 11), so that a crash, a cut connection or a time offline can only dela
 The source account's worker sends them (with its other waiting changes); only then, and
 only for a move, does the message leave the source folder for good. Where the target
 server says where it put the message (APPENDUID), it is stored there at once. A target folder that
-is gone, or a source folder renumbered meanwhile, refuses the transfer: a moved message is
-shown where it was again.
+is gone (here, or on its server only: the APPEND's NO), or a source folder renumbered
+meanwhile, refuses the transfer: a moved message is shown where it was again.
 
 Other senders of the account (the window's other lane, the command line) may be at the
 same list: each transfer is claimed by one of them and read afresh as the claim is taken.

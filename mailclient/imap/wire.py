@@ -93,11 +93,14 @@ class CommandFailed(ProtocolError):
     """The server answered NO or BAD to a command.
 
     Asking again helps only when its response code says "not now" (see says_not_now());
-    any other refusal would come again, and the connection is fine.
+    any other refusal would come again, and the connection is fine. ``message``, when
+    given, is what the user reads instead of the default sentence.
     """
 
-    def __init__(self, command: str, status: str, text: str) -> None:
-        super().__init__(f"The IMAP server refused {command}: {status} {text}".strip() + ".")
+    def __init__(self, command: str, status: str, text: str, message: str = "") -> None:
+        super().__init__(
+            message or f"The IMAP server refused {command}: {status} {text}".strip() + "."
+        )
         self.status = status
         self.text = text
         self.transient = says_not_now(text)

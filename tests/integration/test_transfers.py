@@ -17,6 +17,7 @@ from mailclient.accounts.signin import FixedPassword
 from mailclient.core.errors import CannotConnect
 from mailclient.imap.client import ImapSession
 from mailclient.imap.sync import AccountSync, SyncOptions
+from mailclient.imap.transfers import TransferRefused
 from mailclient.store import pending
 from mailclient.store.mail import MailStore, TransferState
 from tests.integration.answer_cutting_proxy import AnswerCuttingProxy
@@ -237,6 +238,37 @@ def test_a_target_folder_that_went_refuses_and_shows_the_message_again(
     assert "no longer exists" in str(refused)
     assert newest in store.message_ids(inbox)
     assert len(_server_subjects(profile.servers, SOURCE, "INBOX")) == 4
+
+
+def test_a_target_folder_deleted_on_its_server_refuses_and_the_next_transfer_goes(
+    profile: Profile,
+) -> None:
+    """Another client deleted the target folder; the store still lists it. The server's
+    NO [TRYCREATE] to the APPEND refuses that transfer for good: the moved message shows
+    where it was again, and the transfers behind it go, now and at every later sync."""
+    store, servers = profile.store, profile.servers
+    servers.append(TARGET, "Projects", message(200, "Project plan"))
+    profile.target.sync()
+    inbox, projects = profile.folder("src", "INBOX"), profile.folder("dst", "Projects")
+    target_inbox = profile.folder("dst", "INBOX")
+    moved, copied = store.message_ids(inbox)[:2]
+    store.record_transfer([moved], projects, copy=False)
+    store.record_transfer([copied], target_inbox, copy=True)
+    with servers.imap(TARGET) as client:
+        client.delete_folder("Projects")
+    [refused] = profile.source.send_pending()
+    assert isinstance(refused, TransferRefused)
+    assert "Moving a message to dst/Projects was undone" in str(refused)
+    assert "TRYCREATE" in str(refused)  # the server's reason
+    assert moved in store.message_ids(inbox)
+    assert len(_server_subjects(servers, SOURCE, "INBOX")) == 4
+    assert len(_server_subjects(servers, TARGET, "INBOX")) == 1  # the copy behind it went
+    assert store.pending_transfers() == []
+    # Tried once only: a later send and a sync neither fail nor try it again.
+    assert profile.source.send_pending() == []
+    assert not any(r.error for r in profile.source.sync())
+    assert moved in store.message_ids(inbox)
+    assert len(_server_subjects(servers, SOURCE, "INBOX")) == 4
 
 
 def _claimed_until(store: MailStore) -> float:

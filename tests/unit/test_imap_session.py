@@ -12,7 +12,7 @@ from mailclient.core.errors import ProtocolError
 from mailclient.core.models import FLAGGED, SEEN
 from mailclient.imap.client import ImapSession, MailboxStatus, translate_error
 from mailclient.imap.headers import summarize_batch
-from mailclient.imap.wire import FetchResponse, ResponseReader
+from mailclient.imap.wire import CommandFailed, FetchResponse, ResponseReader, response_code
 
 
 class ScriptedConnection:
@@ -161,11 +161,45 @@ def test_pipelined_statuses_go_to_the_folder_each_answer_names() -> None:
         ("select failed: Mailbox doesn't exist: [Unavailable]", False),
         ("SEARCH command error: NO [b'[BADCHARSET] (US-ASCII) Unsupported charset']", False),
         ("APPEND command error: NO [b'Permission denied']", False),
+        ("append failed: [TOOBIG] Message too large", False),
+        ("append failed: [TRYCREATE] Mailbox doesn't exist: Old (0.001 + 0.000 secs).", False),
+        ("append failed: [UNAVAILABLE] Try again later", True),
     ],
 )
 def test_a_refusal_through_imapclient_is_worth_asking_again_as_one_of_ours(
     text: str, transient: bool
 ) -> None:
     error = translate_error(ACCOUNT, imapclient.exceptions.IMAPClientError(text))
-    assert isinstance(error, ProtocolError)
+    # A refusal like those our reader raises: a change it refuses is undone, not retried.
+    assert isinstance(error, CommandFailed)
     assert error.transient is transient
+    assert error.text == text
+    words = text.rstrip(".")
+    assert str(error) == f"The IMAP server imap.example.org:993 answered with an error: {words}."
+
+
+def test_a_limit_through_imapclient_keeps_its_code_so_that_the_change_waits() -> None:
+    """changes._refusal lets a change wait on LIMIT (a quota may lift), by the code."""
+    text = "append failed: [LIMIT] Too many messages in this folder"
+    error = translate_error(ACCOUNT, imapclient.exceptions.IMAPClientError(text))
+    assert isinstance(error, CommandFailed) and not error.transient
+    assert response_code(error.text) == "LIMIT"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        imapclient.exceptions.CapabilityError("Server does not support MOVE capability"),
+        imapclient.exceptions.LoginError("login failed: [UNAVAILABLE] Try again later"),
+        imapclient.exceptions.InvalidCriteriaError("no criteria specified"),
+        imapclient.exceptions.ProtocolError("server replied with an unexpected response"),
+        imapclient.exceptions.IMAPClientError("Unexpected IDLE response: b'* 1 EXISTS'"),
+        imapclient.exceptions.IMAPClientError("command: APPEND => got more than 1000 bytes"),
+    ],
+)
+def test_what_imapclient_finds_itself_is_no_refusal_of_the_server(
+    error: imapclient.exceptions.IMAPClientError,
+) -> None:
+    translated = translate_error(ACCOUNT, error)
+    assert isinstance(translated, ProtocolError)
+    assert not isinstance(translated, CommandFailed)
