@@ -60,7 +60,8 @@ def store_appended(
                     header=header_block(raw),
                 )
             )
-            store.add_messages(folder.id, [record._replace(has_attachments=has_attachments(raw))])
+            whole = record._replace(has_attachments=has_attachments(raw), structure_wanted=False)
+            store.add_messages(folder.id, [whole])
             for message_id in store.ids_of_uids(folder.id, [appended.uid]):
                 store.save_body(message_id, raw)
             gone = [(uid, uid) for uid in removed_uids]

@@ -236,23 +236,14 @@ def _date(raw: bytes) -> int | None:
     return parse_date(text)
 
 
+def summarize_batch(responses: Iterable[FetchResponse]) -> list[NewMessage]:
+    """Records for a fetched batch; those whose attachments only the structure shows say
+    so (NewMessage.structure_wanted)."""
+    return [summarize(response) for response in responses]
+
+
 def summarize(response: FetchResponse) -> NewMessage:
     """The store's record for one fetched message; never raises for a bad header."""
-    return _summarize(response)[0]
-
-
-def summarize_batch(responses: Iterable[FetchResponse]) -> tuple[list[NewMessage], list[int]]:
-    """Records for a fetched batch, and the UIDs whose attachments only the structure shows."""
-    records, unsure = [], []
-    for response in responses:
-        record, needs = _summarize(response)
-        records.append(record)
-        if needs:
-            unsure.append(record.uid)
-    return records, unsure
-
-
-def _summarize(response: FetchResponse) -> tuple[NewMessage, bool]:
     uid = response.uid or 0
     flags = response.flags or frozenset()
     size = response.size or 0
@@ -261,7 +252,7 @@ def _summarize(response: FetchResponse) -> tuple[NewMessage, bool]:
             get = split_header_block(response.header).get
             date = get(b"date")
             attached, needs = _content_kind(get(b"content-type", b""))
-            record = NewMessage(
+            return NewMessage(
                 uid,
                 flags,
                 size,
@@ -275,9 +266,9 @@ def _summarize(response: FetchResponse) -> tuple[NewMessage, bool]:
                 _ids(get(b"in-reply-to", b"")),
                 _ids(get(b"references", b"")),
                 attached,
+                needs,
             )
-            return record, needs
         except Exception:
             # A header no rule foresaw must not stop the sync: keep what the server told.
             log.warning("Could not read the headers of message UID %s", uid, exc_info=True)
-    return NewMessage(uid, flags, size, response.internal_date), False
+    return NewMessage(uid, flags, size, response.internal_date)

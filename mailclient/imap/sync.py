@@ -485,17 +485,19 @@ class AccountSync:
         # present they do not make the folder look changed, and they are asked for again.
         unfetched = store.unfetched_uids(folder.id)
         cached = replace(cached, count=cached.count + len(unfetched))
+        # Structures a sync cut short did not get (see _fetch_structures).
+        wanted = store.wants_structures(folder.id)
         if session.condstore and cached.uidnext is not None and not unfetched:
             # STATUS answers from the server's index; SELECT of a big folder costs tens of
             # milliseconds more. Unchanged under CONDSTORE means nothing to do.
             peek = self._status(folder, cached)
-            if plan_folder(cached, peek, session.condstore).nothing:
+            if plan_folder(cached, peek, session.condstore).nothing and not wanted:
                 return
         status = session.select(folder.name, readonly=True)
         store.add_keywords(self.account.name, status.keywords)
         plan = plan_folder(cached, status, session.condstore)
         log.debug("%s/%s: %s -> %s", self.account.name, folder.name, status, plan)
-        if plan.nothing and not unfetched:
+        if plan.nothing and not unfetched and not wanted:
             return
         if plan.reset:
             # Only a cache that held messages was renumbered; some servers give an empty
@@ -518,6 +520,8 @@ class AccountSync:
 
         if plan.fetch_from is not None or unfetched:
             vanished += self._fetch_missing(folder, plan.fetch_from, unfetched, result)
+        elif wanted:
+            self._fetch_structures(folder)
 
         uidnext = status.uidnext or max(store.stored_uids(folder.id), default=0) + 1
         applied = store.apply_changes(folder.id, flags, vanished, uidnext, status.highestmodseq)
@@ -554,6 +558,7 @@ class AccountSync:
         asked = set(missing)
         missing += [u for u in reversed(unfetched) if u not in asked]
         if not missing:
+            self._fetch_structures(folder)
             return []
         log.debug("%s/%s: %d headers to fetch", self.account.name, folder.name, len(missing))
         deferred = store.defer_sort_indexes(len(missing))
@@ -597,16 +602,14 @@ class AccountSync:
         more for what a batch left out, and account for the rest (``recorded``: the folder
         had unfetched messages before; ``deferred``: the sort indexes wait to be built).
         Returns the UID ranges reported vanished."""
-        from mailclient.imap.headers import structure_has_attachments, summarize_batch
+        from mailclient.imap.headers import summarize_batch
 
         session = self.session
-        unsure: list[int] = []
         vanished: list[tuple[int, int]] = []
         refusals: list[str] = []
 
         def store_batch(batch: FetchedBatch, wait: bool) -> list[int]:
-            records, needs_structure = summarize_batch(batch.messages)
-            unsure.extend(needs_structure)
+            records = summarize_batch(batch.messages)
             add = partial(MailStore.add_messages, folder_id=folder.id, messages=records)
             writer.submit(add, len(records))
             stored(writer.wait() if wait else writer.done())
@@ -636,38 +639,50 @@ class AccountSync:
                 still += store_batch(batch, wait=False)
         stored(writer.wait())  # every header is in: the last progress report says so
         self._account_for(folder, still, vanished, refusals, recorded, result)
-        log.debug(
-            "%s/%s: headers stored; %d structures to ask for",
-            self.account.name,
-            folder.name,
-            len(unsure),
-        )
         if deferred:
             # Built by the writer while the structures below come in: that is mostly waiting
             # for the server, and SQLite builds indexes without holding the GIL.
             writer.submit(_restore_sort_indexes, 0)
-        # Headers first, so mail is readable at once; then the structure of the messages
-        # whose attachments the Content-Type cannot tell (RFC 3501 BODYSTRUCTURE).
-        # What the writer has no room for yet is handed on with a later batch: waiting for
-        # it would stall the pipelined FETCH behind the index build.
-        found: dict[int, bool] = {}
+        self._fetch_structures(folder, writer)
+        return vanished
 
-        def write(found: dict[int, bool]) -> Callable[[MailStore], int]:
+    def _fetch_structures(self, folder: Folder, writer: _StoreWriter | None = None) -> None:
+        """Ask for the structure of the messages whose attachments their Content-Type
+        cannot tell (RFC 3501 BODYSTRUCTURE), and correct has-attachments by it.
+
+        Headers come first, so that mail is readable at once. The messages to ask for are
+        marked in the store with their headers (NewMessage.structure_wanted) and the mark
+        goes with the answer, so a sync cut short or stopped before the structures came
+        asks for them the next time. Written through ``writer`` when there is one; what it
+        has no room for yet is handed on with a later batch: waiting for it would stall the
+        pipelined FETCH behind the writer's index build.
+        """
+        from mailclient.imap.headers import structure_has_attachments
+
+        wanted = self.store.structures_wanted(folder.id)
+        log.debug("%s/%s: %d structures to ask for", self.account.name, folder.name, len(wanted))
+        found: dict[int, bool | None] = {}
+
+        def write(found: dict[int, bool | None]) -> Callable[[MailStore], int]:
             return partial(MailStore.set_attachments, folder_id=folder.id, found=found)
 
-        structure_batches = _batches(unsure, _STRUCTURE_BATCH, _STRUCTURE_BATCH)
         try:
-            for structures in session.fetch_structures(structure_batches):
-                found.update((uid, structure_has_attachments(s)) for uid, s in structures.items())
-                if writer.offer(write(found)):
+            batches = _batches(wanted, _STRUCTURE_BATCH, _STRUCTURE_BATCH)
+            for structures in self.session.fetch_structures(batches):
+                found.update(
+                    (uid, None if s is None else structure_has_attachments(s))
+                    for uid, s in structures.items()
+                )
+                if writer is None:
+                    self.store.set_attachments(folder.id, found)
                     found = {}
-                stored(writer.done())
+                elif writer.offer(write(found)):
+                    found = {}
                 if self._stop.is_set():
                     raise _Stopped()
         finally:
-            if found:
+            if found and writer is not None:
                 writer.submit(write(found), 0)
-        return vanished
 
     def _account_for(
         self,

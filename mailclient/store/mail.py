@@ -194,6 +194,8 @@ class NewMessage(NamedTuple):
     in_reply_to: str = ""
     references: str = ""
     has_attachments: bool = False
+    # has_attachments is the Content-Type's guess: the structure will tell.
+    structure_wanted: bool = False
 
 
 @dataclass
@@ -216,14 +218,15 @@ _SUMMARY_COLUMNS = (
 _UPSERT = """
 INSERT INTO messages (folder_id, uid, flags, seen, size, internal_date, date, sender,
                       recipients, cc, subject, message_id, in_reply_to, refs,
-                      has_attachments)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      has_attachments, structure_wanted)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (folder_id, uid) DO UPDATE SET
     flags = excluded.flags, seen = excluded.seen, size = excluded.size,
     internal_date = excluded.internal_date, date = excluded.date, sender = excluded.sender,
     recipients = excluded.recipients, cc = excluded.cc, subject = excluded.subject,
     message_id = excluded.message_id, in_reply_to = excluded.in_reply_to,
-    refs = excluded.refs, has_attachments = excluded.has_attachments
+    refs = excluded.refs, has_attachments = excluded.has_attachments,
+    structure_wanted = excluded.structure_wanted
 """
 
 
@@ -838,15 +841,16 @@ class MailStore:
         return bytes(rows[0][0]) if rows else None
 
     def save_body(self, message_id: int, raw: bytes, has_attachments: bool | None = None) -> None:
-        """Keep the full raw message; ``has_attachments`` corrects the header-based guess."""
+        """Keep the full raw message; ``has_attachments`` corrects the header-based guess
+        (and the structure is wanted no more)."""
         with self._write() as touched:
             self._db.execute(
                 "INSERT OR REPLACE INTO bodies (message_id, raw) VALUES (?, ?)", (message_id, raw)
             )
             if has_attachments is not None:
                 row = self._db.execute(
-                    "UPDATE messages SET has_attachments = ? WHERE id = ? "
-                    "AND has_attachments != ? RETURNING folder_id",
+                    "UPDATE messages SET has_attachments = ?, structure_wanted = 0 WHERE id = ? "
+                    "AND (has_attachments != ? OR structure_wanted = 1) RETURNING folder_id",
                     (int(has_attachments), message_id, int(has_attachments)),
                 ).fetchone()
                 if row:
@@ -1295,6 +1299,7 @@ class MailStore:
                         m.in_reply_to,
                         m.references,
                         m.has_attachments,
+                        m.structure_wanted,
                     )
                     for m in messages
                 ),
@@ -1388,13 +1393,34 @@ class MailStore:
         except sqlite3.Error as error:
             raise store_error(self._path, error) from error
 
-    def set_attachments(self, folder_id: int, found: Mapping[int, bool]) -> int:
-        """Correct has-attachments by UID (from the message structure); returns the seq."""
+    def structures_wanted(self, folder_id: int) -> list[int]:
+        """UIDs whose structure is still to be asked for (see NewMessage), newest first."""
+        rows = self._read(
+            "SELECT uid FROM messages INDEXED BY messages_wanting_structure "
+            "WHERE folder_id = ? AND structure_wanted = 1 ORDER BY uid DESC",
+            (folder_id,),
+        )
+        return [r[0] for r in rows]
+
+    def wants_structures(self, folder_id: int) -> bool:
+        """Whether structures_wanted() would name any message."""
+        return bool(
+            self._read(
+                "SELECT 1 FROM messages INDEXED BY messages_wanting_structure "
+                "WHERE folder_id = ? AND structure_wanted = 1 LIMIT 1",
+                (folder_id,),
+            )
+        )
+
+    def set_attachments(self, folder_id: int, found: Mapping[int, bool | None]) -> int:
+        """Correct has-attachments by UID from the message structure, and want it no more;
+        None: asked for, but the server sent none (the guess stays). Returns the seq."""
         with self._write() as touched:
             cursor = self._db.executemany(
-                "UPDATE messages SET has_attachments = ? "
-                "WHERE folder_id = ? AND uid = ? AND has_attachments != ?",
-                ((int(has), folder_id, uid, int(has)) for uid, has in found.items()),
+                "UPDATE messages SET has_attachments = coalesce(?, has_attachments), "
+                "structure_wanted = 0 WHERE folder_id = ? AND uid = ? "
+                "AND (structure_wanted = 1 OR has_attachments != coalesce(?, has_attachments))",
+                ((has, folder_id, uid, has) for uid, has in found.items()),
             )
             if cursor.rowcount:
                 touched.folders.add(folder_id)

@@ -275,12 +275,20 @@ TRANSFER_CLAIM_SENDERS = """
 ALTER TABLE pending_transfers ADD COLUMN claimed_by TEXT;
 """
 
+# 16: whose attachments only the structure can tell (multipart/mixed may hold nothing but
+# text): marked as its headers are stored, cleared when the structure came, so that a sync
+# cut short between the two asks for it at the next one. The index holds only the marked.
+STRUCTURE_WANTED = """
+ALTER TABLE messages ADD COLUMN structure_wanted INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX messages_wanting_structure ON messages (folder_id, uid) WHERE structure_wanted = 1;
+"""
+
 # 1: MAIL_TABLES; 2: OUTBOX (the outbox has its own file now); 3: PENDING_CHANGES;
 # 4: SORT_INDEXES; 5: UNFETCHED; 6: search.SCHEMA (the full-text index, filled for the
 # stored mail); 7: threads.SCHEMA (conversations; the stored mail is threaded on first use);
 # 8: FOLDER_CHANGES; 9: SUBJECT_KEY; 10: KEYWORDS; 11: TRANSFERS; 12: FOLDER_CHANGE_CLAIMS;
 # 13: DROP_QUICK_FILTER_TEXT; 14: TRANSFER_CLAIM_SENDERS; 15: search.TEXT_FROM_MESSAGES (the
-# index reads its text from the messages: rebuilt).
+# index reads its text from the messages: rebuilt); 16: STRUCTURE_WANTED.
 MIGRATIONS: list[str] = [
     MAIL_TABLES,
     OUTBOX,
@@ -297,4 +305,5 @@ MIGRATIONS: list[str] = [
     DROP_QUICK_FILTER_TEXT,
     TRANSFER_CLAIM_SENDERS,
     search.TEXT_FROM_MESSAGES,
+    STRUCTURE_WANTED,
 ]

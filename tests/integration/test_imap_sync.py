@@ -427,6 +427,106 @@ def test_attachments_are_told_by_the_structure(servers: MailServers, store: Mail
     assert found == {"Message 1": True, "mixed, text only": False}
 
 
+def text_only_mixed(n: int) -> bytes:
+    """A multipart/mixed message without attachments: only its structure tells."""
+    return (
+        f"Subject: mixed {n}\r\nMessage-ID: <{n}@mixed.example>\r\n"
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b--\r\n"
+    ).encode()
+
+
+def attachments_shown(store: MailStore) -> dict[str, bool]:
+    inbox = store.folder_by_name("test", "INBOX")
+    assert inbox is not None
+    return {s.subject: s.has_attachments for s in store.summaries(store.message_ids(inbox.id))}
+
+
+MIXED = {
+    **{f"Message {n}": True for n in range(1, 31)},
+    **{f"mixed {n}": False for n in range(31, 61)},
+}
+
+
+def fill_mixed(servers: MailServers) -> None:
+    servers.fill_maildir(
+        USER,
+        "INBOX",
+        (message(n, attachment=True) if n <= 30 else text_only_mixed(n) for n in range(1, 61)),
+    )
+
+
+def test_structures_cut_off_by_a_dropped_connection_are_asked_for_when_it_is_back(
+    servers: MailServers, store: MailStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The headers are stored, then the connection drops while the structures come: the
+    sync's next attempt asks for the structures it did not get."""
+    monkeypatch.setattr(sync, "_STRUCTURE_BATCH", 10)
+    fill_mixed(servers)
+    cuts: list[int] = []
+
+    def cut_after_one(self: ImapSession, batches: Any, fetch=ImapSession.fetch_structures) -> Any:
+        for n, found in enumerate(fetch(self, batches)):
+            if n == 1 and not cuts:
+                cuts.append(n)
+                self.abort()
+                raise client.CannotConnect("The connection was cut.")
+            yield found
+
+    monkeypatch.setattr(ImapSession, "fetch_structures", cut_after_one)
+    engine = AccountSync(
+        account(servers, USER),
+        FixedPassword(servers.user(USER).password),
+        store,
+        SyncOptions(backoff=0.05),
+    )
+    [result] = engine.sync(["INBOX"])
+    engine.close()
+    assert cuts and result.complete and result.error is None and result.new == 60
+    assert attachments_shown(store) == MIXED
+
+
+def test_structures_a_stopped_sync_did_not_get_are_asked_for_at_the_next_sync(
+    servers: MailServers, store: MailStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Stopped (or killed) once every header is stored: the next sync, which finds no new
+    mail, still asks for the structures, and the one after it asks for nothing."""
+    fill_mixed(servers)
+    stop = threading.Event()
+
+    def progress(report: SyncProgress) -> None:
+        if report.fetched == report.missing:
+            stop.set()  # every header is in; the structures come next
+
+    engine = AccountSync(
+        account(servers, USER),
+        FixedPassword(servers.user(USER).password),
+        store,
+        None,
+        progress,
+        stop,
+    )
+    [stopped] = engine.sync(["INBOX"])
+    engine.close()
+    assert not stopped.complete
+    assert attachments_shown(store)["mixed 31"] is True  # the Content-Type's guess
+
+    caplog.set_level(logging.DEBUG)
+    asked = []
+    for _ in range(2):
+        caplog.clear()
+        engine = AccountSync(
+            account(servers, USER), FixedPassword(servers.user(USER).password), store
+        )
+        [again] = engine.sync(["INBOX"])
+        engine.close()
+        assert again.complete and again.new == 0
+        assert attachments_shown(store) == MIXED
+        writes = sent_commands(caplog.records)
+        asked.append(sum(b"BODYSTRUCTURE" in c for w in writes for c in w))
+    assert asked[0] > 0 and asked[1] == 0  # the second time nothing was left to ask for
+
+
 def test_a_big_first_fill_builds_its_indexes_while_structures_come_and_loses_none(
     servers: MailServers, store: MailStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -154,5 +154,5 @@ def test_which_messages_need_their_structure() -> None:
 def test_a_batch_names_the_messages_to_check_further() -> None:
     mixed = FetchResponse(1, uid=1, header=b"Content-Type: multipart/mixed; boundary=b\r\n\r\n")
     plain = FetchResponse(2, uid=2, header=b"Content-Type: text/plain\r\n\r\n")
-    records, unsure = summarize_batch([mixed, plain])
-    assert [r.uid for r in records] == [1, 2] and unsure == [1]
+    records = summarize_batch([mixed, plain])
+    assert [(r.uid, r.structure_wanted) for r in records] == [(1, True), (2, False)]

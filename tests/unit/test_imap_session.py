@@ -71,7 +71,7 @@ def test_a_message_without_readable_headers_is_stored_all_the_same() -> None:
     client = ScriptedClient(ANSWER)
     session = ImapSession(ACCOUNT, client)
     [batch] = list(session.fetch_summaries([[7, 8]]))
-    records, _ = summarize_batch(batch.messages)
+    records = summarize_batch(batch.messages)
     assert [(r.uid, r.flags, r.size, r.subject) for r in records] == [
         (7, {SEEN}, 120, ""),
         (8, frozenset(), 80, "Fine"),
@@ -98,6 +98,22 @@ def test_a_batch_the_server_refuses_in_part_keeps_what_came_and_names_what_did_n
     assert first.refused is not None and "could not be FETCHed" in first.refused
     assert ([m.uid for m in second.messages], second.absent(), second.refused) == ([12], [], None)
     assert session.alive
+
+
+def test_a_structure_that_did_not_come_is_named_unless_the_batch_was_refused() -> None:
+    """A UID answered without a structure is given as None (its guess is kept and it is
+    not asked for again); one of a refused batch is left out, to ask for another time."""
+    structure = b'BODYSTRUCTURE ("text" "plain" ("charset" "utf-8") NIL NIL "7bit" 2 1)'
+    client = ScriptedClient(
+        b"* 1 FETCH (UID 7 " + structure + b")\r\n"
+        b"MC1 OK Fetch completed.\r\n"
+        b"* 4 FETCH (UID 12 " + structure + b")\r\n"
+        b"MC2 NO Some messages could not be FETCHed (Failure)\r\n"
+    )
+    session = ImapSession(ACCOUNT, client)
+    first, second = list(session.fetch_structures([[7, 8], [12, 13]]))
+    assert first[7] is not None and first[8] is None and list(first) == [7, 8]
+    assert list(second) == [12]
 
 
 def test_an_answer_without_a_size_is_an_answer_a_flag_update_is_not() -> None:

@@ -13,11 +13,12 @@ import pytest
 from mailclient.core.models import FLAGGED, SEEN, SpecialUse
 from mailclient.core.query import parse_query
 from mailclient.mime.search_text import indexed_text
-from mailclient.store import db, schema, search, threads
+from mailclient.store import db, schema, search
 from mailclient.store import mail as mail_store
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
 from mailclient.store.pending import ChangeKind
 from mailclient.store.tokens import index_text
+from tests.support.old_stores import add_old_messages
 
 
 @pytest.fixture
@@ -298,13 +299,10 @@ def test_migration_indexes_an_existing_store(
     with monkeypatch.context() as patched:
         # The store as the version before the index wrote it.
         patched.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:4])
-        patched.setattr(search, "index_new_messages", lambda db: None)
-        patched.setattr(threads, "thread_new_messages", lambda db: 0)
         patched.setattr(MailStore, "_folder_changes_waiting", lambda store, account: [])
-        patched.setattr(MailStore, "_remember_message_keywords", lambda store, f, flags: None)
         with MailStore.open(path) as old:
             inbox = folders(old)["INBOX"]
-            old.add_messages(inbox, [msg(1, "Grüße vom Walross"), msg(2, "other")])
+            add_old_messages(old, inbox, [msg(1, "Grüße vom Walross"), msg(2, "other")])
             [walrus] = old.message_ids(inbox)[1:]
             old.save_body(walrus, plain_message("the kelp forest"))
     with MailStore.open(path) as upgraded:
@@ -392,10 +390,11 @@ def test_the_index_of_a_store_before_version_15_keeps_its_bodies(
     with monkeypatch.context() as patched:
         # The store as version 14 wrote it: the index held a copy of its text.
         patched.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:14])
-        patched.setattr(search, "index_new_messages", lambda db: None)
         with MailStore.open(path) as old:
             inbox = folders(old)["INBOX"]
-            old.add_messages(inbox, [msg(1, "Grüße vom Walross"), msg(2, "other"), msg(3, "x")])
+            add_old_messages(
+                old, inbox, [msg(1, "Grüße vom Walross"), msg(2, "other"), msg(3, "x")]
+            )
             old._db.execute(
                 "INSERT INTO message_text (rowid, sender, recipients, cc, subject) "
                 "SELECT id, mail_index_text(sender), mail_index_text(recipients), "

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from mailclient.core.models import SEEN, SpecialUse
-from mailclient.store import schema, search
+from mailclient.store import schema
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
+from tests.support.old_stores import add_old_messages
 
 
 def _folders(store: MailStore, account: str) -> dict[str, int]:
@@ -46,11 +47,10 @@ def test_an_upgraded_store_knows_the_keywords_of_its_mail(
     path = tmp_path / "old.sqlite3"
     with monkeypatch.context() as patched:
         patched.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:9])
-        patched.setattr(search, "index_new_messages", lambda db: None)
-        patched.setattr(MailStore, "_remember_message_keywords", lambda store, f, flags: None)
         with MailStore.open(path) as old:
             work = _folders(old, "work")
-            old.add_messages(
+            add_old_messages(
+                old,
                 work["INBOX"],
                 [_message(1, SEEN, "$label2", "Invoice"), _message(2, "\\Flagged", "Invoice")],
             )

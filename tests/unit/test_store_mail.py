@@ -262,6 +262,25 @@ def test_bodies_are_kept_and_correct_the_attachment_guess(store: MailStore) -> N
     assert store.summary(id_).has_attachments
 
 
+def test_a_wanted_structure_is_wanted_until_it_or_the_whole_message_came(
+    store: MailStore,
+) -> None:
+    inbox, archive = folders(store)["INBOX"], folders(store)["Archive"]
+    guessed = [msg(uid, has_attachments=True, structure_wanted=True) for uid in (1, 2, 3, 4)]
+    store.add_messages(inbox, [*guessed, msg(5)])
+    store.add_messages(archive, [msg(1, has_attachments=True, structure_wanted=True)])
+    assert store.structures_wanted(inbox) == [4, 3, 2, 1]
+    # 1: no attachment after all; 2: one indeed; 3: asked for, none came (the guess stays).
+    store.set_attachments(inbox, {1: False, 2: True, 3: None})
+    assert store.structures_wanted(inbox) == [4]
+    # 4: the whole message was read meanwhile.
+    [id4] = store.ids_of_uids(inbox, [4])
+    store.save_body(id4, b"raw bytes", has_attachments=False)
+    assert not store.wants_structures(inbox) and store.wants_structures(archive)
+    shown = {s.uid: s.has_attachments for s in store.summaries(store.message_ids(inbox))}
+    assert shown == {1: False, 2: True, 3: True, 4: False, 5: False}
+
+
 def test_change_counter_names_the_folders_that_changed(store: MailStore) -> None:
     ids = folders(store)
     seq = store.change_seq()

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from mailclient.core.models import SpecialUse
-from mailclient.store import schema, search
+from mailclient.store import schema
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder, SortKey
 from mailclient.store.subjects import subject_sort_key
+from tests.support.old_stores import add_old_messages
 
 
 @pytest.mark.parametrize(
@@ -116,11 +117,9 @@ def test_an_upgraded_store_sorts_its_mail_without_prefixes(
     with monkeypatch.context() as patched:
         # The store as the version before the subject key wrote it.
         patched.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:8])
-        patched.setattr(search, "index_new_messages", lambda db: None)
-        patched.setattr(MailStore, "_remember_message_keywords", lambda store, f, flags: None)
         with MailStore.open(path) as old:
             inbox = _inbox(old)
-            old.add_messages(inbox, _messages())
+            add_old_messages(old, inbox, _messages())
     assert "mail_subject_key" not in _subject_index(path)
     with MailStore.open(path) as upgraded:
         assert _sorted(upgraded, inbox) == [

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from mailclient.core.models import SpecialUse
-from mailclient.store import mail, schema, search, threads
+from mailclient.store import mail, schema, threads
 from mailclient.store.db import ReadStopped
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
 from mailclient.store.threads import base_subject, message_key, references
+from tests.support.old_stores import add_old_messages
 
 
 @pytest.fixture
@@ -161,13 +162,10 @@ def test_an_upgraded_store_is_threaded_by_one_write_and_never_by_a_read(
     path = tmp_path / "old.sqlite3"
     with monkeypatch.context() as patched:
         patched.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:4])
-        patched.setattr(search, "index_new_messages", lambda db: None)
-        patched.setattr(threads, "thread_new_messages", lambda db: 0)
         patched.setattr(MailStore, "_folder_changes_waiting", lambda store, account: [])
-        patched.setattr(MailStore, "_remember_message_keywords", lambda store, f, flags: None)
         with MailStore.open(path) as old:
             inbox = folders(old)["INBOX"]
-            old.add_messages(inbox, [msg(1, "a"), msg(2, "b", "a", "a")])
+            add_old_messages(old, inbox, [msg(1, "a"), msg(2, "b", "a", "a")])
     with MailStore.open(path) as upgraded:
         # Reading is all the GUI thread does: the messages not linked yet are listed alone.
         assert upgraded.has_unthreaded()
