@@ -918,19 +918,12 @@ class ImapSession:
     def fetch_structures(
         self, batches: Iterable[Sequence[int]]
     ) -> Iterator[dict[int, list[wire.Value] | None]]:
-        """BODYSTRUCTURE (RFC 3501 §7.4.2) as nested lists, by UID, one dict per batch.
-
-        A UID the server sent none for is there with None (expunged meanwhile, or it has
-        none to give), unless the server refused the batch: then it is left out, to ask
-        again another time.
-        """
+        """BODYSTRUCTURE (RFC 3501 §7.4.2) as nested lists, by UID, one dict per batch; a
+        UID asked for that the server sent none for (expunged meanwhile, or refused) is
+        there with None."""
         for batch in self._pipelined(batches, b" (UID BODYSTRUCTURE)"):
-            found: dict[int, list[wire.Value] | None] = {
-                r.uid: r.bodystructure for r in batch.messages if r.uid and r.bodystructure
-            }
-            if batch.refused is None:
-                found = {uid: found.get(uid) for uid in batch.uids}
-            yield found
+            found = {r.uid: r.bodystructure for r in batch.messages if r.uid and r.bodystructure}
+            yield {uid: found.get(uid) for uid in batch.uids}
 
     def _pipelined(self, batches: Iterable[Sequence[int]], items: bytes) -> Iterator[FetchedBatch]:
         """UID FETCH ``items`` batch by batch; the FETCH for the next batch is sent before

@@ -487,11 +487,11 @@ class AccountSync:
         cached = replace(cached, count=cached.count + len(unfetched))
         # Structures a sync cut short did not get (see _fetch_structures).
         wanted = store.wants_structures(folder.id)
-        if session.condstore and cached.uidnext is not None and not unfetched:
+        if session.condstore and cached.uidnext is not None and not unfetched and not wanted:
             # STATUS answers from the server's index; SELECT of a big folder costs tens of
             # milliseconds more. Unchanged under CONDSTORE means nothing to do.
             peek = self._status(folder, cached)
-            if plan_folder(cached, peek, session.condstore).nothing and not wanted:
+            if plan_folder(cached, peek, session.condstore).nothing:
                 return
         status = session.select(folder.name, readonly=True)
         store.add_keywords(self.account.name, status.keywords)
@@ -520,8 +520,6 @@ class AccountSync:
 
         if plan.fetch_from is not None or unfetched:
             vanished += self._fetch_missing(folder, plan.fetch_from, unfetched, result)
-        elif wanted:
-            self._fetch_structures(folder)
 
         uidnext = status.uidnext or max(store.stored_uids(folder.id), default=0) + 1
         applied = store.apply_changes(folder.id, flags, vanished, uidnext, status.highestmodseq)
@@ -535,6 +533,11 @@ class AccountSync:
             gone = [u for u in store.stored_uids(folder.id) if u not in present]
             if gone:
                 result.removed += store.apply_changes(folder.id, vanished=_ranges(gone)).removed
+
+        if wanted and store.wants_structures(folder.id):
+            # Left by a sync cut short (new mail gets its own with its headers): last, so
+            # that a structure the server cannot give does not hold the folder back.
+            self._fetch_structures(folder)
 
     def _fetch_missing(
         self,
@@ -558,7 +561,6 @@ class AccountSync:
         asked = set(missing)
         missing += [u for u in reversed(unfetched) if u not in asked]
         if not missing:
-            self._fetch_structures(folder)
             return []
         log.debug("%s/%s: %d headers to fetch", self.account.name, folder.name, len(missing))
         deferred = store.defer_sort_indexes(len(missing))
@@ -653,9 +655,14 @@ class AccountSync:
         Headers come first, so that mail is readable at once. The messages to ask for are
         marked in the store with their headers (NewMessage.structure_wanted) and the mark
         goes with the answer, so a sync cut short or stopped before the structures came
-        asks for them the next time. Written through ``writer`` when there is one; what it
-        has no room for yet is handed on with a later batch: waiting for it would stall the
-        pipelined FETCH behind the writer's index build.
+        asks for them the next time. What did not come is asked for once more; what still
+        does not come keeps the Content-Type's guess, as does a batch whose answer cannot
+        be read (raised, as any such answer): asked for at every sync they would hold the
+        folder back at every sync.
+
+        Written through ``writer`` when there is one; what it has no room for yet is handed
+        on with a later batch: waiting for it would stall the pipelined FETCH behind the
+        writer's index build.
         """
         from mailclient.imap.headers import structure_has_attachments
 
@@ -666,23 +673,47 @@ class AccountSync:
         def write(found: dict[int, bool | None]) -> Callable[[MailStore], int]:
             return partial(MailStore.set_attachments, folder_id=folder.id, found=found)
 
+        def hand_on() -> None:
+            nonlocal found
+            if writer is None:
+                self.store.set_attachments(folder.id, found)
+            elif not writer.offer(write(found)):
+                return
+            found = {}
+
+        def ask(uids: Sequence[int], last: bool) -> list[int]:
+            """Ask for the structures of ``uids``; those that did not come, unless ``last``."""
+            missing: list[int] = []
+            batches = list(_batches(uids, _STRUCTURE_BATCH, _STRUCTURE_BATCH))
+            done = 0
+            try:
+                for structures in self.session.fetch_structures(batches):
+                    done += 1
+                    for uid, structure in structures.items():
+                        if structure is not None:
+                            found[uid] = structure_has_attachments(structure)
+                        elif last:
+                            found[uid] = None
+                        else:
+                            missing.append(uid)
+                    hand_on()
+                    if self._stop.is_set():
+                        raise _Stopped()
+            except wire.MalformedResponse:
+                if done < len(batches):
+                    found.update(dict.fromkeys(batches[done]))
+                raise
+            return missing
+
         try:
-            batches = _batches(wanted, _STRUCTURE_BATCH, _STRUCTURE_BATCH)
-            for structures in self.session.fetch_structures(batches):
-                found.update(
-                    (uid, None if s is None else structure_has_attachments(s))
-                    for uid, s in structures.items()
-                )
-                if writer is None:
-                    self.store.set_attachments(folder.id, found)
-                    found = {}
-                elif writer.offer(write(found)):
-                    found = {}
-                if self._stop.is_set():
-                    raise _Stopped()
+            again = ask(wanted, last=False)
+            if again:
+                ask(again, last=True)
         finally:
             if found and writer is not None:
                 writer.submit(write(found), 0)
+            elif found:
+                self.store.set_attachments(folder.id, found)
 
     def _account_for(
         self,

@@ -850,11 +850,16 @@ class MailStore:
             if has_attachments is not None:
                 row = self._db.execute(
                     "UPDATE messages SET has_attachments = ?, structure_wanted = 0 WHERE id = ? "
-                    "AND (has_attachments != ? OR structure_wanted = 1) RETURNING folder_id",
+                    "AND has_attachments != ? RETURNING folder_id",
                     (int(has_attachments), message_id, int(has_attachments)),
                 ).fetchone()
                 if row:
                     touched.folders.add(row[0])
+                self._db.execute(
+                    "UPDATE messages SET structure_wanted = 0 "
+                    "WHERE id = ? AND structure_wanted = 1",
+                    (message_id,),
+                )
 
     # -- search (the SQL lives in mailclient.store.search) ----------------------------------
 
@@ -1417,13 +1422,18 @@ class MailStore:
         None: asked for, but the server sent none (the guess stays). Returns the seq."""
         with self._write() as touched:
             cursor = self._db.executemany(
-                "UPDATE messages SET has_attachments = coalesce(?, has_attachments), "
-                "structure_wanted = 0 WHERE folder_id = ? AND uid = ? "
-                "AND (structure_wanted = 1 OR has_attachments != coalesce(?, has_attachments))",
-                ((has, folder_id, uid, has) for uid, has in found.items()),
+                "UPDATE messages SET has_attachments = ?, structure_wanted = 0 "
+                "WHERE folder_id = ? AND uid = ? AND has_attachments != ?",
+                ((has, folder_id, uid, has) for uid, has in found.items() if has is not None),
             )
             if cursor.rowcount:
                 touched.folders.add(folder_id)
+            # Not a change anyone sees.
+            self._db.executemany(
+                "UPDATE messages SET structure_wanted = 0 "
+                "WHERE folder_id = ? AND uid = ? AND structure_wanted = 1",
+                ((folder_id, uid) for uid in found),
+            )
         return touched.seq
 
     def apply_changes(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import re
 import sqlite3
 import threading
 import time
@@ -525,6 +526,62 @@ def test_structures_a_stopped_sync_did_not_get_are_asked_for_at_the_next_sync(
         writes = sent_commands(caplog.records)
         asked.append(sum(b"BODYSTRUCTURE" in c for w in writes for c in w))
     assert asked[0] > 0 and asked[1] == 0  # the second time nothing was left to ask for
+
+
+def syncs_through(
+    servers: MailServers, store: MailStore, rewrite: Any, times: int
+) -> list[tuple[str | None, int | None, list[int]]]:
+    """Sync INBOX ``times`` through a proxy that rewrites what the server says: each time
+    the folder's error, its UIDNEXT and the UIDs whose structure is still wanted."""
+    proxy = RewritingProxy((servers.host, servers.imap_port), servers.certs, rewrite)
+    seen = []
+    try:
+        for _ in range(times):
+            password = FixedPassword(servers.user(USER).password)
+            engine = AccountSync(account(servers, USER, proxy.port), password, store)
+            [result] = engine.sync(["INBOX"])
+            engine.close()
+            inbox = store.folder_by_name("test", "INBOX")
+            assert inbox is not None
+            uidnext = store.sync_state(inbox.id).uidnext
+            seen.append((result.error, uidnext, store.structures_wanted(inbox.id)))
+    finally:
+        proxy.close()
+    return seen
+
+
+def test_a_structure_that_cannot_be_read_fails_one_sync_not_every_one(
+    servers: MailServers, store: MailStore
+) -> None:
+    servers.fill_maildir(USER, "INBOX", [message(1), text_only_mixed(2), message(3)])
+
+    def garble(line: bytes) -> bytes:
+        if b" BODYSTRUCTURE " in line:  # only the mixed one's is asked for
+            return re.sub(rb"BODYSTRUCTURE \(.*\)\)", b"BODYSTRUCTURE NIL)", line)
+        return line
+
+    [(first, _, _), (second, uidnext, wanted)] = syncs_through(servers, store, garble, 2)
+    assert first is not None and "BODYSTRUCTURE" in first
+    assert second is None and uidnext is not None and wanted == []
+    assert attachments_shown(store)["mixed 2"] is True  # the Content-Type's guess stays
+
+
+def test_a_structure_the_server_does_not_send_is_asked_for_once_more_then_not_again(
+    servers: MailServers, store: MailStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    servers.fill_maildir(USER, "INBOX", [message(1), text_only_mixed(2), message(3)])
+
+    def leave_out(line: bytes) -> bytes | None:
+        return None if b" BODYSTRUCTURE " in line else line  # only the mixed one's is asked for
+
+    caplog.set_level(logging.DEBUG)
+    [first, second] = syncs_through(servers, store, leave_out, 2)
+    assert first[0] is None and first[1] is not None and first == second
+    assert first[2] == []
+    asked = [c for w in sent_commands(caplog.records) for c in w if b"BODYSTRUCTURE" in c]
+    # Twice in the first sync, for the one message, and not again.
+    assert len(asked) == 2 and asked[0] == asked[1]
+    assert attachments_shown(store)["mixed 2"] is True  # the Content-Type's guess stays
 
 
 def test_a_big_first_fill_builds_its_indexes_while_structures_come_and_loses_none(

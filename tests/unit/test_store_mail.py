@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from mailclient.core.models import FLAGGED, SEEN, SpecialUse
-from mailclient.store import mail
+from mailclient.store import mail, schema
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder, SortKey
 from mailclient.store.pending import ChangeKind
+from tests.support.old_stores import add_old_messages
 
 
 @pytest.fixture
@@ -279,6 +280,21 @@ def test_a_wanted_structure_is_wanted_until_it_or_the_whole_message_came(
     assert not store.wants_structures(inbox) and store.wants_structures(archive)
     shown = {s.uid: s.has_attachments for s in store.summaries(store.message_ids(inbox))}
     assert shown == {1: False, 2: True, 3: True, 4: False, 5: False}
+
+
+def test_a_store_from_before_wanted_structures_wants_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    with monkeypatch.context() as patched:
+        patched.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:15])
+        with MailStore.open(path) as old:
+            inbox = folders(old)["INBOX"]
+            add_old_messages(old, inbox, [msg(1, has_attachments=True), msg(2)])
+    with MailStore.open(path) as upgraded:
+        assert not upgraded.wants_structures(inbox)
+        upgraded.add_messages(inbox, [msg(3, has_attachments=True, structure_wanted=True)])
+        assert upgraded.structures_wanted(inbox) == [3]
 
 
 def test_change_counter_names_the_folders_that_changed(store: MailStore) -> None:
