@@ -350,6 +350,12 @@ class MailStore:
         touched = _Touched()
         try:
             self._db.execute("BEGIN IMMEDIATE")
+            # Read the schema now, under the write lock, should another connection have
+            # changed it (the sort indexes a big first fill drops and builds, in another
+            # thread or process): a DELETE or an upsert of messages that is the first
+            # statement to find the change can fail with "no such table: messages" (seen
+            # with SQLite 3.40 on a connection that had not used the search index yet).
+            self._db.execute("SELECT 1 FROM sqlite_master LIMIT 0")
             try:
                 yield touched
                 if touched.folders or touched.folder_list:

@@ -434,6 +434,30 @@ def test_a_fill_smaller_than_the_store_keeps_the_sort_indexes(
     assert _indexes(store) >= SORT_INDEXES
 
 
+@pytest.mark.parametrize("schema_change", ["drop", "build"])
+def test_a_write_follows_sort_indexes_another_connection_dropped_or_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, schema_change: str
+) -> None:
+    """Another connection (another sync's, in this process or another) drops or builds the
+    sort indexes after this one last read the store; the first write that follows, whatever
+    statement comes first in it, goes through."""
+    monkeypatch.setattr(mail, "DEFER_INDEXES_FROM", 10)
+    with MailStore.open(tmp_path / "mail.sqlite3") as store:
+        folders(store)
+        with MailStore.open(store.path) as other:
+            other.add_messages(store.folders("work")[0].id, [msg(u) for u in range(1, 6)])
+            if schema_change == "build":
+                assert other.defer_sort_indexes(100)
+            inbox = store.folders("work")[0]  # what this connection knew last
+            assert inbox.total == 5
+            if schema_change == "drop":
+                assert other.defer_sort_indexes(100)
+            else:
+                other.restore_sort_indexes()
+        store.reset_folder(inbox.id, 7)  # its first statement deletes the folder's messages
+        assert store.folders("work")[0].total == 0
+
+
 def test_sort_indexes_dropped_before_a_crash_are_built_again(
     store: MailStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
