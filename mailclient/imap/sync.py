@@ -480,13 +480,7 @@ class AccountSync:
             # A NO that means "not now": the changes wait, the sync goes on.
             log.warning("%s: folder %s: %s", self.account.name, folder.name, error)
         session, store = self.session, self.store
-        cached = store.sync_state(folder.id)
-        # Messages the server would not send last time exist all the same: counted as
-        # present they do not make the folder look changed, and they are asked for again.
-        unfetched = store.unfetched_uids(folder.id)
-        cached = replace(cached, count=cached.count + len(unfetched))
-        # Structures a sync cut short did not get (see _fetch_structures).
-        wanted = store.wants_structures(folder.id)
+        cached, unfetched, wanted = self._cached(folder)
         if session.condstore and cached.uidnext is not None and not unfetched and not wanted:
             # STATUS answers from the server's index; SELECT of a big folder costs tens of
             # milliseconds more. Unchanged under CONDSTORE means nothing to do.
@@ -499,14 +493,24 @@ class AccountSync:
         log.debug("%s/%s: %s -> %s", self.account.name, folder.name, status, plan)
         if plan.nothing and not unfetched and not wanted:
             return
-        if plan.reset:
-            # Only a cache that held messages was renumbered; some servers give an empty
-            # folder a new UIDVALIDITY in every session, which is not worth a word.
-            if cached.uidvalidity is not None and cached.count:
-                log.info("%s/%s: UIDVALIDITY changed, rebuilding", self.account.name, folder.name)
-                result.reset = True
-            store.reset_folder(folder.id, status.uidvalidity, status.highestmodseq)
-            unfetched = []
+        while plan.reset:
+            if store.reset_folder(folder.id, status.uidvalidity, status.highestmodseq):
+                # Only a cache that held messages was renumbered; some servers give an empty
+                # folder a new UIDVALIDITY in every session, which is not worth a word.
+                if cached.uidvalidity is not None and cached.count:
+                    log.info(
+                        "%s/%s: UIDVALIDITY changed, rebuilding", self.account.name, folder.name
+                    )
+                    result.reset = True
+                unfetched = []
+                break
+            # Another sync of this folder (the window's and the command line's can run at
+            # once) reset it since ``cached`` was read, and may have stored some of it:
+            # planned again from what the store holds now, its messages are kept.
+            cached, unfetched, wanted = self._cached(folder)
+            plan = plan_folder(cached, status, session.condstore)
+            if plan.nothing and not unfetched and not wanted:
+                return
 
         flags: dict[int, frozenset[str]] = {}
         vanished: list[tuple[int, int]] = []
@@ -538,6 +542,17 @@ class AccountSync:
             # Left by a sync cut short (new mail gets its own with its headers): last, so
             # that a structure the server cannot give does not hold the folder back.
             self._fetch_structures(folder)
+
+    def _cached(self, folder: Folder) -> tuple[FolderSyncState, list[int], bool]:
+        """What the store holds of ``folder``: its sync state, the UIDs the server would not
+        send last time, and whether structures are still to be asked for."""
+        cached = self.store.sync_state(folder.id)
+        # Messages the server would not send last time exist all the same: counted as
+        # present they do not make the folder look changed, and they are asked for again.
+        unfetched = self.store.unfetched_uids(folder.id)
+        cached = replace(cached, count=cached.count + len(unfetched))
+        # Structures a sync cut short did not get (see _fetch_structures).
+        return cached, unfetched, self.store.wants_structures(folder.id)
 
     def _fetch_missing(
         self,

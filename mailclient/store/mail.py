@@ -1225,14 +1225,23 @@ class MailStore:
 
     def reset_folder(
         self, folder_id: int, uidvalidity: int, highestmodseq: int | None = None
-    ) -> None:
+    ) -> bool:
         """Discard a folder's messages: a first sync, or UIDVALIDITY changed (RFC 3501 §2.3.1.1).
 
         ``highestmodseq`` is the server's value before any header is fetched: every message
         stored afterwards is at least that fresh, so an interrupted fill resumes with
         CHANGEDSINCE.
+
+        A folder that has this UIDVALIDITY already is left as it is, and False returned:
+        another sync of it (in another thread or process) reset it since the caller read
+        its state, and the messages it stored since are this UIDVALIDITY's.
         """
         with self._write() as touched:
+            current = self._db.execute(
+                "SELECT uidvalidity FROM folders WHERE id = ?", (folder_id,)
+            ).fetchone()
+            if current is not None and current[0] == uidvalidity:
+                return False
             self._db.execute("DELETE FROM messages WHERE folder_id = ?", (folder_id,))
             self._db.execute("DELETE FROM unfetched WHERE folder_id = ?", (folder_id,))
             self._db.execute(
@@ -1241,6 +1250,7 @@ class MailStore:
                 (uidvalidity, highestmodseq, folder_id),
             )
             touched.folders.add(folder_id)
+        return True
 
     def ids_of_uids(self, folder_id: int, uids: Sequence[int]) -> list[int]:
         """Row ids of the stored messages of ``folder_id`` with these UIDs."""

@@ -17,7 +17,8 @@ from mailclient.accounts.signin import FixedPassword
 from mailclient.core.models import SEEN
 from mailclient.core.query import parse_query
 from mailclient.imap import sync
-from mailclient.imap.sync import AccountSync, FolderSyncResult, SyncOptions
+from mailclient.imap.client import ImapSession, MailboxStatus
+from mailclient.imap.sync import AccountSync, FolderSyncResult, SyncOptions, SyncProgress
 from mailclient.store import mail
 from mailclient.store.mail import MailStore
 from tests.integration.imap_helpers import account, message, server_state, store_state
@@ -144,4 +145,51 @@ def test_two_first_fills_of_a_big_folder_at_once_store_it_once_and_whole(
     )
     results = at_once(syncing(servers, "INBOX"), syncing(servers, "INBOX"), path=path)
     assert all(r.complete and r.error is None for [r] in results)
+    check_store(servers, path)
+
+
+def test_a_first_fill_that_starts_while_another_stores_keeps_what_that_one_stored(
+    servers: MailServers, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second sync read the folder's state (never synced), then the first one began to
+    fill it. The second must not throw away what the first stored: stopped before it
+    fetched it all again, it left holes in a folder the first recorded as complete."""
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 2001)))
+    second_planned, first_stored, second_reset = (threading.Event() for _ in range(3))
+    select, reset = ImapSession.select, MailStore.reset_folder
+
+    def selecting(session: ImapSession, name: str, readonly: bool = False) -> MailboxStatus:
+        if threading.current_thread().name == "sync-0":
+            assert second_planned.wait(10)  # the second read the store's state first
+        else:
+            second_planned.set()
+            assert first_stored.wait(10)
+        return select(session, name, readonly)
+
+    def resetting(store: MailStore, folder_id: int, *args: Any) -> bool:
+        done = reset(store, folder_id, *args)
+        if threading.current_thread().name == "sync-1":
+            second_reset.set()
+        return done
+
+    def first_progress(progress: SyncProgress) -> None:
+        if progress.fetched >= 250 and not first_stored.is_set():
+            first_stored.set()
+            assert second_reset.wait(10)
+
+    stop_second = threading.Event()
+    monkeypatch.setattr(ImapSession, "select", selecting)
+    monkeypatch.setattr(MailStore, "reset_folder", resetting)
+    [first], [second] = at_once(
+        syncing(servers, "INBOX", on_progress=first_progress),
+        # Stopped after its first batch (the window closed, say).
+        syncing(servers, "INBOX", stop=stop_second, on_progress=lambda _: stop_second.set()),
+        path=path,
+    )
+    monkeypatch.undo()
+    assert first.complete and second.error is None
+    with MailStore.open(path) as store:
+        again = engine(servers, store)
+        again.sync(["INBOX"])
+        again.close()
     check_store(servers, path)

@@ -349,6 +349,19 @@ def test_sync_state_reset_and_apply_changes(store: MailStore) -> None:
     assert store.stored_uids(inbox) == [] and store.folder(inbox).total == 0
 
 
+def test_a_reset_to_the_uidvalidity_the_folder_has_keeps_its_messages(store: MailStore) -> None:
+    """Two syncs both found the folder never synced; the second to reset it would throw
+    away what the first stored since."""
+    inbox = folders(store)["INBOX"]
+    assert store.reset_folder(inbox, uidvalidity=5, highestmodseq=40)
+    store.add_messages(inbox, [msg(1), msg(2)])
+    assert not store.reset_folder(inbox, uidvalidity=5, highestmodseq=41)
+    assert store.stored_uids(inbox) == [1, 2]
+    assert store.sync_state(inbox).highestmodseq == 40
+    assert store.reset_folder(inbox, uidvalidity=6)
+    assert store.stored_uids(inbox) == []
+
+
 def test_refetched_headers_update_the_row_in_place(store: MailStore) -> None:
     inbox = folders(store)["INBOX"]
     store.add_messages(inbox, [msg(1, "old")])
