@@ -532,9 +532,11 @@ class AccountSync:
 
         if store.sync_state(folder.id).count + len(result.unfetched) != status.exists:
             # The count does not add up: an expunge that CONDSTORE alone does not report,
-            # or mail that arrived meanwhile. Comparing UIDs settles it.
+            # or mail that arrived meanwhile. Comparing UIDs settles it, for the UIDs below
+            # the UIDNEXT this connection opened the folder with: newer mail that another
+            # sync (IDLE's, the command line's) stored meanwhile may not be in its view yet.
             present = set(session.search_uids(1))
-            gone = [u for u in store.stored_uids(folder.id) if u not in present]
+            gone = [u for u in store.stored_uids(folder.id, below=uidnext) if u not in present]
             if gone:
                 result.removed += store.apply_changes(folder.id, vanished=_ranges(gone)).removed
 

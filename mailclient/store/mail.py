@@ -1260,11 +1260,12 @@ class MailStore:
             found += [r[0] for r in self._read(sql, (folder_id, *chunk))]
         return found
 
-    def stored_uids(self, folder_id: int, from_uid: int = 1) -> list[int]:
-        """UIDs stored for the folder, at or above ``from_uid``, ascending."""
+    def stored_uids(self, folder_id: int, from_uid: int = 1, below: int | None = None) -> list[int]:
+        """UIDs stored for the folder, at or above ``from_uid`` (and below ``below``),
+        ascending."""
         rows = self._read(
-            "SELECT uid FROM messages WHERE folder_id = ? AND uid >= ? ORDER BY uid",
-            (folder_id, from_uid),
+            "SELECT uid FROM messages WHERE folder_id = ? AND uid >= ? AND uid < ? ORDER BY uid",
+            (folder_id, from_uid, 2**63 - 1 if below is None else below),
         )
         return [r[0] for r in rows]
 

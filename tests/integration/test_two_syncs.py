@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 
 from mailclient.accounts.signin import FixedPassword
-from mailclient.core.models import SEEN
+from mailclient.core.models import FLAGGED, SEEN
 from mailclient.core.query import parse_query
 from mailclient.imap import sync
 from mailclient.imap.client import ImapSession, MailboxStatus
 from mailclient.imap.sync import AccountSync, FolderSyncResult, SyncOptions, SyncProgress
 from mailclient.store import mail
-from mailclient.store.mail import MailStore
+from mailclient.store.mail import AppliedChanges, MailStore
 from tests.integration.imap_helpers import account, message, server_state, store_state
 from tests.rig import MailServers
 
@@ -188,6 +188,45 @@ def test_a_first_fill_that_starts_while_another_stores_keeps_what_that_one_store
     )
     monkeypatch.undo()
     assert first.complete and second.error is None
+    with MailStore.open(path) as store:
+        again = engine(servers, store)
+        again.sync(["INBOX"])
+        again.close()
+    check_store(servers, path)
+
+
+def test_new_mail_another_sync_stored_is_not_taken_for_expunged(
+    servers: MailServers, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One sync finds more messages stored than the server had when it opened the folder,
+    and compares UIDs to find what was expunged; the surplus is new mail that another sync
+    (IDLE's, say) fetched meanwhile, which is not expunged."""
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 501)))
+    with MailStore.open(path) as store:
+        first = engine(servers, store)
+        first.sync(["INBOX"])
+        first.close()
+    with servers.imap(USER) as client:
+        client.select_folder("INBOX")
+        client.add_flags(client.search("ALL")[6:7], [FLAGGED])  # something for the first sync
+    apply, arrived = MailStore.apply_changes, threading.Event()
+    second: list[FolderSyncResult] = []
+
+    def applying(store: MailStore, *args: Any, **kwargs: Any) -> AppliedChanges:
+        applied = apply(store, *args, **kwargs)
+        if threading.current_thread().name == "sync-0" and not arrived.is_set():
+            # The first has opened the folder and stored the flag change: new mail comes,
+            # and the second sync stores it.
+            arrived.set()
+            servers.append(USER, "INBOX", message(501))
+            [results] = at_once(syncing(servers, "INBOX"), path=path)
+            second.extend(results)
+        return applied
+
+    monkeypatch.setattr(MailStore, "apply_changes", applying)
+    at_once(syncing(servers, "INBOX"), path=path)
+    monkeypatch.undo()
+    assert [r.new for r in second] == [1]
     with MailStore.open(path) as store:
         again = engine(servers, store)
         again.sync(["INBOX"])
