@@ -3,8 +3,11 @@ cron), each with its own connection and its own store connection to the same fil
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -14,6 +17,7 @@ from typing import Any
 import pytest
 
 from mailclient.accounts.signin import FixedPassword
+from mailclient.core.errors import NetworkError
 from mailclient.core.models import FLAGGED, SEEN
 from mailclient.core.query import parse_query
 from mailclient.imap import sync
@@ -22,7 +26,9 @@ from mailclient.imap.sync import AccountSync, FolderSyncResult, SyncOptions, Syn
 from mailclient.store import mail
 from mailclient.store.mail import AppliedChanges, MailStore
 from tests.integration.imap_helpers import account, message, server_state, store_state
+from tests.integration.tcp_proxy import CuttableProxy
 from tests.rig import MailServers
+from tests.support.waiting import wait_until
 
 USER = "carol"
 # Those a big first fill drops and builds again (mailclient.store.mail).
@@ -46,12 +52,17 @@ def nothing_logged_at_error(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     assert not errors
 
 
-def engine(servers: MailServers, store: MailStore, **parts: Any) -> AccountSync:
+def engine(
+    servers: MailServers,
+    store: MailStore,
+    port: int | None = None,
+    attempts: int = 5,
+    **parts: Any,
+) -> AccountSync:
     """A sync of the rig's account in small batches, so that two of them interleave."""
-    options = SyncOptions(first_batch=50, batch=200, backoff=0.05)
-    return AccountSync(
-        account(servers, USER), FixedPassword(servers.user(USER).password), store, options, **parts
-    )
+    options = SyncOptions(first_batch=50, batch=200, backoff=0.05, attempts=attempts)
+    password = FixedPassword(servers.user(USER).password)
+    return AccountSync(account(servers, USER, port), password, store, options, **parts)
 
 
 def at_once(
@@ -145,6 +156,101 @@ def test_two_first_fills_of_a_big_folder_at_once_store_it_once_and_whole(
     )
     results = at_once(syncing(servers, "INBOX"), syncing(servers, "INBOX"), path=path)
     assert all(r.complete and r.error is None for [r] in results)
+    check_store(servers, path)
+
+
+# A first fill in a process of its own (as `mailclient sync` runs), in small batches with
+# the sort indexes deferred; it says "ready" when it has opened the store, starts on a line
+# on its standard input, and prints each folder's (new, complete, error) in JSON.
+OTHER_PROCESS = """
+import json, logging, sys
+from pathlib import Path
+from mailclient.accounts.model import Account
+from mailclient.accounts.signin import FixedPassword
+from mailclient.imap.sync import AccountSync, SyncOptions
+from mailclient.store import mail
+from mailclient.store.mail import MailStore
+
+logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+settings = json.loads(sys.argv[1])
+mail.DEFER_INDEXES_FROM = 100
+with MailStore.open(Path(settings["path"])) as store:
+    account = Account.from_dict(settings["account"])
+    options = SyncOptions(first_batch=50, batch=200, backoff=0.05)
+    engine = AccountSync(account, FixedPassword(settings["password"]), store, options)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    results = engine.sync(["INBOX"])
+    engine.close()
+print(json.dumps([[r.new, r.complete, r.error] for r in results]))
+"""
+
+
+def test_two_first_fills_in_two_processes_at_once_store_the_folder_once_and_whole(
+    servers: MailServers, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mail, "DEFER_INDEXES_FROM", 100)
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 3001)))
+    settings = {
+        "path": str(path),
+        "account": account(servers, USER).to_dict(),
+        "password": servers.user(USER).password,
+    }
+    with subprocess.Popen(
+        [sys.executable, "-c", OTHER_PROCESS, json.dumps(settings)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as other:
+        assert other.stdout is not None and other.stdin is not None
+        assert other.stdout.readline() == "ready\n"
+        other.stdin.write("go\n")
+        other.stdin.flush()
+        with MailStore.open(path) as store:
+            here = engine(servers, store)
+            [result] = here.sync(["INBOX"])
+            here.close()
+        out, err = other.communicate(timeout=120)
+    assert other.returncode == 0, err
+    assert [line for line in err.splitlines() if line.startswith(("ERROR", "CRITICAL"))] == []
+    [[_, complete, error]] = json.loads(out)
+    assert complete and error is None
+    assert result.complete and result.error is None
+    check_store(servers, path)
+
+
+@pytest.mark.parametrize("attempts", [5, 1], ids=["resumed", "given-up"])
+def test_a_first_fill_cut_off_beside_another_loses_nothing(
+    servers: MailServers, path: Path, monkeypatch: pytest.MonkeyPatch, attempts: int
+) -> None:
+    """The connection of one of two first fills drops a few batches in; it resumes on a
+    new one, or gives up and leaves the folder to the other."""
+    monkeypatch.setattr(mail, "DEFER_INDEXES_FROM", 100)
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 3001)))
+    proxy = CuttableProxy((servers.host, servers.imaps_port))
+    proxy.cut_after = 300_000  # bytes from the server: a few batches into the headers
+
+    def cut_off(store: MailStore) -> list[FolderSyncResult]:
+        try:
+            return syncing(servers, "INBOX", port=proxy.port, attempts=attempts)(store)
+        except NetworkError:
+            assert attempts == 1
+            return []
+
+    def until_cut(_: SyncProgress) -> None:
+        # The other waits after its first batch: the one cut off has plenty left to fetch.
+        wait_until(lambda: proxy.cuts, what="the cut")
+
+    try:
+        [[first], second] = at_once(
+            syncing(servers, "INBOX", on_progress=until_cut), cut_off, path=path
+        )
+    finally:
+        proxy.close()
+    assert proxy.cuts == 1
+    assert first.complete and first.error is None
+    assert [r.complete and r.error is None for r in second] == [True] * (attempts > 1)
     check_store(servers, path)
 
 
