@@ -242,9 +242,10 @@ _SORT_INDEXES = {
 }
 # A fill this big, into a store holding no more than it, builds the sort indexes afterwards.
 DEFER_INDEXES_FROM = 10_000
-# The messages of a first fill are threaded this many at a time (by id: newest first), so
-# that a million of them do not all sit in memory at once: a step holds about 20 MB.
-THREAD_STEP = 50_000
+# The messages of a first fill are indexed and threaded this many at a time (by id), each
+# step a transaction: a million of them do not all sit in memory at once (a step of threads
+# holds about 20 MB), and the store's other writers wait for one step at most.
+FILL_STEP = 50_000
 
 
 def _timestamp(value: int | None) -> datetime | None:
@@ -1374,8 +1375,17 @@ class MailStore:
         return True
 
     def restore_sort_indexes(self) -> None:
-        """Build the sort indexes that defer_sort_indexes() dropped, index and thread the
-        messages stored meanwhile, in one transaction (a no-op if all indexes exist)."""
+        """Build the sort indexes that defer_sort_indexes() dropped, and index and thread
+        the messages stored meanwhile (a no-op if all indexes exist).
+
+        In steps, each a transaction of its own: at a million messages the whole takes
+        half a minute, and the other writers of the store (the window's, another sync's)
+        would wait that long, near their busy timeout. While a sort index is missing
+        nobody else indexes or threads new messages (_filling()), so the messages are
+        indexed and threaded first, FILL_STEP at a time, then the indexes are built one
+        a transaction; the last one also takes what was stored meanwhile. A crash between
+        two steps loses nothing: the next call (every sync starts with one) goes on.
+        """
         try:
             present = {
                 row[0]
@@ -1386,34 +1396,44 @@ class MailStore:
             missing = [name for name in _SORT_INDEXES if name not in present]
             if not missing:
                 return
-            with self._write() as touched:
-                began = time.perf_counter()
-                for name in missing:
-                    self._db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {_SORT_INDEXES[name]}")
-                # The folders whose messages get threads, for the views to read them again.
-                touched.folders.update(
-                    row[0]
-                    for row in self._db.execute(
-                        "SELECT DISTINCT folder_id FROM messages "
-                        "WHERE id > (SELECT threaded_up_to FROM thread_state)"
-                    )
+            # The folders whose messages get threads, for the views to read them again.
+            threading = {
+                row[0]
+                for row in self._db.execute(
+                    "SELECT DISTINCT folder_id FROM messages "
+                    "WHERE id > (SELECT threaded_up_to FROM thread_state)"
                 )
-                start = time.perf_counter()
-                fts.index_new_messages(self._db)
-                indexed = time.perf_counter()
-                threaded = 0
-                while step := threads.thread_new_messages(self._db, THREAD_STEP):
-                    threaded += step
-                log.debug(
-                    "sort indexes built in %.2f s, headers indexed in %.2f s, "
-                    "%d messages threaded in %.2f s",
-                    start - began,
-                    indexed - start,
-                    threaded,
-                    time.perf_counter() - indexed,
-                )
+            }
         except sqlite3.Error as error:
             raise store_error(self._path, error) from error
+        began = time.perf_counter()
+        while self._in_step(fts.index_new_messages):
+            pass
+        indexed = time.perf_counter()
+        threaded = 0
+        while step := self._in_step(threads.thread_new_messages):
+            threaded += step
+        linked = time.perf_counter()
+        for name in missing:
+            with self._write() as touched:
+                self._db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {_SORT_INDEXES[name]}")
+                if name == missing[-1]:
+                    fts.index_new_messages(self._db)
+                    threads.thread_new_messages(self._db)
+                    touched.folders.update(threading)
+        log.debug(
+            "headers indexed in %.2f s, %d messages threaded in %.2f s, "
+            "sort indexes built in %.2f s",
+            indexed - began,
+            threaded,
+            linked - indexed,
+            time.perf_counter() - linked,
+        )
+
+    def _in_step(self, step: Callable[[sqlite3.Connection, int], int]) -> int:
+        """``step(connection, FILL_STEP)`` in a transaction of its own; what it returns."""
+        with self._write():
+            return step(self._db, FILL_STEP)
 
     def structures_wanted(self, folder_id: int) -> list[int]:
         """UIDs whose structure is still to be asked for (see NewMessage), newest first."""

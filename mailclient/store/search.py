@@ -204,26 +204,30 @@ def _index_value(value: str | None) -> str | None:
 _header_text = functools.lru_cache(maxsize=4096)(index_text)
 
 
-def index_new_messages(db: sqlite3.Connection) -> None:
+def index_new_messages(db: sqlite3.Connection, limit: int = -1) -> int:
     """Index the messages stored since the last call: their headers, and the text of a
     body indexed meanwhile (in the caller's transaction: MailStore.add_messages calls it
-    after each batch).
+    after each batch); ``limit``: only the first this many of them (by id). Returns how
+    many.
 
     One INSERT ... SELECT per batch rather than a trigger per row: FTS5 writes its
     pending terms out at every statement boundary, which a trigger makes one per
     message, doubling the time a sync spends storing headers.
     """
     (up_to,) = db.execute("SELECT indexed_up_to FROM search_state").fetchone()
+    count, last = db.execute(
+        "SELECT count(*), max(id) FROM (SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?)",
+        (up_to, limit),
+    ).fetchone()
+    if not count:
+        return 0
     db.execute(
         f"INSERT INTO message_text (rowid, {_TEXT}) "
-        f"SELECT id, {_TEXT} FROM message_text_source WHERE id > ?",
-        (up_to,),
+        f"SELECT id, {_TEXT} FROM message_text_source WHERE id > ? AND id <= ?",
+        (up_to, last),
     )
-    db.execute(
-        "UPDATE search_state SET indexed_up_to = "
-        "max(?, (SELECT coalesce(max(id), 0) FROM messages))",
-        (up_to,),
-    )
+    db.execute("UPDATE search_state SET indexed_up_to = ?", (last,))
+    return int(count)
 
 
 def fts_string(term: Term) -> str:

@@ -136,7 +136,7 @@ def insert_seconds(path: Path, messages: list[NewMessage], index: bool, thread: 
     patches = contextlib.ExitStack()
     if not index:
         store._db.execute("DROP INDEX messages_for_search")
-        patches.enter_context(mock.patch.object(search, "index_new_messages", lambda db: None))
+        patches.enter_context(mock.patch.object(search, "index_new_messages", lambda *a: 0))
     if not thread:
         patches.enter_context(mock.patch.object(threads, "thread_new_messages", lambda db: 0))
     with patches:
@@ -168,7 +168,7 @@ def first_fill_cpu(path: Path, messages: list[NewMessage], index: bool) -> float
     with contextlib.ExitStack() as patches:
         patches.enter_context(mock.patch.object(threads, "thread_new_messages", lambda *a: 0))
         if not index:
-            patches.enter_context(mock.patch.object(search, "index_new_messages", lambda db: None))
+            patches.enter_context(mock.patch.object(search, "index_new_messages", lambda *a: 0))
             patches.enter_context(mock.patch.dict(mail._SORT_INDEXES))
             del mail._SORT_INDEXES[search.LOOKUP_INDEX]
             store._db.execute(f"DROP INDEX {search.LOOKUP_INDEX}")

@@ -5,11 +5,14 @@ from __future__ import annotations
 import random
 import tracemalloc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mailclient.core.models import SpecialUse
+from mailclient.core.query import parse_query
 from mailclient.store import mail, schema, threads
 from mailclient.store.db import ReadStopped
 from mailclient.store.mail import MailStore, NewMessage, RemoteFolder
@@ -406,12 +409,12 @@ ALONE = [("message 5", 1, 0), ("message 4", 2, 0), ("message 2", 3, 0), ("messag
 THREADED = [("message 1", 1, 0), ("message 2", 1, 1), ("message 4", 1, 2), ("message 5", 1, 3)]
 
 
-@pytest.mark.parametrize("step", [mail.THREAD_STEP, 1])
+@pytest.mark.parametrize("step", [mail.FILL_STEP, 1])
 def test_a_first_fill_is_listed_at_once_and_threaded_when_it_ends(
     store: MailStore, monkeypatch: pytest.MonkeyPatch, step: int
 ) -> None:
     monkeypatch.setattr(mail, "DEFER_INDEXES_FROM", 4)
-    monkeypatch.setattr(mail, "THREAD_STEP", step)  # and in steps of one message
+    monkeypatch.setattr(mail, "FILL_STEP", step)  # and in steps of one message
     inbox = folders(store)["INBOX"]
     fill_newest_first(store, inbox)
     assert layout(store, inbox) == ALONE
@@ -423,6 +426,44 @@ def test_a_first_fill_is_listed_at_once_and_threaded_when_it_ends(
     assert store.changes_since(before).folder_ids == {inbox}  # the views read them again
     store.add_messages(inbox, [msg(6, "f", "e", "a b d e")])  # after the fill: at once
     assert layout(store, inbox)[-1] == ("message 6", 1, 4)
+
+
+def test_other_writers_get_through_while_a_fill_is_indexed_and_their_mail_is_too(
+    store: MailStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The end of a big first fill takes half a minute at a million messages: it goes in
+    steps, and between them another connection (the window's, another sync's) writes
+    without waiting. A message it stores meanwhile is indexed and threaded all the same."""
+    monkeypatch.setattr(mail, "DEFER_INDEXES_FROM", 4)
+    monkeypatch.setattr(mail, "FILL_STEP", 1)
+    inbox = folders(store)["INBOX"]
+    fill_newest_first(store, inbox)
+    got_through: list[int] = []
+    write = MailStore._write
+
+    @contextmanager
+    def then_another_writer(self: MailStore) -> Iterator[Any]:
+        with write(self) as touched:
+            yield touched
+        if self is store and len(got_through) < 3:
+            with MailStore.open(store.path) as other:
+                other._db.execute("PRAGMA busy_timeout = 0")  # a lock held would fail it
+                uid = 10 + len(got_through)
+                other.add_messages(inbox, [msg(uid, f"n{uid}", "e", "a b d e")])
+                got_through.append(uid)
+
+    monkeypatch.setattr(MailStore, "_write", then_another_writer)
+    store.restore_sort_indexes()
+    monkeypatch.setattr(MailStore, "_write", write)
+    assert got_through == [10, 11, 12]
+    assert layout(store, inbox) == [
+        *THREADED,
+        ("message 10", 1, 4),
+        ("message 11", 1, 4),
+        ("message 12", 1, 4),
+    ]
+    assert threads.has_unthreaded(store._db) is False
+    assert store.search(parse_query('subject:"message 12"')) != []
 
 
 def test_a_crash_between_a_fill_and_its_threads_is_mended_by_the_next_sync(
