@@ -38,6 +38,7 @@ from typing import Any
 
 from mailclient.core.models import ANSWERED, FLAGGED
 from mailclient.core.query import Field, Flag, Query, Term
+from mailclient.store.rows import next_messages
 from mailclient.store.tokens import index_text, search_text
 
 SCHEMA = """
@@ -215,10 +216,7 @@ def index_new_messages(db: sqlite3.Connection, limit: int = -1) -> int:
     message, doubling the time a sync spends storing headers.
     """
     (up_to,) = db.execute("SELECT indexed_up_to FROM search_state").fetchone()
-    count, last = db.execute(
-        "SELECT count(*), max(id) FROM (SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?)",
-        (up_to, limit),
-    ).fetchone()
+    count, last = next_messages(db, up_to, limit)
     if not count:
         return 0
     db.execute(

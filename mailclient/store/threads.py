@@ -42,6 +42,7 @@ from itertools import repeat
 from typing import Any, NamedTuple, overload
 
 from mailclient.core.models import SpecialUse
+from mailclient.store.rows import next_messages
 
 SCHEMA = """
 CREATE TABLE thread_nodes (
@@ -406,10 +407,7 @@ def thread_new_messages(db: sqlite3.Connection, limit: int = -1) -> int:
     transaction); returns how many. ``limit``: only the first this many of them (by id),
     so that a big fill is threaded in steps of bounded memory."""
     (up_to,) = db.execute("SELECT threaded_up_to FROM thread_state").fetchone()
-    count, last = db.execute(
-        "SELECT count(*), max(id) FROM (SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?)",
-        (up_to, limit),
-    ).fetchone()
+    count, last = next_messages(db, up_to, limit)
     if not count:
         return 0
     linker = _Linker(db)
