@@ -518,7 +518,9 @@ class AccountSync:
             found = session.fetch_flags(plan.flags_below, plan.since_modseq)
             flags, vanished = found.flags, found.vanished
             if plan.flags is FlagSync.ALL:
-                below = plan.flags_below or status.uidnext or 2**63
+                # What this connection's view can tell of: a replanned sync's flags_below
+                # (another sync's UIDNEXT) may be above the UIDNEXT it opened the folder with.
+                below = min(filter(None, (plan.flags_below, status.uidnext)), default=2**63)
                 stored = store.stored_uids(folder.id)
                 vanished = _ranges([u for u in stored if u < below and u not in flags])
 
@@ -532,11 +534,14 @@ class AccountSync:
 
         if store.sync_state(folder.id).count + len(result.unfetched) != status.exists:
             # The count does not add up: an expunge that CONDSTORE alone does not report,
-            # or mail that arrived meanwhile. Comparing UIDs settles it, for the UIDs below
-            # the UIDNEXT this connection opened the folder with: newer mail that another
-            # sync (IDLE's, the command line's) stored meanwhile may not be in its view yet.
+            # or mail that arrived meanwhile. Comparing UIDs settles it, for the UIDs this
+            # connection's view can tell of: newer mail that another sync (IDLE's, the
+            # command line's) stored meanwhile may not be in it yet. Those are below the
+            # UIDNEXT it opened the folder with; without one, not above the highest UID
+            # it holds (a view that holds none: all of them).
             present = set(session.search_uids(1))
-            gone = [u for u in store.stored_uids(folder.id, below=uidnext) if u not in present]
+            viewed = status.uidnext or (max(present) + 1 if present else None)
+            gone = [u for u in store.stored_uids(folder.id, below=viewed) if u not in present]
             if gone:
                 result.removed += store.apply_changes(folder.id, vanished=_ranges(gone)).removed
 

@@ -3,6 +3,7 @@ cron), each with its own connection and its own store connection to the same fil
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sqlite3
@@ -337,4 +338,70 @@ def test_new_mail_another_sync_stored_is_not_taken_for_expunged(
         again = engine(servers, store)
         again.sync(["INBOX"])
         again.close()
+    check_store(servers, path)
+
+
+def test_without_uidnext_new_mail_another_sync_stored_is_not_taken_for_expunged(
+    servers: MailServers, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As above, from a server that gives no UIDNEXT (RFC 3501 allows it): only the UIDs
+    up to the highest this connection's view holds are compared."""
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 501)))
+    with MailStore.open(path) as store:
+        first = engine(servers, store)
+        first.sync(["INBOX"])
+        first.close()
+    with servers.imap(USER) as client:
+        client.select_folder("INBOX")
+        client.add_flags(client.search("ALL")[6:7], [FLAGGED])
+    select, search = ImapSession.select, ImapSession.search_uids
+    arrived = threading.Event()
+    second: list[FolderSyncResult] = []
+
+    def without_uidnext(session: ImapSession, name: str, readonly: bool = False) -> Any:
+        return dataclasses.replace(select(session, name, readonly), uidnext=0)  # not told
+
+    def searching(session: ImapSession, *args: Any, **kwargs: Any) -> list[int]:
+        found = search(session, *args, **kwargs)
+        if threading.current_thread().name == "sync-0" and not arrived.is_set():
+            # The first has searched the folder: new mail comes, the second stores it.
+            arrived.set()
+            servers.append(USER, "INBOX", message(501))
+            [results] = at_once(syncing(servers, "INBOX"), path=path)
+            second.extend(results)
+        return found
+
+    monkeypatch.setattr(ImapSession, "select", without_uidnext)
+    monkeypatch.setattr(ImapSession, "search_uids", searching)
+    at_once(syncing(servers, "INBOX"), path=path)
+    monkeypatch.undo()
+    assert [r.new for r in second] == [1]
+    with MailStore.open(path) as store:
+        again = engine(servers, store)
+        again.sync(["INBOX"])
+        again.close()
+    check_store(servers, path)
+
+
+def test_a_sync_planned_again_leaves_mail_newer_than_its_view_to_the_other(
+    servers: MailServers, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without CONDSTORE every flag is read again, and what the server no longer lists is
+    gone. A sync whose reset another sync beat plans again from what that one recorded:
+    a message newer than its own view, which the other stored, is not among the gone."""
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 21)))
+    monkeypatch.setattr(ImapSession, "_enable", lambda self: None)  # neither CONDSTORE nor QRESYNC
+    reset, began = MailStore.reset_folder, threading.Event()
+
+    def resetting(store: MailStore, *args: Any) -> bool:
+        if threading.current_thread().name == "sync-0" and not began.is_set():
+            began.set()
+            servers.append(USER, "INBOX", message(21))  # after the first one's SELECT
+            at_once(syncing(servers, "INBOX"), path=path)  # the second: reset, fill, done
+        return reset(store, *args)
+
+    monkeypatch.setattr(MailStore, "reset_folder", resetting)
+    [[first]] = at_once(syncing(servers, "INBOX"), path=path)
+    monkeypatch.undo()
+    assert first.error is None and first.removed == 0
     check_store(servers, path)
