@@ -1396,14 +1396,9 @@ class MailStore:
             missing = [name for name in _SORT_INDEXES if name not in present]
             if not missing:
                 return
-            # The folders whose messages get threads, for the views to read them again.
-            threading = {
-                row[0]
-                for row in self._db.execute(
-                    "SELECT DISTINCT folder_id FROM messages "
-                    "WHERE id > (SELECT threaded_up_to FROM thread_state)"
-                )
-            }
+            (unthreaded_from,) = self._db.execute(
+                "SELECT threaded_up_to FROM thread_state"
+            ).fetchone()
         except sqlite3.Error as error:
             raise store_error(self._path, error) from error
         began = time.perf_counter()
@@ -1420,7 +1415,15 @@ class MailStore:
                 if name == missing[-1]:
                     fts.index_new_messages(self._db)
                     threads.thread_new_messages(self._db)
-                    touched.folders.update(threading)
+                    # The folders whose messages got threads (those stored meanwhile
+                    # too), for the views to read them again.
+                    touched.folders.update(
+                        row[0]
+                        for row in self._db.execute(
+                            "SELECT DISTINCT folder_id FROM messages WHERE id > ?",
+                            (unthreaded_from,),
+                        )
+                    )
         log.debug(
             "headers indexed in %.2f s, %d messages threaded in %.2f s, "
             "sort indexes built in %.2f s",
