@@ -487,7 +487,14 @@ class AccountSync:
             peek = self._status(folder, cached)
             if plan_folder(cached, peek, session.condstore).nothing:
                 return
+        # What the store holds before the SELECT was on the server before it, so in this
+        # connection's view unless expunged. What another sync of the account (IDLE's, the
+        # command line's) stores later may not be: only UIDs up to ``held`` are compared
+        # with the view to find what is gone.
+        held_uidvalidity, held = store.highest_uid(folder.id)
         status = session.select(folder.name, readonly=True)
+        if held_uidvalidity != status.uidvalidity:
+            held = 0
         store.add_keywords(self.account.name, status.keywords)
         plan = plan_folder(cached, status, session.condstore)
         log.debug("%s/%s: %s -> %s", self.account.name, folder.name, status, plan)
@@ -518,9 +525,7 @@ class AccountSync:
             found = session.fetch_flags(plan.flags_below, plan.since_modseq)
             flags, vanished = found.flags, found.vanished
             if plan.flags is FlagSync.ALL:
-                # What this connection's view can tell of: a replanned sync's flags_below
-                # (another sync's UIDNEXT) may be above the UIDNEXT it opened the folder with.
-                below = min(filter(None, (plan.flags_below, status.uidnext)), default=2**63)
+                below = min(plan.flags_below or 2**63, held + 1)
                 stored = store.stored_uids(folder.id)
                 vanished = _ranges([u for u in stored if u < below and u not in flags])
 
@@ -534,14 +539,10 @@ class AccountSync:
 
         if store.sync_state(folder.id).count + len(result.unfetched) != status.exists:
             # The count does not add up: an expunge that CONDSTORE alone does not report,
-            # or mail that arrived meanwhile. Comparing UIDs settles it, for the UIDs this
-            # connection's view can tell of: newer mail that another sync (IDLE's, the
-            # command line's) stored meanwhile may not be in it yet. Those are below the
-            # UIDNEXT it opened the folder with; without one, not above the highest UID
-            # it holds (a view that holds none: all of them).
+            # or mail that arrived meanwhile. Comparing UIDs settles it (up to ``held``;
+            # what this sync fetched and is gone meanwhile goes at the next one).
             present = set(session.search_uids(1))
-            viewed = status.uidnext or (max(present) + 1 if present else None)
-            gone = [u for u in store.stored_uids(folder.id, below=viewed) if u not in present]
+            gone = [u for u in store.stored_uids(folder.id, below=held + 1) if u not in present]
             if gone:
                 result.removed += store.apply_changes(folder.id, vanished=_ranges(gone)).removed
 

@@ -1261,6 +1261,16 @@ class MailStore:
             found += [r[0] for r in self._read(sql, (folder_id, *chunk))]
         return found
 
+    def highest_uid(self, folder_id: int) -> tuple[int | None, int]:
+        """The folder's UIDVALIDITY as stored, and the highest UID stored under it (0:
+        none), read together."""
+        [(uidvalidity, highest)] = self._read(
+            "SELECT uidvalidity, (SELECT coalesce(max(uid), 0) FROM messages WHERE folder_id = ?) "
+            "FROM folders WHERE id = ?",
+            (folder_id, folder_id),
+        ) or [(None, 0)]
+        return uidvalidity, highest
+
     def stored_uids(self, folder_id: int, from_uid: int = 1, below: int | None = None) -> list[int]:
         """UIDs stored for the folder, at or above ``from_uid`` (and below ``below``),
         ascending."""

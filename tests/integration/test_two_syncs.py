@@ -354,12 +354,9 @@ def test_without_uidnext_new_mail_another_sync_stored_is_not_taken_for_expunged(
     with servers.imap(USER) as client:
         client.select_folder("INBOX")
         client.add_flags(client.search("ALL")[6:7], [FLAGGED])
-    select, search = ImapSession.select, ImapSession.search_uids
+    search = ImapSession.search_uids
     arrived = threading.Event()
     second: list[FolderSyncResult] = []
-
-    def without_uidnext(session: ImapSession, name: str, readonly: bool = False) -> Any:
-        return dataclasses.replace(select(session, name, readonly), uidnext=0)  # not told
 
     def searching(session: ImapSession, *args: Any, **kwargs: Any) -> list[int]:
         found = search(session, *args, **kwargs)
@@ -371,7 +368,7 @@ def test_without_uidnext_new_mail_another_sync_stored_is_not_taken_for_expunged(
             second.extend(results)
         return found
 
-    monkeypatch.setattr(ImapSession, "select", without_uidnext)
+    without_uidnext(monkeypatch)
     monkeypatch.setattr(ImapSession, "search_uids", searching)
     at_once(syncing(servers, "INBOX"), path=path)
     monkeypatch.undo()
@@ -404,4 +401,70 @@ def test_a_sync_planned_again_leaves_mail_newer_than_its_view_to_the_other(
     [[first]] = at_once(syncing(servers, "INBOX"), path=path)
     monkeypatch.undo()
     assert first.error is None and first.removed == 0
+    check_store(servers, path)
+
+
+def without_uidnext(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that does not tell UIDNEXT at SELECT (RFC 3501 allows it): 0 in the status."""
+    select = ImapSession.select
+
+    def selecting(session: ImapSession, name: str, readonly: bool = False) -> Any:
+        return dataclasses.replace(select(session, name, readonly), uidnext=0)
+
+    monkeypatch.setattr(ImapSession, "select", selecting)
+
+
+def test_without_uidnext_a_sync_planned_again_leaves_the_others_newer_mail(
+    servers: MailServers, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the test above, from a server that tells neither UIDNEXT nor CONDSTORE."""
+    servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 21)))
+    monkeypatch.setattr(ImapSession, "_enable", lambda self: None)
+    without_uidnext(monkeypatch)
+    reset, began = MailStore.reset_folder, threading.Event()
+
+    def resetting(store: MailStore, *args: Any) -> bool:
+        if threading.current_thread().name == "sync-0" and not began.is_set():
+            began.set()
+            servers.append(USER, "INBOX", message(21))  # after the first one's SELECT
+            at_once(syncing(servers, "INBOX"), path=path)  # the second: reset, fill, done
+        return reset(store, *args)
+
+    monkeypatch.setattr(MailStore, "reset_folder", resetting)
+    [[first]] = at_once(syncing(servers, "INBOX"), path=path)
+    monkeypatch.undo()
+    assert first.error is None and first.removed == 0
+    check_store(servers, path)
+
+
+def test_without_uidnext_a_view_of_an_emptied_folder_leaves_the_others_new_mail(
+    servers: MailServers, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stored message was expunged on the server; one sync opens the folder empty,
+    then new mail comes and the other sync stores it: only the expunged one goes."""
+    servers.fill_maildir(USER, "INBOX", [message(1)])
+    with MailStore.open(path) as store:
+        first = engine(servers, store)
+        first.sync(["INBOX"])
+        first.close()
+    with servers.imap(USER) as client:
+        client.select_folder("INBOX")
+        client.delete_messages(client.search("ALL"))
+        client.expunge()
+    monkeypatch.setattr(ImapSession, "_enable", lambda self: None)
+    without_uidnext(monkeypatch)
+    fetch, arrived = ImapSession.fetch_flags, threading.Event()
+
+    def fetching(session: ImapSession, *args: Any) -> Any:
+        found = fetch(session, *args)
+        if threading.current_thread().name == "sync-0" and not arrived.is_set():
+            arrived.set()
+            servers.append(USER, "INBOX", message(2))
+            at_once(syncing(servers, "INBOX"), path=path)
+        return found
+
+    monkeypatch.setattr(ImapSession, "fetch_flags", fetching)
+    [[emptied]] = at_once(syncing(servers, "INBOX"), path=path)
+    monkeypatch.undo()
+    assert emptied.error is None
     check_store(servers, path)
