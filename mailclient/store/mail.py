@@ -856,7 +856,7 @@ class MailStore:
             )
             if has_attachments is not None:
                 row = self._db.execute(
-                    "UPDATE messages SET has_attachments = ?, structure_wanted = 0 WHERE id = ? "
+                    "UPDATE messages SET has_attachments = ? WHERE id = ? "
                     "AND has_attachments != ? RETURNING folder_id",
                     (int(has_attachments), message_id, int(has_attachments)),
                 ).fetchone()
@@ -1472,7 +1472,7 @@ class MailStore:
         None: asked for, but the server sent none (the guess stays). Returns the seq."""
         with self._write() as touched:
             cursor = self._db.executemany(
-                "UPDATE messages SET has_attachments = ?, structure_wanted = 0 "
+                "UPDATE messages SET has_attachments = ? "
                 "WHERE folder_id = ? AND uid = ? AND has_attachments != ?",
                 ((has, folder_id, uid, has) for uid, has in found.items() if has is not None),
             )
