@@ -108,6 +108,14 @@ def syncing(
     return run
 
 
+def sync_once(servers: MailServers, path: Path) -> None:
+    """One sync of INBOX on its own, as the next one after those a test ran at once."""
+    with MailStore.open(path) as store:
+        alone = engine(servers, store)
+        alone.sync(["INBOX"])
+        alone.close()
+
+
 def check_store(servers: MailServers, path: Path, folder: str = "INBOX") -> None:
     """The store holds the server's folder exactly, counted, indexed, searchable, threaded."""
     expected = server_state(servers, USER, folder)
@@ -295,10 +303,7 @@ def test_a_first_fill_that_starts_while_another_stores_keeps_what_that_one_store
     )
     monkeypatch.undo()
     assert first.complete and second.error is None
-    with MailStore.open(path) as store:
-        again = engine(servers, store)
-        again.sync(["INBOX"])
-        again.close()
+    sync_once(servers, path)
     check_store(servers, path)
 
 
@@ -309,10 +314,7 @@ def test_new_mail_another_sync_stored_is_not_taken_for_expunged(
     and compares UIDs to find what was expunged; the surplus is new mail that another sync
     (IDLE's, say) fetched meanwhile, which is not expunged."""
     servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 501)))
-    with MailStore.open(path) as store:
-        first = engine(servers, store)
-        first.sync(["INBOX"])
-        first.close()
+    sync_once(servers, path)
     with servers.imap(USER) as client:
         client.select_folder("INBOX")
         client.add_flags(client.search("ALL")[6:7], [FLAGGED])  # something for the first sync
@@ -334,10 +336,7 @@ def test_new_mail_another_sync_stored_is_not_taken_for_expunged(
     at_once(syncing(servers, "INBOX"), path=path)
     monkeypatch.undo()
     assert [r.new for r in second] == [1]
-    with MailStore.open(path) as store:
-        again = engine(servers, store)
-        again.sync(["INBOX"])
-        again.close()
+    sync_once(servers, path)
     check_store(servers, path)
 
 
@@ -347,10 +346,7 @@ def test_without_uidnext_new_mail_another_sync_stored_is_not_taken_for_expunged(
     """As above, from a server that gives no UIDNEXT (RFC 3501 allows it): only the UIDs
     up to the highest this connection's view holds are compared."""
     servers.fill_maildir(USER, "INBOX", (message(n) for n in range(1, 501)))
-    with MailStore.open(path) as store:
-        first = engine(servers, store)
-        first.sync(["INBOX"])
-        first.close()
+    sync_once(servers, path)
     with servers.imap(USER) as client:
         client.select_folder("INBOX")
         client.add_flags(client.search("ALL")[6:7], [FLAGGED])
@@ -373,10 +369,7 @@ def test_without_uidnext_new_mail_another_sync_stored_is_not_taken_for_expunged(
     at_once(syncing(servers, "INBOX"), path=path)
     monkeypatch.undo()
     assert [r.new for r in second] == [1]
-    with MailStore.open(path) as store:
-        again = engine(servers, store)
-        again.sync(["INBOX"])
-        again.close()
+    sync_once(servers, path)
     check_store(servers, path)
 
 
@@ -443,10 +436,7 @@ def test_without_uidnext_a_view_of_an_emptied_folder_leaves_the_others_new_mail(
     """The stored message was expunged on the server; one sync opens the folder empty,
     then new mail comes and the other sync stores it: only the expunged one goes."""
     servers.fill_maildir(USER, "INBOX", [message(1)])
-    with MailStore.open(path) as store:
-        first = engine(servers, store)
-        first.sync(["INBOX"])
-        first.close()
+    sync_once(servers, path)
     with servers.imap(USER) as client:
         client.select_folder("INBOX")
         client.delete_messages(client.search("ALL"))
